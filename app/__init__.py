@@ -1,0 +1,1 @@
+"""控辍保学 backend: keeps every child in school."""

@@ -1,0 +1,1 @@
+"""HTTP: thin routers that parse, authorize, call one service function and answer."""

@@ -1,0 +1,51 @@
+"""Request dependencies: the app context, a unit of work, and the authenticated actor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+from app.context import AppContext
+from app.db.uow import UnitOfWork
+from app.domain.access import Actor
+from app.errors import Unauthorized
+from app.services import auth
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="县级系统的 API 密钥 (county systems)"
+)
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+async def get_uow(ctx: Annotated[AppContext, Depends(get_ctx)]) -> AsyncIterator[UnitOfWork]:
+    async with ctx.uow() as uow:
+        yield uow
+
+
+async def get_actor(
+    ctx: Annotated[AppContext, Depends(get_ctx)],
+    uow: Annotated[UnitOfWork, Depends(get_uow)],
+    token: Annotated[str | None, Depends(oauth2)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Actor:
+    if api_key:
+        return await auth.actor_from_api_key(uow, api_key, ctx.clock())
+    if token:
+        return await auth.actor_from_token(uow, ctx, token)
+    raise Unauthorized("请先登录 (sign in, or send an X-API-Key)")
+
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+Uow = Annotated[UnitOfWork, Depends(get_uow)]
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+Limit = Annotated[int, Query(ge=1, le=500, description="每页条数 (page size)")]
+Offset = Annotated[int, Query(ge=0, description="跳过条数 (rows to skip)")]
+IncludeInactive = Annotated[bool, Query(description="包括已停用的 (include deactivated)")]

@@ -1,0 +1,47 @@
+"""What a running service holds once: settings, the database, the cipher and the clock.
+
+The clock is the one place time comes from, so tests and the simulation clock can replace it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.engine import make_engine, make_session_factory
+from app.db.uow import UnitOfWork
+from app.security.crypto import DataCipher
+from app.settings import Settings
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    cipher: DataCipher
+    clock: Callable[[], datetime] = field(default=wall_clock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppContext:
+        engine = make_engine(settings.database_url, echo=settings.database_echo)
+        return cls(
+            settings=settings,
+            engine=engine,
+            session_factory=make_session_factory(engine),
+            cipher=DataCipher(settings.data_key),
+        )
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,208 @@
+"""Tables. The schema itself comes only from the Alembic migrations in ``alembic/versions``.
+
+Times are stored in UTC (``UTCDateTime``); school-facing times are converted with the school's
+timezone at the edges. ID numbers are stored encrypted, with a keyed hash for uniqueness and
+a masked form for display (个人信息保护法 第28条).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from app.db.types import UTCDateTime
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _fk(target: str, *, nullable: bool = False, index: bool = True) -> Any:
+    return Field(
+        default=None if nullable else ...,
+        sa_column_args=[ForeignKey(target)],
+        sa_type=Integer,
+        nullable=nullable,
+        index=index,
+    )
+
+
+class County(SQLModel, table=True):
+    __tablename__ = "county"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    code: str = Field(max_length=20, unique=True)
+    active: bool = True
+    created_at: datetime = _created()
+
+
+class Township(SQLModel, table=True):
+    __tablename__ = "township"
+    __table_args__ = (UniqueConstraint("county_id", "name", name="uq_township_county_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    county_id: int = _fk("county.id")
+    name: str = Field(max_length=100)
+    active: bool = True
+    created_at: datetime = _created()
+
+
+class School(SQLModel, table=True):
+    __tablename__ = "school"
+    id: int | None = Field(default=None, primary_key=True)
+    county_id: int = _fk("county.id")
+    township_id: int = _fk("township.id")
+    name: str = Field(max_length=100)
+    code: str = Field(max_length=20, unique=True)
+    kind: str = Field(max_length=20)  # primary | junior_middle
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    morning_check: time = time(8, 0)
+    noon_check: time = time(13, 30)
+    dismissal_check: time = time(16, 30)
+    active: bool = True
+    created_at: datetime = _created()
+
+
+class Grade(SQLModel, table=True):
+    __tablename__ = "grade"
+    __table_args__ = (UniqueConstraint("school_id", "level", name="uq_grade_school_level"),)
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = _fk("school.id")
+    level: int  # 1-6 primary, 7-9 junior middle
+    name: str = Field(max_length=20)
+    active: bool = True
+    created_at: datetime = _created()
+
+
+class SchoolClass(SQLModel, table=True):
+    __tablename__ = "school_class"
+    __table_args__ = (UniqueConstraint("grade_id", "name", name="uq_class_grade_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = _fk("school.id")
+    grade_id: int = _fk("grade.id")
+    name: str = Field(max_length=40)
+    active: bool = True
+    created_at: datetime = _created()
+
+
+class Student(SQLModel, table=True):
+    __tablename__ = "student"
+    id: int | None = Field(default=None, primary_key=True)
+    county_id: int = _fk("county.id")
+    school_id: int = _fk("school.id")
+    class_id: int = _fk("school_class.id")
+    name: str = Field(max_length=50)
+    gender: str = Field(max_length=10)  # male | female
+    birth_date: date
+    student_no: str = Field(max_length=20, unique=True)  # 学籍号
+    id_number_enc: str | None = Field(default=None, max_length=200)
+    id_number_hash: str | None = Field(default=None, max_length=64, unique=True)
+    id_number_masked: str | None = Field(default=None, max_length=20)
+    status: str = Field(default="01", max_length=2)  # 学籍 status, JY/T 1001
+    left_behind: bool = False  # 留守儿童
+    disabled: bool = False  # 残疾儿童
+    single_parent: bool = False  # 单亲
+    orphan: bool = False  # 孤儿
+    poverty: bool = False  # 家庭经济困难
+    home_schooled: bool = False  # 送教上门: taught at home, never absent
+    active: bool = True
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Guardian(SQLModel, table=True):
+    __tablename__ = "guardian"
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("student.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    name: str = Field(max_length=50)
+    relation: str = Field(max_length=20)
+    mobile: str = Field(max_length=20)
+    is_primary: bool = False
+
+
+class Staff(SQLModel, table=True):
+    __tablename__ = "staff"
+    id: int | None = Field(default=None, primary_key=True)
+    county_id: int = _fk("county.id")
+    school_id: int | None = _fk("school.id", nullable=True)
+    name: str = Field(max_length=50)
+    mobile: str = Field(max_length=20, unique=True)  # also the sign-in name
+    password_hash: str | None = Field(default=None, max_length=200)
+    is_superuser: bool = False
+    active: bool = True
+    created_at: datetime = _created()
+
+
+_HEAD = text("role = 'head_teacher'")
+_PRINCIPAL = text("role = 'principal'")
+
+
+class StaffRole(SQLModel, table=True):
+    """A role grant bound to its scope; ``scope_key`` is ``county:1``, ``school:3`` or
+    ``class:7``. One head teacher per class and one principal per school are enforced by
+    partial unique indexes."""
+
+    __tablename__ = "staff_role"
+    __table_args__ = (
+        UniqueConstraint("staff_id", "role", "scope_key", name="uq_staff_role_scope"),
+        Index(
+            "uq_one_head_teacher_per_class",
+            "class_id",
+            unique=True,
+            sqlite_where=_HEAD,
+            postgresql_where=_HEAD,
+        ),
+        Index(
+            "uq_one_principal_per_school",
+            "school_id",
+            unique=True,
+            sqlite_where=_PRINCIPAL,
+            postgresql_where=_PRINCIPAL,
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    role: str = Field(max_length=30)
+    scope_key: str = Field(max_length=40)
+    county_id: int = _fk("county.id")
+    school_id: int | None = _fk("school.id", nullable=True)
+    class_id: int | None = _fk("school_class.id", nullable=True)
+    created_at: datetime = _created()
+
+
+class ApiKey(SQLModel, table=True):
+    """A county system's key. Only a SHA-256 of the secret is kept: keys are long random
+    strings, so a slow hash adds nothing but latency on every request."""
+
+    __tablename__ = "api_key"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(sa_column=Column(String(16), unique=True, nullable=False))
+    key_hash: str = Field(max_length=64)
+    county_id: int = _fk("county.id")
+    school_id: int | None = _fk("school.id", nullable=True)
+    created_by: int | None = _fk("staff.id", nullable=True, index=False)
+    created_at: datetime = _created()
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

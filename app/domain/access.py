@@ -1,0 +1,183 @@
+"""Who may see and change what: object-level rules over an actor's resolved scopes.
+
+An actor is a signed-in staff member or a county system's API key. Its role grants are
+resolved once per request into sets of ids (a county admin's county becomes that county's
+schools), so every check here is a set lookup. Anything outside an actor's scope is answered
+as "not found" by the services: the API never confirms that a hidden object exists.
+
+Decisions (see README, "Access"):
+- school managers (principal, vice principal, 教务处) read and manage their whole school;
+- head teachers and subject teachers read their classes; head teachers may also edit their
+  students' contact details and guardians;
+- special-group labels (留守, 残疾, 单亲, 孤儿, 困难) are shown only to the county admin, the
+  principal, the vice principal and the student's head teacher (未成年人学校保护规定);
+- API keys act for a county or a school: read the roster and sync students and classes, but
+  never manage staff or keys;
+- a superuser (ops) is above the county level and the only one who creates counties.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from app.domain.roles import SCHOOL_MANAGERS, Role
+
+
+class ActorKind(StrEnum):
+    staff = "staff"
+    api_key = "api_key"
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    role: Role
+    county_id: int
+    school_id: int | None = None
+    class_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    kind: ActorKind
+    id: int
+    name: str
+    superuser: bool = False
+    grants: tuple[Grant, ...] = ()
+    # Resolved scopes: schools of the actor's counties are included in managed_school_ids.
+    county_ids: frozenset[int] = field(default_factory=frozenset)
+    managed_school_ids: frozenset[int] = field(default_factory=frozenset)
+    member_school_ids: frozenset[int] = field(default_factory=frozenset)
+    class_ids: frozenset[int] = field(default_factory=frozenset)
+    head_class_ids: frozenset[int] = field(default_factory=frozenset)
+    sensitive_school_ids: frozenset[int] = field(default_factory=frozenset)
+    # Schools whose staff this actor may manage: county admins' schools, principals' and
+    # vice principals' own school.
+    staff_school_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def manages_people(self) -> bool:
+        return self.kind is ActorKind.staff
+
+    def has_role(self, role: Role) -> bool:
+        return any(g.role is role for g in self.grants)
+
+
+def resolve(
+    kind: ActorKind,
+    actor_id: int,
+    name: str,
+    grants: tuple[Grant, ...],
+    schools_by_county: dict[int, frozenset[int]],
+    superuser: bool = False,
+) -> Actor:
+    """Turn role grants into id sets; ``schools_by_county`` lists the schools of each county."""
+    counties: set[int] = set()
+    managed: set[int] = set()
+    member: set[int] = set()
+    classes: set[int] = set()
+    head: set[int] = set()
+    sensitive: set[int] = set()
+    staffing: set[int] = set()
+    for g in grants:
+        if g.role is Role.county_admin:
+            counties.add(g.county_id)
+            schools = schools_by_county.get(g.county_id, frozenset())
+            managed |= schools
+            sensitive |= schools
+            staffing |= schools
+        elif g.role in SCHOOL_MANAGERS and g.school_id is not None:
+            managed.add(g.school_id)
+            if g.role in (Role.principal, Role.vice_principal):
+                sensitive.add(g.school_id)
+                staffing.add(g.school_id)
+        elif g.class_id is not None:
+            classes.add(g.class_id)
+            if g.role is Role.head_teacher:
+                head.add(g.class_id)
+        if g.school_id is not None:
+            member.add(g.school_id)
+    return Actor(
+        kind=kind,
+        id=actor_id,
+        name=name,
+        superuser=superuser,
+        grants=grants,
+        county_ids=frozenset(counties),
+        managed_school_ids=frozenset(managed),
+        member_school_ids=frozenset(member | managed),
+        class_ids=frozenset(classes),
+        head_class_ids=frozenset(head),
+        sensitive_school_ids=frozenset(sensitive),
+        staff_school_ids=frozenset(staffing),
+    )
+
+
+def can_manage_county(actor: Actor, county_id: int) -> bool:
+    return actor.superuser or county_id in actor.county_ids
+
+
+def can_read_county(actor: Actor, county_id: int) -> bool:
+    """Anyone working in a county may read its name and townships."""
+    return actor.superuser or any(g.county_id == county_id for g in actor.grants)
+
+
+def can_read_school(actor: Actor, school_id: int) -> bool:
+    return actor.superuser or school_id in actor.member_school_ids
+
+
+def can_manage_school(actor: Actor, school_id: int) -> bool:
+    return actor.superuser or school_id in actor.managed_school_ids
+
+
+def can_read_class(actor: Actor, school_id: int, class_id: int) -> bool:
+    return can_manage_school(actor, school_id) or class_id in actor.class_ids
+
+
+def can_edit_student(actor: Actor, school_id: int, class_id: int) -> bool:
+    return can_manage_school(actor, school_id) or class_id in actor.head_class_ids
+
+
+def can_see_special_groups(actor: Actor, school_id: int, class_id: int) -> bool:
+    if actor.kind is ActorKind.api_key:
+        return False
+    return (
+        actor.superuser
+        or school_id in actor.sensitive_school_ids
+        or class_id in actor.head_class_ids
+    )
+
+
+def can_manage_staff(actor: Actor, school_id: int | None, county_id: int) -> bool:
+    if not actor.manages_people:
+        return False
+    if school_id is None:
+        return can_manage_county(actor, county_id)
+    return actor.superuser or school_id in actor.staff_school_ids
+
+
+def can_grant(actor: Actor, grant: Grant) -> bool:
+    """County roles are granted at county level; school and class roles by their school's
+    principal or vice principal."""
+    if not actor.manages_people:
+        return False
+    if grant.role is Role.county_admin:
+        return can_manage_county(actor, grant.county_id)
+    return can_manage_staff(actor, grant.school_id, grant.county_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """A filter for list queries: everything, or rows whose school or class is listed."""
+
+    everything: bool
+    school_ids: frozenset[int]
+    class_ids: frozenset[int]
+
+
+def student_visibility(actor: Actor) -> Visibility:
+    return Visibility(actor.superuser, actor.managed_school_ids, actor.class_ids)
+
+
+def school_visibility(actor: Actor) -> Visibility:
+    return Visibility(actor.superuser, actor.member_school_ids, frozenset())

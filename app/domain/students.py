@@ -1,0 +1,57 @@
+"""Rules about a student's identity that hold wherever the data comes from (API or import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from app.domain.idcard import InvalidIdNumber, parse_id_number
+
+GENDER_LABELS = {"male": "男", "female": "女"}
+GENDER_FROM_LABEL = {"男": "male", "女": "female", "male": "male", "female": "female"}
+
+SPECIAL_GROUPS = {
+    "left_behind": "留守儿童",
+    "disabled": "残疾儿童",
+    "single_parent": "单亲家庭",
+    "orphan": "孤儿",
+    "poverty": "家庭经济困难",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    gender: str
+    birth_date: date
+    id_number: str | None
+
+
+def reconcile_identity(
+    id_number: str | None, gender: str | None, birth_date: date | None
+) -> Identity:
+    """Fill gender and birth date from the ID number, or check they agree with it.
+
+    Raises ``InvalidIdNumber`` with ``args[1]`` naming the field at fault.
+    """
+    if id_number is None:
+        if gender is None or birth_date is None:
+            raise InvalidIdNumber(
+                "无身份证号时须填写性别和出生日期 (gender and birth date are required "
+                "without an ID number)",
+                "gender" if gender is None else "birth_date",
+            )
+        return Identity(gender, birth_date, None)
+    parsed = parse_id_number(id_number)
+    if birth_date is not None and birth_date != parsed.birth_date:
+        raise InvalidIdNumber(
+            f"出生日期与身份证号不符,身份证号为 {parsed.birth_date.isoformat()} "
+            "(birth date disagrees with the ID number)",
+            "birth_date",
+        )
+    if gender is not None and gender != parsed.gender:
+        raise InvalidIdNumber(
+            f"性别与身份证号不符,身份证号为{GENDER_LABELS[parsed.gender]} "
+            "(gender disagrees with the ID number)",
+            "gender",
+        )
+    return Identity(parsed.gender, parsed.birth_date, parsed.value)

@@ -1,0 +1,47 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import errors
+from app.api.routers import auth, counties, health, schools, staff, students
+from app.context import AppContext
+from app.settings import Settings, get_settings
+
+DESCRIPTION = """
+控辍保学(辍学预防)后台:一日三查考勤、缺勤预警、劝返复学。
+
+Sign in with **POST /api/v1/auth/token** (username = 手机号) and use the bearer token, or send
+a county system's key as `X-API-Key`. Every object outside the caller's scope answers 404.
+"""
+
+
+def create_app(ctx: AppContext | None = None, settings: Settings | None = None) -> FastAPI:
+    """``ctx`` is injected by tests; otherwise it is built from the settings at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = ctx is None
+        app.state.ctx = ctx or AppContext.from_settings(settings or get_settings())
+        try:
+            yield
+        finally:
+            if own:
+                await app.state.ctx.close()
+
+    app = FastAPI(
+        title="控辍保学 KCBX",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    if ctx is not None:
+        app.state.ctx = ctx
+    errors.install(app)
+    for module in (health, auth, counties, schools, students, staff):
+        app.include_router(module.router)
+    return app

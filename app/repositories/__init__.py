@@ -1,0 +1,1 @@
+"""Queries. Services call these; nothing here commits."""

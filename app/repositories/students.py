@@ -1,0 +1,81 @@
+"""Queries over students and guardians."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.models import Guardian, Student
+from app.domain.access import Visibility
+from app.repositories.base import paginate, visible_to
+
+
+async def guardians_of(
+    session: AsyncSession, student_ids: Collection[int]
+) -> dict[int, list[Guardian]]:
+    found: dict[int, list[Guardian]] = {sid: [] for sid in student_ids}
+    if not student_ids:
+        return found
+    rows = await session.exec(
+        select(Guardian).where(col(Guardian.student_id).in_(student_ids)).order_by(col(Guardian.id))
+    )
+    for g in rows:
+        found[g.student_id].append(g)
+    return found
+
+
+async def replace_guardians(
+    session: AsyncSession, student_id: int, guardians: list[Guardian]
+) -> None:
+    await session.exec(delete(Guardian).where(col(Guardian.student_id) == student_id))
+    session.add_all(guardians)
+
+
+async def existing_student_nos(session: AsyncSession, numbers: Collection[str]) -> set[str]:
+    if not numbers:
+        return set()
+    rows = await session.exec(
+        select(Student.student_no).where(col(Student.student_no).in_(numbers))
+    )
+    return set(rows)
+
+
+async def existing_id_hashes(session: AsyncSession, hashes: Collection[str]) -> set[str]:
+    if not hashes:
+        return set()
+    rows = await session.exec(
+        select(Student.id_number_hash).where(col(Student.id_number_hash).in_(hashes))
+    )
+    return {h for h in rows if h is not None}
+
+
+async def list_students(
+    session: AsyncSession,
+    vis: Visibility,
+    *,
+    school_id: int | None,
+    class_id: int | None,
+    name: str | None,
+    student_no: str | None,
+    home_schooled: bool | None,
+    include_inactive: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[Student], int]:
+    stmt = select(Student).where(visible_to(vis, Student.school_id, Student.class_id))
+    if school_id is not None:
+        stmt = stmt.where(Student.school_id == school_id)
+    if class_id is not None:
+        stmt = stmt.where(Student.class_id == class_id)
+    if name:
+        stmt = stmt.where(col(Student.name).contains(name))
+    if student_no:
+        stmt = stmt.where(Student.student_no == student_no.strip().upper())
+    if home_schooled is not None:
+        stmt = stmt.where(Student.home_schooled == home_schooled)
+    if not include_inactive:
+        stmt = stmt.where(col(Student.active))
+    return await paginate(session, stmt, limit=limit, offset=offset, order_by=Student.id)

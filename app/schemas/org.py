@@ -1,0 +1,139 @@
+"""County → township → school → grade → class."""
+
+from __future__ import annotations
+
+from datetime import time
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+
+from app.schemas.common import Code, Schema, TimezoneName, Title
+
+
+class SchoolKind(StrEnum):
+    primary = "primary"  # 小学
+    junior_middle = "junior_middle"  # 初中
+
+
+class CountyIn(Schema):
+    name: Title = Field(examples=["示例县"])
+    code: Code = Field(description="行政区划代码或县自定代码", examples=["530122"])
+
+
+class CountyUpdate(Schema):
+    name: Title | None = None
+
+
+class CountyOut(Schema):
+    id: int
+    name: str
+    code: str
+    active: bool
+
+
+class TownshipIn(Schema):
+    county_id: int
+    name: Title = Field(examples=["青山镇"])
+
+
+class TownshipUpdate(Schema):
+    name: Title | None = None
+
+
+class TownshipOut(Schema):
+    id: int
+    county_id: int
+    name: str
+    active: bool
+
+
+class CheckTimes(Schema):
+    morning_check: time = Field(default=time(8, 0), description="晨检时间")
+    noon_check: time = Field(default=time(13, 30), description="午检时间")
+    dismissal_check: time = Field(default=time(16, 30), description="放学前检查时间")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> CheckTimes:
+        if not (self.morning_check < self.noon_check < self.dismissal_check):
+            raise ValueError("晨检、午检、放学前须按时间先后 (checks must be in order of the day)")
+        return self
+
+
+class SchoolIn(CheckTimes):
+    township_id: int
+    name: Title = Field(examples=["青山镇中心小学"])
+    code: Code = Field(examples=["QS-01"])
+    kind: SchoolKind
+    timezone: TimezoneName = "Asia/Shanghai"
+
+
+class SchoolUpdate(Schema):
+    name: Title | None = None
+    timezone: TimezoneName | None = None
+    morning_check: time | None = None
+    noon_check: time | None = None
+    dismissal_check: time | None = None
+
+
+class SchoolOut(Schema):
+    id: int
+    county_id: int
+    township_id: int
+    name: str
+    code: str
+    kind: SchoolKind
+    timezone: str
+    morning_check: time
+    noon_check: time
+    dismissal_check: time
+    active: bool
+
+
+GRADE_NAMES = {
+    1: "一年级",
+    2: "二年级",
+    3: "三年级",
+    4: "四年级",
+    5: "五年级",
+    6: "六年级",
+    7: "七年级",
+    8: "八年级",
+    9: "九年级",
+}
+
+
+class GradeIn(Schema):
+    school_id: int
+    level: int = Field(ge=1, le=9, description="1–6 小学, 7–9 初中")
+    name: Title | None = Field(default=None, description="默认:一年级…九年级")
+
+
+class GradeUpdate(Schema):
+    name: Title | None = None
+
+
+class GradeOut(Schema):
+    id: int
+    school_id: int
+    level: int
+    name: str
+    active: bool
+
+
+class ClassIn(Schema):
+    grade_id: int
+    name: Title = Field(examples=["1班"])
+
+
+class ClassUpdate(Schema):
+    name: Title | None = None
+
+
+class ClassOut(Schema):
+    id: int
+    school_id: int
+    grade_id: int
+    name: str
+    active: bool
+    head_teacher_id: int | None = None
+    head_teacher_name: str | None = None

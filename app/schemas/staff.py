@@ -1,0 +1,84 @@
+"""Staff, their role grants, sign-in and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from app.domain.roles import Role
+from app.schemas.common import Mobile, Name, Schema, Title
+
+Password = Annotated[str, Field(min_length=8, max_length=128)]
+
+
+class GrantIn(Schema):
+    """A role and its scope: ``county_admin`` needs ``county_id``; principal, vice principal
+    and 教务处 need ``school_id``; head and subject teachers need ``class_id``."""
+
+    role: Role
+    county_id: int | None = None
+    school_id: int | None = None
+    class_id: int | None = None
+
+
+class GrantOut(Schema):
+    id: int
+    role: Role
+    role_label: str
+    county_id: int
+    school_id: int | None
+    class_id: int | None
+
+
+class StaffIn(Schema):
+    county_id: int | None = Field(default=None, description="defaults to the school's county")
+    school_id: int | None = Field(default=None, description="null for county staff")
+    name: Name = Field(examples=["李老师"])
+    mobile: Mobile
+    password: Password | None = Field(default=None, description="初始密码; null: cannot sign in")
+    roles: list[GrantIn] = Field(default_factory=list, max_length=50)
+
+
+class StaffUpdate(Schema):
+    name: Name | None = None
+    mobile: Mobile | None = None
+    password: Password | None = None
+
+
+class StaffOut(Schema):
+    id: int
+    county_id: int
+    school_id: int | None
+    name: str
+    mobile: str
+    active: bool
+    is_superuser: bool
+    roles: list[GrantOut] = Field(default_factory=list)
+
+
+class TokenOut(Schema):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="seconds")
+
+
+class ApiKeyIn(Schema):
+    name: Title = Field(examples=["县教育局学籍系统"])
+    county_id: int | None = None
+    school_id: int | None = Field(default=None, description="bind to one school instead")
+
+
+class ApiKeyOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    county_id: int
+    school_id: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="shown once: store it now, it cannot be read again")

@@ -1,0 +1,315 @@
+"""Staff and their role grants; API keys for county systems.
+
+Rules kept here: a grant's scope matches its role (county, school or class); a class has one
+head teacher and a school one principal (also enforced by unique indexes); a school keeps at
+least one vice principal in charge of 控辍保学 once it has one, so the last one cannot be
+removed or deactivated without a successor.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.db.models import ApiKey, County, School, Staff, StaffRole
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor, Grant
+from app.domain.roles import ROLE_LABELS, ROLE_SCOPE, Role, ScopeType
+from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.repositories import staff as repo
+from app.schemas.common import Page
+from app.schemas.staff import (
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    GrantIn,
+    GrantOut,
+    StaffIn,
+    StaffOut,
+    StaffUpdate,
+)
+from app.security.crypto import new_api_key
+from app.security.passwords import hash_password
+from app.services.common import get_or_404
+from app.services.org import class_for, school_for
+
+_NO_STAFF_RIGHTS = (
+    "需要校长、分管副校长或县教育局管理员权限 (principal, vice principal or county admin)"
+)
+_LAST_VP = "学校须至少保留一名分管控辍保学的副校长 (a school keeps at least one vice principal)"
+
+
+def _grant_out(row: StaffRole) -> GrantOut:
+    role = Role(row.role)
+    return GrantOut(
+        id=row.id or 0,
+        role=role,
+        role_label=ROLE_LABELS[role],
+        county_id=row.county_id,
+        school_id=row.school_id,
+        class_id=row.class_id,
+    )
+
+
+def _staff_out(staff: Staff, grants: list[StaffRole]) -> StaffOut:
+    out = StaffOut.model_validate(staff)
+    out.roles = [_grant_out(g) for g in grants]
+    return out
+
+
+async def _staff(uow: UnitOfWork, actor: Actor, staff_id: int) -> Staff:
+    staff = await uow.session.get(Staff, staff_id)
+    visible = staff is not None and (
+        actor.superuser
+        or (staff.id == actor.id and actor.kind is access.ActorKind.staff)
+        or (staff.school_id is not None and access.can_read_school(actor, staff.school_id))
+        or (staff.school_id is None and staff.county_id in actor.county_ids)
+    )
+    if staff is None or not visible:
+        raise NotFound("教职工", staff_id)
+    return staff
+
+
+async def _resolve_grant(
+    uow: UnitOfWork, actor: Actor, data: GrantIn, loc: tuple[str | int, ...]
+) -> StaffRole:
+    """Fill a grant's county and school from its scope, and check the caller may give it."""
+    scope = ROLE_SCOPE[data.role]
+    county_id: int
+    school_id: int | None = None
+    class_id: int | None = None
+    if scope is ScopeType.county:
+        if data.county_id is None:
+            raise Invalid.field(
+                (*loc, "county_id"), "县级角色须指定 county_id (county_id required)"
+            )
+        county = await uow.session.get(County, data.county_id)
+        if county is None or not access.can_read_county(actor, data.county_id):
+            raise NotFound("县", data.county_id)
+        county_id = data.county_id
+        key = f"county:{county_id}"
+    elif scope is ScopeType.school:
+        if data.school_id is None:
+            raise Invalid.field(
+                (*loc, "school_id"), "校级角色须指定 school_id (school_id required)"
+            )
+        school = await school_for(uow, actor, data.school_id)
+        county_id, school_id = school.county_id, school.id
+        key = f"school:{school_id}"
+    else:
+        if data.class_id is None:
+            raise Invalid.field((*loc, "class_id"), "班级角色须指定 class_id (class_id required)")
+        klass = await class_for(uow, actor, data.class_id)
+        owner = await get_or_404(uow, School, klass.school_id, "学校")
+        county_id, school_id, class_id = owner.county_id, klass.school_id, klass.id
+        key = f"class:{class_id}"
+    grant = Grant(data.role, county_id, school_id, class_id)
+    if not access.can_grant(actor, grant):
+        raise Forbidden(_NO_STAFF_RIGHTS)
+    return StaffRole(
+        staff_id=0,
+        role=data.role.value,
+        scope_key=key,
+        county_id=county_id,
+        school_id=school_id,
+        class_id=class_id,
+    )
+
+
+async def create_staff(uow: UnitOfWork, actor: Actor, data: StaffIn) -> StaffOut:
+    if data.school_id is not None:
+        school = await school_for(uow, actor, data.school_id)
+        county_id = school.county_id
+    elif data.county_id is not None:
+        county = await uow.session.get(County, data.county_id)
+        if county is None or not access.can_read_county(actor, data.county_id):
+            raise NotFound("县", data.county_id)
+        county_id = data.county_id
+    else:
+        raise Invalid.field(("body", "school_id"), "须指定 school_id 或 county_id")
+    if not access.can_manage_staff(actor, data.school_id, county_id):
+        raise Forbidden(_NO_STAFF_RIGHTS)
+    if await repo.staff_by_mobile(uow.session, data.mobile):
+        raise Conflict("手机号已被其他教职工使用 (mobile already used by another staff member)")
+    grants = [
+        await _resolve_grant(uow, actor, g, ("body", "roles", i)) for i, g in enumerate(data.roles)
+    ]
+    staff = Staff(
+        county_id=county_id,
+        school_id=data.school_id,
+        name=data.name,
+        mobile=data.mobile,
+        password_hash=hash_password(data.password) if data.password else None,
+    )
+    uow.session.add(staff)
+    await uow.flush()
+    for g in grants:
+        g.staff_id = staff.id or 0
+    uow.session.add_all(grants)
+    await uow.commit()
+    return _staff_out(staff, grants)
+
+
+async def get_staff(uow: UnitOfWork, actor: Actor, staff_id: int) -> StaffOut:
+    staff = await _staff(uow, actor, staff_id)
+    grants = await repo.grants_of(uow.session, [staff_id])
+    return _staff_out(staff, grants[staff_id])
+
+
+async def list_staff(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    school_id: int | None,
+    role: Role | None,
+    class_id: int | None,
+    include_inactive: bool,
+    limit: int,
+    offset: int,
+) -> Page[StaffOut]:
+    rows, total = await repo.list_staff(
+        uow.session,
+        access.school_visibility(actor),
+        county_ids=actor.county_ids,
+        school_id=school_id,
+        role=role.value if role else None,
+        class_id=class_id,
+        include_inactive=include_inactive,
+        limit=limit,
+        offset=offset,
+    )
+    grants = await repo.grants_of(uow.session, [s.id for s in rows if s.id is not None])
+    items = [_staff_out(s, grants[s.id or 0]) for s in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+async def update_staff(uow: UnitOfWork, actor: Actor, staff_id: int, data: StaffUpdate) -> StaffOut:
+    staff = await _staff(uow, actor, staff_id)
+    is_self = actor.kind is access.ActorKind.staff and actor.id == staff_id
+    if not is_self and not access.can_manage_staff(actor, staff.school_id, staff.county_id):
+        raise Forbidden(_NO_STAFF_RIGHTS)
+    if data.mobile is not None and data.mobile != staff.mobile:
+        other = await repo.staff_by_mobile(uow.session, data.mobile)
+        if other is not None:
+            raise Conflict("手机号已被其他教职工使用 (mobile already used by another staff member)")
+        staff.mobile = data.mobile
+    if data.name is not None:
+        staff.name = data.name
+    if data.password is not None:
+        staff.password_hash = hash_password(data.password)
+    await uow.commit()
+    return await get_staff(uow, actor, staff_id)
+
+
+async def _ensure_vp_remains(uow: UnitOfWork, grants: list[StaffRole], staff_id: int) -> None:
+    for g in grants:
+        if g.role == Role.vice_principal.value and g.school_id is not None:
+            others = await repo.count_role_in_school(
+                uow.session, Role.vice_principal.value, g.school_id, excluding_staff=staff_id
+            )
+            if others == 0:
+                raise Conflict(_LAST_VP)
+
+
+async def set_staff_active(uow: UnitOfWork, actor: Actor, staff_id: int, active: bool) -> StaffOut:
+    staff = await _staff(uow, actor, staff_id)
+    if not access.can_manage_staff(actor, staff.school_id, staff.county_id):
+        raise Forbidden(_NO_STAFF_RIGHTS)
+    if not active:
+        await _ensure_vp_remains(
+            uow, (await repo.grants_of(uow.session, [staff_id]))[staff_id], staff_id
+        )
+    staff.active = active
+    await uow.commit()
+    return await get_staff(uow, actor, staff_id)
+
+
+async def add_grant(uow: UnitOfWork, actor: Actor, staff_id: int, data: GrantIn) -> StaffOut:
+    await _staff(uow, actor, staff_id)
+    grant = await _resolve_grant(uow, actor, data, ("body",))
+    grant.staff_id = staff_id
+    uow.session.add(grant)
+    await uow.commit()
+    return await get_staff(uow, actor, staff_id)
+
+
+async def remove_grant(uow: UnitOfWork, actor: Actor, staff_id: int, grant_id: int) -> StaffOut:
+    await _staff(uow, actor, staff_id)
+    grant = await uow.session.get(StaffRole, grant_id)
+    if grant is None or grant.staff_id != staff_id:
+        raise NotFound("角色", grant_id)
+    as_grant = Grant(Role(grant.role), grant.county_id, grant.school_id, grant.class_id)
+    if not access.can_grant(actor, as_grant):
+        raise Forbidden(_NO_STAFF_RIGHTS)
+    await _ensure_vp_remains(uow, [grant], staff_id)
+    await uow.session.delete(grant)
+    await uow.commit()
+    return await get_staff(uow, actor, staff_id)
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+
+async def create_api_key(
+    uow: UnitOfWork, actor: Actor, data: ApiKeyIn, now: datetime
+) -> ApiKeyCreated:
+    if data.school_id is not None:
+        school = await school_for(uow, actor, data.school_id)
+        county_id = school.county_id
+    elif data.county_id is not None:
+        county = await uow.session.get(County, data.county_id)
+        if county is None or not access.can_read_county(actor, data.county_id):
+            raise NotFound("县", data.county_id)
+        county_id = data.county_id
+    else:
+        raise Invalid.field(("body", "county_id"), "须指定 county_id 或 school_id")
+    allowed = (
+        access.can_manage_staff(actor, data.school_id, county_id)
+        if data.school_id is not None
+        else access.can_manage_county(actor, county_id) and actor.manages_people
+    )
+    if not allowed:
+        raise Forbidden(_NO_STAFF_RIGHTS)
+    key, prefix, key_hash = new_api_key()
+    row = ApiKey(
+        name=data.name,
+        prefix=prefix,
+        key_hash=key_hash,
+        county_id=county_id,
+        school_id=data.school_id,
+        created_by=actor.id,
+        created_at=now,
+    )
+    uow.session.add(row)
+    await uow.commit()
+    return ApiKeyCreated(**ApiKeyOut.model_validate(row).model_dump(), key=key)
+
+
+async def list_api_keys(uow: UnitOfWork, actor: Actor) -> list[ApiKeyOut]:
+    if not actor.manages_people:
+        raise Forbidden(_NO_STAFF_RIGHTS)
+    rows = await repo.list_api_keys(
+        uow.session,
+        county_ids=None if actor.superuser else actor.county_ids,
+        school_ids=actor.staff_school_ids,
+    )
+    return [ApiKeyOut.model_validate(r) for r in rows]
+
+
+async def revoke_api_key(uow: UnitOfWork, actor: Actor, key_id: int, now: datetime) -> ApiKeyOut:
+    row = await uow.session.get(ApiKey, key_id)
+    visible = (
+        row is not None
+        and actor.manages_people
+        and (
+            actor.superuser
+            or row.county_id in actor.county_ids
+            or (row.school_id is not None and row.school_id in actor.staff_school_ids)
+        )
+    )
+    if row is None or not visible:
+        raise NotFound("API 密钥", key_id)
+    if row.revoked_at is None:
+        row.revoked_at = now
+        await uow.commit()
+    return ApiKeyOut.model_validate(row)

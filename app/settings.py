@@ -1,0 +1,74 @@
+"""Configuration from environment variables prefixed ``KCBX_`` (and an optional ``.env``).
+
+Defaults run as they are: an embedded SQLite file, Asia/Shanghai, demo secrets. Production
+(``KCBX_ENVIRONMENT=production``) refuses to start with a demo secret or the simulation clock.
+``DATABASE_URL`` is also accepted without the prefix, as most hosting platforms set it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET_KEY = "demo-secret-key-change-me-in-production-0000"
+DEMO_DATA_KEY = "ZGVtby1kYXRhLWtleS1jaGFuZ2UtbWUtMDAwMDAwMDA="
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KCBX_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/kcbx.db",
+        validation_alias=AliasChoices("KCBX_DATABASE_URL", "DATABASE_URL"),
+    )
+    database_echo: bool = False
+    default_timezone: str = "Asia/Shanghai"
+
+    # Signs access tokens (HS256). At least 32 characters.
+    secret_key: str = Field(default=DEMO_SECRET_KEY, min_length=32)
+    # Fernet key (urlsafe base64 of 32 bytes) encrypting ID numbers at rest, and keying their
+    # blind index so uniqueness can be checked without decrypting.
+    data_key: str = DEMO_DATA_KEY
+    access_token_minutes: int = Field(default=12 * 60, ge=1)
+    jwt_issuer: str = "kcbx"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    seed_demo: bool = True
+    demo_password: str = "demo1234"
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _production_is_not_a_demo(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key == DEMO_SECRET_KEY or self.data_key == DEMO_DATA_KEY:
+                raise ValueError(
+                    "production refuses the demo secrets: set KCBX_SECRET_KEY and KCBX_DATA_KEY"
+                )
+            if self.seed_demo:
+                raise ValueError("production refuses demo data: set KCBX_SEED_DEMO=false")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
