@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 12:30:22.805308
+Create Date: 2026-11-25
 """
 
 from collections.abc import Sequence
@@ -109,7 +109,6 @@ def upgrade() -> None:
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('created_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_used_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['county_id'], ['county.id'], name=op.f('fk_api_key_county_id_county')),
     sa.ForeignKeyConstraint(['created_by'], ['staff.id'], name=op.f('fk_api_key_created_by_staff')),
     sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_api_key_school_id_school')),

@@ -12,7 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alembic import command
 
-ROOT = Path(__file__).resolve().parents[2]
+
+def _project_root() -> Path:
+    """The source tree in development; the working directory when installed as a wheel
+    (the Docker image copies alembic/ and alembic.ini beside it)."""
+    for candidate in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if (candidate / "alembic.ini").is_file():
+            return candidate
+    raise RuntimeError("alembic.ini not found: run from the project or image work directory")
+
+
+ROOT = _project_root()
 
 
 def alembic_config(url: str) -> Config:

@@ -142,3 +142,7 @@ async def classes_by_school(
         .where(SchoolClass.school_id == school_id)
     )
     return list(rows)
+
+
+async def county_by_code(session: AsyncSession, code: str) -> County | None:
+    return (await session.exec(select(County).where(County.code == code))).one_or_none()

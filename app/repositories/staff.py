@@ -90,3 +90,15 @@ async def list_api_keys(
             col(ApiKey.county_id).in_(county_ids) | col(ApiKey.school_id).in_(school_ids)
         )
     return list(await session.exec(stmt.order_by(col(ApiKey.id))))
+
+
+async def unique_role_holder(
+    session: AsyncSession, role: str, *, school_id: int | None, class_id: int | None
+) -> int | None:
+    """The staff id already holding a one-per-scope role (principal, head teacher)."""
+    stmt = select(StaffRole.staff_id).where(StaffRole.role == role)
+    if class_id is not None:
+        stmt = stmt.where(StaffRole.class_id == class_id)
+    else:
+        stmt = stmt.where(StaffRole.school_id == school_id)
+    return (await session.exec(stmt)).first()

@@ -36,6 +36,10 @@ from app.services.org import class_for, school_for
 _NO_STAFF_RIGHTS = (
     "需要校长、分管副校长或县教育局管理员权限 (principal, vice principal or county admin)"
 )
+_ONE_PER_SCOPE = {
+    Role.head_teacher: "该班已有班主任,请先撤销 (the class already has a head teacher)",
+    Role.principal: "该校已有校长,请先撤销 (the school already has a principal)",
+}
 _LAST_VP = "学校须至少保留一名分管控辍保学的副校长 (a school keeps at least one vice principal)"
 
 
@@ -106,6 +110,12 @@ async def _resolve_grant(
     grant = Grant(data.role, county_id, school_id, class_id)
     if not access.can_grant(actor, grant):
         raise Forbidden(_NO_STAFF_RIGHTS)
+    if data.role in _ONE_PER_SCOPE:
+        holder = await repo.unique_role_holder(
+            uow.session, data.role.value, school_id=school_id, class_id=class_id
+        )
+        if holder is not None:
+            raise Conflict(_ONE_PER_SCOPE[data.role])
     return StaffRole(
         staff_id=0,
         role=data.role.value,

@@ -1,0 +1,23 @@
+# syntax=docker/dockerfile:1
+# Build: a wheel of the app and its dependencies. Run: slim, non-root, migrate then serve.
+FROM python:3.11-slim AS build
+WORKDIR /src
+RUN pip install --no-cache-dir --upgrade pip
+COPY pyproject.toml README.md ./
+COPY app ./app
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim AS run
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    KCBX_ENVIRONMENT=production KCBX_SEED_DEMO=false KCBX_HOST=0.0.0.0
+RUN useradd --create-home --uid 10001 kcbx
+WORKDIR /srv
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
+COPY alembic.ini ./
+COPY alembic ./alembic
+USER kcbx
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
+# KCBX_DATABASE_URL, KCBX_SECRET_KEY and KCBX_DATA_KEY come from the environment.
+CMD ["sh", "-c", "alembic upgrade head && exec uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000 --proxy-headers"]

@@ -1,0 +1,44 @@
+"""``make run``: migrate the database, seed the demo once, and serve the API.
+
+Migrations run here, before the event loop starts, because Alembic's async env runs its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvicorn
+
+from app.context import AppContext
+from app.db import migrations
+from app.seed.demo import OPS_MOBILE, seed_demo
+from app.settings import Settings, get_settings
+
+
+async def _seed(settings: Settings) -> None:
+    ctx = AppContext.from_settings(settings)
+    try:
+        logins = await seed_demo(ctx)
+    finally:
+        await ctx.close()
+    base = f"http://{settings.host}:{settings.port}"
+    if logins is None:
+        print(f"演示数据已存在 (demo data already there). 运维账号 {OPS_MOBILE}")
+    else:
+        print("已创建演示数据 (demo created). 登录账号 (sign-ins):")
+        for login in logins:
+            print(f"  {login.mobile}  {login.name:<6} {login.role}")
+    print(f"密码 (password): {settings.demo_password}")
+    print(f"API 文档 (docs): {base}/docs  —  POST {base}/api/v1/auth/token")
+
+
+def main() -> None:
+    settings = get_settings()
+    migrations.upgrade(settings.database_url)
+    if settings.seed_demo:
+        asyncio.run(_seed(settings))
+    uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port)
+
+
+if __name__ == "__main__":
+    main()

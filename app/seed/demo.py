@@ -1,0 +1,154 @@
+"""The demo: one county, one township, a primary and a junior middle school, ~200 students
+and their staff, all with the same known password. Created once; running again finds it."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+
+from app.context import AppContext
+from app.db.models import Staff
+from app.domain.access import Actor, ActorKind
+from app.domain.idcard import check_character
+from app.domain.roles import ROLE_LABELS, Role
+from app.repositories.org import county_by_code
+from app.schemas.org import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn
+from app.schemas.staff import GrantIn, StaffIn
+from app.schemas.students import GuardianIn, SpecialGroups, StudentIn
+from app.security.passwords import hash_password
+from app.services import org, staff, students
+
+DEMO_COUNTY_CODE = "DEMO"
+OPS_MOBILE = "13800000000"
+_OPS = Actor(kind=ActorKind.staff, id=0, name="demo seed", superuser=True)
+
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = "明华强军平芳娜敏静丽伟磊洋勇艳杰涛超秀英霞浩宇轩然欣怡梓涵子墨雨泽"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    mobile: str
+    name: str
+    role: str
+
+
+def _name(rng: random.Random) -> str:
+    given = "".join(rng.choice(_GIVEN) for _ in range(rng.choice((1, 2))))
+    return rng.choice(_SURNAMES) + given
+
+
+def _id_number(rng: random.Random, born: date, male: bool) -> str:
+    seq = rng.randrange(0, 500) * 2 + (1 if male else 0)
+    first17 = f"530122{born:%Y%m%d}{seq:03d}"
+    return first17 + check_character(first17)
+
+
+async def seed_demo(ctx: AppContext) -> list[DemoLogin] | None:
+    """Create the demo unless it exists; returns the sign-ins, or None when already there."""
+    async with ctx.uow() as uow:
+        if await county_by_code(uow.session, DEMO_COUNTY_CODE) is not None:
+            return None
+        county = await org.create_county(uow, _OPS, CountyIn(name="示例县", code=DEMO_COUNTY_CODE))
+    rng = random.Random(20261125)
+    password = ctx.settings.demo_password
+    logins: list[DemoLogin] = []
+    mobiles = iter(f"1380000{n:04d}" for n in range(1, 10_000))
+
+    async def add_staff(name: str, school_id: int | None, grants: list[GrantIn]) -> None:
+        data = StaffIn(
+            county_id=county.id,
+            school_id=school_id,
+            name=name,
+            mobile=next(mobiles),
+            password=password,
+            roles=grants,
+        )
+        async with ctx.uow() as uow:
+            await staff.create_staff(uow, _OPS, data)
+        labels = "、".join(dict.fromkeys(ROLE_LABELS[g.role] for g in grants))
+        logins.append(DemoLogin(data.mobile, name, labels))
+
+    async with ctx.uow() as uow:
+        uow.session.add(
+            Staff(
+                county_id=county.id,
+                name="运维",
+                mobile=OPS_MOBILE,
+                password_hash=hash_password(password),
+                is_superuser=True,
+            )
+        )
+        await uow.commit()
+    logins.append(DemoLogin(OPS_MOBILE, "运维", "系统运维 (superuser)"))
+    await add_staff("赵局长", None, [GrantIn(role=Role.county_admin, county_id=county.id)])
+    async with ctx.uow() as uow:
+        township = await org.create_township(
+            uow, _OPS, TownshipIn(county_id=county.id, name="青山镇")
+        )
+    plans = (
+        ("青山镇中心小学", "QS-XX", SchoolKind.primary, (3, 4, 5), 17),
+        ("青山镇初级中学", "QS-CZ", SchoolKind.junior_middle, (7, 8), 25),
+    )
+    seq = 0
+    used: set[str] = set()
+    for school_name, code, kind, levels, per_class in plans:
+        async with ctx.uow() as uow:
+            school = await org.create_school(
+                uow,
+                _OPS,
+                SchoolIn(township_id=township.id, name=school_name, code=code, kind=kind),
+            )
+        for role in (Role.principal, Role.vice_principal, Role.academic_affairs):
+            await add_staff(_name(rng), school.id, [GrantIn(role=role, school_id=school.id)])
+        class_ids: list[int] = []
+        for level in levels:
+            async with ctx.uow() as uow:
+                grade = await org.create_grade(uow, _OPS, GradeIn(school_id=school.id, level=level))
+            for n in (1, 2):
+                async with ctx.uow() as uow:
+                    klass = await org.create_class(
+                        uow, _OPS, ClassIn(grade_id=grade.id, name=f"{n}班")
+                    )
+                class_ids.append(klass.id)
+                await add_staff(
+                    _name(rng), school.id, [GrantIn(role=Role.head_teacher, class_id=klass.id)]
+                )
+                age = level + 6
+                for _ in range(per_class):
+                    seq += 1
+                    male = rng.random() < 0.52
+                    born = date(2026 - age, rng.randint(1, 8), rng.randint(1, 28))
+                    number = _id_number(rng, born, male)
+                    if number in used:
+                        continue
+                    used.add(number)
+                    data = StudentIn(
+                        class_id=klass.id,
+                        name=_name(rng),
+                        student_no=f"G{number}",
+                        id_number=number,
+                        home_schooled=seq % 97 == 0,
+                        special_groups=SpecialGroups(
+                            left_behind=rng.random() < 0.15,
+                            poverty=rng.random() < 0.08,
+                            single_parent=rng.random() < 0.05,
+                        ),
+                        guardians=[
+                            GuardianIn(
+                                name=_name(rng),
+                                relation=rng.choice(("父亲", "母亲", "祖父", "祖母")),
+                                mobile=f"137{rng.randrange(10**8):08d}",
+                                is_primary=True,
+                            )
+                        ],
+                    )
+                    async with ctx.uow() as uow:
+                        await students.create_student(uow, ctx, _OPS, data)
+        await add_staff(
+            _name(rng),
+            school.id,
+            [GrantIn(role=Role.subject_teacher, class_id=c) for c in class_ids[:2]],
+        )
+    return logins
