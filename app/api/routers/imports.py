@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi.responses import JSONResponse
+
+from app.api.deps import Ctx, CurrentActor, Uow
+from app.errors import Invalid
+from app.imports.parse import FileError, read_roster
+from app.schemas.imports import ImportMode, ImportRejected, ImportReport
+from app.services import imports
+
+router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+_DESCRIPTION = """
+上传 CSV 或 XLSX 花名册,导入到一所学校。列:姓名、学籍号、身份证号(或 性别+出生日期)、
+班级(可另设 年级 列)、监护人、联系电话;可选:性别、出生日期、监护人关系、送教上门、
+留守儿童、残疾儿童、单亲、孤儿、家庭经济困难(是/否)。
+
+- `mode=all_or_nothing` (default): any bad row → nothing imported, **422** with `detail`
+  (one `{loc: [body, file, row, column], msg, type}` per problem) and `report`.
+- `mode=valid_only`: good rows are imported, **200** with the report listing the others.
+- A file that is not a roster (wrong type, missing column) → 422 with `loc: [body, file]`;
+  larger than 10 MB → 413.
+"""
+
+
+@router.post(
+    "/students",
+    response_model=ImportReport,
+    summary="批量导入学生 (CSV / XLSX roster)",
+    description=_DESCRIPTION,
+    responses={
+        413: {"description": "文件超过 10 MB (file too large)"},
+        422: {"model": ImportRejected, "description": "有问题行,未导入 (rows rejected)"},
+    },
+)
+async def import_students(
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 或 GBK) 或 XLSX 花名册")],
+    school_id: Annotated[int, Form(description="导入到的学校 (target school)")],
+    mode: Annotated[ImportMode, Form(description="all_or_nothing 或 valid_only")] = (
+        ImportMode.all_or_nothing
+    ),
+) -> ImportReport | JSONResponse:
+    await imports.target_school(uow, actor, school_id)
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            "文件超过 10 MB,请拆分后分批导入 (file larger than 10 MB: split it)",
+        )
+    try:
+        roster = await asyncio.to_thread(read_roster, data, file.filename)
+    except FileError as exc:
+        raise Invalid.field(("body", "file"), str(exc)) from exc
+    report = await imports.import_students(uow, ctx, actor, school_id, roster, mode)
+    if report.rejected and mode is ImportMode.all_or_nothing:
+        body = ImportRejected.of(report).model_dump(mode="json")
+        return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return report

@@ -1,0 +1,55 @@
+"""Bulk import of a school roster: the mode and the report every import answers with."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from app.schemas.common import Schema
+
+
+class ImportMode(StrEnum):
+    all_or_nothing = "all_or_nothing"  # any bad row: nothing is imported
+    valid_only = "valid_only"  # import the good rows, report the others
+
+
+class RowProblem(Schema):
+    row: int = Field(description="表格中的行号,表头为第1行 (spreadsheet row; the header is 1)")
+    column: str = Field(description="列名,如 身份证号 (the column header)", examples=["身份证号"])
+    message: str = Field(examples=["身份证号校验码错误,应为 7 (wrong check character: expected 7)"])
+
+
+class ImportReport(Schema):
+    school_id: int
+    mode: ImportMode
+    total: int = Field(description="数据行数 (data rows in the file, blank rows not counted)")
+    imported: int = Field(description="已导入 (students created)")
+    rejected: int = Field(description="有问题的行数 (rows with at least one problem)")
+    problems: list[RowProblem] = Field(default_factory=list)
+
+
+class ErrorItem(Schema):
+    loc: list[str | int] = Field(examples=[["body", "file", 5, "身份证号"]])
+    msg: str
+    type: str = Field(examples=["import_row"])
+
+
+class ImportRejected(Schema):
+    """422 of an all-or-nothing import with bad rows: ``detail`` in FastAPI's usual shape,
+    one item per problem (loc = body, file, row, column), and the full ``report``."""
+
+    detail: list[ErrorItem]
+    report: ImportReport
+
+    @classmethod
+    def of(cls, report: ImportReport) -> ImportRejected:
+        items = [
+            ErrorItem(
+                loc=["body", "file", p.row, p.column],
+                msg=f"第 {p.row} 行 {p.column}: {p.message}",
+                type="import_row",
+            )
+            for p in report.problems
+        ]
+        return cls(detail=items, report=report)
