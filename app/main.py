@@ -7,8 +7,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import errors
-from app.api.routers import auth, counties, health, schools, staff, students
+from app.api import errors, openapi
+from app.api.routers import (
+    attendance,
+    auth,
+    calendar,
+    counties,
+    health,
+    imports,
+    leaves,
+    schools,
+    staff,
+    students,
+)
 from app.context import AppContext
 from app.settings import Settings, get_settings
 
@@ -42,6 +53,18 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     if ctx is not None:
         app.state.ctx = ctx
     errors.install(app)
-    for module in (health, auth, counties, schools, students, staff):
+    openapi.install(app)
+    for module in (
+        health,
+        auth,
+        counties,
+        schools,
+        students,
+        staff,
+        imports,
+        calendar,
+        attendance,
+        leaves,
+    ):
         app.include_router(module.router)
     return app

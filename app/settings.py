@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=12 * 60, ge=1)
     jwt_issuer: str = "kcbx"
 
+    # Attendance intake.
+    attendance_batch_limit: int = Field(default=500, ge=1, le=5000)
+    # How far in the future an observation may be stamped (phones' clocks drift).
+    attendance_future_minutes: int = Field(default=10, ge=0)
+    # How long after a check's time the roll counts as not taken (the engine reminds then).
+    roll_grace_minutes: int = Field(default=30, ge=0)
+
     host: str = "127.0.0.1"
     port: int = 8000
     seed_demo: bool = True

@@ -192,11 +192,12 @@ def test_dates_outside_every_term_are_between_terms(d: str, label: str) -> None:
     assert "between terms" in info.reason
 
 
-def test_no_terms_loaded_means_no_school_days() -> None:
+def test_no_terms_loaded_falls_back_to_national_working_days_unverified() -> None:
     empty = SchoolCalendar()
-    assert empty.day_info(MON).reason == "未设置校历 (no term dates loaded)"
-    assert empty.next_school_day(MON) is None
-    assert empty.previous_school_day(MON) is None
+    info = empty.day_info(MON)
+    assert info.is_school_day and not info.verified
+    assert "未设置校历" in info.reason
+    assert not empty.is_school_day(D("2026-10-01"))
 
 
 def test_break_inside_a_term() -> None:

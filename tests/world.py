@@ -86,7 +86,7 @@ class World:
             secret=self.ctx.settings.secret_key,
             issuer=self.ctx.settings.jwt_issuer,
             now=self.ctx.clock(),
-            minutes=60,
+            minutes=60 * 24 * 120,  # tests move the clock by weeks
         )
         return out.id
 

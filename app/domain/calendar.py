@@ -218,9 +218,7 @@ class Term:
         return next((b for b in self.breaks if b.start <= d <= b.end), None)
 
 
-def _between_terms_reason(d: date, has_terms: bool) -> str:
-    if not has_terms:
-        return "未设置校历 (no term dates loaded)"
+def _between_terms_reason(d: date) -> str:
     # Only a label for staff: the dates themselves come from the terms.
     if d.month in (12, 1, 2):
         return "寒假 (winter break, between terms)"
@@ -281,9 +279,15 @@ class SchoolCalendar:
             return DayInfo(d, False, True, DayKind.school_closure, "学校停课 (school closure)")
         if d in self.extra_school_days:
             return DayInfo(d, True, True, DayKind.extra_school_day, "学校补课日 (extra school day)")
+        if not self.terms:
+            # A school that has not entered its 校历 yet still takes the roll: national
+            # working days count, but the answer says it is unverified.
+            n = self.national(d)
+            reason = f"{n.reason};未设置校历 (no term dates loaded)"
+            return DayInfo(d, n.workday, False, n.kind, reason)
         term = self.term_of(d)
         if term is None:
-            reason = _between_terms_reason(d, bool(self.terms))
+            reason = _between_terms_reason(d)
             return DayInfo(d, False, True, DayKind.between_terms, reason)
         pause = term.break_on(d)
         if pause is not None:

@@ -146,3 +146,10 @@ async def classes_by_school(
 
 async def county_by_code(session: AsyncSession, code: str) -> County | None:
     return (await session.exec(select(County).where(County.code == code))).one_or_none()
+
+
+async def schools_by_ids(session: AsyncSession, school_ids: Collection[int]) -> dict[int, School]:
+    if not school_ids:
+        return {}
+    rows = await session.exec(select(School).where(col(School.id).in_(sorted(school_ids))))
+    return {s.id: s for s in rows if s.id is not None}

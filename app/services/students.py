@@ -40,7 +40,7 @@ def identity_of(data: StudentIn) -> Identity:
         raise Invalid.field(("body", field), exc.args[0]) from exc
 
 
-async def _student(uow: UnitOfWork, actor: Actor, student_id: int) -> Student:
+async def student_for(uow: UnitOfWork, actor: Actor, student_id: int) -> Student:
     student = await uow.session.get(Student, student_id)
     if student is None or not access.can_read_class(actor, student.school_id, student.class_id):
         raise NotFound("学生", student_id)
@@ -109,7 +109,7 @@ async def _county_of(uow: UnitOfWork, klass: SchoolClass) -> int:
 
 
 async def get_student(uow: UnitOfWork, actor: Actor, student_id: int) -> StudentOut:
-    student = await _student(uow, actor, student_id)
+    student = await student_for(uow, actor, student_id)
     guardians = await repo.guardians_of(uow.session, [student_id])
     return _out(actor, student, guardians[student_id])
 
@@ -147,7 +147,7 @@ async def list_students(
 async def update_student(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, student_id: int, data: StudentUpdate
 ) -> StudentOut:
-    student = await _student(uow, actor, student_id)
+    student = await student_for(uow, actor, student_id)
     if not access.can_edit_student(actor, student.school_id, student.class_id):
         raise Forbidden("只有班主任或学校管理者可修改学生信息 (head teacher or school managers)")
     sent = data.model_dump(exclude_unset=True)
@@ -182,7 +182,7 @@ async def update_student(
 async def set_student_active(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, student_id: int, active: bool
 ) -> StudentOut:
-    student = await _student(uow, actor, student_id)
+    student = await student_for(uow, actor, student_id)
     if not access.can_manage_school(actor, student.school_id):
         raise Forbidden("需要学校管理权限 (school managers only)")
     student.active = active

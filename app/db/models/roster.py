@@ -1,45 +1,18 @@
-"""Tables. The schema itself comes only from the Alembic migrations in ``alembic/versions``.
+"""Roster tables: county → township → school → grade → class → student; staff and keys.
 
-Times are stored in UTC (``UTCDateTime``); school-facing times are converted with the school's
-timezone at the edges. ID numbers are stored encrypted, with a keyed hash for uniqueness and
-a masked form for display (个人信息保护法 第28条).
+ID numbers are stored encrypted, with a keyed hash for uniqueness and a masked form for
+display (个人信息保护法 第28条).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
-from typing import Any
+from datetime import date, datetime, time
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from app.db.models.base import created_field, fk_field
 from app.db.types import UTCDateTime
-
-SQLModel.metadata.naming_convention = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _created() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
-def _fk(target: str, *, nullable: bool = False, index: bool = True) -> Any:
-    return Field(
-        default=None if nullable else ...,
-        sa_column_args=[ForeignKey(target)],
-        sa_type=Integer,
-        nullable=nullable,
-        index=index,
-    )
 
 
 class County(SQLModel, table=True):
@@ -48,24 +21,24 @@ class County(SQLModel, table=True):
     name: str = Field(max_length=100)
     code: str = Field(max_length=20, unique=True)
     active: bool = True
-    created_at: datetime = _created()
+    created_at: datetime = created_field()
 
 
 class Township(SQLModel, table=True):
     __tablename__ = "township"
     __table_args__ = (UniqueConstraint("county_id", "name", name="uq_township_county_name"),)
     id: int | None = Field(default=None, primary_key=True)
-    county_id: int = _fk("county.id")
+    county_id: int = fk_field("county.id")
     name: str = Field(max_length=100)
     active: bool = True
-    created_at: datetime = _created()
+    created_at: datetime = created_field()
 
 
 class School(SQLModel, table=True):
     __tablename__ = "school"
     id: int | None = Field(default=None, primary_key=True)
-    county_id: int = _fk("county.id")
-    township_id: int = _fk("township.id")
+    county_id: int = fk_field("county.id")
+    township_id: int = fk_field("township.id")
     name: str = Field(max_length=100)
     code: str = Field(max_length=20, unique=True)
     kind: str = Field(max_length=20)  # primary | junior_middle
@@ -74,37 +47,37 @@ class School(SQLModel, table=True):
     noon_check: time = time(13, 30)
     dismissal_check: time = time(16, 30)
     active: bool = True
-    created_at: datetime = _created()
+    created_at: datetime = created_field()
 
 
 class Grade(SQLModel, table=True):
     __tablename__ = "grade"
     __table_args__ = (UniqueConstraint("school_id", "level", name="uq_grade_school_level"),)
     id: int | None = Field(default=None, primary_key=True)
-    school_id: int = _fk("school.id")
+    school_id: int = fk_field("school.id")
     level: int  # 1-6 primary, 7-9 junior middle
     name: str = Field(max_length=20)
     active: bool = True
-    created_at: datetime = _created()
+    created_at: datetime = created_field()
 
 
 class SchoolClass(SQLModel, table=True):
     __tablename__ = "school_class"
     __table_args__ = (UniqueConstraint("grade_id", "name", name="uq_class_grade_name"),)
     id: int | None = Field(default=None, primary_key=True)
-    school_id: int = _fk("school.id")
-    grade_id: int = _fk("grade.id")
+    school_id: int = fk_field("school.id")
+    grade_id: int = fk_field("grade.id")
     name: str = Field(max_length=40)
     active: bool = True
-    created_at: datetime = _created()
+    created_at: datetime = created_field()
 
 
 class Student(SQLModel, table=True):
     __tablename__ = "student"
     id: int | None = Field(default=None, primary_key=True)
-    county_id: int = _fk("county.id")
-    school_id: int = _fk("school.id")
-    class_id: int = _fk("school_class.id")
+    county_id: int = fk_field("county.id")
+    school_id: int = fk_field("school.id")
+    class_id: int = fk_field("school_class.id")
     name: str = Field(max_length=50)
     gender: str = Field(max_length=10)  # male | female
     birth_date: date
@@ -120,8 +93,8 @@ class Student(SQLModel, table=True):
     poverty: bool = False  # 家庭经济困难
     home_schooled: bool = False  # 送教上门: taught at home, never absent
     active: bool = True
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
 
 
 class Guardian(SQLModel, table=True):
@@ -141,14 +114,14 @@ class Guardian(SQLModel, table=True):
 class Staff(SQLModel, table=True):
     __tablename__ = "staff"
     id: int | None = Field(default=None, primary_key=True)
-    county_id: int = _fk("county.id")
-    school_id: int | None = _fk("school.id", nullable=True)
+    county_id: int = fk_field("county.id")
+    school_id: int | None = fk_field("school.id", nullable=True)
     name: str = Field(max_length=50)
     mobile: str = Field(max_length=20, unique=True)  # also the sign-in name
     password_hash: str | None = Field(default=None, max_length=200)
     is_superuser: bool = False
     active: bool = True
-    created_at: datetime = _created()
+    created_at: datetime = created_field()
 
 
 _HEAD = text("role = 'head_teacher'")
@@ -186,10 +159,10 @@ class StaffRole(SQLModel, table=True):
     )
     role: str = Field(max_length=30)
     scope_key: str = Field(max_length=40)
-    county_id: int = _fk("county.id")
-    school_id: int | None = _fk("school.id", nullable=True)
-    class_id: int | None = _fk("school_class.id", nullable=True)
-    created_at: datetime = _created()
+    county_id: int = fk_field("county.id")
+    school_id: int | None = fk_field("school.id", nullable=True)
+    class_id: int | None = fk_field("school_class.id", nullable=True)
+    created_at: datetime = created_field()
 
 
 class ApiKey(SQLModel, table=True):
@@ -201,8 +174,8 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(max_length=100)
     prefix: str = Field(sa_column=Column(String(16), unique=True, nullable=False))
     key_hash: str = Field(max_length=64)
-    county_id: int = _fk("county.id")
-    school_id: int | None = _fk("school.id", nullable=True)
-    created_by: int | None = _fk("staff.id", nullable=True, index=False)
-    created_at: datetime = _created()
+    county_id: int = fk_field("county.id")
+    school_id: int | None = fk_field("school.id", nullable=True)
+    created_by: int | None = fk_field("staff.id", nullable=True, index=False)
+    created_at: datetime = created_field()
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse
+
+from app.api import openapi
+from app.api.deps import Ctx, CurrentActor, Uow
+from app.errors import AppError, Invalid
+from app.schemas.attendance import (
+    AttendanceBatchIn,
+    AttendanceEventIn,
+    BatchResult,
+    ClassRollOut,
+    ComplianceOut,
+    EventOut,
+    Outcome,
+    RejectCode,
+    StudentHistoryOut,
+    ThreeListsOut,
+)
+from app.services import attendance, attendance_queries
+
+router = APIRouter(prefix="/api/v1", tags=["考勤 Attendance"])
+
+_BODY_DOC = openapi.json_body(
+    {
+        "oneOf": [
+            openapi.ref(AttendanceBatchIn),
+            {"type": "array", "items": openapi.ref(AttendanceEventIn), "maxItems": 500},
+            openapi.ref(AttendanceEventIn),
+        ]
+    },
+    '一个班的点名(最多 500 条),或一条记录。A class\'s roll: `{"events": [...]}` or a bare '
+    "array (up to 500); or a single event object.",
+)
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+
+
+async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
+    """The events of the body, and whether it was a single event."""
+    raw = await request.body()
+    if len(raw) > limit * 4096:
+        raise PayloadTooLarge(f"请求体过大,每批最多 {limit} 条 (body too large)")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid.field(("body",), f"JSON 格式错误 (malformed JSON): {exc}") from exc
+    if isinstance(body, dict) and "events" in body:
+        body = body["events"]
+        if not isinstance(body, list):
+            raise Invalid.field(("body", "events"), "events 应为数组 (events must be a list)")
+    if isinstance(body, dict):
+        return [body], True
+    if not isinstance(body, list) or not body:
+        raise Invalid.field(("body",), "应为一条记录或记录数组 (an event or a list of events)")
+    if len(body) > limit:
+        raise PayloadTooLarge(
+            f"每批最多 {limit} 条,收到 {len(body)} 条 (at most {limit} events per batch)"
+        )
+    return body, False
+
+
+@router.post(
+    "/attendance-events",
+    summary="提交点名记录(一日三查)",
+    description="Each event is judged on its own: the answer lists it as `accepted`, "
+    "`duplicate` (same `event_id`, same content: nothing written twice) or `rejected` with "
+    "the reason; the rest of the batch goes on. A batch answers 200. A single event "
+    "answers 201 accepted, 200 duplicate, 409 (event_id reused with other content) or 422.",
+    response_model=BatchResult,
+    openapi_extra=_BODY_DOC,
+    responses={413: {"description": "批量超过上限 (batch above the limit)"}},
+)
+async def post_events(request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor) -> JSONResponse:
+    items, single = await _read_events(request, ctx.settings.attendance_batch_limit)
+    intake = await attendance.record_events(uow, ctx, actor, items)
+    if not single:
+        return JSONResponse(intake.result.model_dump(mode="json"))
+    only = intake.result.results[0]
+    code = {
+        Outcome.accepted: status.HTTP_201_CREATED,
+        Outcome.duplicate: status.HTTP_200_OK,
+    }.get(only.result, 409 if only.code is RejectCode.conflict else 422)
+    return JSONResponse(only.model_dump(mode="json"), status_code=code)
+
+
+@router.get("/classes/{class_id}/roll", summary="班级点名表(某日)")
+async def class_roll(
+    class_id: int,
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    day: Annotated[
+        date | None, Query(alias="date", description="默认今天 (school's today)")
+    ] = None,
+) -> ClassRollOut:
+    return await attendance_queries.class_roll(uow, ctx, actor, class_id, day)
+
+
+@router.get(
+    "/attendance/lists",
+    summary="三个名单:正常到校 / 请假 / 缺勤",
+    description="For a class or a school, each school day in [start, end] (at most 62 days).",
+)
+async def three_lists(
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    start: date,
+    end: date,
+    school_id: int | None = None,
+    class_id: int | None = None,
+) -> ThreeListsOut:
+    return await attendance_queries.three_lists(
+        uow, ctx, actor, school_id=school_id, class_id=class_id, start=start, end=end
+    )
+
+
+@router.get("/students/{student_id}/attendance", summary="学生考勤记录")
+async def student_history(
+    student_id: int,
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    start: date | None = None,
+    end: date | None = None,
+) -> StudentHistoryOut:
+    return await attendance_queries.student_history(uow, ctx, actor, student_id, start, end)
+
+
+@router.get(
+    "/students/{student_id}/attendance-events",
+    summary="点名原始记录与更正历史 (who recorded what, when)",
+)
+async def student_events(
+    student_id: int,
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[EventOut]:
+    return await attendance_queries.student_events(uow, ctx, actor, student_id, start, end)
+
+
+@router.get(
+    "/attendance/compliance",
+    summary="未按时点名的班级 (rolls not taken by check time + grace)",
+)
+async def compliance(
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    school_id: int | None = None,
+    day: Annotated[date | None, Query(alias="date")] = None,
+    grace_minutes: Annotated[int | None, Query(ge=0, le=600)] = None,
+) -> ComplianceOut:
+    return await attendance_queries.roll_compliance(
+        uow, ctx, actor, school_id=school_id, day=day, grace_minutes=grace_minutes
+    )

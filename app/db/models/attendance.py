@@ -1,0 +1,82 @@
+"""Attendance: every event as it arrived (the history), the current mark per
+(student, date, check), and leave."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db.models.base import bigint_pk, created_field, fk_field
+from app.db.types import UTCDateTime
+
+
+class AttendanceEvent(SQLModel, table=True):
+    """One roll-check observation as a client sent it. Never updated: a correction is a
+    later event for the same (student, date, check)."""
+
+    __tablename__ = "attendance_event"
+    __table_args__ = (Index("ix_attendance_event_student_day", "student_id", "school_date"),)
+    id: int | None = bigint_pk()
+    event_id: str = Field(max_length=36, unique=True)  # client-generated UUID
+    content_hash: str = Field(max_length=64)
+    student_id: int = fk_field("student.id", index=False)
+    school_id: int = fk_field("school.id", index=False)
+    class_id: int = fk_field("school_class.id", index=False)
+    school_date: date
+    check: str = Field(max_length=10)  # morning | noon | dismissal
+    status: str = Field(max_length=10)  # present | late | absent | leave
+    leave_type: str | None = Field(default=None, max_length=10)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    note: str | None = Field(default=None, max_length=500)
+    recorded_by_kind: str = Field(max_length=10)  # staff | api_key
+    recorded_by_id: int
+    recorded_by_name: str = Field(max_length=100)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AttendanceMark(SQLModel, table=True):
+    """The current answer for one check: the event with the latest ``occurred_at`` (ties:
+    the larger ``event_id``), so arrival order never changes the final state."""
+
+    __tablename__ = "attendance_mark"
+    __table_args__ = (
+        UniqueConstraint("student_id", "school_date", "check", name="uq_attendance_mark_key"),
+        Index("ix_attendance_mark_class_day", "class_id", "school_date"),
+        Index("ix_attendance_mark_school_day", "school_id", "school_date"),
+    )
+    id: int | None = bigint_pk()
+    student_id: int = fk_field("student.id", index=False)
+    school_id: int = fk_field("school.id", index=False)
+    class_id: int = fk_field("school_class.id", index=False)
+    school_date: date
+    check: str = Field(max_length=10)
+    status: str = Field(max_length=10)
+    leave_type: str | None = Field(default=None, max_length=10)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    event_id: str = Field(max_length=36)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LeaveRequest(SQLModel, table=True):
+    """请假: a date range; approved leave explains absences in it. Sick leave records onset
+    and symptoms for illness tracking (因病缺勤追踪)."""
+
+    __tablename__ = "leave_request"
+    __table_args__ = (Index("ix_leave_student_dates", "student_id", "start_date", "end_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = fk_field("student.id", index=False)
+    school_id: int = fk_field("school.id")
+    class_id: int = fk_field("school_class.id")
+    start_date: date
+    end_date: date
+    leave_type: str = Field(max_length=10)  # sick | personal | other
+    reason: str = Field(default="", max_length=500)
+    onset_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    symptoms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=10)  # pending|approved|rejected|cancelled
+    requested_by: str = Field(max_length=100)
+    decided_by: str | None = Field(default=None, max_length=100)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = created_field()

@@ -1,0 +1,131 @@
+"""一日三查: the three roll checks, what each can record, and the day status derived from them.
+
+Day status rules (also in the README):
+
+1. a 送教上门 student (taught at home) is ``present``: never absent;
+2. present at 晨检 → ``present``; ``late`` at 晨检 → ``late``;
+3. absent (or on leave) at 晨检 but present or late at a later check → ``late``
+   (a late arrival, not an absence); not recorded at 晨检 but present later → ``present``;
+4. otherwise, a ``leave`` mark at any check, or approved leave covering the date → ``leave``
+   (explained);
+5. otherwise, ``absent`` at any check → ``absent`` (unexplained: this is what raises alerts);
+6. otherwise ``not_recorded``.
+
+A correction is simply a later observation: for one (student, date, check) the mark with the
+latest ``occurred_at`` wins, ties broken by the larger ``event_id``. That order depends only on
+the events themselves, so any arrival order gives the same final state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Check(StrEnum):
+    morning = "morning"  # 晨检
+    noon = "noon"  # 午检
+    dismissal = "dismissal"  # 放学前
+
+
+CHECK_LABELS = {Check.morning: "晨检", Check.noon: "午检", Check.dismissal: "放学前"}
+CHECK_ORDER = (Check.morning, Check.noon, Check.dismissal)
+
+
+class Mark(StrEnum):
+    present = "present"
+    late = "late"
+    absent = "absent"
+    leave = "leave"
+
+
+class LeaveType(StrEnum):
+    sick = "sick"  # 病假
+    personal = "personal"  # 事假
+    other = "other"
+
+
+class Symptom(StrEnum):
+    """因病缺勤 symptoms (WS/T 772-2020)."""
+
+    fever = "fever"  # 发热
+    cough = "cough"  # 咳嗽
+    sore_throat = "sore_throat"  # 咽痛
+    rash = "rash"  # 皮疹
+    diarrhoea = "diarrhoea"  # 腹泻
+    vomiting = "vomiting"  # 呕吐
+    headache = "headache"  # 头痛
+    other = "other"
+
+
+class DayStatus(StrEnum):
+    present = "present"  # 正常到校
+    late = "late"  # 迟到
+    leave = "leave"  # 请假
+    absent = "absent"  # 缺勤(未说明原因)
+    not_recorded = "not_recorded"  # 未点名
+
+
+DAY_STATUS_LABELS = {
+    DayStatus.present: "正常到校",
+    DayStatus.late: "迟到",
+    DayStatus.leave: "请假",
+    DayStatus.absent: "缺勤",
+    DayStatus.not_recorded: "未点名",
+}
+
+_ATTENDED = (Mark.present, Mark.late)
+
+
+def day_status(
+    marks: Mapping[Check, Mark], *, on_approved_leave: bool, home_schooled: bool
+) -> DayStatus:
+    if home_schooled:
+        return DayStatus.present
+    morning = marks.get(Check.morning)
+    later = [marks[c] for c in (Check.noon, Check.dismissal) if c in marks]
+    if morning is Mark.present:
+        return DayStatus.present
+    if morning is Mark.late:
+        return DayStatus.late
+    if any(m in _ATTENDED for m in later):
+        return DayStatus.present if morning is None else DayStatus.late
+    if on_approved_leave or Mark.leave in marks.values():
+        return DayStatus.leave
+    if Mark.absent in marks.values():
+        return DayStatus.absent
+    return DayStatus.not_recorded
+
+
+def supersedes(new: tuple[datetime, str], old: tuple[datetime, str]) -> bool:
+    """Whether observation ``new`` (occurred_at, event_id) replaces ``old``."""
+    return new > old
+
+
+def fingerprint(
+    *,
+    student_id: int,
+    school_date: date,
+    check: Check,
+    status: Mark,
+    leave_type: LeaveType | None,
+    occurred_at: datetime,
+    note: str | None,
+) -> str:
+    """What makes two submissions of one ``event_id`` 'the same content'."""
+    canonical = json.dumps(
+        [
+            student_id,
+            school_date.isoformat(),
+            check.value,
+            status.value,
+            leave_type.value if leave_type else None,
+            occurred_at.timestamp(),
+            note or "",
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()

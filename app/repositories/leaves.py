@@ -1,0 +1,143 @@
+"""Queries over leave requests (请假)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, timedelta
+from typing import TypeVar
+
+from sqlalchemy import update
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.models import LeaveRequest, Student
+from app.domain.access import Visibility
+from app.repositories.base import paginate, visible_to
+
+# Statuses that hold a student's dates: a new request may not overlap them.
+ACTIVE_STATUSES = ("pending", "approved")
+M = TypeVar("M", bound=SQLModel)
+_CHUNK = 1000  # ids per IN (...) so county-sized lists stay under driver parameter limits
+
+
+async def _locked(session: AsyncSession, model: type[M], ident: int) -> M | None:
+    """The row, locked until the transaction ends, so concurrent requests on it run one
+    after the other. PostgreSQL: ``FOR NO KEY UPDATE`` (foreign-key checks of rows that
+    reference it, e.g. attendance events, are not blocked). SQLite ignores row locks and
+    runs plain SELECTs outside a transaction, so a no-op UPDATE first takes the database's
+    write lock (other writers wait for the busy timeout)."""
+    pk = col(model.id)  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "sqlite":
+        await session.exec(update(model).where(pk == ident).values(id=pk))
+    rows = await session.exec(select(model).where(pk == ident).with_for_update(key_share=True))
+    return rows.first()
+
+
+async def student_for_update(session: AsyncSession, student_id: int) -> Student | None:
+    """The student row, locked: two requests for the same student cannot both pass the
+    overlap check."""
+    return await _locked(session, Student, student_id)
+
+
+async def leave_for_update(session: AsyncSession, leave_id: int) -> LeaveRequest | None:
+    """The leave row, locked: two concurrent decisions on it cannot both apply."""
+    return await _locked(session, LeaveRequest, leave_id)
+
+
+async def overlapping(
+    session: AsyncSession, student_id: int, start: date, end: date
+) -> list[LeaveRequest]:
+    """Pending or approved leave of the student sharing at least one date with [start, end]."""
+    rows = await session.exec(
+        select(LeaveRequest)
+        .where(
+            LeaveRequest.student_id == student_id,
+            col(LeaveRequest.status).in_(ACTIVE_STATUSES),
+            col(LeaveRequest.start_date) <= end,
+            col(LeaveRequest.end_date) >= start,
+        )
+        .order_by(col(LeaveRequest.start_date))
+    )
+    return list(rows)
+
+
+async def student_names(session: AsyncSession, student_ids: Collection[int]) -> dict[int, str]:
+    ids = sorted(set(student_ids))
+    found: dict[int, str] = {}
+    for i in range(0, len(ids), _CHUNK):
+        rows = await session.exec(
+            select(Student.id, Student.name).where(col(Student.id).in_(ids[i : i + _CHUNK]))
+        )
+        found.update({sid: name for sid, name in rows if sid is not None})
+    return found
+
+
+async def list_leaves(
+    session: AsyncSession,
+    vis: Visibility,
+    *,
+    student_id: int | None,
+    class_id: int | None,
+    school_id: int | None,
+    status: str | None,
+    leave_type: str | None,
+    covering: date | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[LeaveRequest], int]:
+    stmt = select(LeaveRequest).where(
+        visible_to(vis, LeaveRequest.school_id, LeaveRequest.class_id)
+    )
+    if student_id is not None:
+        stmt = stmt.where(LeaveRequest.student_id == student_id)
+    if class_id is not None:
+        stmt = stmt.where(LeaveRequest.class_id == class_id)
+    if school_id is not None:
+        stmt = stmt.where(LeaveRequest.school_id == school_id)
+    if status is not None:
+        stmt = stmt.where(LeaveRequest.status == status)
+    if leave_type is not None:
+        stmt = stmt.where(LeaveRequest.leave_type == leave_type)
+    if covering is not None:
+        stmt = stmt.where(
+            col(LeaveRequest.start_date) <= covering, col(LeaveRequest.end_date) >= covering
+        )
+    return await paginate(
+        session,
+        stmt,
+        limit=limit,
+        offset=offset,
+        order_by=(col(LeaveRequest.start_date).desc(), col(LeaveRequest.id).desc()),
+    )
+
+
+async def approved_leave_days(
+    session: AsyncSession, student_ids: Collection[int], start: date, end: date
+) -> dict[int, set[date]]:
+    """For each student, the dates in [start, end] covered by approved leave. Students
+    without any such date are absent from the answer. Dates are calendar dates: whether
+    each is a school day is the caller's business."""
+    found: dict[int, set[date]] = {}
+    ids = sorted(set(student_ids))
+    if not ids or end < start:
+        return found
+    for i in range(0, len(ids), _CHUNK):
+        rows = await session.exec(
+            select(
+                LeaveRequest.student_id,
+                col(LeaveRequest.start_date),
+                col(LeaveRequest.end_date),
+            ).where(
+                col(LeaveRequest.student_id).in_(ids[i : i + _CHUNK]),
+                LeaveRequest.status == "approved",
+                col(LeaveRequest.start_date) <= end,
+                col(LeaveRequest.end_date) >= start,
+            )
+        )
+        for student_id, first, last in rows:
+            day, stop = max(first, start), min(last, end)
+            days = found.setdefault(student_id, set())
+            while day <= stop:
+                days.add(day)
+                day += timedelta(days=1)
+    return found

@@ -1,0 +1,103 @@
+"""请假 (leave requests): what clients send and what they get back, with Chinese labels."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from app.domain.attendance import LeaveType, Symptom
+from app.schemas.common import Schema
+
+
+class LeaveStatus(StrEnum):
+    pending = "pending"  # 待审批
+    approved = "approved"  # 已批准
+    rejected = "rejected"  # 已驳回
+    cancelled = "cancelled"  # 已撤销
+
+
+LEAVE_TYPE_LABELS: dict[LeaveType, str] = {
+    LeaveType.sick: "病假",
+    LeaveType.personal: "事假",
+    LeaveType.other: "其他",
+}
+LEAVE_STATUS_LABELS: dict[LeaveStatus, str] = {
+    LeaveStatus.pending: "待审批",
+    LeaveStatus.approved: "已批准",
+    LeaveStatus.rejected: "已驳回",
+    LeaveStatus.cancelled: "已撤销",
+}
+SYMPTOM_LABELS: dict[Symptom, str] = {
+    Symptom.fever: "发热",
+    Symptom.cough: "咳嗽",
+    Symptom.sore_throat: "咽痛",
+    Symptom.rash: "皮疹",
+    Symptom.diarrhoea: "腹泻",
+    Symptom.vomiting: "呕吐",
+    Symptom.headache: "头痛",
+    Symptom.other: "其他",
+}
+
+# The request's own reason and a rejection reason share the ``reason`` column (see the
+# service), so each is capped to fit the column's 500 characters together.
+REASON_MAX = 300
+REJECTION_MAX = 190
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=REASON_MAX)]
+RejectionReason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REJECTION_MAX)
+]
+
+
+class LeaveIn(Schema):
+    student_id: int
+    start_date: date = Field(description="请假开始日期(含)")
+    end_date: date = Field(description="请假结束日期(含);不超过 60 天,更长的请走休学")
+    leave_type: LeaveType = Field(description="sick 病假 / personal 事假 / other 其他")
+    reason: Reason = Field(default="", examples=["发烧,家长电话请假"])
+    onset_at: AwareDatetime | None = Field(
+        default=None, description="病假必填:发病时间,带时区 (onset, with UTC offset)"
+    )
+    symptoms: list[Symptom] = Field(
+        default_factory=list,
+        max_length=len(Symptom),
+        description="病假必填,至少一项 (因病缺勤追踪 WS/T 772-2020)",
+    )
+    approve: bool = Field(
+        default=False,
+        description="直接批准(班主任代家长登记电话请假);仅限有审批权的人",
+    )
+
+
+class RejectIn(Schema):
+    reason: RejectionReason = Field(description="驳回理由", examples=["请补交病历"])
+
+
+class SymptomOut(Schema):
+    code: Symptom
+    label: str
+
+
+class LeaveOut(Schema):
+    id: int
+    student_id: int
+    student_name: str
+    school_id: int
+    class_id: int
+    start_date: date
+    end_date: date
+    leave_type: LeaveType
+    leave_type_label: str
+    reason: str
+    onset_at: datetime | None
+    symptoms: list[SymptomOut]
+    status: LeaveStatus
+    status_label: str
+    rejection_reason: str | None = Field(default=None, description="驳回理由 (when rejected)")
+    requested_by: str = Field(description="申请人: kind:id:name, e.g. staff:12:李老师")
+    decided_by: str | None = Field(default=None, description="最后审批/驳回/撤销的人: kind:id:name")
+    decided_at: datetime | None
+    created_at: datetime

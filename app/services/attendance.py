@@ -1,0 +1,253 @@
+"""Attendance intake: validate each event on its own, write the accepted ones and their
+marks in one transaction, and say per event what happened.
+
+Idempotency: an ``event_id`` seen before with the same content is a ``duplicate`` (nothing is
+written twice); with different content it is rejected as a conflict. Ordering: the mark of a
+(student, date, check) is the observation with the latest ``occurred_at``, so late or
+out-of-order syncs converge to the same state. Who recorded an event is the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import TypeAdapter, ValidationError
+
+from app.context import AppContext
+from app.db.models import School
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor
+from app.domain.attendance import fingerprint, supersedes
+from app.domain.calendar import SchoolCalendar
+from app.repositories import attendance as repo
+from app.repositories.calendar import calendars_for
+from app.repositories.org import schools_by_ids
+from app.schemas.attendance import (
+    AttendanceEventIn,
+    BatchResult,
+    EventProblem,
+    EventResult,
+    Outcome,
+    RejectCode,
+)
+
+_EVENT = TypeAdapter(AttendanceEventIn)
+_UNKNOWN_STUDENT = "学生不存在或不在您的权限范围内 (unknown student)"
+_CONFLICT = "event_id 已用于不同内容的记录 (event_id already used with different content)"
+
+
+@dataclass
+class Intake:
+    """What one submission did; ``changed`` are the (student, date) pairs whose marks moved,
+    for whoever reacts to attendance (the alert engine)."""
+
+    result: BatchResult
+    changed: set[tuple[int, date]] = field(default_factory=set)
+
+
+def _recorder(actor: Actor) -> dict[str, Any]:
+    return {
+        "recorded_by_kind": actor.kind.value,
+        "recorded_by_id": actor.id,
+        "recorded_by_name": actor.name[:100],
+    }
+
+
+def _rejected(
+    index: int, event_id: str | None, code: RejectCode, reason: str, **kw: Any
+) -> EventResult:
+    return EventResult(
+        index=index, event_id=event_id, result=Outcome.rejected, code=code, reason=reason, **kw
+    )
+
+
+def _parse(index: int, raw: object) -> AttendanceEventIn | EventResult:
+    try:
+        return _EVENT.validate_python(raw)
+    except ValidationError as exc:
+        event_id = raw.get("event_id") if isinstance(raw, dict) else None
+        problems = [
+            EventProblem(
+                loc=[str(p) if not isinstance(p, int) else p for p in e["loc"]], msg=e["msg"]
+            )
+            for e in exc.errors(include_url=False)
+        ]
+        reason = "; ".join(
+            f"{'.'.join(str(x) for x in p.loc) or 'event'}: {p.msg}" for p in problems
+        )
+        return _rejected(
+            index,
+            str(event_id) if event_id is not None else None,
+            RejectCode.invalid,
+            reason,
+            errors=problems,
+        )
+
+
+@dataclass
+class _Context:
+    now: datetime
+    future: timedelta
+    schools: dict[int, School]
+    calendars: dict[int, SchoolCalendar]
+
+    def problem(self, event: AttendanceEventIn, school_id: int) -> tuple[RejectCode, str] | None:
+        """Why this event cannot be recorded at this school, or None."""
+        school = self.schools[school_id]
+        today = self.now.astimezone(ZoneInfo(school.timezone)).date()
+        if event.school_date > today:
+            return (
+                RejectCode.future,
+                f"日期 {event.school_date} 尚未到来 (school date is in the future)",
+            )
+        if event.occurred_at > self.now + self.future:
+            return RejectCode.future, "点名时间晚于当前时间 (occurred_at is in the future)"
+        info = self.calendars[school_id].day_info(event.school_date)
+        if not info.is_school_day:
+            return (
+                RejectCode.not_school_day,
+                f"{event.school_date} 不是上学日:{info.reason} (not a school day)",
+            )
+        return None
+
+
+async def record_events(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, items: Sequence[object]
+) -> Intake:
+    results: list[EventResult | None] = [None] * len(items)
+    parsed: list[tuple[int, AttendanceEventIn]] = []
+    for i, raw in enumerate(items):
+        got = _parse(i, raw)
+        if isinstance(got, EventResult):
+            results[i] = got
+        else:
+            parsed.append((i, got))
+
+    students = await repo.students_brief(uow.session, {e.student_id for _, e in parsed})
+    visible = {
+        sid: s
+        for sid, s in students.items()
+        if s.active and access.can_read_class(actor, s.school_id, s.class_id)
+    }
+    school_ids = {s.school_id for s in visible.values()}
+    check = _Context(
+        now=ctx.clock(),
+        future=timedelta(minutes=ctx.settings.attendance_future_minutes),
+        schools=await schools_by_ids(uow.session, school_ids),
+        calendars=await calendars_for(uow.session, school_ids),
+    )
+
+    # First occurrence of each event_id in the batch is the one considered.
+    candidates: dict[str, tuple[int, AttendanceEventIn, str]] = {}
+    for i, event in parsed:
+        eid = str(event.event_id)
+        student = visible.get(event.student_id)
+        if student is None:
+            results[i] = _rejected(i, eid, RejectCode.unknown_student, _UNKNOWN_STUDENT)
+            continue
+        problem = check.problem(event, student.school_id)
+        if problem is not None:
+            results[i] = _rejected(i, eid, *problem)
+            continue
+        digest = fingerprint(
+            student_id=event.student_id,
+            school_date=event.school_date,
+            check=event.check,
+            status=event.status,
+            leave_type=event.leave_type,
+            occurred_at=event.occurred_at,
+            note=event.note,
+        )
+        earlier = candidates.get(eid)
+        if earlier is not None:
+            same = earlier[2] == digest
+            results[i] = (
+                EventResult(index=i, event_id=eid, result=Outcome.duplicate)
+                if same
+                else _rejected(i, eid, RejectCode.conflict, _CONFLICT)
+            )
+            continue
+        candidates[eid] = (i, event, digest)
+
+    known = await repo.content_hashes(uow.session, candidates.keys())
+    fresh = {eid: c for eid, c in candidates.items() if eid not in known}
+    received = ctx.clock()
+    rows = [
+        {
+            "event_id": eid,
+            "content_hash": digest,
+            "student_id": event.student_id,
+            "school_id": visible[event.student_id].school_id,
+            "class_id": visible[event.student_id].class_id,
+            "school_date": event.school_date,
+            "check": event.check.value,
+            "status": event.status.value,
+            "leave_type": event.leave_type.value if event.leave_type else None,
+            "occurred_at": event.occurred_at,
+            "note": event.note,
+            "received_at": received,
+            **_recorder(actor),
+        }
+        for eid, (_, event, digest) in fresh.items()
+    ]
+    inserted = await repo.insert_events(uow.session, rows) if rows else set()
+    if len(inserted) < len(fresh):  # another request inserted some of them meanwhile
+        known |= await repo.content_hashes(uow.session, set(fresh) - inserted)
+
+    for eid, (i, _, digest) in candidates.items():
+        if eid in inserted:
+            results[i] = EventResult(index=i, event_id=eid, result=Outcome.accepted)
+        elif known.get(eid) == digest:
+            results[i] = EventResult(index=i, event_id=eid, result=Outcome.duplicate)
+        else:
+            results[i] = _rejected(i, eid, RejectCode.conflict, _CONFLICT)
+
+    winners: dict[tuple[int, date, str], dict[str, Any]] = {}
+    for row in rows:
+        if row["event_id"] not in inserted:
+            continue
+        key = (row["student_id"], row["school_date"], row["check"])
+        best = winners.get(key)
+        if best is None or supersedes(
+            (row["occurred_at"], row["event_id"]), (best["occurred_at"], best["event_id"])
+        ):
+            winners[key] = row
+    marks = [
+        {
+            k: row[k]
+            for k in (
+                "student_id",
+                "school_id",
+                "class_id",
+                "school_date",
+                "check",
+                "status",
+                "leave_type",
+                "occurred_at",
+                "event_id",
+            )
+        }
+        | {"updated_at": received}
+        for row in winners.values()
+    ]
+    if marks:
+        await repo.upsert_marks(uow.session, marks)
+    await uow.commit()
+
+    final = [r for r in results if r is not None]
+    assert len(final) == len(items)
+    counts = {o: sum(1 for r in final if r.result is o) for o in Outcome}
+    return Intake(
+        result=BatchResult(
+            accepted=counts[Outcome.accepted],
+            duplicate=counts[Outcome.duplicate],
+            rejected=counts[Outcome.rejected],
+            results=final,
+        ),
+        changed={(k[0], k[1]) for k in winners},
+    )

@@ -1,0 +1,298 @@
+"""请假 (leave requests): create, approve, reject and cancel leave for a date range.
+
+Decisions:
+- anyone who may read the student's class may request leave; approving (also ``approve=true``
+  at creation, e.g. a head teacher entering a parent's phoned-in leave), rejecting belong to
+  the head teacher, the school managers and the county admin (``access.can_edit_student``);
+  cancelling also to whoever requested it;
+- who acted is stored as ``kind:id:name`` (``staff:12:李老师``, ``api_key:3:县平台``); the
+  requester is recognised by ``kind:id``, so a later change of name does not matter;
+- a leave covers at most 60 calendar days (longer absences are 休学, another procedure), and
+  may not overlap another pending or approved leave of the same student (409); the student
+  row is locked while checking, so two concurrent requests cannot both pass;
+- the table has no column for a rejection reason: it is appended to ``reason`` after a fixed
+  marker and split off again in the answer (``rejection_reason``);
+- ``decided_by``/``decided_at`` record the last decision (approval, rejection or
+  cancellation).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, timedelta
+
+from app.context import AppContext
+from app.db.models import LeaveRequest
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor
+from app.domain.attendance import LeaveType, Symptom
+from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
+from app.repositories import leaves as repo
+from app.schemas.common import Page
+from app.schemas.leaves import (
+    LEAVE_STATUS_LABELS,
+    LEAVE_TYPE_LABELS,
+    SYMPTOM_LABELS,
+    LeaveIn,
+    LeaveOut,
+    LeaveStatus,
+    RejectIn,
+    SymptomOut,
+)
+
+MAX_DAYS = 60
+REJECTION_MARKER = "\n【驳回理由】"
+_NOT_APPROVER = (
+    "只有班主任、学校管理者或县教育局可审批请假 "
+    "(only the head teacher, school managers or the county admin decide on leave)"
+)
+_TRANSITIONS: dict[tuple[LeaveStatus, LeaveStatus], str] = {
+    (LeaveStatus.pending, LeaveStatus.approved): "approve",
+    (LeaveStatus.pending, LeaveStatus.rejected): "reject",
+    (LeaveStatus.pending, LeaveStatus.cancelled): "cancel",
+    (LeaveStatus.approved, LeaveStatus.cancelled): "cancel",
+}
+_VERBS: dict[LeaveStatus, tuple[str, str]] = {
+    LeaveStatus.approved: ("批准", "approved"),
+    LeaveStatus.rejected: ("驳回", "rejected"),
+    LeaveStatus.cancelled: ("撤销", "cancelled"),
+}
+
+
+def actor_tag(actor: Actor) -> str:
+    """``kind:id:name``, cut to the column's 100 characters."""
+    return f"{_actor_key(actor)}{actor.name}"[:100]
+
+
+def _actor_key(actor: Actor) -> str:
+    return f"{actor.kind.value}:{actor.id}:"
+
+
+def _split_reason(leave: LeaveRequest) -> tuple[str, str | None]:
+    if leave.status == LeaveStatus.rejected and REJECTION_MARKER in leave.reason:
+        own, _, rejection = leave.reason.rpartition(REJECTION_MARKER)
+        return own, rejection
+    return leave.reason, None
+
+
+def _out(leave: LeaveRequest, student_name: str) -> LeaveOut:
+    assert leave.id is not None
+    leave_type = LeaveType(leave.leave_type)
+    status = LeaveStatus(leave.status)
+    reason, rejection = _split_reason(leave)
+    return LeaveOut(
+        id=leave.id,
+        student_id=leave.student_id,
+        student_name=student_name,
+        school_id=leave.school_id,
+        class_id=leave.class_id,
+        start_date=leave.start_date,
+        end_date=leave.end_date,
+        leave_type=leave_type,
+        leave_type_label=LEAVE_TYPE_LABELS[leave_type],
+        reason=reason,
+        onset_at=leave.onset_at,
+        symptoms=[
+            SymptomOut(code=s, label=SYMPTOM_LABELS[s]) for s in map(Symptom, leave.symptoms)
+        ],
+        status=status,
+        status_label=LEAVE_STATUS_LABELS[status],
+        rejection_reason=rejection,
+        requested_by=leave.requested_by,
+        decided_by=leave.decided_by,
+        decided_at=leave.decided_at,
+        created_at=leave.created_at,
+    )
+
+
+async def _one_out(uow: UnitOfWork, leave: LeaveRequest) -> LeaveOut:
+    names = await repo.student_names(uow.session, [leave.student_id])
+    return _out(leave, names.get(leave.student_id, ""))
+
+
+def _problems(ctx: AppContext, data: LeaveIn) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    if data.end_date < data.start_date:
+        problems.append(
+            FieldProblem(
+                ("body", "end_date"), "结束日期早于开始日期 (end_date is before start_date)"
+            )
+        )
+    elif data.end_date - data.start_date >= timedelta(days=MAX_DAYS):
+        problems.append(
+            FieldProblem(
+                ("body", "end_date"),
+                f"请假不能超过 {MAX_DAYS} 天,长期缺课请办理休学 "
+                f"(leave is at most {MAX_DAYS} days; longer absences are 休学)",
+            )
+        )
+    if data.leave_type is LeaveType.sick:
+        if data.onset_at is None:
+            problems.append(
+                FieldProblem(("body", "onset_at"), "病假须填写发病时间 (sick leave needs onset_at)")
+            )
+        if not data.symptoms:
+            problems.append(
+                FieldProblem(
+                    ("body", "symptoms"),
+                    "病假须至少填写一项症状 (sick leave needs at least one symptom)",
+                )
+            )
+    else:
+        if data.onset_at is not None:
+            problems.append(
+                FieldProblem(
+                    ("body", "onset_at"), "仅病假填写发病时间 (onset_at is for sick leave only)"
+                )
+            )
+        if data.symptoms:
+            problems.append(
+                FieldProblem(
+                    ("body", "symptoms"), "仅病假填写症状 (symptoms are for sick leave only)"
+                )
+            )
+    if data.onset_at is not None and data.onset_at > ctx.clock():
+        problems.append(
+            FieldProblem(("body", "onset_at"), "发病时间不能晚于现在 (onset_at is in the future)")
+        )
+    return problems
+
+
+async def create_leave(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: LeaveIn) -> LeaveOut:
+    student = await repo.student_for_update(uow.session, data.student_id)
+    if student is None or not access.can_read_class(actor, student.school_id, student.class_id):
+        raise NotFound("学生", data.student_id)
+    if data.approve and not access.can_edit_student(actor, student.school_id, student.class_id):
+        raise Forbidden(_NOT_APPROVER)
+    problems = _problems(ctx, data)
+    if problems:
+        raise Invalid(problems)
+    if not student.active:
+        raise Conflict("学生已停用,不能请假 (the student is deactivated)")
+    clash = await repo.overlapping(uow.session, data.student_id, data.start_date, data.end_date)
+    if clash:
+        first = clash[0]
+        label = LEAVE_STATUS_LABELS[LeaveStatus(first.status)]
+        raise Conflict(
+            f"与已有请假重叠:#{first.id} {first.start_date}~{first.end_date}({label}) "
+            f"(overlaps leave #{first.id}, {first.status})"
+        )
+    now = ctx.clock()
+    tag = actor_tag(actor)
+    leave = LeaveRequest(
+        student_id=data.student_id,
+        school_id=student.school_id,
+        class_id=student.class_id,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        leave_type=data.leave_type.value,
+        reason=data.reason,
+        onset_at=data.onset_at.astimezone(UTC) if data.onset_at else None,
+        symptoms=list(dict.fromkeys(s.value for s in data.symptoms)),
+        status=(LeaveStatus.approved if data.approve else LeaveStatus.pending).value,
+        requested_by=tag,
+        decided_by=tag if data.approve else None,
+        decided_at=now if data.approve else None,
+        created_at=now,
+    )
+    uow.session.add(leave)
+    await uow.commit()
+    return _out(leave, student.name)
+
+
+async def _visible_leave(uow: UnitOfWork, actor: Actor, leave_id: int) -> LeaveRequest:
+    leave = await repo.leave_for_update(uow.session, leave_id)
+    if leave is None or not access.can_read_class(actor, leave.school_id, leave.class_id):
+        raise NotFound("请假", leave_id)
+    return leave
+
+
+async def get_leave(uow: UnitOfWork, actor: Actor, leave_id: int) -> LeaveOut:
+    leave = await uow.session.get(LeaveRequest, leave_id)
+    if leave is None or not access.can_read_class(actor, leave.school_id, leave.class_id):
+        raise NotFound("请假", leave_id)
+    return await _one_out(uow, leave)
+
+
+async def list_leaves(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    student_id: int | None,
+    class_id: int | None,
+    school_id: int | None,
+    status: LeaveStatus | None,
+    leave_type: LeaveType | None,
+    covering: date | None,
+    limit: int,
+    offset: int,
+) -> Page[LeaveOut]:
+    rows, total = await repo.list_leaves(
+        uow.session,
+        access.student_visibility(actor),
+        student_id=student_id,
+        class_id=class_id,
+        school_id=school_id,
+        status=status.value if status else None,
+        leave_type=leave_type.value if leave_type else None,
+        covering=covering,
+        limit=limit,
+        offset=offset,
+    )
+    names = await repo.student_names(uow.session, [r.student_id for r in rows])
+    items = [_out(r, names.get(r.student_id, "")) for r in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def _move(leave: LeaveRequest, to: LeaveStatus) -> None:
+    current = LeaveStatus(leave.status)
+    if (current, to) not in _TRANSITIONS:
+        zh, en = _VERBS[to]
+        raise Conflict(
+            f"{LEAVE_STATUS_LABELS[current]}的请假不能{zh} (a {current.value} leave cannot be {en})"
+        )
+    leave.status = to.value
+
+
+async def _decide(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    leave: LeaveRequest,
+    to: LeaveStatus,
+    rejection: str | None = None,
+) -> LeaveOut:
+    _move(leave, to)
+    if rejection is not None:
+        leave.reason = f"{leave.reason}{REJECTION_MARKER}{rejection}"
+    leave.decided_by = actor_tag(actor)
+    leave.decided_at = ctx.clock()
+    await uow.commit()
+    return await _one_out(uow, leave)
+
+
+async def approve_leave(uow: UnitOfWork, ctx: AppContext, actor: Actor, leave_id: int) -> LeaveOut:
+    leave = await _visible_leave(uow, actor, leave_id)
+    if not access.can_edit_student(actor, leave.school_id, leave.class_id):
+        raise Forbidden(_NOT_APPROVER)
+    return await _decide(uow, ctx, actor, leave, LeaveStatus.approved)
+
+
+async def reject_leave(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, leave_id: int, data: RejectIn
+) -> LeaveOut:
+    leave = await _visible_leave(uow, actor, leave_id)
+    if not access.can_edit_student(actor, leave.school_id, leave.class_id):
+        raise Forbidden(_NOT_APPROVER)
+    return await _decide(uow, ctx, actor, leave, LeaveStatus.rejected, data.reason)
+
+
+async def cancel_leave(uow: UnitOfWork, ctx: AppContext, actor: Actor, leave_id: int) -> LeaveOut:
+    leave = await _visible_leave(uow, actor, leave_id)
+    requester = leave.requested_by.startswith(_actor_key(actor))
+    if not requester and not access.can_edit_student(actor, leave.school_id, leave.class_id):
+        raise Forbidden(
+            "只有申请人、班主任、学校管理者或县教育局可撤销请假 "
+            "(only the requester, the head teacher, school managers or the county admin)"
+        )
+    return await _decide(uow, ctx, actor, leave, LeaveStatus.cancelled)
