@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.cache import ReferenceCache
 from app.db.engine import make_engine, make_session_factory
 from app.db.uow import UnitOfWork
 from app.security.crypto import DataCipher
@@ -28,6 +29,7 @@ class AppContext:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     cipher: DataCipher
+    cache: ReferenceCache
     clock: Callable[[], datetime] = field(default=wall_clock)
 
     @classmethod
@@ -38,10 +40,11 @@ class AppContext:
             engine=engine,
             session_factory=make_session_factory(engine),
             cipher=DataCipher(settings.data_key),
+            cache=ReferenceCache(settings.reference_cache_seconds, settings.actor_cache_seconds),
         )
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
+        return UnitOfWork(self.session_factory, self.cache.tables_changed)
 
     async def close(self) -> None:
         await self.engine.dispose()

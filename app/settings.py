@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # How long after a check's time the roll counts as not taken (the engine reminds then).
     roll_grace_minutes: int = Field(default=30, ge=0)
 
+    # Per-process caches of reference data (see app/cache.py); 0 turns one off.
+    reference_cache_seconds: float = Field(default=60, ge=0)
+    actor_cache_seconds: float = Field(default=10, ge=0)
+
     host: str = "127.0.0.1"
     port: int = 8000
     seed_demo: bool = True

@@ -103,8 +103,11 @@ async def _engine_ctx(database_url: str) -> AsyncIterator[AppContext]:
 @pytest.fixture
 async def ctx(_engine_ctx: AppContext) -> AsyncIterator[AppContext]:
     _engine_ctx.clock = Clock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))
+    _engine_ctx.cache.clear()
     yield _engine_ctx
     await _truncate(_engine_ctx)
+    # Ids are reused after truncation: cached actors or students must not outlive their test.
+    _engine_ctx.cache.clear()
 
 
 async def _truncate(ctx: AppContext) -> None:

@@ -62,10 +62,12 @@ async def test_national_day_week_and_makeup_saturday(
     assert days["2026-08-31"]["kind"] == "between_terms"  # the day before term
     assert days["2026-09-01"]["is_school_day"] is True
     assert days["2026-09-01"]["term"] == "秋季学期"
-    # September 2026: 21 working days, less Mid-autumn Friday 25th, plus Sunday 20th (调休).
+    # September 2026: 22 weekdays, less Mid-autumn Friday 25th, plus Sunday 20th (调休).
     school_days = [d for d, v in days.items() if v["is_school_day"]]
-    assert len([d for d in school_days if d.startswith("2026-09")]) == 21
-    assert body["school_days"] == len(school_days) == 21 + 3
+    assert len([d for d in school_days if d.startswith("2026-09")]) == 22
+    assert days["2026-09-20"]["is_school_day"] is True
+    assert days["2026-09-25"]["is_school_day"] is False
+    assert body["school_days"] == len(school_days) == 22 + 3  # and 8–10 October
     assert body["unverified_days"] == 0
 
     listed = await client.get(_url(world, "A", "terms"), headers=world.auth("subject_teacher"))

@@ -397,3 +397,18 @@ async def test_concurrent_requests_for_the_same_dates_create_one_leave(
     )
     assert sorted(r.status_code for r in answers) == [201, 409, 409, 409, 409]
     assert len(await all_leaves(client, world)) == 1
+
+
+async def test_concurrent_decisions_on_one_leave_apply_once(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    leave = await create(client, world, "head_teacher", body(world))
+    path = f"{URL}/{leave['id']}"
+    answers = await asyncio.gather(
+        client.post(f"{path}/approve", headers=world.auth("principal")),
+        client.post(f"{path}/reject", json={"reason": "不批"}, headers=world.auth("principal")),
+        client.post(f"{path}/approve", headers=world.auth("head_teacher")),
+    )
+    assert sorted(r.status_code for r in answers) == [200, 409, 409]
+    winner = next(r.json() for r in answers if r.status_code == 200)
+    assert await status_of(client, world, leave["id"]) == winner["status"]

@@ -37,7 +37,7 @@ async def get_actor(
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Actor:
     if api_key:
-        return await auth.actor_from_api_key(uow, api_key, ctx.clock())
+        return await auth.actor_from_api_key(uow, ctx, api_key)
     if token:
         return await auth.actor_from_token(uow, ctx, token)
     raise Unauthorized("请先登录 (sign in, or send an X-API-Key)")

@@ -7,6 +7,7 @@ commit is rolled back, so a failed request writes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.exc import IntegrityError
@@ -17,9 +18,15 @@ from app.errors import Conflict
 
 
 class UnitOfWork:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        on_commit: Callable[[set[str]], None] | None = None,
+    ) -> None:
         self._factory = session_factory
         self._session: AsyncSession | None = None
+        self._on_commit = on_commit
+        self._touched: set[str] = set()
 
     @property
     def session(self) -> AsyncSession:
@@ -44,19 +51,31 @@ class UnitOfWork:
             await session.close()
             self._session = None
 
+    def _note_changes(self) -> None:
+        session = self.session
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            self._touched.add(getattr(obj, "__tablename__", ""))
+
     async def flush(self) -> None:
         """Flush pending writes; a unique-key violation becomes a 409."""
+        self._note_changes()
         try:
             await self.session.flush()
         except IntegrityError as exc:
             raise Conflict(_describe(exc)) from exc
 
     async def commit(self) -> None:
+        """Commit; then tell the reference caches which tables changed (ORM writes only:
+        Core statements are used for attendance, which is not cached)."""
+        self._note_changes()
         try:
             await self.session.commit()
         except IntegrityError as exc:
             await self.session.rollback()
             raise Conflict(_describe(exc)) from exc
+        if self._on_commit is not None and self._touched:
+            self._on_commit(self._touched)
+        self._touched = set()
 
 
 def _describe(exc: IntegrityError) -> str:

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, tuple_
+from sqlalchemy import and_, or_, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import AttendanceEvent, AttendanceMark, Student
+from app.domain.attendance import supersedes
 
 _CHUNK = 500  # rows per statement: far below SQLite's and asyncpg's parameter limits
 
@@ -37,9 +38,12 @@ def _brief(s: Student) -> StudentBrief:
     return StudentBrief(s.id or 0, s.name, s.school_id, s.class_id, s.active, s.home_schooled)
 
 
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
 def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
 async def students_brief(
@@ -75,50 +79,164 @@ async def content_hashes(session: AsyncSession, event_ids: Collection[str]) -> d
     return found
 
 
-async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Insert events; returns the event ids actually inserted (not those already there)."""
-    inserted: set[str] = set()
-    for i in range(0, len(rows), _CHUNK):
-        stmt = (
-            _insert(session, AttendanceEvent)
-            .values(list(rows[i : i + _CHUNK]))
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(col(AttendanceEvent.event_id))
+_PG_RECORD = text(
+    """
+WITH input AS (
+  SELECT * FROM unnest(
+    CAST(:event_id AS VARCHAR[]), CAST(:content_hash AS VARCHAR[]), CAST(:student_id AS INT[]),
+    CAST(:school_id AS INT[]), CAST(:class_id AS INT[]), CAST(:school_date AS DATE[]),
+    CAST(:check AS VARCHAR[]), CAST(:status AS VARCHAR[]), CAST(:leave_type AS VARCHAR[]),
+    CAST(:occurred_at AS TIMESTAMPTZ[]), CAST(:note AS VARCHAR[])
+  ) AS t(event_id, content_hash, student_id, school_id, class_id, school_date, "check",
+         status, leave_type, occurred_at, note)
+), ins AS (
+  INSERT INTO attendance_event (event_id, content_hash, student_id, school_id, class_id,
+    school_date, "check", status, leave_type, occurred_at, note, recorded_by_kind,
+    recorded_by_id, recorded_by_name, received_at)
+  SELECT event_id, content_hash, student_id, school_id, class_id, school_date, "check", status,
+    leave_type, occurred_at, note, :kind, :by_id, :by_name, :received FROM input
+  ON CONFLICT (event_id) DO NOTHING
+  RETURNING event_id, student_id, school_id, class_id, school_date, "check", status,
+    leave_type, occurred_at
+), best AS (
+  SELECT DISTINCT ON (student_id, school_date, "check") * FROM ins
+  ORDER BY student_id, school_date, "check", occurred_at DESC, event_id COLLATE "C" DESC
+), up AS (
+  INSERT INTO attendance_mark (student_id, school_id, class_id, school_date, "check", status,
+    leave_type, occurred_at, event_id, updated_at)
+  SELECT student_id, school_id, class_id, school_date, "check", status, leave_type,
+    occurred_at, event_id, :received FROM best
+  ON CONFLICT (student_id, school_date, "check") DO UPDATE SET
+    status = EXCLUDED.status, leave_type = EXCLUDED.leave_type,
+    occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id,
+    updated_at = EXCLUDED.updated_at, class_id = EXCLUDED.class_id,
+    school_id = EXCLUDED.school_id
+  WHERE EXCLUDED.occurred_at > attendance_mark.occurred_at
+     OR (EXCLUDED.occurred_at = attendance_mark.occurred_at
+         AND EXCLUDED.event_id COLLATE "C" > attendance_mark.event_id COLLATE "C")
+)
+SELECT event_id FROM ins
+"""
+)
+_EVENT_COLUMNS = (
+    "event_id",
+    "content_hash",
+    "student_id",
+    "school_id",
+    "class_id",
+    "school_date",
+    "check",
+    "status",
+    "leave_type",
+    "occurred_at",
+    "note",
+)
+
+
+async def record(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], recorder: dict[str, Any]
+) -> set[str]:
+    """Insert new events and move the marks they win; returns the event ids inserted.
+
+    Rows carry the event columns; ``recorder`` the recorded-by columns and ``received_at``.
+    On PostgreSQL this is one statement (arrays unnested, a data-modifying CTE for the marks);
+    elsewhere two executemany statements with the winners chosen in Python.
+    """
+    if not rows:
+        return set()
+    if _dialect(session) == "postgresql":
+        params: dict[str, Any] = {c: [r[c] for r in rows] for c in _EVENT_COLUMNS}
+        params.update(
+            kind=recorder["recorded_by_kind"],
+            by_id=recorder["recorded_by_id"],
+            by_name=recorder["recorded_by_name"],
+            received=recorder["received_at"],
         )
-        result = await session.exec(stmt)
-        inserted.update(result.scalars().all())
+        conn = await session.connection()
+        return set((await conn.execute(_PG_RECORD, params)).scalars().all())
+    inserted = await insert_events(session, [{**r, **recorder} for r in rows])
+    winners: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in rows:
+        if r["event_id"] not in inserted:
+            continue
+        key = (r["student_id"], r["school_date"], r["check"])
+        best = winners.get(key)
+        if best is None or supersedes(
+            (r["occurred_at"], r["event_id"]), (best["occurred_at"], best["event_id"])
+        ):
+            winners[key] = r
+    await upsert_marks(
+        session,
+        [
+            {k: w[k] for k in _MARK_FROM_EVENT} | {"updated_at": recorder["received_at"]}
+            for w in winners.values()
+        ],
+    )
     return inserted
+
+
+_MARK_FROM_EVENT = (
+    "student_id",
+    "school_id",
+    "class_id",
+    "school_date",
+    "check",
+    "status",
+    "leave_type",
+    "occurred_at",
+    "event_id",
+)
+
+
+async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert events; returns the event ids actually inserted (not those already there).
+
+    Executed as one executemany on the Core connection: SQLAlchemy batches it into
+    multi-row statements whose compiled form is cached, unlike ``.values(list)``.
+    """
+    if not rows:
+        return set()
+    stmt = (
+        _insert(session, AttendanceEvent)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(col(AttendanceEvent.event_id))
+    )
+    conn = await session.connection()
+    result = await conn.execute(stmt, list(rows))
+    return set(result.scalars().all())
 
 
 async def upsert_marks(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Each row becomes the mark of its (student, date, check) unless a later one is there."""
+    if not rows:
+        return
     table = AttendanceMark.__table__  # type: ignore[attr-defined]
-    for i in range(0, len(rows), _CHUNK):
-        stmt = _insert(session, AttendanceMark).values(list(rows[i : i + _CHUNK]))
-        newer = or_(
-            stmt.excluded.occurred_at > table.c.occurred_at,
-            and_(
-                stmt.excluded.occurred_at == table.c.occurred_at,
-                stmt.excluded.event_id > table.c.event_id,
-            ),
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["student_id", "school_date", "check"],
-            set_={
-                k: stmt.excluded[k]
-                for k in (
-                    "status",
-                    "leave_type",
-                    "occurred_at",
-                    "event_id",
-                    "updated_at",
-                    "class_id",
-                    "school_id",
-                )
-            },
-            where=newer,
-        )
-        await session.exec(stmt)
+    stmt = _insert(session, AttendanceMark)
+    newer = or_(
+        stmt.excluded.occurred_at > table.c.occurred_at,
+        and_(
+            stmt.excluded.occurred_at == table.c.occurred_at,
+            stmt.excluded.event_id > table.c.event_id,
+        ),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["student_id", "school_date", "check"],
+        set_={k: stmt.excluded[k] for k in _MARK_COLUMNS},
+        where=newer,
+    )
+    conn = await session.connection()
+    await conn.execute(stmt, list(rows))
+
+
+_MARK_COLUMNS = (
+    "status",
+    "leave_type",
+    "occurred_at",
+    "event_id",
+    "updated_at",
+    "class_id",
+    "school_id",
+)
 
 
 async def marks_between(

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, time
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import CalendarOverride, NationalYear, Term, TermBreak
+from app.db.models import CalendarOverride, NationalYear, School, Term, TermBreak
 from app.domain import calendar as cal
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolRef:
+    """What the intake needs of a school on every request."""
+
+    id: int
+    timezone: str
+    active: bool
+    checks: tuple[time, time, time]  # 晨检, 午检, 放学前
+    calendar: cal.SchoolCalendar
+
 
 CLOSURE = "closure"
 EXTRA_SCHOOL_DAY = "extra_school_day"
@@ -121,3 +134,22 @@ async def override_on(session: AsyncSession, school_id: int, day: date) -> Calen
 
 async def national_year_rows(session: AsyncSession) -> list[NationalYear]:
     return list(await session.exec(select(NationalYear).order_by(col(NationalYear.year))))
+
+
+async def school_refs(session: AsyncSession, school_ids: Collection[int]) -> dict[int, SchoolRef]:
+    ids = set(school_ids)
+    if not ids:
+        return {}
+    calendars = await calendars_for(session, ids)
+    rows = await session.exec(select(School).where(col(School.id).in_(sorted(ids))))
+    return {
+        s.id: SchoolRef(
+            s.id,
+            s.timezone,
+            s.active,
+            (s.morning_check, s.noon_check, s.dismissal_check),
+            calendars[s.id],
+        )
+        for s in rows
+        if s.id is not None
+    }

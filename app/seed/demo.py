@@ -17,6 +17,7 @@ from app.schemas.org import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, To
 from app.schemas.staff import GrantIn, StaffIn
 from app.schemas.students import GuardianIn, SpecialGroups, StudentIn
 from app.security.passwords import hash_password
+from app.seed.calendar import seed_demo_terms
 from app.services import org, staff, students
 
 DEMO_COUNTY_CODE = "DEMO"
@@ -93,6 +94,7 @@ async def seed_demo(ctx: AppContext) -> list[DemoLogin] | None:
     )
     seq = 0
     used: set[str] = set()
+    school_ids: list[int] = []
     for school_name, code, kind, levels, per_class in plans:
         async with ctx.uow() as uow:
             school = await org.create_school(
@@ -100,6 +102,7 @@ async def seed_demo(ctx: AppContext) -> list[DemoLogin] | None:
                 _OPS,
                 SchoolIn(township_id=township.id, name=school_name, code=code, kind=kind),
             )
+        school_ids.append(school.id)
         for role in (Role.principal, Role.vice_principal, Role.academic_affairs):
             await add_staff(_name(rng), school.id, [GrantIn(role=role, school_id=school.id)])
         class_ids: list[int] = []
@@ -151,4 +154,5 @@ async def seed_demo(ctx: AppContext) -> list[DemoLogin] | None:
             school.id,
             [GrantIn(role=Role.subject_teacher, class_id=c) for c in class_ids[:2]],
         )
+    await seed_demo_terms(ctx, school_ids)
     return logins

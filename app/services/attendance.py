@@ -18,15 +18,12 @@ from zoneinfo import ZoneInfo
 from pydantic import TypeAdapter, ValidationError
 
 from app.context import AppContext
-from app.db.models import School
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.domain.attendance import fingerprint, supersedes
-from app.domain.calendar import SchoolCalendar
+from app.domain.attendance import fingerprint
 from app.repositories import attendance as repo
-from app.repositories.calendar import calendars_for
-from app.repositories.org import schools_by_ids
+from app.repositories.calendar import SchoolRef, school_refs
 from app.schemas.attendance import (
     AttendanceEventIn,
     BatchResult,
@@ -93,8 +90,7 @@ def _parse(index: int, raw: object) -> AttendanceEventIn | EventResult:
 class _Context:
     now: datetime
     future: timedelta
-    schools: dict[int, School]
-    calendars: dict[int, SchoolCalendar]
+    schools: dict[int, SchoolRef]
 
     def problem(self, event: AttendanceEventIn, school_id: int) -> tuple[RejectCode, str] | None:
         """Why this event cannot be recorded at this school, or None."""
@@ -107,7 +103,7 @@ class _Context:
             )
         if event.occurred_at > self.now + self.future:
             return RejectCode.future, "点名时间晚于当前时间 (occurred_at is in the future)"
-        info = self.calendars[school_id].day_info(event.school_date)
+        info = school.calendar.day_info(event.school_date)
         if not info.is_school_day:
             return (
                 RejectCode.not_school_day,
@@ -128,18 +124,22 @@ async def record_events(
         else:
             parsed.append((i, got))
 
-    students = await repo.students_brief(uow.session, {e.student_id for _, e in parsed})
+    students = await ctx.cache.students.get_many(
+        {e.student_id for _, e in parsed},
+        lambda ids: repo.students_brief(uow.session, ids),
+    )
     visible = {
         sid: s
         for sid, s in students.items()
         if s.active and access.can_read_class(actor, s.school_id, s.class_id)
     }
-    school_ids = {s.school_id for s in visible.values()}
     check = _Context(
         now=ctx.clock(),
         future=timedelta(minutes=ctx.settings.attendance_future_minutes),
-        schools=await schools_by_ids(uow.session, school_ids),
-        calendars=await calendars_for(uow.session, school_ids),
+        schools=await ctx.cache.schools.get_many(
+            {s.school_id for s in visible.values()},
+            lambda ids: school_refs(uow.session, ids),
+        ),
     )
 
     # First occurrence of each event_id in the batch is the one considered.
@@ -174,10 +174,8 @@ async def record_events(
             continue
         candidates[eid] = (i, event, digest)
 
-    known = await repo.content_hashes(uow.session, candidates.keys())
-    fresh = {eid: c for eid, c in candidates.items() if eid not in known}
     received = ctx.clock()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "event_id": eid,
             "content_hash": digest,
@@ -190,15 +188,12 @@ async def record_events(
             "leave_type": event.leave_type.value if event.leave_type else None,
             "occurred_at": event.occurred_at,
             "note": event.note,
-            "received_at": received,
-            **_recorder(actor),
         }
-        for eid, (_, event, digest) in fresh.items()
+        for eid, (_, event, digest) in candidates.items()
     ]
-    inserted = await repo.insert_events(uow.session, rows) if rows else set()
-    if len(inserted) < len(fresh):  # another request inserted some of them meanwhile
-        known |= await repo.content_hashes(uow.session, set(fresh) - inserted)
-
+    inserted = await repo.record(uow.session, rows, {**_recorder(actor), "received_at": received})
+    # Ids not inserted were there already: the same content is a retry, other content a clash.
+    known = await repo.content_hashes(uow.session, set(candidates) - inserted)
     for eid, (i, _, digest) in candidates.items():
         if eid in inserted:
             results[i] = EventResult(index=i, event_id=eid, result=Outcome.accepted)
@@ -206,37 +201,7 @@ async def record_events(
             results[i] = EventResult(index=i, event_id=eid, result=Outcome.duplicate)
         else:
             results[i] = _rejected(i, eid, RejectCode.conflict, _CONFLICT)
-
-    winners: dict[tuple[int, date, str], dict[str, Any]] = {}
-    for row in rows:
-        if row["event_id"] not in inserted:
-            continue
-        key = (row["student_id"], row["school_date"], row["check"])
-        best = winners.get(key)
-        if best is None or supersedes(
-            (row["occurred_at"], row["event_id"]), (best["occurred_at"], best["event_id"])
-        ):
-            winners[key] = row
-    marks = [
-        {
-            k: row[k]
-            for k in (
-                "student_id",
-                "school_id",
-                "class_id",
-                "school_date",
-                "check",
-                "status",
-                "leave_type",
-                "occurred_at",
-                "event_id",
-            )
-        }
-        | {"updated_at": received}
-        for row in winners.values()
-    ]
-    if marks:
-        await repo.upsert_marks(uow.session, marks)
+    changed = {(r["student_id"], r["school_date"]) for r in rows if r["event_id"] in inserted}
     await uow.commit()
 
     final = [r for r in results if r is not None]
@@ -249,5 +214,5 @@ async def record_events(
             rejected=counts[Outcome.rejected],
             results=final,
         ),
-        changed={(k[0], k[1]) for k in winners},
+        changed=changed,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
 
 from app.context import AppContext
 from app.db.models import ApiKey, Staff, StaffRole
@@ -54,13 +53,29 @@ async def actor_from_token(uow: UnitOfWork, ctx: AppContext, token: str) -> Acto
     staff_id = read_token(
         token, secret=ctx.settings.secret_key, issuer=ctx.settings.jwt_issuer, now=ctx.clock()
     )
+    cache_key = ("staff", str(staff_id))
+    cached = ctx.cache.actors.get(cache_key)
+    if cached is not None:
+        return cached
     staff = await uow.session.get(Staff, staff_id)
     if staff is None or not staff.active:
         raise Unauthorized("账号已停用 (account deactivated)")
-    return await actor_for_staff(uow, staff)
+    actor = await actor_for_staff(uow, staff)
+    ctx.cache.actors.put(cache_key, actor)
+    return actor
 
 
-async def actor_from_api_key(uow: UnitOfWork, key: str, now: datetime) -> Actor:
+async def actor_from_api_key(uow: UnitOfWork, ctx: AppContext, key: str) -> Actor:
+    cache_key = ("api_key", hash_api_key(key))
+    cached = ctx.cache.actors.get(cache_key)
+    if cached is not None:
+        return cached
+    actor = await _load_api_key_actor(uow, key)
+    ctx.cache.actors.put(cache_key, actor)
+    return actor
+
+
+async def _load_api_key_actor(uow: UnitOfWork, key: str) -> Actor:
     """An API key acts like a county admin (or a school manager) without people management."""
     prefix = api_key_prefix(key)
     row: ApiKey | None = None

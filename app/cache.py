@@ -1,0 +1,92 @@
+"""Per-process caches of reference data the intake path reads on every request: who an API key
+or token is, schools with their calendars, and students' school and class.
+
+Staleness is bounded two ways: a write committed in this process clears the affected group at
+once (the unit of work reports which tables it changed), and entries written by other
+processes are picked up when their time-to-live runs out (``KCBX_REFERENCE_CACHE_SECONDS``,
+``KCBX_ACTOR_CACHE_SECONDS``; 0 turns a cache off). Only found objects are cached, so a
+student created elsewhere a moment ago is never reported unknown.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Collection, Hashable
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from app.domain.access import Actor
+    from app.repositories.attendance import StudentBrief
+    from app.repositories.calendar import SchoolRef
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TTLCache(Generic[K, V]):
+    def __init__(self, ttl: float, maxsize: int = 200_000) -> None:
+        self.ttl = ttl
+        self.maxsize = maxsize
+        self._data: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K) -> V | None:
+        if self.ttl <= 0:
+            return None
+        hit = self._data.get(key)
+        if hit is None:
+            return None
+        if hit[0] < time.monotonic():
+            del self._data[key]
+            return None
+        return hit[1]
+
+    def put(self, key: K, value: V) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._data) >= self.maxsize:
+            self._data.clear()  # crude, but bounded; reference data refills in one query
+        self._data[key] = (time.monotonic() + self.ttl, value)
+
+    async def get_many(
+        self, keys: Collection[K], load: Callable[[set[K]], Awaitable[dict[K, V]]]
+    ) -> dict[K, V]:
+        found: dict[K, V] = {}
+        missing: set[K] = set()
+        for k in keys:
+            v = self.get(k)
+            if v is None:
+                missing.add(k)
+            else:
+                found[k] = v
+        if missing:
+            loaded = await load(missing)
+            for k, v in loaded.items():
+                self.put(k, v)
+            found.update(loaded)
+        return found
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+_GROUPS = {
+    "actors": {"staff", "staff_role", "api_key", "school", "county"},
+    "schools": {"school", "term", "term_break", "calendar_override", "national_year"},
+    "students": {"student", "school_class"},
+}
+
+
+class ReferenceCache:
+    def __init__(self, reference_ttl: float, actor_ttl: float) -> None:
+        self.actors: TTLCache[tuple[str, str], Actor] = TTLCache(actor_ttl)
+        self.schools: TTLCache[int, SchoolRef] = TTLCache(reference_ttl)
+        self.students: TTLCache[int, StudentBrief] = TTLCache(reference_ttl)
+
+    def tables_changed(self, tables: Collection[str]) -> None:
+        """Called after a commit that changed these tables."""
+        for group, watched in _GROUPS.items():
+            if watched.intersection(tables):
+                getattr(self, group).clear()
+
+    def clear(self) -> None:
+        self.tables_changed({t for watched in _GROUPS.values() for t in watched})
