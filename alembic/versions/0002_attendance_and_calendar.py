@@ -116,7 +116,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('attendance_mark', schema=None) as batch_op:
         batch_op.create_index('ix_attendance_mark_class_day', ['class_id', 'school_date'], unique=False)
-        batch_op.create_index('ix_attendance_mark_school_day', ['school_id', 'school_date'], unique=False)
 
     op.create_table('leave_request',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -132,6 +131,7 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('requested_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('decision_note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('decided_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['class_id'], ['school_class.id'], name=op.f('fk_leave_request_class_id_school_class')),
@@ -156,7 +156,6 @@ def downgrade() -> None:
 
     op.drop_table('leave_request')
     with op.batch_alter_table('attendance_mark', schema=None) as batch_op:
-        batch_op.drop_index('ix_attendance_mark_school_day')
         batch_op.drop_index('ix_attendance_mark_class_day')
 
     op.drop_table('attendance_mark')

@@ -19,7 +19,6 @@ the events themselves, so any arrival order gives the same final state.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
@@ -116,16 +115,15 @@ def fingerprint(
     note: str | None,
 ) -> str:
     """What makes two submissions of one ``event_id`` 'the same content'."""
-    canonical = json.dumps(
-        [
-            student_id,
+    canonical = "\x1f".join(
+        (
+            str(student_id),
             school_date.isoformat(),
             check.value,
             status.value,
-            leave_type.value if leave_type else None,
-            occurred_at.timestamp(),
+            leave_type.value if leave_type else "",
+            repr(occurred_at.timestamp()),
             note or "",
-        ],
-        ensure_ascii=False,
+        )
     )
     return hashlib.sha256(canonical.encode()).hexdigest()

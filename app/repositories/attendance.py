@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, or_, text, tuple_
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -46,14 +47,30 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(table)
 
 
+_BRIEF = (
+    col(Student.id),
+    col(Student.name),
+    col(Student.school_id),
+    col(Student.class_id),
+    col(Student.active),
+    col(Student.home_schooled),
+)
+
+
 async def students_brief(
     session: AsyncSession, student_ids: Collection[int]
 ) -> dict[int, StudentBrief]:
+    """Only the columns the intake needs, read through Core: no ORM objects to build."""
     found: dict[int, StudentBrief] = {}
     ids = sorted(set(student_ids))
+    conn = await session.connection()
     for i in range(0, len(ids), _CHUNK):
-        rows = await session.exec(select(Student).where(col(Student.id).in_(ids[i : i + _CHUNK])))
-        found.update((r.id, _brief(r)) for r in rows if r.id is not None)
+        rows = await conn.execute(
+            sa_select(*_BRIEF).where(col(Student.id).in_(ids[i : i + _CHUNK]))
+        )
+        for sid, name, school_id, class_id, active, home in rows:
+            if sid is not None:
+                found[sid] = StudentBrief(sid, name, school_id, class_id, active, home)
     return found
 
 
@@ -274,13 +291,13 @@ async def marks_for_keys(
 
 
 async def rolls_taken(
-    session: AsyncSession, school_ids: Collection[int], day: date
+    session: AsyncSession, class_ids: Collection[int], day: date
 ) -> set[tuple[int, str]]:
     """(class id, check) pairs with at least one mark on ``day``."""
     rows = await session.exec(
         select(AttendanceMark.class_id, AttendanceMark.check)
         .where(
-            col(AttendanceMark.school_id).in_(sorted(school_ids)),
+            col(AttendanceMark.class_id).in_(sorted(class_ids)),
             AttendanceMark.school_date == day,
         )
         .distinct()

@@ -41,10 +41,8 @@ SYMPTOM_LABELS: dict[Symptom, str] = {
     Symptom.other: "其他",
 }
 
-# The request's own reason and a rejection reason share the ``reason`` column (see the
-# service), so each is capped to fit the column's 500 characters together.
-REASON_MAX = 300
-REJECTION_MAX = 190
+REASON_MAX = 500  # the columns' length
+REJECTION_MAX = 500
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=REASON_MAX)]
 RejectionReason = Annotated[

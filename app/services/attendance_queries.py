@@ -305,7 +305,7 @@ async def roll_compliance(
             for k, _ in await org_repo.classes_by_school(uow.session, sid)
             if k.active and access.can_read_class(actor, sid, k.id or 0)
         ]
-        taken = await repo.rolls_taken(uow.session, [sid], the_day)
+        taken = await repo.rolls_taken(uow.session, [k.id for k in classes if k.id], the_day)
         heads = await org_repo.head_teachers(uow.session, [k.id for k in classes if k.id])
         for k in classes:
             for c in overdue:

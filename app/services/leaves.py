@@ -10,8 +10,7 @@ Decisions:
 - a leave covers at most 60 calendar days (longer absences are 休学, another procedure), and
   may not overlap another pending or approved leave of the same student (409); the student
   row is locked while checking, so two concurrent requests cannot both pass;
-- the table has no column for a rejection reason: it is appended to ``reason`` after a fixed
-  marker and split off again in the answer (``rejection_reason``);
+- a rejection keeps its reason in ``decision_note`` (answered as ``rejection_reason``);
 - ``decided_by``/``decided_at`` record the last decision (approval, rejection or
   cancellation).
 """
@@ -41,7 +40,6 @@ from app.schemas.leaves import (
 )
 
 MAX_DAYS = 60
-REJECTION_MARKER = "\n【驳回理由】"
 _NOT_APPROVER = (
     "只有班主任、学校管理者或县教育局可审批请假 "
     "(only the head teacher, school managers or the county admin decide on leave)"
@@ -68,18 +66,11 @@ def _actor_key(actor: Actor) -> str:
     return f"{actor.kind.value}:{actor.id}:"
 
 
-def _split_reason(leave: LeaveRequest) -> tuple[str, str | None]:
-    if leave.status == LeaveStatus.rejected and REJECTION_MARKER in leave.reason:
-        own, _, rejection = leave.reason.rpartition(REJECTION_MARKER)
-        return own, rejection
-    return leave.reason, None
-
-
 def _out(leave: LeaveRequest, student_name: str) -> LeaveOut:
     assert leave.id is not None
     leave_type = LeaveType(leave.leave_type)
     status = LeaveStatus(leave.status)
-    reason, rejection = _split_reason(leave)
+    rejection = leave.decision_note if status is LeaveStatus.rejected else None
     return LeaveOut(
         id=leave.id,
         student_id=leave.student_id,
@@ -90,7 +81,7 @@ def _out(leave: LeaveRequest, student_name: str) -> LeaveOut:
         end_date=leave.end_date,
         leave_type=leave_type,
         leave_type_label=LEAVE_TYPE_LABELS[leave_type],
-        reason=reason,
+        reason=leave.reason,
         onset_at=leave.onset_at,
         symptoms=[
             SymptomOut(code=s, label=SYMPTOM_LABELS[s]) for s in map(Symptom, leave.symptoms)
@@ -264,7 +255,7 @@ async def _decide(
 ) -> LeaveOut:
     _move(leave, to)
     if rejection is not None:
-        leave.reason = f"{leave.reason}{REJECTION_MARKER}{rejection}"
+        leave.decision_note = rejection
     leave.decided_by = actor_tag(actor)
     leave.decided_at = ctx.clock()
     await uow.commit()

@@ -43,8 +43,8 @@ class AttendanceMark(SQLModel, table=True):
     __tablename__ = "attendance_mark"
     __table_args__ = (
         UniqueConstraint("student_id", "school_date", "check", name="uq_attendance_mark_key"),
+        # Rolls are read by class and day; compliance asks per class too.
         Index("ix_attendance_mark_class_day", "class_id", "school_date"),
-        Index("ix_attendance_mark_school_day", "school_id", "school_date"),
     )
     id: int | None = bigint_pk()
     student_id: int = fk_field("student.id", index=False)
@@ -78,5 +78,6 @@ class LeaveRequest(SQLModel, table=True):
     status: str = Field(default="pending", max_length=10)  # pending|approved|rejected|cancelled
     requested_by: str = Field(max_length=100)
     decided_by: str | None = Field(default=None, max_length=100)
+    decision_note: str | None = Field(default=None, max_length=500)  # e.g. 驳回理由
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = created_field()
