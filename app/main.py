@@ -54,7 +54,9 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         app.state.ctx = ctx
     errors.install(app)
     openapi.install(app)
+    # Attendance first: routes are matched in order and the roll is by far the busiest.
     for module in (
+        attendance,
         health,
         auth,
         counties,
@@ -63,7 +65,6 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         staff,
         imports,
         calendar,
-        attendance,
         leaves,
     ):
         app.include_router(module.router)

@@ -37,6 +37,7 @@ STUDENTS = int(os.environ.get("BENCH_STUDENTS", "50"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 SINGLES = int(os.environ.get("BENCH_SINGLES", "2000"))
 APP_PORT, BARE_PORT = 8701, 8702
+WORKERS = os.environ.get("BENCH_WORKERS", "1")
 BEIJING = timezone(timedelta(hours=8))
 
 
@@ -59,7 +60,17 @@ async def _recreate_database() -> None:
 
 def _start(args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *args, "--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            *args,
+            "--workers",
+            WORKERS,
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         cwd=ROOT,
         env={**os.environ, **env},
     )

@@ -20,7 +20,8 @@ api_key_header = APIKeyHeader(
 )
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
+    # async on purpose: FastAPI runs a plain def dependency in a thread pool on every request
     ctx: AppContext = request.app.state.ctx
     return ctx
 

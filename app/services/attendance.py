@@ -64,8 +64,10 @@ def _rejected(
 
 
 def _parse(index: int, raw: object) -> AttendanceEventIn | EventResult:
+    if isinstance(raw, AttendanceEventIn):
+        return _leave_type_checked(index, raw)
     try:
-        return _EVENT.validate_python(raw)
+        return _leave_type_checked(index, _EVENT.validate_python(raw))
     except ValidationError as exc:
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
         problems = [
@@ -84,6 +86,19 @@ def _parse(index: int, raw: object) -> AttendanceEventIn | EventResult:
             reason,
             errors=problems,
         )
+
+
+def _leave_type_checked(index: int, event: AttendanceEventIn) -> AttendanceEventIn | EventResult:
+    problem = event.leave_type_problem()
+    if problem is None:
+        return event
+    return _rejected(
+        index,
+        str(event.event_id),
+        RejectCode.invalid,
+        f"leave_type: {problem}",
+        errors=[EventProblem(loc=["leave_type"], msg=problem)],
+    )
 
 
 @dataclass
@@ -196,7 +211,10 @@ async def record_events(
     known = await repo.content_hashes(uow.session, set(candidates) - inserted)
     for eid, (i, _, digest) in candidates.items():
         if eid in inserted:
-            results[i] = EventResult(index=i, event_id=eid, result=Outcome.accepted)
+            # Built without re-validation: this is the hot path of a whole class's roll.
+            results[i] = EventResult.model_construct(
+                index=i, event_id=eid, result=Outcome.accepted, code=None, reason=None, errors=[]
+            )
         elif known.get(eid) == digest:
             results[i] = EventResult(index=i, event_id=eid, result=Outcome.duplicate)
         else:

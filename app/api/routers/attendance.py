@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from app.api import openapi
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.errors import AppError, Invalid
 from app.schemas.attendance import (
+    ATTENDANCE_BODY,
     AttendanceBatchIn,
     AttendanceEventIn,
     BatchResult,
@@ -44,10 +46,21 @@ class PayloadTooLarge(AppError):
 
 
 async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
-    """The events of the body, and whether it was a single event."""
+    """The events of the body, and whether it was a single event. A body whose events are all
+    well-formed is parsed in one pass; otherwise each event is judged on its own later."""
     raw = await request.body()
     if len(raw) > limit * 4096:
         raise PayloadTooLarge(f"请求体过大,每批最多 {limit} 条 (body too large)")
+    try:
+        whole = ATTENDANCE_BODY.validate_json(raw)
+    except ValidationError:
+        pass
+    else:
+        if isinstance(whole, AttendanceEventIn):
+            return [whole], True
+        events = whole.events if isinstance(whole, AttendanceBatchIn) else whole
+        if 0 < len(events) <= limit:
+            return list(events), False
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -1,11 +1,16 @@
 """Attendance: every event as it arrived (the history), the current mark per
-(student, date, check), and leave."""
+(student, date, check), and leave.
+
+The two attendance tables carry no foreign keys, on purpose: they take the whole county's roll
+three times a day, the intake has already checked every student (students are deactivated,
+never deleted), and the foreign-key checks tripled the cost of that insert (bench/attendance).
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import bigint_pk, created_field, fk_field
@@ -21,9 +26,9 @@ class AttendanceEvent(SQLModel, table=True):
     id: int | None = bigint_pk()
     event_id: str = Field(max_length=36, unique=True)  # client-generated UUID
     content_hash: str = Field(max_length=64)
-    student_id: int = fk_field("student.id", index=False)
-    school_id: int = fk_field("school.id", index=False)
-    class_id: int = fk_field("school_class.id", index=False)
+    student_id: int
+    school_id: int
+    class_id: int
     school_date: date
     check: str = Field(max_length=10)  # morning | noon | dismissal
     status: str = Field(max_length=10)  # present | late | absent | leave
@@ -41,17 +46,13 @@ class AttendanceMark(SQLModel, table=True):
     the larger ``event_id``), so arrival order never changes the final state."""
 
     __tablename__ = "attendance_mark"
-    __table_args__ = (
-        UniqueConstraint("student_id", "school_date", "check", name="uq_attendance_mark_key"),
-        # Rolls are read by class and day; compliance asks per class too.
-        Index("ix_attendance_mark_class_day", "class_id", "school_date"),
-    )
-    id: int | None = bigint_pk()
-    student_id: int = fk_field("student.id", index=False)
-    school_id: int = fk_field("school.id", index=False)
-    class_id: int = fk_field("school_class.id", index=False)
-    school_date: date
-    check: str = Field(max_length=10)
+    # Rolls are read by class and day; compliance asks per class too.
+    __table_args__ = (Index("ix_attendance_mark_class_day", "class_id", "school_date"),)
+    student_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    school_date: date = Field(primary_key=True)
+    check: str = Field(max_length=10, primary_key=True)
+    school_id: int
+    class_id: int
     status: str = Field(max_length=10)
     leave_type: str | None = Field(default=None, max_length=10)
     occurred_at: datetime = Field(sa_type=UTCDateTime)
