@@ -19,6 +19,7 @@ class SchoolRef:
     """What the intake needs of a school on every request."""
 
     id: int
+    county_id: int
     timezone: str
     active: bool
     checks: tuple[time, time, time]  # 晨检, 午检, 放学前
@@ -145,6 +146,7 @@ async def school_refs(session: AsyncSession, school_ids: Collection[int]) -> dic
     return {
         s.id: SchoolRef(
             s.id,
+            s.county_id,
             s.timezone,
             s.active,
             (s.morning_check, s.noon_check, s.dismissal_check),

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter, ValidationError
 
+from app.alerts import engine
 from app.context import AppContext
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.domain.attendance import fingerprint
+from app.domain.attendance import Mark, fingerprint
 from app.repositories import attendance as repo
 from app.repositories.calendar import SchoolRef, school_refs
 from app.schemas.attendance import (
@@ -219,7 +220,14 @@ async def record_events(
             results[i] = EventResult(index=i, event_id=eid, result=Outcome.duplicate)
         else:
             results[i] = _rejected(i, eid, RejectCode.conflict, _CONFLICT)
-    changed = {(r["student_id"], r["school_date"]) for r in rows if r["event_id"] in inserted}
+    fresh = [r for r in rows if r["event_id"] in inserted]
+    changed = {(r["student_id"], r["school_date"]) for r in fresh}
+    await engine.react_to_attendance(
+        uow,
+        ctx,
+        {sid for sid, _ in changed},
+        {r["student_id"] for r in fresh if r["status"] == Mark.absent.value},
+    )
     await uow.commit()
 
     final = [r for r in results if r is not None]

@@ -4,13 +4,11 @@ events with their corrections, and classes whose roll was not taken in time."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.context import AppContext
-from app.db.models import AttendanceMark, School
+from app.db.models import School
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
@@ -18,11 +16,7 @@ from app.domain.attendance import (
     CHECK_LABELS,
     CHECK_ORDER,
     DAY_STATUS_LABELS,
-    Check,
     DayStatus,
-    LeaveType,
-    Mark,
-    day_status,
 )
 from app.domain.calendar import SchoolCalendar
 from app.errors import Invalid
@@ -32,7 +26,6 @@ from app.repositories.calendar import calendars_for
 from app.repositories.leaves import approved_leave_days
 from app.repositories.org import schools_by_ids
 from app.schemas.attendance import (
-    CheckMarkOut,
     CheckProgress,
     ClassRollOut,
     ComplianceOut,
@@ -47,52 +40,12 @@ from app.schemas.attendance import (
     ThreeListsOut,
 )
 from app.services.common import get_or_404
+from app.services.days import derive_days, local_today
 from app.services.org import class_for, school_for
 from app.services.students import student_for
 
 MAX_LIST_DAYS = 62
 HISTORY_DAYS = 30
-
-
-def local_today(school: School, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(school.timezone)).date()
-
-
-@dataclass(frozen=True, slots=True)
-class _Day:
-    status: DayStatus
-    checks: dict[Check, CheckMarkOut]
-
-
-def _derive(
-    students: Iterable[repo.StudentBrief],
-    marks: Iterable[AttendanceMark],
-    leave: dict[int, set[date]],
-    days: Iterable[date],
-) -> dict[tuple[int, date], _Day]:
-    by_key: dict[tuple[int, date], dict[Check, CheckMarkOut]] = defaultdict(dict)
-    for m in marks:
-        by_key[(m.student_id, m.school_date)][Check(m.check)] = CheckMarkOut(
-            status=Mark(m.status),
-            leave_type=LeaveType(m.leave_type) if m.leave_type else None,
-            occurred_at=m.occurred_at,
-        )
-    out: dict[tuple[int, date], _Day] = {}
-    day_list = list(days)
-    for s in students:
-        for d in day_list:
-            checks = by_key.get((s.id, d), {})
-            status = day_status(
-                {c: v.status for c, v in checks.items()},
-                on_approved_leave=d in leave.get(s.id, set()),
-                home_schooled=s.home_schooled,
-            )
-            out[(s.id, d)] = _Day(status, dict(sorted(checks.items(), key=_check_order)))
-    return out
-
-
-def _check_order(item: tuple[Check, object]) -> int:
-    return CHECK_ORDER.index(item[0])
 
 
 async def _school_and_calendar(uow: UnitOfWork, school_id: int) -> tuple[School, SchoolCalendar]:
@@ -110,7 +63,9 @@ async def class_roll(
     students = await repo.class_students(uow.session, [class_id])
     ids = [s.id for s in students]
     marks = await repo.marks_between(uow.session, ids, day, day)
-    derived = _derive(students, marks, await approved_leave_days(uow.session, ids, day, day), [day])
+    derived = derive_days(
+        students, marks, await approved_leave_days(uow.session, ids, day, day), [day]
+    )
     recorded = defaultdict(set)
     for m in marks:
         recorded[m.check].add(m.student_id)
@@ -176,7 +131,7 @@ async def three_lists(
     ids = [s.id for s in students]
     marks = await repo.marks_between(uow.session, ids, start, end) if days else []
     leave = await approved_leave_days(uow.session, ids, start, end) if days else {}
-    derived = _derive(students, marks, leave, days)
+    derived = derive_days(students, marks, leave, days)
     out: list[DayListsOut] = []
     for d in days:
         lists: dict[str, list[ListEntry]] = defaultdict(list)
@@ -230,7 +185,7 @@ async def student_history(
     days = calendar.school_days_between(start, min(end, local_today(school, ctx.clock())))
     marks = await repo.marks_between(uow.session, [student_id], start, end)
     leave = await approved_leave_days(uow.session, [student_id], start, end)
-    derived = _derive([brief], marks, leave, days)
+    derived = derive_days([brief], marks, leave, days)
     out = [
         HistoryDayOut(
             date=d,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, timedelta
 
+from app.alerts import engine
 from app.context import AppContext
 from app.db.models import LeaveRequest
 from app.db.uow import UnitOfWork
@@ -187,6 +188,9 @@ async def create_leave(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: Lea
         created_at=now,
     )
     uow.session.add(leave)
+    if data.approve:
+        await uow.flush()
+        await engine.react_to_attendance(uow, ctx, [leave.student_id], [leave.student_id])
     await uow.commit()
     return _out(leave, student.name)
 
@@ -258,6 +262,9 @@ async def _decide(
         leave.decision_note = rejection
     leave.decided_by = actor_tag(actor)
     leave.decided_at = ctx.clock()
+    # Approved or cancelled leave changes which absences are explained: the case follows.
+    await uow.flush()
+    await engine.react_to_attendance(uow, ctx, [leave.student_id], [leave.student_id])
     await uow.commit()
     return await _one_out(uow, leave)
 

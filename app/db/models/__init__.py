@@ -1,5 +1,16 @@
 """All tables, importable from one place (Alembic's env imports this to see them)."""
 
+from app.db.models.alerts import (
+    AbsenceCase,
+    AbsenceReport,
+    Alert,
+    AlertPolicyRow,
+    CaseEvent,
+    CaseTask,
+    Deadline,
+    Notification,
+    ParentContact,
+)
 from app.db.models.attendance import AttendanceEvent, AttendanceMark, LeaveRequest
 from app.db.models.calendar import CalendarOverride, NationalYear, Term, TermBreak
 from app.db.models.roster import (
@@ -16,15 +27,24 @@ from app.db.models.roster import (
 )
 
 __all__ = [
+    "AbsenceCase",
+    "AbsenceReport",
+    "Alert",
+    "AlertPolicyRow",
     "ApiKey",
     "AttendanceEvent",
     "AttendanceMark",
     "CalendarOverride",
+    "CaseEvent",
+    "CaseTask",
     "County",
+    "Deadline",
     "Grade",
     "Guardian",
     "LeaveRequest",
     "NationalYear",
+    "Notification",
+    "ParentContact",
     "School",
     "SchoolClass",
     "Staff",

@@ -1,0 +1,438 @@
+"""The alert engine: runs the pure case machine (``app.domain.cases``) against storage.
+
+One shape for every trigger (attendance, a staff action, a due deadline): load the case
+(locked on PostgreSQL), apply the transition, then write the case, its alerts, deadlines,
+timeline, tasks and notifications (the outbox) in the caller's transaction. Nothing is sent
+from here: delivery reads the outbox.
+
+Deadlines are rows. ``sweep`` claims due ones with ``FOR UPDATE SKIP LOCKED`` (a second engine
+skips them), locks their cases in id order (the same order everywhere, so engines cannot
+deadlock), fires each in due order and records its lateness. A deadline whose obligation has
+been met meanwhile is closed as ``cancelled`` without effect; after downtime the backlog fires
+in due order, each marked with how late it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from app.alerts import policy as policies
+from app.context import AppContext
+from app.db.models import (
+    AbsenceCase,
+    Alert,
+    CaseEvent,
+    CaseTask,
+)
+from app.db.uow import UnitOfWork
+from app.domain.attendance import DayStatus
+from app.domain.cases import (
+    AlertState,
+    AlertStatus,
+    AttendanceChanged,
+    Case,
+    CaseStatus,
+    CloseReason,
+    CreateTask,
+    DeadlineDue,
+    DeadlineKind,
+    Effect,
+    Event,
+    Level,
+    Notify,
+    OpenDeadline,
+    RaiseAlert,
+    ReportStatus,
+    Timeline,
+    VerifyAlert,
+    WithdrawAlert,
+    transition,
+)
+from app.domain.roles import Role
+from app.repositories import alerts as repo
+from app.repositories.attendance import StudentBrief, marks_between, students_brief
+from app.repositories.calendar import SchoolRef, school_refs
+from app.repositories.leaves import approved_leave_days
+from app.services.days import derive_days, local_today
+
+log = logging.getLogger("kcbx.engine")
+
+# How far back a run of absences is looked for: longer than any threshold a county would set.
+LOOKBACK_DAYS = 45
+LATE_AFTER = timedelta(seconds=60)
+
+
+# --- rows ⇄ domain --------------------------------------------------------------------------
+
+
+def to_domain(row: AbsenceCase, alerts: Sequence[Alert]) -> Case:
+    return Case(
+        student_id=row.student_id,
+        policy=policies.from_dict(row.policy),
+        status=CaseStatus(row.status),
+        opened_at=row.opened_at,
+        episode=row.episode,
+        run=tuple(date.fromisoformat(d) for d in row.run),
+        alerts=tuple(
+            AlertState(
+                level=Level(a.level),
+                episode=a.episode,
+                seq=a.seq,
+                status=AlertStatus(a.status),
+                raised_at=a.raised_at,
+                days=tuple(date.fromisoformat(d) for d in a.days),
+                verify_due=a.verify_due,
+            )
+            for a in alerts
+        ),
+        contact_day=row.contact_day,
+        contact_attempt=row.contact_attempt,
+        contact_done=row.contact_done,
+        report=ReportStatus(row.report_status) if row.report_status else None,
+        report_round=row.report_round,
+        reenroll_due=row.reenroll_due,
+        close_reason=CloseReason(row.close_reason) if row.close_reason else None,
+        version=row.version,
+    )
+
+
+def _copy_into(row: AbsenceCase, case: Case, now: datetime) -> None:
+    row.status = case.status.value
+    row.episode = case.episode
+    row.level = case.level.value if case.level else None
+    row.run = [d.isoformat() for d in case.run]
+    row.contact_day = case.contact_day
+    row.contact_attempt = case.contact_attempt
+    row.contact_done = case.contact_done
+    row.report_status = case.report.value if case.report else None
+    row.report_round = case.report_round
+    row.reenroll_due = case.reenroll_due
+    row.close_reason = case.close_reason.value if case.close_reason else None
+    row.version = case.version
+    row.updated_at = now
+    if case.status is CaseStatus.closed and row.closed_at is None:
+        row.closed_at = now
+
+
+# --- writing a transition -------------------------------------------------------------------
+
+
+@dataclass
+class Applied:
+    case: AbsenceCase
+    effects: list[Effect] = field(default_factory=list)
+
+
+async def _apply(
+    uow: UnitOfWork,
+    row: AbsenceCase,
+    alerts: list[Alert],
+    new: Case,
+    effects: list[Effect],
+    now: datetime,
+    actor: str | None,
+) -> Applied:
+    """Write the new case and its effects. ``row`` is persistent (has an id)."""
+    session = uow.session
+    _copy_into(row, new, now)
+    assert row.id is not None
+    by_key = {a.key: a for a in alerts}
+    for effect in effects:
+        if isinstance(effect, RaiseAlert):
+            a = effect.alert
+            alert = Alert(
+                case_id=row.id,
+                key=a.key,
+                student_id=row.student_id,
+                school_id=row.school_id,
+                class_id=row.class_id,
+                level=a.level.value,
+                episode=a.episode,
+                seq=a.seq,
+                status=a.status.value,
+                raised_at=a.raised_at,
+                days=[d.isoformat() for d in a.days],
+                rule=effect.rule,
+                recipient_role=effect.recipient.value,
+                verify_due=a.verify_due,
+            )
+            session.add(alert)
+            by_key[a.key] = alert
+        elif isinstance(effect, WithdrawAlert):
+            alert = by_key[effect.key]
+            alert.status = AlertStatus.withdrawn.value
+            alert.withdrawn_at = now
+            alert.withdrawn_reason = effect.reason[:200]
+        elif isinstance(effect, VerifyAlert):
+            alert = by_key[effect.key]
+            alert.status = AlertStatus.verified.value
+            alert.verified_at = effect.at
+            alert.verified_by = actor
+    await uow.flush()  # alert ids for the notifications below
+    for seq, effect in enumerate(effects, start=1):
+        if isinstance(effect, OpenDeadline):
+            await repo.add_deadline(
+                session,
+                {
+                    "dedupe_key": f"{row.id}:{effect.kind.value}:{effect.key}",
+                    "case_id": row.id,
+                    "kind": effect.kind.value,
+                    "key": effect.key,
+                    "due_at": effect.due_at,
+                    "state": "pending",
+                    "created_at": now,
+                },
+            )
+        elif isinstance(effect, Timeline):
+            session.add(
+                CaseEvent(case_id=row.id, at=now, kind=effect.kind, text=effect.text, actor=actor)
+            )
+        elif isinstance(effect, CreateTask):
+            session.add(
+                CaseTask(
+                    case_id=row.id,
+                    kind=effect.kind.value,
+                    role=effect.role.value,
+                    due_at=effect.due_at,
+                    created_at=now,
+                )
+            )
+            if effect.kind.value == "home_visit":
+                row.work_group = await _work_group(uow, row)
+        elif isinstance(effect, Notify):
+            await _notify(uow, row, effect, by_key, now, seq)
+    return Applied(row, effects)
+
+
+async def _work_group(uow: UnitOfWork, row: AbsenceCase) -> list[dict[str, Any]]:
+    """联合劝返 work group: the vice principal leads; head teacher and subject teachers join."""
+    members: list[dict[str, Any]] = []
+    for role, part in (
+        (Role.vice_principal, "lead"),
+        (Role.head_teacher, "member"),
+        (Role.subject_teacher, "member"),
+    ):
+        for staff_id, name in await repo.recipients(
+            uow.session,
+            role,
+            county_id=row.county_id,
+            school_id=row.school_id,
+            class_id=row.class_id,
+        ):
+            members.append({"staff_id": staff_id, "name": name, "role": role.value, "part": part})
+    return members
+
+
+async def _notify(
+    uow: UnitOfWork,
+    row: AbsenceCase,
+    effect: Notify,
+    alerts: dict[str, Alert],
+    now: datetime,
+    seq: int,
+) -> None:
+    people = await repo.recipients(
+        uow.session,
+        effect.role,
+        county_id=row.county_id,
+        school_id=row.school_id,
+        class_id=row.class_id,
+    )
+    alert = alerts.get(effect.alert_key) if effect.alert_key else None
+    await repo.add_notifications(
+        uow.session,
+        [
+            {
+                # Same transition, same effect, same person: one notice, however often retried.
+                "idem_key": f"case:{row.id}:v{row.version}:{seq}:{staff_id}",
+                "staff_id": staff_id,
+                "topic": effect.topic,
+                "title": effect.title[:200],
+                "body": "",
+                "level": effect.level.value if effect.level else None,
+                "case_id": row.id,
+                "alert_id": alert.id if alert else None,
+                "student_id": row.student_id,
+                "school_id": row.school_id,
+                "created_at": now,
+            }
+            for staff_id, _ in people
+        ],
+    )
+
+
+# --- triggers -------------------------------------------------------------------------------
+
+
+async def apply_event(
+    uow: UnitOfWork, ctx: AppContext, row: AbsenceCase, event: Event, actor: str | None
+) -> Applied:
+    """A staff action on a case (already loaded, and locked by the caller)."""
+    alerts = (await repo.alerts_of(uow.session, [row.id or 0]))[row.id or 0]
+    now = ctx.clock()
+    case = to_domain(row, alerts)
+    new, effects = transition(case, event, now, case.policy)
+    return await _apply(uow, row, alerts, new, effects, now, actor)
+
+
+async def react_to_attendance(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    changed: Collection[int],
+    absent: Collection[int],
+) -> None:
+    """Re-evaluate students whose attendance changed: those now absent somewhere, and those
+    with a case still open. Runs in the intake's transaction, before its commit."""
+    if not changed:
+        return
+    session = uow.session
+    cases = await repo.open_cases(session, changed, lock=True)
+    relevant = set(absent) | set(cases)
+    if not relevant:
+        return
+    students = await ctx.cache.students.get_many(relevant, lambda ids: students_brief(session, ids))
+    schools = await ctx.cache.schools.get_many(
+        {s.school_id for s in students.values()}, lambda ids: school_refs(session, ids)
+    )
+    now = ctx.clock()
+    facts = await _facts(uow, students, schools, now)
+    alerts = await repo.alerts_of(session, [c.id for c in cases.values() if c.id is not None])
+    for sid in sorted(relevant):
+        student = students.get(sid)
+        if student is None or sid not in facts:
+            continue
+        school = schools[student.school_id]
+        row = cases.get(sid)
+        policy = await _policy_for(uow, school) if row is None else policies.from_dict(row.policy)
+        current = to_domain(row, alerts[row.id or 0]) if row is not None else None
+        new, effects = transition(current, facts[sid], now, policy)
+        if not effects and (row is None or new == current):
+            continue
+        if row is None:
+            if new.status is CaseStatus.closed:
+                continue
+            row = AbsenceCase(
+                student_id=sid,
+                county_id=school.county_id,
+                school_id=student.school_id,
+                class_id=student.class_id,
+                status=new.status.value,
+                opened_at=now,
+                policy=policies.to_dict(policy),
+                updated_at=now,
+            )
+            new = replace(new, student_id=sid)
+            _copy_into(row, new, now)
+            session.add(row)
+            await uow.flush()
+        await _apply(uow, row, alerts.get(row.id or 0, []), new, effects, now, None)
+
+
+async def _facts(
+    uow: UnitOfWork,
+    students: dict[int, StudentBrief],
+    schools: dict[int, SchoolRef],
+    now: datetime,
+) -> dict[int, AttendanceChanged]:
+    if not students:
+        return {}
+    todays = {sid: local_today(schools[s.school_id], now) for sid, s in students.items()}
+    end = max(todays.values())
+    since = min(todays.values()) - timedelta(days=LOOKBACK_DAYS)
+    marks = await marks_between(uow.session, students.keys(), since, end)
+    leave = await approved_leave_days(uow.session, students.keys(), since, end)
+    found: dict[tuple[int, date], datetime] = {}
+    for m in marks:
+        if m.status == "absent":
+            key = (m.student_id, m.school_date)
+            found[key] = min(found.get(key, m.occurred_at), m.occurred_at)
+    out: dict[int, AttendanceChanged] = {}
+    for sid, s in students.items():
+        school = schools[s.school_id]
+        days = [since + timedelta(days=i) for i in range((todays[sid] - since).days + 1)]
+        derived = derive_days([s], [m for m in marks if m.student_id == sid], leave, days)
+        statuses = {
+            d: f.status for (_, d), f in derived.items() if f.status is not DayStatus.not_recorded
+        }
+        out[sid] = AttendanceChanged(
+            statuses=statuses,
+            found_at={d: t for (st, d), t in found.items() if st == sid},
+            calendar=school.calendar,
+            since=since,
+            timezone=school.timezone,
+        )
+    return out
+
+
+async def _policy_for(uow: UnitOfWork, school: SchoolRef) -> Any:
+    county, own = await repo.policy_rows(uow.session, school.county_id, school.id)
+    return policies.merge(county.values if county else None, own.values if own else None)
+
+
+# --- the sweep ------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    fired: int = 0
+    cancelled: int = 0
+    lateness_ms: list[int] = field(default_factory=list)
+
+
+async def sweep(ctx: AppContext, now: datetime | None = None, limit: int = 500) -> SweepResult:
+    """Fire every deadline due at ``now`` (default: the clock), in batches of ``limit``."""
+    total = SweepResult()
+    while True:
+        got = await _sweep_once(ctx, now or ctx.clock(), limit)
+        total.fired += got.fired
+        total.cancelled += got.cancelled
+        total.lateness_ms += got.lateness_ms
+        if got.fired + got.cancelled < limit:
+            return total
+
+
+async def _sweep_once(ctx: AppContext, now: datetime, limit: int) -> SweepResult:
+    result = SweepResult()
+    async with ctx.uow() as uow:
+        due = await repo.claim_due(uow.session, now, limit)
+        if not due:
+            return result
+        rows = await repo.cases_by_id(uow.session, {d.case_id for d in due}, lock=True)
+        alerts = await repo.alerts_of(uow.session, rows.keys())
+        cases = {cid: to_domain(r, alerts[cid]) for cid, r in rows.items()}
+        marks: list[tuple[int, str, datetime, int]] = []
+        fired_at = ctx.clock()
+        for d in due:
+            lateness = max(0, int((fired_at - d.due_at).total_seconds() * 1000))
+            row, case = rows.get(d.case_id), cases.get(d.case_id)
+            effects: list[Effect] = []
+            if row is not None and case is not None:
+                event = DeadlineDue(DeadlineKind(d.kind), d.key)
+                new, effects = transition(case, event, now, case.policy)
+                if effects:
+                    if fired_at - d.due_at > LATE_AFTER:
+                        effects.append(
+                            Timeline("deadline.late", f"因停机延迟 {lateness // 1000} 秒触发")
+                        )
+                    await _apply(uow, row, alerts[d.case_id], new, effects, now, None)
+                    cases[d.case_id] = new
+            state = "fired" if effects else "cancelled"
+            marks.append((d.id or 0, state, fired_at, lateness))
+            if effects:
+                result.fired += 1
+                result.lateness_ms.append(lateness)
+            else:
+                result.cancelled += 1
+        await repo.mark_deadlines(uow.session, marks)
+        await uow.commit()
+    return result
+
+
+async def oldest_overdue(ctx: AppContext) -> datetime | None:
+    async with ctx.uow() as uow:
+        earliest = await repo.earliest_pending(uow.session)
+    return earliest if earliest is not None and earliest <= ctx.clock() else None

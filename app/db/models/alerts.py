@@ -1,0 +1,189 @@
+"""The alert engine's tables: cases, their alerts, durable deadlines, the outbox/inbox of
+notifications, and the casework records (timeline, contacts, reports, tasks), plus policies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from app.db.models.base import bigint_pk, created_field, fk_field
+from app.db.types import UTCDateTime
+
+_OPEN = text("status <> 'closed'")
+_PENDING = text("state = 'pending'")
+
+
+class AbsenceCase(SQLModel, table=True):
+    __tablename__ = "absence_case"
+    __table_args__ = (
+        # At most one case per student that is not closed.
+        Index(
+            "uq_absence_case_one_open",
+            "student_id",
+            unique=True,
+            sqlite_where=_OPEN,
+            postgresql_where=_OPEN,
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = fk_field("student.id")
+    county_id: int = fk_field("county.id", index=False)
+    school_id: int = fk_field("school.id")
+    class_id: int = fk_field("school_class.id")
+    status: str = Field(max_length=30)
+    episode: int = 1
+    level: str | None = Field(default=None, max_length=10)
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    close_reason: str | None = Field(default=None, max_length=20)
+    run: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    contact_day: date | None = None
+    contact_attempt: int = 0
+    contact_done: bool = True
+    report_status: str | None = Field(default=None, max_length=20)
+    report_round: int = 0
+    reenroll_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    work_group: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    version: int = 0
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Alert(SQLModel, table=True):
+    __tablename__ = "alert"
+    __table_args__ = (UniqueConstraint("case_id", "key", name="uq_alert_case_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = fk_field("absence_case.id")
+    key: str = Field(max_length=40)
+    student_id: int = fk_field("student.id")
+    school_id: int = fk_field("school.id")
+    class_id: int = fk_field("school_class.id")
+    level: str = Field(max_length=10)
+    episode: int
+    seq: int
+    status: str = Field(max_length=20)
+    raised_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    days: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rule: str = Field(max_length=200)
+    recipient_role: str = Field(max_length=30)
+    verify_due: datetime = Field(sa_type=UTCDateTime)
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verified_by: str | None = Field(default=None, max_length=100)
+    verify_note: str | None = Field(default=None, max_length=500)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_by: str | None = Field(default=None, max_length=100)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_reason: str | None = Field(default=None, max_length=200)
+
+
+class Deadline(SQLModel, table=True):
+    """A due obligation, durable: written with the change that creates it, claimed once."""
+
+    __tablename__ = "deadline"
+    __table_args__ = (
+        Index(
+            "ix_deadline_pending_due", "due_at", sqlite_where=_PENDING, postgresql_where=_PENDING
+        ),
+    )
+    id: int | None = bigint_pk()
+    dedupe_key: str = Field(max_length=120, unique=True)
+    case_id: int = Field(index=True)
+    kind: str = Field(max_length=20)
+    key: str = Field(max_length=60)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    state: str = Field(default="pending", max_length=20)  # pending | fired | cancelled
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    fired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lateness_ms: int | None = None
+
+
+class Notification(SQLModel, table=True):
+    """The outbox, one row per recipient, written in the transition's transaction; it is
+    also the staff member's in-app inbox until delivery channels send it further."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_staff_created", "staff_id", "created_at"),)
+    id: int | None = bigint_pk()
+    idem_key: str = Field(max_length=160, unique=True)
+    staff_id: int = fk_field("staff.id", index=False)
+    topic: str = Field(max_length=40)
+    title: str = Field(max_length=200)
+    body: str = Field(default="", max_length=2000)
+    level: str | None = Field(default=None, max_length=10)
+    case_id: int | None = Field(default=None, index=True)
+    alert_id: int | None = None
+    student_id: int | None = None
+    school_id: int | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CaseEvent(SQLModel, table=True):
+    """The case's timeline."""
+
+    __tablename__ = "case_event"
+    id: int | None = bigint_pk()
+    case_id: int = Field(index=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(max_length=40)
+    text: str = Field(max_length=500)
+    actor: str | None = Field(default=None, max_length=100)
+
+
+class CaseTask(SQLModel, table=True):
+    __tablename__ = "case_task"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(index=True)
+    kind: str = Field(max_length=30)
+    role: str = Field(max_length=30)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="open", max_length=10)  # open | done
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_by: str | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ParentContact(SQLModel, table=True):
+    __tablename__ = "parent_contact"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(index=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    logged_by: str = Field(max_length=100)
+    answered_by: str | None = Field(default=None, max_length=50)
+    reached: bool
+    reason_category: str | None = Field(default=None, max_length=30)
+    reason_note: str | None = Field(default=None, max_length=500)
+    verified: bool = False
+
+
+class AbsenceReport(SQLModel, table=True):
+    __tablename__ = "absence_report"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(index=True)
+    round: int
+    content: str = Field(max_length=4000)
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    submitted_by: str = Field(max_length=100)
+    status: str = Field(default="submitted", max_length=20)  # submitted | accepted | returned
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=100)
+    decision_note: str | None = Field(default=None, max_length=500)
+
+
+class AlertPolicyRow(SQLModel, table=True):
+    """Threshold overrides for a county (``county:1``) or a school (``school:3``)."""
+
+    __tablename__ = "alert_policy"
+    id: int | None = Field(default=None, primary_key=True)
+    scope_key: str = Field(max_length=40, unique=True)
+    county_id: int | None = None
+    school_id: int | None = None
+    values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = created_field()
