@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.alerts.clock import SimClock
 from app.cache import ReferenceCache
 from app.db.engine import make_engine, make_session_factory
 from app.db.uow import UnitOfWork
@@ -35,13 +36,16 @@ class AppContext:
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
         engine = make_engine(settings.database_url, echo=settings.database_echo)
-        return cls(
+        ctx = cls(
             settings=settings,
             engine=engine,
             session_factory=make_session_factory(engine),
             cipher=DataCipher(settings.data_key),
             cache=ReferenceCache(settings.reference_cache_seconds, settings.actor_cache_seconds),
         )
+        if settings.simulation_clock:
+            ctx.clock = SimClock()
+        return ctx
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.cache.tables_changed)

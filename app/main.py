@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.alerts.runner import EngineRunner
 from app.api import errors, openapi
 from app.api.routers import (
     attendance,
     auth,
     calendar,
     counties,
+    engine,
     health,
     imports,
     leaves,
@@ -38,9 +40,15 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = ctx is None
         app.state.ctx = ctx or AppContext.from_settings(settings or get_settings())
+        runner = None
+        if own and app.state.ctx.settings.engine_in_process:
+            runner = EngineRunner(app.state.ctx)
+            runner.start()
         try:
             yield
         finally:
+            if runner is not None:
+                runner.stop()
             if own:
                 await app.state.ctx.close()
 
@@ -66,6 +74,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         imports,
         calendar,
         leaves,
+        engine,
     ):
         app.include_router(module.router)
     return app

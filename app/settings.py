@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     reference_cache_seconds: float = Field(default=60, ge=0)
     actor_cache_seconds: float = Field(default=10, ge=0)
 
+    # The alert engine: inside the API process (make run), or its own (python -m app.alerts).
+    engine_in_process: bool = True
+    engine_poll_seconds: float = Field(default=0.5, gt=0)
+    # Drills and integration tests: an API sets or advances the clock. Refused in production.
+    simulation_clock: bool = False
+
     host: str = "127.0.0.1"
     port: int = 8000
     seed_demo: bool = True
@@ -73,6 +79,8 @@ class Settings(BaseSettings):
                 )
             if self.seed_demo:
                 raise ValueError("production refuses demo data: set KCBX_SEED_DEMO=false")
+            if self.simulation_clock:
+                raise ValueError("production refuses the simulation clock")
         return self
 
     @property

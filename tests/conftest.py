@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
 from app.db import migrations
 from app.main import create_app
@@ -29,16 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 _DB_FIXTURES = {"ctx", "client", "world"}
 _db_outcomes = {"passed": 0, "failed": 0, "skipped": 0}
-
-
-class Clock:
-    """The tests' clock: fixed until a test moves it."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def _reset_postgres(url: str) -> None:

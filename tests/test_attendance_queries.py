@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
+from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
 from tests.attendance_helpers import TUESDAY, event
-from tests.conftest import Clock
 from tests.world import World, build_world
 
 URL = "/api/v1/attendance-events"

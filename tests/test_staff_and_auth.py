@@ -7,9 +7,9 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
 from app.domain.roles import Role
-from tests.conftest import Clock
 from tests.world import World, build_world
 
 

@@ -135,8 +135,11 @@ async def _apply(
     effects: list[Effect],
     now: datetime,
     actor: str | None,
+    trigger: str | None = None,
 ) -> Applied:
-    """Write the new case and its effects. ``row`` is persistent (has an id)."""
+    """Write the new case and its effects. ``row`` is persistent (has an id). ``trigger``
+    names what caused them (a deadline), so each notice is written once per cause; by default
+    the case's new version."""
     session = uow.session
     _copy_into(row, new, now)
     assert row.id is not None
@@ -204,7 +207,8 @@ async def _apply(
             if effect.kind.value == "home_visit":
                 row.work_group = await _work_group(uow, row)
         elif isinstance(effect, Notify):
-            await _notify(uow, row, effect, by_key, now, seq)
+            cause = trigger or f"case:{row.id}:v{row.version}"
+            await _notify(uow, row, effect, by_key, now, f"{cause}:{seq}")
     return Applied(row, effects)
 
 
@@ -233,7 +237,7 @@ async def _notify(
     effect: Notify,
     alerts: dict[str, Alert],
     now: datetime,
-    seq: int,
+    cause: str,
 ) -> None:
     people = await repo.recipients(
         uow.session,
@@ -248,7 +252,7 @@ async def _notify(
         [
             {
                 # Same transition, same effect, same person: one notice, however often retried.
-                "idem_key": f"case:{row.id}:v{row.version}:{seq}:{staff_id}",
+                "idem_key": f"{cause}:{staff_id}",
                 "staff_id": staff_id,
                 "topic": effect.topic,
                 "title": effect.title[:200],
@@ -418,7 +422,9 @@ async def _sweep_once(ctx: AppContext, now: datetime, limit: int) -> SweepResult
                         effects.append(
                             Timeline("deadline.late", f"因停机延迟 {lateness // 1000} 秒触发")
                         )
-                    await _apply(uow, row, alerts[d.case_id], new, effects, now, None)
+                    await _apply(
+                        uow, row, alerts[d.case_id], new, effects, now, None, f"deadline:{d.id}"
+                    )
                     cases[d.case_id] = new
             state = "fired" if effects else "cancelled"
             marks.append((d.id or 0, state, fired_at, lateness))

@@ -46,6 +46,9 @@ class UnitOfWork:
     ) -> None:
         session = self.session
         try:
+            # Detach first: objects read here stay readable after the block, while anything
+            # not committed is still rolled back.
+            session.expunge_all()
             await session.rollback()
         finally:
             await session.close()

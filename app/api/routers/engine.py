@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import Ctx, CurrentActor, Uow
+from app.schemas.engine import ClockMove, ClockOut, EngineHealthOut, PolicyIn, PolicyOut
+from app.services import engine_admin
+
+router = APIRouter(prefix="/api/v1", tags=["预警规则与引擎 Alert policy & engine"])
+
+
+@router.get("/alert-policies/county/{county_id}", summary="县级预警规则")
+async def get_county_policy(county_id: int, uow: Uow, actor: CurrentActor) -> PolicyOut:
+    return await engine_admin.county_policy(uow, actor, county_id)
+
+
+@router.put(
+    "/alert-policies/county/{county_id}",
+    summary="设置县级预警规则 (applies to cases opened afterwards)",
+)
+async def put_county_policy(
+    county_id: int, data: PolicyIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> PolicyOut:
+    return await engine_admin.put_policy(uow, ctx, actor, data, county_id=county_id)
+
+
+@router.get("/alert-policies/school/{school_id}", summary="学校预警规则(含生效值)")
+async def get_school_policy(school_id: int, uow: Uow, actor: CurrentActor) -> PolicyOut:
+    return await engine_admin.school_policy(uow, actor, school_id)
+
+
+@router.put("/alert-policies/school/{school_id}", summary="设置学校预警规则")
+async def put_school_policy(
+    school_id: int, data: PolicyIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> PolicyOut:
+    return await engine_admin.put_policy(uow, ctx, actor, data, school_id=school_id)
+
+
+@router.get("/engine/health", summary="引擎状态:最早的逾期未触发期限 (oldest overdue deadline)")
+async def engine_health(uow: Uow, ctx: Ctx, actor: CurrentActor) -> EngineHealthOut:
+    return await engine_admin.health(uow, ctx)
+
+
+@router.get("/sim/clock", summary="模拟时钟 (when enabled)")
+async def read_clock(ctx: Ctx, actor: CurrentActor) -> ClockOut:
+    return await engine_admin.read_clock(ctx)
+
+
+@router.post(
+    "/sim/clock",
+    summary="设置或推进模拟时钟,期间到期的事项按序触发",
+    description="Only with KCBX_SIMULATION_CLOCK=true (refused in production). Everything due up "
+    "to the new time fires in due order, as if on time: a school drills a week in seconds.",
+)
+async def move_clock(move: ClockMove, ctx: Ctx, actor: CurrentActor) -> ClockOut:
+    return await engine_admin.move_clock(ctx, actor, move)

@@ -1,0 +1,62 @@
+"""The simulation clock, engine health and alert policies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from app.domain.roles import Role
+
+
+class ClockMove(BaseModel):
+    """Either ``set`` (an instant, not in the past of the clock) or ``advance_minutes``."""
+
+    model_config = ConfigDict(extra="forbid")
+    set: AwareDatetime | None = None
+    advance_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 60)
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.set is None) == (self.advance_minutes is None):
+            raise ValueError("给出 set 或 advance_minutes 之一 (give set or advance_minutes)")
+        return self
+
+
+class ClockOut(BaseModel):
+    now: datetime
+    fired: int = 0
+    cancelled: int = 0
+
+
+class EngineHealthOut(BaseModel):
+    now: datetime
+    pending_overdue: int = Field(description="due but not yet fired")
+    oldest_overdue_due_at: datetime | None
+    oldest_overdue_seconds: float | None = Field(description="a stuck engine shows here")
+
+
+class PolicyIn(BaseModel):
+    """Overrides; fields left out keep the level above (school ← county ← defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+    contact_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    recontact_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    report_hours: int | None = Field(default=None, ge=1, le=24 * 14)
+    yellow_days: int | None = Field(default=None, ge=1, le=60)
+    red_days: int | None = Field(default=None, ge=1, le=60)
+    verify_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    reenroll_school_days: int | None = Field(default=None, ge=1, le=60)
+    blue_to: Role | None = None
+    yellow_to: Role | None = None
+    red_to: Role | None = None
+    blue_escalates_to: Role | None = None
+    yellow_escalates_to: Role | None = None
+    red_escalates_to: Role | None = None
+
+
+class PolicyOut(BaseModel):
+    scope: str = Field(description="defaults, county:N or school:N")
+    overrides: dict[str, int | str]
+    effective: dict[str, int | str]

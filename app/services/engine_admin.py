@@ -1,0 +1,161 @@
+"""Alert policies per county and school, the simulation clock, and the engine's health."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from app.alerts import engine
+from app.alerts import policy as policies
+from app.alerts.clock import SimClock
+from app.context import AppContext
+from app.db.models import AlertPolicyRow, Deadline
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor
+from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.repositories import alerts as alerts_repo
+from app.schemas.engine import ClockMove, ClockOut, EngineHealthOut, PolicyIn, PolicyOut
+from app.services.org import school_for
+
+
+def _sim_clock(ctx: AppContext) -> SimClock:
+    if not ctx.settings.simulation_clock or not isinstance(ctx.clock, SimClock):
+        raise NotFound("模拟时钟未启用 (simulation clock is off)")
+    return ctx.clock
+
+
+def _may_drive_clock(actor: Actor) -> None:
+    if not (actor.superuser or actor.county_ids or actor.staff_school_ids):
+        raise Forbidden("需要校长、副校长或县级管理员 (principals and county admins)")
+
+
+async def read_clock(ctx: AppContext) -> ClockOut:
+    return ClockOut(now=_sim_clock(ctx).now)
+
+
+async def move_clock(ctx: AppContext, actor: Actor, move: ClockMove) -> ClockOut:
+    """Everything due up to the new time fires in due order, each at its own due time."""
+    clock = _sim_clock(ctx)
+    _may_drive_clock(actor)
+    target = (
+        move.set
+        if move.set is not None
+        else clock.now + timedelta(minutes=move.advance_minutes or 0)
+    )
+    if target < clock.now:
+        raise Conflict("模拟时钟不能倒退 (the simulation clock does not go back)")
+    out = ClockOut(now=target)
+    while True:
+        async with ctx.uow() as uow:
+            nxt = await alerts_repo.earliest_pending(uow.session)
+        if nxt is None or nxt > target:
+            break
+        clock.set(max(clock.now, nxt))
+        result = await engine.sweep(ctx, clock.now)
+        out.fired += result.fired
+        out.cancelled += result.cancelled
+    clock.set(target)
+    return out
+
+
+async def health(uow: UnitOfWork, ctx: AppContext) -> EngineHealthOut:
+    now = ctx.clock()
+    overdue = select(func.count(), func.min(Deadline.due_at)).where(
+        Deadline.state == "pending", col(Deadline.due_at) <= now
+    )
+    count, oldest = (await uow.session.exec(overdue)).one()
+    return EngineHealthOut(
+        now=now,
+        pending_overdue=int(count),
+        oldest_overdue_due_at=oldest,
+        oldest_overdue_seconds=(now - oldest).total_seconds() if oldest else None,
+    )
+
+
+# --- policies -------------------------------------------------------------------------------
+
+
+async def _row(uow: UnitOfWork, scope_key: str) -> AlertPolicyRow | None:
+    stmt = select(AlertPolicyRow).where(AlertPolicyRow.scope_key == scope_key)
+    return (await uow.session.exec(stmt)).one_or_none()
+
+
+def _checked(values: dict[str, Any]) -> None:
+    try:
+        merged = policies.from_dict(dict(values))
+    except (ValueError, TypeError) as exc:
+        raise Invalid.field(("body",), str(exc)) from exc
+    if merged.yellow_days >= merged.red_days:
+        raise Invalid.field(
+            ("body", "red_days"),
+            "红色预警天数须大于黄色预警天数 (red_days must exceed yellow_days)",
+        )
+
+
+async def county_policy(uow: UnitOfWork, actor: Actor, county_id: int) -> PolicyOut:
+    if not access.can_read_county(actor, county_id):
+        raise NotFound("县", county_id)
+    row = await _row(uow, f"county:{county_id}")
+    overrides = dict(row.values) if row else {}
+    return PolicyOut(
+        scope=f"county:{county_id}",
+        overrides=overrides,
+        effective=policies.to_dict(policies.merge(overrides)),
+    )
+
+
+async def school_policy(uow: UnitOfWork, actor: Actor, school_id: int) -> PolicyOut:
+    school = await school_for(uow, actor, school_id)
+    county = await _row(uow, f"county:{school.county_id}")
+    own = await _row(uow, f"school:{school_id}")
+    overrides = dict(own.values) if own else {}
+    return PolicyOut(
+        scope=f"school:{school_id}",
+        overrides=overrides,
+        effective=policies.to_dict(policies.merge(county.values if county else None, overrides)),
+    )
+
+
+async def put_policy(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    data: PolicyIn,
+    *,
+    county_id: int | None = None,
+    school_id: int | None = None,
+) -> PolicyOut:
+    """Changes apply to cases opened afterwards: open cases keep their snapshot."""
+    overrides = {
+        k: (v.value if hasattr(v, "value") else v)
+        for k, v in data.model_dump(exclude_none=True).items()
+    }
+    if school_id is not None:
+        school = await school_for(uow, actor, school_id)
+        if not access.can_manage_staff(actor, school_id, school.county_id):
+            raise Forbidden("需要校长、分管副校长或县级管理员 (principal, vice principal, county)")
+        county = await _row(uow, f"county:{school.county_id}")
+        _checked({**(county.values if county else {}), **overrides})
+        key, scope_county, scope_school = f"school:{school_id}", school.county_id, school_id
+    else:
+        assert county_id is not None
+        if not access.can_read_county(actor, county_id):
+            raise NotFound("县", county_id)
+        if not access.can_manage_county(actor, county_id) or not actor.manages_people:
+            raise Forbidden("需要县教育局管理员 (county administrators)")
+        _checked(overrides)
+        key, scope_county, scope_school = f"county:{county_id}", county_id, None
+    row = await _row(uow, key)
+    if row is None:
+        row = AlertPolicyRow(scope_key=key, county_id=scope_county, school_id=scope_school)
+        uow.session.add(row)
+    row.values = overrides
+    row.updated_at = ctx.clock()
+    await uow.commit()
+    if school_id is not None:
+        return await school_policy(uow, actor, school_id)
+    return await county_policy(uow, actor, county_id or 0)
