@@ -17,6 +17,7 @@ from app.schemas.org import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, To
 from app.schemas.staff import GrantIn, StaffIn
 from app.schemas.students import GuardianIn, SpecialGroups, StudentIn
 from app.security.passwords import hash_password
+from app.seed.attendance import seed_demo_attendance
 from app.seed.calendar import seed_demo_terms
 from app.services import org, staff, students
 
@@ -155,4 +156,5 @@ async def seed_demo(ctx: AppContext) -> list[DemoLogin] | None:
             [GrantIn(role=Role.subject_teacher, class_id=c) for c in class_ids[:2]],
         )
     await seed_demo_terms(ctx, school_ids)
+    await seed_demo_attendance(ctx, school_ids[0])
     return logins

@@ -1,0 +1,30 @@
+"""The demo `make run` seeds: created once, sign-in works, and the engine has cases to show."""
+
+from __future__ import annotations
+
+import httpx
+from sqlmodel import select
+
+from app.context import AppContext
+from app.db.models import Alert
+from app.seed.demo import OPS_MOBILE, seed_demo
+
+
+async def test_demo_is_created_once_and_shows_alerts(
+    ctx: AppContext, client: httpx.AsyncClient
+) -> None:
+    logins = await seed_demo(ctx)
+    assert logins is not None and logins[0].mobile == OPS_MOBILE
+    assert await seed_demo(ctx) is None  # the second run finds it
+    principal = next(x for x in logins if x.role == "校长")
+    r = await client.post(
+        "/api/v1/auth/token",
+        data={"username": principal.mobile, "password": ctx.settings.demo_password},
+    )
+    assert r.status_code == 200
+    token = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    students = await client.get("/api/v1/students?limit=1", headers=token)
+    assert students.json()["total"] == 102
+    async with ctx.uow() as uow:
+        levels = sorted(a.level for a in await uow.session.exec(select(Alert)))
+    assert levels == ["blue", "blue", "blue", "red", "yellow", "yellow"]
