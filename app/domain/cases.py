@@ -190,7 +190,8 @@ class Case:
 @dataclass(frozen=True, slots=True)
 class AttendanceChanged:
     """The student's recorded day statuses from ``since`` on (school days only matter), and
-    when each absence was found (the check's time, for the 1-hour call)."""
+    when each absence was found (the check's time, for the 1-hour call). ``since`` must not be
+    later than the first day of the open case's run: a day before it reads as not absent."""
 
     statuses: Mapping[date, DayStatus]
     found_at: Mapping[date, datetime]
@@ -332,18 +333,23 @@ Result = tuple[Case, list[Effect]]
 
 def transition(case: Case | None, event: Event, now: datetime, policy: Policy) -> Result:
     """Apply ``event`` at ``now``. ``case`` is None when the student has no open case; the
-    ``policy`` is used only to open one (an open case keeps its own)."""
+    ``policy`` is used only to open one (an open case keeps its own). When no case opens the
+    result is closed (the previous case unchanged, or a closed placeholder) with no effects."""
     if case is None or case.status is CaseStatus.closed:
         if isinstance(event, AttendanceChanged):
             return _maybe_open(case, event, now, policy)
         if isinstance(event, DeadlineDue):
-            return (case or Case(0, policy)), []
+            return (case or _no_case(policy)), []
         raise InvalidTransition("该学生没有进行中的缺勤案例 (the case is closed)")
     handler = _HANDLERS[type(event)]
     new, effects = handler(case, event, now)
     if new == case:
         return case, effects
     return replace(new, version=case.version + 1), effects
+
+
+def _no_case(policy: Policy) -> Case:
+    return Case(0, policy, status=CaseStatus.closed)
 
 
 # --- attendance -----------------------------------------------------------------------------
@@ -365,8 +371,13 @@ def _current_run(
     latest_status = ev.statuses[latest]
     if latest_status is not DayStatus.absent:
         return (), latest_status
+    return _run_ending(ev, latest), latest_status
+
+
+def _run_ending(ev: AttendanceChanged, day: date) -> tuple[date, ...]:
+    """The consecutive unexplained absent school days ending at ``day``, oldest first."""
     run: list[date] = []
-    d: date | None = latest
+    d: date | None = day
     while d is not None and d >= ev.since:
         status = ev.statuses.get(d, DayStatus.not_recorded)
         if status is DayStatus.absent:
@@ -374,7 +385,21 @@ def _current_run(
         elif status is not DayStatus.not_recorded:
             break
         d = ev.calendar.previous_school_day(d)
-    return tuple(reversed(run)), latest_status
+    return tuple(reversed(run))
+
+
+def _supported(case: Case, ev: AttendanceChanged) -> Level | None:
+    """The highest level the case's counted days still support: the longest run through the
+    days of ``case.run`` still recorded absent (None when none is)."""
+    longest = max(
+        (len(_run_ending(ev, d)) for d in case.run if ev.statuses.get(d) is DayStatus.absent),
+        default=0,
+    )
+    return case.policy.level_for(longest)
+
+
+def _higher(a: Level, b: Level | None) -> Level:
+    return a if b is None or LEVELS.index(a) >= LEVELS.index(b) else b
 
 
 def _rule(policy: Policy, level: Level) -> str:
@@ -465,8 +490,11 @@ def _owe_contact(case: Case, day: date, found_at: datetime) -> Result:
     if case.contact_day == day:
         return case, []
     due = found_at + timedelta(minutes=case.policy.contact_minutes)
-    new = replace(case, contact_day=day, contact_attempt=1, contact_done=False)
-    return new, [OpenDeadline(DeadlineKind.contact, f"{day.isoformat()}:1", due)]
+    # The attempt number runs through the case, so a key is never reused even when the run
+    # falls back to a day whose call was owed before.
+    attempt = case.contact_attempt + 1
+    new = replace(case, contact_day=day, contact_attempt=attempt, contact_done=False)
+    return new, [OpenDeadline(DeadlineKind.contact, f"{day.isoformat()}:{attempt}", due)]
 
 
 def _maybe_open(
@@ -474,7 +502,7 @@ def _maybe_open(
 ) -> Result:
     run, _ = _current_run(ev)
     if not run:
-        return (previous or Case(0, policy)), []
+        return (previous or _no_case(policy)), []
     case = Case(
         student_id=previous.student_id if previous else 0,
         policy=policy,
@@ -515,10 +543,13 @@ def _on_attendance(case: Case, ev: AttendanceChanged, now: datetime) -> Result:
     target = case.policy.level_for(len(run))
     new = replace(case, run=run)
     if run != case.run:
+        # A shorter run withdraws only what the case's days no longer support: absent
+        # Mon-Tue, then Wed present and Thu absent keeps Mon-Tue's yellow.
+        keep = _higher(target, _supported(case, ev)) if target is not None else None
         if case.level is not None and (
-            target is None or LEVELS.index(target) < LEVELS.index(case.level)
+            keep is None or LEVELS.index(keep) < LEVELS.index(case.level)
         ):
-            new, more = _withdraw_above(new, target, "点名记录已更正 (roll corrected)")
+            new, more = _withdraw_above(new, keep, "点名记录已更正 (roll corrected)")
             effects += more
         new, more = _owe_contact(new, run[-1], ev.found_at.get(run[-1], now))
         effects += more
@@ -527,21 +558,38 @@ def _on_attendance(case: Case, ev: AttendanceChanged, now: datetime) -> Result:
 
 
 def _resolve(case: Case, latest: DayStatus | None, ev: AttendanceChanged, now: datetime) -> Result:
+    """No current run. If none of the case's days is absent any more, the roll was corrected
+    (withdrawn) or leave was granted for them (excused): every alert goes. Otherwise the
+    student came back (or went on leave) after them: alerts the days no longer support go,
+    the others stay."""
+    supported = _supported(case, ev)
+    if supported is None:
+        if any(ev.statuses.get(d) is DayStatus.leave for d in case.run):
+            reason, why = CloseReason.excused, "已批准请假 (leave approved)"
+            text = "已批准请假,缺勤已说明"
+        else:
+            reason, why = CloseReason.withdrawn, "点名记录已更正 (roll corrected)"
+            text = "点名更正后无无故缺勤"
+        new, withdrawn = _withdraw_above(case, None, why)
+        closed, more = _close(new, reason, text)
+        return closed, withdrawn + more
+    effects: list[Effect] = []
+    if case.level is not None and LEVELS.index(supported) < LEVELS.index(case.level):
+        case, effects = _withdraw_above(case, supported, "点名记录已更正 (roll corrected)")
     if latest in (DayStatus.present, DayStatus.late):
         if case.level is Level.red:
             due = _end_of_school_days(ev, now, case.policy.reenroll_school_days)
             new = replace(case, status=CaseStatus.awaiting_reenrollment, run=(), reenroll_due=due)
             return new, [
+                *effects,
                 Timeline("case.returned", "学生返校,待确认复学"),
                 CreateTask(TaskKind.reenrollment, Role.head_teacher, due),
                 OpenDeadline(DeadlineKind.reenroll, str(case.episode), due),
                 Notify(case.policy.red_to, "case.returned", "学生已返校,请一周内确认复学"),
             ]
-        return _close(case, CloseReason.returned, "学生返校")
-    if latest is DayStatus.leave:
-        return _close(case, CloseReason.excused, "已批准请假,缺勤已说明")
-    new, effects = _withdraw_above(case, None, "点名记录已更正 (roll corrected)")
-    closed, more = _close(new, CloseReason.withdrawn, "点名更正后无无故缺勤")
+        closed, more = _close(case, CloseReason.returned, "学生返校")
+    else:
+        closed, more = _close(case, CloseReason.excused, "已批准请假,缺勤已说明")
     return closed, effects + more
 
 
@@ -670,7 +718,7 @@ def _on_deadline(case: Case, ev: DeadlineDue, now: datetime) -> Result:
                 Notify(
                     up,
                     "alert.escalated",
-                    f"{LEVEL_LABELS[alert.level]}超过 48 小时未核查",
+                    f"{LEVEL_LABELS[alert.level]}超过 {case.policy.verify_hours} 小时未核查",
                     alert.level,
                     alert.key,
                 ),
@@ -704,6 +752,8 @@ def mermaid() -> str:
     """The transition table as a Mermaid state diagram."""
     lines = ["stateDiagram-v2", "    [*] --> none"]
     for src, event, dst, what in TRANSITIONS:
-        lines.append(f"    {src} --> {dst}: {event} — {what}")
+        # Mermaid ends a transition label at ':' or ';'.
+        label = f"{event} — {what}".replace(":", " →").replace(";", ",")
+        lines.append(f"    {src} --> {dst}: {label}")
     lines.append("    closed --> [*]")
     return "\n".join(lines)
