@@ -254,6 +254,7 @@ async def _notify(
                 # Same transition, same effect, same person: one notice, however often retried.
                 "idem_key": f"{cause}:{staff_id}",
                 "staff_id": staff_id,
+                "role": effect.role.value,
                 "topic": effect.topic,
                 "title": effect.title[:200],
                 "body": "",

@@ -13,6 +13,13 @@ from app.db.models.alerts import (
 )
 from app.db.models.attendance import AttendanceEvent, AttendanceMark, LeaveRequest
 from app.db.models.calendar import CalendarOverride, NationalYear, Term, TermBreak
+from app.db.models.delivery import (
+    ChannelTarget,
+    Delivery,
+    DeliveryAttempt,
+    DeliverySettings,
+    WebhookSubscription,
+)
 from app.db.models.roster import (
     ApiKey,
     County,
@@ -37,8 +44,12 @@ __all__ = [
     "CalendarOverride",
     "CaseEvent",
     "CaseTask",
+    "ChannelTarget",
     "County",
     "Deadline",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliverySettings",
     "Grade",
     "Guardian",
     "LeaveRequest",
@@ -53,4 +64,5 @@ __all__ = [
     "Term",
     "TermBreak",
     "Township",
+    "WebhookSubscription",
 ]

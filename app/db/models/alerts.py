@@ -111,6 +111,7 @@ class Notification(SQLModel, table=True):
     id: int | None = bigint_pk()
     idem_key: str = Field(max_length=160, unique=True)
     staff_id: int = fk_field("staff.id", index=False)
+    role: str | None = Field(default=None, max_length=30)  # why this person: their role
     topic: str = Field(max_length=40)
     title: str = Field(max_length=200)
     body: str = Field(default="", max_length=2000)
@@ -122,6 +123,8 @@ class Notification(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set when the delivery worker has turned it into channel deliveries.
+    dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseEvent(SQLModel, table=True):

@@ -118,6 +118,7 @@ class Staff(SQLModel, table=True):
     school_id: int | None = fk_field("school.id", nullable=True)
     name: str = Field(max_length=50)
     mobile: str = Field(max_length=20, unique=True)  # also the sign-in name
+    wechat_openid: str | None = Field(default=None, max_length=64)  # mini-program messages
     password_hash: str | None = Field(default=None, max_length=200)
     is_superuser: bool = False
     active: bool = True
