@@ -45,6 +45,9 @@ class StaffUpdate(Schema):
     name: Name | None = None
     mobile: Mobile | None = None
     password: Password | None = None
+    wechat_openid: str | None = Field(
+        default=None, max_length=64, description="小程序 openid, for subscribe messages"
+    )
 
 
 class StaffOut(Schema):

@@ -207,6 +207,8 @@ async def update_staff(uow: UnitOfWork, actor: Actor, staff_id: int, data: Staff
         staff.name = data.name
     if data.password is not None:
         staff.password_hash = hash_password(data.password)
+    if data.wechat_openid is not None:
+        staff.wechat_openid = data.wechat_openid or None
     await uow.commit()
     return await get_staff(uow, actor, staff_id)
 

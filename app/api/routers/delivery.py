@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.api.deps import Ctx, CurrentActor, Uow
+from app.schemas.delivery import (
+    ChannelName,
+    ChannelTargetIn,
+    ChannelTargetOut,
+    DeliverySettingsIn,
+    DeliverySettingsOut,
+    WebhookSubscriptionIn,
+    WebhookSubscriptionOut,
+)
+from app.services import delivery_config
+
+router = APIRouter(prefix="/api/v1", tags=["通知渠道 Delivery"])
+
+
+@router.get("/schools/{school_id}/delivery", summary="学校通知设置:免打扰时段、各角色渠道")
+async def get_settings(school_id: int, uow: Uow, actor: CurrentActor) -> DeliverySettingsOut:
+    return await delivery_config.get_settings(uow, actor, school_id)
+
+
+@router.put(
+    "/schools/{school_id}/delivery",
+    summary="设置免打扰时段与各角色的渠道回退顺序",
+    description="A robot channel must be configured first (PUT .../channels/{channel}), "
+    "else 422. 红色预警不受免打扰限制 (red always goes).",
+)
+async def put_settings(
+    school_id: int, data: DeliverySettingsIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> DeliverySettingsOut:
+    return await delivery_config.put_settings(uow, ctx, actor, school_id, data)
+
+
+@router.put(
+    "/schools/{school_id}/channels/{channel}",
+    summary="配置学校群机器人(企业微信 / 钉钉)",
+)
+async def put_channel(
+    school_id: int,
+    channel: ChannelName,
+    data: ChannelTargetIn,
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+) -> ChannelTargetOut:
+    return await delivery_config.put_target(uow, ctx, actor, school_id, channel, data)
+
+
+@router.post(
+    "/webhook-subscriptions",
+    status_code=status.HTTP_201_CREATED,
+    summary="订阅事件推送 (county systems' webhooks, HMAC-SHA256 signed)",
+)
+async def create_subscription(
+    data: WebhookSubscriptionIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> WebhookSubscriptionOut:
+    return await delivery_config.create_subscription(uow, ctx, actor, data)
+
+
+@router.get("/webhook-subscriptions", summary="事件推送订阅列表")
+async def list_subscriptions(uow: Uow, actor: CurrentActor) -> list[WebhookSubscriptionOut]:
+    return await delivery_config.list_subscriptions(uow, actor)
+
+
+@router.delete(
+    "/webhook-subscriptions/{sub_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="停用事件推送订阅",
+)
+async def delete_subscription(sub_id: int, uow: Uow, actor: CurrentActor) -> None:
+    await delivery_config.delete_subscription(uow, actor, sub_id)

@@ -1,0 +1,106 @@
+"""Delivery configuration: quiet hours and routes per school, robots, webhook subscriptions;
+and receipts."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from app.domain.roles import Role
+
+
+class ChannelName(StrEnum):
+    wecom_robot = "wecom_robot"  # 企业微信群机器人
+    dingtalk_robot = "dingtalk_robot"  # 钉钉自定义机器人
+    wechat = "wechat"  # 小程序订阅消息
+    sms = "sms"  # 短信
+
+
+ROBOTS = frozenset({ChannelName.wecom_robot, ChannelName.dingtalk_robot})
+
+
+class WebhookEvent(StrEnum):
+    alert_raised = "alert.raised"
+    alert_escalated = "alert.escalated"
+    alert_withdrawn = "alert.withdrawn"
+    alert_verified = "alert.verified"
+    case_opened = "case.opened"
+    case_closed = "case.closed"
+
+
+class DeliverySettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quiet_start: time = Field(default=time(22, 0), description="免打扰开始 (blue/yellow held)")
+    quiet_end: time = Field(default=time(7, 0), description="免打扰结束")
+    routes: dict[Role, list[ChannelName]] = Field(
+        default_factory=dict,
+        description="每个角色的渠道及回退顺序 (channels per role, in fallback order)",
+        examples=[{"head_teacher": ["wecom_robot", "sms"], "principal": ["wechat", "sms"]}],
+    )
+
+
+class DeliverySettingsOut(DeliverySettingsIn):
+    school_id: int
+    configured_channels: list[ChannelName]
+
+
+Secret = Annotated[str, Field(min_length=16, max_length=200)]
+
+
+class ChannelTargetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: HttpUrl = Field(description="机器人 webhook 地址")
+    secret: str | None = Field(default=None, min_length=8, max_length=200)
+
+
+class ChannelTargetOut(BaseModel):
+    school_id: int
+    channel: ChannelName
+    url: str
+    has_secret: bool
+    enabled: bool
+
+
+class WebhookSubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    county_id: int | None = None
+    school_id: int | None = None
+    url: HttpUrl
+    secret: Secret = Field(description="HMAC-SHA256 签名密钥, at least 16 characters")
+    events: list[WebhookEvent] = Field(default_factory=lambda: list(WebhookEvent), min_length=1)
+
+
+class WebhookSubscriptionOut(BaseModel):
+    id: int
+    county_id: int
+    school_id: int | None
+    url: str
+    events: list[WebhookEvent]
+    active: bool
+    created_at: datetime
+
+
+class AttemptOut(BaseModel):
+    at: datetime
+    channel: str
+    status: str
+    http_status: int | None
+    error: str | None
+    duration_ms: int | None
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    channel: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    staff_id: int | None
+    notification_id: int | None
+    subscription_id: int | None
+    receipts: list[AttemptOut]

@@ -1,0 +1,189 @@
+"""Who gets what over which channel: per-school routes and quiet hours, the school's robots,
+and county webhook subscriptions. Secrets are stored encrypted."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from app.context import AppContext
+from app.db.models import ChannelTarget, County, DeliverySettings, WebhookSubscription
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor
+from app.errors import Forbidden, Invalid, NotFound
+from app.schemas.delivery import (
+    ROBOTS,
+    ChannelName,
+    ChannelTargetIn,
+    ChannelTargetOut,
+    DeliverySettingsIn,
+    DeliverySettingsOut,
+    WebhookEvent,
+    WebhookSubscriptionIn,
+    WebhookSubscriptionOut,
+)
+from app.services.org import school_for
+
+_NOT_ALLOWED = "需要校长、分管副校长或县级管理员 (principal, vice principal or county admin)"
+# Channels that need nothing configured per school: the staff member's openid or mobile.
+_PERSONAL = frozenset({ChannelName.wechat, ChannelName.sms})
+
+
+async def _manageable_school(uow: UnitOfWork, actor: Actor, school_id: int) -> int:
+    school = await school_for(uow, actor, school_id)
+    if not access.can_manage_staff(actor, school_id, school.county_id):
+        raise Forbidden(_NOT_ALLOWED)
+    return school.county_id
+
+
+async def _targets(uow: UnitOfWork, school_id: int) -> list[ChannelTarget]:
+    stmt = select(ChannelTarget).where(ChannelTarget.school_id == school_id)
+    return list(await uow.session.exec(stmt.order_by(col(ChannelTarget.channel))))
+
+
+async def get_settings(uow: UnitOfWork, actor: Actor, school_id: int) -> DeliverySettingsOut:
+    await school_for(uow, actor, school_id)
+    row = await uow.session.get(DeliverySettings, school_id)
+    targets = [ChannelName(t.channel) for t in await _targets(uow, school_id) if t.enabled]
+    base = (
+        DeliverySettingsIn()
+        if row is None
+        else DeliverySettingsIn(
+            quiet_start=row.quiet_start,
+            quiet_end=row.quiet_end,
+            routes=row.routes,
+        )
+    )
+    return DeliverySettingsOut(
+        school_id=school_id, configured_channels=targets, **base.model_dump()
+    )
+
+
+async def put_settings(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, school_id: int, data: DeliverySettingsIn
+) -> DeliverySettingsOut:
+    await _manageable_school(uow, actor, school_id)
+    configured = {ChannelName(t.channel) for t in await _targets(uow, school_id) if t.enabled}
+    for role, channels in data.routes.items():
+        for i, channel in enumerate(channels):
+            if channel in ROBOTS and channel not in configured:
+                raise Invalid.field(
+                    ("body", "routes", role.value, i),
+                    f"学校尚未配置渠道 {channel.value} (channel not configured for the school)",
+                )
+    row = await uow.session.get(DeliverySettings, school_id)
+    if row is None:
+        row = DeliverySettings(school_id=school_id, updated_at=ctx.clock())
+        uow.session.add(row)
+    row.quiet_start, row.quiet_end = data.quiet_start, data.quiet_end
+    row.routes = {r.value: [c.value for c in cs] for r, cs in data.routes.items()}
+    row.updated_at = ctx.clock()
+    await uow.commit()
+    return await get_settings(uow, actor, school_id)
+
+
+async def put_target(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    school_id: int,
+    channel: ChannelName,
+    data: ChannelTargetIn,
+) -> ChannelTargetOut:
+    await _manageable_school(uow, actor, school_id)
+    if channel in _PERSONAL:
+        raise Invalid.field(
+            ("path", "channel"),
+            "小程序和短信按个人发送,无需配置机器人 (wechat and sms need no robot)",
+        )
+    if channel is ChannelName.dingtalk_robot and not data.secret:
+        raise Invalid.field(("body", "secret"), "钉钉机器人须配置加签密钥 (secret required)")
+    stmt = select(ChannelTarget).where(
+        ChannelTarget.school_id == school_id, ChannelTarget.channel == channel.value
+    )
+    row = (await uow.session.exec(stmt)).one_or_none()
+    if row is None:
+        row = ChannelTarget(
+            school_id=school_id, channel=channel.value, url="", updated_at=ctx.clock()
+        )
+        uow.session.add(row)
+    row.url = str(data.url)
+    row.secret_enc = ctx.cipher.encrypt(data.secret) if data.secret else None
+    row.enabled = True
+    row.updated_at = ctx.clock()
+    await uow.commit()
+    return ChannelTargetOut(
+        school_id=school_id,
+        channel=channel,
+        url=row.url,
+        has_secret=bool(row.secret_enc),
+        enabled=row.enabled,
+    )
+
+
+def _sub_out(row: WebhookSubscription) -> WebhookSubscriptionOut:
+    return WebhookSubscriptionOut(
+        id=row.id or 0,
+        county_id=row.county_id,
+        school_id=row.school_id,
+        url=row.url,
+        events=[WebhookEvent(e) for e in row.events],
+        active=row.active,
+        created_at=row.created_at,
+    )
+
+
+async def create_subscription(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, data: WebhookSubscriptionIn
+) -> WebhookSubscriptionOut:
+    if data.school_id is not None:
+        county_id = await _manageable_school(uow, actor, data.school_id)
+    elif data.county_id is not None:
+        county = await uow.session.get(County, data.county_id)
+        if county is None or not access.can_read_county(actor, data.county_id):
+            raise NotFound("县", data.county_id)
+        if not (access.can_manage_county(actor, data.county_id) and actor.manages_people):
+            raise Forbidden(_NOT_ALLOWED)
+        county_id = data.county_id
+    else:
+        raise Invalid.field(("body", "county_id"), "须指定 county_id 或 school_id")
+    row = WebhookSubscription(
+        county_id=county_id,
+        school_id=data.school_id,
+        url=str(data.url),
+        secret_enc=ctx.cipher.encrypt(data.secret),
+        events=[e.value for e in data.events],
+        created_at=ctx.clock(),
+    )
+    uow.session.add(row)
+    await uow.commit()
+    return _sub_out(row)
+
+
+async def list_subscriptions(uow: UnitOfWork, actor: Actor) -> list[WebhookSubscriptionOut]:
+    stmt = select(WebhookSubscription).order_by(col(WebhookSubscription.id))
+    rows = [
+        r
+        for r in await uow.session.exec(stmt)
+        if actor.superuser
+        or r.county_id in actor.county_ids
+        or (r.school_id is not None and r.school_id in actor.staff_school_ids)
+    ]
+    return [_sub_out(r) for r in rows]
+
+
+async def delete_subscription(uow: UnitOfWork, actor: Actor, sub_id: int) -> None:
+    row = await uow.session.get(WebhookSubscription, sub_id)
+    visible = (
+        row is not None
+        and actor.manages_people
+        and (
+            actor.superuser
+            or row.county_id in actor.county_ids
+            or (row.school_id is not None and row.school_id in actor.staff_school_ids)
+        )
+    )
+    if row is None or not visible:
+        raise NotFound("webhook 订阅", sub_id)
+    row.active = False
+    await uow.commit()
