@@ -13,10 +13,13 @@ from app.api.routers import (
     attendance,
     auth,
     calendar,
+    cases,
     counties,
+    delivery,
     engine,
     health,
     imports,
+    inbox,
     leaves,
     schools,
     staff,
@@ -48,7 +51,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
             yield
         finally:
             if runner is not None:
-                runner.stop()
+                await runner.stop()
             if own:
                 await app.state.ctx.close()
 
@@ -75,6 +78,9 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         calendar,
         leaves,
         engine,
+        cases,
+        inbox,
+        delivery,
     ):
         app.include_router(module.router)
     return app

@@ -14,13 +14,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.alerts.channels.config import ChannelEndpoints
+
 DEMO_SECRET_KEY = "demo-secret-key-change-me-in-production-0000"
 DEMO_DATA_KEY = "ZGVtby1kYXRhLWtleS1jaGFuZ2UtbWUtMDAwMDAwMDA="
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="KCBX_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="KCBX_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
     )
 
     environment: Literal["development", "test", "production"] = "development"
@@ -55,6 +61,11 @@ class Settings(BaseSettings):
     engine_poll_seconds: float = Field(default=0.5, gt=0)
     # Drills and integration tests: an API sets or advances the clock. Refused in production.
     simulation_clock: bool = False
+
+    # Delivery channels: vendor base URLs, WeChat and SMS credentials, case links
+    # (e.g. KCBX_CHANNELS__SMS_ENDPOINT). Robots and webhooks are configured per school/county.
+    channels: ChannelEndpoints = Field(default_factory=ChannelEndpoints)
+    delivery_poll_seconds: float = Field(default=1.0, gt=0)
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -24,7 +24,7 @@ async def _run() -> None:
     runner.start()
     logging.getLogger("kcbx.engine").info("engine running")
     await stop.wait()
-    runner.stop()
+    await runner.stop()
     await ctx.close()
 
 

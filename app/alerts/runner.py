@@ -7,19 +7,35 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.alerts import engine
+from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 
 log = logging.getLogger("kcbx.engine")
 
 
 class EngineRunner:
+    """Two jobs: the deadline sweep and the delivery worker (outbox → channels)."""
+
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.ticks = 0
+        endpoints = ctx.settings.channels
+        self.client = httpx.AsyncClient(timeout=endpoints.timeout())
+        self.delivery = DeliveryWorker(ctx, self.client, endpoints)
+
+    async def deliver(self) -> None:
+        try:
+            got = await self.delivery.tick()
+        except Exception:  # retried on the next tick; claimed rows come back when leases end
+            log.exception("delivery failed")
+            return
+        if got.sent or got.dead or got.retried:
+            log.info("delivered %d, retrying %d, dead-lettered %d", got.sent, got.retried, got.dead)
 
     async def tick(self) -> None:
         try:
@@ -48,8 +64,19 @@ class EngineRunner:
             misfire_grace_time=None,
             id="engine-sweep",
         )
+        self.scheduler.add_job(
+            self.deliver,
+            "interval",
+            seconds=self.ctx.settings.delivery_poll_seconds,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            id="delivery",
+        )
         self.scheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.client.aclose()

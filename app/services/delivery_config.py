@@ -6,16 +6,28 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from app.context import AppContext
-from app.db.models import ChannelTarget, County, DeliverySettings, WebhookSubscription
+from app.db.models import (
+    Alert,
+    ChannelTarget,
+    County,
+    Delivery,
+    DeliveryAttempt,
+    DeliverySettings,
+    Notification,
+    WebhookSubscription,
+)
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.errors import Forbidden, Invalid, NotFound
+from app.repositories import delivery as delivery_repo
 from app.schemas.delivery import (
     ROBOTS,
+    AttemptOut,
     ChannelName,
     ChannelTargetIn,
     ChannelTargetOut,
+    DeliveryOut,
     DeliverySettingsIn,
     DeliverySettingsOut,
     WebhookEvent,
@@ -187,3 +199,60 @@ async def delete_subscription(uow: UnitOfWork, actor: Actor, sub_id: int) -> Non
         raise NotFound("webhook 订阅", sub_id)
     row.active = False
     await uow.commit()
+
+
+# --- receipts -------------------------------------------------------------------------------
+
+
+def _receipts_out(found: list[tuple[Delivery, list[DeliveryAttempt]]]) -> list[DeliveryOut]:
+    return [
+        DeliveryOut(
+            id=d.id or 0,
+            channel=d.channel,
+            state=d.state,
+            attempts=d.attempts,
+            next_attempt_at=d.next_attempt_at,
+            sent_at=d.sent_at,
+            last_error=d.last_error,
+            staff_id=d.staff_id,
+            notification_id=d.notification_id,
+            subscription_id=d.subscription_id,
+            receipts=[
+                AttemptOut(
+                    at=a.at,
+                    channel=a.channel,
+                    status=a.status,
+                    http_status=a.http_status,
+                    error=a.error,
+                    duration_ms=a.duration_ms,
+                )
+                for a in attempts
+            ],
+        )
+        for d, attempts in found
+    ]
+
+
+async def notification_receipts(
+    uow: UnitOfWork, actor: Actor, notification_id: int
+) -> list[DeliveryOut]:
+    """The recipient, and the managers of the notice's school, may read its receipts."""
+    note = await uow.session.get(Notification, notification_id)
+    mine = note is not None and actor.kind is access.ActorKind.staff and note.staff_id == actor.id
+    managed = (
+        note is not None
+        and note.school_id is not None
+        and access.can_manage_school(actor, note.school_id)
+    )
+    if note is None or not (mine or managed):
+        raise NotFound("通知", notification_id)
+    return _receipts_out(
+        await delivery_repo.receipts(uow.session, notification_ids=[notification_id])
+    )
+
+
+async def alert_receipts(uow: UnitOfWork, actor: Actor, alert_id: int) -> list[DeliveryOut]:
+    alert = await uow.session.get(Alert, alert_id)
+    if alert is None or not access.can_read_class(actor, alert.school_id, alert.class_id):
+        raise NotFound("预警", alert_id)
+    return _receipts_out(await delivery_repo.receipts(uow.session, alert_id=alert_id))

@@ -7,6 +7,7 @@ from app.schemas.delivery import (
     ChannelName,
     ChannelTargetIn,
     ChannelTargetOut,
+    DeliveryOut,
     DeliverySettingsIn,
     DeliverySettingsOut,
     WebhookSubscriptionIn,
@@ -72,3 +73,18 @@ async def list_subscriptions(uow: Uow, actor: CurrentActor) -> list[WebhookSubsc
 )
 async def delete_subscription(sub_id: int, uow: Uow, actor: CurrentActor) -> None:
     await delivery_config.delete_subscription(uow, actor, sub_id)
+
+
+@router.get(
+    "/notifications/{notification_id}/deliveries",
+    summary="通知的发送回执 (every attempt: time, channel, status, error)",
+)
+async def notification_receipts(
+    notification_id: int, uow: Uow, actor: CurrentActor
+) -> list[DeliveryOut]:
+    return await delivery_config.notification_receipts(uow, actor, notification_id)
+
+
+@router.get("/alerts/{alert_id}/deliveries", summary="预警相关通知的发送回执")
+async def alert_receipts(alert_id: int, uow: Uow, actor: CurrentActor) -> list[DeliveryOut]:
+    return await delivery_config.alert_receipts(uow, actor, alert_id)

@@ -1,0 +1,150 @@
+"""Channel endpoints and defaults, as one validated model the delivery worker loads from
+settings or the database (nothing here reads the environment).
+
+The defaults are the vendors' documented public endpoints; every one can be overridden, which
+is how tests point the adapters at local receivers. Credentials default to empty: a channel
+without them reports ``not_configured`` (permanent) instead of calling anyone, and
+``build_channels`` leaves it out.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from app.alerts.channels import dingtalk, wechat, wecom
+from app.alerts.channels.base import Channel, Clock, utc_now
+from app.alerts.channels.sms import DEFAULT_RETRY_CODES, TemplateSms
+from app.alerts.channels.webhook import WebhookChannel
+from app.alerts.templates import Links
+
+
+class WechatTemplateConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    template_id: str = Field(min_length=1)
+    # WeChat data key → message param, e.g. {"thing1": "student", "time4": "due_full"}
+    fields: dict[str, str] = Field(default_factory=dict)
+
+    def to_template(self) -> wechat.WechatTemplate:
+        return wechat.WechatTemplate(self.template_id, dict(self.fields))
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
+class ChannelEndpoints(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    wecom_base: str = wecom.DEFAULT_BASE
+    dingtalk_base: str = dingtalk.DEFAULT_BASE
+    wechat_base: str = wechat.DEFAULT_BASE
+
+    # WeChat mini-program: placeholders until the school's app is registered.
+    wechat_appid: str = ""
+    wechat_secret: SecretStr = SecretStr("")
+    wechat_stable_token: bool = True
+    wechat_refresh_margin_seconds: int = Field(default=300, ge=0, le=3600)
+    wechat_miniprogram_state: Literal["formal", "trial", "developer"] = "formal"
+    wechat_lang: Literal["zh_CN", "en_US", "zh_HK", "zh_TW"] = "zh_CN"
+    # topic (or "default") → template
+    wechat_templates: dict[str, WechatTemplateConfig] = Field(default_factory=dict)
+
+    # SMS: one template-based provider; no default endpoint (there is no neutral one).
+    sms_endpoint: str = ""
+    sms_sign: str = ""
+    sms_api_key: SecretStr = SecretStr("")
+    # message kind (topic, "digest" or "default") → approved template id
+    sms_templates: dict[str, str] = Field(default_factory=dict)
+    # template name → the params it takes (all of a message's params when absent)
+    sms_template_params: dict[str, list[str]] = Field(default_factory=dict)
+    sms_retry_codes: list[str] = Field(default_factory=lambda: list(DEFAULT_RETRY_CODES))
+
+    # Links in messages: the web case page and the mini-program path, ``{case_id}`` filled in.
+    case_url: str | None = None
+    case_page: str | None = "pages/case/index?id={case_id}"
+    inbox_url: str | None = None
+    inbox_page: str | None = "pages/inbox/index"
+
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("wecom_base", "dingtalk_base", "wechat_base")
+    @classmethod
+    def _base_is_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("sms_endpoint", "case_url", "inbox_url")
+    @classmethod
+    def _optional_url(cls, value: str | None) -> str | None:
+        return _http_url(value) if value else value
+
+    @field_validator("case_url", "case_page")
+    @classmethod
+    def _has_case_id(cls, value: str | None) -> str | None:
+        if value is not None and "{case_id}" not in value:
+            raise ValueError("must contain {case_id}")
+        return value
+
+    @property
+    def wechat_configured(self) -> bool:
+        return bool(self.wechat_appid and self.wechat_secret.get_secret_value())
+
+    @property
+    def sms_configured(self) -> bool:
+        return bool(self.sms_endpoint and self.sms_sign)
+
+    def links(self) -> Links:
+        return Links(self.case_url, self.case_page, self.inbox_url, self.inbox_page)
+
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.timeout_seconds)
+
+    def build_channels(
+        self, client: httpx.AsyncClient, *, clock: Clock = utc_now
+    ) -> dict[str, Channel]:
+        """The adapters these endpoints allow, by channel name; WeChat and SMS only when
+        their credentials are set."""
+        channels: dict[str, Channel] = {
+            "webhook": WebhookChannel(client, clock=clock),
+            "wecom": wecom.WecomRobot(client, base_url=self.wecom_base, clock=clock),
+            "dingtalk": dingtalk.DingtalkRobot(client, base_url=self.dingtalk_base, clock=clock),
+        }
+        if self.wechat_configured:
+            tokens = wechat.WechatTokenCache(
+                client,
+                appid=self.wechat_appid,
+                secret=self.wechat_secret.get_secret_value(),
+                base_url=self.wechat_base,
+                stable=self.wechat_stable_token,
+                refresh_margin=timedelta(seconds=self.wechat_refresh_margin_seconds),
+                clock=clock,
+            )
+            channels["wechat"] = wechat.WechatSubscribe(
+                client,
+                tokens,
+                templates={k: v.to_template() for k, v in self.wechat_templates.items()},
+                base_url=self.wechat_base,
+                miniprogram_state=self.wechat_miniprogram_state,
+                lang=self.wechat_lang,
+                clock=clock,
+            )
+        if self.sms_configured:
+            channels["sms"] = TemplateSms(
+                client,
+                endpoint=self.sms_endpoint,
+                sign_name=self.sms_sign,
+                templates=dict(self.sms_templates),
+                template_params={k: list(v) for k, v in self.sms_template_params.items()},
+                api_key=self.sms_api_key.get_secret_value() or None,
+                retry_codes=self.sms_retry_codes,
+                clock=clock,
+            )
+        return channels

@@ -1,0 +1,278 @@
+"""WeChat mini-program subscribe messages (``subscribeMessage.send``).
+
+``POST {base}/cgi-bin/message/subscribe/send?access_token=…`` with ``touser`` (openid),
+``template_id``, ``page`` (the mini-program path to open), ``data`` (``{"thing1":
+{"value": …}, …}``), ``miniprogram_state`` and ``lang``. Which template and which message
+param fills which template key is configuration (``WechatTemplate`` per topic, ``default``
+as fallback); values are cut to WeChat's per-type limits (``thing`` 20 characters, ``name``
+10, ``phrase`` 5, ``character_string``/``number``/``letter`` 32, ``phone_number`` 17,
+``car_number`` 8).
+
+The access token comes from ``/cgi-bin/stable_token`` (default: one token shared by every
+process of the app, so replicas do not invalidate each other's) or ``/cgi-bin/token``. It is
+cached with its ``expires_in`` and fetched again ``refresh_margin`` before it expires; a send
+answered 40001/40014/42001 (token invalid or expired) drops the cached token, fetches a new
+one and sends once more.
+
+Send answers: 0 ok; 43101 (the user refused, or their one-time subscription is used up) →
+``no_subscription`` (the worker goes on to the next channel; so does a target without an
+openid); -1 (busy), 45009 / 45011 (frequency limits) retry; anything else is permanent —
+40003 (bad openid), 40037 (bad template id), 47003 (data does not fit the template), 41030
+(bad page), …. A token that cannot be fetched because of the app's credentials (40013 bad
+appid, 40125 bad secret, 40164 IP not allowed) is permanent; busy or throttled, retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+
+from app.alerts.channels.base import (
+    Clock,
+    Message,
+    SendResult,
+    Target,
+    classify_errcode,
+    not_configured,
+    read_json,
+    request,
+    utc_now,
+)
+
+DEFAULT_BASE = "https://api.weixin.qq.com"
+TOKEN_INVALID_CODES = frozenset({"40001", "40014", "42001"})
+SEND_RETRY_CODES = frozenset({"-1", "45009", "45011"})
+TOKEN_RETRY_CODES = frozenset({"-1", "45009", "45011"})
+NO_SUBSCRIPTION_CODES = frozenset({"43101"})
+DEFAULT_REFRESH_MARGIN = timedelta(minutes=5)
+DEFAULT_EXPIRES_IN = 7200
+
+# Longest value per data key type (the key is the type followed by a number: thing1, time3).
+VALUE_LIMITS = {
+    "thing": 20,
+    "name": 10,
+    "phrase": 5,
+    "character_string": 32,
+    "number": 32,
+    "letter": 32,
+    "symbol": 5,
+    "phone_number": 17,
+    "car_number": 8,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WechatTemplate:
+    """A subscribe-message template: its id, and which message param fills each data key,
+    e.g. ``{"thing1": "student", "phrase2": "level", "thing3": "reason", "time4":
+    "due_full"}`` (see ``app.alerts.templates`` for the params every message carries)."""
+
+    template_id: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+class TokenError(Exception):
+    """The access token could not be had; ``result`` says whether to retry."""
+
+    def __init__(self, result: SendResult) -> None:
+        super().__init__(result.error or "access token unavailable")
+        self.result = result
+
+
+class WechatTokenCache:
+    """One app's access token, cached until ``refresh_margin`` before it expires (or half its
+    lifetime, for a token that lives shorter than twice the margin)."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        appid: str,
+        secret: str,
+        base_url: str = DEFAULT_BASE,
+        stable: bool = True,
+        refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._client = client
+        self._appid = appid
+        self._secret = secret
+        self._base = base_url.rstrip("/")
+        self._stable = stable
+        self._margin = refresh_margin
+        self._clock = clock
+        self._token: str | None = None
+        self._refresh_at: datetime | None = None
+        self._lock = asyncio.Lock()
+        self.fetches = 0  # how many times a token was fetched (for health and tests)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._appid and self._secret)
+
+    def fresh(self, now: datetime) -> bool:
+        return self._token is not None and self._refresh_at is not None and now < self._refresh_at
+
+    def invalidate(self, token: str | None = None) -> None:
+        """Forget the cached token (only if it is still ``token``, when given)."""
+        if token is None or token == self._token:
+            self._token = None
+            self._refresh_at = None
+
+    async def get(self) -> str:
+        if self.fresh(self._clock()) and self._token is not None:
+            return self._token
+        async with self._lock:  # concurrent senders wait for one fetch
+            if self.fresh(self._clock()) and self._token is not None:
+                return self._token
+            return await self._fetch()
+
+    async def _fetch(self) -> str:
+        if not self.configured:
+            raise TokenError(not_configured("WeChat appid and secret"))
+        if self._stable:
+            answer = await request(
+                self._client,
+                "POST",
+                f"{self._base}/cgi-bin/stable_token",
+                json_body={
+                    "grant_type": "client_credential",
+                    "appid": self._appid,
+                    "secret": self._secret,
+                    "force_refresh": False,
+                },
+            )
+        else:
+            answer = await request(
+                self._client,
+                "GET",
+                f"{self._base}/cgi-bin/token",
+                params={
+                    "grant_type": "client_credential",
+                    "appid": self._appid,
+                    "secret": self._secret,
+                },
+            )
+        if isinstance(answer, SendResult):
+            raise TokenError(answer)
+        now = self._clock()
+        result = classify_errcode(answer, now, retry_codes=TOKEN_RETRY_CODES)
+        if not result.ok:
+            raise TokenError(result)
+        body = read_json(answer) or {}
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise TokenError(
+                SendResult.permanent("token answer without access_token", status=answer.status_code)
+            )
+        expires_in = body.get("expires_in", DEFAULT_EXPIRES_IN)
+        seconds = expires_in if isinstance(expires_in, int) and expires_in > 0 else 0
+        self._token = token
+        lifetime = timedelta(seconds=seconds or DEFAULT_EXPIRES_IN)
+        self._refresh_at = now + max(lifetime - self._margin, lifetime / 2)
+        self.fetches += 1
+        return token
+
+
+def clip_value(key: str, value: str) -> str:
+    kind = key.rstrip("0123456789")
+    limit = VALUE_LIMITS.get(kind)
+    if limit is None or len(value) <= limit:
+        return value
+    if kind == "thing":
+        return value[: limit - 1] + "…"
+    return value[:limit]
+
+
+def build_payload(
+    message: Message,
+    openid: str,
+    template: WechatTemplate,
+    *,
+    miniprogram_state: str,
+    lang: str,
+) -> dict[str, object]:
+    data = {
+        key: {"value": clip_value(key, message.params.get(param, ""))}
+        for key, param in template.fields.items()
+    }
+    payload: dict[str, object] = {
+        "touser": openid,
+        "template_id": template.template_id,
+        "data": data,
+        "miniprogram_state": miniprogram_state,
+        "lang": lang,
+    }
+    if message.page:
+        payload["page"] = message.page
+    return payload
+
+
+class WechatSubscribe:
+    name = "wechat"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        tokens: WechatTokenCache,
+        *,
+        templates: Mapping[str, WechatTemplate],
+        base_url: str = DEFAULT_BASE,
+        miniprogram_state: str = "formal",
+        lang: str = "zh_CN",
+        clock: Clock = utc_now,
+    ) -> None:
+        self._client = client
+        self._tokens = tokens
+        self._templates = templates
+        self._url = f"{base_url.rstrip('/')}/cgi-bin/message/subscribe/send"
+        self._state = miniprogram_state
+        self._lang = lang
+        self._clock = clock
+
+    def template_for(self, event_type: str) -> WechatTemplate | None:
+        return self._templates.get(event_type) or self._templates.get("default")
+
+    async def send(self, message: Message, target: Target) -> SendResult:
+        if not target.openid:
+            return SendResult.no_subscription("no openid for this person", code="no_openid")
+        template = self.template_for(message.event_type)
+        if template is None:
+            return not_configured(f"subscribe-message template for {message.event_type!r}")
+        payload = build_payload(
+            message, target.openid, template, miniprogram_state=self._state, lang=self._lang
+        )
+        result = await self._send_once(payload)
+        if result.code in TOKEN_INVALID_CODES:
+            result = await self._send_once(payload)  # the token was dropped: fetch, once
+            if result.code in TOKEN_INVALID_CODES:
+                return SendResult.retry(
+                    result.error or "access token refused twice",
+                    status=result.status,
+                    code=result.code,
+                )
+        return result
+
+    async def _send_once(self, payload: dict[str, object]) -> SendResult:
+        try:
+            token = await self._tokens.get()
+        except TokenError as exc:
+            return exc.result
+        answer = await request(
+            self._client, "POST", self._url, params={"access_token": token}, json_body=payload
+        )
+        if isinstance(answer, SendResult):
+            return answer
+        result = classify_errcode(
+            answer,
+            self._clock(),
+            retry_codes=SEND_RETRY_CODES,
+            no_subscription_codes=NO_SUBSCRIPTION_CODES,
+        )
+        if result.code in TOKEN_INVALID_CODES:
+            self._tokens.invalidate(token)
+        return result

@@ -1,0 +1,451 @@
+"""The delivery worker: turns outbox rows (notifications) into channel deliveries and sends
+them — at least once, each (notification, channel) keyed so it is never made twice.
+
+1. **Dispatch** (one transaction): every new notification gets a delivery on the first channel
+   of its recipient's route (per school and role); blue/yellow/other notices falling in the
+   school's quiet hours are held until they end — red always goes. Webhook subscriptions of the
+   county or school get the event once (keyed by event id, whoever the recipients were).
+2. **Send**: due deliveries are claimed (``SKIP LOCKED``) and leased in one short transaction;
+   the network calls happen outside any transaction; a second transaction records every attempt
+   (the receipts) and the outcome. A worker killed mid-send leaves leased rows that are claimed
+   again when the lease runs out: at least once, and webhook receivers deduplicate on the event
+   id they are given.
+   - blue/yellow deliveries of a case that has since gone red are folded (not sent): the red
+     notice says it all;
+   - several deliveries to one robot in a batch go as one digest; each robot has a token bucket
+     (20 a minute): when it is empty the rest wait for the next free moment;
+   - timeouts, 5xx and 429 retry with exponential backoff and jitter (or the Retry-After asked
+     for); other 4xx, a bad secret, or exhausted retries are dead-lettered with the reason, and
+     the next channel of the route is tried; "no subscription left" moves to the next channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from app.alerts.channels.base import Channel, Message, Outcome, SendResult, Target
+from app.alerts.channels.config import ChannelEndpoints
+from app.alerts.ratelimit import RateLimiter
+from app.alerts.templates import Links, Notice, TemplateError, render, render_digest
+from app.context import AppContext
+from app.db.models import Delivery, DeliverySettings, Notification, WebhookSubscription
+from app.repositories import delivery as repo
+
+log = logging.getLogger("kcbx.delivery")
+
+# Channel names in routes → adapter names.
+_ADAPTER = {"wecom_robot": "wecom", "dingtalk_robot": "dingtalk", "wechat": "wechat", "sms": "sms"}
+_ROBOTS = frozenset({"wecom_robot", "dingtalk_robot"})
+_HELD_LEVELS = (None, "blue", "yellow")
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = 5.0  # seconds
+BACKOFF_CAP = 600.0
+
+
+def in_quiet_hours(local: dtime, start: dtime, end: dtime) -> bool:
+    if start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end  # the window crosses midnight
+
+
+def quiet_until(now: datetime, tz: str, start: dtime, end: dtime) -> datetime | None:
+    """When the quiet window around ``now`` ends, or None if ``now`` is not in one."""
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    if not in_quiet_hours(local.time(), start, end):
+        return None
+    day = local.date() if local.time() < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, zone)
+
+
+def backoff(attempts: int, rng: random.Random, retry_after: float | None) -> timedelta:
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+    delay *= rng.uniform(0.8, 1.2)  # jitter: retries of one outage do not arrive together
+    return timedelta(seconds=max(delay, retry_after or 0))
+
+
+@dataclass
+class DeliveryResult:
+    dispatched: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    folded: int = 0
+    postponed: int = 0
+
+
+@dataclass
+class _Job:
+    """One message to send: a delivery, or several to one robot as a digest."""
+
+    channel: str
+    deliveries: list[Delivery]
+    message: Message
+    target: Target
+
+
+@dataclass
+class DeliveryWorker:
+    ctx: AppContext
+    client: httpx.AsyncClient
+    endpoints: ChannelEndpoints = field(default_factory=ChannelEndpoints)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    rng: random.Random = field(default_factory=random.Random)
+    batch: int = 200
+    concurrency: int = 20
+    channels: dict[str, Channel] = field(init=False)
+    links: Links = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.channels = self.endpoints.build_channels(self.client, clock=self.ctx.clock)
+        self.links = self.endpoints.links()
+
+    async def tick(self) -> DeliveryResult:
+        result = DeliveryResult()
+        while True:
+            n = await self.dispatch()
+            result.dispatched += n
+            if n < self.batch:
+                break
+        # Go on while there is work: a dead letter makes its fallback due at once. Bounded, so
+        # a robot whose bucket refills exactly now cannot keep one tick busy.
+        for _ in range(20):
+            got = await self.send_due()
+            for name in ("sent", "retried", "dead", "folded", "postponed"):
+                setattr(result, name, getattr(result, name) + getattr(got, name))
+            if got.sent + got.retried + got.dead + got.folded + got.postponed == 0:
+                break
+        return result
+
+    # --- dispatch ---------------------------------------------------------------------------
+
+    async def dispatch(self) -> int:
+        now = self.ctx.clock()
+        async with self.ctx.uow() as uow:
+            s = uow.session
+            fresh = await repo.undispatched(s, self.batch)
+            if not fresh:
+                return 0
+            school_ids = {n.school_id for n in fresh if n.school_id is not None}
+            settings = await repo.settings_for(s, school_ids)
+            schools = await repo.schools(s, school_ids)
+            subs = await repo.subscriptions(s, {sc.county_id for sc in schools.values()})
+            rows: list[dict[str, Any]] = []
+            for n in fresh:
+                school = schools.get(n.school_id or 0)
+                config = settings.get(n.school_id or 0)
+                route = (config.routes.get(n.role or "", []) if config else []) or []
+                if route and school is not None:
+                    rows.append(self._first(n, route, config, school.timezone, now))
+                if school is not None:
+                    rows += _webhook_rows(n, school.id or 0, school.county_id, subs, now)
+                n.dispatched_at = now
+            await repo.add_deliveries(s, rows)
+            await uow.commit()
+            return len(fresh)
+
+    def _first(
+        self,
+        n: Notification,
+        route: list[str],
+        config: DeliverySettings | None,
+        tz: str,
+        now: datetime,
+    ) -> dict[str, Any]:
+        due = now
+        if config is not None and n.level in _HELD_LEVELS:
+            due = quiet_until(now, tz, config.quiet_start, config.quiet_end) or now
+        return _row(n, route, 0, due, now)
+
+    # --- send -------------------------------------------------------------------------------
+
+    async def send_due(self) -> DeliveryResult:
+        result = DeliveryResult()
+        now = self.ctx.clock()
+        async with self.ctx.uow() as uow:
+            s = uow.session
+            claimed = await repo.claim_deliveries(s, now, self.batch)
+            if not claimed:
+                return result
+            levels = await repo.case_levels(s, {d.case_id for d in claimed if d.case_id})
+            folded = [
+                d.id or 0
+                for d in claimed
+                if d.channel != "webhook"
+                and d.level in ("blue", "yellow")
+                and levels.get(d.case_id or 0) == "red"
+            ]
+            live = [d for d in claimed if (d.id or 0) not in folded]
+            await repo.set_state(s, folded, state="folded")
+            await repo.set_state(
+                s, [d.id or 0 for d in live], state="sending", lease_until=now + LEASE
+            )
+            jobs = await self._jobs(s, live, now)
+            await uow.commit()
+        result.folded = len(folded)
+
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def run(job: _Job) -> tuple[_Job, SendResult, int]:
+            async with sem:
+                t0 = time.perf_counter()
+                adapter = self.channels.get(_ADAPTER.get(job.channel, job.channel))
+                if adapter is None:
+                    got = SendResult.permanent(f"渠道未配置 (channel {job.channel} not set up)")
+                else:
+                    got = await adapter.send(job.message, job.target)
+                return job, got, int((time.perf_counter() - t0) * 1000)
+
+        ready: list[_Job] = []
+        waiting: list[tuple[_Job, datetime]] = []
+        for job in jobs:
+            key = job.deliveries[0].target_key
+            if job.channel in _ROBOTS and not self.limiter.try_take(key, now):
+                waiting.append((job, self.limiter.next_free(key, now)))
+            else:
+                ready.append(job)
+        outcomes = await asyncio.gather(*(run(j) for j in ready))
+        await self._record(outcomes, waiting, result)
+        return result
+
+    async def _jobs(self, s: Any, live: list[Delivery], now: datetime) -> list[_Job]:
+        notes = await repo.notifications(s, {d.notification_id for d in live if d.notification_id})
+        alerts = await repo.alerts(s, {n.alert_id for n in notes.values() if n.alert_id})
+        people = await repo.staff(s, {d.staff_id for d in live if d.staff_id})
+        pupils = await repo.students_and_classes(
+            s, {n.student_id for n in notes.values() if n.student_id}
+        )
+        schools = await repo.schools(s, {d.school_id for d in live if d.school_id})
+        targets = await repo.targets(s, {d.school_id for d in live if d.school_id})
+        subs = await repo.subscriptions_by_id(
+            s, {d.subscription_id for d in live if d.subscription_id}
+        )
+        jobs: list[_Job] = []
+        robots: dict[str, list[Delivery]] = defaultdict(list)
+
+        def notice(d: Delivery) -> Notice:
+            n = notes.get(d.notification_id or 0)
+            school = schools.get(d.school_id or 0)
+            pupil = pupils.get(n.student_id or 0, ("", "")) if n else ("", "")
+            alert = alerts.get(n.alert_id or 0) if n else None
+            return Notice(
+                topic=n.topic if n else d.payload.get("topic", "alert.raised"),
+                school=school.name if school else "",
+                class_name=pupil[1],
+                student_name=pupil[0],
+                level=n.level if n else d.level,
+                reason=n.title if n else "",
+                due_at=alert.verify_due if alert and n and n.topic == "alert.raised" else None,
+                timezone=school.timezone if school else "Asia/Shanghai",
+                case_id=d.case_id,
+                alert_id=d.alert_id,
+            )
+
+        for d in live:
+            if d.channel in _ROBOTS:
+                robots[d.target_key].append(d)
+                continue
+            try:
+                rendered = render(notice(d), links=self.links)
+            except TemplateError as exc:
+                log.warning("no template for delivery %s: %s", d.id, exc.message)
+                rendered = None
+            event_id = d.event_id or d.idem_key
+            if rendered is None:
+                continue
+            message = rendered.message(event_id=event_id, created_at=d.created_at)
+            if d.subscription_id is not None:
+                sub = subs.get(d.subscription_id)
+                target = Target(
+                    url=sub.url if sub else None,
+                    secret=self.ctx.cipher.decrypt(sub.secret_enc) if sub else None,
+                )
+                message = Message(**{**_fields(message), "data": {**message.data, **d.payload}})
+            else:
+                person = people.get(d.staff_id or 0)
+                target = Target(
+                    openid=person.wechat_openid if person else None,
+                    phone=person.mobile if person else None,
+                )
+            jobs.append(_Job(d.channel, [d], message, target))
+        for key, group in robots.items():
+            first = group[0]
+            robot = targets.get((first.school_id or 0, first.channel))
+            mobiles = tuple(
+                sorted({people[d.staff_id].mobile for d in group if d.staff_id in people})
+            )
+            notices = [notice(d) for d in group]
+            try:
+                rendered = (
+                    render(notices[0], links=self.links)
+                    if len(group) == 1
+                    else render_digest(notices, links=self.links)
+                )
+            except TemplateError as exc:
+                log.warning("no template for robot %s: %s", key, exc.message)
+                continue
+            digest = f"digest:{first.id}" if len(group) > 1 else None
+            for d in group:
+                d.digest_id = digest
+            message = rendered.message(event_id=digest or first.idem_key, created_at=now)
+            target = Target(
+                url=robot.url if robot else None,
+                secret=self.ctx.cipher.decrypt(robot.secret_enc)
+                if robot and robot.secret_enc
+                else None,
+                mobiles=mobiles,
+            )
+            jobs.append(_Job(first.channel, group, message, target))
+        return jobs
+
+    async def _record(
+        self,
+        outcomes: list[tuple[_Job, SendResult, int]],
+        waiting: list[tuple[_Job, datetime]],
+        result: DeliveryResult,
+    ) -> None:
+        now = self.ctx.clock()
+        async with self.ctx.uow() as uow:
+            s = uow.session
+            attempts: list[dict[str, Any]] = []
+            fallbacks: list[dict[str, Any]] = []
+            ids = [d.id or 0 for job, _, _ in outcomes for d in job.deliveries]
+            ids += [d.id or 0 for job, _ in waiting for d in job.deliveries]
+            rows = await repo.deliveries_by_id(s, ids)
+            notes = await repo.notifications(
+                s, {r.notification_id for r in rows.values() if r.notification_id}
+            )
+            for job, got, ms in outcomes:
+                for d in job.deliveries:
+                    row = rows[d.id or 0]
+                    row.attempts += 1
+                    row.lease_until = None
+                    row.digest_id = d.digest_id
+                    attempts.append(
+                        {
+                            "delivery_id": row.id,
+                            "at": now,
+                            "channel": row.channel,
+                            "status": got.outcome.value,
+                            "http_status": got.status,
+                            "error": got.error or got.code,
+                            "duration_ms": ms,
+                        }
+                    )
+                    if got.outcome is Outcome.ok:
+                        row.state, row.sent_at = "sent", now
+                        result.sent += 1
+                    elif got.outcome is Outcome.retry and row.attempts < MAX_ATTEMPTS:
+                        row.state = "pending"
+                        row.next_attempt_at = now + backoff(row.attempts, self.rng, got.retry_after)
+                        row.last_error = (got.error or "")[:500]
+                        result.retried += 1
+                    else:
+                        row.state = "dead"
+                        row.last_error = (got.error or got.code or got.outcome.value)[:500]
+                        result.dead += 1
+                        nxt = _fallback(row, notes.get(row.notification_id or 0), now)
+                        if nxt is not None:
+                            fallbacks.append(nxt)
+            for job, when in waiting:
+                for d in job.deliveries:
+                    row = rows[d.id or 0]
+                    row.state, row.next_attempt_at, row.lease_until = "pending", when, None
+                    result.postponed += 1
+            await repo.add_attempts(s, attempts)
+            await repo.add_deliveries(s, fallbacks)
+            await uow.commit()
+
+
+def _fields(message: Message) -> dict[str, Any]:
+    return {f: getattr(message, f) for f in Message.__dataclass_fields__}
+
+
+def _target_key(n: Notification, channel: str) -> str:
+    if channel in _ROBOTS:
+        return f"{channel}:school:{n.school_id}"
+    return f"{channel}:staff:{n.staff_id}"
+
+
+def _row(
+    n: Notification, route: list[str], index: int, due: datetime, now: datetime
+) -> dict[str, Any]:
+    channel = route[index]
+    return {
+        "idem_key": f"n{n.id}:{channel}",
+        "notification_id": n.id,
+        "channel": channel,
+        "target_key": _target_key(n, channel),
+        "staff_id": n.staff_id,
+        "school_id": n.school_id,
+        "case_id": n.case_id,
+        "alert_id": n.alert_id,
+        "level": n.level,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": due,
+        "created_at": now,
+        "payload": {"route": route, "index": index, "topic": n.topic},
+    }
+
+
+def _fallback(row: Delivery, n: Notification | None, now: datetime) -> dict[str, Any] | None:
+    route: list[str] = list(row.payload.get("route", []))
+    index = int(row.payload.get("index", 0)) + 1
+    if n is None or index >= len(route):
+        return None
+    return _row(n, route, index, now, now)
+
+
+def _webhook_rows(
+    n: Notification, school_id: int, county_id: int, subs: list[WebhookSubscription], now: datetime
+) -> list[dict[str, Any]]:
+    # One event per cause, whoever received it: the notification key without its recipient.
+    event_id = n.idem_key.rsplit(":", 1)[0]
+    out = []
+    for sub in subs:
+        if sub.county_id != county_id or (sub.school_id not in (None, school_id)):
+            continue
+        if n.topic not in sub.events:
+            continue
+        out.append(
+            {
+                "idem_key": f"s{sub.id}:{event_id}",
+                "notification_id": n.id,
+                "subscription_id": sub.id,
+                "event_id": event_id,
+                "channel": "webhook",
+                "target_key": f"webhook:{sub.id}",
+                "school_id": school_id,
+                "case_id": n.case_id,
+                "alert_id": n.alert_id,
+                "level": n.level,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "payload": {
+                    "topic": n.topic,
+                    "case_id": n.case_id,
+                    "alert_id": n.alert_id,
+                    "student_id": n.student_id,
+                    "school_id": school_id,
+                    "level": n.level,
+                },
+            }
+        )
+    return out

@@ -1,0 +1,283 @@
+"""Read queries over cases, alerts, their casework and the staff inbox (the engine's own
+reads and writes are in ``app.repositories.alerts``)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, false, func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.models import (
+    AbsenceCase,
+    AbsenceReport,
+    Alert,
+    CaseEvent,
+    CaseTask,
+    Deadline,
+    Notification,
+    ParentContact,
+    School,
+    Staff,
+)
+from app.domain.access import Visibility
+from app.repositories.base import paginate, visible_to
+
+_CHUNK = 1000
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+async def _raised_between(
+    session: AsyncSession, start: date | None, end: date | None
+) -> ColumnElement[bool]:
+    """``raised_at`` within [start, end], both read as dates of the alert's school (its own
+    timezone): one clause per timezone in use, so the index on ``raised_at`` still serves."""
+    zones = list(await session.exec(select(School.timezone).distinct()))
+    clauses: list[ColumnElement[bool]] = []
+    for name in sorted(zones):
+        zone = ZoneInfo(name)
+        conds: list[ColumnElement[bool]] = [
+            col(Alert.school_id).in_(select(School.id).where(School.timezone == name))
+        ]
+        if start is not None:
+            conds.append(col(Alert.raised_at) >= datetime.combine(start, time(0), zone))
+        if end is not None:
+            nxt = datetime.combine(end + timedelta(days=1), time(0), zone)
+            conds.append(col(Alert.raised_at) < nxt)
+        clauses.append(and_(*conds))
+    return or_(*clauses) if clauses else false()
+
+
+async def list_alerts(
+    session: AsyncSession,
+    vis: Visibility,
+    *,
+    level: str | None,
+    status: str | None,
+    school_id: int | None,
+    class_id: int | None,
+    student_id: int | None,
+    case_id: int | None,
+    raised_from: date | None,
+    raised_to: date | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Alert], int]:
+    stmt = select(Alert).where(visible_to(vis, Alert.school_id, Alert.class_id))
+    if level is not None:
+        stmt = stmt.where(Alert.level == level)
+    if status is not None:
+        stmt = stmt.where(Alert.status == status)
+    if school_id is not None:
+        stmt = stmt.where(Alert.school_id == school_id)
+    if class_id is not None:
+        stmt = stmt.where(Alert.class_id == class_id)
+    if student_id is not None:
+        stmt = stmt.where(Alert.student_id == student_id)
+    if case_id is not None:
+        stmt = stmt.where(Alert.case_id == case_id)
+    if raised_from is not None or raised_to is not None:
+        stmt = stmt.where(await _raised_between(session, raised_from, raised_to))
+    return await paginate(
+        session,
+        stmt,
+        limit=limit,
+        offset=offset,
+        order_by=(col(Alert.raised_at).desc(), col(Alert.id).desc()),
+    )
+
+
+async def alert_case_id(session: AsyncSession, alert_id: int) -> int | None:
+    """The case an alert belongs to, read as a plain value: the alert itself is loaded only
+    after its case is locked, so a concurrent change to it cannot be missed."""
+    return (await session.exec(select(Alert.case_id).where(Alert.id == alert_id))).first()
+
+
+async def alert(session: AsyncSession, alert_id: int) -> Alert | None:
+    return (await session.exec(select(Alert).where(Alert.id == alert_id))).first()
+
+
+async def alerts_of_case(session: AsyncSession, case_id: int) -> list[Alert]:
+    rows = await session.exec(
+        select(Alert).where(Alert.case_id == case_id).order_by(col(Alert.seq))
+    )
+    return list(rows)
+
+
+async def notifications_of_alert(session: AsyncSession, alert_id: int) -> list[Notification]:
+    rows = await session.exec(
+        select(Notification)
+        .where(Notification.alert_id == alert_id)
+        .order_by(col(Notification.created_at), col(Notification.id))
+    )
+    return list(rows)
+
+
+# --- cases ----------------------------------------------------------------------------------
+
+
+async def case(session: AsyncSession, case_id: int) -> AbsenceCase | None:
+    return (await session.exec(select(AbsenceCase).where(AbsenceCase.id == case_id))).first()
+
+
+async def current_case_of(session: AsyncSession, student_id: int) -> AbsenceCase | None:
+    """The student's case that is not closed (at most one)."""
+    rows = await session.exec(
+        select(AbsenceCase).where(
+            AbsenceCase.student_id == student_id, AbsenceCase.status != "closed"
+        )
+    )
+    return rows.first()
+
+
+async def list_cases(
+    session: AsyncSession,
+    vis: Visibility,
+    *,
+    status: str | None,
+    level: str | None,
+    school_id: int | None,
+    class_id: int | None,
+    student_id: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[AbsenceCase], int]:
+    stmt = select(AbsenceCase).where(visible_to(vis, AbsenceCase.school_id, AbsenceCase.class_id))
+    if status is not None:
+        stmt = stmt.where(AbsenceCase.status == status)
+    if level is not None:
+        stmt = stmt.where(AbsenceCase.level == level)
+    if school_id is not None:
+        stmt = stmt.where(AbsenceCase.school_id == school_id)
+    if class_id is not None:
+        stmt = stmt.where(AbsenceCase.class_id == class_id)
+    if student_id is not None:
+        stmt = stmt.where(AbsenceCase.student_id == student_id)
+    return await paginate(
+        session,
+        stmt,
+        limit=limit,
+        offset=offset,
+        order_by=(col(AbsenceCase.opened_at).desc(), col(AbsenceCase.id).desc()),
+    )
+
+
+async def timeline(session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    rows = await session.exec(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case_id)
+        .order_by(col(CaseEvent.at), col(CaseEvent.id))
+    )
+    return list(rows)
+
+
+async def contacts(session: AsyncSession, case_id: int) -> list[ParentContact]:
+    rows = await session.exec(
+        select(ParentContact)
+        .where(ParentContact.case_id == case_id)
+        .order_by(col(ParentContact.at), col(ParentContact.id))
+    )
+    return list(rows)
+
+
+async def reports(session: AsyncSession, case_id: int) -> list[AbsenceReport]:
+    rows = await session.exec(
+        select(AbsenceReport)
+        .where(AbsenceReport.case_id == case_id)
+        .order_by(col(AbsenceReport.round), col(AbsenceReport.id))
+    )
+    return list(rows)
+
+
+async def tasks(session: AsyncSession, case_id: int) -> list[CaseTask]:
+    rows = await session.exec(
+        select(CaseTask).where(CaseTask.case_id == case_id).order_by(col(CaseTask.id))
+    )
+    return list(rows)
+
+
+async def deadlines(session: AsyncSession, case_id: int) -> list[Deadline]:
+    rows = await session.exec(
+        select(Deadline)
+        .where(Deadline.case_id == case_id)
+        .order_by(col(Deadline.due_at), col(Deadline.id))
+    )
+    return list(rows)
+
+
+async def report_case_id(session: AsyncSession, report_id: int) -> int | None:
+    stmt = select(AbsenceReport.case_id).where(AbsenceReport.id == report_id)
+    return (await session.exec(stmt)).first()
+
+
+async def report(session: AsyncSession, report_id: int) -> AbsenceReport | None:
+    stmt = select(AbsenceReport).where(AbsenceReport.id == report_id)
+    return (await session.exec(stmt)).first()
+
+
+async def task_case_id(session: AsyncSession, task_id: int) -> int | None:
+    return (await session.exec(select(CaseTask.case_id).where(CaseTask.id == task_id))).first()
+
+
+async def task(session: AsyncSession, task_id: int) -> CaseTask | None:
+    return (await session.exec(select(CaseTask).where(CaseTask.id == task_id))).first()
+
+
+async def open_tasks(session: AsyncSession, case_id: int, kind: str) -> list[CaseTask]:
+    rows = await session.exec(
+        select(CaseTask).where(
+            CaseTask.case_id == case_id, CaseTask.kind == kind, CaseTask.status == "open"
+        )
+    )
+    return list(rows)
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+async def staff_names(session: AsyncSession, staff_ids: Collection[int]) -> dict[int, str]:
+    ids = sorted(set(staff_ids))
+    found: dict[int, str] = {}
+    for i in range(0, len(ids), _CHUNK):
+        rows = await session.exec(
+            select(Staff.id, Staff.name).where(col(Staff.id).in_(ids[i : i + _CHUNK]))
+        )
+        found.update({sid: name for sid, name in rows if sid is not None})
+    return found
+
+
+# --- inbox ----------------------------------------------------------------------------------
+
+
+async def inbox(
+    session: AsyncSession, staff_id: int, *, unread: bool | None, limit: int, offset: int
+) -> tuple[list[Notification], int]:
+    stmt = select(Notification).where(Notification.staff_id == staff_id)
+    if unread is True:
+        stmt = stmt.where(col(Notification.read_at).is_(None))
+    elif unread is False:
+        stmt = stmt.where(col(Notification.read_at).is_not(None))
+    return await paginate(
+        session,
+        stmt,
+        limit=limit,
+        offset=offset,
+        order_by=(col(Notification.created_at).desc(), col(Notification.id).desc()),
+    )
+
+
+async def unread_count(session: AsyncSession, staff_id: int) -> int:
+    stmt = select(func.count()).where(
+        Notification.staff_id == staff_id, col(Notification.read_at).is_(None)
+    )
+    return int((await session.exec(stmt)).one())
+
+
+async def notification(session: AsyncSession, notification_id: int) -> Notification | None:
+    stmt = select(Notification).where(Notification.id == notification_id)
+    return (await session.exec(stmt)).first()
