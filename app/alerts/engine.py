@@ -25,7 +25,6 @@ from app.context import AppContext
 from app.db.models import (
     AbsenceCase,
     Alert,
-    CaseEvent,
     CaseTask,
 )
 from app.db.uow import UnitOfWork
@@ -45,6 +44,7 @@ from app.domain.cases import (
     Level,
     Notify,
     OpenDeadline,
+    Policy,
     RaiseAlert,
     ReportStatus,
     Timeline,
@@ -68,11 +68,28 @@ LATE_AFTER = timedelta(seconds=60)
 
 # --- rows ⇄ domain --------------------------------------------------------------------------
 
+_SNAPSHOTS: dict[tuple[tuple[str, Any], ...], Policy] = {}
+
+
+def _snapshot(values: dict[str, Any]) -> Policy:
+    """A case's policy snapshot. Cases share a handful of snapshots and a Policy is
+    immutable, so each distinct one is converted once (a sweep loads hundreds of cases)."""
+    try:
+        key = tuple(sorted(values.items()))
+        found = _SNAPSHOTS.get(key)
+    except TypeError:  # an unhashable value: not a policy this engine wrote
+        return policies.from_dict(values)
+    if found is None:
+        if len(_SNAPSHOTS) >= 1024:
+            _SNAPSHOTS.clear()
+        found = _SNAPSHOTS[key] = policies.from_dict(values)
+    return found
+
 
 def to_domain(row: AbsenceCase, alerts: Sequence[Alert]) -> Case:
     return Case(
         student_id=row.student_id,
-        policy=policies.from_dict(row.policy),
+        policy=_snapshot(row.policy),
         status=CaseStatus(row.status),
         opened_at=row.opened_at,
         episode=row.episode,
@@ -101,24 +118,71 @@ def to_domain(row: AbsenceCase, alerts: Sequence[Alert]) -> Case:
 
 
 def _copy_into(row: AbsenceCase, case: Case, now: datetime) -> None:
-    row.status = case.status.value
-    row.episode = case.episode
-    row.level = case.level.value if case.level else None
-    row.run = [d.isoformat() for d in case.run]
-    row.contact_day = case.contact_day
-    row.contact_attempt = case.contact_attempt
-    row.contact_done = case.contact_done
-    row.report_status = case.report.value if case.report else None
-    row.report_round = case.report_round
-    row.reenroll_due = case.reenroll_due
-    row.close_reason = case.close_reason.value if case.close_reason else None
-    row.version = case.version
+    # Only what changed is set: an attribute set on a SQLModel row costs more than the
+    # comparison, and a fired deadline usually leaves the case as it was.
+    for name, value in (
+        ("status", case.status.value),
+        ("episode", case.episode),
+        ("level", case.level.value if case.level else None),
+        ("run", [d.isoformat() for d in case.run]),
+        ("contact_day", case.contact_day),
+        ("contact_attempt", case.contact_attempt),
+        ("contact_done", case.contact_done),
+        ("report_status", case.report.value if case.report else None),
+        ("report_round", case.report_round),
+        ("reenroll_due", case.reenroll_due),
+        ("close_reason", case.close_reason.value if case.close_reason else None),
+        ("version", case.version),
+    ):
+        if getattr(row, name) != value:
+            setattr(row, name, value)
     row.updated_at = now
     if case.status is CaseStatus.closed and row.closed_at is None:
         row.closed_at = now
 
 
 # --- writing a transition -------------------------------------------------------------------
+
+
+@dataclass
+class Outbox:
+    """What the transitions of one transaction append — notices (the outbox proper) and
+    timeline entries — gathered and written in one statement each before it commits, and the
+    recipients looked up once per role and scope (a sweep fires hundreds of deadlines for the
+    same few schools). Same rows, same transaction: only fewer round trips."""
+
+    people: dict[tuple[Role, int], list[tuple[int, str]]] = field(default_factory=dict)
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    # Cases whose transition left them as they were: only ``updated_at`` moves, by id.
+    touched: dict[datetime, set[int]] = field(default_factory=dict)
+
+    async def recipients(
+        self, uow: UnitOfWork, role: Role, row: AbsenceCase
+    ) -> list[tuple[int, str]]:
+        scope = repo.recipient_scope(
+            role, county_id=row.county_id, school_id=row.school_id, class_id=row.class_id
+        )
+        found = self.people.get((role, scope))
+        if found is None:
+            found = await repo.recipients(
+                uow.session,
+                role,
+                county_id=row.county_id,
+                school_id=row.school_id,
+                class_id=row.class_id,
+            )
+            self.people[(role, scope)] = found
+        return found
+
+    async def write(self, uow: UnitOfWork) -> None:
+        notices, self.notices = self.notices, []
+        timeline, self.timeline = self.timeline, []
+        touched, self.touched = self.touched, {}
+        for at, case_ids in touched.items():
+            await repo.touch_cases(uow.session, case_ids, at)
+        await repo.add_case_events(uow.session, timeline)
+        await repo.add_notifications(uow.session, notices)
 
 
 @dataclass
@@ -136,13 +200,23 @@ async def _apply(
     now: datetime,
     actor: str | None,
     trigger: str | None = None,
+    outbox: Outbox | None = None,
+    *,
+    unchanged: bool = False,
 ) -> Applied:
     """Write the new case and its effects. ``row`` is persistent (has an id). ``trigger``
     names what caused them (a deadline), so each notice is written once per cause; by default
-    the case's new version."""
+    the case's new version. With an ``outbox`` the caller writes its notices before commit;
+    without, they are written here. ``unchanged``: ``new`` is the case as loaded (a fired
+    deadline that only notifies), so only its ``updated_at`` moves."""
+    own = outbox is None
+    box = Outbox() if outbox is None else outbox
     session = uow.session
-    _copy_into(row, new, now)
     assert row.id is not None
+    if unchanged:
+        box.touched.setdefault(now, set()).add(row.id)
+    else:
+        _copy_into(row, new, now)
     by_key = {a.key: a for a in alerts}
     for effect in effects:
         if isinstance(effect, RaiseAlert):
@@ -175,7 +249,8 @@ async def _apply(
             alert.status = AlertStatus.verified.value
             alert.verified_at = effect.at
             alert.verified_by = actor
-    await uow.flush()  # alert ids for the notifications below
+    if any(isinstance(e, RaiseAlert) for e in effects):
+        await uow.flush()  # alert ids for the notifications below
     for seq, effect in enumerate(effects, start=1):
         if isinstance(effect, OpenDeadline):
             await repo.add_deadline(
@@ -191,8 +266,14 @@ async def _apply(
                 },
             )
         elif isinstance(effect, Timeline):
-            session.add(
-                CaseEvent(case_id=row.id, at=now, kind=effect.kind, text=effect.text, actor=actor)
+            box.timeline.append(
+                {
+                    "case_id": row.id,
+                    "at": now,
+                    "kind": effect.kind,
+                    "text": effect.text,
+                    "actor": actor,
+                }
             )
         elif isinstance(effect, CreateTask):
             session.add(
@@ -205,14 +286,16 @@ async def _apply(
                 )
             )
             if effect.kind.value == "home_visit":
-                row.work_group = await _work_group(uow, row)
+                row.work_group = await _work_group(uow, row, box)
         elif isinstance(effect, Notify):
             cause = trigger or f"case:{row.id}:v{row.version}"
-            await _notify(uow, row, effect, by_key, now, f"{cause}:{seq}")
+            await _notify(uow, row, effect, by_key, now, f"{cause}:{seq}", box)
+    if own:
+        await box.write(uow)
     return Applied(row, effects)
 
 
-async def _work_group(uow: UnitOfWork, row: AbsenceCase) -> list[dict[str, Any]]:
+async def _work_group(uow: UnitOfWork, row: AbsenceCase, box: Outbox) -> list[dict[str, Any]]:
     """联合劝返 work group: the vice principal leads; head teacher and subject teachers join."""
     members: list[dict[str, Any]] = []
     for role, part in (
@@ -220,13 +303,7 @@ async def _work_group(uow: UnitOfWork, row: AbsenceCase) -> list[dict[str, Any]]
         (Role.head_teacher, "member"),
         (Role.subject_teacher, "member"),
     ):
-        for staff_id, name in await repo.recipients(
-            uow.session,
-            role,
-            county_id=row.county_id,
-            school_id=row.school_id,
-            class_id=row.class_id,
-        ):
+        for staff_id, name in await box.recipients(uow, role, row):
             members.append({"staff_id": staff_id, "name": name, "role": role.value, "part": part})
     return members
 
@@ -238,17 +315,11 @@ async def _notify(
     alerts: dict[str, Alert],
     now: datetime,
     cause: str,
+    box: Outbox,
 ) -> None:
-    people = await repo.recipients(
-        uow.session,
-        effect.role,
-        county_id=row.county_id,
-        school_id=row.school_id,
-        class_id=row.class_id,
-    )
+    people = await box.recipients(uow, effect.role, row)
     alert = alerts.get(effect.alert_key) if effect.alert_key else None
-    await repo.add_notifications(
-        uow.session,
+    box.notices.extend(
         [
             {
                 # Same transition, same effect, same person: one notice, however often retried.
@@ -266,7 +337,7 @@ async def _notify(
                 "created_at": now,
             }
             for staff_id, _ in people
-        ],
+        ]
     )
 
 
@@ -306,6 +377,7 @@ async def react_to_attendance(
     now = ctx.clock()
     facts = await _facts(uow, students, schools, now)
     alerts = await repo.alerts_of(session, [c.id for c in cases.values() if c.id is not None])
+    outbox = Outbox()
     for sid in sorted(relevant):
         student = students.get(sid)
         if student is None or sid not in facts:
@@ -334,7 +406,8 @@ async def react_to_attendance(
             _copy_into(row, new, now)
             session.add(row)
             await uow.flush()
-        await _apply(uow, row, alerts.get(row.id or 0, []), new, effects, now, None)
+        await _apply(uow, row, alerts.get(row.id or 0, []), new, effects, now, None, None, outbox)
+    await outbox.write(uow)
 
 
 async def _facts(
@@ -410,6 +483,7 @@ async def _sweep_once(ctx: AppContext, now: datetime, limit: int) -> SweepResult
         alerts = await repo.alerts_of(uow.session, rows.keys())
         cases = {cid: to_domain(r, alerts[cid]) for cid, r in rows.items()}
         marks: list[tuple[int, str, datetime, int]] = []
+        outbox = Outbox()
         fired_at = ctx.clock()
         for d in due:
             lateness = max(0, int((fired_at - d.due_at).total_seconds() * 1000))
@@ -424,7 +498,16 @@ async def _sweep_once(ctx: AppContext, now: datetime, limit: int) -> SweepResult
                             Timeline("deadline.late", f"因停机延迟 {lateness // 1000} 秒触发")
                         )
                     await _apply(
-                        uow, row, alerts[d.case_id], new, effects, now, None, f"deadline:{d.id}"
+                        uow,
+                        row,
+                        alerts[d.case_id],
+                        new,
+                        effects,
+                        now,
+                        None,
+                        f"deadline:{d.id}",
+                        outbox,
+                        unchanged=new is case,
                     )
                     cases[d.case_id] = new
             state = "fired" if effects else "cancelled"
@@ -434,6 +517,7 @@ async def _sweep_once(ctx: AppContext, now: datetime, limit: int) -> SweepResult
                 result.lateness_ms.append(lateness)
             else:
                 result.cancelled += 1
+        await outbox.write(uow)
         await repo.mark_deadlines(uow.session, marks)
         await uow.commit()
     return result

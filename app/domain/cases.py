@@ -190,8 +190,8 @@ class Case:
 @dataclass(frozen=True, slots=True)
 class AttendanceChanged:
     """The student's recorded day statuses from ``since`` on (school days only matter), and
-    when each absence was found (the check's time, for the 1-hour call). ``since`` must not be
-    later than the first day of the open case's run: a day before it reads as not absent."""
+    when each absence was found (the check's time, for the 1-hour call). Runs are counted
+    from ``since`` on; a case whose days reach back before it is not recounted."""
 
     statuses: Mapping[date, DayStatus]
     found_at: Mapping[date, datetime]
@@ -315,7 +315,18 @@ TRANSITIONS: tuple[tuple[str, str, str, str], ...] = (
     ("open", "AttendanceChanged", "open", "another absent day: next level; correction: withdraw"),
     ("open", "AttendanceChanged", "closed", "back at school (no red) / leave / corrected"),
     ("open", "AttendanceChanged", "awaiting_reenrollment", "back at school after red"),
-    ("awaiting_reenrollment", "AttendanceChanged", "open", "absent again: relapse, new episode"),
+    (
+        "awaiting_reenrollment",
+        "AttendanceChanged",
+        "open",
+        "absent again: relapse, new episode (return corrected: same episode)",
+    ),
+    (
+        "awaiting_reenrollment",
+        "AttendanceChanged",
+        "closed",
+        "roll corrected: red no longer stands",
+    ),
     ("open", "ContactLogged", "open", "call logged; not reached: next attempt due"),
     ("open", "ReportSubmitted", "open", "written report to 教务处"),
     ("open", "ReportDecided", "open", "教务处 accepts, or returns it (due again)"),
@@ -325,6 +336,8 @@ TRANSITIONS: tuple[tuple[str, str, str, str], ...] = (
     ("open", "DeadlineDue", "open", "overdue contact/report/verification: escalate"),
     ("awaiting_reenrollment", "DeadlineDue", "awaiting_reenrollment", "复学 overdue: escalate"),
     ("closed", "DeadlineDue", "closed", "stale deadline: nothing"),
+    ("closed", "AlertVerified", "closed", "核查 recorded after the case closed"),
+    ("closed", "ReportDecided", "closed", "教务处 accepts a report after the case closed"),
 )
 
 
@@ -340,6 +353,14 @@ def transition(case: Case | None, event: Event, now: datetime, policy: Policy) -
             return _maybe_open(case, event, now, policy)
         if isinstance(event, DeadlineDue):
             return (case or _no_case(policy)), []
+        # What happened stays to be verified (核查) and a report already submitted to be
+        # decided after the student is back: only new casework is refused on a closed case.
+        late_ok = isinstance(event, AlertVerified) or (
+            isinstance(event, ReportDecided) and event.accepted
+        )
+        if case is not None and late_ok:
+            new, effects = _HANDLERS[type(event)](case, event, now)
+            return replace(new, version=case.version + 1), effects
         raise InvalidTransition("该学生没有进行中的缺勤案例 (the case is closed)")
     handler = _HANDLERS[type(event)]
     new, effects = handler(case, event, now)
@@ -388,11 +409,20 @@ def _run_ending(ev: AttendanceChanged, day: date) -> tuple[date, ...]:
     return tuple(reversed(run))
 
 
+def _counted(case: Case) -> tuple[date, ...]:
+    """The days the case has counted: its current run and the days of its live alerts."""
+    return tuple(sorted({*case.run, *(d for a in case.live_alerts for d in a.days)}))
+
+
 def _supported(case: Case, ev: AttendanceChanged) -> Level | None:
-    """The highest level the case's counted days still support: the longest run through the
-    days of ``case.run`` still recorded absent (None when none is)."""
+    """The highest level the case's counted days still support: the longest run through
+    those still recorded absent (None when none is). Days before ``since`` are not shown:
+    a case reaching back before it keeps its level."""
+    counted = _counted(case)
+    if counted and counted[0] < ev.since:
+        return case.level
     longest = max(
-        (len(_run_ending(ev, d)) for d in case.run if ev.statuses.get(d) is DayStatus.absent),
+        (len(_run_ending(ev, d)) for d in counted if ev.statuses.get(d) is DayStatus.absent),
         default=0,
     )
     return case.policy.level_for(longest)
@@ -524,8 +554,16 @@ def _maybe_open(
 def _on_attendance(case: Case, ev: AttendanceChanged, now: datetime) -> Result:
     run, latest = _current_run(ev)
     if case.status is CaseStatus.awaiting_reenrollment:
+        # A correction under the days the episode's alerts counted is recounted.
+        back = replace(case, status=CaseStatus.open)
         if not run:
-            return case, []
+            if _supported(back, ev) is Level.red:
+                return case, []
+            # red no longer stands: no re-enrolment
+            return _resolve(replace(back, reenroll_due=None), latest, ev, now)
+        if set(run) & set(_counted(case)):
+            case = back  # the return itself was corrected: the same episode goes on
+    if case.status is CaseStatus.awaiting_reenrollment:
         relapse = replace(
             case,
             status=CaseStatus.open,
@@ -542,15 +580,13 @@ def _on_attendance(case: Case, ev: AttendanceChanged, now: datetime) -> Result:
     effects: list[Effect] = []
     target = case.policy.level_for(len(run))
     new = replace(case, run=run)
+    # A correction withdraws only what the case's days no longer support: absent Mon-Tue,
+    # then Wed present and Thu absent keeps Mon-Tue's yellow.
+    keep = _higher(target, _supported(case, ev)) if target is not None else None
+    if case.level is not None and (keep is None or LEVELS.index(keep) < LEVELS.index(case.level)):
+        new, more = _withdraw_above(new, keep, "点名记录已更正 (roll corrected)")
+        effects += more
     if run != case.run:
-        # A shorter run withdraws only what the case's days no longer support: absent
-        # Mon-Tue, then Wed present and Thu absent keeps Mon-Tue's yellow.
-        keep = _higher(target, _supported(case, ev)) if target is not None else None
-        if case.level is not None and (
-            keep is None or LEVELS.index(keep) < LEVELS.index(case.level)
-        ):
-            new, more = _withdraw_above(new, keep, "点名记录已更正 (roll corrected)")
-            effects += more
         new, more = _owe_contact(new, run[-1], ev.found_at.get(run[-1], now))
         effects += more
     new, more = _raise_up_to(new, target, now)
@@ -564,7 +600,7 @@ def _resolve(case: Case, latest: DayStatus | None, ev: AttendanceChanged, now: d
     the others stay."""
     supported = _supported(case, ev)
     if supported is None:
-        if any(ev.statuses.get(d) is DayStatus.leave for d in case.run):
+        if any(ev.statuses.get(d) is DayStatus.leave for d in _counted(case)):
             reason, why = CloseReason.excused, "已批准请假 (leave approved)"
             text = "已批准请假,缺勤已说明"
         else:
@@ -580,17 +616,25 @@ def _resolve(case: Case, latest: DayStatus | None, ev: AttendanceChanged, now: d
         if case.level is Level.red:
             due = _end_of_school_days(ev, now, case.policy.reenroll_school_days)
             new = replace(case, status=CaseStatus.awaiting_reenrollment, run=(), reenroll_due=due)
+            effects.append(Timeline("case.returned", "学生返校,待确认复学"))
+            if due != case.reenroll_due:  # else: a corrected return, the same one still owed
+                effects += [
+                    CreateTask(TaskKind.reenrollment, Role.head_teacher, due),
+                    OpenDeadline(DeadlineKind.reenroll, _reenroll_key(case.episode, due), due),
+                ]
             return new, [
                 *effects,
-                Timeline("case.returned", "学生返校,待确认复学"),
-                CreateTask(TaskKind.reenrollment, Role.head_teacher, due),
-                OpenDeadline(DeadlineKind.reenroll, str(case.episode), due),
                 Notify(case.policy.red_to, "case.returned", "学生已返校,请一周内确认复学"),
             ]
         closed, more = _close(case, CloseReason.returned, "学生返校")
     else:
         closed, more = _close(case, CloseReason.excused, "已批准请假,缺勤已说明")
     return closed, effects + more
+
+
+def _reenroll_key(episode: int, due: datetime) -> str:
+    # The instant, not its rendering: the same whatever zone the due time was loaded in.
+    return f"{episode}:{int(due.timestamp())}"
 
 
 def _close(case: Case, reason: CloseReason, text: str) -> Result:
@@ -641,7 +685,6 @@ def _on_report(case: Case, ev: ReportSubmitted, now: datetime) -> Result:
 
 
 def _on_report_decided(case: Case, ev: ReportDecided, now: datetime) -> Result:
-    _require_open(case)
     if case.report is not ReportStatus.submitted:
         raise InvalidTransition("没有待审核的书面报告 (no report awaiting a decision)")
     if ev.accepted:
@@ -727,7 +770,8 @@ def _on_deadline(case: Case, ev: DeadlineDue, now: datetime) -> Result:
     elif (
         ev.kind is DeadlineKind.reenroll
         and case.status is CaseStatus.awaiting_reenrollment
-        and ev.key == str(case.episode)
+        and case.reenroll_due is not None
+        and ev.key == _reenroll_key(case.episode, case.reenroll_due)
     ):
         return case, [
             Notify(case.policy.yellow_to, "reenroll.overdue", "返校一周仍未确认复学"),

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    any_,
+    bindparam,
+    insert,
+    literal_column,
+    text,
+    update,
+)
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,6 +25,7 @@ from app.db.models import (
     AbsenceCase,
     Alert,
     AlertPolicyRow,
+    CaseEvent,
     Deadline,
     Notification,
     Staff,
@@ -25,6 +36,15 @@ from app.domain.roles import Role
 
 def _dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def _among(session: AsyncSession, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
+    """``column IN ids``. On PostgreSQL one array parameter (``= ANY``): the statement is the
+    same whatever the count, so its prepared plan is reused and nothing is expanded."""
+    values = sorted(ids)
+    if _dialect(session) == "postgresql":
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(Integer)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
 
 
 async def open_cases(
@@ -53,7 +73,7 @@ async def alerts_of(session: AsyncSession, case_ids: Collection[int]) -> dict[in
     if not case_ids:
         return found
     rows = await session.exec(
-        select(Alert).where(col(Alert.case_id).in_(sorted(case_ids))).order_by(col(Alert.seq))
+        select(Alert).where(_among(session, col(Alert.case_id), case_ids)).order_by(col(Alert.seq))
     )
     for a in rows:
         found[a.case_id].append(a)
@@ -67,17 +87,37 @@ async def add_deadline(session: AsyncSession, row: dict[str, Any]) -> None:
     await session.exec(stmt)
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Deadline]:
-    """Due pending deadlines in due order, locked so a second engine skips them."""
+class Due(NamedTuple):
+    """A claimed deadline: what the sweep needs of it (plain values, not an ORM object)."""
+
+    id: int
+    case_id: int
+    kind: str
+    key: str
+    due_at: datetime
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Due]:
+    """Due pending deadlines in due order, locked so a second engine skips them.
+
+    ``state = 'pending'`` is written literally so the partial index ``ix_deadline_pending_due``
+    always applies (a bound parameter would not match it in a generic plan). On PostgreSQL the
+    claim walks that index in order: the planner, counting the entries of deadlines fired
+    since the last vacuum as candidates, otherwise picks a bitmap scan that re-reads every
+    one of them at each claim, whereas an index scan stops after ``limit`` rows and marks the
+    dead entries it meets so later claims skip them."""
+    table = Deadline.__table__  # type: ignore[attr-defined]
     stmt = (
-        select(Deadline)
-        .where(Deadline.state == "pending", col(Deadline.due_at) <= now)
-        .order_by(col(Deadline.due_at), col(Deadline.id))
+        sa_select(table.c.id, table.c.case_id, table.c.kind, table.c.key, table.c.due_at)
+        .where(table.c.state == literal_column("'pending'"), table.c.due_at <= now)
+        .order_by(table.c.due_at, table.c.id)
         .limit(limit)
     )
+    conn = await session.connection()
     if _dialect(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    return list(await session.exec(stmt))
+        await conn.execute(text("SET LOCAL enable_bitmapscan = off"))
+    return [Due(*row) for row in await conn.execute(stmt)]
 
 
 async def cases_by_id(
@@ -85,7 +125,7 @@ async def cases_by_id(
 ) -> dict[int, AbsenceCase]:
     if not case_ids:
         return {}
-    stmt = select(AbsenceCase).where(col(AbsenceCase.id).in_(sorted(case_ids)))
+    stmt = select(AbsenceCase).where(_among(session, col(AbsenceCase.id), case_ids))
     stmt = stmt.order_by(col(AbsenceCase.id))  # one lock order for every engine: no deadlock
     if lock:
         stmt = stmt.with_for_update()
@@ -105,13 +145,36 @@ async def earliest_pending(session: AsyncSession) -> datetime | None:
 async def mark_deadlines(
     session: AsyncSession, rows: Sequence[tuple[int, str, datetime, int]]
 ) -> None:
-    """(id, state, fired_at, lateness_ms) for each claimed deadline."""
-    for deadline_id, state, fired_at, lateness in rows:
-        await session.exec(
-            update(Deadline)
-            .where(col(Deadline.id) == deadline_id)
-            .values(state=state, fired_at=fired_at, lateness_ms=lateness)
+    """(id, state, fired_at, lateness_ms) for each claimed deadline: one executemany."""
+    if not rows:
+        return
+    table = Deadline.__table__  # type: ignore[attr-defined]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            state=bindparam("b_state"),
+            fired_at=bindparam("b_fired_at"),
+            lateness_ms=bindparam("b_lateness"),
         )
+    )
+    conn = await session.connection()
+    await conn.execute(
+        stmt,
+        [
+            {"b_id": i, "b_state": state, "b_fired_at": at, "b_lateness": late}
+            for i, state, at, late in rows
+        ],
+    )
+
+
+def recipient_scope(role: Role, *, county_id: int, school_id: int, class_id: int) -> int:
+    """The id that decides who holds ``role`` for a student (see ``recipients``)."""
+    if role in (Role.head_teacher, Role.subject_teacher):
+        return class_id
+    if role is Role.county_admin:
+        return county_id
+    return school_id
 
 
 async def recipients(
@@ -131,6 +194,24 @@ async def recipients(
         stmt = stmt.where(StaffRole.school_id == school_id)
     rows = await session.exec(stmt.order_by(col(Staff.id)).distinct())
     return [(sid, name) for sid, name in rows if sid is not None]
+
+
+async def touch_cases(session: AsyncSession, case_ids: Collection[int], at: datetime) -> None:
+    """Move ``updated_at`` of cases a transition left as they were (one statement)."""
+    if not case_ids:
+        return
+    table = AbsenceCase.__table__  # type: ignore[attr-defined]
+    stmt = update(table).where(_among(session, table.c.id, case_ids)).values(updated_at=at)
+    conn = await session.connection()
+    await conn.execute(stmt)
+
+
+async def add_case_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Timeline entries, in order, in one executemany."""
+    if not rows:
+        return
+    conn = await session.connection()
+    await conn.execute(insert(CaseEvent.__table__), list(rows))  # type: ignore[attr-defined]
 
 
 async def add_notifications(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
