@@ -296,3 +296,35 @@ async def test_a_worker_killed_mid_send_leaves_no_duplicate(
     async with ctx.uow() as uow:
         notices = list(await uow.session.exec(select(Notification)))
     assert len(notices) == 1  # the in-app notice is stored once
+
+
+async def test_county_systems_hear_when_a_case_opens_and_closes(
+    ctx: AppContext,
+    world: World,
+    client: httpx.AsyncClient,
+    worker: DeliveryWorker,
+    receivers: Receivers,
+) -> None:
+    r = await client.post(
+        "/api/v1/webhook-subscriptions",
+        json={
+            "county_id": world.ids["county"],
+            "url": "http://hook.test/in",
+            "secret": SECRET,
+            "events": ["case.opened", "case.closed"],
+        },
+        headers=world.auth("county_admin"),
+    )
+    assert r.status_code == 201
+    await absent(client, world, "student_A1")
+    await worker.tick()
+    clock(ctx).now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30
+    r = await client.post(
+        URL,
+        json=event(world.ids["student_A1"], day=TUESDAY + timedelta(days=1)),
+        headers=world.auth("head_teacher"),
+    )
+    await worker.tick()
+    await worker.tick()
+    assert [e["type"] for e in receivers.got["hook"]] == ["case.opened", "case.closed"]
+    assert receivers.got["hook"][1]["data"]["close_reason"] == "returned"

@@ -103,6 +103,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_webhook_subscription_county_id'), ['county_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_webhook_subscription_school_id'), ['school_id'], unique=False)
 
+    with op.batch_alter_table('case_event', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('dispatched_at', app.db.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_case_event_unsent', ['id'], unique=False, sqlite_where=sa.text('dispatched_at IS NULL'), postgresql_where=sa.text('dispatched_at IS NULL'))
+
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.add_column(sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=30), nullable=True))
         batch_op.add_column(sa.Column('dispatched_at', app.db.types.UTCDateTime(timezone=True), nullable=True))
@@ -121,6 +125,10 @@ def downgrade() -> None:
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_column('dispatched_at')
         batch_op.drop_column('role')
+
+    with op.batch_alter_table('case_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_event_unsent', sqlite_where=sa.text('dispatched_at IS NULL'), postgresql_where=sa.text('dispatched_at IS NULL'))
+        batch_op.drop_column('dispatched_at')
 
     with op.batch_alter_table('webhook_subscription', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhook_subscription_school_id'))

@@ -48,6 +48,15 @@ log = logging.getLogger("kcbx.delivery")
 _ADAPTER = {"wecom_robot": "wecom", "dingtalk_robot": "dingtalk", "wechat": "wechat", "sms": "sms"}
 _ROBOTS = frozenset({"wecom_robot", "dingtalk_robot"})
 _HELD_LEVELS = (None, "blue", "yellow")
+# Timeline kinds that county systems hear about, as webhook event types.
+_CASE_EVENTS = {
+    "case.opened": "case.opened",
+    "alert.verified": "alert.verified",
+    "case.returned": "case.closed",
+    "case.excused": "case.closed",
+    "case.withdrawn": "case.closed",
+    "case.reenrolled": "case.closed",
+}
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 5.0  # seconds
@@ -134,6 +143,67 @@ class DeliveryWorker:
     # --- dispatch ---------------------------------------------------------------------------
 
     async def dispatch(self) -> int:
+        return await self._dispatch_notifications() + await self._dispatch_case_events()
+
+    async def _dispatch_case_events(self) -> int:
+        """Case-level events (opened, closed, an alert verified) for county webhooks."""
+        now = self.ctx.clock()
+        async with self.ctx.uow() as uow:
+            s = uow.session
+            fresh = await repo.undispatched_case_events(s, self.batch)
+            if not fresh:
+                return 0
+            found = await repo.cases(s, {e.case_id for e in fresh})
+            schools = await repo.schools(s, {c.school_id for c in found.values()})
+            subs = await repo.subscriptions(s, {sc.county_id for sc in schools.values()})
+            rows: list[dict[str, Any]] = []
+            for e in fresh:
+                e.dispatched_at = now
+                topic = _CASE_EVENTS.get(e.kind)
+                case = found.get(e.case_id)
+                school = schools.get(case.school_id) if case else None
+                if topic is None or case is None or school is None:
+                    continue
+                for sub in subs:
+                    if sub.county_id != school.county_id or sub.school_id not in (
+                        None,
+                        school.id,
+                    ):
+                        continue
+                    if topic not in sub.events:
+                        continue
+                    event_id = f"case:{case.id}:event:{e.id}"
+                    rows.append(
+                        {
+                            "idem_key": f"s{sub.id}:{event_id}",
+                            "subscription_id": sub.id,
+                            "event_id": event_id,
+                            "channel": "webhook",
+                            "target_key": f"webhook:{sub.id}",
+                            "school_id": school.id,
+                            "case_id": case.id,
+                            "level": case.level,
+                            "state": "pending",
+                            "attempts": 0,
+                            "next_attempt_at": now,
+                            "created_at": now,
+                            "payload": {
+                                "topic": topic,
+                                "case_id": case.id,
+                                "student_id": case.student_id,
+                                "school_id": school.id,
+                                "level": case.level,
+                                "status": case.status,
+                                "close_reason": case.close_reason,
+                                "text": e.text,
+                            },
+                        }
+                    )
+            await repo.add_deliveries(s, rows)
+            await uow.commit()
+            return len(fresh)
+
+    async def _dispatch_notifications(self) -> int:
         now = self.ctx.clock()
         async with self.ctx.uow() as uow:
             s = uow.session

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.models import (
     AbsenceCase,
     Alert,
+    CaseEvent,
     ChannelTarget,
     Delivery,
     DeliveryAttempt,
@@ -211,3 +212,22 @@ async def receipts(
         for a in rows:
             attempts[a.delivery_id].append(a)
     return [(d, attempts[d.id or 0]) for d in found]
+
+
+async def undispatched_case_events(session: AsyncSession, limit: int) -> list[CaseEvent]:
+    stmt = (
+        select(CaseEvent)
+        .where(col(CaseEvent.dispatched_at).is_(None))
+        .order_by(col(CaseEvent.id))
+        .limit(limit)
+    )
+    if _pg(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(await session.exec(stmt))
+
+
+async def cases(session: AsyncSession, ids: Collection[int]) -> dict[int, AbsenceCase]:
+    if not ids:
+        return {}
+    rows = await session.exec(select(AbsenceCase).where(col(AbsenceCase.id).in_(sorted(ids))))
+    return {c.id: c for c in rows if c.id is not None}

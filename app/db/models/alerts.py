@@ -127,16 +127,23 @@ class Notification(SQLModel, table=True):
     dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+_UNSENT = text("dispatched_at IS NULL")
+
+
 class CaseEvent(SQLModel, table=True):
-    """The case's timeline."""
+    """The case's timeline; case-level events also go to county webhooks from here."""
 
     __tablename__ = "case_event"
+    __table_args__ = (
+        Index("ix_case_event_unsent", "id", sqlite_where=_UNSENT, postgresql_where=_UNSENT),
+    )
     id: int | None = bigint_pk()
     case_id: int = Field(index=True)
     at: datetime = Field(sa_type=UTCDateTime)
     kind: str = Field(max_length=40)
     text: str = Field(max_length=500)
     actor: str | None = Field(default=None, max_length=100)
+    dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseTask(SQLModel, table=True):
