@@ -164,41 +164,21 @@ class DeliveryWorker:
                 school = schools.get(case.school_id) if case else None
                 if topic is None or case is None or school is None:
                     continue
-                for sub in subs:
-                    if sub.county_id != school.county_id or sub.school_id not in (
-                        None,
-                        school.id,
-                    ):
-                        continue
-                    if topic not in sub.events:
-                        continue
-                    event_id = f"case:{case.id}:event:{e.id}"
-                    rows.append(
-                        {
-                            "idem_key": f"s{sub.id}:{event_id}",
-                            "subscription_id": sub.id,
-                            "event_id": event_id,
-                            "channel": "webhook",
-                            "target_key": f"webhook:{sub.id}",
-                            "school_id": school.id,
-                            "case_id": case.id,
-                            "level": case.level,
-                            "state": "pending",
-                            "attempts": 0,
-                            "next_attempt_at": now,
-                            "created_at": now,
-                            "payload": {
-                                "topic": topic,
-                                "case_id": case.id,
-                                "student_id": case.student_id,
-                                "school_id": school.id,
-                                "level": case.level,
-                                "status": case.status,
-                                "close_reason": case.close_reason,
-                                "text": e.text,
-                            },
-                        }
-                    )
+                event_id = f"case:{case.id}:event:{e.id}"
+                payload = {
+                    "topic": topic,
+                    "case_id": case.id,
+                    "student_id": case.student_id,
+                    "school_id": school.id,
+                    "level": case.level,
+                    "status": case.status,
+                    "close_reason": case.close_reason,
+                    "text": e.text,
+                }
+                rows += [
+                    _webhook_row(sub, event_id, payload, case.level, None, None, now)
+                    for sub in _subscribers(subs, school.county_id, school.id or 0, topic)
+                ]
             await repo.add_deliveries(s, rows)
             await uow.commit()
             return len(fresh)
@@ -481,41 +461,58 @@ def _fallback(row: Delivery, n: Notification | None, now: datetime) -> dict[str,
     return _row(n, route, index, now, now)
 
 
+def _subscribers(
+    subs: list[WebhookSubscription], county_id: int, school_id: int, topic: str
+) -> list[WebhookSubscription]:
+    return [
+        sub
+        for sub in subs
+        if sub.county_id == county_id and sub.school_id in (None, school_id) and topic in sub.events
+    ]
+
+
+def _webhook_row(
+    sub: WebhookSubscription,
+    event_id: str,
+    payload: dict[str, Any],
+    level: str | None,
+    notification_id: int | None,
+    alert_id: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "idem_key": f"s{sub.id}:{event_id}",
+        "notification_id": notification_id,
+        "subscription_id": sub.id,
+        "event_id": event_id,
+        "channel": "webhook",
+        "target_key": f"webhook:{sub.id}",
+        "school_id": payload.get("school_id"),
+        "case_id": payload.get("case_id"),
+        "alert_id": alert_id,
+        "level": level,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "payload": payload,
+    }
+
+
 def _webhook_rows(
     n: Notification, school_id: int, county_id: int, subs: list[WebhookSubscription], now: datetime
 ) -> list[dict[str, Any]]:
     # One event per cause, whoever received it: the notification key without its recipient.
     event_id = n.idem_key.rsplit(":", 1)[0]
-    out = []
-    for sub in subs:
-        if sub.county_id != county_id or (sub.school_id not in (None, school_id)):
-            continue
-        if n.topic not in sub.events:
-            continue
-        out.append(
-            {
-                "idem_key": f"s{sub.id}:{event_id}",
-                "notification_id": n.id,
-                "subscription_id": sub.id,
-                "event_id": event_id,
-                "channel": "webhook",
-                "target_key": f"webhook:{sub.id}",
-                "school_id": school_id,
-                "case_id": n.case_id,
-                "alert_id": n.alert_id,
-                "level": n.level,
-                "state": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "payload": {
-                    "topic": n.topic,
-                    "case_id": n.case_id,
-                    "alert_id": n.alert_id,
-                    "student_id": n.student_id,
-                    "school_id": school_id,
-                    "level": n.level,
-                },
-            }
-        )
-    return out
+    payload = {
+        "topic": n.topic,
+        "case_id": n.case_id,
+        "alert_id": n.alert_id,
+        "student_id": n.student_id,
+        "school_id": school_id,
+        "level": n.level,
+    }
+    return [
+        _webhook_row(sub, event_id, payload, n.level, n.id, n.alert_id, now)
+        for sub in _subscribers(subs, county_id, school_id, n.topic)
+    ]

@@ -181,3 +181,13 @@ def student_visibility(actor: Actor) -> Visibility:
 
 def school_visibility(actor: Actor) -> Visibility:
     return Visibility(actor.superuser, actor.member_school_ids, frozenset())
+
+
+def can_manage_integration(actor: Actor, county_id: int, school_id: int | None) -> bool:
+    """API keys and webhook subscriptions: their county's admins, or their school's principal
+    and vice principal; never another key."""
+    return actor.manages_people and (
+        actor.superuser
+        or county_id in actor.county_ids
+        or (school_id is not None and school_id in actor.staff_school_ids)
+    )

@@ -177,25 +177,14 @@ async def list_subscriptions(uow: UnitOfWork, actor: Actor) -> list[WebhookSubsc
     rows = [
         r
         for r in await uow.session.exec(stmt)
-        if actor.superuser
-        or r.county_id in actor.county_ids
-        or (r.school_id is not None and r.school_id in actor.staff_school_ids)
+        if access.can_manage_integration(actor, r.county_id, r.school_id)
     ]
     return [_sub_out(r) for r in rows]
 
 
 async def delete_subscription(uow: UnitOfWork, actor: Actor, sub_id: int) -> None:
     row = await uow.session.get(WebhookSubscription, sub_id)
-    visible = (
-        row is not None
-        and actor.manages_people
-        and (
-            actor.superuser
-            or row.county_id in actor.county_ids
-            or (row.school_id is not None and row.school_id in actor.staff_school_ids)
-        )
-    )
-    if row is None or not visible:
+    if row is None or not access.can_manage_integration(actor, row.county_id, row.school_id):
         raise NotFound("webhook 订阅", sub_id)
     row.active = False
     await uow.commit()

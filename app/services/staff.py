@@ -310,16 +310,7 @@ async def list_api_keys(uow: UnitOfWork, actor: Actor) -> list[ApiKeyOut]:
 
 async def revoke_api_key(uow: UnitOfWork, actor: Actor, key_id: int, now: datetime) -> ApiKeyOut:
     row = await uow.session.get(ApiKey, key_id)
-    visible = (
-        row is not None
-        and actor.manages_people
-        and (
-            actor.superuser
-            or row.county_id in actor.county_ids
-            or (row.school_id is not None and row.school_id in actor.staff_school_ids)
-        )
-    )
-    if row is None or not visible:
+    if row is None or not access.can_manage_integration(actor, row.county_id, row.school_id):
         raise NotFound("API 密钥", key_id)
     if row.revoked_at is None:
         row.revoked_at = now
