@@ -360,10 +360,13 @@ async def react_to_attendance(
     ctx: AppContext,
     changed: Collection[int],
     absent: Collection[int],
+    open_hint: Collection[int] | None = None,
 ) -> None:
     """Re-evaluate students whose attendance changed: those now absent somewhere, and those
-    with a case still open. Runs in the intake's transaction, before its commit."""
-    if not changed:
+    with a case still open. Runs in the intake's transaction, before its commit.
+    ``open_hint``: the students the caller already knows to have an open case (None: unknown);
+    when nobody is absent and nobody has one, there is nothing to look up."""
+    if not changed or (open_hint is not None and not absent and not open_hint):
         return
     session = uow.session
     cases = await repo.open_cases(session, changed, lock=True)

@@ -243,6 +243,8 @@ class SchoolCalendar:
     _official: dict[int, NationalCalendarYear] = field(
         init=False, repr=False, compare=False, hash=False
     )
+    # Answers already worked out: the engine walks back over the same weeks on every roll.
+    _memo: dict[date, DayInfo] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         ordered = sorted(self.terms, key=lambda t: t.start)
@@ -266,6 +268,7 @@ class SchoolCalendar:
                 )
             official[y.year] = y
         object.__setattr__(self, "_official", official)
+        object.__setattr__(self, "_memo", {})
 
     def national(self, d: date) -> NationalDay:
         loaded = self._official.get(d.year)
@@ -275,6 +278,12 @@ class SchoolCalendar:
         return next((t for t in self.terms if t.contains(d)), None)
 
     def day_info(self, d: date) -> DayInfo:
+        known = self._memo.get(d)
+        if known is None:
+            known = self._memo[d] = self._day_info(d)
+        return known
+
+    def _day_info(self, d: date) -> DayInfo:
         if d in self.closures:
             return DayInfo(d, False, True, DayKind.school_closure, "学校停课 (school closure)")
         if d in self.extra_school_days:

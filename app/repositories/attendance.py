@@ -132,7 +132,10 @@ WITH input AS (
      OR (EXCLUDED.occurred_at = attendance_mark.occurred_at
          AND EXCLUDED.event_id COLLATE "C" > attendance_mark.event_id COLLATE "C")
 )
-SELECT event_id FROM ins
+SELECT i.event_id, i.student_id, EXISTS (
+  SELECT 1 FROM absence_case c WHERE c.student_id = i.student_id AND c.status <> 'closed'
+) AS open_case
+FROM ins i
 """
 )
 _EVENT_COLUMNS = (
@@ -150,9 +153,16 @@ _EVENT_COLUMNS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    inserted: set[str]
+    # Students of the inserted events who have a case open; None when not looked up here.
+    open_cases: set[int] | None
+
+
 async def record(
     session: AsyncSession, rows: Sequence[dict[str, Any]], recorder: dict[str, Any]
-) -> set[str]:
+) -> Recorded:
     """Insert new events and move the marks they win; returns the event ids inserted.
 
     Rows carry the event columns; ``recorder`` the recorded-by columns and ``received_at``.
@@ -160,7 +170,7 @@ async def record(
     elsewhere two executemany statements with the winners chosen in Python.
     """
     if not rows:
-        return set()
+        return Recorded(set(), set())
     if _dialect(session) == "postgresql":
         params: dict[str, Any] = {c: [r[c] for r in rows] for c in _EVENT_COLUMNS}
         params.update(
@@ -170,7 +180,10 @@ async def record(
             received=recorder["received_at"],
         )
         conn = await session.connection()
-        return set((await conn.execute(_PG_RECORD, params)).scalars().all())
+        # The same statement says which of these students have a case open, so a roll with
+        # nobody absent and no open case costs the engine no query at all.
+        found = (await conn.execute(_PG_RECORD, params)).all()
+        return Recorded({r[0] for r in found}, {r[1] for r in found if r[2]})
     inserted = await insert_events(session, [{**r, **recorder} for r in rows])
     winners: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in rows:
@@ -189,7 +202,7 @@ async def record(
             for w in winners.values()
         ],
     )
-    return inserted
+    return Recorded(inserted, None)
 
 
 _MARK_FROM_EVENT = (

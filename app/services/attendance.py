@@ -207,7 +207,8 @@ async def record_events(
         }
         for eid, (_, event, digest) in candidates.items()
     ]
-    inserted = await repo.record(uow.session, rows, {**_recorder(actor), "received_at": received})
+    recorded = await repo.record(uow.session, rows, {**_recorder(actor), "received_at": received})
+    inserted = recorded.inserted
     # Ids not inserted were there already: the same content is a retry, other content a clash.
     known = await repo.content_hashes(uow.session, set(candidates) - inserted)
     for eid, (i, _, digest) in candidates.items():
@@ -227,6 +228,7 @@ async def record_events(
         ctx,
         {sid for sid, _ in changed},
         {r["student_id"] for r in fresh if r["status"] == Mark.absent.value},
+        open_hint=recorded.open_cases,
     )
     await uow.commit()
 
