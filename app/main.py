@@ -14,6 +14,7 @@ from app.api.routers import (
     auth,
     calendar,
     cases,
+    casework,
     counties,
     delivery,
     engine,
@@ -21,6 +22,7 @@ from app.api.routers import (
     imports,
     inbox,
     leaves,
+    reports,
     schools,
     staff,
     students,
@@ -79,8 +81,10 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         leaves,
         engine,
         cases,
+        casework,
         inbox,
         delivery,
+        reports,
     ):
         app.include_router(module.router)
     return app

@@ -144,7 +144,7 @@ _NOT_TASK_HOLDER = (
 # --- who may act ----------------------------------------------------------------------------
 
 
-def _require_person(actor: Actor) -> None:
+def require_person(actor: Actor) -> None:
     if actor.kind is not ActorKind.staff:
         raise Forbidden(_READ_ONLY_KEY)
 
@@ -181,7 +181,7 @@ def may_answer_alert(actor: Actor, alert: Alert, row: AbsenceCase) -> bool:
 
 
 def _require_caseworker(actor: Actor, row: AbsenceCase) -> None:
-    _require_person(actor)
+    require_person(actor)
     if not access.can_edit_student(actor, row.school_id, row.class_id):
         raise Forbidden(_NOT_CASEWORKER)
 
@@ -189,7 +189,7 @@ def _require_caseworker(actor: Actor, row: AbsenceCase) -> None:
 # --- loading --------------------------------------------------------------------------------
 
 
-async def _locked_case(
+async def locked_case(
     uow: UnitOfWork, actor: Actor, case_id: int | None, what: str, ident: int
 ) -> AbsenceCase:
     """The case locked for this transaction; 404 (named after what was asked for) if it does
@@ -200,7 +200,7 @@ async def _locked_case(
     return row
 
 
-async def _visible_case(uow: UnitOfWork, actor: Actor, case_id: int) -> AbsenceCase:
+async def visible_case(uow: UnitOfWork, actor: Actor, case_id: int) -> AbsenceCase:
     row = await repo.case(uow.session, case_id)
     if row is None or not access.can_read_class(actor, row.school_id, row.class_id):
         raise NotFound("缺勤案例", case_id)
@@ -544,10 +544,10 @@ async def _alert_for_action(
     uow: UnitOfWork, actor: Actor, alert_id: int
 ) -> tuple[AbsenceCase, Alert]:
     case_id = await repo.alert_case_id(uow.session, alert_id)
-    row = await _locked_case(uow, actor, case_id, "预警", alert_id)
+    row = await locked_case(uow, actor, case_id, "预警", alert_id)
     alert = await repo.alert(uow.session, alert_id)
     assert alert is not None
-    _require_person(actor)
+    require_person(actor)
     if not may_answer_alert(actor, alert, row):
         raise Forbidden(_NOT_ALERT_HOLDER)
     return row, alert
@@ -626,7 +626,7 @@ async def list_cases(
 
 
 async def get_case(uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int) -> CaseDetail:
-    return await _case_detail(uow, ctx, await _visible_case(uow, actor, case_id))
+    return await _case_detail(uow, ctx, await visible_case(uow, actor, case_id))
 
 
 async def student_case(
@@ -640,7 +640,7 @@ async def student_case(
 
 
 async def list_tasks(uow: UnitOfWork, actor: Actor, case_id: int) -> list[TaskOut]:
-    row = await _visible_case(uow, actor, case_id)
+    row = await visible_case(uow, actor, case_id)
     assert row.id is not None
     return [_task_out(t) for t in await repo.tasks(uow.session, row.id)]
 
@@ -672,7 +672,7 @@ def _contact_problems(data: ContactIn, at: datetime, now: datetime) -> list[Fiel
 async def log_contact(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int, data: ContactIn
 ) -> ContactOut:
-    row = await _locked_case(uow, actor, case_id, "缺勤案例", case_id)
+    row = await locked_case(uow, actor, case_id, "缺勤案例", case_id)
     _require_caseworker(actor, row)
     now = ctx.clock()
     at = data.at.astimezone(UTC) if data.at else now
@@ -699,7 +699,7 @@ async def log_contact(
 async def submit_report(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int, data: ReportIn
 ) -> ReportOut:
-    row = await _locked_case(uow, actor, case_id, "缺勤案例", case_id)
+    row = await locked_case(uow, actor, case_id, "缺勤案例", case_id)
     _require_caseworker(actor, row)
     now = ctx.clock()
     await _apply(uow, ctx, actor, row, ReportSubmitted(now))
@@ -725,8 +725,8 @@ async def _decide(
     note: str,
 ) -> ReportOut:
     case_id = await repo.report_case_id(uow.session, report_id)
-    row = await _locked_case(uow, actor, case_id, "书面报告", report_id)
-    _require_person(actor)
+    row = await locked_case(uow, actor, case_id, "书面报告", report_id)
+    require_person(actor)
     if not actor.superuser and not any(_holds(actor, r, row) for r in _REPORT_DECIDERS):
         raise Forbidden(_NOT_DECIDER)
     report = await repo.report(uow.session, report_id)
@@ -768,7 +768,7 @@ def _close_tasks(tasks: Iterable[CaseTask], actor: Actor, now: datetime, note: s
 async def confirm_reenrollment(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int
 ) -> CaseDetail:
-    row = await _locked_case(uow, actor, case_id, "缺勤案例", case_id)
+    row = await locked_case(uow, actor, case_id, "缺勤案例", case_id)
     _require_caseworker(actor, row)
     now = ctx.clock()
     await _apply(uow, ctx, actor, row, ReenrollmentConfirmed(now))
@@ -783,8 +783,8 @@ async def complete_task(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, task_id: int, data: TaskDoneIn
 ) -> TaskOut:
     case_id = await repo.task_case_id(uow.session, task_id)
-    row = await _locked_case(uow, actor, case_id, "任务", task_id)
-    _require_person(actor)
+    row = await locked_case(uow, actor, case_id, "任务", task_id)
+    require_person(actor)
     task = await repo.task(uow.session, task_id)
     assert task is not None
     if not _holds(actor, Role(task.role), row) and not access.can_manage_school(

@@ -13,6 +13,7 @@ from app.db.models.alerts import (
 )
 from app.db.models.attendance import AttendanceEvent, AttendanceMark, LeaveRequest
 from app.db.models.calendar import CalendarOverride, NationalYear, Term, TermBreak
+from app.db.models.casework import HomeVisit, PersuasionTalk, ReturnPlan
 from app.db.models.delivery import (
     ChannelTarget,
     Delivery,
@@ -52,10 +53,13 @@ __all__ = [
     "DeliverySettings",
     "Grade",
     "Guardian",
+    "HomeVisit",
     "LeaveRequest",
     "NationalYear",
     "Notification",
     "ParentContact",
+    "PersuasionTalk",
+    "ReturnPlan",
     "School",
     "SchoolClass",
     "Staff",

@@ -1,0 +1,1 @@
+"""Report files for people (XLSX with Chinese titles and headers)."""

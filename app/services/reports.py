@@ -1,0 +1,332 @@
+"""Reports (item 6): the three lists as a file, and the school's weekly bulletin (周通报).
+
+The weekly bulletin — definitions
+---------------------------------
+The week is Monday 00:00 to the next Monday 00:00 in the school's timezone (``week_start``
+must be a Monday; ``week_end`` in the output is the Sunday). All figures are for one school:
+
+- **alerts by level**: alerts of the school raised in the week, withdrawn ones excluded
+  (a withdrawn alert came from a roll that was corrected: there was no absence).
+- **verified within 48 h**: of those alerts, the ones with ``verified_at - raised_at <= 48 h``.
+  An alert not (yet) verified counts as not verified in time.
+- **per head teacher** (one line per class of the school, with its head teacher): the cases
+  opened in the week in that class (``cases``), and of them
+  - **contacted within 1 h**: the case's first parent contact (reached or not) is at or before
+    the due time of its *first* contact deadline (the earliest ``contact`` deadline of the
+    case, whatever its state: a missed call replaces it with a later one, which does not
+    count); the denominator is the cases that have a contact deadline;
+  - **reported within 24 h**: the case's first written report was submitted at or before the
+    due time of its first ``report`` deadline; the denominator is the cases that have one.
+- **open cases at the end of the week**: cases of the school opened before the week's end and
+  not closed before it (status as of Sunday 24:00).
+- **returned**: cases closed in the week because the student came back (close reason
+  ``returned`` 返校 or ``reenrolled`` 复学).
+
+Shares are ``count / of`` rounded to 4 places, null when ``of`` is 0. Each figure is one
+query (alerts, cases, first deadlines, first contacts, first reports, two counts) plus the
+classes and their head teachers.
+
+Access: the school's managers (principal, vice principal, 教务处) and its county's admins;
+other staff of the school get 403, anyone else 404.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import col, func, select
+
+from app.context import AppContext
+from app.db.models import AbsenceCase, AbsenceReport, Alert, Deadline, ParentContact
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor
+from app.domain.attendance import DAY_STATUS_LABELS
+from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, CloseReason
+from app.errors import Forbidden, Invalid
+from app.reports.xlsx import CellValue, Sheet, workbook_bytes
+from app.repositories import org as org_repo
+from app.schemas.reports import AlertsByLevel, HeadTeacherLine, Rate, WeeklyBulletinOut
+from app.services import attendance_queries
+from app.services.org import school_for
+
+VERIFY_WITHIN = timedelta(hours=48)
+RETURN_REASONS = (CloseReason.returned.value, CloseReason.reenrolled.value)
+_NOT_MANAGER = "周通报仅限学校管理者和县教育局 (school managers and county admins only)"
+
+
+class ReportFile:
+    """An XLSX report: its bytes, its real (Chinese) file name and an ASCII fallback."""
+
+    def __init__(self, content: bytes, filename: str, fallback: str) -> None:
+        self.content = content
+        self.filename = filename
+        self.fallback = fallback
+
+
+def _rate(count: int, of: int) -> Rate:
+    return Rate(count=count, of=of, share=round(count / of, 4) if of else None)
+
+
+# --- three lists ----------------------------------------------------------------------------
+
+
+async def three_lists_xlsx(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    *,
+    school_id: int | None,
+    class_id: int | None,
+    start: date,
+    end: date,
+) -> ReportFile:
+    """日期, 班级, 学生, 状态: one row per student per school day, by day then class."""
+    out = await attendance_queries.three_lists(
+        uow, ctx, actor, school_id=school_id, class_id=class_id, start=start, end=end
+    )
+    school = await school_for(uow, actor, out.school_id or 0)
+    classes = sorted(
+        await org_repo.classes_by_school(uow.session, school.id or 0),
+        key=lambda kg: (kg[1].level, kg[0].id or 0),
+    )
+    order = {k.id: i for i, (k, _) in enumerate(classes)}
+    names = {k.id: k.name for k, _ in classes}
+    rows: list[list[CellValue]] = []
+    for day in out.days:
+        entries = [*day.present, *day.leave, *day.absent, *day.not_recorded]
+        entries.sort(key=lambda e: (order.get(e.class_id, len(order)), e.student_id))
+        rows.extend(
+            [day.date, names.get(e.class_id, ""), e.name, DAY_STATUS_LABELS[e.day_status]]
+            for e in entries
+        )
+    who = school.name + (names.get(class_id, "") if class_id is not None else "")
+    span = f"{out.start:%Y-%m-%d} 至 {out.end:%Y-%m-%d}"
+    content = workbook_bytes(
+        [
+            Sheet(
+                name="三个名单",
+                title=f"{who} 三个名单(正常到校/请假/缺勤)  {span}",
+                headers=("日期", "班级", "学生", "状态"),
+                rows=rows,
+                widths=(14, 16, 14, 12),
+            )
+        ]
+    )
+    scope = f"class-{class_id}" if class_id is not None else f"school-{school.id}"
+    return ReportFile(
+        content,
+        f"{who}三个名单_{out.start:%Y%m%d}-{out.end:%Y%m%d}.xlsx",
+        f"three-lists-{scope}-{out.start:%Y%m%d}-{out.end:%Y%m%d}.xlsx",
+    )
+
+
+# --- weekly bulletin ------------------------------------------------------------------------
+
+
+def _in(column: object, start: datetime, end: datetime) -> ColumnElement[bool]:
+    c = col(column)
+    return (c >= start) & (c < end)
+
+
+async def weekly_bulletin(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, *, school_id: int, week_start: date
+) -> WeeklyBulletinOut:
+    if week_start.weekday() != 0:
+        raise Invalid.field(("query", "week_start"), "week_start 须为周一 (must be a Monday)")
+    school = await school_for(uow, actor, school_id)
+    if not access.can_manage_school(actor, school_id):
+        raise Forbidden(_NOT_MANAGER)
+    tz = ZoneInfo(school.timezone)
+    start = datetime.combine(week_start, time(0), tz).astimezone(UTC)
+    end = datetime.combine(week_start + timedelta(days=7), time(0), tz).astimezone(UTC)
+    session = uow.session
+
+    alerts = list(
+        await session.exec(
+            select(Alert.level, Alert.raised_at, Alert.verified_at).where(
+                Alert.school_id == school_id,
+                _in(Alert.raised_at, start, end),
+                Alert.status != AlertStatus.withdrawn.value,
+            )
+        )
+    )
+    by_level = {lv.value: sum(1 for a in alerts if a[0] == lv.value) for lv in LEVELS}
+    in_time = sum(
+        1 for _, raised, verified in alerts if verified and verified - raised <= VERIFY_WITHIN
+    )
+
+    cases = list(
+        await session.exec(
+            select(AbsenceCase.id, AbsenceCase.class_id).where(
+                AbsenceCase.school_id == school_id, _in(AbsenceCase.opened_at, start, end)
+            )
+        )
+    )
+    case_ids = [cid for cid, _ in cases if cid is not None]
+    first_due: dict[tuple[int, str], datetime] = {}
+    first_contact: dict[int, datetime] = {}
+    first_report: dict[int, datetime] = {}
+    if case_ids:
+        for cid, kind, due in await session.exec(
+            select(Deadline.case_id, Deadline.kind, func.min(Deadline.due_at))
+            .where(
+                col(Deadline.case_id).in_(case_ids), col(Deadline.kind).in_(("contact", "report"))
+            )
+            .group_by(col(Deadline.case_id), col(Deadline.kind))
+        ):
+            first_due[(cid, kind)] = due
+        for cid, at in await session.exec(
+            select(ParentContact.case_id, func.min(ParentContact.at))
+            .where(col(ParentContact.case_id).in_(case_ids))
+            .group_by(col(ParentContact.case_id))
+        ):
+            first_contact[cid] = at
+        for cid, at in await session.exec(
+            select(AbsenceReport.case_id, func.min(AbsenceReport.submitted_at))
+            .where(col(AbsenceReport.case_id).in_(case_ids))
+            .group_by(col(AbsenceReport.case_id))
+        ):
+            first_report[cid] = at
+
+    def on_time(cid: int, kind: str, done: dict[int, datetime]) -> tuple[int, int]:
+        due = first_due.get((cid, kind))
+        if due is None:
+            return 0, 0
+        at = done.get(cid)
+        return int(at is not None and at <= due), 1
+
+    per_class: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for case_id, class_id in cases:
+        if case_id is None:
+            continue
+        line = per_class[class_id]
+        line[0] += 1
+        ok, of = on_time(case_id, "contact", first_contact)
+        line[1] += ok
+        line[2] += of
+        ok, of = on_time(case_id, "report", first_report)
+        line[3] += ok
+        line[4] += of
+
+    open_at_end = (
+        await session.exec(
+            select(func.count())
+            .select_from(AbsenceCase)
+            .where(
+                AbsenceCase.school_id == school_id,
+                col(AbsenceCase.opened_at) < end,
+                or_(col(AbsenceCase.closed_at).is_(None), col(AbsenceCase.closed_at) >= end),
+            )
+        )
+    ).one()
+    returned = (
+        await session.exec(
+            select(func.count())
+            .select_from(AbsenceCase)
+            .where(
+                AbsenceCase.school_id == school_id,
+                _in(AbsenceCase.closed_at, start, end),
+                col(AbsenceCase.close_reason).in_(RETURN_REASONS),
+            )
+        )
+    ).one()
+
+    classes = sorted(
+        (
+            (k, g)
+            for k, g in await org_repo.classes_by_school(session, school_id)
+            if k.active or k.id in per_class
+        ),
+        key=lambda kg: (kg[1].level, kg[0].id or 0),
+    )
+    heads = await org_repo.head_teachers(session, [k.id for k, _ in classes if k.id is not None])
+    lines = []
+    for k, _ in classes:
+        kid = k.id or 0
+        n, c_ok, c_of, r_ok, r_of = per_class.get(kid, [0, 0, 0, 0, 0])
+        head = heads.get(kid)
+        lines.append(
+            HeadTeacherLine(
+                class_id=kid,
+                class_name=k.name,
+                head_teacher_id=head[0] if head else None,
+                head_teacher_name=head[1] if head else None,
+                cases=n,
+                contacted_within_1h=_rate(c_ok, c_of),
+                reported_within_24h=_rate(r_ok, r_of),
+            )
+        )
+    return WeeklyBulletinOut(
+        school_id=school_id,
+        school_name=school.name,
+        week_start=week_start,
+        week_end=week_start + timedelta(days=6),
+        generated_at=ctx.clock(),
+        alerts=AlertsByLevel(**by_level, total=len(alerts)),
+        verified_within_48h=_rate(in_time, len(alerts)),
+        head_teachers=lines,
+        open_cases_at_end=int(open_at_end),
+        returned=int(returned),
+    )
+
+
+def weekly_bulletin_xlsx(out: WeeklyBulletinOut) -> ReportFile:
+    """Two sheets: 概况 (the school's figures) and 班主任 (one line per class)."""
+    span = f"{out.week_start:%Y-%m-%d} 至 {out.week_end:%Y-%m-%d}"
+    a = out.alerts
+    summary: list[list[CellValue]] = [
+        *([LEVEL_LABELS[lv], getattr(a, lv.value), None] for lv in LEVELS),
+        ["预警合计", a.total, None],
+        ["48小时内核查", out.verified_within_48h.count, out.verified_within_48h.share],
+        ["周末未结案案例", out.open_cases_at_end, None],
+        ["本周返校结案", out.returned, None],
+    ]
+    teachers: list[list[CellValue]] = [
+        [
+            line.class_name,
+            line.head_teacher_name or "",
+            line.cases,
+            line.contacted_within_1h.count,
+            line.contacted_within_1h.share,
+            line.reported_within_24h.count,
+            line.reported_within_24h.share,
+        ]
+        for line in out.head_teachers
+    ]
+    content = workbook_bytes(
+        [
+            Sheet(
+                name="概况",
+                title=f"{out.school_name} 控辍保学周通报  {span}",
+                headers=("指标", "数量", "占比"),
+                rows=summary,
+                widths=(20, 10, 10),
+                percent_columns=frozenset({2}),
+            ),
+            Sheet(
+                name="班主任",
+                title=f"{out.school_name} 班主任落实情况  {span}",
+                headers=(
+                    "班级",
+                    "班主任",
+                    "缺勤案例数",
+                    "1小时内联系数",
+                    "1小时内联系率",
+                    "24小时内报告数",
+                    "24小时内报告率",
+                ),
+                rows=teachers,
+                widths=(14, 14, 12, 14, 14, 15, 15),
+                percent_columns=frozenset({4, 6}),
+            ),
+        ]
+    )
+    return ReportFile(
+        content,
+        f"{out.school_name}周通报_{out.week_start:%Y%m%d}.xlsx",
+        f"weekly-bulletin-school-{out.school_id}-{out.week_start:%Y%m%d}.xlsx",
+    )
