@@ -12,7 +12,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.alerts import engine
 from app.alerts.delivery import DeliveryWorker
+from app.alerts.reminders import remind_missing_rolls
 from app.context import AppContext
+from app.repositories.org import active_school_ids
 
 log = logging.getLogger("kcbx.engine")
 
@@ -53,6 +55,14 @@ class EngineRunner:
                 worst,
             )
 
+    async def remind(self) -> None:
+        try:
+            async with self.ctx.uow() as uow:
+                schools = await active_school_ids(uow.session)
+            await remind_missing_rolls(self.ctx, schools)
+        except Exception:  # tried again next minute; reminders are keyed, never doubled
+            log.exception("roll reminders failed")
+
     def start(self) -> None:
         self.scheduler.add_job(
             self.tick,
@@ -73,6 +83,15 @@ class EngineRunner:
             coalesce=True,
             misfire_grace_time=None,
             id="delivery",
+        )
+        self.scheduler.add_job(
+            self.remind,
+            "interval",
+            seconds=60,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            id="roll-reminders",
         )
         self.scheduler.start()
 

@@ -153,6 +153,22 @@ TOPICS: dict[str, Topic] = {
             ),
         }
     ),
+    "roll.missing": Topic(
+        {
+            "zh": Wording(
+                "未按时点名",
+                "未按时点名:{reason}",
+                "检查时间已过,班级点名尚未提交。",
+                "请尽快完成点名并提交",
+            ),
+            "en": Wording(
+                "Roll not taken",
+                "Roll not taken: {reason}",
+                "The check time has passed and the class roll is not in.",
+                "Take the roll and submit it now",
+            ),
+        }
+    ),
     "report.overdue": Topic(
         {
             "zh": Wording(

@@ -153,3 +153,8 @@ async def schools_by_ids(session: AsyncSession, school_ids: Collection[int]) -> 
         return {}
     rows = await session.exec(select(School).where(col(School.id).in_(sorted(school_ids))))
     return {s.id: s for s in rows if s.id is not None}
+
+
+async def active_school_ids(session: AsyncSession) -> list[int]:
+    rows = await session.exec(select(School.id).where(col(School.active)).order_by(col(School.id)))
+    return [i for i in rows if i is not None]
