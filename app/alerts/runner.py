@@ -15,6 +15,7 @@ from app.alerts.delivery import DeliveryWorker
 from app.alerts.reminders import remind_missing_rolls
 from app.context import AppContext
 from app.repositories.org import active_school_ids
+from app.services.legal import check_overdue_notices
 
 log = logging.getLogger("kcbx.engine")
 
@@ -60,8 +61,10 @@ class EngineRunner:
             async with self.ctx.uow() as uow:
                 schools = await active_school_ids(uow.session)
             await remind_missing_rolls(self.ctx, schools)
-        except Exception:  # tried again next minute; reminders are keyed, never doubled
-            log.exception("roll reminders failed")
+            # Return notices past their deadline go to the township (疑似辍学), then 辍学.
+            await check_overdue_notices(self.ctx)
+        except Exception:  # tried again next minute; both are idempotent
+            log.exception("roll reminders or return-notice checks failed")
 
     def start(self) -> None:
         self.scheduler.add_job(

@@ -21,6 +21,7 @@ from app.db.models.delivery import (
     DeliverySettings,
     WebhookSubscription,
 )
+from app.db.models.legal import ReturnNotice
 from app.db.models.roster import (
     ApiKey,
     County,
@@ -59,6 +60,7 @@ __all__ = [
     "Notification",
     "ParentContact",
     "PersuasionTalk",
+    "ReturnNotice",
     "ReturnPlan",
     "School",
     "SchoolClass",

@@ -1,0 +1,510 @@
+"""Legal escalation (依法控辍): the 辍学生返校通知书 given to the guardian of a red case, the
+report to the township when its deadline passes, 疑似辍学 then 辍学, and 销号.
+
+Decisions:
+- periods are configuration (``LegalPolicy``): the notice gives ``notice_days`` (7) calendar
+  days; the deadline is ``issued_on + notice_days`` in the school's local calendar. When the
+  deadline has passed (the school's today is after it) with the case still open, the notice is
+  reported to the township and the student becomes 疑似辍学 at once (both dated that day);
+  ``dropout_after_days`` (30) days after 疑似辍学 without return the student counts as 辍学.
+  Today the defaults apply everywhere (``DEFAULT_POLICY``); per-county values can later come
+  from the alert-policy overrides;
+- a notice is issued only for an open case at red level: a case that is closed or awaiting
+  re-enrolment means the student is at school (409 学生已在校); an open case below red is 409
+  too; one active (issued or escalated) notice per case, a second one is 409;
+- the guardian named on the notice is the one given in the request, otherwise the student's
+  primary guardian (or the first one on file); none at all is 422;
+- the document number is ``{school code}-{year}-{seq:03d}``, ``seq`` counting the school's
+  notices of that year;
+- writing (issue, escalate, strike off, check): people only (API keys 403) who manage the
+  case's school (principal, vice principal, 教务处, county admin: ``access.can_manage_school``);
+  others who can see the case get 403, everyone else 404. Reading (the notice, its DOCX):
+  whoever may see the case;
+- escalating by hand (报告乡镇) is allowed only after the deadline (before: 409) and only for
+  an issued notice; 销号 needs a reason (422 without) and is allowed on any notice not yet
+  struck off;
+- ``check_overdue_notices`` marks a notice whose case is no longer open as complied (the
+  student is back), escalates overdue ones and marks 辍学 after the further period. The
+  engine runner should call it once a day (it does not yet); ``POST /return-notices/check``
+  runs it over the caller's schools;
+- every write locks the case row first, appends a timeline entry (``case_event``) and commits
+  once.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Collection
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Pt
+from docx.text.run import Run
+from pydantic import BaseModel, Field, StringConstraints
+from sqlmodel import col, func, select
+
+from app.context import AppContext
+from app.db.models import (
+    AbsenceCase,
+    CaseEvent,
+    Grade,
+    Guardian,
+    ReturnNotice,
+    School,
+    SchoolClass,
+    Student,
+    Township,
+)
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor
+from app.domain.cases import CaseStatus, Level
+from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.repositories import alerts as alerts_repo
+from app.repositories import cases as cases_repo
+from app.schemas.common import Name, Schema
+from app.services.cases import locked_case, require_person, visible_case
+from app.services.days import local_today
+from app.services.leaves import actor_tag
+
+DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+LEGAL_BASIS = (
+    "《中华人民共和国义务教育法》第五十八条规定：适龄儿童、少年的父母或者其他法定监护人"
+    "无正当理由未依照本法规定送适龄子女或者被监护人入学接受并完成义务教育的，"
+    "由当地乡镇人民政府或者县级人民政府教育行政部门给予批评教育，责令限期改正。"
+)
+
+
+class LegalPolicy(BaseModel):
+    """The periods of legal escalation, in calendar days."""
+
+    notice_days: int = Field(default=7, ge=1, description="返校通知书的期限(天)")
+    suspected_after_days: int = Field(
+        default=0,
+        ge=0,
+        description="期限届满后多少天仍未返校即报告乡镇并认定疑似辍学(0:期限届满次日)",
+    )
+    dropout_after_days: int = Field(default=30, ge=1, description="疑似辍学后多少天认定辍学")
+
+
+DEFAULT_POLICY = LegalPolicy()
+
+
+class NoticeStatus(StrEnum):
+    issued = "issued"
+    complied = "complied"
+    escalated = "escalated"
+    struck_off = "struck_off"
+
+
+STATUS_LABELS: dict[NoticeStatus, str] = {
+    NoticeStatus.issued: "已送达",
+    NoticeStatus.complied: "已返校",
+    NoticeStatus.escalated: "已报告乡镇",
+    NoticeStatus.struck_off: "已销号",
+}
+_ACTIVE = (NoticeStatus.issued.value, NoticeStatus.escalated.value)
+
+_NOT_MANAGER = (
+    "只有学校管理者(校长、分管副校长、教务处)或县教育局可办理返校通知书 "
+    "(only school managers or the county admin)"
+)
+_AT_SCHOOL = "学生已在校,不能发返校通知书 (the student is at school: the case is not open)"
+_NOT_RED = "只有红色预警的案例才能发返校通知书 (only a case at red level)"
+_ALREADY = "该案例已有未办结的返校通知书 (the case already has an active return notice)"
+_BEFORE_DEADLINE = "返校期限未届满,不能报告乡镇 (the deadline has not passed yet)"
+_NOT_ISSUED = "只有已送达、未返校的通知书才能报告乡镇 (only an issued notice is escalated)"
+_STRUCK = "该通知书已销号 (the notice is already struck off)"
+_EVENT_TEXT_MAX = 500
+
+
+# --- schemas --------------------------------------------------------------------------------
+
+
+class NoticeIn(Schema):
+    guardian_name: Name | None = Field(
+        default=None, description="监护人姓名;不填则取学生的第一监护人", examples=["王某"]
+    )
+
+
+class StrikeOffIn(Schema):
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+    ] = Field(description="销号原因", examples=["已返校复学并稳定就读一个月"])
+
+
+class NoticeOut(Schema):
+    id: int
+    case_id: int
+    student_id: int
+    school_id: int
+    number: str = Field(description="文书编号 {学校代码}-{年份}-{序号}")
+    issued_on: date
+    deadline: date
+    guardian_name: str
+    status: NoticeStatus
+    status_label: str
+    complied_on: date | None
+    reported_to_township_on: date | None
+    suspected_dropout_on: date | None = Field(description="认定疑似辍学的日期")
+    dropout_on: date | None = Field(description="认定辍学的日期")
+    struck_off_on: date | None
+    strike_off_reason: str | None
+    created_by: str = Field(description="kind:id:name")
+
+
+class CheckOut(Schema):
+    complied: int = Field(description="学生已返校而办结的通知书数")
+    escalated: int = Field(description="期限届满报告乡镇、认定疑似辍学的数")
+    dropout: int = Field(description="认定辍学的数")
+
+
+def notice_out(n: ReturnNotice) -> NoticeOut:
+    assert n.id is not None
+    status = NoticeStatus(n.status)
+    return NoticeOut(
+        id=n.id,
+        case_id=n.case_id,
+        student_id=n.student_id,
+        school_id=n.school_id,
+        number=n.number,
+        issued_on=n.issued_on,
+        deadline=n.deadline,
+        guardian_name=n.guardian_name,
+        status=status,
+        status_label=STATUS_LABELS[status],
+        complied_on=n.complied_on,
+        reported_to_township_on=n.reported_to_township_on,
+        suspected_dropout_on=n.suspected_dropout_on,
+        dropout_on=n.dropout_on,
+        struck_off_on=n.struck_off_on,
+        strike_off_reason=n.strike_off_reason,
+        created_by=n.created_by,
+    )
+
+
+def chinese_date(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+async def _case_for_write(uow: UnitOfWork, actor: Actor, case_id: int) -> AbsenceCase:
+    row = await locked_case(uow, actor, case_id, "缺勤案例", case_id)
+    require_person(actor)
+    if not access.can_manage_school(actor, row.school_id):
+        raise Forbidden(_NOT_MANAGER)
+    return row
+
+
+async def _school(uow: UnitOfWork, school_id: int) -> School:
+    school = await uow.session.get(School, school_id)
+    assert school is not None
+    return school
+
+
+def _event(ctx: AppContext, case_id: int, kind: str, text: str, actor: str | None) -> CaseEvent:
+    return CaseEvent(
+        case_id=case_id, at=ctx.clock(), kind=kind, text=text[:_EVENT_TEXT_MAX], actor=actor
+    )
+
+
+async def _guardian_name(uow: UnitOfWork, student_id: int) -> str | None:
+    rows = await uow.session.exec(
+        select(Guardian)
+        .where(col(Guardian.student_id) == student_id)
+        .order_by(col(Guardian.is_primary).desc(), col(Guardian.id))
+    )
+    first = rows.first()
+    return first.name if first is not None else None
+
+
+async def _next_number(uow: UnitOfWork, school: School, year: int) -> str:
+    prefix = f"{school.code}-{year}-"
+    taken = (
+        await uow.session.exec(
+            select(func.count())
+            .select_from(ReturnNotice)
+            .where(
+                col(ReturnNotice.school_id) == school.id,
+                col(ReturnNotice.number).startswith(prefix),
+            )
+        )
+    ).one()
+    return f"{prefix}{int(taken) + 1:03d}"
+
+
+async def _notice_for_write(
+    uow: UnitOfWork, actor: Actor, notice_id: int
+) -> tuple[ReturnNotice, AbsenceCase]:
+    found = await uow.session.get(ReturnNotice, notice_id)
+    case_id = found.case_id if found is not None else None
+    row = await locked_case(uow, actor, case_id, "返校通知书", notice_id)
+    require_person(actor)
+    if not access.can_manage_school(actor, row.school_id):
+        raise Forbidden(_NOT_MANAGER)
+    assert found is not None
+    await uow.session.refresh(found)
+    return found, row
+
+
+async def _visible_notice(uow: UnitOfWork, actor: Actor, notice_id: int) -> ReturnNotice:
+    found = await uow.session.get(ReturnNotice, notice_id)
+    if found is None:
+        raise NotFound("返校通知书", notice_id)
+    row = await cases_repo.case(uow.session, found.case_id)
+    if row is None or not access.can_read_class(actor, row.school_id, row.class_id):
+        raise NotFound("返校通知书", notice_id)
+    return found
+
+
+# --- issuing --------------------------------------------------------------------------------
+
+
+async def issue_notice(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    case_id: int,
+    data: NoticeIn,
+    policy: LegalPolicy = DEFAULT_POLICY,
+) -> NoticeOut:
+    row = await _case_for_write(uow, actor, case_id)
+    if row.status != CaseStatus.open.value:
+        raise Conflict(_AT_SCHOOL)
+    if row.level != Level.red.value:
+        raise Conflict(_NOT_RED)
+    active = await uow.session.exec(
+        select(ReturnNotice.id).where(
+            col(ReturnNotice.case_id) == case_id, col(ReturnNotice.status).in_(_ACTIVE)
+        )
+    )
+    if active.first() is not None:
+        raise Conflict(_ALREADY)
+    guardian = data.guardian_name or await _guardian_name(uow, row.student_id)
+    if not guardian:
+        raise Invalid.field(
+            ("body", "guardian_name"), "学生没有登记监护人,请填写监护人姓名 (no guardian on file)"
+        )
+    school = await _school(uow, row.school_id)
+    today = local_today(school, ctx.clock())
+    now = ctx.clock()
+    notice = ReturnNotice(
+        case_id=case_id,
+        student_id=row.student_id,
+        school_id=row.school_id,
+        number=await _next_number(uow, school, today.year),
+        issued_on=today,
+        deadline=today + timedelta(days=policy.notice_days),
+        guardian_name=guardian,
+        status=NoticeStatus.issued.value,
+        created_by=actor_tag(actor),
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(notice)
+    text = (
+        f"发出辍学生返校通知书 {notice.number},监护人 {guardian},"
+        f"限 {chinese_date(notice.deadline)} 前返校"
+    )
+    uow.session.add(_event(ctx, case_id, "return_notice.issued", text, actor_tag(actor)))
+    await uow.commit()
+    return notice_out(notice)
+
+
+async def case_notice(uow: UnitOfWork, actor: Actor, case_id: int) -> NoticeOut:
+    """The case's latest notice (404 if none)."""
+    await visible_case(uow, actor, case_id)
+    found = (
+        await uow.session.exec(
+            select(ReturnNotice)
+            .where(col(ReturnNotice.case_id) == case_id)
+            .order_by(col(ReturnNotice.id).desc())
+        )
+    ).first()
+    if found is None:
+        raise NotFound("该案例的返校通知书 (return notice of case)", case_id)
+    return notice_out(found)
+
+
+# --- escalation and 销号 ---------------------------------------------------------------------
+
+
+def _escalate(
+    ctx: AppContext, n: ReturnNotice, today: date, actor: str | None, how: str
+) -> CaseEvent:
+    n.status = NoticeStatus.escalated.value
+    n.reported_to_township_on = today
+    n.suspected_dropout_on = today
+    n.updated_at = ctx.clock()
+    text = f"返校通知书 {n.number} 期限已过未返校,{how}报告乡镇人民政府,认定为疑似辍学"
+    return _event(ctx, n.case_id, "return_notice.escalated", text, actor)
+
+
+async def escalate(uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: int) -> NoticeOut:
+    notice, row = await _notice_for_write(uow, actor, notice_id)
+    if notice.status != NoticeStatus.issued.value:
+        raise Conflict(_NOT_ISSUED)
+    if row.status != CaseStatus.open.value:
+        raise Conflict(_AT_SCHOOL)
+    today = local_today(await _school(uow, row.school_id), ctx.clock())
+    if today <= notice.deadline:
+        raise Conflict(_BEFORE_DEADLINE)
+    uow.session.add(notice)
+    uow.session.add(_escalate(ctx, notice, today, actor_tag(actor), ""))
+    await uow.commit()
+    return notice_out(notice)
+
+
+async def strike_off(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: int, data: StrikeOffIn
+) -> NoticeOut:
+    notice, row = await _notice_for_write(uow, actor, notice_id)
+    if notice.status == NoticeStatus.struck_off.value:
+        raise Conflict(_STRUCK)
+    notice.status = NoticeStatus.struck_off.value
+    notice.struck_off_on = local_today(await _school(uow, row.school_id), ctx.clock())
+    notice.strike_off_reason = data.reason
+    notice.updated_at = ctx.clock()
+    uow.session.add(notice)
+    text = f"返校通知书 {notice.number} 销号:{data.reason}"
+    uow.session.add(_event(ctx, notice.case_id, "return_notice.struck_off", text, actor_tag(actor)))
+    await uow.commit()
+    return notice_out(notice)
+
+
+# --- the daily check ------------------------------------------------------------------------
+
+
+async def _check(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    school_ids: Collection[int] | None,
+    policy: LegalPolicy,
+) -> CheckOut:
+    stmt = select(ReturnNotice).where(col(ReturnNotice.status).in_(_ACTIVE))
+    if school_ids is not None:
+        stmt = stmt.where(col(ReturnNotice.school_id).in_(sorted(school_ids)))
+    notices = list(await uow.session.exec(stmt.order_by(col(ReturnNotice.id))))
+    counts = CheckOut(complied=0, escalated=0, dropout=0)
+    schools: dict[int, School] = {}
+    for n in notices:
+        row = await alerts_repo.case_for_update(uow.session, n.case_id)
+        assert row is not None
+        await uow.session.refresh(n)
+        if n.status not in _ACTIVE:
+            continue
+        if n.school_id not in schools:
+            schools[n.school_id] = await _school(uow, n.school_id)
+        today = local_today(schools[n.school_id], ctx.clock())
+        event: CaseEvent | None = None
+        if row.status != CaseStatus.open.value:
+            n.status = NoticeStatus.complied.value
+            n.complied_on = today
+            text = f"学生已返校,返校通知书 {n.number} 办结"
+            event = _event(ctx, n.case_id, "return_notice.complied", text, None)
+            counts.complied += 1
+        elif n.status == NoticeStatus.issued.value:
+            if today > n.deadline + timedelta(days=policy.suspected_after_days):
+                event = _escalate(ctx, n, today, None, "系统自动")
+                counts.escalated += 1
+        elif (
+            n.dropout_on is None
+            and n.suspected_dropout_on is not None
+            and today >= n.suspected_dropout_on + timedelta(days=policy.dropout_after_days)
+        ):
+            n.dropout_on = today
+            text = (
+                f"疑似辍学满 {policy.dropout_after_days} 天仍未返校,认定为辍学"
+                f"(返校通知书 {n.number})"
+            )
+            event = _event(ctx, n.case_id, "return_notice.dropout", text, None)
+            counts.dropout += 1
+        if event is not None:
+            n.updated_at = ctx.clock()
+            uow.session.add(n)
+            uow.session.add(event)
+    await uow.commit()
+    return counts
+
+
+async def check_overdue_notices(
+    ctx: AppContext,
+    school_ids: Collection[int] | None = None,
+    policy: LegalPolicy = DEFAULT_POLICY,
+) -> CheckOut:
+    """The daily pass over active notices (all schools unless ``school_ids``); the engine
+    runner should call it once a day."""
+    async with ctx.uow() as uow:
+        return await _check(uow, ctx, school_ids, policy)
+
+
+async def check_for(uow: UnitOfWork, ctx: AppContext, actor: Actor) -> CheckOut:
+    require_person(actor)
+    if not (actor.superuser or actor.managed_school_ids):
+        raise Forbidden(_NOT_MANAGER)
+    scope = None if actor.superuser else actor.managed_school_ids
+    return await _check(uow, ctx, scope, DEFAULT_POLICY)
+
+
+# --- the printable document -----------------------------------------------------------------
+
+
+def _font(run: Run, size: float, bold: bool = False) -> None:
+    run.font.name = "宋体"
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    rpr = run._element.get_or_add_rPr()
+    rpr.get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
+
+
+async def document(uow: UnitOfWork, actor: Actor, notice_id: int) -> tuple[bytes, str, str]:
+    """The notice as DOCX: bytes, file name and an ASCII fallback name."""
+    n = await _visible_notice(uow, actor, notice_id)
+    student = await uow.session.get(Student, n.student_id)
+    school = await _school(uow, n.school_id)
+    assert student is not None
+    klass = await uow.session.get(SchoolClass, student.class_id)
+    grade = await uow.session.get(Grade, klass.grade_id) if klass else None
+    township = await uow.session.get(Township, school.township_id)
+    class_name = f"{grade.name if grade else ''}{klass.name if klass else ''}"
+    township_name = township.name if township else "当地乡镇"
+
+    doc = Document()
+    title = doc.add_paragraph()
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _font(title.add_run("辍学生返校通知书"), 22, bold=True)
+    number = doc.add_paragraph()
+    number.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    _font(number.add_run(f"编号：{n.number}"), 12)
+    _font(doc.add_paragraph().add_run(f"{n.guardian_name}（家长/监护人）："), 14)
+    paragraphs = (
+        f"您的子女（被监护人）{student.name}系我校{class_name}学生，"
+        "近期无正当理由连续多日未到校上课。"
+        "经学校多次劝返，至今仍未返校。",
+        LEGAL_BASIS,
+        f"请您于{chinese_date(n.deadline)}前送{student.name}返校复学。"
+        f"逾期未返校的，学校将依法报告{township_name}人民政府，"
+        "由乡镇人民政府给予批评教育，责令限期改正。",
+        "特此通知。",
+    )
+    for text in paragraphs:
+        p = doc.add_paragraph()
+        p.paragraph_format.first_line_indent = Pt(28)
+        _font(p.add_run(text), 14)
+    doc.add_paragraph()
+    for text in (f"{school.name}（盖章）", chinese_date(n.issued_on)):
+        p = doc.add_paragraph()
+        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        _font(p.add_run(text), 14)
+    p = doc.add_paragraph()
+    _font(p.add_run("监护人签收：____________    签收日期：______年____月____日"), 12)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue(), f"辍学生返校通知书-{n.number}.docx", f"return-notice-{n.id}.docx"
