@@ -22,11 +22,13 @@ from app.api.routers import (
     imports,
     inbox,
     leaves,
+    ledgers,
     legal,
     reports,
     schools,
     staff,
     students,
+    transfers,
 )
 from app.context import AppContext
 from app.settings import Settings, get_settings
@@ -84,9 +86,11 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         cases,
         casework,
         legal,
+        transfers,
         inbox,
         delivery,
         reports,
+        ledgers,
     ):
         app.include_router(module.router)
     return app

@@ -3,11 +3,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import attendance, deadlines, delivery
+from bench import attendance, deadlines, delivery, reports
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["attendance", "deadlines", "delivery"]
+    which = sys.argv[1:] or ["attendance", "deadlines", "delivery", "reports"]
     for name in which:
         if name == "attendance":
             asyncio.run(attendance.main())
@@ -15,8 +15,12 @@ def main() -> None:
             asyncio.run(deadlines.main())
         elif name == "delivery":
             asyncio.run(delivery.main())
+        elif name == "reports":
+            asyncio.run(reports.main())
         else:
-            raise SystemExit(f"unknown benchmark {name!r} (known: attendance, deadlines, delivery)")
+            raise SystemExit(
+                f"unknown benchmark {name!r} (known: attendance, deadlines, delivery, reports)"
+            )
 
 
 if __name__ == "__main__":

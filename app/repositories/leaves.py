@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import LeaveRequest, Student
+from app.db.models import LeaveRequest, Student, Suspension
 from app.domain.access import Visibility
 from app.repositories.base import paginate, visible_to
 
@@ -114,7 +114,8 @@ async def list_leaves(
 async def approved_leave_days(
     session: AsyncSession, student_ids: Collection[int], start: date, end: date
 ) -> dict[int, set[date]]:
-    """For each student, the dates in [start, end] covered by approved leave. Students
+    """For each student, the dates in [start, end] covered by approved leave or by a 休学
+    (suspension: its days count like approved leave, so they are never absent). Students
     without any such date are absent from the answer. Dates are calendar dates: whether
     each is a school day is the caller's business."""
     found: dict[int, set[date]] = {}
@@ -135,9 +136,30 @@ async def approved_leave_days(
             )
         )
         for student_id, first, last in rows:
-            day, stop = max(first, start), min(last, end)
-            days = found.setdefault(student_id, set())
-            while day <= stop:
-                days.add(day)
-                day += timedelta(days=1)
+            _add_days(found, student_id, max(first, start), min(last, end))
+        suspended = await session.exec(
+            select(
+                Suspension.student_id,
+                col(Suspension.start_date),
+                col(Suspension.end_date),
+                col(Suspension.ended_on),
+            ).where(
+                col(Suspension.student_id).in_(ids[i : i + _CHUNK]),
+                col(Suspension.start_date) <= end,
+                col(Suspension.end_date) >= start,
+            )
+        )
+        for student_id, first, last, ended_on in suspended:
+            if ended_on is not None:  # ended early: suspended up to the day before
+                last = min(last, ended_on - timedelta(days=1))
+            _add_days(found, student_id, max(first, start), min(last, end))
     return found
+
+
+def _add_days(found: dict[int, set[date]], student_id: int, day: date, stop: date) -> None:
+    if day > stop:
+        return
+    days = found.setdefault(student_id, set())
+    while day <= stop:
+        days.add(day)
+        day += timedelta(days=1)

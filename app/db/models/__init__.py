@@ -34,6 +34,7 @@ from app.db.models.roster import (
     Student,
     Township,
 )
+from app.db.models.transfers import Suspension, Transfer
 
 __all__ = [
     "AbsenceCase",
@@ -67,8 +68,10 @@ __all__ = [
     "Staff",
     "StaffRole",
     "Student",
+    "Suspension",
     "Term",
     "TermBreak",
     "Township",
+    "Transfer",
     "WebhookSubscription",
 ]

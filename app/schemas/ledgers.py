@@ -1,0 +1,100 @@
+"""Ledgers (台账) and rates (入学率 / 巩固率 / 辍学率); definitions in app/services/ledgers.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class LedgerKind(StrEnum):
+    suspected_dropout = "suspected_dropout"
+    dropout = "dropout"
+
+
+class AbsenceTrackingRow(BaseModel):
+    case_id: int
+    student_id: int
+    student_name: str = Field(description="学生")
+    class_id: int
+    class_name: str = Field(description="班级")
+    start_date: date | None = Field(description="缺勤起始日期")
+    consecutive_days: int = Field(description="连续缺勤天数")
+    level: str | None = Field(description="预警级别 blue | yellow | red")
+    level_label: str = Field(description="预警级别(中文)")
+    contacted_at: datetime | None = Field(description="联系家长时间(首次)")
+    reported_at: datetime | None = Field(description="书面报告提交时间(首次)")
+    outcome: str = Field(description="处理结果: open | awaiting_reenrollment | 结案原因")
+    outcome_label: str = Field(description="处理结果(中文)")
+    closed_on: date | None = Field(description="结案日期(学校时区)")
+
+
+class AbsenceTrackingOut(BaseModel):
+    school_id: int
+    school_name: str
+    start: date
+    end: date
+    generated_at: datetime
+    rows: list[AbsenceTrackingRow]
+
+
+class CountyLedgerRow(BaseModel):
+    notice_id: int
+    school_id: int
+    school_name: str = Field(description="学校")
+    student_id: int
+    student_name: str = Field(description="学生")
+    student_no: str = Field(description="学籍号")
+    class_id: int
+    class_name: str = Field(description="班级")
+    date: dt.date = Field(description="认定疑似辍学 / 辍学的日期")
+    status: str = Field(description="状态: 疑似辍学 | 辍学")
+
+
+class CountyLedgerOut(BaseModel):
+    county_id: int
+    county_name: str
+    kind: LedgerKind
+    title: str
+    generated_at: datetime
+    rows: list[CountyLedgerRow]
+
+
+class RateLine(BaseModel):
+    """One school, or a total (``school_id`` null) for a kind of school or the whole county."""
+
+    school_id: int | None
+    name: str
+    kind: str | None = Field(description="primary | junior_middle; null for the county total")
+    enrolled: int = Field(description="在籍学生数(分母)")
+    suspected_dropouts: int = Field(description="当前疑似辍学(未认定辍学、未销号)")
+    dropouts: int = Field(description="本学年认定辍学(未销号)")
+    dropout_rate: float | None = Field(description="辍学率 = dropouts / enrolled")
+    retention_rate: float | None = Field(description="巩固率 = 1 − 辍学率")
+    enrollment_rate: float | None = Field(
+        default=None, description="入学率:系统无适龄儿童数,恒为 null"
+    )
+    target: float | None = Field(description="辍学率控制目标(小学 2%,初中 3%)")
+    above_target: bool = Field(description="辍学率超过目标")
+
+
+class RateTargetsOut(BaseModel):
+    primary: float
+    junior_middle: float
+
+
+class RatesOut(BaseModel):
+    county_id: int
+    county_name: str
+    school_year: int = Field(description="学年:school_year 年 9月1日 至 次年 8月31日")
+    period_start: date
+    period_end: date
+    generated_at: datetime
+    targets: RateTargetsOut
+    enrollment_rate_note: str
+    schools: list[RateLine]
+    by_kind: list[RateLine] = Field(description="按学段合计(有学校的学段)")
+    total: RateLine = Field(description="全县(或所选学校)合计,无目标")
+    schools_above_target: list[int]

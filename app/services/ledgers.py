@@ -1,0 +1,540 @@
+"""Ledgers (台账) and rates (item 6): the school's 学生缺勤追踪记录表, the county's
+疑似辍学学生台账 and 辍学学生台账, and the dropout / retention rates against the targets.
+
+学生缺勤追踪记录表 (absence tracking)
+-----------------------------------
+One row per absence case of the school *opened* in ``[start, end]`` (school-local dates), by
+opening time. 缺勤起始日期 / 连续缺勤天数: the earliest and the number of the days the case
+counted (its run plus the days of its alerts that were not withdrawn); 预警级别: the case's
+highest level; 联系家长时间: the first parent contact (reached or not); 书面报告提交时间: the
+first written report; 处理结果: 处理中 (open), 待复学确认, or the close reason; 结案日期: the
+school-local date of closing.
+
+County ledgers (from the return notices, 返校通知书)
+--------------------------------------------------
+Notices with status ``escalated`` (reported to the township; struck-off ones — 销号 — are
+resolved and left out):
+
+- 疑似辍学学生台账: ``suspected_dropout_on`` set and ``dropout_on`` not yet set; 日期 is the
+  former;
+- 辍学学生台账: ``dropout_on`` set; 日期 is ``dropout_on``.
+
+Rows by school, date, student. The class is the student's current class.
+
+Rates
+-----
+For a school year ``Y`` (1 September Y to 31 August Y+1; by default the one containing today,
+Beijing time), per school:
+
+- **dropouts** (辍学): students with an escalated, not struck-off notice whose ``dropout_on``
+  falls in the year; **suspected_dropouts**: such notices with ``suspected_dropout_on`` set and
+  no ``dropout_on`` (a snapshot, not tied to the year);
+- **enrolled** (分母): the students on the school's roll (``active``), plus the year's dropouts
+  that are no longer active — the system keeps no roll history, so this stands for "enrolled at
+  the start of the year";
+- **辍学率** = dropouts / enrolled, **巩固率** = 1 − 辍学率 (both rounded to 4 places, null when
+  nobody is enrolled);
+- **入学率** needs the number of school-age children (适龄儿童) of the area, which the system
+  does not hold: always null, with the reason in ``enrollment_rate_note``.
+
+A school is **above target** when its dropout rate exceeds the target of its kind: ``TARGETS``
+(2% primary, 3% junior middle by default; a module-level setting, replace it to configure).
+Totals per kind of school compare with that kind's target; the overall total has none.
+
+Access: the tracking record — the school's managers (principal, vice principal, 教务处) and
+its county's admins (other staff of the school 403, anyone else 404). County ledgers and county
+rates — the county's admins only (other staff of the county 403, anyone else 404). A school's
+rates (``school_id``) — like the tracking record.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+from sqlmodel import col, func, select
+
+from app.context import AppContext
+from app.db.models import (
+    AbsenceCase,
+    AbsenceReport,
+    Alert,
+    County,
+    ParentContact,
+    ReturnNotice,
+    School,
+    SchoolClass,
+    Student,
+)
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor
+from app.domain.cases import LEVEL_LABELS, AlertStatus, CaseStatus, CloseReason, Level
+from app.errors import Forbidden, Invalid, NotFound
+from app.reports.xlsx import CellValue, Sheet, workbook_bytes
+from app.schemas.ledgers import (
+    AbsenceTrackingOut,
+    AbsenceTrackingRow,
+    CountyLedgerOut,
+    CountyLedgerRow,
+    LedgerKind,
+    RateLine,
+    RatesOut,
+    RateTargetsOut,
+)
+from app.services.legal import NoticeStatus
+from app.services.org import school_for
+from app.services.reports import ReportFile
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+MAX_DAYS = 366
+
+
+class RateTargets(BaseModel):
+    """Dropout-rate targets (控辍目标) by kind of school, as shares."""
+
+    primary: float = Field(default=0.02, ge=0, le=1)
+    junior_middle: float = Field(default=0.03, ge=0, le=1)
+
+    def for_kind(self, kind: str | None) -> float | None:
+        return getattr(self, kind, None) if kind in ("primary", "junior_middle") else None
+
+
+TARGETS = RateTargets()
+
+OUTCOME_LABELS: dict[str, str] = {
+    CaseStatus.open.value: "处理中",
+    CaseStatus.awaiting_reenrollment.value: "待复学确认",
+    CloseReason.returned.value: "已返校",
+    CloseReason.excused.value: "已补请假",
+    CloseReason.withdrawn.value: "点名更正撤销",
+    CloseReason.reenrolled.value: "已复学",
+}
+KIND_LABELS = {"primary": "小学", "junior_middle": "初中"}
+LEDGER_TITLES = {
+    LedgerKind.suspected_dropout: "疑似辍学学生台账",
+    LedgerKind.dropout: "辍学学生台账",
+}
+LEDGER_STATUS = {LedgerKind.suspected_dropout: "疑似辍学", LedgerKind.dropout: "辍学"}
+ENROLLMENT_NOTE = (
+    "入学率需要适龄儿童数(适龄儿童台账),本系统未保存,故为空 "
+    "(the number of school-age children is not held by the system)"
+)
+_NOT_MANAGER = "台账仅限学校管理者和县教育局 (school managers and county admins only)"
+_NOT_COUNTY = "县级台账与指标仅限县教育局 (county admins only)"
+
+
+def _share(count: int, of: int) -> float | None:
+    return round(count / of, 4) if of else None
+
+
+def _local(at: datetime | None, tz: ZoneInfo) -> datetime | None:
+    return at.astimezone(tz) if at is not None else None
+
+
+async def _managed_school(uow: UnitOfWork, actor: Actor, school_id: int) -> School:
+    school = await school_for(uow, actor, school_id)
+    if not access.can_manage_school(actor, school_id):
+        raise Forbidden(_NOT_MANAGER)
+    return school
+
+
+async def _admin_county(uow: UnitOfWork, actor: Actor, county_id: int) -> County:
+    county = await uow.session.get(County, county_id)
+    if county is None or not access.can_read_county(actor, county_id):
+        raise NotFound("县", county_id)
+    if not access.can_manage_county(actor, county_id):
+        raise Forbidden(_NOT_COUNTY)
+    return county
+
+
+# --- 学生缺勤追踪记录表 -----------------------------------------------------------------------
+
+
+async def absence_tracking(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, *, school_id: int, start: date, end: date
+) -> AbsenceTrackingOut:
+    if end < start:
+        raise Invalid.field(("query", "end"), "end 不能早于 start (end before start)")
+    if (end - start).days >= MAX_DAYS:
+        raise Invalid.field(("query", "end"), f"最多 {MAX_DAYS} 天 (at most {MAX_DAYS} days)")
+    school = await _managed_school(uow, actor, school_id)
+    tz = ZoneInfo(school.timezone)
+    lo = datetime.combine(start, time(0), tz).astimezone(UTC)
+    hi = datetime.combine(end + timedelta(days=1), time(0), tz).astimezone(UTC)
+    session = uow.session
+    cases = list(
+        await session.exec(
+            select(AbsenceCase, Student.name, SchoolClass.name)
+            .join(Student, col(Student.id) == AbsenceCase.student_id)
+            .join(SchoolClass, col(SchoolClass.id) == AbsenceCase.class_id)
+            .where(
+                AbsenceCase.school_id == school_id,
+                col(AbsenceCase.opened_at) >= lo,
+                col(AbsenceCase.opened_at) < hi,
+            )
+            .order_by(col(AbsenceCase.opened_at), col(AbsenceCase.id))
+        )
+    )
+    ids = [c.id for c, _, _ in cases if c.id is not None]
+    days: dict[int, set[str]] = defaultdict(set)
+    contacted: dict[int, datetime] = {}
+    reported: dict[int, datetime] = {}
+    if ids:
+        for cid, alert_days in await session.exec(
+            select(Alert.case_id, Alert.days).where(
+                col(Alert.case_id).in_(ids), Alert.status != AlertStatus.withdrawn.value
+            )
+        ):
+            days[cid].update(alert_days)
+        for cid, at in await session.exec(
+            select(ParentContact.case_id, func.min(ParentContact.at))
+            .where(col(ParentContact.case_id).in_(ids))
+            .group_by(col(ParentContact.case_id))
+        ):
+            contacted[cid] = at
+        for cid, at in await session.exec(
+            select(AbsenceReport.case_id, func.min(AbsenceReport.submitted_at))
+            .where(col(AbsenceReport.case_id).in_(ids))
+            .group_by(col(AbsenceReport.case_id))
+        ):
+            reported[cid] = at
+    rows = []
+    for case, student_name, class_name in cases:
+        cid = case.id or 0
+        counted = sorted(days[cid] | set(case.run))
+        outcome = case.close_reason if case.status == CaseStatus.closed.value else case.status
+        outcome = outcome or case.status
+        closed = _local(case.closed_at, tz)
+        rows.append(
+            AbsenceTrackingRow(
+                case_id=cid,
+                student_id=case.student_id,
+                student_name=student_name,
+                class_id=case.class_id,
+                class_name=class_name,
+                start_date=date.fromisoformat(counted[0]) if counted else None,
+                consecutive_days=len(counted),
+                level=case.level,
+                level_label=LEVEL_LABELS[Level(case.level)] if case.level else "",
+                contacted_at=_local(contacted.get(cid), tz),
+                reported_at=_local(reported.get(cid), tz),
+                outcome=outcome,
+                outcome_label=OUTCOME_LABELS.get(outcome, outcome),
+                closed_on=closed.date() if closed else None,
+            )
+        )
+    return AbsenceTrackingOut(
+        school_id=school_id,
+        school_name=school.name,
+        start=start,
+        end=end,
+        generated_at=ctx.clock(),
+        rows=rows,
+    )
+
+
+def _naive(at: datetime | None) -> datetime | None:
+    """Excel has no time zones: the school-local wall time."""
+    return at.replace(tzinfo=None) if at is not None else None
+
+
+def absence_tracking_xlsx(out: AbsenceTrackingOut) -> ReportFile:
+    rows: list[list[CellValue]] = [
+        [
+            r.student_name,
+            r.class_name,
+            r.start_date,
+            r.consecutive_days,
+            r.level_label,
+            _naive(r.contacted_at),
+            _naive(r.reported_at),
+            r.outcome_label,
+            r.closed_on,
+        ]
+        for r in out.rows
+    ]
+    span = f"{out.start:%Y-%m-%d} 至 {out.end:%Y-%m-%d}"
+    content = workbook_bytes(
+        [
+            Sheet(
+                name="学生缺勤追踪记录表",
+                title=f"{out.school_name} 学生缺勤追踪记录表  {span}",
+                headers=(
+                    "学生",
+                    "班级",
+                    "缺勤起始日期",
+                    "连续缺勤天数",
+                    "预警级别",
+                    "联系家长时间",
+                    "书面报告提交时间",
+                    "处理结果",
+                    "结案日期",
+                ),
+                rows=rows,
+                widths=(12, 12, 14, 14, 12, 18, 18, 14, 14),
+            )
+        ]
+    )
+    return ReportFile(
+        content,
+        f"{out.school_name}学生缺勤追踪记录表_{out.start:%Y%m%d}-{out.end:%Y%m%d}.xlsx",
+        f"absence-tracking-school-{out.school_id}-{out.start:%Y%m%d}-{out.end:%Y%m%d}.xlsx",
+    )
+
+
+# --- county ledgers ---------------------------------------------------------------------------
+
+
+async def county_ledger(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, *, county_id: int, kind: LedgerKind
+) -> CountyLedgerOut:
+    county = await _admin_county(uow, actor, county_id)
+    day_col = (
+        ReturnNotice.dropout_on if kind is LedgerKind.dropout else ReturnNotice.suspected_dropout_on
+    )
+    query = (
+        select(ReturnNotice, School.name, Student, SchoolClass.name)
+        .join(School, col(School.id) == ReturnNotice.school_id)
+        .join(Student, col(Student.id) == ReturnNotice.student_id)
+        .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
+        .where(
+            School.county_id == county_id,
+            ReturnNotice.status == NoticeStatus.escalated.value,
+            col(day_col).is_not(None),
+        )
+        .order_by(col(School.id), col(day_col), col(Student.id))
+    )
+    if kind is LedgerKind.suspected_dropout:
+        query = query.where(col(ReturnNotice.dropout_on).is_(None))
+    rows = []
+    for notice, school_name, student, class_name in await uow.session.exec(query):
+        on = notice.dropout_on if kind is LedgerKind.dropout else notice.suspected_dropout_on
+        assert on is not None
+        rows.append(
+            CountyLedgerRow(
+                notice_id=notice.id or 0,
+                school_id=notice.school_id,
+                school_name=school_name,
+                student_id=student.id or 0,
+                student_name=student.name,
+                student_no=student.student_no,
+                class_id=student.class_id,
+                class_name=class_name,
+                date=on,
+                status=LEDGER_STATUS[kind],
+            )
+        )
+    return CountyLedgerOut(
+        county_id=county_id,
+        county_name=county.name,
+        kind=kind,
+        title=f"{county.name}{LEDGER_TITLES[kind]}",
+        generated_at=ctx.clock(),
+        rows=rows,
+    )
+
+
+def county_ledger_xlsx(out: CountyLedgerOut) -> ReportFile:
+    rows: list[list[CellValue]] = [
+        [r.school_name, r.student_name, r.student_no, r.class_name, r.date, r.status]
+        for r in out.rows
+    ]
+    stamp = f"{out.generated_at.astimezone(BEIJING):%Y%m%d}"
+    content = workbook_bytes(
+        [
+            Sheet(
+                name=LEDGER_TITLES[out.kind],
+                title=f"{out.title}  {out.generated_at.astimezone(BEIJING):%Y-%m-%d}",
+                headers=("学校", "学生", "学籍号", "班级", "日期", "状态"),
+                rows=rows,
+                widths=(16, 12, 24, 12, 14, 12),
+            )
+        ]
+    )
+    return ReportFile(
+        content,
+        f"{out.title}_{stamp}.xlsx",
+        f"{out.kind.value.replace('_', '-')}-ledger-county-{out.county_id}-{stamp}.xlsx",
+    )
+
+
+# --- rates ------------------------------------------------------------------------------------
+
+
+def _line(
+    school_id: int | None, name: str, kind: str | None, counts: tuple[int, int, int], target: bool
+) -> RateLine:
+    enrolled, suspected, dropouts = counts
+    rate = _share(dropouts, enrolled)
+    goal = TARGETS.for_kind(kind) if target else None
+    return RateLine(
+        school_id=school_id,
+        name=name,
+        kind=kind,
+        enrolled=enrolled,
+        suspected_dropouts=suspected,
+        dropouts=dropouts,
+        dropout_rate=rate,
+        retention_rate=round(1 - rate, 4) if rate is not None else None,
+        target=goal,
+        above_target=rate is not None and goal is not None and rate > goal,
+    )
+
+
+async def rates(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    *,
+    county_id: int | None,
+    school_id: int | None,
+    school_year: int | None,
+) -> RatesOut:
+    if (county_id is None) == (school_id is None):
+        raise Invalid.field(
+            ("query", "county_id"), "county_id 与 school_id 须且只能给一个 (exactly one of them)"
+        )
+    session = uow.session
+    if school_id is not None:
+        one = await _managed_school(uow, actor, school_id)
+        county_id = one.county_id
+        found = await session.get(County, county_id)
+        assert found is not None
+        county = found
+    else:
+        assert county_id is not None
+        county = await _admin_county(uow, actor, county_id)
+    today = ctx.clock().astimezone(BEIJING).date()
+    year = school_year if school_year is not None else today.year - (today.month < 9)
+    lo, hi = date(year, 9, 1), date(year + 1, 8, 31)
+
+    school_query = select(School).where(School.county_id == county_id)
+    if school_id is not None:
+        school_query = school_query.where(School.id == school_id)
+    schools = list(await session.exec(school_query.order_by(col(School.id))))
+    in_scope = (
+        [School.id == school_id] if school_id is not None else [School.county_id == county_id]
+    )
+    enrolled: dict[int, int] = dict(
+        (
+            await session.exec(
+                select(Student.school_id, func.count())
+                .join(School, col(School.id) == Student.school_id)
+                .where(*in_scope, col(Student.active))
+                .group_by(col(Student.school_id))
+            )
+        ).all()
+    )
+    escalated = [ReturnNotice.status == NoticeStatus.escalated.value, *in_scope]
+    dropouts: dict[int, int] = defaultdict(int)
+    for sid, active in await session.exec(
+        select(ReturnNotice.school_id, Student.active)
+        .join(School, col(School.id) == ReturnNotice.school_id)
+        .join(Student, col(Student.id) == ReturnNotice.student_id)
+        .where(*escalated, col(ReturnNotice.dropout_on) >= lo, col(ReturnNotice.dropout_on) <= hi)
+        .distinct()
+    ):
+        dropouts[sid] += 1
+        if not active:
+            enrolled[sid] = enrolled.get(sid, 0) + 1
+    suspected: dict[int, int] = dict(
+        (
+            await session.exec(
+                select(ReturnNotice.school_id, func.count(func.distinct(ReturnNotice.student_id)))
+                .join(School, col(School.id) == ReturnNotice.school_id)
+                .where(
+                    *escalated,
+                    col(ReturnNotice.suspected_dropout_on).is_not(None),
+                    col(ReturnNotice.dropout_on).is_(None),
+                )
+                .group_by(col(ReturnNotice.school_id))
+            )
+        ).all()
+    )
+
+    lines: list[RateLine] = []
+    per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for s in schools:
+        sid = s.id or 0
+        counts = (enrolled.get(sid, 0), suspected.get(sid, 0), dropouts.get(sid, 0))
+        lines.append(_line(sid, s.name, s.kind, counts, True))
+        for i, n in enumerate(counts):
+            per_kind[s.kind][i] += n
+    by_kind = [
+        _line(None, f"{county.name}{KIND_LABELS.get(k, k)}合计", k, (c[0], c[1], c[2]), True)
+        for k, c in sorted(per_kind.items())
+    ]
+    total = _line(
+        None,
+        f"{county.name}合计",
+        None,
+        (
+            sum(c[0] for c in per_kind.values()),
+            sum(c[1] for c in per_kind.values()),
+            sum(c[2] for c in per_kind.values()),
+        ),
+        False,
+    )
+    return RatesOut(
+        county_id=county.id or 0,
+        county_name=county.name,
+        school_year=year,
+        period_start=lo,
+        period_end=hi,
+        generated_at=ctx.clock(),
+        targets=RateTargetsOut(primary=TARGETS.primary, junior_middle=TARGETS.junior_middle),
+        enrollment_rate_note=ENROLLMENT_NOTE,
+        schools=lines,
+        by_kind=by_kind,
+        total=total,
+        schools_above_target=[ln.school_id for ln in lines if ln.above_target and ln.school_id],
+    )
+
+
+def rates_xlsx(out: RatesOut) -> ReportFile:
+    rows: list[list[CellValue]] = [
+        [
+            ln.name,
+            KIND_LABELS.get(ln.kind or "", ""),
+            ln.enrolled,
+            ln.suspected_dropouts,
+            ln.dropouts,
+            ln.dropout_rate,
+            ln.retention_rate,
+            ln.enrollment_rate,
+            ln.target,
+            "是" if ln.above_target else "否",
+        ]
+        for ln in [*out.schools, *out.by_kind, out.total]
+    ]
+    content = workbook_bytes(
+        [
+            Sheet(
+                name="控辍指标",
+                title=f"{out.county_name} 入学率、巩固率、辍学率  {out.school_year}学年",
+                headers=(
+                    "学校",
+                    "学段",
+                    "在籍学生数",
+                    "疑似辍学",
+                    "辍学",
+                    "辍学率",
+                    "巩固率",
+                    "入学率",
+                    "辍学率目标",
+                    "超过目标",
+                ),
+                rows=rows,
+                widths=(20, 8, 12, 10, 8, 10, 10, 10, 12, 10),
+                percent_columns=frozenset({5, 6, 7, 8}),
+            )
+        ]
+    )
+    return ReportFile(
+        content,
+        f"{out.county_name}控辍指标_{out.school_year}学年.xlsx",
+        f"rates-county-{out.county_id}-{out.school_year}.xlsx",
+    )

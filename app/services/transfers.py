@@ -1,0 +1,543 @@
+"""转学 (transfers), 休学 (suspensions), a student who left without a transfer, and the
+follow-up checks after a return.
+
+Decisions:
+- a transfer goes applied → head_teacher_signed → receiving_signed → approved (seed 001: a
+  written application, the head teacher's signature, the receiving school's signature, the
+  vice principal's approval); a step out of order is 409; ``reject`` (with a reason) is
+  possible at any step before approval. Who: the application by the student's school
+  managers or head teacher; the head teacher's signature by the class's head teacher; the
+  receiving signature by a manager of the receiving school when it is in the system,
+  otherwise by a manager of the sending school (recording the paper signature); approval by
+  the sending school's vice principal or principal; rejection by a sending-school manager.
+  API keys 403; people who can see the transfer but may not take the step 403; everyone
+  else 404;
+- a transfer to the student's own school is 422, as is a planned leaving date before the
+  application date; one transfer in progress per student (a second 409);
+- on approval the student's 学籍 status becomes ``10`` (转学) and the student is deactivated
+  at the sending school (enrolling at the receiving school is the roster import's job);
+- ``left-without-transfer``: a school manager marks a student who left without an approved
+  transfer as ``15`` (下落不明), i.e. a suspected dropout (seed 001); the student stays active
+  so the school's ledgers keep counting them; a transferred student (``10``) is 409;
+- a suspension (休学) is entered already approved by a school manager (``approved_by``);
+  end before start is 422, overlapping another suspension of the student 409. Its days count
+  like approved leave (``approved_leave_days``): the three lists show 请假 and no case opens;
+  creating or ending one re-evaluates the student's case, as approving leave does;
+- status flips happen on writes only, there is no background job: creation sets ``02`` (休学)
+  when the suspension has started (start <= the school's today); ``end`` marks it ended
+  (days from that day on count again) and sets ``05`` (复学) if the student was ``02``;
+- follow-ups after a return (issue 6, item 4) are computed, not stored: for a case closed as
+  re-enrolled, or as returned at red level, checks are due 1, 4 and 8 weeks after
+  ``closed_at`` (``GET /cases/{id}/follow-ups``); other cases 409.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+from sqlmodel import col, func, select
+
+from app.alerts import engine
+from app.context import AppContext
+from app.db.models import School, Student, Suspension, Transfer
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor
+from app.domain.cases import CaseStatus, CloseReason, Level
+from app.domain.roles import Role
+from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.repositories.leaves import student_for_update
+from app.schemas.common import Schema
+from app.services.cases import require_person, visible_case
+from app.services.days import local_today
+from app.services.leaves import actor_tag
+from app.services.students import student_for
+
+STUDYING, SUSPENDED, RESUMED, TRANSFERRED, MISSING = "01", "02", "05", "10", "15"
+FOLLOW_UP_WEEKS = (1, 4, 8)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class TransferStatus(StrEnum):
+    applied = "applied"
+    head_teacher_signed = "head_teacher_signed"
+    receiving_signed = "receiving_signed"
+    approved = "approved"
+    rejected = "rejected"
+
+
+TRANSFER_LABELS: dict[TransferStatus, str] = {
+    TransferStatus.applied: "已申请",
+    TransferStatus.head_teacher_signed: "班主任已签字",
+    TransferStatus.receiving_signed: "接收学校已签字",
+    TransferStatus.approved: "已批准",
+    TransferStatus.rejected: "未批准",
+}
+_IN_PROGRESS = (
+    TransferStatus.applied.value,
+    TransferStatus.head_teacher_signed.value,
+    TransferStatus.receiving_signed.value,
+)
+
+
+class SuspensionStatus(StrEnum):
+    active = "active"
+    ended = "ended"
+
+
+_SAME_SCHOOL = "不能转入本校 (a transfer to the student's own school)"
+_NO_TARGET = "请填写转入学校 (to_school_id or to_school_name)"
+_ORDER = "拟转出日期不能早于申请日期 (leave_on before applied_on)"
+_IN_PROGRESS_ALREADY = "该学生已有办理中的转学申请 (a transfer is already in progress)"
+_STEP = "转学申请不在这一步 (the transfer is not at this step: {status})"
+_NOT_MANAGER = "只有学校管理者(校长、分管副校长、教务处)或县教育局可办理 (school managers only)"
+_NOT_HEAD = "只有该班班主任可签字 (only the class's head teacher)"
+_NOT_APPROVER = "只有转出学校的分管副校长或校长可批准 (vice principal or principal only)"
+_END_BEFORE_START = "结束日期不能早于开始日期 (end_date before start_date)"
+_OVERLAP = "与该学生已有的休学时间重叠 (overlaps another suspension)"
+_ENDED = "该休学已结束 (the suspension has already ended)"
+_TRANSFERRED = "该学生已转学 (the student has transferred)"
+_NO_FOLLOW_UP = (
+    "只有红色预警后返校或复学结案的案例有回访 (only a case closed as returned after red "
+    "or re-enrolled)"
+)
+
+
+# --- schemas --------------------------------------------------------------------------------
+
+
+class TransferIn(Schema):
+    student_id: int
+    to_school_id: int | None = Field(default=None, description="转入学校(系统内)")
+    to_school_name: str | None = Field(
+        default=None, max_length=100, description="转入学校名称(系统外的学校必填)"
+    )
+    applied_on: date = Field(description="书面申请日期")
+    leave_on: date | None = Field(default=None, description="拟转出日期(不早于申请日期)")
+    reason: Text = Field(description="转学原因", examples=["随父母务工迁居"])
+
+
+class RejectIn(Schema):
+    reason: Text = Field(description="不予批准的原因")
+
+
+class TransferOut(Schema):
+    id: int
+    student_id: int
+    from_school_id: int
+    to_school_id: int | None
+    to_school_name: str
+    number: str = Field(description="文书编号 {学校代码}-ZX-{年份}-{序号}")
+    applied_on: date
+    leave_on: date | None
+    reason: str
+    status: TransferStatus
+    status_label: str
+    applied_by: str
+    head_teacher_signed_at: datetime | None
+    head_teacher_signed_by: str | None
+    receiving_signed_at: datetime | None
+    receiving_signed_by: str | None
+    decided_at: datetime | None = Field(description="批准或不予批准的时间")
+    decided_by: str | None
+    reject_reason: str | None
+
+
+class SuspensionIn(Schema):
+    start_date: date
+    end_date: date
+    reason: Text = Field(description="休学原因", examples=["因病休学"])
+
+
+class SuspensionOut(Schema):
+    id: int
+    student_id: int
+    school_id: int
+    start_date: date
+    end_date: date
+    reason: str
+    status: SuspensionStatus
+    approved_by: str
+    ended_on: date | None
+    ended_by: str | None
+
+
+class StudentStatusOut(Schema):
+    student_id: int
+    status: str = Field(description="学籍状态代码 (JY/T 1001)")
+    active: bool
+
+
+class FollowUpOut(Schema):
+    week: int = Field(description="返校后第几周")
+    due_at: datetime
+
+
+def transfer_out(t: Transfer) -> TransferOut:
+    assert t.id is not None
+    status = TransferStatus(t.status)
+    return TransferOut(
+        id=t.id,
+        student_id=t.student_id,
+        from_school_id=t.from_school_id,
+        to_school_id=t.to_school_id,
+        to_school_name=t.to_school_name,
+        number=t.number,
+        applied_on=t.applied_on,
+        leave_on=t.leave_on,
+        reason=t.reason,
+        status=status,
+        status_label=TRANSFER_LABELS[status],
+        applied_by=t.applied_by,
+        head_teacher_signed_at=t.head_teacher_signed_at,
+        head_teacher_signed_by=t.head_teacher_signed_by,
+        receiving_signed_at=t.receiving_signed_at,
+        receiving_signed_by=t.receiving_signed_by,
+        decided_at=t.decided_at,
+        decided_by=t.decided_by,
+        reject_reason=t.reject_reason,
+    )
+
+
+def suspension_out(s: Suspension) -> SuspensionOut:
+    assert s.id is not None
+    return SuspensionOut(
+        id=s.id,
+        student_id=s.student_id,
+        school_id=s.school_id,
+        start_date=s.start_date,
+        end_date=s.end_date,
+        reason=s.reason,
+        status=SuspensionStatus(s.status),
+        approved_by=s.approved_by,
+        ended_on=s.ended_on,
+        ended_by=s.ended_by,
+    )
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+async def _school(uow: UnitOfWork, school_id: int) -> School:
+    school = await uow.session.get(School, school_id)
+    assert school is not None
+    return school
+
+
+async def _locked_student(uow: UnitOfWork, actor: Actor, student_id: int) -> Student:
+    """The student, visible to the actor (else 404), locked for the write."""
+    await student_for(uow, actor, student_id)
+    student = await student_for_update(uow.session, student_id)
+    assert student is not None
+    await uow.session.refresh(student)
+    return student
+
+
+def _require_manager(actor: Actor, school_id: int) -> None:
+    require_person(actor)
+    if not access.can_manage_school(actor, school_id):
+        raise Forbidden(_NOT_MANAGER)
+
+
+def _sees(actor: Actor, t: Transfer) -> bool:
+    return access.can_read_class(actor, t.from_school_id, t.class_id) or (
+        t.to_school_id is not None and access.can_manage_school(actor, t.to_school_id)
+    )
+
+
+async def _transfer_for_write(
+    uow: UnitOfWork, actor: Actor, transfer_id: int, step: TransferStatus | None
+) -> Transfer:
+    """The transfer, visible to the actor (else 404), its student locked, at ``step`` (else
+    409; ``None``: any step in progress)."""
+    found = await uow.session.get(Transfer, transfer_id)
+    if found is None or not _sees(actor, found):
+        raise NotFound("转学申请", transfer_id)
+    require_person(actor)
+    await student_for_update(uow.session, found.student_id)
+    await uow.session.refresh(found)
+    allowed = _IN_PROGRESS if step is None else (step.value,)
+    if found.status not in allowed:
+        raise Conflict(_STEP.format(status=TRANSFER_LABELS[TransferStatus(found.status)]))
+    return found
+
+
+async def _next_number(uow: UnitOfWork, school: School, year: int) -> str:
+    prefix = f"{school.code}-ZX-{year}-"
+    taken = (
+        await uow.session.exec(
+            select(func.count())
+            .select_from(Transfer)
+            .where(
+                col(Transfer.from_school_id) == school.id,
+                col(Transfer.number).startswith(prefix),
+            )
+        )
+    ).one()
+    return f"{prefix}{int(taken) + 1:03d}"
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+
+async def apply(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: TransferIn) -> TransferOut:
+    student = await _locked_student(uow, actor, data.student_id)
+    require_person(actor)
+    if not access.can_edit_student(actor, student.school_id, student.class_id):
+        raise Forbidden("只有学校管理者或班主任可提交转学申请 (school managers or head teacher)")
+    if student.status == TRANSFERRED:
+        raise Conflict(_TRANSFERRED)
+    if data.to_school_id == student.school_id:
+        raise Invalid.field(("body", "to_school_id"), _SAME_SCHOOL)
+    if data.leave_on is not None and data.leave_on < data.applied_on:
+        raise Invalid.field(("body", "leave_on"), _ORDER)
+    name = (data.to_school_name or "").strip()
+    if data.to_school_id is not None:
+        target = await uow.session.get(School, data.to_school_id)
+        if target is None:
+            raise Invalid.field(("body", "to_school_id"), "转入学校不存在 (no such school)")
+        name = target.name
+    if not name:
+        raise Invalid.field(("body", "to_school_name"), _NO_TARGET)
+    pending = await uow.session.exec(
+        select(Transfer.id).where(
+            col(Transfer.student_id) == student.id, col(Transfer.status).in_(_IN_PROGRESS)
+        )
+    )
+    if pending.first() is not None:
+        raise Conflict(_IN_PROGRESS_ALREADY)
+    school = await _school(uow, student.school_id)
+    now = ctx.clock()
+    assert student.id is not None
+    row = Transfer(
+        student_id=student.id,
+        from_school_id=student.school_id,
+        class_id=student.class_id,
+        to_school_id=data.to_school_id,
+        to_school_name=name,
+        number=await _next_number(uow, school, data.applied_on.year),
+        applied_on=data.applied_on,
+        leave_on=data.leave_on,
+        reason=data.reason,
+        status=TransferStatus.applied.value,
+        applied_by=actor_tag(actor),
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(row)
+    await uow.commit()
+    return transfer_out(row)
+
+
+async def head_teacher_sign(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, transfer_id: int
+) -> TransferOut:
+    t = await _transfer_for_write(uow, actor, transfer_id, TransferStatus.applied)
+    if not (actor.superuser or t.class_id in actor.head_class_ids):
+        raise Forbidden(_NOT_HEAD)
+    t.status = TransferStatus.head_teacher_signed.value
+    t.head_teacher_signed_at = t.updated_at = ctx.clock()
+    t.head_teacher_signed_by = actor_tag(actor)
+    return await _save(uow, t)
+
+
+async def receiving_sign(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, transfer_id: int
+) -> TransferOut:
+    t = await _transfer_for_write(uow, actor, transfer_id, TransferStatus.head_teacher_signed)
+    signer = t.to_school_id if t.to_school_id is not None else t.from_school_id
+    if not access.can_manage_school(actor, signer):
+        raise Forbidden("只有接收学校的管理者可签字 (a manager of the receiving school)")
+    t.status = TransferStatus.receiving_signed.value
+    t.receiving_signed_at = t.updated_at = ctx.clock()
+    t.receiving_signed_by = actor_tag(actor)
+    return await _save(uow, t)
+
+
+async def approve(uow: UnitOfWork, ctx: AppContext, actor: Actor, transfer_id: int) -> TransferOut:
+    t = await _transfer_for_write(uow, actor, transfer_id, TransferStatus.receiving_signed)
+    approvers = (Role.vice_principal, Role.principal)
+    if not (
+        actor.superuser
+        or any(g.role in approvers and g.school_id == t.from_school_id for g in actor.grants)
+    ):
+        raise Forbidden(_NOT_APPROVER)
+    t.status = TransferStatus.approved.value
+    t.decided_at = t.updated_at = ctx.clock()
+    t.decided_by = actor_tag(actor)
+    student = await uow.session.get(Student, t.student_id)
+    assert student is not None
+    student.status = TRANSFERRED
+    student.active = False
+    student.updated_at = ctx.clock()
+    uow.session.add(student)
+    return await _save(uow, t)
+
+
+async def reject(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, transfer_id: int, data: RejectIn
+) -> TransferOut:
+    t = await _transfer_for_write(uow, actor, transfer_id, None)
+    if not access.can_manage_school(actor, t.from_school_id):
+        raise Forbidden(_NOT_MANAGER)
+    t.status = TransferStatus.rejected.value
+    t.decided_at = t.updated_at = ctx.clock()
+    t.decided_by = actor_tag(actor)
+    t.reject_reason = data.reason
+    return await _save(uow, t)
+
+
+async def _save(uow: UnitOfWork, t: Transfer) -> TransferOut:
+    uow.session.add(t)
+    await uow.commit()
+    return transfer_out(t)
+
+
+async def get_transfer(uow: UnitOfWork, actor: Actor, transfer_id: int) -> TransferOut:
+    found = await uow.session.get(Transfer, transfer_id)
+    if found is None or not _sees(actor, found):
+        raise NotFound("转学申请", transfer_id)
+    return transfer_out(found)
+
+
+async def list_transfers(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    student_id: int | None,
+    status: TransferStatus | None,
+) -> list[TransferOut]:
+    """Transfers out of or into the caller's schools (a class's staff: that class's)."""
+    stmt = select(Transfer)
+    if not actor.superuser:
+        managed = sorted(actor.managed_school_ids)
+        stmt = stmt.where(
+            col(Transfer.from_school_id).in_(managed)
+            | col(Transfer.to_school_id).in_(managed)
+            | col(Transfer.class_id).in_(sorted(actor.class_ids))
+        )
+    if student_id is not None:
+        stmt = stmt.where(col(Transfer.student_id) == student_id)
+    if status is not None:
+        stmt = stmt.where(col(Transfer.status) == status.value)
+    rows = await uow.session.exec(stmt.order_by(col(Transfer.id).desc()))
+    return [transfer_out(t) for t in rows]
+
+
+async def left_without_transfer(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, student_id: int
+) -> StudentStatusOut:
+    student = await _locked_student(uow, actor, student_id)
+    _require_manager(actor, student.school_id)
+    if student.status == TRANSFERRED:
+        raise Conflict(_TRANSFERRED)
+    student.status = MISSING
+    student.updated_at = ctx.clock()
+    uow.session.add(student)
+    await uow.commit()
+    assert student.id is not None
+    return StudentStatusOut(student_id=student.id, status=student.status, active=student.active)
+
+
+# --- suspensions ----------------------------------------------------------------------------
+
+
+async def suspend(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, student_id: int, data: SuspensionIn
+) -> SuspensionOut:
+    student = await _locked_student(uow, actor, student_id)
+    _require_manager(actor, student.school_id)
+    if data.end_date < data.start_date:
+        raise Invalid.field(("body", "end_date"), _END_BEFORE_START)
+    if student.status == TRANSFERRED:
+        raise Conflict(_TRANSFERRED)
+    for other in await _suspensions(uow, student_id):
+        last = other.end_date
+        if other.ended_on is not None:
+            last = min(last, other.ended_on - timedelta(days=1))
+        if other.start_date <= data.end_date and last >= data.start_date:
+            raise Conflict(_OVERLAP)
+    now = ctx.clock()
+    row = Suspension(
+        student_id=student_id,
+        school_id=student.school_id,
+        class_id=student.class_id,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        reason=data.reason,
+        status=SuspensionStatus.active.value,
+        approved_by=actor_tag(actor),
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(row)
+    if data.start_date <= local_today(await _school(uow, student.school_id), now):
+        student.status = SUSPENDED
+        student.updated_at = now
+        uow.session.add(student)
+    await uow.flush()
+    await engine.react_to_attendance(uow, ctx, [student_id], [student_id])
+    await uow.commit()
+    return suspension_out(row)
+
+
+async def end_suspension(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, suspension_id: int
+) -> SuspensionOut:
+    found = await uow.session.get(Suspension, suspension_id)
+    if found is None or not access.can_read_class(actor, found.school_id, found.class_id):
+        raise NotFound("休学", suspension_id)
+    student = await _locked_student(uow, actor, found.student_id)
+    _require_manager(actor, found.school_id)
+    await uow.session.refresh(found)
+    if found.status != SuspensionStatus.active.value:
+        raise Conflict(_ENDED)
+    now = ctx.clock()
+    found.status = SuspensionStatus.ended.value
+    found.ended_on = local_today(await _school(uow, found.school_id), now)
+    found.ended_by = actor_tag(actor)
+    found.updated_at = now
+    uow.session.add(found)
+    if student.status == SUSPENDED:
+        student.status = RESUMED
+        student.updated_at = now
+        uow.session.add(student)
+    await uow.flush()
+    await engine.react_to_attendance(uow, ctx, [found.student_id], [found.student_id])
+    await uow.commit()
+    return suspension_out(found)
+
+
+async def _suspensions(uow: UnitOfWork, student_id: int) -> list[Suspension]:
+    rows = await uow.session.exec(
+        select(Suspension)
+        .where(col(Suspension.student_id) == student_id)
+        .order_by(col(Suspension.start_date))
+    )
+    return list(rows)
+
+
+async def list_suspensions(uow: UnitOfWork, actor: Actor, student_id: int) -> list[SuspensionOut]:
+    await student_for(uow, actor, student_id)
+    return [suspension_out(s) for s in await _suspensions(uow, student_id)]
+
+
+# --- follow-ups after a return ---------------------------------------------------------------
+
+
+async def follow_ups(uow: UnitOfWork, actor: Actor, case_id: int) -> list[FollowUpOut]:
+    row = await visible_case(uow, actor, case_id)
+    returned_after_red = (
+        row.close_reason == CloseReason.returned.value and row.level == Level.red.value
+    )
+    if (
+        row.status != CaseStatus.closed.value
+        or row.closed_at is None
+        or not (returned_after_red or row.close_reason == CloseReason.reenrolled.value)
+    ):
+        raise Conflict(_NO_FOLLOW_UP)
+    return [FollowUpOut(week=w, due_at=row.closed_at + timedelta(weeks=w)) for w in FOLLOW_UP_WEEKS]

@@ -1,0 +1,429 @@
+"""Reports over a county: the county rates, a school's weekly bulletin, its three lists over a
+week and its absence tracking record, timed in-process against bare SQL counts.
+
+County-sized roster on PostgreSQL (its own database, recreated; 50 schools × 20 classes × 50
+students = 50,000, seeded like bench/roster.py), plus absence cases with their alerts, parent
+contacts, written reports and return notices inserted directly (BENCH_CASES, default 3,000),
+and one school's roll for the week. Each report is called through its service (the same code
+the API runs, without HTTP) BENCH_REPEAT times; the median is printed next to a bare
+``SELECT ... count(*) ... GROUP BY school_id`` over the same tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from app.context import AppContext
+from app.db import migrations
+from app.domain.access import Actor, ActorKind
+from app.domain.calendar import school_date
+from app.schemas.ledgers import LedgerKind, RatesOut
+from app.services import attendance_queries, ledgers, reports
+from app.settings import Settings
+from bench.roster import seed
+
+URL = os.environ.get(
+    "KCBX_BENCH_REPORTS_DATABASE_URL",
+    "postgresql+asyncpg://postgres@127.0.0.1:5432/kcbx_bench_reports",
+)
+SCHOOLS = int(os.environ.get("BENCH_SCHOOLS", "50"))
+CLASSES = int(os.environ.get("BENCH_CLASSES", "20"))
+STUDENTS = int(os.environ.get("BENCH_STUDENTS", "50"))
+CASES = int(os.environ.get("BENCH_CASES", "3000"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "7"))
+BEIJING = timezone(timedelta(hours=8))
+ACTOR = Actor(kind=ActorKind.staff, id=0, name="bench", superuser=True)
+
+
+def _dsn(url: str, database: str | None = None) -> str:
+    u = make_url(url).set(drivername="postgresql")
+    if database:
+        u = u.set(database=database)
+    return u.render_as_string(hide_password=False)
+
+
+async def _recreate_database() -> None:
+    name = make_url(URL).database
+    conn = await asyncpg.connect(_dsn(URL, "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BEIJING).astimezone(UTC)
+
+
+async def _seed_cases(
+    conn: asyncpg.Connection, today: date, week: date, school_of_class: dict[int, int]
+) -> dict[str, int]:
+    """CASES cases over the last 60 days on distinct students (every school alike); 2 in 3
+    closed as returned; 10% yellow, 5% red; contacts for 4 in 5, reports for 3 in 5; a return
+    notice for each red case, half of them escalated and a third of those marked 辍学."""
+    now = datetime.now(UTC)
+    total = SCHOOLS * CLASSES * STUDENTS
+    step = max(1, total // CASES)
+    cases, alerts, contacts, written, notices = [], [], [], [], []
+    for i in range(CASES):
+        sid = 1 + i * step
+        cid = (sid - 1) // STUDENTS + 1
+        school = school_of_class[cid]
+        first = week - timedelta(days=i % 56) if i % 4 else week + timedelta(days=i % 5)
+        level = "red" if i % 20 == 0 else "yellow" if i % 10 == 0 else "blue"
+        n = {"blue": 1, "yellow": 2, "red": 3}[level]
+        run = [(first + timedelta(days=k)).isoformat() for k in range(n)]
+        opened = _at(first, 9)
+        closed = i % 3 != 0 and level != "red"
+        cases.append(
+            (
+                i + 1,
+                sid,
+                1,
+                school,
+                cid,
+                "closed" if closed else "open",
+                1,
+                level,
+                opened,
+                _at(first + timedelta(days=n), 9) if closed else None,
+                "returned" if closed else None,
+                json.dumps(run),
+                True,
+                0,
+                0,
+                "{}",
+                "[]",
+                0,
+                now,
+            )
+        )
+        for k, lv in enumerate(("blue", "yellow", "red")[:n]):
+            raised = _at(first + timedelta(days=k), 9)
+            alerts.append(
+                (
+                    i + 1,
+                    f"{lv}-1",
+                    sid,
+                    school,
+                    cid,
+                    lv,
+                    1,
+                    k + 1,
+                    "verified" if i % 2 else "raised",
+                    raised,
+                    json.dumps(run[: k + 1]),
+                    "bench",
+                    "head_teacher",
+                    raised + timedelta(hours=48),
+                    raised + timedelta(hours=5) if i % 2 else None,
+                )
+            )
+        if i % 5:
+            contacts.append((i + 1, opened + timedelta(minutes=30 + i % 60), "bench", True, False))
+        if i % 5 in (1, 2, 3):
+            written.append(
+                (i + 1, 1, "说明", opened + timedelta(hours=3 + i % 30), "bench", "submitted")
+            )
+        if level == "red":
+            issued = first + timedelta(days=n)
+            escalated = (i // 20) % 2 == 0
+            dropout = escalated and (i // 20) % 3 == 0
+            notices.append(
+                (
+                    i + 1,
+                    sid,
+                    school,
+                    f"B-{i + 1}",
+                    issued,
+                    issued + timedelta(days=7),
+                    "家长",
+                    "escalated" if escalated else "issued",
+                    issued + timedelta(days=8) if escalated else None,
+                    issued + timedelta(days=8) if escalated else None,
+                    issued + timedelta(days=38) if dropout else None,
+                    "bench",
+                    now,
+                    now,
+                )
+            )
+    async with conn.transaction():
+        await conn.copy_records_to_table(
+            "absence_case",
+            columns=[
+                "id",
+                "student_id",
+                "county_id",
+                "school_id",
+                "class_id",
+                "status",
+                "episode",
+                "level",
+                "opened_at",
+                "closed_at",
+                "close_reason",
+                "run",
+                "contact_done",
+                "contact_attempt",
+                "report_round",
+                "policy",
+                "work_group",
+                "version",
+                "updated_at",
+            ],
+            records=cases,
+        )
+        await conn.copy_records_to_table(
+            "alert",
+            columns=[
+                "case_id",
+                "key",
+                "student_id",
+                "school_id",
+                "class_id",
+                "level",
+                "episode",
+                "seq",
+                "status",
+                "raised_at",
+                "days",
+                "rule",
+                "recipient_role",
+                "verify_due",
+                "verified_at",
+            ],
+            records=alerts,
+        )
+        await conn.copy_records_to_table(
+            "parent_contact",
+            columns=["case_id", "at", "logged_by", "reached", "verified"],
+            records=contacts,
+        )
+        await conn.copy_records_to_table(
+            "absence_report",
+            columns=["case_id", "round", "content", "submitted_at", "submitted_by", "status"],
+            records=written,
+        )
+        await conn.copy_records_to_table(
+            "return_notice",
+            columns=[
+                "case_id",
+                "student_id",
+                "school_id",
+                "number",
+                "issued_on",
+                "deadline",
+                "guardian_name",
+                "status",
+                "reported_to_township_on",
+                "suspected_dropout_on",
+                "dropout_on",
+                "created_by",
+                "created_at",
+                "updated_at",
+            ],
+            records=notices,
+        )
+        await conn.execute(
+            "SELECT setval(pg_get_serial_sequence('absence_case', 'id'), "
+            "(SELECT max(id) FROM absence_case))"
+        )
+        # School 1's roll for the week: three checks a school day, about 1% absent.
+        marks = []
+        for cid in (c for c, s in school_of_class.items() if s == 1):
+            first_sid = (cid - 1) * STUDENTS + 1
+            for sid in range(first_sid, first_sid + STUDENTS):
+                for d in range(5):
+                    day = week + timedelta(days=d)
+                    for check in ("morning", "noon", "dismissal"):
+                        status = "absent" if (sid + d) % 97 == 0 else "present"
+                        at = _at(day, 8, 5)
+                        marks.append(
+                            (sid, day, check, 1, cid, status, at, f"e{sid}-{d}-{check}", now)
+                        )
+        await conn.copy_records_to_table(
+            "attendance_mark",
+            columns=[
+                "student_id",
+                "school_date",
+                "check",
+                "school_id",
+                "class_id",
+                "status",
+                "occurred_at",
+                "event_id",
+                "updated_at",
+            ],
+            records=marks,
+        )
+    await conn.execute("ANALYZE")
+    return {
+        "cases": len(cases),
+        "alerts": len(alerts),
+        "contacts": len(contacts),
+        "reports": len(written),
+        "notices": len(notices),
+        "marks": len(marks),
+    }
+
+
+async def _median_ms(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
+    out = await call()  # warm: pools, statement caches, calendar
+    times = []
+    for _ in range(REPEAT):
+        t0 = time.perf_counter()
+        out = await call()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000, out
+
+
+async def main() -> None:
+    today = school_date(datetime.now(UTC), "Asia/Shanghai")
+    week = today - timedelta(days=today.weekday() + 7)  # last week's Monday
+    year = today.year - (today.month < 9)
+    print(
+        f"reports benchmark: {SCHOOLS} schools × {CLASSES} classes × {STUDENTS} students, "
+        f"{CASES} cases, week of {week}, median of {REPEAT}, {os.cpu_count()} cores"
+    )
+    t0 = time.perf_counter()
+    await _recreate_database()
+    await asyncio.to_thread(migrations.upgrade, URL)
+    roster = await seed(_dsn(URL), schools=SCHOOLS, classes=CLASSES, students=STUDENTS, today=today)
+    conn = await asyncpg.connect(_dsn(URL))
+    ctx = AppContext.from_settings(Settings(database_url=URL, seed_demo=False))
+    try:
+        counts = await _seed_cases(conn, today, week, roster.school_of_class)
+        print(
+            f"  seeded in {time.perf_counter() - t0:.1f} s: "
+            + ", ".join(f"{v} {k}" for k, v in counts.items())
+        )
+        lo_week, hi_week = _at(week, 0), _at(week + timedelta(days=7), 0)
+
+        async def uow_call(fn: Callable[[Any], Awaitable[Any]]) -> Any:
+            async with ctx.uow() as uow:
+                return await fn(uow)
+
+        async def bare(sql: str, *args: Any) -> list[Any]:
+            return list(await conn.fetch(sql, *args))
+
+        async def bare_rates() -> list[Any]:
+            return [
+                *await bare(
+                    "SELECT school_id, count(*) FROM student WHERE active GROUP BY school_id"
+                ),
+                *await bare(
+                    "SELECT school_id, count(*) FROM return_notice WHERE status = 'escalated' "
+                    "AND dropout_on BETWEEN $1 AND $2 GROUP BY school_id",
+                    date(year, 9, 1),
+                    date(year + 1, 8, 31),
+                ),
+            ]
+
+        runs: list[tuple[str, Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]] = [
+            (
+                "county rates (50 schools)",
+                lambda: uow_call(
+                    lambda u: ledgers.rates(
+                        u, ctx, ACTOR, county_id=1, school_id=None, school_year=year
+                    )
+                ),
+                bare_rates,
+            ),
+            (
+                "weekly bulletin (school 1)",
+                lambda: uow_call(
+                    lambda u: reports.weekly_bulletin(u, ctx, ACTOR, school_id=1, week_start=week)
+                ),
+                lambda: bare(
+                    "SELECT school_id, count(*) FROM alert WHERE school_id = 1 "
+                    "AND raised_at >= $1 AND raised_at < $2 GROUP BY school_id",
+                    lo_week,
+                    hi_week,
+                ),
+            ),
+            (
+                "three lists (school 1, week)",
+                lambda: uow_call(
+                    lambda u: attendance_queries.three_lists(
+                        u,
+                        ctx,
+                        ACTOR,
+                        school_id=1,
+                        class_id=None,
+                        start=week,
+                        end=week + timedelta(days=6),
+                    )
+                ),
+                lambda: bare(
+                    "SELECT school_id, count(*) FROM attendance_mark WHERE school_id = 1 "
+                    "AND school_date BETWEEN $1 AND $2 GROUP BY school_id",
+                    week,
+                    week + timedelta(days=6),
+                ),
+            ),
+            (
+                "absence tracking (school 1, week)",
+                lambda: uow_call(
+                    lambda u: ledgers.absence_tracking(
+                        u, ctx, ACTOR, school_id=1, start=week, end=week + timedelta(days=6)
+                    )
+                ),
+                lambda: bare(
+                    "SELECT school_id, count(*) FROM absence_case WHERE school_id = 1 "
+                    "AND opened_at >= $1 AND opened_at < $2 GROUP BY school_id",
+                    lo_week,
+                    hi_week,
+                ),
+            ),
+            (
+                "county dropout ledger",
+                lambda: uow_call(
+                    lambda u: ledgers.county_ledger(
+                        u, ctx, ACTOR, county_id=1, kind=LedgerKind.dropout
+                    )
+                ),
+                lambda: bare(
+                    "SELECT school_id, count(*) FROM return_notice WHERE status = 'escalated' "
+                    "AND dropout_on IS NOT NULL GROUP BY school_id"
+                ),
+            ),
+        ]
+        for name, report, sql in runs:
+            ms, out = await _median_ms(report)
+            bare_ms, _ = await _median_ms(sql)
+            print(
+                f"  {name:<36} {ms:8.1f} ms   bare SQL {bare_ms:6.2f} ms   "
+                f"ratio {ms / bare_ms:6.1f}x   {_figures(out)}"
+            )
+    finally:
+        await ctx.close()
+        await conn.close()
+
+
+def _figures(out: Any) -> str:
+    if isinstance(out, RatesOut):
+        t = out.total
+        return (
+            f"enrolled {t.enrolled}, dropouts {t.dropouts}, suspected {t.suspected_dropouts}, "
+            f"dropout rate {t.dropout_rate}, above target {len(out.schools_above_target)}"
+        )
+    if hasattr(out, "alerts") and hasattr(out, "open_cases_at_end"):
+        return f"alerts {out.alerts.total}, open cases at end {out.open_cases_at_end}"
+    if hasattr(out, "days"):
+        absent = sum(len(d.absent) for d in out.days)
+        present = sum(len(d.present) for d in out.days)
+        return f"{len(out.days)} school days, {present} present, {absent} absent entries"
+    if hasattr(out, "rows"):
+        return f"{len(out.rows)} rows"
+    return ""
