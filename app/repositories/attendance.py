@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, or_, text, tuple_
 from sqlalchemy import select as sa_select
@@ -269,20 +269,35 @@ _MARK_COLUMNS = (
 )
 
 
+class MarkRow(NamedTuple):
+    student_id: int
+    school_date: date
+    check: str
+    status: str
+    leave_type: str | None
+    occurred_at: datetime
+    event_id: str
+
+
+_MARK_ROW = tuple(col(getattr(AttendanceMark, f)) for f in MarkRow._fields)
+
+
 async def marks_between(
     session: AsyncSession, student_ids: Collection[int], start: date, end: date
-) -> list[AttendanceMark]:
-    found: list[AttendanceMark] = []
+) -> list[MarkRow]:
+    """Plain rows, not ORM objects: a school's week is tens of thousands of marks."""
+    found: list[MarkRow] = []
     ids = sorted(set(student_ids))
+    conn = await session.connection()
     for i in range(0, len(ids), _CHUNK):
-        rows = await session.exec(
-            select(AttendanceMark).where(
+        rows = await conn.execute(
+            sa_select(*_MARK_ROW).where(
                 col(AttendanceMark.student_id).in_(ids[i : i + _CHUNK]),
                 col(AttendanceMark.school_date) >= start,
                 col(AttendanceMark.school_date) <= end,
             )
         )
-        found.extend(rows)
+        found.extend(MarkRow(*r) for r in rows)
     return found
 
 

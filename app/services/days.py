@@ -10,9 +10,8 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from app.db.models import AttendanceMark
 from app.domain.attendance import CHECK_ORDER, Check, DayStatus, LeaveType, Mark, day_status
-from app.repositories.attendance import StudentBrief
+from app.repositories.attendance import MarkRow, StudentBrief
 from app.schemas.attendance import CheckMarkOut
 
 
@@ -34,7 +33,7 @@ class DayFacts:
 
 def derive_days(
     students: Iterable[StudentBrief],
-    marks: Iterable[AttendanceMark],
+    marks: Iterable[MarkRow],
     leave: dict[int, set[date]],
     days: Iterable[date],
 ) -> dict[tuple[int, date], DayFacts]:
