@@ -13,6 +13,7 @@ from app.api.routers import (
     attendance,
     auth,
     calendar,
+    care,
     cases,
     casework,
     counties,
@@ -25,6 +26,7 @@ from app.api.routers import (
     ledgers,
     legal,
     reports,
+    reviews,
     schools,
     staff,
     students,
@@ -87,9 +89,11 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         casework,
         legal,
         transfers,
+        care,
         inbox,
         delivery,
         reports,
+        reviews,
         ledgers,
     ):
         app.include_router(module.router)

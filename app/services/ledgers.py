@@ -134,14 +134,14 @@ def _local(at: datetime | None, tz: ZoneInfo) -> datetime | None:
     return at.astimezone(tz) if at is not None else None
 
 
-async def _managed_school(uow: UnitOfWork, actor: Actor, school_id: int) -> School:
+async def managed_school(uow: UnitOfWork, actor: Actor, school_id: int) -> School:
     school = await school_for(uow, actor, school_id)
     if not access.can_manage_school(actor, school_id):
         raise Forbidden(_NOT_MANAGER)
     return school
 
 
-async def _admin_county(uow: UnitOfWork, actor: Actor, county_id: int) -> County:
+async def admin_county(uow: UnitOfWork, actor: Actor, county_id: int) -> County:
     county = await uow.session.get(County, county_id)
     if county is None or not access.can_read_county(actor, county_id):
         raise NotFound("县", county_id)
@@ -160,7 +160,7 @@ async def absence_tracking(
         raise Invalid.field(("query", "end"), "end 不能早于 start (end before start)")
     if (end - start).days >= MAX_DAYS:
         raise Invalid.field(("query", "end"), f"最多 {MAX_DAYS} 天 (at most {MAX_DAYS} days)")
-    school = await _managed_school(uow, actor, school_id)
+    school = await managed_school(uow, actor, school_id)
     tz = ZoneInfo(school.timezone)
     lo = datetime.combine(start, time(0), tz).astimezone(UTC)
     hi = datetime.combine(end + timedelta(days=1), time(0), tz).astimezone(UTC)
@@ -291,7 +291,7 @@ def absence_tracking_xlsx(out: AbsenceTrackingOut) -> ReportFile:
 async def county_ledger(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, *, county_id: int, kind: LedgerKind
 ) -> CountyLedgerOut:
-    county = await _admin_county(uow, actor, county_id)
+    county = await admin_county(uow, actor, county_id)
     day_col = (
         ReturnNotice.dropout_on if kind is LedgerKind.dropout else ReturnNotice.suspected_dropout_on
     )
@@ -399,14 +399,14 @@ async def rates(
         )
     session = uow.session
     if school_id is not None:
-        one = await _managed_school(uow, actor, school_id)
+        one = await managed_school(uow, actor, school_id)
         county_id = one.county_id
         found = await session.get(County, county_id)
         assert found is not None
         county = found
     else:
         assert county_id is not None
-        county = await _admin_county(uow, actor, county_id)
+        county = await admin_county(uow, actor, county_id)
     today = ctx.clock().astimezone(BEIJING).date()
     year = school_year if school_year is not None else today.year - (today.month < 9)
     lo, hi = date(year, 9, 1), date(year + 1, 8, 31)

@@ -33,11 +33,13 @@ other staff of the school get 403, anyone else 404.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.context import AppContext
 from app.db.models import AbsenceCase, AbsenceReport, Alert, Deadline, ParentContact
@@ -132,19 +134,27 @@ def _in(column: object, start: datetime, end: datetime) -> ColumnElement[bool]:
     return (c >= start) & (c < end)
 
 
-async def weekly_bulletin(
-    uow: UnitOfWork, ctx: AppContext, actor: Actor, *, school_id: int, week_start: date
-) -> WeeklyBulletinOut:
-    if week_start.weekday() != 0:
-        raise Invalid.field(("query", "week_start"), "week_start 须为周一 (must be a Monday)")
-    school = await school_for(uow, actor, school_id)
-    if not access.can_manage_school(actor, school_id):
-        raise Forbidden(_NOT_MANAGER)
-    tz = ZoneInfo(school.timezone)
-    start = datetime.combine(week_start, time(0), tz).astimezone(UTC)
-    end = datetime.combine(week_start + timedelta(days=7), time(0), tz).astimezone(UTC)
-    session = uow.session
+@dataclass
+class PeriodFigures:
+    """The bulletin's figures of one school over ``[start, end)`` (UTC instants)."""
 
+    alerts: AlertsByLevel
+    verified_within_48h: Rate
+    head_teachers: list[HeadTeacherLine]
+    open_cases_at_end: int
+    returned: int
+
+
+async def period_figures(
+    session: AsyncSession,
+    school_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    head_teachers: bool = True,
+) -> PeriodFigures:
+    """The weekly bulletin's figures over any ``[start, end)``; the definitions above apply
+    with "the week" read as the period. ``head_teachers=False`` skips the per-class lines."""
     alerts = list(
         await session.exec(
             select(Alert.level, Alert.raised_at, Alert.verified_at).where(
@@ -158,7 +168,42 @@ async def weekly_bulletin(
     in_time = sum(
         1 for _, raised, verified in alerts if verified and verified - raised <= VERIFY_WITHIN
     )
+    lines = await _head_teacher_lines(session, school_id, start, end) if head_teachers else []
 
+    open_at_end = (
+        await session.exec(
+            select(func.count())
+            .select_from(AbsenceCase)
+            .where(
+                AbsenceCase.school_id == school_id,
+                col(AbsenceCase.opened_at) < end,
+                or_(col(AbsenceCase.closed_at).is_(None), col(AbsenceCase.closed_at) >= end),
+            )
+        )
+    ).one()
+    returned = (
+        await session.exec(
+            select(func.count())
+            .select_from(AbsenceCase)
+            .where(
+                AbsenceCase.school_id == school_id,
+                _in(AbsenceCase.closed_at, start, end),
+                col(AbsenceCase.close_reason).in_(RETURN_REASONS),
+            )
+        )
+    ).one()
+    return PeriodFigures(
+        alerts=AlertsByLevel(**by_level, total=len(alerts)),
+        verified_within_48h=_rate(in_time, len(alerts)),
+        head_teachers=lines,
+        open_cases_at_end=int(open_at_end),
+        returned=int(returned),
+    )
+
+
+async def _head_teacher_lines(
+    session: AsyncSession, school_id: int, start: datetime, end: datetime
+) -> list[HeadTeacherLine]:
     cases = list(
         await session.exec(
             select(AbsenceCase.id, AbsenceCase.class_id).where(
@@ -212,29 +257,6 @@ async def weekly_bulletin(
         line[3] += ok
         line[4] += of
 
-    open_at_end = (
-        await session.exec(
-            select(func.count())
-            .select_from(AbsenceCase)
-            .where(
-                AbsenceCase.school_id == school_id,
-                col(AbsenceCase.opened_at) < end,
-                or_(col(AbsenceCase.closed_at).is_(None), col(AbsenceCase.closed_at) >= end),
-            )
-        )
-    ).one()
-    returned = (
-        await session.exec(
-            select(func.count())
-            .select_from(AbsenceCase)
-            .where(
-                AbsenceCase.school_id == school_id,
-                _in(AbsenceCase.closed_at, start, end),
-                col(AbsenceCase.close_reason).in_(RETURN_REASONS),
-            )
-        )
-    ).one()
-
     classes = sorted(
         (
             (k, g)
@@ -260,17 +282,38 @@ async def weekly_bulletin(
                 reported_within_24h=_rate(r_ok, r_of),
             )
         )
+    return lines
+
+
+def local_span(tz: ZoneInfo, first: date, after_last: date) -> tuple[datetime, datetime]:
+    """School-local midnights of ``first`` and ``after_last``, as UTC instants."""
+    return (
+        datetime.combine(first, time(0), tz).astimezone(UTC),
+        datetime.combine(after_last, time(0), tz).astimezone(UTC),
+    )
+
+
+async def weekly_bulletin(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, *, school_id: int, week_start: date
+) -> WeeklyBulletinOut:
+    if week_start.weekday() != 0:
+        raise Invalid.field(("query", "week_start"), "week_start 须为周一 (must be a Monday)")
+    school = await school_for(uow, actor, school_id)
+    if not access.can_manage_school(actor, school_id):
+        raise Forbidden(_NOT_MANAGER)
+    start, end = local_span(ZoneInfo(school.timezone), week_start, week_start + timedelta(days=7))
+    f = await period_figures(uow.session, school_id, start, end)
     return WeeklyBulletinOut(
         school_id=school_id,
         school_name=school.name,
         week_start=week_start,
         week_end=week_start + timedelta(days=6),
         generated_at=ctx.clock(),
-        alerts=AlertsByLevel(**by_level, total=len(alerts)),
-        verified_within_48h=_rate(in_time, len(alerts)),
-        head_teachers=lines,
-        open_cases_at_end=int(open_at_end),
-        returned=int(returned),
+        alerts=f.alerts,
+        verified_within_48h=f.verified_within_48h,
+        head_teachers=f.head_teachers,
+        open_cases_at_end=f.open_cases_at_end,
+        returned=f.returned,
     )
 
 

@@ -13,6 +13,7 @@ from app.db.models.alerts import (
 )
 from app.db.models.attendance import AttendanceEvent, AttendanceMark, LeaveRequest
 from app.db.models.calendar import CalendarOverride, NationalYear, Term, TermBreak
+from app.db.models.care import CareContact, MentorAssignment
 from app.db.models.casework import HomeVisit, PersuasionTalk, ReturnPlan
 from app.db.models.delivery import (
     ChannelTarget,
@@ -45,6 +46,7 @@ __all__ = [
     "AttendanceEvent",
     "AttendanceMark",
     "CalendarOverride",
+    "CareContact",
     "CaseEvent",
     "CaseTask",
     "ChannelTarget",
@@ -57,6 +59,7 @@ __all__ = [
     "Guardian",
     "HomeVisit",
     "LeaveRequest",
+    "MentorAssignment",
     "NationalYear",
     "Notification",
     "ParentContact",

@@ -1,0 +1,85 @@
+"""Bulletins and reviews: the school's monthly review (月研判), the county's weekly bulletin
+(县周通报) and the school's 劝返复学谈话记录册."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from app.schemas.reports import AlertsByLevel, HeadTeacherLine, Rate
+
+
+class WeekAlerts(BaseModel):
+    week_start: date = Field(description="该周在本月内的第一天")
+    week_end: date = Field(description="该周在本月内的最后一天")
+    alerts: AlertsByLevel
+
+
+class OpenCaseLine(BaseModel):
+    case_id: int
+    student_id: int
+    student_name: str
+    class_id: int
+    class_name: str
+    level: str | None
+    level_label: str
+    opened_on: date = Field(description="开案日期(学校时区)")
+    days_open: int = Field(description="开案日至月末的天数(月末次日 − 开案日期)")
+
+
+class MonthlyReviewOut(BaseModel):
+    school_id: int
+    school_name: str
+    month: str = Field(description="YYYY-MM")
+    month_start: date
+    month_end: date = Field(description="月末(含)")
+    generated_at: datetime
+    alerts: AlertsByLevel = Field(description="本月发出的预警(不含已撤销)")
+    verified_within_48h: Rate
+    head_teachers: list[HeadTeacherLine]
+    open_cases_at_end: int = Field(description="月末(最后一天24时)仍未结案的案例数")
+    returned: int = Field(description="本月以返校或复学结案的案例数")
+    weeks: list[WeekAlerts] = Field(description="按周(周一起,截在本月内)的预警分级")
+    open_cases: list[OpenCaseLine] = Field(description="月末仍未结案的案例")
+
+
+class CountySchoolLine(BaseModel):
+    school_id: int
+    school_name: str
+    alerts: AlertsByLevel
+    verified_within_48h: Rate
+    open_cases_at_end: int
+    returned: int
+
+
+class CountyBulletinOut(BaseModel):
+    county_id: int
+    county_name: str
+    week_start: date
+    week_end: date = Field(description="周日 (Sunday, inclusive)")
+    generated_at: datetime
+    schools: list[CountySchoolLine]
+    total: CountySchoolLine = Field(description="全县合计 (school_id 0)")
+
+
+class TalkLedgerRow(BaseModel):
+    talk_id: int
+    case_id: int
+    talked_on: date
+    student_id: int
+    student_name: str
+    class_id: int
+    class_name: str
+    with_whom: str
+    by_whom: str
+    content: str
+
+
+class TalkLedgerOut(BaseModel):
+    school_id: int
+    school_name: str
+    start: date
+    end: date
+    generated_at: datetime
+    rows: list[TalkLedgerRow]

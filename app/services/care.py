@@ -1,0 +1,353 @@
+"""Special-group care (关爱): a student's 成长导师 (mentor), the contacts recorded with the
+student, and the school's 特殊群体学生关爱台账.
+
+Decisions:
+- a mentor is assigned (``POST /students/{id}/mentor``) by a school manager who may also see
+  the special-group labels: the county admin, the principal, the vice principal (教务处 403,
+  since the answer would tell them whether the student is in a special group); the mentor
+  must be active staff of the student's school (422) and the student must be in a special
+  group (422); a new mentor replaces the current one, whose ``until`` becomes the school's
+  today; naming the current mentor again changes nothing;
+- care contacts are recorded and read by the current mentor, the class's head teacher and
+  the school managers; others who can see the student 403, API keys 403, everyone else 404;
+  a contact dated after the school's today is 422;
+- the ledger lists every active special-group student of the school (labels joined with
+  "、"), the current mentor, the latest contact and the number of contacts in the last 90
+  days up to the school's today (a fixed window rather than the term, so the ledger reads
+  the same in holidays). Only roles that may see the labels at school level (county admin,
+  principal, vice principal) read it: other staff of the school 403, outside the scope 404.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+from sqlmodel import col, func, or_, select
+
+from app.context import AppContext
+from app.db.models import CareContact, MentorAssignment, School, SchoolClass, Staff, Student
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor
+from app.domain.students import SPECIAL_GROUPS
+from app.errors import Forbidden, Invalid, NotFound
+from app.reports.xlsx import CellValue, Sheet, workbook_bytes
+from app.schemas.common import Schema
+from app.services.cases import require_person
+from app.services.days import local_today
+from app.services.leaves import actor_tag
+from app.services.org import school_for
+from app.services.reports import ReportFile
+
+WINDOW_DAYS = 90
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+_NOT_SPECIAL = "该学生不属于特殊群体 (the student is in no special group)"
+_NOT_SCHOOL_STAFF = "成长导师须为该学生所在学校的在职教职工 (mentor: staff of the school)"
+_NO_MENTOR_RIGHT = "只有校长、分管副校长或县教育局可指定成长导师 (principal or county)"
+_NO_CARE_RIGHT = "只有成长导师、班主任或学校管理者可登记和查看关爱记录 (mentor or managers)"
+_FUTURE = "关爱日期不能晚于今天 (contacted_on in the future)"
+_NO_LEDGER = "只有校长、分管副校长或县教育局可查看特殊群体台账 (principal or county)"
+
+
+class ContactKind(StrEnum):
+    home_visit = "home_visit"
+    phone = "phone"
+    talk = "talk"
+    other = "other"
+
+
+CONTACT_LABELS: dict[ContactKind, str] = {
+    ContactKind.home_visit: "家访",
+    ContactKind.phone: "电话",
+    ContactKind.talk: "谈心",
+    ContactKind.other: "其他",
+}
+
+
+# --- schemas --------------------------------------------------------------------------------
+
+
+class MentorIn(Schema):
+    staff_id: int = Field(description="成长导师(该学生所在学校的教职工)")
+
+
+class MentorOut(Schema):
+    id: int
+    student_id: int
+    staff_id: int
+    staff_name: str
+    since: date
+    until: date | None
+    assigned_by: str
+
+
+class CareContactIn(Schema):
+    contacted_on: date = Field(description="关爱日期(不晚于今天)")
+    kind: ContactKind = Field(description="home_visit 家访, phone 电话, talk 谈心, other 其他")
+    note: Note = Field(description="关爱内容", examples=["电话联系在外务工的父亲,了解近况"])
+
+
+class CareContactOut(Schema):
+    id: int
+    student_id: int
+    staff_id: int
+    staff_name: str
+    contacted_on: date
+    kind: ContactKind
+    kind_label: str
+    note: str
+
+
+class CareLedgerRow(Schema):
+    student_id: int
+    student_name: str = Field(description="学生")
+    class_name: str = Field(description="班级")
+    categories: str = Field(description="类别(以“、”分隔)")
+    mentor_name: str | None = Field(description="成长导师")
+    last_contact_on: date | None = Field(description="最近关爱记录日期")
+    contacts: int = Field(description="近 90 天关爱次数")
+
+
+class CareLedgerOut(Schema):
+    school_id: int
+    school_name: str
+    as_of: date = Field(description="学校当地日期")
+    window_start: date = Field(description="关爱次数的统计起始日(含),as_of 前 89 天")
+    rows: list[CareLedgerRow]
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def categories(student: Student) -> list[str]:
+    return [label for key, label in SPECIAL_GROUPS.items() if getattr(student, key)]
+
+
+async def _student(uow: UnitOfWork, student_id: int) -> tuple[Student, School]:
+    student = await uow.session.get(Student, student_id)
+    if student is None:
+        raise NotFound("学生", student_id)
+    school = await uow.session.get(School, student.school_id)
+    assert school is not None
+    return student, school
+
+
+async def _current_mentor(uow: UnitOfWork, student_id: int) -> MentorAssignment | None:
+    rows = await uow.session.exec(
+        select(MentorAssignment)
+        .where(MentorAssignment.student_id == student_id, col(MentorAssignment.until).is_(None))
+        .order_by(col(MentorAssignment.id).desc())
+    )
+    return rows.first()
+
+
+async def _staff_name(uow: UnitOfWork, staff_id: int) -> str:
+    person = await uow.session.get(Staff, staff_id)
+    return person.name if person is not None else ""
+
+
+async def _mentor_out(uow: UnitOfWork, row: MentorAssignment) -> MentorOut:
+    assert row.id is not None
+    return MentorOut(
+        id=row.id,
+        student_id=row.student_id,
+        staff_id=row.staff_id,
+        staff_name=await _staff_name(uow, row.staff_id),
+        since=row.since,
+        until=row.until,
+        assigned_by=row.assigned_by,
+    )
+
+
+# --- mentor ---------------------------------------------------------------------------------
+
+
+async def assign_mentor(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, student_id: int, data: MentorIn
+) -> MentorOut:
+    student, school = await _student(uow, student_id)
+    if not access.can_read_class(actor, student.school_id, student.class_id):
+        raise NotFound("学生", student_id)
+    require_person(actor)
+    if not (
+        access.can_manage_school(actor, student.school_id)
+        and access.can_see_special_groups(actor, student.school_id, student.class_id)
+    ):
+        raise Forbidden(_NO_MENTOR_RIGHT)
+    if not categories(student):
+        raise Invalid.field(("path", "student_id"), _NOT_SPECIAL)
+    mentor = await uow.session.get(Staff, data.staff_id)
+    if mentor is None or not mentor.active or mentor.school_id != student.school_id:
+        raise Invalid.field(("body", "staff_id"), _NOT_SCHOOL_STAFF)
+    current = await _current_mentor(uow, student_id)
+    if current is not None and current.staff_id == data.staff_id:
+        return await _mentor_out(uow, current)
+    today = local_today(school, ctx.clock())
+    if current is not None:
+        current.until = today
+        uow.session.add(current)
+    row = MentorAssignment(
+        student_id=student_id, staff_id=data.staff_id, since=today, assigned_by=actor_tag(actor)
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    out = await _mentor_out(uow, row)
+    await uow.commit()
+    return out
+
+
+# --- care contacts --------------------------------------------------------------------------
+
+
+async def _carer_student(uow: UnitOfWork, actor: Actor, student_id: int) -> tuple[Student, School]:
+    """The student, if the actor is their mentor, head teacher or a school manager."""
+    student, school = await _student(uow, student_id)
+    mentor = await _current_mentor(uow, student_id)
+    is_mentor = mentor is not None and mentor.staff_id == actor.id and actor.manages_people
+    if not is_mentor and not access.can_read_class(actor, student.school_id, student.class_id):
+        raise NotFound("学生", student_id)
+    require_person(actor)
+    if not is_mentor and not access.can_edit_student(actor, student.school_id, student.class_id):
+        raise Forbidden(_NO_CARE_RIGHT)
+    return student, school
+
+
+def _contact_out(row: CareContact, staff_name: str) -> CareContactOut:
+    assert row.id is not None
+    kind = ContactKind(row.kind)
+    return CareContactOut(
+        id=row.id,
+        student_id=row.student_id,
+        staff_id=row.staff_id,
+        staff_name=staff_name,
+        contacted_on=row.contacted_on,
+        kind=kind,
+        kind_label=CONTACT_LABELS[kind],
+        note=row.note,
+    )
+
+
+async def add_contact(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, student_id: int, data: CareContactIn
+) -> CareContactOut:
+    _, school = await _carer_student(uow, actor, student_id)
+    if data.contacted_on > local_today(school, ctx.clock()):
+        raise Invalid.field(("body", "contacted_on"), _FUTURE)
+    row = CareContact(
+        student_id=student_id,
+        staff_id=actor.id,
+        contacted_on=data.contacted_on,
+        kind=data.kind.value,
+        note=data.note,
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    out = _contact_out(row, await _staff_name(uow, actor.id))
+    await uow.commit()
+    return out
+
+
+async def list_contacts(uow: UnitOfWork, actor: Actor, student_id: int) -> list[CareContactOut]:
+    await _carer_student(uow, actor, student_id)
+    rows = await uow.session.exec(
+        select(CareContact, Staff.name)
+        .join(Staff, col(Staff.id) == CareContact.staff_id)
+        .where(CareContact.student_id == student_id)
+        .order_by(col(CareContact.contacted_on).desc(), col(CareContact.id).desc())
+    )
+    return [_contact_out(row, name) for row, name in rows]
+
+
+# --- 特殊群体学生关爱台账 ---------------------------------------------------------------------
+
+
+async def special_groups_ledger(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, *, school_id: int
+) -> CareLedgerOut:
+    school = await school_for(uow, actor, school_id)
+    if actor.kind is not access.ActorKind.staff or not (
+        actor.superuser or school_id in actor.sensitive_school_ids
+    ):
+        raise Forbidden(_NO_LEDGER)
+    today = local_today(school, ctx.clock())
+    start = today - timedelta(days=WINDOW_DAYS - 1)
+    session = uow.session
+    flags = [col(getattr(Student, key)).is_(True) for key in SPECIAL_GROUPS]
+    students = list(
+        await session.exec(
+            select(Student, SchoolClass.name)
+            .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
+            .where(Student.school_id == school_id, col(Student.active).is_(True), or_(*flags))
+            .order_by(col(SchoolClass.name), col(Student.name), col(Student.id))
+        )
+    )
+    ids = [s.id for s, _ in students if s.id is not None]
+    mentors: dict[int, str] = {}
+    last: dict[int, date] = {}
+    counts: dict[int, int] = {}
+    if ids:
+        for sid, name in await session.exec(
+            select(MentorAssignment.student_id, Staff.name)
+            .join(Staff, col(Staff.id) == MentorAssignment.staff_id)
+            .where(col(MentorAssignment.student_id).in_(ids), col(MentorAssignment.until).is_(None))
+        ):
+            mentors[sid] = name
+        for sid, latest in await session.exec(
+            select(CareContact.student_id, func.max(CareContact.contacted_on))
+            .where(col(CareContact.student_id).in_(ids))
+            .group_by(col(CareContact.student_id))
+        ):
+            last[sid] = latest
+        for sid, n in await session.exec(
+            select(CareContact.student_id, func.count())
+            .where(
+                col(CareContact.student_id).in_(ids),
+                col(CareContact.contacted_on) >= start,
+                col(CareContact.contacted_on) <= today,
+            )
+            .group_by(col(CareContact.student_id))
+        ):
+            counts[sid] = int(n)
+    rows: list[CareLedgerRow] = []
+    for s, class_name in students:
+        assert s.id is not None
+        rows.append(
+            CareLedgerRow(
+                student_id=s.id,
+                student_name=s.name,
+                class_name=class_name,
+                categories="、".join(categories(s)),
+                mentor_name=mentors.get(s.id),
+                last_contact_on=last.get(s.id),
+                contacts=counts.get(s.id, 0),
+            )
+        )
+    assert school.id is not None
+    return CareLedgerOut(
+        school_id=school.id, school_name=school.name, as_of=today, window_start=start, rows=rows
+    )
+
+
+LEDGER_HEADERS = ("学生", "班级", "类别", "成长导师", "最近关爱记录日期", "近90天关爱次数")
+
+
+def special_groups_xlsx(out: CareLedgerOut) -> ReportFile:
+    rows: list[list[CellValue]] = [
+        [r.student_name, r.class_name, r.categories, r.mentor_name, r.last_contact_on, r.contacts]
+        for r in out.rows
+    ]
+    title = f"{out.school_name}特殊群体学生关爱台账(截至 {out.as_of.isoformat()})"
+    content = workbook_bytes(
+        [Sheet("关爱台账", title, LEDGER_HEADERS, rows, widths=(12, 10, 24, 12, 18, 16))]
+    )
+    day = out.as_of.isoformat()
+    return ReportFile(
+        content,
+        f"{out.school_name}特殊群体学生关爱台账-{day}.xlsx",
+        f"special-groups-{out.school_id}-{day}.xlsx",
+    )

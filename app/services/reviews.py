@@ -1,0 +1,428 @@
+"""Bulletins and reviews (item 6): the school's monthly review (月研判), the county's weekly
+bulletin (县周通报) and the school's 劝返复学谈话记录册.
+
+Monthly review (月研判)
+----------------------
+``month`` is ``YYYY-MM``; the period is the first of the month 00:00 to the first of the next
+month 00:00, school time. Alerts by level, verified within 48 h, the per-head-teacher lines,
+open cases at the end and returns are the weekly bulletin's figures over that period (same
+definitions and queries: ``app.services.reports.period_figures``). In addition:
+
+- **weeks**: alerts by level per week (Monday to Sunday), each week clipped to the month — so
+  the first and last entries may be shorter than seven days; they add up to the month's alerts;
+- **open_cases**: the cases counted in ``open_cases_at_end``, one line each (by opening time),
+  with the case's highest level and ``days_open`` = (first day of the next month − the
+  school-local opening date) in days.
+
+County weekly bulletin (县周通报)
+-------------------------------
+For each school of the county (by id; each in its own timezone) the weekly bulletin's alerts by
+level, verified within 48 h, open cases at the end of the week and returns; the county total
+adds the counts (its share is computed from the summed counts).
+
+劝返复学谈话记录册
+-----------------
+One row per persuasion talk of the school's cases with ``talked_on`` in ``[start, end]``, by
+date then id: 日期, 学生, 班级 (the case's class), 谈话对象, 谈话人, 内容.
+
+Access: the monthly review and the talk ledger — the school's managers and its county's admins
+(other staff of the school 403, anyone else 404); the county bulletin — the county's admins
+(other staff of the county 403, anyone else 404).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_
+from sqlmodel import col, select
+
+from app.context import AppContext
+from app.db.models import AbsenceCase, Alert, PersuasionTalk, School, SchoolClass, Student
+from app.db.uow import UnitOfWork
+from app.domain.access import Actor
+from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, Level
+from app.errors import Invalid
+from app.reports.xlsx import CellValue, Sheet, workbook_bytes
+from app.schemas.reports import AlertsByLevel, Rate
+from app.schemas.reviews import (
+    CountyBulletinOut,
+    CountySchoolLine,
+    MonthlyReviewOut,
+    OpenCaseLine,
+    TalkLedgerOut,
+    TalkLedgerRow,
+    WeekAlerts,
+)
+from app.services.ledgers import MAX_DAYS, admin_county, managed_school
+from app.services.reports import ReportFile, local_span, period_figures
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def _rate(count: int, of: int) -> Rate:
+    return Rate(count=count, of=of, share=round(count / of, 4) if of else None)
+
+
+def parse_month(month: str) -> tuple[date, date]:
+    """``YYYY-MM`` → (first day, first day of the next month)."""
+    m = _MONTH.match(month)
+    if m is None:
+        raise Invalid.field(("query", "month"), "month 须为 YYYY-MM 格式 (must be YYYY-MM)")
+    first = date(int(m.group(1)), int(m.group(2)), 1)
+    after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, after
+
+
+def _weeks(first: date, after: date) -> list[tuple[date, date]]:
+    """Monday-to-Sunday weeks clipped to ``[first, after)``, as (first day, day after)."""
+    out = []
+    day = first
+    while day < after:
+        nxt = min(day + timedelta(days=7 - day.weekday()), after)
+        out.append((day, nxt))
+        day = nxt
+    return out
+
+
+# --- monthly review -------------------------------------------------------------------------
+
+
+async def monthly_review(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, *, school_id: int, month: str
+) -> MonthlyReviewOut:
+    first, after = parse_month(month)
+    school = await managed_school(uow, actor, school_id)
+    tz = ZoneInfo(school.timezone)
+    start, end = local_span(tz, first, after)
+    session = uow.session
+    f = await period_figures(session, school_id, start, end)
+
+    weeks = _weeks(first, after)
+    counts: dict[date, dict[str, int]] = {w: defaultdict(int) for w, _ in weeks}
+    for level, raised in await session.exec(
+        select(Alert.level, Alert.raised_at).where(
+            Alert.school_id == school_id,
+            col(Alert.raised_at) >= start,
+            col(Alert.raised_at) < end,
+            Alert.status != AlertStatus.withdrawn.value,
+        )
+    ):
+        day = raised.astimezone(tz).date()
+        week = next(w for w, nxt in weeks if w <= day < nxt)
+        counts[week][level] += 1
+    week_lines = [
+        WeekAlerts(
+            week_start=w,
+            week_end=nxt - timedelta(days=1),
+            alerts=AlertsByLevel(
+                **{lv.value: counts[w][lv.value] for lv in LEVELS},
+                total=sum(counts[w][lv.value] for lv in LEVELS),
+            ),
+        )
+        for w, nxt in weeks
+    ]
+
+    open_lines = []
+    for case, student_name, class_name in await session.exec(
+        select(AbsenceCase, Student.name, SchoolClass.name)
+        .join(Student, col(Student.id) == AbsenceCase.student_id)
+        .join(SchoolClass, col(SchoolClass.id) == AbsenceCase.class_id)
+        .where(
+            AbsenceCase.school_id == school_id,
+            col(AbsenceCase.opened_at) < end,
+            or_(col(AbsenceCase.closed_at).is_(None), col(AbsenceCase.closed_at) >= end),
+        )
+        .order_by(col(AbsenceCase.opened_at), col(AbsenceCase.id))
+    ):
+        opened_on = case.opened_at.astimezone(tz).date()
+        open_lines.append(
+            OpenCaseLine(
+                case_id=case.id or 0,
+                student_id=case.student_id,
+                student_name=student_name,
+                class_id=case.class_id,
+                class_name=class_name,
+                level=case.level,
+                level_label=LEVEL_LABELS[Level(case.level)] if case.level else "",
+                opened_on=opened_on,
+                days_open=(after - opened_on).days,
+            )
+        )
+    return MonthlyReviewOut(
+        school_id=school_id,
+        school_name=school.name,
+        month=month,
+        month_start=first,
+        month_end=after - timedelta(days=1),
+        generated_at=ctx.clock(),
+        alerts=f.alerts,
+        verified_within_48h=f.verified_within_48h,
+        head_teachers=f.head_teachers,
+        open_cases_at_end=f.open_cases_at_end,
+        returned=f.returned,
+        weeks=week_lines,
+        open_cases=open_lines,
+    )
+
+
+def monthly_review_xlsx(out: MonthlyReviewOut) -> ReportFile:
+    """Four sheets: 概况, 分周预警, 班主任, 未结案案例."""
+    span = f"{out.month_start:%Y-%m-%d} 至 {out.month_end:%Y-%m-%d}"
+    a = out.alerts
+    summary: list[list[CellValue]] = [
+        *([LEVEL_LABELS[lv], getattr(a, lv.value), None] for lv in LEVELS),
+        ["预警合计", a.total, None],
+        ["48小时内核查", out.verified_within_48h.count, out.verified_within_48h.share],
+        ["月末未结案案例", out.open_cases_at_end, None],
+        ["本月返校结案", out.returned, None],
+    ]
+    weeks: list[list[CellValue]] = [
+        [
+            f"{w.week_start:%m-%d} 至 {w.week_end:%m-%d}",
+            w.alerts.blue,
+            w.alerts.yellow,
+            w.alerts.red,
+            w.alerts.total,
+        ]
+        for w in out.weeks
+    ]
+    teachers: list[list[CellValue]] = [
+        [
+            line.class_name,
+            line.head_teacher_name or "",
+            line.cases,
+            line.contacted_within_1h.count,
+            line.contacted_within_1h.share,
+            line.reported_within_24h.count,
+            line.reported_within_24h.share,
+        ]
+        for line in out.head_teachers
+    ]
+    cases: list[list[CellValue]] = [
+        [c.student_name, c.class_name, c.level_label, c.opened_on, c.days_open]
+        for c in out.open_cases
+    ]
+    content = workbook_bytes(
+        [
+            Sheet(
+                name="概况",
+                title=f"{out.school_name} 控辍保学月研判  {span}",
+                headers=("指标", "数量", "占比"),
+                rows=summary,
+                widths=(20, 10, 10),
+                percent_columns=frozenset({2}),
+            ),
+            Sheet(
+                name="分周预警",
+                title=f"{out.school_name} 分周预警  {span}",
+                headers=("周", "蓝色预警", "黄色预警", "红色预警", "合计"),
+                rows=weeks,
+                widths=(18, 10, 10, 10, 10),
+            ),
+            Sheet(
+                name="班主任",
+                title=f"{out.school_name} 班主任落实情况  {span}",
+                headers=(
+                    "班级",
+                    "班主任",
+                    "缺勤案例数",
+                    "1小时内联系数",
+                    "1小时内联系率",
+                    "24小时内报告数",
+                    "24小时内报告率",
+                ),
+                rows=teachers,
+                widths=(14, 14, 12, 14, 14, 15, 15),
+                percent_columns=frozenset({4, 6}),
+            ),
+            Sheet(
+                name="未结案案例",
+                title=f"{out.school_name} 月末未结案案例  {span}",
+                headers=("学生", "班级", "预警级别", "开案日期", "已开案天数"),
+                rows=cases,
+                widths=(12, 12, 12, 14, 12),
+            ),
+        ]
+    )
+    stamp = out.month_start.strftime("%Y%m")
+    return ReportFile(
+        content,
+        f"{out.school_name}月研判_{stamp}.xlsx",
+        f"monthly-review-school-{out.school_id}-{stamp}.xlsx",
+    )
+
+
+# --- county weekly bulletin -----------------------------------------------------------------
+
+
+async def county_bulletin(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, *, county_id: int, week_start: date
+) -> CountyBulletinOut:
+    if week_start.weekday() != 0:
+        raise Invalid.field(("query", "week_start"), "week_start 须为周一 (must be a Monday)")
+    county = await admin_county(uow, actor, county_id)
+    session = uow.session
+    schools = list(
+        await session.exec(
+            select(School).where(School.county_id == county_id).order_by(col(School.id))
+        )
+    )
+    lines = []
+    for school in schools:
+        start, end = local_span(
+            ZoneInfo(school.timezone), week_start, week_start + timedelta(days=7)
+        )
+        f = await period_figures(session, school.id or 0, start, end, head_teachers=False)
+        lines.append(
+            CountySchoolLine(
+                school_id=school.id or 0,
+                school_name=school.name,
+                alerts=f.alerts,
+                verified_within_48h=f.verified_within_48h,
+                open_cases_at_end=f.open_cases_at_end,
+                returned=f.returned,
+            )
+        )
+    total_alerts = {
+        lv.value: sum(getattr(line.alerts, lv.value) for line in lines) for lv in LEVELS
+    }
+    n_alerts = sum(line.alerts.total for line in lines)
+    total = CountySchoolLine(
+        school_id=0,
+        school_name=f"{county.name}合计",
+        alerts=AlertsByLevel(**total_alerts, total=n_alerts),
+        verified_within_48h=_rate(sum(line.verified_within_48h.count for line in lines), n_alerts),
+        open_cases_at_end=sum(line.open_cases_at_end for line in lines),
+        returned=sum(line.returned for line in lines),
+    )
+    return CountyBulletinOut(
+        county_id=county_id,
+        county_name=county.name,
+        week_start=week_start,
+        week_end=week_start + timedelta(days=6),
+        generated_at=ctx.clock(),
+        schools=lines,
+        total=total,
+    )
+
+
+def county_bulletin_xlsx(out: CountyBulletinOut) -> ReportFile:
+    """One sheet 各校: one line per school, then the county total."""
+    span = f"{out.week_start:%Y-%m-%d} 至 {out.week_end:%Y-%m-%d}"
+    rows: list[list[CellValue]] = [
+        [
+            line.school_name,
+            line.alerts.blue,
+            line.alerts.yellow,
+            line.alerts.red,
+            line.alerts.total,
+            line.verified_within_48h.count,
+            line.verified_within_48h.share,
+            line.open_cases_at_end,
+            line.returned,
+        ]
+        for line in [*out.schools, out.total]
+    ]
+    content = workbook_bytes(
+        [
+            Sheet(
+                name="各校",
+                title=f"{out.county_name} 控辍保学周通报  {span}",
+                headers=(
+                    "学校",
+                    "蓝色预警",
+                    "黄色预警",
+                    "红色预警",
+                    "预警合计",
+                    "48小时内核查数",
+                    "48小时内核查率",
+                    "周末未结案案例",
+                    "本周返校结案",
+                ),
+                rows=rows,
+                widths=(20, 10, 10, 10, 10, 15, 15, 15, 14),
+                percent_columns=frozenset({6}),
+            )
+        ]
+    )
+    return ReportFile(
+        content,
+        f"{out.county_name}周通报_{out.week_start:%Y%m%d}.xlsx",
+        f"weekly-bulletin-county-{out.county_id}-{out.week_start:%Y%m%d}.xlsx",
+    )
+
+
+# --- 劝返复学谈话记录册 -------------------------------------------------------------------------
+
+
+async def talk_ledger(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, *, school_id: int, start: date, end: date
+) -> TalkLedgerOut:
+    if end < start:
+        raise Invalid.field(("query", "end"), "end 不能早于 start (end before start)")
+    if (end - start).days >= MAX_DAYS:
+        raise Invalid.field(("query", "end"), f"最多 {MAX_DAYS} 天 (at most {MAX_DAYS} days)")
+    school = await managed_school(uow, actor, school_id)
+    rows = [
+        TalkLedgerRow(
+            talk_id=talk.id or 0,
+            case_id=talk.case_id,
+            talked_on=talk.talked_on,
+            student_id=case.student_id,
+            student_name=student_name,
+            class_id=case.class_id,
+            class_name=class_name,
+            with_whom=talk.with_whom,
+            by_whom=talk.by_whom,
+            content=talk.content,
+        )
+        for talk, case, student_name, class_name in await uow.session.exec(
+            select(PersuasionTalk, AbsenceCase, Student.name, SchoolClass.name)
+            .join(AbsenceCase, col(AbsenceCase.id) == PersuasionTalk.case_id)
+            .join(Student, col(Student.id) == AbsenceCase.student_id)
+            .join(SchoolClass, col(SchoolClass.id) == AbsenceCase.class_id)
+            .where(
+                AbsenceCase.school_id == school_id,
+                col(PersuasionTalk.talked_on) >= start,
+                col(PersuasionTalk.talked_on) <= end,
+            )
+            .order_by(col(PersuasionTalk.talked_on), col(PersuasionTalk.id))
+        )
+    ]
+    return TalkLedgerOut(
+        school_id=school_id,
+        school_name=school.name,
+        start=start,
+        end=end,
+        generated_at=ctx.clock(),
+        rows=rows,
+    )
+
+
+def talk_ledger_xlsx(out: TalkLedgerOut) -> ReportFile:
+    rows: list[list[CellValue]] = [
+        [r.talked_on, r.student_name, r.class_name, r.with_whom, r.by_whom, r.content]
+        for r in out.rows
+    ]
+    span = f"{out.start:%Y-%m-%d} 至 {out.end:%Y-%m-%d}"
+    stamp = f"{out.start:%Y%m%d}-{out.end:%Y%m%d}"
+    content = workbook_bytes(
+        [
+            Sheet(
+                name="劝返复学谈话记录册",
+                title=f"{out.school_name} 劝返复学谈话记录册  {span}",
+                headers=("日期", "学生", "班级", "谈话对象", "谈话人", "内容"),
+                rows=rows,
+                widths=(14, 12, 12, 18, 18, 60),
+            )
+        ]
+    )
+    return ReportFile(
+        content,
+        f"{out.school_name}劝返复学谈话记录册_{stamp}.xlsx",
+        f"persuasion-talks-school-{out.school_id}-{stamp}.xlsx",
+    )

@@ -1,0 +1,275 @@
+"""Bulletins and reviews (item 6): the school's monthly review (月研判), the county's weekly
+bulletin (县周通报) and the 劝返复学谈话记录册, over the week built in ``test_reports`` plus
+persuasion talks on its red case; figures checked against numbers worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from app.context import AppContext
+from tests.test_cases_api import get, post
+from tests.test_reports import XLSX, build_week, case_of, ok, sheet_rows
+from tests.world import World, build_world
+
+REVIEW = "/api/v1/reports/monthly-review"
+COUNTY = "/api/v1/reports/county-bulletin"
+TALKS = "/api/v1/ledgers/persuasion-talks"
+
+
+@pytest.fixture
+async def world(ctx: AppContext) -> World:
+    w = await build_world(ctx)
+    await w.add_student("student_A1b", "class_A1", 11)
+    await w.add_student("student_A2b", "class_A2", 12)
+    return w
+
+
+def talk(on: str, with_whom: str, content: str) -> dict[str, Any]:
+    return {"talked_on": on, "with_whom": with_whom, "by_whom": "班主任 李老师", "content": content}
+
+
+async def build(world: World, client: httpx.AsyncClient, ctx: AppContext) -> None:
+    """``build_week`` (clock left at Monday 30 November 09:00), then talks: two on A2b's red
+    case (c4) on 27 and 26 November, one on A1b's case (c2) on 30 November."""
+    await build_week(world, client, ctx)
+    c4 = await case_of(client, world, "student_A2b")
+    c2 = await case_of(client, world, "student_A1b")
+    for case, body in (
+        (c4, talk("2026-11-27", "学生及其母亲", "第二次谈话,同意下周返校")),
+        (c4, talk("2026-11-26", "学生父亲", "了解原因:外出务工")),
+        (c2, talk("2026-11-30", "学生本人", "学习困难,安排辅导")),
+    ):
+        await ok(await post(client, world, "principal", f"/api/v1/cases/{case}/talks", body))
+
+
+async def test_monthly_review_figures_and_xlsx(
+    world: World, client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    await build(world, client, ctx)
+    ids = world.ids
+    params = {"school_id": ids["school_A"], "month": "2026-11"}
+    out = await get(client, world, "principal", REVIEW, **params)
+    assert (out["month_start"], out["month_end"]) == ("2026-11-01", "2026-11-30")
+    # The week's seven alerts plus Monday 30 November's blue for A1; two verified in time.
+    assert out["alerts"] == {"blue": 5, "yellow": 2, "red": 1, "total": 8}
+    assert out["verified_within_48h"] == {"count": 2, "of": 8, "share": 0.25}
+    a1, a2 = out["head_teachers"]
+    # A1: c1, c2 and Monday's c5 (not contacted, no report yet).
+    assert (a1["class_name"], a1["cases"]) == ("A1", 3)
+    assert a1["contacted_within_1h"] == {"count": 1, "of": 3, "share": 0.3333}
+    assert a1["reported_within_24h"] == {"count": 1, "of": 3, "share": 0.3333}
+    assert (a2["class_name"], a2["cases"], a2["contacted_within_1h"]["count"]) == ("A2", 2, 0)
+    # Open on 30 November at 24:00: c2, c3, c4 and c5; c1 returned.
+    assert (out["open_cases_at_end"], out["returned"]) == (4, 1)
+    # Weeks clipped to November: Sunday 1st alone, four full weeks, Monday 30th alone.
+    assert [(w["week_start"], w["week_end"]) for w in out["weeks"]] == [
+        ("2026-11-01", "2026-11-01"),
+        ("2026-11-02", "2026-11-08"),
+        ("2026-11-09", "2026-11-15"),
+        ("2026-11-16", "2026-11-22"),
+        ("2026-11-23", "2026-11-29"),
+        ("2026-11-30", "2026-11-30"),
+    ]
+    assert [w["alerts"]["total"] for w in out["weeks"]] == [0, 0, 0, 0, 7, 1]
+    assert out["weeks"][4]["alerts"] == {"blue": 4, "yellow": 2, "red": 1, "total": 7}
+    assert out["weeks"][5]["alerts"] == {"blue": 1, "yellow": 0, "red": 0, "total": 1}
+    # Days open = 1 December − opening date.
+    assert [
+        (c["student_name"], c["class_name"], c["level"], c["opened_on"], c["days_open"])
+        for c in out["open_cases"]
+    ] == [
+        ("学生11", "A1", "blue", "2026-11-24", 7),
+        ("学生2", "A2", "yellow", "2026-11-24", 7),
+        ("学生12", "A2", "red", "2026-11-24", 7),
+        ("学生1", "A1", "blue", "2026-11-30", 1),
+    ]
+
+    # December: no alerts, the four cases still open (31 more days each).
+    dec = await get(
+        client, world, "county_admin", REVIEW, school_id=ids["school_A"], month="2026-12"
+    )
+    assert dec["alerts"]["total"] == 0 and dec["returned"] == 0
+    assert [c["days_open"] for c in dec["open_cases"]] == [38, 38, 38, 32]
+    assert len(dec["weeks"]) == 5 and dec["weeks"][0]["week_start"] == "2026-12-01"
+
+    r = await client.get(
+        REVIEW, params={**params, "format": "xlsx"}, headers=world.auth("vice_principal")
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == XLSX
+    cd = r.headers["content-disposition"]
+    assert cd.endswith("filename*=UTF-8''" + quote("学校A月研判_202611.xlsx", safe=""))
+    assert f'filename="monthly-review-school-{ids["school_A"]}-202611.xlsx"' in cd
+    summary = sheet_rows(r.content, "概况")
+    assert summary[0][0] == "学校A 控辍保学月研判  2026-11-01 至 2026-11-30"
+    assert summary[1:] == [
+        ("指标", "数量", "占比"),
+        ("蓝色预警", 5, None),
+        ("黄色预警", 2, None),
+        ("红色预警", 1, None),
+        ("预警合计", 8, None),
+        ("48小时内核查", 2, 0.25),
+        ("月末未结案案例", 4, None),
+        ("本月返校结案", 1, None),
+    ]
+    weeks = sheet_rows(r.content, "分周预警")
+    assert weeks[1] == ("周", "蓝色预警", "黄色预警", "红色预警", "合计")
+    assert weeks[6:] == [("11-23 至 11-29", 4, 2, 1, 7), ("11-30 至 11-30", 1, 0, 0, 1)]
+    teachers = sheet_rows(r.content, "班主任")
+    assert teachers[2] == ("A1", "head_teacher", 3, 1, 0.3333, 1, 0.3333)
+    assert teachers[3] == ("A2", None, 2, 0, 0, 0, 0)
+    cases = sheet_rows(r.content, "未结案案例")
+    assert cases[1] == ("学生", "班级", "预警级别", "开案日期", "已开案天数")
+    assert cases[2:] == [
+        ("学生11", "A1", "蓝色预警", datetime(2026, 11, 24), 7),
+        ("学生2", "A2", "黄色预警", datetime(2026, 11, 24), 7),
+        ("学生12", "A2", "红色预警", datetime(2026, 11, 24), 7),
+        ("学生1", "A1", "蓝色预警", datetime(2026, 11, 30), 1),
+    ]
+
+
+async def test_county_bulletin_figures_and_xlsx(
+    world: World, client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    await build(world, client, ctx)
+    ids = world.ids
+    params = {"county_id": ids["county"], "week_start": "2026-11-23"}
+    out = await get(client, world, "county_admin", COUNTY, **params)
+    assert (out["county_name"], out["week_end"]) == ("示例县", "2026-11-29")
+    a, b = out["schools"]  # school Z is in the other county
+    assert (a["school_name"], b["school_name"]) == ("学校A", "学校B")
+    assert a["alerts"] == {"blue": 4, "yellow": 2, "red": 1, "total": 7}
+    assert a["verified_within_48h"] == {"count": 2, "of": 7, "share": round(2 / 7, 4)}
+    assert (a["open_cases_at_end"], a["returned"]) == (3, 1)
+    assert b["alerts"]["total"] == 0 and b["verified_within_48h"]["share"] is None
+    total = out["total"]
+    assert total["school_name"] == "示例县合计"
+    assert total["alerts"] == a["alerts"] and total["verified_within_48h"]["count"] == 2
+    assert (total["open_cases_at_end"], total["returned"]) == (3, 1)
+
+    r = await client.get(
+        COUNTY, params={**params, "format": "xlsx"}, headers=world.auth("county_admin")
+    )
+    assert r.status_code == 200, r.text
+    cd = r.headers["content-disposition"]
+    assert cd.endswith("filename*=UTF-8''" + quote("示例县周通报_20261123.xlsx", safe=""))
+    rows = sheet_rows(r.content, "各校")
+    assert rows[0][0] == "示例县 控辍保学周通报  2026-11-23 至 2026-11-29"
+    assert rows[1] == (
+        "学校",
+        "蓝色预警",
+        "黄色预警",
+        "红色预警",
+        "预警合计",
+        "48小时内核查数",
+        "48小时内核查率",
+        "周末未结案案例",
+        "本周返校结案",
+    )
+    assert rows[2:] == [
+        ("学校A", 4, 2, 1, 7, 2, round(2 / 7, 4), 3, 1),
+        ("学校B", 0, 0, 0, 0, 0, None, 0, 0),
+        ("示例县合计", 4, 2, 1, 7, 2, round(2 / 7, 4), 3, 1),
+    ]
+
+
+async def test_persuasion_talk_ledger_json_and_xlsx(
+    world: World, client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    await build(world, client, ctx)
+    ids = world.ids
+    params = {"school_id": ids["school_A"], "start": "2026-11-01", "end": "2026-11-29"}
+    out = await get(client, world, "county_admin", TALKS, **params)
+    # By date: the 30 November talk falls after ``end``.
+    assert [
+        (r["talked_on"], r["student_name"], r["class_name"], r["with_whom"]) for r in out["rows"]
+    ] == [
+        ("2026-11-26", "学生12", "A2", "学生父亲"),
+        ("2026-11-27", "学生12", "A2", "学生及其母亲"),
+    ]
+    r = await client.get(
+        TALKS,
+        params={**params, "end": "2026-11-30", "format": "xlsx"},
+        headers=world.auth("academic_affairs"),
+    )
+    assert r.status_code == 200, r.text
+    cd = r.headers["content-disposition"]
+    name = quote("学校A劝返复学谈话记录册_20261101-20261130.xlsx", safe="")
+    assert cd.endswith("filename*=UTF-8''" + name)
+    rows = sheet_rows(r.content, "劝返复学谈话记录册")
+    assert rows[0][0] == "学校A 劝返复学谈话记录册  2026-11-01 至 2026-11-30"
+    assert rows[1] == ("日期", "学生", "班级", "谈话对象", "谈话人", "内容")
+    assert rows[2:] == [
+        (datetime(2026, 11, 26), "学生12", "A2", "学生父亲", "班主任 李老师", "了解原因:外出务工"),
+        (
+            datetime(2026, 11, 27),
+            "学生12",
+            "A2",
+            "学生及其母亲",
+            "班主任 李老师",
+            "第二次谈话,同意下周返校",
+        ),
+        (datetime(2026, 11, 30), "学生11", "A1", "学生本人", "班主任 李老师", "学习困难,安排辅导"),
+    ]
+
+
+async def test_bad_input_and_access(world: World, client: httpx.AsyncClient) -> None:
+    ids = world.ids
+    school_a = ids["school_A"]
+    for month in ("2026-13", "2026-1", "11-2026", "2026-11-01"):
+        r = await client.get(
+            REVIEW, params={"school_id": school_a, "month": month}, headers=world.auth("principal")
+        )
+        assert r.status_code == 422 and "YYYY-MM" in r.text, (month, r.text)
+    r = await client.get(
+        COUNTY,
+        params={"county_id": ids["county"], "week_start": "2026-11-24"},
+        headers=world.auth("county_admin"),
+    )
+    assert r.status_code == 422 and "周一" in r.text
+    r = await client.get(
+        TALKS,
+        params={"school_id": school_a, "start": "2026-11-30", "end": "2026-11-01"},
+        headers=world.auth("principal"),
+    )
+    assert r.status_code == 422
+
+    school = {"school_id": school_a}
+    for url, query in (
+        (REVIEW, {**school, "month": "2026-11"}),
+        (TALKS, {**school, "start": "2026-11-01", "end": "2026-11-30"}),
+    ):
+        for who, code in (
+            ("head_teacher", 403),
+            ("subject_teacher", 403),
+            ("principal_B", 404),
+            ("vice_principal", 200),
+            ("county_admin", 200),
+        ):
+            for fmt in ("json", "xlsx"):
+                r = await client.get(url, params={**query, "format": fmt}, headers=world.auth(who))
+                assert r.status_code == code, (url, who, fmt, r.text)
+    for who, county, code in (
+        ("principal", "county", 403),
+        ("principal_B", "county", 403),
+        ("county_admin", "county", 200),
+        ("county_admin", "county_other", 404),
+    ):
+        for fmt in ("json", "xlsx"):
+            r = await client.get(
+                COUNTY,
+                params={"county_id": ids[county], "week_start": "2026-11-23", "format": fmt},
+                headers=world.auth(who),
+            )
+            assert r.status_code == code, (who, county, fmt, r.text)
+    r = await client.get(
+        COUNTY,
+        params={"county_id": 999999, "week_start": "2026-11-23"},
+        headers=world.auth("principal"),
+    )
+    assert r.status_code == 404
