@@ -273,8 +273,12 @@ def test_back_after_red_awaits_reenrollment_then_confirmation_closes() -> None:
         (Role.principal, "reenroll.overdue"),
     }
     # ... confirmation closes the case, and the deadline then does nothing.
-    closed, _ = transition(case, ReenrollmentConfirmed(at(30)), at(30), POLICY)
+    closed, done = transition(case, ReenrollmentConfirmed(at(30)), at(30), POLICY)
     assert (closed.status, closed.close_reason) == (CaseStatus.closed, CloseReason.reenrolled)
+    # Follow-up checks at 1, 4 and 8 weeks, for the head teacher.
+    checks = of(done, CreateTask)
+    assert [(t.kind, t.role) for t in checks] == [(TaskKind.follow_up, Role.head_teacher)] * 3
+    assert [t.due_at - at(30) for t in checks] == [timedelta(weeks=w) for w in (1, 4, 8)]
     due = DeadlineDue(DeadlineKind.reenroll, reenroll.key)
     assert transition(closed, due, reenroll.due_at, POLICY) == (closed, [])
 

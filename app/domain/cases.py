@@ -89,12 +89,14 @@ class TaskKind(StrEnum):
     phone_verification = "phone_verification"  # yellow: the vice principal phones the family
     home_visit = "home_visit"  # red: the work group visits the home (联合劝返)
     reenrollment = "reenrollment"  # after red: confirm 复学
+    follow_up = "follow_up"  # after 复学: checks at 1, 4 and 8 weeks (巩固)
 
 
 TASK_LABELS = {
     TaskKind.phone_verification: "电话核实",
     TaskKind.home_visit: "联合家访劝返",
     TaskKind.reenrollment: "复学确认",
+    TaskKind.follow_up: "复学后跟踪回访",
 }
 
 
@@ -721,7 +723,16 @@ def _on_verified(case: Case, ev: AlertVerified, now: datetime) -> Result:
 def _on_reenrolled(case: Case, ev: ReenrollmentConfirmed, now: datetime) -> Result:
     if case.status is not CaseStatus.awaiting_reenrollment:
         raise InvalidTransition("该案例无需确认复学 (no re-enrolment awaited)")
-    return _close(replace(case, reenroll_due=None), CloseReason.reenrolled, "已确认复学")
+    closed, effects = _close(replace(case, reenroll_due=None), CloseReason.reenrolled, "已确认复学")
+    # A returned student is followed up at 1, 4 and 8 weeks: relapse is most likely early.
+    checks = [
+        CreateTask(TaskKind.follow_up, Role.head_teacher, ev.at + timedelta(weeks=w))
+        for w in FOLLOW_UP_WEEKS
+    ]
+    return closed, [*effects, *checks]
+
+
+FOLLOW_UP_WEEKS = (1, 4, 8)
 
 
 # --- deadlines ------------------------------------------------------------------------------
