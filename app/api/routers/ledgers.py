@@ -4,35 +4,18 @@ dropout / retention rates against the targets, as JSON or XLSX."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.reports.xlsx import XLSX_MEDIA_TYPE, content_disposition
+from app.api.files import XLSX_RESPONSES, Format, xlsx_file
 from app.schemas.ledgers import AbsenceTrackingOut, CountyLedgerOut, LedgerKind, RatesOut
 from app.schemas.reports import ReportFormat
 from app.services import ledgers
-from app.services.reports import ReportFile
 
 router = APIRouter(tags=["台账与指标 Ledgers & rates"])
-
-_XLSX: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {XLSX_MEDIA_TYPE: {}},
-        "description": "JSON,或 format=xlsx 时为 Excel 文件 (an XLSX file with format=xlsx)",
-    }
-}
-Format = Annotated[ReportFormat, Query(description="json(默认)或 xlsx")]
-
-
-def _file(report: ReportFile) -> Response:
-    return Response(
-        report.content,
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": content_disposition(report.filename, report.fallback)},
-    )
 
 
 @router.get(
@@ -42,7 +25,7 @@ def _file(report: ReportFile) -> Response:
     "缺勤起始日期、连续缺勤天数、预警级别、联系家长时间、书面报告提交时间、处理结果、结案日期。"
     "学校管理者与县教育局可查看,其他教职工 403。口径见 app/services/ledgers.py。",
     response_model=AbsenceTrackingOut,
-    responses=_XLSX,
+    responses=XLSX_RESPONSES,
 )
 async def absence_tracking(
     uow: Uow,
@@ -55,7 +38,7 @@ async def absence_tracking(
 ) -> AbsenceTrackingOut | Response:
     out = await ledgers.absence_tracking(uow, ctx, actor, school_id=school_id, start=start, end=end)
     if format is ReportFormat.xlsx:
-        return _file(ledgers.absence_tracking_xlsx(out))
+        return xlsx_file(ledgers.absence_tracking_xlsx(out))
     return out
 
 
@@ -65,7 +48,7 @@ async def absence_tracking(
     description="来自已报告乡镇、未销号的返校通知书:kind=suspected_dropout 为疑似辍学(尚未认定"
     "辍学),kind=dropout 为辍学。列:学校、学生、学籍号、班级、日期、状态。仅县教育局。",
     response_model=CountyLedgerOut,
-    responses=_XLSX,
+    responses=XLSX_RESPONSES,
 )
 async def county_ledger(
     uow: Uow,
@@ -77,7 +60,7 @@ async def county_ledger(
 ) -> CountyLedgerOut | Response:
     out = await ledgers.county_ledger(uow, ctx, actor, county_id=county_id, kind=kind)
     if format is ReportFormat.xlsx:
-        return _file(ledgers.county_ledger_xlsx(out))
+        return xlsx_file(ledgers.county_ledger_xlsx(out))
     return out
 
 
@@ -88,7 +71,7 @@ async def county_ledger(
     "人数 / 在籍学生数,巩固率 = 1 − 辍学率;入学率需适龄儿童数,系统未保存,为 null。与目标"
     "(小学 2%,初中 3%)比较并标出超标学校。county_id 仅县教育局;school_id 学校管理者与县教育局。",
     response_model=RatesOut,
-    responses=_XLSX,
+    responses=XLSX_RESPONSES,
 )
 async def rates(
     uow: Uow,
@@ -103,5 +86,5 @@ async def rates(
         uow, ctx, actor, county_id=county_id, school_id=school_id, school_year=school_year
     )
     if format is ReportFormat.xlsx:
-        return _file(ledgers.rates_xlsx(out))
+        return xlsx_file(ledgers.rates_xlsx(out))
     return out

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.reports.xlsx import XLSX_MEDIA_TYPE, content_disposition
+from app.api.files import XLSX_RESPONSES, Format, xlsx_file
 from app.schemas.attendance import ThreeListsOut
 from app.schemas.reports import ReportFormat, WeeklyBulletinOut
 from app.services import attendance_queries, reports
-from app.services.reports import ReportFile
 
 router = APIRouter(prefix="/api/v1/reports", tags=["报表 Reports"])
-
-_XLSX: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {XLSX_MEDIA_TYPE: {}},
-        "description": "JSON,或 format=xlsx 时为 Excel 文件 (an XLSX file with format=xlsx)",
-    }
-}
-Format = Annotated[ReportFormat, Query(description="json(默认)或 xlsx")]
-
-
-def _file(report: ReportFile) -> Response:
-    return Response(
-        report.content,
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": content_disposition(report.filename, report.fallback)},
-    )
 
 
 @router.get(
@@ -40,7 +22,7 @@ def _file(report: ReportFile) -> Response:
     description="按班级或学校,[start, end] 内每个上课日(最多 62 天)。XLSX 每行一名学生一天:"
     "日期、班级、学生、状态(正常到校/迟到/请假/缺勤/未点名)。",
     response_model=ThreeListsOut,
-    responses=_XLSX,
+    responses=XLSX_RESPONSES,
 )
 async def three_lists(
     uow: Uow,
@@ -53,7 +35,7 @@ async def three_lists(
     format: Format = ReportFormat.json,
 ) -> ThreeListsOut | Response:
     if format is ReportFormat.xlsx:
-        return _file(
+        return xlsx_file(
             await reports.three_lists_xlsx(
                 uow, ctx, actor, school_id=school_id, class_id=class_id, start=start, end=end
             )
@@ -70,7 +52,7 @@ async def three_lists(
     "24小时报告率、周末未结案数、返校数;口径见 app/services/reports.py。week_start 须为周一"
     "(否则 422)。学校管理者与县教育局可查看,班主任等 403。",
     response_model=WeeklyBulletinOut,
-    responses=_XLSX,
+    responses=XLSX_RESPONSES,
 )
 async def weekly_bulletin(
     uow: Uow,
@@ -82,5 +64,5 @@ async def weekly_bulletin(
 ) -> WeeklyBulletinOut | Response:
     out = await reports.weekly_bulletin(uow, ctx, actor, school_id=school_id, week_start=week_start)
     if format is ReportFormat.xlsx:
-        return _file(reports.weekly_bulletin_xlsx(out))
+        return xlsx_file(reports.weekly_bulletin_xlsx(out))
     return out

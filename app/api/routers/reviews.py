@@ -4,35 +4,18 @@ the school's 劝返复学谈话记录册, as JSON or XLSX."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.reports.xlsx import XLSX_MEDIA_TYPE, content_disposition
+from app.api.files import XLSX_RESPONSES, Format, xlsx_file
 from app.schemas.reports import ReportFormat
 from app.schemas.reviews import CountyBulletinOut, MonthlyReviewOut, TalkLedgerOut
 from app.services import reviews
-from app.services.reports import ReportFile
 
 router = APIRouter(tags=["通报与研判 Bulletins & reviews"])
-
-_XLSX: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {XLSX_MEDIA_TYPE: {}},
-        "description": "JSON,或 format=xlsx 时为 Excel 文件 (an XLSX file with format=xlsx)",
-    }
-}
-Format = Annotated[ReportFormat, Query(description="json(默认)或 xlsx")]
-
-
-def _file(report: ReportFile) -> Response:
-    return Response(
-        report.content,
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": content_disposition(report.filename, report.fallback)},
-    )
 
 
 @router.get(
@@ -42,7 +25,7 @@ def _file(report: ReportFile) -> Response:
     "已开案天数);口径见 app/services/reviews.py。month 为 YYYY-MM(否则 422)。"
     "学校管理者与县教育局可查看,其他教职工 403。",
     response_model=MonthlyReviewOut,
-    responses=_XLSX,
+    responses=XLSX_RESPONSES,
 )
 async def monthly_review(
     uow: Uow,
@@ -54,7 +37,7 @@ async def monthly_review(
 ) -> MonthlyReviewOut | Response:
     out = await reviews.monthly_review(uow, ctx, actor, school_id=school_id, month=month)
     if format is ReportFormat.xlsx:
-        return _file(reviews.monthly_review_xlsx(out))
+        return xlsx_file(reviews.monthly_review_xlsx(out))
     return out
 
 
@@ -64,7 +47,7 @@ async def monthly_review(
     description="一周(周一至周日)县内各校的预警分级、48小时核查率、周末未结案数、返校数,及全县合计。"
     "week_start 须为周一(否则 422)。仅限县教育局,县内其他教职工 403。",
     response_model=CountyBulletinOut,
-    responses=_XLSX,
+    responses=XLSX_RESPONSES,
 )
 async def county_bulletin(
     uow: Uow,
@@ -76,7 +59,7 @@ async def county_bulletin(
 ) -> CountyBulletinOut | Response:
     out = await reviews.county_bulletin(uow, ctx, actor, county_id=county_id, week_start=week_start)
     if format is ReportFormat.xlsx:
-        return _file(reviews.county_bulletin_xlsx(out))
+        return xlsx_file(reviews.county_bulletin_xlsx(out))
     return out
 
 
@@ -86,7 +69,7 @@ async def county_bulletin(
     description="[start, end] 内(最多 366 天)的每次劝返复学谈话一行:日期、学生、班级、谈话对象、"
     "谈话人、内容。学校管理者与县教育局可查看,其他教职工 403。",
     response_model=TalkLedgerOut,
-    responses=_XLSX,
+    responses=XLSX_RESPONSES,
 )
 async def persuasion_talks(
     uow: Uow,
@@ -99,5 +82,5 @@ async def persuasion_talks(
 ) -> TalkLedgerOut | Response:
     out = await reviews.talk_ledger(uow, ctx, actor, school_id=school_id, start=start, end=end)
     if format is ReportFormat.xlsx:
-        return _file(reviews.talk_ledger_xlsx(out))
+        return xlsx_file(reviews.talk_ledger_xlsx(out))
     return out
