@@ -69,7 +69,7 @@ class ReportFile:
         self.fallback = fallback
 
 
-def _rate(count: int, of: int) -> Rate:
+def rate(count: int, of: int) -> Rate:
     return Rate(count=count, of=of, share=round(count / of, 4) if of else None)
 
 
@@ -194,7 +194,7 @@ async def period_figures(
     ).one()
     return PeriodFigures(
         alerts=AlertsByLevel(**by_level, total=len(alerts)),
-        verified_within_48h=_rate(in_time, len(alerts)),
+        verified_within_48h=rate(in_time, len(alerts)),
         head_teachers=lines,
         open_cases_at_end=int(open_at_end),
         returned=int(returned),
@@ -278,8 +278,8 @@ async def _head_teacher_lines(
                 head_teacher_id=head[0] if head else None,
                 head_teacher_name=head[1] if head else None,
                 cases=n,
-                contacted_within_1h=_rate(c_ok, c_of),
-                reported_within_24h=_rate(r_ok, r_of),
+                contacted_within_1h=rate(c_ok, c_of),
+                reported_within_24h=rate(r_ok, r_of),
             )
         )
     return lines
@@ -317,18 +317,35 @@ async def weekly_bulletin(
     )
 
 
-def weekly_bulletin_xlsx(out: WeeklyBulletinOut) -> ReportFile:
-    """Two sheets: 概况 (the school's figures) and 班主任 (one line per class)."""
-    span = f"{out.week_start:%Y-%m-%d} 至 {out.week_end:%Y-%m-%d}"
-    a = out.alerts
-    summary: list[list[CellValue]] = [
-        *([LEVEL_LABELS[lv], getattr(a, lv.value), None] for lv in LEVELS),
-        ["预警合计", a.total, None],
-        ["48小时内核查", out.verified_within_48h.count, out.verified_within_48h.share],
-        ["周末未结案案例", out.open_cases_at_end, None],
-        ["本周返校结案", out.returned, None],
+def summary_sheet(
+    title: str,
+    alerts: AlertsByLevel,
+    verified: Rate,
+    open_at_end: int,
+    returned: int,
+    period: str,
+) -> Sheet:
+    """The 概况 sheet of a bulletin or review; ``period`` names it: 周 or 月."""
+    rows: list[list[CellValue]] = [
+        *([LEVEL_LABELS[lv], getattr(alerts, lv.value), None] for lv in LEVELS),
+        ["预警合计", alerts.total, None],
+        ["48小时内核查", verified.count, verified.share],
+        [f"{period}末未结案案例", open_at_end, None],
+        [f"本{period}返校结案", returned, None],
     ]
-    teachers: list[list[CellValue]] = [
+    return Sheet(
+        name="概况",
+        title=title,
+        headers=("指标", "数量", "占比"),
+        rows=rows,
+        widths=(20, 10, 10),
+        percent_columns=frozenset({2}),
+    )
+
+
+def head_teacher_sheet(title: str, lines: list[HeadTeacherLine]) -> Sheet:
+    """The 班主任 sheet: per class, contacts within 1 h and reports within 24 h."""
+    rows: list[list[CellValue]] = [
         [
             line.class_name,
             line.head_teacher_name or "",
@@ -338,34 +355,40 @@ def weekly_bulletin_xlsx(out: WeeklyBulletinOut) -> ReportFile:
             line.reported_within_24h.count,
             line.reported_within_24h.share,
         ]
-        for line in out.head_teachers
+        for line in lines
     ]
+    return Sheet(
+        name="班主任",
+        title=title,
+        headers=(
+            "班级",
+            "班主任",
+            "缺勤案例数",
+            "1小时内联系数",
+            "1小时内联系率",
+            "24小时内报告数",
+            "24小时内报告率",
+        ),
+        rows=rows,
+        widths=(14, 14, 12, 14, 14, 15, 15),
+        percent_columns=frozenset({4, 6}),
+    )
+
+
+def weekly_bulletin_xlsx(out: WeeklyBulletinOut) -> ReportFile:
+    """Two sheets: 概况 (the school's figures) and 班主任 (one line per class)."""
+    span = f"{out.week_start:%Y-%m-%d} 至 {out.week_end:%Y-%m-%d}"
     content = workbook_bytes(
         [
-            Sheet(
-                name="概况",
-                title=f"{out.school_name} 控辍保学周通报  {span}",
-                headers=("指标", "数量", "占比"),
-                rows=summary,
-                widths=(20, 10, 10),
-                percent_columns=frozenset({2}),
+            summary_sheet(
+                f"{out.school_name} 控辍保学周通报  {span}",
+                out.alerts,
+                out.verified_within_48h,
+                out.open_cases_at_end,
+                out.returned,
+                "周",
             ),
-            Sheet(
-                name="班主任",
-                title=f"{out.school_name} 班主任落实情况  {span}",
-                headers=(
-                    "班级",
-                    "班主任",
-                    "缺勤案例数",
-                    "1小时内联系数",
-                    "1小时内联系率",
-                    "24小时内报告数",
-                    "24小时内报告率",
-                ),
-                rows=teachers,
-                widths=(14, 14, 12, 14, 14, 15, 15),
-                percent_columns=frozenset({4, 6}),
-            ),
+            head_teacher_sheet(f"{out.school_name} 班主任落实情况  {span}", out.head_teachers),
         ]
     )
     return ReportFile(

@@ -47,7 +47,7 @@ from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, Level
 from app.errors import Invalid
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
-from app.schemas.reports import AlertsByLevel, Rate
+from app.schemas.reports import AlertsByLevel
 from app.schemas.reviews import (
     CountyBulletinOut,
     CountySchoolLine,
@@ -58,13 +58,16 @@ from app.schemas.reviews import (
     WeekAlerts,
 )
 from app.services.ledgers import MAX_DAYS, admin_county, managed_school
-from app.services.reports import ReportFile, local_span, period_figures
+from app.services.reports import (
+    ReportFile,
+    head_teacher_sheet,
+    local_span,
+    period_figures,
+    rate,
+    summary_sheet,
+)
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-def _rate(count: int, of: int) -> Rate:
-    return Rate(count=count, of=of, share=round(count / of, 4) if of else None)
 
 
 def parse_month(month: str) -> tuple[date, date]:
@@ -172,14 +175,6 @@ async def monthly_review(
 def monthly_review_xlsx(out: MonthlyReviewOut) -> ReportFile:
     """Four sheets: 概况, 分周预警, 班主任, 未结案案例."""
     span = f"{out.month_start:%Y-%m-%d} 至 {out.month_end:%Y-%m-%d}"
-    a = out.alerts
-    summary: list[list[CellValue]] = [
-        *([LEVEL_LABELS[lv], getattr(a, lv.value), None] for lv in LEVELS),
-        ["预警合计", a.total, None],
-        ["48小时内核查", out.verified_within_48h.count, out.verified_within_48h.share],
-        ["月末未结案案例", out.open_cases_at_end, None],
-        ["本月返校结案", out.returned, None],
-    ]
     weeks: list[list[CellValue]] = [
         [
             f"{w.week_start:%m-%d} 至 {w.week_end:%m-%d}",
@@ -190,31 +185,19 @@ def monthly_review_xlsx(out: MonthlyReviewOut) -> ReportFile:
         ]
         for w in out.weeks
     ]
-    teachers: list[list[CellValue]] = [
-        [
-            line.class_name,
-            line.head_teacher_name or "",
-            line.cases,
-            line.contacted_within_1h.count,
-            line.contacted_within_1h.share,
-            line.reported_within_24h.count,
-            line.reported_within_24h.share,
-        ]
-        for line in out.head_teachers
-    ]
     cases: list[list[CellValue]] = [
         [c.student_name, c.class_name, c.level_label, c.opened_on, c.days_open]
         for c in out.open_cases
     ]
     content = workbook_bytes(
         [
-            Sheet(
-                name="概况",
-                title=f"{out.school_name} 控辍保学月研判  {span}",
-                headers=("指标", "数量", "占比"),
-                rows=summary,
-                widths=(20, 10, 10),
-                percent_columns=frozenset({2}),
+            summary_sheet(
+                f"{out.school_name} 控辍保学月研判  {span}",
+                out.alerts,
+                out.verified_within_48h,
+                out.open_cases_at_end,
+                out.returned,
+                "月",
             ),
             Sheet(
                 name="分周预警",
@@ -223,22 +206,7 @@ def monthly_review_xlsx(out: MonthlyReviewOut) -> ReportFile:
                 rows=weeks,
                 widths=(18, 10, 10, 10, 10),
             ),
-            Sheet(
-                name="班主任",
-                title=f"{out.school_name} 班主任落实情况  {span}",
-                headers=(
-                    "班级",
-                    "班主任",
-                    "缺勤案例数",
-                    "1小时内联系数",
-                    "1小时内联系率",
-                    "24小时内报告数",
-                    "24小时内报告率",
-                ),
-                rows=teachers,
-                widths=(14, 14, 12, 14, 14, 15, 15),
-                percent_columns=frozenset({4, 6}),
-            ),
+            head_teacher_sheet(f"{out.school_name} 班主任落实情况  {span}", out.head_teachers),
             Sheet(
                 name="未结案案例",
                 title=f"{out.school_name} 月末未结案案例  {span}",
@@ -295,7 +263,7 @@ async def county_bulletin(
         school_id=0,
         school_name=f"{county.name}合计",
         alerts=AlertsByLevel(**total_alerts, total=n_alerts),
-        verified_within_48h=_rate(sum(line.verified_within_48h.count for line in lines), n_alerts),
+        verified_within_48h=rate(sum(line.verified_within_48h.count for line in lines), n_alerts),
         open_cases_at_end=sum(line.open_cases_at_end for line in lines),
         returned=sum(line.returned for line in lines),
     )
