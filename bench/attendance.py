@@ -19,12 +19,10 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
-import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
-from app.db import migrations
 from app.domain.calendar import SchoolCalendar, Term, school_date
+from bench.db import dsn, fresh_database, percentile
 from bench.roster import BENCH_KEY, Roster, seed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,23 +37,6 @@ SINGLES = int(os.environ.get("BENCH_SINGLES", "2000"))
 APP_PORT, BARE_PORT = 8701, 8702
 WORKERS = os.environ.get("BENCH_WORKERS", "1")
 BEIJING = timezone(timedelta(hours=8))
-
-
-def _dsn(url: str, database: str | None = None) -> str:
-    u = make_url(url).set(drivername="postgresql")
-    if database:
-        u = u.set(database=database)
-    return u.render_as_string(hide_password=False)
-
-
-async def _recreate_database() -> None:
-    name = make_url(URL).database
-    conn = await asyncpg.connect(_dsn(URL, "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 def _start(args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -135,17 +116,12 @@ async def _load(
         return time.perf_counter() - start, latencies
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 def _line(name: str, events: int, wall: float, lat: list[float]) -> dict[str, float]:
     figures = {
         "events_s": events / wall,
         "req_s": len(lat) / wall,
-        "p50": _pct(lat, 0.50),
-        "p99": _pct(lat, 0.99),
+        "p50": percentile(lat, 0.50) * 1000,
+        "p99": percentile(lat, 0.99) * 1000,
         "mean": statistics.fmean(lat) * 1000,
     }
     print(
@@ -171,10 +147,9 @@ async def main() -> None:
         f" {CONCURRENCY} concurrent clients, {os.cpu_count()} cores"
     )
     t0 = time.perf_counter()
-    await _recreate_database()
-    await asyncio.to_thread(migrations.upgrade, URL)
+    await fresh_database(URL)
     roster: Roster = await seed(
-        _dsn(URL), schools=SCHOOLS, classes=CLASSES, students=STUDENTS, today=today
+        dsn(URL), schools=SCHOOLS, classes=CLASSES, students=STUDENTS, today=today
     )
     print(f"  roster built in {time.perf_counter() - t0:.1f} s")
 
@@ -182,7 +157,7 @@ async def main() -> None:
         ["app.main:create_app", "--factory", "--port", str(APP_PORT)],
         {"KCBX_DATABASE_URL": URL, "KCBX_SEED_DEMO": "false"},
     )
-    bare = _start(["bench.bare_app:app", "--port", str(BARE_PORT)], {"BARE_DSN": _dsn(URL)})
+    bare = _start(["bench.bare_app:app", "--port", str(BARE_PORT)], {"BARE_DSN": dsn(URL)})
     try:
         await asyncio.gather(_wait_up(APP_PORT), _wait_up(BARE_PORT))
         key = {"X-API-Key": BENCH_KEY, "Content-Type": "application/json"}

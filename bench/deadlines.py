@@ -35,16 +35,15 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
 from app.alerts import engine
 from app.alerts import policy as policies
 from app.alerts.runner import EngineRunner
 from app.context import AppContext
-from app.db import migrations
 from app.domain.calendar import school_date
 from app.domain.cases import Policy
 from app.settings import Settings
+from bench.db import dsn, fresh_database, percentile
 from bench.roster import seed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,24 +64,7 @@ FUTURE_KINDS = ("report", "verify", "contact", "reenroll")
 _DEADLINE_COLUMNS = ["dedupe_key", "case_id", "kind", "key", "due_at", "state", "created_at"]
 
 
-def _dsn(url: str, database: str | None = None) -> str:
-    u = make_url(url).set(drivername="postgresql")
-    if database:
-        u = u.set(database=database)
-    return u.render_as_string(hide_password=False)
-
-
-DSN = _dsn(URL)
-
-
-async def _recreate_database() -> None:
-    name = make_url(URL).database
-    conn = await asyncpg.connect(_dsn(URL, "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+DSN = dsn(URL)
 
 
 @dataclass
@@ -268,11 +250,6 @@ async def _check_once(conn: asyncpg.Connection, lo: int, hi: int, what: str) -> 
     )
 
 
-def _pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 # --- 1. steady rate -------------------------------------------------------------------------
 
 
@@ -326,13 +303,14 @@ async def _steady(conn: asyncpg.Connection, cases: Cases) -> None:
     )
     observed = [(seen[i] - due[i]) * 1000 for i in seen]
     print(
-        f"  recorded lateness (fired_at - due_at): p50 {_pct(recorded, 0.5):6.0f} ms  "
-        f"p99 {_pct(recorded, 0.99):6.0f} ms  max {max(recorded, default=0):6.0f} ms "
+        f"  recorded lateness (fired_at - due_at): p50 {percentile(recorded, 0.5):6.0f} ms  "
+        f"p99 {percentile(recorded, 0.99):6.0f} ms  max {max(recorded, default=0):6.0f} ms "
         f"(target p99 < 1000 ms)"
     )
     print(
-        f"  visible lateness (committed - due_at, ±50 ms): p50 {_pct(observed, 0.5):6.0f} ms  "
-        f"p99 {_pct(observed, 0.99):6.0f} ms  max {max(observed, default=0):6.0f} ms"
+        "  visible lateness (committed - due_at, ±50 ms): "
+        f"p50 {percentile(observed, 0.5):6.0f} ms  "
+        f"p99 {percentile(observed, 0.99):6.0f} ms  max {max(observed, default=0):6.0f} ms"
     )
     print(
         f"  due over {(span[1] - span[0]).total_seconds():.1f} s, last fired "
@@ -475,8 +453,7 @@ async def main() -> None:
         f"backlog {BACKLOG}, {os.cpu_count()} cores"
     )
     t0 = time.perf_counter()
-    await _recreate_database()
-    await asyncio.to_thread(migrations.upgrade, URL)
+    await fresh_database(URL)
     conn = await asyncpg.connect(DSN)
     log = ROOT / "build" / "bench-deadlines-engine.log"
     log.parent.mkdir(exist_ok=True)

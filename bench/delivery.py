@@ -20,14 +20,13 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from app.alerts.channels.base import Message, Target
 from app.alerts.channels.webhook import WebhookChannel
 from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
-from app.db import migrations
 from app.settings import Settings
+from bench.db import dsn, fresh_database, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = os.environ.get(
@@ -40,24 +39,10 @@ PORT = 8703
 SECRET = "bench-webhook-secret-0123456789"
 
 
-def _dsn(database: str | None = None) -> str:
-    u = make_url(URL).set(drivername="postgresql")
-    if database:
-        u = u.set(database=database)
-    return u.render_as_string(hide_password=False)
-
-
 async def _prepare(ctx: AppContext) -> None:
-    name = make_url(URL).database
-    conn = await asyncpg.connect(_dsn("postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    await asyncio.to_thread(migrations.upgrade, URL)
+    await fresh_database(URL)
     now = datetime.now(UTC)
-    conn = await asyncpg.connect(_dsn())
+    conn = await asyncpg.connect(dsn(URL))
     try:
         await conn.execute(
             "INSERT INTO county (id, name, code, active, created_at) VALUES (1,'县','B',true,$1);"
@@ -105,11 +90,6 @@ async def _produce(dsn: str) -> None:
         await conn.close()
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 async def _bare(client: httpx.AsyncClient) -> float:
     channel = WebhookChannel(client)
     target = Target(url=f"http://127.0.0.1:{PORT}/hook", secret=SECRET)
@@ -149,7 +129,7 @@ async def main() -> None:
             except httpx.TransportError:
                 await asyncio.sleep(0.1)
         worker = DeliveryWorker(ctx, client, settings.channels, batch=500)
-        producer = asyncio.create_task(_produce(_dsn()))
+        producer = asyncio.create_task(_produce(dsn(URL)))
         t0 = time.perf_counter()
         sent = 0
         while sent < TOTAL and time.perf_counter() - t0 < 300:
@@ -159,7 +139,7 @@ async def main() -> None:
                 await asyncio.sleep(0.05)
         wall = time.perf_counter() - t0
         await producer
-        conn = await asyncpg.connect(_dsn())
+        conn = await asyncpg.connect(dsn(URL))
         try:
             rows = await conn.fetch(
                 "SELECT EXTRACT(EPOCH FROM d.sent_at - n.created_at) AS s FROM delivery d"
@@ -171,7 +151,8 @@ async def main() -> None:
         print(
             f"  kcbx outbox → webhook   {len(latency)} sent in {wall:.2f} s "
             f"({len(latency) / wall:.0f}/s while produced at {RATE}/s); outbox → receipt "
-            f"p50 {_pct(latency, 0.5) * 1000:.0f} ms, p99 {_pct(latency, 0.99) * 1000:.0f} ms "
+            f"p50 {percentile(latency, 0.5) * 1000:.0f} ms, "
+            f"p99 {percentile(latency, 0.99) * 1000:.0f} ms "
             "(target p99 < 2 s)"
         )
         bare = await _bare(client)
@@ -190,7 +171,7 @@ async def main() -> None:
 
 async def _drain_rate(ctx: AppContext, client: httpx.AsyncClient, settings: Settings) -> float:
     """All notifications written first, then drained as fast as the worker goes."""
-    conn = await asyncpg.connect(_dsn())
+    conn = await asyncpg.connect(dsn(URL))
     try:
         now = datetime.now(UTC)
         await conn.executemany(

@@ -11,7 +11,6 @@ the API runs, without HTTP) BENCH_REPEAT times; the median is printed next to a 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import statistics
@@ -21,15 +20,14 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
 from app.context import AppContext
-from app.db import migrations
 from app.domain.access import Actor, ActorKind
 from app.domain.calendar import school_date
 from app.schemas.ledgers import LedgerKind, RatesOut
 from app.services import attendance_queries, ledgers, reports
 from app.settings import Settings
+from bench.db import dsn, fresh_database
 from bench.roster import seed
 
 URL = os.environ.get(
@@ -43,23 +41,6 @@ CASES = int(os.environ.get("BENCH_CASES", "3000"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "7"))
 BEIJING = timezone(timedelta(hours=8))
 ACTOR = Actor(kind=ActorKind.staff, id=0, name="bench", superuser=True)
-
-
-def _dsn(url: str, database: str | None = None) -> str:
-    u = make_url(url).set(drivername="postgresql")
-    if database:
-        u = u.set(database=database)
-    return u.render_as_string(hide_password=False)
-
-
-async def _recreate_database() -> None:
-    name = make_url(URL).database
-    conn = await asyncpg.connect(_dsn(URL, "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -297,10 +278,9 @@ async def main() -> None:
         f"{CASES} cases, week of {week}, median of {REPEAT}, {os.cpu_count()} cores"
     )
     t0 = time.perf_counter()
-    await _recreate_database()
-    await asyncio.to_thread(migrations.upgrade, URL)
-    roster = await seed(_dsn(URL), schools=SCHOOLS, classes=CLASSES, students=STUDENTS, today=today)
-    conn = await asyncpg.connect(_dsn(URL))
+    await fresh_database(URL)
+    roster = await seed(dsn(URL), schools=SCHOOLS, classes=CLASSES, students=STUDENTS, today=today)
+    conn = await asyncpg.connect(dsn(URL))
     ctx = AppContext.from_settings(Settings(database_url=URL, seed_demo=False))
     try:
         counts = await _seed_cases(conn, today, week, roster.school_of_class)
