@@ -14,6 +14,7 @@ from app.db.types import UTCDateTime
 
 _OPEN = text("status <> 'closed'")
 _PENDING = text("state = 'pending'")
+_TASK_OPEN = text("status = 'open'")
 
 
 class AbsenceCase(SQLModel, table=True):
@@ -148,16 +149,25 @@ class CaseEvent(SQLModel, table=True):
 
 class CaseTask(SQLModel, table=True):
     __tablename__ = "case_task"
+    __table_args__ = (
+        Index(
+            "ix_case_task_open_due", "due_at", sqlite_where=_TASK_OPEN, postgresql_where=_TASK_OPEN
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(index=True)
     kind: str = Field(max_length=30)
     role: str = Field(max_length=30)
     due_at: datetime = Field(sa_type=UTCDateTime)
-    status: str = Field(default="open", max_length=10)  # open | done
+    status: str = Field(default="open", max_length=10)  # open | done | cancelled
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     done_by: str | None = Field(default=None, max_length=100)
     note: str | None = Field(default=None, max_length=1000)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # The engine's reminder when the task falls due, and the notice up the line when it is
+    # still open ``task_overdue_hours`` later: each sent once, these say it was.
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ParentContact(SQLModel, table=True):

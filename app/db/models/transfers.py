@@ -22,6 +22,9 @@ class Transfer(SQLModel, table=True):
     class_id: int = fk_field("school_class.id", index=False)
     to_school_id: int | None = fk_field("school.id", nullable=True)
     to_school_name: str = Field(max_length=100)
+    # The class at the receiving school (in the system) chosen when it signs: on approval the
+    # student moves there (one child, one 学籍).
+    to_class_id: int | None = fk_field("school_class.id", nullable=True, index=False)
     number: str = Field(max_length=60, unique=True)
     applied_on: date
     leave_on: date | None = None
