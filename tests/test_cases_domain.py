@@ -23,6 +23,7 @@ from app.domain.cases import (
     AlertStatus,
     AlertVerified,
     AttendanceChanged,
+    CancelTasks,
     Case,
     CaseStatus,
     CloseReason,
@@ -40,12 +41,15 @@ from app.domain.cases import (
     RaiseAlert,
     ReenrollmentConfirmed,
     ReportDecided,
+    ReportStatus,
     ReportSubmitted,
     TaskKind,
     Timeline,
+    TransferredOut,
     VerifyAlert,
     WithdrawAlert,
     mermaid,
+    reopens,
     transition,
 )
 from app.domain.roles import Role
@@ -705,6 +709,74 @@ def test_relapse_after_a_return_from_red_starts_a_new_episode() -> None:
     assert {a.episode for a in relapse.live_alerts} == {relapse.episode}
 
 
+def test_relapse_before_reenrolment_asks_for_a_new_report_and_drops_the_reenrolment_task() -> None:
+    case, _ = transition(red_case(), roll({23: A, 24: A, 25: A, 26: P}), at(26, 8, 5), POLICY)
+    relapse, effects = transition(
+        case, roll({23: A, 24: A, 25: A, 26: P, 27: A}), at(27, 8, 5), POLICY
+    )
+    assert relapse.report is ReportStatus.due
+    assert relapse.report_round == case.report_round + 1
+    [report] = deadlines(effects, DeadlineKind.report)
+    assert report.key == str(relapse.report_round)
+    assert report.due_at == at(27, 8, 5) + timedelta(hours=POLICY.report_hours)
+    assert [c.kind for c in of(effects, CancelTasks)] == [TaskKind.reenrollment]
+
+
+def _reenrolled() -> Case:
+    """Red on 16-18 November, back on the 19th, 复学 confirmed that morning."""
+    case, _ = transition(None, roll({16: A, 17: A, 18: A}), at(18, 9), POLICY)
+    case, _ = transition(case, roll({16: A, 17: A, 18: A, 19: P}), at(19, 9), POLICY)
+    case, _ = transition(case, ReenrollmentConfirmed(at(19, 10)), at(19, 10), POLICY)
+    assert case.close_reason is CloseReason.reenrolled and case.closed_at == at(19, 10)
+    return case
+
+
+def test_absence_within_the_follow_up_weeks_reopens_the_reenrolled_case() -> None:
+    closed = _reenrolled()
+    statuses = {16: A, 17: A, 18: A, 19: P, 20: P, 23: A}
+    case, effects = transition(closed, roll(statuses), at(23, 8, 5), POLICY)
+    assert reopens(closed, case)
+    assert case.status is CaseStatus.open and case.close_reason is None
+    assert case.episode == closed.episode + 1 and case.version == closed.version + 1
+    assert [a.level for a in raised(effects)] == [Level.blue]
+    assert case.report is ReportStatus.due
+    assert [d.key for d in deadlines(effects, DeadlineKind.report)] == [str(case.report_round)]
+    assert [c.kind for c in of(effects, CancelTasks)] == [TaskKind.follow_up]
+    assert "case.relapse" in [t.kind for t in of(effects, Timeline)]
+
+
+def test_absence_after_the_follow_up_weeks_opens_a_case_of_its_own() -> None:
+    closed = _reenrolled()
+    later = at(19, 10) + timedelta(weeks=POLICY.relapse_weeks, days=1)
+    statuses = {16: A, 17: A, 18: A, 19: P, 20: P, 23: A}
+    case, effects = transition(closed, roll(statuses), later, POLICY)
+    assert not reopens(closed, case)
+    assert case.episode == 1 and case.status is CaseStatus.open
+    assert "case.opened" in [t.kind for t in of(effects, Timeline)]
+
+
+def test_a_roll_correction_of_the_closed_episode_does_not_reopen_it() -> None:
+    closed = _reenrolled()
+    case, effects = transition(closed, roll({16: A, 17: A, 18: A}), at(23, 9), POLICY)
+    assert case == closed and effects == []
+
+
+def test_transfer_closes_the_case_and_drops_its_open_tasks() -> None:
+    case, effects = transition(
+        red_case(), TransferredOut("县第二中学", at(26, 9)), at(26, 9), POLICY
+    )
+    assert case.status is CaseStatus.closed and case.close_reason is CloseReason.transferred
+    assert case.closed_at == at(26, 9)
+    assert {c.kind for c in of(effects, CancelTasks)} == {
+        TaskKind.phone_verification,
+        TaskKind.home_visit,
+        TaskKind.reenrollment,
+    }
+    assert "县第二中学" in of(effects, Timeline)[0].text
+    with pytest.raises(InvalidTransition):
+        transition(case, TransferredOut("县第二中学", at(26, 10)), at(26, 10), POLICY)
+
+
 def test_deadline_for_no_case_does_nothing() -> None:
     case, effects = transition(None, DeadlineDue(DeadlineKind.contact, "x"), at(23), POLICY)
     assert effects == [] and case.status is CaseStatus.closed
@@ -738,7 +810,11 @@ def _tour() -> set[tuple[str, str, str, bool]]:
         src = (
             "none"
             if case is None
-            or (case.status is CaseStatus.closed and isinstance(event, AttendanceChanged))
+            or (
+                case.status is CaseStatus.closed
+                and isinstance(event, AttendanceChanged)
+                and not reopens(case, new)
+            )
             else _state(case)
         )
         dst = "none" if src == "none" and new.status is CaseStatus.closed else _state(new)
@@ -786,6 +862,18 @@ def _tour() -> set[tuple[str, str, str, bool]]:
     assert c.status is CaseStatus.closed
     c = step(c, AlertVerified(c.alerts[0].key, at(24, 9)), at(24, 9))
     c = step(c, ReportDecided(True, at(24, 10)), at(24, 10))
+    # Re-enrolled, absent again within the follow-up weeks (the case reopens), transferred.
+    c = step(None, roll({16: A, 17: A, 18: A}), at(18, 9))
+    c = step(c, roll({16: A, 17: A, 18: A, 19: P}), at(19, 9))
+    c = step(c, ReenrollmentConfirmed(at(19, 10)), at(19, 10))
+    c = step(c, roll({16: A, 17: A, 18: A, 19: P, 20: P, 23: A}), at(23, 9))
+    assert c.status is CaseStatus.open and c.episode == 2
+    c = step(c, TransferredOut("县第二中学", at(23, 12)), at(23, 12))
+    assert c.close_reason is CloseReason.transferred
+    # Back after red, then transferred before re-enrolment was confirmed.
+    c = step(None, roll({23: A, 24: A, 25: A}), at(25, 9))
+    c = step(c, roll({23: A, 24: A, 25: A, 26: P}), at(26, 9))
+    c = step(c, TransferredOut("县第二中学", at(26, 12)), at(26, 12))
     return seen
 
 

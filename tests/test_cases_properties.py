@@ -57,6 +57,7 @@ from app.domain.cases import (
     ReportDecided,
     ReportSubmitted,
     WithdrawAlert,
+    reopens,
     transition,
 )
 from app.domain.roles import Role
@@ -165,7 +166,11 @@ def simulate(truth: Sequence[DayStatus], steps: Sequence[Step]) -> Trace:
             assert not isinstance(event, (AttendanceChanged, DeadlineDue))
             return
         no_case = before is None or before.status is CaseStatus.closed
-        if no_case and after.status is not CaseStatus.closed:
+        if reopens(before, after):
+            # a relapse within the follow-up weeks reopens the same case
+            assert isinstance(event, AttendanceChanged)
+            assert all(c.status is CaseStatus.closed for c in trace.cases.values())
+        elif no_case and after.status is not CaseStatus.closed:
             # (1) a new case opens only when the student has no open one
             assert isinstance(event, AttendanceChanged)
             case_no = current = len(trace.cases)

@@ -257,3 +257,33 @@ async def test_who_may_issue_and_read(
         assert r.status_code == 404
     r = await client.get("/api/v1/return-notices/999999/document", headers=world.auth("principal"))
     assert r.status_code == 404
+
+
+async def test_the_county_sets_the_periods_of_legal_escalation(
+    world: World, client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    """A county that gives 3 days, reports 2 days after the deadline and counts 辍学 after
+    10 more: the notice and the check follow it; a bad value is refused and changes nothing."""
+    url = f"/api/v1/alert-policies/county/{world.ids['county']}"
+    bad = await client.put(url, json={"notice_days": 0}, headers=world.auth("county_admin"))
+    assert bad.status_code == 422 and "notice_days" in bad.text
+    body = {"notice_days": 3, "suspected_after_days": 2, "dropout_after_days": 10}
+    r = await client.put(url, json=body, headers=world.auth("county_admin"))
+    assert r.status_code == 200, r.text
+    assert r.json()["effective"]["notice_days"] == 3
+    assert r.json()["effective"]["dropout_target_primary"] == 0.02  # untouched default
+
+    case_id = await absent(client, world, FRIDAY, MONDAY, TUESDAY)
+    r = await post(client, world, "principal", f"/api/v1/cases/{case_id}/return-notice")
+    assert r.status_code == 201, r.text
+    assert (r.json()["issued_on"], r.json()["deadline"]) == ("2026-11-24", "2026-11-27")
+
+    check = "/api/v1/return-notices/check"
+    at(ctx, date(2026, 11, 29))  # two days past the deadline: not yet
+    assert (await post(client, world, "principal", check)).json()["escalated"] == 0
+    at(ctx, date(2026, 11, 30))
+    assert (await post(client, world, "principal", check)).json()["escalated"] == 1
+    at(ctx, date(2026, 12, 9))
+    assert (await post(client, world, "principal", check)).json()["dropout"] == 0
+    at(ctx, date(2026, 12, 10))
+    assert (await post(client, world, "principal", check)).json()["dropout"] == 1

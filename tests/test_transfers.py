@@ -80,9 +80,15 @@ async def test_a_transfer_takes_four_steps_and_the_student_leaves(
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "head_teacher_signed" and r.json()["head_teacher_signed_at"]
     assert (await post(client, world, "principal", f"{base}/receiving-sign")).status_code == 403
-    r = await post(client, world, "principal_B", f"{base}/receiving-sign")
+    # The receiving school chooses one of its own classes.
+    for body in (None, {"class_id": world.ids["class_A2"]}, {"class_id": 999_999}):
+        r = await post(client, world, "principal_B", f"{base}/receiving-sign", body)
+        assert r.status_code == 422 and "class_id" in r.text, r.text
+    body = {"class_id": world.ids["class_B1"]}
+    r = await post(client, world, "principal_B", f"{base}/receiving-sign", body)
     assert r.status_code == 200, r.text
     assert r.json()["receiving_signed_by"].endswith("principal_B")
+    assert r.json()["to_class_id"] == world.ids["class_B1"]
 
     # Approval: the sending school's vice principal or principal only.
     assert (await post(client, world, "head_teacher", f"{base}/approve")).status_code == 403
@@ -93,8 +99,13 @@ async def test_a_transfer_takes_four_steps_and_the_student_leaves(
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["status_label"]) == ("approved", "已批准")
     assert r.json()["decided_by"].endswith("vice_principal")
+    # One child, one 学籍: the student is now on the receiving class's roll.
     after = await student(ctx, sid)
-    assert (after.status, after.active) == ("10", False)
+    assert (after.status, after.active) == ("01", True)
+    assert (after.school_id, after.class_id) == (world.ids["school_B"], world.ids["class_B1"])
+    url = f"/api/v1/students/{sid}"
+    assert (await client.get(url, headers=world.auth("head_teacher"))).status_code == 404
+    assert (await client.get(url, headers=world.auth("principal_B"))).status_code == 200
     assert (
         await post(client, world, "principal", f"{base}/reject", {"reason": "x"})
     ).status_code == 409
@@ -241,3 +252,56 @@ async def test_follow_ups_after_a_red_case_is_reenrolled(
     got = [(f["week"], datetime.fromisoformat(f["due_at"])) for f in r.json()]
     assert got == [(w, closed_at + timedelta(weeks=w)) for w in (1, 4, 8)]
     assert (await client.get(url, headers=world.auth("principal_B"))).status_code == 404
+
+
+async def approved_transfer(
+    client: httpx.AsyncClient, world: World, **changes: Any
+) -> dict[str, Any]:
+    r = await post(client, world, "principal", "/api/v1/transfers", application(world, **changes))
+    assert r.status_code == 201, r.text
+    base = f"/api/v1/transfers/{r.json()['id']}"
+    assert (await post(client, world, "head_teacher", f"{base}/head-teacher-sign")).is_success
+    signer = "principal_B" if changes.get("to_school_id", 1) is not None else "principal"
+    body = {"class_id": world.ids["class_B1"]} if signer == "principal_B" else None
+    assert (await post(client, world, signer, f"{base}/receiving-sign", body)).is_success
+    r = await post(client, world, "vice_principal", f"{base}/approve")
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def test_an_approved_transfer_ends_the_case_and_strikes_off_the_notice(
+    world: World, client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    """A red case with a 返校通知书: the family moved away. The case closes as transferred,
+    its open tasks are cancelled, the notice is struck off, and nothing of it fires later."""
+    sid = world.ids["student_A1"]
+    events = [event(sid, "absent", day=d) for d in (FRIDAY, MONDAY, TUESDAY)]
+    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
+    assert r.status_code == 200, r.text
+    case = (
+        await client.get(f"/api/v1/students/{sid}/case", headers=world.auth("principal"))
+    ).json()
+    url = f"/api/v1/cases/{case['id']}/return-notice"
+    r = await post(client, world, "principal", url, {"guardian_name": "王某"})
+    assert r.status_code in (200, 201), r.text
+
+    await approved_transfer(client, world, to_school_id=None, to_school_name="外省某小学")
+
+    got = (await client.get(f"/api/v1/cases/{case['id']}", headers=world.auth("principal"))).json()
+    assert (got["status"], got["close_reason"], got["close_reason_label"]) == (
+        "closed",
+        "transferred",
+        "已转学",
+    )
+    assert {t["status"] for t in got["tasks"]} == {"cancelled"}
+    assert any("外省某小学" in e["text"] for e in got["timeline"])
+    notice = (await client.get(url, headers=world.auth("principal"))).json()
+    assert notice["status"] == "struck_off" and "转学" in notice["strike_off_reason"]
+    after = await student(ctx, sid)
+    assert (after.status, after.active) == ("10", False)
+
+    # A month on, nothing of the closed case fires and the notice is not escalated.
+    assert isinstance(ctx.clock, Clock)
+    ctx.clock.now += timedelta(days=40)
+    r = await post(client, world, "principal", "/api/v1/return-notices/check")
+    assert r.json() == {"complied": 0, "escalated": 0, "dropout": 0}

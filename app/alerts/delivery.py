@@ -56,6 +56,7 @@ _CASE_EVENTS = {
     "case.excused": "case.closed",
     "case.withdrawn": "case.closed",
     "case.reenrolled": "case.closed",
+    "case.transferred": "case.closed",
 }
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8

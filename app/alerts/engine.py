@@ -33,6 +33,7 @@ from app.domain.cases import (
     AlertState,
     AlertStatus,
     AttendanceChanged,
+    CancelTasks,
     Case,
     CaseStatus,
     CloseReason,
@@ -50,6 +51,7 @@ from app.domain.cases import (
     Timeline,
     VerifyAlert,
     WithdrawAlert,
+    reopens,
     transition,
 )
 from app.domain.roles import Role
@@ -113,6 +115,7 @@ def to_domain(row: AbsenceCase, alerts: Sequence[Alert]) -> Case:
         report_round=row.report_round,
         reenroll_due=row.reenroll_due,
         close_reason=CloseReason(row.close_reason) if row.close_reason else None,
+        closed_at=row.closed_at,
         version=row.version,
     )
 
@@ -132,13 +135,12 @@ def _copy_into(row: AbsenceCase, case: Case, now: datetime) -> None:
         ("report_round", case.report_round),
         ("reenroll_due", case.reenroll_due),
         ("close_reason", case.close_reason.value if case.close_reason else None),
+        ("closed_at", case.closed_at),
         ("version", case.version),
     ):
         if getattr(row, name) != value:
             setattr(row, name, value)
     row.updated_at = now
-    if case.status is CaseStatus.closed and row.closed_at is None:
-        row.closed_at = now
 
 
 # --- writing a transition -------------------------------------------------------------------
@@ -287,6 +289,8 @@ async def _apply(
             )
             if effect.kind.value == "home_visit":
                 row.work_group = await _work_group(uow, row, box)
+        elif isinstance(effect, CancelTasks):
+            await repo.cancel_tasks(session, row.id, effect.kind.value, effect.note, now)
         elif isinstance(effect, Notify):
             cause = trigger or f"case:{row.id}:v{row.version}"
             await _notify(uow, row, effect, by_key, now, f"{cause}:{seq}", box)
@@ -341,6 +345,20 @@ async def _notify(
     )
 
 
+async def notify_role(
+    uow: UnitOfWork,
+    row: AbsenceCase,
+    role: Role,
+    topic: str,
+    title: str,
+    cause: str,
+    now: datetime,
+    box: Outbox,
+) -> None:
+    """A notice about ``row`` to everyone holding ``role`` for it, once per ``cause``."""
+    await _notify(uow, row, Notify(role, topic, title), {}, now, cause, box)
+
+
 # --- triggers -------------------------------------------------------------------------------
 
 
@@ -373,6 +391,10 @@ async def react_to_attendance(
     relevant = set(absent) | set(cases)
     if not relevant:
         return
+    # A student re-enrolled a few weeks ago and absent again: their closed case may reopen.
+    recent = set(absent) - set(cases)
+    if recent:
+        cases.update(await repo.latest_closed_reenrolled(session, recent, lock=True))
     students = await ctx.cache.students.get_many(relevant, lambda ids: students_brief(session, ids))
     schools = await ctx.cache.schools.get_many(
         {s.school_id for s in students.values()}, lambda ids: school_refs(session, ids)
@@ -387,11 +409,16 @@ async def react_to_attendance(
             continue
         school = schools[student.school_id]
         row = cases.get(sid)
-        policy = await _policy_for(uow, school) if row is None else policies.from_dict(row.policy)
+        if row is None or row.status == CaseStatus.closed.value:
+            policy = await _policy_for(uow, school)
+        else:
+            policy = policies.from_dict(row.policy)
         current = to_domain(row, alerts[row.id or 0]) if row is not None else None
         new, effects = transition(current, facts[sid], now, policy)
         if not effects and (row is None or new == current):
             continue
+        if row is not None and row.status == CaseStatus.closed.value and not reopens(current, new):
+            row = None  # a new case of its own, not a relapse of the closed one
         if row is None:
             if new.status is CaseStatus.closed:
                 continue

@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app.alerts import engine
 from app.alerts.delivery import DeliveryWorker
 from app.alerts.reminders import remind_missing_rolls
+from app.alerts.tasks import remind_tasks
 from app.context import AppContext
 from app.repositories.org import active_school_ids
 from app.services.legal import check_overdue_notices
@@ -63,8 +64,9 @@ class EngineRunner:
             await remind_missing_rolls(self.ctx, schools)
             # Return notices past their deadline go to the township (疑似辍学), then 辍学.
             await check_overdue_notices(self.ctx)
-        except Exception:  # tried again next minute; both are idempotent
-            log.exception("roll reminders or return-notice checks failed")
+            await remind_tasks(self.ctx)
+        except Exception:  # tried again next minute; each is idempotent
+            log.exception("roll, return-notice or task reminders failed")
 
     def start(self) -> None:
         self.scheduler.add_job(

@@ -266,6 +266,30 @@ TOPICS: dict[str, Topic] = {
             ),
         }
     ),
+    "task.due": Topic(
+        {
+            "zh": Wording(
+                "任务到期", "任务到期:{who}", "{student}同学:{reason}。", "完成后在系统中登记"
+            ),
+            "en": Wording(
+                "Task due",
+                "Task due: {who}",
+                "{student}: {reason}.",
+                "Record it in the system when done",
+            ),
+        }
+    ),
+    "task.overdue": Topic(
+        {
+            "zh": Wording("任务逾期", "任务逾期:{who}", "{student}同学:{reason}。", "督促尽快完成"),
+            "en": Wording(
+                "Task overdue",
+                "Task overdue: {who}",
+                "{student}: {reason}.",
+                "See that it is done",
+            ),
+        }
+    ),
 }
 
 

@@ -63,6 +63,7 @@ class CloseReason(StrEnum):
     excused = "excused"  # leave approved for the days
     withdrawn = "withdrawn"  # the roll was corrected: no unexplained absence left
     reenrolled = "reenrolled"  # 复学 confirmed after a red alert
+    transferred = "transferred"  # 转学 approved: the student left for another school
 
 
 class AlertStatus(StrEnum):
@@ -111,6 +112,11 @@ class Policy:
     red_days: int = 3
     verify_hours: int = 48
     reenroll_school_days: int = 5
+    # Absent again within this many weeks of a confirmed 复学: the case reopens as a relapse
+    # (the follow-up period of 1, 4 and 8 weeks).
+    relapse_weeks: int = 8
+    # A case task still open this long after it fell due goes up the line.
+    task_overdue_hours: int = 48
     blue_to: Role = Role.head_teacher
     yellow_to: Role = Role.vice_principal
     red_to: Role = Role.principal
@@ -170,6 +176,7 @@ class Case:
     report_round: int = 0
     reenroll_due: datetime | None = None
     close_reason: CloseReason | None = None
+    closed_at: datetime | None = None
     version: int = 0
 
     @property
@@ -236,6 +243,14 @@ class DeadlineDue:
     key: str
 
 
+@dataclass(frozen=True, slots=True)
+class TransferredOut:
+    """The student's 转学 was approved: they are expected at another school, not this one."""
+
+    to_school: str
+    at: datetime
+
+
 Event = (
     AttendanceChanged
     | ContactLogged
@@ -244,6 +259,7 @@ Event = (
     | AlertVerified
     | ReenrollmentConfirmed
     | DeadlineDue
+    | TransferredOut
 )
 
 
@@ -301,7 +317,24 @@ class Timeline:
     text: str
 
 
-Effect = OpenDeadline | RaiseAlert | WithdrawAlert | VerifyAlert | Notify | CreateTask | Timeline
+@dataclass(frozen=True, slots=True)
+class CancelTasks:
+    """The case's open tasks of ``kind`` no longer apply (a relapse ends the follow-ups)."""
+
+    kind: TaskKind
+    note: str
+
+
+Effect = (
+    OpenDeadline
+    | RaiseAlert
+    | WithdrawAlert
+    | VerifyAlert
+    | Notify
+    | CreateTask
+    | Timeline
+    | CancelTasks
+)
 
 
 class InvalidTransition(Exception):
@@ -314,6 +347,12 @@ class InvalidTransition(Exception):
 # is generated from it by the tests.
 TRANSITIONS: tuple[tuple[str, str, str, str], ...] = (
     ("none", "AttendanceChanged", "open", "unexplained absence: blue (and higher if due)"),
+    (
+        "closed",
+        "AttendanceChanged",
+        "open",
+        "absent within relapse_weeks of 复学: relapse, new episode, report owed again",
+    ),
     ("open", "AttendanceChanged", "open", "another absent day: next level; correction: withdraw"),
     ("open", "AttendanceChanged", "closed", "back at school (no red) / leave / corrected"),
     ("open", "AttendanceChanged", "awaiting_reenrollment", "back at school after red"),
@@ -335,6 +374,8 @@ TRANSITIONS: tuple[tuple[str, str, str, str], ...] = (
     ("open", "AlertVerified", "open", "核查 recorded"),
     ("awaiting_reenrollment", "AlertVerified", "awaiting_reenrollment", "核查 recorded"),
     ("awaiting_reenrollment", "ReenrollmentConfirmed", "closed", "复学 confirmed"),
+    ("open", "TransferredOut", "closed", "转学 approved: the case ends"),
+    ("awaiting_reenrollment", "TransferredOut", "closed", "转学 approved: the case ends"),
     ("open", "DeadlineDue", "open", "overdue contact/report/verification: escalate"),
     ("awaiting_reenrollment", "DeadlineDue", "awaiting_reenrollment", "复学 overdue: escalate"),
     ("closed", "DeadlineDue", "closed", "stale deadline: nothing"),
@@ -352,7 +393,10 @@ def transition(case: Case | None, event: Event, now: datetime, policy: Policy) -
     result is closed (the previous case unchanged, or a closed placeholder) with no effects."""
     if case is None or case.status is CaseStatus.closed:
         if isinstance(event, AttendanceChanged):
-            return _maybe_open(case, event, now, policy)
+            opened, effects = _maybe_open(case, event, now, policy)
+            if case is not None and reopens(case, opened):
+                opened = replace(opened, version=case.version + 1)
+            return opened, effects
         if isinstance(event, DeadlineDue):
             return (case or _no_case(policy)), []
         # What happened stays to be verified (核查) and a report already submitted to be
@@ -529,12 +573,42 @@ def _owe_contact(case: Case, day: date, found_at: datetime) -> Result:
     return new, [OpenDeadline(DeadlineKind.contact, f"{day.isoformat()}:{attempt}", due)]
 
 
+def relapse_window_open(case: Case, now: datetime) -> bool:
+    """A case closed as re-enrolled reopens on a new absence within ``relapse_weeks``."""
+    return (
+        case.status is CaseStatus.closed
+        and case.close_reason is CloseReason.reenrolled
+        and case.closed_at is not None
+        and now - case.closed_at <= timedelta(weeks=case.policy.relapse_weeks)
+    )
+
+
+def reopens(previous: Case | None, new: Case) -> bool:
+    """``new`` continues ``previous`` (a relapse) rather than being a case of its own."""
+    return (
+        previous is not None
+        and previous.status is CaseStatus.closed
+        and new.status is not CaseStatus.closed
+        and new.episode > previous.episode
+    )
+
+
 def _maybe_open(
     previous: Case | None, ev: AttendanceChanged, now: datetime, policy: Policy
 ) -> Result:
     run, _ = _current_run(ev)
     if not run:
         return (previous or _no_case(policy)), []
+    if previous is not None and relapse_window_open(previous, now):
+        # Days the closed episode counted are history, not a new absence.
+        if set(run) & set(_counted(previous)):
+            return previous, []
+        reopened = replace(previous, status=CaseStatus.open, close_reason=None, closed_at=None)
+        relapse, changes = _relapse(reopened, run, ev, now)
+        return relapse, [
+            *changes,
+            CancelTasks(TaskKind.follow_up, "复学后再次缺勤,转入缺勤追踪"),
+        ]
     case = Case(
         student_id=previous.student_id if previous else 0,
         policy=policy,
@@ -566,17 +640,11 @@ def _on_attendance(case: Case, ev: AttendanceChanged, now: datetime) -> Result:
         if set(run) & set(_counted(case)):
             case = back  # the return itself was corrected: the same episode goes on
     if case.status is CaseStatus.awaiting_reenrollment:
-        relapse = replace(
-            case,
-            status=CaseStatus.open,
-            episode=case.episode + 1,
-            run=run,
-            reenroll_due=None,
-            contact_day=None,
-        )
-        relapse, owed = _owe_contact(relapse, run[-1], ev.found_at.get(run[-1], now))
-        relapse, raised = _raise_up_to(relapse, case.policy.level_for(len(run)), now)
-        return relapse, [Timeline("case.relapse", "复学后再次缺勤"), *owed, *raised]
+        relapse, changes = _relapse(case, run, ev, now)
+        return relapse, [
+            *changes,
+            CancelTasks(TaskKind.reenrollment, "返校后再次缺勤,复学未能确认"),
+        ]
     if not run:
         return _resolve(case, latest, ev, now)
     effects: list[Effect] = []
@@ -595,6 +663,31 @@ def _on_attendance(case: Case, ev: AttendanceChanged, now: datetime) -> Result:
     return new, effects + more
 
 
+def _relapse(case: Case, run: tuple[date, ...], ev: AttendanceChanged, now: datetime) -> Result:
+    """Absent again after a return from red: a new episode with its own alerts from blue, a
+    call and a written report owed again; the earlier episodes stay as history."""
+    round_ = case.report_round + 1
+    relapse = replace(
+        case,
+        status=CaseStatus.open,
+        episode=case.episode + 1,
+        run=run,
+        reenroll_due=None,
+        contact_day=None,
+        report=ReportStatus.due,
+        report_round=round_,
+    )
+    due = now + timedelta(hours=case.policy.report_hours)
+    relapse, owed = _owe_contact(relapse, run[-1], ev.found_at.get(run[-1], now))
+    relapse, raised = _raise_up_to(relapse, case.policy.level_for(len(run)), now)
+    return relapse, [
+        Timeline("case.relapse", "复学后再次缺勤"),
+        OpenDeadline(DeadlineKind.report, str(round_), due),
+        *owed,
+        *raised,
+    ]
+
+
 def _resolve(case: Case, latest: DayStatus | None, ev: AttendanceChanged, now: datetime) -> Result:
     """No current run. If none of the case's days is absent any more, the roll was corrected
     (withdrawn) or leave was granted for them (excused): every alert goes. Otherwise the
@@ -609,7 +702,7 @@ def _resolve(case: Case, latest: DayStatus | None, ev: AttendanceChanged, now: d
             reason, why = CloseReason.withdrawn, "点名记录已更正 (roll corrected)"
             text = "点名更正后无无故缺勤"
         new, withdrawn = _withdraw_above(case, None, why)
-        closed, more = _close(new, reason, text)
+        closed, more = _close(new, reason, text, now)
         return closed, withdrawn + more
     effects: list[Effect] = []
     if case.level is not None and LEVELS.index(supported) < LEVELS.index(case.level):
@@ -628,9 +721,9 @@ def _resolve(case: Case, latest: DayStatus | None, ev: AttendanceChanged, now: d
                 *effects,
                 Notify(case.policy.red_to, "case.returned", "学生已返校,请一周内确认复学"),
             ]
-        closed, more = _close(case, CloseReason.returned, "学生返校")
+        closed, more = _close(case, CloseReason.returned, "学生返校", now)
     else:
-        closed, more = _close(case, CloseReason.excused, "已批准请假,缺勤已说明")
+        closed, more = _close(case, CloseReason.excused, "已批准请假,缺勤已说明", now)
     return closed, effects + more
 
 
@@ -639,10 +732,9 @@ def _reenroll_key(episode: int, due: datetime) -> str:
     return f"{episode}:{int(due.timestamp())}"
 
 
-def _close(case: Case, reason: CloseReason, text: str) -> Result:
-    return replace(case, status=CaseStatus.closed, close_reason=reason, run=()), [
-        Timeline(f"case.{reason.value}", text)
-    ]
+def _close(case: Case, reason: CloseReason, text: str, now: datetime) -> Result:
+    closed = replace(case, status=CaseStatus.closed, close_reason=reason, run=(), closed_at=now)
+    return closed, [Timeline(f"case.{reason.value}", text)]
 
 
 def _end_of_school_days(ev: AttendanceChanged, now: datetime, n: int) -> datetime:
@@ -723,7 +815,9 @@ def _on_verified(case: Case, ev: AlertVerified, now: datetime) -> Result:
 def _on_reenrolled(case: Case, ev: ReenrollmentConfirmed, now: datetime) -> Result:
     if case.status is not CaseStatus.awaiting_reenrollment:
         raise InvalidTransition("该案例无需确认复学 (no re-enrolment awaited)")
-    closed, effects = _close(replace(case, reenroll_due=None), CloseReason.reenrolled, "已确认复学")
+    closed, effects = _close(
+        replace(case, reenroll_due=None), CloseReason.reenrolled, "已确认复学", ev.at
+    )
     # A returned student is followed up at 1, 4 and 8 weeks: relapse is most likely early.
     checks = [
         CreateTask(TaskKind.follow_up, Role.head_teacher, ev.at + timedelta(weeks=w))
@@ -733,6 +827,20 @@ def _on_reenrolled(case: Case, ev: ReenrollmentConfirmed, now: datetime) -> Resu
 
 
 FOLLOW_UP_WEEKS = (1, 4, 8)
+
+
+def _on_transferred(case: Case, ev: TransferredOut, now: datetime) -> Result:
+    closed, effects = _close(
+        replace(case, reenroll_due=None),
+        CloseReason.transferred,
+        f"已办理转学手续,转入{ev.to_school},缺勤追踪结束",
+        ev.at,
+    )
+    cancelled = [
+        CancelTasks(kind, "学生已转学")
+        for kind in (TaskKind.phone_verification, TaskKind.home_visit, TaskKind.reenrollment)
+    ]
+    return closed, [*effects, *cancelled]
 
 
 # --- deadlines ------------------------------------------------------------------------------
@@ -800,6 +908,7 @@ _HANDLERS: dict[type, Callable[[Case, object, datetime], Result]] = {
     AlertVerified: _on_verified,  # type: ignore[dict-item]
     ReenrollmentConfirmed: _on_reenrolled,  # type: ignore[dict-item]
     DeadlineDue: _on_deadline,  # type: ignore[dict-item]
+    TransferredOut: _on_transferred,  # type: ignore[dict-item]
 }
 
 

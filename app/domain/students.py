@@ -7,6 +7,9 @@ from datetime import date
 
 from app.domain.idcard import InvalidIdNumber, parse_id_number
 
+# 学籍 status codes (JY/T 1001) the service sets: 在读, 休学, 复学, 转学(转出), 下落不明.
+STUDYING, SUSPENDED, RESUMED, TRANSFERRED, MISSING = "01", "02", "05", "10", "15"
+
 GENDER_LABELS = {"male": "男", "female": "女"}
 GENDER_FROM_LABEL = {"男": "male", "女": "female", "male": "male", "female": "female"}
 

@@ -26,6 +26,7 @@ from app.db.models import (
     Alert,
     AlertPolicyRow,
     CaseEvent,
+    CaseTask,
     Deadline,
     Notification,
     Staff,
@@ -61,6 +62,65 @@ async def open_cases(
     if lock:
         stmt = stmt.with_for_update()
     return {c.student_id: c for c in await session.exec(stmt)}
+
+
+async def latest_closed_reenrolled(
+    session: AsyncSession, student_ids: Collection[int], *, lock: bool = False
+) -> dict[int, AbsenceCase]:
+    """Per student, the latest closed case when it was closed as re-enrolled (复学): the one a
+    new absence may reopen as a relapse. A later case closed for another reason hides it."""
+    if not student_ids:
+        return {}
+    stmt = (
+        select(AbsenceCase)
+        .where(_among(session, col(AbsenceCase.student_id), student_ids))
+        .where(AbsenceCase.status == "closed")
+        .order_by(col(AbsenceCase.student_id), col(AbsenceCase.id))
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    latest: dict[int, AbsenceCase] = {}
+    for row in await session.exec(stmt):
+        latest[row.student_id] = row
+    return {sid: c for sid, c in latest.items() if c.close_reason == "reenrolled"}
+
+
+async def cancel_tasks(
+    session: AsyncSession, case_id: int, kind: str, note: str, now: datetime
+) -> None:
+    await session.exec(
+        update(CaseTask)
+        .where(
+            col(CaseTask.case_id) == case_id,
+            col(CaseTask.kind) == kind,
+            col(CaseTask.status) == "open",
+        )
+        .values(status="cancelled", done_at=now, note=note)
+    )
+
+
+async def tasks_to_remind(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[tuple[CaseTask, AbsenceCase]]:
+    """Open tasks due by ``now`` whose reminder or escalation is not yet written, with their
+    cases, oldest first; locked so a second engine skips them. ``status = 'open'`` is literal
+    so the partial index ``ix_case_task_open_due`` applies."""
+    stmt = (
+        select(CaseTask, AbsenceCase)
+        .join(AbsenceCase, col(AbsenceCase.id) == col(CaseTask.case_id))
+        .where(
+            col(CaseTask.status) == literal_column("'open'"),
+            col(CaseTask.due_at) <= now,
+            col(CaseTask.reminded_at).is_(None) | col(CaseTask.escalated_at).is_(None),
+            # A closed case's tasks are history, except the checks that follow 复学.
+            (col(AbsenceCase.status) != "closed") | (col(CaseTask.kind) == "follow_up"),
+        )
+        .order_by(col(CaseTask.due_at), col(CaseTask.id))
+        .limit(limit)
+    )
+    if _dialect(session) == "postgresql":
+        stmt = stmt.with_for_update(of=CaseTask, skip_locked=True)
+    return [(t, c) for t, c in await session.exec(stmt)]
 
 
 async def case_for_update(session: AsyncSession, case_id: int) -> AbsenceCase | None:

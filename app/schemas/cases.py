@@ -38,6 +38,7 @@ class ReasonCategory(StrEnum):
 class TaskStatus(StrEnum):
     open = "open"
     done = "done"
+    cancelled = "cancelled"  # no longer applies: a relapse, a transfer
 
 
 class DeadlineState(StrEnum):
@@ -71,6 +72,7 @@ CLOSE_REASON_LABELS: dict[CloseReason, str] = {
     CloseReason.excused: "已批准请假",
     CloseReason.withdrawn: "点名更正,撤销",
     CloseReason.reenrolled: "已确认复学",
+    CloseReason.transferred: "已转学",
 }
 REPORT_STATUS_LABELS: dict[ReportStatus, str] = {
     ReportStatus.due: "待提交",
@@ -89,7 +91,11 @@ DEADLINE_STATE_LABELS: dict[DeadlineState, str] = {
     DeadlineState.fired: "已逾期并上报",
     DeadlineState.cancelled: "已按时完成或已失效",
 }
-TASK_STATUS_LABELS: dict[TaskStatus, str] = {TaskStatus.open: "待办", TaskStatus.done: "已完成"}
+TASK_STATUS_LABELS: dict[TaskStatus, str] = {
+    TaskStatus.open: "待办",
+    TaskStatus.done: "已完成",
+    TaskStatus.cancelled: "已取消",
+}
 WORK_GROUP_PARTS: dict[str, str] = {"lead": "牵头", "member": "成员"}
 TOPIC_LABELS: dict[str, str] = {
     "alert.raised": "预警",
@@ -102,6 +108,8 @@ TOPIC_LABELS: dict[str, str] = {
     "report.overdue": "书面报告逾期",
     "case.returned": "学生返校",
     "reenroll.overdue": "复学确认逾期",
+    "task.due": "任务到期",
+    "task.overdue": "任务逾期",
 }
 
 NOTE_MAX = 500

@@ -48,6 +48,25 @@ class PolicyIn(BaseModel):
     red_days: int | None = Field(default=None, ge=1, le=60)
     verify_hours: int | None = Field(default=None, ge=1, le=24 * 30)
     reenroll_school_days: int | None = Field(default=None, ge=1, le=60)
+    relapse_weeks: int | None = Field(
+        default=None, ge=0, le=52, description="复学后多少周内再次缺勤按复发重新打开原案例"
+    )
+    task_overdue_hours: int | None = Field(
+        default=None, ge=1, le=24 * 30, description="任务到期后多少小时仍未完成即上报上一级"
+    )
+    notice_days: int | None = Field(default=None, ge=1, le=60, description="返校通知书期限(天)")
+    suspected_after_days: int | None = Field(
+        default=None, ge=0, le=365, description="期限届满后多少天认定疑似辍学并报告乡镇"
+    )
+    dropout_after_days: int | None = Field(
+        default=None, ge=1, le=365, description="疑似辍学后多少天认定辍学"
+    )
+    dropout_target_primary: float | None = Field(
+        default=None, ge=0, le=1, description="小学辍学率控制目标(比例,0.02 即 2%)"
+    )
+    dropout_target_junior_middle: float | None = Field(
+        default=None, ge=0, le=1, description="初中辍学率控制目标(比例)"
+    )
     blue_to: Role | None = None
     yellow_to: Role | None = None
     red_to: Role | None = None
@@ -58,5 +77,5 @@ class PolicyIn(BaseModel):
 
 class PolicyOut(BaseModel):
     scope: str = Field(description="defaults, county:N or school:N")
-    overrides: dict[str, int | str]
-    effective: dict[str, int | str]
+    overrides: dict[str, int | float | str]
+    effective: dict[str, int | float | str]

@@ -793,6 +793,8 @@ async def complete_task(
         raise Forbidden(_NOT_TASK_HOLDER)
     if task.status == TaskStatus.done.value:
         raise Conflict("该任务已完成 (the task is already done)")
+    if task.status == TaskStatus.cancelled.value:
+        raise Conflict(f"该任务已取消:{task.note} (the task was cancelled)")
     now = ctx.clock()
     if task.kind == TaskKind.reenrollment.value:
         # Completing the 复学确认 task is confirming the re-enrolment.

@@ -19,6 +19,7 @@ from app.domain.access import Actor
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
 from app.schemas.engine import ClockMove, ClockOut, EngineHealthOut, PolicyIn, PolicyOut
+from app.services.county_rules import rules_from
 from app.services.org import school_for
 
 
@@ -87,6 +88,7 @@ async def _row(uow: UnitOfWork, scope_key: str) -> AlertPolicyRow | None:
 def _checked(values: dict[str, Any]) -> None:
     try:
         merged = policies.from_dict(dict(values))
+        rules_from(values)
     except (ValueError, TypeError) as exc:
         raise Invalid.field(("body",), str(exc)) from exc
     if merged.yellow_days >= merged.red_days:
@@ -96,15 +98,18 @@ def _checked(values: dict[str, Any]) -> None:
         )
 
 
+def _effective(*layers: dict[str, Any] | None) -> dict[str, Any]:
+    """Alert thresholds and recipients, then the legal periods and dropout targets."""
+    return {**policies.to_dict(policies.merge(*layers)), **rules_from(*layers).model_dump()}
+
+
 async def county_policy(uow: UnitOfWork, actor: Actor, county_id: int) -> PolicyOut:
     if not access.can_read_county(actor, county_id):
         raise NotFound("县", county_id)
     row = await _row(uow, f"county:{county_id}")
     overrides = dict(row.values) if row else {}
     return PolicyOut(
-        scope=f"county:{county_id}",
-        overrides=overrides,
-        effective=policies.to_dict(policies.merge(overrides)),
+        scope=f"county:{county_id}", overrides=overrides, effective=_effective(overrides)
     )
 
 
@@ -113,10 +118,9 @@ async def school_policy(uow: UnitOfWork, actor: Actor, school_id: int) -> Policy
     county = await _row(uow, f"county:{school.county_id}")
     own = await _row(uow, f"school:{school_id}")
     overrides = dict(own.values) if own else {}
+    layers = (county.values if county else None, overrides)
     return PolicyOut(
-        scope=f"school:{school_id}",
-        overrides=overrides,
-        effective=policies.to_dict(policies.merge(county.values if county else None, overrides)),
+        scope=f"school:{school_id}", overrides=overrides, effective=_effective(*layers)
     )
 
 

@@ -2,13 +2,15 @@
 report to the township when its deadline passes, 疑似辍学 then 辍学, and 销号.
 
 Decisions:
-- periods are configuration (``LegalPolicy``): the notice gives ``notice_days`` (7) calendar
-  days; the deadline is ``issued_on + notice_days`` in the school's local calendar. When the
-  deadline has passed (the school's today is after it) with the case still open, the notice is
-  reported to the township and the student becomes 疑似辍学 at once (both dated that day);
+- periods are configuration (``CountyRules`` in ``app/services/county_rules.py``, set per
+  county in its alert policy, a school may override): the notice gives ``notice_days`` (7)
+  calendar days; the deadline is ``issued_on + notice_days`` in the school's local calendar,
+  fixed when the notice is issued. When the deadline has passed by more than
+  ``suspected_after_days`` (0: the school's today is after it) with the case still open, the
+  notice is reported to the township and the student becomes 疑似辍学 (both dated that day);
   ``dropout_after_days`` (30) days after 疑似辍学 without return the student counts as 辍学.
-  Today the defaults apply everywhere (``DEFAULT_POLICY``); per-county values can later come
-  from the alert-policy overrides;
+  The two later periods are read when the check runs, so a county's change applies to the
+  notices already out;
 - a notice is issued only for an open case at red level: a case that is closed or awaiting
   re-enrolment means the student is at school (409 学生已在校); an open case below red is 409
   too; one active (issued or escalated) notice per case, a second one is 409;
@@ -25,7 +27,7 @@ Decisions:
   struck off;
 - ``check_overdue_notices`` marks a notice whose case is no longer open as complied (the
   student is back), escalates overdue ones and marks 辍学 after the further period. The
-  engine runner should call it once a day (it does not yet); ``POST /return-notices/check``
+  engine runner calls it every minute (idempotent); ``POST /return-notices/check``
   runs it over the caller's schools;
 - every write locks the case row first, appends a timeline entry (``case_event``) and commits
   once.
@@ -44,7 +46,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
 from docx.text.run import Run
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 from sqlmodel import col, func, select
 
 from app.context import AppContext
@@ -68,6 +70,7 @@ from app.repositories import alerts as alerts_repo
 from app.repositories import cases as cases_repo
 from app.schemas.common import Name, Schema
 from app.services.cases import locked_case, require_person, visible_case
+from app.services.county_rules import CountyRules, rules_for
 from app.services.days import local_today
 from app.services.leaves import actor_tag
 
@@ -78,21 +81,6 @@ LEGAL_BASIS = (
     "无正当理由未依照本法规定送适龄子女或者被监护人入学接受并完成义务教育的，"
     "由当地乡镇人民政府或者县级人民政府教育行政部门给予批评教育，责令限期改正。"
 )
-
-
-class LegalPolicy(BaseModel):
-    """The periods of legal escalation, in calendar days."""
-
-    notice_days: int = Field(default=7, ge=1, description="返校通知书的期限(天)")
-    suspected_after_days: int = Field(
-        default=0,
-        ge=0,
-        description="期限届满后多少天仍未返校即报告乡镇并认定疑似辍学(0:期限届满次日)",
-    )
-    dropout_after_days: int = Field(default=30, ge=1, description="疑似辍学后多少天认定辍学")
-
-
-DEFAULT_POLICY = LegalPolicy()
 
 
 class NoticeStatus(StrEnum):
@@ -273,7 +261,6 @@ async def issue_notice(
     actor: Actor,
     case_id: int,
     data: NoticeIn,
-    policy: LegalPolicy = DEFAULT_POLICY,
 ) -> NoticeOut:
     row = await _case_for_write(uow, actor, case_id)
     if row.status != CaseStatus.open.value:
@@ -293,6 +280,7 @@ async def issue_notice(
             ("body", "guardian_name"), "学生没有登记监护人,请填写监护人姓名 (no guardian on file)"
         )
     school = await _school(uow, row.school_id)
+    rules = await rules_for(uow.session, school.county_id, school.id)
     today = local_today(school, ctx.clock())
     now = ctx.clock()
     notice = ReturnNotice(
@@ -301,7 +289,7 @@ async def issue_notice(
         school_id=row.school_id,
         number=await _next_number(uow, school, today.year),
         issued_on=today,
-        deadline=today + timedelta(days=policy.notice_days),
+        deadline=today + timedelta(days=rules.notice_days),
         guardian_name=guardian,
         status=NoticeStatus.issued.value,
         created_by=actor_tag(actor),
@@ -379,6 +367,26 @@ async def strike_off(
     return notice_out(notice)
 
 
+async def strike_off_for_transfer(
+    uow: UnitOfWork, ctx: AppContext, student_id: int, today: date, to_school: str, actor: str
+) -> None:
+    """An approved 转学 resolves the student's active notices: 销号 with the transfer as reason."""
+    rows = await uow.session.exec(
+        select(ReturnNotice).where(
+            col(ReturnNotice.student_id) == student_id, col(ReturnNotice.status).in_(_ACTIVE)
+        )
+    )
+    for notice in rows:
+        reason = f"已办理转学手续,转入{to_school}"
+        notice.status = NoticeStatus.struck_off.value
+        notice.struck_off_on = today
+        notice.strike_off_reason = reason
+        notice.updated_at = ctx.clock()
+        uow.session.add(notice)
+        text = f"返校通知书 {notice.number} 销号:{reason}"
+        uow.session.add(_event(ctx, notice.case_id, "return_notice.struck_off", text, actor))
+
+
 # --- the daily check ------------------------------------------------------------------------
 
 
@@ -386,14 +394,13 @@ async def _check(
     uow: UnitOfWork,
     ctx: AppContext,
     school_ids: Collection[int] | None,
-    policy: LegalPolicy,
 ) -> CheckOut:
     stmt = select(ReturnNotice).where(col(ReturnNotice.status).in_(_ACTIVE))
     if school_ids is not None:
         stmt = stmt.where(col(ReturnNotice.school_id).in_(sorted(school_ids)))
     notices = list(await uow.session.exec(stmt.order_by(col(ReturnNotice.id))))
     counts = CheckOut(complied=0, escalated=0, dropout=0)
-    schools: dict[int, School] = {}
+    schools: dict[int, tuple[School, CountyRules]] = {}
     for n in notices:
         row = await alerts_repo.case_for_update(uow.session, n.case_id)
         assert row is not None
@@ -401,8 +408,11 @@ async def _check(
         if n.status not in _ACTIVE:
             continue
         if n.school_id not in schools:
-            schools[n.school_id] = await _school(uow, n.school_id)
-        today = local_today(schools[n.school_id], ctx.clock())
+            school = await _school(uow, n.school_id)
+            rules = await rules_for(uow.session, school.county_id, school.id)
+            schools[n.school_id] = school, rules
+        school, policy = schools[n.school_id]
+        today = local_today(school, ctx.clock())
         event: CaseEvent | None = None
         if row.status != CaseStatus.open.value:
             n.status = NoticeStatus.complied.value
@@ -437,12 +447,11 @@ async def _check(
 async def check_overdue_notices(
     ctx: AppContext,
     school_ids: Collection[int] | None = None,
-    policy: LegalPolicy = DEFAULT_POLICY,
 ) -> CheckOut:
-    """The daily pass over active notices (all schools unless ``school_ids``); the engine
-    runner should call it once a day."""
+    """The pass over active notices (all schools unless ``school_ids``), each school under
+    its county's rules; the engine runner calls it every minute (it is idempotent)."""
     async with ctx.uow() as uow:
-        return await _check(uow, ctx, school_ids, policy)
+        return await _check(uow, ctx, school_ids)
 
 
 async def check_for(uow: UnitOfWork, ctx: AppContext, actor: Actor) -> CheckOut:
@@ -450,7 +459,7 @@ async def check_for(uow: UnitOfWork, ctx: AppContext, actor: Actor) -> CheckOut:
     if not (actor.superuser or actor.managed_school_ids):
         raise Forbidden(_NOT_MANAGER)
     scope = None if actor.superuser else actor.managed_school_ids
-    return await _check(uow, ctx, scope, DEFAULT_POLICY)
+    return await _check(uow, ctx, scope)
 
 
 # --- the printable document -----------------------------------------------------------------

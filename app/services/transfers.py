@@ -14,8 +14,14 @@ Decisions:
   else 404;
 - a transfer to the student's own school is 422, as is a planned leaving date before the
   application date; one transfer in progress per student (a second 409);
-- on approval the student's 学籍 status becomes ``10`` (转学) and the student is deactivated
-  at the sending school (enrolling at the receiving school is the roster import's job);
+- a receiving school in the system chooses the class the student joins when it signs
+  (``class_id``, one of its active classes; 422 without it); a school outside the system
+  has no class;
+- on approval (``app/services/departures.py``) a student going to a school in the system
+  moves onto that class's roll (status ``01``); otherwise the 学籍 status becomes ``10``
+  (转学) and the student is deactivated. Either way the open absence case closes as
+  transferred, active return notices are struck off, open follow-ups are cancelled and the
+  mentor assignment ends;
 - ``left-without-transfer``: a school manager marks a student who left without an approved
   transfer as ``15`` (下落不明), i.e. a suspected dropout (seed 001); the student stays active
   so the school's ledgers keep counting them; a transferred student (``10``) is 409;
@@ -26,9 +32,10 @@ Decisions:
 - status flips happen on writes only, there is no background job: creation sets ``02`` (休学)
   when the suspension has started (start <= the school's today); ``end`` marks it ended
   (days from that day on count again) and sets ``05`` (复学) if the student was ``02``;
-- follow-ups after a return (issue 6, item 4) are computed, not stored: for a case closed as
-  re-enrolled, or as returned at red level, checks are due 1, 4 and 8 weeks after
-  ``closed_at`` (``GET /cases/{id}/follow-ups``); other cases 409.
+- follow-ups after a return (issue 6, item 4) are the case's follow-up tasks the engine
+  created when 复学 was confirmed (1, 4 and 8 weeks later; ``GET /cases/{id}/follow-ups``);
+  a case without them is 409. The engine reminds the head teacher when one falls due and
+  tells the vice principal when it is still open ``task_overdue_hours`` later.
 """
 
 from __future__ import annotations
@@ -42,22 +49,22 @@ from sqlmodel import col, func, select
 
 from app.alerts import engine
 from app.context import AppContext
-from app.db.models import School, Student, Suspension, Transfer
+from app.db.models import School, SchoolClass, Student, Suspension, Transfer
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.domain.cases import CaseStatus, CloseReason, Level
+from app.domain.cases import TaskKind
 from app.domain.roles import Role
+from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED
 from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.repositories import cases as cases_repo
 from app.repositories.leaves import student_for_update
 from app.schemas.common import Schema
 from app.services.cases import require_person, visible_case
 from app.services.days import local_today
+from app.services.departures import on_transfer_approved
 from app.services.leaves import actor_tag
 from app.services.students import student_for
-
-STUDYING, SUSPENDED, RESUMED, TRANSFERRED, MISSING = "01", "02", "05", "10", "15"
-FOLLOW_UP_WEEKS = (1, 4, 8)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
@@ -101,10 +108,8 @@ _END_BEFORE_START = "结束日期不能早于开始日期 (end_date before start
 _OVERLAP = "与该学生已有的休学时间重叠 (overlaps another suspension)"
 _ENDED = "该休学已结束 (the suspension has already ended)"
 _TRANSFERRED = "该学生已转学 (the student has transferred)"
-_NO_FOLLOW_UP = (
-    "只有红色预警后返校或复学结案的案例有回访 (only a case closed as returned after red "
-    "or re-enrolled)"
-)
+_NO_CLASS = "请选择接收学校的一个在用班级 (class_id: an active class of the receiving school)"
+_NO_FOLLOW_UP = "只有确认复学的案例有复学后回访 (only a case whose 复学 was confirmed)"
 
 
 # --- schemas --------------------------------------------------------------------------------
@@ -121,6 +126,12 @@ class TransferIn(Schema):
     reason: Text = Field(description="转学原因", examples=["随父母务工迁居"])
 
 
+class ReceivingSignIn(Schema):
+    class_id: int | None = Field(
+        default=None, description="转入班级(接收学校在系统内时必填,为该校在用班级)"
+    )
+
+
 class RejectIn(Schema):
     reason: Text = Field(description="不予批准的原因")
 
@@ -131,6 +142,7 @@ class TransferOut(Schema):
     from_school_id: int
     to_school_id: int | None
     to_school_name: str
+    to_class_id: int | None = Field(description="转入班级(系统内学校)")
     number: str = Field(description="文书编号 {学校代码}-ZX-{年份}-{序号}")
     applied_on: date
     leave_on: date | None
@@ -173,8 +185,13 @@ class StudentStatusOut(Schema):
 
 
 class FollowUpOut(Schema):
-    week: int = Field(description="返校后第几周")
+    task_id: int
+    week: int = Field(description="复学后第几周")
     due_at: datetime
+    status: str = Field(description="open 待办 | done 已完成 | cancelled 已取消")
+    done_at: datetime | None
+    done_by: str | None
+    note: str | None = Field(description="回访情况")
 
 
 def transfer_out(t: Transfer) -> TransferOut:
@@ -186,6 +203,7 @@ def transfer_out(t: Transfer) -> TransferOut:
         from_school_id=t.from_school_id,
         to_school_id=t.to_school_id,
         to_school_name=t.to_school_name,
+        to_class_id=t.to_class_id,
         number=t.number,
         applied_on=t.applied_on,
         leave_on=t.leave_on,
@@ -346,12 +364,17 @@ async def head_teacher_sign(
 
 
 async def receiving_sign(
-    uow: UnitOfWork, ctx: AppContext, actor: Actor, transfer_id: int
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, transfer_id: int, data: ReceivingSignIn
 ) -> TransferOut:
     t = await _transfer_for_write(uow, actor, transfer_id, TransferStatus.head_teacher_signed)
     signer = t.to_school_id if t.to_school_id is not None else t.from_school_id
     if not access.can_manage_school(actor, signer):
         raise Forbidden("只有接收学校的管理者可签字 (a manager of the receiving school)")
+    if t.to_school_id is not None:
+        klass = await uow.session.get(SchoolClass, data.class_id) if data.class_id else None
+        if klass is None or klass.school_id != t.to_school_id or not klass.active:
+            raise Invalid.field(("body", "class_id"), _NO_CLASS)
+        t.to_class_id = klass.id
     t.status = TransferStatus.receiving_signed.value
     t.receiving_signed_at = t.updated_at = ctx.clock()
     t.receiving_signed_by = actor_tag(actor)
@@ -371,10 +394,7 @@ async def approve(uow: UnitOfWork, ctx: AppContext, actor: Actor, transfer_id: i
     t.decided_by = actor_tag(actor)
     student = await uow.session.get(Student, t.student_id)
     assert student is not None
-    student.status = TRANSFERRED
-    student.active = False
-    student.updated_at = ctx.clock()
-    uow.session.add(student)
+    await on_transfer_approved(uow, ctx, t, student, actor_tag(actor))
     return await _save(uow, t)
 
 
@@ -530,14 +550,21 @@ async def list_suspensions(uow: UnitOfWork, actor: Actor, student_id: int) -> li
 
 
 async def follow_ups(uow: UnitOfWork, actor: Actor, case_id: int) -> list[FollowUpOut]:
-    row = await visible_case(uow, actor, case_id)
-    returned_after_red = (
-        row.close_reason == CloseReason.returned.value and row.level == Level.red.value
-    )
-    if (
-        row.status != CaseStatus.closed.value
-        or row.closed_at is None
-        or not (returned_after_red or row.close_reason == CloseReason.reenrolled.value)
-    ):
+    await visible_case(uow, actor, case_id)
+    tasks = [
+        t for t in await cases_repo.tasks(uow.session, case_id) if t.kind == TaskKind.follow_up
+    ]
+    if not tasks:
         raise Conflict(_NO_FOLLOW_UP)
-    return [FollowUpOut(week=w, due_at=row.closed_at + timedelta(weeks=w)) for w in FOLLOW_UP_WEEKS]
+    return [
+        FollowUpOut(
+            task_id=t.id or 0,
+            week=round((t.due_at - t.created_at) / timedelta(weeks=1)),
+            due_at=t.due_at,
+            status=t.status,
+            done_at=t.done_at,
+            done_by=t.done_by,
+            note=t.note,
+        )
+        for t in sorted(tasks, key=lambda t: (t.due_at, t.id or 0))
+    ]

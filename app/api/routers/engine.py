@@ -17,6 +17,9 @@ async def get_county_policy(county_id: int, uow: Uow, actor: CurrentActor) -> Po
 @router.put(
     "/alert-policies/county/{county_id}",
     summary="设置县级预警规则 (applies to cases opened afterwards)",
+    description="预警阈值与接收人(新开案例生效,进行中的案例保留开案时的规则);"
+    "返校通知书期限、疑似辍学与辍学认定天数(新发通知书的期限按发出时的规则,后两项在每次检查时读取);"
+    "小学、初中辍学率控制目标(比例)。未填写的项沿用上一级(默认值来自种子文件)。",
 )
 async def put_county_policy(
     county_id: int, data: PolicyIn, uow: Uow, ctx: Ctx, actor: CurrentActor

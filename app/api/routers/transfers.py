@@ -3,12 +3,15 @@ follow-up checks after a return."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Body, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.services import transfers
 from app.services.transfers import (
     FollowUpOut,
+    ReceivingSignIn,
     RejectIn,
     StudentStatusOut,
     SuspensionIn,
@@ -66,17 +69,25 @@ async def head_teacher_sign(
 @router.post(
     "/transfers/{transfer_id}/receiving-sign",
     summary="接收学校签字",
-    description="接收学校(系统内)的管理者;系统外的学校由转出学校的管理者登记其签字。" + _STEPS,
+    description="接收学校(系统内)的管理者签字并选择转入班级(class_id 必填);"
+    "系统外的学校由转出学校的管理者登记其签字。" + _STEPS,
 )
-async def receiving_sign(transfer_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> TransferOut:
-    return await transfers.receiving_sign(uow, ctx, actor, transfer_id)
+async def receiving_sign(
+    transfer_id: int,
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    data: Annotated[ReceivingSignIn | None, Body()] = None,
+) -> TransferOut:
+    return await transfers.receiving_sign(uow, ctx, actor, transfer_id, data or ReceivingSignIn())
 
 
 @router.post(
     "/transfers/{transfer_id}/approve",
     summary="批准转学",
-    description="转出学校的分管副校长或校长。批准后学生学籍状态为 10(转学),"
-    "在转出学校停用。" + _STEPS,
+    description="转出学校的分管副校长或校长。批准后:转入系统内学校的学生转到接收学校所选班级"
+    "(学籍状态 01);转往系统外学校的学生学籍状态为 10(转学)并停用。进行中的缺勤案例以"
+    "“已转学”结案,未办结的返校通知书销号,复学后回访取消。" + _STEPS,
 )
 async def approve(transfer_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> TransferOut:
     return await transfers.approve(uow, ctx, actor, transfer_id)

@@ -1,0 +1,59 @@
+"""Rules a county sets beside its alert thresholds, in the same policy rows
+(``PUT /counties/{id}/alert-policy``, a school may override for itself): the periods of legal
+escalation and the dropout-rate targets. Every threshold is configuration (domain.md: some
+counties count 疑似辍学 after a week, 辍学 after a month); the defaults are the seeds' figures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.repositories import alerts as alerts_repo
+
+
+class CountyRules(BaseModel):
+    notice_days: int = Field(default=7, ge=1, le=60, description="返校通知书的期限(天)")
+    suspected_after_days: int = Field(
+        default=0,
+        ge=0,
+        le=365,
+        description="期限届满后再过多少天仍未返校即报告乡镇并认定疑似辍学(0:期限届满次日)",
+    )
+    dropout_after_days: int = Field(
+        default=30, ge=1, le=365, description="认定疑似辍学后多少天仍未返校认定辍学"
+    )
+    dropout_target_primary: float = Field(
+        default=0.02, ge=0, le=1, description="小学辍学率控制目标(比例,0.02 即 2%)"
+    )
+    dropout_target_junior_middle: float = Field(
+        default=0.03, ge=0, le=1, description="初中辍学率控制目标(比例)"
+    )
+
+    def target_for(self, kind: str | None) -> float | None:
+        return {
+            "primary": self.dropout_target_primary,
+            "junior_middle": self.dropout_target_junior_middle,
+        }.get(kind or "")
+
+
+RULE_KEYS = frozenset(CountyRules.model_fields)
+
+
+def rules_from(*layers: dict[str, Any] | None) -> CountyRules:
+    """County values, then the school's; keys of the alert policy are left to it.
+    Raises ``pydantic.ValidationError`` on a bad value."""
+    values: dict[str, Any] = {}
+    for layer in layers:
+        values.update({k: v for k, v in (layer or {}).items() if k in RULE_KEYS})
+    return CountyRules.model_validate(values)
+
+
+async def rules_for(
+    session: AsyncSession, county_id: int, school_id: int | None = None
+) -> CountyRules:
+    """The rules in force for a county, or for one of its schools."""
+    county, own = await alerts_repo.policy_rows(session, county_id, school_id or 0)
+    return rules_from(county.values if county else None, own.values if own and school_id else None)

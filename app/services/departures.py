@@ -1,0 +1,76 @@
+"""What follows an approved 转学 (transfer), in the approval's transaction.
+
+Decisions:
+- one child, one 学籍: a transfer to a school in the system moves the same student record to
+  the class the receiving school chose when it signed (status ``01`` 在读, still active); the
+  attendance, cases and casework stay with the record, each row keeping the school it was
+  written for, and the transfer row says where the student came from. A transfer to a school
+  outside the system sets ``10`` (转学) and deactivates the student, as before;
+- an open absence case (or one awaiting 复学 confirmation) closes as ``transferred``: its
+  pending deadlines fall silent (the fence), its open tasks are cancelled, and the recipients
+  of its alerts are told by the case.closed webhook and the timeline;
+- active return notices (返校通知书) of the student's cases are struck off (销号) with the
+  transfer as the reason; the student's open follow-up checks (复学后跟踪回访) are cancelled
+  (the sending school's head teacher can no longer make them); the current mentor (成长导师,
+  a teacher of the sending school) assignment ends that day.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from app.alerts import engine
+from app.context import AppContext
+from app.db.models import AbsenceCase, CaseTask, MentorAssignment, School, Student, Transfer
+from app.db.uow import UnitOfWork
+from app.domain.cases import TaskKind, TransferredOut
+from app.domain.students import STUDYING, TRANSFERRED
+from app.repositories import alerts as alerts_repo
+from app.services.days import local_today
+from app.services.legal import strike_off_for_transfer
+
+
+async def on_transfer_approved(
+    uow: UnitOfWork, ctx: AppContext, t: Transfer, student: Student, actor: str
+) -> None:
+    now = ctx.clock()
+    sending = await uow.session.get(School, t.from_school_id)
+    assert sending is not None and student.id is not None
+    today = local_today(sending, now)
+    open_case = await alerts_repo.open_cases(uow.session, [student.id], lock=True)
+    row = open_case.get(student.id)
+    if row is not None:
+        await engine.apply_event(uow, ctx, row, TransferredOut(t.to_school_name, now), actor)
+    await strike_off_for_transfer(uow, ctx, student.id, today, t.to_school_name, actor)
+    case_ids = select(AbsenceCase.id).where(col(AbsenceCase.student_id) == student.id)
+    await uow.session.exec(
+        update(CaseTask)
+        .where(
+            col(CaseTask.case_id).in_(case_ids),
+            col(CaseTask.kind) == TaskKind.follow_up.value,
+            col(CaseTask.status) == "open",
+        )
+        .values(status="cancelled", done_at=now, note=f"学生已转学至{t.to_school_name}")
+    )
+    await uow.session.exec(
+        update(MentorAssignment)
+        .where(
+            col(MentorAssignment.student_id) == student.id,
+            col(MentorAssignment.until).is_(None),
+        )
+        .values(until=today)
+    )
+    if t.to_school_id is not None and t.to_class_id is not None:
+        receiving = await uow.session.get(School, t.to_school_id)
+        assert receiving is not None
+        student.county_id = receiving.county_id
+        student.school_id = t.to_school_id
+        student.class_id = t.to_class_id
+        student.status = STUDYING
+        student.active = True
+    else:
+        student.status = TRANSFERRED
+        student.active = False
+    student.updated_at = now
+    uow.session.add(student)
