@@ -27,6 +27,7 @@ from app.api.routers import (
     legal,
     reports,
     reviews,
+    school_age,
     schools,
     staff,
     students,
@@ -95,6 +96,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         reports,
         reviews,
         ledgers,
+        school_age,
     ):
         app.include_router(module.router)
     return app

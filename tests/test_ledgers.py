@@ -13,7 +13,6 @@ import pytest
 from openpyxl import load_workbook
 
 from app.context import AppContext
-from app.services import ledgers
 from tests.attendance_helpers import TUESDAY, event
 from tests.test_cases_api import FRIDAY, MONDAY, WEDNESDAY, absent, get, move, post, roll
 from tests.world import World, build_world, id_number
@@ -218,7 +217,7 @@ async def test_county_ledgers_follow_the_notice(
 
 
 async def test_rates_against_the_targets(
-    world: World, client: httpx.AsyncClient, ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+    world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
     notice = await build(world, client, ctx)
     county, school_a = world.ids["county"], world.ids["school_A"]
@@ -278,8 +277,13 @@ async def test_rates_against_the_targets(
     assert [s["school_id"] for s in one["schools"]] == [school_a]
     assert one["total"]["dropout_rate"] == 0.25
 
-    # The targets are a setting.
-    monkeypatch.setattr(ledgers, "TARGETS", ledgers.RateTargets(primary=0.3))
+    # The targets are the county's policy.
+    r = await client.put(
+        f"/api/v1/alert-policies/county/{county}",
+        json={"dropout_target_primary": 0.3},
+        headers=world.auth("county_admin"),
+    )
+    assert r.status_code == 200, r.text
     out = await get(client, world, "county_admin", RATES, county_id=county)
     assert out["schools_above_target"] == [] and out["targets"]["primary"] == 0.3
 

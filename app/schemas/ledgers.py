@@ -74,10 +74,24 @@ class RateLine(BaseModel):
     dropout_rate: float | None = Field(description="辍学率 = dropouts / enrolled")
     retention_rate: float | None = Field(description="巩固率 = 1 − 辍学率")
     enrollment_rate: float | None = Field(
-        default=None, description="入学率:系统无适龄儿童数,恒为 null"
+        default=None,
+        description="入学率:仅全县合计行,且该学年有适龄儿童台账时有值 (county total only)",
     )
     target: float | None = Field(description="辍学率控制目标(小学 2%,初中 3%)")
     above_target: bool = Field(description="辍学率超过目标")
+
+
+class EnrollmentLine(BaseModel):
+    """入学率 of a township, or of the county (``township_id`` null), from the 适龄儿童台账."""
+
+    township_id: int | None
+    name: str
+    children: int = Field(description="名单人数")
+    exempt: int = Field(description="免学")
+    deferred: int = Field(description="缓学")
+    due: int = Field(description="应入学 = 名单人数 − 免学 − 缓学")
+    enrolled: int = Field(description="已入学 = 在读 + 休学 + 转出 + 外出就读")
+    enrollment_rate: float | None = Field(description="入学率 = 已入学 / 应入学")
 
 
 class RateTargetsOut(BaseModel):
@@ -94,6 +108,11 @@ class RatesOut(BaseModel):
     generated_at: datetime
     targets: RateTargetsOut
     enrollment_rate_note: str
+    enrollment: list[EnrollmentLine] = Field(
+        default_factory=list,
+        description="各乡镇入学率(县级指标,且该学年有适龄儿童台账时)",
+    )
+    enrollment_total: EnrollmentLine | None = Field(default=None, description="全县入学率(同上)")
     schools: list[RateLine]
     by_kind: list[RateLine] = Field(description="按学段合计(有学校的学段)")
     total: RateLine = Field(description="全县(或所选学校)合计,无目标")

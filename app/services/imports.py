@@ -5,6 +5,11 @@ Every row is checked by the rules POST /students applies — ``StudentIn``, then
 Rows are also checked against each other and the database for a repeated 学籍号 or ID number
 (the first occurrence in the file wins). In ``all_or_nothing`` mode one bad row means nothing
 is written; in ``valid_only`` mode the good rows are. Either way the answer is a report.
+
+Shared with other imports of tables with Chinese headers (the county's list of school-age
+children, app/services/school_age.py): ``read_table`` reads a CSV or XLSX file as the roster
+reader does but with the caller's columns, ``RowProblems`` collects one message per cell, and
+``slices`` cuts an ``IN (...)`` lookup into parts.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import PurePath
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,6 +44,7 @@ from app.services.students import identity_of, new_student
 
 _DEFAULT_RELATION = "监护人"
 _REQUIRED_CELLS = (p.NAME, p.STUDENT_NO, p.CLASS, p.GUARDIAN, p.MOBILE)
+T = TypeVar("T")
 _QUERY_CHUNK = 500  # well under SQLite's and asyncpg's bound-parameter limits
 # StudentIn field → the column it came from.
 _COLUMN_OF: dict[str, str] = {
@@ -61,8 +68,67 @@ class _Candidate:
     guardians: list[GuardianIn]
 
 
+@dataclass(frozen=True)
+class TableColumns:
+    """The columns of a table import: ``key`` marks the header row (a title row above it is
+    skipped), ``known`` are the canonical header names read (others are ignored),
+    ``required`` must be present, ``aliases`` are further spellings of known headers (after the
+    roster's own: 身份证号码 → 身份证号, 监护人电话 → 联系电话, …)."""
+
+    key: str
+    known: frozenset[str]
+    required: tuple[str, ...]
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+
+def read_table(data: bytes, filename: str | None, columns: TableColumns) -> p.Roster:
+    """A CSV (UTF-8, GBK, UTF-16) or XLSX table, read like a roster (app.imports.parse: same
+    file checks, encodings, header notes, row numbers) but with ``columns``; ``FileError``
+    when it is not such a table or lacks a required column."""
+    suffix = PurePath(filename or "").suffix.lower()
+    if data.startswith(p._OLE_MAGIC):
+        raise p.FileError(
+            "不支持 Excel 97-2003 (.xls) 文件,请另存为 .xlsx 或 CSV (save as .xlsx or CSV)"
+        )
+    is_zip = data.startswith(p._ZIP_MAGIC)
+    if suffix in (".xlsx", ".xlsm") or (is_zip and suffix in ("", ".csv")):
+        raw = p._xlsx_rows(data)
+    elif suffix in ("", ".csv", ".txt") and not is_zip:
+        raw = p._csv_rows(data)
+    else:
+        raise p.FileError(p._NOT_A_ROSTER)
+    if not raw:
+        raise p.FileError("文件是空的 (the file is empty)")
+
+    def name(cell: p.Cell) -> str:
+        found = p.header_name(cell)
+        return columns.aliases.get(found, found)
+
+    head = raw[: p._HEADER_SEARCH_ROWS]
+    start = next((i for i, (_, cells) in enumerate(head) if columns.key in map(name, cells)), 0)
+    positions: dict[str, int] = {}
+    for index, cell in enumerate(raw[start][1]):
+        header = name(cell)
+        if header not in columns.known:
+            continue
+        if header in positions:
+            raise p.FileError(f"列“{header}”出现了两次 (column {header} appears twice)")
+        positions[header] = index
+    missing = [c for c in columns.required if c not in positions]
+    if missing:
+        raise p.FileError(f"缺少必填列:{'、'.join(missing)} (missing required columns)")
+    rows = [
+        p.Row(number, {h: p._at(cells, i) for h, i in positions.items()})
+        for number, cells in raw[start + 1 :]
+        if not p._blank(cells)
+    ]
+    if not rows:
+        raise p.FileError("表头下没有数据行 (no rows under the header)")
+    return p.Roster(frozenset(positions), rows)
+
+
 @dataclass
-class _Problems:
+class RowProblems:
     found: dict[tuple[int, str], str] = field(default_factory=dict)
 
     def add(self, row: int, column: str, message: str) -> None:
@@ -100,7 +166,7 @@ async def import_students(
     """Check every row, then write the accepted ones and commit once."""
     school = await target_school(uow, actor, school_id)
     classes = ClassIndex(await org_repo.classes_by_school(uow.session, school_id))
-    problems = _Problems()
+    problems = RowProblems()
     candidates = []
     for row in roster.rows:
         candidate = _check_row(ctx, school.county_id, classes, row, problems)
@@ -127,7 +193,7 @@ async def import_students(
 
 
 def _check_row(
-    ctx: AppContext, county_id: int, classes: ClassIndex, row: p.Row, problems: _Problems
+    ctx: AppContext, county_id: int, classes: ClassIndex, row: p.Row, problems: RowProblems
 ) -> _Candidate | None:
     cells = row.cells
 
@@ -181,7 +247,7 @@ def _check_row(
     return None
 
 
-def _check_identity(payload: dict[str, Any], row: int, problems: _Problems) -> None:
+def _check_identity(payload: dict[str, Any], row: int, problems: RowProblems) -> None:
     """Check gender and birth date against the ID number even when another cell failed,
     so the report lists all of a row's problems at once."""
     columns = (p.ID_NUMBER, p.GENDER, p.BIRTH_DATE)
@@ -215,7 +281,7 @@ def _message(error: Any) -> str:
     return str(error["msg"])
 
 
-def _file_duplicates(candidates: list[_Candidate], problems: _Problems) -> None:
+def _file_duplicates(candidates: list[_Candidate], problems: RowProblems) -> None:
     first_no: dict[str, int] = {}
     first_id: dict[str, int] = {}
     for c in candidates:
@@ -229,7 +295,7 @@ def _file_duplicates(candidates: list[_Candidate], problems: _Problems) -> None:
 
 
 async def _database_duplicates(
-    session: AsyncSession, candidates: list[_Candidate], problems: _Problems
+    session: AsyncSession, candidates: list[_Candidate], problems: RowProblems
 ) -> None:
     numbers = await _chunked(
         students_repo.existing_student_nos, session, [c.student.student_no for c in candidates]
@@ -254,9 +320,15 @@ async def _chunked(
     values: list[str],
 ) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(values), _QUERY_CHUNK):
-        found |= await query(session, values[start : start + _QUERY_CHUNK])
+    for part in slices(values):
+        found |= await query(session, part)
     return found
+
+
+def slices(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``values`` in slices small enough for one ``IN (...)``."""
+    for start in range(0, len(values), _QUERY_CHUNK):
+        yield values[start : start + _QUERY_CHUNK]
 
 
 async def _write(uow: UnitOfWork, accepted: list[_Candidate]) -> None:

@@ -34,11 +34,14 @@ Beijing time), per school:
   the start of the year";
 - **辍学率** = dropouts / enrolled, **巩固率** = 1 − 辍学率 (both rounded to 4 places, null when
   nobody is enrolled);
-- **入学率** needs the number of school-age children (适龄儿童) of the area, which the system
-  does not hold: always null, with the reason in ``enrollment_rate_note``.
+- **入学率** needs the school-age children (适龄儿童) of the area: when the county has a list
+  for the year (适龄儿童台账, app/services/school_age.py, where it is defined), the county
+  total's ``enrollment_rate`` and ``enrollment`` (per township) carry it; otherwise it is null,
+  with the reason in ``enrollment_rate_note``. A school's rates have no 入学率.
 
-A school is **above target** when its dropout rate exceeds the target of its kind: ``TARGETS``
-(2% primary, 3% junior middle by default; a module-level setting, replace it to configure).
+A school is **above target** when its dropout rate exceeds the target of its kind: the county's
+``dropout_target_primary`` / ``dropout_target_junior_middle`` (2% and 3% by default; set in the
+county's alert policy, ``app/services/county_rules.py``).
 Totals per kind of school compare with that kind's target; the overall total has none.
 
 Access: the tracking record — the school's managers (principal, vice principal, 教务处) and
@@ -53,7 +56,6 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
 from sqlmodel import col, func, select
 
 from app.context import AppContext
@@ -84,6 +86,7 @@ from app.schemas.ledgers import (
     RatesOut,
     RateTargetsOut,
 )
+from app.services.county_rules import CountyRules, rules_for
 from app.services.legal import NoticeStatus
 from app.services.org import school_for
 from app.services.reports import ReportFile
@@ -92,18 +95,6 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 MAX_DAYS = 366
 
 
-class RateTargets(BaseModel):
-    """Dropout-rate targets (控辍目标) by kind of school, as shares."""
-
-    primary: float = Field(default=0.02, ge=0, le=1)
-    junior_middle: float = Field(default=0.03, ge=0, le=1)
-
-    def for_kind(self, kind: str | None) -> float | None:
-        return getattr(self, kind, None) if kind in ("primary", "junior_middle") else None
-
-
-TARGETS = RateTargets()
-
 OUTCOME_LABELS: dict[str, str] = {
     CaseStatus.open.value: "处理中",
     CaseStatus.awaiting_reenrollment.value: "待复学确认",
@@ -111,6 +102,7 @@ OUTCOME_LABELS: dict[str, str] = {
     CloseReason.excused.value: "已补请假",
     CloseReason.withdrawn.value: "点名更正撤销",
     CloseReason.reenrolled.value: "已复学",
+    CloseReason.transferred.value: "已转学",
 }
 KIND_LABELS = {"primary": "小学", "junior_middle": "初中"}
 LEDGER_TITLES = {
@@ -365,11 +357,15 @@ def county_ledger_xlsx(out: CountyLedgerOut) -> ReportFile:
 
 
 def _line(
-    school_id: int | None, name: str, kind: str | None, counts: tuple[int, int, int], target: bool
+    school_id: int | None,
+    name: str,
+    kind: str | None,
+    counts: tuple[int, int, int],
+    targets: CountyRules | None,
 ) -> RateLine:
     enrolled, suspected, dropouts = counts
     rate = _share(dropouts, enrolled)
-    goal = TARGETS.for_kind(kind) if target else None
+    goal = targets.target_for(kind) if targets is not None else None
     return RateLine(
         school_id=school_id,
         name=name,
@@ -407,6 +403,7 @@ async def rates(
     else:
         assert county_id is not None
         county = await admin_county(uow, actor, county_id)
+    targets = await rules_for(session, county.id or 0)
     today = ctx.clock().astimezone(BEIJING).date()
     year = school_year if school_year is not None else today.year - (today.month < 9)
     lo, hi = date(year, 9, 1), date(year + 1, 8, 31)
@@ -460,11 +457,11 @@ async def rates(
     for s in schools:
         sid = s.id or 0
         counts = (enrolled.get(sid, 0), suspected.get(sid, 0), dropouts.get(sid, 0))
-        lines.append(_line(sid, s.name, s.kind, counts, True))
+        lines.append(_line(sid, s.name, s.kind, counts, targets))
         for i, n in enumerate(counts):
             per_kind[s.kind][i] += n
     by_kind = [
-        _line(None, f"{county.name}{KIND_LABELS.get(k, k)}合计", k, (c[0], c[1], c[2]), True)
+        _line(None, f"{county.name}{KIND_LABELS.get(k, k)}合计", k, (c[0], c[1], c[2]), targets)
         for k, c in sorted(per_kind.items())
     ]
     total = _line(
@@ -476,8 +473,20 @@ async def rates(
             sum(c[1] for c in per_kind.values()),
             sum(c[2] for c in per_kind.values()),
         ),
-        False,
+        None,
     )
+    # 入学率 from the 适龄儿童台账 (county only); imported here as that module builds on this one.
+    from app.services import school_age
+
+    enrollment = await school_age.enrollment(
+        uow,
+        county_id=county.id or 0,
+        county_name=county.name,
+        school_year=year,
+        per_school=school_id is not None,
+    )
+    if enrollment.total is not None:
+        total.enrollment_rate = enrollment.total.enrollment_rate
     return RatesOut(
         county_id=county.id or 0,
         county_name=county.name,
@@ -485,8 +494,13 @@ async def rates(
         period_start=lo,
         period_end=hi,
         generated_at=ctx.clock(),
-        targets=RateTargetsOut(primary=TARGETS.primary, junior_middle=TARGETS.junior_middle),
-        enrollment_rate_note=ENROLLMENT_NOTE,
+        targets=RateTargetsOut(
+            primary=targets.dropout_target_primary,
+            junior_middle=targets.dropout_target_junior_middle,
+        ),
+        enrollment_rate_note=enrollment.note or ENROLLMENT_NOTE,
+        enrollment=enrollment.townships,
+        enrollment_total=enrollment.total,
         schools=lines,
         by_kind=by_kind,
         total=total,
@@ -510,6 +524,21 @@ def rates_xlsx(out: RatesOut) -> ReportFile:
         ]
         for ln in [*out.schools, *out.by_kind, out.total]
     ]
+    enrollment: list[Sheet] = []
+    if out.enrollment_total is not None:
+        enrollment.append(
+            Sheet(
+                name="入学率",
+                title=f"{out.county_name} 入学率  {out.school_year}学年(据适龄儿童台账)",
+                headers=("乡镇", "名单人数", "免学", "缓学", "应入学", "已入学", "入学率"),
+                rows=[
+                    [e.name, e.children, e.exempt, e.deferred, e.due, e.enrolled, e.enrollment_rate]
+                    for e in [*out.enrollment, out.enrollment_total]
+                ],
+                widths=(20, 10, 8, 8, 10, 10, 10),
+                percent_columns=frozenset({6}),
+            )
+        )
     content = workbook_bytes(
         [
             Sheet(
@@ -530,7 +559,8 @@ def rates_xlsx(out: RatesOut) -> ReportFile:
                 rows=rows,
                 widths=(20, 8, 12, 10, 8, 10, 10, 10, 12, 10),
                 percent_columns=frozenset({5, 6, 7, 8}),
-            )
+            ),
+            *enrollment,
         ]
     )
     return ReportFile(

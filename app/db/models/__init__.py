@@ -35,6 +35,7 @@ from app.db.models.roster import (
     Student,
     Township,
 )
+from app.db.models.school_age import SchoolAgeChild
 from app.db.models.transfers import Suspension, Transfer
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "ReturnNotice",
     "ReturnPlan",
     "School",
+    "SchoolAgeChild",
     "SchoolClass",
     "Staff",
     "StaffRole",

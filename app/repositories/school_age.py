@@ -1,0 +1,196 @@
+"""Queries over the county's list of school-age children (适龄儿童名单) and what the roster
+says about each child: the student with the same ID-number hash, wherever they study, and
+the state of that student's escalated return notices. Rows are read through Core as plain
+tuples: a county's list is tens of thousands of children."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+from typing import Any, NamedTuple
+
+from sqlalchemy import case, func
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.models import ReturnNotice, School, SchoolAgeChild, SchoolClass, Student, Township
+
+# The most serious escalated notice of a student: 2 辍学 (dropout_on set), 1 疑似辍学
+# (suspected_dropout_on set, no dropout_on yet), 0 reported to the township, nothing more yet.
+DROPOUT, SUSPECTED = 2, 1
+
+
+class RegisterRow(NamedTuple):
+    """A child of the list; the ``student_*``, school and class fields are those of the
+    student with the same ID-number hash (all None when there is none)."""
+
+    child_id: int
+    name: str
+    gender: str
+    birth_date: date
+    id_number_masked: str
+    township_id: int
+    township_name: str
+    village: str | None
+    address: str | None
+    guardian_name: str | None
+    guardian_phone: str | None
+    declared: str
+    note: str | None
+    student_id: int | None
+    student_no: str | None
+    student_status: str | None  # 学籍 status code, JY/T 1001
+    student_active: bool | None
+    notice_level: int | None  # DROPOUT, SUSPECTED, 0, or None without an escalated notice
+    school_id: int | None
+    school_name: str | None
+    class_id: int | None
+    class_name: str | None
+
+
+class StatusGroup(NamedTuple):
+    """How many children of a township share everything their 就学状态 depends on."""
+
+    township_id: int
+    declared: str
+    student_status: str | None
+    student_active: bool | None
+    notice_level: int | None
+    children: int
+
+
+async def townships_of(
+    session: AsyncSession, county_id: int, *, include_inactive: bool = False
+) -> list[Township]:
+    stmt = select(Township).where(Township.county_id == county_id)
+    if not include_inactive:
+        stmt = stmt.where(col(Township.active))
+    return list(await session.exec(stmt.order_by(col(Township.id))))
+
+
+async def township(session: AsyncSession, township_id: int) -> Township | None:
+    return await session.get(Township, township_id)
+
+
+async def children_by_hash(
+    session: AsyncSession, school_year: int, hashes: Collection[str]
+) -> dict[str, SchoolAgeChild]:
+    if not hashes:
+        return {}
+    rows = await session.exec(
+        select(SchoolAgeChild).where(
+            SchoolAgeChild.school_year == school_year,
+            col(SchoolAgeChild.id_number_hash).in_(hashes),
+        )
+    )
+    return {c.id_number_hash: c for c in rows}
+
+
+async def has_list(session: AsyncSession, county_id: int, school_year: int) -> bool:
+    found = await session.exec(
+        select(SchoolAgeChild.id)
+        .where(SchoolAgeChild.county_id == county_id, SchoolAgeChild.school_year == school_year)
+        .limit(1)
+    )
+    return found.first() is not None
+
+
+def _notice_levels(escalated: str) -> Any:
+    level = func.max(
+        case(
+            (col(ReturnNotice.dropout_on).is_not(None), DROPOUT),
+            (col(ReturnNotice.suspected_dropout_on).is_not(None), SUSPECTED),
+            else_=0,
+        )
+    )
+    return (
+        select(col(ReturnNotice.student_id).label("student_id"), level.label("level"))
+        .where(ReturnNotice.status == escalated)
+        .group_by(col(ReturnNotice.student_id))
+        .subquery("notice_level")
+    )
+
+
+async def register_rows(
+    session: AsyncSession,
+    *,
+    county_id: int,
+    school_year: int,
+    township_id: int | None,
+    escalated: str,
+) -> list[RegisterRow]:
+    """The year's children of the county (of one township), each with its matched student,
+    that student's school and class, and its notice level; by township, village (none last),
+    then id."""
+    notices = _notice_levels(escalated)
+    child = SchoolAgeChild
+    stmt = (
+        sa_select(
+            col(child.id),
+            col(child.name),
+            col(child.gender),
+            col(child.birth_date),
+            col(child.id_number_masked),
+            col(child.township_id),
+            col(Township.name),
+            col(child.village),
+            col(child.address),
+            col(child.guardian_name),
+            col(child.guardian_phone),
+            col(child.declared),
+            col(child.note),
+            col(Student.id),
+            col(Student.student_no),
+            col(Student.status),
+            col(Student.active),
+            notices.c.level,
+            col(Student.school_id),
+            col(School.name),
+            col(Student.class_id),
+            col(SchoolClass.name),
+        )
+        .select_from(child)
+        .join(Township, col(Township.id) == child.township_id)
+        .outerjoin(Student, col(Student.id_number_hash) == child.id_number_hash)
+        .outerjoin(School, col(School.id) == Student.school_id)
+        .outerjoin(SchoolClass, col(SchoolClass.id) == Student.class_id)
+        .outerjoin(notices, notices.c.student_id == Student.id)
+        .where(col(child.county_id) == county_id, col(child.school_year) == school_year)
+        .order_by(
+            col(child.township_id),
+            col(child.village).is_(None),
+            col(child.village),
+            col(child.id),
+        )
+    )
+    if township_id is not None:
+        stmt = stmt.where(col(child.township_id) == township_id)
+    conn = await session.connection()
+    return [RegisterRow._make(r) for r in await conn.execute(stmt)]
+
+
+async def status_groups(
+    session: AsyncSession, *, county_id: int, school_year: int, escalated: str
+) -> list[StatusGroup]:
+    """The year's children of the county counted by township and by everything their
+    就学状态 depends on (a few dozen groups, not one row per child)."""
+    notices = _notice_levels(escalated)
+    child = SchoolAgeChild
+    keys = (
+        col(child.township_id),
+        col(child.declared),
+        col(Student.status),
+        col(Student.active),
+        notices.c.level,
+    )
+    conn = await session.connection()
+    rows = await conn.execute(
+        sa_select(*keys, func.count())
+        .select_from(child)
+        .outerjoin(Student, col(Student.id_number_hash) == child.id_number_hash)
+        .outerjoin(notices, notices.c.student_id == Student.id)
+        .where(col(child.county_id) == county_id, col(child.school_year) == school_year)
+        .group_by(*keys)
+    )
+    return [StatusGroup._make(r) for r in rows]

@@ -1,0 +1,124 @@
+"""The county's 适龄儿童台账 (register of school-age children): the import report and the
+ledger. Definitions in app/services/school_age.py."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from app.schemas.common import Schema
+from app.schemas.imports import ErrorItem, ImportMode, RowProblem
+
+
+class DeclaredStatus(StrEnum):
+    """就学情况 as the township declares it on the list."""
+
+    none = "none"  # blank
+    deferred = "deferred"  # 缓学
+    exempt = "exempt"  # 免学
+    elsewhere = "elsewhere"  # 外出就读 / 随迁就读
+
+
+class ChildStatus(StrEnum):
+    """就学状态 as the ledger computes it (in this order of precedence, see the service)."""
+
+    dropout = "dropout"  # 辍学
+    suspected_dropout = "suspected_dropout"  # 疑似辍学
+    transferred = "transferred"  # 转出
+    suspended = "suspended"  # 休学
+    studying = "studying"  # 在读
+    deferred = "deferred"  # 缓学
+    exempt = "exempt"  # 免学
+    elsewhere = "elsewhere"  # 外出就读
+    not_enrolled = "not_enrolled"  # 未入学
+
+
+class SchoolAgeImportReport(Schema):
+    county_id: int
+    school_year: int = Field(description="学年:school_year 年 9月1日 至 次年 8月31日")
+    mode: ImportMode
+    total: int = Field(description="数据行数 (data rows in the file, blank rows not counted)")
+    imported: int = Field(description="已写入 (rows written: created + updated + unchanged)")
+    created: int = Field(description="新增的儿童 (children added to the year's list)")
+    updated: int = Field(description="已在名单上、信息有变 (on the list, details changed)")
+    unchanged: int = Field(description="已在名单上、信息相同 (on the list, nothing changed)")
+    rejected: int = Field(description="有问题的行数 (rows with at least one problem)")
+    problems: list[RowProblem] = Field(default_factory=list)
+
+
+class SchoolAgeImportRejected(Schema):
+    """422 of an all-or-nothing import with bad rows, shaped like the student import's:
+    ``detail`` (loc = body, file, row, column) and the full ``report``."""
+
+    detail: list[ErrorItem]
+    report: SchoolAgeImportReport
+
+    @classmethod
+    def of(cls, report: SchoolAgeImportReport) -> SchoolAgeImportRejected:
+        items = [
+            ErrorItem(
+                loc=["body", "file", p.row, p.column],
+                msg=f"第 {p.row} 行 {p.column}: {p.message}",
+                type="import_row",
+            )
+            for p in report.problems
+        ]
+        return cls(detail=items, report=report)
+
+
+class SchoolAgeRow(BaseModel):
+    seq: int = Field(description="序号")
+    child_id: int
+    name: str = Field(description="姓名")
+    gender: str = Field(description="性别 male | female(来自身份证号)")
+    birth_date: date = Field(description="出生日期(来自身份证号)")
+    id_number_masked: str = Field(description="身份证号(脱敏)")
+    township_id: int
+    township_name: str = Field(description="乡镇")
+    village: str | None = Field(description="村(社区)")
+    address: str | None = Field(description="户籍地址")
+    guardian_name: str | None = Field(description="监护人")
+    guardian_phone: str | None = Field(description="联系电话")
+    declared: DeclaredStatus = Field(description="名单上填报的就学情况")
+    status: ChildStatus = Field(description="就学状态(计算所得)")
+    status_label: str = Field(description="就学状态(中文)")
+    student_id: int | None = Field(description="对应的在籍学生(按身份证号匹配)")
+    school_id: int | None
+    school_name: str | None = Field(description="学校")
+    class_id: int | None
+    class_name: str | None = Field(description="班级")
+    student_no: str | None = Field(description="学籍号")
+    note: str | None = Field(description="备注")
+
+
+class StatusCount(BaseModel):
+    status: ChildStatus
+    label: str
+    count: int
+
+
+class TownshipCount(BaseModel):
+    township_id: int
+    township_name: str
+    total: int
+    counts: dict[ChildStatus, int] = Field(description="每种就学状态的人数(含 0)")
+
+
+class SchoolAgeSummary(BaseModel):
+    total: int
+    by_status: list[StatusCount] = Field(description="按就学状态(所有状态,含 0)")
+    by_township: list[TownshipCount] = Field(description="按乡镇(有儿童的乡镇)")
+
+
+class SchoolAgeLedgerOut(BaseModel):
+    county_id: int
+    county_name: str
+    school_year: int
+    title: str
+    township_id: int | None = Field(description="筛选:乡镇")
+    status: ChildStatus | None = Field(description="筛选:就学状态")
+    generated_at: datetime
+    summary: SchoolAgeSummary = Field(description="所列儿童的汇总 (of the rows listed)")
+    rows: list[SchoolAgeRow]

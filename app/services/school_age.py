@@ -1,0 +1,659 @@
+"""The county's 适龄儿童台账 (register of school-age children, 教基厅函〔2024〕15号): the
+townships' lists imported by the county bureau, each child matched to the roster, and the
+入学率 (enrollment rate) of the county and its townships.
+
+The list
+--------
+One list per county and school year (``school_year`` = the year it starts in: 2026 is
+1 September 2026 to 31 August 2027, as in the rates; by default the one containing today,
+Beijing time). A child is on a year's list once: the ID number's keyed hash — the same hash
+``Student`` keeps — is unique per year; the same ID on another county's list for that year is
+a row error. Name, ID number and 乡镇 are required; gender and birth date come from the ID
+number.
+
+Import (CSV in UTF-8 or GBK, or XLSX, read like the student roster; headers 姓名, 身份证号,
+乡镇, 村(社区), 户籍地址, 监护人, 联系电话, 就学情况, 备注, with a few common other spellings):
+
+- 乡镇: a township of the county, by name (spaces and full-width forms ignored), or by name
+  without its 镇 / 乡 / 街道 ending when that is unambiguous (青山 → 青山镇); townships have no
+  code in this system, so there is no match by code. Unknown or ambiguous → row error;
+- 身份证号 checked by GB 11643 (length, check character, birth date); one that Excel turned
+  into a number is refused with advice; the same ID twice in the file → the later row's error;
+- 就学情况: blank, 缓学 (deferred), 免学 (exempt), 外出就读 or 随迁就读 (elsewhere); anything
+  else → row error; 联系电话: a mobile or landline number (7–12 digits once ``-``, spaces and
+  +86 are removed);
+- ``all_or_nothing`` (default): any bad row → nothing written, 422 with one item per problem;
+  ``valid_only``: the good rows are written, 200 with the report;
+- a child already on the year's list is updated, not added: its name and 乡镇 and every other
+  column *present in the file* are replaced (a blank cell clears the value; a column the file
+  lacks leaves the value alone). Importing the same file twice changes nothing (``unchanged``).
+
+就学状态 (the ledger's status of each child)
+--------------------------------------------
+The child is matched to the student with the same ID-number hash — at any school in the
+system, since a child registered in one county may study in another (随迁) and the county
+already holds the child's identity. The first rule that applies wins:
+
+1. 辍学: the student has an escalated (reported to the township), not struck-off return notice
+   with ``dropout_on`` set; 疑似辍学: such a notice with ``suspected_dropout_on`` set and no
+   ``dropout_on`` — exactly the children of the county ledgers 辍学学生台账 / 疑似辍学学生台账
+   (app/services/ledgers.py) — or the student's 学籍 status is ``15`` (下落不明, left without a
+   transfer);
+2. 转出: 学籍 status ``10`` (an approved transfer, signed by the receiving school);
+3. 休学: an active student with status ``02``;
+4. 在读: an active student with status ``01`` (在读) or ``05`` (复学);
+5. otherwise (no student with this ID number, or one deactivated from a roll) the status the
+   township declared: 缓学, 免学, 外出就读 (随迁就读 included);
+6. otherwise 未入学: on no school's roll in the system and not explained — the children the
+   township must find (seed 001: a child not arrived within a week of term start gets a home
+   visit, or the village committee is asked).
+
+What the roster says wins over the declaration (a child declared 缓学 who is on a roll is
+在读). 学校 / 班级 / 学籍号 are the matched student's (for 转出: the school they left) and are
+shown only for statuses 1–4.
+
+The ledger (``GET /counties/{id}/ledgers/school-age-children``, JSON or XLSX): the year's
+children, optionally of one township (``township_id``) and of one status (``status``); rows
+by township, then 村(社区) (the database's collation; none last), then import order, numbered
+序号 from 1. The summary
+counts the rows listed: per status (every status, zeros included) and per township. XLSX:
+sheet 适龄儿童台账 (序号, 姓名, 性别, 出生日期, 身份证号 masked, 乡镇, 村(社区), 监护人, 就学状态,
+学校, 班级, 学籍号, 备注) and sheet 汇总 (per township and 合计).
+
+入学率 (enrollment rate)
+-----------------------
+For a county with a list for the school year, per township and for the county:
+**入学率 = 已入学 / 应入学**, where 已入学 = 在读 + 休学 + 转出 + 外出就读 and 应入学 = children on
+the list − 免学 − 缓学 (rounded to 4 places, null when 应入学 is 0). 转出 counts as enrolled:
+the transfer was approved with the receiving school's signature. 疑似辍学, 辍学 and 未入学 count
+in 应入学 only. The list has no status for a child who died or left the country: the
+township records them as 免学, with the reason in 备注. Without a list for the year the rate
+stays null with the reason (``ENROLLMENT_NOTE`` in ledgers.py); a school's rates carry no
+入学率 (children are listed by township, not by school).
+
+Access: the county's admins and superusers (other staff of the county 403, anyone else 404),
+as the county ledgers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.context import AppContext
+from app.db.models import SchoolAgeChild, Township
+from app.db.uow import UnitOfWork
+from app.domain.access import Actor
+from app.domain.idcard import parse_id_number
+from app.domain.students import GENDER_LABELS, MISSING, RESUMED, STUDYING, SUSPENDED, TRANSFERRED
+from app.errors import NotFound
+from app.imports import parse as p
+from app.reports.xlsx import CellValue, Sheet, workbook_bytes
+from app.repositories import school_age as repo
+from app.repositories.school_age import DROPOUT, SUSPECTED
+from app.schemas.imports import ImportMode
+from app.schemas.ledgers import EnrollmentLine
+from app.schemas.school_age import (
+    ChildStatus,
+    DeclaredStatus,
+    SchoolAgeImportReport,
+    SchoolAgeLedgerOut,
+    SchoolAgeRow,
+    SchoolAgeSummary,
+    StatusCount,
+    TownshipCount,
+)
+from app.services.imports import RowProblems, TableColumns, read_table, slices
+from app.services.ledgers import BEIJING, admin_county
+from app.services.legal import NoticeStatus
+from app.services.reports import ReportFile
+
+STATUS_LABELS: dict[ChildStatus, str] = {
+    ChildStatus.studying: "在读",
+    ChildStatus.suspended: "休学",
+    ChildStatus.transferred: "转出",
+    ChildStatus.suspected_dropout: "疑似辍学",
+    ChildStatus.dropout: "辍学",
+    ChildStatus.deferred: "缓学",
+    ChildStatus.exempt: "免学",
+    ChildStatus.elsewhere: "外出就读",
+    ChildStatus.not_enrolled: "未入学",
+}
+# The order of the summary and of the XLSX 汇总 columns.
+STATUS_ORDER = tuple(STATUS_LABELS)
+ENROLLED = frozenset(
+    {
+        ChildStatus.studying,
+        ChildStatus.suspended,
+        ChildStatus.transferred,
+        ChildStatus.elsewhere,
+    }
+)
+NOT_DUE = frozenset({ChildStatus.exempt, ChildStatus.deferred})
+# Statuses that come from the matched student (rules 1–4): the row shows their school.
+_FROM_ROSTER = frozenset(
+    {
+        ChildStatus.dropout,
+        ChildStatus.suspected_dropout,
+        ChildStatus.transferred,
+        ChildStatus.suspended,
+        ChildStatus.studying,
+    }
+)
+_DECLARED_STATUS = {
+    DeclaredStatus.deferred.value: ChildStatus.deferred,
+    DeclaredStatus.exempt.value: ChildStatus.exempt,
+    DeclaredStatus.elsewhere.value: ChildStatus.elsewhere,
+}
+# 学籍 status codes (JY/T 1001) as app/services/transfers.py sets them.
+PER_SCHOOL_NOTE = (
+    "入学率按县和乡镇统计(适龄儿童按乡镇登记),请查看县级指标 "
+    "(computed for the county and its townships, not per school)"
+)
+
+
+def child_status(
+    declared: str, student_status: str | None, active: bool | None, notice_level: int | None
+) -> ChildStatus:
+    """The rules of the module docstring, in order. ``student_status`` is the 学籍 status of
+    the student with the child's ID number (None: no such student), ``notice_level`` that
+    student's most serious escalated return notice (repositories.school_age)."""
+    if student_status is not None:
+        if notice_level == DROPOUT:
+            return ChildStatus.dropout
+        if notice_level == SUSPECTED or student_status == MISSING:
+            return ChildStatus.suspected_dropout
+        if student_status == TRANSFERRED:
+            return ChildStatus.transferred
+        if active and student_status == SUSPENDED:
+            return ChildStatus.suspended
+        if active and student_status in (STUDYING, RESUMED):
+            return ChildStatus.studying
+    return _DECLARED_STATUS.get(declared, ChildStatus.not_enrolled)
+
+
+def current_school_year(ctx: AppContext) -> int:
+    today = ctx.clock().astimezone(BEIJING).date()
+    return today.year - (today.month < 9)
+
+
+# --- import -----------------------------------------------------------------------------------
+
+NAME, ID_NUMBER, TOWNSHIP, VILLAGE, ADDRESS = "姓名", "身份证号", "乡镇", "村", "户籍地址"
+GUARDIAN, PHONE, DECLARED, NOTE = "监护人", "联系电话", "就学情况", "备注"
+COLUMNS = TableColumns(
+    key=NAME,
+    known=frozenset({NAME, ID_NUMBER, TOWNSHIP, VILLAGE, ADDRESS, GUARDIAN, PHONE, DECLARED, NOTE}),
+    required=(NAME, ID_NUMBER, TOWNSHIP),
+    aliases={
+        "儿童姓名": NAME,
+        **dict.fromkeys(("乡", "乡镇街道", "乡镇名称", "所属乡镇", "街道"), TOWNSHIP),
+        **dict.fromkeys(
+            ("村社区", "村/社区", "村居", "社区", "村委会", "村居委会", "行政村", "所在村"), VILLAGE
+        ),
+        **dict.fromkeys(
+            ("户籍地", "户籍所在地", "户口所在地", "家庭住址", "家庭地址", "住址", "地址"), ADDRESS
+        ),
+        "家长": GUARDIAN,
+        **dict.fromkeys(("电话", "监护人联系电话"), PHONE),
+        **dict.fromkeys(("就学状态", "就读情况", "入学情况"), DECLARED),
+        "说明": NOTE,
+    },
+)
+# The header a problem names, as the template writes it.
+_SHOWN = {VILLAGE: "村(社区)"}
+_MAX = {NAME: 50, VILLAGE: 100, ADDRESS: 200, GUARDIAN: 50, NOTE: 500}
+_DECLARED_FROM_LABEL = {
+    "": DeclaredStatus.none,
+    "缓学": DeclaredStatus.deferred,
+    "免学": DeclaredStatus.exempt,
+    **dict.fromkeys(("外出就读", "随迁就读", "外出", "随迁", "异地就读"), DeclaredStatus.elsewhere),
+}
+_BAD_DECLARED = (
+    "就学情况应为空、缓学、免学、外出就读或随迁就读 (blank, 缓学, 免学, 外出就读 or 随迁就读)"
+)
+_PHONE = re.compile(r"^\d{7,12}$")
+_BAD_PHONE = "联系电话应为手机号或座机号 (a mobile or landline number)"
+_OTHER_COUNTY = "该儿童已在其他县 {year} 学年的名单上 (on another county's list for this year)"
+# Columns → the SchoolAgeChild field they set (姓名 and 乡镇 are always present).
+_FIELD_OF = {
+    VILLAGE: "village",
+    ADDRESS: "address",
+    GUARDIAN: "guardian_name",
+    PHONE: "guardian_phone",
+    DECLARED: "declared",
+    NOTE: "note",
+}
+
+
+def read_list(data: bytes, filename: str | None) -> p.Roster:
+    """The uploaded list as rows; ``FileError`` when it is not one."""
+    return read_table(data, filename, COLUMNS)
+
+
+def _key(value: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value))
+
+
+_ENDING = re.compile(r"(街道|镇|乡)$")
+
+
+class TownshipIndex:
+    """The county's townships by name, or by name without 镇 / 乡 / 街道 when unambiguous."""
+
+    def __init__(self, townships: list[Township]) -> None:
+        self._full: dict[str, list[Township]] = defaultdict(list)
+        self._short: dict[str, list[Township]] = defaultdict(list)
+        for t in townships:
+            self._full[_key(t.name)].append(t)
+            self._short[_ENDING.sub("", _key(t.name))].append(t)
+
+    def find(self, value: str) -> Township | str:
+        """The township, or why none was found."""
+        if not value:
+            return "必填 (required)"
+        found = self._full.get(_key(value)) or self._short.get(_ENDING.sub("", _key(value)), [])
+        if not found:
+            return f"本县没有“{value}”这个乡镇 (no such township in this county)"
+        if len(found) > 1:
+            return f"“{value}”对应多个乡镇,请写全称 (ambiguous: write the full name)"
+        return found[0]
+
+
+@dataclass
+class _Candidate:
+    """A row whose ID number could be read (its other cells may still have problems)."""
+
+    row: int
+    id_number: str
+    id_hash: str
+    values: dict[str, object]  # SchoolAgeChild field → value
+
+
+def _check_row(
+    ctx: AppContext,
+    townships: TownshipIndex,
+    present: frozenset[str],
+    row: p.Row,
+    problems: RowProblems,
+) -> _Candidate | None:
+    cells, n = row.cells, row.number
+    values: dict[str, object] = {}
+
+    def text(column: str) -> str | None:
+        value = p.text(cells.get(column))
+        if len(value) > _MAX[column]:
+            most = _MAX[column]
+            problems.add(n, _SHOWN.get(column, column), f"过长,最多 {most} 个字 (at most {most})")
+        return value or None
+
+    name = text(NAME)
+    if name is None:
+        problems.add(n, NAME, "必填 (required)")
+    values["name"] = name
+    parsed = None
+    try:
+        raw = p.id_text(cells.get(ID_NUMBER))
+        if not raw:
+            problems.add(n, ID_NUMBER, "必填 (required)")
+        else:
+            parsed = parse_id_number(raw)
+    except ValueError as exc:  # InvalidIdNumber, or Excel's number
+        problems.add(n, ID_NUMBER, str(exc))
+    township = townships.find(p.text(cells.get(TOWNSHIP)))
+    if isinstance(township, str):
+        problems.add(n, TOWNSHIP, township)
+    else:
+        values["township_id"] = township.id
+    for column in (VILLAGE, ADDRESS, GUARDIAN, NOTE):
+        if column in present:
+            values[_FIELD_OF[column]] = text(column)
+    if PHONE in present:
+        phone = p.mobile_text(cells.get(PHONE))
+        if phone and not _PHONE.match(phone):
+            problems.add(n, PHONE, _BAD_PHONE)
+        values["guardian_phone"] = phone or None
+    if DECLARED in present:
+        declared = _DECLARED_FROM_LABEL.get(p.compact(cells.get(DECLARED)))
+        if declared is None:
+            problems.add(n, DECLARED, _BAD_DECLARED)
+        else:
+            values["declared"] = declared.value
+    if parsed is None:
+        return None
+    values |= {"gender": parsed.gender, "birth_date": parsed.birth_date}
+    return _Candidate(n, parsed.value, ctx.cipher.blind_index(parsed.value), values)
+
+
+async def import_target(uow: UnitOfWork, actor: Actor, county_id: int) -> None:
+    """Who may import a county's list: 404 outside the county, 403 for its other staff."""
+    await admin_county(uow, actor, county_id)
+
+
+async def import_children(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    county_id: int,
+    table: p.Roster,
+    *,
+    school_year: int | None,
+    mode: ImportMode = ImportMode.all_or_nothing,
+) -> SchoolAgeImportReport:
+    """Check every row, then add or update the accepted children and commit once."""
+    await admin_county(uow, actor, county_id)
+    year = school_year if school_year is not None else current_school_year(ctx)
+    townships = TownshipIndex(await repo.townships_of(uow.session, county_id))
+    problems = RowProblems()
+    candidates: list[_Candidate] = []
+    first: dict[str, int] = {}
+    for row in table.rows:
+        c = _check_row(ctx, townships, table.columns, row, problems)
+        if c is None:
+            continue
+        seen = first.setdefault(c.id_hash, c.row)
+        if seen != c.row:
+            problems.add(c.row, ID_NUMBER, f"身份证号与第 {seen} 行重复 (same as row {seen})")
+        candidates.append(c)
+    existing: dict[str, SchoolAgeChild] = {}
+    for part in slices(list(first)):
+        existing |= await repo.children_by_hash(uow.session, year, part)
+    for c in candidates:
+        found = existing.get(c.id_hash)
+        if found is not None and found.county_id != county_id:
+            problems.add(c.row, ID_NUMBER, _OTHER_COUNTY.format(year=year))
+    bad = problems.rows
+    accepted = [] if bad and mode is ImportMode.all_or_nothing else candidates
+    accepted = [c for c in accepted if c.row not in bad]
+    counts: Counter[str] = Counter()
+    now = ctx.clock()
+    for c in accepted:
+        found = existing.get(c.id_hash)
+        counts[_write(uow, ctx, c, found, county_id=county_id, year=year, now=now)] += 1
+    if accepted:
+        await uow.commit()
+    return SchoolAgeImportReport(
+        county_id=county_id,
+        school_year=year,
+        mode=mode,
+        total=len(table.rows),
+        imported=len(accepted),
+        created=counts["created"],
+        updated=counts["updated"],
+        unchanged=counts["unchanged"],
+        rejected=len(bad),
+        problems=sorted(problems.report(), key=lambda x: x.row),
+    )
+
+
+def _write(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    c: _Candidate,
+    child: SchoolAgeChild | None,
+    *,
+    county_id: int,
+    year: int,
+    now: datetime,
+) -> str:
+    """Add the child, or update the one already on the list; says which (or unchanged)."""
+    if child is None:
+        uow.session.add(
+            SchoolAgeChild(
+                county_id=county_id,
+                school_year=year,
+                id_number_enc=ctx.cipher.encrypt(c.id_number),
+                id_number_hash=c.id_hash,
+                id_number_masked=parse_id_number(c.id_number).masked,
+                created_at=now,
+                updated_at=now,
+                **c.values,  # type: ignore[arg-type]
+            )
+        )
+        return "created"
+    changed = {k: v for k, v in c.values.items() if getattr(child, k) != v}
+    if not changed:
+        return "unchanged"
+    for k, v in changed.items():
+        setattr(child, k, v)
+    child.updated_at = now
+    uow.session.add(child)
+    return "updated"
+
+
+# --- the ledger -------------------------------------------------------------------------------
+
+
+async def _township_filter(uow: UnitOfWork, county_id: int, township_id: int | None) -> None:
+    if township_id is None:
+        return
+    found = await repo.township(uow.session, township_id)
+    if found is None or found.county_id != county_id:
+        raise NotFound("乡镇", township_id)
+
+
+async def register(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    *,
+    county_id: int,
+    school_year: int | None,
+    township_id: int | None,
+    status: ChildStatus | None,
+) -> SchoolAgeLedgerOut:
+    county = await admin_county(uow, actor, county_id)
+    await _township_filter(uow, county_id, township_id)
+    year = school_year if school_year is not None else current_school_year(ctx)
+    found = await repo.register_rows(
+        uow.session,
+        county_id=county_id,
+        school_year=year,
+        township_id=township_id,
+        escalated=NoticeStatus.escalated.value,
+    )
+    listed = [
+        (r, child_status(r.declared, r.student_status, r.student_active, r.notice_level))
+        for r in found
+    ]
+    if status is not None:
+        listed = [(r, s) for r, s in listed if s is status]
+    rows = [_row(seq, r, s) for seq, (r, s) in enumerate(listed, start=1)]
+    return SchoolAgeLedgerOut(
+        county_id=county_id,
+        county_name=county.name,
+        school_year=year,
+        title=f"{county.name}{year}学年适龄儿童台账",
+        township_id=township_id,
+        status=status,
+        generated_at=ctx.clock(),
+        summary=_summary(rows),
+        rows=rows,
+    )
+
+
+def _row(seq: int, r: repo.RegisterRow, status: ChildStatus) -> SchoolAgeRow:
+    enrolled = status in _FROM_ROSTER
+    return SchoolAgeRow(
+        seq=seq,
+        child_id=r.child_id,
+        name=r.name,
+        gender=r.gender,
+        birth_date=r.birth_date,
+        id_number_masked=r.id_number_masked,
+        township_id=r.township_id,
+        township_name=r.township_name,
+        village=r.village,
+        address=r.address,
+        guardian_name=r.guardian_name,
+        guardian_phone=r.guardian_phone,
+        declared=DeclaredStatus(r.declared),
+        status=status,
+        status_label=STATUS_LABELS[status],
+        student_id=r.student_id if enrolled else None,
+        school_id=r.school_id if enrolled else None,
+        school_name=r.school_name if enrolled else None,
+        class_id=r.class_id if enrolled else None,
+        class_name=r.class_name if enrolled else None,
+        student_no=r.student_no if enrolled else None,
+        note=r.note,
+    )
+
+
+def _summary(rows: list[SchoolAgeRow]) -> SchoolAgeSummary:
+    overall: Counter[ChildStatus] = Counter(r.status for r in rows)
+    per: dict[int, Counter[ChildStatus]] = defaultdict(Counter)
+    names: dict[int, str] = {}
+    for r in rows:
+        per[r.township_id][r.status] += 1
+        names[r.township_id] = r.township_name
+    return SchoolAgeSummary(
+        total=len(rows),
+        by_status=[
+            StatusCount(status=s, label=STATUS_LABELS[s], count=overall[s]) for s in STATUS_ORDER
+        ],
+        by_township=[
+            TownshipCount(
+                township_id=tid,
+                township_name=names[tid],
+                total=sum(per[tid].values()),
+                counts={s: per[tid][s] for s in STATUS_ORDER},
+            )
+            for tid in sorted(per)
+        ],
+    )
+
+
+def register_xlsx(out: SchoolAgeLedgerOut) -> ReportFile:
+    rows: list[list[CellValue]] = [
+        [
+            r.seq,
+            r.name,
+            GENDER_LABELS.get(r.gender, r.gender),
+            r.birth_date,
+            r.id_number_masked,
+            r.township_name,
+            r.village,
+            r.guardian_name,
+            r.status_label,
+            r.school_name,
+            r.class_name,
+            r.student_no,
+            r.note,
+        ]
+        for r in out.rows
+    ]
+    summary: list[list[CellValue]] = [
+        [t.township_name, t.total, *(t.counts[s] for s in STATUS_ORDER)]
+        for t in out.summary.by_township
+    ]
+    summary.append(["合计", out.summary.total, *(c.count for c in out.summary.by_status)])
+    day = out.generated_at.astimezone(BEIJING)
+    content = workbook_bytes(
+        [
+            Sheet(
+                name="适龄儿童台账",
+                title=f"{out.title}  {day:%Y-%m-%d}",
+                headers=(
+                    "序号",
+                    "姓名",
+                    "性别",
+                    "出生日期",
+                    "身份证号",
+                    "乡镇",
+                    "村(社区)",
+                    "监护人",
+                    "就学状态",
+                    "学校",
+                    "班级",
+                    "学籍号",
+                    "备注",
+                ),
+                rows=rows,
+                widths=(6, 10, 6, 12, 22, 12, 14, 10, 10, 18, 10, 22, 24),
+            ),
+            Sheet(
+                name="汇总",
+                title=f"{out.title}  汇总",
+                headers=("乡镇", "合计", *(STATUS_LABELS[s] for s in STATUS_ORDER)),
+                rows=summary,
+                widths=(14, 8, *(8 for _ in STATUS_ORDER)),
+            ),
+        ]
+    )
+    return ReportFile(
+        content,
+        f"{out.title}_{day:%Y%m%d}.xlsx",
+        f"school-age-children-county-{out.county_id}-{out.school_year}-{day:%Y%m%d}.xlsx",
+    )
+
+
+# --- 入学率 -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    """入学率 for the county rates: ``note`` is None when the county has no list for the
+    year (the rates' own note then applies)."""
+
+    townships: list[EnrollmentLine]
+    total: EnrollmentLine | None
+    note: str | None
+
+
+def _enrollment_line(township_id: int | None, name: str, c: Counter[ChildStatus]) -> EnrollmentLine:
+    children = sum(c.values())
+    due = children - sum(c[s] for s in NOT_DUE)
+    enrolled = sum(c[s] for s in ENROLLED)
+    return EnrollmentLine(
+        township_id=township_id,
+        name=name,
+        children=children,
+        exempt=c[ChildStatus.exempt],
+        deferred=c[ChildStatus.deferred],
+        due=due,
+        enrolled=enrolled,
+        enrollment_rate=round(enrolled / due, 4) if due else None,
+    )
+
+
+async def enrollment(
+    uow: UnitOfWork, *, county_id: int, county_name: str, school_year: int, per_school: bool
+) -> Enrollment:
+    """The county's 入学率 for the year, per township and in total (for a school's rates,
+    ``per_school``, only the note saying why there is none)."""
+    session = uow.session
+    if per_school:
+        listed = await repo.has_list(session, county_id, school_year)
+        return Enrollment([], None, PER_SCHOOL_NOTE if listed else None)
+    groups = await repo.status_groups(
+        session,
+        county_id=county_id,
+        school_year=school_year,
+        escalated=NoticeStatus.escalated.value,
+    )
+    if not groups:
+        return Enrollment([], None, None)
+    per: dict[int, Counter[ChildStatus]] = defaultdict(Counter)
+    for g in groups:
+        status = child_status(g.declared, g.student_status, g.student_active, g.notice_level)
+        per[g.township_id][status] += g.children
+    names = {
+        t.id: t.name for t in await repo.townships_of(session, county_id, include_inactive=True)
+    }
+    total: Counter[ChildStatus] = Counter()
+    for c in per.values():
+        total.update(c)
+    line = _enrollment_line(None, f"{county_name}合计", total)
+    return Enrollment(
+        townships=[_enrollment_line(t, names.get(t, str(t)), per[t]) for t in sorted(per)],
+        total=line,
+        note=(
+            "入学率 = (在读+休学+转出+外出就读) / (名单人数 − 免学 − 缓学),据 "
+            f"{school_year} 学年适龄儿童台账({line.children} 人) "
+            "(enrolled / children on the list less 免学 and 缓学)"
+        ),
+    )
