@@ -4,9 +4,13 @@ week and its absence tracking record, timed in-process against bare SQL counts.
 County-sized roster on PostgreSQL (its own database, recreated; 50 schools × 20 classes × 50
 students = 50,000, seeded like bench/roster.py), plus absence cases with their alerts, parent
 contacts, written reports and return notices inserted directly (BENCH_CASES, default 3,000),
-and one school's roll for the week. Each report is called through its service (the same code
-the API runs, without HTTP) BENCH_REPEAT times; the median is printed next to a bare
-``SELECT ... count(*) ... GROUP BY school_id`` over the same tables.
+and one school's roll for the week, and the county's list of school-age children (适龄儿童,
+BENCH_CHILDREN, default 50,000 over 20 townships: 19 in 20 are students of the roster, matched
+by the ID-number hash; the others declared 缓学 / 免学 / 外出就读 or nothing). Each report is
+called through its service (the same code the API runs, without HTTP) BENCH_REPEAT times; the
+median is printed next to a bare ``SELECT ... count(*) ... GROUP BY school_id`` over the same
+tables (for the three lists, the bare fetch of the week's marks of the school's students, which
+the report must read; for the 适龄儿童台账, the bare fetch of each child joined to its student).
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ import asyncpg
 from app.context import AppContext
 from app.domain.access import Actor, ActorKind
 from app.domain.calendar import school_date
+from app.domain.idcard import check_character
 from app.schemas.ledgers import LedgerKind, RatesOut
-from app.services import attendance_queries, ledgers, reports
+from app.schemas.school_age import ChildStatus, SchoolAgeLedgerOut
+from app.services import attendance_queries, ledgers, reports, school_age
+from app.services.reports import ReportFile
 from app.settings import Settings
 from bench.db import dsn, fresh_database
 from bench.roster import seed
@@ -39,6 +46,8 @@ CLASSES = int(os.environ.get("BENCH_CLASSES", "20"))
 STUDENTS = int(os.environ.get("BENCH_STUDENTS", "50"))
 CASES = int(os.environ.get("BENCH_CASES", "3000"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "7"))
+CHILDREN = int(os.environ.get("BENCH_CHILDREN", "50000"))
+TOWNSHIPS = 20
 BEIJING = timezone(timedelta(hours=8))
 ACTOR = Actor(kind=ActorKind.staff, id=0, name="bench", superuser=True)
 
@@ -259,6 +268,78 @@ async def _seed_cases(
     }
 
 
+def _bench_id(i: int) -> str:
+    """A valid, distinct ID number for the i-th child (GB 11643)."""
+    born = date(2014, 1, 1) + timedelta(days=i % 2000)
+    first17 = f"53{i // 1000 % 10000:04d}{born:%Y%m%d}{i % 1000:03d}"
+    return first17 + check_character(first17)
+
+
+async def _seed_children(conn: asyncpg.Connection, ctx: AppContext, year: int) -> int:
+    """The students get ID numbers (their keyed hash, as the roster import stores it) and
+    CHILDREN children go on the year's list, spread over TOWNSHIPS townships; every 20th child
+    is on no roll."""
+    now = datetime.now(UTC)
+    students = SCHOOLS * CLASSES * STUDENTS
+    await conn.copy_records_to_table(
+        "township",
+        columns=["id", "county_id", "name", "active", "created_at"],
+        records=[(t, 1, f"基准{t}镇", True, now) for t in range(2, TOWNSHIPS + 1)],
+    )
+    await conn.execute(
+        "SELECT setval(pg_get_serial_sequence('township', 'id'), (SELECT max(id) FROM township))"
+    )
+    hashes = {i: ctx.cipher.blind_index(_bench_id(i)) for i in range(1, students + 1)}
+    await conn.execute("CREATE TEMP TABLE bench_hash (id int PRIMARY KEY, h varchar(64))")
+    await conn.copy_records_to_table("bench_hash", records=list(hashes.items()))
+    await conn.execute(
+        "UPDATE student s SET id_number_hash = b.h FROM bench_hash b WHERE s.id = b.id"
+    )
+    declared = ("none", "deferred", "exempt", "elsewhere")
+    records = []
+    for i in range(1, CHILDREN + 1):
+        matched = i % 20 != 0 and i <= students
+        number = _bench_id(i if matched else 1_000_000 + i)
+        records.append(
+            (
+                1,
+                1 + i % TOWNSHIPS,
+                year,
+                f"儿童{i}",
+                "male" if int(number[16]) % 2 else "female",
+                date(int(number[6:10]), int(number[10:12]), int(number[12:14])),
+                ctx.cipher.encrypt(number),
+                hashes[i] if matched else ctx.cipher.blind_index(number),
+                f"{number[:6]}********{number[-4:]}",
+                f"{i % 15 + 1}村",
+                "none" if matched else declared[i // 20 % 4],
+                now,
+                now,
+            )
+        )
+    await conn.copy_records_to_table(
+        "school_age_child",
+        columns=[
+            "county_id",
+            "township_id",
+            "school_year",
+            "name",
+            "gender",
+            "birth_date",
+            "id_number_enc",
+            "id_number_hash",
+            "id_number_masked",
+            "village",
+            "declared",
+            "created_at",
+            "updated_at",
+        ],
+        records=records,
+    )
+    await conn.execute("ANALYZE")
+    return len(records)
+
+
 async def _median_ms(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     out = await call()  # warm: pools, statement caches, calendar
     times = []
@@ -284,6 +365,7 @@ async def main() -> None:
     ctx = AppContext.from_settings(Settings(database_url=URL, seed_demo=False))
     try:
         counts = await _seed_cases(conn, today, week, roster.school_of_class)
+        counts["school-age children"] = await _seed_children(conn, ctx, year)
         print(
             f"  seeded in {time.perf_counter() - t0:.1f} s: "
             + ", ".join(f"{v} {k}" for k, v in counts.items())
@@ -296,6 +378,25 @@ async def main() -> None:
 
         async def bare(sql: str, *args: Any) -> list[Any]:
             return list(await conn.fetch(sql, *args))
+
+        async def register(u: Any) -> SchoolAgeLedgerOut:
+            return await school_age.register(
+                u, ctx, ACTOR, county_id=1, school_year=year, township_id=None, status=None
+            )
+
+        async def register_xlsx(u: Any) -> ReportFile:
+            return school_age.register_xlsx(await register(u))
+
+        async def bare_register() -> list[Any]:
+            # Not a count: the register reads every child with the student of the same hash.
+            return await bare(
+                "SELECT c.id, c.name, c.gender, c.birth_date, c.id_number_masked, c.township_id, "
+                "c.village, c.declared, s.id, s.status, s.active, s.school_id, s.class_id "
+                "FROM school_age_child c "
+                "LEFT JOIN student s ON s.id_number_hash = c.id_number_hash "
+                "WHERE c.county_id = 1 AND c.school_year = $1",
+                year,
+            )
 
         async def bare_rates() -> list[Any]:
             return [
@@ -345,9 +446,12 @@ async def main() -> None:
                         end=week + timedelta(days=6),
                     )
                 ),
+                # Not a count: the report has to read every mark, so its baseline is the bare
+                # fetch of the same marks (the school's students, the week's dates).
                 lambda: bare(
-                    "SELECT school_id, count(*) FROM attendance_mark WHERE school_id = 1 "
-                    "AND school_date BETWEEN $1 AND $2 GROUP BY school_id",
+                    'SELECT m.student_id, m.school_date, m."check", m.status '
+                    "FROM attendance_mark m JOIN student s ON s.id = m.student_id "
+                    "WHERE s.school_id = 1 AND s.active AND m.school_date BETWEEN $1 AND $2",
                     week,
                     week + timedelta(days=6),
                 ),
@@ -378,6 +482,12 @@ async def main() -> None:
                     "AND dropout_on IS NOT NULL GROUP BY school_id"
                 ),
             ),
+            (
+                f"school-age register ({CHILDREN:,})",
+                lambda: uow_call(register),
+                bare_register,
+            ),
+            ("  … as XLSX", lambda: uow_call(register_xlsx), bare_register),
         ]
         for name, report, sql in runs:
             ms, out = await _median_ms(report)
@@ -396,8 +506,18 @@ def _figures(out: Any) -> str:
         t = out.total
         return (
             f"enrolled {t.enrolled}, dropouts {t.dropouts}, suspected {t.suspected_dropouts}, "
-            f"dropout rate {t.dropout_rate}, above target {len(out.schools_above_target)}"
+            f"dropout rate {t.dropout_rate}, above target {len(out.schools_above_target)}, "
+            f"入学率 {t.enrollment_rate}"
         )
+    if isinstance(out, SchoolAgeLedgerOut):
+        counts = {c.status: c.count for c in out.summary.by_status}
+        return (
+            f"{len(out.rows)} rows, 在读 {counts[ChildStatus.studying]}, "
+            f"疑似辍学/辍学 {counts[ChildStatus.suspected_dropout] + counts[ChildStatus.dropout]}, "
+            f"未入学 {counts[ChildStatus.not_enrolled]}"
+        )
+    if isinstance(out, ReportFile):
+        return f"{len(out.content) / 1e6:.1f} MB"
     if hasattr(out, "alerts") and hasattr(out, "open_cases_at_end"):
         return f"alerts {out.alerts.total}, open cases at end {out.open_cases_at_end}"
     if hasattr(out, "days"):

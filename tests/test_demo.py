@@ -28,3 +28,20 @@ async def test_demo_is_created_once_and_shows_alerts(
     async with ctx.uow() as uow:
         levels = sorted(a.level for a in await uow.session.exec(select(Alert)))
     assert levels == ["blue", "blue", "blue", "red", "yellow", "yellow"]
+
+    # The county's register of school-age children: the roll plus six children of the
+    # township, two declared (缓学, 外出就读) and four on no roll, whom the township must find.
+    admin = next(x for x in logins if x.role == "县教育局管理员")
+    r = await client.post(
+        "/api/v1/auth/token",
+        data={"username": admin.mobile, "password": ctx.settings.demo_password},
+    )
+    token = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    me = (await client.get("/api/v1/auth/me", headers=token)).json()
+    county = me["county_id"]
+    r = await client.get(f"/api/v1/counties/{county}/ledgers/school-age-children", headers=token)
+    assert r.status_code == 200, r.text
+    statuses = [row["status"] for row in r.json()["rows"]]
+    assert len(statuses) == 208
+    counts = {s: statuses.count(s) for s in ("not_enrolled", "deferred", "elsewhere", "studying")}
+    assert counts == {"not_enrolled": 4, "deferred": 1, "elsewhere": 1, "studying": 202}

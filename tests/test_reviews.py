@@ -1,24 +1,29 @@
 """Bulletins and reviews (item 6): the school's monthly review (月研判), the county's weekly
-bulletin (县周通报) and the 劝返复学谈话记录册, over the week built in ``test_reports`` plus
-persuasion talks on its red case; figures checked against numbers worked out by hand."""
+bulletin (县周通报) and monthly review (县月研判), and the 劝返复学谈话记录册, over the week built
+in ``test_reports`` plus persuasion talks on its red case (and, for the county's month, two
+cases at school B and a dropout at A); figures checked against numbers worked out by hand."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import io
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
 from app.context import AppContext
-from tests.test_cases_api import get, post
+from tests.attendance_helpers import event
+from tests.test_cases_api import absent, get, move, post, roll
 from tests.test_reports import XLSX, build_week, case_of, ok, sheet_rows
 from tests.world import World, build_world
 
 REVIEW = "/api/v1/reports/monthly-review"
 COUNTY = "/api/v1/reports/county-bulletin"
 TALKS = "/api/v1/ledgers/persuasion-talks"
+COUNTY_REVIEW = "/api/v1/reports/county-monthly-review"
 
 
 @pytest.fixture
@@ -273,3 +278,290 @@ async def test_bad_input_and_access(world: World, client: httpx.AsyncClient) -> 
         headers=world.auth("principal"),
     )
     assert r.status_code == 404
+
+
+# --- county monthly review ------------------------------------------------------------------
+
+
+def beijing(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    """2026 (January: 2027), Beijing wall time, as UTC."""
+    return datetime(2027 if month == 1 else 2026, month, day, hour - 8, minute, tzinfo=UTC)
+
+
+async def build_county_month(world: World, client: httpx.AsyncClient, ctx: AppContext) -> None:
+    """``build`` (school A's November, clock left at Monday 30 November 09:00), then school B
+    (class B1, no head teacher: its principal does the casework):
+
+    - Monday 30 November, 08:05 roll: B1 (学生3) and B1b (学生13) absent → a blue alert and a
+      case each (cB1, cB2), opened 09:00; first contact due 09:05, first report due
+      1 December 09:00;
+    - cB1: parent reached at 09:00 ✓; report at 10:00 ✓; its blue verified at 10:00 (1 h) ✓;
+      B1 back on Tuesday 1 December → closed as returned (a December return);
+    - cB2: a missed call at 10:30 ✗; report on 1 December at 10:00 ✗; its blue never verified;
+
+    and at A, a return notice on A2b's red case (c4) on 1 December (deadline 8 December),
+    reported to the township on 9 December (疑似辍学), 辍学 by the check on 8 January 2027.
+    The clock is left at 8 January 2027, 09:00."""
+    await build(world, client, ctx)
+    await world.add_student("student_B1b", "class_B1", 13)
+    monday = date(2026, 11, 30)
+    for student in ("student_B1", "student_B1b"):
+        await absent(client, world, monday, student=student, who="principal_B")
+    b1 = await case_of_b(client, world, "student_B1")
+    b2 = await case_of_b(client, world, "student_B1b")
+    call = {"reached": True, "at": "2026-11-30T09:00:00+08:00"}
+    await ok(await post(client, world, "principal_B", f"/api/v1/cases/{b1}/contacts", call))
+    move(ctx, beijing(11, 30, 10))
+    report = {"content": "说明"}
+    await ok(await post(client, world, "principal_B", f"/api/v1/cases/{b1}/reports", report))
+    blue = await get(
+        client, world, "principal_B", "/api/v1/alerts", student_id=world.ids["student_B1"]
+    )
+    (alert,) = blue["items"]
+    await ok(await post(client, world, "principal_B", f"/api/v1/alerts/{alert['id']}/verify", {}))
+    move(ctx, beijing(11, 30, 10, 30))
+    missed = {"reached": False}
+    await ok(await post(client, world, "principal_B", f"/api/v1/cases/{b2}/contacts", missed))
+    move(ctx, beijing(12, 1, 10))
+    await ok(await post(client, world, "principal_B", f"/api/v1/cases/{b2}/reports", report))
+    day = date(2026, 12, 1)
+    await roll(client, world, [event(world.ids["student_B1"], "present", day=day)], "principal_B")
+
+    c4 = await case_of(client, world, "student_A2b")
+    notice = await ok(await post(client, world, "principal", f"/api/v1/cases/{c4}/return-notice"))
+    move(ctx, beijing(12, 9, 9))
+    url = f"/api/v1/return-notices/{notice['id']}/escalate"
+    await ok(await post(client, world, "principal", url))
+    move(ctx, beijing(1, 8, 9))
+    r = await post(client, world, "county_admin", "/api/v1/return-notices/check")
+    assert r.json() == {"complied": 0, "escalated": 0, "dropout": 1}
+
+
+async def case_of_b(client: httpx.AsyncClient, world: World, student: str) -> int:
+    url = f"/api/v1/students/{world.ids[student]}/case"
+    return int((await get(client, world, "principal_B", url))["id"])
+
+
+def review_line(line: dict[str, Any]) -> tuple[Any, ...]:
+    """A line's figures: name, alerts, 48 h, opened, 1 h, 24 h, open at end, returned."""
+    return (
+        line["school_name"],
+        tuple(line["alerts"].values()),
+        tuple(line["verified_within_48h"].values()),
+        line["cases_opened"],
+        tuple(line["contacted_within_1h"].values()),
+        tuple(line["reported_within_24h"].values()),
+        line["open_cases_at_end"],
+        line["returned"],
+    )
+
+
+async def test_county_monthly_review_figures_and_xlsx(
+    world: World, client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    await build_county_month(world, client, ctx)
+    ids = world.ids
+    params = {"county_id": ids["county"], "month": "2026-11"}
+    out = await get(client, world, "county_admin", COUNTY_REVIEW, **params)
+    assert (out["county_name"], out["month_start"], out["month_end"]) == (
+        "示例县",
+        "2026-11-01",
+        "2026-11-30",
+    )
+    assert [line["school_id"] for line in out["schools"]] == [ids["school_A"], ids["school_B"]]
+    a, b = out["schools"]
+    # A: the school's monthly review (above) — 8 alerts, 2 verified in time; cases c1–c3, c4
+    # and Monday's c5, one contacted and one reported in time (c1); c2–c5 open, c1 returned.
+    assert review_line(a) == (
+        "学校A",
+        (5, 2, 1, 8),
+        (2, 8, 0.25),
+        5,
+        (1, 5, 0.2),
+        (1, 5, 0.2),
+        4,
+        1,
+    )
+    # B: two blues, cB1 verified in time; cB1 contacted and reported in time, cB2 late twice;
+    # both open on 30 November at 24:00 (cB1 returned on 1 December).
+    assert review_line(b) == (
+        "学校B",
+        (2, 0, 0, 2),
+        (1, 2, 0.5),
+        2,
+        (1, 2, 0.5),
+        (1, 2, 0.5),
+        2,
+        0,
+    )
+    # The county: counts added, shares from them (2 of 7 is not the mean of 0.2 and 0.5).
+    total = out["total"]
+    assert total["school_id"] == 0
+    assert review_line(total) == (
+        "示例县合计",
+        (7, 2, 1, 10),
+        (3, 10, 0.3),
+        7,
+        (2, 7, 0.2857),
+        (2, 7, 0.2857),
+        6,
+        1,
+    )
+    # The rates of school year 2026 (November is in it), as of 8 January: A2b is 辍学.
+    rates = out["rates"]
+    assert (rates["school_year"], rates["period_start"], rates["period_end"]) == (
+        2026,
+        "2026-09-01",
+        "2027-08-31",
+    )
+    assert rates["targets"] == {"primary": 0.02, "junior_middle": 0.03}
+    ra, rb = rates["schools"]
+    # A: 4 students, 1 dropout → 25 %, retention 75 %, above the 2 % target; B: 2, none.
+    assert (ra["enrolled"], ra["suspected_dropouts"], ra["dropouts"]) == (4, 0, 1)
+    assert (ra["dropout_rate"], ra["retention_rate"], ra["above_target"]) == (0.25, 0.75, True)
+    assert (rb["enrolled"], rb["dropouts"], rb["dropout_rate"], rb["above_target"]) == (
+        2,
+        0,
+        0.0,
+        False,
+    )
+    (primary,) = rates["by_kind"]
+    assert (primary["enrolled"], primary["dropouts"], primary["dropout_rate"]) == (6, 1, 0.1667)
+    assert (primary["retention_rate"], primary["target"], primary["above_target"]) == (
+        0.8333,
+        0.02,
+        True,
+    )
+    assert (rates["total"]["retention_rate"], rates["total"]["target"]) == (0.8333, None)
+    assert rates["schools_above_target"] == [ids["school_A"]]
+    assert rates["total"]["enrollment_rate"] is None and rates["enrollment_rate_note"]
+
+    # December: no alert, no new case; B1's return; c2–c5 and cB2 still open. Its school
+    # year is still 2026; August belongs to the year before, September starts the next.
+    dec = await get(client, world, "county_admin", COUNTY_REVIEW, **{**params, "month": "2026-12"})
+    assert review_line(dec["total"]) == (
+        "示例县合计",
+        (0, 0, 0, 0),
+        (0, 0, None),
+        0,
+        (0, 0, None),
+        (0, 0, None),
+        5,
+        1,
+    )
+    assert [line["returned"] for line in dec["schools"]] == [0, 1]
+    assert dec["rates"]["school_year"] == 2026
+    for month, year in (("2026-08", 2025), ("2026-09", 2026), ("2027-08", 2026)):
+        out_ = await get(client, world, "county_admin", COUNTY_REVIEW, **{**params, "month": month})
+        assert out_["rates"]["school_year"] == year, month
+    aug = await get(client, world, "county_admin", COUNTY_REVIEW, **{**params, "month": "2026-08"})
+    assert aug["rates"]["total"]["dropouts"] == 0  # the dropout is dated January 2027
+
+    r = await client.get(
+        COUNTY_REVIEW, params={**params, "format": "xlsx"}, headers=world.auth("county_admin")
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == XLSX
+    cd = r.headers["content-disposition"]
+    assert cd.endswith("filename*=UTF-8''" + quote("示例县月研判_202611.xlsx", safe=""))
+    assert f'filename="monthly-review-county-{ids["county"]}-202611.xlsx"' in cd
+    wb = load_workbook(io.BytesIO(r.content))
+    assert wb.sheetnames == ["各校", "三率"]
+    rows = sheet_rows(r.content, "各校")
+    assert rows[0][0] == "示例县 控辍保学月研判  2026-11-01 至 2026-11-30"
+    assert rows[1] == (
+        "学校",
+        "蓝色预警",
+        "黄色预警",
+        "红色预警",
+        "预警合计",
+        "48小时内核查数",
+        "48小时内核查率",
+        "本月新开案例",
+        "1小时内联系数",
+        "1小时内联系率",
+        "24小时内报告数",
+        "24小时内报告率",
+        "月末未结案案例",
+        "本月返校结案",
+    )
+    assert rows[2:] == [
+        ("学校A", 5, 2, 1, 8, 2, 0.25, 5, 1, 0.2, 1, 0.2, 4, 1),
+        ("学校B", 2, 0, 0, 2, 1, 0.5, 2, 1, 0.5, 1, 0.5, 2, 0),
+        ("示例县合计", 7, 2, 1, 10, 3, 0.3, 7, 2, 0.2857, 2, 0.2857, 6, 1),
+    ]
+    schools = wb["各校"]
+    for column in "GJL":
+        assert schools[f"{column}3"].number_format == "0.0%", column
+    assert schools["F3"].number_format == "General"
+    three = sheet_rows(r.content, "三率")
+    assert three[0][0] == "示例县 辍学率、巩固率  2026学年(2026-09-01 至 2027-08-31)"
+    assert three[1] == (
+        "学校",
+        "在籍学生数",
+        "疑似辍学",
+        "辍学",
+        "辍学率",
+        "巩固率",
+        "辍学率目标",
+        "是否超标",
+        "入学率",
+    )
+    # Per school, the primary schools' total (against the primary target), the county (none).
+    assert three[2:] == [
+        ("学校A", 4, 0, 1, 0.25, 0.75, 0.02, "是", None),
+        ("学校B", 2, 0, 0, 0, 1, 0.02, "否", None),
+        ("示例县小学合计", 6, 0, 1, 0.1667, 0.8333, 0.02, "是", None),
+        ("示例县合计", 6, 0, 1, 0.1667, 0.8333, None, None, None),
+    ]
+    rates_sheet = wb["三率"]
+    for column in "EFGI":
+        assert rates_sheet[f"{column}3"].number_format == "0.0%", column
+
+    # The weekly bulletin's lines are the same per-school figures over the week of 30 November:
+    # A's Monday blue (c5) and B's two, cB1 verified in time.
+    week = await get(
+        client, world, "county_admin", COUNTY, county_id=ids["county"], week_start="2026-11-30"
+    )
+    assert [(s["alerts"]["total"], s["verified_within_48h"]["count"]) for s in week["schools"]] == [
+        (1, 0),
+        (2, 1),
+    ]
+    assert "cases_opened" not in week["total"]
+
+
+async def test_county_monthly_review_access_and_bad_month(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    ids = world.ids
+    for who, county, code in (
+        ("county_admin", "county", 200),
+        ("principal", "county", 403),
+        ("vice_principal_B", "county", 403),
+        ("head_teacher", "county", 403),
+        ("county_admin", "county_other", 404),
+    ):
+        for fmt in ("json", "xlsx"):
+            r = await client.get(
+                COUNTY_REVIEW,
+                params={"county_id": ids[county], "month": "2026-11", "format": fmt},
+                headers=world.auth(who),
+            )
+            assert r.status_code == code, (who, county, fmt, r.text)
+    r = await client.get(
+        COUNTY_REVIEW,
+        params={"county_id": 999999, "month": "2026-11"},
+        headers=world.auth("county_admin"),
+    )
+    assert r.status_code == 404
+    for month in ("2026-13", "2026-00", "2026-1", "11-2026", "2026-11-01", ""):
+        r = await client.get(
+            COUNTY_REVIEW,
+            params={"county_id": ids["county"], "month": month},
+            headers=world.auth("county_admin"),
+        )
+        assert r.status_code == 422 and "YYYY-MM" in r.text, (month, r.text)
+    r = await client.get(
+        COUNTY_REVIEW, params={"county_id": ids["county"]}, headers=world.auth("county_admin")
+    )
+    assert r.status_code == 422

@@ -1,5 +1,5 @@
-"""Bulletins and reviews: the school's monthly review (月研判), the county's weekly bulletin
-(县周通报) and the school's 劝返复学谈话记录册."""
+"""Bulletins and reviews: the school's and the county's monthly review (月研判), the county's
+weekly bulletin (县周通报) and the school's 劝返复学谈话记录册."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from app.schemas.ledgers import RatesOut
 from app.schemas.reports import AlertsByLevel, HeadTeacherLine, Rate
 
 
@@ -61,6 +62,30 @@ class CountyBulletinOut(BaseModel):
     generated_at: datetime
     schools: list[CountySchoolLine]
     total: CountySchoolLine = Field(description="全县合计 (school_id 0)")
+
+
+class CountyReviewLine(CountySchoolLine):
+    """A school's (or the county's) month: the bulletin's figures plus the head-teacher lines
+    summed (counts added, share = summed count / summed denominator)."""
+
+    cases_opened: int = Field(description="本月新开的缺勤案例数")
+    contacted_within_1h: Rate = Field(description="1小时内联系家长(各班主任合计)")
+    reported_within_24h: Rate = Field(description="24小时内提交书面报告(各班主任合计)")
+
+
+class CountyMonthlyReviewOut(BaseModel):
+    county_id: int
+    county_name: str
+    month: str = Field(description="YYYY-MM")
+    month_start: date
+    month_end: date = Field(description="月末(含)")
+    generated_at: datetime
+    schools: list[CountyReviewLine] = Field(description="县内各校(各按本校时区)")
+    total: CountyReviewLine = Field(description="全县合计 (school_id 0)")
+    rates: RatesOut = Field(
+        description="该月所在学年(9月1日至次年8月31日)的辍学率、巩固率、入学率与目标,"
+        "按生成时的数据计算 (as of generation)"
+    )
 
 
 class TalkLedgerRow(BaseModel):

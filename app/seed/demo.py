@@ -19,6 +19,7 @@ from app.schemas.students import GuardianIn, SpecialGroups, StudentIn
 from app.security.passwords import hash_password
 from app.seed.attendance import seed_demo_attendance
 from app.seed.calendar import seed_demo_terms
+from app.seed.school_age import seed_demo_school_age
 from app.services import org, staff, students
 
 DEMO_COUNTY_CODE = "DEMO"
@@ -95,6 +96,7 @@ async def seed_demo(ctx: AppContext) -> list[DemoLogin] | None:
     )
     seq = 0
     used: set[str] = set()
+    enrolled: list[tuple[str, str]] = []
     school_ids: list[int] = []
     for school_name, code, kind, levels, per_class in plans:
         async with ctx.uow() as uow:
@@ -128,9 +130,11 @@ async def seed_demo(ctx: AppContext) -> list[DemoLogin] | None:
                     if number in used:
                         continue
                     used.add(number)
+                    name = _name(rng)
+                    enrolled.append((name, number))
                     data = StudentIn(
                         class_id=klass.id,
-                        name=_name(rng),
+                        name=name,
                         student_no=f"G{number}",
                         id_number=number,
                         home_schooled=seq % 97 == 0,
@@ -157,4 +161,10 @@ async def seed_demo(ctx: AppContext) -> list[DemoLogin] | None:
         )
     await seed_demo_terms(ctx, school_ids)
     await seed_demo_attendance(ctx, school_ids[0])
+
+    def unenrolled(i: int) -> tuple[str, str]:
+        male = i % 2 == 0
+        return _name(rng), _id_number(rng, date(2018 - i % 3, 3 + i, 10 + i), male)
+
+    await seed_demo_school_age(ctx, _OPS, county.id, "青山镇", enrolled, unenrolled)
     return logins

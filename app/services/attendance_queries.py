@@ -17,6 +17,8 @@ from app.domain.attendance import (
     CHECK_ORDER,
     DAY_STATUS_LABELS,
     DayStatus,
+    Mark,
+    day_status,
 )
 from app.domain.calendar import SchoolCalendar
 from app.errors import Invalid
@@ -102,6 +104,30 @@ def _check_range(start: date, end: date, limit: int) -> None:
         raise Invalid.field(("query", "end"), f"日期范围最多 {limit} 天 (at most {limit} days)")
 
 
+# The three lists' buckets: 正常到校 holds the late too.
+_BUCKETS = ("present", "leave", "absent", "not_recorded")
+_BUCKET_OF = {
+    s: "present" if s in (DayStatus.present, DayStatus.late) else s.value for s in DayStatus
+}
+_Checks = tuple[str | None, str | None, str | None]  # morning, noon, dismissal; None: not taken
+_UNMARKED: _Checks = (None, None, None)
+# (checks, home-schooled) → the day status without and with approved leave. At most 5³ × 2
+# keys, each computed once by the domain's ``day_status``: the rules stay there alone.
+_STATUS_TABLE: dict[tuple[_Checks, bool], tuple[DayStatus, DayStatus]] = {}
+
+
+def _statuses(marks: _Checks, home_schooled: bool) -> tuple[DayStatus, DayStatus]:
+    key = (marks, home_schooled)
+    found = _STATUS_TABLE.get(key)
+    if found is None:
+        by_check = {c: Mark(m) for c, m in zip(CHECK_ORDER, marks, strict=True) if m is not None}
+        found = _STATUS_TABLE[key] = (
+            day_status(by_check, on_approved_leave=False, home_schooled=home_schooled),
+            day_status(by_check, on_approved_leave=True, home_schooled=home_schooled),
+        )
+    return found
+
+
 async def three_lists(
     uow: UnitOfWork,
     ctx: AppContext,
@@ -112,6 +138,12 @@ async def three_lists(
     start: date,
     end: date,
 ) -> ThreeListsOut:
+    """Each school day's students by day status.
+
+    A school's week is a thousand students × five days: the marks come pivoted from the
+    database (one row per student and date, statuses only), each day status is looked up in
+    a table filled by ``day_status`` itself (a handful of distinct combinations), and a
+    student's entry is one object per status, shared by every day it appears on."""
     _check_range(start, end, MAX_LIST_DAYS)
     if class_id is not None:
         klass = await class_for(uow, actor, class_id)
@@ -128,19 +160,37 @@ async def three_lists(
     school, calendar = await _school_and_calendar(uow, school_id)
     end = min(end, local_today(school, ctx.clock()))
     days = calendar.school_days_between(start, end) if end >= start else []
-    ids = [s.id for s in students]
-    marks = await repo.marks_between(uow.session, ids, start, end) if days else []
-    leave = await approved_leave_days(uow.session, ids, start, end) if days else {}
-    derived = derive_days(students, marks, leave, days)
+    checks: dict[tuple[int, date], _Checks] = {}
+    leave: dict[int, set[date]] = {}
+    if days:
+        rows = await repo.day_checks(uow.session, [s.id for s in students], start, end)
+        checks = {(r.student_id, r.school_date): (r.morning, r.noon, r.dismissal) for r in rows}
+        # Approved leave is looked up only for students on a day whose status it would
+        # change (day_status itself says so): usually a few, not the whole school.
+        undecided: set[int] = set()
+        for s in students:
+            for d in days:
+                without_leave, with_leave = _statuses(
+                    checks.get((s.id, d), _UNMARKED), s.home_schooled
+                )
+                if without_leave is not with_leave:
+                    undecided.add(s.id)
+                    break
+        if undecided:
+            leave = await approved_leave_days(uow.session, undecided, start, end)
+    entries: dict[tuple[int, DayStatus], ListEntry] = {}
     out: list[DayListsOut] = []
     for d in days:
-        lists: dict[str, list[ListEntry]] = defaultdict(list)
+        lists: dict[str, list[ListEntry]] = {b: [] for b in _BUCKETS}
         for s in students:
-            status = derived[(s.id, d)].status
-            bucket = "present" if status in (DayStatus.present, DayStatus.late) else status.value
-            lists[bucket].append(
-                ListEntry(student_id=s.id, name=s.name, class_id=s.class_id, day_status=status)
-            )
+            without_leave, with_leave = _statuses(checks.get((s.id, d), _UNMARKED), s.home_schooled)
+            status = with_leave if d in leave.get(s.id, ()) else without_leave
+            entry = entries.get((s.id, status))
+            if entry is None:
+                entry = entries[(s.id, status)] = ListEntry(
+                    student_id=s.id, name=s.name, class_id=s.class_id, day_status=status
+                )
+            lists[_BUCKET_OF[status]].append(entry)
         out.append(
             DayListsOut(
                 date=d,

@@ -1,5 +1,5 @@
 """Bulletins and reviews (item 6): the school's monthly review (月研判), the county's weekly
-bulletin (县周通报) and the school's 劝返复学谈话记录册.
+bulletin (县周通报) and monthly review (县月研判), and the school's 劝返复学谈话记录册.
 
 Monthly review (月研判)
 ----------------------
@@ -20,14 +20,31 @@ For each school of the county (by id; each in its own timezone) the weekly bulle
 level, verified within 48 h, open cases at the end of the week and returns; the county total
 adds the counts (its share is computed from the summed counts).
 
+County monthly review (县月研判)
+------------------------------
+``month`` as in the monthly review; each school of the county (by id) over its own month
+(school-local midnights, each school in its own timezone), with the county bulletin's figures
+and in addition, from the school's head-teacher lines (``period_figures``):
+
+- **cases_opened**: the cases of the school opened in the month (the lines' ``cases`` added);
+- **contacted_within_1h** / **reported_within_24h**: the lines' counts added over their
+  denominators added (so a class with no case weighs nothing).
+
+The county total adds every count and computes each share from the summed counts. ``rates`` is
+``app.services.ledgers.rates`` for the county and the school year containing the month
+(September to December: that year; January to August: the year before): 辍学率, 巩固率 and,
+when the county has its 适龄儿童台账, 入学率, against the targets. Those rates follow the
+ledgers' definitions — computed when the review is generated (the students on the roll and the
+suspected dropouts are today's), not as of the end of the month.
+
 劝返复学谈话记录册
 -----------------
 One row per persuasion talk of the school's cases with ``talked_on`` in ``[start, end]``, by
 date then id: 日期, 学生, 班级 (the case's class), 谈话对象, 谈话人, 内容.
 
 Access: the monthly review and the talk ledger — the school's managers and its county's admins
-(other staff of the school 403, anyone else 404); the county bulletin — the county's admins
-(other staff of the county 403, anyone else 404).
+(other staff of the school 403, anyone else 404); the county bulletin and the county monthly
+review — the county's admins (other staff of the county 403, anyone else 404).
 """
 
 from __future__ import annotations
@@ -39,6 +56,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, PersuasionTalk, School, SchoolClass, Student
@@ -50,6 +68,8 @@ from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 from app.schemas.reports import AlertsByLevel
 from app.schemas.reviews import (
     CountyBulletinOut,
+    CountyMonthlyReviewOut,
+    CountyReviewLine,
     CountySchoolLine,
     MonthlyReviewOut,
     OpenCaseLine,
@@ -57,8 +77,10 @@ from app.schemas.reviews import (
     TalkLedgerRow,
     WeekAlerts,
 )
+from app.services import ledgers
 from app.services.ledgers import MAX_DAYS, admin_county, managed_school
 from app.services.reports import (
+    PeriodFigures,
     ReportFile,
     head_teacher_sheet,
     local_span,
@@ -224,7 +246,68 @@ def monthly_review_xlsx(out: MonthlyReviewOut) -> ReportFile:
     )
 
 
-# --- county weekly bulletin -----------------------------------------------------------------
+# --- county weekly bulletin and monthly review ----------------------------------------------
+
+
+async def _county_figures(
+    session: AsyncSession, county_id: int, first: date, after: date, *, head_teachers: bool
+) -> list[tuple[School, PeriodFigures]]:
+    """Each school of the county (by id) with its figures over ``[first, after)``: school-local
+    midnights, each school in its own timezone."""
+    schools = list(
+        await session.exec(
+            select(School).where(School.county_id == county_id).order_by(col(School.id))
+        )
+    )
+    out = []
+    for school in schools:
+        start, end = local_span(ZoneInfo(school.timezone), first, after)
+        f = await period_figures(session, school.id or 0, start, end, head_teachers=head_teachers)
+        out.append((school, f))
+    return out
+
+
+def _summed(figures: list[PeriodFigures]) -> PeriodFigures:
+    """The county total of the schools' figures: counts added, shares from the summed counts;
+    the head-teacher lines of all schools together."""
+    alerts = {lv.value: sum(getattr(f.alerts, lv.value) for f in figures) for lv in LEVELS}
+    n_alerts = sum(f.alerts.total for f in figures)
+    return PeriodFigures(
+        alerts=AlertsByLevel(**alerts, total=n_alerts),
+        verified_within_48h=rate(sum(f.verified_within_48h.count for f in figures), n_alerts),
+        head_teachers=[line for f in figures for line in f.head_teachers],
+        open_cases_at_end=sum(f.open_cases_at_end for f in figures),
+        returned=sum(f.returned for f in figures),
+    )
+
+
+def _bulletin_line(school_id: int, name: str, f: PeriodFigures) -> CountySchoolLine:
+    return CountySchoolLine(
+        school_id=school_id,
+        school_name=name,
+        alerts=f.alerts,
+        verified_within_48h=f.verified_within_48h,
+        open_cases_at_end=f.open_cases_at_end,
+        returned=f.returned,
+    )
+
+
+def _review_line(school_id: int, name: str, f: PeriodFigures) -> CountyReviewLine:
+    """The bulletin's line plus the head-teacher lines summed: cases opened, and contacts within
+    1 h and reports within 24 h as summed counts over summed denominators."""
+    heads = f.head_teachers
+    return CountyReviewLine(
+        **dict(_bulletin_line(school_id, name, f)),
+        cases_opened=sum(h.cases for h in heads),
+        contacted_within_1h=rate(
+            sum(h.contacted_within_1h.count for h in heads),
+            sum(h.contacted_within_1h.of for h in heads),
+        ),
+        reported_within_24h=rate(
+            sum(h.reported_within_24h.count for h in heads),
+            sum(h.reported_within_24h.of for h in heads),
+        ),
+    )
 
 
 async def county_bulletin(
@@ -233,39 +316,8 @@ async def county_bulletin(
     if week_start.weekday() != 0:
         raise Invalid.field(("query", "week_start"), "week_start 须为周一 (must be a Monday)")
     county = await admin_county(uow, actor, county_id)
-    session = uow.session
-    schools = list(
-        await session.exec(
-            select(School).where(School.county_id == county_id).order_by(col(School.id))
-        )
-    )
-    lines = []
-    for school in schools:
-        start, end = local_span(
-            ZoneInfo(school.timezone), week_start, week_start + timedelta(days=7)
-        )
-        f = await period_figures(session, school.id or 0, start, end, head_teachers=False)
-        lines.append(
-            CountySchoolLine(
-                school_id=school.id or 0,
-                school_name=school.name,
-                alerts=f.alerts,
-                verified_within_48h=f.verified_within_48h,
-                open_cases_at_end=f.open_cases_at_end,
-                returned=f.returned,
-            )
-        )
-    total_alerts = {
-        lv.value: sum(getattr(line.alerts, lv.value) for line in lines) for lv in LEVELS
-    }
-    n_alerts = sum(line.alerts.total for line in lines)
-    total = CountySchoolLine(
-        school_id=0,
-        school_name=f"{county.name}合计",
-        alerts=AlertsByLevel(**total_alerts, total=n_alerts),
-        verified_within_48h=rate(sum(line.verified_within_48h.count for line in lines), n_alerts),
-        open_cases_at_end=sum(line.open_cases_at_end for line in lines),
-        returned=sum(line.returned for line in lines),
+    figures = await _county_figures(
+        uow.session, county_id, week_start, week_start + timedelta(days=7), head_teachers=False
     )
     return CountyBulletinOut(
         county_id=county_id,
@@ -273,8 +325,30 @@ async def county_bulletin(
         week_start=week_start,
         week_end=week_start + timedelta(days=6),
         generated_at=ctx.clock(),
-        schools=lines,
-        total=total,
+        schools=[_bulletin_line(s.id or 0, s.name, f) for s, f in figures],
+        total=_bulletin_line(0, f"{county.name}合计", _summed([f for _, f in figures])),
+    )
+
+
+async def county_monthly_review(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, *, county_id: int, month: str
+) -> CountyMonthlyReviewOut:
+    first, after = parse_month(month)
+    county = await admin_county(uow, actor, county_id)
+    figures = await _county_figures(uow.session, county_id, first, after, head_teachers=True)
+    school_year = first.year - (first.month < 9)
+    return CountyMonthlyReviewOut(
+        county_id=county_id,
+        county_name=county.name,
+        month=month,
+        month_start=first,
+        month_end=after - timedelta(days=1),
+        generated_at=ctx.clock(),
+        schools=[_review_line(s.id or 0, s.name, f) for s, f in figures],
+        total=_review_line(0, f"{county.name}合计", _summed([f for _, f in figures])),
+        rates=await ledgers.rates(
+            uow, ctx, actor, county_id=county_id, school_id=None, school_year=school_year
+        ),
     )
 
 
@@ -321,6 +395,98 @@ def county_bulletin_xlsx(out: CountyBulletinOut) -> ReportFile:
         content,
         f"{out.county_name}周通报_{out.week_start:%Y%m%d}.xlsx",
         f"weekly-bulletin-county-{out.county_id}-{out.week_start:%Y%m%d}.xlsx",
+    )
+
+
+def county_monthly_review_xlsx(out: CountyMonthlyReviewOut) -> ReportFile:
+    """Two sheets: 各校 (one line per school, then the county total) and 三率 (the rates of the
+    school year: per school, per kind of school, the county)."""
+    span = f"{out.month_start:%Y-%m-%d} 至 {out.month_end:%Y-%m-%d}"
+    rows: list[list[CellValue]] = [
+        [
+            line.school_name,
+            line.alerts.blue,
+            line.alerts.yellow,
+            line.alerts.red,
+            line.alerts.total,
+            line.verified_within_48h.count,
+            line.verified_within_48h.share,
+            line.cases_opened,
+            line.contacted_within_1h.count,
+            line.contacted_within_1h.share,
+            line.reported_within_24h.count,
+            line.reported_within_24h.share,
+            line.open_cases_at_end,
+            line.returned,
+        ]
+        for line in [*out.schools, out.total]
+    ]
+    r = out.rates
+    rate_rows: list[list[CellValue]] = [
+        [
+            ln.name,
+            ln.enrolled,
+            ln.suspected_dropouts,
+            ln.dropouts,
+            ln.dropout_rate,
+            ln.retention_rate,
+            ln.target,
+            None if ln.target is None else "是" if ln.above_target else "否",
+            ln.enrollment_rate,
+        ]
+        for ln in [*r.schools, *r.by_kind, r.total]
+    ]
+    content = workbook_bytes(
+        [
+            Sheet(
+                name="各校",
+                title=f"{out.county_name} 控辍保学月研判  {span}",
+                headers=(
+                    "学校",
+                    "蓝色预警",
+                    "黄色预警",
+                    "红色预警",
+                    "预警合计",
+                    "48小时内核查数",
+                    "48小时内核查率",
+                    "本月新开案例",
+                    "1小时内联系数",
+                    "1小时内联系率",
+                    "24小时内报告数",
+                    "24小时内报告率",
+                    "月末未结案案例",
+                    "本月返校结案",
+                ),
+                rows=rows,
+                widths=(20, 10, 10, 10, 10, 15, 15, 13, 14, 14, 15, 15, 15, 14),
+                percent_columns=frozenset({6, 9, 11}),
+            ),
+            Sheet(
+                name="三率",
+                title=f"{out.county_name} 辍学率、巩固率  {r.school_year}学年"
+                f"({r.period_start:%Y-%m-%d} 至 {r.period_end:%Y-%m-%d})",
+                headers=(
+                    "学校",
+                    "在籍学生数",
+                    "疑似辍学",
+                    "辍学",
+                    "辍学率",
+                    "巩固率",
+                    "辍学率目标",
+                    "是否超标",
+                    "入学率",
+                ),
+                rows=rate_rows,
+                widths=(20, 12, 10, 8, 10, 10, 12, 10, 10),
+                percent_columns=frozenset({4, 5, 6, 8}),
+            ),
+        ]
+    )
+    stamp = out.month_start.strftime("%Y%m")
+    return ReportFile(
+        content,
+        f"{out.county_name}月研判_{stamp}.xlsx",
+        f"monthly-review-county-{out.county_id}-{stamp}.xlsx",
     )
 
 

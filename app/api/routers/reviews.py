@@ -1,5 +1,5 @@
-"""通报与研判: the school's monthly review (月研判), the county's weekly bulletin (县周通报) and
-the school's 劝返复学谈话记录册, as JSON or XLSX."""
+"""通报与研判: the school's and the county's monthly review (月研判), the county's weekly bulletin
+(县周通报) and the school's 劝返复学谈话记录册, as JSON or XLSX."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ from fastapi.responses import Response
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.files import XLSX_RESPONSES, Format, xlsx_file
 from app.schemas.reports import ReportFormat
-from app.schemas.reviews import CountyBulletinOut, MonthlyReviewOut, TalkLedgerOut
+from app.schemas.reviews import (
+    CountyBulletinOut,
+    CountyMonthlyReviewOut,
+    MonthlyReviewOut,
+    TalkLedgerOut,
+)
 from app.services import reviews
 
 router = APIRouter(tags=["通报与研判 Bulletins & reviews"])
@@ -60,6 +65,30 @@ async def county_bulletin(
     out = await reviews.county_bulletin(uow, ctx, actor, county_id=county_id, week_start=week_start)
     if format is ReportFormat.xlsx:
         return xlsx_file(reviews.county_bulletin_xlsx(out))
+    return out
+
+
+@router.get(
+    "/api/v1/reports/county-monthly-review",
+    summary="月研判(县)",
+    description="一个月县内各校(各按本校时区)的预警分级、48小时核查率、本月新开案例、1小时内联系率、"
+    "24小时内报告率(各班主任合计)、月末未结案数、返校数,及全县合计;另附该月所在学年的辍学率、"
+    "巩固率(有适龄儿童台账时含入学率)与目标。口径见 app/services/reviews.py。"
+    "month 为 YYYY-MM(否则 422)。仅限县教育局,县内其他教职工 403。",
+    response_model=CountyMonthlyReviewOut,
+    responses=XLSX_RESPONSES,
+)
+async def county_monthly_review(
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    county_id: int,
+    month: Annotated[str, Query(description="YYYY-MM", examples=["2026-11"])],
+    format: Format = ReportFormat.json,
+) -> CountyMonthlyReviewOut | Response:
+    out = await reviews.county_monthly_review(uow, ctx, actor, county_id=county_id, month=month)
+    if format is ReportFormat.xlsx:
+        return xlsx_file(reviews.county_monthly_review_xlsx(out))
     return out
 
 
