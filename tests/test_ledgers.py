@@ -210,9 +210,17 @@ async def test_county_ledgers_follow_the_notice(
     assert wb.sheetnames == ["辍学学生台账"]
     cells = sheet_rows(r.content)
     assert cells[0][0] == "示例县辍学学生台账  2027-01-01"
-    assert cells[1] == ("学校", "学生", "学籍号", "班级", "日期", "状态")
+    assert cells[1] == ("学校", "学生", "学籍号", "班级", "日期", "状态", "认定依据")
     assert cells[2:] == [
-        ("学校A", "学生12", f"G{id_number(12)}", "A2", datetime(2027, 1, 1), "辍学")
+        (
+            "学校A",
+            "学生12",
+            f"G{id_number(12)}",
+            "A2",
+            datetime(2027, 1, 1),
+            "辍学",
+            "返校通知书 SA-2026-001 逾期未返校",
+        )
     ]
 
 

@@ -106,6 +106,11 @@ async def test_a_transfer_takes_four_steps_and_the_student_leaves(
     url = f"/api/v1/students/{sid}"
     assert (await client.get(url, headers=world.auth("head_teacher"))).status_code == 404
     assert (await client.get(url, headers=world.auth("principal_B"))).status_code == 200
+    r = await client.get(f"{url}/enrollment-changes", headers=world.auth("principal_B"))
+    assert [(c["kind"], c["school_id"], c["reference"]) for c in r.json()] == [
+        ("transfer_out", world.ids["school_A"], out["number"]),
+        ("transfer_in", world.ids["school_B"], out["number"]),
+    ]
     assert (
         await post(client, world, "principal", f"{base}/reject", {"reason": "x"})
     ).status_code == 409
@@ -164,6 +169,43 @@ async def test_leaving_without_a_transfer_is_a_suspected_dropout(
     r = await post(client, world, "academic_affairs", url)
     assert r.status_code == 200, r.text
     assert r.json() == {"student_id": sid, "status": "15", "active": True}
+
+    # The 学籍异动记录 dates it; the county's 疑似辍学学生台账 and rates count the student.
+    changes = f"/api/v1/students/{sid}/enrollment-changes"
+    got = (await client.get(changes, headers=world.auth("head_teacher"))).json()
+    assert [(c["kind_label"], c["from_status"], c["to_status"], c["changed_on"]) for c in got] == [
+        ("未办理转学手续离校", "01", "15", "2026-11-24")
+    ]
+    assert (await client.get(changes, headers=world.auth("principal_B"))).status_code == 404
+    county = world.ids["county"]
+    ledger = "/api/v1/ledgers/county"
+    params = {"county_id": county, "kind": "suspected_dropout"}
+    r = await client.get(ledger, params=params, headers=world.auth("county_admin"))
+    rows = [(x["student_id"], x["date"], x["notice_id"], x["basis"]) for x in r.json()["rows"]]
+    assert rows == [(sid, "2026-11-24", None, "未办理转学手续离校")]
+    r = await client.get(
+        "/api/v1/reports/rates", params={"county_id": county}, headers=world.auth("county_admin")
+    )
+    assert r.json()["total"]["suspected_dropouts"] == 1
+
+    # Absent, red, back, 复学 confirmed: 学籍 status 05 again, and off the ledger.
+    events = [event(sid, "absent", day=d) for d in (FRIDAY, MONDAY, TUESDAY)]
+    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
+    assert r.status_code == 200, r.text
+    assert isinstance(ctx.clock, Clock)
+    ctx.clock.now = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    events = [event(sid, "present", day=WEDNESDAY)]
+    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
+    case = (
+        await client.get(f"/api/v1/students/{sid}/case", headers=world.auth("principal"))
+    ).json()
+    r = await post(client, world, "head_teacher", f"/api/v1/cases/{case['id']}/reenrollment")
+    assert r.status_code == 200, r.text
+    assert (await student(ctx, sid)).status == "05"
+    got = (await client.get(changes, headers=world.auth("head_teacher"))).json()
+    assert [(c["kind_label"], c["to_status"]) for c in got][-1] == ("复学", "05")
+    r = await client.get(ledger, params=params, headers=world.auth("county_admin"))
+    assert r.json()["rows"] == []
 
 
 async def test_a_suspended_day_is_leave_and_opens_no_case(

@@ -41,7 +41,7 @@ class AbsenceTrackingOut(BaseModel):
 
 
 class CountyLedgerRow(BaseModel):
-    notice_id: int
+    notice_id: int | None = Field(description="返校通知书(未办转学手续离校的学生无)")
     school_id: int
     school_name: str = Field(description="学校")
     student_id: int
@@ -51,6 +51,7 @@ class CountyLedgerRow(BaseModel):
     class_name: str = Field(description="班级")
     date: dt.date = Field(description="认定疑似辍学 / 辍学的日期")
     status: str = Field(description="状态: 疑似辍学 | 辍学")
+    basis: str = Field(description="认定依据:返校通知书逾期未返校,或未办理转学手续离校")
 
 
 class CountyLedgerOut(BaseModel):

@@ -114,6 +114,7 @@ from app.schemas.cases import (
     WorkGroupMember,
 )
 from app.schemas.common import Page
+from app.services.enrollment_changes import resume_if_missing
 from app.services.inbox import notification_outs
 from app.services.leaves import actor_tag
 from app.services.students import student_for
@@ -772,6 +773,7 @@ async def confirm_reenrollment(
     _require_caseworker(actor, row)
     now = ctx.clock()
     await _apply(uow, ctx, actor, row, ReenrollmentConfirmed(now))
+    await resume_if_missing(uow, ctx, row.student_id, actor_tag(actor))
     owed = await repo.open_tasks(uow.session, case_id, TaskKind.reenrollment.value)
     _close_tasks(owed, actor, now, "已确认复学")
     uow.session.add_all(owed)
@@ -799,6 +801,7 @@ async def complete_task(
     if task.kind == TaskKind.reenrollment.value:
         # Completing the 复学确认 task is confirming the re-enrolment.
         await _apply(uow, ctx, actor, row, ReenrollmentConfirmed(now))
+        await resume_if_missing(uow, ctx, row.student_id, actor_tag(actor))
         others = [
             t for t in await repo.open_tasks(uow.session, row.id or 0, task.kind) if t.id != task.id
         ]

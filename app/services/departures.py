@@ -12,7 +12,9 @@ Decisions:
 - active return notices (返校通知书) of the student's cases are struck off (销号) with the
   transfer as the reason; the student's open follow-up checks (复学后跟踪回访) are cancelled
   (the sending school's head teacher can no longer make them); the current mentor (成长导师,
-  a teacher of the sending school) assignment ends that day.
+  a teacher of the sending school) assignment ends that day;
+- the 学籍异动记录 gets a 转出 at the sending school and, for a school in the system, a 转入
+  at the receiving one, both with the document number.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from app.domain.cases import TaskKind, TransferredOut
 from app.domain.students import STUDYING, TRANSFERRED
 from app.repositories import alerts as alerts_repo
 from app.services.days import local_today
+from app.services.enrollment_changes import ChangeKind, record
 from app.services.legal import strike_off_for_transfer
 
 
@@ -61,9 +64,32 @@ async def on_transfer_approved(
         )
         .values(until=today)
     )
+    why = f"转入{t.to_school_name}:{t.reason}"
+    await record(
+        uow,
+        ctx,
+        student,
+        ChangeKind.transfer_out,
+        TRANSFERRED,
+        actor,
+        reason=why,
+        reference=t.number,
+    )
     if t.to_school_id is not None and t.to_class_id is not None:
         receiving = await uow.session.get(School, t.to_school_id)
         assert receiving is not None
+        student.status = TRANSFERRED  # what the transfer-in record starts from
+        await record(
+            uow,
+            ctx,
+            student,
+            ChangeKind.transfer_in,
+            STUDYING,
+            actor,
+            school_id=t.to_school_id,
+            reason=f"自{sending.name}转入",
+            reference=t.number,
+        )
         student.county_id = receiving.county_id
         student.school_id = t.to_school_id
         student.class_id = t.to_class_id

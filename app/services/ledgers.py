@@ -10,13 +10,15 @@ highest level; 联系家长时间: the first parent contact (reached or not); �
 first written report; 处理结果: 处理中 (open), 待复学确认, or the close reason; 结案日期: the
 school-local date of closing.
 
-County ledgers (from the return notices, 返校通知书)
---------------------------------------------------
+County ledgers (from the return notices, 返校通知书, and the 学籍异动记录)
+----------------------------------------------------------------------
 Notices with status ``escalated`` (reported to the township; struck-off ones — 销号 — are
 resolved and left out):
 
 - 疑似辍学学生台账: ``suspected_dropout_on`` set and ``dropout_on`` not yet set; 日期 is the
-  former;
+  former; and every active student marked 下落不明 (``15``: left without an approved
+  transfer, seed 001) not already listed by a notice, dated by the 学籍异动记录 (认定依据 says
+  which);
 - 辍学学生台账: ``dropout_on`` set; 日期 is ``dropout_on``.
 
 Rows by school, date, student. The class is the student's current class.
@@ -27,8 +29,9 @@ For a school year ``Y`` (1 September Y to 31 August Y+1; by default the one cont
 Beijing time), per school:
 
 - **dropouts** (辍学): students with an escalated, not struck-off notice whose ``dropout_on``
-  falls in the year; **suspected_dropouts**: such notices with ``suspected_dropout_on`` set and
-  no ``dropout_on`` (a snapshot, not tied to the year);
+  falls in the year; **suspected_dropouts**: the students of the 疑似辍学学生台账 (such
+  notices with ``suspected_dropout_on`` set and no ``dropout_on``, and students marked
+  ``15``; a snapshot, not tied to the year);
 - **enrolled** (分母): the students on the school's roll (``active``), plus the year's dropouts
   that are no longer active — the system keeps no roll history, so this stands for "enrolled at
   the start of the year";
@@ -64,6 +67,7 @@ from app.db.models import (
     AbsenceReport,
     Alert,
     County,
+    EnrollmentChange,
     ParentContact,
     ReturnNotice,
     School,
@@ -74,6 +78,7 @@ from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, AlertStatus, CaseStatus, CloseReason, Level
+from app.domain.students import MISSING
 from app.errors import Forbidden, Invalid, NotFound
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 from app.schemas.ledgers import (
@@ -317,8 +322,32 @@ async def county_ledger(
                 class_name=class_name,
                 date=on,
                 status=LEDGER_STATUS[kind],
+                basis=f"返校通知书 {notice.number} 逾期未返校",
             )
         )
+    if kind is LedgerKind.suspected_dropout:
+        listed = {r.student_id for r in rows}
+        for student, school_name, class_name, left_on in await _left_without_transfer(
+            uow, county_id
+        ):
+            if student.id in listed:
+                continue
+            rows.append(
+                CountyLedgerRow(
+                    notice_id=None,
+                    school_id=student.school_id,
+                    school_name=school_name,
+                    student_id=student.id or 0,
+                    student_name=student.name,
+                    student_no=student.student_no,
+                    class_id=student.class_id,
+                    class_name=class_name,
+                    date=left_on or student.updated_at.astimezone(BEIJING).date(),
+                    status=LEDGER_STATUS[kind],
+                    basis="未办理转学手续离校",
+                )
+            )
+        rows.sort(key=lambda r: (r.school_id, r.date, r.student_id))
     return CountyLedgerOut(
         county_id=county_id,
         county_name=county.name,
@@ -329,9 +358,35 @@ async def county_ledger(
     )
 
 
+async def _left_without_transfer(
+    uow: UnitOfWork, county_id: int, school_id: int | None = None
+) -> list[tuple[Student, str, str, date | None]]:
+    """Active students of the county (or school) marked 下落不明 (``15``), with the day the
+    学籍异动记录 says they left (None for a mark older than the record)."""
+    left = (
+        select(
+            EnrollmentChange.student_id,
+            func.max(EnrollmentChange.changed_on).label("left_on"),
+        )
+        .where(EnrollmentChange.kind == "left_without_transfer")
+        .group_by(col(EnrollmentChange.student_id))
+        .subquery()
+    )
+    query = (
+        select(Student, School.name, SchoolClass.name, left.c.left_on)
+        .join(School, col(School.id) == Student.school_id)
+        .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
+        .outerjoin(left, left.c.student_id == Student.id)
+        .where(School.county_id == county_id, Student.status == MISSING, col(Student.active))
+    )
+    if school_id is not None:
+        query = query.where(Student.school_id == school_id)
+    return [(s, sn, cn, on) for s, sn, cn, on in await uow.session.exec(query)]
+
+
 def county_ledger_xlsx(out: CountyLedgerOut) -> ReportFile:
     rows: list[list[CellValue]] = [
-        [r.school_name, r.student_name, r.student_no, r.class_name, r.date, r.status]
+        [r.school_name, r.student_name, r.student_no, r.class_name, r.date, r.status, r.basis]
         for r in out.rows
     ]
     stamp = f"{out.generated_at.astimezone(BEIJING):%Y%m%d}"
@@ -340,9 +395,9 @@ def county_ledger_xlsx(out: CountyLedgerOut) -> ReportFile:
             Sheet(
                 name=LEDGER_TITLES[out.kind],
                 title=f"{out.title}  {out.generated_at.astimezone(BEIJING):%Y-%m-%d}",
-                headers=("学校", "学生", "学籍号", "班级", "日期", "状态"),
+                headers=("学校", "学生", "学籍号", "班级", "日期", "状态", "认定依据"),
                 rows=rows,
-                widths=(16, 12, 24, 12, 14, 12),
+                widths=(16, 12, 24, 12, 14, 12, 30),
             )
         ]
     )
@@ -437,20 +492,20 @@ async def rates(
         dropouts[sid] += 1
         if not active:
             enrolled[sid] = enrolled.get(sid, 0) + 1
-    suspected: dict[int, int] = dict(
-        (
-            await session.exec(
-                select(ReturnNotice.school_id, func.count(func.distinct(ReturnNotice.student_id)))
-                .join(School, col(School.id) == ReturnNotice.school_id)
-                .where(
-                    *escalated,
-                    col(ReturnNotice.suspected_dropout_on).is_not(None),
-                    col(ReturnNotice.dropout_on).is_(None),
-                )
-                .group_by(col(ReturnNotice.school_id))
-            )
-        ).all()
-    )
+    suspects: dict[int, set[int]] = defaultdict(set)
+    for sid, student_id in await session.exec(
+        select(ReturnNotice.school_id, ReturnNotice.student_id)
+        .join(School, col(School.id) == ReturnNotice.school_id)
+        .where(
+            *escalated,
+            col(ReturnNotice.suspected_dropout_on).is_not(None),
+            col(ReturnNotice.dropout_on).is_(None),
+        )
+    ):
+        suspects[sid].add(student_id)
+    for student, *_ in await _left_without_transfer(uow, county_id, school_id):
+        suspects[student.school_id].add(student.id or 0)
+    suspected = {sid: len(ids) for sid, ids in suspects.items()}
 
     lines: list[RateLine] = []
     per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])

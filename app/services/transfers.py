@@ -63,6 +63,7 @@ from app.schemas.common import Schema
 from app.services.cases import require_person, visible_case
 from app.services.days import local_today
 from app.services.departures import on_transfer_approved
+from app.services.enrollment_changes import ChangeKind, record
 from app.services.leaves import actor_tag
 from app.services.students import student_for
 
@@ -455,6 +456,17 @@ async def left_without_transfer(
     _require_manager(actor, student.school_id)
     if student.status == TRANSFERRED:
         raise Conflict(_TRANSFERRED)
+    if student.status != MISSING:
+        reason = "未办理转学手续离校,按疑似辍学处理"
+        await record(
+            uow,
+            ctx,
+            student,
+            ChangeKind.left_without_transfer,
+            MISSING,
+            actor_tag(actor),
+            reason=reason,
+        )
     student.status = MISSING
     student.updated_at = ctx.clock()
     uow.session.add(student)
@@ -496,6 +508,9 @@ async def suspend(
     )
     uow.session.add(row)
     if data.start_date <= local_today(await _school(uow, student.school_id), now):
+        await record(
+            uow, ctx, student, ChangeKind.suspended, SUSPENDED, actor_tag(actor), reason=data.reason
+        )
         student.status = SUSPENDED
         student.updated_at = now
         uow.session.add(student)
@@ -523,6 +538,9 @@ async def end_suspension(
     found.updated_at = now
     uow.session.add(found)
     if student.status == SUSPENDED:
+        await record(
+            uow, ctx, student, ChangeKind.resumed, RESUMED, actor_tag(actor), reason="休学结束"
+        )
         student.status = RESUMED
         student.updated_at = now
         uow.session.add(student)

@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.services import enrollment_changes as changes
 from app.services import transfers
+from app.services.enrollment_changes import EnrollmentChangeOut
 from app.services.transfers import (
     FollowUpOut,
     ReceivingSignIn,
@@ -107,13 +109,24 @@ async def reject(
 @router.post(
     "/students/{student_id}/left-without-transfer",
     summary="未办转学手续离校(疑似辍学)",
-    description="学校管理者。学籍状态设为 15(下落不明),即疑似辍学;学生仍在册,"
-    "台账照常统计。已转学的学生 409。",
+    description="学校管理者。学籍状态设为 15(下落不明),即疑似辍学(计入县疑似辍学学生台账);"
+    "学生仍在册,台账照常统计;确认复学后恢复为 05。已转学的学生 409。",
 )
 async def left_without_transfer(
     student_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> StudentStatusOut:
     return await transfers.left_without_transfer(uow, ctx, actor, student_id)
+
+
+@router.get(
+    "/students/{student_id}/enrollment-changes",
+    summary="学籍异动记录",
+    description="转出、转入、未办转学手续离校、休学、复学,按日期。能查看该学生的人可查看。",
+)
+async def enrollment_changes(
+    student_id: int, uow: Uow, actor: CurrentActor
+) -> list[EnrollmentChangeOut]:
+    return await changes.list_for(uow, actor, student_id)
 
 
 @router.post(

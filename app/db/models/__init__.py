@@ -36,7 +36,7 @@ from app.db.models.roster import (
     Township,
 )
 from app.db.models.school_age import SchoolAgeChild
-from app.db.models.transfers import Suspension, Transfer
+from app.db.models.transfers import EnrollmentChange, Suspension, Transfer
 
 __all__ = [
     "AbsenceCase",
@@ -56,6 +56,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DeliverySettings",
+    "EnrollmentChange",
     "Grade",
     "Guardian",
     "HomeVisit",

@@ -60,3 +60,22 @@ class Suspension(SQLModel, table=True):
     ended_by: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class EnrollmentChange(SQLModel, table=True):
+    """学籍异动: a change of a student's 学籍 status (JY/T 1001 codes) with its date and cause.
+    ``kind``: transfer_out | transfer_in | left_without_transfer | suspended | resumed.
+    ``school_id``: the school the change belongs to (the sending school of a transfer out)."""
+
+    __tablename__ = "enrollment_change"
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = fk_field("student.id")
+    school_id: int = fk_field("school.id")
+    kind: str = Field(max_length=30)
+    from_status: str = Field(max_length=2)
+    to_status: str = Field(max_length=2)
+    changed_on: date
+    reason: str | None = Field(default=None, max_length=500)
+    reference: str | None = Field(default=None, max_length=60)  # 转学文书编号, …
+    changed_by: str = Field(max_length=100)
+    created_at: datetime = Field(sa_type=UTCDateTime)
