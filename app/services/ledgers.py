@@ -306,47 +306,38 @@ async def county_ledger(
     )
     if kind is LedgerKind.suspected_dropout:
         query = query.where(col(ReturnNotice.dropout_on).is_(None))
+
+    def row(student: Student, school: str, klass: str, on: date, basis: str) -> CountyLedgerRow:
+        return CountyLedgerRow(
+            notice_id=None,
+            school_id=student.school_id,
+            school_name=school,
+            student_id=student.id or 0,
+            student_name=student.name,
+            student_no=student.student_no,
+            class_id=student.class_id,
+            class_name=klass,
+            date=on,
+            status=LEDGER_STATUS[kind],
+            basis=basis,
+        )
+
     rows = []
     for notice, school_name, student, class_name in await uow.session.exec(query):
         on = notice.dropout_on if kind is LedgerKind.dropout else notice.suspected_dropout_on
         assert on is not None
-        rows.append(
-            CountyLedgerRow(
-                notice_id=notice.id or 0,
-                school_id=notice.school_id,
-                school_name=school_name,
-                student_id=student.id or 0,
-                student_name=student.name,
-                student_no=student.student_no,
-                class_id=student.class_id,
-                class_name=class_name,
-                date=on,
-                status=LEDGER_STATUS[kind],
-                basis=f"返校通知书 {notice.number} 逾期未返校",
-            )
-        )
+        basis = f"返校通知书 {notice.number} 逾期未返校"
+        line = row(student, school_name, class_name, on, basis)
+        line.school_id, line.notice_id = notice.school_id, notice.id
+        rows.append(line)
     if kind is LedgerKind.suspected_dropout:
         listed = {r.student_id for r in rows}
         for student, school_name, class_name, left_on in await _left_without_transfer(
             uow, county_id
         ):
-            if student.id in listed:
-                continue
-            rows.append(
-                CountyLedgerRow(
-                    notice_id=None,
-                    school_id=student.school_id,
-                    school_name=school_name,
-                    student_id=student.id or 0,
-                    student_name=student.name,
-                    student_no=student.student_no,
-                    class_id=student.class_id,
-                    class_name=class_name,
-                    date=left_on or student.updated_at.astimezone(BEIJING).date(),
-                    status=LEDGER_STATUS[kind],
-                    basis="未办理转学手续离校",
-                )
-            )
+            if student.id not in listed:
+                on = left_on or student.updated_at.astimezone(BEIJING).date()
+                rows.append(row(student, school_name, class_name, on, "未办理转学手续离校"))
         rows.sort(key=lambda r: (r.school_id, r.date, r.student_id))
     return CountyLedgerOut(
         county_id=county_id,

@@ -352,21 +352,24 @@ async def county_monthly_review(
     )
 
 
+def _alert_cells(line: CountySchoolLine) -> list[CellValue]:
+    """学校, the alerts by level and their total, verified within 48 h (count, share)."""
+    return [
+        line.school_name,
+        line.alerts.blue,
+        line.alerts.yellow,
+        line.alerts.red,
+        line.alerts.total,
+        line.verified_within_48h.count,
+        line.verified_within_48h.share,
+    ]
+
+
 def county_bulletin_xlsx(out: CountyBulletinOut) -> ReportFile:
     """One sheet 各校: one line per school, then the county total."""
     span = f"{out.week_start:%Y-%m-%d} 至 {out.week_end:%Y-%m-%d}"
     rows: list[list[CellValue]] = [
-        [
-            line.school_name,
-            line.alerts.blue,
-            line.alerts.yellow,
-            line.alerts.red,
-            line.alerts.total,
-            line.verified_within_48h.count,
-            line.verified_within_48h.share,
-            line.open_cases_at_end,
-            line.returned,
-        ]
+        [*_alert_cells(line), line.open_cases_at_end, line.returned]
         for line in [*out.schools, out.total]
     ]
     content = workbook_bytes(
@@ -404,13 +407,7 @@ def county_monthly_review_xlsx(out: CountyMonthlyReviewOut) -> ReportFile:
     span = f"{out.month_start:%Y-%m-%d} 至 {out.month_end:%Y-%m-%d}"
     rows: list[list[CellValue]] = [
         [
-            line.school_name,
-            line.alerts.blue,
-            line.alerts.yellow,
-            line.alerts.red,
-            line.alerts.total,
-            line.verified_within_48h.count,
-            line.verified_within_48h.share,
+            *_alert_cells(line),
             line.cases_opened,
             line.contacted_within_1h.count,
             line.contacted_within_1h.share,
