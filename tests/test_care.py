@@ -13,9 +13,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import col, func, select
 
+from app.alerts.care_reminders import remind_mentors
 from app.context import AppContext
-from app.db.models import CareContact, MentorAssignment, Student
+from app.db.models import CareContact, MentorAssignment, Notification, Student
 from app.domain.roles import Role
+from tests.conftest import Clock
 from tests.world import World, build_world
 
 LEDGER = "/api/v1/ledgers/special-groups"
@@ -210,3 +212,48 @@ async def test_only_roles_that_see_labels_read_the_ledger(
         for who in expected
     }
     assert got == expected
+
+
+async def care_notices(ctx: AppContext, staff_id: int) -> list[str]:
+    async with ctx.uow() as uow:
+        rows = await uow.session.exec(
+            select(Notification)
+            .where(Notification.staff_id == staff_id, Notification.topic == "care.due")
+            .order_by(col(Notification.id))
+        )
+        return [n.title for n in rows]
+
+
+async def test_a_mentor_silent_too_long_is_reminded_once_per_period(
+    world: World, client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    """The county asks for a contact every 14 days. Assigned on 24 November (the tests'
+    today), the mentor hears on 9 December, once; a contact on the 10th starts a new period."""
+    r = await client.put(
+        f"/api/v1/alert-policies/county/{world.ids['county']}",
+        json={"care_contact_days": 14},
+        headers=world.auth("county_admin"),
+    )
+    assert r.status_code == 200, r.text
+    sid, mentor = world.ids["student_A1"], world.ids["teacher_A2"]
+    r = await post(
+        client, world, "principal", f"/api/v1/students/{sid}/mentor", {"staff_id": mentor}
+    )
+    assert r.status_code == 200, r.text
+    assert isinstance(ctx.clock, Clock)
+
+    ctx.clock.now = datetime.fromisoformat("2026-12-08T01:00:00+00:00")  # day 14: not yet
+    assert await remind_mentors(ctx) == 0
+    ctx.clock.now = datetime.fromisoformat("2026-12-09T01:00:00+00:00")
+    assert await remind_mentors(ctx) == 1
+    await remind_mentors(ctx)  # the same period: nothing new
+    assert await care_notices(ctx, mentor) == ["学生1 已超过 14 天未记录关爱联系"]
+
+    url = f"/api/v1/students/{sid}/care-contacts"
+    r = await post(client, world, "teacher_A2", url, contact("2026-12-09", "home_visit"))
+    assert r.status_code == 201, r.text
+    ctx.clock.now = datetime.fromisoformat("2026-12-20T01:00:00+00:00")
+    assert await remind_mentors(ctx) == 0
+    ctx.clock.now = datetime.fromisoformat("2026-12-24T01:00:00+00:00")
+    assert await remind_mentors(ctx) == 1
+    assert len(await care_notices(ctx, mentor)) == 2

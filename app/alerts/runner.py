@@ -11,6 +11,7 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.alerts import engine
+from app.alerts.care_reminders import remind_mentors
 from app.alerts.delivery import DeliveryWorker
 from app.alerts.reminders import remind_missing_rolls
 from app.alerts.tasks import remind_tasks
@@ -68,6 +69,12 @@ class EngineRunner:
         except Exception:  # tried again next minute; each is idempotent
             log.exception("roll, return-notice or task reminders failed")
 
+    async def remind_care(self) -> None:
+        try:
+            await remind_mentors(self.ctx)
+        except Exception:  # tried again next hour; idempotent
+            log.exception("care-contact reminders failed")
+
     def start(self) -> None:
         self.scheduler.add_job(
             self.tick,
@@ -97,6 +104,16 @@ class EngineRunner:
             coalesce=True,
             misfire_grace_time=None,
             id="roll-reminders",
+        )
+        self.scheduler.add_job(
+            self.remind_care,
+            "interval",
+            seconds=3600,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            id="care-reminders",
         )
         self.scheduler.start()
 

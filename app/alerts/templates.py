@@ -279,6 +279,19 @@ TOPICS: dict[str, Topic] = {
             ),
         }
     ),
+    "care.due": Topic(
+        {
+            "zh": Wording(
+                "关爱联系逾期", "关爱联系逾期:{who}", "{reason}。", "联系学生或家长并登记关爱记录"
+            ),
+            "en": Wording(
+                "Care contact overdue",
+                "Care contact overdue: {who}",
+                "{reason}.",
+                "Contact the student or family and record it",
+            ),
+        }
+    ),
     "task.overdue": Topic(
         {
             "zh": Wording("任务逾期", "任务逾期:{who}", "{student}同学:{reason}。", "督促尽快完成"),

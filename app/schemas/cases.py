@@ -110,6 +110,7 @@ TOPIC_LABELS: dict[str, str] = {
     "reenroll.overdue": "复学确认逾期",
     "task.due": "任务到期",
     "task.overdue": "任务逾期",
+    "care.due": "关爱联系逾期",
 }
 
 NOTE_MAX = 500

@@ -61,6 +61,9 @@ class PolicyIn(BaseModel):
     dropout_after_days: int | None = Field(
         default=None, ge=1, le=365, description="疑似辍学后多少天认定辍学"
     )
+    care_contact_days: int | None = Field(
+        default=None, ge=1, le=365, description="成长导师多少天未记录关爱联系即提醒"
+    )
     dropout_target_primary: float | None = Field(
         default=None, ge=0, le=1, description="小学辍学率控制目标(比例,0.02 即 2%)"
     )

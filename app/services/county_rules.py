@@ -1,7 +1,8 @@
 """Rules a county sets beside its alert thresholds, in the same policy rows
-(``PUT /counties/{id}/alert-policy``, a school may override for itself): the periods of legal
-escalation and the dropout-rate targets. Every threshold is configuration (domain.md: some
-counties count 疑似辍学 after a week, 辍学 after a month); the defaults are the seeds' figures.
+(``PUT /alert-policies/county/{id}``, a school may override for itself): the periods of legal
+escalation, how often a mentor should record a care contact, and the dropout-rate targets.
+Every threshold is configuration (domain.md: some counties count 疑似辍学 after a week, 辍学
+after a month); the defaults are the seeds' figures.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ class CountyRules(BaseModel):
     )
     dropout_after_days: int = Field(
         default=30, ge=1, le=365, description="认定疑似辍学后多少天仍未返校认定辍学"
+    )
+    care_contact_days: int = Field(
+        default=30, ge=1, le=365, description="成长导师多少天未记录关爱联系即提醒"
     )
     dropout_target_primary: float = Field(
         default=0.02, ge=0, le=1, description="小学辍学率控制目标(比例,0.02 即 2%)"
