@@ -30,8 +30,9 @@ from app.domain.access import Actor, ActorKind
 from app.domain.calendar import school_date
 from app.domain.idcard import check_character
 from app.schemas.ledgers import LedgerKind, RatesOut
+from app.schemas.reviews import CountyMonthlyReviewOut
 from app.schemas.school_age import ChildStatus, SchoolAgeLedgerOut
-from app.services import attendance_queries, ledgers, reports, school_age
+from app.services import attendance_queries, ledgers, reports, reviews, school_age
 from app.services.reports import ReportFile
 from app.settings import Settings
 from bench.db import dsn, fresh_database
@@ -471,6 +472,20 @@ async def main() -> None:
                 ),
             ),
             (
+                "county monthly review (50 schools)",
+                lambda: uow_call(
+                    lambda u: reviews.county_monthly_review(
+                        u, ctx, ACTOR, county_id=1, month=f"{week:%Y-%m}"
+                    )
+                ),
+                lambda: bare(
+                    "SELECT school_id, level, count(*) FROM alert "
+                    "WHERE raised_at >= $1 AND raised_at < $2 GROUP BY school_id, level",
+                    _at(week.replace(day=1), 0),
+                    _at(week.replace(day=1) + timedelta(days=31), 0),
+                ),
+            ),
+            (
                 "county dropout ledger",
                 lambda: uow_call(
                     lambda u: ledgers.county_ledger(
@@ -518,6 +533,8 @@ def _figures(out: Any) -> str:
         )
     if isinstance(out, ReportFile):
         return f"{len(out.content) / 1e6:.1f} MB"
+    if isinstance(out, CountyMonthlyReviewOut):
+        return f"{len(out.schools)} schools, alerts {out.total.alerts.total}"
     if hasattr(out, "alerts") and hasattr(out, "open_cases_at_end"):
         return f"alerts {out.alerts.total}, open cases at end {out.open_cases_at_end}"
     if hasattr(out, "days"):
