@@ -9,7 +9,9 @@ from fastapi import FastAPI
 
 from app.alerts.runner import EngineRunner
 from app.api import errors, openapi
+from app.api.access_log import AccessLogMiddleware
 from app.api.routers import (
+    access_logs,
     attendance,
     auth,
     calendar,
@@ -73,6 +75,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         app.state.ctx = ctx
     errors.install(app)
     openapi.install(app)
+    app.add_middleware(AccessLogMiddleware)
     # Attendance first: routes are matched in order and the roll is by far the busiest.
     for module in (
         attendance,
@@ -97,6 +100,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         reviews,
         ledgers,
         school_age,
+        access_logs,
     ):
         app.include_router(module.router)
     return app

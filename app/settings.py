@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     seed_demo: bool = True
+    # Access logs are kept this long (网络安全法 第21条: at least six months).
+    access_log_days: int = Field(default=400, ge=180)
     demo_password: str = "demo1234"
 
     @field_validator("default_timezone")

@@ -17,6 +17,7 @@ from app.alerts.reminders import remind_missing_rolls
 from app.alerts.tasks import remind_tasks
 from app.context import AppContext
 from app.repositories.org import active_school_ids
+from app.services import access_logs
 from app.services.legal import check_overdue_notices
 
 log = logging.getLogger("kcbx.engine")
@@ -72,8 +73,10 @@ class EngineRunner:
     async def remind_care(self) -> None:
         try:
             await remind_mentors(self.ctx)
+            # Hourly too: access-log rows past their retention go (idempotent).
+            await access_logs.purge(self.ctx)
         except Exception:  # tried again next hour; idempotent
-            log.exception("care-contact reminders failed")
+            log.exception("care-contact reminders or access-log purge failed")
 
     def start(self) -> None:
         self.scheduler.add_job(

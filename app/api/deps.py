@@ -32,16 +32,20 @@ async def get_uow(ctx: Annotated[AppContext, Depends(get_ctx)]) -> AsyncIterator
 
 
 async def get_actor(
+    request: Request,
     ctx: Annotated[AppContext, Depends(get_ctx)],
     uow: Annotated[UnitOfWork, Depends(get_uow)],
     token: Annotated[str | None, Depends(oauth2)],
     api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Actor:
     if api_key:
-        return await auth.actor_from_api_key(uow, ctx, api_key)
-    if token:
-        return await auth.actor_from_token(uow, ctx, token)
-    raise Unauthorized("请先登录 (sign in, or send an X-API-Key)")
+        actor = await auth.actor_from_api_key(uow, ctx, api_key)
+    elif token:
+        actor = await auth.actor_from_token(uow, ctx, token)
+    else:
+        raise Unauthorized("请先登录 (sign in, or send an X-API-Key)")
+    request.state.actor = actor  # for the access log (app/api/access_log.py)
+    return actor
 
 
 Ctx = Annotated[AppContext, Depends(get_ctx)]

@@ -1,5 +1,6 @@
 """All tables, importable from one place (Alembic's env imports this to see them)."""
 
+from app.db.models.access_log import AccessLog
 from app.db.models.alerts import (
     AbsenceCase,
     AbsenceReport,
@@ -41,6 +42,7 @@ from app.db.models.transfers import EnrollmentChange, Suspension, Transfer
 __all__ = [
     "AbsenceCase",
     "AbsenceReport",
+    "AccessLog",
     "Alert",
     "AlertPolicyRow",
     "ApiKey",

@@ -1,0 +1,46 @@
+"""访问日志 (access log): who read which data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import CurrentActor, Limit, Offset, Uow
+from app.schemas.common import Page
+from app.services import access_logs
+from app.services.access_logs import AccessLogOut
+
+router = APIRouter(prefix="/api/v1", tags=["访问日志 Access log"])
+
+
+@router.get(
+    "/access-logs",
+    summary="访问日志(谁查看了哪些数据)",
+    description="每次登录后的 GET 请求一行:时间、访问者、路径、查询、状态码、客户端地址、"
+    "涉及的学生。县教育局管理员查看本县人员的记录(其他县 404),其他人 403。"
+    "保存 access_log_days 天(默认 400,不少于 180)。",
+)
+async def read_access_logs(
+    uow: Uow,
+    actor: CurrentActor,
+    county_id: int | None = None,
+    student_id: int | None = None,
+    actor_id: Annotated[int | None, Query(description="访问者(教职工或 API 密钥)的 id")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[AccessLogOut]:
+    return await access_logs.read(
+        uow,
+        actor,
+        county_id=county_id,
+        student_id=student_id,
+        actor_id=actor_id,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
