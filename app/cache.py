@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Collection, Hashable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from app.repositories.attendance import StudentBrief
 
 if TYPE_CHECKING:
     from app.domain.access import Actor
-    from app.repositories.attendance import StudentBrief
     from app.repositories.calendar import SchoolRef
 
 K = TypeVar("K", bound=Hashable)
@@ -24,10 +25,22 @@ V = TypeVar("V")
 
 
 class TTLCache(Generic[K, V]):
-    def __init__(self, ttl: float, maxsize: int = 200_000) -> None:
+    """``pack``/``unpack``: how a value is kept, when it can be kept as a tuple of plain values
+    (numbers, strings): the garbage collector stops tracking such tuples, so a county's worth of
+    students does not lengthen every full collection of the process."""
+
+    def __init__(
+        self,
+        ttl: float,
+        maxsize: int = 200_000,
+        pack: Callable[[V], Any] | None = None,
+        unpack: Callable[[Any], V] | None = None,
+    ) -> None:
         self.ttl = ttl
         self.maxsize = maxsize
-        self._data: dict[K, tuple[float, V]] = {}
+        self._pack = pack
+        self._unpack = unpack
+        self._data: dict[K, tuple[float, Any]] = {}
 
     def get(self, key: K) -> V | None:
         if self.ttl <= 0:
@@ -38,14 +51,15 @@ class TTLCache(Generic[K, V]):
         if hit[0] < time.monotonic():
             del self._data[key]
             return None
-        return hit[1]
+        return hit[1] if self._unpack is None else self._unpack(hit[1])
 
     def put(self, key: K, value: V) -> None:
         if self.ttl <= 0:
             return
         if len(self._data) >= self.maxsize:
             self._data.clear()  # crude, but bounded; reference data refills in one query
-        self._data[key] = (time.monotonic() + self.ttl, value)
+        kept = value if self._pack is None else self._pack(value)
+        self._data[key] = (time.monotonic() + self.ttl, kept)
 
     async def get_many(
         self, keys: Collection[K], load: Callable[[set[K]], Awaitable[dict[K, V]]]
@@ -76,11 +90,23 @@ _GROUPS = {
 }
 
 
+def _student_fields(s: StudentBrief) -> tuple[int, str, int, int, bool, bool]:
+    return (s.id, s.name, s.school_id, s.class_id, s.active, s.home_schooled)
+
+
+def _student(fields: tuple[int, str, int, int, bool, bool]) -> StudentBrief:
+    return StudentBrief(*fields)
+
+
 class ReferenceCache:
     def __init__(self, reference_ttl: float, actor_ttl: float) -> None:
         self.actors: TTLCache[tuple[str, str], Actor] = TTLCache(actor_ttl)
         self.schools: TTLCache[int, SchoolRef] = TTLCache(reference_ttl)
-        self.students: TTLCache[int, StudentBrief] = TTLCache(reference_ttl)
+        self.students: TTLCache[int, StudentBrief] = TTLCache(
+            reference_ttl,
+            pack=_student_fields,
+            unpack=_student,
+        )
 
     def tables_changed(self, tables: Collection[str]) -> None:
         """Called after a commit that changed these tables."""

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import time as clock_time
 from pathlib import Path
 
 import httpx
@@ -132,15 +133,22 @@ def _line(name: str, events: int, wall: float, lat: list[float]) -> dict[str, fl
     return figures
 
 
-def _school_day(today: date) -> date:
+def _school_day(now: datetime) -> date:
+    """The latest school day whose morning check (08:05) has passed: before it, today's
+    events would be in the future and rejected."""
+    today = school_date(now, "Asia/Shanghai")
     term = Term("基准学期", today - timedelta(days=120), today + timedelta(days=30))
     calendar = SchoolCalendar(terms=(term,))
-    return today if calendar.is_school_day(today) else calendar.previous_school_day(today) or today
+    checked = now.astimezone(BEIJING).time() >= clock_time(8, 5)
+    if checked and calendar.is_school_day(today):
+        return today
+    return calendar.previous_school_day(today) or today
 
 
 async def main() -> None:
-    today = school_date(datetime.now(UTC), "Asia/Shanghai")
-    day = _school_day(today)
+    now = datetime.now(UTC)
+    today = school_date(now, "Asia/Shanghai")
+    day = _school_day(now)
     total = SCHOOLS * CLASSES * STUDENTS
     print(
         f"attendance intake benchmark: {SCHOOLS} schools, {total} students, school date {day},"

@@ -28,7 +28,7 @@ from app.db.models import (
     CaseTask,
 )
 from app.db.uow import UnitOfWork
-from app.domain.attendance import DayStatus
+from app.domain.attendance import Check, DayStatus, Mark, day_status
 from app.domain.cases import (
     AlertState,
     AlertStatus,
@@ -56,10 +56,15 @@ from app.domain.cases import (
 )
 from app.domain.roles import Role
 from app.repositories import alerts as repo
-from app.repositories.attendance import StudentBrief, marks_between, students_brief
+from app.repositories.attendance import (
+    CaseHints,
+    StudentBrief,
+    marks_between,
+    students_brief,
+)
 from app.repositories.calendar import SchoolRef, school_refs
 from app.repositories.leaves import approved_leave_days
-from app.services.days import derive_days, local_today
+from app.services.days import local_today
 
 log = logging.getLogger("kcbx.engine")
 
@@ -378,21 +383,29 @@ async def react_to_attendance(
     ctx: AppContext,
     changed: Collection[int],
     absent: Collection[int],
-    open_hint: Collection[int] | None = None,
+    hints: CaseHints | None = None,
 ) -> None:
     """Re-evaluate students whose attendance changed: those now absent somewhere, and those
     with a case still open. Runs in the intake's transaction, before its commit.
-    ``open_hint``: the students the caller already knows to have an open case (None: unknown);
-    when nobody is absent and nobody has one, there is nothing to look up."""
-    if not changed or (open_hint is not None and not absent and not open_hint):
+    ``hints``: what the caller's statement already found out about these students (None:
+    nothing); when nobody is absent and nobody has a case open there is nothing to look up,
+    and otherwise only what may exist is looked up."""
+    if not changed or (hints is not None and not absent and not hints.open_cases):
         return
     session = uow.session
-    cases = await repo.open_cases(session, changed, lock=True)
+    if hints is None:
+        cases = await repo.open_cases(session, changed, lock=True)
+    else:
+        cases = await repo.open_cases(
+            session, [s for s in changed if s in hints.open_cases], lock=True
+        )
     relevant = set(absent) | set(cases)
     if not relevant:
         return
     # A student re-enrolled a few weeks ago and absent again: their closed case may reopen.
     recent = set(absent) - set(cases)
+    if hints is not None:
+        recent &= hints.reenrolled
     if recent:
         cases.update(await repo.latest_closed_reenrolled(session, recent, lock=True))
     students = await ctx.cache.students.get_many(relevant, lambda ids: students_brief(session, ids))
@@ -400,9 +413,10 @@ async def react_to_attendance(
         {s.school_id for s in students.values()}, lambda ids: school_refs(session, ids)
     )
     now = ctx.clock()
-    facts = await _facts(uow, students, schools, now)
+    facts = await _facts(uow, students, schools, now, None if hints is None else hints.leave)
     alerts = await repo.alerts_of(session, [c.id for c in cases.values() if c.id is not None])
     outbox = Outbox()
+    school_policies: dict[int, Policy] = {}  # what a new case of each school would get
     for sid in sorted(relevant):
         student = students.get(sid)
         if student is None or sid not in facts:
@@ -410,7 +424,13 @@ async def react_to_attendance(
         school = schools[student.school_id]
         row = cases.get(sid)
         if row is None or row.status == CaseStatus.closed.value:
-            policy = await _policy_for(uow, school)
+            policy = school_policies.get(school.id)
+            if policy is None:
+                if hints is None or school.id in hints.policy_schools:
+                    policy = await _policy_for(uow, school)
+                else:  # no policy set for the school or its county: the defaults
+                    policy = policies.merge(None, None)
+                school_policies[school.id] = policy
         else:
             policy = policies.from_dict(row.policy)
         current = to_domain(row, alerts[row.id or 0]) if row is not None else None
@@ -431,6 +451,10 @@ async def react_to_attendance(
                 opened_at=now,
                 policy=policies.to_dict(policy),
                 updated_at=now,
+                # Given, not left to their default factories: pydantic inspects a factory's
+                # signature on every call, which was most of building the row.
+                run=[],
+                work_group=[],
             )
             new = replace(new, student_id=sid)
             _copy_into(row, new, now)
@@ -445,30 +469,52 @@ async def _facts(
     students: dict[int, StudentBrief],
     schools: dict[int, SchoolRef],
     now: datetime,
+    may_have_leave: Collection[int] | None = None,
 ) -> dict[int, AttendanceChanged]:
+    """Each student's day statuses over the lookback and when each absence was found.
+    ``may_have_leave``: the only students who may have approved leave or a 休学 (None: any)."""
     if not students:
         return {}
     todays = {sid: local_today(schools[s.school_id], now) for sid, s in students.items()}
     end = max(todays.values())
     since = min(todays.values()) - timedelta(days=LOOKBACK_DAYS)
     marks = await marks_between(uow.session, students.keys(), since, end)
-    leave = await approved_leave_days(uow.session, students.keys(), since, end)
-    found: dict[tuple[int, date], datetime] = {}
+    asked = students.keys() if may_have_leave is None else students.keys() & set(may_have_leave)
+    leave = await approved_leave_days(uow.session, asked, since, end) if asked else {}
+    # One pass over the marks, by student: each day's checks, and when each absence was found.
+    checks: dict[int, dict[date, dict[Check, Mark]]] = {}
+    found: dict[int, dict[date, datetime]] = {}
     for m in marks:
+        checks.setdefault(m.student_id, {}).setdefault(m.school_date, {})[Check(m.check)] = Mark(
+            m.status
+        )
         if m.status == "absent":
-            key = (m.student_id, m.school_date)
-            found[key] = min(found.get(key, m.occurred_at), m.occurred_at)
+            at = found.setdefault(m.student_id, {})
+            at[m.school_date] = min(at.get(m.school_date, m.occurred_at), m.occurred_at)
     out: dict[int, AttendanceChanged] = {}
     for sid, s in students.items():
         school = schools[s.school_id]
-        days = [since + timedelta(days=i) for i in range((todays[sid] - since).days + 1)]
-        derived = derive_days([s], [m for m in marks if m.student_id == sid], leave, days)
-        statuses = {
-            d: f.status for (_, d), f in derived.items() if f.status is not DayStatus.not_recorded
-        }
+        today = todays[sid]
+        days_marked = checks.get(sid, {})
+        on_leave = leave.get(sid, set())
+        # A day with neither a mark nor approved leave is not recorded (and left out), unless
+        # the student is taught at home: then every day counts, as present.
+        if s.home_schooled:
+            days = [since + timedelta(days=i) for i in range((today - since).days + 1)]
+        else:
+            days = sorted(d for d in days_marked.keys() | on_leave if since <= d <= today)
+        statuses: dict[date, DayStatus] = {}
+        for d in days:
+            status = day_status(
+                days_marked.get(d, {}),
+                on_approved_leave=d in on_leave,
+                home_schooled=s.home_schooled,
+            )
+            if status is not DayStatus.not_recorded:
+                statuses[d] = status
         out[sid] = AttendanceChanged(
             statuses=statuses,
-            found_at={d: t for (st, d), t in found.items() if st == sid},
+            found_at=found.get(sid, {}),
             calendar=school.calendar,
             since=since,
             timezone=school.timezone,

@@ -9,6 +9,7 @@ out-of-order syncs converge to the same state. Who recorded an event is the call
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -24,10 +25,10 @@ from app.domain import access
 from app.domain.access import Actor
 from app.domain.attendance import Mark, fingerprint
 from app.repositories import attendance as repo
+from app.repositories.attendance import StudentBrief
 from app.repositories.calendar import SchoolRef, school_refs
 from app.schemas.attendance import (
     AttendanceEventIn,
-    BatchResult,
     EventProblem,
     EventResult,
     Outcome,
@@ -41,11 +42,24 @@ _CONFLICT = "event_id 已用于不同内容的记录 (event_id already used with
 
 @dataclass
 class Intake:
-    """What one submission did; ``changed`` are the (student, date) pairs whose marks moved,
-    for whoever reacts to attendance (the alert engine)."""
+    """What one submission did: the counts and, per event in order, its ``EventResult`` as
+    JSON text (what the answer is made of, byte for byte what the model would dump) with its
+    outcome and reject code; ``changed`` are the (student, date) pairs whose marks moved, for
+    whoever reacts to attendance (the alert engine)."""
 
-    result: BatchResult
+    accepted: int
+    duplicate: int
+    rejected: int
+    results: list[str]
+    outcomes: list[tuple[Outcome, RejectCode | None]]
     changed: set[tuple[int, date]] = field(default_factory=set)
+
+    def body(self) -> bytes:
+        """The ``BatchResult`` of a batch, as JSON."""
+        return (
+            f'{{"accepted":{self.accepted},"duplicate":{self.duplicate},'
+            f'"rejected":{self.rejected},"results":[{",".join(self.results)}]}}'
+        ).encode()
 
 
 def _recorder(actor: Actor) -> dict[str, Any]:
@@ -107,11 +121,15 @@ class _Context:
     now: datetime
     future: timedelta
     schools: dict[int, SchoolRef]
+    # Each school's date now, worked out once per submission.
+    todays: dict[int, date] = field(default_factory=dict)
 
     def problem(self, event: AttendanceEventIn, school_id: int) -> tuple[RejectCode, str] | None:
         """Why this event cannot be recorded at this school, or None."""
         school = self.schools[school_id]
-        today = self.now.astimezone(ZoneInfo(school.timezone)).date()
+        today = self.todays.get(school_id)
+        if today is None:
+            today = self.todays[school_id] = self.now.astimezone(ZoneInfo(school.timezone)).date()
         if event.school_date > today:
             return (
                 RejectCode.future,
@@ -128,15 +146,36 @@ class _Context:
         return None
 
 
+_Result = tuple[str, Outcome, RejectCode | None]
+
+
+def _json(result: EventResult) -> _Result:
+    """An event's result as the JSON the answer carries (as ``JSONResponse`` renders it)."""
+    text = json.dumps(
+        result.model_dump(mode="json"), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    )
+    return text, result.result, result.code
+
+
+def _accepted(index: int, event_id: str) -> _Result:
+    """The hot path of a whole class's roll, built without a model: an ``event_id`` is a
+    UUID's canonical text, which JSON carries as it is."""
+    text = (
+        f'{{"index":{index},"event_id":"{event_id}","result":"accepted",'
+        '"code":null,"reason":null,"errors":[]}'
+    )
+    return text, Outcome.accepted, None
+
+
 async def record_events(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, items: Sequence[object]
 ) -> Intake:
-    results: list[EventResult | None] = [None] * len(items)
+    results: list[_Result | None] = [None] * len(items)
     parsed: list[tuple[int, AttendanceEventIn]] = []
     for i, raw in enumerate(items):
         got = _parse(i, raw)
         if isinstance(got, EventResult):
-            results[i] = got
+            results[i] = _json(got)
         else:
             parsed.append((i, got))
 
@@ -159,16 +198,16 @@ async def record_events(
     )
 
     # First occurrence of each event_id in the batch is the one considered.
-    candidates: dict[str, tuple[int, AttendanceEventIn, str]] = {}
+    candidates: dict[str, tuple[int, AttendanceEventIn, str, StudentBrief]] = {}
     for i, event in parsed:
         eid = str(event.event_id)
         student = visible.get(event.student_id)
         if student is None:
-            results[i] = _rejected(i, eid, RejectCode.unknown_student, _UNKNOWN_STUDENT)
+            results[i] = _json(_rejected(i, eid, RejectCode.unknown_student, _UNKNOWN_STUDENT))
             continue
         problem = check.problem(event, student.school_id)
         if problem is not None:
-            results[i] = _rejected(i, eid, *problem)
+            results[i] = _json(_rejected(i, eid, *problem))
             continue
         digest = fingerprint(
             student_id=event.student_id,
@@ -182,13 +221,13 @@ async def record_events(
         earlier = candidates.get(eid)
         if earlier is not None:
             same = earlier[2] == digest
-            results[i] = (
+            results[i] = _json(
                 EventResult(index=i, event_id=eid, result=Outcome.duplicate)
                 if same
                 else _rejected(i, eid, RejectCode.conflict, _CONFLICT)
             )
             continue
-        candidates[eid] = (i, event, digest)
+        candidates[eid] = (i, event, digest, student)
 
     received = ctx.clock()
     rows: list[dict[str, Any]] = [
@@ -196,8 +235,8 @@ async def record_events(
             "event_id": eid,
             "content_hash": digest,
             "student_id": event.student_id,
-            "school_id": visible[event.student_id].school_id,
-            "class_id": visible[event.student_id].class_id,
+            "school_id": student.school_id,
+            "class_id": student.class_id,
             "school_date": event.school_date,
             "check": event.check.value,
             "status": event.status.value,
@@ -205,22 +244,19 @@ async def record_events(
             "occurred_at": event.occurred_at,
             "note": event.note,
         }
-        for eid, (_, event, digest) in candidates.items()
+        for eid, (_, event, digest, student) in candidates.items()
     ]
     recorded = await repo.record(uow.session, rows, {**_recorder(actor), "received_at": received})
     inserted = recorded.inserted
     # Ids not inserted were there already: the same content is a retry, other content a clash.
     known = await repo.content_hashes(uow.session, set(candidates) - inserted)
-    for eid, (i, _, digest) in candidates.items():
+    for eid, (i, _, digest, _) in candidates.items():
         if eid in inserted:
-            # Built without re-validation: this is the hot path of a whole class's roll.
-            results[i] = EventResult.model_construct(
-                index=i, event_id=eid, result=Outcome.accepted, code=None, reason=None, errors=[]
-            )
+            results[i] = _accepted(i, eid)
         elif known.get(eid) == digest:
-            results[i] = EventResult(index=i, event_id=eid, result=Outcome.duplicate)
+            results[i] = _json(EventResult(index=i, event_id=eid, result=Outcome.duplicate))
         else:
-            results[i] = _rejected(i, eid, RejectCode.conflict, _CONFLICT)
+            results[i] = _json(_rejected(i, eid, RejectCode.conflict, _CONFLICT))
     fresh = [r for r in rows if r["event_id"] in inserted]
     changed = {(r["student_id"], r["school_date"]) for r in fresh}
     await engine.react_to_attendance(
@@ -228,19 +264,20 @@ async def record_events(
         ctx,
         {sid for sid, _ in changed},
         {r["student_id"] for r in fresh if r["status"] == Mark.absent.value},
-        open_hint=recorded.open_cases,
+        recorded.hints,
     )
     await uow.commit()
 
     final = [r for r in results if r is not None]
     assert len(final) == len(items)
-    counts = {o: sum(1 for r in final if r.result is o) for o in Outcome}
+    counts = dict.fromkeys(Outcome, 0)
+    for _, outcome, _ in final:
+        counts[outcome] += 1
     return Intake(
-        result=BatchResult(
-            accepted=counts[Outcome.accepted],
-            duplicate=counts[Outcome.duplicate],
-            rejected=counts[Outcome.rejected],
-            results=final,
-        ),
+        accepted=counts[Outcome.accepted],
+        duplicate=counts[Outcome.duplicate],
+        rejected=counts[Outcome.rejected],
+        results=[text for text, _, _ in final],
+        outcomes=[(outcome, code) for _, outcome, code in final],
         changed=changed,
     )
