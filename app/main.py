@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -57,6 +58,10 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         if own and app.state.ctx.settings.engine_in_process:
             runner = EngineRunner(app.state.ctx)
             runner.start()
+        if own:
+            # What start-up built lives as long as the process: out of the collector's sight,
+            # each full collection no longer walks it (1-2 ms of every roll batch otherwise).
+            gc.freeze()
         try:
             yield
         finally:

@@ -161,6 +161,7 @@ class Outbox:
     people: dict[tuple[Role, int], list[tuple[int, str]]] = field(default_factory=dict)
     notices: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    deadlines: list[dict[str, Any]] = field(default_factory=list)
     # Cases whose transition left them as they were: only ``updated_at`` moves, by id.
     touched: dict[datetime, set[int]] = field(default_factory=dict)
 
@@ -185,6 +186,8 @@ class Outbox:
     async def write(self, uow: UnitOfWork) -> None:
         notices, self.notices = self.notices, []
         timeline, self.timeline = self.timeline, []
+        deadlines, self.deadlines = self.deadlines, []
+        await repo.add_deadlines(uow.session, deadlines)
         touched, self.touched = self.touched, {}
         for at, case_ids in touched.items():
             await repo.touch_cases(uow.session, case_ids, at)
@@ -260,8 +263,7 @@ async def _apply(
         await uow.flush()  # alert ids for the notifications below
     for seq, effect in enumerate(effects, start=1):
         if isinstance(effect, OpenDeadline):
-            await repo.add_deadline(
-                session,
+            box.deadlines.append(
                 {
                     "dedupe_key": f"{row.id}:{effect.kind.value}:{effect.key}",
                     "case_id": row.id,

@@ -140,11 +140,15 @@ async def alerts_of(session: AsyncSession, case_ids: Collection[int]) -> dict[in
     return found
 
 
-async def add_deadline(session: AsyncSession, row: dict[str, Any]) -> None:
-    """Insert unless a deadline for the same obligation exists (its dedupe key)."""
+async def add_deadlines(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert each unless a deadline for the same obligation exists (its dedupe key): one
+    prepared statement for all of them."""
+    if not rows:
+        return
     insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    stmt = insert(Deadline).values(**row).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    await session.exec(stmt)
+    stmt = insert(Deadline).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    conn = await session.connection()
+    await conn.execute(stmt, list(rows))
 
 
 class Due(NamedTuple):
