@@ -116,8 +116,9 @@ LEDGER_TITLES = {
 }
 LEDGER_STATUS = {LedgerKind.suspected_dropout: "疑似辍学", LedgerKind.dropout: "辍学"}
 ENROLLMENT_NOTE = (
-    "入学率需要适龄儿童数(适龄儿童台账),本系统未保存,故为空 "
-    "(the number of school-age children is not held by the system)"
+    "入学率需要该学年的适龄儿童台账,尚未导入,故为空;导入见 "
+    "POST /api/v1/counties/{id}/school-age-children/import "
+    "(no list of school-age children imported for the school year)"
 )
 _NOT_MANAGER = "台账仅限学校管理者和县教育局 (school managers and county admins only)"
 _NOT_COUNTY = "县级台账与指标仅限县教育局 (county admins only)"

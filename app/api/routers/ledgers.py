@@ -70,7 +70,8 @@ async def county_ledger(
     description="学年(school_year 年 9月1日至次年 8月31日,默认当前学年)内:辍学率 = 认定辍学"
     "人数 / 在籍学生数,巩固率 = 1 − 辍学率;入学率 = (在读+休学+转出+外出就读) / (适龄儿童名单"
     "人数 − 免学 − 缓学),仅县级指标且该学年已导入适龄儿童台账时有值(全县合计与各乡镇),否则为 "
-    "null。与目标(小学 2%,初中 3%)比较并标出超标学校。county_id 仅县教育局;school_id 学校"
+    "null。与县里设定的目标(默认小学 2%,初中 3%)比较并标出超标学校。county_id 仅县教育局;"
+    "school_id 学校"
     "管理者与县教育局。",
     response_model=RatesOut,
     responses=XLSX_RESPONSES,
