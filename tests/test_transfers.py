@@ -57,6 +57,17 @@ def application(world: World, **changes: Any) -> dict[str, Any]:
     return body
 
 
+async def red_case(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
+    """student_A1 absent Friday, Monday and Tuesday: the case at red."""
+    sid = world.ids["student_A1"]
+    events = [event(sid, "absent", day=d) for d in (FRIDAY, MONDAY, TUESDAY)]
+    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
+    assert r.status_code == 200, r.text
+    r = await client.get(f"/api/v1/students/{sid}/case", headers=world.auth("principal"))
+    assert r.status_code == 200 and r.json()["level"] == "red", r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
 async def test_a_transfer_takes_four_steps_and_the_student_leaves(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
@@ -189,9 +200,7 @@ async def test_leaving_without_a_transfer_is_a_suspected_dropout(
     assert r.json()["total"]["suspected_dropouts"] == 1
 
     # Absent, red, back, 复学 confirmed: 学籍 status 05 again, and off the ledger.
-    events = [event(sid, "absent", day=d) for d in (FRIDAY, MONDAY, TUESDAY)]
-    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
-    assert r.status_code == 200, r.text
+    await red_case(client, world)
     assert isinstance(ctx.clock, Clock)
     ctx.clock.now = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
     events = [event(sid, "present", day=WEDNESDAY)]
@@ -271,12 +280,7 @@ async def test_follow_ups_after_a_red_case_is_reenrolled(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
     sid = world.ids["student_A1"]
-    events = [event(sid, "absent", day=d) for d in (FRIDAY, MONDAY, TUESDAY)]
-    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
-    assert r.status_code == 200, r.text
-    case = (
-        await client.get(f"/api/v1/students/{sid}/case", headers=world.auth("principal"))
-    ).json()
+    case = await red_case(client, world)
     url = f"/api/v1/cases/{case['id']}/follow-ups"
     assert (await client.get(url, headers=world.auth("head_teacher"))).status_code == 409
 
@@ -317,12 +321,7 @@ async def test_an_approved_transfer_ends_the_case_and_strikes_off_the_notice(
     """A red case with a 返校通知书: the family moved away. The case closes as transferred,
     its open tasks are cancelled, the notice is struck off, and nothing of it fires later."""
     sid = world.ids["student_A1"]
-    events = [event(sid, "absent", day=d) for d in (FRIDAY, MONDAY, TUESDAY)]
-    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
-    assert r.status_code == 200, r.text
-    case = (
-        await client.get(f"/api/v1/students/{sid}/case", headers=world.auth("principal"))
-    ).json()
+    case = await red_case(client, world)
     url = f"/api/v1/cases/{case['id']}/return-notice"
     r = await post(client, world, "principal", url, {"guardian_name": "王某"})
     assert r.status_code in (200, 201), r.text

@@ -31,11 +31,16 @@ class TaskReminders:
     escalated: int = 0
 
 
+def follow_up_week(task: CaseTask) -> int:
+    """Which week after 复学 a follow-up check falls in (it was created when 复学 was
+    confirmed, due 1, 4 or 8 weeks later)."""
+    return round((task.due_at - task.created_at) / timedelta(weeks=1))
+
+
 def task_label(task: CaseTask) -> str:
     label = TASK_LABELS[TaskKind(task.kind)]
     if task.kind == TaskKind.follow_up.value:
-        week = round((task.due_at - task.created_at) / timedelta(weeks=1))
-        return f"{label}(复学后第 {week} 周)"
+        return f"{label}(复学后第 {follow_up_week(task)} 周)"
     return label
 
 

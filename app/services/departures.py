@@ -78,7 +78,6 @@ async def on_transfer_approved(
     if t.to_school_id is not None and t.to_class_id is not None:
         receiving = await uow.session.get(School, t.to_school_id)
         assert receiving is not None
-        student.status = TRANSFERRED  # what the transfer-in record starts from
         await record(
             uow,
             ctx,
@@ -87,6 +86,7 @@ async def on_transfer_approved(
             STUDYING,
             actor,
             school_id=t.to_school_id,
+            from_status=TRANSFERRED,
             reason=f"自{sending.name}转入",
             reference=t.number,
         )

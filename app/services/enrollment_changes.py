@@ -73,11 +73,13 @@ async def record(
     actor: str,
     *,
     school_id: int | None = None,
+    from_status: str | None = None,
     reason: str | None = None,
     reference: str | None = None,
 ) -> None:
-    """Record the change (before ``student.status`` is set to ``to_status``) at the student's
-    school unless ``school_id`` says otherwise; dated that school's today."""
+    """Record the change from ``from_status`` (default: ``student.status``, so call it before
+    setting the new one) at the student's school unless ``school_id`` says otherwise; dated
+    that school's today."""
     assert student.id is not None
     where = school_id if school_id is not None else student.school_id
     school = await uow.session.get(School, where)
@@ -88,7 +90,7 @@ async def record(
             student_id=student.id,
             school_id=where,
             kind=kind.value,
-            from_status=student.status,
+            from_status=student.status if from_status is None else from_status,
             to_status=to_status,
             changed_on=local_today(school, now),
             reason=reason,

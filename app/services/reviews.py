@@ -352,6 +352,20 @@ async def county_monthly_review(
     )
 
 
+# The first columns of both county sheets (各校), filled by ``_alert_cells``; the 48-hour
+# share is column 6.
+_ALERT_HEADERS = (
+    "学校",
+    "蓝色预警",
+    "黄色预警",
+    "红色预警",
+    "预警合计",
+    "48小时内核查数",
+    "48小时内核查率",
+)
+_ALERT_WIDTHS = (20, 10, 10, 10, 10, 15, 15)
+
+
 def _alert_cells(line: CountySchoolLine) -> list[CellValue]:
     """学校, the alerts by level and their total, verified within 48 h (count, share)."""
     return [
@@ -377,19 +391,9 @@ def county_bulletin_xlsx(out: CountyBulletinOut) -> ReportFile:
             Sheet(
                 name="各校",
                 title=f"{out.county_name} 控辍保学周通报  {span}",
-                headers=(
-                    "学校",
-                    "蓝色预警",
-                    "黄色预警",
-                    "红色预警",
-                    "预警合计",
-                    "48小时内核查数",
-                    "48小时内核查率",
-                    "周末未结案案例",
-                    "本周返校结案",
-                ),
+                headers=(*_ALERT_HEADERS, "周末未结案案例", "本周返校结案"),
                 rows=rows,
-                widths=(20, 10, 10, 10, 10, 15, 15, 15, 14),
+                widths=(*_ALERT_WIDTHS, 15, 14),
                 percent_columns=frozenset({6}),
             )
         ]
@@ -439,13 +443,7 @@ def county_monthly_review_xlsx(out: CountyMonthlyReviewOut) -> ReportFile:
                 name="各校",
                 title=f"{out.county_name} 控辍保学月研判  {span}",
                 headers=(
-                    "学校",
-                    "蓝色预警",
-                    "黄色预警",
-                    "红色预警",
-                    "预警合计",
-                    "48小时内核查数",
-                    "48小时内核查率",
+                    *_ALERT_HEADERS,
                     "本月新开案例",
                     "1小时内联系数",
                     "1小时内联系率",
@@ -455,7 +453,7 @@ def county_monthly_review_xlsx(out: CountyMonthlyReviewOut) -> ReportFile:
                     "本月返校结案",
                 ),
                 rows=rows,
-                widths=(20, 10, 10, 10, 10, 15, 15, 13, 14, 14, 15, 15, 15, 14),
+                widths=(*_ALERT_WIDTHS, 13, 14, 14, 15, 15, 15, 14),
                 percent_columns=frozenset({6, 9, 11}),
             ),
             Sheet(

@@ -48,6 +48,7 @@ from pydantic import Field, StringConstraints
 from sqlmodel import col, func, select
 
 from app.alerts import engine
+from app.alerts.tasks import follow_up_week
 from app.context import AppContext
 from app.db.models import School, SchoolClass, Student, Suspension, Transfer
 from app.db.uow import UnitOfWork
@@ -577,7 +578,7 @@ async def follow_ups(uow: UnitOfWork, actor: Actor, case_id: int) -> list[Follow
     return [
         FollowUpOut(
             task_id=t.id or 0,
-            week=round((t.due_at - t.created_at) / timedelta(weeks=1)),
+            week=follow_up_week(t),
             due_at=t.due_at,
             status=t.status,
             done_at=t.done_at,
