@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     # The alert engine: inside the API process (make run), or its own (python -m app.alerts).
     engine_in_process: bool = True
     engine_poll_seconds: float = Field(default=0.5, gt=0)
+    # After an outage: the notices caused by deadlines firing more than this many minutes
+    # after they were due go to the inbox as usual but are pushed as one digest per recipient
+    # (not one message each): nobody is woken by a flood of week-old reminders, nothing is
+    # skipped. Deadlines that fail to fire are retried after a backoff starting here, doubling
+    # up to an hour.
+    engine_digest_after_minutes: int = Field(default=360, ge=1)
+    engine_retry_seconds: float = Field(default=60, gt=0)
     # Drills and integration tests: an API sets or advances the clock. Refused in production.
     simulation_clock: bool = False
 

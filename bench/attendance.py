@@ -35,7 +35,9 @@ CLASSES = int(os.environ.get("BENCH_CLASSES", "20"))
 STUDENTS = int(os.environ.get("BENCH_STUDENTS", "50"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 SINGLES = int(os.environ.get("BENCH_SINGLES", "2000"))
-APP_PORT, BARE_PORT = 8701, 8702
+# Ports overridable: several benchmarks may run on one shared machine.
+APP_PORT = int(os.environ.get("BENCH_APP_PORT", "8701"))
+BARE_PORT = int(os.environ.get("BENCH_BARE_PORT", "8702"))
 WORKERS = os.environ.get("BENCH_WORKERS", "1")
 BEIJING = timezone(timedelta(hours=8))
 

@@ -5,31 +5,30 @@ after downtime fires on the first tick, in due order."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.alerts import engine
-from app.alerts.care_reminders import remind_mentors
 from app.alerts.delivery import DeliveryWorker
-from app.alerts.reminders import remind_missing_rolls
-from app.alerts.tasks import remind_tasks
+from app.alerts.jobs import JOBS, SWEEP_JOB, Job, run_job
 from app.context import AppContext
-from app.repositories.org import active_school_ids
-from app.services import access_logs
-from app.services.legal import check_overdue_notices
+from app.repositories import engine_jobs
 
 log = logging.getLogger("kcbx.engine")
 
 
 class EngineRunner:
-    """Two jobs: the deadline sweep and the delivery worker (outbox → channels)."""
+    """The deadline sweep, the delivery worker (outbox → channels) and the periodic jobs of
+    ``app.alerts.jobs``, each scheduled on its own."""
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.ticks = 0
+        self._sweep_recorded: float | None = None
         endpoints = ctx.settings.channels
         self.client = httpx.AsyncClient(timeout=endpoints.timeout())
         self.delivery = DeliveryWorker(ctx, self.client, endpoints)
@@ -44,12 +43,18 @@ class EngineRunner:
             log.info("delivered %d, retrying %d, dead-lettered %d", got.sent, got.retried, got.dead)
 
     async def tick(self) -> None:
+        started = self.ctx.clock()
         try:
             result = await engine.sweep(self.ctx)
-        except Exception:  # a failed sweep is retried on the next tick; its rows stay pending
+        except Exception as exc:  # retried on the next tick; its rows stay pending
             log.exception("engine sweep failed")
+            await self._record_sweep(started, f"{type(exc).__name__}: {exc}"[:500])
             return
         self.ticks += 1
+        # The sweep's status row: each failure, and a success at most every 30 s.
+        if self._sweep_recorded is None or time.monotonic() - self._sweep_recorded > 30:
+            await self._record_sweep(started, None)
+            self._sweep_recorded = time.monotonic()
         if result.fired or result.cancelled:
             worst = max(result.lateness_ms, default=0)
             log.info(
@@ -59,24 +64,17 @@ class EngineRunner:
                 worst,
             )
 
-    async def remind(self) -> None:
+    async def _record_sweep(self, at: datetime, error: str | None) -> None:
         try:
             async with self.ctx.uow() as uow:
-                schools = await active_school_ids(uow.session)
-            await remind_missing_rolls(self.ctx, schools)
-            # Return notices past their deadline go to the township (疑似辍学), then 辍学.
-            await check_overdue_notices(self.ctx)
-            await remind_tasks(self.ctx)
-        except Exception:  # tried again next minute; each is idempotent
-            log.exception("roll, return-notice or task reminders failed")
+                await engine_jobs.record(uow.session, SWEEP_JOB, at, error)
+                await uow.commit()
+        except Exception:  # the database is down: the log says so
+            log.exception("could not record the sweep's status")
 
-    async def remind_care(self) -> None:
-        try:
-            await remind_mentors(self.ctx)
-            # Hourly too: access-log rows past their retention go (idempotent).
-            await access_logs.purge(self.ctx)
-        except Exception:  # tried again next hour; idempotent
-            log.exception("care-contact reminders or access-log purge failed")
+    async def run(self, job: Job) -> None:
+        """One periodic job (see ``app.alerts.jobs``): its own transaction and ``try``."""
+        await run_job(self.ctx, job)
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -99,25 +97,19 @@ class EngineRunner:
             misfire_grace_time=None,
             id="delivery",
         )
-        self.scheduler.add_job(
-            self.remind,
-            "interval",
-            seconds=60,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            id="roll-reminders",
-        )
-        self.scheduler.add_job(
-            self.remind_care,
-            "interval",
-            seconds=3600,
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            id="care-reminders",
-        )
+        for job in JOBS:
+            self.scheduler.add_job(
+                self.run,
+                "interval",
+                args=[job],
+                seconds=job.every_seconds,
+                # The hourly jobs run at start too: a restarted engine catches up at once.
+                next_run_time=datetime.now(UTC) if job.every_seconds > 60 else None,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+                id=job.name,
+            )
         self.scheduler.start()
 
     async def stop(self) -> None:

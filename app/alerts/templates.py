@@ -34,6 +34,9 @@ LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DIGEST_TOPIC = "digest"
+# The engine's digest of notices held back after an outage (see ``engine.fold_digests``): the
+# notice's title carries the counts, its body the lines; sent like any other notice.
+DIGEST_LATE_TOPIC = "backlog.digest"
 MASK = "*"
 DIGEST_MAX_ITEMS = 20
 
@@ -289,6 +292,22 @@ TOPICS: dict[str, Topic] = {
                 "Care contact overdue: {who}",
                 "{reason}.",
                 "Contact the student or family and record it",
+            ),
+        }
+    ),
+    DIGEST_LATE_TOPIC: Topic(
+        {
+            "zh": Wording(
+                "积压提醒汇总",
+                "积压提醒汇总",
+                "系统恢复后补发的逾期提醒已合并为一条:{reason}。",
+                "请在系统中逐条查看并处理",
+            ),
+            "en": Wording(
+                "Backlog digest",
+                "Backlog digest",
+                "Reminders held back during an outage, in one message: {reason}.",
+                "Review them one by one in the app",
             ),
         }
     ),

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Integer,
     any_,
     bindparam,
+    func,
     insert,
     literal_column,
     text,
@@ -182,6 +183,120 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Du
         stmt = stmt.with_for_update(skip_locked=True)
         await conn.execute(text("SET LOCAL enable_bitmapscan = off"))
     return [Due(*row) for row in await conn.execute(stmt)]
+
+
+async def claim_ids(session: AsyncSession, ids: Sequence[int], states: Sequence[str]) -> list[Due]:
+    """The deadlines ``ids`` still in one of ``states``, locked (a second engine skips them)."""
+    table = Deadline.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa_select(table.c.id, table.c.case_id, table.c.kind, table.c.key, table.c.due_at)
+        .where(table.c.id.in_(list(ids)), table.c.state.in_(list(states)))
+        .order_by(table.c.due_at, table.c.id)
+    )
+    if _dialect(session) == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    conn = await session.connection()
+    return [Due(*row) for row in await conn.execute(stmt)]
+
+
+async def failed_due(session: AsyncSession, now: datetime, limit: int) -> list[int]:
+    """Deadlines set aside whose retry time has come, oldest due first."""
+    table = Deadline.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa_select(table.c.id)
+        .where(table.c.state == literal_column("'failed'"), table.c.retry_at <= now)
+        .order_by(table.c.due_at, table.c.id)
+        .limit(limit)
+    )
+    conn = await session.connection()
+    return [i for (i,) in await conn.execute(stmt)]
+
+
+async def fail_deadline(session: AsyncSession, deadline_id: int, error: str) -> int | None:
+    """Set a deadline aside with its error; returns its failed attempts so far (None: it was
+    fired or cancelled meanwhile)."""
+    table = Deadline.__table__  # type: ignore[attr-defined]
+    stmt = (
+        update(table)
+        .where(table.c.id == deadline_id, table.c.state.in_(("pending", "failed")))
+        .values(state="failed", attempts=table.c.attempts + 1, last_error=error)
+        .returning(table.c.attempts)
+    )
+    conn = await session.connection()
+    found = (await conn.execute(stmt)).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+async def retry_deadline_at(session: AsyncSession, deadline_id: int, at: datetime) -> None:
+    table = Deadline.__table__  # type: ignore[attr-defined]
+    conn = await session.connection()
+    await conn.execute(update(table).where(table.c.id == deadline_id).values(retry_at=at))
+
+
+class FailedDeadlines(NamedTuple):
+    total: int
+    oldest_due_at: datetime | None
+    last_error: str | None
+
+
+async def failed_deadlines(session: AsyncSession) -> FailedDeadlines:
+    table = Deadline.__table__  # type: ignore[attr-defined]
+    failed = table.c.state == literal_column("'failed'")
+    conn = await session.connection()
+    count, oldest = (
+        await conn.execute(sa_select(func.count(), func.min(table.c.due_at)).where(failed))
+    ).one()
+    error = (
+        await conn.execute(
+            sa_select(table.c.last_error).where(failed).order_by(table.c.retry_at.desc()).limit(1)
+        )
+    ).scalar_one_or_none()
+    return FailedDeadlines(int(count), oldest, error)
+
+
+class Held(NamedTuple):
+    """A late notice awaiting its digest."""
+
+    id: int
+    staff_id: int
+    school_id: int | None
+    role: str | None
+    topic: str
+    title: str
+    level: str | None
+    created_at: datetime
+
+
+async def awaiting_digest(session: AsyncSession, limit: int) -> list[Held]:
+    table = Notification.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa_select(
+            table.c.id,
+            table.c.staff_id,
+            table.c.school_id,
+            table.c.role,
+            table.c.topic,
+            table.c.title,
+            table.c.level,
+            table.c.created_at,
+        )
+        .where(table.c.digest_pending)
+        .order_by(table.c.id)
+        .limit(limit)
+    )
+    if _dialect(session) == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    conn = await session.connection()
+    return [Held(*row) for row in await conn.execute(stmt)]
+
+
+async def release_digested(session: AsyncSession, ids: Collection[int]) -> None:
+    table = Notification.__table__  # type: ignore[attr-defined]
+    conn = await session.connection()
+    # Notification ids are 64-bit: a plain IN, not the int4 array of ``_among``.
+    await conn.execute(
+        update(table).where(table.c.id.in_(sorted(ids))).values(digest_pending=False)
+    )
 
 
 async def cases_by_id(

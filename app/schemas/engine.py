@@ -30,11 +30,34 @@ class ClockOut(BaseModel):
     cancelled: int = 0
 
 
+class JobStatusOut(BaseModel):
+    """One periodic job as the engines last recorded it (any engine process)."""
+
+    name: str
+    label: str = Field(description="任务名称")
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    runs: int
+    failures: int = Field(description="failed runs in all")
+    failing: int = Field(description="failed runs since the last success (0: well)")
+
+
 class EngineHealthOut(BaseModel):
     now: datetime
     pending_overdue: int = Field(description="due but not yet fired")
     oldest_overdue_due_at: datetime | None
     oldest_overdue_seconds: float | None = Field(description="a stuck engine shows here")
+    failed_deadlines: int = Field(
+        default=0, description="set aside: firing raised; retried with backoff (已搁置的期限)"
+    )
+    failed_oldest_due_at: datetime | None = None
+    failed_last_error: str | None = None
+    digest_pending: int = Field(
+        default=0, description="late notices not yet folded into their recipient's digest"
+    )
+    jobs: list[JobStatusOut] = Field(default_factory=list)
 
 
 class PolicyIn(BaseModel):

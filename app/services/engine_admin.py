@@ -11,14 +11,23 @@ from sqlmodel import col, select
 from app.alerts import engine
 from app.alerts import policy as policies
 from app.alerts.clock import SimClock
+from app.alerts.jobs import LABELS
 from app.context import AppContext
-from app.db.models import AlertPolicyRow, Deadline
+from app.db.models import AlertPolicyRow, Deadline, EngineJob, Notification
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
-from app.schemas.engine import ClockMove, ClockOut, EngineHealthOut, PolicyIn, PolicyOut
+from app.repositories import engine_jobs
+from app.schemas.engine import (
+    ClockMove,
+    ClockOut,
+    EngineHealthOut,
+    JobStatusOut,
+    PolicyIn,
+    PolicyOut,
+)
 from app.services.county_rules import rules_from
 from app.services.org import school_for
 
@@ -69,11 +78,35 @@ async def health(uow: UnitOfWork, ctx: AppContext) -> EngineHealthOut:
         Deadline.state == "pending", col(Deadline.due_at) <= now
     )
     count, oldest = (await uow.session.exec(overdue)).one()
+    failed = await alerts_repo.failed_deadlines(uow.session)
+    held = select(func.count()).where(col(Notification.digest_pending))
+    jobs = {j.name: j for j in await engine_jobs.all_jobs(uow.session)}
+    names = [*LABELS, *sorted(jobs.keys() - LABELS.keys())]
     return EngineHealthOut(
         now=now,
         pending_overdue=int(count),
         oldest_overdue_due_at=oldest,
         oldest_overdue_seconds=(now - oldest).total_seconds() if oldest else None,
+        failed_deadlines=failed.total,
+        failed_oldest_due_at=failed.oldest_due_at,
+        failed_last_error=failed.last_error,
+        digest_pending=int((await uow.session.exec(held)).one()),
+        jobs=[_job_out(name, jobs.get(name)) for name in names],
+    )
+
+
+def _job_out(name: str, row: EngineJob | None) -> JobStatusOut:
+    """A job never run yet shows with empty times (a new engine, or one that never started)."""
+    return JobStatusOut(
+        name=name,
+        label=LABELS.get(name, name),
+        last_run_at=row.last_run_at if row else None,
+        last_success_at=row.last_success_at if row else None,
+        last_error_at=row.last_error_at if row else None,
+        last_error=row.last_error if row else None,
+        runs=row.runs if row else 0,
+        failures=row.failures if row else 0,
+        failing=row.failing if row else 0,
     )
 
 

@@ -30,7 +30,7 @@ Decisions:
   engine runner calls it every minute (idempotent); ``POST /return-notices/check``
   runs it over the caller's schools;
 - every write locks the case row first, appends a timeline entry (``case_event``) and commits
-  once.
+  once; the check locks all its cases at once, in case-id order (the sweep's order).
 """
 
 from __future__ import annotations
@@ -398,13 +398,23 @@ async def _check(
     stmt = select(ReturnNotice).where(col(ReturnNotice.status).in_(_ACTIVE))
     if school_ids is not None:
         stmt = stmt.where(col(ReturnNotice.school_id).in_(sorted(school_ids)))
-    notices = list(await uow.session.exec(stmt.order_by(col(ReturnNotice.id))))
+    found = list(await uow.session.exec(stmt))
+    # Every case first, in one statement in case-id order: the order the sweep and every
+    # other engine job lock cases in, so the check and a sweep cannot deadlock.
+    rows = await alerts_repo.cases_by_id(uow.session, {n.case_id for n in found}, lock=True)
+    # The notices again, as they stand now that their cases are locked.
+    notices = list(
+        await uow.session.exec(
+            select(ReturnNotice)
+            .where(col(ReturnNotice.id).in_(sorted(n.id for n in found if n.id is not None)))
+            .order_by(col(ReturnNotice.case_id), col(ReturnNotice.id))
+            .execution_options(populate_existing=True)
+        )
+    )
     counts = CheckOut(complied=0, escalated=0, dropout=0)
     schools: dict[int, tuple[School, CountyRules]] = {}
     for n in notices:
-        row = await alerts_repo.case_for_update(uow.session, n.case_id)
-        assert row is not None
-        await uow.session.refresh(n)
+        row = rows[n.case_id]
         if n.status not in _ACTIVE:
             continue
         if n.school_id not in schools:

@@ -9,6 +9,7 @@ from app.db.models.alerts import (
     CaseEvent,
     CaseTask,
     Deadline,
+    EngineJob,
     Notification,
     ParentContact,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DeliverySettings",
+    "EngineJob",
     "EnrollmentChange",
     "Grade",
     "Guardian",

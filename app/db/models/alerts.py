@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import bigint_pk, created_field, fk_field
@@ -14,7 +14,9 @@ from app.db.types import UTCDateTime
 
 _OPEN = text("status <> 'closed'")
 _PENDING = text("state = 'pending'")
+_FAILED = text("state = 'failed'")
 _TASK_OPEN = text("status = 'open'")
+_DIGEST_PENDING = text("digest_pending")
 
 
 class AbsenceCase(SQLModel, table=True):
@@ -83,12 +85,19 @@ class Alert(SQLModel, table=True):
 
 
 class Deadline(SQLModel, table=True):
-    """A due obligation, durable: written with the change that creates it, claimed once."""
+    """A due obligation, durable: written with the change that creates it, claimed once.
+
+    A deadline whose firing raised is set aside as ``failed`` with its error and tried again
+    at ``retry_at`` (backing off), so it never holds back the others; ``attempts`` counts the
+    failed tries."""
 
     __tablename__ = "deadline"
     __table_args__ = (
         Index(
             "ix_deadline_pending_due", "due_at", sqlite_where=_PENDING, postgresql_where=_PENDING
+        ),
+        Index(
+            "ix_deadline_failed_retry", "retry_at", sqlite_where=_FAILED, postgresql_where=_FAILED
         ),
     )
     id: int | None = bigint_pk()
@@ -97,10 +106,14 @@ class Deadline(SQLModel, table=True):
     kind: str = Field(max_length=20)
     key: str = Field(max_length=60)
     due_at: datetime = Field(sa_type=UTCDateTime)
-    state: str = Field(default="pending", max_length=20)  # pending | fired | cancelled
+    state: str = Field(default="pending", max_length=20)  # pending|fired|cancelled|failed
     created_at: datetime = Field(sa_type=UTCDateTime)
     fired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    lateness_ms: int | None = None
+    # 64-bit: a deadline fired weeks late is ~2**31 ms and more.
+    lateness_ms: int | None = Field(default=None, sa_type=BigInteger)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_error: str | None = Field(default=None, max_length=500)
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Notification(SQLModel, table=True):
@@ -108,7 +121,15 @@ class Notification(SQLModel, table=True):
     also the staff member's in-app inbox until delivery channels send it further."""
 
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_staff_created", "staff_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_notification_staff_created", "staff_id", "created_at"),
+        Index(
+            "ix_notification_digest_pending",
+            "id",
+            sqlite_where=_DIGEST_PENDING,
+            postgresql_where=_DIGEST_PENDING,
+        ),
+    )
     id: int | None = bigint_pk()
     idem_key: str = Field(max_length=160, unique=True)
     staff_id: int = fk_field("staff.id", index=False)
@@ -126,6 +147,10 @@ class Notification(SQLModel, table=True):
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Set when the delivery worker has turned it into channel deliveries.
     dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A notice caused by an obligation older than the digest horizon (after an outage): kept
+    # in the inbox, not sent on its own (``dispatched_at`` is set when written); the engine
+    # folds it into one digest per recipient and clears this.
+    digest_pending: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 _UNSENT = text("dispatched_at IS NULL")
@@ -207,3 +232,19 @@ class AlertPolicyRow(SQLModel, table=True):
     school_id: int | None = None
     values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = created_field()
+
+
+class EngineJob(SQLModel, table=True):
+    """Each periodic job's last run, success and error, written by whichever process ran it:
+    ``GET /engine/health`` shows every engine's view."""
+
+    __tablename__ = "engine_job"
+    name: str = Field(primary_key=True, max_length=40)
+    last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    runs: int = 0
+    failures: int = 0
+    # Failed runs since the last success: 0 when the job is well.
+    failing: int = 0

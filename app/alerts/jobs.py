@@ -1,0 +1,93 @@
+"""The engine's periodic jobs, each on its own: its own transaction(s) and its own ``try``, so
+one failing (a reminder that cannot be written) never stops another (the return-notice check,
+the legal escalation). Each run's outcome is recorded in ``engine_job`` — last run, last
+success, last error, failures since the last success — by whichever engine process ran it,
+and ``GET /engine/health`` shows them.
+
+A job is ``async def job(ctx) -> object`` (what it returns is only logged), so the runner can
+schedule it on any clock; ``run_job`` wraps one run with the recording.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from app.alerts.care_reminders import remind_mentors
+from app.alerts.reminders import remind_missing_rolls
+from app.alerts.tasks import remind_tasks
+from app.context import AppContext
+from app.repositories import engine_jobs
+from app.repositories.org import active_school_ids
+from app.services import access_logs
+from app.services.legal import check_overdue_notices
+
+log = logging.getLogger("kcbx.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    label: str  # as the health page shows it
+    every_seconds: int
+    run: Callable[[AppContext], Awaitable[object]]
+
+
+async def roll_reminders(ctx: AppContext) -> int:
+    async with ctx.uow() as uow:
+        schools = await active_school_ids(uow.session)
+    return await remind_missing_rolls(ctx, schools)
+
+
+async def return_notices(ctx: AppContext) -> object:
+    # Return notices past their deadline go to the township (疑似辍学), then 辍学.
+    return await check_overdue_notices(ctx)
+
+
+async def task_reminders(ctx: AppContext) -> object:
+    return await remind_tasks(ctx)
+
+
+async def care_reminders(ctx: AppContext) -> int:
+    return await remind_mentors(ctx)
+
+
+async def access_log_purge(ctx: AppContext) -> object:
+    # Access-log rows past their retention go (idempotent).
+    return await access_logs.purge(ctx)
+
+
+JOBS: tuple[Job, ...] = (
+    Job("roll-reminders", "未点名提醒", 60, roll_reminders),
+    Job("return-notices", "返校通知书逾期检查", 60, return_notices),
+    Job("task-reminders", "任务到期提醒", 60, task_reminders),
+    Job("care-reminders", "关爱联系提醒", 3600, care_reminders),
+    Job("access-log-purge", "访问日志清理", 3600, access_log_purge),
+)
+# The deadline sweep's row: each failure, and a success at most every 30 s per engine.
+SWEEP_JOB = "deadline-sweep"
+LABELS = {SWEEP_JOB: "期限扫描", **{job.name: job.label for job in JOBS}}
+
+
+async def run_job(ctx: AppContext, job: Job) -> bool:
+    """One run of ``job``, recorded; True when it succeeded. Never raises: a failure is
+    logged and recorded, and the job runs again at its next turn (each is idempotent)."""
+    started = ctx.clock()
+    t0 = time.perf_counter()
+    error: str | None = None
+    try:
+        result = await job.run(ctx)
+    except Exception as exc:
+        log.exception("job %s failed", job.name)
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    else:
+        log.debug("job %s: %s (%.0f ms)", job.name, result, (time.perf_counter() - t0) * 1000)
+    try:
+        async with ctx.uow() as uow:
+            await engine_jobs.record(uow.session, job.name, started, error)
+            await uow.commit()
+    except Exception:  # the database itself is down: the log has it
+        log.exception("could not record the run of job %s", job.name)
+    return error is None
