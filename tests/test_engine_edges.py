@@ -1,0 +1,283 @@
+"""The engine at its edges: deadlines weeks overdue, a row that cannot fire, a long outage's
+backlog, periodic jobs that fail on their own."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import insert, update
+from sqlmodel import select
+
+from app.alerts import engine, jobs
+from app.alerts.clock import SimClock
+from app.alerts.jobs import JOBS, run_job
+from app.alerts.runner import EngineRunner
+from app.alerts.templates import DIGEST_LATE_TOPIC, Notice, render
+from app.context import AppContext
+from app.db.models import AbsenceCase, CaseEvent, Deadline, Notification
+from tests.attendance_helpers import TUESDAY, event
+from tests.world import World, build_world
+
+URL = "/api/v1/attendance-events"
+HEALTH = "/api/v1/engine/health"
+
+
+@pytest.fixture
+async def world(ctx: AppContext) -> World:
+    return await build_world(ctx)
+
+
+def clock(ctx: AppContext) -> SimClock:
+    assert isinstance(ctx.clock, SimClock)
+    return ctx.clock
+
+
+async def rows(ctx: AppContext, model: type, *where: object) -> list:  # type: ignore[type-arg]
+    async with ctx.uow() as uow:
+        stmt = select(model)
+        for w in where:
+            stmt = stmt.where(w)  # type: ignore[arg-type]
+        return list(await uow.session.exec(stmt))
+
+
+async def post(client: httpx.AsyncClient, world: World, who: str, events: list) -> None:  # type: ignore[type-arg]
+    r = await client.post(URL, json=events, headers=world.auth(who))
+    assert r.status_code == 200, r.text
+    assert r.json()["rejected"] == 0, r.text
+
+
+async def case_of(ctx: AppContext, world: World, student: str) -> AbsenceCase:
+    [case] = await rows(ctx, AbsenceCase, AbsenceCase.student_id == world.ids[student])
+    return case
+
+
+# --- no value can stall the sweep -------------------------------------------------------------
+
+
+async def test_a_deadline_forty_days_overdue_fires_with_its_lateness(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    await post(client, world, "head_teacher", [event(world.ids["student_A1"], "absent")])
+    clock(ctx).now += timedelta(days=41)  # engines down over a winter break
+    result = await engine.sweep(ctx)
+    assert result.failed == 0 and result.fired == 3
+    [contact] = await rows(ctx, Deadline, Deadline.kind == "contact")
+    assert contact.state == "fired"
+    assert contact.lateness_ms is not None and contact.lateness_ms > 2**31  # beyond int32
+    late = await rows(ctx, CaseEvent, CaseEvent.kind == "deadline.late")
+    assert len(late) == 3 and any("40 天" in e.text for e in late)  # 因停机延迟 40 天 … 触发
+
+
+async def test_a_roll_synced_forty_days_late_does_not_hold_back_todays_absences(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    late_day = TUESDAY - timedelta(days=42)  # a Tuesday six weeks back
+    await post(
+        client, world, "head_teacher", [event(world.ids["student_A1"], "absent", day=late_day)]
+    )
+    await post(client, world, "principal_B", [event(world.ids["student_B1"], "absent")])
+    clock(ctx).now += timedelta(minutes=10)  # 09:10: B1's 09:05 parent call is overdue
+    result = await engine.sweep(ctx)
+    assert result.failed == 0
+    b1 = await case_of(ctx, world, "student_B1")
+    [contact] = await rows(ctx, Deadline, Deadline.case_id == b1.id, Deadline.kind == "contact")
+    assert contact.state == "fired" and contact.lateness_ms == 5 * 60 * 1000  # on time
+    a1 = await case_of(ctx, world, "student_A1")
+    [old] = await rows(ctx, Deadline, Deadline.case_id == a1.id, Deadline.kind == "contact")
+    assert old.state == "fired" and (old.lateness_ms or 0) > 2**31
+
+
+async def _poison(ctx: AppContext, case_id: int, due: object) -> int:
+    """A deadline whose firing raises: a kind this engine does not know (a row written by a
+    newer version, or edited by hand)."""
+    async with ctx.engine.begin() as conn:
+        got = await conn.execute(
+            insert(Deadline).returning(Deadline.id),  # type: ignore[arg-type]
+            [
+                {
+                    "dedupe_key": f"{case_id}:bogus:1",
+                    "case_id": case_id,
+                    "kind": "bogus",
+                    "key": "1",
+                    "due_at": due,
+                    "state": "pending",
+                    "created_at": ctx.clock(),
+                }
+            ],
+        )
+        return int(got.scalar_one())
+
+
+async def test_a_poisoned_deadline_is_set_aside_and_every_other_one_fires(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    await post(client, world, "head_teacher", [event(world.ids["student_A1"], "absent")])
+    await post(client, world, "principal_B", [event(world.ids["student_B1"], "absent")])
+    a1 = await case_of(ctx, world, "student_A1")
+    assert a1.id is not None
+    # Due first: the claim takes the oldest first, so before the fix it stalled every sweep.
+    poison = await _poison(ctx, a1.id, ctx.clock() - timedelta(days=1))
+    clock(ctx).now += timedelta(minutes=10)
+    first = await engine.sweep(ctx)
+    assert (first.fired, first.failed) == (2, 1)  # both schools' parent calls, and the poison
+    contacts = await rows(ctx, Deadline, Deadline.kind == "contact")
+    assert [d.state for d in contacts] == ["fired", "fired"]
+    [bad] = await rows(ctx, Deadline, Deadline.id == poison)
+    assert bad.state == "failed" and bad.attempts == 1
+    assert bad.last_error is not None and "bogus" in bad.last_error
+    assert bad.retry_at == clock(ctx).now + timedelta(seconds=60)
+
+    health = (await client.get(HEALTH, headers=world.auth("principal"))).json()
+    assert health["failed_deadlines"] == 1 and "bogus" in health["failed_last_error"]
+    assert health["pending_overdue"] == 0  # set aside, not counted as waiting
+
+    clock(ctx).now += timedelta(seconds=30)
+    assert (await engine.sweep(ctx)).failed == 0  # backing off: not yet
+    clock(ctx).now += timedelta(seconds=31)
+    assert (await engine.sweep(ctx)).failed == 1  # tried again, fails again
+    [bad] = await rows(ctx, Deadline, Deadline.id == poison)
+    assert bad.attempts == 2 and bad.retry_at == clock(ctx).now + timedelta(seconds=120)
+    # Repaired (the engine learned the kind, or someone fixed the row): it fires on retry.
+    async with ctx.engine.begin() as conn:
+        await conn.execute(update(Deadline).where(Deadline.id == poison).values(kind="report"))  # type: ignore[arg-type]
+    clock(ctx).now += timedelta(minutes=3)
+    again = await engine.sweep(ctx)
+    assert again.failed == 0
+    [bad] = await rows(ctx, Deadline, Deadline.id == poison)
+    assert bad.state in ("fired", "cancelled")
+
+
+async def test_a_case_that_cannot_be_read_sets_aside_only_its_own_deadlines(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    await post(client, world, "head_teacher", [event(world.ids["student_A1"], "absent")])
+    await post(client, world, "principal_B", [event(world.ids["student_B1"], "absent")])
+    a1 = await case_of(ctx, world, "student_A1")
+    async with ctx.engine.begin() as conn:  # a policy snapshot no engine can read
+        await conn.execute(
+            update(AbsenceCase).where(AbsenceCase.id == a1.id).values(policy={"blue_to": "janitor"})  # type: ignore[arg-type]
+        )
+    clock(ctx).now += timedelta(days=3)
+    result = await engine.sweep(ctx)
+    assert result.failed == 3  # A1's contact, report and verification
+    b1 = await case_of(ctx, world, "student_B1")
+    fired = await rows(ctx, Deadline, Deadline.case_id == b1.id)
+    assert {d.state for d in fired} == {"fired"} and len(fired) == 3
+
+
+# --- a long outage drains into digests ----------------------------------------------------------
+
+
+async def test_after_a_long_outage_late_notices_fold_into_one_digest_per_recipient(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    students = [world.ids["student_A1"]]
+    for i in range(4):
+        students.append(await world.add_student(f"extra{i}", "class_A1", 20 + i))
+    await post(client, world, "head_teacher", [event(s, "absent") for s in students])
+    clock(ctx).now += timedelta(days=4)  # the engines were down four days
+    result = await engine.sweep(ctx)
+    assert result.fired == 15 and result.failed == 0  # 5 × contact, report, verification
+    assert result.digests >= 1 and result.folded > 0
+    vp = world.ids["vice_principal"]
+    notes = await rows(ctx, Notification, Notification.staff_id == vp)
+    digests = [n for n in notes if n.topic == DIGEST_LATE_TOPIC]
+    late = [n for n in notes if n.topic != DIGEST_LATE_TOPIC]
+    # Every late notice is in the inbox (nothing skipped), none is pushed on its own ...
+    assert {n.topic for n in late} == {"contact.overdue", "report.overdue", "alert.escalated"}
+    assert len(late) == 15
+    assert all(n.dispatched_at is not None and not n.digest_pending for n in late)
+    # ... and one digest says how many and of what, to be sent like any notice.
+    [digest] = digests
+    assert digest.dispatched_at is None
+    assert "15 条" in digest.title and digest.school_id == world.ids["school_A"]
+    assert len(digest.body.splitlines()) == 15
+    rendered = render(Notice(topic=digest.topic, school="学校A", reason=digest.title))
+    assert "积压" in rendered.title
+    # A second sweep finds nothing more to fold.
+    assert (await engine.sweep(ctx)).digests == 0
+    health = (await client.get(HEALTH, headers=world.auth("principal"))).json()
+    assert health["digest_pending"] == 0
+
+
+async def test_a_deadline_late_within_the_horizon_notifies_as_usual(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    await post(client, world, "head_teacher", [event(world.ids["student_A1"], "absent")])
+    clock(ctx).now += timedelta(hours=2)  # an engine restart, not an outage
+    result = await engine.sweep(ctx)
+    assert result.fired == 1 and result.digests == 0
+    [note] = await rows(ctx, Notification, Notification.topic == "contact.overdue")
+    assert note.dispatched_at is None and not note.digest_pending
+
+
+# --- independent jobs ---------------------------------------------------------------------------
+
+
+async def test_a_failing_job_does_not_stop_the_others_and_health_shows_both(
+    ctx: AppContext,
+    world: World,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(ctx: AppContext, schools: list[int]) -> int:
+        raise RuntimeError("企业微信 token 过期")
+
+    monkeypatch.setattr(jobs, "remind_missing_rolls", broken)
+    outcomes = {job.name: await run_job(ctx, job) for job in JOBS}
+    assert outcomes == {
+        "roll-reminders": False,
+        "return-notices": True,
+        "task-reminders": True,
+        "care-reminders": True,
+        "access-log-purge": True,
+    }
+    await run_job(ctx, JOBS[0])  # fails again next minute
+    health = (await client.get(HEALTH, headers=world.auth("principal"))).json()
+    by_name = {j["name"]: j for j in health["jobs"]}
+    roll = by_name["roll-reminders"]
+    assert roll["label"] == "未点名提醒"
+    assert (roll["failing"], roll["failures"], roll["runs"]) == (2, 2, 2)
+    assert "token 过期" in roll["last_error"] and roll["last_success_at"] is None
+    notices = by_name["return-notices"]
+    assert notices["last_success_at"] is not None and notices["failing"] == 0
+    assert by_name["deadline-sweep"]["runs"] == 0  # listed before any engine ran it
+
+    monkeypatch.undo()
+    assert await run_job(ctx, JOBS[0])
+    health = (await client.get(HEALTH, headers=world.auth("principal"))).json()
+    roll = {j["name"]: j for j in health["jobs"]}["roll-reminders"]
+    assert roll["failing"] == 0 and roll["failures"] == 2 and roll["last_success_at"]
+
+
+async def test_the_runner_schedules_every_job_on_its_own(ctx: AppContext) -> None:
+    runner = EngineRunner(ctx)
+    try:
+        runner.start()
+        ids = {j.id for j in runner.scheduler.get_jobs()}
+        assert {job.name for job in JOBS} <= ids
+        assert {"engine-sweep", "delivery"} <= ids
+    finally:
+        await runner.stop()
+
+
+async def test_a_failed_sweep_is_recorded(
+    ctx: AppContext, world: World, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def down(ctx: AppContext) -> None:
+        raise ConnectionRefusedError("database restarting")
+
+    runner = EngineRunner(ctx)
+    try:
+        monkeypatch.setattr(engine, "sweep", down)
+        await runner.tick()
+        monkeypatch.undo()
+        await runner.tick()
+    finally:
+        await runner.stop()
+    health = (await client.get(HEALTH, headers=world.auth("principal"))).json()
+    sweep = {j["name"]: j for j in health["jobs"]}["deadline-sweep"]
+    assert sweep["runs"] == 2 and sweep["failures"] == 1 and sweep["failing"] == 0
+    assert "restarting" in sweep["last_error"]
