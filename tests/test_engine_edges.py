@@ -3,6 +3,7 @@ backlog, periodic jobs that fail on their own."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -16,7 +17,7 @@ from app.alerts.jobs import JOBS, run_job
 from app.alerts.runner import EngineRunner
 from app.alerts.templates import DIGEST_LATE_TOPIC, Notice, render
 from app.context import AppContext
-from app.db.models import AbsenceCase, CaseEvent, Deadline, Notification
+from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
 from tests.attendance_helpers import TUESDAY, event
 from tests.world import World, build_world
 
@@ -281,3 +282,91 @@ async def test_a_failed_sweep_is_recorded(
     sweep = {j["name"]: j for j in health["jobs"]}["deadline-sweep"]
     assert sweep["runs"] == 2 and sweep["failures"] == 1 and sweep["failing"] == 0
     assert "restarting" in sweep["last_error"]
+
+
+# --- simultaneous rolls -------------------------------------------------------------------------
+
+
+def _checks(students: list[int], pattern: dict[int, str]) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+    """The class's three checks; ``pattern`` per student index: which checks find them absent
+    (m, n, d), the others present."""
+    out: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for check, letter, at in (
+        ("morning", "m", "08:05"),
+        ("noon", "n", "12:30"),
+        ("dismissal", "d", "16:30"),
+    ):
+        out[check] = [
+            event(
+                s,
+                "absent" if letter in pattern[i % len(pattern)] else "present",
+                check=check,
+                at=at,
+            )
+            for i, s in enumerate(students)
+        ]
+    return out
+
+
+async def _shape(ctx: AppContext, students: list[int], *, live: bool) -> list[tuple[object, ...]]:
+    """Per student (in order): cases, alert levels, deadline kinds, notice topics. ``live``:
+    only what stands (cases not closed, alerts not withdrawn), which cannot depend on the
+    order the checks arrived in; otherwise the history too."""
+    out = []
+    for sid in students:
+        cases = await rows(ctx, AbsenceCase, AbsenceCase.student_id == sid)
+        alerts = await rows(ctx, Alert, Alert.student_id == sid)
+        if live:
+            cases = [c for c in cases if c.status != "closed"]
+            alerts = [a for a in alerts if a.status != "withdrawn"]
+        ids = [c.id for c in cases]
+        deadlines = sorted(d.kind for d in await rows(ctx, Deadline) if d.case_id in ids)
+        notes = await rows(ctx, Notification, Notification.student_id == sid)
+        topics = sorted(n.topic for n in notes if n.case_id in ids)
+        out.append(
+            (
+                [(c.status, c.level, c.run) for c in cases],
+                sorted(a.level for a in alerts),
+                deadlines,
+                topics,
+            )
+        )
+    return out
+
+
+async def test_a_class_s_three_checks_posted_at_once_are_judged_as_if_one_by_one(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    clock(ctx).now += timedelta(hours=8)  # 17:00 Beijing: all three checks are past
+    together = [await world.add_student(f"t{i}", "class_A1", 30 + i) for i in range(8)]
+    alone = [await world.add_student(f"s{i}", "class_A1", 50 + i) for i in range(8)]
+    pattern = {0: "mnd", 1: "m", 2: "nd", 3: "d", 4: "mn", 5: "", 6: "mnd", 7: "n"}
+    headers = world.auth("head_teacher")
+
+    concurrent = _checks(together, pattern)
+    answers = await asyncio.gather(
+        *(client.post(URL, json=batch, headers=headers) for batch in concurrent.values()),
+        # The county system posting the morning roll again (its own event ids) at once.
+        client.post(URL, json=_checks(together, pattern)["morning"], headers=headers),
+    )
+    assert [r.status_code for r in answers] == [200, 200, 200, 200], [r.text for r in answers]
+    assert all(r.json()["accepted"] == 8 for r in answers)
+    assert all(x["result"] == "accepted" for r in answers for x in r.json()["results"])
+
+    for batch in _checks(alone, pattern).values():
+        await post(client, world, "head_teacher", batch)
+    await post(client, world, "head_teacher", _checks(alone, pattern)["morning"])
+
+    # What stands is the same whatever the order; a student absent at every check, or at
+    # none, has the same history too. (Absent in the morning and back at noon: posted in
+    # that order a case opens and closes; noon's roll committed first, none opens.)
+    assert await _shape(ctx, together, live=True) == await _shape(ctx, alone, live=True)
+    same = [i for i in range(8) if pattern[i] in ("mnd", "")]
+    assert await _shape(ctx, [together[i] for i in same], live=False) == await _shape(
+        ctx, [alone[i] for i in same], live=False
+    )
+    opened = await rows(ctx, AbsenceCase)
+    current = [c for c in opened if c.status != "closed"]
+    assert len({c.student_id for c in current}) == len(current)  # one open case per student
+    keys = [(a.case_id, a.key) for a in await rows(ctx, Alert)]
+    assert len(set(keys)) == len(keys)  # no alert twice

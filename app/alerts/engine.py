@@ -407,11 +407,16 @@ async def react_to_attendance(
     if not changed or (hints is not None and not absent and not hints.open_cases):
         return
     session = uow.session
+    # Newly absent students may get a case: one roll at a time per student (a second roll
+    # posted at the same moment waits here, then reads the first one's case and marks).
+    await repo.lock_students(session, absent)
     if hints is None:
         cases = await repo.open_cases(session, changed, lock=True)
     else:
+        # The hint was found before the lock: an absent student's case may have been opened
+        # since by a simultaneous roll, so theirs are read again.
         cases = await repo.open_cases(
-            session, [s for s in changed if s in hints.open_cases], lock=True
+            session, [s for s in changed if s in hints.open_cases or s in absent], lock=True
         )
     relevant = set(absent) | set(cases)
     if not relevant:

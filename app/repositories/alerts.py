@@ -65,6 +65,26 @@ async def open_cases(
     return {c.student_id: c for c in await session.exec(stmt)}
 
 
+# Advisory-lock namespace (the first key of ``pg_advisory_xact_lock(int, int)``) for
+# "judging this student's attendance": the second key is the student id.
+_STUDENT_LOCK = 0x6B637378  # "kcsx"
+_LOCK_STUDENTS = text(
+    "SELECT pg_advisory_xact_lock(:ns, s) FROM unnest(CAST(:ids AS INT[])) AS s"
+)
+
+
+async def lock_students(session: AsyncSession, student_ids: Collection[int]) -> None:
+    """Serialise, per student, the transactions that may open (or reopen) the student's case:
+    a transaction-scoped advisory lock per student, taken in student-id order (so two rolls
+    cannot deadlock), held to commit. Taken before the student's cases and marks are read, so
+    the second of two simultaneous rolls sees what the first wrote. SQLite serialises writers
+    anyway: nothing to do there."""
+    if not student_ids or _dialect(session) != "postgresql":
+        return
+    conn = await session.connection()
+    await conn.execute(_LOCK_STUDENTS, {"ns": _STUDENT_LOCK, "ids": sorted(student_ids)})
+
+
 async def latest_closed_reenrolled(
     session: AsyncSession, student_ids: Collection[int], *, lock: bool = False
 ) -> dict[int, AbsenceCase]:
