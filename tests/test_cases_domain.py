@@ -814,6 +814,8 @@ def _tour() -> set[tuple[str, str, str, bool]]:
                 case.status is CaseStatus.closed
                 and isinstance(event, AttendanceChanged)
                 and not reopens(case, new)
+                # closed and still closed, but acted: a correction of the closed case itself
+                and not (new.status is CaseStatus.closed and effects)
             )
             else _state(case)
         )
@@ -862,6 +864,9 @@ def _tour() -> set[tuple[str, str, str, bool]]:
     assert c.status is CaseStatus.closed
     c = step(c, AlertVerified(c.alerts[0].key, at(24, 9)), at(24, 9))
     c = step(c, ReportDecided(True, at(24, 10)), at(24, 10))
+    # The closed case's day corrected afterwards: its alert is withdrawn, the case stays shut.
+    c = step(c, roll({23: P, 24: P}), at(24, 11))
+    assert c.status is CaseStatus.closed and not c.live_alerts
     # Re-enrolled, absent again within the follow-up weeks (the case reopens), transferred.
     c = step(None, roll({16: A, 17: A, 18: A}), at(18, 9))
     c = step(c, roll({16: A, 17: A, 18: A, 19: P}), at(19, 9))

@@ -56,6 +56,7 @@ from app.domain.cases import (
     ReenrollmentConfirmed,
     ReportDecided,
     ReportSubmitted,
+    Timeline,
     WithdrawAlert,
     reopens,
     transition,
@@ -178,6 +179,11 @@ def simulate(truth: Sequence[DayStatus], steps: Sequence[Step]) -> Trace:
         elif no_case and before is not None and isinstance(event, AlertVerified | ReportDecided):
             # 核查 and a report decision may still come after the case closed; it stays closed.
             assert after.status is CaseStatus.closed
+        elif no_case and before is not None and effects and isinstance(event, AttendanceChanged):
+            # A correction of a closed case's days: alerts withdrawn, nothing else; still shut.
+            assert after.status is CaseStatus.closed
+            assert all(isinstance(e, WithdrawAlert | Notify | Timeline) for e in effects)
+            assert len(after.live_alerts) < len(before.live_alerts)
         elif no_case:
             assert effects == [], "no case, no effects"
             assert after.status is CaseStatus.closed

@@ -370,3 +370,65 @@ async def test_a_class_s_three_checks_posted_at_once_are_judged_as_if_one_by_one
     assert len({c.student_id for c in current}) == len(current)  # one open case per student
     keys = [(a.case_id, a.key) for a in await rows(ctx, Alert)]
     assert len(set(keys)) == len(keys)  # no alert twice
+
+
+# --- corrections after closure --------------------------------------------------------------
+
+
+async def test_a_correction_after_the_case_closed_withdraws_its_alert_and_says_so(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    sid = world.ids["student_A1"]
+    await post(client, world, "head_teacher", [event(sid, "absent")])
+    clock(ctx).now += timedelta(days=1)  # Wednesday: back at school, the case closes
+    wed = TUESDAY + timedelta(days=1)
+    await post(client, world, "head_teacher", [event(sid, day=wed)])
+    [case] = await rows(ctx, AbsenceCase)
+    assert (case.status, case.close_reason) == ("closed", "returned")
+    [alert] = await rows(ctx, Alert)
+    assert alert.status == "raised"
+    # Thursday the head teacher finds Tuesday's roll was wrong: the student was there.
+    clock(ctx).now += timedelta(days=1)
+    await post(client, world, "head_teacher", [event(sid, "present", at="08:30")])
+    [alert] = await rows(ctx, Alert)
+    assert alert.status == "withdrawn" and "结案后" in (alert.withdrawn_reason or "")
+    [case] = await rows(ctx, AbsenceCase)
+    assert (case.status, case.close_reason) == ("closed", "returned")  # still closed
+    topics = [
+        n.topic
+        for n in sorted(
+            await rows(ctx, Notification, Notification.staff_id == world.ids["head_teacher"]),
+            key=lambda n: n.id,
+        )
+    ]
+    assert topics == ["alert.raised", "alert.withdrawn"]
+    corrected = await rows(ctx, CaseEvent, CaseEvent.kind == "case.corrected")
+    assert len(corrected) == 1
+    # The same correction posted again changes nothing more.
+    await post(client, world, "head_teacher", [event(sid, "present", at="08:40")])
+    assert len(await rows(ctx, Notification, Notification.topic == "alert.withdrawn")) == 1
+
+
+async def test_a_correction_after_red_closed_withdraws_only_what_it_takes_away(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    sid = world.ids["student_A1"]
+    thu, fri, mon = (TUESDAY - timedelta(days=d) for d in (5, 4, 1))
+    await post(
+        client, world, "head_teacher", [event(sid, "absent", day=d) for d in (thu, fri, mon)]
+    )
+    await post(client, world, "head_teacher", [event(sid, day=TUESDAY)])  # back: awaiting 复学
+    [case] = await rows(ctx, AbsenceCase)
+    assert case.status == "awaiting_reenrollment"
+    r = await client.post(
+        f"/api/v1/cases/{case.id}/reenrollment", json={}, headers=world.auth("head_teacher")
+    )
+    assert r.status_code == 200, r.text
+    [case] = await rows(ctx, AbsenceCase)
+    assert case.status == "closed"
+    # Thursday was a roll mistake: two days remain, so yellow stands and red goes.
+    await post(client, world, "head_teacher", [event(sid, "present", day=thu, at="09:00")])
+    alerts = {a.level: a.status for a in await rows(ctx, Alert)}
+    assert alerts == {"blue": "raised", "yellow": "raised", "red": "withdrawn"}
+    told = await rows(ctx, Notification, Notification.topic == "alert.withdrawn")
+    assert {n.staff_id for n in told} == {world.ids["principal"]}

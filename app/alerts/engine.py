@@ -55,6 +55,7 @@ from app.domain.cases import (
     Timeline,
     VerifyAlert,
     WithdrawAlert,
+    recount_closed,
     reopens,
     transition,
 )
@@ -399,12 +400,15 @@ async def react_to_attendance(
     absent: Collection[int],
     hints: CaseHints | None = None,
 ) -> None:
-    """Re-evaluate students whose attendance changed: those now absent somewhere, and those
-    with a case still open. Runs in the intake's transaction, before its commit.
+    """Re-evaluate students whose attendance changed: those now absent somewhere, those with
+    a case still open, and closed cases whose standing alerts a correction may take away.
+    Runs in the intake's transaction, before its commit.
     ``hints``: what the caller's statement already found out about these students (None:
     nothing); when nobody is absent and nobody has a case open there is nothing to look up,
     and otherwise only what may exist is looked up."""
-    if not changed or (hints is not None and not absent and not hints.open_cases):
+    if not changed or (
+        hints is not None and not absent and not hints.open_cases and not hints.corrected
+    ):
         return
     session = uow.session
     # Newly absent students may get a case: one roll at a time per student (a second roll
@@ -418,7 +422,12 @@ async def react_to_attendance(
         cases = await repo.open_cases(
             session, [s for s in changed if s in hints.open_cases or s in absent], lock=True
         )
-    relevant = set(absent) | set(cases)
+    judged = set(absent) | set(cases)
+    # Closed cases whose alerts still stand, of students whose marks changed: a correction
+    # may take their days away (the hint: a changed day is one of such an alert's days).
+    asked = set(changed) if hints is None else set(hints.corrected)
+    closed = await repo.closed_with_live_alerts(session, asked, lock=True) if asked else []
+    relevant = judged | {c.student_id for c in closed}
     if not relevant:
         return
     # A student re-enrolled a few weeks ago and absent again: their closed case may reopen.
@@ -432,11 +441,15 @@ async def react_to_attendance(
         {s.school_id for s in students.values()}, lambda ids: school_refs(session, ids)
     )
     now = ctx.clock()
-    facts = await _facts(uow, students, schools, now, None if hints is None else hints.leave)
-    alerts = await repo.alerts_of(session, [c.id for c in cases.values() if c.id is not None])
+    leave = None if hints is None or hints.leave is None else hints.leave | asked
+    facts = await _facts(uow, students, schools, now, leave)
+    alerts = await repo.alerts_of(
+        session, [c.id for c in (*cases.values(), *closed) if c.id is not None]
+    )
     outbox = Outbox()
+    done: set[int] = set()  # cases judged below: the closed ones after need not be again
     school_policies: dict[int, Policy] = {}  # what a new case of each school would get
-    for sid in sorted(relevant):
+    for sid in sorted(judged):
         student = students.get(sid)
         if student is None or sid not in facts:
             continue
@@ -456,7 +469,12 @@ async def react_to_attendance(
         new, effects = transition(current, facts[sid], now, policy)
         if not effects and (row is None or new == current):
             continue
+        if row is not None:
+            done.add(row.id or 0)
         if row is not None and row.status == CaseStatus.closed.value and not reopens(current, new):
+            if new.status is CaseStatus.closed:  # the closed case's own days corrected
+                await _apply(uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox)
+                continue
             row = None  # a new case of its own, not a relapse of the closed one
         if row is None:
             if new.status is CaseStatus.closed:
@@ -480,6 +498,13 @@ async def react_to_attendance(
             session.add(row)
             await uow.flush()
         await _apply(uow, row, alerts.get(row.id or 0, []), new, effects, now, None, None, outbox)
+    for row in closed:
+        if row.id in done or row.student_id not in facts:
+            continue
+        current = to_domain(row, alerts[row.id or 0])
+        new, effects = recount_closed(current, facts[row.student_id])
+        if effects:
+            await _apply(uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox)
     await outbox.write(uow)
 
 

@@ -378,6 +378,12 @@ TRANSITIONS: tuple[tuple[str, str, str, str], ...] = (
     ("awaiting_reenrollment", "TransferredOut", "closed", "转学 approved: the case ends"),
     ("open", "DeadlineDue", "open", "overdue contact/report/verification: escalate"),
     ("awaiting_reenrollment", "DeadlineDue", "awaiting_reenrollment", "复学 overdue: escalate"),
+    (
+        "closed",
+        "AttendanceChanged",
+        "closed",
+        "roll corrected after closing: alerts it no longer supports withdrawn",
+    ),
     ("closed", "DeadlineDue", "closed", "stale deadline: nothing"),
     ("closed", "AlertVerified", "closed", "核查 recorded after the case closed"),
     ("closed", "ReportDecided", "closed", "教务处 accepts a report after the case closed"),
@@ -396,6 +402,8 @@ def transition(case: Case | None, event: Event, now: datetime, policy: Policy) -
             opened, effects = _maybe_open(case, event, now, policy)
             if case is not None and reopens(case, opened):
                 opened = replace(opened, version=case.version + 1)
+            elif case is not None and not effects:
+                return recount_closed(case, event)
             return opened, effects
         if isinstance(event, DeadlineDue):
             return (case or _no_case(policy)), []
@@ -625,6 +633,26 @@ def _maybe_open(
     effects += more
     case, more = _raise_up_to(case, policy.level_for(len(run)), now)
     return case, effects + more
+
+
+def recount_closed(case: Case, ev: AttendanceChanged) -> Result:
+    """A closed case whose days a correction (or leave granted afterwards) no longer shows
+    absent: the alerts of its last episode that the days no longer support are withdrawn and
+    their recipients told, as for an open case; the case stays closed, its reason as it was
+    (the student is at school either way). Nothing else: no new casework on a closed case."""
+    if case.status is not CaseStatus.closed or case.level is None:
+        return case, []
+    supported = _supported(case, ev)
+    if supported is not None and LEVELS.index(supported) >= LEVELS.index(case.level):
+        return case, []
+    counted = _counted(case)
+    if supported is None and any(ev.statuses.get(d) is DayStatus.leave for d in counted):
+        why = "结案后补批请假 (leave approved after the case closed)"
+    else:
+        why = "结案后点名记录更正 (roll corrected after the case closed)"
+    new, effects = _withdraw_above(case, supported, why)
+    text = "结案后更正:撤回不再成立的预警"
+    return replace(new, version=case.version + 1), [*effects, Timeline("case.corrected", text)]
 
 
 def _on_attendance(case: Case, ev: AttendanceChanged, now: datetime) -> Result:

@@ -68,9 +68,7 @@ async def open_cases(
 # Advisory-lock namespace (the first key of ``pg_advisory_xact_lock(int, int)``) for
 # "judging this student's attendance": the second key is the student id.
 _STUDENT_LOCK = 0x6B637378  # "kcsx"
-_LOCK_STUDENTS = text(
-    "SELECT pg_advisory_xact_lock(:ns, s) FROM unnest(CAST(:ids AS INT[])) AS s"
-)
+_LOCK_STUDENTS = text("SELECT pg_advisory_xact_lock(:ns, s) FROM unnest(CAST(:ids AS INT[])) AS s")
 
 
 async def lock_students(session: AsyncSession, student_ids: Collection[int]) -> None:
@@ -83,6 +81,33 @@ async def lock_students(session: AsyncSession, student_ids: Collection[int]) -> 
         return
     conn = await session.connection()
     await conn.execute(_LOCK_STUDENTS, {"ns": _STUDENT_LOCK, "ids": sorted(student_ids)})
+
+
+async def closed_with_live_alerts(
+    session: AsyncSession, student_ids: Collection[int], *, lock: bool = False
+) -> list[AbsenceCase]:
+    """Closed cases of these students with an alert of their last episode still standing
+    (not withdrawn), in case-id order; locked when ``lock``."""
+    if not student_ids:
+        return []
+    standing = (
+        sa_select(Alert.id)  # type: ignore[call-overload]
+        .where(
+            col(Alert.case_id) == col(AbsenceCase.id),
+            col(Alert.episode) == col(AbsenceCase.episode),
+            col(Alert.status) != "withdrawn",
+        )
+        .exists()
+    )
+    stmt = (
+        select(AbsenceCase)
+        .where(_among(session, col(AbsenceCase.student_id), student_ids))
+        .where(AbsenceCase.status == "closed", standing)
+        .order_by(col(AbsenceCase.id))
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=AbsenceCase)
+    return list(await session.exec(stmt))
 
 
 async def latest_closed_reenrolled(

@@ -9,7 +9,7 @@ whichever transaction commits last cannot put an older observation back.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -162,12 +162,21 @@ WITH input AS (
          AND EXCLUDED.event_id COLLATE "C" > attendance_mark.event_id COLLATE "C")
 )
 """
+# A mark that is not an absence, on a day an alert still standing counted: a correction
+# the engine must look at even when the student's case is closed. One index probe per event
+# (``alert.student_id``), nothing found for nearly every student.
+_CORRECTS = """i.status <> 'absent' AND EXISTS (
+  SELECT 1 FROM alert a WHERE a.student_id = i.student_id AND a.status <> 'withdrawn'
+    AND CAST(a.days AS JSONB) @> jsonb_build_array(to_char(i.school_date, 'YYYY-MM-DD'))
+) AS corrects"""
 _PG_RECORD = text(
     _PG_RECORD_CTE
     + """
 SELECT i.event_id, i.student_id, EXISTS (
   SELECT 1 FROM absence_case c WHERE c.student_id = i.student_id AND c.status <> 'closed'
-) AS open_case
+) AS open_case, """
+    + _CORRECTS
+    + """
 FROM ins i
 """
 )
@@ -187,7 +196,9 @@ SELECT i.event_id, i.student_id, i.school_id, c.open_case,
     SELECT 1 FROM school s JOIN alert_policy p
       ON p.scope_key IN ('county:' || s.county_id, 'school:' || s.id)
     WHERE s.id = i.school_id
-  ) AS policy
+  ) AS policy, """
+    + _CORRECTS
+    + """
 FROM ins i CROSS JOIN LATERAL (
   SELECT EXISTS (
     SELECT 1 FROM absence_case o WHERE o.student_id = i.student_id AND o.status <> 'closed'
@@ -230,6 +241,9 @@ class CaseHints:
     # Schools of absent students for which an alert policy is set (their own or their
     # county's); any other school's new cases take the default policy.
     policy_schools: set[int]
+    # Students not marked absent whose changed day is a day of an alert still standing: a
+    # correction that may take a (closed) case's alert away.
+    corrected: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +275,9 @@ async def record(
         conn = await session.connection()
         if "absent" not in params["status"]:
             found = (await conn.execute(_PG_RECORD, params)).all()
-            hints = CaseHints({r[1] for r in found if r[2]}, set(), None, set())
+            hints = CaseHints(
+                {r[1] for r in found if r[2]}, set(), None, set(), {r[1] for r in found if r[3]}
+            )
         else:
             found = (await conn.execute(_PG_RECORD_ABSENT, params)).all()
             hints = CaseHints(
@@ -269,6 +285,7 @@ async def record(
                 reenrolled={r[1] for r in found if r[4]},
                 leave={r[1] for r in found if r[5]},
                 policy_schools={r[2] for r in found if r[6]},
+                corrected={r[1] for r in found if r[7]},
             )
         return Recorded({r[0] for r in found}, hints)
     inserted = await insert_events(session, [{**r, **recorder} for r in rows])
