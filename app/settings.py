@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     attendance_batch_limit: int = Field(default=500, ge=1, le=5000)
     # How far in the future an observation may be stamped (phones' clocks drift).
     attendance_future_minutes: int = Field(default=10, ge=0)
+    # How far back a roll may be synced late (days before the school's today). Within it a
+    # roll is recorded (class log, three lists, ledgers); the alert engine judges only the
+    # last 45 days of it (a call "within 1 hour" of a two-month-old absence helps nobody).
+    # Older is rejected as ``too_old``. See README, "Rolls synced late".
+    attendance_backfill_days: int = Field(default=90, ge=1, le=366)
     # How long after a check's time the roll counts as not taken (the engine reminds then).
     roll_grace_minutes: int = Field(default=30, ge=0)
 

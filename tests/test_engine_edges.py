@@ -432,3 +432,38 @@ async def test_a_correction_after_red_closed_withdraws_only_what_it_takes_away(
     assert alerts == {"blue": "raised", "yellow": "raised", "red": "withdrawn"}
     told = await rows(ctx, Notification, Notification.topic == "alert.withdrawn")
     assert {n.staff_id for n in told} == {world.ids["principal"]}
+
+
+# --- bad input: a roll for a day long past --------------------------------------------------------
+
+
+async def test_a_roll_sixty_days_back_is_recorded_but_raises_nothing(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    sid = world.ids["student_A1"]
+    sixty = TUESDAY - timedelta(days=61)  # Thursday 24 September (the 25th is 中秋节)
+    too_old = TUESDAY - timedelta(days=91)  # beyond the 90-day back-fill window
+    r = await client.post(
+        URL,
+        json=[event(sid, "absent", day=sixty), event(sid, "absent", day=too_old)],
+        headers=world.auth("head_teacher"),
+    )
+    assert r.status_code == 200, r.text
+    ok, old = r.json()["results"]
+    assert ok["result"] == "accepted", ok
+    assert (old["result"], old["code"]) == ("rejected", "too_old")
+    assert "90" in old["reason"]
+    marks = await client.get(
+        f"/api/v1/students/{sid}/attendance",
+        params={"start": sixty.isoformat(), "end": sixty.isoformat()},
+        headers=world.auth("head_teacher"),
+    )
+    assert marks.status_code == 200 and sixty.isoformat() in marks.text  # in the class log
+    # Beyond the engine's 45-day lookback: no case, no alert, no deadline, nobody told.
+    assert await rows(ctx, AbsenceCase) == []
+    assert await rows(ctx, Deadline) == []
+    assert await rows(ctx, Notification) == []
+    # And today's absence is judged as ever.
+    await post(client, world, "head_teacher", [event(sid, "absent")])
+    [case] = await rows(ctx, AbsenceCase)
+    assert case.run == [TUESDAY.isoformat()] and case.level == "blue"

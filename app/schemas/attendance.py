@@ -77,6 +77,7 @@ class RejectCode(StrEnum):
     unknown_student = "unknown_student"  # or outside the caller's scope
     not_school_day = "not_school_day"
     future = "future"
+    too_old = "too_old"  # before the back-fill window (KCBX_ATTENDANCE_BACKFILL_DAYS)
     conflict = "conflict"  # event_id reused with other content
 
 

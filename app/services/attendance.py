@@ -120,6 +120,7 @@ def _leave_type_checked(index: int, event: AttendanceEventIn) -> AttendanceEvent
 class _Context:
     now: datetime
     future: timedelta
+    backfill: timedelta
     schools: dict[int, SchoolRef]
     # Each school's date now, worked out once per submission.
     todays: dict[int, date] = field(default_factory=dict)
@@ -137,6 +138,13 @@ class _Context:
             )
         if event.occurred_at > self.now + self.future:
             return RejectCode.future, "点名时间晚于当前时间 (occurred_at is in the future)"
+        if event.school_date < today - self.backfill:
+            days = self.backfill.days
+            return (
+                RejectCode.too_old,
+                f"日期 {event.school_date} 早于 {days} 天前,超出补录期限 "
+                f"(school date more than {days} days back)",
+            )
         info = school.calendar.day_info(event.school_date)
         if not info.is_school_day:
             return (
@@ -191,6 +199,7 @@ async def record_events(
     check = _Context(
         now=ctx.clock(),
         future=timedelta(minutes=ctx.settings.attendance_future_minutes),
+        backfill=timedelta(days=ctx.settings.attendance_backfill_days),
         schools=await ctx.cache.schools.get_many(
             {s.school_id for s in visible.values()},
             lambda ids: school_refs(uow.session, ids),
