@@ -55,13 +55,17 @@ class EngineRunner:
         if self._sweep_recorded is None or time.monotonic() - self._sweep_recorded > 30:
             await self._record_sweep(started, None)
             self._sweep_recorded = time.monotonic()
-        if result.fired or result.cancelled:
+        if result.fired or result.cancelled or result.failed:
             worst = max(result.lateness_ms, default=0)
             log.info(
-                "fired %d, cancelled %d (stale), worst lateness %d ms",
+                "fired %d, cancelled %d (stale), set aside %d, worst lateness %d ms, "
+                "%d late notices in %d digests",
                 result.fired,
                 result.cancelled,
+                result.failed,
                 worst,
+                result.folded,
+                result.digests,
             )
 
     async def _record_sweep(self, at: datetime, error: str | None) -> None:
