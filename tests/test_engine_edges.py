@@ -467,3 +467,46 @@ async def test_a_roll_sixty_days_back_is_recorded_but_raises_nothing(
     await post(client, world, "head_teacher", [event(sid, "absent")])
     [case] = await rows(ctx, AbsenceCase)
     assert case.run == [TUESDAY.isoformat()] and case.level == "blue"
+
+
+async def test_the_return_notice_check_locks_its_cases_at_once_in_case_id_order(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    from sqlalchemy import event as sa_event
+
+    from app.services.legal import check_overdue_notices
+
+    fri, mon = TUESDAY - timedelta(days=4), TUESDAY - timedelta(days=1)
+    first = world.ids["student_A1"]
+    second = await world.add_student("red2", "class_A1", 70)
+    for sid in (first, second):
+        await post(
+            client,
+            world,
+            "head_teacher",
+            [event(sid, "absent", day=d) for d in (fri, mon, TUESDAY)],
+        )
+    cases = {c.student_id: c.id for c in await rows(ctx, AbsenceCase)}
+    # Notices issued in the other order: notice order is not case order.
+    for sid in (second, first):
+        r = await client.post(
+            f"/api/v1/cases/{cases[sid]}/return-notice", json={}, headers=world.auth("principal")
+        )
+        assert r.status_code == 201, r.text
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, params, context, many) -> None:  # type: ignore[no-untyped-def]
+        if "absence_case" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    sa_event.listen(ctx.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        clock(ctx).now += timedelta(days=10)  # past the deadline: both escalate
+        out = await check_overdue_notices(ctx)
+    finally:
+        sa_event.remove(ctx.engine.sync_engine, "before_cursor_execute", capture)
+    assert out.escalated == 2
+    [lock] = seen  # one statement for every case, not one per notice in notice order
+    assert "ORDER BY absence_case.id" in lock
+    if ctx.settings.database_url.startswith("postgresql"):
+        assert "FOR UPDATE" in lock
