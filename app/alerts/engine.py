@@ -415,27 +415,36 @@ async def react_to_attendance(
     # posted at the same moment waits here, then reads the first one's case and marks).
     await repo.lock_students(session, absent)
     if hints is None:
-        cases = await repo.open_cases(session, changed, lock=True)
+        with_open = list(changed)
     else:
         # The hint was found before the lock: an absent student's case may have been opened
         # since by a simultaneous roll, so theirs are read again.
-        cases = await repo.open_cases(
-            session, [s for s in changed if s in hints.open_cases or s in absent], lock=True
-        )
-    judged = set(absent) | set(cases)
-    # Closed cases whose alerts still stand, of students whose marks changed: a correction
-    # may take their days away (the hint: a changed day is one of such an alert's days).
+        with_open = [s for s in changed if s in hints.open_cases or s in absent]
+    # Closed cases that may matter: a re-enrolled student absent again (a relapse reopens the
+    # case), and closed cases whose alerts still stand, of students whose marks changed (a
+    # correction may take their days away; the hint: a changed day is such an alert's day).
+    recent = set(absent) if hints is None else set(absent) & hints.reenrolled
     asked = set(changed) if hints is None else set(hints.corrected)
-    closed = await repo.closed_with_live_alerts(session, asked, lock=True) if asked else []
+    relapsing = await repo.latest_closed_reenrolled(session, recent) if recent else {}
+    corrected = await repo.closed_with_live_alerts(session, asked) if asked else []
+    if not relapsing and not corrected:  # nearly always: the open cases only
+        cases = await repo.open_cases(session, with_open, lock=True)
+        closed: list[AbsenceCase] = []
+    else:
+        # Every case in one statement, in case-id order (the sweep's order: no deadlock),
+        # and what was closed checked again under the lock.
+        ids = {c.id for c in (*relapsing.values(), *corrected) if c.id is not None}
+        locked = await repo.lock_cases(session, with_open, ids)
+        cases = {c.student_id: c for c in locked if c.status != CaseStatus.closed.value}
+        again = {c.id: c for c in locked if c.status == CaseStatus.closed.value}
+        for sid, c in relapsing.items():
+            if sid not in cases and c.id in again:
+                cases[sid] = again[c.id]
+        closed = [again[c.id] for c in corrected if c.id in again]
+    judged = set(absent) | {sid for sid, c in cases.items() if c.status != "closed"}
     relevant = judged | {c.student_id for c in closed}
     if not relevant:
         return
-    # A student re-enrolled a few weeks ago and absent again: their closed case may reopen.
-    recent = set(absent) - set(cases)
-    if hints is not None:
-        recent &= hints.reenrolled
-    if recent:
-        cases.update(await repo.latest_closed_reenrolled(session, recent, lock=True))
     students = await ctx.cache.students.get_many(relevant, lambda ids: students_brief(session, ids))
     schools = await ctx.cache.schools.get_many(
         {s.school_id for s in students.values()}, lambda ids: school_refs(session, ids)

@@ -9,11 +9,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    and_,
     any_,
     bindparam,
     func,
     insert,
     literal_column,
+    or_,
     text,
     update,
 )
@@ -81,6 +83,30 @@ async def lock_students(session: AsyncSession, student_ids: Collection[int]) -> 
         return
     conn = await session.connection()
     await conn.execute(_LOCK_STUDENTS, {"ns": _STUDENT_LOCK, "ids": sorted(student_ids)})
+
+
+async def lock_cases(
+    session: AsyncSession, open_of: Collection[int], case_ids: Collection[int]
+) -> list[AbsenceCase]:
+    """The open cases of the students ``open_of`` and the cases ``case_ids``, locked in one
+    statement in case-id order."""
+    if not open_of and not case_ids:
+        return []
+    stmt = (
+        select(AbsenceCase)
+        .where(
+            or_(
+                and_(
+                    col(AbsenceCase.student_id).in_(sorted(open_of)),
+                    col(AbsenceCase.status) != "closed",
+                ),
+                _among(session, col(AbsenceCase.id), case_ids),
+            )
+        )
+        .order_by(col(AbsenceCase.id))
+        .with_for_update()
+    )
+    return list(await session.exec(stmt))
 
 
 async def closed_with_live_alerts(
