@@ -621,28 +621,38 @@ async def sweep(ctx: AppContext, now: datetime | None = None, limit: int = 500) 
     goes up and the rows stay as they were, for the next tick."""
     total = SweepResult()
     while True:
-        got = await _sweep_once(ctx, now or ctx.clock(), limit)
+        got, chores = await _sweep_once(ctx, now or ctx.clock(), limit)
         total.add(got)
         if got.claimed < limit:
             break
-    total.add(await _retry_failed(ctx, now or ctx.clock(), limit))
-    total.digests += await fold_digests(ctx)
+    if chores.retry:
+        total.add(await _retry_failed(ctx, now or ctx.clock(), limit))
+    if chores.digest or total.folded:
+        total.digests += await fold_digests(ctx)
     return total
 
 
-async def _sweep_once(ctx: AppContext, now: datetime, limit: int) -> SweepResult:
+async def _sweep_once(
+    ctx: AppContext, now: datetime, limit: int
+) -> tuple[SweepResult, repo.Chores]:
+    """One batch; the last one (fewer than ``limit`` due) also asks, in the same statement
+    round, whether set-aside deadlines are due again or late notices await a digest: an idle
+    tick stays one transaction."""
+    chores = repo.Chores(False, False)
     async with ctx.uow() as uow:
         due = await repo.claim_due(uow.session, now, limit)
+        if len(due) < limit:
+            chores = await repo.chores(uow.session, now)
         if not due:
-            return SweepResult()
+            return SweepResult(), chores
         try:
-            return await _fire(uow, ctx, now, due)
+            return await _fire(uow, ctx, now, due), chores
         except Exception as exc:
             if _transient(exc):
                 raise
             log.warning("a sweep batch of %d failed (%s): firing them one by one", len(due), exc)
     # The batch's transaction is rolled back: its rows are pending and unlocked again.
-    return await _fire_singly(ctx, now, [d.id for d in due], ("pending",))
+    return await _fire_singly(ctx, now, [d.id for d in due], ("pending",)), chores
 
 
 async def _retry_failed(ctx: AppContext, now: datetime, limit: int) -> SweepResult:

@@ -35,6 +35,7 @@ from app.db.models import (
     Staff,
     StaffRole,
 )
+from app.db.types import UTCDateTime
 from app.domain.roles import Role
 
 
@@ -281,6 +282,24 @@ async def failed_due(session: AsyncSession, now: datetime, limit: int) -> list[i
     )
     conn = await session.connection()
     return [i for (i,) in await conn.execute(stmt)]
+
+
+class Chores(NamedTuple):
+    retry: bool  # a set-aside deadline's retry time has come
+    digest: bool  # late notices await their digest
+
+
+_CHORES = text(
+    "SELECT EXISTS (SELECT 1 FROM deadline WHERE state = 'failed' AND retry_at <= :now), "
+    "EXISTS (SELECT 1 FROM notification WHERE digest_pending)"
+).bindparams(bindparam("now", type_=UTCDateTime))
+
+
+async def chores(session: AsyncSession, now: datetime) -> Chores:
+    """Two probes of small partial indexes, in one statement."""
+    conn = await session.connection()
+    retry, digest = (await conn.execute(_CHORES, {"now": now})).one()
+    return Chores(bool(retry), bool(digest))
 
 
 async def fail_deadline(session: AsyncSession, deadline_id: int, error: str) -> int | None:
