@@ -510,3 +510,21 @@ async def test_the_return_notice_check_locks_its_cases_at_once_in_case_id_order(
     assert "ORDER BY absence_case.id" in lock
     if ctx.settings.database_url.startswith("postgresql"):
         assert "FOR UPDATE" in lock
+
+
+def test_an_unreachable_database_is_not_a_poisoned_deadline() -> None:
+    from sqlalchemy.exc import DataError, OperationalError
+
+    class Orig(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            super().__init__(sqlstate)
+            self.sqlstate = sqlstate
+
+    overflow = DataError("UPDATE deadline ...", {}, Orig("22003"))  # integer out of range
+    deadlock = DataError("...", {}, Orig("40P01"))
+    shutdown = DataError("...", {}, Orig("57P01"))  # PostgreSQL restarting
+    assert not engine._transient(overflow)  # the row's fault: set it aside
+    assert not engine._transient(ValueError("'bogus' is not a valid DeadlineKind"))
+    assert engine._transient(deadlock) and engine._transient(shutdown)
+    assert engine._transient(OperationalError("...", {}, Orig("08006")))
+    assert engine._transient(ConnectionRefusedError())
