@@ -528,3 +528,16 @@ def test_an_unreachable_database_is_not_a_poisoned_deadline() -> None:
     assert engine._transient(deadlock) and engine._transient(shutdown)
     assert engine._transient(OperationalError("...", {}, Orig("08006")))
     assert engine._transient(ConnectionRefusedError())
+
+
+def test_a_database_error_is_shown_without_its_statement_or_parameters() -> None:
+    from sqlalchemy.exc import DataError
+
+    error = DataError(
+        "INSERT INTO notification (title) VALUES ($1)",
+        ("张小明 缺勤",),
+        ValueError("value too long"),
+    )
+    shown = engine.describe(error)
+    assert shown == "ValueError: value too long"
+    assert "张小明" not in shown and "INSERT" not in shown

@@ -686,7 +686,7 @@ async def _fire_singly(
 
 async def _set_aside(ctx: AppContext, deadline_id: int, error: Exception) -> None:
     log.error("deadline %d failed to fire: %r", deadline_id, error)
-    text = f"{type(error).__name__}: {error}"[:500]
+    text = describe(error)
     async with ctx.uow() as uow:
         attempts = await repo.fail_deadline(uow.session, deadline_id, text)
         if attempts is not None:
@@ -695,6 +695,15 @@ async def _set_aside(ctx: AppContext, deadline_id: int, error: Exception) -> Non
                 uow.session, deadline_id, ctx.clock() + min(delay, RETRY_CAP)
             )
         await uow.commit()
+
+
+def describe(exc: BaseException) -> str:
+    """An error as health shows it: its kind and first line, never the statement and the
+    parameters a database error carries (they may hold names)."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}"[:500]
 
 
 def _transient(exc: BaseException) -> bool:

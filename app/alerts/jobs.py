@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from app.alerts.care_reminders import remind_mentors
+from app.alerts.engine import describe
 from app.alerts.reminders import remind_missing_rolls
 from app.alerts.tasks import remind_tasks
 from app.context import AppContext
@@ -81,7 +82,7 @@ async def run_job(ctx: AppContext, job: Job) -> bool:
         result = await job.run(ctx)
     except Exception as exc:
         log.exception("job %s failed", job.name)
-        error = f"{type(exc).__name__}: {exc}"[:500]
+        error = describe(exc)
     else:
         log.debug("job %s: %s (%.0f ms)", job.name, result, (time.perf_counter() - t0) * 1000)
     try:

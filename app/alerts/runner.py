@@ -48,7 +48,7 @@ class EngineRunner:
             result = await engine.sweep(self.ctx)
         except Exception as exc:  # retried on the next tick; its rows stay pending
             log.exception("engine sweep failed")
-            await self._record_sweep(started, f"{type(exc).__name__}: {exc}"[:500])
+            await self._record_sweep(started, engine.describe(exc))
             return
         self.ticks += 1
         # The sweep's status row: each failure, and a success at most every 30 s.
