@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import insert, update
 from sqlmodel import select
 
@@ -541,3 +543,37 @@ def test_a_database_error_is_shown_without_its_statement_or_parameters() -> None
     shown = engine.describe(error)
     assert shown == "ValueError: value too long"
     assert "张小明" not in shown and "INSERT" not in shown
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["contact.overdue", "report.overdue", "alert.escalated", "no.such"]),
+            st.text(min_size=0, max_size=200),
+            st.sampled_from([None, "blue", "yellow", "red"]),
+        ),
+        min_size=1,
+        max_size=300,
+    )
+)
+def test_a_digest_counts_every_notice_it_folds_and_fits_the_outbox(
+    items: list[tuple[str, str, str | None]],
+) -> None:
+    from datetime import UTC, datetime
+
+    from app.repositories.alerts import Held
+
+    when = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+    held = [
+        Held(i + 1, 7, 3, "vice_principal", t, title, lv, when)
+        for i, (t, title, lv) in enumerate(items)
+    ]
+    row = engine._digest((7, 3, "vice_principal"), held, when)
+    assert f"{len(items)} 条" in row["title"] and len(row["title"]) <= 200
+    assert len(row["body"]) <= 2000
+    listed = row["body"].count("\n") + 1
+    assert listed == len(items) or f"共 {len(items)} 条" in row["body"]
+    levels = [lv for _, _, lv in items if lv]
+    order = ["blue", "yellow", "red"]
+    assert row["level"] == (max(levels, key=order.index) if levels else None)
+    assert row["idem_key"] == "digest:1:7"

@@ -830,7 +830,7 @@ def _digest(
     counts = " · ".join(f"{label} {count}" for label, count in by_topic.items())
     levels = [n.level for n in items if n.level]
     top = max(levels, key=lambda lv: ("blue", "yellow", "red").index(lv), default=None)
-    lines = [f"{n.created_at:%m-%d %H:%M} {n.title}" for n in items]
+    lines = [" ".join(n.title.split()) or _label(n.topic) for n in items]  # one line each
     body = "\n".join(lines)
     if len(body) > 2000:
         body = body[:1950].rsplit("\n", 1)[0] + f"\n……共 {len(items)} 条,请在系统中查看"
