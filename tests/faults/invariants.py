@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.faults.ledger import NO_ANSWER, Ledger
@@ -183,7 +184,7 @@ async def wait_drained(ledger: Ledger, db: AsyncEngine, within: float, alive: An
             due, fired, pending = await due_contacts_fired(ledger, db)
             if due == fired and pending == 0:
                 return time.monotonic() - t0
-        except OSError:
+        except (OSError, SQLAlchemyError):  # the database restarting: look again
             due = fired = pending = -1
         if alive is not None:
             alive()

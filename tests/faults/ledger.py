@@ -37,6 +37,7 @@ class Ledger:
     batches: int = 0
     resends: int = 0
     refused: list[tuple[int, str]] = field(default_factory=list)
+    answered_at: list[float] = field(default_factory=list)  # time.monotonic() of each 200
 
     async def post(
         self, client: httpx.AsyncClient, headers: dict[str, str], events: list[dict[str, Any]]
@@ -60,6 +61,7 @@ class Ledger:
             for e in events:
                 self.answers.setdefault(e["event_id"], []).append(f"http:{r.status_code}")
             return True
+        self.answered_at.append(time.monotonic())
         for res in r.json()["results"]:
             outcome = res["result"]
             if outcome == "rejected":
