@@ -38,6 +38,34 @@ def find_bindir() -> Path | None:
     return found[-1] if found else None
 
 
+OWNER = "owner.pid"  # the pytest process a cluster belongs to
+
+
+def remove_stale(prefix: str = "kcbx-faults-pg-") -> int:
+    """Clusters left by an earlier run that was killed outright (its owner is gone): stop and
+    delete them, so a hard timeout in CI does not leave postmasters behind. Returns how many."""
+    removed = 0
+    for root in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        try:
+            owner = int((root / OWNER).read_text())
+            os.kill(owner, 0)
+            continue  # its run is still going
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # alive, someone else's
+        except (OSError, ValueError):
+            if not (root / "data").exists():
+                shutil.rmtree(root, ignore_errors=True)
+                continue
+        pid_file = root / "data" / "postmaster.pid"
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+        shutil.rmtree(root, ignore_errors=True)
+        removed += 1
+    return removed
+
+
 class PgCluster:
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
@@ -46,6 +74,7 @@ class PgCluster:
         self.root = Path(tempfile.mkdtemp(prefix="kcbx-faults-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
+        (self.root / OWNER).write_text(str(os.getpid()))
         if self.as_root:
             pg = pwd.getpwnam("postgres")
             os.chown(self.root, pg.pw_uid, pg.pw_gid)

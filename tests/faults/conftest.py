@@ -9,6 +9,8 @@ the fault table (fault → invariants → counts → recovery time) is written t
 
 from __future__ import annotations
 
+import os
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -24,9 +26,9 @@ from app.context import AppContext
 from app.db import migrations
 from app.db.models import Student
 from app.settings import Settings
-from tests.faults.cluster import PgCluster, find_bindir
+from tests.faults.cluster import PgCluster, find_bindir, remove_stale
 from tests.faults.invariants import Checks
-from tests.faults.procs import Api, Engine, Service
+from tests.faults.procs import LIVE, Api, Engine, Service
 from tests.world import World, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +53,9 @@ def pg_cluster() -> Iterator[PgCluster]:
         pytest.skip(
             "no PostgreSQL server binaries (/usr/lib/postgresql/*/bin): no cluster to fault"
         )
+    remove_stale()
     cluster = PgCluster(bindir)
+    _CLUSTERS.append(cluster)
     try:
         cluster.init()
         cluster.start()
@@ -62,6 +66,26 @@ def pg_cluster() -> Iterator[PgCluster]:
         yield cluster
     finally:
         cluster.destroy()
+        _CLUSTERS.remove(cluster)
+
+
+_CLUSTERS: list[PgCluster] = []
+
+
+def _end_everything(signum: int, _frame: Any) -> None:
+    """``timeout`` (CI's bound) sends SIGTERM: end the processes and the cluster this run
+    started — they live in sessions of their own and would outlive it — then die of it."""
+    for s in list(LIVE):
+        s.cleanup()
+    for c in list(_CLUSTERS):
+        c.destroy()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "faults" in (config.option.markexpr or "") and "not" not in config.option.markexpr:
+        signal.signal(signal.SIGTERM, _end_everything)
 
 
 async def _admin(cluster: PgCluster) -> asyncpg.Connection:

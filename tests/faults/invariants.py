@@ -227,7 +227,10 @@ async def check_deadlines(
     per_student_notices = Counter(
         sid
         for (sid,) in await rows(
-            db, "SELECT student_id FROM notification WHERE topic = 'contact.overdue'"
+            # A digest of long-overdue calls (issue 10 item 2) names no single pupil.
+            db,
+            "SELECT student_id FROM notification"
+            " WHERE topic = 'contact.overdue' AND student_id IS NOT NULL",
         )
     )
     extra = [sid for sid, n in per_student_notices.items() if n != 1 or sid not in due]

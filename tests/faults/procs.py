@@ -37,6 +37,9 @@ def clean_env(database_url: str, **settings: str) -> dict[str, str]:
     return env
 
 
+LIVE: set[Service] = set()  # started and not yet cleaned up: the SIGTERM handler ends them
+
+
 class Service:
     def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
         self.name, self.argv, self.env, self.log = name, argv, env, log
@@ -55,6 +58,7 @@ class Service:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+        LIVE.add(self)
 
     @property
     def alive(self) -> bool:
@@ -68,6 +72,7 @@ class Service:
         self.kills += 1
 
     def cleanup(self) -> None:
+        LIVE.discard(self)
         if self.proc is None:
             return
         with contextlib.suppress(ProcessLookupError):
