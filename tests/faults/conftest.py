@@ -9,6 +9,7 @@ the fault table (fault → invariants → counts → recovery time) is written t
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import uuid
@@ -59,8 +60,6 @@ def pg_cluster() -> Iterator[PgCluster]:
     try:
         cluster.init()
         cluster.start()
-        import asyncio
-
         asyncio.run(_create(cluster, TEMPLATE))
         migrations.upgrade(cluster.url(TEMPLATE))
         yield cluster

@@ -71,6 +71,15 @@ class Service:
         self.proc.wait(timeout=30)
         self.kills += 1
 
+    def pause(self) -> None:
+        """SIGSTOP: the process stands still (a harness control, not the fault)."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGCONT)
+
     def cleanup(self) -> None:
         LIVE.discard(self)
         if self.proc is None:

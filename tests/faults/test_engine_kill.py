@@ -2,9 +2,10 @@
 the killed one had claimed (its transaction died with it), and a restarted engine fires
 nothing twice.
 
-The deadlines come due all at once while both engines run: each absence is marked with an
-``occurred_at`` just under an hour old, so every parent call (due 1 hour after the absence was
-found) falls due together a little after the roll has been posted."""
+Both engines meet the backlog at once, however long posting takes on a loaded machine: they
+are started, held still (SIGSTOP) while a roll of a past school day is posted — every parent
+call, due 1 hour after the absence was found, is then overdue — and let go together
+(SIGCONT). Engine 1 is killed while its transaction holds a claim."""
 
 from __future__ import annotations
 
@@ -27,24 +28,26 @@ from tests.faults.invariants import (
 )
 from tests.faults.ledger import Ledger, event
 from tests.faults.procs import Engine, local_tcp_ports
-from tests.faults.scenario import Staff, post_all, utc_now
+from tests.faults.scenario import Staff, at, post_all
 
 pytestmark = pytest.mark.faults
 
-ABSENT = 1500
-LEAD = timedelta(seconds=25)  # posting 1,500 absences takes a few seconds; loaded, more
+ABSENT = 1500  # three claims of 500: both engines busy at once
 
 
-async def in_transaction(db: AsyncEngine, engine: Engine) -> bool:
-    """Whether one of ``engine``'s database sessions is inside a transaction now."""
+async def in_sweep(db: AsyncEngine, engine: Engine) -> bool:
+    """Whether one of ``engine``'s database sessions is inside a sweep now: its transaction
+    holds the table lock that claiming deadlines (``FOR UPDATE``) or marking them takes —
+    not merely a delivery transaction of the same process."""
     assert engine.proc is not None
     ports = local_tcp_ports(engine.proc.pid)
     if not ports:
         return False
     got = await rows(
         db,
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND xact_start IS NOT NULL AND client_port = ANY(:ports)",
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.relation = 'deadline'::regclass "
+        "AND l.mode IN ('RowShareLock', 'RowExclusiveLock') AND a.client_port = ANY(:ports)",
         ports=sorted(ports),
     )
     return bool(got[0][0])
@@ -64,18 +67,21 @@ async def test_an_engine_killed_mid_sweep_beside_another_loses_nothing_and_fires
     try:
         day = await staff.today() - timedelta(days=1)
         await staff.ensure_school_day(day)
+        tz = await staff.school_tz()
         t0 = time.monotonic()
-        found = utc_now() - timedelta(minutes=60) + LEAD
-        events = [event(sid, day, "morning", "absent", found) for sid in pupils]
+        first.pause()
+        second.pause()
+        events = [event(sid, day, "morning", "absent", at(day, "morning", tz)) for sid in pupils]
         await post_all(staff, ledger, [events[i : i + 50] for i in range(0, len(events), 50)])
-
         posted = time.monotonic()
-        # Wait for the sweep to be under way (some fired, some pending) with engine-1 inside a
-        # transaction of its own — holding a claim — and kill it there.
+        first.resume()
+        second.resume()
+        # Wait for the sweep to be under way (some fired, some pending) with engine-1 holding
+        # a claim, and kill it there.
         give_up = time.monotonic() + 180
         while True:
             due, fired, pending = await due_contacts_fired(ledger, db)
-            if fired > 0 and pending > 0 and await in_transaction(db, first):
+            if fired > 0 and pending > 0 and await in_sweep(db, first):
                 break
             assert time.monotonic() < give_up, f"no sweep seen: {fired}/{due} fired"
             assert first.alive and second.alive, stack.logs_text()
