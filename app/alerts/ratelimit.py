@@ -6,6 +6,11 @@ for that target and sends one digest at ``next_free`` instead of a flood.
 
 A bucket starts full with ``capacity`` tokens and refills continuously at ``capacity`` per
 ``period``. A clock that steps backwards refills nothing (never a negative refill).
+
+The delivery worker keeps its buckets in the database (``rate_bucket``, one row per robot,
+see ``app.repositories.delivery.take_token``) so that every engine process spends from the
+same bucket: the arithmetic is this module's, ``restore`` rebuilds a bucket from its row.
+Robot buckets run on the wall clock: a platform counts real minutes, not simulated ones.
 """
 
 from __future__ import annotations
@@ -33,6 +38,26 @@ class TokenBucket:
         self.period = period
         self._tokens = float(capacity)
         self._updated: datetime | None = now
+
+    @classmethod
+    def restore(
+        cls,
+        tokens: float,
+        updated: datetime,
+        capacity: int = DEFAULT_CAPACITY,
+        period: timedelta = DEFAULT_PERIOD,
+    ) -> TokenBucket:
+        bucket = cls(capacity, period, now=updated)
+        bucket._tokens = max(0.0, min(float(capacity), tokens))
+        return bucket
+
+    @property
+    def tokens(self) -> float:
+        return self._tokens
+
+    @property
+    def updated(self) -> datetime | None:
+        return self._updated
 
     @property
     def rate(self) -> float:

@@ -34,11 +34,18 @@ class EngineRunner:
         self.client = httpx.AsyncClient(timeout=endpoints.timeout())
         self.delivery = DeliveryWorker(ctx, self.client, endpoints)
 
+    async def _beat(self, what: str, error: str | None = None) -> None:
+        try:
+            await self.delivery.beat(what, error)
+        except Exception:  # the database is away: health shows the silence
+            log.exception("heartbeat failed")
+
     async def deliver(self) -> None:
         try:
             got = await self.delivery.tick()
-        except Exception:  # retried on the next tick; claimed rows come back when leases end
+        except Exception as exc:  # retried next tick; claimed rows come back when leases end
             log.exception("delivery failed")
+            await self._beat("delivery", f"{type(exc).__name__}: {exc}")
             return
         if got.sent or got.dead or got.retried:
             log.info("delivered %d, retrying %d, dead-lettered %d", got.sent, got.retried, got.dead)
@@ -46,9 +53,11 @@ class EngineRunner:
     async def tick(self) -> None:
         try:
             result = await engine.sweep(self.ctx)
-        except Exception:  # a failed sweep is retried on the next tick; its rows stay pending
+        except Exception as exc:  # a failed sweep is retried on the next tick; rows stay pending
             log.exception("engine sweep failed")
+            await self._beat("sweep", f"{type(exc).__name__}: {exc}")
             return
+        await self._beat("sweep")
         self.ticks += 1
         if result.fired or result.cancelled:
             worst = max(result.lateness_ms, default=0)

@@ -21,6 +21,8 @@ from app.db.models.delivery import (
     Delivery,
     DeliveryAttempt,
     DeliverySettings,
+    EngineHeartbeat,
+    RateBucket,
     WebhookSubscription,
 )
 from app.db.models.legal import ReturnNotice
@@ -58,6 +60,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DeliverySettings",
+    "EngineHeartbeat",
     "EnrollmentChange",
     "Grade",
     "Guardian",
@@ -68,6 +71,7 @@ __all__ = [
     "Notification",
     "ParentContact",
     "PersuasionTalk",
+    "RateBucket",
     "ReturnNotice",
     "ReturnPlan",
     "School",
