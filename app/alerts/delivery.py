@@ -400,6 +400,7 @@ class DeliveryWorker:
                 timezone=school.timezone if school else "Asia/Shanghai",
                 case_id=d.case_id,
                 alert_id=d.alert_id,
+                created_at=n.created_at if n else d.created_at,
             )
 
         for d in live:

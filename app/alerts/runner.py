@@ -15,6 +15,7 @@ from app.alerts.care_reminders import remind_mentors
 from app.alerts.delivery import DeliveryWorker
 from app.alerts.reminders import remind_missing_rolls
 from app.alerts.tasks import remind_tasks
+from app.alerts.vacancies import remind_vacant_roles
 from app.context import AppContext
 from app.repositories.org import active_school_ids
 from app.services import access_logs
@@ -76,6 +77,8 @@ class EngineRunner:
             # Return notices past their deadline go to the township (疑似辍学), then 辍学.
             await check_overdue_notices(self.ctx)
             await remind_tasks(self.ctx)
+            # 岗位空缺: once a day per school (the notice's key carries the date).
+            await remind_vacant_roles(self.ctx, schools)
         except Exception:  # tried again next minute; each is idempotent
             log.exception("roll, return-notice or task reminders failed")
 

@@ -146,7 +146,7 @@ async def still_leased(session: AsyncSession, ids: Collection[int], lease_id: st
         .returning(col(Delivery.id))
     )
     conn = await session.connection()
-    return {int(row[0]) for row in await conn.execute(stmt)}
+    return {int(row[0]) for row in await conn.execute(stmt) if row[0] is not None}
 
 
 async def take_token(
@@ -243,8 +243,8 @@ async def backlog_by_channel(
         .group_by(col(Delivery.channel))
     )
     for channel, count in dead:
-        n, oldest, due, _ = out.get(channel, (0, None, None, 0))
-        out[channel] = (n, oldest, due, int(count))
+        n, first_at, due_at, _ = out.get(channel, (0, None, None, 0))
+        out[channel] = (n, first_at, due_at, int(count))
     return out
 
 
