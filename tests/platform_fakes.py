@@ -184,9 +184,9 @@ class DingtalkFake:
             return self._refuse(300001, "token is not exist")
         stamp = request.query_params.get("timestamp", "")
         # The raw query: ``sign`` must arrive URL-encoded (a bare base64 "+" reads as a space).
-        raw = dict(
-            part.split("=", 1) for part in request.url.query.split("&") if "=" in part
-        ).get("sign", "")
+        raw = dict(part.split("=", 1) for part in request.url.query.split("&") if "=" in part).get(
+            "sign", ""
+        )
         try:
             skew = abs(time.time() * 1000 - int(stamp))
         except ValueError:

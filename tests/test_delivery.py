@@ -229,7 +229,7 @@ async def test_the_robot_rate_limit_postpones_the_rest(
     worker.wall_clock = wall
     await configure(client, world, {"head_teacher": ["wecom_robot"]})
     key = "wecom_robot:school:" + str(world.ids["school_A"])
-    async with ctx.uow() as uow:  # the robot's shared bucket is spent (by another process)
+    async with ctx.uow() as uow:  # the robot's shared window is spent (by another process)
         for _ in range(20):
             taken = await take_token(
                 uow.session, key, wall.now, capacity=20, period=timedelta(minutes=1)
@@ -241,9 +241,10 @@ async def test_the_robot_rate_limit_postpones_the_rest(
     assert (result.sent, result.postponed) == (0, 1)
     assert receivers.got["wecom"] == []
     [d] = await deliveries(ctx)
-    assert d.next_attempt_at == clock(ctx).now + timedelta(seconds=3)  # one token: 60 s / 20
+    # 20 a minute in any minute: the next slot is a minute after the first of the twenty.
+    assert d.next_attempt_at == clock(ctx).now + timedelta(minutes=1)
     clock(ctx).now = d.next_attempt_at
-    wall.now += timedelta(seconds=3)
+    wall.now += timedelta(minutes=1)
     assert (await worker.tick()).sent == 1
 
 

@@ -26,8 +26,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('dead_at', app.db.types.UTCDateTime(timezone=True), nullable=True))
     op.create_table('rate_bucket',
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('tokens', sa.Float(), nullable=False),
-    sa.Column('updated_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('stamps', sa.JSON(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_bucket'))
     )
     op.create_table('engine_heartbeat',

@@ -293,8 +293,23 @@ class DeliveryWorker:
         waiting: list[tuple[_Job, datetime]] = []
         async with self.ctx.uow() as uow:
             s = uow.session
-            claimed = await repo.claim_deliveries(s, now, wall, self.batch)
+            candidates = await repo.claim_deliveries(s, now, wall, self.batch)
+            if not candidates:
+                return result
+            # Leased at once, for as long as sending all of them could take; rows another
+            # worker claimed in the meantime are not ours and are dropped here.
+            lease_until = wall + self.lease_for(len(candidates))
+            held = await repo.lease(
+                s,
+                [d.id or 0 for d in candidates],
+                now,
+                wall,
+                lease_id=lease_id,
+                lease_until=lease_until,
+            )
+            claimed = [d for d in candidates if (d.id or 0) in held]
             if not claimed:
+                await uow.commit()
                 return result
             levels = await repo.case_levels(s, {d.case_id for d in claimed if d.case_id})
             folded = [
@@ -331,14 +346,6 @@ class DeliveryWorker:
                     s, ids, state="pending", next_attempt_at=when, lease_until=None, lease_id=None
                 )
                 result.postponed += len(ids)
-            lease_until = wall + self.lease_for(len(ready))
-            await repo.set_state(
-                s,
-                [d.id or 0 for job in ready for d in job.deliveries],
-                state="sending",
-                lease_until=lease_until,
-                lease_id=lease_id,
-            )
             await uow.commit()
         result.folded = len(folded)
 

@@ -115,18 +115,44 @@ async def claim_deliveries(
     sends whose worker died: their lease ran out on the wall clock (``wall_now``)."""
     stmt = (
         select(Delivery)
-        .where(
-            or_(
-                (col(Delivery.state) == "pending") & (col(Delivery.next_attempt_at) <= now),
-                (col(Delivery.state) == "sending") & (col(Delivery.lease_until) < wall_now),
-            )
-        )
+        .where(_claimable(now, wall_now))
         .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
         .limit(limit)
     )
     if _pg(session):
         stmt = stmt.with_for_update(skip_locked=True)
     return list(await session.exec(stmt))
+
+
+def _claimable(now: datetime, wall_now: datetime) -> Any:
+    return or_(
+        (col(Delivery.state) == "pending") & (col(Delivery.next_attempt_at) <= now),
+        (col(Delivery.state) == "sending") & (col(Delivery.lease_until) < wall_now),
+    )
+
+
+async def lease(
+    session: AsyncSession,
+    ids: Collection[int],
+    now: datetime,
+    wall_now: datetime,
+    *,
+    lease_id: str,
+    lease_until: datetime,
+) -> set[int]:
+    """Claim ``ids`` for this lease, each only if it is still claimable: the condition is in
+    the UPDATE itself, so of two workers that read the same rows (SQLite has no SKIP LOCKED)
+    only one gets each row. Returns the ids this lease holds."""
+    if not ids:
+        return set()
+    stmt = (
+        update(Delivery)
+        .where(col(Delivery.id).in_(sorted(ids)), _claimable(now, wall_now))
+        .values(state="sending", lease_id=lease_id, lease_until=lease_until)
+        .returning(col(Delivery.id))
+    )
+    conn = await session.connection()
+    return {int(row[0]) for row in await conn.execute(stmt) if row[0] is not None}
 
 
 async def still_leased(session: AsyncSession, ids: Collection[int], lease_id: str) -> set[int]:
@@ -157,36 +183,34 @@ async def take_token(
     capacity: int,
     period: timedelta,
 ) -> datetime | None:
-    """Take one token from ``key``'s shared bucket: None when taken, otherwise the wall-clock
-    time the next token is free. Compare-and-set on (tokens, updated_at): two processes that
-    read the same state cannot both write it back, the loser reads again."""
-    from app.alerts.ratelimit import TokenBucket
+    """Take a send slot from ``key``'s shared window: None when taken, otherwise the
+    wall-clock time the next slot is free. Compare-and-set on the row's version: of two
+    processes that read the same state only one writes it back, the other reads again."""
+    from app.alerts.ratelimit import SlidingWindow
 
+    window = SlidingWindow(capacity, period)
     insert = postgresql.insert if _pg(session) else sqlite.insert
     conn = await session.connection()
     await conn.execute(
         insert(RateBucket)
-        .values(key=key, tokens=float(capacity), updated_at=wall_now)
+        .values(key=key, stamps=[], version=0)
         .on_conflict_do_nothing(index_elements=["key"])
     )
     table = RateBucket.__table__  # type: ignore[attr-defined]
     for _ in range(50):
-        found = (
-            await conn.execute(select(table.c.tokens, table.c.updated_at).where(table.c.key == key))
+        stamps, version = (
+            await conn.execute(select(table.c.stamps, table.c.version).where(table.c.key == key))
         ).one()
-        tokens, updated = float(found[0]), found[1]
-        bucket = TokenBucket.restore(tokens, updated, capacity, period)
-        taken = bucket.try_take(wall_now)
-        free_at = None if taken else bucket.next_free(wall_now)
-        new_updated = bucket.updated or wall_now
+        seen = [datetime.fromisoformat(x) for x in stamps or []]
+        taken, keep, free_at = window.take(seen, wall_now)
         done = await conn.execute(
             update(table)
-            .where(table.c.key == key, table.c.tokens == tokens, table.c.updated_at == updated)
-            .values(tokens=bucket.tokens, updated_at=new_updated)
+            .where(table.c.key == key, table.c.version == version)
+            .values(stamps=[x.isoformat() for x in keep], version=version + 1)
         )
         if done.rowcount == 1:
-            return free_at
-    raise RuntimeError(f"rate bucket {key!r} kept changing under us")
+            return None if taken else free_at
+    raise RuntimeError(f"rate window {key!r} kept changing under us")
 
 
 async def beat(

@@ -20,6 +20,7 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
 from app.schemas.engine import ClockMove, ClockOut, EngineHealthOut, PolicyIn, PolicyOut
 from app.services.county_rules import rules_from
+from app.services.delivery_health import delivery_health
 from app.services.org import school_for
 
 
@@ -69,11 +70,14 @@ async def health(uow: UnitOfWork, ctx: AppContext) -> EngineHealthOut:
         Deadline.state == "pending", col(Deadline.due_at) <= now
     )
     count, oldest = (await uow.session.exec(overdue)).one()
+    delivery, processes = await delivery_health(uow, ctx)
     return EngineHealthOut(
         now=now,
         pending_overdue=int(count),
         oldest_overdue_due_at=oldest,
         oldest_overdue_seconds=(now - oldest).total_seconds() if oldest else None,
+        delivery=delivery,
+        processes=processes,
     )
 
 

@@ -109,13 +109,14 @@ class DeliveryAttempt(SQLModel, table=True):
 
 
 class RateBucket(SQLModel, table=True):
-    """A robot's token bucket, shared by every engine process: taken from in one atomic
-    ``UPDATE … WHERE tokens >= 1`` so two processes never both spend the last token."""
+    """A robot's rate window, shared by every engine process: the wall-clock times of its
+    sends in the last period, written back only if ``version`` is still the one read
+    (compare-and-set), so two processes never both take the last free slot."""
 
     __tablename__ = "rate_bucket"
     key: str = Field(primary_key=True, max_length=120)
-    tokens: float
-    updated_at: datetime = Field(sa_type=UTCDateTime)  # wall clock of the last refill
+    stamps: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    version: int = 0
 
 
 class EngineHeartbeat(SQLModel, table=True):
