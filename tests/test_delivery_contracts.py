@@ -552,11 +552,12 @@ async def test_an_outcome_is_written_only_while_the_lease_is_held(
 ) -> None:
     """Worker A's send outlives its lease (its clock jumps); worker B reclaims the row and
     sends it. A's answer comes back late: its outcome is not recorded, B's stands."""
-    release = asyncio.Event()
+    release, arrived = asyncio.Event(), asyncio.Event()
     calls: list[str] = []
 
     async def hook(request: Request) -> Response:
         calls.append("call")
+        arrived.set()
         if len(calls) == 1:
             await release.wait()
             return JSONResponse({"error": "late"}, status_code=500)
@@ -580,8 +581,7 @@ async def test_an_outcome_is_written_only_while_the_lease_is_held(
         a = DeliveryWorker(ctx, httpx.AsyncClient(trust_env=False), ep, wall_clock=wall)
         b = DeliveryWorker(ctx, httpx.AsyncClient(trust_env=False), ep, wall_clock=wall)
         first = asyncio.create_task(a.tick())
-        while not calls:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(arrived.wait(), 10)
         wall.now += a.lease_for(1) + timedelta(seconds=1)
         assert (await b.tick()).sent == 1
         release.set()
