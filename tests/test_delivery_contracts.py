@@ -620,3 +620,18 @@ async def test_health_turns_red_when_nothing_is_delivered(
     channels = {c["channel"]: c for c in green["delivery"]["channels"]}
     assert set(channels) == {"webhook", "wecom_robot", "dingtalk_robot", "wechat", "sms"}
     assert all(c["backlog"] == 0 and c["dead_24h"] == 0 for c in channels.values())
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"thingy1": "student"}, "not a subscribe-message keyword"),
+        ({"thing1": "student_name"}, "unknown message param"),
+        ({"time": "due_full"}, "not a subscribe-message keyword"),
+    ],
+)
+def test_a_wechat_template_mapping_that_cannot_fit_is_refused(
+    fields: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        WechatTemplateConfig(template_id=TEMPLATE, fields=fields)

@@ -67,6 +67,10 @@ VALUE_LIMITS = {
 }
 
 
+# Every keyword type of subscribe messages (订阅消息参数值内容限制说明).
+KEYWORD_TYPES = frozenset(VALUE_LIMITS) | {"time", "date", "amount"}
+
+
 @dataclass(frozen=True, slots=True)
 class WechatTemplate:
     """A subscribe-message template: its id, and which message param fills each data key,
