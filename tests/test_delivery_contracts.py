@@ -635,3 +635,49 @@ def test_a_wechat_template_mapping_that_cannot_fit_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=problem):
         WechatTemplateConfig(template_id=TEMPLATE, fields=fields)
+
+
+async def test_a_send_the_lease_would_not_outlast_is_not_started(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    """One send at a time; the first takes so long that too little of the lease is left for
+    the second, which is handed back (pending, due now) instead of sent late."""
+    wall = SimClock()
+    start = wall.now
+    got: list[str] = []
+    worker_box: list[DeliveryWorker] = []
+
+    async def hook(request: Request) -> Response:
+        got.append(json.loads(await request.body())["id"])
+        w = worker_box[0]
+        wall.now = start + w.lease_for(2) - timedelta(seconds=w.send_budget / 2)
+        return JSONResponse({"ok": True})
+
+    async with serve(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as base:
+        r = await client.post(
+            "/api/v1/webhook-subscriptions",
+            json={
+                "county_id": world.ids["county"],
+                "url": f"{base}/hook",
+                "secret": HOOK_SECRET,
+                "events": ["alert.raised"],
+            },
+            headers=world.auth("county_admin"),
+        )
+        assert r.status_code == 201
+        await absent(client, world, "student_A1", "student_A2")
+        worker = DeliveryWorker(
+            ctx,
+            httpx.AsyncClient(trust_env=False),
+            ChannelEndpoints(timeout_seconds=10),
+            concurrency=1,
+            wall_clock=wall,
+        )
+        worker_box.append(worker)
+        await worker.dispatch()
+        first = await worker.send_due()
+        assert (first.sent, first.postponed, len(got)) == (1, 1, 1)
+        states = sorted(d.state for d in await deliveries(ctx))
+        assert states == ["pending", "sent"]
+        second = await worker.send_due()  # a fresh claim, a fresh lease
+    assert second.sent == 1 and len(got) == 2 and len(set(got)) == 2
