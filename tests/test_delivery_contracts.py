@@ -681,3 +681,27 @@ async def test_a_send_the_lease_would_not_outlast_is_not_started(
         assert states == ["pending", "sent"]
         second = await worker.send_due()  # a fresh claim, a fresh lease
     assert second.sent == 1 and len(got) == 2 and len(set(got)) == 2
+
+
+async def test_a_notice_no_message_can_be_made_for_is_dead_lettered_not_leased_forever(
+    ctx: AppContext, world: World, client: httpx.AsyncClient, platforms: Platforms
+) -> None:
+    await configure_robots(client, world, platforms, {"head_teacher": ["wecom_robot"]})
+    async with ctx.uow() as uow:
+        uow.session.add(
+            Notification(
+                idem_key=f"broken:{world.ids['head_teacher']}",
+                staff_id=world.ids["head_teacher"],
+                role="head_teacher",
+                topic="alert.raised",  # an alert notice without its level cannot be rendered
+                title="?",
+                school_id=world.ids["school_A"],
+                created_at=clock(ctx).now,
+            )
+        )
+        await uow.commit()
+    got = await make_worker(ctx, platforms).tick()
+    assert got.dead == 1
+    [d] = await deliveries(ctx)
+    assert d.state == "dead" and "no template" in (d.last_error or "")
+    assert platforms.wecom.messages == {}

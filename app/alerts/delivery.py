@@ -322,8 +322,22 @@ class DeliveryWorker:
             live = [d for d in claimed if (d.id or 0) not in folded]
             await repo.set_state(s, folded, state="folded", lease_until=None, lease_id=None)
             jobs = await self._jobs(s, live, now)
-            # Robots: one token per message from the bucket every process shares; a robot
-            # whose bucket is empty gets its deliveries back as pending, due when it refills.
+            # A delivery no message could be made for (its template failed) would be leased
+            # again forever: dead-lettered with the reason instead.
+            in_jobs = {d.id for job in jobs for d in job.deliveries}
+            unrenderable = [d.id or 0 for d in live if d.id not in in_jobs]
+            await repo.set_state(
+                s,
+                unrenderable,
+                state="dead",
+                dead_at=now,
+                lease_until=None,
+                lease_id=None,
+                last_error="无法生成消息 (no template for this notice)",
+            )
+            result.dead += len(unrenderable)
+            # Robots: a slot in the window every process shares; a robot whose last minute is
+            # full gets its deliveries back as pending, due when a slot frees up.
             ready: list[_Job] = []
             for job in jobs:
                 if job.channel not in _ROBOTS:
