@@ -1,6 +1,9 @@
-"""What a running service holds once: settings, the database, the cipher and the clock.
+"""What a running service holds once: settings, the database, the cipher and the clocks.
 
-The clock is the one place time comes from, so tests and the simulation clock can replace it.
+``clock`` is the one place *business* time comes from (what is due, what day it is), so tests
+and the simulation clock can replace it. ``wall_clock`` is real time, for whatever another
+party checks against its own clock: signatures and timestamps sent to platforms, token
+lifetimes, leases and rate limits. A drill a week ahead moves ``clock`` only.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class AppContext:
     cipher: DataCipher
     cache: ReferenceCache
     clock: Callable[[], datetime] = field(default=wall_clock)
+    wall_clock: Callable[[], datetime] = field(default=wall_clock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:

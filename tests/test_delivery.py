@@ -20,6 +20,7 @@ from app.alerts.clock import SimClock
 from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.db.models import Delivery, DeliveryAttempt, Notification
+from app.repositories.delivery import take_token
 from tests.attendance_helpers import TUESDAY, event
 from tests.world import World, build_world
 
@@ -52,7 +53,7 @@ class Receivers:
                 request.headers[TIMESTAMP_HEADER],
                 request.content,
                 request.headers[SIGNATURE_HEADER],
-                self.ctx.clock(),
+                datetime.now(UTC),  # a receiver checks freshness on its own (real) clock
             )
             assert ok, "bad webhook signature"
             self.events.add(body["id"])
@@ -224,17 +225,26 @@ async def test_the_robot_rate_limit_postpones_the_rest(
     worker: DeliveryWorker,
     receivers: Receivers,
 ) -> None:
+    wall = SimClock(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    worker.wall_clock = wall
     await configure(client, world, {"head_teacher": ["wecom_robot"]})
-    for _ in range(20):  # the robot's bucket is spent
-        assert worker.limiter.try_take(
-            "wecom_robot:school:" + str(world.ids["school_A"]), clock(ctx).now
-        )
+    key = "wecom_robot:school:" + str(world.ids["school_A"])
+    async with ctx.uow() as uow:  # the robot's shared window is spent (by another process)
+        for _ in range(20):
+            taken = await take_token(
+                uow.session, key, wall.now, capacity=20, period=timedelta(minutes=1)
+            )
+            assert taken is None
+        await uow.commit()
     await absent(client, world, "student_A1")
     result = await worker.tick()
     assert (result.sent, result.postponed) == (0, 1)
     assert receivers.got["wecom"] == []
     [d] = await deliveries(ctx)
+    # 20 a minute in any minute: the next slot is a minute after the first of the twenty.
+    assert d.next_attempt_at == clock(ctx).now + timedelta(minutes=1)
     clock(ctx).now = d.next_attempt_at
+    wall.now += timedelta(minutes=1)
     assert (await worker.tick()).sent == 1
 
 
@@ -278,18 +288,24 @@ async def test_a_worker_killed_mid_send_leaves_no_duplicate(
         # The worker stops dead while the request is in flight (as when its process is killed).
         raise asyncio.CancelledError
 
+    wall = SimClock()  # real time, moved by hand: the receiver checks signatures on its clock
     dead_worker = DeliveryWorker(
-        ctx, httpx.AsyncClient(transport=httpx.MockTransport(dies)), ENDPOINTS
+        ctx, httpx.AsyncClient(transport=httpx.MockTransport(dies)), ENDPOINTS, wall_clock=wall
     )
     with pytest.raises(asyncio.CancelledError):
         await dead_worker.tick()
     [d] = await deliveries(ctx)
     assert d.state == "sending"  # leased by the dead worker
     fresh = DeliveryWorker(
-        ctx, httpx.AsyncClient(transport=httpx.MockTransport(receivers)), ENDPOINTS
+        ctx,
+        httpx.AsyncClient(transport=httpx.MockTransport(receivers)),
+        ENDPOINTS,
+        wall_clock=wall,
     )
     assert (await fresh.tick()).sent == 0  # the lease still holds
-    clock(ctx).now += timedelta(minutes=2)
+    clock(ctx).now += timedelta(days=7)  # a drill moves the simulation clock: still held
+    assert (await fresh.tick()).sent == 0
+    wall.now += fresh.lease_for(1) + timedelta(seconds=1)  # the lease runs out in real time
     assert (await fresh.tick()).sent == 1
     assert (await fresh.tick()).sent == 0
     assert len(receivers.events) == 1 and len(await deliveries(ctx)) == 1

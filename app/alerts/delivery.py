@@ -10,22 +10,36 @@ them — at least once, each (notification, channel) keyed so it is never made t
    (the receipts) and the outcome. A worker killed mid-send leaves leased rows that are claimed
    again when the lease runs out: at least once, and webhook receivers deduplicate on the event
    id they are given.
+   - **one send per lease**: a claim stamps its rows with a fresh ``lease_id`` (the fencing
+     token) and a wall-clock ``lease_until`` long enough for every send of the batch
+     (``lease_for``: waves of ``concurrency`` sends, each bounded by ``send_budget``, plus a
+     margin). A send never starts unless the lease will outlast it, and an outcome is written
+     only for rows whose ``lease_id`` is still this claim's (``repo.still_leased``): a worker
+     whose lease ran out records nothing, the worker that reclaimed the row does;
    - blue/yellow deliveries of a case that has since gone red are folded (not sent): the red
      notice says it all;
    - several deliveries to one robot in a batch go as one digest; each robot has a token bucket
-     (20 a minute): when it is empty the rest wait for the next free moment;
+     (20 a minute) **in the database**, shared by every engine process: when it is empty the
+     rest wait for the next free moment;
    - timeouts, 5xx and 429 retry with exponential backoff and jitter (or the Retry-After asked
      for); other 4xx, a bad secret, or exhausted retries are dead-lettered with the reason, and
      the next channel of the route is tried; "no subscription left" moves to the next channel.
+3. **Clocks**: the context's ``clock`` (the simulation clock in a drill) decides what is due;
+   adapters sign and stamp with ``wall_clock``, and leases and robot buckets run on it too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import os
 import random
+import socket
 import time
+import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as dtime
@@ -36,7 +50,7 @@ import httpx
 
 from app.alerts.channels.base import Channel, Message, Outcome, SendResult, Target
 from app.alerts.channels.config import ChannelEndpoints
-from app.alerts.ratelimit import RateLimiter
+from app.alerts.ratelimit import DEFAULT_CAPACITY, DEFAULT_PERIOD
 from app.alerts.templates import Links, Notice, TemplateError, render, render_digest
 from app.context import AppContext
 from app.db.models import Delivery, DeliverySettings, Notification, WebhookSubscription
@@ -58,7 +72,10 @@ _CASE_EVENTS = {
     "case.reenrolled": "case.closed",
     "case.transferred": "case.closed",
 }
-LEASE = timedelta(seconds=60)
+LEASE_MARGIN = timedelta(seconds=30)
+# An adapter makes at most this many HTTP calls for one send (WeChat: token, send, a fresh
+# token after 40001/42001, the send again); each is bounded by the client's timeout.
+CALLS_PER_SEND = 4
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 5.0  # seconds
 BACKOFF_CAP = 600.0
@@ -96,6 +113,11 @@ class DeliveryResult:
     dead: int = 0
     folded: int = 0
     postponed: int = 0
+    lost: int = 0  # sends whose outcome was not recorded: the lease had gone to another worker
+
+
+def default_process_id() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -113,18 +135,57 @@ class DeliveryWorker:
     ctx: AppContext
     client: httpx.AsyncClient
     endpoints: ChannelEndpoints = field(default_factory=ChannelEndpoints)
-    limiter: RateLimiter = field(default_factory=RateLimiter)
     rng: random.Random = field(default_factory=random.Random)
     batch: int = 200
     concurrency: int = 20
+    robot_capacity: int = DEFAULT_CAPACITY  # per robot and ``robot_period``, all processes
+    robot_period: timedelta = DEFAULT_PERIOD
+    process_id: str = field(default_factory=default_process_id)
+    wall_clock: Callable[[], datetime] | None = None  # default: the context's
     channels: dict[str, Channel] = field(init=False)
     links: Links = field(init=False)
+    started_at: datetime = field(init=False)
 
     def __post_init__(self) -> None:
-        self.channels = self.endpoints.build_channels(self.client, clock=self.ctx.clock)
+        self.channels = self.endpoints.build_channels(self.client, clock=self.wall)
         self.links = self.endpoints.links()
+        self.started_at = self.wall()
+
+    def wall(self) -> datetime:
+        return (self.wall_clock or self.ctx.wall_clock)()
+
+    @property
+    def send_budget(self) -> float:
+        """Seconds one send may take at most (it is cancelled after): every HTTP call it may
+        make, each at the full timeout."""
+        return CALLS_PER_SEND * self.endpoints.timeout_seconds + 1.0
+
+    def lease_for(self, jobs: int) -> timedelta:
+        """Long enough for ``jobs`` sends run ``concurrency`` at a time, each taking its whole
+        budget, and a margin for the transaction that records them."""
+        waves = max(1, math.ceil(jobs / max(1, self.concurrency)))
+        return timedelta(seconds=waves * self.send_budget) + LEASE_MARGIN
+
+    async def beat(self, what: str, error: str | None = None) -> None:
+        async with self.ctx.uow() as uow:
+            await repo.beat(
+                uow.session,
+                self.process_id,
+                hostname=socket.gethostname()[:100],
+                pid=os.getpid(),
+                started_at=self.started_at,
+                at=self.wall(),
+                what=what,
+                error=error[:500] if error else None,
+            )
+            await uow.commit()
 
     async def tick(self) -> DeliveryResult:
+        result = await self._tick()
+        await self.beat("delivery")
+        return result
+
+    async def _tick(self) -> DeliveryResult:
         result = DeliveryResult()
         while True:
             n = await self.dispatch()
@@ -135,7 +196,7 @@ class DeliveryWorker:
         # a robot whose bucket refills exactly now cannot keep one tick busy.
         for _ in range(20):
             got = await self.send_due()
-            for name in ("sent", "retried", "dead", "folded", "postponed"):
+            for name in ("sent", "retried", "dead", "folded", "postponed", "lost"):
                 setattr(result, name, getattr(result, name) + getattr(got, name))
             if got.sent + got.retried + got.dead + got.folded + got.postponed == 0:
                 break
@@ -227,10 +288,28 @@ class DeliveryWorker:
     async def send_due(self) -> DeliveryResult:
         result = DeliveryResult()
         now = self.ctx.clock()
+        wall = self.wall()
+        lease_id = uuid.uuid4().hex
+        waiting: list[tuple[_Job, datetime]] = []
         async with self.ctx.uow() as uow:
             s = uow.session
-            claimed = await repo.claim_deliveries(s, now, self.batch)
+            candidates = await repo.claim_deliveries(s, now, wall, self.batch)
+            if not candidates:
+                return result
+            # Leased at once, for as long as sending all of them could take; rows another
+            # worker claimed in the meantime are not ours and are dropped here.
+            lease_until = wall + self.lease_for(len(candidates))
+            held = await repo.lease(
+                s,
+                [d.id or 0 for d in candidates],
+                now,
+                wall,
+                lease_id=lease_id,
+                lease_until=lease_until,
+            )
+            claimed = [d for d in candidates if (d.id or 0) in held]
             if not claimed:
+                await uow.commit()
                 return result
             levels = await repo.case_levels(s, {d.case_id for d in claimed if d.case_id})
             folded = [
@@ -241,36 +320,74 @@ class DeliveryWorker:
                 and levels.get(d.case_id or 0) == "red"
             ]
             live = [d for d in claimed if (d.id or 0) not in folded]
-            await repo.set_state(s, folded, state="folded")
-            await repo.set_state(
-                s, [d.id or 0 for d in live], state="sending", lease_until=now + LEASE
-            )
+            await repo.set_state(s, folded, state="folded", lease_until=None, lease_id=None)
             jobs = await self._jobs(s, live, now)
+            # A delivery no message could be made for (its template failed) would be leased
+            # again forever: dead-lettered with the reason instead.
+            in_jobs = {d.id for job in jobs for d in job.deliveries}
+            unrenderable = [d.id or 0 for d in live if d.id not in in_jobs]
+            await repo.set_state(
+                s,
+                unrenderable,
+                state="dead",
+                dead_at=now,
+                lease_until=None,
+                lease_id=None,
+                last_error="无法生成消息 (no template for this notice)",
+            )
+            result.dead += len(unrenderable)
+            # Robots: a slot in the window every process shares; a robot whose last minute is
+            # full gets its deliveries back as pending, due when a slot frees up.
+            ready: list[_Job] = []
+            for job in jobs:
+                if job.channel not in _ROBOTS:
+                    ready.append(job)
+                    continue
+                free_at = await repo.take_token(
+                    s,
+                    job.deliveries[0].target_key,
+                    wall,
+                    capacity=self.robot_capacity,
+                    period=self.robot_period,
+                )
+                if free_at is None:
+                    ready.append(job)
+                else:
+                    waiting.append((job, now + (free_at - wall)))
+            for job, when in waiting:
+                ids = [d.id or 0 for d in job.deliveries]
+                await repo.set_state(
+                    s, ids, state="pending", next_attempt_at=when, lease_until=None, lease_id=None
+                )
+                result.postponed += len(ids)
             await uow.commit()
         result.folded = len(folded)
 
         sem = asyncio.Semaphore(self.concurrency)
+        budget = self.send_budget
 
-        async def run(job: _Job) -> tuple[_Job, SendResult, int]:
+        async def run(job: _Job) -> tuple[_Job, SendResult | None, int]:
             async with sem:
+                # Never start a send the lease would not outlast: another worker may claim
+                # the row the moment the lease ends. Handed back instead (None).
+                if self.wall() + timedelta(seconds=budget) > lease_until:
+                    return job, None, 0
                 t0 = time.perf_counter()
                 adapter = self.channels.get(_ADAPTER.get(job.channel, job.channel))
                 if adapter is None:
                     got = SendResult.permanent(f"渠道未配置 (channel {job.channel} not set up)")
                 else:
-                    got = await adapter.send(job.message, job.target)
+                    try:
+                        async with asyncio.timeout(budget):
+                            got = await adapter.send(job.message, job.target)
+                    except TimeoutError:
+                        got = SendResult.retry(
+                            f"send took longer than {budget:.0f} s", code="timeout"
+                        )
                 return job, got, int((time.perf_counter() - t0) * 1000)
 
-        ready: list[_Job] = []
-        waiting: list[tuple[_Job, datetime]] = []
-        for job in jobs:
-            key = job.deliveries[0].target_key
-            if job.channel in _ROBOTS and not self.limiter.try_take(key, now):
-                waiting.append((job, self.limiter.next_free(key, now)))
-            else:
-                ready.append(job)
         outcomes = await asyncio.gather(*(run(j) for j in ready))
-        await self._record(outcomes, waiting, result)
+        await self._record(outcomes, lease_id, result)
         return result
 
     async def _jobs(self, s: Any, live: list[Delivery], now: datetime) -> list[_Job]:
@@ -304,6 +421,7 @@ class DeliveryWorker:
                 timezone=school.timezone if school else "Asia/Shanghai",
                 case_id=d.case_id,
                 alert_id=d.alert_id,
+                created_at=n.created_at if n else d.created_at,
             )
 
         for d in live:
@@ -365,8 +483,8 @@ class DeliveryWorker:
 
     async def _record(
         self,
-        outcomes: list[tuple[_Job, SendResult, int]],
-        waiting: list[tuple[_Job, datetime]],
+        outcomes: list[tuple[_Job, SendResult | None, int]],
+        lease_id: str,
         result: DeliveryResult,
     ) -> None:
         now = self.ctx.clock()
@@ -375,28 +493,29 @@ class DeliveryWorker:
             attempts: list[dict[str, Any]] = []
             fallbacks: list[dict[str, Any]] = []
             ids = [d.id or 0 for job, _, _ in outcomes for d in job.deliveries]
-            ids += [d.id or 0 for job, _ in waiting for d in job.deliveries]
-            rows = await repo.deliveries_by_id(s, ids)
+            held = await repo.still_leased(s, ids, lease_id)
+            rows = await repo.deliveries_by_id(s, held)
             notes = await repo.notifications(
                 s, {r.notification_id for r in rows.values() if r.notification_id}
             )
             for job, got, ms in outcomes:
                 for d in job.deliveries:
-                    row = rows[d.id or 0]
+                    row = rows.get(d.id or 0)
+                    if row is None:
+                        # The lease went to another worker, which owns the outcome now.
+                        result.lost += 1
+                        if got is not None:
+                            log.warning("delivery %s: lease lost, outcome not recorded", d.id)
+                            attempts.append(_attempt(d.id or 0, d.channel, now, got, ms, lost=True))
+                        continue
+                    row.lease_until, row.lease_id = None, None
+                    if got is None:  # not sent: the lease would have run out first
+                        row.state, row.next_attempt_at = "pending", now
+                        result.postponed += 1
+                        continue
                     row.attempts += 1
-                    row.lease_until = None
                     row.digest_id = d.digest_id
-                    attempts.append(
-                        {
-                            "delivery_id": row.id,
-                            "at": now,
-                            "channel": row.channel,
-                            "status": got.outcome.value,
-                            "http_status": got.status,
-                            "error": got.error or got.code,
-                            "duration_ms": ms,
-                        }
-                    )
+                    attempts.append(_attempt(row.id or 0, row.channel, now, got, ms))
                     if got.outcome is Outcome.ok:
                         row.state, row.sent_at = "sent", now
                         result.sent += 1
@@ -406,20 +525,32 @@ class DeliveryWorker:
                         row.last_error = (got.error or "")[:500]
                         result.retried += 1
                     else:
-                        row.state = "dead"
+                        row.state, row.dead_at = "dead", now
                         row.last_error = (got.error or got.code or got.outcome.value)[:500]
                         result.dead += 1
                         nxt = _fallback(row, notes.get(row.notification_id or 0), now)
                         if nxt is not None:
                             fallbacks.append(nxt)
-            for job, when in waiting:
-                for d in job.deliveries:
-                    row = rows[d.id or 0]
-                    row.state, row.next_attempt_at, row.lease_until = "pending", when, None
-                    result.postponed += 1
             await repo.add_attempts(s, attempts)
             await repo.add_deliveries(s, fallbacks)
             await uow.commit()
+
+
+def _attempt(
+    delivery_id: int, channel: str, now: datetime, got: SendResult, ms: int, *, lost: bool = False
+) -> dict[str, Any]:
+    error = got.error or got.code
+    if lost:
+        error = f"租约已失效,结果未记录 (lease lost): {error or got.outcome.value}"
+    return {
+        "delivery_id": delivery_id,
+        "at": now,
+        "channel": channel,
+        "status": got.outcome.value,
+        "http_status": got.status,
+        "error": error[:500] if error else None,
+        "duration_ms": ms,
+    }
 
 
 def _fields(message: Message) -> dict[str, Any]:

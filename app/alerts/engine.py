@@ -59,7 +59,7 @@ from app.domain.cases import (
     reopens,
     transition,
 )
-from app.domain.roles import Role
+from app.domain.roles import ROLE_LABELS, VACANCY_REASON, Role, stand_ins
 from app.repositories import alerts as repo
 from app.repositories.attendance import (
     CaseHints,
@@ -339,7 +339,20 @@ async def _notify(
     cause: str,
     box: Outbox,
 ) -> None:
-    people = await box.recipients(uow, effect.role, row)
+    role, title = effect.role, effect.title
+    people = await box.recipients(uow, role, row)
+    if not people:
+        # 岗位空缺: nobody holds the role (no head teacher for the class, no vice principal):
+        # the notice goes to the nearest level up that has someone, saying why.
+        for up in stand_ins(effect.role):
+            people = await box.recipients(uow, up, row)
+            if people:
+                role = up
+                vacant = ROLE_LABELS[effect.role]
+                title = f"{effect.title}({VACANCY_REASON}:{vacant}无人任职,转{ROLE_LABELS[up]})"
+                break
+        else:
+            log.warning("case %s: nobody holds %s or any role above it", row.id, effect.role)
     alert = alerts.get(effect.alert_key) if effect.alert_key else None
     held = {"dispatched_at": now, "digest_pending": True} if box.folding else None
     (box.folded if box.folding else box.notices).extend(
@@ -348,9 +361,9 @@ async def _notify(
                 # Same transition, same effect, same person: one notice, however often retried.
                 "idem_key": f"{cause}:{staff_id}",
                 "staff_id": staff_id,
-                "role": effect.role.value,
+                "role": role.value,
                 "topic": effect.topic,
-                "title": effect.title[:200],
+                "title": title[:200],
                 "body": "",
                 "level": effect.level.value if effect.level else None,
                 "case_id": row.id,

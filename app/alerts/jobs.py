@@ -19,6 +19,7 @@ from app.alerts.care_reminders import remind_mentors
 from app.alerts.engine import describe
 from app.alerts.reminders import remind_missing_rolls
 from app.alerts.tasks import remind_tasks
+from app.alerts.vacancies import remind_vacant_roles
 from app.context import AppContext
 from app.repositories import engine_jobs
 from app.repositories.org import active_school_ids
@@ -51,6 +52,13 @@ async def task_reminders(ctx: AppContext) -> object:
     return await remind_tasks(ctx)
 
 
+async def vacant_roles(ctx: AppContext) -> object:
+    # 岗位空缺: once a day per school (the notice's key carries the date).
+    async with ctx.uow() as uow:
+        schools = await active_school_ids(uow.session)
+    return await remind_vacant_roles(ctx, schools)
+
+
 async def care_reminders(ctx: AppContext) -> int:
     return await remind_mentors(ctx)
 
@@ -64,6 +72,7 @@ JOBS: tuple[Job, ...] = (
     Job("roll-reminders", "未点名提醒", 60, roll_reminders),
     Job("return-notices", "返校通知书逾期检查", 60, return_notices),
     Job("task-reminders", "任务到期提醒", 60, task_reminders),
+    Job("vacant-roles", "岗位空缺提醒", 60, vacant_roles),
     Job("care-reminders", "关爱联系提醒", 3600, care_reminders),
     Job("access-log-purge", "访问日志清理", 3600, access_log_purge),
 )

@@ -6,15 +6,42 @@ for that target and sends one digest at ``next_free`` instead of a flood.
 
 A bucket starts full with ``capacity`` tokens and refills continuously at ``capacity`` per
 ``period``. A clock that steps backwards refills nothing (never a negative refill).
+
+Robots are held with ``SlidingWindow`` instead: a platform that takes "20 a minute" refuses
+the 21st message in *any* minute, and a token bucket of 20 refilling at 20 a minute lets
+20 + 1 through in the minute after a burst. The window's state (the send times of the last
+minute) lives in the database (``rate_bucket``, one row per robot, see
+``app.repositories.delivery.take_token``) so that every engine process counts the same sends;
+the arithmetic is here. Robot windows run on the wall clock: a platform counts real minutes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 DEFAULT_CAPACITY = 20
 DEFAULT_PERIOD = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class SlidingWindow:
+    """At most ``limit`` sends in any ``period``."""
+
+    limit: int = DEFAULT_CAPACITY
+    period: timedelta = DEFAULT_PERIOD
+
+    def take(
+        self, stamps: Sequence[datetime], now: datetime
+    ) -> tuple[bool, list[datetime], datetime]:
+        """(allowed, the stamps to keep, when the next send is allowed). Stamps ahead of
+        ``now`` (a clock stepped back) still count: never more than ``limit``."""
+        recent = sorted(s for s in stamps if s > now - self.period)
+        if len(recent) < self.limit:
+            recent.append(now)
+            return True, sorted(recent), now
+        return False, recent, recent[-self.limit] + self.period
 
 
 class TokenBucket:

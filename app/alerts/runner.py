@@ -33,11 +33,18 @@ class EngineRunner:
         self.client = httpx.AsyncClient(timeout=endpoints.timeout())
         self.delivery = DeliveryWorker(ctx, self.client, endpoints)
 
+    async def _beat(self, what: str, error: str | None = None) -> None:
+        try:
+            await self.delivery.beat(what, error)
+        except Exception:  # the database is away: health shows the silence
+            log.exception("heartbeat failed")
+
     async def deliver(self) -> None:
         try:
             got = await self.delivery.tick()
-        except Exception:  # retried on the next tick; claimed rows come back when leases end
+        except Exception as exc:  # retried next tick; claimed rows come back when leases end
             log.exception("delivery failed")
+            await self._beat("delivery", f"{type(exc).__name__}: {exc}")
             return
         if got.sent or got.dead or got.retried:
             log.info("delivered %d, retrying %d, dead-lettered %d", got.sent, got.retried, got.dead)
@@ -49,7 +56,9 @@ class EngineRunner:
         except Exception as exc:  # retried on the next tick; its rows stay pending
             log.exception("engine sweep failed")
             await self._record_sweep(started, engine.describe(exc))
+            await self._beat("sweep", engine.describe(exc))
             return
+        await self._beat("sweep")
         self.ticks += 1
         # The sweep's status row: each failure, and a success at most every 30 s.
         if self._sweep_recorded is None or time.monotonic() - self._sweep_recorded > 30:

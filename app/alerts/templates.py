@@ -14,7 +14,8 @@ a ``TemplateError`` — an ``Invalid``, so the API answers 422.
 Params every message carries (SMS ``template_params`` and WeChat ``WechatTemplate.fields``
 pick from these): ``topic`` (the topic's label), ``title``, ``school``, ``class_name``,
 ``student`` (masked), ``level``, ``reason``, ``due`` (as displayed), ``due_full`` (WeChat's
-time format, "2024年11月25日 09:05", in every language), ``action``. A digest carries
+time format, "2024年11月25日 09:05", in every language), ``at_full`` (when the notice was
+raised, same format), ``action``. A digest carries
 ``school``, ``count``, ``red``, ``yellow``, ``blue``, ``title``.
 """
 
@@ -311,6 +312,22 @@ TOPICS: dict[str, Topic] = {
             ),
         }
     ),
+    "roles.vacant": Topic(
+        {
+            "zh": Wording(
+                "岗位空缺",
+                "{reason}",
+                "以下岗位暂无人任职,期间相关预警转由上一级接收。",
+                "尽快在系统中指定任职人员",
+            ),
+            "en": Wording(
+                "Roles vacant",
+                "Roles vacant: {reason}",
+                "Nobody holds these roles; their alerts go one level up meanwhile.",
+                "Appoint someone in the system",
+            ),
+        }
+    ),
     "task.overdue": Topic(
         {
             "zh": Wording("任务逾期", "任务逾期:{who}", "{student}同学:{reason}。", "督促尽快完成"),
@@ -433,6 +450,7 @@ class Notice:
     timezone: str | ZoneInfo = DEFAULT_TIMEZONE
     case_id: int | None = None
     alert_id: int | None = None
+    created_at: datetime | None = None  # when the notice was raised (WeChat ``time`` fallback)
 
 
 @dataclass(frozen=True, slots=True)
@@ -580,6 +598,7 @@ def render(notice: Notice, *, lang: str = DEFAULT_LANG, links: Links | None = No
     wording = topic.text[lang]
     layout = LAYOUTS[lang]
     values = _fields(notice, lang)
+    tz = zone(notice.timezone)
     title = _join(*wording.title.format_map(values).split()).rstrip(" :")
     headline = wording.headline.format_map(values)
     values["action"] = wording.action
@@ -607,6 +626,7 @@ def render(notice: Notice, *, lang: str = DEFAULT_LANG, links: Links | None = No
         "reason": values["reason"],
         "due": values["due"],
         "due_full": values["due_full"],
+        "at_full": format_due_full(notice.created_at, tz) if notice.created_at else "",
         "action": values["action"],
     }
     data: dict[str, Any] = {

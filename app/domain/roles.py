@@ -40,3 +40,25 @@ ROLE_LABELS: dict[Role, str] = {
 
 # Roles that manage a whole school's roster: classes, students, staff of that school.
 SCHOOL_MANAGERS = frozenset({Role.principal, Role.vice_principal, Role.academic_affairs})
+
+# Who stands in when nobody holds a role (岗位空缺): the next level up the school's line of
+# responsibility, ending at the county bureau.
+NEXT_UP: dict[Role, Role] = {
+    Role.subject_teacher: Role.head_teacher,
+    Role.head_teacher: Role.vice_principal,
+    Role.academic_affairs: Role.vice_principal,
+    Role.vice_principal: Role.principal,
+    Role.principal: Role.county_admin,
+}
+
+VACANCY_REASON = "岗位空缺"
+
+
+def stand_ins(role: Role) -> list[Role]:
+    """The roles above ``role``, nearest first: where a notice goes when ``role`` is vacant."""
+    chain: list[Role] = []
+    up = NEXT_UP.get(role)
+    while up is not None and up not in chain:
+        chain.append(up)
+        up = NEXT_UP.get(up)
+    return chain

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,7 +19,9 @@ from app.db.models import (
     Delivery,
     DeliveryAttempt,
     DeliverySettings,
+    EngineHeartbeat,
     Notification,
+    RateBucket,
     School,
     SchoolClass,
     Staff,
@@ -73,6 +75,29 @@ async def subscriptions(
     return list(await session.exec(stmt))
 
 
+def _delivery_defaults() -> dict[str, Any]:
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    out: dict[str, Any] = {}
+    for column in table.columns:
+        if column.primary_key:
+            continue
+        default = column.default
+        out[column.name] = default.arg if default is not None and default.is_scalar else None
+    return out
+
+
+_DELIVERY_DEFAULTS = _delivery_defaults()
+
+
+def full_delivery_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Every column, in one shape: a multi-row INSERT needs the same keys in every row (route
+    rows and webhook rows differ), and SQLAlchemy refuses a batch whose rows do not."""
+    unknown = row.keys() - _DELIVERY_DEFAULTS.keys()
+    if unknown:
+        raise ValueError(f"not delivery columns: {sorted(unknown)}")
+    return {**_DELIVERY_DEFAULTS, **row}
+
+
 async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert; a row whose key exists (a retried dispatch, a fallback already made) is kept."""
     if not rows:
@@ -80,25 +105,183 @@ async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     insert = postgresql.insert if _pg(session) else sqlite.insert
     stmt = insert(Delivery).on_conflict_do_nothing(index_elements=["idem_key"])
     conn = await session.connection()
-    await conn.execute(stmt, list(rows))
+    await conn.execute(stmt, [full_delivery_row(r) for r in rows])
 
 
-async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[Delivery]:
-    """Pending deliveries that are due, and sends whose worker died (lease run out)."""
+async def claim_deliveries(
+    session: AsyncSession, now: datetime, wall_now: datetime, limit: int
+) -> list[Delivery]:
+    """Pending deliveries that are due (``now``: the clock that decides what is due), and
+    sends whose worker died: their lease ran out on the wall clock (``wall_now``)."""
     stmt = (
         select(Delivery)
-        .where(
-            or_(
-                (col(Delivery.state) == "pending") & (col(Delivery.next_attempt_at) <= now),
-                (col(Delivery.state) == "sending") & (col(Delivery.lease_until) < now),
-            )
-        )
+        .where(_claimable(now, wall_now))
         .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
         .limit(limit)
     )
     if _pg(session):
         stmt = stmt.with_for_update(skip_locked=True)
     return list(await session.exec(stmt))
+
+
+def _claimable(now: datetime, wall_now: datetime) -> Any:
+    return or_(
+        (col(Delivery.state) == "pending") & (col(Delivery.next_attempt_at) <= now),
+        (col(Delivery.state) == "sending") & (col(Delivery.lease_until) < wall_now),
+    )
+
+
+async def lease(
+    session: AsyncSession,
+    ids: Collection[int],
+    now: datetime,
+    wall_now: datetime,
+    *,
+    lease_id: str,
+    lease_until: datetime,
+) -> set[int]:
+    """Claim ``ids`` for this lease, each only if it is still claimable: the condition is in
+    the UPDATE itself, so of two workers that read the same rows (SQLite has no SKIP LOCKED)
+    only one gets each row. Returns the ids this lease holds."""
+    if not ids:
+        return set()
+    stmt = (
+        update(Delivery)
+        .where(col(Delivery.id).in_(sorted(ids)), _claimable(now, wall_now))
+        .values(state="sending", lease_id=lease_id, lease_until=lease_until)
+        .returning(col(Delivery.id))
+    )
+    conn = await session.connection()
+    return {int(row[0]) for row in await conn.execute(stmt) if row[0] is not None}
+
+
+async def still_leased(session: AsyncSession, ids: Collection[int], lease_id: str) -> set[int]:
+    """The fence: of ``ids``, the rows this claim (``lease_id``) still holds, locked for the
+    rest of the transaction. A row another worker has claimed since carries its lease id and
+    is left alone, whatever this worker saw happen on the network."""
+    if not ids:
+        return set()
+    stmt = (
+        update(Delivery)
+        .where(
+            col(Delivery.id).in_(sorted(ids)),
+            col(Delivery.lease_id) == lease_id,
+            col(Delivery.state) == "sending",
+        )
+        .values(lease_id=lease_id)
+        .returning(col(Delivery.id))
+    )
+    conn = await session.connection()
+    return {int(row[0]) for row in await conn.execute(stmt) if row[0] is not None}
+
+
+async def take_token(
+    session: AsyncSession,
+    key: str,
+    wall_now: datetime,
+    *,
+    capacity: int,
+    period: timedelta,
+) -> datetime | None:
+    """Take a send slot from ``key``'s shared window: None when taken, otherwise the
+    wall-clock time the next slot is free. Compare-and-set on the row's version: of two
+    processes that read the same state only one writes it back, the other reads again."""
+    from app.alerts.ratelimit import SlidingWindow
+
+    window = SlidingWindow(capacity, period)
+    insert = postgresql.insert if _pg(session) else sqlite.insert
+    conn = await session.connection()
+    await conn.execute(
+        insert(RateBucket)
+        .values(key=key, stamps=[], version=0)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    table = RateBucket.__table__  # type: ignore[attr-defined]
+    for _ in range(50):
+        stamps, version = (
+            await conn.execute(select(table.c.stamps, table.c.version).where(table.c.key == key))
+        ).one()
+        seen = [datetime.fromisoformat(x) for x in stamps or []]
+        taken, keep, free_at = window.take(seen, wall_now)
+        done = await conn.execute(
+            update(table)
+            .where(table.c.key == key, table.c.version == version)
+            .values(stamps=[x.isoformat() for x in keep], version=version + 1)
+        )
+        if done.rowcount == 1:
+            return None if taken else free_at
+    raise RuntimeError(f"rate window {key!r} kept changing under us")
+
+
+async def beat(
+    session: AsyncSession,
+    process_id: str,
+    *,
+    hostname: str,
+    pid: int,
+    started_at: datetime,
+    at: datetime,
+    what: str,
+    error: str | None = None,
+) -> None:
+    """Record that ``what`` (``sweep`` or ``delivery``) of this process just finished (ok
+    when ``error`` is None)."""
+    values: dict[str, Any] = {"beat_at": at, "last_error": error}
+    if error is None:
+        values[f"last_{what}_at"] = at
+    insert = postgresql.insert if _pg(session) else sqlite.insert
+    stmt = insert(EngineHeartbeat).values(
+        process_id=process_id, hostname=hostname, pid=pid, started_at=started_at, **values
+    )
+    stmt = stmt.on_conflict_do_update(index_elements=["process_id"], set_=values)
+    conn = await session.connection()
+    await conn.execute(stmt)
+
+
+async def heartbeats(session: AsyncSession) -> list[EngineHeartbeat]:
+    stmt = select(EngineHeartbeat).order_by(col(EngineHeartbeat.beat_at).desc()).limit(50)
+    return list(await session.exec(stmt))
+
+
+async def backlog_by_channel(
+    session: AsyncSession, dead_since: datetime
+) -> dict[str, tuple[int, datetime | None, datetime | None, int]]:
+    """channel → (undelivered count, oldest undelivered created_at, earliest due, dead since
+    ``dead_since``)."""
+    waiting = await session.exec(
+        select(
+            Delivery.channel,
+            func.count(),
+            func.min(Delivery.created_at),
+            func.min(Delivery.next_attempt_at),
+        )
+        .where(col(Delivery.state).in_(("pending", "sending")))
+        .group_by(col(Delivery.channel))
+    )
+    out: dict[str, tuple[int, datetime | None, datetime | None, int]] = {}
+    for channel, count, first, due in waiting:
+        out[channel] = (int(count), first, due, 0)
+    dead = await session.exec(
+        select(Delivery.channel, func.count())
+        .where(col(Delivery.state) == "dead", col(Delivery.dead_at) >= dead_since)
+        .group_by(col(Delivery.channel))
+    )
+    for channel, count in dead:
+        n, first_at, due_at, _ = out.get(channel, (0, None, None, 0))
+        out[channel] = (n, first_at, due_at, int(count))
+    return out
+
+
+async def undispatched_stats(session: AsyncSession) -> tuple[int, datetime | None]:
+    """Notifications the worker has not yet turned into deliveries: count, oldest."""
+    row = (
+        await session.exec(
+            select(func.count(), func.min(Notification.created_at)).where(
+                col(Notification.dispatched_at).is_(None)
+            )
+        )
+    ).one()
+    return int(row[0]), row[1]
 
 
 async def deliveries_by_id(session: AsyncSession, ids: Collection[int]) -> dict[int, Delivery]:

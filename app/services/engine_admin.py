@@ -29,6 +29,7 @@ from app.schemas.engine import (
     PolicyOut,
 )
 from app.services.county_rules import rules_from
+from app.services.delivery_health import delivery_health
 from app.services.org import school_for
 
 
@@ -82,6 +83,7 @@ async def health(uow: UnitOfWork, ctx: AppContext) -> EngineHealthOut:
     held = select(func.count()).where(col(Notification.digest_pending))
     jobs = {j.name: j for j in await engine_jobs.all_jobs(uow.session)}
     names = [*LABELS, *sorted(jobs.keys() - LABELS.keys())]
+    delivery, processes = await delivery_health(uow, ctx)
     return EngineHealthOut(
         now=now,
         pending_overdue=int(count),
@@ -92,6 +94,8 @@ async def health(uow: UnitOfWork, ctx: AppContext) -> EngineHealthOut:
         failed_last_error=failed.last_error,
         digest_pending=int((await uow.session.exec(held)).one()),
         jobs=[_job_out(name, jobs.get(name)) for name in names],
+        delivery=delivery,
+        processes=processes,
     )
 
 

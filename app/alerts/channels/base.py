@@ -210,10 +210,17 @@ async def request(
     content: bytes | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> httpx.Response | SendResult:
-    """One HTTP call: the response, or the classified failure when there was none."""
+    """One HTTP call: the response, or the classified failure when there was none.
+
+    ``params`` are merged into the query the URL already has: a stored robot URL carries its
+    credential there (``…/robot/send?access_token=…``), and httpx's own ``params=`` would
+    replace that query instead of adding to it."""
     try:
+        target = httpx.URL(url)
+        if params:
+            target = target.copy_merge_params(dict(params))
         return await client.request(
-            method, url, params=params, json=json_body, content=content, headers=headers
+            method, target, json=json_body, content=content, headers=headers
         )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return classify_exception(exc)

@@ -9,6 +9,7 @@ without them reports ``not_configured`` (permanent) instead of calling anyone, a
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
@@ -22,6 +23,13 @@ from app.alerts.channels.sms import DEFAULT_RETRY_CODES, TemplateSms
 from app.alerts.channels.webhook import WebhookChannel
 from app.alerts.templates import Links
 
+# The params every rendered message carries (``app.alerts.templates``), and a digest's.
+MESSAGE_PARAMS = frozenset(
+    {"topic", "title", "school", "class_name", "student", "level", "reason", "due", "due_full"}
+    | {"at_full", "action", "count", "red", "yellow", "blue"}
+)
+_KEYWORD = re.compile(r"^([a-z_]+?)(\d+)$")
+
 
 class WechatTemplateConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -29,6 +37,22 @@ class WechatTemplateConfig(BaseModel):
     template_id: str = Field(min_length=1)
     # WeChat data key → message param, e.g. {"thing1": "student", "time4": "due_full"}
     fields: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("fields")
+    @classmethod
+    def _keywords_and_params_exist(cls, value: dict[str, str]) -> dict[str, str]:
+        """A keyword is a WeChat type and a number (``thing1``, ``time4``); the param it takes
+        must be one a message carries. Anything else would be refused by WeChat (47003) on
+        every send, so it is refused here, when the setting is read."""
+        for key, param in value.items():
+            found = _KEYWORD.match(key)
+            if found is None or found.group(1) not in wechat.KEYWORD_TYPES:
+                kinds = ", ".join(sorted(wechat.KEYWORD_TYPES))
+                raise ValueError(f"{key!r} is not a subscribe-message keyword ({kinds} + number)")
+            if param not in MESSAGE_PARAMS:
+                known = ", ".join(sorted(MESSAGE_PARAMS))
+                raise ValueError(f"{key!r}: unknown message param {param!r} (one of {known})")
+        return value
 
     def to_template(self) -> wechat.WechatTemplate:
         return wechat.WechatTemplate(self.template_id, dict(self.fields))

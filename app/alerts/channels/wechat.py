@@ -25,9 +25,11 @@ appid, 40125 bad secret, 40164 IP not allowed) is permanent; busy or throttled, 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -63,6 +65,10 @@ VALUE_LIMITS = {
     "phone_number": 17,
     "car_number": 8,
 }
+
+
+# Every keyword type of subscribe messages (订阅消息参数值内容限制说明).
+KEYWORD_TYPES = frozenset(VALUE_LIMITS) | {"time", "date", "amount"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,14 +184,60 @@ class WechatTokenCache:
         return token
 
 
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]")
+# A keyword may never be empty (47003): what goes in when the notice has no such value.
+PHRASE_FALLBACK = "待处理"
+THING_FALLBACK = "无"
+CHARACTER_FALLBACK = "-"
+
+
 def clip_value(key: str, value: str) -> str:
+    """``value`` made to fit the keyword's type: cut to its length, and for ``phrase`` (Chinese
+    characters only) and ``character_string`` / ``letter`` / ``number`` the characters the type
+    does not allow are dropped."""
     kind = key.rstrip("0123456789")
+    if kind == "phrase":
+        value = "".join(_CJK.findall(value))
+    elif kind == "character_string":
+        value = "".join(_PRINTABLE_ASCII.findall(value))
+    elif kind == "letter":
+        value = "".join(c for c in value if c.isascii() and c.isalpha())
+    elif kind == "number":
+        value = "".join(c for c in value if c.isascii() and c.isdigit())
     limit = VALUE_LIMITS.get(kind)
     if limit is None or len(value) <= limit:
         return value
     if kind == "thing":
         return value[: limit - 1] + "…"
     return value[:limit]
+
+
+def keyword_value(key: str, param: str, message: Message) -> str:
+    """The value for one template keyword: the message param it is mapped to, fitted to the
+    keyword's type, and never empty — a notice without a level or a due time still gets a
+    valid ``phrase`` (its topic, or 待处理) and ``time`` (when the notice was raised)."""
+    kind = key.rstrip("0123456789")
+    value = clip_value(key, message.params.get(param, ""))
+    if value:
+        return value
+    if kind in ("time", "date"):
+        when = message.params.get("at_full") or format_wechat_time(message.created_at)
+        return when.split(" ")[0] if kind == "date" else when
+    if kind == "phrase":
+        topic = message.params.get("topic", "")
+        chinese = "".join(_CJK.findall(topic))
+        return chinese if chinese == topic and 0 < len(chinese) <= 5 else PHRASE_FALLBACK
+    if kind == "number":
+        return "0"
+    if kind in ("character_string", "letter", "symbol"):
+        return CHARACTER_FALLBACK if kind != "letter" else "NA"
+    return clip_value(key, message.params.get("topic", "")) or THING_FALLBACK
+
+
+def format_wechat_time(when: datetime, tz: str = "Asia/Shanghai") -> str:
+    local = when.astimezone(ZoneInfo(tz))
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
 def build_payload(
@@ -197,8 +249,7 @@ def build_payload(
     lang: str,
 ) -> dict[str, object]:
     data = {
-        key: {"value": clip_value(key, message.params.get(param, ""))}
-        for key, param in template.fields.items()
+        key: {"value": keyword_value(key, param, message)} for key, param in template.fields.items()
     }
     payload: dict[str, object] = {
         "touser": openid,

@@ -22,6 +22,8 @@ from app.db.models.delivery import (
     Delivery,
     DeliveryAttempt,
     DeliverySettings,
+    EngineHeartbeat,
+    RateBucket,
     WebhookSubscription,
 )
 from app.db.models.legal import ReturnNotice
@@ -59,6 +61,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DeliverySettings",
+    "EngineHeartbeat",
     "EngineJob",
     "EnrollmentChange",
     "Grade",
@@ -70,6 +73,7 @@ __all__ = [
     "Notification",
     "ParentContact",
     "PersuasionTalk",
+    "RateBucket",
     "ReturnNotice",
     "ReturnPlan",
     "School",

@@ -82,10 +82,14 @@ class Delivery(SQLModel, table=True):
     state: str = Field(default="pending", max_length=20)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    # Wall-clock time the current claim runs out, and the claim's fencing token: an outcome is
+    # written only by the worker whose ``lease_id`` is still on the row.
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_id: str | None = Field(default=None, max_length=32)
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    dead_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     digest_id: str | None = Field(default=None, max_length=60)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
@@ -102,3 +106,29 @@ class DeliveryAttempt(SQLModel, table=True):
     http_status: int | None = None
     error: str | None = Field(default=None, max_length=500)
     duration_ms: int | None = None
+
+
+class RateBucket(SQLModel, table=True):
+    """A robot's rate window, shared by every engine process: the wall-clock times of its
+    sends in the last period, written back only if ``version`` is still the one read
+    (compare-and-set), so two processes never both take the last free slot."""
+
+    __tablename__ = "rate_bucket"
+    key: str = Field(primary_key=True, max_length=120)
+    stamps: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    version: int = 0
+
+
+class EngineHeartbeat(SQLModel, table=True):
+    """One row per engine process: when its deadline sweep and its delivery tick last
+    finished without an error (wall clock). Health reads these."""
+
+    __tablename__ = "engine_heartbeat"
+    process_id: str = Field(primary_key=True, max_length=64)
+    hostname: str = Field(max_length=100)
+    pid: int
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    beat_at: datetime = Field(sa_type=UTCDateTime)
+    last_sweep_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_delivery_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
