@@ -234,6 +234,7 @@ async def test_a_failing_job_does_not_stop_the_others_and_health_shows_both(
         "roll-reminders": False,
         "return-notices": True,
         "task-reminders": True,
+        "vacant-roles": True,
         "care-reminders": True,
         "access-log-purge": True,
     }
