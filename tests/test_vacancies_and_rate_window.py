@@ -81,3 +81,37 @@ def test_the_window_never_lets_more_than_twenty_through_in_any_minute(
     for i, start in enumerate(sent):
         in_minute = [t for t in sent[i:] if t - start < timedelta(minutes=1)]
         assert len(in_minute) <= 20
+
+
+_KINDS = ["thing", "number", "letter", "symbol", "character_string", "time", "date"]
+_KINDS += ["phone_number", "car_number", "name", "phrase"]
+
+
+@given(
+    kind=st.sampled_from(_KINDS),
+    value=st.text(max_size=60),
+    topic=st.text(max_size=12),
+)
+def test_every_wechat_keyword_value_fits_the_published_rules(
+    kind: str, value: str, topic: str
+) -> None:
+    """Whatever a notice holds (empty, too long, the wrong script), the value sent for a
+    keyword passes the contract fake's check of WeChat's rules (no 47003)."""
+    from app.alerts.channels.base import Message
+    from app.alerts.channels.wechat import keyword_value
+    from tests.platform_fakes import keyword_problem
+
+    message = Message(
+        "e-1",
+        "alert.raised",
+        "t",
+        "",
+        "",
+        T0,
+        params={"p": value, "topic": topic, "at_full": "2026年12月1日 08:00"},
+    )
+    key = f"{kind}3"
+    sent = keyword_value(key, "p", message)
+    if kind in ("symbol", "phone_number", "amount"):
+        return  # not mapped by our templates: only cut to length, no fallback content
+    assert keyword_problem(key, sent) is None, (key, value, sent)

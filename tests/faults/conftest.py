@@ -171,9 +171,8 @@ def fault_table() -> str:
         inv = "<br>".join(f"{'✓' if ok else '✗'} {name}" for name, ok, _ in row.checks.results)
         counts = ", ".join(f"{k}={v}" for k, v in row.checks.counts.items())
         recovery = ", ".join(f"{k} {v:.1f} s" for k, v in row.recovery.items()) or "—"
-        lines.append(
-            f"| {row.fault} | {inv or '—'} | {counts or '—'} | {recovery} | {row.outcome} |"
-        )
+        cells = (row.fault, inv or "—", counts or "—", recovery, row.outcome)
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 

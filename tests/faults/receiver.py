@@ -1,10 +1,17 @@
 """A county system's webhook receiver on 127.0.0.1 (a real HTTP server in a thread), shaped by
-the published contract (app/alerts/channels/webhook.py docstring): it checks the HMAC-SHA256
-signature over ``timestamp + "." + body`` and that ``X-KCBX-Event-Id`` is the body's ``id``,
-and it can be told to fail: answer 500, or hold the request past the sender's timeout."""
+the published contract, and told to fail on demand: answer 500, or hold the request past the
+sender's timeout.
+
+It verifies either signing scheme the service has published, so the case outlives the move
+between them: Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature`` =
+space-separated ``v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>``, the key being the
+base64 after ``whsec_``), or the earlier ``X-KCBX-Signature`` (hex HMAC-SHA256 with the secret's
+UTF-8 over ``"{timestamp}.{body}"``, id in ``X-KCBX-Event-Id``). Either way the id in the
+headers must be the body's ``id``."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -37,16 +44,11 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                stamp = self.headers.get("X-KCBX-Timestamp", "")
-                mac = hmac.new(
-                    receiver.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256
-                ).hexdigest()
-                signed = hmac.compare_digest(mac, self.headers.get("X-KCBX-Signature", ""))
+                event_id, signed = receiver.verify(self.headers, body)
                 try:
                     payload: dict[str, Any] = json.loads(body)
                 except ValueError:
                     payload = {}
-                event_id = self.headers.get("X-KCBX-Event-Id", "")
                 if payload.get("id") != event_id:
                     signed = False
                 mode = receiver.mode
@@ -77,6 +79,25 @@ class Receiver:
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def verify(self, headers: Any, body: bytes) -> tuple[str, bool]:
+        """The event id the headers give and whether the signature is valid."""
+        if headers.get("webhook-signature") is not None:
+            msg_id = headers.get("webhook-id", "")
+            stamp = headers.get("webhook-timestamp", "")
+            key = base64.b64decode(self.secret.removeprefix("whsec_"))
+            mac = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+            want = base64.b64encode(mac).decode()
+            given = [
+                sig.split(",", 1)[1]
+                for sig in headers.get("webhook-signature", "").split()
+                if sig.startswith("v1,")
+            ]
+            return msg_id, any(hmac.compare_digest(want, g) for g in given)
+        stamp = headers.get("X-KCBX-Timestamp", "")
+        mac_hex = hmac.new(self.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256)
+        signed = hmac.compare_digest(mac_hex.hexdigest(), headers.get("X-KCBX-Signature", ""))
+        return headers.get("X-KCBX-Event-Id", ""), signed
 
     @property
     def url(self) -> str:

@@ -186,6 +186,8 @@ class WechatTokenCache:
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]")
+_TIME = re.compile(r"[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日( [0-9]{1,2}:[0-9]{2})?")
+_DATE = re.compile(r"[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日")
 # A keyword may never be empty (47003): what goes in when the notice has no such value.
 PHRASE_FALLBACK = "待处理"
 THING_FALLBACK = "无"
@@ -219,6 +221,10 @@ def keyword_value(key: str, param: str, message: Message) -> str:
     valid ``phrase`` (its topic, or 待处理) and ``time`` (when the notice was raised)."""
     kind = key.rstrip("0123456789")
     value = clip_value(key, message.params.get(param, ""))
+    if kind == "time" and not _TIME.fullmatch(value):
+        value = ""  # not a time WeChat reads: the notice's own time instead
+    if kind == "date" and not _DATE.fullmatch(value):
+        value = ""
     if value:
         return value
     if kind in ("time", "date"):
