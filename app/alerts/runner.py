@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.alerts import engine
 from app.alerts.care_reminders import remind_mentors
+from app.alerts.channels import outbound
 from app.alerts.delivery import DeliveryWorker
 from app.alerts.reminders import remind_missing_rolls
 from app.alerts.tasks import remind_tasks
@@ -31,7 +31,8 @@ class EngineRunner:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.ticks = 0
         endpoints = ctx.settings.channels
-        self.client = httpx.AsyncClient(timeout=endpoints.timeout())
+        # Guarded: only allowed addresses, checked on the address connected to; no redirects.
+        self.client = outbound.http_client(ctx.settings.outbound, endpoints.timeout())
         self.delivery = DeliveryWorker(ctx, self.client, endpoints)
 
     async def deliver(self) -> None:
