@@ -571,6 +571,11 @@ async def test_sms_sends_the_template_and_params() -> None:
         (ok_json({"code": "isv.MOBILE_NUMBER_ILLEGAL", "message": "号码错误"}), Outcome.permanent),
         (httpx.Response(503), Outcome.retry),
         (httpx.Response(401), Outcome.permanent),
+        # a provider's body passed through unchanged is not read as success
+        (ok_json({"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "流控"}), Outcome.retry),
+        (ok_json({"Code": "isv.SMS_TEMPLATE_ILLEGAL"}), Outcome.permanent),
+        (ok_json({"Code": "OK"}), Outcome.ok),
+        (ok_json({"Response": {"Error": {"Code": "AuthFailure"}}}), Outcome.permanent),
     ],
 )
 async def test_sms_classification(answer: httpx.Response, outcome: Outcome) -> None:
