@@ -9,6 +9,7 @@ without them reports ``not_configured`` (permanent) instead of calling anyone, a
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Literal
 from urllib.parse import urlsplit
@@ -20,8 +21,14 @@ from app.alerts.channels import dingtalk, sms_aliyun, sms_tencent, wechat, wecom
 from app.alerts.channels.base import Channel, Clock, utc_now
 from app.alerts.channels.outbound import OutboundPolicy, RobotHostGuard
 from app.alerts.channels.sms import DEFAULT_RETRY_CODES, TemplateSms
+from app.alerts.channels.sms_templates import MESSAGE_PARAMS
 from app.alerts.channels.webhook import WebhookChannel
 from app.alerts.templates import Links
+
+_WECHAT_KEY = re.compile(
+    r"(thing|number|letter|symbol|character_string|time|date|amount|phone_number|car_number"
+    r"|name|phrase)[1-9]\d*"
+)
 
 
 class WechatTemplateConfig(BaseModel):
@@ -30,6 +37,20 @@ class WechatTemplateConfig(BaseModel):
     template_id: str = Field(min_length=1)
     # WeChat data key → message param, e.g. {"thing1": "student", "time4": "due_full"}
     fields: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("fields")
+    @classmethod
+    def _keywords_and_params(cls, value: dict[str, str]) -> dict[str, str]:
+        """Keyword names are WeChat's ``<type><n>`` (``thing1``, ``time4``); every one maps
+        to a param messages carry — else WeChat answers 47003 on every send."""
+        for key, param in value.items():
+            if not _WECHAT_KEY.fullmatch(key):
+                raise ValueError(
+                    f"{key!r} is not a subscribe-message keyword (thing1, time2, phrase3, …)"
+                )
+            if param not in MESSAGE_PARAMS:
+                raise ValueError(f"{key!r} → unknown message param {param!r}")
+        return value
 
     def to_template(self) -> wechat.WechatTemplate:
         return wechat.WechatTemplate(self.template_id, dict(self.fields))
