@@ -22,8 +22,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.alerts.channels import outbound
+from app.alerts.channels.base import AddressRefused
 from app.alerts.channels.outbound import IPAddress, OutboundPolicy
 from app.alerts.delivery import DeliveryWorker
+from app.alerts.runner import EngineRunner
 from app.context import AppContext
 from app.db.models import ChannelTarget, Delivery
 from tests.attendance_helpers import event
@@ -356,3 +358,18 @@ async def test_a_stored_robot_off_the_platform_host_is_refused_at_send_time(
     async with ctx.uow() as uow:
         [d] = list(await uow.session.exec(select(Delivery)))
     assert d.state == "dead" and "collector.example" in (d.last_error or "")
+
+
+async def test_the_engines_client_is_the_guarded_one(
+    ctx: AppContext, monkeypatch: pytest.MonkeyPatch, county: tuple[str, CountyReceiver]
+) -> None:
+    base, receiver = county
+    monkeypatch.setattr(ctx.settings, "outbound", OutboundPolicy())  # production default
+    runner = EngineRunner(ctx)
+    try:
+        with pytest.raises(AddressRefused):
+            await runner.client.post(f"{base}/in", content=b"{}")
+        assert not runner.client.follow_redirects
+    finally:
+        await runner.client.aclose()
+    assert receiver.got == []
