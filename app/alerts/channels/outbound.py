@@ -68,14 +68,18 @@ class OutboundPolicy(BaseModel):
 
     def robot_url_problem(self, channel: str, url: str) -> str | None:
         """Why a robot URL is refused, or None. Pure: no DNS."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return "不是有效的地址 (not a valid URL)"
         host = (parts.hostname or "").lower()
         platform = ROBOT_HOSTS.get(channel, ())
         if host in platform:
             if parts.scheme != "https":
                 return f"须使用 https (the platform's robot URL is https://{host}/…)"
-            if parts.port not in (None, 443):
-                return f"端口须为 443 (port {parts.port} is not the platform's)"
+            if port not in (None, 443):
+                return f"端口须为 443 (port {port} is not the platform's)"
             return None
         if host in {h.lower() for h in self.extra_robot_hosts}:
             return None
@@ -116,12 +120,15 @@ def refused(policy: OutboundPolicy, addresses: Iterable[IPAddress]) -> IPAddress
 
 async def url_problem(policy: OutboundPolicy, url: str, resolver: Resolver = resolve) -> str | None:
     """Why an outbound URL is refused when configured, or None (see the module docstring)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "不是有效的地址 (not a valid URL)"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "须为 http(s) 地址 (not an http or https URL)"
     if parts.username or parts.password:
         return "地址中不能包含用户名或密码 (no credentials in the URL)"
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     bad = refused(policy, await resolver(parts.hostname, port))
     if bad is not None:
         return (
