@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.alerts.channels.config import ChannelEndpoints
+from app.alerts.channels.outbound import OutboundPolicy
 
 DEMO_SECRET_KEY = "demo-secret-key-change-me-in-production-0000"
 DEMO_DATA_KEY = "ZGVtby1kYXRhLWtleS1jaGFuZ2UtbWUtMDAwMDAwMDA="
@@ -78,6 +79,10 @@ class Settings(BaseSettings):
     # (e.g. KCBX_CHANNELS__SMS_ENDPOINT). Robots and webhooks are configured per school/county.
     channels: ChannelEndpoints = Field(default_factory=ChannelEndpoints)
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
+    # Where delivery may connect (app/alerts/channels/outbound.py): robots on the platforms'
+    # hosts, nothing to loopback/private/link-local addresses unless allowed here, e.g.
+    # KCBX_OUTBOUND__ALLOW_NETWORKS='["10.8.0.0/16"]' for a county system on a private network.
+    outbound: OutboundPolicy = Field(default_factory=OutboundPolicy)
 
     host: str = "127.0.0.1"
     port: int = 8000

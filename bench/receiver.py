@@ -12,7 +12,7 @@ seen: set[str] = set()
 
 
 async def hook(request: Request) -> Response:
-    seen.add(request.headers.get("X-KCBX-Event-Id", ""))
+    seen.add(request.headers.get("webhook-id", ""))
     await request.body()
     return JSONResponse({"ok": True})
 

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+from app.alerts.channels.outbound import OutboundPolicy
 from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
 from app.db import migrations
@@ -85,7 +86,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 async def _engine_ctx(database_url: str) -> AsyncIterator[AppContext]:
-    settings = Settings(environment="test", database_url=database_url)
+    # Local receivers listen on 127.0.0.1; robots in tests live there or on *.test hosts.
+    outbound = OutboundPolicy(
+        allow_networks=["127.0.0.1/32"],  # type: ignore[list-item]
+        extra_robot_hosts=["127.0.0.1", "wecom.test", "dingtalk.test"],
+    )
+    settings = Settings(environment="test", database_url=database_url, outbound=outbound)
     ctx = AppContext.from_settings(settings)
     yield ctx
     await ctx.close()

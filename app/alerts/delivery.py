@@ -147,7 +147,9 @@ class DeliveryWorker:
     started_at: datetime = field(init=False)
 
     def __post_init__(self) -> None:
-        self.channels = self.endpoints.build_channels(self.client, clock=self.wall)
+        self.channels = self.endpoints.build_channels(
+            self.client, clock=self.wall, wall_clock=self.wall, policy=self.ctx.settings.outbound
+        )
         self.links = self.endpoints.links()
         self.started_at = self.wall()
 
@@ -439,16 +441,21 @@ class DeliveryWorker:
             message = rendered.message(event_id=event_id, created_at=d.created_at)
             if d.subscription_id is not None:
                 sub = subs.get(d.subscription_id)
+                prev = sub.secret_prev_enc if sub else None
                 target = Target(
                     url=sub.url if sub else None,
                     secret=self.ctx.cipher.decrypt(sub.secret_enc) if sub else None,
+                    previous_secret=self.ctx.cipher.decrypt(prev) if prev else None,
+                    rotation_ends=sub.secret_prev_until if sub else None,
                 )
                 message = Message(**{**_fields(message), "data": {**message.data, **d.payload}})
             else:
                 person = people.get(d.staff_id or 0)
+                sms = targets.get((d.school_id or 0, "sms"))
                 target = Target(
                     openid=person.wechat_openid if person else None,
                     phone=person.mobile if person else None,
+                    options=(sms.options or {}) if sms and d.channel == "sms" else {},
                 )
             jobs.append(_Job(d.channel, [d], message, target))
         for key, group in robots.items():
@@ -548,6 +555,7 @@ def _attempt(
         "channel": channel,
         "status": got.outcome.value,
         "http_status": got.status,
+        "code": got.code,
         "error": error[:500] if error else None,
         "duration_ms": ms,
     }

@@ -8,10 +8,10 @@ import logging
 import time
 from datetime import UTC, datetime
 
-import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.alerts import engine
+from app.alerts.channels import outbound
 from app.alerts.delivery import DeliveryWorker
 from app.alerts.jobs import JOBS, SWEEP_JOB, Job, run_job
 from app.context import AppContext
@@ -30,7 +30,8 @@ class EngineRunner:
         self.ticks = 0
         self._sweep_recorded: float | None = None
         endpoints = ctx.settings.channels
-        self.client = httpx.AsyncClient(timeout=endpoints.timeout())
+        # Guarded: only allowed addresses, checked on the address connected to; no redirects.
+        self.client = outbound.http_client(ctx.settings.outbound, endpoints.timeout())
         self.delivery = DeliveryWorker(ctx, self.client, endpoints)
 
     async def _beat(self, what: str, error: str | None = None) -> None:

@@ -7,8 +7,10 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
+from app.alerts.channels.sms_templates import SmsTemplate
+from app.alerts.channels.webhook import parse_secret
 from app.domain.roles import Role
 
 
@@ -47,9 +49,6 @@ class DeliverySettingsOut(DeliverySettingsIn):
     configured_channels: list[ChannelName]
 
 
-Secret = Annotated[str, Field(min_length=16, max_length=200)]
-
-
 class ChannelTargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: HttpUrl = Field(description="机器人 webhook 地址")
@@ -64,13 +63,44 @@ class ChannelTargetOut(BaseModel):
     enabled: bool
 
 
+def _whsec(value: str | None) -> str | None:
+    if value is not None:
+        parse_secret(value)
+    return value
+
+
+WhSecret = Annotated[
+    str | None,
+    Field(
+        max_length=200,
+        description="Standard Webhooks 密钥 whsec_<base64 of 24–64 bytes>; "
+        "omit it and the server generates one (returned once)",
+    ),
+]
+
+
 class WebhookSubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     county_id: int | None = None
     school_id: int | None = None
     url: HttpUrl
-    secret: Secret = Field(description="HMAC-SHA256 签名密钥, at least 16 characters")
+    secret: WhSecret = None
     events: list[WebhookEvent] = Field(default_factory=lambda: list(WebhookEvent), min_length=1)
+
+    _secret_format = field_validator("secret")(_whsec)
+
+
+class WebhookRotateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    secret: WhSecret = None
+    window_hours: int = Field(
+        default=24,
+        ge=0,
+        le=168,
+        description="旧密钥继续有效的小时数 (both secrets sign meanwhile); 0 retires it now",
+    )
+
+    _secret_format = field_validator("secret")(_whsec)
 
 
 class WebhookSubscriptionOut(BaseModel):
@@ -81,6 +111,33 @@ class WebhookSubscriptionOut(BaseModel):
     events: list[WebhookEvent]
     active: bool
     created_at: datetime
+    rotation_ends: datetime | None = Field(
+        default=None, description="轮换期结束时间: until then both secrets sign"
+    )
+    secret: str | None = Field(
+        default=None, description="服务器生成的密钥, 仅在创建或轮换时返回一次 (shown once)"
+    )
+
+
+class SmsTemplatesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    templates: dict[str, SmsTemplate] = Field(
+        description="通知类型 (topic, digest 或 default) → 短信模板",
+        examples=[
+            {
+                "alert.raised": {
+                    "template_id": "1234567",
+                    "content": "{1}同学今日未到校({2}),请于{3}前核查。",
+                    "params": {"1": "student", "2": "level", "3": "due"},
+                }
+            }
+        ],
+    )
+
+
+class SmsTemplatesOut(SmsTemplatesIn):
+    school_id: int
+    provider: str
 
 
 class AttemptOut(BaseModel):
@@ -88,6 +145,7 @@ class AttemptOut(BaseModel):
     channel: str
     status: str
     http_status: int | None
+    code: str | None = Field(default=None, description="平台错误码 (the platform's error code)")
     error: str | None
     duration_ms: int | None
 

@@ -3,8 +3,15 @@ and county webhook subscriptions. Secrets are stored encrypted."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
 from sqlmodel import col, select
 
+from app.alerts.channels import outbound
+from app.alerts.channels.base import utc_now
+from app.alerts.channels.webhook import new_secret
+from app.alerts.templates import DIGEST_TOPIC, TOPICS
 from app.context import AppContext
 from app.db.models import (
     Alert,
@@ -19,7 +26,7 @@ from app.db.models import (
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.errors import Forbidden, Invalid, NotFound
+from app.errors import FieldProblem, Forbidden, Invalid, NotFound
 from app.repositories import delivery as delivery_repo
 from app.schemas.delivery import (
     ROBOTS,
@@ -30,7 +37,10 @@ from app.schemas.delivery import (
     DeliveryOut,
     DeliverySettingsIn,
     DeliverySettingsOut,
+    SmsTemplatesIn,
+    SmsTemplatesOut,
     WebhookEvent,
+    WebhookRotateIn,
     WebhookSubscriptionIn,
     WebhookSubscriptionOut,
 )
@@ -39,6 +49,24 @@ from app.services.org import school_for
 _NOT_ALLOWED = "需要校长、分管副校长或县级管理员 (principal, vice principal or county admin)"
 # Channels that need nothing configured per school: the staff member's openid or mobile.
 _PERSONAL = frozenset({ChannelName.wechat, ChannelName.sms})
+_ROBOT_QUERY = {ChannelName.wecom_robot: "key", ChannelName.dingtalk_robot: "access_token"}
+_SMS_KINDS = frozenset({*TOPICS, DIGEST_TOPIC, "default"})
+
+
+async def _check_outbound_url(ctx: AppContext, loc: tuple[str | int, ...], url: str) -> None:
+    problem = await outbound.url_problem(ctx.settings.outbound, url)
+    if problem is not None:
+        raise Invalid.field(loc, problem)
+
+
+def _check_robot_url(ctx: AppContext, channel: ChannelName, url: str) -> None:
+    problem = ctx.settings.outbound.robot_url_problem(channel.value, url)
+    if problem is None:
+        param = _ROBOT_QUERY[channel]
+        if not parse_qs(urlsplit(url).query).get(param, [""])[0]:
+            problem = f"机器人地址缺少 {param} 参数 (the URL must carry ?{param}=…)"
+    if problem is not None:
+        raise Invalid.field(("body", "url"), problem)
 
 
 async def _manageable_school(uow: UnitOfWork, actor: Actor, school_id: int) -> int:
@@ -110,6 +138,8 @@ async def put_target(
         )
     if channel is ChannelName.dingtalk_robot and not data.secret:
         raise Invalid.field(("body", "secret"), "钉钉机器人须配置加签密钥 (secret required)")
+    _check_robot_url(ctx, channel, str(data.url))
+    await _check_outbound_url(ctx, ("body", "url"), str(data.url))
     stmt = select(ChannelTarget).where(
         ChannelTarget.school_id == school_id, ChannelTarget.channel == channel.value
     )
@@ -133,7 +163,8 @@ async def put_target(
     )
 
 
-def _sub_out(row: WebhookSubscription) -> WebhookSubscriptionOut:
+def _sub_out(row: WebhookSubscription, secret: str | None = None) -> WebhookSubscriptionOut:
+    until = row.secret_prev_until
     return WebhookSubscriptionOut(
         id=row.id or 0,
         county_id=row.county_id,
@@ -142,6 +173,81 @@ def _sub_out(row: WebhookSubscription) -> WebhookSubscriptionOut:
         events=[WebhookEvent(e) for e in row.events],
         active=row.active,
         created_at=row.created_at,
+        rotation_ends=until if until is not None and until > utc_now() else None,
+        secret=secret,
+    )
+
+
+async def rotate_secret(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, sub_id: int, data: WebhookRotateIn
+) -> WebhookSubscriptionOut:
+    """A new secret signs from now on; the old one signs too for ``window_hours`` (by the
+    real clock), so the county system can switch over without losing a message."""
+    row = await uow.session.get(WebhookSubscription, sub_id)
+    if row is None or not access.can_manage_integration(actor, row.county_id, row.school_id):
+        raise NotFound("webhook 订阅", sub_id)
+    generated = None if data.secret else new_secret()
+    fresh = data.secret or generated or ""
+    if data.window_hours:
+        row.secret_prev_enc = row.secret_enc
+        row.secret_prev_until = utc_now() + timedelta(hours=data.window_hours)
+    else:
+        row.secret_prev_enc, row.secret_prev_until = None, None
+    row.secret_enc = ctx.cipher.encrypt(fresh)
+    await uow.commit()
+    return _sub_out(row, generated)
+
+
+async def put_sms_templates(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, school_id: int, data: SmsTemplatesIn
+) -> SmsTemplatesOut:
+    """The school's approved SMS templates and which message param fills each variable,
+    checked against the configured provider's template rules (422 naming the field)."""
+    await _manageable_school(uow, actor, school_id)
+    provider = ctx.settings.channels.sms_provider
+    if provider not in ("tencent", "aliyun"):
+        raise Invalid.field(
+            ("body", "templates"),
+            "本系统未配置短信服务商 (set KCBX_CHANNELS__SMS_PROVIDER to tencent or aliyun)",
+        )
+    problems = []
+    for kind, template in data.templates.items():
+        if kind not in _SMS_KINDS:
+            problems.append(
+                FieldProblem(("body", "templates", kind), "未知的通知类型 (unknown kind)")
+            )
+            continue
+        for sub, msg in template.problems(provider):
+            problems.append(FieldProblem(("body", "templates", kind, *sub), msg))
+    if problems:
+        raise Invalid(problems)
+    stmt = select(ChannelTarget).where(
+        ChannelTarget.school_id == school_id, ChannelTarget.channel == ChannelName.sms.value
+    )
+    row = (await uow.session.exec(stmt)).one_or_none()
+    if row is None:
+        row = ChannelTarget(
+            school_id=school_id, channel=ChannelName.sms.value, url="", updated_at=ctx.clock()
+        )
+        uow.session.add(row)
+    row.options = {"templates": {k: t.model_dump() for k, t in data.templates.items()}}
+    row.enabled = bool(data.templates)
+    row.updated_at = ctx.clock()
+    await uow.commit()
+    return SmsTemplatesOut(school_id=school_id, provider=provider, templates=data.templates)
+
+
+async def get_sms_templates(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, school_id: int
+) -> SmsTemplatesOut:
+    await school_for(uow, actor, school_id)
+    stmt = select(ChannelTarget).where(
+        ChannelTarget.school_id == school_id, ChannelTarget.channel == ChannelName.sms.value
+    )
+    row = (await uow.session.exec(stmt)).one_or_none()
+    raw = (row.options or {}).get("templates", {}) if row is not None else {}
+    return SmsTemplatesOut(
+        school_id=school_id, provider=ctx.settings.channels.sms_provider, templates=raw
     )
 
 
@@ -159,17 +265,19 @@ async def create_subscription(
         county_id = data.county_id
     else:
         raise Invalid.field(("body", "county_id"), "须指定 county_id 或 school_id")
+    await _check_outbound_url(ctx, ("body", "url"), str(data.url))
+    generated = None if data.secret else new_secret()
     row = WebhookSubscription(
         county_id=county_id,
         school_id=data.school_id,
         url=str(data.url),
-        secret_enc=ctx.cipher.encrypt(data.secret),
+        secret_enc=ctx.cipher.encrypt(data.secret or generated or ""),
         events=[e.value for e in data.events],
         created_at=ctx.clock(),
     )
     uow.session.add(row)
     await uow.commit()
-    return _sub_out(row)
+    return _sub_out(row, generated)
 
 
 async def list_subscriptions(uow: UnitOfWork, actor: Actor) -> list[WebhookSubscriptionOut]:
@@ -212,6 +320,7 @@ def _receipts_out(found: list[tuple[Delivery, list[DeliveryAttempt]]]) -> list[D
                     channel=a.channel,
                     status=a.status,
                     http_status=a.http_status,
+                    code=a.code,
                     error=a.error,
                     duration_ms=a.duration_ms,
                 )

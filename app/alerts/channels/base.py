@@ -20,6 +20,7 @@ vendors' documented public endpoints (see ``config.ChannelEndpoints``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,9 @@ import httpx
 Clock = Callable[[], datetime]
 
 ERROR_TEXT_MAX = 500
+# What a receipt keeps of a platform's answer: its code and message, bounded.
+CODE_MAX = 64
+PLATFORM_MESSAGE_MAX = 200
 
 
 def utc_now() -> datetime:
@@ -78,7 +82,10 @@ class Target:
     * 钉钉 robot: ``key`` (the access_token) or a full ``url``; ``secret`` when 加签 is on;
       ``mobiles`` to @;
     * WeChat subscribe message: ``openid``;
-    * SMS: ``phone``.
+    * SMS: ``phone``, and ``options`` (the school's template mapping, see ``sms_templates``).
+
+    Webhooks during a secret rotation also carry ``previous_secret`` and the end of its window
+    (``rotation_ends``): both secrets sign until then.
     """
 
     url: str | None = None
@@ -88,6 +95,9 @@ class Target:
     userids: tuple[str, ...] = ()
     openid: str | None = None
     phone: str | None = None
+    previous_secret: str | None = field(default=None, repr=False)
+    rotation_ends: datetime | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +147,11 @@ class Channel(Protocol):
     async def send(self, message: Message, target: Target) -> SendResult: ...
 
 
+class AddressRefused(Exception):
+    """An outbound address the deployment does not allow (loopback, private, another host);
+    raised by the guarded transport (``outbound``), reported as a permanent failure."""
+
+
 def not_configured(what: str) -> SendResult:
     return SendResult.permanent(f"not configured: {what}", code="not_configured")
 
@@ -165,21 +180,21 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 def classify_response(response: httpx.Response, now: datetime) -> SendResult:
     """By HTTP status only: 2xx ok; 408/425/429/5xx retry; anything else permanent.
 
-    Redirects are not followed (the client's default), so a 3xx is a misconfigured URL.
+    Redirects are not followed (the client's default), so a 3xx is a misconfigured URL. The
+    receipt keeps the status and its reason phrase only, never the body: whatever answers
+    (a county's server, a proxy, an attacker's page) is not shown back through the API.
     """
     status = response.status_code
     if 200 <= status < 300:
         return SendResult.success(status)
     reason = f"HTTP {status} {response.reason_phrase}".strip()
-    detail = _body_snippet(response)
-    error = f"{reason}: {detail}" if detail else reason
+    error = reason
     if status in RETRY_STATUSES or status >= 500:
         after = parse_retry_after(response.headers.get("retry-after"), now)
         return SendResult.retry(error, status=status, retry_after=after)
     if 300 <= status < 400:
-        location = response.headers.get("location", "")
         return SendResult.permanent(
-            f"{reason}: redirect to {location!r} not followed", status=status
+            f"{reason}: redirect not followed", status=status, code="redirect"
         )
     return SendResult.permanent(error, status=status)
 
@@ -188,6 +203,8 @@ def classify_exception(exc: Exception) -> SendResult:
     """Timeouts and network trouble are worth a retry; a request that cannot be made is not."""
     name = type(exc).__name__
     text = f"{name}: {exc}" if str(exc) else name
+    if isinstance(exc, AddressRefused):
+        return SendResult.permanent(f"address refused: {exc}", code="address_refused")
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | httpx.LocalProtocolError):
         return SendResult.permanent(text, code="bad_request")
     if isinstance(exc, httpx.TimeoutException):
@@ -222,7 +239,7 @@ async def request(
         return await client.request(
             method, target, json=json_body, content=content, headers=headers
         )
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, AddressRefused) as exc:
         return classify_exception(exc)
 
 
@@ -254,16 +271,14 @@ def classify_errcode(
     status = response.status_code
     if body is None:
         return SendResult.permanent(
-            f"unexpected answer (not a JSON object): {_body_snippet(response)}",
-            status=status,
-            code="bad_response",
+            "unexpected answer (not a JSON object)", status=status, code="bad_response"
         )
     # A body without the code field counts as success (WeChat omits ``errcode`` on some).
     raw = body.get(code_field, next(iter(ok_codes), "0"))
-    code = str(raw)
+    code = platform_text(str(raw), CODE_MAX)
     if code in ok_codes:
         return SendResult.success(status, code)
-    message = str(body.get(message_field) or "")
+    message = platform_text(str(body.get(message_field) or ""))
     error = f"{code_field} {code}: {message}" if message else f"{code_field} {code}"
     if code in no_subscription_codes:
         return SendResult.no_subscription(error, status=status, code=code)
@@ -287,12 +302,14 @@ def truncate_utf8(text: str, max_bytes: int, ellipsis: str = "…") -> str:
     return data[:room].decode("utf-8", errors="ignore") + ellipsis
 
 
-def _body_snippet(response: httpx.Response) -> str:
-    try:
-        text = response.text
-    except (UnicodeDecodeError, LookupError, httpx.ResponseNotRead):
-        return ""
-    return " ".join(text.split())[:200]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def platform_text(text: str, limit: int = PLATFORM_MESSAGE_MAX) -> str:
+    """A platform's error code or message as a receipt keeps it: control characters gone,
+    whitespace collapsed, at most ``limit`` characters."""
+    clean = " ".join(_CONTROL.sub(" ", text).split())
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
 def _clip(text: str) -> str:

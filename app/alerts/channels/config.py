@@ -17,17 +17,14 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from app.alerts.channels import dingtalk, wechat, wecom
+from app.alerts.channels import dingtalk, sms_aliyun, sms_tencent, wechat, wecom
 from app.alerts.channels.base import Channel, Clock, utc_now
+from app.alerts.channels.outbound import OutboundPolicy, RobotHostGuard
 from app.alerts.channels.sms import DEFAULT_RETRY_CODES, TemplateSms
+from app.alerts.channels.sms_templates import MESSAGE_PARAMS
 from app.alerts.channels.webhook import WebhookChannel
 from app.alerts.templates import Links
 
-# The params every rendered message carries (``app.alerts.templates``), and a digest's.
-MESSAGE_PARAMS = frozenset(
-    {"topic", "title", "school", "class_name", "student", "level", "reason", "due", "due_full"}
-    | {"at_full", "action", "count", "red", "yellow", "blue"}
-)
 _KEYWORD = re.compile(r"^([a-z_]+?)(\d+)$")
 
 
@@ -82,13 +79,24 @@ class ChannelEndpoints(BaseModel):
     # topic (or "default") → template
     wechat_templates: dict[str, WechatTemplateConfig] = Field(default_factory=dict)
 
-    # SMS: one template-based provider; no default endpoint (there is no neutral one).
+    # SMS: Tencent Cloud (``tencent``), Alibaba Cloud (``aliyun``), or a JSON ``gateway`` of
+    # the deployment's own (the older generic shape, see ``sms.TemplateSms``).
+    # Tencent: KCBX_CHANNELS__SMS_PROVIDER=tencent, __SMS_SECRET_ID (SecretId),
+    # __SMS_SECRET_KEY (SecretKey), __SMS_SDK_APP_ID (SmsSdkAppId), __SMS_SIGN (SignName),
+    # __SMS_REGION. Alibaba: __SMS_PROVIDER=aliyun, __SMS_SECRET_ID (AccessKeyId),
+    # __SMS_SECRET_KEY (AccessKeySecret), __SMS_SIGN. Templates: per school, through the API
+    # (PUT /api/v1/schools/{id}/sms-templates). ``sms_endpoint`` overrides the provider's
+    # public endpoint (tests, a private access point).
+    sms_provider: Literal["gateway", "tencent", "aliyun"] = "gateway"
     sms_endpoint: str = ""
     sms_sign: str = ""
+    sms_secret_id: str = ""
+    sms_secret_key: SecretStr = SecretStr("")
+    sms_sdk_app_id: str = ""
+    sms_region: str = "ap-guangzhou"
+    # gateway only: bearer key, message kind → template id, template → params, retry codes
     sms_api_key: SecretStr = SecretStr("")
-    # message kind (topic, "digest" or "default") → approved template id
     sms_templates: dict[str, str] = Field(default_factory=dict)
-    # template name → the params it takes (all of a message's params when absent)
     sms_template_params: dict[str, list[str]] = Field(default_factory=dict)
     sms_retry_codes: list[str] = Field(default_factory=lambda: list(DEFAULT_RETRY_CODES))
 
@@ -123,6 +131,11 @@ class ChannelEndpoints(BaseModel):
 
     @property
     def sms_configured(self) -> bool:
+        key = self.sms_secret_key.get_secret_value()
+        if self.sms_provider == "tencent":
+            return bool(self.sms_secret_id and key and self.sms_sdk_app_id and self.sms_sign)
+        if self.sms_provider == "aliyun":
+            return bool(self.sms_secret_id and key and self.sms_sign)
         return bool(self.sms_endpoint and self.sms_sign)
 
     def links(self) -> Links:
@@ -132,14 +145,28 @@ class ChannelEndpoints(BaseModel):
         return httpx.Timeout(self.timeout_seconds)
 
     def build_channels(
-        self, client: httpx.AsyncClient, *, clock: Clock = utc_now
+        self,
+        client: httpx.AsyncClient,
+        *,
+        clock: Clock = utc_now,
+        wall_clock: Clock = utc_now,
+        policy: OutboundPolicy | None = None,
     ) -> dict[str, Channel]:
         """The adapters these endpoints allow, by channel name; WeChat and SMS only when
-        their credentials are set."""
+        their credentials are set. ``clock`` is what the worker runs on (maybe simulated);
+        signatures and timestamps always use ``wall_clock``. With a ``policy``, robot URLs
+        are checked against the platform hosts again at send time."""
+        wecom_robot: Channel = wecom.WecomRobot(client, base_url=self.wecom_base, clock=clock)
+        dingtalk_robot: Channel = dingtalk.DingtalkRobot(
+            client, base_url=self.dingtalk_base, clock=clock
+        )
+        if policy is not None:
+            wecom_robot = RobotHostGuard(wecom_robot, "wecom_robot", policy)
+            dingtalk_robot = RobotHostGuard(dingtalk_robot, "dingtalk_robot", policy)
         channels: dict[str, Channel] = {
-            "webhook": WebhookChannel(client, clock=clock),
-            "wecom": wecom.WecomRobot(client, base_url=self.wecom_base, clock=clock),
-            "dingtalk": dingtalk.DingtalkRobot(client, base_url=self.dingtalk_base, clock=clock),
+            "webhook": WebhookChannel(client, clock=clock, wall_clock=wall_clock),
+            "wecom": wecom_robot,
+            "dingtalk": dingtalk_robot,
         }
         if self.wechat_configured:
             tokens = wechat.WechatTokenCache(
@@ -161,14 +188,40 @@ class ChannelEndpoints(BaseModel):
                 clock=clock,
             )
         if self.sms_configured:
-            channels["sms"] = TemplateSms(
-                client,
-                endpoint=self.sms_endpoint,
-                sign_name=self.sms_sign,
-                templates=dict(self.sms_templates),
-                template_params={k: list(v) for k, v in self.sms_template_params.items()},
-                api_key=self.sms_api_key.get_secret_value() or None,
-                retry_codes=self.sms_retry_codes,
-                clock=clock,
-            )
+            channels["sms"] = self._sms(client, clock, wall_clock)
         return channels
+
+    def _sms(self, client: httpx.AsyncClient, clock: Clock, wall_clock: Clock) -> Channel:
+        key = self.sms_secret_key.get_secret_value()
+        if self.sms_provider == "tencent":
+            return sms_tencent.TencentSms(
+                client,
+                secret_id=self.sms_secret_id,
+                secret_key=key,
+                sdk_app_id=self.sms_sdk_app_id,
+                sign_name=self.sms_sign,
+                region=self.sms_region,
+                endpoint=self.sms_endpoint or sms_tencent.DEFAULT_ENDPOINT,
+                clock=clock,
+                wall_clock=wall_clock,
+            )
+        if self.sms_provider == "aliyun":
+            return sms_aliyun.AliyunSms(
+                client,
+                access_key_id=self.sms_secret_id,
+                access_key_secret=key,
+                sign_name=self.sms_sign,
+                endpoint=self.sms_endpoint or sms_aliyun.DEFAULT_ENDPOINT,
+                clock=clock,
+                wall_clock=wall_clock,
+            )
+        return TemplateSms(
+            client,
+            endpoint=self.sms_endpoint,
+            sign_name=self.sms_sign,
+            templates=dict(self.sms_templates),
+            template_params={k: list(v) for k, v in self.sms_template_params.items()},
+            api_key=self.sms_api_key.get_secret_value() or None,
+            retry_codes=self.sms_retry_codes,
+            clock=clock,
+        )

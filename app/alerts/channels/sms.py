@@ -1,4 +1,5 @@
-"""SMS through one template-based provider (approved signature + approved templates).
+"""SMS through a gateway of the deployment's own (``KCBX_CHANNELS__SMS_PROVIDER=gateway``);
+Tencent Cloud and Alibaba Cloud are spoken to directly by ``sms_tencent`` and ``sms_aliyun``.
 
 Mainland SMS may only be sent with a registered signature (签名) and an approved template whose
 variables are filled in; free text is not allowed. The adapter speaks a generic JSON shape
@@ -37,6 +38,7 @@ from app.alerts.channels.base import (
     Target,
     classify_errcode,
     not_configured,
+    read_json,
     request,
     utc_now,
 )
@@ -129,11 +131,19 @@ class TemplateSms:
         )
         if isinstance(answer, SendResult):
             return answer
+        # Gateways pass providers' bodies through as ``code`` or ``Code``; one with neither is
+        # not a success (an SMS that may not have been sent must not be marked sent).
+        body = read_json(answer) or {}
+        upper = "code" not in body and "Code" in body
+        if 200 <= answer.status_code < 300 and "code" not in body and not upper:
+            return SendResult.permanent(
+                "answer without a code", status=answer.status_code, code="bad_response"
+            )
         return classify_errcode(
             answer,
             self._clock(),
-            code_field="code",
-            message_field="message",
+            code_field="Code" if upper else "code",
+            message_field="Message" if upper else "message",
             ok_codes=self._ok,
             retry_codes=self._retry,
         )

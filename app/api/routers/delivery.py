@@ -10,6 +10,9 @@ from app.schemas.delivery import (
     DeliveryOut,
     DeliverySettingsIn,
     DeliverySettingsOut,
+    SmsTemplatesIn,
+    SmsTemplatesOut,
+    WebhookRotateIn,
     WebhookSubscriptionIn,
     WebhookSubscriptionOut,
 )
@@ -50,15 +53,47 @@ async def put_channel(
     return await delivery_config.put_target(uow, ctx, actor, school_id, channel, data)
 
 
+@router.put(
+    "/schools/{school_id}/sms-templates",
+    summary="配置学校短信模板及变量映射",
+    description="Each template is the provider's approved template (id and text) and, for "
+    "every variable, the message param that fills it; checked against the configured "
+    "provider's rules (Tencent {1}…, Alibaba ${name}), else 422 naming the field.",
+)
+async def put_sms_templates(
+    school_id: int, data: SmsTemplatesIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> SmsTemplatesOut:
+    return await delivery_config.put_sms_templates(uow, ctx, actor, school_id, data)
+
+
+@router.get("/schools/{school_id}/sms-templates", summary="学校短信模板")
+async def get_sms_templates(
+    school_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> SmsTemplatesOut:
+    return await delivery_config.get_sms_templates(uow, ctx, actor, school_id)
+
+
 @router.post(
     "/webhook-subscriptions",
     status_code=status.HTTP_201_CREATED,
-    summary="订阅事件推送 (county systems' webhooks, HMAC-SHA256 signed)",
+    summary="订阅事件推送 (county systems' webhooks, Standard Webhooks signatures)",
+    description="Loopback, link-local and private addresses are refused (422). Without "
+    "`secret` the server generates a `whsec_…` secret and returns it once.",
 )
 async def create_subscription(
     data: WebhookSubscriptionIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> WebhookSubscriptionOut:
     return await delivery_config.create_subscription(uow, ctx, actor, data)
+
+
+@router.post(
+    "/webhook-subscriptions/{sub_id}/rotate-secret",
+    summary="轮换事件推送密钥 (both secrets sign during the window)",
+)
+async def rotate_secret(
+    sub_id: int, data: WebhookRotateIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> WebhookSubscriptionOut:
+    return await delivery_config.rotate_secret(uow, ctx, actor, sub_id, data)
 
 
 @router.get("/webhook-subscriptions", summary="事件推送订阅列表")

@@ -40,6 +40,8 @@ class ChannelTarget(SQLModel, table=True):
     channel: str = Field(max_length=20)
     url: str = Field(max_length=500)
     secret_enc: str | None = Field(default=None, max_length=500)
+    # SMS: {"templates": {kind: SmsTemplate}} (the school's approved templates and mapping)
+    options: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     enabled: bool = True
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -53,6 +55,9 @@ class WebhookSubscription(SQLModel, table=True):
     school_id: int | None = fk_field("school.id", nullable=True)
     url: str = Field(max_length=500)
     secret_enc: str = Field(max_length=500)
+    # During a rotation: the previous secret, valid (and signing too) until secret_prev_until.
+    secret_prev_enc: str | None = Field(default=None, max_length=500)
+    secret_prev_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -104,6 +109,7 @@ class DeliveryAttempt(SQLModel, table=True):
     channel: str = Field(max_length=20)
     status: str = Field(max_length=20)  # ok | retry | permanent | no_subscription
     http_status: int | None = None
+    code: str | None = Field(default=None, max_length=64)  # the platform's error code
     error: str | None = Field(default=None, max_length=500)
     duration_ms: int | None = None
 
