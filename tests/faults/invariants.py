@@ -87,7 +87,8 @@ async def check_intake(checks: Checks, ledger: Ledger, db: AsyncEngine) -> None:
         if real.count("accepted") > 1 or any(a != "duplicate" for a in real[1:]):
             bad.append((eid, got))
         if real[0] == "duplicate":
-            before = got[got.index("duplicate") - 1]
+            i = got.index("duplicate")
+            before = got[i - 1] if i else None
             if before == NO_ANSWER:
                 committed_unanswered += 1  # committed, but the answer was lost with the server
             else:
