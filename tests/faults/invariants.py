@@ -67,10 +67,18 @@ async def check_intake(checks: Checks, ledger: Ledger, db: AsyncEngine) -> None:
         f"twice {_sample(twice)}; missing {_sample(missing)}; never sent {_sample(unknown)}; "
         f"stored but never answered {_sample(unanswered)}; other content {_sample(wrong)}",
     )
+    codes = Counter(code for code, _ in ledger.refused)
+    checks.expect(
+        "no batch refused whole (a batch answers 200, each event judged on its own)",
+        not ledger.refused,
+        f"{len(ledger.refused)} batches answered {dict(codes)}: "
+        f"{ledger.refused[0][1] if ledger.refused else ''}",
+    )
     bad: list[tuple[str, list[str]]] = []
     resent = committed_unanswered = 0
     for eid, got in ledger.answers.items():
-        real = [a for a in got if a != NO_ANSWER]
+        # A batch refused whole stored nothing of it (checked above): like no answer here.
+        real = [a for a in got if a != NO_ANSWER and not a.startswith("http:")]
         resent += len(got) - 1
         if not real:
             bad.append((eid, got))
@@ -78,8 +86,13 @@ async def check_intake(checks: Checks, ledger: Ledger, db: AsyncEngine) -> None:
         # After the first answer the service holds it: every later send is a duplicate.
         if real.count("accepted") > 1 or any(a != "duplicate" for a in real[1:]):
             bad.append((eid, got))
-        if got[0] == NO_ANSWER and real[0] == "duplicate":
-            committed_unanswered += 1  # committed, but the answer was lost with the server
+        if real[0] == "duplicate":
+            i = got.index("duplicate")
+            before = got[i - 1] if i else None
+            if before == NO_ANSWER:
+                committed_unanswered += 1  # committed, but the answer was lost with the server
+            else:
+                bad.append((eid, got))  # a batch refused whole had stored it after all
         if real[0] not in ("accepted", "duplicate"):
             bad.append((eid, got))
     checks.counts.update(resent_events=resent, committed_but_unanswered=committed_unanswered)
