@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -44,7 +44,13 @@ class StaffIn(Schema):
 class StaffUpdate(Schema):
     name: Name | None = None
     mobile: Mobile | None = None
-    password: Password | None = None
+    password: Password | None = Field(
+        default=None,
+        description="新密码; revokes every token of the person issued before (sign in again)",
+    )
+    current_password: str | None = Field(
+        default=None, max_length=128, description="当前密码: required to change one's own"
+    )
     wechat_openid: str | None = Field(
         default=None, max_length=64, description="小程序 openid, for subscribe messages"
     )
@@ -85,3 +91,19 @@ class ApiKeyOut(Schema):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="shown once: store it now, it cannot be read again")
+
+
+class MeStaff(StaffOut):
+    """``GET /auth/me`` for a signed-in staff member: the staff record."""
+
+    kind: Literal["staff"] = "staff"
+
+
+class MeApiKey(ApiKeyOut):
+    """``GET /auth/me`` with ``X-API-Key``: the key itself (never a staff member)."""
+
+    kind: Literal["api_key"] = "api_key"
+    scopes: list[str] = Field(default_factory=list)
+
+
+MeOut = Annotated[MeStaff | MeApiKey, Field(discriminator="kind")]
