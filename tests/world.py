@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from app.context import AppContext
 from app.domain.access import Actor, ActorKind
@@ -85,8 +85,8 @@ class World:
             out.id,
             secret=self.ctx.settings.secret_key,
             issuer=self.ctx.settings.jwt_issuer,
-            now=self.ctx.clock(),
-            minutes=60 * 24 * 120,  # tests move the clock by weeks
+            now=datetime.now(UTC),  # tokens live on the real clock, not the simulation's
+            minutes=60 * 24,
         )
         return out.id
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from app.domain.roles import Role
 from app.schemas.common import Mobile, Name, Schema, Title
@@ -73,10 +73,22 @@ class TokenOut(Schema):
     expires_in: int = Field(description="seconds")
 
 
+ApiKeyScope = Literal["student_no"]
+
+
+def _split_scopes(value: object) -> object:
+    return value.split() if isinstance(value, str) else value
+
+
 class ApiKeyIn(Schema):
     name: Title = Field(examples=["县教育局学籍系统"])
     county_id: int | None = None
     school_id: int | None = Field(default=None, description="bind to one school instead")
+    scopes: list[ApiKeyScope] = Field(
+        default_factory=list,
+        max_length=5,
+        description="额外读取权限: `student_no` shows full 学籍号 (masked otherwise)",
+    )
 
 
 class ApiKeyOut(Schema):
@@ -87,6 +99,7 @@ class ApiKeyOut(Schema):
     school_id: int | None
     created_at: datetime
     revoked_at: datetime | None
+    scopes: Annotated[list[str], BeforeValidator(_split_scopes)] = Field(default_factory=list)
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -103,7 +116,6 @@ class MeApiKey(ApiKeyOut):
     """``GET /auth/me`` with ``X-API-Key``: the key itself (never a staff member)."""
 
     kind: Literal["api_key"] = "api_key"
-    scopes: list[str] = Field(default_factory=list)
 
 
 MeOut = Annotated[MeStaff | MeApiKey, Field(discriminator="kind")]

@@ -126,8 +126,6 @@ async def whoami(uow: UnitOfWork, actor: Actor) -> MeStaff | MeApiKey:
         row = await uow.session.get(ApiKey, actor.id)
         if row is None:
             raise Unauthorized("API 密钥无效或已吊销 (invalid or revoked API key)")
-        out = MeApiKey.model_validate(row, from_attributes=True)
-        out.scopes = sorted(actor.scopes)
-        return out
+        return MeApiKey.model_validate(row, from_attributes=True)
     staff = await get_staff(uow, actor, actor.id)
     return MeStaff.model_validate(staff.model_dump())

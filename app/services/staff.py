@@ -339,6 +339,7 @@ async def create_api_key(
         school_id=data.school_id,
         created_by=actor.id,
         created_at=now,
+        scopes=" ".join(sorted(set(data.scopes))),
     )
     uow.session.add(row)
     await uow.commit()
