@@ -7,16 +7,12 @@ change, 200 where it is.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import httpx
 import pytest
 
 from app.context import AppContext
-from app.db.models import Staff
 from app.domain.roles import Role
 from app.schemas.staff import GrantIn
-from app.security.tokens import issue_token
 from app.services import staff as staff_service
 from tests.world import OPS, World, build_world, next_mobile
 
@@ -47,30 +43,9 @@ MATRIX: dict[str, tuple[int | str, ...]] = {
 }
 
 
-def _token(world: World, staff_id: int) -> str:
-    return issue_token(
-        staff_id,
-        secret=world.ctx.settings.secret_key,
-        issuer=world.ctx.settings.jwt_issuer,
-        now=datetime.now(UTC),
-        minutes=60,
-    )
-
-
 async def _world(ctx: AppContext, client: httpx.AsyncClient) -> World:
     w = await build_world(ctx)
-    async with ctx.uow() as uow:
-        op = Staff(
-            county_id=w.ids["county"],  # as in the field: the operator's row names a county
-            name="运维",
-            mobile=next_mobile(),
-            is_superuser=True,
-        )
-        uow.session.add(op)
-        await uow.commit()
-        assert op.id is not None
-        w.ids["operator"] = op.id
-    w.tokens["operator"] = _token(w, op.id)
+    await w.add_operator()
     await w.add_staff("county_admin_2", Role.county_admin, "county")
     await w.add_staff("teacher_AB", Role.subject_teacher, "class_A2")
     async with ctx.uow() as uow:
