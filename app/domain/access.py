@@ -13,6 +13,12 @@ Decisions (see README, "Access"):
   principal, the vice principal and the student's head teacher (未成年人学校保护规定);
 - API keys act for a county or a school: read the roster and sync students and classes, but
   never manage staff or keys;
+- data minimisation (个人信息保护法 第6条): the full 学籍号 (G + the ID number) is shown to
+  those who manage 学籍 — the operator, county admins, school managers — and to the
+  student's head teacher; subject teachers and API keys see it masked like the ID number,
+  unless the key was granted the ``student_no`` scope. Guardians' mobiles are masked for
+  subject teachers (the head teacher phones the guardian; an API key syncing the roster
+  reads them);
 - a superuser (ops) is above the county level and the only one who creates counties;
 - staff management cannot be turned against its owners (issue 12): a superuser is changed
   only by a superuser; a manager changes a person only when the manager's scope covers every
@@ -156,6 +162,18 @@ def can_see_special_groups(actor: Actor, school_id: int, class_id: int) -> bool:
         or school_id in actor.sensitive_school_ids
         or class_id in actor.head_class_ids
     )
+
+
+def can_see_student_no(actor: Actor, school_id: int, class_id: int) -> bool:
+    if actor.kind is ActorKind.api_key:
+        return "student_no" in actor.scopes
+    return can_manage_school(actor, school_id) or class_id in actor.head_class_ids
+
+
+def can_see_guardian_mobiles(actor: Actor, school_id: int, class_id: int) -> bool:
+    if actor.kind is ActorKind.api_key:
+        return True
+    return can_manage_school(actor, school_id) or class_id in actor.head_class_ids
 
 
 def can_manage_staff(actor: Actor, school_id: int | None, county_id: int) -> bool:
