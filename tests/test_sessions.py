@@ -219,3 +219,27 @@ async def test_me_with_an_api_key_is_the_key_not_a_staff_member(
     assert body["kind"] == "api_key"
     assert body["id"] == key["id"] and body["name"] == "县学籍系统"
     assert "mobile" not in body and "roles" not in body and "key" not in body
+
+
+async def test_guessing_the_current_password_with_a_stolen_token_is_throttled(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    mobile = await _mobile(world, client, "teacher")
+    stolen = (await _sign_in(client, mobile, PASSWORD)).json()["access_token"]
+    me = f"/api/v1/staff/{world.ids['teacher']}"
+    for i in range(world.ctx.settings.sign_in_account_failures):
+        r = await client.patch(
+            me,
+            json={"password": "taken-over-1", "current_password": f"guess-{i}"},
+            headers=_bearer(stolen),
+        )
+        assert r.status_code == 403
+    r = await client.patch(
+        me,
+        json={"password": "taken-over-1", "current_password": PASSWORD},
+        headers=_bearer(stolen),
+    )
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    assert (await _sign_in(client, mobile, "taken-over-1")).status_code == 429
+    # The password did not change, and the owner's sign-in waits out the window like anyone.
+    assert (await client.get("/api/v1/auth/me", headers=_bearer(stolen))).status_code == 200

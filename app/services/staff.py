@@ -12,6 +12,7 @@ from datetime import datetime
 
 from anyio import to_thread
 
+from app.context import wall_clock
 from app.db.models import ApiKey, County, School, Staff, StaffRole
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -32,8 +33,10 @@ from app.schemas.staff import (
 )
 from app.security.crypto import new_api_key
 from app.security.passwords import hash_password, verify_password
+from app.services import throttle
 from app.services.common import get_or_404
 from app.services.org import class_for, school_for
+from app.settings import Settings
 
 _NO_STAFF_RIGHTS = (
     "需要校长、分管副校长或县教育局管理员权限 (principal, vice principal or county admin)"
@@ -236,7 +239,9 @@ async def list_staff(
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-async def update_staff(uow: UnitOfWork, actor: Actor, staff_id: int, data: StaffUpdate) -> StaffOut:
+async def update_staff(
+    uow: UnitOfWork, settings: Settings, actor: Actor, staff_id: int, data: StaffUpdate
+) -> StaffOut:
     """One's own profile, or a person the actor may change (``can_change_person``). Changing
     one's own password needs the current one; any password change revokes the person's
     tokens (the caller signs in again)."""
@@ -247,8 +252,13 @@ async def update_staff(uow: UnitOfWork, actor: Actor, staff_id: int, data: Staff
     elif data.password is not None:
         if not data.current_password:
             raise Invalid.field(("body", "current_password"), _CURRENT_PASSWORD)
+        now = wall_clock()
+        await throttle.check(uow, settings, account=staff.mobile, client=None, now=now)
         ok = await to_thread.run_sync(verify_password, data.current_password, staff.password_hash)
         if not ok:
+            await throttle.failed(
+                uow, settings, account=staff.mobile, client="(password change)", now=now
+            )
             raise Forbidden(_WRONG_CURRENT)
     if data.mobile is not None and data.mobile != staff.mobile:
         other = await repo.staff_by_mobile(uow.session, data.mobile)

@@ -10,6 +10,8 @@ Decisions (README, "Sign-in"):
   ``KCBX_SIGN_IN_WINDOW_SECONDS`` (900) answer 429 with ``Retry-After`` (until the oldest
   failure leaves the window) — before the password is even checked, so a locked account
   tells nothing; a successful sign-in clears that account's failures, not the address's;
+- a wrong ``current_password`` when changing one's own password counts against the account
+  too (a stolen token must not become a way to guess the password);
 - every failure and every refusal is logged (logger ``kcbx.auth``) with the masked mobile
   and the client address;
 - the window runs on the real clock (security never follows the simulation clock).
@@ -35,15 +37,17 @@ def masked(account: str) -> str:
 
 
 async def check(
-    uow: UnitOfWork, settings: Settings, *, account: str, client: str, now: datetime
+    uow: UnitOfWork, settings: Settings, *, account: str, client: str | None, now: datetime
 ) -> None:
-    """Raise 429 when the account or the address has used its failures in the window."""
+    """Raise 429 when the account or the address has used its failures in the window
+    (``client=None``: the account only, for a signed-in password change)."""
     window = timedelta(seconds=settings.sign_in_window_seconds)
     since = now - window
-    limits = (
-        ("account", settings.sign_in_account_failures, {"account": account}),
-        ("client", settings.sign_in_client_failures, {"client": client}),
-    )
+    limits: list[tuple[str, int, dict[str, str]]] = [
+        ("account", settings.sign_in_account_failures, {"account": account})
+    ]
+    if client is not None:
+        limits.append(("client", settings.sign_in_client_failures, {"client": client}))
     for what, limit, where in limits:
         count, oldest = await repo.recent_failures(uow.session, since=since, **where)
         if count >= limit and oldest is not None:
