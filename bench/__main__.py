@@ -3,11 +3,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import attendance, deadlines, delivery, reports
+from bench import attendance, deadlines, delivery, reports, signin
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["attendance", "deadlines", "delivery", "reports"]
+    which = sys.argv[1:] or ["attendance", "deadlines", "delivery", "reports", "signin"]
     for name in which:
         if name == "attendance":
             asyncio.run(attendance.main())
@@ -17,9 +17,12 @@ def main() -> None:
             asyncio.run(delivery.main())
         elif name == "reports":
             asyncio.run(reports.main())
+        elif name == "signin":
+            asyncio.run(signin.main())
         else:
             raise SystemExit(
-                f"unknown benchmark {name!r} (known: attendance, deadlines, delivery, reports)"
+                f"unknown benchmark {name!r} "
+                "(known: attendance, deadlines, delivery, reports, signin)"
             )
 
 

@@ -39,14 +39,15 @@ async def login(
     account = mobile.strip()[:64]
     client = client[:45]
     now = wall_clock()
-    await throttle.check(uow, ctx.settings, account=account, client=client, now=now)
+    earlier = await throttle.check(uow, ctx.settings, account=account, client=client, now=now)
     staff = await staff_repo.staff_by_mobile(uow.session, account)
     # Argon2 takes tens of milliseconds of CPU: in a worker thread, the loop keeps serving.
     ok = await to_thread.run_sync(verify_password, password, staff.password_hash if staff else None)
     if staff is None or not ok or not staff.active or staff.id is None:
         await throttle.failed(uow, ctx.settings, account=account, client=client, now=now)
         raise Unauthorized(_BAD_LOGIN)
-    await throttle.succeeded(uow, account=account)
+    if earlier:
+        await throttle.succeeded(uow, account=account)
     minutes = ctx.settings.access_token_minutes
     token = issue_token(
         staff.id,

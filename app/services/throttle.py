@@ -38,9 +38,10 @@ def masked(account: str) -> str:
 
 async def check(
     uow: UnitOfWork, settings: Settings, *, account: str, client: str | None, now: datetime
-) -> None:
+) -> int:
     """Raise 429 when the account or the address has used its failures in the window
-    (``client=None``: the account only, for a signed-in password change)."""
+    (``client=None``: the account only, for a signed-in password change); otherwise return
+    the account's recent failures (0 on the common path: nothing to clear, no write)."""
     window = timedelta(seconds=settings.sign_in_window_seconds)
     since = now - window
     limits: list[tuple[str, int, dict[str, str]]] = [
@@ -48,8 +49,11 @@ async def check(
     ]
     if client is not None:
         limits.append(("client", settings.sign_in_client_failures, {"client": client}))
+    account_failures = 0
     for what, limit, where in limits:
         count, oldest = await repo.recent_failures(uow.session, since=since, **where)
+        if what == "account":
+            account_failures = count
         if count >= limit and oldest is not None:
             wait = math.ceil((oldest + window - now).total_seconds())
             log.warning(
@@ -60,6 +64,7 @@ async def check(
                 wait,
             )
             raise TooManyRequests(_TOO_MANY, wait)
+    return account_failures
 
 
 async def failed(
