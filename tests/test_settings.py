@@ -5,7 +5,13 @@ from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from app.cli import serve
+from app.context import AppContext
+from app.main import create_app
+from app.schemas.org import CountyIn
+from app.seed.demo import DEMO_COUNTY_CODE
+from app.services import org
 from app.settings import DEMO_SECRET_KEY, Settings, get_settings
+from tests.world import OPS
 
 
 def test_defaults_run_on_the_embedded_database() -> None:
@@ -67,3 +73,24 @@ def test_serve_refuses_to_start_with_a_clear_message(monkeypatch: pytest.MonkeyP
             serve.main()
     finally:
         get_settings.cache_clear()
+
+
+async def test_production_refuses_a_database_holding_the_demo(ctx: AppContext) -> None:
+    prod = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        environment="production",
+        seed_demo=False,
+        engine_in_process=False,
+        secret_key="x" * 40,
+        data_key=Fernet.generate_key().decode(),
+        database_url=ctx.settings.database_url,
+    )
+    app = create_app(settings=prod)
+    async with app.router.lifespan_context(app):
+        pass  # an empty database: production starts
+    async with ctx.uow() as uow:
+        await org.create_county(uow, OPS, CountyIn(name="示例县", code=DEMO_COUNTY_CODE))
+    app = create_app(settings=prod)
+    with pytest.raises(RuntimeError, match="demo data"):
+        async with app.router.lifespan_context(app):
+            pass
