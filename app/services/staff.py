@@ -3,7 +3,11 @@
 Rules kept here: a grant's scope matches its role (county, school or class); a class has one
 head teacher and a school one principal (also enforced by unique indexes); a school keeps at
 least one vice principal in charge of 控辍保学 once it has one, so the last one cannot be
-removed or deactivated without a successor.
+removed or deactivated without a successor; changing a person (profile, password,
+deactivation, roles) passes ``access.can_change_person`` — never an operator unless one is
+one, only people all of whose grants the manager covers, only ranks below the manager's
+(403 when the person is visible, 404 otherwise); a password change or deactivation revokes
+the person's tokens.
 """
 
 from __future__ import annotations
