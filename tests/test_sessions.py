@@ -243,3 +243,30 @@ async def test_guessing_the_current_password_with_a_stolen_token_is_throttled(
     assert (await _sign_in(client, mobile, "taken-over-1")).status_code == 429
     # The password did not change, and the owner's sign-in waits out the window like anyone.
     assert (await client.get("/api/v1/auth/me", headers=_bearer(stolen))).status_code == 200
+
+
+async def test_another_process_refuses_a_revoked_token(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    """The version lives in the database: a process that did not make the change refuses the
+    old token once its actor cache has expired (here: no cache)."""
+    other = AppContext.from_settings(
+        Settings(
+            environment="test", database_url=world.ctx.settings.database_url, actor_cache_seconds=0
+        )
+    )
+    transport = httpx.ASGITransport(app=create_app(other))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as second:
+            mobile = await _mobile(world, client, "teacher")
+            token = (await _sign_in(second, mobile, PASSWORD)).json()["access_token"]
+            assert (await second.get("/api/v1/auth/me", headers=_bearer(token))).status_code == 200
+            r = await client.patch(
+                f"/api/v1/staff/{world.ids['teacher']}",
+                json={"password": "second-pass-2", "current_password": PASSWORD},
+                headers=_bearer(token),
+            )
+            assert r.status_code == 200
+            assert (await second.get("/api/v1/auth/me", headers=_bearer(token))).status_code == 401
+    finally:
+        await other.close()
