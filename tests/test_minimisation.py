@@ -58,12 +58,23 @@ async def test_student_numbers_and_guardian_mobiles_by_role(
     listed = await client.get("/api/v1/students", headers=world.auth("subject_teacher"))
     assert all(MASKED_NO.match(s["student_no"]) for s in listed.json()["items"])
 
+    # Nor can a full number be confirmed by searching for it.
+    search = {"student_no": full_no}
+    r = await client.get("/api/v1/students", params=search, headers=world.auth("subject_teacher"))
+    assert r.status_code == 403
+
     plain_key = await _key(client, world, [])
     body = (await client.get(f"/api/v1/students/{sid}", headers=plain_key)).json()
     assert MASKED_NO.match(body["student_no"])
+    r = await client.get("/api/v1/students", params=search, headers=plain_key)
+    assert r.status_code == 403
     granted = await _key(client, world, ["student_no"])
     body = (await client.get(f"/api/v1/students/{sid}", headers=granted)).json()
     assert body["student_no"] == full_no
+    found = await client.get("/api/v1/students", params=search, headers=granted)
+    assert [s["id"] for s in found.json()["items"]] == [sid]
+    found = await client.get("/api/v1/students", params=search, headers=world.auth("head_teacher"))
+    assert [s["id"] for s in found.json()["items"]] == [sid]
     me = (await client.get("/api/v1/auth/me", headers=granted)).json()
     assert me["kind"] == "api_key" and me["scopes"] == ["student_no"]
 

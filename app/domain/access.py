@@ -170,6 +170,14 @@ def can_see_student_no(actor: Actor, school_id: int, class_id: int) -> bool:
     return can_manage_school(actor, school_id) or class_id in actor.head_class_ids
 
 
+def may_search_student_no(actor: Actor) -> bool:
+    """Looking students up by full 学籍号 would let those who see it masked confirm guesses
+    (the masked middle is the birth date, shown anyway, and a 3-digit sequence)."""
+    if actor.kind is ActorKind.api_key:
+        return "student_no" in actor.scopes
+    return actor.superuser or bool(actor.managed_school_ids or actor.head_class_ids)
+
+
 def can_see_guardian_mobiles(actor: Actor, school_id: int, class_id: int) -> bool:
     if actor.kind is ActorKind.api_key:
         return True

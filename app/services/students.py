@@ -133,6 +133,11 @@ async def list_students(
     limit: int,
     offset: int,
 ) -> Page[StudentOut]:
+    if student_no and not access.may_search_student_no(actor):
+        raise Forbidden(
+            "按学籍号查找需要学籍管理权限 (searching by 学籍号 needs 学籍 rights or the "
+            "student_no scope)"
+        )
     rows, total = await repo.list_students(
         uow.session,
         access.student_visibility(actor),
