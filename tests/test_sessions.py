@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from sqlalchemy import update
+from sqlmodel import select
 
 from app.context import AppContext
 from app.db.models import SignInFailure
@@ -270,3 +271,14 @@ async def test_another_process_refuses_a_revoked_token(
             assert (await second.get("/api/v1/auth/me", headers=_bearer(token))).status_code == 401
     finally:
         await other.close()
+
+
+@pytest.mark.parametrize("username", ["1390000\x000001", "\x00", "1" * 5000, "=cmd|' /C calc'!A0"])
+async def test_hostile_usernames_are_a_plain_401_and_counted(
+    world: World, client: httpx.AsyncClient, username: str
+) -> None:
+    r = await _sign_in(client, username, "whatever-1")
+    assert r.status_code == 401
+    async with world.ctx.uow() as uow:
+        rows = list(await uow.session.exec(select(SignInFailure)))
+    assert len(rows) == 1 and "\x00" not in rows[0].account and len(rows[0].account) <= 64

@@ -36,11 +36,18 @@ _BAD_LOGIN = "手机号或密码错误 (wrong mobile or password)"
 async def login(
     uow: UnitOfWork, ctx: AppContext, mobile: str, password: str, client: str
 ) -> TokenOut:
-    account = mobile.strip()[:64]
-    client = client[:45]
+    # What is counted and stored is printable and bounded (a NUL byte would break PostgreSQL);
+    # only a plausible mobile is looked up, anything else cannot be an account.
+    account = "".join(ch for ch in mobile.strip() if ch.isprintable())[:64]
+    client = "".join(ch for ch in client if ch.isprintable())[:45]
     now = wall_clock()
     earlier = await throttle.check(uow, ctx.settings, account=account, client=client, now=now)
-    staff = await staff_repo.staff_by_mobile(uow.session, account)
+    plausible = account == mobile.strip() and account.isascii() and account.isdigit()
+    staff = (
+        await staff_repo.staff_by_mobile(uow.session, account)
+        if plausible and len(account) <= 20
+        else None
+    )
     # Argon2 takes tens of milliseconds of CPU: in a worker thread, the loop keeps serving.
     ok = await to_thread.run_sync(verify_password, password, staff.password_hash if staff else None)
     if staff is None or not ok or not staff.active or staff.id is None:
