@@ -14,13 +14,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The service defaults to production (refuses demo secrets and data); these targets run the
+# demo on this machine, so they say development explicitly unless the caller chose otherwise.
+DEV := KCBX_ENVIRONMENT=$${KCBX_ENVIRONMENT:-development}
+
 ## make run: migrate the embedded database, seed the demo once, serve on http://127.0.0.1:8000
 run: $(STAMP)
-	$(BIN)/python -m app.cli.serve
+	$(DEV) $(BIN)/python -m app.cli.serve
 
 ## make test: lint, types, then the whole suite (SQLite; PostgreSQL when TEST_DATABASE_URL is set)
 test: $(STAMP) check
-	$(BIN)/python -m pytest
+	KCBX_ENVIRONMENT=test $(BIN)/python -m pytest
 
 check: lint types
 
@@ -32,10 +36,10 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(DEV) $(BIN)/python -m bench
 
 migrate: $(STAMP)
-	$(BIN)/alembic upgrade head
+	$(DEV) $(BIN)/alembic upgrade head
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -37,6 +37,16 @@ class Unauthorized(AppError):
     status = 401
 
 
+class TooManyRequests(AppError):
+    """429, answered with ``Retry-After`` (whole seconds)."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
     loc: tuple[str | int, ...]

@@ -37,6 +37,7 @@ from app.api.routers import (
     transfers,
 )
 from app.context import AppContext
+from app.seed.demo import refuse_demo_in_production
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -54,6 +55,8 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = ctx is None
         app.state.ctx = ctx or AppContext.from_settings(settings or get_settings())
+        if own:
+            await refuse_demo_in_production(app.state.ctx)
         runner = None
         if own and app.state.ctx.settings.engine_in_process:
             runner = EngineRunner(app.state.ctx)

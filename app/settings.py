@@ -1,7 +1,9 @@
 """Configuration from environment variables prefixed ``KCBX_`` (and an optional ``.env``).
 
-Defaults run as they are: an embedded SQLite file, Asia/Shanghai, demo secrets. Production
-(``KCBX_ENVIRONMENT=production``) refuses to start with a demo secret or the simulation clock.
+Safe by default: ``KCBX_ENVIRONMENT`` defaults to ``production``, which refuses to start with
+the public demo secrets, demo data or the simulation clock. ``make run`` sets ``development``
+(embedded SQLite, demo secrets, demo data) and the tests set ``test``; only those two
+explicit settings accept the demo values.
 ``DATABASE_URL`` is also accepted without the prefix, as most hosting platforms set it.
 """
 
@@ -30,7 +32,7 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    environment: Literal["development", "test", "production"] = "development"
+    environment: Literal["development", "test", "production"] = "production"
     database_url: str = Field(
         default="sqlite+aiosqlite:///./var/kcbx.db",
         validation_alias=AliasChoices("KCBX_DATABASE_URL", "DATABASE_URL"),
@@ -61,6 +63,11 @@ class Settings(BaseSettings):
     # Per-process caches of reference data (see app/cache.py); 0 turns one off.
     reference_cache_seconds: float = Field(default=60, ge=0)
     actor_cache_seconds: float = Field(default=10, ge=0)
+
+    # Sign-in throttle (app/services/throttle.py), counted across processes in the database.
+    sign_in_window_seconds: int = Field(default=900, ge=1)
+    sign_in_account_failures: int = Field(default=5, ge=1)
+    sign_in_client_failures: int = Field(default=30, ge=1)
 
     # The alert engine: inside the API process (make run), or its own (python -m app.alerts).
     engine_in_process: bool = True
@@ -103,12 +110,14 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_is_not_a_demo(self) -> Settings:
         if self.environment == "production":
+            hint = " (or KCBX_ENVIRONMENT=development for a demo on this machine)"
             if self.secret_key == DEMO_SECRET_KEY or self.data_key == DEMO_DATA_KEY:
                 raise ValueError(
                     "production refuses the demo secrets: set KCBX_SECRET_KEY and KCBX_DATA_KEY"
+                    + hint
                 )
             if self.seed_demo:
-                raise ValueError("production refuses demo data: set KCBX_SEED_DEMO=false")
+                raise ValueError("production refuses demo data: set KCBX_SEED_DEMO=false" + hint)
             if self.simulation_clock:
                 raise ValueError("production refuses the simulation clock")
         return self

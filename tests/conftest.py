@@ -27,6 +27,8 @@ from app.db import migrations
 from app.main import create_app
 from app.settings import Settings
 
+# The service defaults to production; the suite is the explicit "test" setting.
+os.environ.setdefault("KCBX_ENVIRONMENT", "test")
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 _DB_FIXTURES = {"ctx", "client", "world"}

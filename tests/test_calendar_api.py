@@ -285,13 +285,19 @@ async def test_2027_is_unverified_until_the_county_loads_the_official_list(
         "/api/v1/national-calendar/2027", json=official, headers=world.auth("principal")
     )
     assert r.status_code == 403
+    # One county's admin must not rewrite every county's holidays: the operator only.
     r = await client.put(
         "/api/v1/national-calendar/2027", json=official, headers=world.auth("county_admin")
+    )
+    assert r.status_code == 403
+    await world.add_operator()
+    r = await client.put(
+        "/api/v1/national-calendar/2027", json=official, headers=world.auth("operator")
     )
     assert r.status_code == 200, r.text
     assert r.json()["holidays"] == official["holidays"]
     assert r.json()["covered_by_package"] is False
-    assert r.json()["loaded_by"] == world.ids["county_admin"]
+    assert r.json()["loaded_by"] == world.ids["operator"]
 
     days, body = await _days(client, world, "2026-12-28", "2027-01-10")
     assert body["unverified_days"] == 0
@@ -322,7 +328,7 @@ async def test_2027_is_unverified_until_the_county_loads_the_official_list(
     r = await client.put(
         "/api/v1/national-calendar/2027",
         json={"holidays": ["2027-01-01"]},
-        headers=world.auth("county_admin"),
+        headers=world.auth("operator"),
     )
     assert r.status_code == 200
     days, _ = await _days(client, world, "2027-01-01", "2027-01-09")
@@ -335,7 +341,8 @@ async def test_an_invalid_national_list_is_refused_and_not_stored(
     world: World, client: httpx.AsyncClient
 ) -> None:
     url = "/api/v1/national-calendar/2027"
-    admin = world.auth("county_admin")
+    await world.add_operator()
+    admin = world.auth("operator")
     weekday_makeup = {"holidays": ["2027-01-01"], "makeup_workdays": ["2027-01-06"]}
     r = await client.put(url, json=weekday_makeup, headers=admin)
     assert r.status_code == 422
@@ -385,3 +392,42 @@ async def test_demo_terms_give_school_days_today(
     assert all(d["is_school_day"] and d["verified"] for d in days.values())
     days, _ = await _days(client, world, "2026-08-03", "2026-08-03")
     assert days["2026-08-03"]["kind"] == "between_terms"  # 暑假
+
+
+async def test_counties_and_schools_change_their_own_days_not_the_nations(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    """Issue 12 item 8: only the operator edits the national list; a county's closure is
+    written to its own schools' calendars, and a school's own entry is kept."""
+    holiday = {"holidays": ["2026-12-15"]}
+    for who in ("county_admin", "principal"):
+        r = await client.put(
+            "/api/v1/national-calendar/2026", json=holiday, headers=world.auth(who)
+        )
+        assert r.status_code == 403
+        assert "运维" in r.json()["detail"]
+    own = await client.post(
+        _url(world, "B", "calendar-overrides"),
+        json={"date": "2026-12-15", "kind": "extra_school_day", "reason": "补课"},
+        headers=world.auth("principal_B"),
+    )
+    assert own.status_code == 201
+    url = f"/api/v1/counties/{world.ids['county']}/calendar-overrides"
+    snow = {"date": "2026-12-15", "kind": "closure", "reason": "大雪停课"}
+    assert (await client.post(url, json=snow, headers=world.auth("principal"))).status_code == 403
+    other = f"/api/v1/counties/{world.ids['county_other']}/calendar-overrides"
+    assert (
+        await client.post(other, json=snow, headers=world.auth("county_admin"))
+    ).status_code == 404
+    r = await client.post(url, json=snow, headers=world.auth("county_admin"))
+    assert r.status_code == 201, r.text
+    assert [o["school_id"] for o in r.json()["created"]] == [world.ids["school_A"]]
+    assert [s["school_id"] for s in r.json()["skipped"]] == [world.ids["school_B"]]
+    days_a, _ = await _days(client, world, "2026-12-15", "2026-12-15")
+    assert days_a["2026-12-15"]["is_school_day"] is False
+    # The neighbouring county's school is untouched.
+    await world.add_operator()
+    z = await client.get(_url(world, "Z", "calendar-overrides"), headers=world.auth("operator"))
+    assert z.status_code == 200 and z.json() == []
+    b = await client.get(_url(world, "B", "calendar-overrides"), headers=world.auth("operator"))
+    assert [o["kind"] for o in b.json()] == ["extra_school_day"]

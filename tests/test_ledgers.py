@@ -13,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.context import AppContext
+from app.domain.idcard import mask_student_no
 from tests.attendance_helpers import TUESDAY, event
 from tests.test_cases_api import FRIDAY, MONDAY, WEDNESDAY, absent, get, move, post, roll
 from tests.world import World, build_world, id_number
@@ -186,7 +187,7 @@ async def test_county_ledgers_follow_the_notice(
             r["status"],
         )
         for r in suspected["rows"]
-    ] == [("学校A", "学生12", f"G{id_number(12)}", "A2", "2026-12-02", "疑似辍学")]
+    ] == [("学校A", "学生12", mask_student_no(f"G{id_number(12)}"), "A2", "2026-12-02", "疑似辍学")]
     dropout = await get(client, world, "county_admin", COUNTY, county_id=county, kind="dropout")
     assert dropout["rows"] == []
 
@@ -215,7 +216,7 @@ async def test_county_ledgers_follow_the_notice(
         (
             "学校A",
             "学生12",
-            f"G{id_number(12)}",
+            mask_student_no(f"G{id_number(12)}"),
             "A2",
             datetime(2027, 1, 1),
             "辍学",

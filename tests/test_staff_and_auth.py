@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -10,6 +10,7 @@ import pytest
 from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
 from app.domain.roles import Role
+from app.security.tokens import issue_token
 from tests.world import World, build_world
 
 
@@ -35,9 +36,20 @@ async def test_sign_in_with_mobile_and_password(
     token = r.json()["access_token"]
     who = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert who.json()["roles"][0]["role_label"] == "班主任"
+    # Tokens live on the real clock: moving the simulation clock neither expires them...
     assert isinstance(ctx.clock, Clock)
     ctx.clock.now += timedelta(hours=13)
-    expired = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    still = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert still.status_code == 200
+    # ...nor keeps alive one whose 12 hours have really passed.
+    old = issue_token(
+        who.json()["id"],
+        secret=ctx.settings.secret_key,
+        issuer=ctx.settings.jwt_issuer,
+        now=datetime.now(UTC) - timedelta(hours=13),
+        minutes=ctx.settings.access_token_minutes,
+    )
+    expired = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old}"})
     assert expired.status_code == 401
 
 

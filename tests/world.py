@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from app.context import AppContext
+from app.db.models import Staff
 from app.domain.access import Actor, ActorKind
 from app.domain.idcard import check_character
 from app.domain.roles import Role
@@ -58,6 +59,27 @@ class World:
         self.ids[key] = out.id
         return out.id
 
+    async def add_operator(self, key: str = "operator") -> int:
+        """A superuser (系统运维) whose row, as in the field, names a county."""
+        async with self.ctx.uow() as uow:
+            row = Staff(county_id=self.ids["county"], name="运维", mobile=next_mobile())
+            row.is_superuser = True
+            uow.session.add(row)
+            await uow.commit()
+            assert row.id is not None
+            self.ids[key] = row.id
+        self.tokens[key] = self._token(row.id)
+        return row.id
+
+    def _token(self, staff_id: int) -> str:
+        return issue_token(
+            staff_id,
+            secret=self.ctx.settings.secret_key,
+            issuer=self.ctx.settings.jwt_issuer,
+            now=datetime.now(UTC),  # tokens live on the real clock, not the simulation's
+            minutes=60 * 24,
+        )
+
     async def add_staff(self, key: str, role: Role, scope: str, password: str | None = None) -> int:
         grant = GrantIn(role=role)
         scope_id = self.ids[scope]
@@ -81,13 +103,7 @@ class World:
         async with self.ctx.uow() as uow:
             out = await staff.create_staff(uow, OPS, data)
         self.ids[key] = out.id
-        self.tokens[key] = issue_token(
-            out.id,
-            secret=self.ctx.settings.secret_key,
-            issuer=self.ctx.settings.jwt_issuer,
-            now=self.ctx.clock(),
-            minutes=60 * 24 * 120,  # tests move the clock by weeks
-        )
+        self.tokens[key] = self._token(out.id)
         return out.id
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from app.errors import AppError, Invalid, Unauthorized
+from app.errors import AppError, Invalid, TooManyRequests, Unauthorized
 
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -15,6 +15,8 @@ async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
         detail = [{"loc": list(p.loc), "msg": p.msg, "type": p.type} for p in exc.problems]
         return JSONResponse({"detail": detail}, status_code=422)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
 
 

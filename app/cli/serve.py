@@ -6,8 +6,10 @@ Migrations run here, before the event loop starts, because Alembic's async env r
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import uvicorn
+from pydantic import ValidationError
 
 from app.context import AppContext
 from app.db import migrations
@@ -33,7 +35,12 @@ async def _seed(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        # Refusing to start is the point (demo secret or data outside development): say why.
+        reasons = "; ".join(str(e["msg"]) for e in exc.errors())
+        sys.exit(f"配置不安全,拒绝启动 (refusing to start): {reasons}")
     migrations.upgrade(settings.database_url)
     if settings.seed_demo:
         asyncio.run(_seed(settings))

@@ -13,7 +13,19 @@ Decisions (see README, "Access"):
   principal, the vice principal and the student's head teacher (未成年人学校保护规定);
 - API keys act for a county or a school: read the roster and sync students and classes, but
   never manage staff or keys;
-- a superuser (ops) is above the county level and the only one who creates counties.
+- data minimisation (个人信息保护法 第6条): the full 学籍号 (G + the ID number) is shown to
+  those who manage 学籍 — the operator, county admins, school managers — and to the
+  student's head teacher; subject teachers and API keys see it masked like the ID number,
+  unless the key was granted the ``student_no`` scope. Guardians' mobiles are masked for
+  subject teachers (the head teacher phones the guardian; an API key syncing the roster
+  reads them);
+- a superuser (ops) is above the county level and the only one who creates counties;
+- staff management cannot be turned against its owners (issue 12): a superuser is changed
+  only by a superuser; a manager changes a person only when the manager's scope covers every
+  grant that person holds (a teacher who also teaches in another school is that school's
+  business too), and only grants strictly below the manager's own rank there (a vice
+  principal cannot edit the principal nor another vice principal; a county admin cannot
+  edit another county admin — the operator does). ``can_change_person`` is the one check.
 """
 
 from __future__ import annotations
@@ -54,6 +66,10 @@ class Actor:
     # Schools whose staff this actor may manage: county admins' schools, principals' and
     # vice principals' own school.
     staff_school_ids: frozenset[int] = field(default_factory=frozenset)
+    # A staff member's current token version (tokens carrying another one are refused);
+    # API keys: extra read scopes granted to the key (``student_no``).
+    token_version: int = 0
+    scopes: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def manages_people(self) -> bool:
@@ -148,6 +164,26 @@ def can_see_special_groups(actor: Actor, school_id: int, class_id: int) -> bool:
     )
 
 
+def can_see_student_no(actor: Actor, school_id: int, class_id: int) -> bool:
+    if actor.kind is ActorKind.api_key:
+        return "student_no" in actor.scopes
+    return can_manage_school(actor, school_id) or class_id in actor.head_class_ids
+
+
+def may_search_student_no(actor: Actor) -> bool:
+    """Looking students up by full 学籍号 would let those who see it masked confirm guesses
+    (the masked middle is the birth date, shown anyway, and a 3-digit sequence)."""
+    if actor.kind is ActorKind.api_key:
+        return "student_no" in actor.scopes
+    return actor.superuser or bool(actor.managed_school_ids or actor.head_class_ids)
+
+
+def can_see_guardian_mobiles(actor: Actor, school_id: int, class_id: int) -> bool:
+    if actor.kind is ActorKind.api_key:
+        return True
+    return can_manage_school(actor, school_id) or class_id in actor.head_class_ids
+
+
 def can_manage_staff(actor: Actor, school_id: int | None, county_id: int) -> bool:
     if not actor.manages_people:
         return False
@@ -164,6 +200,61 @@ def can_grant(actor: Actor, grant: Grant) -> bool:
     if grant.role is Role.county_admin:
         return can_manage_county(actor, grant.county_id)
     return can_manage_staff(actor, grant.school_id, grant.county_id)
+
+
+# Rank of a role where it applies: a manager may change only grants ranked strictly below the
+# rank the manager holds over that grant's scope.
+ROLE_RANK: dict[Role, int] = {
+    Role.county_admin: 40,
+    Role.principal: 30,
+    Role.vice_principal: 20,
+    Role.academic_affairs: 10,
+    Role.head_teacher: 5,
+    Role.subject_teacher: 5,
+}
+_SUPERUSER_RANK = 1000
+
+
+def rank_over(actor: Actor, grant: Grant) -> int:
+    """The highest rank the actor holds over the grant's scope (0: none)."""
+    if actor.superuser:
+        return _SUPERUSER_RANK
+    best = 0
+    for g in actor.grants:
+        if g.role is Role.county_admin:
+            covers = g.county_id == grant.county_id
+        elif g.role in (Role.principal, Role.vice_principal):
+            covers = grant.school_id is not None and g.school_id == grant.school_id
+        else:
+            covers = False  # 教务处 and teachers do not manage staff
+        if covers:
+            best = max(best, ROLE_RANK[g.role])
+    return best
+
+
+def can_change_grant(actor: Actor, grant: Grant) -> bool:
+    """Give or take this grant: within the actor's staff scope and strictly below its rank."""
+    return can_grant(actor, grant) and rank_over(actor, grant) > ROLE_RANK[grant.role]
+
+
+def can_change_person(
+    actor: Actor,
+    *,
+    superuser: bool,
+    school_id: int | None,
+    county_id: int,
+    grants: tuple[Grant, ...],
+) -> bool:
+    """May the actor edit, reset the password of, deactivate or regrant this person?"""
+    if not actor.manages_people:
+        return False
+    if actor.superuser:
+        return True
+    if superuser:
+        return False
+    if not can_manage_staff(actor, school_id, county_id):
+        return False
+    return all(can_change_grant(actor, g) for g in grants)
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,3 +67,19 @@ def normalize_student_no(raw: str) -> str:
     if value[0] == "G":
         parse_id_number(value[1:])
     return value
+
+
+def mask_student_no(value: str) -> str:
+    """A 学籍号 shown like the ID number it contains: ``G530122********1234`` (the prefix
+    letter and region kept, birth date and sequence hidden); any other shape keeps only its
+    first and last characters' context the same way."""
+    if len(value) >= 12:
+        return f"{value[:7]}{'*' * (len(value) - 11)}{value[-4:]}"
+    return "*" * len(value)
+
+
+def mask_mobile(value: str) -> str:
+    """``138****1234``: enough to recognise a number, not to dial it."""
+    if len(value) >= 7:
+        return f"{value[:3]}{'*' * (len(value) - 7)}{value[-4:]}"
+    return "*" * len(value)

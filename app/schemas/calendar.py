@@ -80,6 +80,20 @@ class CalendarOverrideOut(Schema):
     reason: str
 
 
+class CountyOverrideSkipped(Schema):
+    school_id: int
+    reason: str
+
+
+class CountyOverridesOut(Schema):
+    """A county's calendar entry, written to each of its schools' calendars."""
+
+    created: list[CalendarOverrideOut]
+    skipped: list[CountyOverrideSkipped] = Field(
+        description="schools that already had an entry on that day (kept as they were)"
+    )
+
+
 # --- the day-by-day view --------------------------------------------------------------------
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from app import read_scope
 
 T = TypeVar("T")
 
@@ -34,7 +36,25 @@ TimezoneName = Annotated[
 ]
 
 
-class Schema(BaseModel):
+class Row(BaseModel):
+    """An answer shape that may name a student (``student_id``): building one inside a
+    logged read tells the access log the read concerned that student (app/read_scope.py).
+    A shape that only mentions students, such as the access log's own rows, opts out."""
+
+    ties_student: ClassVar[bool] = True
+    _names_student: ClassVar[bool] = False
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._names_student = cls.ties_student and "student_id" in cls.model_fields
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self._names_student:
+            read_scope.note_one(getattr(self, "student_id", None))
+
+
+class Schema(Row):
     model_config = ConfigDict(from_attributes=True, extra="forbid")
 
 

@@ -6,7 +6,9 @@ import datetime as dt
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from app.schemas.common import Row
 
 
 class LedgerKind(StrEnum):
@@ -14,7 +16,7 @@ class LedgerKind(StrEnum):
     dropout = "dropout"
 
 
-class AbsenceTrackingRow(BaseModel):
+class AbsenceTrackingRow(Row):
     case_id: int
     student_id: int
     student_name: str = Field(description="学生")
@@ -31,7 +33,7 @@ class AbsenceTrackingRow(BaseModel):
     closed_on: date | None = Field(description="结案日期(学校时区)")
 
 
-class AbsenceTrackingOut(BaseModel):
+class AbsenceTrackingOut(Row):
     school_id: int
     school_name: str
     start: date
@@ -40,7 +42,7 @@ class AbsenceTrackingOut(BaseModel):
     rows: list[AbsenceTrackingRow]
 
 
-class CountyLedgerRow(BaseModel):
+class CountyLedgerRow(Row):
     notice_id: int | None = Field(description="返校通知书(未办转学手续离校的学生无)")
     school_id: int
     school_name: str = Field(description="学校")
@@ -54,7 +56,7 @@ class CountyLedgerRow(BaseModel):
     basis: str = Field(description="认定依据:返校通知书逾期未返校,或未办理转学手续离校")
 
 
-class CountyLedgerOut(BaseModel):
+class CountyLedgerOut(Row):
     county_id: int
     county_name: str
     kind: LedgerKind
@@ -63,7 +65,7 @@ class CountyLedgerOut(BaseModel):
     rows: list[CountyLedgerRow]
 
 
-class RateLine(BaseModel):
+class RateLine(Row):
     """One school, or a total (``school_id`` null) for a kind of school or the whole county."""
 
     school_id: int | None
@@ -82,7 +84,7 @@ class RateLine(BaseModel):
     above_target: bool = Field(description="辍学率超过目标")
 
 
-class EnrollmentLine(BaseModel):
+class EnrollmentLine(Row):
     """入学率 of a township, or of the county (``township_id`` null), from the 适龄儿童台账."""
 
     township_id: int | None
@@ -95,12 +97,12 @@ class EnrollmentLine(BaseModel):
     enrollment_rate: float | None = Field(description="入学率 = 已入学 / 应入学")
 
 
-class RateTargetsOut(BaseModel):
+class RateTargetsOut(Row):
     primary: float
     junior_middle: float
 
 
-class RatesOut(BaseModel):
+class RatesOut(Row):
     county_id: int
     county_name: str
     school_year: int = Field(description="学年:school_year 年 9月1日 至 次年 8月31日")

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from app.schemas.common import Row
 from app.schemas.ledgers import RatesOut
 from app.schemas.reports import AlertsByLevel, HeadTeacherLine, Rate
 
 
-class WeekAlerts(BaseModel):
+class WeekAlerts(Row):
     week_start: date = Field(description="该周在本月内的第一天")
     week_end: date = Field(description="该周在本月内的最后一天")
     alerts: AlertsByLevel
 
 
-class OpenCaseLine(BaseModel):
+class OpenCaseLine(Row):
     case_id: int
     student_id: int
     student_name: str
@@ -29,7 +30,7 @@ class OpenCaseLine(BaseModel):
     days_open: int = Field(description="开案日至月末的天数(月末次日 − 开案日期)")
 
 
-class MonthlyReviewOut(BaseModel):
+class MonthlyReviewOut(Row):
     school_id: int
     school_name: str
     month: str = Field(description="YYYY-MM")
@@ -45,7 +46,7 @@ class MonthlyReviewOut(BaseModel):
     open_cases: list[OpenCaseLine] = Field(description="月末仍未结案的案例")
 
 
-class CountySchoolLine(BaseModel):
+class CountySchoolLine(Row):
     school_id: int
     school_name: str
     alerts: AlertsByLevel
@@ -54,7 +55,7 @@ class CountySchoolLine(BaseModel):
     returned: int
 
 
-class CountyBulletinOut(BaseModel):
+class CountyBulletinOut(Row):
     county_id: int
     county_name: str
     week_start: date
@@ -73,7 +74,7 @@ class CountyReviewLine(CountySchoolLine):
     reported_within_24h: Rate = Field(description="24小时内提交书面报告(各班主任合计)")
 
 
-class CountyMonthlyReviewOut(BaseModel):
+class CountyMonthlyReviewOut(Row):
     county_id: int
     county_name: str
     month: str = Field(description="YYYY-MM")
@@ -88,7 +89,7 @@ class CountyMonthlyReviewOut(BaseModel):
     )
 
 
-class TalkLedgerRow(BaseModel):
+class TalkLedgerRow(Row):
     talk_id: int
     case_id: int
     talked_on: date
@@ -101,7 +102,7 @@ class TalkLedgerRow(BaseModel):
     content: str
 
 
-class TalkLedgerOut(BaseModel):
+class TalkLedgerOut(Row):
     school_id: int
     school_name: str
     start: date

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from app.schemas.common import Schema
+from app.schemas.common import Row, Schema
 from app.schemas.imports import ErrorItem, ImportMode, RowProblem
 
 
@@ -68,7 +68,7 @@ class SchoolAgeImportRejected(Schema):
         return cls(detail=items, report=report)
 
 
-class SchoolAgeRow(BaseModel):
+class SchoolAgeRow(Row):
     seq: int = Field(description="序号")
     child_id: int
     name: str = Field(description="姓名")
@@ -93,26 +93,26 @@ class SchoolAgeRow(BaseModel):
     note: str | None = Field(description="备注")
 
 
-class StatusCount(BaseModel):
+class StatusCount(Row):
     status: ChildStatus
     label: str
     count: int
 
 
-class TownshipCount(BaseModel):
+class TownshipCount(Row):
     township_id: int
     township_name: str
     total: int
     counts: dict[ChildStatus, int] = Field(description="每种就学状态的人数(含 0)")
 
 
-class SchoolAgeSummary(BaseModel):
+class SchoolAgeSummary(Row):
     total: int
     by_status: list[StatusCount] = Field(description="按就学状态(所有状态,含 0)")
     by_township: list[TownshipCount] = Field(description="按乡镇(有儿童的乡镇)")
 
 
-class SchoolAgeLedgerOut(BaseModel):
+class SchoolAgeLedgerOut(Row):
     county_id: int
     county_name: str
     school_year: int

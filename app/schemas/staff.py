@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from app.domain.roles import Role
 from app.schemas.common import Mobile, Name, Schema, Title
@@ -44,7 +44,13 @@ class StaffIn(Schema):
 class StaffUpdate(Schema):
     name: Name | None = None
     mobile: Mobile | None = None
-    password: Password | None = None
+    password: Password | None = Field(
+        default=None,
+        description="新密码; revokes every token of the person issued before (sign in again)",
+    )
+    current_password: str | None = Field(
+        default=None, max_length=128, description="当前密码: required to change one's own"
+    )
     wechat_openid: str | None = Field(
         default=None, max_length=64, description="小程序 openid, for subscribe messages"
     )
@@ -67,10 +73,22 @@ class TokenOut(Schema):
     expires_in: int = Field(description="seconds")
 
 
+ApiKeyScope = Literal["student_no"]
+
+
+def _split_scopes(value: object) -> object:
+    return value.split() if isinstance(value, str) else value
+
+
 class ApiKeyIn(Schema):
     name: Title = Field(examples=["县教育局学籍系统"])
     county_id: int | None = None
     school_id: int | None = Field(default=None, description="bind to one school instead")
+    scopes: list[ApiKeyScope] = Field(
+        default_factory=list,
+        max_length=5,
+        description="额外读取权限: `student_no` shows full 学籍号 (masked otherwise)",
+    )
 
 
 class ApiKeyOut(Schema):
@@ -81,7 +99,23 @@ class ApiKeyOut(Schema):
     school_id: int | None
     created_at: datetime
     revoked_at: datetime | None
+    scopes: Annotated[list[str], BeforeValidator(_split_scopes)] = Field(default_factory=list)
 
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="shown once: store it now, it cannot be read again")
+
+
+class MeStaff(StaffOut):
+    """``GET /auth/me`` for a signed-in staff member: the staff record."""
+
+    kind: Literal["staff"] = "staff"
+
+
+class MeApiKey(ApiKeyOut):
+    """``GET /auth/me`` with ``X-API-Key``: the key itself (never a staff member)."""
+
+    kind: Literal["api_key"] = "api_key"
+
+
+MeOut = Annotated[MeStaff | MeApiKey, Field(discriminator="kind")]

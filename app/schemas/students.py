@@ -44,8 +44,12 @@ class GuardianIn(Schema):
     is_primary: bool = False
 
 
-class GuardianOut(GuardianIn):
+class GuardianOut(Schema):
     id: int
+    name: str
+    relation: str
+    mobile: str = Field(description="masked (138****1234) for subject teachers")
+    is_primary: bool
 
 
 class SpecialGroups(Schema):
@@ -85,7 +89,10 @@ class StudentOut(Schema):
     name: str
     gender: Gender
     birth_date: date
-    student_no: str
+    student_no: str = Field(
+        description="学籍号; masked like the ID number for subject teachers and API keys "
+        "without the student_no scope"
+    )
     id_number_masked: str | None = Field(description="身份证号(脱敏)")
     status: str = Field(description="学籍状态 (JY/T 1001): 01 在读 …")
     home_schooled: bool

@@ -1,5 +1,7 @@
-"""Access tokens: HS256 JWTs (PyJWT) carrying the staff id; roles are read fresh per request,
-so a revoked role takes effect at once rather than when the token expires."""
+"""Access tokens: HS256 JWTs (PyJWT) carrying the staff id and the staff member's token
+version (``ver``); roles are read fresh per request, so a revoked role takes effect at once
+rather than when the token expires. Callers pass the real clock: tokens never follow the
+simulation clock."""
 
 from __future__ import annotations
 
@@ -12,9 +14,12 @@ from app.errors import Unauthorized
 _ALGORITHM = "HS256"
 
 
-def issue_token(staff_id: int, *, secret: str, issuer: str, now: datetime, minutes: int) -> str:
+def issue_token(
+    staff_id: int, *, secret: str, issuer: str, now: datetime, minutes: int, version: int = 0
+) -> str:
     claims = {
         "sub": str(staff_id),
+        "ver": version,
         "iss": issuer,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=minutes)).timestamp()),
@@ -22,9 +27,8 @@ def issue_token(staff_id: int, *, secret: str, issuer: str, now: datetime, minut
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
-def read_token(token: str, *, secret: str, issuer: str, now: datetime) -> int:
-    """Expiry is checked against the service's clock, not PyJWT's, so the simulation clock
-    and the tests see the same time as everything else."""
+def read_token(token: str, *, secret: str, issuer: str, now: datetime) -> tuple[int, int]:
+    """(staff id, token version). Expiry is checked against ``now`` (the real clock)."""
     try:
         claims = jwt.decode(
             token,
@@ -35,6 +39,6 @@ def read_token(token: str, *, secret: str, issuer: str, now: datetime) -> int:
         )
         if int(claims["exp"]) <= now.timestamp():
             raise jwt.ExpiredSignatureError("expired")
-        return int(claims["sub"])
+        return int(claims["sub"]), int(claims.get("ver", 0))
     except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
         raise Unauthorized("登录已失效,请重新登录 (invalid or expired token)") from exc

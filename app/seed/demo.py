@@ -48,6 +48,19 @@ def _id_number(rng: random.Random, born: date, male: bool) -> str:
     return first17 + check_character(first17)
 
 
+async def refuse_demo_in_production(ctx: AppContext) -> None:
+    """Production must not serve the demo: its accounts share one published password."""
+    if ctx.settings.environment != "production":
+        return
+    async with ctx.uow() as uow:
+        if await county_by_code(uow.session, DEMO_COUNTY_CODE) is not None:
+            raise RuntimeError(
+                "production refuses demo data: the database holds the demo county "
+                f"({DEMO_COUNTY_CODE}, accounts with the published password); use a fresh "
+                "database, or KCBX_ENVIRONMENT=development"
+            )
+
+
 async def seed_demo(ctx: AppContext) -> list[DemoLogin] | None:
     """Create the demo unless it exists; returns the sign-ins, or None when already there."""
     async with ctx.uow() as uow:

@@ -5,8 +5,12 @@ Decisions:
 - every authenticated ``GET`` under ``/api/v1`` is logged — students, cases, ledgers,
   reports, exports, the inbox — with the actor, path, query, status (a refused 403/404 is an
   attempt worth keeping) and client address; the student is named when the path names one
-  (``/students/{id}/…``) or the query does (``student_id``). Writes are not logged here: the
-  records they make name who made them. Requests without a valid sign-in are not logged;
+  (``/students/{id}/…``) or the query does (``student_id``), and every student the answer
+  concerned is tied to the row (``access_log_student``): a case, an alert, a leave, a
+  transfer, a return notice's document, a ledger or report export — whatever shape names a
+  student (app/read_scope.py; at most 20,000 students per read). ``?student_id=`` on the
+  log finds all of them. Writes are not logged here: the records they make name who made
+  them. Requests without a valid sign-in are not logged;
 - the row is written after the response, in its own unit of work; a failure to write it is
   reported in the server log and does not fail the request that was already answered;
 - the county's admins read the log of actors of their county (``county_id`` is the county of
@@ -16,7 +20,9 @@ Decisions:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -30,6 +36,8 @@ from app.schemas.common import Page, Schema
 
 
 class AccessLogOut(Schema):
+    ties_student: ClassVar[bool] = False  # reading the log is not reading the students
+
     id: int
     at: datetime
     actor_kind: str
@@ -43,9 +51,9 @@ class AccessLogOut(Schema):
     student_id: int | None
 
 
-async def write(ctx: AppContext, row: dict[str, object]) -> None:
+async def write(ctx: AppContext, row: dict[str, object], students: Collection[int] = ()) -> None:
     async with ctx.uow() as uow:
-        repo.add(uow.session, row)
+        await repo.add(uow.session, row, students)
         await uow.commit()
 
 

@@ -1,10 +1,21 @@
-"""Sign-in, and turning a token or API key into an ``Actor`` with resolved scopes."""
+"""Sign-in, and turning a token or API key into an ``Actor`` with resolved scopes.
+
+Tokens live on the real clock (``wall_clock``): the simulation clock may be days ahead or
+behind, and must neither expire nor revive a token. Each token carries the staff member's
+``token_version``; a password change or deactivation increments it, so older tokens are
+refused on the next request. The check is one integer comparison against the cached actor
+(``KCBX_ACTOR_CACHE_SECONDS``): this process forgets the actor at the commit that changed
+it, other processes within the cache's time-to-live (10 s by default).
+"""
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import replace
 
-from app.context import AppContext
+from anyio import to_thread
+
+from app.context import AppContext, wall_clock
 from app.db.models import ApiKey, Staff, StaffRole
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor, ActorKind, Grant, resolve
@@ -12,26 +23,46 @@ from app.domain.roles import Role
 from app.errors import Unauthorized
 from app.repositories import org as org_repo
 from app.repositories import staff as staff_repo
-from app.schemas.staff import TokenOut
+from app.schemas.staff import MeApiKey, MeStaff, TokenOut
 from app.security.crypto import api_key_prefix, hash_api_key
 from app.security.passwords import verify_password
 from app.security.tokens import issue_token, read_token
+from app.services import throttle
+from app.services.staff import get_staff
 
 _BAD_LOGIN = "手机号或密码错误 (wrong mobile or password)"
 
 
-async def login(uow: UnitOfWork, ctx: AppContext, mobile: str, password: str) -> TokenOut:
-    staff = await staff_repo.staff_by_mobile(uow.session, mobile.strip())
-    ok = verify_password(password, staff.password_hash if staff else None)
+async def login(
+    uow: UnitOfWork, ctx: AppContext, mobile: str, password: str, client: str
+) -> TokenOut:
+    # What is counted and stored is printable and bounded (a NUL byte would break PostgreSQL);
+    # only a plausible mobile is looked up, anything else cannot be an account.
+    account = "".join(ch for ch in mobile.strip() if ch.isprintable())[:64]
+    client = "".join(ch for ch in client if ch.isprintable())[:45]
+    now = wall_clock()
+    earlier = await throttle.check(uow, ctx.settings, account=account, client=client, now=now)
+    plausible = account == mobile.strip() and account.isascii() and account.isdigit()
+    staff = (
+        await staff_repo.staff_by_mobile(uow.session, account)
+        if plausible and len(account) <= 20
+        else None
+    )
+    # Argon2 takes tens of milliseconds of CPU: in a worker thread, the loop keeps serving.
+    ok = await to_thread.run_sync(verify_password, password, staff.password_hash if staff else None)
     if staff is None or not ok or not staff.active or staff.id is None:
+        await throttle.failed(uow, ctx.settings, account=account, client=client, now=now)
         raise Unauthorized(_BAD_LOGIN)
+    if earlier:
+        await throttle.succeeded(uow, account=account)
     minutes = ctx.settings.access_token_minutes
     token = issue_token(
         staff.id,
         secret=ctx.settings.secret_key,
         issuer=ctx.settings.jwt_issuer,
-        now=ctx.clock(),
+        now=now,
         minutes=minutes,
+        version=staff.token_version,
     )
     return TokenOut(access_token=token, expires_in=minutes * 60)
 
@@ -46,22 +77,24 @@ async def actor_for_staff(uow: UnitOfWork, staff: Staff) -> Actor:
     grants = tuple(_grant(r) for r in rows)
     counties = {g.county_id for g in grants if g.role is Role.county_admin}
     by_county = await org_repo.schools_by_county(uow.session, counties)
-    return resolve(ActorKind.staff, staff.id, staff.name, grants, by_county, staff.is_superuser)
+    actor = resolve(ActorKind.staff, staff.id, staff.name, grants, by_county, staff.is_superuser)
+    return replace(actor, token_version=staff.token_version)
 
 
 async def actor_from_token(uow: UnitOfWork, ctx: AppContext, token: str) -> Actor:
-    staff_id = read_token(
-        token, secret=ctx.settings.secret_key, issuer=ctx.settings.jwt_issuer, now=ctx.clock()
+    staff_id, version = read_token(
+        token, secret=ctx.settings.secret_key, issuer=ctx.settings.jwt_issuer, now=wall_clock()
     )
     cache_key = ("staff", str(staff_id))
-    cached = ctx.cache.actors.get(cache_key)
-    if cached is not None:
-        return cached
-    staff = await uow.session.get(Staff, staff_id)
-    if staff is None or not staff.active:
-        raise Unauthorized("账号已停用 (account deactivated)")
-    actor = await actor_for_staff(uow, staff)
-    ctx.cache.actors.put(cache_key, actor)
+    actor = ctx.cache.actors.get(cache_key)
+    if actor is None:
+        staff = await uow.session.get(Staff, staff_id)
+        if staff is None or not staff.active:
+            raise Unauthorized("账号已停用 (account deactivated)")
+        actor = await actor_for_staff(uow, staff)
+        ctx.cache.actors.put(cache_key, actor)
+    if actor.token_version != version:
+        raise Unauthorized("密码已修改或账号已停用,请重新登录 (token revoked: sign in again)")
     return actor
 
 
@@ -90,4 +123,17 @@ async def _load_api_key_actor(uow: UnitOfWork, key: str) -> Actor:
     else:
         grant = Grant(Role.principal, row.county_id, row.school_id)
     by_county = await org_repo.schools_by_county(uow.session, {row.county_id})
-    return resolve(ActorKind.api_key, row.id, row.name, (grant,), by_county)
+    actor = resolve(ActorKind.api_key, row.id, row.name, (grant,), by_county)
+    return replace(actor, scopes=frozenset(row.scopes.split()))
+
+
+async def whoami(uow: UnitOfWork, actor: Actor) -> MeStaff | MeApiKey:
+    """A person gets their staff record; an API key gets its own identity, never the staff
+    member who happens to share its id."""
+    if actor.kind is ActorKind.api_key:
+        row = await uow.session.get(ApiKey, actor.id)
+        if row is None:
+            raise Unauthorized("API 密钥无效或已吊销 (invalid or revoked API key)")
+        return MeApiKey.model_validate(row, from_attributes=True)
+    staff = await get_staff(uow, actor, actor.id)
+    return MeStaff.model_validate(staff.model_dump())

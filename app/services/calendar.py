@@ -8,9 +8,12 @@ Rules kept here:
   term that overlaps another, a break outside its term, or a term ending before it starts is
   a 422 and nothing is stored;
 - one override per school and date (409 for a second one);
-- the national lists are loaded by county admins and operators only, for any year (one the
-  package lacks, or to correct one it has); a loaded year wins over the package and takes
-  effect on the next calendar read.
+- the national lists are loaded by the operator (superuser) only, for any year (one the
+  package lacks, or to correct one it has); a loaded year wins over the package, for every
+  county, and takes effect on the next calendar read. A county admin's fake holiday would
+  silence that day's alerts in every county, so counties and schools change their own days
+  with calendar overrides instead (a school's ``calendar-overrides``; a county's
+  ``counties/{id}/calendar-overrides`` writes one for each of its schools).
 """
 
 from __future__ import annotations
@@ -22,17 +25,20 @@ from importlib import metadata
 
 import chinese_calendar
 
-from app.db.models import CalendarOverride, NationalYear, Staff, Term, TermBreak
+from app.db.models import CalendarOverride, County, NationalYear, Staff, Term, TermBreak
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain import calendar as cal
 from app.domain.access import Actor, ActorKind
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import calendar as repo
+from app.repositories import org as org_repo
 from app.schemas.calendar import (
     CalendarDayOut,
     CalendarOverrideIn,
     CalendarOverrideOut,
+    CountyOverrideSkipped,
+    CountyOverridesOut,
     NationalCalendarOut,
     NationalYearIn,
     NationalYearOut,
@@ -54,9 +60,11 @@ _NOT_MANAGER = (
     "需要学校管理权限:校长、分管副校长、教务处或县教育局管理员 "
     "(school managers or county admins only)"
 )
+_NOT_COUNTY_ADMIN = "需要县教育局管理员权限 (county admins only)"
 _NOT_NATIONAL_ADMIN = (
-    "只有县教育局管理员或系统运维可导入国家节假日安排 "
-    "(only county admins and operators load the national holiday list)"
+    "只有系统运维可修改国家节假日安排;县、校请用校历调整 "
+    "(only the operator edits the national holiday list; counties and schools use "
+    "calendar overrides)"
 )
 
 
@@ -297,6 +305,42 @@ async def create_override(
     return _override_out(row)
 
 
+async def create_county_override(
+    uow: UnitOfWork, actor: Actor, county_id: int, data: CalendarOverrideIn
+) -> CountyOverridesOut:
+    """A county's own day (a county-wide closure for snow, an extra school day): one override
+    per school of the county existing now; a school that already has an entry on that day
+    keeps it and is listed in ``skipped``. Schools opened later do not inherit it."""
+    if (
+        not access.can_read_county(actor, county_id)
+        or await uow.session.get(County, county_id) is None
+    ):
+        raise NotFound("县", county_id)
+    if not (actor.manages_people and access.can_manage_county(actor, county_id)):
+        raise Forbidden(_NOT_COUNTY_ADMIN)
+    schools = (await org_repo.schools_by_county(uow.session, {county_id})).get(
+        county_id, frozenset()
+    )
+    created: list[CalendarOverride] = []
+    skipped: list[CountyOverrideSkipped] = []
+    for school_id in sorted(schools):
+        if await repo.override_on(uow.session, school_id, data.date) is not None:
+            skipped.append(
+                CountyOverrideSkipped(
+                    school_id=school_id,
+                    reason="该校当天已有校历调整 (the school has its own entry that day)",
+                )
+            )
+            continue
+        row = CalendarOverride(
+            school_id=school_id, day=data.date, kind=data.kind.value, reason=data.reason
+        )
+        uow.session.add(row)
+        created.append(row)
+    await uow.commit()
+    return CountyOverridesOut(created=[_override_out(r) for r in created], skipped=skipped)
+
+
 async def list_overrides(
     uow: UnitOfWork, actor: Actor, school_id: int, *, start: date | None, end: date | None
 ) -> list[CalendarOverrideOut]:
@@ -320,7 +364,7 @@ async def delete_override(uow: UnitOfWork, actor: Actor, override_id: int) -> No
 
 
 def may_load_national_years(actor: Actor) -> bool:
-    return actor.kind is ActorKind.staff and (actor.superuser or bool(actor.county_ids))
+    return actor.kind is ActorKind.staff and actor.superuser
 
 
 def _national_out(row: NationalYear) -> NationalYearOut:

@@ -78,6 +78,7 @@ from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, AlertStatus, CaseStatus, CloseReason, Level
+from app.domain.idcard import mask_student_no
 from app.domain.students import MISSING
 from app.errors import Forbidden, Invalid, NotFound
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
@@ -315,7 +316,8 @@ async def county_ledger(
             school_name=school,
             student_id=student.id or 0,
             student_name=student.name,
-            student_no=student.student_no,
+            # Ledgers are read and printed by people: the 学籍号 masked like the ID number.
+            student_no=mask_student_no(student.student_no),
             class_id=student.class_id,
             class_name=klass,
             date=on,

@@ -49,6 +49,7 @@ from docx.text.run import Run
 from pydantic import Field, StringConstraints
 from sqlmodel import col, func, select
 
+from app import read_scope
 from app.context import AppContext
 from app.db.models import (
     AbsenceCase,
@@ -486,6 +487,7 @@ def _font(run: Run, size: float, bold: bool = False) -> None:
 async def document(uow: UnitOfWork, actor: Actor, notice_id: int) -> tuple[bytes, str, str]:
     """The notice as DOCX: bytes, file name and an ASCII fallback name."""
     n = await _visible_notice(uow, actor, notice_id)
+    read_scope.note_one(n.student_id)  # the access log ties the printed notice to the child
     student = await uow.session.get(Student, n.student_id)
     school = await _school(uow, n.school_id)
     assert student is not None

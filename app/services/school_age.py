@@ -87,7 +87,7 @@ from app.context import AppContext
 from app.db.models import SchoolAgeChild, Township
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
-from app.domain.idcard import parse_id_number
+from app.domain.idcard import mask_student_no, parse_id_number
 from app.domain.students import GENDER_LABELS, MISSING, RESUMED, STUDYING, SUSPENDED, TRANSFERRED
 from app.errors import NotFound
 from app.imports import parse as p
@@ -498,7 +498,8 @@ def _row(seq: int, r: repo.RegisterRow, status: ChildStatus) -> SchoolAgeRow:
         school_name=r.school_name if enrolled else None,
         class_id=r.class_id if enrolled else None,
         class_name=r.class_name if enrolled else None,
-        student_no=r.student_no if enrolled else None,
+        # A ledger for people: the 学籍号 masked like the ID number beside it.
+        student_no=mask_student_no(r.student_no) if enrolled and r.student_no else None,
         note=r.note,
     )
 

@@ -3,13 +3,20 @@
 Rules kept here: a grant's scope matches its role (county, school or class); a class has one
 head teacher and a school one principal (also enforced by unique indexes); a school keeps at
 least one vice principal in charge of 控辍保学 once it has one, so the last one cannot be
-removed or deactivated without a successor.
+removed or deactivated without a successor; changing a person (profile, password,
+deactivation, roles) passes ``access.can_change_person`` — never an operator unless one is
+one, only people all of whose grants the manager covers, only ranks below the manager's
+(403 when the person is visible, 404 otherwise); a password change or deactivation revokes
+the person's tokens.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from anyio import to_thread
+
+from app.context import wall_clock
 from app.db.models import ApiKey, County, School, Staff, StaffRole
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -29,9 +36,11 @@ from app.schemas.staff import (
     StaffUpdate,
 )
 from app.security.crypto import new_api_key
-from app.security.passwords import hash_password
+from app.security.passwords import hash_password, verify_password
+from app.services import throttle
 from app.services.common import get_or_404
 from app.services.org import class_for, school_for
+from app.settings import Settings
 
 _NO_STAFF_RIGHTS = (
     "需要校长、分管副校长或县教育局管理员权限 (principal, vice principal or county admin)"
@@ -40,6 +49,12 @@ _ONE_PER_SCOPE = {
     Role.head_teacher: "该班已有班主任,请先撤销 (the class already has a head teacher)",
     Role.principal: "该校已有校长,请先撤销 (the school already has a principal)",
 }
+_NOT_OVER = (
+    "无权修改该教职工:其角色不全在您的管理范围内,或不低于您的级别 "
+    "(this person holds a role outside your scope, or at or above your own level)"
+)
+_CURRENT_PASSWORD = "修改本人密码须提供当前密码 (current_password is required)"
+_WRONG_CURRENT = "当前密码错误 (current password is wrong)"
 _LAST_VP = "学校须至少保留一名分管控辍保学的副校长 (a school keeps at least one vice principal)"
 
 
@@ -59,6 +74,39 @@ def _staff_out(staff: Staff, grants: list[StaffRole]) -> StaffOut:
     out = StaffOut.model_validate(staff)
     out.roles = [_grant_out(g) for g in grants]
     return out
+
+
+async def hash_off_loop(password: str) -> str:
+    """Argon2 is slow on purpose (tens of ms): never on the event loop."""
+    return await to_thread.run_sync(hash_password, password)
+
+
+def _as_grant(row: StaffRole) -> Grant:
+    return Grant(Role(row.role), row.county_id, row.school_id, row.class_id)
+
+
+async def _ensure_may_change(uow: UnitOfWork, actor: Actor, staff: Staff) -> list[StaffRole]:
+    """Refuse (403: the person is visible) unless the actor may change this person; returns
+    the person's grants."""
+    assert staff.id is not None
+    rows = (await repo.grants_of(uow.session, [staff.id]))[staff.id]
+    if not access.can_manage_staff(actor, staff.school_id, staff.county_id):
+        raise Forbidden(_NO_STAFF_RIGHTS)
+    allowed = access.can_change_person(
+        actor,
+        superuser=staff.is_superuser,
+        school_id=staff.school_id,
+        county_id=staff.county_id,
+        grants=tuple(_as_grant(r) for r in rows),
+    )
+    if not allowed:
+        raise Forbidden(_NOT_OVER)
+    return rows
+
+
+def revoke_tokens(staff: Staff) -> None:
+    """Every token issued before now stops working (the ``ver`` claim no longer matches)."""
+    staff.token_version = (staff.token_version or 0) + 1
 
 
 async def _staff(uow: UnitOfWork, actor: Actor, staff_id: int) -> Staff:
@@ -110,6 +158,8 @@ async def _resolve_grant(
     grant = Grant(data.role, county_id, school_id, class_id)
     if not access.can_grant(actor, grant):
         raise Forbidden(_NO_STAFF_RIGHTS)
+    if not access.can_change_grant(actor, grant):
+        raise Forbidden(_NOT_OVER)
     if data.role in _ONE_PER_SCOPE:
         holder = await repo.unique_role_holder(
             uow.session, data.role.value, school_id=school_id, class_id=class_id
@@ -149,7 +199,7 @@ async def create_staff(uow: UnitOfWork, actor: Actor, data: StaffIn) -> StaffOut
         school_id=data.school_id,
         name=data.name,
         mobile=data.mobile,
-        password_hash=hash_password(data.password) if data.password else None,
+        password_hash=await hash_off_loop(data.password) if data.password else None,
     )
     uow.session.add(staff)
     await uow.flush()
@@ -193,11 +243,27 @@ async def list_staff(
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-async def update_staff(uow: UnitOfWork, actor: Actor, staff_id: int, data: StaffUpdate) -> StaffOut:
+async def update_staff(
+    uow: UnitOfWork, settings: Settings, actor: Actor, staff_id: int, data: StaffUpdate
+) -> StaffOut:
+    """One's own profile, or a person the actor may change (``can_change_person``). Changing
+    one's own password needs the current one; any password change revokes the person's
+    tokens (the caller signs in again)."""
     staff = await _staff(uow, actor, staff_id)
     is_self = actor.kind is access.ActorKind.staff and actor.id == staff_id
-    if not is_self and not access.can_manage_staff(actor, staff.school_id, staff.county_id):
-        raise Forbidden(_NO_STAFF_RIGHTS)
+    if not is_self:
+        await _ensure_may_change(uow, actor, staff)
+    elif data.password is not None:
+        if not data.current_password:
+            raise Invalid.field(("body", "current_password"), _CURRENT_PASSWORD)
+        now = wall_clock()
+        await throttle.check(uow, settings, account=staff.mobile, client=None, now=now)
+        ok = await to_thread.run_sync(verify_password, data.current_password, staff.password_hash)
+        if not ok:
+            await throttle.failed(
+                uow, settings, account=staff.mobile, client="(password change)", now=now
+            )
+            raise Forbidden(_WRONG_CURRENT)
     if data.mobile is not None and data.mobile != staff.mobile:
         other = await repo.staff_by_mobile(uow.session, data.mobile)
         if other is not None:
@@ -206,7 +272,8 @@ async def update_staff(uow: UnitOfWork, actor: Actor, staff_id: int, data: Staff
     if data.name is not None:
         staff.name = data.name
     if data.password is not None:
-        staff.password_hash = hash_password(data.password)
+        staff.password_hash = await hash_off_loop(data.password)
+        revoke_tokens(staff)
     if data.wechat_openid is not None:
         staff.wechat_openid = data.wechat_openid or None
     await uow.commit()
@@ -225,19 +292,17 @@ async def _ensure_vp_remains(uow: UnitOfWork, grants: list[StaffRole], staff_id:
 
 async def set_staff_active(uow: UnitOfWork, actor: Actor, staff_id: int, active: bool) -> StaffOut:
     staff = await _staff(uow, actor, staff_id)
-    if not access.can_manage_staff(actor, staff.school_id, staff.county_id):
-        raise Forbidden(_NO_STAFF_RIGHTS)
+    grants = await _ensure_may_change(uow, actor, staff)
     if not active:
-        await _ensure_vp_remains(
-            uow, (await repo.grants_of(uow.session, [staff_id]))[staff_id], staff_id
-        )
+        await _ensure_vp_remains(uow, grants, staff_id)
+        revoke_tokens(staff)
     staff.active = active
     await uow.commit()
     return await get_staff(uow, actor, staff_id)
 
 
 async def add_grant(uow: UnitOfWork, actor: Actor, staff_id: int, data: GrantIn) -> StaffOut:
-    await _staff(uow, actor, staff_id)
+    await _ensure_may_change(uow, actor, await _staff(uow, actor, staff_id))
     grant = await _resolve_grant(uow, actor, data, ("body",))
     grant.staff_id = staff_id
     uow.session.add(grant)
@@ -246,13 +311,10 @@ async def add_grant(uow: UnitOfWork, actor: Actor, staff_id: int, data: GrantIn)
 
 
 async def remove_grant(uow: UnitOfWork, actor: Actor, staff_id: int, grant_id: int) -> StaffOut:
-    await _staff(uow, actor, staff_id)
-    grant = await uow.session.get(StaffRole, grant_id)
-    if grant is None or grant.staff_id != staff_id:
+    grants = await _ensure_may_change(uow, actor, await _staff(uow, actor, staff_id))
+    grant = next((g for g in grants if g.id == grant_id), None)
+    if grant is None:
         raise NotFound("角色", grant_id)
-    as_grant = Grant(Role(grant.role), grant.county_id, grant.school_id, grant.class_id)
-    if not access.can_grant(actor, as_grant):
-        raise Forbidden(_NO_STAFF_RIGHTS)
     await _ensure_vp_remains(uow, [grant], staff_id)
     await uow.session.delete(grant)
     await uow.commit()
@@ -291,6 +353,7 @@ async def create_api_key(
         school_id=data.school_id,
         created_by=actor.id,
         created_at=now,
+        scopes=" ".join(sorted(set(data.scopes))),
     )
     uow.session.add(row)
     await uow.commit()

@@ -1,5 +1,6 @@
 """Students: create, read, update, deactivate, with special-group labels shown only to the
-roles allowed to see them and ID numbers stored encrypted."""
+roles allowed to see them, ID numbers stored encrypted, and the 学籍号 and guardians' mobiles
+masked for those who need neither (``app/domain/access.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from app.db.models import Guardian, School, SchoolClass, Student
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.domain.idcard import InvalidIdNumber, parse_id_number
+from app.domain.idcard import InvalidIdNumber, mask_mobile, mask_student_no, parse_id_number
 from app.domain.students import Identity, reconcile_identity
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import students as repo
@@ -50,6 +51,11 @@ async def student_for(uow: UnitOfWork, actor: Actor, student_id: int) -> Student
 def _out(actor: Actor, student: Student, guardians: list[Guardian]) -> StudentOut:
     out = StudentOut.model_validate(student)
     out.guardians = [GuardianOut.model_validate(g) for g in guardians]
+    if not access.can_see_student_no(actor, student.school_id, student.class_id):
+        out.student_no = mask_student_no(out.student_no)
+    if not access.can_see_guardian_mobiles(actor, student.school_id, student.class_id):
+        for g in out.guardians:
+            g.mobile = mask_mobile(g.mobile)
     if access.can_see_special_groups(actor, student.school_id, student.class_id):
         out.special_groups = SpecialGroups.model_validate(student)
     return out
@@ -127,6 +133,11 @@ async def list_students(
     limit: int,
     offset: int,
 ) -> Page[StudentOut]:
+    if student_no and not access.may_search_student_no(actor):
+        raise Forbidden(
+            "按学籍号查找需要学籍管理权限 (searching by 学籍号 needs 学籍 rights or the "
+            "student_no scope)"
+        )
     rows, total = await repo.list_students(
         uow.session,
         access.student_visibility(actor),

@@ -14,6 +14,11 @@ Decisions:
   else 404;
 - a transfer to the student's own school is 422, as is a planned leaving date before the
   application date; one transfer in progress per student (a second 409);
+- ``to_school_id`` names a school of the student's own county; a school of another county
+  is answered exactly like an unknown id (422 on ``to_school_id``), so neither its existence
+  nor its name leaks across counties. A transfer to another county goes by
+  ``to_school_name`` (a school outside this county's system: the sending school records the
+  receiving signature);
 - a receiving school in the system chooses the class the student joins when it signs
   (``class_id``, one of its active classes; 422 without it); a school outside the system
   has no class;
@@ -318,8 +323,13 @@ async def apply(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: TransferIn
     name = (data.to_school_name or "").strip()
     if data.to_school_id is not None:
         target = await uow.session.get(School, data.to_school_id)
-        if target is None:
-            raise Invalid.field(("body", "to_school_id"), "转入学校不存在 (no such school)")
+        own = await _school(uow, student.school_id)
+        if target is None or target.county_id != own.county_id:
+            raise Invalid.field(
+                ("body", "to_school_id"),
+                "本县无此学校;外县学校请填 to_school_name "
+                "(no such school in this county; name a school elsewhere in to_school_name)",
+            )
         name = target.name
     if not name:
         raise Invalid.field(("body", "to_school_name"), _NO_TARGET)

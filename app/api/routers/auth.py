@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.schemas.staff import StaffOut, TokenOut
-from app.services import auth, staff
+from app.schemas.staff import MeApiKey, MeOut, MeStaff, TokenOut
+from app.services import auth
 
 router = APIRouter(prefix="/api/v1/auth", tags=["登录 Sign-in"])
 
@@ -16,14 +16,23 @@ router = APIRouter(prefix="/api/v1/auth", tags=["登录 Sign-in"])
     "/token",
     response_model=TokenOut,
     summary="教职工登录 (OAuth2 password flow)",
-    description="`username` 为手机号。Returns a bearer token for the `Authorization` header.",
+    description=(
+        "`username` 为手机号。Returns a bearer token for the `Authorization` header. "
+        "Too many failures for one account or from one address: 429 with `Retry-After`."
+    ),
+    responses={429: {"description": "登录失败次数过多 (throttled; see Retry-After)"}},
 )
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], uow: Uow, ctx: Ctx
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], uow: Uow, ctx: Ctx
 ) -> TokenOut:
-    return await auth.login(uow, ctx, form.username, form.password)
+    client = request.client.host if request.client else "unknown"
+    return await auth.login(uow, ctx, form.username, form.password, client)
 
 
-@router.get("/me", response_model=StaffOut, summary="当前登录的教职工 (who am I)")
-async def me(uow: Uow, actor: CurrentActor) -> StaffOut:
-    return await staff.get_staff(uow, actor, actor.id)
+@router.get(
+    "/me",
+    response_model=MeOut,
+    summary="当前调用者 (who am I: a staff member or an API key)",
+)
+async def me(uow: Uow, actor: CurrentActor) -> MeStaff | MeApiKey:
+    return await auth.whoami(uow, actor)

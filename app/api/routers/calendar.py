@@ -9,6 +9,7 @@ from app.api.deps import Ctx, CurrentActor, Uow
 from app.schemas.calendar import (
     CalendarOverrideIn,
     CalendarOverrideOut,
+    CountyOverridesOut,
     NationalCalendarOut,
     NationalYearIn,
     NationalYearOut,
@@ -72,6 +73,17 @@ async def create_override(
     return await calendar.create_override(uow, actor, school_id, data)
 
 
+@router.post(
+    "/counties/{county_id}/calendar-overrides",
+    status_code=status.HTTP_201_CREATED,
+    summary="全县停课日或补课日 (county admin: one entry per school)",
+)
+async def create_county_override(
+    county_id: int, data: CalendarOverrideIn, uow: Uow, actor: CurrentActor
+) -> CountyOverridesOut:
+    return await calendar.create_county_override(uow, actor, county_id, data)
+
+
 @router.get("/schools/{school_id}/calendar-overrides", summary="停课日、补课日列表")
 async def list_overrides(
     school_id: int,
@@ -105,7 +117,7 @@ async def get_national_year(year: Year, uow: Uow, actor: CurrentActor) -> Nation
 
 @router.put(
     "/national-calendar/{year}",
-    summary="导入或替换某年的国务院节假日安排 (county admin)",
+    summary="导入或替换某年的国务院节假日安排 (operator only)",
 )
 async def put_national_year(
     year: Year, data: NationalYearIn, uow: Uow, ctx: Ctx, actor: CurrentActor

@@ -53,8 +53,10 @@ async def get_staff(staff_id: int, uow: Uow, actor: CurrentActor) -> StaffOut:
 
 
 @router.patch("/staff/{staff_id}", summary="修改教职工")
-async def update_staff(staff_id: int, data: StaffUpdate, uow: Uow, actor: CurrentActor) -> StaffOut:
-    return await staff.update_staff(uow, actor, staff_id, data)
+async def update_staff(
+    staff_id: int, data: StaffUpdate, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> StaffOut:
+    return await staff.update_staff(uow, ctx.settings, actor, staff_id, data)
 
 
 @router.delete("/staff/{staff_id}", summary="停用教职工 (deactivate)")

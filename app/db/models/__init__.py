@@ -1,6 +1,6 @@
 """All tables, importable from one place (Alembic's env imports this to see them)."""
 
-from app.db.models.access_log import AccessLog
+from app.db.models.access_log import AccessLog, AccessLogStudent, SignInFailure
 from app.db.models.alerts import (
     AbsenceCase,
     AbsenceReport,
@@ -46,6 +46,7 @@ __all__ = [
     "AbsenceCase",
     "AbsenceReport",
     "AccessLog",
+    "AccessLogStudent",
     "Alert",
     "AlertPolicyRow",
     "ApiKey",
@@ -79,6 +80,7 @@ __all__ = [
     "School",
     "SchoolAgeChild",
     "SchoolClass",
+    "SignInFailure",
     "Staff",
     "StaffRole",
     "Student",

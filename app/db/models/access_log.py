@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import bigint_pk
@@ -25,3 +26,29 @@ class AccessLog(SQLModel, table=True):
     status: int
     client: str | None = Field(default=None, max_length=45)
     student_id: int | None = Field(default=None, index=True)  # when the path names one
+
+
+class AccessLogStudent(SQLModel, table=True):
+    """The students a read concerned, when it concerned more than the path names (a case, an
+    alert, a transfer, a ledger export): one row per student."""
+
+    __tablename__ = "access_log_student"
+    access_log_id: int = Field(
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"),
+            ForeignKey("access_log.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    student_id: int = Field(primary_key=True, index=True)
+
+
+class SignInFailure(SQLModel, table=True):
+    """A failed sign-in, counted per account and per client address by every process
+    (app/services/throttle.py); rows older than the window are deleted as new ones come."""
+
+    __tablename__ = "sign_in_failure"
+    id: int | None = bigint_pk()
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    account: str = Field(max_length=64, index=True)
+    client: str = Field(max_length=45, index=True)

@@ -123,6 +123,9 @@ class Staff(SQLModel, table=True):
     is_superuser: bool = False
     active: bool = True
     created_at: datetime = created_field()
+    # Carried by every token as ``ver``; a password change or deactivation increments it,
+    # so every token issued before is refused (app/services/auth.py).
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 _HEAD = text("role = 'head_teacher'")
@@ -180,3 +183,5 @@ class ApiKey(SQLModel, table=True):
     created_by: int | None = fk_field("staff.id", nullable=True, index=False)
     created_at: datetime = created_field()
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Space-separated extra read scopes, e.g. ``student_no`` (the full 学籍号).
+    scopes: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
