@@ -14,7 +14,7 @@ from alembic import op
 import app.db.types
 
 revision: str = '0016'
-down_revision: str | None = '0012'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
