@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from app.domain.roles import Role
+from app.schemas.common import LocalTime, RefId
 
 
 class ChannelName(StrEnum):
@@ -33,8 +34,8 @@ class WebhookEvent(StrEnum):
 
 class DeliverySettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    quiet_start: time = Field(default=time(22, 0), description="免打扰开始 (blue/yellow held)")
-    quiet_end: time = Field(default=time(7, 0), description="免打扰结束")
+    quiet_start: LocalTime = Field(default=time(22, 0), description="免打扰开始 (blue/yellow held)")
+    quiet_end: LocalTime = Field(default=time(7, 0), description="免打扰结束")
     routes: dict[Role, list[ChannelName]] = Field(
         default_factory=dict,
         description="每个角色的渠道及回退顺序 (channels per role, in fallback order)",
@@ -66,8 +67,8 @@ class ChannelTargetOut(BaseModel):
 
 class WebhookSubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    county_id: int | None = None
-    school_id: int | None = None
+    county_id: RefId | None = None
+    school_id: RefId | None = None
     url: HttpUrl
     secret: Secret = Field(description="HMAC-SHA256 签名密钥, at least 16 characters")
     events: list[WebhookEvent] = Field(default_factory=lambda: list(WebhookEvent), min_length=1)

@@ -68,7 +68,7 @@ from app.domain.cases import CaseStatus, Level
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
 from app.repositories import cases as cases_repo
-from app.schemas.common import Name, Schema
+from app.schemas.common import Name, SafeText, Schema
 from app.services.cases import locked_case, require_person, visible_case
 from app.services.county_rules import CountyRules, rules_for
 from app.services.days import local_today
@@ -122,7 +122,7 @@ class NoticeIn(Schema):
 
 class StrikeOffIn(Schema):
     reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText
     ] = Field(description="销号原因", examples=["已返校复学并稳定就读一个月"])
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
@@ -24,6 +23,7 @@ from app.schemas.attendance import (
     StudentHistoryOut,
     ThreeListsOut,
 )
+from app.schemas.common import Id, SchoolDate
 from app.services import attendance, attendance_queries
 
 router = APIRouter(prefix="/api/v1", tags=["考勤 Attendance"])
@@ -107,12 +107,12 @@ async def post_events(request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor)
 
 @router.get("/classes/{class_id}/roll", summary="班级点名表(某日)")
 async def class_roll(
-    class_id: int,
+    class_id: Id,
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
     day: Annotated[
-        date | None, Query(alias="date", description="默认今天 (school's today)")
+        SchoolDate | None, Query(alias="date", description="默认今天 (school's today)")
     ] = None,
 ) -> ClassRollOut:
     return await attendance_queries.class_roll(uow, ctx, actor, class_id, day)
@@ -127,10 +127,10 @@ async def three_lists(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    start: date,
-    end: date,
-    school_id: int | None = None,
-    class_id: int | None = None,
+    start: SchoolDate,
+    end: SchoolDate,
+    school_id: Id | None = None,
+    class_id: Id | None = None,
 ) -> ThreeListsOut:
     return await attendance_queries.three_lists(
         uow, ctx, actor, school_id=school_id, class_id=class_id, start=start, end=end
@@ -139,12 +139,12 @@ async def three_lists(
 
 @router.get("/students/{student_id}/attendance", summary="学生考勤记录")
 async def student_history(
-    student_id: int,
+    student_id: Id,
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    start: date | None = None,
-    end: date | None = None,
+    start: SchoolDate | None = None,
+    end: SchoolDate | None = None,
 ) -> StudentHistoryOut:
     return await attendance_queries.student_history(uow, ctx, actor, student_id, start, end)
 
@@ -154,12 +154,12 @@ async def student_history(
     summary="点名原始记录与更正历史 (who recorded what, when)",
 )
 async def student_events(
-    student_id: int,
+    student_id: Id,
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    start: date | None = None,
-    end: date | None = None,
+    start: SchoolDate | None = None,
+    end: SchoolDate | None = None,
 ) -> list[EventOut]:
     return await attendance_queries.student_events(uow, ctx, actor, student_id, start, end)
 
@@ -172,8 +172,8 @@ async def compliance(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    school_id: int | None = None,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    school_id: Id | None = None,
+    day: Annotated[SchoolDate | None, Query(alias="date")] = None,
     grace_minutes: Annotated[int | None, Query(ge=0, le=600)] = None,
 ) -> ComplianceOut:
     return await attendance_queries.roll_compliance(

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.errors import Invalid
 from app.imports.parse import FileError, read_roster
+from app.schemas.common import RefId
 from app.schemas.imports import ImportMode, ImportRejected, ImportReport
 from app.services import imports
 
@@ -44,7 +45,7 @@ async def import_students(
     ctx: Ctx,
     actor: CurrentActor,
     file: Annotated[UploadFile, File(description="CSV (UTF-8 或 GBK) 或 XLSX 花名册")],
-    school_id: Annotated[int, Form(description="导入到的学校 (target school)")],
+    school_id: Annotated[RefId, Form(description="导入到的学校 (target school)")],
     mode: Annotated[ImportMode, Form(description="all_or_nothing 或 valid_only")] = (
         ImportMode.all_or_nothing
     ),

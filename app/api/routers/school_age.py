@@ -14,6 +14,7 @@ from app.api.files import XLSX_RESPONSES, Format, xlsx_file
 from app.api.routers.imports import MAX_UPLOAD_BYTES
 from app.errors import Invalid
 from app.imports.parse import FileError
+from app.schemas.common import Id
 from app.schemas.imports import ImportMode
 from app.schemas.reports import ReportFormat
 from app.schemas.school_age import (
@@ -53,7 +54,7 @@ _IMPORT = """
     },
 )
 async def import_children(
-    county_id: int,
+    county_id: Id,
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
@@ -98,12 +99,12 @@ async def import_children(
     responses=XLSX_RESPONSES,
 )
 async def register(
-    county_id: int,
+    county_id: Id,
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
     school_year: Annotated[int | None, Query(ge=2000, le=2100, description=_YEAR)] = None,
-    township_id: int | None = None,
+    township_id: Id | None = None,
     status: ChildStatus | None = None,
     format: Format = ReportFormat.json,
 ) -> SchoolAgeLedgerOut | Response:
