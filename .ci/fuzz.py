@@ -116,7 +116,7 @@ def _run_role(
         "--output-truncate",
         "true",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=out)
     log = out / f"{role}.log"
     log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
     summary = proc.stdout[-6000:]
