@@ -45,10 +45,6 @@ def _problem(status: int, detail: Any) -> bytes:
     return json.dumps({"detail": detail}, ensure_ascii=False).encode()
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class RequestGuard:
     """Pure ASGI (no BaseHTTPMiddleware): the body is counted as it streams, never buffered."""
 
@@ -98,28 +94,32 @@ class RequestGuard:
             await self._form(scope, receive, send, cap)
             return
         seen = 0
-        started = False
+        started = refused = False
 
         async def counted_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > cap:
-                    raise BodyTooLarge
+                if seen > cap and not started:
+                    # Answer now and tell the app the client is gone: it stops reading, and
+                    # whatever it answers to that is dropped (tracking_send).
+                    refused = True
+                    await _answer(send, 413, _too_large(cap))
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, counted_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _answer(send, 413, _too_large(cap))
+        await self.app(scope, counted_receive, tracking_send)
 
     async def _form(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
         """A form body is small: read it whole (up to the cap), check its fields, replay it."""

@@ -18,6 +18,7 @@ from app.schemas.attendance import (
     ClassRollOut,
     ComplianceOut,
     EventOut,
+    EventResult,
     Outcome,
     RejectCode,
     StudentHistoryOut,
@@ -39,6 +40,14 @@ _BODY_DOC = openapi.json_body(
     '一个班的点名(最多 500 条),或一条记录。A class\'s roll: `{"events": [...]}` or a bare '
     "array (up to 500); or a single event object.",
 )
+
+
+_VALIDATION_ERROR = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
+def _answer(description: str, *schemas: dict[str, str]) -> dict[str, Any]:
+    schema: dict[str, Any] = schemas[0] if len(schemas) == 1 else {"anyOf": list(schemas)}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 class PayloadTooLarge(AppError):
@@ -87,9 +96,22 @@ async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
     "`duplicate` (same `event_id`, same content: nothing written twice) or `rejected` with "
     "the reason; the rest of the batch goes on. A batch answers 200. A single event "
     "answers 201 accepted, 200 duplicate, 409 (event_id reused with other content) or 422.",
-    response_model=BatchResult,
     openapi_extra=_BODY_DOC,
-    responses={413: {"description": "批量超过上限 (batch above the limit)"}},
+    responses={
+        200: _answer(
+            "一批的结果,或单条重复记录 (a batch's results, or a single duplicate)",
+            openapi.ref(BatchResult),
+            openapi.ref(EventResult),
+        ),
+        201: _answer("单条记录已接收 (a single event accepted)", openapi.ref(EventResult)),
+        409: _answer("event_id 已用于其他内容 (event_id reused)", openapi.ref(EventResult)),
+        413: {"description": "批量超过上限 (batch above the limit)"},
+        422: _answer(
+            "单条记录被拒,或请求体无效 (a single event rejected, or a malformed body)",
+            openapi.ref(EventResult),
+            _VALIDATION_ERROR,
+        ),
+    },
 )
 async def post_events(request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor) -> Response:
     items, single = await _read_events(request, ctx.settings.attendance_batch_limit)
