@@ -297,3 +297,15 @@ async def test_the_error_report_is_capped_and_counts_everything(
     assert len(report["problems"]) == 10 and report["problem_count"] >= 30
     assert [p["row"] for p in report["problems"]] == sorted(p["row"] for p in report["problems"])
     assert len(r.json()["detail"]) == 10
+
+
+async def test_urls_longer_than_their_column_are_refused(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    r = await client.put(
+        f"/api/v1/schools/{world.ids['school_A']}/channels/dingtalk_robot",
+        json={"url": "https://oapi.dingtalk.com/robot/send?access_token=" + "中" * 200},
+        headers=world.auth("principal"),
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "url"]

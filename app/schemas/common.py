@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    HttpUrl,
     StringConstraints,
     WithJsonSchema,
 )
@@ -101,6 +102,18 @@ Code = Annotated[
     line_text(),
 ]
 
+
+URL_MAX = 500  # the url columns (app/db/models/delivery.py)
+
+
+def _url_fits(value: HttpUrl) -> HttpUrl:
+    # Checked after normalisation: punycode and percent-encoding make a URL longer.
+    if len(str(value)) > URL_MAX:
+        raise ValueError(f"地址过长,最多 {URL_MAX} 个字符 (URL longer than {URL_MAX} characters)")
+    return value
+
+
+StoredUrl = Annotated[HttpUrl, AfterValidator(_url_fits), Field(max_length=URL_MAX)]
 
 # Any other text a client sends: one line (reasons, relations, labels) or free text (notes,
 # reports); the Field beside it sets the length. See app/schemas/text.py.

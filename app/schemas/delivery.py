@@ -7,10 +7,10 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.roles import Role
-from app.schemas.common import LocalTime, RefId
+from app.schemas.common import LocalTime, RefId, StoredUrl
 
 
 class ChannelName(StrEnum):
@@ -53,7 +53,7 @@ Secret = Annotated[str, Field(min_length=16, max_length=200)]
 
 class ChannelTargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: HttpUrl = Field(description="机器人 webhook 地址")
+    url: StoredUrl = Field(description="机器人 webhook 地址")
     secret: str | None = Field(default=None, min_length=8, max_length=200)
 
 
@@ -69,7 +69,7 @@ class WebhookSubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     county_id: RefId | None = None
     school_id: RefId | None = None
-    url: HttpUrl
+    url: StoredUrl
     secret: Secret = Field(description="HMAC-SHA256 签名密钥, at least 16 characters")
     events: list[WebhookEvent] = Field(default_factory=lambda: list(WebhookEvent), min_length=1)
 
