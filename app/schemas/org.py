@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import time
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from app.schemas.common import Code, LocalTime, RefId, Schema, TimezoneName, Title
+from app.schemas.common import Code, LocalTime, RefId, SafeLine, Schema, TimezoneName, Title
 
 
 class SchoolKind(StrEnum):
@@ -102,14 +103,23 @@ GRADE_NAMES = {
 }
 
 
+# The grade and class name columns are shorter than other names (20 and 40 characters).
+GradeName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), SafeLine
+]
+ClassName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), SafeLine
+]
+
+
 class GradeIn(Schema):
     school_id: RefId
     level: int = Field(ge=1, le=9, description="1–6 小学, 7–9 初中")
-    name: Title | None = Field(default=None, description="默认:一年级…九年级")
+    name: GradeName | None = Field(default=None, description="默认:一年级…九年级")
 
 
 class GradeUpdate(Schema):
-    name: Title | None = None
+    name: GradeName | None = None
 
 
 class GradeOut(Schema):
@@ -122,11 +132,11 @@ class GradeOut(Schema):
 
 class ClassIn(Schema):
     grade_id: RefId
-    name: Title = Field(examples=["1班"])
+    name: ClassName = Field(examples=["1班"])
 
 
 class ClassUpdate(Schema):
-    name: Title | None = None
+    name: ClassName | None = None
 
 
 class ClassOut(Schema):
