@@ -74,6 +74,8 @@ async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid.field(("body",), f"JSON 格式错误 (malformed JSON): {exc}") from exc
+    except RecursionError as exc:
+        raise Invalid.field(("body",), "JSON 嵌套过深 (JSON nested too deeply)") from exc
     if isinstance(body, dict) and "events" in body:
         body = body["events"]
         if not isinstance(body, list):
