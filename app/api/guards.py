@@ -182,7 +182,11 @@ def _url_problem(scope: Scope) -> tuple[int, Any] | None:
         return 404, "不存在 (not found)"
     if query:
         try:
-            pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
+            # As UTF-8 first: a raw (unescaped) UTF-8 byte read as Latin-1 would look like a C1
+            # control character.
+            pairs = parse_qsl(
+                query.decode("utf-8", "replace"), keep_blank_values=True, encoding="utf-8"
+            )
         except ValueError:
             return 422, [_item(["query"], "查询字符串无效 (malformed query string)")]
         for name, value in pairs:
