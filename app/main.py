@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.alerts.runner import EngineRunner
-from app.api import errors, openapi
+from app.api import errors, guards, openapi
 from app.api.access_log import AccessLogMiddleware
 from app.api.routers import (
     access_logs,
@@ -84,6 +84,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     errors.install(app)
     openapi.install(app)
     app.add_middleware(AccessLogMiddleware)
+    guards.install(app)  # outermost: a body over the cap is refused before anything reads it
     # Attendance first: routes are matched in order and the roll is by far the busiest.
     for module in (
         attendance,

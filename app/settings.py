@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     # How long after a check's time the roll counts as not taken (the engine reminds then).
     roll_grace_minutes: int = Field(default=30, ge=0)
 
+    # Request bodies (app/api/guards.py): JSON and forms at most this; 413 beyond.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Uploaded rosters (CSV/XLSX) at most this many bytes, checked while they stream.
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Rows one import file may hold (students, school-age children); more → 413 at once.
+    import_max_rows: int = Field(default=20_000, ge=1)
+    # An import's report lists at most this many problems (and counts all of them).
+    import_max_problems: int = Field(default=1000, ge=1)
+
     # Per-process caches of reference data (see app/cache.py); 0 turns one off.
     reference_cache_seconds: float = Field(default=60, ge=0)
     actor_cache_seconds: float = Field(default=10, ge=0)

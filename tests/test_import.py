@@ -109,6 +109,7 @@ async def test_valid_xlsx_imports_every_row(ctx: AppContext, client: httpx.Async
         "imported": 3,
         "rejected": 0,
         "problems": [],
+        "problem_count": 0,
     }
     found = await school_a_students(client, w)
     assert set(found) == BEFORE | {"新生1000", "新生1001", "新生1002"}

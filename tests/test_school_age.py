@@ -196,6 +196,7 @@ async def test_the_register_as_json_and_xlsx(
         "unchanged": 0,
         "rejected": 0,
         "problems": [],
+        "problem_count": 0,
     }
 
     out = await get(client, world, "county_admin", ledger_url(world))

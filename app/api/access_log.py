@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import read_scope
 from app.domain.access import Actor
+from app.schemas.common import INT32_MAX
 from app.services import access_logs
 
 log = logging.getLogger("kcbx.access")
@@ -76,5 +77,12 @@ def _row(scope: Scope, actor: Actor, status: int) -> dict[str, object]:
         "query": query[:500],
         "status": status,
         "client": client[0][:45] if client else None,
-        "student_id": int(found.group(1)) if found else None,
+        "student_id": _student_id(found.group(1)) if found else None,
     }
+
+
+def _student_id(digits: str) -> int | None:
+    # An id beyond the column names no student (the request answered 404): log the read
+    # without it rather than lose the whole record to an overflow.
+    value = int(digits)
+    return value if value <= INT32_MAX else None

@@ -12,6 +12,7 @@ from app.context import AppContext
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.errors import Unauthorized
+from app.schemas.common import OFFSET_MAX
 from app.services import auth
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -52,5 +53,7 @@ Ctx = Annotated[AppContext, Depends(get_ctx)]
 Uow = Annotated[UnitOfWork, Depends(get_uow)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 Limit = Annotated[int, Query(ge=1, le=500, description="每页条数 (page size)")]
-Offset = Annotated[int, Query(ge=0, description="跳过条数 (rows to skip)")]
+Offset = Annotated[
+    int, Query(ge=0, le=OFFSET_MAX, description="跳过条数 (rows to skip, at most 2³¹−1)")
+]
 IncludeInactive = Annotated[bool, Query(description="包括已停用的 (include deactivated)")]

@@ -17,6 +17,12 @@ Dates may be ``2015-03-07``, ``2015/3/7``, ``2015.3.7``, ``2015年3月7日``, ``
 Excel date cells. Unknown columns are ignored. The header is the first row containing 姓名
 (title rows above it are skipped); row numbers are those the spreadsheet shows. CSV may be
 UTF-8 (with or without BOM), GBK/GB18030 — what Excel in China saves — or UTF-16.
+
+A file holds at most ``max_rows`` data rows (``KCBX_IMPORT_MAX_ROWS``, default 20,000 — a
+large school's whole roster): reading stops at the first row beyond it and the file is
+refused whole (``TooManyRows``, answered 413), so a small XLSX claiming a million rows never
+fills memory. XLSX sheets are streamed (openpyxl read-only mode), at most ``MAX_COLUMNS``
+columns wide; a CSV is read row by row.
 """
 
 from __future__ import annotations
@@ -82,6 +88,19 @@ class FileError(ValueError):
     """The file as a whole cannot be imported; the message is for the person uploading it."""
 
 
+class TooManyRows(FileError):
+    """More data rows than one import may hold."""
+
+    def __init__(self, max_rows: int) -> None:
+        super().__init__(
+            f"文件超过 {max_rows} 行,请拆分后分批导入 (more than {max_rows} rows: split the file)"
+        )
+
+
+DEFAULT_MAX_ROWS = 20_000
+MAX_COLUMNS = 200
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     number: int  # as the spreadsheet shows it: the header is usually row 1
@@ -94,8 +113,11 @@ class Roster:
     rows: list[Row]
 
 
-def read_roster(data: bytes, filename: str | None = None) -> Roster:
-    """Read a CSV or XLSX roster; ``FileError`` when it is neither or lacks a required column."""
+def read_roster(
+    data: bytes, filename: str | None = None, max_rows: int = DEFAULT_MAX_ROWS
+) -> Roster:
+    """Read a CSV or XLSX roster; ``FileError`` when it is neither or lacks a required column,
+    ``TooManyRows`` beyond ``max_rows`` data rows."""
     suffix = PurePath(filename or "").suffix.lower()
     if data.startswith(_OLE_MAGIC):
         raise FileError(
@@ -103,23 +125,41 @@ def read_roster(data: bytes, filename: str | None = None) -> Roster:
         )
     is_zip = data.startswith(_ZIP_MAGIC)
     if suffix in (".xlsx", ".xlsm") or (is_zip and suffix in ("", ".csv")):
-        return _roster(_xlsx_rows(data))
+        return _roster(_xlsx_rows(data, max_rows), max_rows)
     if suffix in ("", ".csv", ".txt") and not is_zip:
-        return _roster(_csv_rows(data))
+        return _roster(_csv_rows(data, max_rows), max_rows)
     raise FileError(_NOT_A_ROSTER)
 
 
 _NOT_A_ROSTER = "仅支持 CSV 或 XLSX 文件 (only CSV and XLSX files are accepted)"
 
 
-def _csv_rows(data: bytes) -> list[tuple[int, list[Cell]]]:
+def _read_limit(max_rows: int) -> int:
+    """Non-blank rows to read at most: the header may sit below title rows, so a file whose
+    non-blank rows exceed this certainly has more than ``max_rows`` data rows."""
+    return max_rows + _HEADER_SEARCH_ROWS + 1
+
+
+def _csv_rows(data: bytes, max_rows: int = DEFAULT_MAX_ROWS) -> list[tuple[int, list[Cell]]]:
     text = _decode(data)
     if "\x00" in text:
         raise FileError(_NOT_A_ROSTER)
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [(n, list(cells)) for n, cells in enumerate(reader, start=1)]
+    rows: list[tuple[int, list[Cell]]] = []
+    filled, limit = 0, _read_limit(max_rows)
+    try:
+        for n, cells in enumerate(reader, start=1):
+            row: list[Cell] = list(cells[:MAX_COLUMNS])
+            if not _blank(row):
+                filled += 1
+                if filled > limit:
+                    raise TooManyRows(max_rows)
+            rows.append((n, row))
+    except csv.Error as exc:
+        raise FileError(f"CSV 格式错误 (malformed CSV): {exc}") from exc
+    return rows
 
 
 def _decode(data: bytes) -> str:
@@ -135,7 +175,7 @@ def _decode(data: bytes) -> str:
     raise FileError("无法识别 CSV 文件的编码,请存为 UTF-8 (unknown text encoding: save as UTF-8)")
 
 
-def _xlsx_rows(data: bytes) -> list[tuple[int, list[Cell]]]:
+def _xlsx_rows(data: bytes, max_rows: int = DEFAULT_MAX_ROWS) -> list[tuple[int, list[Cell]]]:
     from openpyxl import load_workbook
 
     try:
@@ -148,12 +188,19 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list[Cell]]]:
         if sheet is None:
             return []
         rows: list[tuple[int, list[Cell]]] = []
-        blank_run = 0
-        for n, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        blank_run = filled = 0
+        limit = _read_limit(max_rows)
+        for n, values in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), 1):
             cells = list(values)
-            blank_run = blank_run + 1 if _blank(cells) else 0
-            if blank_run > _MAX_BLANK_RUN:
-                break
+            if _blank(cells):
+                blank_run += 1
+                if blank_run > _MAX_BLANK_RUN:
+                    break
+            else:
+                blank_run = 0
+                filled += 1
+                if filled > limit:
+                    raise TooManyRows(max_rows)
             rows.append((n, cells))
         return rows
     finally:
@@ -172,7 +219,7 @@ def header_name(cell: Cell) -> str:
     return ALIASES.get(name, name)
 
 
-def _roster(raw: list[tuple[int, list[Cell]]]) -> Roster:
+def _roster(raw: list[tuple[int, list[Cell]]], max_rows: int = DEFAULT_MAX_ROWS) -> Roster:
     if not raw:
         raise FileError("文件是空的 (the file is empty)")
     head = raw[:_HEADER_SEARCH_ROWS]
@@ -193,6 +240,8 @@ def _roster(raw: list[tuple[int, list[Cell]]]) -> Roster:
     ]
     if not rows:
         raise FileError("文件中没有学生数据 (no student rows under the header)")
+    if len(rows) > max_rows:
+        raise TooManyRows(max_rows)
     return Roster(frozenset(positions), rows)
 
 

@@ -3,20 +3,31 @@
 Row 1 holds the title (merged over the table's width, bold), row 2 the headers (bold,
 shaded, frozen below), data from row 3. Columns listed in ``percent_columns`` (0-based)
 are formatted as percentages; their values are shares between 0 and 1 (or blank).
+
+Every text is written as text, never as a formula: names and notes come from schools and
+guardians, and county officials open these files. A text starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return gets a leading ``'`` (OWASP's CSV-injection advice, so a
+copy saved as CSV stays inert too) and the cell is typed as a string. Characters XML cannot
+hold are dropped (openpyxl's ``ILLEGAL_CHARACTERS_RE`` would otherwise refuse the whole
+file), and sheet titles lose the characters Excel forbids in them.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import quote
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+
+from app.schemas.text import xml_safe
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -37,19 +48,54 @@ class Sheet:
     percent_columns: frozenset[int] = field(default_factory=frozenset)
 
 
-def _write(ws: Worksheet, sheet: Sheet) -> None:
-    ws.title = sheet.name[:31]
-    ws.cell(row=1, column=1, value=sheet.title).font = _TITLE
+# What a spreadsheet may read as the start of a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SHEET_TITLE_FORBIDDEN = re.compile(r"[\\/?*\[\]:]")
+
+
+def safe_text(value: str) -> str:
+    """``value`` as a spreadsheet must hold it: XML-legal, never the start of a formula."""
+    value = ILLEGAL_CHARACTERS_RE.sub("", xml_safe(value))
+    if len(value) > 1 and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    """A title Excel accepts: no ``\\ / ? * [ ] :``, not blank, no edge apostrophes,
+    at most 31 characters, unique within the workbook (case-insensitively)."""
+    title = _SHEET_TITLE_FORBIDDEN.sub("_", ILLEGAL_CHARACTERS_RE.sub("", xml_safe(name)))
+    title = title.strip().strip("'")[:31] or "Sheet"
+    base, n = title, 1
+    while title.casefold() in taken:
+        n += 1
+        suffix = f"({n})"
+        title = base[: 31 - len(suffix)] + suffix
+    taken.add(title.casefold())
+    return title
+
+
+def _put(ws: Worksheet, row: int, column: int, value: CellValue) -> Cell:
+    if isinstance(value, str):
+        cell = ws.cell(row=row, column=column, value=safe_text(value))
+        cell.data_type = "s"  # openpyxl types any text starting with "=" as a formula
+        return cell
+    return ws.cell(row=row, column=column, value=value)
+
+
+def _write(ws: Worksheet, sheet: Sheet, taken: set[str]) -> None:
+    ws.title = sheet_title(sheet.name, taken)
+    _put(ws, 1, 1, sheet.title).font = _TITLE
     if len(sheet.headers) > 1:
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(sheet.headers))
     for col, header in enumerate(sheet.headers, start=1):
-        cell = ws.cell(row=2, column=col, value=header)
+        cell = _put(ws, 2, col, header)
         cell.font = _BOLD
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(horizontal="center")
     for r, row in enumerate(sheet.rows, start=3):
         for c, value in enumerate(row, start=1):
-            cell = ws.cell(row=r, column=c, value=value)
+            cell = _put(ws, r, c, value)
             if c - 1 in sheet.percent_columns:
                 cell.number_format = "0.0%"
             elif isinstance(value, datetime):
@@ -66,8 +112,9 @@ def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     wb = Workbook()
     first = wb.active
     assert first is not None
+    taken: set[str] = set()
     for i, sheet in enumerate(sheets):
-        _write(first if i == 0 else wb.create_sheet(), sheet)
+        _write(first if i == 0 else wb.create_sheet(), sheet, taken)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from app.domain.attendance import Check, DayStatus, LeaveType, Mark
-from app.schemas.common import Row
+from app.schemas.common import RefId, Row, SchoolDate, TextStr
 
 
 class AttendanceEventIn(BaseModel):  # an input: no access-log hook on the intake path
@@ -35,15 +35,15 @@ class AttendanceEventIn(BaseModel):  # an input: no access-log hook on the intak
     )
 
     event_id: UUID
-    student_id: int
-    school_date: date = Field(description="上学日 (the school's local date)")
+    student_id: RefId
+    school_date: SchoolDate = Field(description="上学日 (the school's local date)")
     check: Check = Field(description="morning 晨检 / noon 午检 / dismissal 放学前")
     status: Mark = Field(description="present 到校 / late 迟到 / absent 缺勤 / leave 请假")
     leave_type: LeaveType | None = Field(
         default=None, description="请假类型, required when status is leave"
     )
     occurred_at: AwareDatetime = Field(description="点名时间,须带时区偏移 (with UTC offset)")
-    note: str | None = Field(default=None, max_length=500)
+    note: TextStr | None = Field(default=None, max_length=500)
 
     def leave_type_problem(self) -> str | None:
         """Checked by the intake rather than a model validator: a Python validator per event

@@ -10,10 +10,12 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.domain.calendar import DayKind
-from app.schemas.common import Schema
+from app.schemas.common import SafeLine, Schema, SchoolDate
 
-TermName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+TermName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), SafeLine
+]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SafeLine]
 
 
 class OverrideKind(StrEnum):
@@ -26,8 +28,8 @@ class OverrideKind(StrEnum):
 
 class TermBreakIn(Schema):
     name: TermName = Field(examples=["秋假"])
-    start_date: dt.date = Field(description="第一天 (first day off)")
-    end_date: dt.date = Field(description="最后一天 (last day off, inclusive)")
+    start_date: SchoolDate = Field(description="第一天 (first day off)")
+    end_date: SchoolDate = Field(description="最后一天 (last day off, inclusive)")
 
 
 class TermBreakOut(TermBreakIn):
@@ -36,8 +38,10 @@ class TermBreakOut(TermBreakIn):
 
 class TermIn(Schema):
     name: TermName = Field(examples=["秋季学期"])
-    start_date: dt.date = Field(description="开学日 (first day of term)", examples=["2026-09-01"])
-    end_date: dt.date = Field(
+    start_date: SchoolDate = Field(
+        description="开学日 (first day of term)", examples=["2026-09-01"]
+    )
+    end_date: SchoolDate = Field(
         description="学期最后一天 (last day of term, inclusive)", examples=["2027-01-22"]
     )
     breaks: list[TermBreakIn] = Field(
@@ -49,8 +53,8 @@ class TermUpdate(Schema):
     """Fields sent replace the stored ones; ``breaks``, when sent, replaces the whole list."""
 
     name: TermName | None = None
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+    start_date: SchoolDate | None = None
+    end_date: SchoolDate | None = None
     breaks: list[TermBreakIn] | None = Field(default=None, max_length=20)
 
 
@@ -67,7 +71,7 @@ class TermOut(Schema):
 
 
 class CalendarOverrideIn(Schema):
-    date: dt.date = Field(examples=["2026-12-15"])
+    date: SchoolDate = Field(examples=["2026-12-15"])
     kind: OverrideKind = Field(description="closure 停课 / extra_school_day 补课日")
     reason: Reason = Field(default="", examples=["大雪停课"])
 
@@ -123,12 +127,12 @@ class SchoolCalendarOut(Schema):
 class NationalYearIn(Schema):
     """国务院办公厅关于节假日安排的通知, as published for one year."""
 
-    holidays: list[dt.date] = Field(
+    holidays: list[SchoolDate] = Field(
         min_length=1,
         max_length=366,
         description="放假日期,含假期内的周末 (days off, weekend days inside a holiday included)",
     )
-    makeup_workdays: list[dt.date] = Field(
+    makeup_workdays: list[SchoolDate] = Field(
         default_factory=list,
         max_length=366,
         description="调休上班的周六、周日 (weekend days worked instead)",

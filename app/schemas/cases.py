@@ -19,7 +19,7 @@ from app.domain.cases import (
     TaskKind,
 )
 from app.domain.roles import Role
-from app.schemas.common import Page, Schema
+from app.schemas.common import Page, SafeLine, SafeText, Schema
 
 
 class ReasonCategory(StrEnum):
@@ -114,9 +114,9 @@ TOPIC_LABELS: dict[str, str] = {
 }
 
 NOTE_MAX = 500
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=NOTE_MAX)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=NOTE_MAX), SafeText]
 RequiredNote = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NOTE_MAX)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NOTE_MAX), SafeText
 ]
 
 
@@ -131,9 +131,9 @@ class ContactIn(Schema):
     at: AwareDatetime | None = Field(
         default=None, description="通话时间,带时区;默认为现在 (when the call was made)"
     )
-    answered_by: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] | None = (
-        Field(default=None, description="接听人,如 母亲 / 爷爷", examples=["母亲"])
-    )
+    answered_by: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=50), SafeLine] | None
+    ) = Field(default=None, description="接听人,如 母亲 / 爷爷", examples=["母亲"])
     reached: bool = Field(description="是否联系上家长 (whether anyone was reached)")
     reason_category: ReasonCategory | None = Field(
         default=None,
@@ -148,7 +148,7 @@ class ContactIn(Schema):
 
 class ReportIn(Schema):
     content: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), SafeText
     ] = Field(description="书面缺勤报告正文", examples=["该生 11 月 24 日未到校,家长称……"])
 
 
@@ -161,8 +161,8 @@ class ReturnIn(Schema):
 
 
 class TaskDoneIn(Schema):
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = Field(
-        default="", description="完成情况,如家访记录 (e.g. the home-visit record)"
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), SafeText] = (
+        Field(default="", description="完成情况,如家访记录 (e.g. the home-visit record)")
     )
 
 

@@ -10,11 +10,15 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.schemas.cases import ReasonCategory
-from app.schemas.common import Name, Schema
+from app.schemas.common import Name, RefId, SafeLine, SafeText, Schema, SchoolDate
 
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Short = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SafeLine
+]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), SafeText
+]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), SafeText]
 
 
 class ParticipantKind(StrEnum):
@@ -71,13 +75,13 @@ class ParticipantIn(Schema):
         description="staff 学校教职工, village_committee 村委会, township 乡镇, "
         "police 派出所, other 其他"
     )
-    staff_id: int | None = Field(
+    staff_id: RefId | None = Field(
         default=None, description="本校教职工的编号(仅 kind=staff 时填写,须为本校教职工)"
     )
 
 
 class HomeVisitIn(Schema):
-    visited_on: date = Field(description="家访日期(不能晚于学校当地今天)")
+    visited_on: SchoolDate = Field(description="家访日期(不能晚于学校当地今天)")
     place: Short = Field(description="地点", examples=["某村 3 组学生家中"])
     participants: list[ParticipantIn] = Field(min_length=1, description="参加人员")
     met: Short = Field(description="见到的人", examples=["学生本人及其祖母"])
@@ -88,7 +92,7 @@ class HomeVisitIn(Schema):
 
 
 class TalkIn(Schema):
-    talked_on: date = Field(description="谈话日期(不能晚于学校当地今天)")
+    talked_on: SchoolDate = Field(description="谈话日期(不能晚于学校当地今天)")
     with_whom: Short = Field(description="谈话对象", examples=["学生及其父亲"])
     by_whom: Short = Field(description="谈话人", examples=["班主任 李老师"])
     content: Text = Field(description="谈话内容")
@@ -100,10 +104,12 @@ class MeasureIn(Schema):
         "mentor 成长导师, other 其他"
     )
     description: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText
     ] = Field(description="措施内容")
-    owner_staff_id: int = Field(description="责任人(本校教职工)")
-    review_dates: list[date] = Field(min_length=1, description="回访/复查日期,按先后顺序,不能重复")
+    owner_staff_id: RefId = Field(description="责任人(本校教职工)")
+    review_dates: list[SchoolDate] = Field(
+        min_length=1, description="回访/复查日期,按先后顺序,不能重复"
+    )
 
 
 class PlanIn(Schema):

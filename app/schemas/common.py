@@ -2,25 +2,128 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from app import read_scope
+from app.errors import NotFound
+from app.schemas.text import line_text, multiline_text
 
 T = TypeVar("T")
+
+# Column ranges (see app/db/models/base.py): most keys are INTEGER, a few tables' BIGINT.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+# Rows a list may skip: beyond it a page is empty anyway, and no database overflows.
+OFFSET_MAX = INT32_MAX
+
+# Dates a school can mean (terms, rolls, reports, leaves): outside them → 422, so date
+# arithmetic never overflows and the calendar is never asked about year 1 or 9999.
+DATE_MIN = date(2000, 1, 1)
+DATE_MAX = date(2100, 12, 31)
+
+
+def _id_in(maximum: int) -> Any:
+    def check(value: int) -> int:
+        # An id no row can have is an unknown id: 404, like any other (never a 500).
+        if not 1 <= value <= maximum:
+            raise NotFound("记录", value)
+        return value
+
+    return AfterValidator(check)
+
+
+# Path and query ids: beyond the column's range → 404.
+Id = Annotated[int, _id_in(INT32_MAX), Field(json_schema_extra={"format": "int32"})]
+BigId = Annotated[int, _id_in(INT64_MAX), Field(json_schema_extra={"format": "int64"})]
+# Ids inside request bodies: beyond the column's range → 422 naming the field.
+RefId = Annotated[int, Field(ge=1, le=INT32_MAX)]
+
+
+def _school_date(value: date) -> date:
+    if not DATE_MIN <= value <= DATE_MAX:
+        raise ValueError(
+            f"日期须在 {DATE_MIN} 至 {DATE_MAX} 之间 (date must lie in {DATE_MIN}..{DATE_MAX})"
+        )
+    return value
+
+
+def _instant(value: datetime) -> datetime:
+    _school_date(value.date())
+    return value
+
+
+def _local_time(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError(
+            "时间为学校当地时间,不带时区 (a school-local time: give it without an offset)"
+        )
+    return value
+
+
+SchoolDate = Annotated[date, AfterValidator(_school_date)]
+# A moment in time: must carry its offset (a naive time is ambiguous → 422), within the range.
+Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
+# A wall-clock time in the school's timezone ("08:00"): no offset, no JSON-Schema "time"
+# format (RFC 3339's full-time requires an offset, which a school's bell does not have).
+LocalTime = Annotated[
+    time,
+    AfterValidator(_local_time),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$", "examples": ["08:00"]}
+    ),
+]
 
 Mobile = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^1[3-9]\d{9}$"),
     Field(description="手机号 (mainland mobile, 11 digits)", examples=["13800138000"]),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Code = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[\w-]+$")
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), line_text()
 ]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), line_text()
+]
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[\w-]+$"),
+    line_text(),
+]
+
+
+URL_MAX = 500  # the url columns (app/db/models/delivery.py)
+
+
+def _url_fits(value: HttpUrl) -> HttpUrl:
+    # Checked after normalisation: punycode and percent-encoding make a URL longer.
+    if len(str(value)) > URL_MAX:
+        raise ValueError(f"地址过长,最多 {URL_MAX} 个字符 (URL longer than {URL_MAX} characters)")
+    return value
+
+
+StoredUrl = Annotated[HttpUrl, AfterValidator(_url_fits), Field(max_length=URL_MAX)]
+
+# Any other text a client sends: one line (reasons, relations, labels) or free text (notes,
+# reports); the Field beside it sets the length. See app/schemas/text.py.
+# Put SafeLine/SafeText after a StringConstraints (so it sees the stripped value):
+# ``Annotated[str, StringConstraints(max_length=200), SafeLine]``.
+SafeLine = line_text()
+SafeText = multiline_text()
+LineStr = Annotated[str, SafeLine]
+TextStr = Annotated[str, SafeText]
 
 
 def _timezone(value: str) -> str:
@@ -71,4 +174,4 @@ class Problem(BaseModel):
 
 class PageParams(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=OFFSET_MAX)

@@ -7,11 +7,12 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.alerts.channels.sms_templates import SmsTemplate
 from app.alerts.channels.webhook import parse_secret
 from app.domain.roles import Role
+from app.schemas.common import LocalTime, RefId, StoredUrl
 
 
 class ChannelName(StrEnum):
@@ -35,8 +36,8 @@ class WebhookEvent(StrEnum):
 
 class DeliverySettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    quiet_start: time = Field(default=time(22, 0), description="免打扰开始 (blue/yellow held)")
-    quiet_end: time = Field(default=time(7, 0), description="免打扰结束")
+    quiet_start: LocalTime = Field(default=time(22, 0), description="免打扰开始 (blue/yellow held)")
+    quiet_end: LocalTime = Field(default=time(7, 0), description="免打扰结束")
     routes: dict[Role, list[ChannelName]] = Field(
         default_factory=dict,
         description="每个角色的渠道及回退顺序 (channels per role, in fallback order)",
@@ -51,7 +52,7 @@ class DeliverySettingsOut(DeliverySettingsIn):
 
 class ChannelTargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: HttpUrl = Field(description="机器人 webhook 地址")
+    url: StoredUrl = Field(description="机器人 webhook 地址")
     secret: str | None = Field(default=None, min_length=8, max_length=200)
 
 
@@ -81,9 +82,9 @@ WhSecret = Annotated[
 
 class WebhookSubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    county_id: int | None = None
-    school_id: int | None = None
-    url: HttpUrl
+    county_id: RefId | None = None
+    school_id: RefId | None = None
+    url: StoredUrl
     secret: WhSecret = None
     events: list[WebhookEvent] = Field(default_factory=lambda: list(WebhookEvent), min_length=1)
 

@@ -26,7 +26,14 @@ class ImportReport(Schema):
     total: int = Field(description="数据行数 (data rows in the file, blank rows not counted)")
     imported: int = Field(description="已导入 (students created)")
     rejected: int = Field(description="有问题的行数 (rows with at least one problem)")
-    problems: list[RowProblem] = Field(default_factory=list)
+    problems: list[RowProblem] = Field(
+        default_factory=list,
+        description="问题清单,按行号排列,最多列出前 N 条 (first N problems by row; "
+        "N = KCBX_IMPORT_MAX_PROBLEMS, default 1000)",
+    )
+    problem_count: int = Field(
+        default=0, description="问题总数,可能多于列出的条数 (all problems, listed or not)"
+    )
 
 
 class ErrorItem(Schema):

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from app.domain.attendance import LeaveType, Symptom
-from app.schemas.common import Schema
+from app.schemas.common import RefId, SafeText, Schema, SchoolDate
 
 
 class LeaveStatus(StrEnum):
@@ -44,16 +44,16 @@ SYMPTOM_LABELS: dict[Symptom, str] = {
 REASON_MAX = 500  # the columns' length
 REJECTION_MAX = 500
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=REASON_MAX)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=REASON_MAX), SafeText]
 RejectionReason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REJECTION_MAX)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REJECTION_MAX), SafeText
 ]
 
 
 class LeaveIn(Schema):
-    student_id: int
-    start_date: date = Field(description="请假开始日期(含)")
-    end_date: date = Field(description="请假结束日期(含);不超过 60 天,更长的请走休学")
+    student_id: RefId
+    start_date: SchoolDate = Field(description="请假开始日期(含)")
+    end_date: SchoolDate = Field(description="请假结束日期(含);不超过 60 天,更长的请走休学")
     leave_type: LeaveType = Field(description="sick 病假 / personal 事假 / other 其他")
     reason: Reason = Field(default="", examples=["发烧,家长电话请假"])
     onset_at: AwareDatetime | None = Field(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import time
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from app.schemas.common import Code, Schema, TimezoneName, Title
+from app.schemas.common import Code, LocalTime, RefId, SafeLine, Schema, TimezoneName, Title
 
 
 class SchoolKind(StrEnum):
@@ -32,7 +33,7 @@ class CountyOut(Schema):
 
 
 class TownshipIn(Schema):
-    county_id: int
+    county_id: RefId
     name: Title = Field(examples=["青山镇"])
 
 
@@ -48,9 +49,9 @@ class TownshipOut(Schema):
 
 
 class CheckTimes(Schema):
-    morning_check: time = Field(default=time(8, 0), description="晨检时间")
-    noon_check: time = Field(default=time(13, 30), description="午检时间")
-    dismissal_check: time = Field(default=time(16, 30), description="放学前检查时间")
+    morning_check: LocalTime = Field(default=time(8, 0), description="晨检时间")
+    noon_check: LocalTime = Field(default=time(13, 30), description="午检时间")
+    dismissal_check: LocalTime = Field(default=time(16, 30), description="放学前检查时间")
 
     @model_validator(mode="after")
     def _in_order(self) -> CheckTimes:
@@ -60,7 +61,7 @@ class CheckTimes(Schema):
 
 
 class SchoolIn(CheckTimes):
-    township_id: int
+    township_id: RefId
     name: Title = Field(examples=["青山镇中心小学"])
     code: Code = Field(examples=["QS-01"])
     kind: SchoolKind
@@ -70,9 +71,9 @@ class SchoolIn(CheckTimes):
 class SchoolUpdate(Schema):
     name: Title | None = None
     timezone: TimezoneName | None = None
-    morning_check: time | None = None
-    noon_check: time | None = None
-    dismissal_check: time | None = None
+    morning_check: LocalTime | None = None
+    noon_check: LocalTime | None = None
+    dismissal_check: LocalTime | None = None
 
 
 class SchoolOut(Schema):
@@ -83,9 +84,9 @@ class SchoolOut(Schema):
     code: str
     kind: SchoolKind
     timezone: str
-    morning_check: time
-    noon_check: time
-    dismissal_check: time
+    morning_check: LocalTime
+    noon_check: LocalTime
+    dismissal_check: LocalTime
     active: bool
 
 
@@ -102,14 +103,23 @@ GRADE_NAMES = {
 }
 
 
+# The grade and class name columns are shorter than other names (20 and 40 characters).
+GradeName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), SafeLine
+]
+ClassName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), SafeLine
+]
+
+
 class GradeIn(Schema):
-    school_id: int
+    school_id: RefId
     level: int = Field(ge=1, le=9, description="1–6 小学, 7–9 初中")
-    name: Title | None = Field(default=None, description="默认:一年级…九年级")
+    name: GradeName | None = Field(default=None, description="默认:一年级…九年级")
 
 
 class GradeUpdate(Schema):
-    name: Title | None = None
+    name: GradeName | None = None
 
 
 class GradeOut(Schema):
@@ -121,12 +131,12 @@ class GradeOut(Schema):
 
 
 class ClassIn(Schema):
-    grade_id: int
-    name: Title = Field(examples=["1班"])
+    grade_id: RefId
+    name: ClassName = Field(examples=["1班"])
 
 
 class ClassUpdate(Schema):
-    name: Title | None = None
+    name: ClassName | None = None
 
 
 class ClassOut(Schema):

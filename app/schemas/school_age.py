@@ -45,7 +45,10 @@ class SchoolAgeImportReport(Schema):
     updated: int = Field(description="已在名单上、信息有变 (on the list, details changed)")
     unchanged: int = Field(description="已在名单上、信息相同 (on the list, nothing changed)")
     rejected: int = Field(description="有问题的行数 (rows with at least one problem)")
-    problems: list[RowProblem] = Field(default_factory=list)
+    problems: list[RowProblem] = Field(
+        default_factory=list, description="前 N 条问题,按行号 (first N problems by row)"
+    )
+    problem_count: int = Field(default=0, description="问题总数 (all problems, listed or not)")
 
 
 class SchoolAgeImportRejected(Schema):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 
 from app.domain.roles import Role
-from app.schemas.common import Mobile, Name, Schema, Title
+from app.schemas.common import LineStr, Mobile, Name, RefId, Schema, Title
 
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 
@@ -18,9 +18,9 @@ class GrantIn(Schema):
     and 教务处 need ``school_id``; head and subject teachers need ``class_id``."""
 
     role: Role
-    county_id: int | None = None
-    school_id: int | None = None
-    class_id: int | None = None
+    county_id: RefId | None = None
+    school_id: RefId | None = None
+    class_id: RefId | None = None
 
 
 class GrantOut(Schema):
@@ -33,8 +33,8 @@ class GrantOut(Schema):
 
 
 class StaffIn(Schema):
-    county_id: int | None = Field(default=None, description="defaults to the school's county")
-    school_id: int | None = Field(default=None, description="null for county staff")
+    county_id: RefId | None = Field(default=None, description="defaults to the school's county")
+    school_id: RefId | None = Field(default=None, description="null for county staff")
     name: Name = Field(examples=["李老师"])
     mobile: Mobile
     password: Password | None = Field(default=None, description="初始密码; null: cannot sign in")
@@ -51,7 +51,7 @@ class StaffUpdate(Schema):
     current_password: str | None = Field(
         default=None, max_length=128, description="当前密码: required to change one's own"
     )
-    wechat_openid: str | None = Field(
+    wechat_openid: LineStr | None = Field(
         default=None, max_length=64, description="小程序 openid, for subscribe messages"
     )
 
@@ -82,8 +82,8 @@ def _split_scopes(value: object) -> object:
 
 class ApiKeyIn(Schema):
     name: Title = Field(examples=["县教育局学籍系统"])
-    county_id: int | None = None
-    school_id: int | None = Field(default=None, description="bind to one school instead")
+    county_id: RefId | None = None
+    school_id: RefId | None = Field(default=None, description="bind to one school instead")
     scopes: list[ApiKeyScope] = Field(
         default_factory=list,
         max_length=5,

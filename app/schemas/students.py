@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from app.domain.idcard import normalize_student_no, parse_id_number
-from app.schemas.common import Mobile, Name, Schema
+from app.schemas.common import LineStr, Mobile, Name, RefId, Schema, SchoolDate
 
 
 class Gender(StrEnum):
@@ -39,7 +39,7 @@ StudentNo = Annotated[
 
 class GuardianIn(Schema):
     name: Name = Field(examples=["张建国"])
-    relation: Annotated[str, Field(min_length=1, max_length=20, examples=["父亲"])]
+    relation: Annotated[LineStr, Field(min_length=1, max_length=20, examples=["父亲"])]
     mobile: Mobile
     is_primary: bool = False
 
@@ -63,19 +63,19 @@ class SpecialGroups(Schema):
 
 
 class StudentIn(Schema):
-    class_id: int
+    class_id: RefId
     name: Name = Field(examples=["张小明"])
     student_no: StudentNo
     id_number: IdNumberStr | None = None
     gender: Gender | None = Field(default=None, description="有身份证号时可省略")
-    birth_date: date | None = Field(default=None, description="有身份证号时可省略")
+    birth_date: SchoolDate | None = Field(default=None, description="有身份证号时可省略")
     special_groups: SpecialGroups = Field(default_factory=SpecialGroups)
     home_schooled: bool = Field(default=False, description="送教上门: never counted absent")
     guardians: list[GuardianIn] = Field(default_factory=list, max_length=6)
 
 
 class StudentUpdate(Schema):
-    class_id: int | None = None
+    class_id: RefId | None = None
     name: Name | None = None
     special_groups: SpecialGroups | None = None
     home_schooled: bool | None = None

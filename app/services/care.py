@@ -35,7 +35,7 @@ from app.domain.access import Actor
 from app.domain.students import SPECIAL_GROUPS
 from app.errors import Forbidden, Invalid, NotFound
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
-from app.schemas.common import Schema
+from app.schemas.common import RefId, SafeText, Schema, SchoolDate
 from app.services.cases import require_person
 from app.services.days import local_today
 from app.services.leaves import actor_tag
@@ -44,7 +44,9 @@ from app.services.reports import ReportFile
 
 WINDOW_DAYS = 90
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Note = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), SafeText
+]
 
 _NOT_SPECIAL = "该学生不属于特殊群体 (the student is in no special group)"
 _NOT_SCHOOL_STAFF = "成长导师须为该学生所在学校的在职教职工 (mentor: staff of the school)"
@@ -73,7 +75,7 @@ CONTACT_LABELS: dict[ContactKind, str] = {
 
 
 class MentorIn(Schema):
-    staff_id: int = Field(description="成长导师(该学生所在学校的教职工)")
+    staff_id: RefId = Field(description="成长导师(该学生所在学校的教职工)")
 
 
 class MentorOut(Schema):
@@ -87,7 +89,7 @@ class MentorOut(Schema):
 
 
 class CareContactIn(Schema):
-    contacted_on: date = Field(description="关爱日期(不晚于今天)")
+    contacted_on: SchoolDate = Field(description="关爱日期(不晚于今天)")
     kind: ContactKind = Field(description="home_visit 家访, phone 电话, talk 谈心, other 其他")
     note: Note = Field(description="关爱内容", examples=["电话联系在外务工的父亲,了解近况"])
 

@@ -69,7 +69,8 @@ from app.domain.cases import CaseStatus, Level
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
 from app.repositories import cases as cases_repo
-from app.schemas.common import Name, Schema
+from app.schemas.common import Name, SafeText, Schema
+from app.schemas.text import xml_safe
 from app.services.cases import locked_case, require_person, visible_case
 from app.services.county_rules import CountyRules, rules_for
 from app.services.days import local_today
@@ -123,7 +124,7 @@ class NoticeIn(Schema):
 
 class StrikeOffIn(Schema):
     reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText
     ] = Field(description="销号原因", examples=["已返校复学并稳定就读一个月"])
 
 
@@ -503,8 +504,8 @@ async def document(uow: UnitOfWork, actor: Actor, notice_id: int) -> tuple[bytes
     _font(title.add_run("辍学生返校通知书"), 22, bold=True)
     number = doc.add_paragraph()
     number.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    _font(number.add_run(f"编号：{n.number}"), 12)
-    _font(doc.add_paragraph().add_run(f"{n.guardian_name}（家长/监护人）："), 14)
+    _font(number.add_run(xml_safe(f"编号：{n.number}")), 12)
+    _font(doc.add_paragraph().add_run(xml_safe(f"{n.guardian_name}（家长/监护人）：")), 14)
     paragraphs = (
         f"您的子女（被监护人）{student.name}系我校{class_name}学生，"
         "近期无正当理由连续多日未到校上课。"
@@ -518,12 +519,12 @@ async def document(uow: UnitOfWork, actor: Actor, notice_id: int) -> tuple[bytes
     for text in paragraphs:
         p = doc.add_paragraph()
         p.paragraph_format.first_line_indent = Pt(28)
-        _font(p.add_run(text), 14)
+        _font(p.add_run(xml_safe(text)), 14)
     doc.add_paragraph()
     for text in (f"{school.name}（盖章）", chinese_date(n.issued_on)):
         p = doc.add_paragraph()
         p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        _font(p.add_run(text), 14)
+        _font(p.add_run(xml_safe(text)), 14)
     p = doc.add_paragraph()
     _font(p.add_run("监护人签收：____________    签收日期：______年____月____日"), 12)
     buf = io.BytesIO()

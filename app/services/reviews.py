@@ -65,6 +65,7 @@ from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, Level
 from app.errors import Invalid
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
+from app.schemas.common import DATE_MAX, DATE_MIN
 from app.schemas.reports import AlertsByLevel
 from app.schemas.reviews import (
     CountyBulletinOut,
@@ -98,6 +99,11 @@ def parse_month(month: str) -> tuple[date, date]:
     if m is None:
         raise Invalid.field(("query", "month"), "month 须为 YYYY-MM 格式 (must be YYYY-MM)")
     first = date(int(m.group(1)), int(m.group(2)), 1)
+    if not DATE_MIN <= first <= DATE_MAX:
+        raise Invalid.field(
+            ("query", "month"),
+            f"month 须在 {DATE_MIN:%Y-%m} 至 {DATE_MAX:%Y-%m} 之间 (month out of range)",
+        )
     after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return first, after
 

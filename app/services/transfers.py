@@ -65,7 +65,7 @@ from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import cases as cases_repo
 from app.repositories.leaves import student_for_update
-from app.schemas.common import Schema
+from app.schemas.common import LineStr, RefId, SafeText, Schema, SchoolDate
 from app.services.cases import require_person, visible_case
 from app.services.days import local_today
 from app.services.departures import on_transfer_approved
@@ -73,7 +73,9 @@ from app.services.enrollment_changes import ChangeKind, record
 from app.services.leaves import actor_tag
 from app.services.students import student_for
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText
+]
 
 
 class TransferStatus(StrEnum):
@@ -123,18 +125,18 @@ _NO_FOLLOW_UP = "只有确认复学的案例有复学后回访 (only a case whos
 
 
 class TransferIn(Schema):
-    student_id: int
-    to_school_id: int | None = Field(default=None, description="转入学校(系统内)")
-    to_school_name: str | None = Field(
+    student_id: RefId
+    to_school_id: RefId | None = Field(default=None, description="转入学校(系统内)")
+    to_school_name: LineStr | None = Field(
         default=None, max_length=100, description="转入学校名称(系统外的学校必填)"
     )
-    applied_on: date = Field(description="书面申请日期")
-    leave_on: date | None = Field(default=None, description="拟转出日期(不早于申请日期)")
+    applied_on: SchoolDate = Field(description="书面申请日期")
+    leave_on: SchoolDate | None = Field(default=None, description="拟转出日期(不早于申请日期)")
     reason: Text = Field(description="转学原因", examples=["随父母务工迁居"])
 
 
 class ReceivingSignIn(Schema):
-    class_id: int | None = Field(
+    class_id: RefId | None = Field(
         default=None, description="转入班级(接收学校在系统内时必填,为该校在用班级)"
     )
 
@@ -167,8 +169,8 @@ class TransferOut(Schema):
 
 
 class SuspensionIn(Schema):
-    start_date: date
-    end_date: date
+    start_date: SchoolDate
+    end_date: SchoolDate
     reason: Text = Field(description="休学原因", examples=["因病休学"])
 
 

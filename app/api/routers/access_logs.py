@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import CurrentActor, Limit, Offset, Uow
-from app.schemas.common import Page
+from app.schemas.common import BigId, Id, Instant, Page
 from app.services import access_logs
 from app.services.access_logs import AccessLogOut
 
@@ -25,11 +24,11 @@ router = APIRouter(prefix="/api/v1", tags=["访问日志 Access log"])
 async def read_access_logs(
     uow: Uow,
     actor: CurrentActor,
-    county_id: int | None = None,
-    student_id: int | None = None,
-    actor_id: Annotated[int | None, Query(description="访问者(教职工或 API 密钥)的 id")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    county_id: Id | None = None,
+    student_id: Id | None = None,
+    actor_id: Annotated[BigId | None, Query(description="访问者(教职工或 API 密钥)的 id")] = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[AccessLogOut]:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
@@ -19,11 +18,13 @@ from app.schemas.attendance import (
     ClassRollOut,
     ComplianceOut,
     EventOut,
+    EventResult,
     Outcome,
     RejectCode,
     StudentHistoryOut,
     ThreeListsOut,
 )
+from app.schemas.common import Id, SchoolDate
 from app.services import attendance, attendance_queries
 
 router = APIRouter(prefix="/api/v1", tags=["考勤 Attendance"])
@@ -39,6 +40,14 @@ _BODY_DOC = openapi.json_body(
     '一个班的点名(最多 500 条),或一条记录。A class\'s roll: `{"events": [...]}` or a bare '
     "array (up to 500); or a single event object.",
 )
+
+
+_VALIDATION_ERROR = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
+def _answer(description: str, *schemas: dict[str, str]) -> dict[str, Any]:
+    schema: dict[str, Any] = schemas[0] if len(schemas) == 1 else {"anyOf": list(schemas)}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 class PayloadTooLarge(AppError):
@@ -65,6 +74,8 @@ async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid.field(("body",), f"JSON 格式错误 (malformed JSON): {exc}") from exc
+    except RecursionError as exc:
+        raise Invalid.field(("body",), "JSON 嵌套过深 (JSON nested too deeply)") from exc
     if isinstance(body, dict) and "events" in body:
         body = body["events"]
         if not isinstance(body, list):
@@ -87,9 +98,22 @@ async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
     "`duplicate` (same `event_id`, same content: nothing written twice) or `rejected` with "
     "the reason; the rest of the batch goes on. A batch answers 200. A single event "
     "answers 201 accepted, 200 duplicate, 409 (event_id reused with other content) or 422.",
-    response_model=BatchResult,
     openapi_extra=_BODY_DOC,
-    responses={413: {"description": "批量超过上限 (batch above the limit)"}},
+    responses={
+        200: _answer(
+            "一批的结果,或单条重复记录 (a batch's results, or a single duplicate)",
+            openapi.ref(BatchResult),
+            openapi.ref(EventResult),
+        ),
+        201: _answer("单条记录已接收 (a single event accepted)", openapi.ref(EventResult)),
+        409: _answer("event_id 已用于其他内容 (event_id reused)", openapi.ref(EventResult)),
+        413: {"description": "批量超过上限 (batch above the limit)"},
+        422: _answer(
+            "单条记录被拒,或请求体无效 (a single event rejected, or a malformed body)",
+            openapi.ref(EventResult),
+            _VALIDATION_ERROR,
+        ),
+    },
 )
 async def post_events(request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor) -> Response:
     items, single = await _read_events(request, ctx.settings.attendance_batch_limit)
@@ -107,12 +131,12 @@ async def post_events(request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor)
 
 @router.get("/classes/{class_id}/roll", summary="班级点名表(某日)")
 async def class_roll(
-    class_id: int,
+    class_id: Id,
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
     day: Annotated[
-        date | None, Query(alias="date", description="默认今天 (school's today)")
+        SchoolDate | None, Query(alias="date", description="默认今天 (school's today)")
     ] = None,
 ) -> ClassRollOut:
     return await attendance_queries.class_roll(uow, ctx, actor, class_id, day)
@@ -127,10 +151,10 @@ async def three_lists(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    start: date,
-    end: date,
-    school_id: int | None = None,
-    class_id: int | None = None,
+    start: SchoolDate,
+    end: SchoolDate,
+    school_id: Id | None = None,
+    class_id: Id | None = None,
 ) -> ThreeListsOut:
     return await attendance_queries.three_lists(
         uow, ctx, actor, school_id=school_id, class_id=class_id, start=start, end=end
@@ -139,12 +163,12 @@ async def three_lists(
 
 @router.get("/students/{student_id}/attendance", summary="学生考勤记录")
 async def student_history(
-    student_id: int,
+    student_id: Id,
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    start: date | None = None,
-    end: date | None = None,
+    start: SchoolDate | None = None,
+    end: SchoolDate | None = None,
 ) -> StudentHistoryOut:
     return await attendance_queries.student_history(uow, ctx, actor, student_id, start, end)
 
@@ -154,12 +178,12 @@ async def student_history(
     summary="点名原始记录与更正历史 (who recorded what, when)",
 )
 async def student_events(
-    student_id: int,
+    student_id: Id,
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    start: date | None = None,
-    end: date | None = None,
+    start: SchoolDate | None = None,
+    end: SchoolDate | None = None,
 ) -> list[EventOut]:
     return await attendance_queries.student_events(uow, ctx, actor, student_id, start, end)
 
@@ -172,8 +196,8 @@ async def compliance(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    school_id: int | None = None,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    school_id: Id | None = None,
+    day: Annotated[SchoolDate | None, Query(alias="date")] = None,
     grace_minutes: Annotated[int | None, Query(ge=0, le=600)] = None,
 ) -> ComplianceOut:
     return await attendance_queries.roll_compliance(

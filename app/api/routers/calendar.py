@@ -18,6 +18,7 @@ from app.schemas.calendar import (
     TermOut,
     TermUpdate,
 )
+from app.schemas.common import Id, SchoolDate
 from app.services import calendar
 
 router = APIRouter(prefix="/api/v1", tags=["校历 School calendar"])
@@ -27,7 +28,7 @@ Year = Annotated[int, Path(ge=2000, le=2100, description="公历年份 (year)")]
 
 @router.get("/schools/{school_id}/calendar", summary="校历:逐日是否上学日")
 async def school_calendar(
-    school_id: int,
+    school_id: Id,
     uow: Uow,
     actor: CurrentActor,
     start: Annotated[date, Query(description="开始日期 (first day)")],
@@ -37,27 +38,27 @@ async def school_calendar(
 
 
 @router.post("/schools/{school_id}/terms", status_code=status.HTTP_201_CREATED, summary="新建学期")
-async def create_term(school_id: int, data: TermIn, uow: Uow, actor: CurrentActor) -> TermOut:
+async def create_term(school_id: Id, data: TermIn, uow: Uow, actor: CurrentActor) -> TermOut:
     return await calendar.create_term(uow, actor, school_id, data)
 
 
 @router.get("/schools/{school_id}/terms", summary="学期列表")
-async def list_terms(school_id: int, uow: Uow, actor: CurrentActor) -> list[TermOut]:
+async def list_terms(school_id: Id, uow: Uow, actor: CurrentActor) -> list[TermOut]:
     return await calendar.list_terms(uow, actor, school_id)
 
 
 @router.get("/terms/{term_id}", summary="学期详情")
-async def get_term(term_id: int, uow: Uow, actor: CurrentActor) -> TermOut:
+async def get_term(term_id: Id, uow: Uow, actor: CurrentActor) -> TermOut:
     return await calendar.get_term(uow, actor, term_id)
 
 
 @router.patch("/terms/{term_id}", summary="修改学期(日期、假期)")
-async def update_term(term_id: int, data: TermUpdate, uow: Uow, actor: CurrentActor) -> TermOut:
+async def update_term(term_id: Id, data: TermUpdate, uow: Uow, actor: CurrentActor) -> TermOut:
     return await calendar.update_term(uow, actor, term_id, data)
 
 
 @router.delete("/terms/{term_id}", status_code=status.HTTP_204_NO_CONTENT, summary="删除学期")
-async def delete_term(term_id: int, uow: Uow, actor: CurrentActor) -> Response:
+async def delete_term(term_id: Id, uow: Uow, actor: CurrentActor) -> Response:
     await calendar.delete_term(uow, actor, term_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -68,7 +69,7 @@ async def delete_term(term_id: int, uow: Uow, actor: CurrentActor) -> Response:
     summary="新增停课日或补课日",
 )
 async def create_override(
-    school_id: int, data: CalendarOverrideIn, uow: Uow, actor: CurrentActor
+    school_id: Id, data: CalendarOverrideIn, uow: Uow, actor: CurrentActor
 ) -> CalendarOverrideOut:
     return await calendar.create_override(uow, actor, school_id, data)
 
@@ -86,11 +87,11 @@ async def create_county_override(
 
 @router.get("/schools/{school_id}/calendar-overrides", summary="停课日、补课日列表")
 async def list_overrides(
-    school_id: int,
+    school_id: Id,
     uow: Uow,
     actor: CurrentActor,
-    start: Annotated[date | None, Query(description="从该日起 (from)")] = None,
-    end: Annotated[date | None, Query(description="到该日止 (to, inclusive)")] = None,
+    start: Annotated[SchoolDate | None, Query(description="从该日起 (from)")] = None,
+    end: Annotated[SchoolDate | None, Query(description="到该日止 (to, inclusive)")] = None,
 ) -> list[CalendarOverrideOut]:
     return await calendar.list_overrides(uow, actor, school_id, start=start, end=end)
 
@@ -100,7 +101,7 @@ async def list_overrides(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="删除停课日或补课日",
 )
-async def delete_override(override_id: int, uow: Uow, actor: CurrentActor) -> Response:
+async def delete_override(override_id: Id, uow: Uow, actor: CurrentActor) -> Response:
     await calendar.delete_override(uow, actor, override_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

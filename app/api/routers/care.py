@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.reports.xlsx import XLSX_MEDIA_TYPE, content_disposition
+from app.schemas.common import Id
 from app.schemas.reports import ReportFormat
 from app.services import care
 from app.services.care import CareContactIn, CareContactOut, CareLedgerOut, MentorIn, MentorOut
@@ -32,7 +33,7 @@ Format = Annotated[ReportFormat, Query(description="json(默认)或 xlsx")]
     "在职教职工,学生须属于特殊群体,否则 422。新导师替换原导师(原导师截至今天)。",
 )
 async def assign_mentor(
-    student_id: int, data: MentorIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    student_id: Id, data: MentorIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> MentorOut:
     return await care.assign_mentor(uow, ctx, actor, student_id, data)
 
@@ -44,7 +45,7 @@ async def assign_mentor(
     description="成长导师、班主任或学校管理者。关爱日期晚于今天 422。",
 )
 async def add_contact(
-    student_id: int, data: CareContactIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    student_id: Id, data: CareContactIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> CareContactOut:
     return await care.add_contact(uow, ctx, actor, student_id, data)
 
@@ -54,7 +55,7 @@ async def add_contact(
     summary="关爱记录(最近的在前)",
     description="成长导师、班主任或学校管理者。",
 )
-async def list_contacts(student_id: int, uow: Uow, actor: CurrentActor) -> list[CareContactOut]:
+async def list_contacts(student_id: Id, uow: Uow, actor: CurrentActor) -> list[CareContactOut]:
     return await care.list_contacts(uow, actor, student_id)
 
 
@@ -67,7 +68,7 @@ async def list_contacts(student_id: int, uow: Uow, actor: CurrentActor) -> list[
     responses=_XLSX,
 )
 async def special_groups_ledger(
-    uow: Uow, ctx: Ctx, actor: CurrentActor, school_id: int, format: Format = ReportFormat.json
+    uow: Uow, ctx: Ctx, actor: CurrentActor, school_id: Id, format: Format = ReportFormat.json
 ) -> CareLedgerOut | Response:
     out = await care.special_groups_ledger(uow, ctx, actor, school_id=school_id)
     if format is ReportFormat.xlsx:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
@@ -23,7 +21,7 @@ from app.schemas.cases import (
     TaskOut,
     VerifyIn,
 )
-from app.schemas.common import Page
+from app.schemas.common import Id, Page, SchoolDate
 from app.services import cases
 
 router = APIRouter(prefix="/api/v1")
@@ -51,14 +49,14 @@ async def list_alerts(
     actor: CurrentActor,
     level: Level | None = None,
     status: AlertStatus | None = None,
-    school_id: int | None = None,
-    class_id: int | None = None,
-    student_id: int | None = None,
-    case_id: int | None = None,
-    raised_from: date | None = Query(
+    school_id: Id | None = None,
+    class_id: Id | None = None,
+    student_id: Id | None = None,
+    case_id: Id | None = None,
+    raised_from: SchoolDate | None = Query(
         default=None, alias="from", description="发出日期起(学校当地日期,含)"
     ),
-    raised_to: date | None = Query(
+    raised_to: SchoolDate | None = Query(
         default=None, alias="to", description="发出日期止(学校当地日期,含)"
     ),
     limit: Limit = 50,
@@ -85,7 +83,7 @@ async def list_alerts(
     tags=[ALERTS],
     summary="预警详情:规则、计入日期、通知对象、期限与经过",
 )
-async def get_alert(alert_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> AlertDetail:
+async def get_alert(alert_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> AlertDetail:
     return await cases.get_alert(uow, ctx, actor, alert_id)
 
 
@@ -96,7 +94,7 @@ async def get_alert(alert_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> A
     description="记录首次确认的人和时间;重复确认返回 200 且不改变任何内容。预警状态不变。"
     + _WHO_ANSWERS,
 )
-async def acknowledge_alert(alert_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> AlertOut:
+async def acknowledge_alert(alert_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> AlertOut:
     return await cases.acknowledge_alert(uow, ctx, actor, alert_id)
 
 
@@ -107,7 +105,7 @@ async def acknowledge_alert(alert_id: int, uow: Uow, ctx: Ctx, actor: CurrentAct
     description="记录核查(48 小时内)。已核查或已撤回的预警 409。" + _WHO_ANSWERS,
 )
 async def verify_alert(
-    alert_id: int, data: VerifyIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    alert_id: Id, data: VerifyIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> AlertOut:
     return await cases.verify_alert(uow, ctx, actor, alert_id, data)
 
@@ -118,9 +116,9 @@ async def list_cases(
     actor: CurrentActor,
     status: CaseStatus | None = None,
     level: Level | None = None,
-    school_id: int | None = None,
-    class_id: int | None = None,
-    student_id: int | None = None,
+    school_id: Id | None = None,
+    class_id: Id | None = None,
+    student_id: Id | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[CaseOut]:
@@ -142,7 +140,7 @@ async def list_cases(
     tags=[CASES],
     summary="缺勤案例详情:经过、家长联系、书面报告、任务、工作组、预警、未完成期限",
 )
-async def get_case(case_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> CaseDetail:
+async def get_case(case_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> CaseDetail:
     return await cases.get_case(uow, ctx, actor, case_id)
 
 
@@ -151,7 +149,7 @@ async def get_case(case_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> Cas
     tags=[CASES],
     summary="学生当前的缺勤案例(未结案;没有则 404)",
 )
-async def student_case(student_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> CaseDetail:
+async def student_case(student_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> CaseDetail:
     return await cases.student_case(uow, ctx, actor, student_id)
 
 
@@ -163,7 +161,7 @@ async def student_case(student_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor)
     description="未联系上则 1 小时后再次联系到期;联系上时可填写缺勤原因。" + _CASEWORK,
 )
 async def log_contact(
-    case_id: int, data: ContactIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    case_id: Id, data: ContactIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> ContactOut:
     return await cases.log_contact(uow, ctx, actor, case_id, data)
 
@@ -176,7 +174,7 @@ async def log_contact(
     description=_CASEWORK,
 )
 async def submit_report(
-    case_id: int, data: ReportIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    case_id: Id, data: ReportIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> ReportOut:
     return await cases.submit_report(uow, ctx, actor, case_id, data)
 
@@ -188,7 +186,7 @@ async def submit_report(
     description="教务处、校长、分管副校长。已处理的报告 409。",
 )
 async def accept_report(
-    report_id: int,
+    report_id: Id,
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
@@ -204,7 +202,7 @@ async def accept_report(
     description="教务处、校长、分管副校长;须写明退回理由。已处理的报告 409。",
 )
 async def return_report(
-    report_id: int, data: ReturnIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    report_id: Id, data: ReturnIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> ReportOut:
     return await cases.return_report(uow, ctx, actor, report_id, data)
 
@@ -212,7 +210,7 @@ async def return_report(
 @router.get(
     "/cases/{case_id}/tasks", tags=[CASES], summary="案例任务(电话核实、联合家访、复学确认)"
 )
-async def list_tasks(case_id: int, uow: Uow, actor: CurrentActor) -> list[TaskOut]:
+async def list_tasks(case_id: Id, uow: Uow, actor: CurrentActor) -> list[TaskOut]:
     return await cases.list_tasks(uow, actor, case_id)
 
 
@@ -224,7 +222,7 @@ async def list_tasks(case_id: int, uow: Uow, actor: CurrentActor) -> list[TaskOu
     "已完成的任务 409。",
 )
 async def complete_task(
-    task_id: int, data: TaskDoneIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    task_id: Id, data: TaskDoneIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> TaskOut:
     return await cases.complete_task(uow, ctx, actor, task_id, data)
 
@@ -235,5 +233,5 @@ async def complete_task(
     summary="确认复学(红色预警后返校)",
     description="仅适用于“已返校,待确认复学”的案例,否则 409;确认后结案。" + _CASEWORK,
 )
-async def confirm_reenrollment(case_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> CaseDetail:
+async def confirm_reenrollment(case_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> CaseDetail:
     return await cases.confirm_reenrollment(uow, ctx, actor, case_id)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.schemas.casework import HomeVisitIn, HomeVisitOut, PlanIn, PlanOut, TalkIn, TalkOut
+from app.schemas.common import Id
 from app.services import casework
 
 router = APIRouter(prefix="/api/v1", tags=["劝返 Persuasion"])
@@ -24,13 +25,13 @@ _WHO_WRITES = (
     description="日期不能晚于学校当地今天(422);参加人员中的本校教职工须填写其编号。" + _WHO_WRITES,
 )
 async def record_home_visit(
-    case_id: int, data: HomeVisitIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    case_id: Id, data: HomeVisitIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> HomeVisitOut:
     return await casework.record_home_visit(uow, ctx, actor, case_id, data)
 
 
 @router.get("/cases/{case_id}/home-visits", summary="联合家访记录(按日期)")
-async def list_home_visits(case_id: int, uow: Uow, actor: CurrentActor) -> list[HomeVisitOut]:
+async def list_home_visits(case_id: Id, uow: Uow, actor: CurrentActor) -> list[HomeVisitOut]:
     return await casework.list_home_visits(uow, actor, case_id)
 
 
@@ -41,13 +42,13 @@ async def list_home_visits(case_id: int, uow: Uow, actor: CurrentActor) -> list[
     description="日期不能晚于学校当地今天(422)。" + _WHO_WRITES,
 )
 async def record_talk(
-    case_id: int, data: TalkIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    case_id: Id, data: TalkIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> TalkOut:
     return await casework.record_talk(uow, ctx, actor, case_id, data)
 
 
 @router.get("/cases/{case_id}/talks", summary="劝返复学谈话记录(按日期)")
-async def list_talks(case_id: int, uow: Uow, actor: CurrentActor) -> list[TalkOut]:
+async def list_talks(case_id: Id, uow: Uow, actor: CurrentActor) -> list[TalkOut]:
     return await casework.list_talks(uow, actor, case_id)
 
 
@@ -57,10 +58,10 @@ async def list_talks(case_id: int, uow: Uow, actor: CurrentActor) -> list[TalkOu
     description="每个案例一份,整体替换。每项措施的责任人须为本校教职工,复查日期须按先后顺序"
     "(否则 422)。" + _WHO_WRITES,
 )
-async def put_plan(case_id: int, data: PlanIn, uow: Uow, ctx: Ctx, actor: CurrentActor) -> PlanOut:
+async def put_plan(case_id: Id, data: PlanIn, uow: Uow, ctx: Ctx, actor: CurrentActor) -> PlanOut:
     return await casework.put_plan(uow, ctx, actor, case_id, data)
 
 
 @router.get("/cases/{case_id}/plan", summary="一人一策方案(尚未制定则 404)")
-async def get_plan(case_id: int, uow: Uow, actor: CurrentActor) -> PlanOut:
+async def get_plan(case_id: Id, uow: Uow, actor: CurrentActor) -> PlanOut:
     return await casework.get_plan(uow, actor, case_id)

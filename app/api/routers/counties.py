@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.api.deps import CurrentActor, IncludeInactive, Limit, Offset, Uow
-from app.schemas.common import Page
+from app.schemas.common import Id, Page
 from app.schemas.org import (
     CountyIn,
     CountyOut,
@@ -36,19 +36,19 @@ async def list_counties(
 
 
 @router.get("/counties/{county_id}", summary="县详情")
-async def get_county(county_id: int, uow: Uow, actor: CurrentActor) -> CountyOut:
+async def get_county(county_id: Id, uow: Uow, actor: CurrentActor) -> CountyOut:
     return await org.get_county(uow, actor, county_id)
 
 
 @router.patch("/counties/{county_id}", summary="修改县")
 async def update_county(
-    county_id: int, data: CountyUpdate, uow: Uow, actor: CurrentActor
+    county_id: Id, data: CountyUpdate, uow: Uow, actor: CurrentActor
 ) -> CountyOut:
     return await org.update_county(uow, actor, county_id, data)
 
 
 @router.delete("/counties/{county_id}", summary="停用县 (deactivate)")
-async def deactivate_county(county_id: int, uow: Uow, actor: CurrentActor) -> CountyOut:
+async def deactivate_county(county_id: Id, uow: Uow, actor: CurrentActor) -> CountyOut:
     return await org.update_county(uow, actor, county_id, None, active=False)
 
 
@@ -61,7 +61,7 @@ async def create_township(data: TownshipIn, uow: Uow, actor: CurrentActor) -> To
 async def list_townships(
     uow: Uow,
     actor: CurrentActor,
-    county_id: int | None = None,
+    county_id: Id | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
     include_inactive: IncludeInactive = False,
@@ -77,17 +77,17 @@ async def list_townships(
 
 
 @router.get("/townships/{township_id}", summary="乡镇详情")
-async def get_township(township_id: int, uow: Uow, actor: CurrentActor) -> TownshipOut:
+async def get_township(township_id: Id, uow: Uow, actor: CurrentActor) -> TownshipOut:
     return await org.get_township(uow, actor, township_id)
 
 
 @router.patch("/townships/{township_id}", summary="修改乡镇")
 async def update_township(
-    township_id: int, data: TownshipUpdate, uow: Uow, actor: CurrentActor
+    township_id: Id, data: TownshipUpdate, uow: Uow, actor: CurrentActor
 ) -> TownshipOut:
     return await org.update_township(uow, actor, township_id, data)
 
 
 @router.delete("/townships/{township_id}", summary="停用乡镇 (deactivate)")
-async def deactivate_township(township_id: int, uow: Uow, actor: CurrentActor) -> TownshipOut:
+async def deactivate_township(township_id: Id, uow: Uow, actor: CurrentActor) -> TownshipOut:
     return await org.update_township(uow, actor, township_id, None, active=False)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.schemas.common import BigId, Id
 from app.schemas.delivery import (
     ChannelName,
     ChannelTargetIn,
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["通知渠道 Delivery"])
 
 
 @router.get("/schools/{school_id}/delivery", summary="学校通知设置:免打扰时段、各角色渠道")
-async def get_settings(school_id: int, uow: Uow, actor: CurrentActor) -> DeliverySettingsOut:
+async def get_settings(school_id: Id, uow: Uow, actor: CurrentActor) -> DeliverySettingsOut:
     return await delivery_config.get_settings(uow, actor, school_id)
 
 
@@ -33,7 +34,7 @@ async def get_settings(school_id: int, uow: Uow, actor: CurrentActor) -> Deliver
     "else 422. 红色预警不受免打扰限制 (red always goes).",
 )
 async def put_settings(
-    school_id: int, data: DeliverySettingsIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    school_id: Id, data: DeliverySettingsIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> DeliverySettingsOut:
     return await delivery_config.put_settings(uow, ctx, actor, school_id, data)
 
@@ -43,7 +44,7 @@ async def put_settings(
     summary="配置学校群机器人(企业微信 / 钉钉)",
 )
 async def put_channel(
-    school_id: int,
+    school_id: Id,
     channel: ChannelName,
     data: ChannelTargetIn,
     uow: Uow,
@@ -106,7 +107,7 @@ async def list_subscriptions(uow: Uow, actor: CurrentActor) -> list[WebhookSubsc
     status_code=status.HTTP_204_NO_CONTENT,
     summary="停用事件推送订阅",
 )
-async def delete_subscription(sub_id: int, uow: Uow, actor: CurrentActor) -> None:
+async def delete_subscription(sub_id: Id, uow: Uow, actor: CurrentActor) -> None:
     await delivery_config.delete_subscription(uow, actor, sub_id)
 
 
@@ -115,11 +116,11 @@ async def delete_subscription(sub_id: int, uow: Uow, actor: CurrentActor) -> Non
     summary="通知的发送回执 (every attempt: time, channel, status, error)",
 )
 async def notification_receipts(
-    notification_id: int, uow: Uow, actor: CurrentActor
+    notification_id: BigId, uow: Uow, actor: CurrentActor
 ) -> list[DeliveryOut]:
     return await delivery_config.notification_receipts(uow, actor, notification_id)
 
 
 @router.get("/alerts/{alert_id}/deliveries", summary="预警相关通知的发送回执")
-async def alert_receipts(alert_id: int, uow: Uow, actor: CurrentActor) -> list[DeliveryOut]:
+async def alert_receipts(alert_id: Id, uow: Uow, actor: CurrentActor) -> list[DeliveryOut]:
     return await delivery_config.alert_receipts(uow, actor, alert_id)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.schemas.common import Id
 from app.schemas.engine import ClockMove, ClockOut, EngineHealthOut, PolicyIn, PolicyOut
 from app.services import engine_admin
 
@@ -10,7 +11,7 @@ router = APIRouter(prefix="/api/v1", tags=["预警规则与引擎 Alert policy &
 
 
 @router.get("/alert-policies/county/{county_id}", summary="县级预警规则")
-async def get_county_policy(county_id: int, uow: Uow, actor: CurrentActor) -> PolicyOut:
+async def get_county_policy(county_id: Id, uow: Uow, actor: CurrentActor) -> PolicyOut:
     return await engine_admin.county_policy(uow, actor, county_id)
 
 
@@ -22,19 +23,19 @@ async def get_county_policy(county_id: int, uow: Uow, actor: CurrentActor) -> Po
     "小学、初中辍学率控制目标(比例)。未填写的项沿用上一级(默认值来自种子文件)。",
 )
 async def put_county_policy(
-    county_id: int, data: PolicyIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    county_id: Id, data: PolicyIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> PolicyOut:
     return await engine_admin.put_policy(uow, ctx, actor, data, county_id=county_id)
 
 
 @router.get("/alert-policies/school/{school_id}", summary="学校预警规则(含生效值)")
-async def get_school_policy(school_id: int, uow: Uow, actor: CurrentActor) -> PolicyOut:
+async def get_school_policy(school_id: Id, uow: Uow, actor: CurrentActor) -> PolicyOut:
     return await engine_admin.school_policy(uow, actor, school_id)
 
 
 @router.put("/alert-policies/school/{school_id}", summary="设置学校预警规则")
 async def put_school_policy(
-    school_id: int, data: PolicyIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    school_id: Id, data: PolicyIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> PolicyOut:
     return await engine_admin.put_policy(uow, ctx, actor, data, school_id=school_id)
 

@@ -6,15 +6,37 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from fastapi.responses import JSONResponse
 
+from app.api import openapi
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.errors import Invalid
-from app.imports.parse import FileError, read_roster
+from app.imports.parse import FileError, TooManyRows, read_roster
+from app.schemas.common import RefId
 from app.schemas.imports import ImportMode, ImportRejected, ImportReport
 from app.services import imports
 
 router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+async def read_upload(file: UploadFile, max_bytes: int) -> bytes:
+    """The upload's bytes, read in chunks and refused (413) the moment it passes the cap.
+    (The body itself was already counted while it streamed: app/api/guards.py.)"""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await file.read(256 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"文件超过 {max_bytes // (1024 * 1024)} MB,请拆分后分批导入 "
+                f"(file larger than {max_bytes} bytes: split it)",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def too_many_rows(exc: TooManyRows) -> HTTPException:
+    return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc))
+
 
 _DESCRIPTION = """
 上传 CSV 或 XLSX 花名册,导入到一所学校。列:姓名、学籍号、身份证号(或 性别+出生日期)、
@@ -25,7 +47,9 @@ _DESCRIPTION = """
   (one `{loc: [body, file, row, column], msg, type}` per problem) and `report`.
 - `mode=valid_only`: good rows are imported, **200** with the report listing the others.
 - A file that is not a roster (wrong type, missing column) → 422 with `loc: [body, file]`;
-  larger than 10 MB → 413.
+  larger than 10 MB, or more than 20,000 data rows (`KCBX_IMPORT_MAX_ROWS`) → 413 at once.
+- The report lists the first 1,000 problems (`KCBX_IMPORT_MAX_PROBLEMS`) in row order;
+  `problem_count` counts all of them.
 """
 
 
@@ -35,8 +59,20 @@ _DESCRIPTION = """
     summary="批量导入学生 (CSV / XLSX roster)",
     description=_DESCRIPTION,
     responses={
-        413: {"description": "文件超过 10 MB (file too large)"},
-        422: {"model": ImportRejected, "description": "有问题行,未导入 (rows rejected)"},
+        413: {"description": "文件超过 10 MB 或超过行数上限 (file or row count too large)"},
+        422: {
+            "description": "有问题行未导入,或文件/字段无效 (rows rejected, or a bad file or field)",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            openapi.ref(ImportRejected),
+                            {"$ref": "#/components/schemas/HTTPValidationError"},
+                        ]
+                    }
+                }
+            },
+        },
     },
 )
 async def import_students(
@@ -44,20 +80,19 @@ async def import_students(
     ctx: Ctx,
     actor: CurrentActor,
     file: Annotated[UploadFile, File(description="CSV (UTF-8 或 GBK) 或 XLSX 花名册")],
-    school_id: Annotated[int, Form(description="导入到的学校 (target school)")],
+    school_id: Annotated[RefId, Form(description="导入到的学校 (target school)")],
     mode: Annotated[ImportMode, Form(description="all_or_nothing 或 valid_only")] = (
         ImportMode.all_or_nothing
     ),
 ) -> ImportReport | JSONResponse:
     await imports.target_school(uow, actor, school_id)
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE,
-            "文件超过 10 MB,请拆分后分批导入 (file larger than 10 MB: split it)",
-        )
+    data = await read_upload(file, ctx.settings.max_upload_bytes)
     try:
-        roster = await asyncio.to_thread(read_roster, data, file.filename)
+        roster = await asyncio.to_thread(
+            read_roster, data, file.filename, ctx.settings.import_max_rows
+        )
+    except TooManyRows as exc:
+        raise too_many_rows(exc) from exc
     except FileError as exc:
         raise Invalid.field(("body", "file"), str(exc)) from exc
     report = await imports.import_students(uow, ctx, actor, school_id, roster, mode)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
 from app.schemas.cases import InboxPage, NotificationOut
+from app.schemas.common import BigId
 from app.services import inbox
 
 router = APIRouter(prefix="/api/v1/inbox", tags=["消息 Inbox"])
@@ -29,7 +30,7 @@ async def list_inbox(
 
 @router.post("/{notification_id}/read", summary="标为已读")
 async def mark_read(
-    notification_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor
+    notification_id: BigId, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> NotificationOut:
     return await inbox.mark_read(uow, ctx, actor, notification_id)
 
@@ -41,6 +42,6 @@ async def mark_read(
     "预警状态不变,核查请用 POST /api/v1/alerts/{id}/verify。",
 )
 async def acknowledge(
-    notification_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor
+    notification_id: BigId, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> NotificationOut:
     return await inbox.acknowledge(uow, ctx, actor, notification_id)

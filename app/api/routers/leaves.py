@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
 from app.domain.attendance import LeaveType
-from app.schemas.common import Page
+from app.schemas.common import Id, Page, SchoolDate
 from app.schemas.leaves import LeaveIn, LeaveOut, LeaveStatus, RejectIn
 from app.services import leaves
 
@@ -29,12 +27,14 @@ async def create_leave(data: LeaveIn, uow: Uow, ctx: Ctx, actor: CurrentActor) -
 async def list_leaves(
     uow: Uow,
     actor: CurrentActor,
-    student_id: int | None = None,
-    class_id: int | None = None,
-    school_id: int | None = None,
+    student_id: Id | None = None,
+    class_id: Id | None = None,
+    school_id: Id | None = None,
     status: LeaveStatus | None = None,
     leave_type: LeaveType | None = None,
-    covering: date | None = Query(default=None, description="包含该日期的请假 (covering a date)"),
+    covering: SchoolDate | None = Query(
+        default=None, description="包含该日期的请假 (covering a date)"
+    ),
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[LeaveOut]:
@@ -53,18 +53,18 @@ async def list_leaves(
 
 
 @router.get("/{leave_id}", summary="请假详情")
-async def get_leave(leave_id: int, uow: Uow, actor: CurrentActor) -> LeaveOut:
+async def get_leave(leave_id: Id, uow: Uow, actor: CurrentActor) -> LeaveOut:
     return await leaves.get_leave(uow, actor, leave_id)
 
 
 @router.post("/{leave_id}/approve", summary="批准请假 (pending → approved)")
-async def approve_leave(leave_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> LeaveOut:
+async def approve_leave(leave_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> LeaveOut:
     return await leaves.approve_leave(uow, ctx, actor, leave_id)
 
 
 @router.post("/{leave_id}/reject", summary="驳回请假 (pending → rejected)")
 async def reject_leave(
-    leave_id: int, data: RejectIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    leave_id: Id, data: RejectIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> LeaveOut:
     return await leaves.reject_leave(uow, ctx, actor, leave_id, data)
 
@@ -74,5 +74,5 @@ async def reject_leave(
     summary="撤销请假 (pending/approved → cancelled)",
     description="申请人本人、班主任、学校管理者或县教育局可撤销。",
 )
-async def cancel_leave(leave_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> LeaveOut:
+async def cancel_leave(leave_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> LeaveOut:
     return await leaves.cancel_leave(uow, ctx, actor, leave_id)

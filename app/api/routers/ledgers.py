@@ -3,7 +3,6 @@ dropout / retention rates against the targets, as JSON or XLSX."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,6 +10,7 @@ from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.files import XLSX_RESPONSES, Format, xlsx_file
+from app.schemas.common import Id, SchoolDate
 from app.schemas.ledgers import AbsenceTrackingOut, CountyLedgerOut, LedgerKind, RatesOut
 from app.schemas.reports import ReportFormat
 from app.services import ledgers
@@ -31,9 +31,9 @@ async def absence_tracking(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    school_id: int,
-    start: date,
-    end: date,
+    school_id: Id,
+    start: SchoolDate,
+    end: SchoolDate,
     format: Format = ReportFormat.json,
 ) -> AbsenceTrackingOut | Response:
     out = await ledgers.absence_tracking(uow, ctx, actor, school_id=school_id, start=start, end=end)
@@ -54,7 +54,7 @@ async def county_ledger(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    county_id: int,
+    county_id: Id,
     kind: LedgerKind,
     format: Format = ReportFormat.json,
 ) -> CountyLedgerOut | Response:
@@ -80,8 +80,8 @@ async def rates(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    county_id: int | None = None,
-    school_id: int | None = None,
+    county_id: Id | None = None,
+    school_id: Id | None = None,
     school_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     format: Format = ReportFormat.json,
 ) -> RatesOut | Response:

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.reports.xlsx import content_disposition
+from app.schemas.common import Id
 from app.services import legal
 from app.services.legal import CheckOut, NoticeIn, NoticeOut, StrikeOffIn
 
@@ -27,13 +28,13 @@ _WHO_WRITES = (
     "案例已有未办结的通知书 409。期限默认 7 天。监护人不填则取第一监护人。" + _WHO_WRITES,
 )
 async def issue_notice(
-    case_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor, data: NoticeIn | None = None
+    case_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor, data: NoticeIn | None = None
 ) -> NoticeOut:
     return await legal.issue_notice(uow, ctx, actor, case_id, data or NoticeIn())
 
 
 @router.get("/cases/{case_id}/return-notice", summary="案例最近的返校通知书(没有则 404)")
-async def case_notice(case_id: int, uow: Uow, actor: CurrentActor) -> NoticeOut:
+async def case_notice(case_id: Id, uow: Uow, actor: CurrentActor) -> NoticeOut:
     return await legal.case_notice(uow, actor, case_id)
 
 
@@ -43,7 +44,7 @@ async def case_notice(case_id: int, uow: Uow, actor: CurrentActor) -> NoticeOut:
     response_class=Response,
     responses={200: {"content": {legal.DOCX_MEDIA_TYPE: {}}}},
 )
-async def notice_document(notice_id: int, uow: Uow, actor: CurrentActor) -> Response:
+async def notice_document(notice_id: Id, uow: Uow, actor: CurrentActor) -> Response:
     content, filename, fallback = await legal.document(uow, actor, notice_id)
     return Response(
         content=content,
@@ -67,7 +68,7 @@ async def check(uow: Uow, ctx: Ctx, actor: CurrentActor) -> CheckOut:
     summary="报告乡镇人民政府(认定疑似辍学)",
     description="只在返校期限届满后(否则 409),且只对已送达、学生未返校的通知书。" + _WHO_WRITES,
 )
-async def escalate(notice_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> NoticeOut:
+async def escalate(notice_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> NoticeOut:
     return await legal.escalate(uow, ctx, actor, notice_id)
 
 
@@ -77,6 +78,6 @@ async def escalate(notice_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> N
     description="须填写销号原因(否则 422);已销号的 409。" + _WHO_WRITES,
 )
 async def strike_off(
-    notice_id: int, data: StrikeOffIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    notice_id: Id, data: StrikeOffIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> NoticeOut:
     return await legal.strike_off(uow, ctx, actor, notice_id, data)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.files import XLSX_RESPONSES, Format, xlsx_file
 from app.schemas.attendance import ThreeListsOut
+from app.schemas.common import Id, SchoolDate
 from app.schemas.reports import ReportFormat, WeeklyBulletinOut
 from app.services import attendance_queries, reports
 
@@ -28,10 +27,10 @@ async def three_lists(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    start: date,
-    end: date,
-    school_id: int | None = None,
-    class_id: int | None = None,
+    start: SchoolDate,
+    end: SchoolDate,
+    school_id: Id | None = None,
+    class_id: Id | None = None,
     format: Format = ReportFormat.json,
 ) -> ThreeListsOut | Response:
     if format is ReportFormat.xlsx:
@@ -58,8 +57,8 @@ async def weekly_bulletin(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    school_id: int,
-    week_start: date,
+    school_id: Id,
+    week_start: SchoolDate,
     format: Format = ReportFormat.json,
 ) -> WeeklyBulletinOut | Response:
     out = await reports.weekly_bulletin(uow, ctx, actor, school_id=school_id, week_start=week_start)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,6 +10,7 @@ from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.files import XLSX_RESPONSES, Format, xlsx_file
+from app.schemas.common import Id, SchoolDate
 from app.schemas.reports import ReportFormat
 from app.schemas.reviews import (
     CountyBulletinOut,
@@ -36,7 +36,7 @@ async def monthly_review(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    school_id: int,
+    school_id: Id,
     month: Annotated[str, Query(description="YYYY-MM", examples=["2026-11"])],
     format: Format = ReportFormat.json,
 ) -> MonthlyReviewOut | Response:
@@ -58,8 +58,8 @@ async def county_bulletin(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    county_id: int,
-    week_start: date,
+    county_id: Id,
+    week_start: SchoolDate,
     format: Format = ReportFormat.json,
 ) -> CountyBulletinOut | Response:
     out = await reviews.county_bulletin(uow, ctx, actor, county_id=county_id, week_start=week_start)
@@ -82,7 +82,7 @@ async def county_monthly_review(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    county_id: int,
+    county_id: Id,
     month: Annotated[str, Query(description="YYYY-MM", examples=["2026-11"])],
     format: Format = ReportFormat.json,
 ) -> CountyMonthlyReviewOut | Response:
@@ -104,9 +104,9 @@ async def persuasion_talks(
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
-    school_id: int,
-    start: date,
-    end: date,
+    school_id: Id,
+    start: SchoolDate,
+    end: SchoolDate,
     format: Format = ReportFormat.json,
 ) -> TalkLedgerOut | Response:
     out = await reviews.talk_ledger(uow, ctx, actor, school_id=school_id, start=start, end=end)

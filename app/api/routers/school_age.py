@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
+from app.api import openapi
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.files import XLSX_RESPONSES, Format, xlsx_file
-from app.api.routers.imports import MAX_UPLOAD_BYTES
+from app.api.routers.imports import read_upload, too_many_rows
 from app.errors import Invalid
-from app.imports.parse import FileError
+from app.imports.parse import FileError, TooManyRows
+from app.schemas.common import Id
 from app.schemas.imports import ImportMode
 from app.schemas.reports import ReportFormat
 from app.schemas.school_age import (
@@ -48,12 +50,24 @@ _IMPORT = """
     summary="导入适龄儿童名单 (CSV / XLSX)",
     description=_IMPORT,
     responses={
-        413: {"description": "文件超过 10 MB (file too large)"},
-        422: {"model": SchoolAgeImportRejected, "description": "有问题行,未导入 (rows rejected)"},
+        413: {"description": "文件超过 10 MB 或超过行数上限 (file or row count too large)"},
+        422: {
+            "description": "有问题行未导入,或文件/字段无效 (rows rejected, or a bad file or field)",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            openapi.ref(SchoolAgeImportRejected),
+                            {"$ref": "#/components/schemas/HTTPValidationError"},
+                        ]
+                    }
+                }
+            },
+        },
     },
 )
 async def import_children(
-    county_id: int,
+    county_id: Id,
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
@@ -68,14 +82,13 @@ async def import_children(
     await school_age.import_target(uow, actor, county_id)
     year = school_year if school_year is not None else school_year_query
     how = mode or mode_query or ImportMode.all_or_nothing
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE,
-            "文件超过 10 MB,请拆分后分批导入 (file larger than 10 MB: split it)",
-        )
+    data = await read_upload(file, ctx.settings.max_upload_bytes)
     try:
-        table = await asyncio.to_thread(school_age.read_list, data, file.filename)
+        table = await asyncio.to_thread(
+            school_age.read_list, data, file.filename, ctx.settings.import_max_rows
+        )
+    except TooManyRows as exc:
+        raise too_many_rows(exc) from exc
     except FileError as exc:
         raise Invalid.field(("body", "file"), str(exc)) from exc
     report = await school_age.import_children(
@@ -98,12 +111,12 @@ async def import_children(
     responses=XLSX_RESPONSES,
 )
 async def register(
-    county_id: int,
+    county_id: Id,
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
     school_year: Annotated[int | None, Query(ge=2000, le=2100, description=_YEAR)] = None,
-    township_id: int | None = None,
+    township_id: Id | None = None,
     status: ChildStatus | None = None,
     format: Format = ReportFormat.json,
 ) -> SchoolAgeLedgerOut | Response:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.api.deps import CurrentActor, IncludeInactive, Limit, Offset, Uow
-from app.schemas.common import Page
+from app.schemas.common import Id, Page
 from app.schemas.org import (
     ClassIn,
     ClassOut,
@@ -30,8 +30,8 @@ async def create_school(data: SchoolIn, uow: Uow, actor: CurrentActor) -> School
 async def list_schools(
     uow: Uow,
     actor: CurrentActor,
-    county_id: int | None = None,
-    township_id: int | None = None,
+    county_id: Id | None = None,
+    township_id: Id | None = None,
     kind: SchoolKind | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -50,19 +50,19 @@ async def list_schools(
 
 
 @router.get("/schools/{school_id}", summary="学校详情")
-async def get_school(school_id: int, uow: Uow, actor: CurrentActor) -> SchoolOut:
+async def get_school(school_id: Id, uow: Uow, actor: CurrentActor) -> SchoolOut:
     return await org.get_school(uow, actor, school_id)
 
 
 @router.patch("/schools/{school_id}", summary="修改学校(时区、一日三查时间)")
 async def update_school(
-    school_id: int, data: SchoolUpdate, uow: Uow, actor: CurrentActor
+    school_id: Id, data: SchoolUpdate, uow: Uow, actor: CurrentActor
 ) -> SchoolOut:
     return await org.update_school(uow, actor, school_id, data)
 
 
 @router.delete("/schools/{school_id}", summary="停用学校 (deactivate)")
-async def deactivate_school(school_id: int, uow: Uow, actor: CurrentActor) -> SchoolOut:
+async def deactivate_school(school_id: Id, uow: Uow, actor: CurrentActor) -> SchoolOut:
     return await org.set_school_active(uow, actor, school_id, False)
 
 
@@ -75,7 +75,7 @@ async def create_grade(data: GradeIn, uow: Uow, actor: CurrentActor) -> GradeOut
 async def list_grades(
     uow: Uow,
     actor: CurrentActor,
-    school_id: int | None = None,
+    school_id: Id | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[GradeOut]:
@@ -83,17 +83,17 @@ async def list_grades(
 
 
 @router.get("/grades/{grade_id}", summary="年级详情")
-async def get_grade(grade_id: int, uow: Uow, actor: CurrentActor) -> GradeOut:
+async def get_grade(grade_id: Id, uow: Uow, actor: CurrentActor) -> GradeOut:
     return await org.get_grade(uow, actor, grade_id)
 
 
 @router.patch("/grades/{grade_id}", summary="修改年级")
-async def update_grade(grade_id: int, data: GradeUpdate, uow: Uow, actor: CurrentActor) -> GradeOut:
+async def update_grade(grade_id: Id, data: GradeUpdate, uow: Uow, actor: CurrentActor) -> GradeOut:
     return await org.update_grade(uow, actor, grade_id, data)
 
 
 @router.delete("/grades/{grade_id}", summary="停用年级 (deactivate)")
-async def deactivate_grade(grade_id: int, uow: Uow, actor: CurrentActor) -> GradeOut:
+async def deactivate_grade(grade_id: Id, uow: Uow, actor: CurrentActor) -> GradeOut:
     return await org.update_grade(uow, actor, grade_id, None, active=False)
 
 
@@ -106,8 +106,8 @@ async def create_class(data: ClassIn, uow: Uow, actor: CurrentActor) -> ClassOut
 async def list_classes(
     uow: Uow,
     actor: CurrentActor,
-    school_id: int | None = None,
-    grade_id: int | None = None,
+    school_id: Id | None = None,
+    grade_id: Id | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
     include_inactive: IncludeInactive = False,
@@ -124,15 +124,15 @@ async def list_classes(
 
 
 @router.get("/classes/{class_id}", summary="班级详情")
-async def get_class(class_id: int, uow: Uow, actor: CurrentActor) -> ClassOut:
+async def get_class(class_id: Id, uow: Uow, actor: CurrentActor) -> ClassOut:
     return await org.get_class(uow, actor, class_id)
 
 
 @router.patch("/classes/{class_id}", summary="修改班级")
-async def update_class(class_id: int, data: ClassUpdate, uow: Uow, actor: CurrentActor) -> ClassOut:
+async def update_class(class_id: Id, data: ClassUpdate, uow: Uow, actor: CurrentActor) -> ClassOut:
     return await org.update_class(uow, actor, class_id, data)
 
 
 @router.delete("/classes/{class_id}", summary="停用班级 (deactivate)")
-async def deactivate_class(class_id: int, uow: Uow, actor: CurrentActor) -> ClassOut:
+async def deactivate_class(class_id: Id, uow: Uow, actor: CurrentActor) -> ClassOut:
     return await org.update_class(uow, actor, class_id, None, active=False)

@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, IncludeInactive, Limit, Offset, Uow
 from app.domain.roles import Role
-from app.schemas.common import Page
+from app.schemas.common import Id, Page
 from app.schemas.staff import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -28,9 +28,9 @@ async def create_staff(data: StaffIn, uow: Uow, actor: CurrentActor) -> StaffOut
 async def list_staff(
     uow: Uow,
     actor: CurrentActor,
-    school_id: int | None = None,
+    school_id: Id | None = None,
     role: Role | None = None,
-    class_id: int | None = None,
+    class_id: Id | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
     include_inactive: IncludeInactive = False,
@@ -48,29 +48,29 @@ async def list_staff(
 
 
 @router.get("/staff/{staff_id}", summary="教职工详情")
-async def get_staff(staff_id: int, uow: Uow, actor: CurrentActor) -> StaffOut:
+async def get_staff(staff_id: Id, uow: Uow, actor: CurrentActor) -> StaffOut:
     return await staff.get_staff(uow, actor, staff_id)
 
 
 @router.patch("/staff/{staff_id}", summary="修改教职工")
 async def update_staff(
-    staff_id: int, data: StaffUpdate, uow: Uow, ctx: Ctx, actor: CurrentActor
+    staff_id: Id, data: StaffUpdate, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> StaffOut:
     return await staff.update_staff(uow, ctx.settings, actor, staff_id, data)
 
 
 @router.delete("/staff/{staff_id}", summary="停用教职工 (deactivate)")
-async def deactivate_staff(staff_id: int, uow: Uow, actor: CurrentActor) -> StaffOut:
+async def deactivate_staff(staff_id: Id, uow: Uow, actor: CurrentActor) -> StaffOut:
     return await staff.set_staff_active(uow, actor, staff_id, False)
 
 
 @router.post("/staff/{staff_id}/roles", status_code=status.HTTP_201_CREATED, summary="授予角色")
-async def add_role(staff_id: int, data: GrantIn, uow: Uow, actor: CurrentActor) -> StaffOut:
+async def add_role(staff_id: Id, data: GrantIn, uow: Uow, actor: CurrentActor) -> StaffOut:
     return await staff.add_grant(uow, actor, staff_id, data)
 
 
 @router.delete("/staff/{staff_id}/roles/{grant_id}", summary="撤销角色")
-async def remove_role(staff_id: int, grant_id: int, uow: Uow, actor: CurrentActor) -> StaffOut:
+async def remove_role(staff_id: Id, grant_id: Id, uow: Uow, actor: CurrentActor) -> StaffOut:
     return await staff.remove_grant(uow, actor, staff_id, grant_id)
 
 
@@ -90,5 +90,5 @@ async def list_api_keys(uow: Uow, actor: CurrentActor) -> list[ApiKeyOut]:
 
 
 @router.delete("/api-keys/{key_id}", summary="吊销 API 密钥 (revoke)")
-async def revoke_api_key(key_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> ApiKeyOut:
+async def revoke_api_key(key_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> ApiKeyOut:
     return await staff.revoke_api_key(uow, actor, key_id, ctx.clock())

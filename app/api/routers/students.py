@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, IncludeInactive, Limit, Offset, Uow
-from app.schemas.common import Page
+from app.schemas.common import Id, Page
 from app.schemas.students import StudentIn, StudentOut, StudentUpdate
 from app.services import students
 
@@ -25,8 +25,8 @@ async def create_student(data: StudentIn, uow: Uow, ctx: Ctx, actor: CurrentActo
 async def list_students(
     uow: Uow,
     actor: CurrentActor,
-    school_id: int | None = None,
-    class_id: int | None = None,
+    school_id: Id | None = None,
+    class_id: Id | None = None,
     name: str | None = None,
     student_no: str | None = None,
     home_schooled: bool | None = None,
@@ -49,19 +49,17 @@ async def list_students(
 
 
 @router.get("/{student_id}", summary="学生详情")
-async def get_student(student_id: int, uow: Uow, actor: CurrentActor) -> StudentOut:
+async def get_student(student_id: Id, uow: Uow, actor: CurrentActor) -> StudentOut:
     return await students.get_student(uow, actor, student_id)
 
 
 @router.patch("/{student_id}", summary="修改学生(班主任可改监护人)")
 async def update_student(
-    student_id: int, data: StudentUpdate, uow: Uow, ctx: Ctx, actor: CurrentActor
+    student_id: Id, data: StudentUpdate, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> StudentOut:
     return await students.update_student(uow, ctx, actor, student_id, data)
 
 
 @router.delete("/{student_id}", summary="停用学生 (deactivate)")
-async def deactivate_student(
-    student_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor
-) -> StudentOut:
+async def deactivate_student(student_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> StudentOut:
     return await students.set_student_active(uow, ctx, actor, student_id, False)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.schemas.common import Id
 from app.services import enrollment_changes as changes
 from app.services import transfers
 from app.services.enrollment_changes import EnrollmentChangeOut
@@ -46,14 +47,14 @@ async def apply(data: TransferIn, uow: Uow, ctx: Ctx, actor: CurrentActor) -> Tr
 async def list_transfers(
     uow: Uow,
     actor: CurrentActor,
-    student_id: int | None = None,
+    student_id: Id | None = None,
     status: TransferStatus | None = None,
 ) -> list[TransferOut]:
     return await transfers.list_transfers(uow, actor, student_id=student_id, status=status)
 
 
 @router.get("/transfers/{transfer_id}", summary="转学申请")
-async def get_transfer(transfer_id: int, uow: Uow, actor: CurrentActor) -> TransferOut:
+async def get_transfer(transfer_id: Id, uow: Uow, actor: CurrentActor) -> TransferOut:
     return await transfers.get_transfer(uow, actor, transfer_id)
 
 
@@ -63,7 +64,7 @@ async def get_transfer(transfer_id: int, uow: Uow, actor: CurrentActor) -> Trans
     description="该班班主任。" + _STEPS,
 )
 async def head_teacher_sign(
-    transfer_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor
+    transfer_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> TransferOut:
     return await transfers.head_teacher_sign(uow, ctx, actor, transfer_id)
 
@@ -75,7 +76,7 @@ async def head_teacher_sign(
     "系统外的学校由转出学校的管理者登记其签字。" + _STEPS,
 )
 async def receiving_sign(
-    transfer_id: int,
+    transfer_id: Id,
     uow: Uow,
     ctx: Ctx,
     actor: CurrentActor,
@@ -91,7 +92,7 @@ async def receiving_sign(
     "(学籍状态 01);转往系统外学校的学生学籍状态为 10(转学)并停用。进行中的缺勤案例以"
     "“已转学”结案,未办结的返校通知书销号,复学后回访取消。" + _STEPS,
 )
-async def approve(transfer_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> TransferOut:
+async def approve(transfer_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> TransferOut:
     return await transfers.approve(uow, ctx, actor, transfer_id)
 
 
@@ -101,7 +102,7 @@ async def approve(transfer_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor) -> 
     description="转出学校的管理者,批准前的任何一步;须填写原因。" + _STEPS,
 )
 async def reject(
-    transfer_id: int, data: RejectIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    transfer_id: Id, data: RejectIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> TransferOut:
     return await transfers.reject(uow, ctx, actor, transfer_id, data)
 
@@ -113,7 +114,7 @@ async def reject(
     "学生仍在册,台账照常统计;确认复学后恢复为 05。已转学的学生 409。",
 )
 async def left_without_transfer(
-    student_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor
+    student_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> StudentStatusOut:
     return await transfers.left_without_transfer(uow, ctx, actor, student_id)
 
@@ -124,7 +125,7 @@ async def left_without_transfer(
     description="转出、转入、未办转学手续离校、休学、复学,按日期。能查看该学生的人可查看。",
 )
 async def enrollment_changes(
-    student_id: int, uow: Uow, actor: CurrentActor
+    student_id: Id, uow: Uow, actor: CurrentActor
 ) -> list[EnrollmentChangeOut]:
     return await changes.list_for(uow, actor, student_id)
 
@@ -138,13 +139,13 @@ async def enrollment_changes(
     "没有后台任务,状态只在登记和结束时改变。",
 )
 async def suspend(
-    student_id: int, data: SuspensionIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    student_id: Id, data: SuspensionIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> SuspensionOut:
     return await transfers.suspend(uow, ctx, actor, student_id, data)
 
 
 @router.get("/students/{student_id}/suspensions", summary="学生的休学记录")
-async def list_suspensions(student_id: int, uow: Uow, actor: CurrentActor) -> list[SuspensionOut]:
+async def list_suspensions(student_id: Id, uow: Uow, actor: CurrentActor) -> list[SuspensionOut]:
     return await transfers.list_suspensions(uow, actor, student_id)
 
 
@@ -154,7 +155,7 @@ async def list_suspensions(student_id: int, uow: Uow, actor: CurrentActor) -> li
     description="学校管理者。从今天起按正常考勤;学籍状态 02 改为 05(复学)。已结束的 409。",
 )
 async def end_suspension(
-    suspension_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor
+    suspension_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> SuspensionOut:
     return await transfers.end_suspension(uow, ctx, actor, suspension_id)
 
@@ -165,5 +166,5 @@ async def end_suspension(
     description="红色预警后返校或确认复学而结案的案例:回访日期为结案后 1、4、8 周;"
     "其他案例 409。由结案时间计算,不单独存储。",
 )
-async def follow_ups(case_id: int, uow: Uow, actor: CurrentActor) -> list[FollowUpOut]:
+async def follow_ups(case_id: Id, uow: Uow, actor: CurrentActor) -> list[FollowUpOut]:
     return await transfers.follow_ups(uow, actor, case_id)
