@@ -1,6 +1,8 @@
-"""What a running service holds once: settings, the database, the cipher and the clock.
+"""What a running service holds once: settings, the database, the cipher and the clocks.
 
-The clock is the one place time comes from, so tests and the simulation clock can replace it.
+``clock`` is school time, the one place it comes from, so tests and the simulation clock can
+replace it. ``wall_clock`` is real time for security (sign-in, tokens, API keys, signatures):
+a drill moving school time must not expire or pre-date anyone's credentials.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.alerts.clock import SimClock
+from app.alerts.clock import SharedClock
 from app.cache import ReferenceCache
 from app.db.engine import make_engine, make_session_factory
 from app.db.uow import UnitOfWork
@@ -32,6 +34,8 @@ class AppContext:
     cipher: DataCipher
     cache: ReferenceCache
     clock: Callable[[], datetime] = field(default=wall_clock)
+    # Always an aware UTC datetime from the real clock, whatever ``clock`` is.
+    wall_clock: Callable[[], datetime] = field(default=wall_clock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
@@ -44,7 +48,8 @@ class AppContext:
             cache=ReferenceCache(settings.reference_cache_seconds, settings.actor_cache_seconds),
         )
         if settings.simulation_clock:
-            ctx.clock = SimClock()
+            # Loaded from the database before first use (app/services/sim_clock.attach).
+            ctx.clock = SharedClock()
         return ctx
 
     def uow(self) -> UnitOfWork:

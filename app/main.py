@@ -36,7 +36,9 @@ from app.api.routers import (
     students,
     transfers,
 )
+from app.api.sim_clock import SimClockMiddleware
 from app.context import AppContext
+from app.services import sim_clock
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -54,6 +56,8 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = ctx is None
         app.state.ctx = ctx or AppContext.from_settings(settings or get_settings())
+        if own:
+            await sim_clock.attach(app.state.ctx)
         runner = None
         if own and app.state.ctx.settings.engine_in_process:
             runner = EngineRunner(app.state.ctx)
@@ -81,6 +85,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     errors.install(app)
     openapi.install(app)
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(SimClockMiddleware)
     # Attendance first: routes are matched in order and the roll is by far the busiest.
     for module in (
         attendance,

@@ -36,7 +36,11 @@ async def test_sign_in_with_mobile_and_password(
     who = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert who.json()["roles"][0]["role_label"] == "班主任"
     assert isinstance(ctx.clock, Clock)
-    ctx.clock.now += timedelta(hours=13)
+    ctx.clock.now += timedelta(days=30)  # school time (a drill) does not expire tokens
+    still = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert still.status_code == 200
+    later = ctx.wall_clock() + timedelta(hours=13)
+    ctx.wall_clock = lambda: later  # real time does
     expired = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert expired.status_code == 401
 

@@ -5,6 +5,7 @@ after downtime fires on the first tick, in due order."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -17,7 +18,7 @@ from app.alerts.reminders import remind_missing_rolls
 from app.alerts.tasks import remind_tasks
 from app.context import AppContext
 from app.repositories.org import active_school_ids
-from app.services import access_logs
+from app.services import access_logs, sim_clock
 from app.services.legal import check_overdue_notices
 
 log = logging.getLogger("kcbx.engine")
@@ -78,9 +79,13 @@ class EngineRunner:
         except Exception:  # tried again next hour; idempotent
             log.exception("care-contact reminders or access-log purge failed")
 
+    def _job(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        # Drills: each tick reads the deployment's clock and sits out a move in progress.
+        return sim_clock.following(self.ctx, job) if self.ctx.settings.simulation_clock else job
+
     def start(self) -> None:
         self.scheduler.add_job(
-            self.tick,
+            self._job(self.tick),
             "interval",
             seconds=self.ctx.settings.engine_poll_seconds,
             next_run_time=datetime.now(UTC),
@@ -90,7 +95,7 @@ class EngineRunner:
             id="engine-sweep",
         )
         self.scheduler.add_job(
-            self.deliver,
+            self._job(self.deliver),
             "interval",
             seconds=self.ctx.settings.delivery_poll_seconds,
             next_run_time=datetime.now(UTC),
@@ -100,7 +105,7 @@ class EngineRunner:
             id="delivery",
         )
         self.scheduler.add_job(
-            self.remind,
+            self._job(self.remind),
             "interval",
             seconds=60,
             max_instances=1,
@@ -109,7 +114,7 @@ class EngineRunner:
             id="roll-reminders",
         )
         self.scheduler.add_job(
-            self.remind_care,
+            self._job(self.remind_care),
             "interval",
             seconds=3600,
             next_run_time=datetime.now(UTC),

@@ -54,6 +54,8 @@ class Actor:
     # Schools whose staff this actor may manage: county admins' schools, principals' and
     # vice principals' own school.
     staff_school_ids: frozenset[int] = field(default_factory=frozenset)
+    # What an API key was explicitly granted beyond its role (e.g. "drill").
+    scopes: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def manages_people(self) -> bool:
@@ -70,6 +72,7 @@ def resolve(
     grants: tuple[Grant, ...],
     schools_by_county: dict[int, frozenset[int]],
     superuser: bool = False,
+    scopes: frozenset[str] = frozenset(),
 ) -> Actor:
     """Turn role grants into id sets; ``schools_by_county`` lists the schools of each county."""
     counties: set[int] = set()
@@ -110,6 +113,7 @@ def resolve(
         head_class_ids=frozenset(head),
         sensitive_school_ids=frozenset(sensitive),
         staff_school_ids=frozenset(staffing),
+        scopes=scopes,
     )
 
 

@@ -10,6 +10,8 @@ import jwt
 from app.errors import Unauthorized
 
 _ALGORITHM = "HS256"
+# Several API workers' clocks may differ by a little.
+_LEEWAY_SECONDS = 30
 
 
 def issue_token(staff_id: int, *, secret: str, issuer: str, now: datetime, minutes: int) -> str:
@@ -23,18 +25,21 @@ def issue_token(staff_id: int, *, secret: str, issuer: str, now: datetime, minut
 
 
 def read_token(token: str, *, secret: str, issuer: str, now: datetime) -> int:
-    """Expiry is checked against the service's clock, not PyJWT's, so the simulation clock
-    and the tests see the same time as everything else."""
+    """``now`` is the wall clock (never the simulation clock: a drill jumping days ahead must
+    not expire or pre-date tokens). Expiry and issue time are both checked against it rather
+    than PyJWT's own reading, so one clock decides and tests can move it."""
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=[_ALGORITHM],
             issuer=issuer,
-            options={"require": ["exp", "sub"], "verify_exp": False},
+            options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False},
         )
         if int(claims["exp"]) <= now.timestamp():
             raise jwt.ExpiredSignatureError("expired")
+        if int(claims.get("iat", 0)) > now.timestamp() + _LEEWAY_SECONDS:
+            raise jwt.ImmatureSignatureError("issued in the future")
         return int(claims["sub"])
     except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
         raise Unauthorized("登录已失效,请重新登录 (invalid or expired token)") from exc

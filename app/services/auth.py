@@ -30,7 +30,7 @@ async def login(uow: UnitOfWork, ctx: AppContext, mobile: str, password: str) ->
         staff.id,
         secret=ctx.settings.secret_key,
         issuer=ctx.settings.jwt_issuer,
-        now=ctx.clock(),
+        now=ctx.wall_clock(),
         minutes=minutes,
     )
     return TokenOut(access_token=token, expires_in=minutes * 60)
@@ -51,7 +51,7 @@ async def actor_for_staff(uow: UnitOfWork, staff: Staff) -> Actor:
 
 async def actor_from_token(uow: UnitOfWork, ctx: AppContext, token: str) -> Actor:
     staff_id = read_token(
-        token, secret=ctx.settings.secret_key, issuer=ctx.settings.jwt_issuer, now=ctx.clock()
+        token, secret=ctx.settings.secret_key, issuer=ctx.settings.jwt_issuer, now=ctx.wall_clock()
     )
     cache_key = ("staff", str(staff_id))
     cached = ctx.cache.actors.get(cache_key)
@@ -90,4 +90,5 @@ async def _load_api_key_actor(uow: UnitOfWork, key: str) -> Actor:
     else:
         grant = Grant(Role.principal, row.county_id, row.school_id)
     by_county = await org_repo.schools_by_county(uow.session, {row.county_id})
-    return resolve(ActorKind.api_key, row.id, row.name, (grant,), by_county)
+    scopes = frozenset(row.scopes or ())
+    return resolve(ActorKind.api_key, row.id, row.name, (grant,), by_county, scopes=scopes)

@@ -37,6 +37,7 @@ from app.db.models.roster import (
     Township,
 )
 from app.db.models.school_age import SchoolAgeChild
+from app.db.models.sim_clock import SimClockMove, SimClockRow
 from app.db.models.transfers import EnrollmentChange, Suspension, Transfer
 
 __all__ = [
@@ -73,6 +74,8 @@ __all__ = [
     "School",
     "SchoolAgeChild",
     "SchoolClass",
+    "SimClockMove",
+    "SimClockRow",
     "Staff",
     "StaffRole",
     "Student",

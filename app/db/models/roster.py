@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import created_field, fk_field
@@ -180,3 +180,5 @@ class ApiKey(SQLModel, table=True):
     created_by: int | None = fk_field("staff.id", nullable=True, index=False)
     created_at: datetime = created_field()
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Granted explicitly at creation; "drill" lets a county system move the simulation clock.
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
