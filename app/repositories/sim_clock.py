@@ -17,9 +17,11 @@ from app.db.models import AbsenceCase, CaseTask, Deadline, Delivery, SimClockMov
 from app.db.types import UTCDateTime
 
 # Roster and configuration are not school time: a roster imported in November must not keep
-# the autumn term from being drilled. Everything else that records when it happened counts.
+# the autumn term from being drilled. Nor is the access log (who read what: reading the clock
+# is logged too). Everything else that records when it happened counts.
 _SET_UP = frozenset(
     {
+        "access_log",
         "county",
         "township",
         "school",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -71,6 +71,12 @@ class ApiKeyIn(Schema):
     name: Title = Field(examples=["县教育局学籍系统"])
     county_id: int | None = None
     school_id: int | None = Field(default=None, description="bind to one school instead")
+    scopes: list[Literal["drill"]] = Field(
+        default_factory=list,
+        max_length=1,
+        description="drill: may move the simulation clock of a drill deployment (county keys "
+        "only)",
+    )
 
 
 class ApiKeyOut(Schema):
@@ -81,6 +87,7 @@ class ApiKeyOut(Schema):
     school_id: int | None
     created_at: datetime
     revoked_at: datetime | None
+    scopes: list[str]
 
 
 class ApiKeyCreated(ApiKeyOut):
