@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import attendance, deadlines, delivery, reports
+from bench import attendance, deadlines, delivery, drill, reports
 
 
 def main() -> None:
@@ -17,9 +17,12 @@ def main() -> None:
             asyncio.run(delivery.main())
         elif name == "reports":
             asyncio.run(reports.main())
+        elif name == "drill":
+            asyncio.run(drill.main())
         else:
             raise SystemExit(
-                f"unknown benchmark {name!r} (known: attendance, deadlines, delivery, reports)"
+                f"unknown benchmark {name!r} "
+                "(known: attendance, deadlines, delivery, reports, drill)"
             )
 
 

@@ -175,7 +175,9 @@ async def test_three_school_weeks_drilled_from_the_first_day_of_term(
     last = log["moves"][0]
     assert at(last["from_time"]) == START + timedelta(days=2, hours=13, minutes=30)
     assert at(last["to_time"]) == at(last["reached"]) == end
-    assert last["summary"]["roll_reminders"] > 0
+    since = at(last["from_time"])
+    assert last["summary"]["notices"]["roll.missing"] == 2 * len([e for e in expected if e > since])
+    assert last["summary"]["job_errors"] == 0
 
 
 async def _mobile(client: httpx.AsyncClient, w: World, who: str) -> str:

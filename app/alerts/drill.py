@@ -49,10 +49,8 @@ class DrillResult:
     moments: int = 0
     fired: int = 0
     cancelled: int = 0
-    roll_reminders: int = 0
     task_reminders: int = 0
     task_escalations: int = 0
-    care_reminders: int = 0
     notices_escalated: int = 0
     notices_complied: int = 0
     dropouts: int = 0
@@ -62,11 +60,15 @@ class DrillResult:
     dead_lettered: int = 0
     job_errors: int = 0
     seconds: float = 0.0
+    # Notices written on the way, by topic (roll.missing, alert.raised, task.due, care.due…).
+    notices: dict[str, int] = field(default_factory=dict)
+    job_seconds: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         out = asdict(self)
         out["errors"] = self.errors[:10]
+        out["job_seconds"] = {k: round(v, 3) for k, v in self.job_seconds.items()}
         return out
 
 
@@ -75,12 +77,15 @@ class _Jobs:
         self.ctx, self.worker, self.result = ctx, worker, result
 
     async def _try(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        t0 = time.perf_counter()
         try:
             await job()
         except Exception as exc:  # tried again at the next moment, as the runner would
             log.exception("drill job %s failed at %s", name, self.ctx.clock())
             self.result.job_errors += 1
             self.result.errors.append(f"{self.ctx.clock().isoformat()} {name}: {exc!r}"[:300])
+        spent = self.result.job_seconds
+        spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
 
     async def sweep(self) -> None:
         got = await engine.sweep(self.ctx, self.ctx.clock())
@@ -90,7 +95,7 @@ class _Jobs:
     async def rolls(self) -> None:
         async with self.ctx.uow() as uow:
             schools = await active_school_ids(uow.session)
-        self.result.roll_reminders += await remind_missing_rolls(self.ctx, schools)
+        await remind_missing_rolls(self.ctx, schools)
 
     async def notices(self) -> None:
         got = await check_overdue_notices(self.ctx)
@@ -104,7 +109,7 @@ class _Jobs:
         self.result.task_escalations += got.escalated
 
     async def care(self) -> None:
-        self.result.care_reminders += await remind_mentors(self.ctx)
+        await remind_mentors(self.ctx)
 
     async def purge(self) -> None:
         await access_logs.purge(self.ctx)
@@ -116,23 +121,31 @@ class _Jobs:
         self.result.retried += got.retried
         self.result.dead_lettered += got.dead
 
-    async def run_all(self) -> None:
-        """One round of every job at the clock's time, in the runner's order."""
+    async def run_all(self, *, every: bool = True) -> None:
+        """One round of the jobs at the clock's time, in the runner's order.
+
+        ``every=False`` at a moment that is only a due time from the database: the roll and
+        care reminders and the purge cannot answer differently there (nothing records rolls,
+        contacts or reads during a move, and their dates did not change), so they are left
+        out; return notices are checked when a deadline fired (a case may have changed)."""
+        fired = self.result.fired
         for _ in range(_ROUNDS_PER_MOMENT):
             before = self.result.fired
             await self._try("sweep", self.sweep)
             if self.result.fired == before:
                 break
-        for name, job in (
-            ("roll-reminders", self.rolls),
-            ("return-notices", self.notices),
-            ("task-reminders", self.tasks),
-            ("care-reminders", self.care),
-            ("access-log-purge", self.purge),
+        changed = self.result.fired != fired
+        for name, job, needed in (
+            ("roll-reminders", self.rolls, every),
+            ("return-notices", self.notices, every or changed),
+            ("task-reminders", self.tasks, True),
+            ("care-reminders", self.care, every),
+            ("access-log-purge", self.purge, every),
             # Last: it sends what the jobs above wrote at this moment.
-            ("delivery", self.deliver),
+            ("delivery", self.deliver, True),
         ):
-            await self._try(name, job)
+            if needed:
+                await self._try(name, job)
 
 
 async def _calendar(ctx: AppContext, start: datetime, end: datetime) -> list[datetime]:
@@ -166,7 +179,7 @@ async def advance(
     the time reached."""
     result = DrillResult()
     t0 = time.perf_counter()
-    now = ctx.clock()
+    now = start = ctx.clock()
     # Calendar moments are read once: a term's worth is a few hundred instants.
     ahead = iter(await _calendar(ctx, now, target))
     upcoming = next(ahead, None)
@@ -189,6 +202,8 @@ async def advance(
                 break
             now = moment
             result.moments += 1
-            await jobs.run_all()
+            await jobs.run_all(every=moment in (target, upcoming))
+    async with ctx.uow() as uow:
+        result.notices = await repo.notices_between(uow.session, start, now)
     result.seconds = round(time.perf_counter() - t0, 3)
     return result, now

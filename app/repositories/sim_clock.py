@@ -13,7 +13,15 @@ from sqlmodel import select as sm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.db.models import AbsenceCase, CaseTask, Deadline, Delivery, SimClockMove, SimClockRow
+from app.db.models import (
+    AbsenceCase,
+    CaseTask,
+    Deadline,
+    Delivery,
+    Notification,
+    SimClockMove,
+    SimClockRow,
+)
 from app.db.types import UTCDateTime
 
 # Roster and configuration are not school time: a roster imported in November must not keep
@@ -179,12 +187,11 @@ async def next_due(session: AsyncSession, after: datetime) -> datetime | None:
             col(CaseTask.due_at) > after,
         ),
     ]
-    times: list[datetime] = []
-    for stmt in candidates:
-        found = (await session.exec(stmt)).one()
-        if found is not None:
-            times.append(found)
-    return min(times) if times else None
+    both = union_all(*candidates).subquery()
+    # One round trip: the earliest of the four.
+    first = select(type_coerce(func.min(both.c[0]), UTCDateTime))
+    found: datetime | None = (await (await session.connection()).execute(first)).scalar()
+    return found
 
 
 async def open_tasks_to_escalate(session: AsyncSession) -> list[tuple[datetime, dict[str, object]]]:
@@ -195,3 +202,14 @@ async def open_tasks_to_escalate(session: AsyncSession) -> list[tuple[datetime, 
         .where(CaseTask.status == "open", col(CaseTask.escalated_at).is_(None))
     )
     return [(due, dict(policy)) for due, policy in await session.exec(stmt)]
+
+
+async def notices_between(session: AsyncSession, start: datetime, end: datetime) -> dict[str, int]:
+    """Notices written at simulated times in ``(start, end]`` (and at ``start`` by the first
+    round), by topic."""
+    stmt = (
+        sm_select(Notification.topic, func.count())
+        .where(col(Notification.created_at) >= start, col(Notification.created_at) <= end)
+        .group_by(col(Notification.topic))
+    )
+    return {topic: int(n) for topic, n in await session.exec(stmt)}

@@ -74,8 +74,7 @@ class ApiKeyIn(Schema):
     scopes: list[Literal["drill"]] = Field(
         default_factory=list,
         max_length=1,
-        description="drill: may move the simulation clock of a drill deployment (county keys "
-        "only)",
+        description="drill: may move the simulation clock of a drill deployment (county keys only)",
     )
 
 
