@@ -121,7 +121,8 @@ class DeliveryWorker:
     links: Links = field(init=False)
 
     def __post_init__(self) -> None:
-        self.channels = self.endpoints.build_channels(self.client, clock=self.ctx.clock)
+        # Signatures, vendor tokens and Retry-After are real time, even in a drill.
+        self.channels = self.endpoints.build_channels(self.client, clock=self.ctx.wall_clock)
         self.links = self.endpoints.links()
 
     async def tick(self) -> DeliveryResult:

@@ -35,7 +35,8 @@ ERROR_TEXT_MAX = 500
 
 
 def utc_now() -> datetime:
-    """The default clock of the adapters; the worker passes its own (the simulation clock)."""
+    """The default clock of the adapters; the worker passes the context's wall clock (never
+    the simulation clock: signatures and vendor tokens are checked on real time)."""
     return datetime.now(UTC)
 
 
