@@ -6,18 +6,27 @@ engine process beside the API fires on the same clock; a restart keeps it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from sqlmodel import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
+from app.alerts.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from app.alerts.clock import SharedClock
 from app.context import AppContext
 from app.db.models import Deadline, Notification, SimClockMove
@@ -33,6 +42,7 @@ START = datetime(2026, 8, 31, 8, 0, tzinfo=BEIJING)  # Monday, first day of the 
 # Three school weeks, Monday 31 August to Friday 18 September 2026: no holiday, no 调休.
 WEEKDAYS = [START.date() + timedelta(days=i) for i in range(19) if (i % 7) < 5]
 CHECKS = (time(8, 30), time(14, 0), time(17, 0))  # 晨检 午检 放学前 + 30 min grace
+HOOK_SECRET = "whsec-drill-secret"
 
 
 @pytest.fixture
@@ -383,3 +393,104 @@ async def test_an_engine_process_beside_the_api_fires_on_the_shared_clock(
             proc.kill()
             await proc.wait()
         log_file.close()
+
+
+def _receiver(drill: AppContext, got: dict[str, list[tuple[datetime, Any]]]) -> Starlette:
+    """A county system's webhook (fails once, then takes it; checks the signature on real
+    time) and a 企业微信 robot, noting the simulated time each arrived at."""
+
+    async def hook(request: Request) -> Response:
+        body = await request.body()
+        fresh = verify_signature(
+            HOOK_SECRET,
+            request.headers.get(TIMESTAMP_HEADER, ""),
+            body,
+            request.headers.get(SIGNATURE_HEADER, ""),
+            datetime.now(UTC),
+        )
+        if not fresh:
+            return JSONResponse({"error": "bad or stale signature"}, status_code=401)
+        got["hook"].append((drill.clock(), json.loads(body)))
+        if len(got["hook"]) == 1:
+            return Response(status_code=503)
+        return JSONResponse({"ok": True})
+
+    async def robot(request: Request) -> Response:
+        got["robot"].append((drill.clock(), await request.json()))
+        return JSONResponse({"errcode": 0, "errmsg": "ok"})
+
+    return Starlette(
+        routes=[Route("/hook", hook, methods=["POST"]), Route("/robot", robot, methods=["POST"])]
+    )
+
+
+@asynccontextmanager
+async def local_server(app: Starlette) -> AsyncIterator[str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            assert not task.done(), "local receiver did not start"
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
+        sock.close()
+
+
+async def test_deliveries_in_a_drill_keep_quiet_hours_and_retry_on_the_drilled_clock(
+    drill: AppContext, school: World, client: httpx.AsyncClient
+) -> None:
+    got: dict[str, list[tuple[datetime, Any]]] = {"hook": [], "robot": []}
+    principal, admin = school.auth("principal"), school.auth("county_admin")
+    async with local_server(_receiver(drill, got)) as base:
+        sid = school.ids["school_A"]
+        for path, body in (
+            (f"/api/v1/schools/{sid}/channels/wecom_robot", {"url": f"{base}/robot"}),
+            (f"/api/v1/schools/{sid}/delivery", {"routes": {"head_teacher": ["wecom_robot"]}}),
+        ):
+            r = await client.put(path, json=body, headers=principal)
+            assert r.status_code == 200, r.text
+        r = await client.post(
+            "/api/v1/webhook-subscriptions",
+            json={
+                "county_id": school.ids["county"],
+                "url": f"{base}/hook",
+                "secret": HOOK_SECRET,
+                "events": ["alert.raised"],
+            },
+            headers=admin,
+        )
+        assert r.status_code == 201, r.text
+        # The day's missed rolls go to the robot by day; at 22:30 (quiet hours, 22:00-07:00)
+        # a late dismissal roll marks a child absent: a blue alert.
+        night = beijing(START.date(), time(22, 30))
+        await move(client, admin, set=night.isoformat())
+        r = await client.post(
+            "/api/v1/attendance-events",
+            json=[
+                event(
+                    school.ids["student_A1"],
+                    "absent",
+                    check="dismissal",
+                    day=START.date(),
+                    at="22:30",
+                )
+            ],
+            headers=school.auth("head_teacher"),
+        )
+        assert r.json()["accepted"] == 1, r.text
+        moved = await move(client, admin, set=beijing(date(2026, 9, 1), time(8, 0)).isoformat())
+    assert moved["drill"]["job_errors"] == 0, moved["drill"]["errors"]
+    robot_times = [t.astimezone(BEIJING).time() for t, _ in got["robot"]]
+    assert robot_times and all(time(7) <= t < time(22) for t in robot_times), robot_times
+    alert_at = [t for t, body in got["robot"] if "缺勤" in json.dumps(body, ensure_ascii=False)]
+    assert alert_at == [beijing(date(2026, 9, 1), time(7, 0))]  # held to the end of quiet hours
+    # The webhook is not held: tried at 22:30, refused (503), retried seconds later in the
+    # drill's time, each signed on real time (months after the simulated time).
+    [(first, event1), (second, event2)] = got["hook"]
+    assert first == night and event1["id"] == event2["id"]
+    assert timedelta(seconds=3) <= second - first <= timedelta(seconds=10)

@@ -80,7 +80,13 @@ async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     insert = postgresql.insert if _pg(session) else sqlite.insert
     stmt = insert(Delivery).on_conflict_do_nothing(index_elements=["idem_key"])
     conn = await session.connection()
-    await conn.execute(stmt, list(rows))
+    # One statement per shape: a robot row and a webhook row carry different columns, and a
+    # multi-row insert takes its columns from the first row.
+    shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(frozenset(row), []).append(dict(row))
+    for same in shapes.values():
+        await conn.execute(stmt, same)
 
 
 async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[Delivery]:
