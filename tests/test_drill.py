@@ -259,14 +259,17 @@ async def test_the_clock_endpoints_are_off_in_production(
     ctx: AppContext, client: httpx.AsyncClient
 ) -> None:
     world = await build_world(ctx)
-    with pytest.raises(ValueError, match="simulation clock"):
-        Settings(
-            environment="production",
-            secret_key="x" * 40,
-            data_key="ZGVtby1kYXRhLWtleS1jaGFuZ2UtbWUtMDAwMDAwMTE=",
-            seed_demo=False,
-            simulation_clock=True,
-        )
+    real = {
+        "environment": "production",
+        "secret_key": "x" * 40,
+        "data_key": "ZGVtby1kYXRhLWtleS1jaGFuZ2UtbWUtMDAwMDAwMTE=",
+        "seed_demo": False,
+    }
+    for drill_settings in ({"simulation_clock": True}, {"simulation_clock_start": START}):
+        with pytest.raises(ValueError, match="simulation clock"):
+            Settings(**real, **drill_settings)
+    with pytest.raises(ValueError, match="KCBX_SIMULATION_CLOCK=true"):
+        Settings(simulation_clock_start=START)  # a start alone is a mistake, said so
     saved = ctx.settings.environment
     ctx.settings.environment = "production"
     try:
