@@ -7,7 +7,7 @@ from bench import attendance, deadlines, delivery, drill, reports
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["attendance", "deadlines", "delivery", "reports"]
+    which = sys.argv[1:] or ["attendance", "deadlines", "delivery", "reports", "drill"]
     for name in which:
         if name == "attendance":
             asyncio.run(attendance.main())

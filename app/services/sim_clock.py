@@ -241,18 +241,21 @@ async def _forward(
 
     if isinstance(clock, SharedClock):
         clock.moving = True
+    outcome: tuple[drill.DrillResult, datetime] | None = None
     try:
-        result, reached = await drill.advance(ctx, target, step_to)
+        outcome = await drill.advance(ctx, target, step_to)
     finally:
+        # Also when the move is cut short (an error, the request cancelled): the clock stands
+        # at its last step, everything before it done, and the log says where.
         if isinstance(clock, SharedClock):
             clock.moving = False
+        reached = outcome[1] if outcome else clock.now
+        summary = outcome[0].summary() if outcome else {"cut_short": True}
         async with ctx.uow() as uow:
             await repo.release(uow.session, token)
+            await repo.finish_move(uow.session, move.id or 0, reached, summary)
             await uow.commit()
-    summary = result.summary()
-    async with ctx.uow() as uow:
-        await repo.finish_move(uow.session, move.id or 0, reached, summary)
-        await uow.commit()
+    result = outcome[0]
     return ClockMoved(
         now=reached,
         previous=start,
