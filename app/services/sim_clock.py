@@ -16,7 +16,9 @@ Decisions:
   runs the engine's jobs at each (``app/alerts/drill.py``). Meanwhile the move holds a lease
   on the row (real time, renewed each step): engines pause, a second move is 409. A move
   whose process dies leaves the clock at its last step (all before it done) and the lease
-  runs out after two minutes;
+  runs out after two minutes. An engine tick that had already read the clock when a move
+  began finishes at that time (a tick is short; what it writes is keyed, so nothing is
+  written twice);
 - who: the operator, county admins, and API keys granted the ``drill`` scope; 403 otherwise.
   Every move is logged (who, from, to, where it got, what fired) and listed by
   ``GET /sim/clock`` to anyone signed in, who also sees the time;
