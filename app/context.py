@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.alerts.clock import SimClock
+from app.alerts.clock import SharedClock
 from app.cache import ReferenceCache
 from app.db.engine import make_engine, make_session_factory
 from app.db.uow import UnitOfWork
@@ -35,6 +35,7 @@ class AppContext:
     cipher: DataCipher
     cache: ReferenceCache
     clock: Callable[[], datetime] = field(default=wall_clock)
+    # Always an aware UTC datetime from the real clock, whatever ``clock`` is.
     wall_clock: Callable[[], datetime] = field(default=wall_clock)
 
     @classmethod
@@ -48,7 +49,8 @@ class AppContext:
             cache=ReferenceCache(settings.reference_cache_seconds, settings.actor_cache_seconds),
         )
         if settings.simulation_clock:
-            ctx.clock = SimClock()
+            # Loaded from the database before first use (app/services/sim_clock.attach).
+            ctx.clock = SharedClock()
         return ctx
 
     def uow(self) -> UnitOfWork:

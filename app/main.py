@@ -36,8 +36,10 @@ from app.api.routers import (
     students,
     transfers,
 )
+from app.api.sim_clock import SimClockMiddleware
 from app.context import AppContext
 from app.seed.demo import refuse_demo_in_production
+from app.services import sim_clock
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -57,6 +59,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         app.state.ctx = ctx or AppContext.from_settings(settings or get_settings())
         if own:
             await refuse_demo_in_production(app.state.ctx)
+            await sim_clock.attach(app.state.ctx)
         runner = None
         if own and app.state.ctx.settings.engine_in_process:
             runner = EngineRunner(app.state.ctx)
@@ -84,6 +87,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     errors.install(app)
     openapi.install(app)
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(SimClockMiddleware)
     guards.install(app)  # outermost: a body over the cap is refused before anything reads it
     # Attendance first: routes are matched in order and the roll is by far the busiest.
     for module in (

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, AwareDatetime, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.alerts.channels.config import ChannelEndpoints
@@ -89,7 +89,15 @@ class Settings(BaseSettings):
     engine_digest_after_minutes: int = Field(default=360, ge=1)
     engine_retry_seconds: float = Field(default=60, gt=0)
     # Drills and integration tests: an API sets or advances the clock. Refused in production.
+    # One clock for the deployment, kept in the database (see app/services/sim_clock.py).
     simulation_clock: bool = False
+    # Where a new drill deployment's clock starts (e.g. 2026-08-31T08:00:00+08:00); the wall
+    # clock when unset. Read once, when the database has no clock yet: after that the stored
+    # clock wins, so a restart never moves it.
+    simulation_clock_start: AwareDatetime | None = None
+    # How long a process may use its copy of the clock before reading the row again. 0: every
+    # request and every engine tick reads it (one primary-key read; drills only).
+    simulation_clock_ttl_seconds: float = Field(default=0.0, ge=0, le=60)
 
     # Delivery channels: vendor base URLs, WeChat and SMS credentials, case links
     # (e.g. KCBX_CHANNELS__SMS_ENDPOINT). Robots and webhooks are configured per school/county.
@@ -127,8 +135,12 @@ class Settings(BaseSettings):
                 )
             if self.seed_demo:
                 raise ValueError("production refuses demo data: set KCBX_SEED_DEMO=false" + hint)
-            if self.simulation_clock:
+            if self.simulation_clock or self.simulation_clock_start is not None:
                 raise ValueError("production refuses the simulation clock")
+        if self.simulation_clock_start is not None and not self.simulation_clock:
+            raise ValueError(
+                "KCBX_SIMULATION_CLOCK_START needs KCBX_SIMULATION_CLOCK=true (a drill deployment)"
+            )
         return self
 
     @property

@@ -8,11 +8,11 @@ import sys
 # `make bench` gives, also when started as `python -m bench`.
 os.environ.setdefault("KCBX_ENVIRONMENT", "development")
 
-from bench import attendance, deadlines, delivery, reports, signin
+from bench import attendance, deadlines, delivery, drill, reports, signin
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["attendance", "deadlines", "delivery", "reports", "signin"]
+    which = sys.argv[1:] or ["attendance", "deadlines", "delivery", "reports", "signin", "drill"]
     for name in which:
         if name == "attendance":
             asyncio.run(attendance.main())
@@ -24,10 +24,12 @@ def main() -> None:
             asyncio.run(reports.main())
         elif name == "signin":
             asyncio.run(signin.main())
+        elif name == "drill":
+            asyncio.run(drill.main())
         else:
             raise SystemExit(
                 f"unknown benchmark {name!r} "
-                "(known: attendance, deadlines, delivery, reports, signin)"
+                "(known: attendance, deadlines, delivery, reports, signin, drill)"
             )
 
 

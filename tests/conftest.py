@@ -22,7 +22,7 @@ from sqlmodel import SQLModel
 
 from app.alerts.channels.outbound import OutboundPolicy
 from app.alerts.clock import SimClock as Clock
-from app.context import AppContext
+from app.context import AppContext, wall_clock
 from app.db import migrations
 from app.main import create_app
 from app.settings import Settings
@@ -102,6 +102,7 @@ async def _engine_ctx(database_url: str) -> AsyncIterator[AppContext]:
 @pytest.fixture
 async def ctx(_engine_ctx: AppContext) -> AsyncIterator[AppContext]:
     _engine_ctx.clock = Clock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))
+    _engine_ctx.wall_clock = wall_clock
     _engine_ctx.cache.clear()
     yield _engine_ctx
     await _truncate(_engine_ctx)

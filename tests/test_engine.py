@@ -151,10 +151,14 @@ async def test_simulation_clock_drills_a_week_in_order(
     ctx.settings.simulation_clock = True
     try:
         await absent(client, world, TUESDAY)
+        principal = await client.post(
+            "/api/v1/sim/clock", json={"advance_minutes": 5}, headers=world.auth("principal")
+        )
+        assert principal.status_code == 403  # the clock is the whole deployment's
         r = await client.post(
             "/api/v1/sim/clock",
             json={"advance_minutes": 7 * 24 * 60},
-            headers=world.auth("principal"),
+            headers=world.auth("county_admin"),
         )
         assert r.status_code == 200, r.text
         assert r.json()["fired"] == 3
@@ -164,7 +168,7 @@ async def test_simulation_clock_drills_a_week_in_order(
         back = await client.post(
             "/api/v1/sim/clock",
             json={"set": "2026-11-01T00:00:00Z"},
-            headers=world.auth("principal"),
+            headers=world.auth("county_admin"),
         )
         assert back.status_code == 409
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 from app.context import AppContext
 from app.db.models import Staff
@@ -76,7 +76,7 @@ class World:
             staff_id,
             secret=self.ctx.settings.secret_key,
             issuer=self.ctx.settings.jwt_issuer,
-            now=datetime.now(UTC),  # tokens live on the real clock, not the simulation's
+            now=self.ctx.wall_clock(),  # tokens live on the real clock, not the simulation's
             minutes=60 * 24,
         )
 

@@ -11,11 +11,13 @@ import signal
 from app.alerts.runner import EngineRunner
 from app.context import AppContext
 from app.db import migrations
+from app.services import sim_clock
 from app.settings import get_settings
 
 
 async def _run() -> None:
     ctx = AppContext.from_settings(get_settings())
+    await sim_clock.attach(ctx)  # drills: the deployment's clock, from the database
     runner = EngineRunner(ctx)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

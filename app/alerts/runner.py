@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -16,6 +18,7 @@ from app.alerts.delivery import DeliveryWorker
 from app.alerts.jobs import JOBS, SWEEP_JOB, Job, run_job
 from app.context import AppContext
 from app.repositories import engine_jobs
+from app.services import sim_clock
 
 log = logging.getLogger("kcbx.engine")
 
@@ -90,9 +93,13 @@ class EngineRunner:
         """One periodic job (see ``app.alerts.jobs``): its own transaction and ``try``."""
         await run_job(self.ctx, job)
 
+    def _job(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        # Drills: each tick reads the deployment's clock and sits out a move in progress.
+        return sim_clock.following(self.ctx, job) if self.ctx.settings.simulation_clock else job
+
     def start(self) -> None:
         self.scheduler.add_job(
-            self.tick,
+            self._job(self.tick),
             "interval",
             seconds=self.ctx.settings.engine_poll_seconds,
             next_run_time=datetime.now(UTC),
@@ -102,7 +109,7 @@ class EngineRunner:
             id="engine-sweep",
         )
         self.scheduler.add_job(
-            self.deliver,
+            self._job(self.deliver),
             "interval",
             seconds=self.ctx.settings.delivery_poll_seconds,
             next_run_time=datetime.now(UTC),
@@ -113,9 +120,8 @@ class EngineRunner:
         )
         for job in JOBS:
             self.scheduler.add_job(
-                self.run,
+                self._job(partial(self.run, job)),
                 "interval",
-                args=[job],
                 seconds=job.every_seconds,
                 # The hourly jobs run at start too: a restarted engine catches up at once.
                 next_run_time=datetime.now(UTC) if job.every_seconds > 60 else None,

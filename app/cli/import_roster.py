@@ -20,6 +20,7 @@ from app.domain.access import Actor, ActorKind
 from app.errors import AppError
 from app.imports.parse import FileError, Roster, read_roster
 from app.schemas.imports import ImportMode, ImportReport
+from app.services import sim_clock
 from app.services.imports import import_students
 from app.settings import get_settings
 
@@ -48,6 +49,7 @@ async def _run(roster: Roster, args: argparse.Namespace) -> ImportReport:
         settings = settings.model_copy(update={"database_url": args.database_url})
     ctx = AppContext.from_settings(settings)
     try:
+        await sim_clock.attach(ctx)  # a drill deployment's clock, when it is one
         with tqdm(total=len(roster.rows), unit="行", desc="检查", disable=None) as bar:
             async with ctx.uow() as uow:
                 return await import_students(

@@ -14,12 +14,15 @@ from pydantic import ValidationError
 from app.context import AppContext
 from app.db import migrations
 from app.seed.demo import OPS_MOBILE, seed_demo
+from app.services import sim_clock
 from app.settings import Settings, get_settings
 
 
 async def _seed(settings: Settings) -> None:
     ctx = AppContext.from_settings(settings)
     try:
+        # A drill deployment seeds its demo at the simulated start (KCBX_SIMULATION_CLOCK_START).
+        await sim_clock.attach(ctx)
         logins = await seed_demo(ctx)
     finally:
         await ctx.close()

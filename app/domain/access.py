@@ -67,7 +67,7 @@ class Actor:
     # vice principals' own school.
     staff_school_ids: frozenset[int] = field(default_factory=frozenset)
     # A staff member's current token version (tokens carrying another one are refused);
-    # API keys: extra read scopes granted to the key (``student_no``).
+    # API keys: extra read scopes granted to the key (``student_no``, ``drill``).
     token_version: int = 0
     scopes: frozenset[str] = field(default_factory=frozenset)
 
@@ -86,6 +86,7 @@ def resolve(
     grants: tuple[Grant, ...],
     schools_by_county: dict[int, frozenset[int]],
     superuser: bool = False,
+    scopes: frozenset[str] = frozenset(),
 ) -> Actor:
     """Turn role grants into id sets; ``schools_by_county`` lists the schools of each county."""
     counties: set[int] = set()
@@ -126,6 +127,7 @@ def resolve(
         head_class_ids=frozenset(head),
         sensitive_school_ids=frozenset(sensitive),
         staff_school_ids=frozenset(staffing),
+        scopes=scopes,
     )
 
 

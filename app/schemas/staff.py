@@ -73,7 +73,7 @@ class TokenOut(Schema):
     expires_in: int = Field(description="seconds")
 
 
-ApiKeyScope = Literal["student_no"]
+ApiKeyScope = Literal["student_no", "drill"]
 
 
 def _split_scopes(value: object) -> object:
@@ -87,7 +87,8 @@ class ApiKeyIn(Schema):
     scopes: list[ApiKeyScope] = Field(
         default_factory=list,
         max_length=5,
-        description="额外读取权限: `student_no` shows full 学籍号 (masked otherwise)",
+        description="额外权限: `student_no` shows full 学籍号 (masked otherwise); "
+        "`drill` may move the simulation clock of a drill deployment (county keys only)",
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from anyio import to_thread
 
-from app.context import AppContext, wall_clock
+from app.context import AppContext
 from app.db.models import ApiKey, Staff, StaffRole
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor, ActorKind, Grant, resolve
@@ -40,7 +40,7 @@ async def login(
     # only a plausible mobile is looked up, anything else cannot be an account.
     account = "".join(ch for ch in mobile.strip() if ch.isprintable())[:64]
     client = "".join(ch for ch in client if ch.isprintable())[:45]
-    now = wall_clock()
+    now = ctx.wall_clock()
     earlier = await throttle.check(uow, ctx.settings, account=account, client=client, now=now)
     plausible = account == mobile.strip() and account.isascii() and account.isdigit()
     staff = (
@@ -60,7 +60,7 @@ async def login(
         staff.id,
         secret=ctx.settings.secret_key,
         issuer=ctx.settings.jwt_issuer,
-        now=now,
+        now=ctx.wall_clock(),
         minutes=minutes,
         version=staff.token_version,
     )
@@ -83,7 +83,7 @@ async def actor_for_staff(uow: UnitOfWork, staff: Staff) -> Actor:
 
 async def actor_from_token(uow: UnitOfWork, ctx: AppContext, token: str) -> Actor:
     staff_id, version = read_token(
-        token, secret=ctx.settings.secret_key, issuer=ctx.settings.jwt_issuer, now=wall_clock()
+        token, secret=ctx.settings.secret_key, issuer=ctx.settings.jwt_issuer, now=ctx.wall_clock()
     )
     cache_key = ("staff", str(staff_id))
     actor = ctx.cache.actors.get(cache_key)

@@ -1,28 +1,24 @@
-"""Alert policies per county and school, the simulation clock, and the engine's health."""
+"""Alert policies per county and school, and the engine's health (the simulation clock is
+``app/services/sim_clock.py``)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from app.alerts import engine
 from app.alerts import policy as policies
-from app.alerts.clock import SimClock
 from app.alerts.jobs import LABELS
 from app.context import AppContext
 from app.db.models import AlertPolicyRow, Deadline, EngineJob, Notification
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.errors import Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
 from app.repositories import engine_jobs
 from app.schemas.engine import (
-    ClockMove,
-    ClockOut,
     EngineHealthOut,
     JobStatusOut,
     PolicyIn,
@@ -31,46 +27,6 @@ from app.schemas.engine import (
 from app.services.county_rules import rules_from
 from app.services.delivery_health import delivery_health
 from app.services.org import school_for
-
-
-def _sim_clock(ctx: AppContext) -> SimClock:
-    if not ctx.settings.simulation_clock or not isinstance(ctx.clock, SimClock):
-        raise NotFound("模拟时钟未启用 (simulation clock is off)")
-    return ctx.clock
-
-
-def _may_drive_clock(actor: Actor) -> None:
-    if not (actor.superuser or actor.county_ids or actor.staff_school_ids):
-        raise Forbidden("需要校长、副校长或县级管理员 (principals and county admins)")
-
-
-async def read_clock(ctx: AppContext) -> ClockOut:
-    return ClockOut(now=_sim_clock(ctx).now)
-
-
-async def move_clock(ctx: AppContext, actor: Actor, move: ClockMove) -> ClockOut:
-    """Everything due up to the new time fires in due order, each at its own due time."""
-    clock = _sim_clock(ctx)
-    _may_drive_clock(actor)
-    target = (
-        move.set
-        if move.set is not None
-        else clock.now + timedelta(minutes=move.advance_minutes or 0)
-    )
-    if target < clock.now:
-        raise Conflict("模拟时钟不能倒退 (the simulation clock does not go back)")
-    out = ClockOut(now=target)
-    while True:
-        async with ctx.uow() as uow:
-            nxt = await alerts_repo.earliest_pending(uow.session)
-        if nxt is None or nxt > target:
-            break
-        clock.set(max(clock.now, nxt))
-        result = await engine.sweep(ctx, clock.now)
-        out.fired += result.fired
-        out.cancelled += result.cancelled
-    clock.set(target)
-    return out
 
 
 async def health(uow: UnitOfWork, ctx: AppContext) -> EngineHealthOut:

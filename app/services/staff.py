@@ -344,6 +344,11 @@ async def create_api_key(
     )
     if not allowed:
         raise Forbidden(_NO_STAFF_RIGHTS)
+    if "drill" in data.scopes and data.school_id is not None:
+        raise Invalid.field(
+            ("body", "scopes"),
+            "演练权限只授予县级密钥:模拟时钟属于整个部署 (drill is for county keys only)",
+        )
     key, prefix, key_hash = new_api_key()
     row = ApiKey(
         name=data.name,

@@ -39,7 +39,8 @@ PLATFORM_MESSAGE_MAX = 200
 
 
 def utc_now() -> datetime:
-    """The default clock of the adapters; the worker passes its own (the simulation clock)."""
+    """The default clock of the adapters; the worker passes the context's wall clock (never
+    the simulation clock: signatures and vendor tokens are checked on real time)."""
     return datetime.now(UTC)
 
 

@@ -4,8 +4,15 @@ from fastapi import APIRouter
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.schemas.common import Id
-from app.schemas.engine import ClockMove, ClockOut, EngineHealthOut, PolicyIn, PolicyOut
-from app.services import engine_admin
+from app.schemas.engine import (
+    ClockMove,
+    ClockMoved,
+    ClockOut,
+    EngineHealthOut,
+    PolicyIn,
+    PolicyOut,
+)
+from app.services import engine_admin, sim_clock
 
 router = APIRouter(prefix="/api/v1", tags=["预警规则与引擎 Alert policy & engine"])
 
@@ -45,16 +52,30 @@ async def engine_health(uow: Uow, ctx: Ctx, actor: CurrentActor) -> EngineHealth
     return await engine_admin.health(uow, ctx)
 
 
-@router.get("/sim/clock", summary="模拟时钟 (when enabled)")
+@router.get(
+    "/sim/clock",
+    summary="模拟时钟:当前模拟时间与移动记录 (when enabled)",
+    description="The deployment's one simulated (school) time, shared by every API worker and "
+    "engine, and its moves (who, from, to, what fired), newest first. 404 unless "
+    "KCBX_SIMULATION_CLOCK=true (never in production).",
+)
 async def read_clock(ctx: Ctx, actor: CurrentActor) -> ClockOut:
-    return await engine_admin.read_clock(ctx)
+    return await sim_clock.read_clock(ctx, actor)
 
 
 @router.post(
     "/sim/clock",
-    summary="设置或推进模拟时钟,期间到期的事项按序触发",
-    description="Only with KCBX_SIMULATION_CLOCK=true (refused in production). Everything due up "
-    "to the new time fires in due order, as if on time: a school drills a week in seconds.",
+    summary="设置或推进模拟时钟,期间到期的事项按时间顺序触发",
+    description="Only with KCBX_SIMULATION_CLOCK=true (refused in production); the operator, "
+    "county admins and API keys with the drill scope. Forward (`advance_minutes`, or `set` "
+    "ahead; at most a school year at once): every deadline and periodic job (roll, task, "
+    "care and return-notice reminders, deliveries with their retries and quiet hours) runs "
+    "at each simulated moment it would have run, in time order. Back (`set`): only while "
+    "nothing is recorded after the target, else 409 saying what is.",
+    responses={
+        403: {"description": "not allowed to move the clock"},
+        409: {"description": "back over recorded data, or another move in progress"},
+    },
 )
-async def move_clock(move: ClockMove, ctx: Ctx, actor: CurrentActor) -> ClockOut:
-    return await engine_admin.move_clock(ctx, actor, move)
+async def move_clock(move: ClockMove, ctx: Ctx, actor: CurrentActor) -> ClockMoved:
+    return await sim_clock.move_clock(ctx, actor, move)

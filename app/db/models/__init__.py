@@ -40,6 +40,7 @@ from app.db.models.roster import (
     Township,
 )
 from app.db.models.school_age import SchoolAgeChild
+from app.db.models.sim_clock import SimClockMove, SimClockRow
 from app.db.models.transfers import EnrollmentChange, Suspension, Transfer
 
 __all__ = [
@@ -81,6 +82,8 @@ __all__ = [
     "SchoolAgeChild",
     "SchoolClass",
     "SignInFailure",
+    "SimClockMove",
+    "SimClockRow",
     "Staff",
     "StaffRole",
     "Student",

@@ -183,5 +183,6 @@ class ApiKey(SQLModel, table=True):
     created_by: int | None = fk_field("staff.id", nullable=True, index=False)
     created_at: datetime = created_field()
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # Space-separated extra read scopes, e.g. ``student_no`` (the full 学籍号).
+    # Space-separated extra read scopes, ``student_no`` (the full 学籍号), ``drill``
+    # (may move the simulation clock of a drill deployment).
     scopes: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
