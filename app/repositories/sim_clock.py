@@ -52,8 +52,16 @@ _SET_UP = frozenset(
         "mentor_assignment",
         "sim_clock",
         "sim_clock_move",
+        # Real-time bookkeeping: sign-in throttle, engine status, robot rate windows.
+        "sign_in_failure",
+        "engine_job",
+        "engine_heartbeat",
+        "rate_bucket",
     }
 )
+# The daily 岗位空缺 notice follows from the roster (a role nobody holds), not from what a drill
+# recorded: it never holds the clock back.
+_ROSTER_TOPICS = ("roles.vacant",)
 # Columns that say when something happened (not when it is due, or a lease).
 _STAMPS = frozenset(
     {"created_at", "at", "received_at", "occurred_at", "opened_at", "raised_at", "submitted_at"}
@@ -74,13 +82,15 @@ def _stamp_columns() -> list[tuple[Table, str]]:
 
 async def latest_record(session: AsyncSession) -> tuple[datetime | None, str | None]:
     """The newest school-time record (when, and which table.column), or (None, None)."""
-    parts = [
-        select(
+    parts = []
+    for table, name in _stamp_columns():
+        part = select(
             type_coerce(func.max(table.c[name]), UTCDateTime).label("at"),
             literal(f"{table.name}.{name}").label("what"),
         )
-        for table, name in _stamp_columns()
-    ]
+        if table.name == "notification":
+            part = part.where(table.c.topic.not_in(_ROSTER_TOPICS))
+        parts.append(part)
     newest = union_all(*parts).subquery()
     stmt = (
         select(newest.c.at, newest.c.what)

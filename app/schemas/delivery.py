@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.alerts.channels.sms_templates import SmsTemplate
 from app.alerts.channels.webhook import parse_secret
 from app.domain.roles import Role
-from app.schemas.common import LocalTime, RefId, StoredUrl
+from app.schemas.common import LineStr, LocalTime, RefId, StoredUrl
 
 
 class ChannelName(StrEnum):
@@ -122,7 +122,7 @@ class WebhookSubscriptionOut(BaseModel):
 
 class SmsTemplatesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    templates: dict[str, SmsTemplate] = Field(
+    templates: dict[LineStr, SmsTemplate] = Field(
         description="通知类型 (topic, digest 或 default) → 短信模板",
         examples=[
             {

@@ -48,7 +48,7 @@ class StaffUpdate(Schema):
         default=None,
         description="新密码; revokes every token of the person issued before (sign in again)",
     )
-    current_password: str | None = Field(
+    current_password: LineStr | None = Field(
         default=None, max_length=128, description="当前密码: required to change one's own"
     )
     wechat_openid: LineStr | None = Field(

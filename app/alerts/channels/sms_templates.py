@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.text import line_text, multiline_text
 
 Provider = Literal["tencent", "aliyun"]
 TEMPLATE_MAX_CHARS = 500
@@ -76,18 +78,21 @@ MESSAGE_PARAMS = frozenset(
 _TENCENT_VAR = re.compile(r"\{(\d+)\}")
 _ALIYUN_VAR = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 Problem = tuple[tuple[str | int, ...], str]
+# Configured text: no control or XML-illegal characters (422 naming the field).
+_Line = Annotated[str, line_text()]
+_Text = Annotated[str, multiline_text()]
 
 
 class SmsTemplate(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    template_id: str = Field(min_length=1, max_length=64, description="模板 ID / 模板 CODE")
-    content: str = Field(min_length=1, max_length=1000, description="审核通过的模板正文")
-    params: dict[str, str] = Field(
+    template_id: _Line = Field(min_length=1, max_length=64, description="模板 ID / 模板 CODE")
+    content: _Text = Field(min_length=1, max_length=1000, description="审核通过的模板正文")
+    params: dict[_Line, _Line] = Field(
         description="模板变量 → 消息参数 (template variable → message param)",
         examples=[{"1": "student", "2": "level", "3": "due"}],
     )
-    kinds: dict[str, str] = Field(
+    kinds: dict[_Line, _Line] = Field(
         default_factory=dict,
         description="变量属性: Tencent code|other; Alibaba TemplateRule names (numberCaptcha…)",
     )

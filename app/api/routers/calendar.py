@@ -80,7 +80,7 @@ async def create_override(
     summary="全县停课日或补课日 (county admin: one entry per school)",
 )
 async def create_county_override(
-    county_id: int, data: CalendarOverrideIn, uow: Uow, actor: CurrentActor
+    county_id: Id, data: CalendarOverrideIn, uow: Uow, actor: CurrentActor
 ) -> CountyOverridesOut:
     return await calendar.create_county_override(uow, actor, county_id, data)
 

@@ -62,14 +62,14 @@ async def put_channel(
     "provider's rules (Tencent {1}…, Alibaba ${name}), else 422 naming the field.",
 )
 async def put_sms_templates(
-    school_id: int, data: SmsTemplatesIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    school_id: Id, data: SmsTemplatesIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> SmsTemplatesOut:
     return await delivery_config.put_sms_templates(uow, ctx, actor, school_id, data)
 
 
 @router.get("/schools/{school_id}/sms-templates", summary="学校短信模板")
 async def get_sms_templates(
-    school_id: int, uow: Uow, ctx: Ctx, actor: CurrentActor
+    school_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> SmsTemplatesOut:
     return await delivery_config.get_sms_templates(uow, ctx, actor, school_id)
 
@@ -92,7 +92,7 @@ async def create_subscription(
     summary="轮换事件推送密钥 (both secrets sign during the window)",
 )
 async def rotate_secret(
-    sub_id: int, data: WebhookRotateIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+    sub_id: Id, data: WebhookRotateIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> WebhookSubscriptionOut:
     return await delivery_config.rotate_secret(uow, ctx, actor, sub_id, data)
 
