@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.alerts.runner import EngineRunner
-from app.api import errors, openapi
+from app.api import contract, errors, openapi
 from app.api.access_log import AccessLogMiddleware
 from app.api.routers import (
     access_logs,
@@ -40,10 +40,13 @@ from app.context import AppContext
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
-控辍保学(辍学预防)后台:一日三查考勤、缺勤预警、劝返复学。
+控辍保学 KCBX(辍学预防)后台:一日三查考勤、缺勤预警、劝返复学。
 
 Sign in with **POST /api/v1/auth/token** (username = 手机号) and use the bearer token, or send
 a county system's key as `X-API-Key`. Every object outside the caller's scope answers 404.
+
+Every 4xx is an RFC 9457 problem document (`application/problem+json`) with a stable `code`;
+a 422 lists its fields in `errors`. Generated Python client: package `kcbx_client`.
 """
 
 
@@ -71,10 +74,11 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
                 await app.state.ctx.close()
 
     app = FastAPI(
-        title="控辍保学 KCBX",
+        title=contract.API_TITLE,
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=contract.unique_id,
     )
     if ctx is not None:
         app.state.ctx = ctx

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -44,9 +44,10 @@ class Page(BaseModel, Generic[T]):
     limit: int
     offset: int
 
-
-class Problem(BaseModel):
-    detail: str
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+        # ``AlertOutPage``, not pydantic's ``Page[AlertOut]`` (``Page_AlertOut_`` in OpenAPI)
+        return "".join(getattr(p, "__name__", str(p)) for p in params) + "Page"
 
 
 class PageParams(BaseModel):

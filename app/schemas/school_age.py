@@ -9,7 +9,8 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from app.schemas.common import Schema
-from app.schemas.imports import ErrorItem, ImportMode, RowProblem
+from app.schemas.imports import ImportMode, RowProblem, rows_rejected
+from app.schemas.problems import ValidationProblem
 
 
 class DeclaredStatus(StrEnum):
@@ -48,24 +49,15 @@ class SchoolAgeImportReport(Schema):
     problems: list[RowProblem] = Field(default_factory=list)
 
 
-class SchoolAgeImportRejected(Schema):
+class SchoolAgeImportRejected(ValidationProblem):
     """422 of an all-or-nothing import with bad rows, shaped like the student import's:
-    ``detail`` (loc = body, file, row, column) and the full ``report``."""
+    a problem document with ``errors`` (loc = body, file, row, column) and the ``report``."""
 
-    detail: list[ErrorItem]
     report: SchoolAgeImportReport
 
     @classmethod
     def of(cls, report: SchoolAgeImportReport) -> SchoolAgeImportRejected:
-        items = [
-            ErrorItem(
-                loc=["body", "file", p.row, p.column],
-                msg=f"第 {p.row} 行 {p.column}: {p.message}",
-                type="import_row",
-            )
-            for p in report.problems
-        ]
-        return cls(detail=items, report=report)
+        return cls(**rows_rejected(report.problems, report.rejected), report=report)
 
 
 class SchoolAgeRow(BaseModel):

@@ -10,6 +10,7 @@ from app.api.deps import Ctx, CurrentActor, Uow
 from app.errors import Invalid
 from app.imports.parse import FileError, read_roster
 from app.schemas.imports import ImportMode, ImportRejected, ImportReport
+from app.schemas.problems import PROBLEM_MEDIA_TYPE
 from app.services import imports
 
 router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])
@@ -63,5 +64,7 @@ async def import_students(
     report = await imports.import_students(uow, ctx, actor, school_id, roster, mode)
     if report.rejected and mode is ImportMode.all_or_nothing:
         body = ImportRejected.of(report).model_dump(mode="json")
-        return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return JSONResponse(
+            body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, media_type=PROBLEM_MEDIA_TYPE
+        )
     return report

@@ -15,6 +15,7 @@ from app.api.routers.imports import MAX_UPLOAD_BYTES
 from app.errors import Invalid
 from app.imports.parse import FileError
 from app.schemas.imports import ImportMode
+from app.schemas.problems import PROBLEM_MEDIA_TYPE
 from app.schemas.reports import ReportFormat
 from app.schemas.school_age import (
     ChildStatus,
@@ -83,7 +84,9 @@ async def import_children(
     )
     if report.rejected and how is ImportMode.all_or_nothing:
         body = SchoolAgeImportRejected.of(report).model_dump(mode="json")
-        return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return JSONResponse(
+            body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, media_type=PROBLEM_MEDIA_TYPE
+        )
     return report
 
 
