@@ -6,11 +6,12 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app.alerts.runner import EngineRunner
 from app.api import contract, errors, openapi
 from app.api.access_log import AccessLogMiddleware
+from app.api.dates import strict_query_dates
 from app.api.routers import (
     access_logs,
     attendance,
@@ -79,6 +80,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=contract.unique_id,
+        dependencies=[Depends(strict_query_dates)],
     )
     if ctx is not None:
         app.state.ctx = ctx

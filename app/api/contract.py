@@ -368,7 +368,8 @@ def _document_errors(method: str, op: dict[str, Any]) -> None:
         content = given.get("content", {})
         if PROBLEM_MEDIA_TYPE in content:
             continue  # the route declared its own problem body
-        if "application/json" in content:  # a route's own model for it, answered as a problem
+        fastapi_default = "HTTPValidationError" in str(content)
+        if "application/json" in content and not fastapi_default:  # the route's own model
             given["content"] = {PROBLEM_MEDIA_TYPE: content.pop("application/json")}
             continue
         responses[str(status)] = _problem(schema, given.get("description") or description)

@@ -3,6 +3,7 @@ service errors, FastAPI's validation, and Starlette's HTTP errors (unknown path,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -32,7 +33,7 @@ def problem_response(
     status: int,
     detail: str,
     code: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     return JSONResponse(

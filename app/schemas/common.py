@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from app.schemas.dates import refuse_numbers
 
 T = TypeVar("T")
 
@@ -37,6 +46,11 @@ TimezoneName = Annotated[
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True, extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _dates_as_text(cls, data: Any) -> Any:
+        return refuse_numbers(cls, data)
+
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
@@ -45,7 +59,7 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
         # ``AlertOutPage``, not pydantic's ``Page[AlertOut]`` (``Page_AlertOut_`` in OpenAPI)
         return "".join(getattr(p, "__name__", str(p)) for p in params) + "Page"
 

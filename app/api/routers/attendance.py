@@ -130,12 +130,14 @@ async def post_events(request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor)
 def _rejected_event(result: EventResult, reject: RejectCode | None) -> Response:
     """A single event refused: a problem document like every other 4xx, its ``result`` the
     same item a batch would have listed."""
-    errors = [{"loc": e.loc, "msg": e.msg, "type": "value_error"} for e in result.errors]
+    errors: list[dict[str, object]] = [
+        {"loc": e.loc, "msg": e.msg, "type": "value_error"} for e in result.errors
+    ]
     extra = {"result": result.model_dump(mode="json")}
     if reject is RejectCode.conflict:
         return problem_response(409, result.reason or "", "conflict.event_id_reused", **extra)
     if reject is RejectCode.invalid or reject is None:
-        detail = result.reason or "; ".join(e["msg"] for e in errors)
+        detail = result.reason or "; ".join(e.msg for e in result.errors)
         return problem_response(422, detail, "validation_failed", errors=errors, **extra)
     loc = (
         ["body", "student_id"] if reject is RejectCode.unknown_student else ["body", "school_date"]
