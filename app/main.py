@@ -37,6 +37,7 @@ from app.api.routers import (
     students,
     transfers,
 )
+from app.api.xlsx_routes import xlsx_twins
 from app.context import AppContext
 from app.settings import Settings, get_settings
 
@@ -88,7 +89,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     openapi.install(app)
     app.add_middleware(AccessLogMiddleware)
     # Attendance first: routes are matched in order and the roll is by far the busiest.
-    for module in (
+    modules = (
         attendance,
         health,
         auth,
@@ -112,6 +113,8 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         ledgers,
         school_age,
         access_logs,
-    ):
+    )
+    for module in modules:
         app.include_router(module.router)
+    app.include_router(xlsx_twins(module.router for module in modules))
     return app

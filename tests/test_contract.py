@@ -108,8 +108,16 @@ def test_binary_answers_and_local_times_are_declared_as_sent(doc: dict[str, Any]
     text = str(doc)
     assert "'format': 'time'" not in text
     xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    ledger = doc["paths"]["/api/v1/ledgers/absence-tracking"]["get"]["responses"]["200"]
-    assert ledger["content"][xlsx]["schema"] == {"type": "string", "format": "binary"}
+    ledger = doc["paths"]["/api/v1/ledgers/absence-tracking.xlsx"]["get"]["responses"]["200"]
+    assert ledger["content"] == {xlsx: {"schema": {"type": "string", "format": "binary"}}}
+    # the JSON operation answers JSON only: no format a generated client would misread
+    json_op = doc["paths"]["/api/v1/ledgers/absence-tracking"]["get"]
+    assert list(json_op["responses"]["200"]["content"]) == ["application/json"]
+    assert "format" not in [p["name"] for p in json_op["parameters"]]
+    for method, path, op in operations(doc):
+        for code, answer in op["responses"].items():
+            for media in answer.get("content", {}).values():
+                assert media.get("schema"), (method, path, code)
     docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     notice = doc["paths"]["/api/v1/return-notices/{notice_id}/document"]["get"]["responses"]
     assert notice["200"]["content"][docx]["schema"] == {"type": "string", "format": "binary"}

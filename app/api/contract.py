@@ -204,6 +204,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/access-logs"): "access_logs_list",
 }
 
+XLSX_SUFFIX = ".xlsx"
 _METHODS = ("get", "put", "post", "delete", "patch")
 _WRITES = {"post", "put", "patch", "delete"}
 BINARY_MEDIA_TYPES = (
@@ -229,11 +230,24 @@ def tag_name(tag: str) -> str:
     return words.strip("_") or "default"
 
 
+def operation_id(method: str, path: str) -> str | None:
+    """The table's name; an XLSX twin (app/api/xlsx_routes.py) is its JSON operation's name
+    with ``_xlsx`` for ``_get``."""
+    if (method, path) in OPERATION_IDS:
+        return OPERATION_IDS[(method, path)]
+    if path.endswith(XLSX_SUFFIX) and (method, path.removesuffix(XLSX_SUFFIX)) in OPERATION_IDS:
+        return (
+            OPERATION_IDS[(method, path.removesuffix(XLSX_SUFFIX))].removesuffix("_get") + "_xlsx"
+        )
+    return None
+
+
 def unique_id(route: APIRoute) -> str:
     """FastAPI's ``generate_unique_id_function``: the table's name, else ``<tag>_<function>``."""
     for method in sorted(route.methods or ()):
-        if (method, route.path) in OPERATION_IDS:
-            return OPERATION_IDS[(method, route.path)]
+        known = operation_id(method, route.path)
+        if known is not None:
+            return known
     tag = tag_name(str(route.tags[0])) if route.tags else "default"
     return f"{tag}_{route.name}"
 
@@ -314,7 +328,9 @@ def apply(doc: dict[str, Any]) -> None:
             if op is None:
                 continue
             old_id = op.get("operationId", "")
-            op_id = OPERATION_IDS.get((method.upper(), path), old_id)
+            op_id = operation_id(method.upper(), path) or old_id
+            if method == "get" and path + XLSX_SUFFIX in doc["paths"]:
+                _json_only(op, path)
             op["operationId"] = op_id
             tags = []
             for tag in op.get("tags", []):
@@ -369,10 +385,21 @@ def _document_errors(method: str, op: dict[str, Any]) -> None:
         if PROBLEM_MEDIA_TYPE in content:
             continue  # the route declared its own problem body
         fastapi_default = "HTTPValidationError" in str(content)
+        if fastapi_default:
+            given, content = {}, {}
         if "application/json" in content and not fastapi_default:  # the route's own model
             given["content"] = {PROBLEM_MEDIA_TYPE: content.pop("application/json")}
             continue
         responses[str(status)] = _problem(schema, given.get("description") or description)
+
+
+def _json_only(op: dict[str, Any], path: str) -> None:
+    """The JSON operation of a report with an XLSX twin: ``format`` is the twin's business."""
+    op["parameters"] = [p for p in op.get("parameters", []) if p["name"] != "format"]
+    ok = op.get("responses", {}).get("200", {})
+    for media_type in BINARY_MEDIA_TYPES:
+        ok.get("content", {}).pop(media_type, None)
+    ok["description"] = f"JSON;Excel 文件见 GET {path}{XLSX_SUFFIX} (XLSX: the .xlsx twin)"
 
 
 def _declare_binary(op: dict[str, Any]) -> None:
