@@ -25,8 +25,8 @@ test: $(STAMP) check
 check: lint types
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests bench alembic
-	$(BIN)/ruff format --check app tests bench alembic
+	$(BIN)/ruff check app tests bench alembic clients
+	$(BIN)/ruff format --check app tests bench alembic clients
 
 types: $(STAMP)
 	$(BIN)/mypy

@@ -367,6 +367,8 @@ def apply(doc: dict[str, Any]) -> None:
             name = ref.rsplit("/", 1)[-1]
             if name in renames:
                 node["$ref"] = f"#/components/schemas/{renames[name]}"
+        if node.get("type") == "string" and "contentMediaType" in node:
+            node.setdefault("format", "binary")  # an upload: generators know files by this
         if node.get("type") == "string" and node.get("format") == "time":
             del node["format"]
             for key, value in LOCAL_TIME.items():

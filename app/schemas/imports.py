@@ -56,7 +56,10 @@ class ImportRejected(ValidationProblem):
     """422 of an all-or-nothing import with bad rows: a problem document (code
     ``import.rows_rejected``) with one ``errors`` item per problem and the full ``report``."""
 
-    report: ImportReport
+    report: ImportReport | None = Field(
+        default=None,
+        description="有问题行时的完整报告 (absent when the file itself is refused)",
+    )
 
     @classmethod
     def of(cls, report: ImportReport) -> ImportRejected:

@@ -53,7 +53,10 @@ class SchoolAgeImportRejected(ValidationProblem):
     """422 of an all-or-nothing import with bad rows, shaped like the student import's:
     a problem document with ``errors`` (loc = body, file, row, column) and the ``report``."""
 
-    report: SchoolAgeImportReport
+    report: SchoolAgeImportReport | None = Field(
+        default=None,
+        description="有问题行时的完整报告 (absent when the file itself is refused)",
+    )
 
     @classmethod
     def of(cls, report: SchoolAgeImportReport) -> SchoolAgeImportRejected:

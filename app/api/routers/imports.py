@@ -22,10 +22,12 @@ _DESCRIPTION = """
 班级(可另设 年级 列)、监护人、联系电话;可选:性别、出生日期、监护人关系、送教上门、
 留守儿童、残疾儿童、单亲、孤儿、家庭经济困难(是/否)。
 
-- `mode=all_or_nothing` (default): any bad row → nothing imported, **422** with `detail`
-  (one `{loc: [body, file, row, column], msg, type}` per problem) and `report`.
+- `mode=all_or_nothing` (default): any bad row → nothing imported, **422** problem document
+  (code `import.rows_rejected`) with `errors` (one `{loc: [body, file, row, column], msg, type}`
+  per problem) and `report`.
 - `mode=valid_only`: good rows are imported, **200** with the report listing the others.
-- A file that is not a roster (wrong type, missing column) → 422 with `loc: [body, file]`;
+- A file that is not a roster (wrong type, missing column) → 422 with `loc: [body, file]` and
+  no `report`;
   larger than 10 MB → 413.
 """
 
