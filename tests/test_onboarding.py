@@ -1,0 +1,166 @@
+"""One-step onboarding: a whole school from the 学籍 system's student export in one call, with
+a dry run that reports exactly what the real run does, and re-imports that change nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import httpx
+import pytest
+
+from app.context import AppContext
+from app.domain.idcard import check_character
+from tests.world import World, build_world
+
+pytestmark = pytest.mark.db
+
+URL = "/api/v1/imports/roster"
+HEADERS = ["序号", "姓名", "性别", "出生日期", "身份证件类型", "身份证件号", "全国学籍号"]
+HEADERS += ["年级", "班级", "民族", "成员1姓名", "成员1关系", "成员1联系电话"]
+GRADES = ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级"]
+
+
+@pytest.fixture
+async def world(ctx: AppContext) -> World:
+    return await build_world(ctx)
+
+
+def pupil(n: int, grade: int, klass: int) -> dict[str, Any]:
+    born = f"{2019 - grade}{(n % 12) + 1:02d}{(n % 28) + 1:02d}"
+    first17 = f"530122{born}{n % 1000:03d}"
+    number = first17 + check_character(first17)
+    return {
+        "序号": n,
+        "姓名": f"学生{n}",
+        "性别": "男" if int(first17[16]) % 2 else "女",
+        "出生日期": f"{born[:4]}-{born[4:6]}-{born[6:]}",
+        "身份证件类型": "居民身份证",
+        "身份证件号": number,
+        "全国学籍号": f"G{number}",
+        "年级": GRADES[grade - 1],
+        "班级": f"({klass})班",
+        "民族": "汉族",
+        "成员1姓名": f"家长{n}",
+        "成员1关系": "母亲",
+        "成员1联系电话": f"139{n:08d}",
+    }
+
+
+def school_rows(total: int = 482) -> list[dict[str, Any]]:
+    """482 pupils in grades 1-6, two classes each: 12 classes."""
+    return [pupil(n, grade=(n % 12) // 2 + 1, klass=n % 2 + 1) for n in range(1, total + 1)]
+
+
+def as_csv(rows: list[dict[str, Any]], headers: list[str] = HEADERS) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=headers, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+async def new_school(client: httpx.AsyncClient, world: World) -> int:
+    body = {"township_id": world.ids["township_county"], "name": "新校", "code": "NEW-1"}
+    body["kind"] = "primary"
+    r = await client.post("/api/v1/schools", json=body, headers=world.auth("county_admin"))
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+async def upload(
+    client: httpx.AsyncClient, world: World, school_id: int, data: bytes, **form: Any
+) -> httpx.Response:
+    return await client.post(
+        URL,
+        files={"file": ("学籍.csv", data, "text/csv")},
+        data={"school_id": str(school_id), **{k: str(v).lower() for k, v in form.items()}},
+        headers=world.auth("county_admin"),
+    )
+
+
+async def counts(client: httpx.AsyncClient, world: World, school_id: int) -> tuple[int, int, int]:
+    auth = world.auth("county_admin")
+    params = {"school_id": school_id, "limit": 1}
+    grades = (await client.get("/api/v1/grades", params=params, headers=auth)).json()["total"]
+    classes = (await client.get("/api/v1/classes", params=params, headers=auth)).json()["total"]
+    pupils = (await client.get("/api/v1/students", params=params, headers=auth)).json()["total"]
+    return grades, classes, pupils
+
+
+async def test_a_school_of_482_in_one_call_with_a_dry_run_first(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    school = await new_school(client, world)
+    data = as_csv(school_rows())
+
+    dry = await upload(client, world, school, data, dry_run=True)
+    assert dry.status_code == 200, dry.text
+    plan = dry.json()
+    assert plan["dry_run"] is True and plan["problems"] == []
+    assert plan["grades_created"] == GRADES
+    assert len(plan["classes_created"]) == 12 and "三年级1班" in plan["classes_created"]
+    assert (plan["students_created"], plan["unchanged"], plan["total"]) == (482, 0, 482)
+    assert await counts(client, world, school) == (0, 0, 0)  # a dry run writes nothing
+
+    real = await upload(client, world, school, data)
+    assert real.status_code == 200, real.text
+    assert {**real.json(), "dry_run": True} == plan  # the dry run said exactly this
+    assert await counts(client, world, school) == (6, 12, 482)
+
+    again = (await upload(client, world, school, data)).json()
+    assert (again["students_created"], again["unchanged"]) == (0, 482)
+    assert again["grades_created"] == again["classes_created"] == again["students_moved"] == []
+    assert await counts(client, world, school) == (6, 12, 482)
+
+    rows = school_rows()
+    rows[0]["班级"] = "(1)班"  # pupil 1 moves from 一年级2班 to 1班
+    moved = (await upload(client, world, school, as_csv(rows), dry_run=True)).json()
+    assert [(m["row"], m["to_class"]) for m in moved["students_moved"]] == [(2, "一年级1班")]
+    assert moved["unchanged"] == 481
+
+
+async def test_bad_input_is_listed_by_row_and_an_all_or_nothing_run_changes_nothing(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    school = await new_school(client, world)
+    rows = school_rows(6)
+    rows[1].update({"年级": "三年级", "班级": "三年级(1)班"})
+    rows[2].update({"年级": "四年级", "班级": "三年级(1)班"})  # the same class, another grade
+    rows[5]["成员1联系电话"] = "12345"  # the only pupil of 四年级1班
+    data = as_csv([{**r, "爱好": "跳绳"} for r in rows], headers=[*HEADERS, "爱好"])
+
+    dry = await upload(client, world, school, data, dry_run=True)
+    assert dry.status_code == 200, dry.text
+    found = {(p["row"], p["column"]): p["message"] for p in dry.json()["problems"]}
+    assert "未知列“爱好”" in found[(1, "爱好")]
+    assert "第 3 行为三年级" in found[(4, "班级")]
+    assert "11位手机号" in found[(7, "联系电话")]
+    assert len(found) == 3
+
+    real = await upload(client, world, school, data)
+    assert real.status_code == 422
+    assert real.headers["content-type"].startswith("application/problem+json")
+    body = real.json()
+    assert body["code"] == "import.rows_rejected"
+    assert ["body", "file", 1, "爱好"] in [e["loc"] for e in body["errors"]]
+    assert body["report"]["classes_created"] == [] and body["report"]["students_created"] == 0
+    assert await counts(client, world, school) == (0, 0, 0)
+
+    valid = await upload(client, world, school, data, mode="valid_only")
+    assert valid.status_code == 200
+    assert valid.json()["students_created"] == 4  # rows 2, 3, 5, 6
+    assert valid.json()["classes_created"] == ["一年级2班", "三年级1班", "三年级2班"]
+    assert await counts(client, world, school) == (2, 3, 4)  # no 四年级 for refused rows
+
+
+async def test_a_file_without_a_required_column_is_refused(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    school = await new_school(client, world)
+    headers = [h for h in HEADERS if h != "年级"]
+    r = await upload(client, world, school, as_csv(school_rows(2), headers=headers))
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["body", "file"]
+    assert "年级" in r.json()["errors"][0]["msg"]
