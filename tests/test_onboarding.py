@@ -164,3 +164,105 @@ async def test_a_file_without_a_required_column_is_refused(
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["body", "file"]
     assert "年级" in r.json()["errors"][0]["msg"]
+
+
+STAFF_HEADERS = ["姓名", "手机号", "职务", "年级", "班级", "初始密码"]
+
+
+def staff_rows() -> list[dict[str, Any]]:
+    rows = [
+        {"姓名": "周校长", "手机号": "13600000001", "职务": "校长"},
+        {"姓名": "吴副校长", "手机号": "13600000002", "职务": "分管副校长"},
+        {"姓名": "郑主任", "手机号": "13600000003", "职务": "教务处"},
+    ]
+    for i, grade in enumerate(GRADES):
+        for k in (1, 2):
+            rows.append(
+                {
+                    "姓名": f"班主任{grade}{k}",
+                    "手机号": f"1361000{i}{k:03d}",
+                    "职务": "班主任",
+                    "年级": grade,
+                    "班级": f"{k}班",
+                    "初始密码": "first-pass-1",
+                }
+            )
+    for k in (1, 2):  # one teacher, two classes: two rows
+        rows.append(
+            {"姓名": "钱老师", "手机号": "13620000001", "职务": "任课教师", "年级": "三年级"}
+            | {"班级": f"{k}班"}
+        )
+    return rows
+
+
+async def upload_staff(
+    client: httpx.AsyncClient, world: World, school_id: int, data: bytes, **form: Any
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/imports/staff",
+        files={"file": ("教职工.csv", data, "text/csv")},
+        data={"school_id": str(school_id), **{k: str(v).lower() for k, v in form.items()}},
+        headers=world.auth("county_admin"),
+    )
+
+
+async def staff_count(client: httpx.AsyncClient, world: World, school_id: int) -> int:
+    r = await client.get(
+        "/api/v1/staff", params={"school_id": school_id}, headers=world.auth("county_admin")
+    )
+    return int(r.json()["total"])
+
+
+async def test_a_school_and_its_staff_in_three_calls(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    school = await new_school(client, world)  # 1
+    assert (await upload(client, world, school, as_csv(school_rows()))).status_code == 200  # 2
+    data = as_csv(staff_rows(), headers=STAFF_HEADERS)
+    dry = await upload_staff(client, world, school, data, dry_run=True)
+    assert dry.status_code == 200, dry.text
+    assert await staff_count(client, world, school) == 0
+    r = await upload_staff(client, world, school, data)  # 3
+    assert r.status_code == 200, r.text
+    assert {**r.json(), "dry_run": True} == dry.json()
+    report = r.json()
+    assert len(report["staff_created"]) == 16 and len(report["grants_added"]) == 17
+    labels = {(g["name"], g["role_label"], g["class_name"]) for g in report["grants_added"]}
+    assert ("吴副校长", "分管副校长", None) in labels
+    assert ("班主任三年级1", "班主任", "1班") in labels
+    assert await staff_count(client, world, school) == 16
+
+    again = (await upload_staff(client, world, school, data)).json()
+    assert (again["staff_created"], again["grants_added"], again["unchanged"]) == ([], [], 17)
+
+    # the head teacher signs in with the file's password and sees their class
+    token = await client.post(
+        "/api/v1/auth/token", data={"username": "13610002001", "password": "first-pass-1"}
+    )
+    assert token.status_code == 200, token.text
+    auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    mine = (await client.get("/api/v1/classes", headers=auth)).json()["items"]
+    assert [(c["name"]) for c in mine] == ["1班"] and mine[0]["school_id"] == school
+
+
+async def test_bad_staff_rows_are_listed_and_nothing_is_written(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    school = await new_school(client, world)
+    assert (await upload(client, world, school, as_csv(school_rows(24)))).status_code == 200
+    rows = staff_rows()
+    rows[3]["班级"] = "9班"  # row 5: no such class
+    rows[4].update({"年级": "一年级", "班级": "1班"})  # row 6: head teacher of 一年级1班
+    rows[5].update({"年级": "一年级", "班级": "1班"})  # row 7: a second one for it
+    data = as_csv(rows, headers=STAFF_HEADERS)
+    dry = await upload_staff(client, world, school, data, dry_run=True)
+    assert dry.status_code == 200
+    found = {(p["row"], p["column"]): p["message"] for p in dry.json()["problems"]}
+    assert "没有“一年级9班”" in found[(5, "班级")]
+    assert "第 6 行已是该班班主任" in found[(7, "职务")]
+    assert len(found) == 2
+
+    real = await upload_staff(client, world, school, data)
+    assert real.status_code == 422 and real.json()["code"] == "import.rows_rejected"
+    assert real.json()["report"]["staff_created"] == []
+    assert await staff_count(client, world, school) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from app.domain.roles import Role
 from app.schemas.imports import ImportMode, RowProblem, rows_rejected
 from app.schemas.problems import ValidationProblem
 
@@ -47,4 +48,34 @@ class RosterRejected(ValidationProblem):
 
     @classmethod
     def of(cls, report: RosterReport) -> RosterRejected:
+        return cls(**rows_rejected(report.problems, report.rejected), report=report)
+
+
+class GrantPlanned(BaseModel):
+    row: int
+    name: str
+    role: Role
+    role_label: str
+    class_name: str | None = Field(default=None, description="班主任、任课教师的班级")
+
+
+class StaffReport(BaseModel):
+    school_id: int
+    mode: ImportMode
+    dry_run: bool = Field(description="演练:只报告,不写入 (a dry run writes nothing)")
+    total: int = Field(description="数据行数 (data rows)")
+    staff_created: list[str] = Field(description="新建的教职工 (people created, or that would be)")
+    grants_added: list[GrantPlanned] = Field(description="新授予的角色 (roles granted)")
+    unchanged: int = Field(description="已有的角色 (roles already held)")
+    rejected: int = Field(description="有问题的行数 (rows with a problem)")
+    problems: list[RowProblem] = Field(default_factory=list)
+
+
+class StaffRejected(ValidationProblem):
+    """422 of an all-or-nothing staff import with problems: nothing was written."""
+
+    report: StaffReport
+
+    @classmethod
+    def of(cls, report: StaffReport) -> StaffRejected:
         return cls(**rows_rejected(report.problems, report.rejected), report=report)

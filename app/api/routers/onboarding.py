@@ -13,9 +13,9 @@ from app.api.routers.imports import MAX_UPLOAD_BYTES
 from app.errors import Invalid, PayloadTooLarge
 from app.imports.parse import FileError
 from app.schemas.imports import ImportMode
-from app.schemas.onboarding import RosterRejected, RosterReport
+from app.schemas.onboarding import RosterRejected, RosterReport, StaffRejected, StaffReport
 from app.schemas.problems import PROBLEM_MEDIA_TYPE
-from app.services import imports, onboarding
+from app.services import imports, onboarding, staff_import
 
 router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])
 
@@ -70,3 +70,39 @@ async def import_roster(
         raise Invalid.field(("body", "file"), str(exc)) from exc
     report = await onboarding.import_roster(uow, ctx, actor, school_id, sheet, mode, dry_run)
     return _answer(report)
+
+
+@router.post(
+    "/staff",
+    response_model=StaffReport,
+    summary="一步导入全校教职工及其职务",
+    description=(staff_import.__doc__ or "")
+    + "\n\nA dry run answers 200 with the report, problems included; a real all-or-nothing run "
+    "with problems answers 422 (code `import.rows_rejected`) and writes nothing.",
+    responses={
+        413: {"description": "文件超过 10 MB (file too large)"},
+        422: {"model": StaffRejected, "description": "有问题行,未导入 (rows rejected)"},
+    },
+)
+async def import_staff(
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    file: Annotated[UploadFile, File(description="教职工名单:姓名、手机号、职务、班级 (CSV/XLSX)")],
+    school_id: SchoolId,
+    mode: Mode = ImportMode.all_or_nothing,
+    dry_run: DryRun = False,
+) -> StaffReport | JSONResponse:
+    data = await _read(file)
+    try:
+        sheet = await asyncio.to_thread(staff_import.read, data, file.filename)
+    except FileError as exc:
+        raise Invalid.field(("body", "file"), str(exc)) from exc
+    report = await staff_import.import_staff(uow, ctx, actor, school_id, sheet, mode, dry_run)
+    if report.problems and mode is ImportMode.all_or_nothing and not dry_run:
+        return JSONResponse(
+            StaffRejected.of(report).model_dump(mode="json"),
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            media_type=PROBLEM_MEDIA_TYPE,
+        )
+    return report
