@@ -3,13 +3,16 @@ a dry run that reports exactly what the real run does, and re-imports that chang
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from app.cli.onboard import main as onboard
 from app.context import AppContext
 from app.domain.idcard import check_character
 from tests.world import World, build_world
@@ -266,3 +269,25 @@ async def test_bad_staff_rows_are_listed_and_nothing_is_written(
     assert real.status_code == 422 and real.json()["code"] == "import.rows_rejected"
     assert real.json()["report"]["staff_created"] == []
     assert await staff_count(client, world, school) == 0
+
+
+async def test_the_cli_onboards_a_school_with_both_files(
+    world: World,
+    client: httpx.AsyncClient,
+    ctx: AppContext,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    school = await new_school(client, world)
+    roster, staff = tmp_path / "学籍.csv", tmp_path / "教职工.csv"
+    roster.write_bytes(as_csv(school_rows(24)))
+    staff.write_bytes(as_csv(staff_rows(), headers=STAFF_HEADERS))
+    args = ["--school-id", str(school), "--roster", str(roster), "--staff", str(staff)]
+    args += ["--database-url", ctx.settings.database_url]
+    assert await asyncio.to_thread(onboard, args) == 0
+    out = capsys.readouterr().out
+    assert '"students_created": 24' in out and '"unchanged": 0' in out
+    assert await counts(client, world, school) == (6, 12, 24)
+    assert await staff_count(client, world, school) == 16
+    assert await asyncio.to_thread(onboard, args) == 0  # again: nothing to do
+    assert '"unchanged": 24' in capsys.readouterr().out

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.context import AppContext
@@ -167,6 +168,7 @@ async def import_roster(
     sheet: Sheet,
     mode: ImportMode = ImportMode.all_or_nothing,
     dry_run: bool = False,
+    on_row: Callable[[], object] | None = None,
 ) -> RosterReport:
     school = await imports.target_school(uow, actor, school_id)
     problems = RowProblems()
@@ -210,6 +212,8 @@ async def import_roster(
     moved: list[tuple[int, Student, SchoolClass]] = []
     unchanged = 0
     for row in sheet.roster.rows:
+        if on_row is not None:
+            on_row()
         if row.number not in placed:
             continue
         level, name = placed[row.number]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.context import AppContext
@@ -90,6 +91,7 @@ async def import_staff(
     sheet: Sheet,
     mode: ImportMode = ImportMode.all_or_nothing,
     dry_run: bool = False,
+    on_row: Callable[[], object] | None = None,
 ) -> StaffReport:
     school = await school_for(uow, actor, school_id)
     if not access.can_manage_staff(actor, school_id, school.county_id):
@@ -102,6 +104,8 @@ async def import_staff(
     held: dict[str, tuple[str, int]] = {}  # one-per-scope key → (mobile, row)
     unchanged = 0
     for row in sheet.roster.rows:
+        if on_row is not None:
+            on_row()
         cells, n = row.cells, row.number
         name, mobile = p.text(cells.get(p.NAME)), p.mobile_text(cells.get(MOBILE))
         role = ROLE_NAMES.get(re.sub(r"\s", "", p.text(cells.get(ROLE))))
