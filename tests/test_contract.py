@@ -190,3 +190,25 @@ async def test_dates_are_text_only(world: World, client: httpx.AsyncClient) -> N
     r = await client.post("/api/v1/leaves", json=leave, headers=auth)
     body = assert_problem(r, 422, "validation_failed")
     assert ["body", "start_date"] in [e["loc"] for e in body["errors"]]
+
+
+async def test_framework_errors_are_problems_too() -> None:
+    """HTTPException raised anywhere, and Starlette's own 404/405, answer the same shape; a 422
+    always carries the ``errors`` its declared schema requires."""
+    from fastapi import FastAPI, HTTPException
+
+    from app.api import errors
+
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/unprocessable")
+    async def unprocessable() -> None:
+        raise HTTPException(422, "不行 (no)")
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        body = assert_problem(await c.get("/unprocessable"), 422, "validation_failed")
+        assert body["errors"] == [{"loc": ["body"], "msg": "不行 (no)", "type": "value_error"}]
+        assert_problem(await c.post("/unprocessable"), 405, "method_not_allowed")
+        assert_problem(await c.get("/missing"), 404, "not_found")

@@ -80,6 +80,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 422:  # a 422 always says where (the declared ValidationProblem)
+        errors = [{"loc": ["body"], "msg": detail, "type": "value_error"}]
+        return problem_response(422, detail, headers=exc.headers, errors=errors)
     return problem_response(exc.status_code, detail, headers=exc.headers)
 
 
