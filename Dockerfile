@@ -1,11 +1,13 @@
 # syntax=docker/dockerfile:1
-# Build: a wheel of the app and its dependencies. Run: slim, non-root, migrate then serve.
+# Build: wheels of the locked dependencies (exact versions, hash-checked) and of the app.
+# Run: slim, non-root, migrate then serve.
 FROM python:3.11-slim AS build
 WORKDIR /src
-RUN pip install --no-cache-dir --upgrade pip
+COPY requirements.lock ./
+RUN pip wheel --no-cache-dir --require-hashes --no-deps --wheel-dir /wheels -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY app ./app
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM python:3.11-slim AS run
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
@@ -13,7 +15,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 RUN useradd --create-home --uid 10001 kcbx
 WORKDIR /srv
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
+RUN pip install --no-cache-dir --no-index --no-deps /wheels/* && rm -rf /wheels
 COPY alembic.ini ./
 COPY alembic ./alembic
 USER kcbx

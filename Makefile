@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint types bench migrate demo clean
+.PHONY: run test check lint types bench migrate demo clean install lock lock-upgrade
 
-$(STAMP): pyproject.toml
+# Installs come from the lock: exact versions, every file checked against its hash; the app
+# itself is then installed on top without resolving anything.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -17,6 +19,18 @@ install: $(STAMP)
 # The service defaults to production (refuses demo secrets and data); these targets run the
 # demo on this machine, so they say development explicitly unless the caller chose otherwise.
 DEV := KCBX_ENVIRONMENT=$${KCBX_ENVIRONMENT:-development}
+
+## make lock: re-resolve after editing pyproject.toml (new or changed dependencies), keeping
+## every other pin; make lock-upgrade: move everything to the newest versions the bounds allow
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links
+lock: $(STAMP)
+	$(BIN)/pip-compile $(LOCK_FLAGS) $(UPGRADE) --extra dev -o requirements-dev.lock pyproject.toml
+	cp requirements-dev.lock requirements.lock
+	$(BIN)/pip-compile $(LOCK_FLAGS) -o requirements.lock pyproject.toml
+
+lock-upgrade:
+	$(MAKE) lock UPGRADE=--upgrade
 
 ## make run: migrate the embedded database, seed the demo once, serve on http://127.0.0.1:8000
 run: $(STAMP)
@@ -29,8 +43,8 @@ test: $(STAMP) check
 check: lint types
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests bench alembic
-	$(BIN)/ruff format --check app tests bench alembic
+	$(BIN)/ruff check app tests bench alembic clients
+	$(BIN)/ruff format --check app tests bench alembic clients
 
 types: $(STAMP)
 	$(BIN)/mypy

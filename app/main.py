@@ -6,11 +6,12 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app.alerts.runner import EngineRunner
-from app.api import errors, guards, openapi
+from app.api import contract, errors, guards, openapi
 from app.api.access_log import AccessLogMiddleware
+from app.api.dates import strict_query_dates
 from app.api.routers import (
     access_logs,
     attendance,
@@ -28,6 +29,7 @@ from app.api.routers import (
     leaves,
     ledgers,
     legal,
+    onboarding,
     reports,
     reviews,
     school_age,
@@ -37,16 +39,20 @@ from app.api.routers import (
     transfers,
 )
 from app.api.sim_clock import SimClockMiddleware
+from app.api.xlsx_routes import xlsx_twins
 from app.context import AppContext
 from app.seed.demo import refuse_demo_in_production
 from app.services import sim_clock
 from app.settings import Settings, get_settings
 
 DESCRIPTION = """
-控辍保学(辍学预防)后台:一日三查考勤、缺勤预警、劝返复学。
+控辍保学 KCBX(辍学预防)后台:一日三查考勤、缺勤预警、劝返复学。
 
 Sign in with **POST /api/v1/auth/token** (username = 手机号) and use the bearer token, or send
 a county system's key as `X-API-Key`. Every object outside the caller's scope answers 404.
+
+Every 4xx is an RFC 9457 problem document (`application/problem+json`) with a stable `code`;
+a 422 lists its fields in `errors`. Generated Python client: package `kcbx_client`.
 """
 
 
@@ -77,10 +83,12 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
                 await app.state.ctx.close()
 
     app = FastAPI(
-        title="控辍保学 KCBX",
+        title=contract.API_TITLE,
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=contract.unique_id,
+        dependencies=[Depends(strict_query_dates)],
     )
     if ctx is not None:
         app.state.ctx = ctx
@@ -90,7 +98,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     app.add_middleware(SimClockMiddleware)
     guards.install(app)  # outermost: a body over the cap is refused before anything reads it
     # Attendance first: routes are matched in order and the roll is by far the busiest.
-    for module in (
+    modules = (
         attendance,
         health,
         auth,
@@ -99,6 +107,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         students,
         staff,
         imports,
+        onboarding,
         calendar,
         leaves,
         engine,
@@ -114,6 +123,8 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         ledgers,
         school_age,
         access_logs,
-    ):
+    )
+    for module in modules:
         app.include_router(module.router)
+    app.include_router(xlsx_twins(module.router for module in modules))
     return app

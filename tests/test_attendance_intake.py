@@ -68,7 +68,8 @@ async def test_same_event_id_with_different_content_is_a_conflict(
     assert (await client.post(URL, json=e, headers=world.auth("head_teacher"))).status_code == 200
     changed = {**e, "status": "present"}
     r = await client.post(URL, json=changed, headers=world.auth("head_teacher"))
-    assert r.status_code == 409 and r.json()["code"] == "conflict"
+    assert r.status_code == 409 and r.json()["code"] == "conflict.event_id_reused"
+    assert r.json()["result"]["code"] == "conflict"
     assert (await roll(client, world))[sid] == "absent"
 
 
@@ -154,7 +155,8 @@ async def test_make_up_saturday_is_a_school_day_and_national_day_week_is_not(
         r = await client.post(
             URL, json=event(sid, day=date(2026, 10, d)), headers=world.auth("head_teacher")
         )
-        assert r.status_code == 422 and r.json()["code"] == "not_school_day"
+        assert r.status_code == 422 and r.json()["code"] == "attendance.not_school_day"
+        assert r.json()["result"]["code"] == "not_school_day"
 
 
 async def test_a_2027_date_does_not_crash_and_is_marked_unverified(

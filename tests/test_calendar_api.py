@@ -81,7 +81,7 @@ async def test_overlapping_term_is_refused_and_nothing_is_stored(
     overlapping = {"name": "寒假补课", "start_date": "2027-01-20", "end_date": "2027-02-10"}
     r = await _add_term(client, world, overlapping)
     assert r.status_code == 422
-    problem = r.json()["detail"][0]
+    problem = r.json()["errors"][0]
     assert problem["loc"] == ["body", "start_date"]
     assert "重叠" in problem["msg"]
 
@@ -100,13 +100,13 @@ async def test_break_outside_term_and_reversed_dates_are_refused(
     }
     r = await _add_term(client, world, outside)
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "breaks", 0]
-    assert "寒假" in r.json()["detail"][0]["msg"]
+    assert r.json()["errors"][0]["loc"] == ["body", "breaks", 0]
+    assert "寒假" in r.json()["errors"][0]["msg"]
 
     reversed_ = {"name": "春季学期", "start_date": "2027-07-10", "end_date": "2027-03-01"}
     r = await _add_term(client, world, reversed_)
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "end_date"]
+    assert r.json()["errors"][0]["loc"] == ["body", "end_date"]
 
     terms = (await client.get(_url(world, "A", "terms"), headers=world.auth("principal"))).json()
     assert terms == []
@@ -161,7 +161,7 @@ async def test_break_inside_term_edit_and_delete(world: World, client: httpx.Asy
         headers=world.auth("principal"),
     )
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "start_date"]
+    assert r.json()["errors"][0]["loc"] == ["body", "start_date"]
 
     r = await client.delete(f"/api/v1/terms/{term['id']}", headers=world.auth("principal"))
     assert r.status_code == 204
@@ -346,14 +346,14 @@ async def test_an_invalid_national_list_is_refused_and_not_stored(
     weekday_makeup = {"holidays": ["2027-01-01"], "makeup_workdays": ["2027-01-06"]}
     r = await client.put(url, json=weekday_makeup, headers=admin)
     assert r.status_code == 422
-    problem = r.json()["detail"][0]
+    problem = r.json()["errors"][0]
     assert problem["loc"] == ["body", "makeup_workdays"]
     assert "2027-01-06" in problem["msg"]
 
     other_year = {"holidays": ["2026-12-31", "2027-01-01"]}
     r = await client.put(url, json=other_year, headers=admin)
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "holidays"]
+    assert r.json()["errors"][0]["loc"] == ["body", "holidays"]
 
     assert (await client.get(url, headers=admin)).status_code == 404
     overview = (await client.get("/api/v1/national-calendar", headers=admin)).json()
@@ -370,7 +370,7 @@ async def test_range_limits(world: World, client: httpx.AsyncClient) -> None:
     assert r.status_code == 422
     r = await client.get(url, params={"start": "2026-11-25", "end": "2026-11-24"}, headers=auth)
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["query", "end"]
+    assert r.json()["errors"][0]["loc"] == ["query", "end"]
     # Without any term the school still gets an answer, marked unverified.
     days, _ = await _days(client, world, "2026-11-25", "2026-11-25")
     assert days["2026-11-25"]["is_school_day"] is True

@@ -173,11 +173,11 @@ async def test_bad_dates_and_foreign_owners_are_422_and_write_nothing(
         visit(world, visited_on="2026-11-25"),
     )
     assert r.status_code == 422
-    assert [d["loc"] for d in r.json()["detail"]] == [["body", "visited_on"]]
+    assert [d["loc"] for d in r.json()["errors"]] == [["body", "visited_on"]]
     r = await send(
         client, world, "head_teacher", "POST", f"{base}/talks", talk(talked_on="2026-12-01")
     )
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "talked_on"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "talked_on"]
 
     owner = world.ids["head_teacher"]
     out_of_order = measure(owner, "mentor", "2026-12-15", "2026-12-01")
@@ -186,7 +186,7 @@ async def test_bad_dates_and_foreign_owners_are_422_and_write_nothing(
         client, world, "head_teacher", "PUT", f"{base}/plan", plan(world, out_of_order, foreign)
     )
     assert r.status_code == 422
-    assert [d["loc"] for d in r.json()["detail"]] == [
+    assert [d["loc"] for d in r.json()["errors"]] == [
         ["body", "measures", 0, "review_dates"],
         ["body", "measures", 1, "owner_staff_id"],
     ]
@@ -194,7 +194,7 @@ async def test_bad_dates_and_foreign_owners_are_422_and_write_nothing(
     stranger["participants"][0]["staff_id"] = world.ids["vice_principal_B"]
     r = await send(client, world, "head_teacher", "POST", f"{base}/home-visits", stranger)
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "participants", 0, "staff_id"]
+    assert r.json()["errors"][0]["loc"] == ["body", "participants", 0, "staff_id"]
 
     assert (await count(ctx, HomeVisit), await count(ctx, PersuasionTalk)) == (0, 0)
     assert await count(ctx, ReturnPlan) == 0

@@ -22,7 +22,7 @@ async def test_a_route_needs_its_robot_configured_first(
     body = {"routes": {"head_teacher": ["wecom_robot", "sms"]}}
     r = await client.put(f"{base}/delivery", json=body, headers=world.auth("principal"))
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "routes", "head_teacher", 0]
+    assert r.json()["errors"][0]["loc"] == ["body", "routes", "head_teacher", 0]
     r = await client.put(
         f"{base}/channels/wecom_robot",
         json={"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"},

@@ -146,7 +146,7 @@ async def test_bad_check_character_imports_nothing_and_names_the_cell(
     [problem] = report["problems"]
     assert (problem["row"], problem["column"]) == (3, "身份证号")
     assert f"身份证号校验码错误,应为 {good[17]}" in problem["message"]
-    assert body["detail"][0]["loc"] == ["body", "file", 3, "身份证号"]
+    assert body["errors"][0]["loc"] == ["body", "file", 3, "身份证号"]
     assert set(await school_a_students(client, w)) == BEFORE
 
     r = await upload(client, w, xlsx(rows), mode="valid_only")
@@ -240,13 +240,13 @@ async def test_file_level_errors(ctx: AppContext, client: httpx.AsyncClient) -> 
     no_phone = xlsx([roster_row(1000)], [h for h in HEADERS if h != "联系电话"])
     r = await upload(client, w, no_phone)
     assert r.status_code == 422, r.text
-    [item] = r.json()["detail"]
+    [item] = r.json()["errors"]
     assert item["loc"] == ["body", "file"]
     assert item["msg"] == "缺少必填列:联系电话 (missing required columns)"
 
     r = await upload(client, w, b"%PDF-1.7 not a roster", filename="roster.pdf")
     assert r.status_code == 422
-    assert r.json()["detail"][0]["msg"].startswith("仅支持 CSV 或 XLSX 文件")
+    assert r.json()["errors"][0]["msg"].startswith("仅支持 CSV 或 XLSX 文件")
 
     r = await upload(client, w, b"x" * (10 * 1024 * 1024 + 1), filename="big.csv")
     assert r.status_code == 413

@@ -174,7 +174,7 @@ async def test_bad_sick_leave_is_422_naming_the_field_and_writes_nothing(
 ) -> None:
     r = await client.post(URL, json=sick(world, **over), headers=world.auth("head_teacher"))
     assert r.status_code == 422, r.text
-    locs = [tuple(p["loc"][:2]) for p in r.json()["detail"]]
+    locs = [tuple(p["loc"][:2]) for p in r.json()["errors"]]
     assert ("body", field) in locs
     assert await all_leaves(client, world) == []
 
@@ -184,7 +184,7 @@ async def test_symptoms_belong_to_sick_leave_only(world: World, client: httpx.As
         URL, json=body(world, symptoms=["fever"]), headers=world.auth("head_teacher")
     )
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "symptoms"]
+    assert r.json()["errors"][0]["loc"] == ["body", "symptoms"]
     assert await all_leaves(client, world) == []
 
 
@@ -197,13 +197,13 @@ async def test_end_before_start_and_over_60_days_are_422_on_end_date(
         headers=world.auth("head_teacher"),
     )
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "end_date"]
+    assert r.json()["errors"][0]["loc"] == ["body", "end_date"]
 
     start = date(2026, 12, 1)
     too_long = body(world, start_date=str(start), end_date=str(start + timedelta(days=60)))
     r = await client.post(URL, json=too_long, headers=world.auth("head_teacher"))
     assert r.status_code == 422
-    problem = r.json()["detail"][0]
+    problem = r.json()["errors"][0]
     assert problem["loc"] == ["body", "end_date"] and "休学" in problem["msg"]
     assert await all_leaves(client, world) == []
 

@@ -140,6 +140,12 @@ async def test_absence_tracking_record_as_json_and_xlsx(
     )
     cells = sheet_rows(r.content)
     assert cells[0][0] == "学校A 学生缺勤追踪记录表  2026-11-23 至 2026-11-29"
+    # the XLSX twin: one operation, one answer type, for generated clients
+    twin = await client.get(
+        f"{TRACKING}.xlsx", params=params, headers=world.auth("academic_affairs")
+    )
+    assert twin.status_code == 200 and twin.headers["content-type"] == XLSX
+    assert sheet_rows(twin.content) == cells
     assert cells[1] == (
         "学生",
         "班级",

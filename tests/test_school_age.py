@@ -475,10 +475,10 @@ async def test_bad_rows_are_named_and_all_or_nothing_writes_nothing(
         found = next(p for p in problems if (p["row"], p["column"]) == (row, column))
         assert found["message"].startswith(message), found
     assert body["report"]["imported"] == 0 and body["report"]["rejected"] == 5
-    assert {"loc": ["body", "file", 3, "身份证号"], "type": "import_row"}.items() <= body["detail"][
+    assert {"loc": ["body", "file", 3, "身份证号"], "type": "import_row"}.items() <= body["errors"][
         0
     ].items()
-    assert body["detail"][0]["msg"].startswith("第 3 行 身份证号: 身份证号校验码错误")
+    assert body["errors"][0]["msg"].startswith("第 3 行 身份证号: 身份证号校验码错误")
     # Nothing was written, not even the good row 2.
     assert (await get(client, world, "county_admin", ledger_url(world)))["rows"] == []
 
@@ -571,8 +571,8 @@ async def test_files_that_are_not_a_list(world: World, client: httpx.AsyncClient
     no_township = csv_bytes(the_list()[:1], ["姓名", "身份证号", "村(社区)"], "utf-8")
     r = await upload(client, world, no_township)
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "file"]
-    assert "乡镇" in r.json()["detail"][0]["msg"]
+    assert r.json()["errors"][0]["loc"] == ["body", "file"]
+    assert "乡镇" in r.json()["errors"][0]["msg"]
     r = await upload(client, world, b"\xd0\xcf\x11\xe0" + b"\0" * 100, filename="名单.xls")
     assert r.status_code == 422 and ".xls" in r.text
     r = await upload(client, world, "姓名,身份证号,乡镇\n".encode(), filename="空.csv")

@@ -116,7 +116,7 @@ async def test_grant_scope_must_match_role(world: World, client: httpx.AsyncClie
         headers=world.auth("principal"),
     )
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "class_id"]
+    assert r.json()["errors"][0]["loc"] == ["body", "class_id"]
 
 
 async def test_teachers_cannot_manage_staff_and_principals_cannot_make_county_admins(

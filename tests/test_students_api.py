@@ -62,7 +62,7 @@ async def test_wrong_check_character_is_rejected_with_that_reason(
         headers=world.auth("principal"),
     )
     assert r.status_code == 422
-    problem = r.json()["detail"][0]
+    problem = r.json()["errors"][0]
     assert problem["loc"] == ["body", "id_number"]
     assert "校验码" in problem["msg"] and good[17] in problem["msg"]
     assert await count_students(client, world) == before
@@ -73,7 +73,7 @@ async def test_each_bad_field_gets_its_own_message(world: World, client: httpx.A
     body["guardians"] = [{"name": "某", "relation": "父亲", "mobile": "12345"}]
     r = await client.post("/api/v1/students", json=body, headers=world.auth("principal"))
     assert r.status_code == 422
-    locs = {tuple(p["loc"]) for p in r.json()["detail"]}
+    locs = {tuple(p["loc"]) for p in r.json()["errors"]}
     assert ("body", "name") in locs
     assert ("body", "student_no") in locs
     assert ("body", "guardians", 0, "mobile") in locs
@@ -88,8 +88,8 @@ async def test_birth_date_disagreeing_with_the_id_number_points_at_birth_date(
         headers=world.auth("principal"),
     )
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "birth_date"]
-    assert "2016-09-01" in r.json()["detail"][0]["msg"]
+    assert r.json()["errors"][0]["loc"] == ["body", "birth_date"]
+    assert "2016-09-01" in r.json()["errors"][0]["msg"]
 
 
 async def test_duplicate_student_no_or_id_number_is_409_and_writes_nothing(
@@ -151,7 +151,7 @@ async def test_moving_a_student_to_another_school_is_refused(
         headers=world.auth("county_admin"),
     )
     assert r.status_code == 422
-    assert "转学" in r.json()["detail"][0]["msg"]
+    assert "转学" in r.json()["errors"][0]["msg"]
 
 
 async def test_deactivated_students_leave_the_default_list(

@@ -1,5 +1,6 @@
 """Request bodies the routers read themselves (to judge batch items one by one) are still
-documented: their models are added to the OpenAPI components here."""
+documented: their models are added to the OpenAPI components here. The document is then
+rewritten into the published contract (app/api/contract.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
+
+from app.api import contract
+from app.schemas.problems import Problem, ValidationProblem
 
 _MODELS: dict[str, type[BaseModel]] = {}
 
@@ -37,12 +41,16 @@ def install(app: FastAPI) -> None:
             description=app.description,
             routes=app.routes,
             tags=app.openapi_tags,
+            separate_input_output_schemas=False,
         )
+        ref(Problem)
+        ref(ValidationProblem)
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         for name, model in _MODELS.items():
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schema.pop("$defs", {}))
             schemas[name] = schema
+        contract.apply(doc)
         app.openapi_schema = doc
         return doc
 

@@ -65,7 +65,7 @@ class UnitOfWork:
         try:
             await self.session.flush()
         except IntegrityError as exc:
-            raise Conflict(_describe(exc)) from exc
+            raise Conflict(*_describe(exc)) from exc
 
     async def commit(self) -> None:
         """Commit; then tell the reference caches which tables changed (ORM writes only:
@@ -75,28 +75,45 @@ class UnitOfWork:
             await self.session.commit()
         except IntegrityError as exc:
             await self.session.rollback()
-            raise Conflict(_describe(exc)) from exc
+            raise Conflict(*_describe(exc)) from exc
         if self._on_commit is not None and self._touched:
             self._on_commit(self._touched)
         self._touched = set()
 
 
-def _describe(exc: IntegrityError) -> str:
+def _describe(exc: IntegrityError) -> tuple[str, str]:
+    """The message and the problem code of a violated constraint."""
     text = str(exc.orig).lower()
-    for needle, message in _CONSTRAINT_MESSAGES:
+    for needle, message, code in _CONSTRAINT_MESSAGES:
         if needle in text:
-            return message
-    return "与已有数据冲突 (conflicts with existing data)"
+            return message, f"conflict.{code}"
+    return "与已有数据冲突 (conflicts with existing data)", "conflict"
 
 
 _CONSTRAINT_MESSAGES = (
-    ("student_no", "学籍号已存在 (duplicate 学籍号)"),
-    ("id_number_hash", "身份证号已存在 (duplicate ID number)"),
-    ("uq_one_head_teacher_per_class", "该班已有班主任 (the class already has a head teacher)"),
-    ("uq_one_principal_per_school", "该校已有校长 (the school already has a principal)"),
-    ("staff.mobile", "手机号已被其他教职工使用 (mobile already used by another staff member)"),
-    ("uq_staff_mobile", "手机号已被其他教职工使用 (mobile already used by another staff member)"),
-    ("code", "代码已存在 (duplicate code)"),
-    ("name", "名称已存在 (duplicate name)"),
-    ("foreign key", "引用的对象不存在 (a referenced object does not exist)"),
+    ("student_no", "学籍号已存在 (duplicate 学籍号)", "duplicate_student_no"),
+    ("id_number_hash", "身份证号已存在 (duplicate ID number)", "duplicate_id_number"),
+    (
+        "uq_one_head_teacher_per_class",
+        "该班已有班主任 (the class already has a head teacher)",
+        "head_teacher_taken",
+    ),
+    (
+        "uq_one_principal_per_school",
+        "该校已有校长 (the school already has a principal)",
+        "principal_taken",
+    ),
+    (
+        "staff.mobile",
+        "手机号已被其他教职工使用 (mobile already used by another staff member)",
+        "duplicate_mobile",
+    ),
+    (
+        "uq_staff_mobile",
+        "手机号已被其他教职工使用 (mobile already used by another staff member)",
+        "duplicate_mobile",
+    ),
+    ("code", "代码已存在 (duplicate code)", "duplicate_code"),
+    ("name", "名称已存在 (duplicate name)", "duplicate_name"),
+    ("foreign key", "引用的对象不存在 (a referenced object does not exist)", "missing_reference"),
 )

@@ -158,3 +158,7 @@ async def schools_by_ids(session: AsyncSession, school_ids: Collection[int]) -> 
 async def active_school_ids(session: AsyncSession) -> list[int]:
     rows = await session.exec(select(School.id).where(col(School.active)).order_by(col(School.id)))
     return [i for i in rows if i is not None]
+
+
+async def grades_by_school(session: AsyncSession, school_id: int) -> list[Grade]:
+    return list(await session.exec(select(Grade).where(Grade.school_id == school_id)))

@@ -79,3 +79,11 @@ async def list_students(
     if not include_inactive:
         stmt = stmt.where(col(Student.active))
     return await paginate(session, stmt, limit=limit, offset=offset, order_by=Student.id)
+
+
+async def students_by_numbers(session: AsyncSession, numbers: Collection[str]) -> list[Student]:
+    """The students holding any of these 学籍号 (in any school)."""
+    if not numbers:
+        return []
+    rows = await session.exec(select(Student).where(col(Student.student_no).in_(numbers)))
+    return list(rows)

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from app.domain.attendance import Check, DayStatus, LeaveType, Mark
 from app.schemas.common import RefId, Row, SchoolDate, TextStr
+from app.schemas.problems import FieldError, ValidationProblem
 
 
 class AttendanceEventIn(BaseModel):  # an input: no access-log hook on the intake path
@@ -228,3 +229,12 @@ ATTENDANCE_BODY: TypeAdapter[AttendanceBatchIn | list[AttendanceEventIn] | Atten
         ]
     )
 )
+
+
+class EventRejected(ValidationProblem):
+    """409 or 422 of a single event: a problem document whose ``result`` is the item a batch
+    would have listed (code ``conflict.event_id_reused``, ``validation_failed``,
+    ``attendance.unknown_student``, ``attendance.not_school_day`` or ``attendance.future``)."""
+
+    errors: list[FieldError] = Field(default_factory=list)
+    result: EventResult

@@ -15,10 +15,12 @@ from pydantic import (
     HttpUrl,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
 
 from app import read_scope
 from app.errors import NotFound
+from app.schemas.dates import refuse_numbers
 from app.schemas.text import line_text, multiline_text
 
 T = TypeVar("T")
@@ -160,6 +162,11 @@ class Row(BaseModel):
 class Schema(Row):
     model_config = ConfigDict(from_attributes=True, extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _dates_as_text(cls, data: Any) -> Any:
+        return refuse_numbers(cls, data)
+
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
@@ -167,9 +174,10 @@ class Page(BaseModel, Generic[T]):
     limit: int
     offset: int
 
-
-class Problem(BaseModel):
-    detail: str
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        # ``AlertOutPage``, not pydantic's ``Page[AlertOut]`` (``Page_AlertOut_`` in OpenAPI)
+        return "".join(getattr(p, "__name__", str(p)) for p in params) + "Page"
 
 
 class PageParams(BaseModel):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
 from app.schemas.common import Schema
+from app.schemas.problems import FieldError, ValidationProblem, problem_type, title_of
 
 
 class ImportMode(StrEnum):
@@ -36,27 +38,36 @@ class ImportReport(Schema):
     )
 
 
-class ErrorItem(Schema):
-    loc: list[str | int] = Field(examples=[["body", "file", 5, "身份证号"]])
-    msg: str
-    type: str = Field(examples=["import_row"])
+def rows_rejected(problems: list[RowProblem], rejected: int) -> dict[str, Any]:
+    """The problem fields of an import refused as a whole: one ``errors`` item per bad cell
+    (loc = body, file, row, column)."""
+    errors = [
+        FieldError(
+            loc=["body", "file", p.row, p.column],
+            msg=f"第 {p.row} 行 {p.column}: {p.message}",
+            type="import_row",
+        )
+        for p in problems
+    ]
+    return {
+        "type": problem_type("import.rows_rejected"),
+        "title": title_of(422),
+        "status": 422,
+        "detail": f"{rejected} 行有问题,未导入任何一行 ({rejected} rows rejected, none imported)",
+        "code": "import.rows_rejected",
+        "errors": errors,
+    }
 
 
-class ImportRejected(Schema):
-    """422 of an all-or-nothing import with bad rows: ``detail`` in FastAPI's usual shape,
-    one item per problem (loc = body, file, row, column), and the full ``report``."""
+class ImportRejected(ValidationProblem):
+    """422 of an all-or-nothing import with bad rows: a problem document (code
+    ``import.rows_rejected``) with one ``errors`` item per problem and the full ``report``."""
 
-    detail: list[ErrorItem]
-    report: ImportReport
+    report: ImportReport | None = Field(
+        default=None,
+        description="有问题行时的完整报告 (absent when the file itself is refused)",
+    )
 
     @classmethod
     def of(cls, report: ImportReport) -> ImportRejected:
-        items = [
-            ErrorItem(
-                loc=["body", "file", p.row, p.column],
-                msg=f"第 {p.row} 行 {p.column}: {p.message}",
-                type="import_row",
-            )
-            for p in report.problems
-        ]
-        return cls(detail=items, report=report)
+        return cls(**rows_rejected(report.problems, report.rejected), report=report)

@@ -70,8 +70,11 @@ class LeaveIn(Schema):
     )
 
 
-class RejectIn(Schema):
+class LeaveRejectIn(Schema):
     reason: RejectionReason = Field(description="驳回理由", examples=["请补交病历"])
+
+
+RejectIn = LeaveRejectIn  # the component is LeaveRejectIn: transfers have their own
 
 
 class SymptomOut(Schema):

@@ -9,7 +9,8 @@ from enum import StrEnum
 from pydantic import Field
 
 from app.schemas.common import Row, Schema
-from app.schemas.imports import ErrorItem, ImportMode, RowProblem
+from app.schemas.imports import ImportMode, RowProblem, rows_rejected
+from app.schemas.problems import ValidationProblem
 
 
 class DeclaredStatus(StrEnum):
@@ -51,24 +52,18 @@ class SchoolAgeImportReport(Schema):
     problem_count: int = Field(default=0, description="问题总数 (all problems, listed or not)")
 
 
-class SchoolAgeImportRejected(Schema):
+class SchoolAgeImportRejected(ValidationProblem):
     """422 of an all-or-nothing import with bad rows, shaped like the student import's:
-    ``detail`` (loc = body, file, row, column) and the full ``report``."""
+    a problem document with ``errors`` (loc = body, file, row, column) and the ``report``."""
 
-    detail: list[ErrorItem]
-    report: SchoolAgeImportReport
+    report: SchoolAgeImportReport | None = Field(
+        default=None,
+        description="有问题行时的完整报告 (absent when the file itself is refused)",
+    )
 
     @classmethod
     def of(cls, report: SchoolAgeImportReport) -> SchoolAgeImportRejected:
-        items = [
-            ErrorItem(
-                loc=["body", "file", p.row, p.column],
-                msg=f"第 {p.row} 行 {p.column}: {p.message}",
-                type="import_row",
-            )
-            for p in report.problems
-        ]
-        return cls(detail=items, report=report)
+        return cls(**rows_rejected(report.problems, report.rejected), report=report)
 
 
 class SchoolAgeRow(Row):

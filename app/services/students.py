@@ -96,11 +96,11 @@ async def create_student(
         raise Forbidden("需要学校管理权限 (school managers add students)")
     student = new_student(ctx, klass, await _county_of(uow, klass), data)
     if await repo.existing_student_nos(uow.session, [student.student_no]):
-        raise Conflict(_DUPLICATE_NO)
+        raise Conflict(_DUPLICATE_NO, "conflict.duplicate_student_no")
     if student.id_number_hash and await repo.existing_id_hashes(
         uow.session, [student.id_number_hash]
     ):
-        raise Conflict(_DUPLICATE_ID)
+        raise Conflict(_DUPLICATE_ID, "conflict.duplicate_id_number")
     uow.session.add(student)
     await uow.flush()
     assert student.id is not None

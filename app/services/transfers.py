@@ -141,8 +141,11 @@ class ReceivingSignIn(Schema):
     )
 
 
-class RejectIn(Schema):
+class TransferRejectIn(Schema):
     reason: Text = Field(description="不予批准的原因")
+
+
+RejectIn = TransferRejectIn  # the component is TransferRejectIn: leaves have their own
 
 
 class TransferOut(Schema):

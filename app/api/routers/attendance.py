@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from app.api import openapi
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.errors import AppError, Invalid
+from app.api.errors import problem_response
+from app.errors import Invalid, PayloadTooLarge
 from app.schemas.attendance import (
     ATTENDANCE_BODY,
     AttendanceBatchIn,
@@ -18,6 +19,7 @@ from app.schemas.attendance import (
     ClassRollOut,
     ComplianceOut,
     EventOut,
+    EventRejected,
     EventResult,
     Outcome,
     RejectCode,
@@ -25,6 +27,7 @@ from app.schemas.attendance import (
     ThreeListsOut,
 )
 from app.schemas.common import Id, SchoolDate
+from app.schemas.problems import PROBLEM_MEDIA_TYPE
 from app.services import attendance, attendance_queries
 
 router = APIRouter(prefix="/api/v1", tags=["考勤 Attendance"])
@@ -40,18 +43,6 @@ _BODY_DOC = openapi.json_body(
     '一个班的点名(最多 500 条),或一条记录。A class\'s roll: `{"events": [...]}` or a bare '
     "array (up to 500); or a single event object.",
 )
-
-
-_VALIDATION_ERROR = {"$ref": "#/components/schemas/HTTPValidationError"}
-
-
-def _answer(description: str, *schemas: dict[str, str]) -> dict[str, Any]:
-    schema: dict[str, Any] = schemas[0] if len(schemas) == 1 else {"anyOf": list(schemas)}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-class PayloadTooLarge(AppError):
-    status = 413
 
 
 async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
@@ -98,21 +89,31 @@ async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
     "`duplicate` (same `event_id`, same content: nothing written twice) or `rejected` with "
     "the reason; the rest of the batch goes on. A batch answers 200. A single event "
     "answers 201 accepted, 200 duplicate, 409 (event_id reused with other content) or 422.",
+    response_model=None,
     openapi_extra=_BODY_DOC,
     responses={
-        200: _answer(
-            "一批的结果,或单条重复记录 (a batch's results, or a single duplicate)",
-            openapi.ref(BatchResult),
-            openapi.ref(EventResult),
-        ),
-        201: _answer("单条记录已接收 (a single event accepted)", openapi.ref(EventResult)),
-        409: _answer("event_id 已用于其他内容 (event_id reused)", openapi.ref(EventResult)),
-        413: {"description": "批量超过上限 (batch above the limit)"},
-        422: _answer(
-            "单条记录被拒,或请求体无效 (a single event rejected, or a malformed body)",
-            openapi.ref(EventResult),
-            _VALIDATION_ERROR,
-        ),
+        200: {
+            "description": "一批的结果;或单条记录重复提交 (a batch's results; or a single "
+            "event already recorded: an EventResult with result=duplicate)",
+            "content": {
+                "application/json": {
+                    "schema": {"anyOf": [openapi.ref(BatchResult), openapi.ref(EventResult)]}
+                }
+            },
+        },
+        201: {
+            "description": "单条记录已接收 (a single event accepted)",
+            "content": {"application/json": {"schema": openapi.ref(EventResult)}},
+        },
+        409: {
+            "description": "event_id 已用于不同内容 (a single event reusing an event_id)",
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": openapi.ref(EventRejected)}},
+        },
+        413: {"description": "批量超过上限 (batch above the limit; code payload_too_large)"},
+        422: {
+            "description": "请求体或单条记录有误 (a malformed body, or a single event refused)",
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": openapi.ref(EventRejected)}},
+        },
     },
 )
 async def post_events(request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor) -> Response:
@@ -122,11 +123,31 @@ async def post_events(request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor)
     if not single:
         return Response(intake.body(), media_type="application/json")
     outcome, reject = intake.outcomes[0]
-    code = {
-        Outcome.accepted: status.HTTP_201_CREATED,
-        Outcome.duplicate: status.HTTP_200_OK,
-    }.get(outcome, 409 if reject is RejectCode.conflict else 422)
-    return Response(intake.results[0].encode(), status_code=code, media_type="application/json")
+    if outcome is not Outcome.rejected:
+        code = status.HTTP_201_CREATED if outcome is Outcome.accepted else status.HTTP_200_OK
+        return Response(intake.results[0].encode(), status_code=code, media_type="application/json")
+    return _rejected_event(EventResult.model_validate_json(intake.results[0]), reject)
+
+
+def _rejected_event(result: EventResult, reject: RejectCode | None) -> Response:
+    """A single event refused: a problem document like every other 4xx, its ``result`` the
+    same item a batch would have listed."""
+    errors: list[dict[str, object]] = [
+        {"loc": e.loc, "msg": e.msg, "type": "value_error"} for e in result.errors
+    ]
+    extra = {"result": result.model_dump(mode="json")}
+    if reject is RejectCode.conflict:
+        return problem_response(409, result.reason or "", "conflict.event_id_reused", **extra)
+    if reject is RejectCode.invalid or reject is None:
+        detail = result.reason or "; ".join(e.msg for e in result.errors)
+        return problem_response(422, detail, "validation_failed", errors=errors, **extra)
+    loc = (
+        ["body", "student_id"] if reject is RejectCode.unknown_student else ["body", "school_date"]
+    )
+    errors = errors or [{"loc": loc, "msg": result.reason or "", "type": reject.value}]
+    return problem_response(
+        422, result.reason or "", f"attendance.{reject.value}", errors=errors, **extra
+    )
 
 
 @router.get("/classes/{class_id}/roll", summary="班级点名表(某日)")

@@ -16,10 +16,26 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+_READINESS = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "not ready"]},
+        "checks": {"type": "object", "additionalProperties": True},
+    },
+    "required": ["status", "checks"],
+}
+
+
 @router.get(
     "/readyz",
     summary="可以服务 (readiness): database reachable, migrations at head",
-    responses={503: {"description": "not ready; the body says why"}},
+    responses={
+        200: {"content": {"application/json": {"schema": _READINESS}}},
+        503: {
+            "description": "not ready; the body says why",
+            "content": {"application/json": {"schema": _READINESS}},
+        },
+    },
 )
 async def readyz(ctx: Ctx) -> JSONResponse:
     checks: dict[str, object] = {}

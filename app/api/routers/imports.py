@@ -6,12 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from app.api import openapi
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.errors import Invalid
 from app.imports.parse import FileError, TooManyRows, read_roster
 from app.schemas.common import RefId
 from app.schemas.imports import ImportMode, ImportRejected, ImportReport
+from app.schemas.problems import PROBLEM_MEDIA_TYPE
 from app.services import imports
 
 router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])
@@ -43,10 +43,12 @@ _DESCRIPTION = """
 班级(可另设 年级 列)、监护人、联系电话;可选:性别、出生日期、监护人关系、送教上门、
 留守儿童、残疾儿童、单亲、孤儿、家庭经济困难(是/否)。
 
-- `mode=all_or_nothing` (default): any bad row → nothing imported, **422** with `detail`
-  (one `{loc: [body, file, row, column], msg, type}` per problem) and `report`.
+- `mode=all_or_nothing` (default): any bad row → nothing imported, **422** problem document
+  (code `import.rows_rejected`) with `errors` (one `{loc: [body, file, row, column], msg, type}`
+  per problem) and `report`.
 - `mode=valid_only`: good rows are imported, **200** with the report listing the others.
-- A file that is not a roster (wrong type, missing column) → 422 with `loc: [body, file]`;
+- A file that is not a roster (wrong type, missing column) → 422 with `loc: [body, file]` and
+  no `report`;
   larger than 10 MB, or more than 20,000 data rows (`KCBX_IMPORT_MAX_ROWS`) → 413 at once.
 - The report lists the first 1,000 problems (`KCBX_IMPORT_MAX_PROBLEMS`) in row order;
   `problem_count` counts all of them.
@@ -61,17 +63,8 @@ _DESCRIPTION = """
     responses={
         413: {"description": "文件超过 10 MB 或超过行数上限 (file or row count too large)"},
         422: {
+            "model": ImportRejected,
             "description": "有问题行未导入,或文件/字段无效 (rows rejected, or a bad file or field)",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "anyOf": [
-                            openapi.ref(ImportRejected),
-                            {"$ref": "#/components/schemas/HTTPValidationError"},
-                        ]
-                    }
-                }
-            },
         },
     },
 )
@@ -98,5 +91,7 @@ async def import_students(
     report = await imports.import_students(uow, ctx, actor, school_id, roster, mode)
     if report.rejected and mode is ImportMode.all_or_nothing:
         body = ImportRejected.of(report).model_dump(mode="json")
-        return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return JSONResponse(
+            body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, media_type=PROBLEM_MEDIA_TYPE
+        )
     return report

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
-from app.api import openapi
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.files import XLSX_RESPONSES, Format, xlsx_file
 from app.api.routers.imports import read_upload, too_many_rows
@@ -17,6 +16,7 @@ from app.errors import Invalid
 from app.imports.parse import FileError, TooManyRows
 from app.schemas.common import Id
 from app.schemas.imports import ImportMode
+from app.schemas.problems import PROBLEM_MEDIA_TYPE
 from app.schemas.reports import ReportFormat
 from app.schemas.school_age import (
     ChildStatus,
@@ -52,17 +52,8 @@ _IMPORT = """
     responses={
         413: {"description": "文件超过 10 MB 或超过行数上限 (file or row count too large)"},
         422: {
+            "model": SchoolAgeImportRejected,
             "description": "有问题行未导入,或文件/字段无效 (rows rejected, or a bad file or field)",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "anyOf": [
-                            openapi.ref(SchoolAgeImportRejected),
-                            {"$ref": "#/components/schemas/HTTPValidationError"},
-                        ]
-                    }
-                }
-            },
         },
     },
 )
@@ -96,7 +87,9 @@ async def import_children(
     )
     if report.rejected and how is ImportMode.all_or_nothing:
         body = SchoolAgeImportRejected.of(report).model_dump(mode="json")
-        return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return JSONResponse(
+            body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, media_type=PROBLEM_MEDIA_TYPE
+        )
     return report
 
 

@@ -1,0 +1,101 @@
+"""One-step onboarding: the 学籍 export in one call, the staff list in another."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi.responses import JSONResponse
+
+from app.api.deps import Ctx, CurrentActor, Uow
+from app.api.routers.imports import read_upload
+from app.errors import Invalid
+from app.imports.parse import FileError
+from app.schemas.imports import ImportMode
+from app.schemas.onboarding import RosterRejected, RosterReport, StaffRejected, StaffReport
+from app.schemas.problems import PROBLEM_MEDIA_TYPE
+from app.services import imports, onboarding, staff_import
+
+router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])
+
+Mode = Annotated[ImportMode, Form(description="all_or_nothing(默认)或 valid_only")]
+DryRun = Annotated[bool, Form(description="演练:报告将新建或修改的内容,不写入 (report only)")]
+SchoolId = Annotated[int, Form(description="导入到的学校 (target school)")]
+
+
+def _answer(report: RosterReport) -> RosterReport | JSONResponse:
+    if report.problems and report.mode is ImportMode.all_or_nothing and not report.dry_run:
+        return JSONResponse(
+            RosterRejected.of(report).model_dump(mode="json"),
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            media_type=PROBLEM_MEDIA_TYPE,
+        )
+    return report
+
+
+@router.post(
+    "/roster",
+    response_model=RosterReport,
+    summary="一步导入全校学生(学籍系统导出表)",
+    description=(onboarding.__doc__ or "")
+    + "\n\nA dry run answers 200 with the report, problems included; a real all-or-nothing run "
+    "with problems answers 422 (code `import.rows_rejected`) and writes nothing.",
+    responses={
+        413: {"description": "文件超过 10 MB (file too large)"},
+        422: {"model": RosterRejected, "description": "有问题行,未导入 (rows rejected)"},
+    },
+)
+async def import_roster(
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    file: Annotated[UploadFile, File(description="学籍系统导出的学生名单 (CSV 或 XLSX)")],
+    school_id: SchoolId,
+    mode: Mode = ImportMode.all_or_nothing,
+    dry_run: DryRun = False,
+) -> RosterReport | JSONResponse:
+    await imports.target_school(uow, actor, school_id)
+    data = await read_upload(file, ctx.settings.max_upload_bytes)
+    try:
+        sheet = await asyncio.to_thread(onboarding.read, data, file.filename)
+    except FileError as exc:
+        raise Invalid.field(("body", "file"), str(exc)) from exc
+    report = await onboarding.import_roster(uow, ctx, actor, school_id, sheet, mode, dry_run)
+    return _answer(report)
+
+
+@router.post(
+    "/staff",
+    response_model=StaffReport,
+    summary="一步导入全校教职工及其职务",
+    description=(staff_import.__doc__ or "")
+    + "\n\nA dry run answers 200 with the report, problems included; a real all-or-nothing run "
+    "with problems answers 422 (code `import.rows_rejected`) and writes nothing.",
+    responses={
+        413: {"description": "文件超过 10 MB (file too large)"},
+        422: {"model": StaffRejected, "description": "有问题行,未导入 (rows rejected)"},
+    },
+)
+async def import_staff(
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    file: Annotated[UploadFile, File(description="教职工名单:姓名、手机号、职务、班级 (CSV/XLSX)")],
+    school_id: SchoolId,
+    mode: Mode = ImportMode.all_or_nothing,
+    dry_run: DryRun = False,
+) -> StaffReport | JSONResponse:
+    data = await read_upload(file, ctx.settings.max_upload_bytes)
+    try:
+        sheet = await asyncio.to_thread(staff_import.read, data, file.filename)
+    except FileError as exc:
+        raise Invalid.field(("body", "file"), str(exc)) from exc
+    report = await staff_import.import_staff(uow, ctx, actor, school_id, sheet, mode, dry_run)
+    if report.problems and mode is ImportMode.all_or_nothing and not dry_run:
+        return JSONResponse(
+            StaffRejected.of(report).model_dump(mode="json"),
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            media_type=PROBLEM_MEDIA_TYPE,
+        )
+    return report

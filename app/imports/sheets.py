@@ -1,0 +1,82 @@
+"""Reading an onboarding sheet (the 学籍 export, the staff list): the roster reader's file
+checks, encodings and header notes (app.imports.parse), but every header is accounted for: a
+column that is neither read nor known to be safely ignored is reported by name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from app.imports import parse as p
+
+
+@dataclass(frozen=True)
+class Sheet:
+    header_row: int
+    unknown: list[str]  # headers nobody reads, in file order
+    roster: p.Roster
+
+
+def raw_rows(data: bytes, filename: str | None) -> list[tuple[int, list[p.Cell]]]:
+    suffix = PurePath(filename or "").suffix.lower()
+    if data.startswith(p._OLE_MAGIC):
+        raise p.FileError(
+            "不支持 Excel 97-2003 (.xls) 文件,请另存为 .xlsx 或 CSV (save as .xlsx or CSV)"
+        )
+    is_zip = data.startswith(p._ZIP_MAGIC)
+    if suffix in (".xlsx", ".xlsm") or (is_zip and suffix in ("", ".csv")):
+        raw = p._xlsx_rows(data)
+    elif suffix in ("", ".csv", ".txt") and not is_zip:
+        raw = p._csv_rows(data)
+    else:
+        raise p.FileError(p._NOT_A_ROSTER)
+    if not raw:
+        raise p.FileError("文件是空的 (the file is empty)")
+    return raw
+
+
+def read_sheet(
+    data: bytes,
+    filename: str | None,
+    *,
+    read: frozenset[str],
+    required: tuple[str, ...],
+    ignored: frozenset[str] = frozenset(),
+    aliases: Mapping[str, str] | None = None,
+) -> Sheet:
+    """``read`` columns are returned, ``ignored`` ones are known and skipped, any other header
+    is ``unknown``; ``FileError`` for a file that is no such table or lacks a ``required``."""
+    raw = raw_rows(data, filename)
+    aliases = aliases or {}
+
+    def name(cell: p.Cell) -> str:
+        found = p.header_name(cell)
+        return aliases.get(found, found)
+
+    head = raw[: p._HEADER_SEARCH_ROWS]
+    start = next((i for i, (_, cells) in enumerate(head) if p.NAME in map(name, cells)), 0)
+    header_row, header = raw[start]
+    positions: dict[str, int] = {}
+    unknown: list[str] = []
+    for index, cell in enumerate(header):
+        column = name(cell)
+        if not column or column in ignored:
+            continue
+        if column not in read:
+            unknown.append(column)
+            continue
+        if column in positions:
+            raise p.FileError(f"列“{column}”出现了两次 (column {column} appears twice)")
+        positions[column] = index
+    missing = [c for c in required if c not in positions]
+    if missing:
+        raise p.FileError(f"缺少必填列:{'、'.join(missing)} (missing required columns)")
+    rows = [
+        p.Row(number, {h: p._at(cells, i) for h, i in positions.items()})
+        for number, cells in raw[start + 1 :]
+        if not p._blank(cells)
+    ]
+    if not rows:
+        raise p.FileError("表头下没有数据行 (no rows under the header)")
+    return Sheet(header_row, unknown, p.Roster(frozenset(positions), rows))
