@@ -3,6 +3,7 @@ service errors, FastAPI's validation, and Starlette's HTTP errors (unknown path,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,10 +11,13 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError, Invalid, RateLimited, Unauthorized
 from app.schemas.problems import PROBLEM_MEDIA_TYPE, code_of, problem_type, title_of
+
+log = logging.getLogger("kcbx.api")
 
 
 def problem_body(status: int, detail: str, code: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -53,21 +57,21 @@ def field_errors(items: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _summary(errors: list[dict[str, Any]]) -> str:
+def summary(errors: list[dict[str, Any]]) -> str:
     first = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:3])
     more = f" (+{len(errors) - 3})" if len(errors) > 3 else ""
     return f"请求内容有误 (invalid request): {first}{more}"
 
 
 def validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
-    return problem_response(422, _summary(errors), "validation_failed", errors=errors)
+    return problem_response(422, summary(errors), "validation_failed", errors=errors)
 
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     if isinstance(exc, Invalid):
         errors = [{"loc": list(p.loc), "msg": p.msg, "type": p.type} for p in exc.problems]
-        return problem_response(422, _summary(errors), exc.code, errors=errors)
+        return problem_response(422, summary(errors), exc.code, errors=errors)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     if isinstance(exc, RateLimited) and exc.retry_after is not None:
         headers = {"Retry-After": str(exc.retry_after)}
@@ -88,7 +92,52 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, detail, headers=exc.headers)
 
 
+# The database is away (restarting, failing over, refusing connections): the request changed
+# nothing, and the client should try again shortly — 503 with Retry-After, never a 500.
+_DB_AWAY = (OSError, ConnectionError, InterfaceError, OperationalError)
+
+
+async def _database_away(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable for %s %s: %r", request.method, request.url.path, exc)
+    return problem_response(
+        503,
+        "数据库暂不可用,请稍后重试 (database unavailable: retry shortly)",
+        "service_unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated or _connection_lost(exc.orig):
+        return await _database_away(request, exc)
+    raise exc
+
+
+def _connection_lost(orig: BaseException | None) -> bool:
+    name = type(orig).__name__ if orig is not None else ""
+    return isinstance(orig, OSError | ConnectionError) or name in _LOST_NAMES
+
+
+# asyncpg's own names for a connection that went away (matched by name: no asyncpg import
+# needed on SQLite deployments).
+_LOST_NAMES = frozenset(
+    {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "ConnectionFailureError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "TooManyConnectionsError",
+        "InterfaceError",
+    }
+)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
+    for kind in _DB_AWAY:
+        app.add_exception_handler(kind, _database_away)
+    app.add_exception_handler(DBAPIError, _dbapi_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -27,6 +27,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.errors import problem_body, summary, validation_problem
+from app.schemas.problems import PROBLEM_MEDIA_TYPE
 from app.schemas.text import first_illegal
 
 log = logging.getLogger("kcbx.guards")
@@ -42,7 +44,13 @@ ATTENDANCE_BYTES_PER_EVENT = 4096
 
 
 def _problem(status: int, detail: Any) -> bytes:
-    return json.dumps({"detail": detail}, ensure_ascii=False).encode()
+    """The same RFC 9457 document the routers answer (app/api/errors.py): ``detail`` a
+    sentence, and for 422 the field ``errors``."""
+    if isinstance(detail, list):
+        body = problem_body(status, summary(detail), "validation_failed", errors=detail)
+    else:
+        body = problem_body(status, str(detail))
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 class RequestGuard:
@@ -203,7 +211,7 @@ async def _answer(send: Send, status: int, detail: Any) -> None:
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
             ],
         }
@@ -214,13 +222,13 @@ async def _answer(send: Send, status: int, detail: Any) -> None:
 async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
     log.warning("last-resort 422 for %s %s: %r", request.method, request.url.path, exc)
     msg = "取值超出范围或含不可用字符 (a value is out of range or holds unusable characters)"
-    return JSONResponse({"detail": [_item(["body"], msg)]}, status_code=422)
+    return validation_problem([_item(["body"], msg)])
 
 
 async def _too_deep(request: Request, exc: Exception) -> JSONResponse:
     log.warning("last-resort 422 (nesting) for %s %s", request.method, request.url.path)
     msg = "JSON 嵌套过深 (JSON nested too deeply)"
-    return JSONResponse({"detail": [_item(["body"], msg)]}, status_code=422)
+    return validation_problem([_item(["body"], msg)])
 
 
 def install(app: FastAPI) -> None:

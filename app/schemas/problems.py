@@ -43,6 +43,7 @@ class ValidationProblem(Problem):
 
 
 TITLES = {
+    503: "服务暂不可用 (Service Unavailable)",
     400: "请求有误 (Bad Request)",
     401: "未登录 (Unauthorized)",
     403: "无权限 (Forbidden)",
@@ -56,6 +57,7 @@ TITLES = {
 }
 
 CODES = {
+    503: "service_unavailable",
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
