@@ -81,7 +81,8 @@ async def check_intake(checks: Checks, ledger: Ledger, db: AsyncEngine) -> None:
         real = [a for a in got if a != NO_ANSWER and not a.startswith("http:")]
         resent += len(got) - 1
         if not real:
-            bad.append((eid, got))
+            if not any(a.startswith("http:") for a in got):  # refused whole: counted above
+                bad.append((eid, got))
             continue
         # After the first answer the service holds it: every later send is a duplicate.
         if real.count("accepted") > 1 or any(a != "duplicate" for a in real[1:]):
