@@ -2,10 +2,11 @@
 the killed one had claimed (its transaction died with it), and a restarted engine fires
 nothing twice.
 
-Both engines meet the backlog at once, however long posting takes on a loaded machine: they
-are started, held still (SIGSTOP) while a roll of a past school day is posted — every parent
-call, due 1 hour after the absence was found, is then overdue — and let go together
-(SIGCONT). Engine 1 is killed while its transaction holds a claim."""
+Deterministic on a loaded machine: both engines are started and held still (SIGSTOP) while a
+roll of a past school day is posted (every parent call, due 1 hour after the absence was
+found, is then overdue). Engine 1 is let go until its transaction holds a claim of deadlines
+and frozen there — a process stalled mid-transaction — while engine 2 fires everything else;
+then engine 1 is killed, and engine 2 must fire what it had claimed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.context import AppContext
@@ -53,6 +55,21 @@ async def in_sweep(db: AsyncEngine, engine: Engine) -> bool:
     return bool(got[0][0])
 
 
+async def lockable(db: AsyncEngine) -> int:
+    """Due pending deadlines nobody holds: what a claim could take now (probed, rolled back)."""
+    async with db.connect() as conn:
+        trans = await conn.begin()
+        got = await conn.execute(
+            text(
+                "SELECT count(*) FROM (SELECT id FROM deadline WHERE state = 'pending' "
+                "AND due_at <= now() FOR UPDATE SKIP LOCKED) AS free"
+            )
+        )
+        n = int(got.scalar_one())
+        await trans.rollback()
+    return n
+
+
 @pytest.mark.fault("kill -9 of one of two engines mid-sweep")
 async def test_an_engine_killed_mid_sweep_beside_another_loses_nothing_and_fires_nothing_twice(
     fault_ctx: AppContext, stack: Stack, fault_row: FaultRow
@@ -74,22 +91,39 @@ async def test_an_engine_killed_mid_sweep_beside_another_loses_nothing_and_fires
         events = [event(sid, day, "morning", "absent", at(day, "morning", tz)) for sid in pupils]
         await post_all(staff, ledger, [events[i : i + 50] for i in range(0, len(events), 50)])
         posted = time.monotonic()
+        # Engine 1 takes its first claim; it is frozen there (its transaction open, holding
+        # the claimed rows) and engine 2 let go beside it, to fire all it can get.
         first.resume()
-        second.resume()
-        # Wait for the sweep to be under way (some fired, some pending) with engine-1 holding
-        # a claim, and kill it there.
-        give_up = time.monotonic() + 180
+        give_up = time.monotonic() + 120
         while True:
-            due, fired, pending = await due_contacts_fired(ledger, db)
-            if fired > 0 and pending > 0 and await in_sweep(db, first):
+            if await in_sweep(db, first):
+                first.pause()
+                if await in_sweep(db, first):
+                    break
+                first.resume()
+            assert time.monotonic() < give_up, "engine 1 never seen holding a claim"
+            assert first.alive, first.tail()
+            await asyncio.sleep(0.005)
+        second.resume()
+        while True:  # until what is left is engine 1's claim alone
+            _, fired, pending = await due_contacts_fired(ledger, db)
+            if pending and not await lockable(db) and not await in_sweep(db, second):
                 break
-            assert time.monotonic() < give_up, f"no sweep seen: {fired}/{due} fired"
-            assert first.alive and second.alive, stack.logs_text()
-            await asyncio.sleep(0.01)
+            assert time.monotonic() < give_up, f"engine 2 did not get the rest: {pending} left"
+            assert second.alive, second.tail()
+            await asyncio.sleep(0.05)
+        _, fired, pending = await due_contacts_fired(ledger, db)  # settled: one snapshot
         first.kill9()
         killed_at = time.monotonic()
         fault_row.checks.counts.update(
-            posting_s=round(posted - t0, 1), fired_before_kill=fired, pending_at_kill=pending
+            posting_s=round(posted - t0, 1),
+            fired_before_kill=fired,
+            claimed_by_killed_engine=pending,
+        )
+        fault_row.checks.expect(
+            "the kill landed mid-sweep (the killed engine held a claim)",
+            0 < pending < ABSENT,
+            f"{pending} pending at the kill",
         )
 
         def survivor_alive() -> None:
