@@ -56,7 +56,7 @@ async def test_changing_ones_own_password_needs_the_current_one_and_revokes_old_
 
     r = await client.patch(me, json={"password": "second-pass-2"}, headers=_bearer(first))
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "current_password"]
+    assert r.json()["errors"][0]["loc"] == ["body", "current_password"]
     r = await client.patch(
         me,
         json={"password": "second-pass-2", "current_password": "not-it-at-all"},

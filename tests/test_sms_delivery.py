@@ -305,7 +305,7 @@ async def test_bad_tencent_templates_are_422_naming_the_field_and_store_nothing(
 ) -> None:
     r = await configure_sms(client, world, {"alert.raised": template})
     assert r.status_code == 422, r.text
-    assert loc in [p["loc"] for p in r.json()["detail"]]
+    assert loc in [p["loc"] for p in r.json()["errors"]]
     school = world.ids["school_A"]
     stored = await client.get(
         f"/api/v1/schools/{school}/sms-templates", headers=world.auth("principal")
@@ -321,7 +321,7 @@ async def test_bad_aliyun_templates_and_unknown_kinds_are_422(
     missing = {**ALIYUN_TEMPLATES["alert.raised"], "params": {"school": "school"}}
     r = await configure_sms(client, world, {"alert.raised": missing})
     assert r.status_code == 422
-    assert ["body", "templates", "alert.raised", "params"] in [p["loc"] for p in r.json()["detail"]]
+    assert ["body", "templates", "alert.raised", "params"] in [p["loc"] for p in r.json()["errors"]]
     twice = {
         "template_id": "SMS_1",
         "content": "${student}同学,${student}同学",
@@ -331,13 +331,13 @@ async def test_bad_aliyun_templates_and_unknown_kinds_are_422(
     assert r.status_code == 422
     r = await configure_sms(client, world, {"alert.exploded": ALIYUN_TEMPLATES["alert.raised"]})
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "templates", "alert.exploded"]
+    assert r.json()["errors"][0]["loc"] == ["body", "templates", "alert.exploded"]
 
 
 async def test_sms_templates_need_a_provider(world: World, client: httpx.AsyncClient) -> None:
     r = await configure_sms(client, world, TENCENT_TEMPLATES)  # the test settings: no provider
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "templates"]
+    assert r.json()["errors"][0]["loc"] == ["body", "templates"]
 
 
 async def test_teachers_cannot_configure_sms(

@@ -149,7 +149,7 @@ async def test_bad_transfers_change_nothing(
     for elsewhere in (world.ids["school_Z"], 2**31 - 1):
         r = await post(client, world, "principal", url, application(world, to_school_id=elsewhere))
         assert r.status_code == 422, r.text
-        assert r.json()["detail"][0]["loc"] == ["body", "to_school_id"]
+        assert r.json()["errors"][0]["loc"] == ["body", "to_school_id"]
         assert "学校Z" not in r.text
     assert (
         await post(client, world, "subject_teacher", url, application(world))

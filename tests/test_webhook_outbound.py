@@ -153,7 +153,7 @@ async def test_secret_rotation_signs_with_both_during_the_window(
     rotate = f"{SUBS}/{sub_id}/rotate-secret"
     assert (await client.post(rotate, json={}, headers=world.auth("principal"))).status_code == 404
     bad = await client.post(rotate, json={"secret": "nope"}, headers=world.auth("county_admin"))
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "secret"]
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["body", "secret"]
     r = await client.post(rotate, json={"window_hours": 24}, headers=world.auth("county_admin"))
     assert r.status_code == 200, r.text
     new = r.json()["secret"]
@@ -206,7 +206,7 @@ async def test_webhooks_to_non_public_addresses_are_422_and_nothing_is_stored(
     monkeypatch.setattr(ctx.settings, "outbound", OutboundPolicy())  # production default
     r = await subscribe(client, world, url)
     assert r.status_code == 422, r.text
-    assert r.json()["detail"][0]["loc"] == ["body", "url"]
+    assert r.json()["errors"][0]["loc"] == ["body", "url"]
     assert (await client.get(SUBS, headers=world.auth("county_admin"))).json() == []
 
 
@@ -245,7 +245,7 @@ async def test_robot_urls_off_the_platform_host_are_422_and_nothing_is_stored(
         f"/api/v1/schools/{school}/channels/{channel}", json=body, headers=world.auth("principal")
     )
     assert r.status_code == 422, r.text
-    assert r.json()["detail"][0]["loc"] == ["body", "url"]
+    assert r.json()["errors"][0]["loc"] == ["body", "url"]
     got = await client.get(f"/api/v1/schools/{school}/delivery", headers=world.auth("principal"))
     assert got.json()["configured_channels"] == []
 

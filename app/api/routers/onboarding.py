@@ -12,6 +12,7 @@ from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.routers.imports import read_upload
 from app.errors import Invalid
 from app.imports.parse import FileError
+from app.schemas.common import RefId
 from app.schemas.imports import ImportMode
 from app.schemas.onboarding import RosterRejected, RosterReport, StaffRejected, StaffReport
 from app.schemas.problems import PROBLEM_MEDIA_TYPE
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])
 
 Mode = Annotated[ImportMode, Form(description="all_or_nothing(默认)或 valid_only")]
 DryRun = Annotated[bool, Form(description="演练:报告将新建或修改的内容,不写入 (report only)")]
-SchoolId = Annotated[int, Form(description="导入到的学校 (target school)")]
+SchoolId = Annotated[RefId, Form(description="导入到的学校 (target school)")]
 
 
 def _answer(report: RosterReport) -> RosterReport | JSONResponse:
