@@ -7,14 +7,12 @@ webhook signature and the 钉钉 signature on the receiving side. No other netwo
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import socket
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +20,6 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.applications import Starlette
@@ -67,6 +64,7 @@ from app.alerts.templates import (
     render_digest,
 )
 from app.errors import Invalid
+from tests.fakes.server import serve as local_server
 
 NOW = datetime(2024, 11, 25, 1, 5, tzinfo=UTC)  # 09:05 in Asia/Shanghai
 SECRET = "whsec_" + base64.b64encode(b"a county's 32-byte webhook key!!").decode()
@@ -647,30 +645,6 @@ def _receiver_app(state: dict[str, Any]) -> Starlette:
             Route("/robot/send", robot, methods=["POST"]),
         ]
     )
-
-
-@asynccontextmanager
-async def local_server(app: Starlette) -> AsyncIterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        assert server.started, "local receiver did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
-        sock.close()
 
 
 @pytest.fixture

@@ -34,7 +34,8 @@ from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.db.models import Delivery, Notification
 from tests.attendance_helpers import TUESDAY, event
-from tests.platform_fakes import DingtalkFake, WechatFake, WecomFake, serve
+from tests.fakes.server import serve
+from tests.platform_fakes import DingtalkFake, WechatFake, WecomFake
 from tests.world import World, build_world
 
 HOOK_SECRET = "whsec_" + base64.b64encode(b"county-secret-0123456789").decode()

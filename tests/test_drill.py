@@ -10,17 +10,14 @@ import base64
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlmodel import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
@@ -35,6 +32,7 @@ from app.domain.roles import Role
 from app.services import sim_clock
 from app.settings import Settings
 from tests.attendance_helpers import BEIJING, event
+from tests.fakes.server import serve as local_server
 from tests.world import World, build_world
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -421,23 +419,6 @@ def _receiver(drill: AppContext, got: dict[str, list[tuple[datetime, Any]]]) -> 
     return Starlette(
         routes=[Route("/hook", hook, methods=["POST"]), Route("/robot", robot, methods=["POST"])]
     )
-
-
-@asynccontextmanager
-async def local_server(app: Starlette) -> AsyncIterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            assert not task.done(), "local receiver did not start"
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
-        sock.close()
 
 
 async def test_deliveries_in_a_drill_keep_quiet_hours_and_retry_on_the_drilled_clock(
