@@ -419,19 +419,25 @@ async def react_to_attendance(
     ``hints``: what the caller's statement already found out about these students (None:
     nothing); when nobody is absent and nobody has a case open there is nothing to look up,
     and otherwise only what may exist is looked up."""
+    session = uow.session
+    concurrent = repo.locks_students(session)
     if not changed or (
-        hints is not None and not absent and not hints.open_cases and not hints.corrected
+        hints is not None
+        and not concurrent
+        and not absent
+        and not hints.open_cases
+        and not hints.corrected
     ):
         return
-    session = uow.session
-    # Newly absent students may get a case: one roll at a time per student (a second roll
-    # posted at the same moment waits here, then reads the first one's case and marks).
-    await repo.lock_students(session, absent)
-    if hints is None:
+    # One roll at a time per student, for every student whose marks changed: a roll that
+    # makes a student present waits for a simultaneous one that found them absent (and may
+    # be opening their case), then reads that case; a second roll making the same student
+    # absent reads the first one's case and marks. The hints were found before the lock, so
+    # on PostgreSQL every changed student's open case is read again under it.
+    await repo.lock_students(session, changed)
+    if hints is None or concurrent:
         with_open = list(changed)
     else:
-        # The hint was found before the lock: an absent student's case may have been opened
-        # since by a simultaneous roll, so theirs are read again.
         with_open = [s for s in changed if s in hints.open_cases or s in absent]
     # Closed cases that may matter: a re-enrolled student absent again (a relapse reopens the
     # case), and closed cases whose alerts still stand, of students whose marks changed (a

@@ -74,6 +74,11 @@ _STUDENT_LOCK = 0x6B637378  # "kcsx"
 _LOCK_STUDENTS = text("SELECT pg_advisory_xact_lock(:ns, s) FROM unnest(CAST(:ids AS INT[])) AS s")
 
 
+def locks_students(session: AsyncSession) -> bool:
+    """Whether ``lock_students`` takes locks here (PostgreSQL; SQLite serialises writers)."""
+    return _dialect(session) == "postgresql"
+
+
 async def lock_students(session: AsyncSession, student_ids: Collection[int]) -> None:
     """Serialise, per student, the transactions that may open (or reopen) the student's case:
     a transaction-scoped advisory lock per student, taken in student-id order (so two rolls
