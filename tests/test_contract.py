@@ -102,6 +102,11 @@ def test_attendance_documents_what_it_answers(doc: dict[str, Any]) -> None:
     }
     rejected = {"$ref": "#/components/schemas/EventRejected"}
     assert responses["409"]["content"]["application/problem+json"]["schema"] == rejected
+    # 422: a single event refused, or a body that is not a roll at all (no ``result`` then).
+    invalid = {"$ref": "#/components/schemas/ValidationProblem"}
+    assert responses["422"]["content"]["application/problem+json"]["schema"] == {
+        "anyOf": [rejected, invalid]
+    }
 
 
 def test_binary_answers_and_local_times_are_declared_as_sent(doc: dict[str, Any]) -> None:

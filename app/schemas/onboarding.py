@@ -44,7 +44,9 @@ class RosterReport(BaseModel):
 class RosterRejected(ValidationProblem):
     """422 of an all-or-nothing roster import with problems: nothing was written."""
 
-    report: RosterReport
+    report: RosterReport | None = Field(
+        default=None, description="有问题行时的完整报告 (absent when the request itself is refused)"
+    )
 
     @classmethod
     def of(cls, report: RosterReport) -> RosterRejected:
@@ -74,7 +76,9 @@ class StaffReport(BaseModel):
 class StaffRejected(ValidationProblem):
     """422 of an all-or-nothing staff import with problems: nothing was written."""
 
-    report: StaffReport
+    report: StaffReport | None = Field(
+        default=None, description="有问题行时的完整报告 (absent when the request itself is refused)"
+    )
 
     @classmethod
     def of(cls, report: StaffReport) -> StaffRejected:

@@ -27,7 +27,7 @@ from app.schemas.attendance import (
     ThreeListsOut,
 )
 from app.schemas.common import Id, SchoolDate
-from app.schemas.problems import PROBLEM_MEDIA_TYPE
+from app.schemas.problems import PROBLEM_MEDIA_TYPE, ValidationProblem
 from app.services import attendance, attendance_queries
 
 router = APIRouter(prefix="/api/v1", tags=["考勤 Attendance"])
@@ -111,8 +111,15 @@ async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
         },
         413: {"description": "批量超过上限 (batch above the limit; code payload_too_large)"},
         422: {
-            "description": "请求体或单条记录有误 (a malformed body, or a single event refused)",
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": openapi.ref(EventRejected)}},
+            "description": "请求体或单条记录有误 (a malformed body: ValidationProblem; or a "
+            "single event refused: EventRejected)",
+            "content": {
+                PROBLEM_MEDIA_TYPE: {
+                    "schema": {
+                        "anyOf": [openapi.ref(EventRejected), openapi.ref(ValidationProblem)]
+                    }
+                }
+            },
         },
     },
 )
