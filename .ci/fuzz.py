@@ -149,9 +149,20 @@ def _run_role(
         f"test cases: {cases.group(1).strip() if cases else '?'}; "
         f"failures: {', '.join(f'{name} {n}' for name, n in failures) or 'none'}"
     )
-    if proc.returncode:
+    code = proc.returncode
+    # Schemathesis also exits 1 when its own generator crashes (hypothesis's engine raising
+    # inside hypothesis/internal, e.g. "Index 75 out of range" while shrinking): that says
+    # nothing about the API. With no check failed and no other error, it is reported, not
+    # failed; any failed check, server error or other runtime error still fails the run.
+    runtime = re.findall(r"🚫 Runtime Error: (\d+)", proc.stdout)
+    other_errors = re.findall(r"🚫 (?!Runtime Error)([^:\n]+): (\d+)", proc.stdout)
+    internal = "hypothesis/internal" in proc.stdout or "schemathesis/generation" in proc.stdout
+    if code and not failures and runtime and not other_errors and internal:
+        line += f"; the fuzzer's own runtime errors (not the API's): {runtime[0]} (see {log})"
+        code = 0
+    if code:
         line += "\n" + proc.stdout[-4000:]
-    return proc.returncode, line
+    return code, line
 
 
 def main() -> None:
