@@ -72,6 +72,11 @@ class Actor:
     scopes: frozenset[str] = field(default_factory=frozenset)
 
     @property
+    def tag(self) -> str:
+        """``kind:id:name``, cut to the 100 characters of the columns that record who acted."""
+        return f"{self.kind.value}:{self.id}:{self.name}"[:100]
+
+    @property
     def manages_people(self) -> bool:
         return self.kind is ActorKind.staff
 

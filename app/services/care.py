@@ -38,7 +38,6 @@ from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 from app.schemas.common import RefId, SafeText, Schema, SchoolDate
 from app.services.cases import require_person
 from app.services.days import local_today
-from app.services.leaves import actor_tag
 from app.services.org import school_for
 from app.services.reports import ReportFile
 
@@ -194,7 +193,7 @@ async def assign_mentor(
         current.until = today
         uow.session.add(current)
     row = MentorAssignment(
-        student_id=student_id, staff_id=data.staff_id, since=today, assigned_by=actor_tag(actor)
+        student_id=student_id, staff_id=data.staff_id, since=today, assigned_by=actor.tag
     )
     uow.session.add(row)
     await uow.session.flush()

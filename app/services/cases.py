@@ -116,7 +116,6 @@ from app.schemas.cases import (
 from app.schemas.common import Page
 from app.services.enrollment_changes import resume_if_missing
 from app.services.inbox import notification_outs
-from app.services.leaves import actor_tag
 from app.services.students import student_for
 
 # The school's chain of command for alerts, lowest first (the county admin is above all).
@@ -212,7 +211,7 @@ async def _apply(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, row: AbsenceCase, event: Event
 ) -> None:
     try:
-        await engine.apply_event(uow, ctx, row, event, actor_tag(actor))
+        await engine.apply_event(uow, ctx, row, event, actor.tag)
     except InvalidTransition as exc:
         raise Conflict(str(exc)) from exc
 
@@ -561,7 +560,7 @@ async def acknowledge_alert(
     if alert.acknowledged_at is None:
         now = ctx.clock()
         alert.acknowledged_at = now
-        alert.acknowledged_by = actor_tag(actor)
+        alert.acknowledged_by = actor.tag
         uow.session.add(alert)
         await uow.session.exec(
             update(Notification)
@@ -685,7 +684,7 @@ async def log_contact(
     contact = ParentContact(
         case_id=case_id,
         at=at,
-        logged_by=actor_tag(actor),
+        logged_by=actor.tag,
         answered_by=data.answered_by or None,
         reached=data.reached,
         reason_category=data.reason_category.value if data.reason_category else None,
@@ -709,7 +708,7 @@ async def submit_report(
         round=row.report_round,
         content=data.content,
         submitted_at=now,
-        submitted_by=actor_tag(actor),
+        submitted_by=actor.tag,
         status=ReportStatus.submitted.value,
     )
     uow.session.add(report)
@@ -739,7 +738,7 @@ async def _decide(
     await _apply(uow, ctx, actor, row, ReportDecided(accepted, now))
     report.status = (ReportStatus.accepted if accepted else ReportStatus.returned).value
     report.decided_at = now
-    report.decided_by = actor_tag(actor)
+    report.decided_by = actor.tag
     report.decision_note = note or None
     uow.session.add(report)
     await uow.commit()
@@ -762,7 +761,7 @@ def _close_tasks(tasks: Iterable[CaseTask], actor: Actor, now: datetime, note: s
     for t in tasks:
         t.status = TaskStatus.done.value
         t.done_at = now
-        t.done_by = actor_tag(actor)
+        t.done_by = actor.tag
         t.note = note or t.note
 
 
@@ -773,7 +772,7 @@ async def confirm_reenrollment(
     _require_caseworker(actor, row)
     now = ctx.clock()
     await _apply(uow, ctx, actor, row, ReenrollmentConfirmed(now))
-    await resume_if_missing(uow, ctx, row.student_id, actor_tag(actor))
+    await resume_if_missing(uow, ctx, row.student_id, actor.tag)
     owed = await repo.open_tasks(uow.session, case_id, TaskKind.reenrollment.value)
     _close_tasks(owed, actor, now, "已确认复学")
     uow.session.add_all(owed)
@@ -801,7 +800,7 @@ async def complete_task(
     if task.kind == TaskKind.reenrollment.value:
         # Completing the 复学确认 task is confirming the re-enrolment.
         await _apply(uow, ctx, actor, row, ReenrollmentConfirmed(now))
-        await resume_if_missing(uow, ctx, row.student_id, actor_tag(actor))
+        await resume_if_missing(uow, ctx, row.student_id, actor.tag)
         others = [
             t for t in await repo.open_tasks(uow.session, row.id or 0, task.kind) if t.id != task.id
         ]

@@ -61,7 +61,6 @@ from app.schemas.casework import (
 )
 from app.services.cases import locked_case, require_person, visible_case
 from app.services.days import local_today
-from app.services.leaves import actor_tag
 
 _NOT_PERSUADER = (
     "只有联合劝返工作组成员、本班班主任或学校管理者可登记 "
@@ -125,7 +124,7 @@ async def _timeline(
             at=ctx.clock(),
             kind=kind,
             text=text[:_EVENT_TEXT_MAX],
-            actor=actor_tag(actor),
+            actor=actor.tag,
         )
     )
 
@@ -239,7 +238,7 @@ async def record_home_visit(
         met=data.met,
         summary=data.summary,
         outcome=data.outcome.value,
-        recorded_by=actor_tag(actor),
+        recorded_by=actor.tag,
         created_at=ctx.clock(),
     )
     uow.session.add(visit)
@@ -277,7 +276,7 @@ async def record_talk(
         with_whom=data.with_whom,
         by_whom=data.by_whom,
         content=data.content,
-        recorded_by=actor_tag(actor),
+        recorded_by=actor.tag,
         created_at=ctx.clock(),
     )
     uow.session.add(talk)
@@ -342,7 +341,7 @@ async def put_plan(
     plan.cause_note = data.cause_note or None
     plan.measures = measures
     plan.updated_at = now
-    plan.updated_by = actor_tag(actor)
+    plan.updated_by = actor.tag
     uow.session.add(plan)
     kinds = "、".join(MEASURE_LABELS[m.kind] for m in data.measures)
     text = f"一人一策方案已更新:原因 {REASON_LABELS[data.cause]};措施 {kinds}"

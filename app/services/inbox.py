@@ -27,7 +27,6 @@ from app.repositories import alerts as alerts_repo
 from app.repositories import cases as repo
 from app.repositories.leaves import student_names
 from app.schemas.cases import TOPIC_LABELS, InboxPage, NotificationOut
-from app.services.leaves import actor_tag
 
 _NO_INBOX = "API 密钥没有消息箱 (API keys have no inbox)"
 
@@ -117,7 +116,7 @@ async def acknowledge(
         alert = await repo.alert(uow.session, n.alert_id)
         if alert is not None and alert.acknowledged_at is None:
             alert.acknowledged_at = now
-            alert.acknowledged_by = actor_tag(actor)
+            alert.acknowledged_by = actor.tag
             uow.session.add(alert)
             changed = True
     if n.acknowledged_at is None:

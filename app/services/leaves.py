@@ -58,11 +58,6 @@ _VERBS: dict[LeaveStatus, tuple[str, str]] = {
 }
 
 
-def actor_tag(actor: Actor) -> str:
-    """``kind:id:name``, cut to the column's 100 characters."""
-    return f"{_actor_key(actor)}{actor.name}"[:100]
-
-
 def _actor_key(actor: Actor) -> str:
     return f"{actor.kind.value}:{actor.id}:"
 
@@ -170,7 +165,7 @@ async def create_leave(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: Lea
             f"(overlaps leave #{first.id}, {first.status})"
         )
     now = ctx.clock()
-    tag = actor_tag(actor)
+    tag = actor.tag
     leave = LeaveRequest(
         student_id=data.student_id,
         school_id=student.school_id,
@@ -260,7 +255,7 @@ async def _decide(
     _move(leave, to)
     if rejection is not None:
         leave.decision_note = rejection
-    leave.decided_by = actor_tag(actor)
+    leave.decided_by = actor.tag
     leave.decided_at = ctx.clock()
     # Approved or cancelled leave changes which absences are explained: the case follows.
     await uow.flush()

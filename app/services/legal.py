@@ -74,7 +74,6 @@ from app.schemas.text import xml_safe
 from app.services.cases import locked_case, require_person, visible_case
 from app.services.county_rules import CountyRules, rules_for
 from app.services.days import local_today
-from app.services.leaves import actor_tag
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -294,7 +293,7 @@ async def issue_notice(
         deadline=today + timedelta(days=rules.notice_days),
         guardian_name=guardian,
         status=NoticeStatus.issued.value,
-        created_by=actor_tag(actor),
+        created_by=actor.tag,
         created_at=now,
         updated_at=now,
     )
@@ -303,7 +302,7 @@ async def issue_notice(
         f"发出辍学生返校通知书 {notice.number},监护人 {guardian},"
         f"限 {chinese_date(notice.deadline)} 前返校"
     )
-    uow.session.add(_event(ctx, case_id, "return_notice.issued", text, actor_tag(actor)))
+    uow.session.add(_event(ctx, case_id, "return_notice.issued", text, actor.tag))
     await uow.commit()
     return notice_out(notice)
 
@@ -347,7 +346,7 @@ async def escalate(uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: in
     if today <= notice.deadline:
         raise Conflict(_BEFORE_DEADLINE)
     uow.session.add(notice)
-    uow.session.add(_escalate(ctx, notice, today, actor_tag(actor), ""))
+    uow.session.add(_escalate(ctx, notice, today, actor.tag, ""))
     await uow.commit()
     return notice_out(notice)
 
@@ -364,7 +363,7 @@ async def strike_off(
     notice.updated_at = ctx.clock()
     uow.session.add(notice)
     text = f"返校通知书 {notice.number} 销号:{data.reason}"
-    uow.session.add(_event(ctx, notice.case_id, "return_notice.struck_off", text, actor_tag(actor)))
+    uow.session.add(_event(ctx, notice.case_id, "return_notice.struck_off", text, actor.tag))
     await uow.commit()
     return notice_out(notice)
 

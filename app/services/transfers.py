@@ -70,7 +70,6 @@ from app.services.cases import require_person, visible_case
 from app.services.days import local_today
 from app.services.departures import on_transfer_approved
 from app.services.enrollment_changes import ChangeKind, record
-from app.services.leaves import actor_tag
 from app.services.students import student_for
 
 Text = Annotated[
@@ -359,7 +358,7 @@ async def apply(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: TransferIn
         leave_on=data.leave_on,
         reason=data.reason,
         status=TransferStatus.applied.value,
-        applied_by=actor_tag(actor),
+        applied_by=actor.tag,
         created_at=now,
         updated_at=now,
     )
@@ -376,7 +375,7 @@ async def head_teacher_sign(
         raise Forbidden(_NOT_HEAD)
     t.status = TransferStatus.head_teacher_signed.value
     t.head_teacher_signed_at = t.updated_at = ctx.clock()
-    t.head_teacher_signed_by = actor_tag(actor)
+    t.head_teacher_signed_by = actor.tag
     return await _save(uow, t)
 
 
@@ -394,7 +393,7 @@ async def receiving_sign(
         t.to_class_id = klass.id
     t.status = TransferStatus.receiving_signed.value
     t.receiving_signed_at = t.updated_at = ctx.clock()
-    t.receiving_signed_by = actor_tag(actor)
+    t.receiving_signed_by = actor.tag
     return await _save(uow, t)
 
 
@@ -408,10 +407,10 @@ async def approve(uow: UnitOfWork, ctx: AppContext, actor: Actor, transfer_id: i
         raise Forbidden(_NOT_APPROVER)
     t.status = TransferStatus.approved.value
     t.decided_at = t.updated_at = ctx.clock()
-    t.decided_by = actor_tag(actor)
+    t.decided_by = actor.tag
     student = await uow.session.get(Student, t.student_id)
     assert student is not None
-    await on_transfer_approved(uow, ctx, t, student, actor_tag(actor))
+    await on_transfer_approved(uow, ctx, t, student, actor.tag)
     return await _save(uow, t)
 
 
@@ -423,7 +422,7 @@ async def reject(
         raise Forbidden(_NOT_MANAGER)
     t.status = TransferStatus.rejected.value
     t.decided_at = t.updated_at = ctx.clock()
-    t.decided_by = actor_tag(actor)
+    t.decided_by = actor.tag
     t.reject_reason = data.reason
     return await _save(uow, t)
 
@@ -480,7 +479,7 @@ async def left_without_transfer(
             student,
             ChangeKind.left_without_transfer,
             MISSING,
-            actor_tag(actor),
+            actor.tag,
             reason=reason,
         )
     student.status = MISSING
@@ -518,14 +517,14 @@ async def suspend(
         end_date=data.end_date,
         reason=data.reason,
         status=SuspensionStatus.active.value,
-        approved_by=actor_tag(actor),
+        approved_by=actor.tag,
         created_at=now,
         updated_at=now,
     )
     uow.session.add(row)
     if data.start_date <= local_today(await _school(uow, student.school_id), now):
         await record(
-            uow, ctx, student, ChangeKind.suspended, SUSPENDED, actor_tag(actor), reason=data.reason
+            uow, ctx, student, ChangeKind.suspended, SUSPENDED, actor.tag, reason=data.reason
         )
         student.status = SUSPENDED
         student.updated_at = now
@@ -550,13 +549,11 @@ async def end_suspension(
     now = ctx.clock()
     found.status = SuspensionStatus.ended.value
     found.ended_on = local_today(await _school(uow, found.school_id), now)
-    found.ended_by = actor_tag(actor)
+    found.ended_by = actor.tag
     found.updated_at = now
     uow.session.add(found)
     if student.status == SUSPENDED:
-        await record(
-            uow, ctx, student, ChangeKind.resumed, RESUMED, actor_tag(actor), reason="休学结束"
-        )
+        await record(uow, ctx, student, ChangeKind.resumed, RESUMED, actor.tag, reason="休学结束")
         student.status = RESUMED
         student.updated_at = now
         uow.session.add(student)
