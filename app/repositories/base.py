@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, false, func, or_
-from sqlmodel import select
+from sqlalchemy import ColumnElement, false, func, or_, update
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.domain.access import Visibility
 
 T = TypeVar("T")
+M = TypeVar("M", bound=SQLModel)
+IN_CHUNK = 1000  # ids per IN (...) so county-sized lists stay under driver parameter limits
 
 
 async def paginate(
@@ -35,3 +37,16 @@ def visible_to(
     if class_col is not None and vis.class_ids:
         clauses.append(class_col.in_(sorted(vis.class_ids)))
     return or_(*clauses) if clauses else false()
+
+
+async def locked_row(session: AsyncSession, model: type[M], ident: int) -> M | None:
+    """The row, locked until the transaction ends, so concurrent requests on it run one
+    after the other. PostgreSQL: ``FOR NO KEY UPDATE`` (foreign-key checks of rows that
+    reference it, e.g. attendance events, are not blocked). SQLite ignores row locks and
+    runs plain SELECTs outside a transaction, so a no-op UPDATE first takes the database's
+    write lock (other writers wait for the busy timeout)."""
+    pk = col(model.id)  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "sqlite":
+        await session.exec(update(model).where(pk == ident).values(id=pk))
+    rows = await session.exec(select(model).where(pk == ident).with_for_update(key_share=True))
+    return rows.first()

@@ -4,44 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date, timedelta
-from typing import TypeVar
 
-from sqlalchemy import update
-from sqlmodel import SQLModel, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import LeaveRequest, Student, Suspension
+from app.db.models import LeaveRequest, Suspension
 from app.domain.access import Visibility
-from app.repositories.base import paginate, visible_to
+from app.repositories.base import IN_CHUNK, locked_row, paginate, visible_to
 
 # Statuses that hold a student's dates: a new request may not overlap them.
 ACTIVE_STATUSES = ("pending", "approved")
-M = TypeVar("M", bound=SQLModel)
-_CHUNK = 1000  # ids per IN (...) so county-sized lists stay under driver parameter limits
-
-
-async def _locked(session: AsyncSession, model: type[M], ident: int) -> M | None:
-    """The row, locked until the transaction ends, so concurrent requests on it run one
-    after the other. PostgreSQL: ``FOR NO KEY UPDATE`` (foreign-key checks of rows that
-    reference it, e.g. attendance events, are not blocked). SQLite ignores row locks and
-    runs plain SELECTs outside a transaction, so a no-op UPDATE first takes the database's
-    write lock (other writers wait for the busy timeout)."""
-    pk = col(model.id)  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name == "sqlite":
-        await session.exec(update(model).where(pk == ident).values(id=pk))
-    rows = await session.exec(select(model).where(pk == ident).with_for_update(key_share=True))
-    return rows.first()
-
-
-async def student_for_update(session: AsyncSession, student_id: int) -> Student | None:
-    """The student row, locked: two requests for the same student cannot both pass the
-    overlap check."""
-    return await _locked(session, Student, student_id)
 
 
 async def leave_for_update(session: AsyncSession, leave_id: int) -> LeaveRequest | None:
     """The leave row, locked: two concurrent decisions on it cannot both apply."""
-    return await _locked(session, LeaveRequest, leave_id)
+    return await locked_row(session, LeaveRequest, leave_id)
 
 
 async def overlapping(
@@ -59,17 +36,6 @@ async def overlapping(
         .order_by(col(LeaveRequest.start_date))
     )
     return list(rows)
-
-
-async def student_names(session: AsyncSession, student_ids: Collection[int]) -> dict[int, str]:
-    ids = sorted(set(student_ids))
-    found: dict[int, str] = {}
-    for i in range(0, len(ids), _CHUNK):
-        rows = await session.exec(
-            select(Student.id, Student.name).where(col(Student.id).in_(ids[i : i + _CHUNK]))
-        )
-        found.update({sid: name for sid, name in rows if sid is not None})
-    return found
 
 
 async def list_leaves(
@@ -122,14 +88,14 @@ async def approved_leave_days(
     ids = sorted(set(student_ids))
     if not ids or end < start:
         return found
-    for i in range(0, len(ids), _CHUNK):
+    for i in range(0, len(ids), IN_CHUNK):
         rows = await session.exec(
             select(
                 LeaveRequest.student_id,
                 col(LeaveRequest.start_date),
                 col(LeaveRequest.end_date),
             ).where(
-                col(LeaveRequest.student_id).in_(ids[i : i + _CHUNK]),
+                col(LeaveRequest.student_id).in_(ids[i : i + IN_CHUNK]),
                 LeaveRequest.status == "approved",
                 col(LeaveRequest.start_date) <= end,
                 col(LeaveRequest.end_date) >= start,
@@ -144,7 +110,7 @@ async def approved_leave_days(
                 col(Suspension.end_date),
                 col(Suspension.ended_on),
             ).where(
-                col(Suspension.student_id).in_(ids[i : i + _CHUNK]),
+                col(Suspension.student_id).in_(ids[i : i + IN_CHUNK]),
                 col(Suspension.start_date) <= end,
                 col(Suspension.end_date) >= start,
             )

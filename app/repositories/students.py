@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import Guardian, Student
 from app.domain.access import Visibility
-from app.repositories.base import paginate, visible_to
+from app.repositories.base import IN_CHUNK, locked_row, paginate, visible_to
 
 
 async def guardians_of(
@@ -87,3 +87,20 @@ async def students_by_numbers(session: AsyncSession, numbers: Collection[str]) -
         return []
     rows = await session.exec(select(Student).where(col(Student.student_no).in_(numbers)))
     return list(rows)
+
+
+async def student_for_update(session: AsyncSession, student_id: int) -> Student | None:
+    """The student row, locked: two requests for the same student cannot both pass the
+    overlap check."""
+    return await locked_row(session, Student, student_id)
+
+
+async def student_names(session: AsyncSession, student_ids: Collection[int]) -> dict[int, str]:
+    ids = sorted(set(student_ids))
+    found: dict[int, str] = {}
+    for i in range(0, len(ids), IN_CHUNK):
+        rows = await session.exec(
+            select(Student.id, Student.name).where(col(Student.id).in_(ids[i : i + IN_CHUNK]))
+        )
+        found.update({sid: name for sid, name in rows if sid is not None})
+    return found

@@ -77,7 +77,7 @@ from app.domain.roles import ROLE_LABELS, Role
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
 from app.repositories import cases as repo
-from app.repositories.leaves import student_names
+from app.repositories.students import student_names
 from app.schemas.cases import (
     ALERT_STATUS_LABELS,
     CASE_STATUS_LABELS,

@@ -28,6 +28,7 @@ from app.domain.access import Actor
 from app.domain.attendance import LeaveType, Symptom
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 from app.repositories import leaves as repo
+from app.repositories import students as students_repo
 from app.schemas.common import Page
 from app.schemas.leaves import (
     LEAVE_STATUS_LABELS,
@@ -93,7 +94,7 @@ def _out(leave: LeaveRequest, student_name: str) -> LeaveOut:
 
 
 async def _one_out(uow: UnitOfWork, leave: LeaveRequest) -> LeaveOut:
-    names = await repo.student_names(uow.session, [leave.student_id])
+    names = await students_repo.student_names(uow.session, [leave.student_id])
     return _out(leave, names.get(leave.student_id, ""))
 
 
@@ -146,7 +147,7 @@ def _problems(ctx: AppContext, data: LeaveIn) -> list[FieldProblem]:
 
 
 async def create_leave(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: LeaveIn) -> LeaveOut:
-    student = await repo.student_for_update(uow.session, data.student_id)
+    student = await students_repo.student_for_update(uow.session, data.student_id)
     if student is None or not access.can_read_class(actor, student.school_id, student.class_id):
         raise NotFound("学生", data.student_id)
     if data.approve and not access.can_edit_student(actor, student.school_id, student.class_id):
@@ -229,7 +230,7 @@ async def list_leaves(
         limit=limit,
         offset=offset,
     )
-    names = await repo.student_names(uow.session, [r.student_id for r in rows])
+    names = await students_repo.student_names(uow.session, [r.student_id for r in rows])
     items = [_out(r, names.get(r.student_id, "")) for r in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 

@@ -64,7 +64,7 @@ from app.domain.roles import Role
 from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import cases as cases_repo
-from app.repositories.leaves import student_for_update
+from app.repositories.students import student_for_update
 from app.schemas.common import LineStr, RefId, SafeText, Schema, SchoolDate
 from app.services.cases import require_person, visible_case
 from app.services.days import local_today
