@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.context import AppContext
+from app.core.records import get_or_404
 from app.db.models import School
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -41,7 +42,6 @@ from app.schemas.attendance import (
     StudentHistoryOut,
     ThreeListsOut,
 )
-from app.services.common import get_or_404
 from app.services.days import derive_days, local_today
 from app.services.org import class_for, school_for
 from app.services.students import student_for

@@ -28,6 +28,7 @@ from pydantic import Field, StringConstraints
 from sqlmodel import col, func, or_, select
 
 from app.context import AppContext
+from app.core.access import require_person
 from app.db.models import CareContact, MentorAssignment, School, SchoolClass, Staff, Student
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -36,7 +37,6 @@ from app.domain.students import SPECIAL_GROUPS
 from app.errors import Forbidden, Invalid, NotFound
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 from app.schemas.common import RefId, SafeText, Schema, SchoolDate
-from app.services.cases import require_person
 from app.services.days import local_today
 from app.services.org import school_for
 from app.services.reports import ReportFile

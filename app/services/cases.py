@@ -38,6 +38,7 @@ from sqlmodel import col
 
 from app.alerts import engine
 from app.context import AppContext
+from app.core.access import require_person
 from app.db.models import (
     AbsenceCase,
     AbsenceReport,
@@ -123,7 +124,6 @@ _LADDER = (Role.head_teacher, Role.vice_principal, Role.principal)
 _CLASS_ROLES = (Role.head_teacher, Role.subject_teacher)
 _REPORT_DECIDERS = (Role.academic_affairs, Role.principal, Role.vice_principal)
 
-_READ_ONLY_KEY = "API 密钥只能查询,不能办理 (API keys read but do not act)"
 _NOT_ALERT_HOLDER = (
     "只有预警接收人及其上级(班主任→分管副校长→校长)或县教育局可办理该预警 "
     "(only the alert's recipient role or above, or the county admin)"
@@ -142,11 +142,6 @@ _NOT_TASK_HOLDER = (
 
 
 # --- who may act ----------------------------------------------------------------------------
-
-
-def require_person(actor: Actor) -> None:
-    if actor.kind is not ActorKind.staff:
-        raise Forbidden(_READ_ONLY_KEY)
 
 
 def _holds(actor: Actor, role: Role, row: AbsenceCase) -> bool:

@@ -26,6 +26,7 @@ from typing import Any
 from sqlmodel import col, or_, select
 
 from app.context import AppContext
+from app.core.access import require_person
 from app.db.models import (
     AbsenceCase,
     CaseEvent,
@@ -59,7 +60,7 @@ from app.schemas.casework import (
     TalkOut,
     VisitOutcome,
 )
-from app.services.cases import locked_case, require_person, visible_case
+from app.services.cases import locked_case, visible_case
 from app.services.days import local_today
 
 _NOT_PERSUADER = (

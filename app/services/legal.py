@@ -51,6 +51,7 @@ from sqlmodel import col, func, select
 
 from app import read_scope
 from app.context import AppContext
+from app.core.access import require_person
 from app.db.models import (
     AbsenceCase,
     CaseEvent,
@@ -71,7 +72,7 @@ from app.repositories import alerts as alerts_repo
 from app.repositories import cases as cases_repo
 from app.schemas.common import Name, SafeText, Schema
 from app.schemas.text import xml_safe
-from app.services.cases import locked_case, require_person, visible_case
+from app.services.cases import locked_case, visible_case
 from app.services.county_rules import CountyRules, rules_for
 from app.services.days import local_today
 

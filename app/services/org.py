@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.core.records import apply_changes
 from app.db.models import County, Grade, School, SchoolClass, Township
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -28,7 +29,6 @@ from app.schemas.org import (
     TownshipOut,
     TownshipUpdate,
 )
-from app.services.common import apply_changes
 
 _NOT_COUNTY_ADMIN = "需要县教育局管理员权限 (county administrators only)"
 _NOT_MANAGER = "需要学校管理权限:校长、分管副校长或教务处 (school managers only)"

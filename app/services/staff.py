@@ -17,6 +17,7 @@ from datetime import datetime
 from anyio import to_thread
 
 from app.context import wall_clock
+from app.core.records import get_or_404
 from app.db.models import ApiKey, County, School, Staff, StaffRole
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -38,7 +39,6 @@ from app.schemas.staff import (
 from app.security.crypto import new_api_key
 from app.security.passwords import hash_password, verify_password
 from app.services import throttle
-from app.services.common import get_or_404
 from app.services.org import class_for, school_for
 from app.settings import Settings
 

@@ -5,6 +5,7 @@ masked for those who need neither (``app/domain/access.py``)."""
 from __future__ import annotations
 
 from app.context import AppContext
+from app.core.records import get_or_404
 from app.db.models import Guardian, School, SchoolClass, Student
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -22,7 +23,6 @@ from app.schemas.students import (
     StudentOut,
     StudentUpdate,
 )
-from app.services.common import get_or_404
 from app.services.org import class_for
 
 _DUPLICATE_NO = "学籍号已存在 (duplicate 学籍号)"

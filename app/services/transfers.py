@@ -55,6 +55,7 @@ from sqlmodel import col, func, select
 from app.alerts import engine
 from app.alerts.tasks import follow_up_week
 from app.context import AppContext
+from app.core.access import require_person
 from app.db.models import School, SchoolClass, Student, Suspension, Transfer
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -66,7 +67,7 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import cases as cases_repo
 from app.repositories.students import student_for_update
 from app.schemas.common import LineStr, RefId, SafeText, Schema, SchoolDate
-from app.services.cases import require_person, visible_case
+from app.services.cases import visible_case
 from app.services.days import local_today
 from app.services.departures import on_transfer_approved
 from app.services.enrollment_changes import ChangeKind, record

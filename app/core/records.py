@@ -1,3 +1,5 @@
+"""Loading a record or answering 404, and applying a partial update, the same way everywhere."""
+
 from __future__ import annotations
 
 from typing import Any, TypeVar
