@@ -62,6 +62,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, func, select
 
 from app.context import AppContext
+from app.core.access import admin_county
+from app.core.time import default_zone
 from app.db.models import (
     AbsenceCase,
     AbsenceReport,
@@ -80,7 +82,7 @@ from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, AlertStatus, CaseStatus, CloseReason, Level
 from app.domain.idcard import mask_student_no
 from app.domain.students import MISSING
-from app.errors import Forbidden, Invalid, NotFound
+from app.errors import Forbidden, Invalid
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 from app.schemas.ledgers import (
     AbsenceTrackingOut,
@@ -92,12 +94,12 @@ from app.schemas.ledgers import (
     RatesOut,
     RateTargetsOut,
 )
+from app.services import school_age
 from app.services.county_rules import CountyRules, rules_for
 from app.services.legal import NoticeStatus
 from app.services.org import school_for
 from app.services.reports import ReportFile
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 MAX_DAYS = 366
 
 
@@ -122,7 +124,6 @@ ENROLLMENT_NOTE = (
     "(no list of school-age children imported for the school year)"
 )
 _NOT_MANAGER = "台账仅限学校管理者和县教育局 (school managers and county admins only)"
-_NOT_COUNTY = "县级台账与指标仅限县教育局 (county admins only)"
 
 
 def _share(count: int, of: int) -> float | None:
@@ -138,15 +139,6 @@ async def managed_school(uow: UnitOfWork, actor: Actor, school_id: int) -> Schoo
     if not access.can_manage_school(actor, school_id):
         raise Forbidden(_NOT_MANAGER)
     return school
-
-
-async def admin_county(uow: UnitOfWork, actor: Actor, county_id: int) -> County:
-    county = await uow.session.get(County, county_id)
-    if county is None or not access.can_read_county(actor, county_id):
-        raise NotFound("县", county_id)
-    if not access.can_manage_county(actor, county_id):
-        raise Forbidden(_NOT_COUNTY)
-    return county
 
 
 # --- 学生缺勤追踪记录表 -----------------------------------------------------------------------
@@ -339,7 +331,7 @@ async def county_ledger(
             uow, county_id
         ):
             if student.id not in listed:
-                on = left_on or student.updated_at.astimezone(BEIJING).date()
+                on = left_on or student.updated_at.astimezone(default_zone(ctx)).date()
                 rows.append(row(student, school_name, class_name, on, "未办理转学手续离校"))
         rows.sort(key=lambda r: (r.school_id, r.date, r.student_id))
     return CountyLedgerOut(
@@ -378,17 +370,18 @@ async def _left_without_transfer(
     return [(s, sn, cn, on) for s, sn, cn, on in await uow.session.exec(query)]
 
 
-def county_ledger_xlsx(out: CountyLedgerOut) -> ReportFile:
+def county_ledger_xlsx(ctx: AppContext, out: CountyLedgerOut) -> ReportFile:
+    tz = default_zone(ctx)
     rows: list[list[CellValue]] = [
         [r.school_name, r.student_name, r.student_no, r.class_name, r.date, r.status, r.basis]
         for r in out.rows
     ]
-    stamp = f"{out.generated_at.astimezone(BEIJING):%Y%m%d}"
+    stamp = f"{out.generated_at.astimezone(tz):%Y%m%d}"
     content = workbook_bytes(
         [
             Sheet(
                 name=LEDGER_TITLES[out.kind],
-                title=f"{out.title}  {out.generated_at.astimezone(BEIJING):%Y-%m-%d}",
+                title=f"{out.title}  {out.generated_at.astimezone(tz):%Y-%m-%d}",
                 headers=("学校", "学生", "学籍号", "班级", "日期", "状态", "认定依据"),
                 rows=rows,
                 widths=(16, 12, 24, 12, 14, 12, 30),
@@ -453,7 +446,7 @@ async def rates(
         assert county_id is not None
         county = await admin_county(uow, actor, county_id)
     targets = await rules_for(session, county.id or 0)
-    today = ctx.clock().astimezone(BEIJING).date()
+    today = ctx.clock().astimezone(default_zone(ctx)).date()
     year = school_year if school_year is not None else today.year - (today.month < 9)
     lo, hi = date(year, 9, 1), date(year + 1, 8, 31)
 
@@ -524,9 +517,7 @@ async def rates(
         ),
         None,
     )
-    # 入学率 from the 适龄儿童台账 (county only); imported here as that module builds on this one.
-    from app.services import school_age
-
+    # 入学率 from the 适龄儿童台账 (county only).
     enrollment = await school_age.enrollment(
         uow,
         county_id=county.id or 0,

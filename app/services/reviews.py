@@ -59,6 +59,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.context import AppContext
+from app.core.access import admin_county
 from app.db.models import AbsenceCase, Alert, PersuasionTalk, School, SchoolClass, Student
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
@@ -79,7 +80,7 @@ from app.schemas.reviews import (
     WeekAlerts,
 )
 from app.services import ledgers
-from app.services.ledgers import MAX_DAYS, admin_county, managed_school
+from app.services.ledgers import MAX_DAYS, managed_school
 from app.services.reports import (
     PeriodFigures,
     ReportFile,

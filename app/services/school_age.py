@@ -86,6 +86,8 @@ from datetime import datetime
 import anyio.to_thread
 
 from app.context import AppContext
+from app.core.access import admin_county
+from app.core.time import default_zone
 from app.db.models import SchoolAgeChild, Township
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
@@ -109,7 +111,6 @@ from app.schemas.school_age import (
     TownshipCount,
 )
 from app.services.imports import RowProblems, TableColumns, read_table, slices
-from app.services.ledgers import BEIJING, admin_county
 from app.services.legal import NoticeStatus
 from app.services.reports import ReportFile
 
@@ -178,7 +179,7 @@ def child_status(
 
 
 def current_school_year(ctx: AppContext) -> int:
-    today = ctx.clock().astimezone(BEIJING).date()
+    today = ctx.clock().astimezone(default_zone(ctx)).date()
     return today.year - (today.month < 9)
 
 
@@ -537,7 +538,7 @@ def _summary(rows: list[SchoolAgeRow]) -> SchoolAgeSummary:
     )
 
 
-def register_xlsx(out: SchoolAgeLedgerOut) -> ReportFile:
+def register_xlsx(ctx: AppContext, out: SchoolAgeLedgerOut) -> ReportFile:
     rows: list[list[CellValue]] = [
         [
             r.seq,
@@ -561,7 +562,7 @@ def register_xlsx(out: SchoolAgeLedgerOut) -> ReportFile:
         for t in out.summary.by_township
     ]
     summary.append(["合计", out.summary.total, *(c.count for c in out.summary.by_status)])
-    day = out.generated_at.astimezone(BEIJING)
+    day = out.generated_at.astimezone(default_zone(ctx))
     content = workbook_bytes(
         [
             Sheet(

@@ -60,7 +60,7 @@ async def county_ledger(
 ) -> CountyLedgerOut | Response:
     out = await ledgers.county_ledger(uow, ctx, actor, county_id=county_id, kind=kind)
     if format is ReportFormat.xlsx:
-        return xlsx_file(ledgers.county_ledger_xlsx(out))
+        return xlsx_file(ledgers.county_ledger_xlsx(ctx, out))
     return out
 
 

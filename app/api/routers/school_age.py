@@ -123,5 +123,5 @@ async def register(
         status=status,
     )
     if format is ReportFormat.xlsx:
-        return xlsx_file(school_age.register_xlsx(out))
+        return xlsx_file(school_age.register_xlsx(ctx, out))
     return out
