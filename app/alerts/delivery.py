@@ -420,7 +420,7 @@ class DeliveryWorker:
                 level=n.level if n else d.level,
                 reason=n.title if n else "",
                 due_at=alert.verify_due if alert and n and n.topic == "alert.raised" else None,
-                timezone=school.timezone if school else "Asia/Shanghai",
+                timezone=school.timezone if school else self.ctx.settings.default_timezone,
                 case_id=d.case_id,
                 alert_id=d.alert_id,
                 created_at=n.created_at if n else d.created_at,

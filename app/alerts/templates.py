@@ -28,12 +28,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.alerts.channels.base import Message
+from app.domain.calendar import DEFAULT_TIMEZONE
 from app.domain.cases import LEVEL_LABELS, LEVELS, Level
 from app.errors import FieldProblem, Invalid
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 DIGEST_TOPIC = "digest"
 # The engine's digest of notices held back after an outage (see ``engine.fold_digests``): the
 # notice's title carries the counts, its body the lines; sent like any other notice.
@@ -447,6 +447,7 @@ class Notice:
     level: Level | str | None = None
     reason: str = ""
     due_at: datetime | None = None
+    # The worker always passes the school's zone, or the configured default without a school.
     timezone: str | ZoneInfo = DEFAULT_TIMEZONE
     case_id: int | None = None
     alert_id: int | None = None

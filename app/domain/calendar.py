@@ -33,6 +33,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
 
+# The pure default, and the default of ``KCBX_DEFAULT_TIMEZONE``: services pass a school's own
+# timezone, or the configured default where no school's applies (``app.core.time``).
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 # Long enough to cross a summer break (about two months) with plenty of margin, short enough
 # that a calendar with no terms at all answers quickly.

@@ -65,6 +65,8 @@ class SchoolIn(CheckTimes):
     name: Title = Field(examples=["青山镇中心小学"])
     code: Code = Field(examples=["QS-01"])
     kind: SchoolKind
+    # Unsent, the service uses the configured KCBX_DEFAULT_TIMEZONE; the literal is only what
+    # the OpenAPI document shows, as a schema is built before any settings are read.
     timezone: TimezoneName = "Asia/Shanghai"
 
 

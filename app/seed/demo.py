@@ -117,6 +117,7 @@ async def seed_demo(ctx: AppContext) -> list[DemoLogin] | None:
                 uow,
                 _OPS,
                 SchoolIn(township_id=township.id, name=school_name, code=code, kind=kind),
+                default_timezone=ctx.settings.default_timezone,
             )
         school_ids.append(school.id)
         for role in (Role.principal, Role.vice_principal, Role.academic_affairs):

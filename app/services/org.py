@@ -159,11 +159,17 @@ async def school_for(uow: UnitOfWork, actor: Actor, school_id: int) -> School:
     return school
 
 
-async def create_school(uow: UnitOfWork, actor: Actor, data: SchoolIn) -> SchoolOut:
+async def create_school(
+    uow: UnitOfWork, actor: Actor, data: SchoolIn, *, default_timezone: str | None = None
+) -> SchoolOut:
+    """``default_timezone`` (the configured one) applies when the request names no timezone."""
     township = await _township(uow, actor, data.township_id)
     if not access.can_manage_county(actor, township.county_id):
         raise Forbidden(_NOT_COUNTY_ADMIN)
-    school = School(county_id=township.county_id, **data.model_dump())
+    fields = data.model_dump()
+    if default_timezone is not None and "timezone" not in data.model_fields_set:
+        fields["timezone"] = default_timezone
+    school = School(county_id=township.county_id, **fields)
     uow.session.add(school)
     await uow.commit()
     return SchoolOut.model_validate(school)

@@ -44,6 +44,7 @@ from app.alerts.channels.base import (
     request,
     utc_now,
 )
+from app.domain.calendar import DEFAULT_TIMEZONE
 
 DEFAULT_BASE = "https://api.weixin.qq.com"
 TOKEN_INVALID_CODES = frozenset({"40001", "40014", "42001"})
@@ -241,7 +242,9 @@ def keyword_value(key: str, param: str, message: Message) -> str:
     return clip_value(key, message.params.get("topic", "")) or THING_FALLBACK
 
 
-def format_wechat_time(when: datetime, tz: str = "Asia/Shanghai") -> str:
+# Only for a message rendered without ``at_full`` (which the templates write in the school's
+# zone); the channel is built without settings, so the pure default stands in.
+def format_wechat_time(when: datetime, tz: str = DEFAULT_TIMEZONE) -> str:
     local = when.astimezone(ZoneInfo(tz))
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import CurrentActor, IncludeInactive, Limit, Offset, Uow
+from app.api.deps import Ctx, CurrentActor, IncludeInactive, Limit, Offset, Uow
 from app.schemas.common import Id, Page
 from app.schemas.org import (
     ClassIn,
@@ -22,8 +22,8 @@ router = APIRouter(prefix="/api/v1", tags=["学校、年级、班级 Schools, gr
 
 
 @router.post("/schools", status_code=status.HTTP_201_CREATED, summary="新建学校 (county admin)")
-async def create_school(data: SchoolIn, uow: Uow, actor: CurrentActor) -> SchoolOut:
-    return await org.create_school(uow, actor, data)
+async def create_school(data: SchoolIn, uow: Uow, ctx: Ctx, actor: CurrentActor) -> SchoolOut:
+    return await org.create_school(uow, actor, data, default_timezone=ctx.settings.default_timezone)
 
 
 @router.get("/schools", summary="学校列表")

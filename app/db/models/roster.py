@@ -42,6 +42,8 @@ class School(SQLModel, table=True):
     name: str = Field(max_length=100)
     code: str = Field(max_length=20, unique=True)
     kind: str = Field(max_length=20)  # primary | junior_middle
+    # A model cannot see settings: creating a school always sets it (the configured default
+    # when the request leaves it out).
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
     morning_check: time = time(8, 0)
     noon_check: time = time(13, 30)
