@@ -63,7 +63,7 @@ from sqlmodel import col, func, select
 
 from app.context import AppContext
 from app.core.access import admin_county
-from app.core.time import default_zone
+from app.core.time import current_school_year, default_zone
 from app.db.models import (
     AbsenceCase,
     AbsenceReport,
@@ -446,8 +446,7 @@ async def rates(
         assert county_id is not None
         county = await admin_county(uow, actor, county_id)
     targets = await rules_for(session, county.id or 0)
-    today = ctx.clock().astimezone(default_zone(ctx)).date()
-    year = school_year if school_year is not None else today.year - (today.month < 9)
+    year = school_year if school_year is not None else current_school_year(ctx)
     lo, hi = date(year, 9, 1), date(year + 1, 8, 31)
 
     school_query = select(School).where(School.county_id == county_id)

@@ -60,6 +60,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.context import AppContext
 from app.core.access import admin_county
+from app.core.time import school_year
 from app.db.models import AbsenceCase, Alert, PersuasionTalk, School, SchoolClass, Student
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
@@ -343,7 +344,6 @@ async def county_monthly_review(
     first, after = parse_month(month)
     county = await admin_county(uow, actor, county_id)
     figures = await _county_figures(uow.session, county_id, first, after, head_teachers=True)
-    school_year = first.year - (first.month < 9)
     return CountyMonthlyReviewOut(
         county_id=county_id,
         county_name=county.name,
@@ -354,7 +354,7 @@ async def county_monthly_review(
         schools=[_review_line(s.id or 0, s.name, f) for s, f in figures],
         total=_review_line(0, f"{county.name}合计", _summed([f for _, f in figures])),
         rates=await ledgers.rates(
-            uow, ctx, actor, county_id=county_id, school_id=None, school_year=school_year
+            uow, ctx, actor, county_id=county_id, school_id=None, school_year=school_year(first)
         ),
     )
 

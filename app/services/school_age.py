@@ -87,7 +87,7 @@ import anyio.to_thread
 
 from app.context import AppContext
 from app.core.access import admin_county
-from app.core.time import default_zone
+from app.core.time import current_school_year, default_zone
 from app.db.models import SchoolAgeChild, Township
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
@@ -176,11 +176,6 @@ def child_status(
         if active and student_status in (STUDYING, RESUMED):
             return ChildStatus.studying
     return _DECLARED_STATUS.get(declared, ChildStatus.not_enrolled)
-
-
-def current_school_year(ctx: AppContext) -> int:
-    today = ctx.clock().astimezone(default_zone(ctx)).date()
-    return today.year - (today.month < 9)
 
 
 # --- import -----------------------------------------------------------------------------------
