@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlmodel import SQLModel
 
+from app.db.models import School
 from app.db.uow import UnitOfWork
 from app.errors import Invalid, NotFound
 
@@ -18,6 +19,13 @@ async def get_or_404(uow: UnitOfWork, model: type[M], ident: int, label: str) ->
     if obj is None:
         raise NotFound(label, ident)
     return obj
+
+
+async def school_row(uow: UnitOfWork, school_id: int) -> School:
+    """A school that must exist: the caller holds a row that references it."""
+    school = await uow.session.get(School, school_id)
+    assert school is not None
+    return school
 
 
 def apply_changes(

@@ -47,11 +47,13 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 from docx.text.run import Run
 from pydantic import Field, StringConstraints
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from app import read_scope
 from app.context import AppContext
 from app.core.access import require_person
+from app.core.documents import next_number
+from app.core.records import school_row
 from app.db.models import (
     AbsenceCase,
     CaseEvent,
@@ -193,12 +195,6 @@ async def _case_for_write(uow: UnitOfWork, actor: Actor, case_id: int) -> Absenc
     return row
 
 
-async def _school(uow: UnitOfWork, school_id: int) -> School:
-    school = await uow.session.get(School, school_id)
-    assert school is not None
-    return school
-
-
 def _event(ctx: AppContext, case_id: int, kind: str, text: str, actor: str | None) -> CaseEvent:
     return CaseEvent(
         case_id=case_id, at=ctx.clock(), kind=kind, text=text[:_EVENT_TEXT_MAX], actor=actor
@@ -213,21 +209,6 @@ async def _guardian_name(uow: UnitOfWork, student_id: int) -> str | None:
     )
     first = rows.first()
     return first.name if first is not None else None
-
-
-async def _next_number(uow: UnitOfWork, school: School, year: int) -> str:
-    prefix = f"{school.code}-{year}-"
-    taken = (
-        await uow.session.exec(
-            select(func.count())
-            .select_from(ReturnNotice)
-            .where(
-                col(ReturnNotice.school_id) == school.id,
-                col(ReturnNotice.number).startswith(prefix),
-            )
-        )
-    ).one()
-    return f"{prefix}{int(taken) + 1:03d}"
 
 
 async def _notice_for_write(
@@ -281,7 +262,7 @@ async def issue_notice(
         raise Invalid.field(
             ("body", "guardian_name"), "学生没有登记监护人,请填写监护人姓名 (no guardian on file)"
         )
-    school = await _school(uow, row.school_id)
+    school = await school_row(uow, row.school_id)
     rules = await rules_for(uow.session, school.county_id, school.id)
     today = local_today(school, ctx.clock())
     now = ctx.clock()
@@ -289,7 +270,14 @@ async def issue_notice(
         case_id=case_id,
         student_id=row.student_id,
         school_id=row.school_id,
-        number=await _next_number(uow, school, today.year),
+        number=await next_number(
+            uow,
+            ReturnNotice,
+            number=ReturnNotice.number,
+            issuer=ReturnNotice.school_id,
+            school=school,
+            year=today.year,
+        ),
         issued_on=today,
         deadline=today + timedelta(days=rules.notice_days),
         guardian_name=guardian,
@@ -343,7 +331,7 @@ async def escalate(uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: in
         raise Conflict(_NOT_ISSUED)
     if row.status != CaseStatus.open.value:
         raise Conflict(_AT_SCHOOL)
-    today = local_today(await _school(uow, row.school_id), ctx.clock())
+    today = local_today(await school_row(uow, row.school_id), ctx.clock())
     if today <= notice.deadline:
         raise Conflict(_BEFORE_DEADLINE)
     uow.session.add(notice)
@@ -359,7 +347,7 @@ async def strike_off(
     if notice.status == NoticeStatus.struck_off.value:
         raise Conflict(_STRUCK)
     notice.status = NoticeStatus.struck_off.value
-    notice.struck_off_on = local_today(await _school(uow, row.school_id), ctx.clock())
+    notice.struck_off_on = local_today(await school_row(uow, row.school_id), ctx.clock())
     notice.strike_off_reason = data.reason
     notice.updated_at = ctx.clock()
     uow.session.add(notice)
@@ -420,7 +408,7 @@ async def _check(
         if n.status not in _ACTIVE:
             continue
         if n.school_id not in schools:
-            school = await _school(uow, n.school_id)
+            school = await school_row(uow, n.school_id)
             rules = await rules_for(uow.session, school.county_id, school.id)
             schools[n.school_id] = school, rules
         school, policy = schools[n.school_id]
@@ -490,7 +478,7 @@ async def document(uow: UnitOfWork, actor: Actor, notice_id: int) -> tuple[bytes
     n = await _visible_notice(uow, actor, notice_id)
     read_scope.note_one(n.student_id)  # the access log ties the printed notice to the child
     student = await uow.session.get(Student, n.student_id)
-    school = await _school(uow, n.school_id)
+    school = await school_row(uow, n.school_id)
     assert student is not None
     klass = await uow.session.get(SchoolClass, student.class_id)
     grade = await uow.session.get(Grade, klass.grade_id) if klass else None

@@ -50,12 +50,14 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from app.alerts import engine
 from app.alerts.tasks import follow_up_week
 from app.context import AppContext
 from app.core.access import require_person
+from app.core.documents import next_number
+from app.core.records import school_row
 from app.db.models import School, SchoolClass, Student, Suspension, Transfer
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -252,12 +254,6 @@ def suspension_out(s: Suspension) -> SuspensionOut:
 # --- helpers --------------------------------------------------------------------------------
 
 
-async def _school(uow: UnitOfWork, school_id: int) -> School:
-    school = await uow.session.get(School, school_id)
-    assert school is not None
-    return school
-
-
 async def _locked_student(uow: UnitOfWork, actor: Actor, student_id: int) -> Student:
     """The student, visible to the actor (else 404), locked for the write."""
     await student_for(uow, actor, student_id)
@@ -296,21 +292,6 @@ async def _transfer_for_write(
     return found
 
 
-async def _next_number(uow: UnitOfWork, school: School, year: int) -> str:
-    prefix = f"{school.code}-ZX-{year}-"
-    taken = (
-        await uow.session.exec(
-            select(func.count())
-            .select_from(Transfer)
-            .where(
-                col(Transfer.from_school_id) == school.id,
-                col(Transfer.number).startswith(prefix),
-            )
-        )
-    ).one()
-    return f"{prefix}{int(taken) + 1:03d}"
-
-
 # --- transfers ------------------------------------------------------------------------------
 
 
@@ -328,7 +309,7 @@ async def apply(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: TransferIn
     name = (data.to_school_name or "").strip()
     if data.to_school_id is not None:
         target = await uow.session.get(School, data.to_school_id)
-        own = await _school(uow, student.school_id)
+        own = await school_row(uow, student.school_id)
         if target is None or target.county_id != own.county_id:
             raise Invalid.field(
                 ("body", "to_school_id"),
@@ -345,7 +326,7 @@ async def apply(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: TransferIn
     )
     if pending.first() is not None:
         raise Conflict(_IN_PROGRESS_ALREADY)
-    school = await _school(uow, student.school_id)
+    school = await school_row(uow, student.school_id)
     now = ctx.clock()
     assert student.id is not None
     row = Transfer(
@@ -354,7 +335,15 @@ async def apply(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: TransferIn
         class_id=student.class_id,
         to_school_id=data.to_school_id,
         to_school_name=name,
-        number=await _next_number(uow, school, data.applied_on.year),
+        number=await next_number(
+            uow,
+            Transfer,
+            number=Transfer.number,
+            issuer=Transfer.from_school_id,
+            school=school,
+            year=data.applied_on.year,
+            series="ZX",
+        ),
         applied_on=data.applied_on,
         leave_on=data.leave_on,
         reason=data.reason,
@@ -523,7 +512,7 @@ async def suspend(
         updated_at=now,
     )
     uow.session.add(row)
-    if data.start_date <= local_today(await _school(uow, student.school_id), now):
+    if data.start_date <= local_today(await school_row(uow, student.school_id), now):
         await record(
             uow, ctx, student, ChangeKind.suspended, SUSPENDED, actor.tag, reason=data.reason
         )
@@ -549,7 +538,7 @@ async def end_suspension(
         raise Conflict(_ENDED)
     now = ctx.clock()
     found.status = SuspensionStatus.ended.value
-    found.ended_on = local_today(await _school(uow, found.school_id), now)
+    found.ended_on = local_today(await school_row(uow, found.school_id), now)
     found.ended_by = actor.tag
     found.updated_at = now
     uow.session.add(found)
