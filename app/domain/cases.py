@@ -101,6 +101,19 @@ TASK_LABELS = {
 }
 
 
+class TaskStatus(StrEnum):
+    open = "open"
+    done = "done"
+    cancelled = "cancelled"  # no longer applies: a relapse, a transfer
+
+
+TASK_STATUS_LABELS: dict[TaskStatus, str] = {
+    TaskStatus.open: "待办",
+    TaskStatus.done: "已完成",
+    TaskStatus.cancelled: "已取消",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """Every threshold and recipient; a case keeps the policy it opened with."""

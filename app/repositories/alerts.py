@@ -36,6 +36,7 @@ from app.db.models import (
     StaffRole,
 )
 from app.db.types import UTCDateTime
+from app.domain.cases import TaskStatus
 from app.domain.roles import Role
 
 
@@ -171,9 +172,9 @@ async def cancel_tasks(
         .where(
             col(CaseTask.case_id) == case_id,
             col(CaseTask.kind) == kind,
-            col(CaseTask.status) == "open",
+            col(CaseTask.status) == TaskStatus.open.value,
         )
-        .values(status="cancelled", done_at=now, note=note)
+        .values(status=TaskStatus.cancelled.value, done_at=now, note=note)
     )
 
 
