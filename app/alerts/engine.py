@@ -460,7 +460,7 @@ async def react_to_attendance(
             if sid not in cases and c.id in again:
                 cases[sid] = again[c.id]
         closed = [again[c.id] for c in corrected if c.id in again]
-    judged = set(absent) | {sid for sid, c in cases.items() if c.status != "closed"}
+    judged = set(absent) | {sid for sid, c in cases.items() if c.status != CaseStatus.closed.value}
     relevant = judged | {c.student_id for c in closed}
     if not relevant:
         return

@@ -36,7 +36,7 @@ from app.db.models import (
     StaffRole,
 )
 from app.db.types import UTCDateTime
-from app.domain.cases import TaskStatus
+from app.domain.cases import AlertStatus, CaseStatus, TaskKind, TaskStatus
 from app.domain.roles import Role
 
 
@@ -61,7 +61,10 @@ async def open_cases(
         return {}
     stmt = (
         select(AbsenceCase)
-        .where(col(AbsenceCase.student_id).in_(sorted(student_ids)), AbsenceCase.status != "closed")
+        .where(
+            col(AbsenceCase.student_id).in_(sorted(student_ids)),
+            AbsenceCase.status != CaseStatus.closed.value,
+        )
         .order_by(col(AbsenceCase.id))
     )
     if lock:
@@ -105,7 +108,7 @@ async def lock_cases(
             or_(
                 and_(
                     col(AbsenceCase.student_id).in_(sorted(open_of)),
-                    col(AbsenceCase.status) != "closed",
+                    col(AbsenceCase.status) != CaseStatus.closed.value,
                 ),
                 _among(session, col(AbsenceCase.id), case_ids),
             )
@@ -128,14 +131,14 @@ async def closed_with_live_alerts(
         .where(
             col(Alert.case_id) == col(AbsenceCase.id),
             col(Alert.episode) == col(AbsenceCase.episode),
-            col(Alert.status) != "withdrawn",
+            col(Alert.status) != AlertStatus.withdrawn.value,
         )
         .exists()
     )
     stmt = (
         select(AbsenceCase)
         .where(_among(session, col(AbsenceCase.student_id), student_ids))
-        .where(AbsenceCase.status == "closed", standing)
+        .where(AbsenceCase.status == CaseStatus.closed.value, standing)
         .order_by(col(AbsenceCase.id))
     )
     if lock:
@@ -153,7 +156,7 @@ async def latest_closed_reenrolled(
     stmt = (
         select(AbsenceCase)
         .where(_among(session, col(AbsenceCase.student_id), student_ids))
-        .where(AbsenceCase.status == "closed")
+        .where(AbsenceCase.status == CaseStatus.closed.value)
         .order_by(col(AbsenceCase.student_id), col(AbsenceCase.id))
     )
     if lock:
@@ -192,7 +195,8 @@ async def tasks_to_remind(
             col(CaseTask.due_at) <= now,
             col(CaseTask.reminded_at).is_(None) | col(CaseTask.escalated_at).is_(None),
             # A closed case's tasks are history, except the checks that follow 复学.
-            (col(AbsenceCase.status) != "closed") | (col(CaseTask.kind) == "follow_up"),
+            (col(AbsenceCase.status) != CaseStatus.closed.value)
+            | (col(CaseTask.kind) == TaskKind.follow_up.value),
         )
         .order_by(col(CaseTask.due_at), col(CaseTask.id))
         .limit(limit)

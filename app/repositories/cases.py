@@ -24,7 +24,7 @@ from app.db.models import (
     Staff,
 )
 from app.domain.access import Visibility
-from app.domain.cases import TaskStatus
+from app.domain.cases import CaseStatus, TaskStatus
 from app.repositories.base import paginate, visible_to
 
 _CHUNK = 1000
@@ -130,7 +130,7 @@ async def current_case_of(session: AsyncSession, student_id: int) -> AbsenceCase
     """The student's case that is not closed (at most one)."""
     rows = await session.exec(
         select(AbsenceCase).where(
-            AbsenceCase.student_id == student_id, AbsenceCase.status != "closed"
+            AbsenceCase.student_id == student_id, AbsenceCase.status != CaseStatus.closed.value
         )
     )
     return rows.first()
