@@ -79,6 +79,7 @@ from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, AlertStatus, CaseStatus, CloseReason, Level
 from app.domain.idcard import mask_student_no
+from app.domain.legal import NoticeStatus
 from app.domain.students import MISSING
 from app.errors import Forbidden, Invalid, NotFound
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
@@ -93,7 +94,6 @@ from app.schemas.ledgers import (
     RateTargetsOut,
 )
 from app.services.county_rules import CountyRules, rules_for
-from app.services.legal import NoticeStatus
 from app.services.org import school_for
 from app.services.reports import ReportFile
 

@@ -90,6 +90,7 @@ from app.db.models import SchoolAgeChild, Township
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.domain.idcard import mask_student_no, parse_id_number
+from app.domain.legal import NoticeStatus
 from app.domain.students import GENDER_LABELS, MISSING, RESUMED, STUDYING, SUSPENDED, TRANSFERRED
 from app.errors import NotFound
 from app.imports import parse as p
@@ -110,7 +111,6 @@ from app.schemas.school_age import (
 )
 from app.services.imports import RowProblems, TableColumns, read_table, slices
 from app.services.ledgers import BEIJING, admin_county
-from app.services.legal import NoticeStatus
 from app.services.reports import ReportFile
 
 STATUS_LABELS: dict[ChildStatus, str] = {
