@@ -46,7 +46,6 @@ Decisions:
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -62,6 +61,7 @@ from app.domain.access import Actor
 from app.domain.cases import TaskKind
 from app.domain.roles import Role
 from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED
+from app.domain.transfers import TRANSFER_STATUS_LABELS, SuspensionStatus, TransferStatus
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import cases as cases_repo
 from app.repositories.leaves import student_for_update
@@ -78,31 +78,11 @@ Text = Annotated[
 ]
 
 
-class TransferStatus(StrEnum):
-    applied = "applied"
-    head_teacher_signed = "head_teacher_signed"
-    receiving_signed = "receiving_signed"
-    approved = "approved"
-    rejected = "rejected"
-
-
-TRANSFER_LABELS: dict[TransferStatus, str] = {
-    TransferStatus.applied: "已申请",
-    TransferStatus.head_teacher_signed: "班主任已签字",
-    TransferStatus.receiving_signed: "接收学校已签字",
-    TransferStatus.approved: "已批准",
-    TransferStatus.rejected: "未批准",
-}
 _IN_PROGRESS = (
     TransferStatus.applied.value,
     TransferStatus.head_teacher_signed.value,
     TransferStatus.receiving_signed.value,
 )
-
-
-class SuspensionStatus(StrEnum):
-    active = "active"
-    ended = "ended"
 
 
 _SAME_SCHOOL = "不能转入本校 (a transfer to the student's own school)"
@@ -221,7 +201,7 @@ def transfer_out(t: Transfer) -> TransferOut:
         leave_on=t.leave_on,
         reason=t.reason,
         status=status,
-        status_label=TRANSFER_LABELS[status],
+        status_label=TRANSFER_STATUS_LABELS[status],
         applied_by=t.applied_by,
         head_teacher_signed_at=t.head_teacher_signed_at,
         head_teacher_signed_by=t.head_teacher_signed_by,
@@ -292,7 +272,7 @@ async def _transfer_for_write(
     await uow.session.refresh(found)
     allowed = _IN_PROGRESS if step is None else (step.value,)
     if found.status not in allowed:
-        raise Conflict(_STEP.format(status=TRANSFER_LABELS[TransferStatus(found.status)]))
+        raise Conflict(_STEP.format(status=TRANSFER_STATUS_LABELS[TransferStatus(found.status)]))
     return found
 
 

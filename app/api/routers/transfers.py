@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.domain.transfers import TransferStatus
 from app.schemas.common import Id
 from app.services import enrollment_changes as changes
 from app.services import transfers
@@ -21,7 +22,6 @@ from app.services.transfers import (
     SuspensionOut,
     TransferIn,
     TransferOut,
-    TransferStatus,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["转学与休学 Transfers and suspensions"])
