@@ -12,10 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import LeaveRequest, Student, Suspension
 from app.domain.access import Visibility
+from app.domain.attendance import LeaveStatus
 from app.repositories.base import paginate, visible_to
 
 # Statuses that hold a student's dates: a new request may not overlap them.
-ACTIVE_STATUSES = ("pending", "approved")
+ACTIVE_STATUSES = (LeaveStatus.pending.value, LeaveStatus.approved.value)
 M = TypeVar("M", bound=SQLModel)
 _CHUNK = 1000  # ids per IN (...) so county-sized lists stay under driver parameter limits
 
@@ -130,7 +131,7 @@ async def approved_leave_days(
                 col(LeaveRequest.end_date),
             ).where(
                 col(LeaveRequest.student_id).in_(ids[i : i + _CHUNK]),
-                LeaveRequest.status == "approved",
+                LeaveRequest.status == LeaveStatus.approved.value,
                 col(LeaveRequest.start_date) <= end,
                 col(LeaveRequest.end_date) >= start,
             )
