@@ -91,6 +91,7 @@ from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.domain.idcard import mask_student_no, parse_id_number
 from app.domain.legal import NoticeStatus
+from app.domain.school_age import CHILD_STATUS_LABELS, ChildStatus, DeclaredStatus
 from app.domain.students import GENDER_LABELS, MISSING, RESUMED, STUDYING, SUSPENDED, TRANSFERRED
 from app.errors import NotFound
 from app.imports import parse as p
@@ -100,8 +101,6 @@ from app.repositories.school_age import DROPOUT, SUSPECTED
 from app.schemas.imports import ImportMode
 from app.schemas.ledgers import EnrollmentLine
 from app.schemas.school_age import (
-    ChildStatus,
-    DeclaredStatus,
     SchoolAgeImportReport,
     SchoolAgeLedgerOut,
     SchoolAgeRow,
@@ -113,19 +112,7 @@ from app.services.imports import RowProblems, TableColumns, read_table, slices
 from app.services.ledgers import BEIJING, admin_county
 from app.services.reports import ReportFile
 
-STATUS_LABELS: dict[ChildStatus, str] = {
-    ChildStatus.studying: "在读",
-    ChildStatus.suspended: "休学",
-    ChildStatus.transferred: "转出",
-    ChildStatus.suspected_dropout: "疑似辍学",
-    ChildStatus.dropout: "辍学",
-    ChildStatus.deferred: "缓学",
-    ChildStatus.exempt: "免学",
-    ChildStatus.elsewhere: "外出就读",
-    ChildStatus.not_enrolled: "未入学",
-}
-# The order of the summary and of the XLSX 汇总 columns.
-STATUS_ORDER = tuple(STATUS_LABELS)
+STATUS_ORDER = tuple(CHILD_STATUS_LABELS)
 ENROLLED = frozenset(
     {
         ChildStatus.studying,
@@ -501,7 +488,7 @@ def _row(seq: int, r: repo.RegisterRow, status: ChildStatus) -> SchoolAgeRow:
         guardian_phone=r.guardian_phone,
         declared=DeclaredStatus(r.declared),
         status=status,
-        status_label=STATUS_LABELS[status],
+        status_label=CHILD_STATUS_LABELS[status],
         student_id=r.student_id if enrolled else None,
         school_id=r.school_id if enrolled else None,
         school_name=r.school_name if enrolled else None,
@@ -523,7 +510,8 @@ def _summary(rows: list[SchoolAgeRow]) -> SchoolAgeSummary:
     return SchoolAgeSummary(
         total=len(rows),
         by_status=[
-            StatusCount(status=s, label=STATUS_LABELS[s], count=overall[s]) for s in STATUS_ORDER
+            StatusCount(status=s, label=CHILD_STATUS_LABELS[s], count=overall[s])
+            for s in STATUS_ORDER
         ],
         by_township=[
             TownshipCount(
@@ -588,7 +576,7 @@ def register_xlsx(out: SchoolAgeLedgerOut) -> ReportFile:
             Sheet(
                 name="汇总",
                 title=f"{out.title}  汇总",
-                headers=("乡镇", "合计", *(STATUS_LABELS[s] for s in STATUS_ORDER)),
+                headers=("乡镇", "合计", *(CHILD_STATUS_LABELS[s] for s in STATUS_ORDER)),
                 rows=summary,
                 widths=(14, 8, *(8 for _ in STATUS_ORDER)),
             ),
