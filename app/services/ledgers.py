@@ -110,7 +110,7 @@ OUTCOME_LABELS: dict[str, str] = {
     CloseReason.reenrolled.value: "已复学",
     CloseReason.transferred.value: "已转学",
 }
-KIND_LABELS = {"primary": "小学", "junior_middle": "初中"}
+SCHOOL_KIND_LABELS = {"primary": "小学", "junior_middle": "初中"}
 LEDGER_TITLES = {
     LedgerKind.suspected_dropout: "疑似辍学学生台账",
     LedgerKind.dropout: "辍学学生台账",
@@ -510,7 +510,9 @@ async def rates(
         for i, n in enumerate(counts):
             per_kind[s.kind][i] += n
     by_kind = [
-        _line(None, f"{county.name}{KIND_LABELS.get(k, k)}合计", k, (c[0], c[1], c[2]), targets)
+        _line(
+            None, f"{county.name}{SCHOOL_KIND_LABELS.get(k, k)}合计", k, (c[0], c[1], c[2]), targets
+        )
         for k, c in sorted(per_kind.items())
     ]
     total = _line(
@@ -561,7 +563,7 @@ def rates_xlsx(out: RatesOut) -> ReportFile:
     rows: list[list[CellValue]] = [
         [
             ln.name,
-            KIND_LABELS.get(ln.kind or "", ""),
+            SCHOOL_KIND_LABELS.get(ln.kind or "", ""),
             ln.enrolled,
             ln.suspected_dropouts,
             ln.dropouts,
