@@ -867,9 +867,3 @@ def _digest(
         "school_id": school_id,
         "created_at": now,
     }
-
-
-async def oldest_overdue(ctx: AppContext) -> datetime | None:
-    async with ctx.uow() as uow:
-        earliest = await repo.earliest_pending(uow.session)
-    return earliest if earliest is not None and earliest <= ctx.clock() else None

@@ -411,16 +411,6 @@ async def cases_by_id(
     return {c.id: c for c in await session.exec(stmt) if c.id is not None}
 
 
-async def earliest_pending(session: AsyncSession) -> datetime | None:
-    stmt = (
-        select(Deadline.due_at)
-        .where(Deadline.state == "pending")
-        .order_by(col(Deadline.due_at))
-        .limit(1)
-    )
-    return (await session.exec(stmt)).first()
-
-
 async def mark_deadlines(
     session: AsyncSession, rows: Sequence[tuple[int, str, datetime, int]]
 ) -> None:
