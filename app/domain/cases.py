@@ -2,10 +2,10 @@
 
 ``transition(case, event, now) -> (case', effects)``. Effects are data — open a deadline,
 raise or withdraw an alert, notify a role, create a task, write a timeline entry — that the
-engine writes in the same transaction as the new case (the outbox shape of
-``shared/engine-notes.md``). Nothing here reads the clock or touches storage.
+engine writes in the same transaction as the new case (an outbox: nothing is sent that was
+not stored). Nothing here reads the clock or touches storage.
 
-The rules (seed 002, 控辍保学自查报告; every threshold is in ``Policy``):
+The rules (as a school's 控辍保学自查报告 describes them; every threshold is in ``Policy``):
 
 * a case opens at a student's unexplained absence; at most one open case per student;
 * the guardian is phoned within ``contact_minutes`` of the check that found the absence; a

@@ -24,7 +24,7 @@ from app.schemas.common import Page, SafeLine, SafeText, Schema
 
 
 class ReasonCategory(StrEnum):
-    """Causes of absence seen in the seeds (一人一策)."""
+    """Causes of absence schools name in their reports (一人一策)."""
 
     economic_hardship = "economic_hardship"
     learning_difficulty = "learning_difficulty"

@@ -17,8 +17,8 @@ resolved and left out):
 
 - 疑似辍学学生台账: ``suspected_dropout_on`` set and ``dropout_on`` not yet set; 日期 is the
   former; and every active student marked 下落不明 (``15``: left without an approved
-  transfer, seed 001) not already listed by a notice, dated by the 学籍异动记录 (认定依据 says
-  which);
+  transfer, which 防辍保学工作方案 treat as dropping out) not already listed by a notice,
+  dated by the 学籍异动记录 (认定依据 says which);
 - 辍学学生台账: ``dropout_on`` set; 日期 is ``dropout_on``.
 
 Rows by school, date, student. The class is the student's current class.

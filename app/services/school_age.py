@@ -45,7 +45,7 @@ already holds the child's identity. The first rule that applies wins:
 5. otherwise (no student with this ID number, or one deactivated from a roll) the status the
    township declared: 缓学, 免学, 外出就读 (随迁就读 included);
 6. otherwise 未入学: on no school's roll in the system and not explained — the children the
-   township must find (seed 001: a child not arrived within a week of term start gets a home
+   township must find (防辍保学工作方案: a child not arrived within a week of term start gets a home
    visit, or the village committee is asked).
 
 What the roster says wins over the declaration (a child declared 缓学 who is on a roll is

@@ -2,16 +2,15 @@
 follow-up checks after a return.
 
 Decisions:
-- a transfer goes applied → head_teacher_signed → receiving_signed → approved (seed 001: a
-  written application, the head teacher's signature, the receiving school's signature, the
-  vice principal's approval); a step out of order is 409; ``reject`` (with a reason) is
-  possible at any step before approval. Who: the application by the student's school
+- a transfer goes applied → head_teacher_signed → receiving_signed → approved (a school's
+  防辍保学工作方案: a written application, the head teacher's signature, the receiving school's
+  signature, the vice principal's approval); a step out of order is 409; ``reject`` (with a
+  reason) is possible at any step before approval. Who: the application by the student's school
   managers or head teacher; the head teacher's signature by the class's head teacher; the
-  receiving signature by a manager of the receiving school when it is in the system,
-  otherwise by a manager of the sending school (recording the paper signature); approval by
-  the sending school's vice principal or principal; rejection by a sending-school manager.
-  API keys 403; people who can see the transfer but may not take the step 403; everyone
-  else 404;
+  receiving signature by a manager of the receiving school when it is in the system, otherwise
+  by a manager of the sending school (recording the paper signature); approval by the sending
+  school's vice principal or principal; rejection by a sending-school manager. API keys 403;
+  people who can see the transfer but may not take the step 403; everyone else 404;
 - a transfer to the student's own school is 422, as is a planned leaving date before the
   application date; one transfer in progress per student (a second 409);
 - ``to_school_id`` names a school of the student's own county; a school of another county
@@ -28,7 +27,8 @@ Decisions:
   transferred, active return notices are struck off, open follow-ups are cancelled and the
   mentor assignment ends;
 - ``left-without-transfer``: a school manager marks a student who left without an approved
-  transfer as ``15`` (下落不明), i.e. a suspected dropout (seed 001); the student stays active
+  transfer as ``15`` (下落不明), i.e. a suspected dropout (防辍保学工作方案:
+  leaving without the transfer procedure counts as dropping out); the student stays active
   so the school's ledgers keep counting them; a transferred student (``10``) is 409;
 - a suspension (休学) is entered already approved by a school manager (``approved_by``);
   end before start is 422, overlapping another suspension of the student 409. Its days count
