@@ -29,9 +29,10 @@ from app.context import AppContext
 from app.domain.access import Actor, ActorKind
 from app.domain.calendar import school_date
 from app.domain.idcard import check_character
+from app.domain.school_age import ChildStatus
 from app.schemas.ledgers import LedgerKind, RatesOut
 from app.schemas.reviews import CountyMonthlyReviewOut
-from app.schemas.school_age import ChildStatus, SchoolAgeLedgerOut
+from app.schemas.school_age import SchoolAgeLedgerOut
 from app.services import attendance_queries, ledgers, reports, reviews, school_age
 from app.services.reports import ReportFile
 from app.settings import Settings

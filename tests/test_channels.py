@@ -1,4 +1,4 @@
-"""Delivery channel adapters, message templates and the per-target token bucket.
+"""Delivery channel adapters and message templates.
 
 Unit tests use ``httpx.MockTransport``; the receiver tests start a real HTTP server (uvicorn
 serving a Starlette app on 127.0.0.1, a free port, in the test's event loop) that checks the
@@ -52,7 +52,6 @@ from app.alerts.channels.wechat import (
     clip_value,
 )
 from app.alerts.channels.wecom import WecomRobot
-from app.alerts.ratelimit import RateLimiter, TokenBucket
 from app.alerts.templates import (
     TOPICS,
     Links,
@@ -829,33 +828,6 @@ def test_digest_of_several_notices() -> None:
     assert "… and 5 more in the app" in many.text
     with pytest.raises(TemplateError):
         render_digest([])
-
-
-# --- token bucket -----------------------------------------------------------------------------
-
-
-def test_token_bucket_allows_twenty_then_refuses_until_refilled() -> None:
-    bucket = TokenBucket(20, timedelta(minutes=1))
-    assert all(bucket.try_take(NOW) for _ in range(20))
-    assert not bucket.try_take(NOW)
-    assert bucket.next_free(NOW) == NOW + timedelta(seconds=3)  # 20 a minute: one per 3 s
-    assert not bucket.try_take(NOW + timedelta(seconds=2))
-    assert bucket.try_take(NOW + timedelta(seconds=3))
-    assert not bucket.try_take(NOW + timedelta(seconds=3))
-    later = NOW + timedelta(minutes=5)
-    assert bucket.next_free(later) == later
-    assert sum(bucket.try_take(later) for _ in range(25)) == 20  # never more than capacity
-    # a clock stepping back refills nothing
-    assert not bucket.try_take(NOW)
-
-
-def test_rate_limiter_keeps_one_bucket_per_target() -> None:
-    limiter = RateLimiter(2, timedelta(minutes=1))
-    assert limiter.try_take("robot-a", NOW) and limiter.try_take("robot-a", NOW)
-    assert not limiter.try_take("robot-a", NOW)
-    assert limiter.try_take("robot-b", NOW)
-    assert limiter.next_free("robot-a", NOW) == NOW + timedelta(seconds=30)
-    assert limiter.prune(NOW + timedelta(minutes=2)) == 2 and len(limiter) == 0
 
 
 # --- configuration ----------------------------------------------------------------------------

@@ -18,9 +18,9 @@ them — at least once, each (notification, channel) keyed so it is never made t
      whose lease ran out records nothing, the worker that reclaimed the row does;
    - blue/yellow deliveries of a case that has since gone red are folded (not sent): the red
      notice says it all;
-   - several deliveries to one robot in a batch go as one digest; each robot has a token bucket
-     (20 a minute) **in the database**, shared by every engine process: when it is empty the
-     rest wait for the next free moment;
+   - several deliveries to one robot in a batch go as one digest; each robot has a sliding window
+     (20 in any minute) **in the database**, shared by every engine process: when it is full
+     the rest wait for the next free moment;
    - timeouts, 5xx and 429 retry with exponential backoff and jitter (or the Retry-After asked
      for); other 4xx, a bad secret, or exhausted retries are dead-lettered with the reason, and
      the next channel of the route is tried; "no subscription left" moves to the next channel.

@@ -460,7 +460,7 @@ async def react_to_attendance(
             if sid not in cases and c.id in again:
                 cases[sid] = again[c.id]
         closed = [again[c.id] for c in corrected if c.id in again]
-    judged = set(absent) | {sid for sid, c in cases.items() if c.status != "closed"}
+    judged = set(absent) | {sid for sid, c in cases.items() if c.status != CaseStatus.closed.value}
     relevant = judged | {c.student_id for c in closed}
     if not relevant:
         return
@@ -867,9 +867,3 @@ def _digest(
         "school_id": school_id,
         "created_at": now,
     }
-
-
-async def oldest_overdue(ctx: AppContext) -> datetime | None:
-    async with ctx.uow() as uow:
-        earliest = await repo.earliest_pending(uow.session)
-    return earliest if earliest is not None and earliest <= ctx.clock() else None

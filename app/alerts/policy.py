@@ -1,5 +1,5 @@
-"""Alert thresholds as configuration: seed defaults, then the county's overrides, then the
-school's. A case snapshots the effective policy when it opens."""
+"""Alert thresholds as configuration: the defaults of ``Policy``, then the county's
+overrides, then the school's. A case snapshots the effective policy when it opens."""
 
 from __future__ import annotations
 

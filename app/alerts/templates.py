@@ -467,10 +467,6 @@ class Rendered:
     page: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
-    def sms_params(self) -> Mapping[str, str]:
-        return self.params
-
     def message(self, *, event_id: str, created_at: datetime) -> Message:
         return Message(
             event_id=event_id,

@@ -47,6 +47,21 @@ class LeaveType(StrEnum):
     other = "other"
 
 
+class LeaveStatus(StrEnum):
+    pending = "pending"  # 待审批
+    approved = "approved"  # 已批准
+    rejected = "rejected"  # 已驳回
+    cancelled = "cancelled"  # 已撤销
+
+
+LEAVE_STATUS_LABELS: dict[LeaveStatus, str] = {
+    LeaveStatus.pending: "待审批",
+    LeaveStatus.approved: "已批准",
+    LeaveStatus.rejected: "已驳回",
+    LeaveStatus.cancelled: "已撤销",
+}
+
+
 class Symptom(StrEnum):
     """因病缺勤 symptoms (WS/T 772-2020)."""
 

@@ -23,7 +23,7 @@ Everything here is pure: the caller passes dates and times in, nothing reads the
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -334,23 +334,6 @@ class SchoolCalendar:
     def school_days_between(self, start: date, end: date) -> list[date]:
         """The school days from ``start`` to ``end``, both included, in order."""
         return [d for d in _days(start, end) if self.is_school_day(d)]
-
-    def consecutive_school_days(self, dates: Collection[date], ending: date) -> int:
-        """How many consecutive school days up to ``ending`` are all in ``dates``.
-
-        This is the count behind the yellow (2 days) and red (3+ days, 联合劝返) alerts:
-        ``dates`` are a student's unexplained absent days. Days that are not school days
-        (weekends, holidays, closures) neither count nor break the run, so absent on
-        Friday and Monday is 2. A school day missing from ``dates`` ends the run. If
-        ``ending`` is not a school day the run is counted up to the school day before it.
-        """
-        d: date | None = ending if self.is_school_day(ending) else self.previous_school_day(ending)
-        run = 0
-        # Each step consumes one date of ``dates``, so the walk is bounded by its size.
-        while d is not None and d in dates:
-            run += 1
-            d = self.previous_school_day(d)
-        return run
 
 
 def school_date(occurred_at: datetime, tz: str = DEFAULT_TIMEZONE) -> date:

@@ -2,10 +2,10 @@
 
 ``transition(case, event, now) -> (case', effects)``. Effects are data — open a deadline,
 raise or withdraw an alert, notify a role, create a task, write a timeline entry — that the
-engine writes in the same transaction as the new case (the outbox shape of
-``shared/engine-notes.md``). Nothing here reads the clock or touches storage.
+engine writes in the same transaction as the new case (an outbox: nothing is sent that was
+not stored). Nothing here reads the clock or touches storage.
 
-The rules (seed 002, 控辍保学自查报告; every threshold is in ``Policy``):
+The rules (as a school's 控辍保学自查报告 describes them; every threshold is in ``Policy``):
 
 * a case opens at a student's unexplained absence; at most one open case per student;
 * the guardian is phoned within ``contact_minutes`` of the check that found the absence; a
@@ -98,6 +98,19 @@ TASK_LABELS = {
     TaskKind.home_visit: "联合家访劝返",
     TaskKind.reenrollment: "复学确认",
     TaskKind.follow_up: "复学后跟踪回访",
+}
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    done = "done"
+    cancelled = "cancelled"  # no longer applies: a relapse, a transfer
+
+
+TASK_STATUS_LABELS: dict[TaskStatus, str] = {
+    TaskStatus.open: "待办",
+    TaskStatus.done: "已完成",
+    TaskStatus.cancelled: "已取消",
 }
 
 

@@ -9,6 +9,13 @@ from app.domain.idcard import InvalidIdNumber, parse_id_number
 
 # 学籍 status codes (JY/T 1001) the service sets: 在读, 休学, 复学, 转学(转出), 下落不明.
 STUDYING, SUSPENDED, RESUMED, TRANSFERRED, MISSING = "01", "02", "05", "10", "15"
+ENROLLMENT_STATUS_LABELS = {
+    STUDYING: "在读",
+    SUSPENDED: "休学",
+    RESUMED: "复学",
+    TRANSFERRED: "转学(转出)",
+    MISSING: "下落不明",
+}
 
 GENDER_LABELS = {"male": "男", "female": "女"}
 GENDER_FROM_LABEL = {"男": "male", "女": "female", "male": "male", "female": "female"}

@@ -120,18 +120,6 @@ def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     return buf.getvalue()
 
 
-def table_bytes(
-    title: str,
-    headers: Sequence[str],
-    rows: Sequence[Sequence[CellValue]],
-    widths: Sequence[float] = (),
-    *,
-    sheet_name: str = "Sheet1",
-) -> bytes:
-    """A workbook with a single table."""
-    return workbook_bytes([Sheet(sheet_name, title, headers, rows, widths)])
-
-
 def content_disposition(filename: str, fallback: str) -> str:
     """``attachment`` with an ASCII ``filename`` and the real name as RFC 5987 ``filename*``."""
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

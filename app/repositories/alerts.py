@@ -36,6 +36,7 @@ from app.db.models import (
     StaffRole,
 )
 from app.db.types import UTCDateTime
+from app.domain.cases import AlertStatus, CaseStatus, TaskKind, TaskStatus
 from app.domain.roles import Role
 
 
@@ -60,7 +61,10 @@ async def open_cases(
         return {}
     stmt = (
         select(AbsenceCase)
-        .where(col(AbsenceCase.student_id).in_(sorted(student_ids)), AbsenceCase.status != "closed")
+        .where(
+            col(AbsenceCase.student_id).in_(sorted(student_ids)),
+            AbsenceCase.status != CaseStatus.closed.value,
+        )
         .order_by(col(AbsenceCase.id))
     )
     if lock:
@@ -104,7 +108,7 @@ async def lock_cases(
             or_(
                 and_(
                     col(AbsenceCase.student_id).in_(sorted(open_of)),
-                    col(AbsenceCase.status) != "closed",
+                    col(AbsenceCase.status) != CaseStatus.closed.value,
                 ),
                 _among(session, col(AbsenceCase.id), case_ids),
             )
@@ -127,14 +131,14 @@ async def closed_with_live_alerts(
         .where(
             col(Alert.case_id) == col(AbsenceCase.id),
             col(Alert.episode) == col(AbsenceCase.episode),
-            col(Alert.status) != "withdrawn",
+            col(Alert.status) != AlertStatus.withdrawn.value,
         )
         .exists()
     )
     stmt = (
         select(AbsenceCase)
         .where(_among(session, col(AbsenceCase.student_id), student_ids))
-        .where(AbsenceCase.status == "closed", standing)
+        .where(AbsenceCase.status == CaseStatus.closed.value, standing)
         .order_by(col(AbsenceCase.id))
     )
     if lock:
@@ -152,7 +156,7 @@ async def latest_closed_reenrolled(
     stmt = (
         select(AbsenceCase)
         .where(_among(session, col(AbsenceCase.student_id), student_ids))
-        .where(AbsenceCase.status == "closed")
+        .where(AbsenceCase.status == CaseStatus.closed.value)
         .order_by(col(AbsenceCase.student_id), col(AbsenceCase.id))
     )
     if lock:
@@ -171,9 +175,9 @@ async def cancel_tasks(
         .where(
             col(CaseTask.case_id) == case_id,
             col(CaseTask.kind) == kind,
-            col(CaseTask.status) == "open",
+            col(CaseTask.status) == TaskStatus.open.value,
         )
-        .values(status="cancelled", done_at=now, note=note)
+        .values(status=TaskStatus.cancelled.value, done_at=now, note=note)
     )
 
 
@@ -191,7 +195,8 @@ async def tasks_to_remind(
             col(CaseTask.due_at) <= now,
             col(CaseTask.reminded_at).is_(None) | col(CaseTask.escalated_at).is_(None),
             # A closed case's tasks are history, except the checks that follow 复学.
-            (col(AbsenceCase.status) != "closed") | (col(CaseTask.kind) == "follow_up"),
+            (col(AbsenceCase.status) != CaseStatus.closed.value)
+            | (col(CaseTask.kind) == TaskKind.follow_up.value),
         )
         .order_by(col(CaseTask.due_at), col(CaseTask.id))
         .limit(limit)
@@ -404,16 +409,6 @@ async def cases_by_id(
     if lock:
         stmt = stmt.with_for_update()
     return {c.id: c for c in await session.exec(stmt) if c.id is not None}
-
-
-async def earliest_pending(session: AsyncSession) -> datetime | None:
-    stmt = (
-        select(Deadline.due_at)
-        .where(Deadline.state == "pending")
-        .order_by(col(Deadline.due_at))
-        .limit(1)
-    )
-    return (await session.exec(stmt)).first()
 
 
 async def mark_deadlines(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, and_, any_, bindparam, case, func, or_, text, tuple_
+from sqlalchemy import Integer, and_, any_, bindparam, case, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -457,23 +457,6 @@ async def day_checks(
     for chunk in chunks:
         rows = await conn.execute(stmt.where(chunk, *in_range))
         found.extend(DayChecks(*r) for r in rows.all())
-    return found
-
-
-async def marks_for_keys(
-    session: AsyncSession, keys: Collection[tuple[int, date]]
-) -> list[AttendanceMark]:
-    """The marks of the given (student, date) pairs."""
-    found: list[AttendanceMark] = []
-    ordered = sorted(set(keys))
-    for i in range(0, len(ordered), _CHUNK):
-        chunk = ordered[i : i + _CHUNK]
-        rows = await session.exec(
-            select(AttendanceMark).where(
-                tuple_(col(AttendanceMark.student_id), col(AttendanceMark.school_date)).in_(chunk)
-            )
-        )
-        found.extend(rows)
     return found
 
 

@@ -108,11 +108,6 @@ async def breaks_of(session: AsyncSession, term_ids: Collection[int]) -> dict[in
     return found
 
 
-async def delete_breaks(session: AsyncSession, term_id: int) -> None:
-    for b in await session.exec(select(TermBreak).where(TermBreak.term_id == term_id)):
-        await session.delete(b)
-
-
 async def overrides_of(
     session: AsyncSession, school_id: int, *, start: date | None, end: date | None
 ) -> list[CalendarOverride]:

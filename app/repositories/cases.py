@@ -24,6 +24,7 @@ from app.db.models import (
     Staff,
 )
 from app.domain.access import Visibility
+from app.domain.cases import CaseStatus, TaskStatus
 from app.repositories.base import paginate, visible_to
 
 _CHUNK = 1000
@@ -129,7 +130,7 @@ async def current_case_of(session: AsyncSession, student_id: int) -> AbsenceCase
     """The student's case that is not closed (at most one)."""
     rows = await session.exec(
         select(AbsenceCase).where(
-            AbsenceCase.student_id == student_id, AbsenceCase.status != "closed"
+            AbsenceCase.student_id == student_id, AbsenceCase.status != CaseStatus.closed.value
         )
     )
     return rows.first()
@@ -231,7 +232,9 @@ async def task(session: AsyncSession, task_id: int) -> CaseTask | None:
 async def open_tasks(session: AsyncSession, case_id: int, kind: str) -> list[CaseTask]:
     rows = await session.exec(
         select(CaseTask).where(
-            CaseTask.case_id == case_id, CaseTask.kind == kind, CaseTask.status == "open"
+            CaseTask.case_id == case_id,
+            CaseTask.kind == kind,
+            CaseTask.status == TaskStatus.open.value,
         )
     )
     return list(rows)

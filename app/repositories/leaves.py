@@ -10,10 +10,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import LeaveRequest, Suspension
 from app.domain.access import Visibility
+from app.domain.attendance import LeaveStatus
 from app.repositories.base import IN_CHUNK, locked_row, paginate, visible_to
 
 # Statuses that hold a student's dates: a new request may not overlap them.
-ACTIVE_STATUSES = ("pending", "approved")
+ACTIVE_STATUSES = (LeaveStatus.pending.value, LeaveStatus.approved.value)
 
 
 async def leave_for_update(session: AsyncSession, leave_id: int) -> LeaveRequest | None:
@@ -96,7 +97,7 @@ async def approved_leave_days(
                 col(LeaveRequest.end_date),
             ).where(
                 col(LeaveRequest.student_id).in_(ids[i : i + IN_CHUNK]),
-                LeaveRequest.status == "approved",
+                LeaveRequest.status == LeaveStatus.approved.value,
                 col(LeaveRequest.start_date) <= end,
                 col(LeaveRequest.end_date) >= start,
             )

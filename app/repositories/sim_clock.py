@@ -23,6 +23,7 @@ from app.db.models import (
     SimClockRow,
 )
 from app.db.types import UTCDateTime
+from app.domain.cases import TaskStatus
 
 # Roster and configuration are not school time: a roster imported in November must not keep
 # the autumn term from being drilled. Nor is the access log (who read what: reading the clock
@@ -192,7 +193,7 @@ async def next_due(session: AsyncSession, after: datetime) -> datetime | None:
             Delivery.state == "sending", col(Delivery.lease_until) > after
         ),
         sm_select(func.min(CaseTask.due_at)).where(
-            CaseTask.status == "open",
+            CaseTask.status == TaskStatus.open.value,
             col(CaseTask.reminded_at).is_(None),
             col(CaseTask.due_at) > after,
         ),
@@ -209,7 +210,7 @@ async def open_tasks_to_escalate(session: AsyncSession) -> list[tuple[datetime, 
     stmt = (
         sm_select(CaseTask.due_at, AbsenceCase.policy)
         .join(AbsenceCase, col(AbsenceCase.id) == col(CaseTask.case_id))
-        .where(CaseTask.status == "open", col(CaseTask.escalated_at).is_(None))
+        .where(CaseTask.status == TaskStatus.open.value, col(CaseTask.escalated_at).is_(None))
     )
     return [(due, dict(policy)) for due, policy in await session.exec(stmt)]
 

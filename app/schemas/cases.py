@@ -17,13 +17,14 @@ from app.domain.cases import (
     Level,
     ReportStatus,
     TaskKind,
+    TaskStatus,
 )
 from app.domain.roles import Role
 from app.schemas.common import Page, SafeLine, SafeText, Schema
 
 
 class ReasonCategory(StrEnum):
-    """Causes of absence seen in the seeds (一人一策)."""
+    """Causes of absence schools name in their reports (一人一策)."""
 
     economic_hardship = "economic_hardship"
     learning_difficulty = "learning_difficulty"
@@ -33,12 +34,6 @@ class ReasonCategory(StrEnum):
     work = "work"
     illness = "illness"
     other = "other"
-
-
-class TaskStatus(StrEnum):
-    open = "open"
-    done = "done"
-    cancelled = "cancelled"  # no longer applies: a relapse, a transfer
 
 
 class DeadlineState(StrEnum):
@@ -90,11 +85,6 @@ DEADLINE_STATE_LABELS: dict[DeadlineState, str] = {
     DeadlineState.pending: "未触发",
     DeadlineState.fired: "已逾期并上报",
     DeadlineState.cancelled: "已按时完成或已失效",
-}
-TASK_STATUS_LABELS: dict[TaskStatus, str] = {
-    TaskStatus.open: "待办",
-    TaskStatus.done: "已完成",
-    TaskStatus.cancelled: "已取消",
 }
 WORK_GROUP_PARTS: dict[str, str] = {"lead": "牵头", "member": "成员"}
 TOPIC_LABELS: dict[str, str] = {

@@ -178,8 +178,3 @@ class Page(BaseModel, Generic[T]):
     def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
         # ``AlertOutPage``, not pydantic's ``Page[AlertOut]`` (``Page_AlertOut_`` in OpenAPI)
         return "".join(getattr(p, "__name__", str(p)) for p in params) + "Page"
-
-
-class PageParams(BaseModel):
-    limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=OFFSET_MAX)

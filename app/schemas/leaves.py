@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from app.domain.attendance import LeaveType, Symptom
+from app.domain.attendance import LeaveStatus, LeaveType, Symptom
 from app.schemas.common import RefId, SafeText, Schema, SchoolDate
-
-
-class LeaveStatus(StrEnum):
-    pending = "pending"  # 待审批
-    approved = "approved"  # 已批准
-    rejected = "rejected"  # 已驳回
-    cancelled = "cancelled"  # 已撤销
-
 
 LEAVE_TYPE_LABELS: dict[LeaveType, str] = {
     LeaveType.sick: "病假",
     LeaveType.personal: "事假",
     LeaveType.other: "其他",
-}
-LEAVE_STATUS_LABELS: dict[LeaveStatus, str] = {
-    LeaveStatus.pending: "待审批",
-    LeaveStatus.approved: "已批准",
-    LeaveStatus.rejected: "已驳回",
-    LeaveStatus.cancelled: "已撤销",
 }
 SYMPTOM_LABELS: dict[Symptom, str] = {
     Symptom.fever: "发热",

@@ -4,36 +4,13 @@ ledger. Definitions in app/services/school_age.py."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from pydantic import Field
 
+from app.domain.school_age import ChildStatus, DeclaredStatus
 from app.schemas.common import Row, Schema
 from app.schemas.imports import ImportMode, RowProblem, rows_rejected
 from app.schemas.problems import ValidationProblem
-
-
-class DeclaredStatus(StrEnum):
-    """就学情况 as the township declares it on the list."""
-
-    none = "none"  # blank
-    deferred = "deferred"  # 缓学
-    exempt = "exempt"  # 免学
-    elsewhere = "elsewhere"  # 外出就读 / 随迁就读
-
-
-class ChildStatus(StrEnum):
-    """就学状态 as the ledger computes it (in this order of precedence, see the service)."""
-
-    dropout = "dropout"  # 辍学
-    suspected_dropout = "suspected_dropout"  # 疑似辍学
-    transferred = "transferred"  # 转出
-    suspended = "suspended"  # 休学
-    studying = "studying"  # 在读
-    deferred = "deferred"  # 缓学
-    exempt = "exempt"  # 免学
-    elsewhere = "elsewhere"  # 外出就读
-    not_enrolled = "not_enrolled"  # 未入学
 
 
 class SchoolAgeImportReport(Schema):

@@ -44,15 +44,13 @@ _CONFLICT = "event_id 已用于不同内容的记录 (event_id already used with
 class Intake:
     """What one submission did: the counts and, per event in order, its ``EventResult`` as
     JSON text (what the answer is made of, byte for byte what the model would dump) with its
-    outcome and reject code; ``changed`` are the (student, date) pairs whose marks moved, for
-    whoever reacts to attendance (the alert engine)."""
+    outcome and reject code."""
 
     accepted: int
     duplicate: int
     rejected: int
     results: list[str]
     outcomes: list[tuple[Outcome, RejectCode | None]]
-    changed: set[tuple[int, date]] = field(default_factory=set)
 
     def body(self) -> bytes:
         """The ``BatchResult`` of a batch, as JSON."""
@@ -267,11 +265,10 @@ async def record_events(
         else:
             results[i] = _json(_rejected(i, eid, RejectCode.conflict, _CONFLICT))
     fresh = [r for r in rows if r["event_id"] in inserted]
-    changed = {(r["student_id"], r["school_date"]) for r in fresh}
     await engine.react_to_attendance(
         uow,
         ctx,
-        {sid for sid, _ in changed},
+        {r["student_id"] for r in fresh},
         {r["student_id"] for r in fresh if r["status"] == Mark.absent.value},
         recorded.hints,
     )
@@ -288,5 +285,4 @@ async def record_events(
         rejected=counts[Outcome.rejected],
         results=[text for text, _, _ in final],
         outcomes=[(outcome, code) for _, outcome, code in final],
-        changed=changed,
     )

@@ -55,6 +55,7 @@ from app.domain.access import Actor, ActorKind
 from app.domain.cases import (
     LEVEL_LABELS,
     TASK_LABELS,
+    TASK_STATUS_LABELS,
     AlertStatus,
     AlertVerified,
     Case,
@@ -72,6 +73,7 @@ from app.domain.cases import (
     ReportStatus,
     ReportSubmitted,
     TaskKind,
+    TaskStatus,
     transition,
 )
 from app.domain.roles import ROLE_LABELS, Role
@@ -87,7 +89,6 @@ from app.schemas.cases import (
     DEADLINE_STATE_LABELS,
     REASON_LABELS,
     REPORT_STATUS_LABELS,
-    TASK_STATUS_LABELS,
     TOPIC_LABELS,
     WORK_GROUP_PARTS,
     AlertDetail,
@@ -109,7 +110,6 @@ from app.schemas.cases import (
     ReturnIn,
     TaskDoneIn,
     TaskOut,
-    TaskStatus,
     TimelineOut,
     VerifyIn,
     WorkGroupMember,

@@ -1,8 +1,8 @@
 """Rules a county sets beside its alert thresholds, in the same policy rows
 (``PUT /alert-policies/county/{id}``, a school may override for itself): the periods of legal
 escalation, how often a mentor should record a care contact, and the dropout-rate targets.
-Every threshold is configuration (domain.md: some counties count 疑似辍学 after a week, 辍学
-after a month); the defaults are the seeds' figures.
+Every threshold is configuration (some counties count 疑似辍学 after a week, 辍学 after a
+month); the defaults are the figures schools' own 控辍保学 reports give.
 """
 
 from __future__ import annotations

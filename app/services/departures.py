@@ -26,7 +26,7 @@ from app.alerts import engine
 from app.context import AppContext
 from app.db.models import AbsenceCase, CaseTask, MentorAssignment, School, Student, Transfer
 from app.db.uow import UnitOfWork
-from app.domain.cases import TaskKind, TransferredOut
+from app.domain.cases import TaskKind, TaskStatus, TransferredOut
 from app.domain.students import STUDYING, TRANSFERRED
 from app.repositories import alerts as alerts_repo
 from app.services.days import local_today
@@ -52,9 +52,11 @@ async def on_transfer_approved(
         .where(
             col(CaseTask.case_id).in_(case_ids),
             col(CaseTask.kind) == TaskKind.follow_up.value,
-            col(CaseTask.status) == "open",
+            col(CaseTask.status) == TaskStatus.open.value,
         )
-        .values(status="cancelled", done_at=now, note=f"学生已转学至{t.to_school_name}")
+        .values(
+            status=TaskStatus.cancelled.value, done_at=now, note=f"学生已转学至{t.to_school_name}"
+        )
     )
     await uow.session.exec(
         update(MentorAssignment)

@@ -19,7 +19,11 @@ from app.context import AppContext
 from app.db.models import EnrollmentChange, School, Student
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
-from app.domain.students import MISSING, RESUMED, STUDYING, SUSPENDED, TRANSFERRED
+from app.domain.students import (
+    ENROLLMENT_STATUS_LABELS,
+    MISSING,
+    RESUMED,
+)
 from app.schemas.common import Schema
 from app.services.days import local_today
 from app.services.students import student_for
@@ -33,19 +37,12 @@ class ChangeKind(StrEnum):
     resumed = "resumed"
 
 
-KIND_LABELS = {
+CHANGE_KIND_LABELS = {
     ChangeKind.transfer_out: "转出",
     ChangeKind.transfer_in: "转入",
     ChangeKind.left_without_transfer: "未办理转学手续离校",
     ChangeKind.suspended: "休学",
     ChangeKind.resumed: "复学",
-}
-STATUS_LABELS = {
-    STUDYING: "在读",
-    SUSPENDED: "休学",
-    RESUMED: "复学",
-    TRANSFERRED: "转学(转出)",
-    MISSING: "下落不明",
 }
 
 
@@ -125,10 +122,10 @@ async def list_for(uow: UnitOfWork, actor: Actor, student_id: int) -> list[Enrol
             student_id=c.student_id,
             school_id=c.school_id,
             kind=ChangeKind(c.kind),
-            kind_label=KIND_LABELS[ChangeKind(c.kind)],
+            kind_label=CHANGE_KIND_LABELS[ChangeKind(c.kind)],
             from_status=c.from_status,
             to_status=c.to_status,
-            to_status_label=STATUS_LABELS.get(c.to_status, c.to_status),
+            to_status_label=ENROLLMENT_STATUS_LABELS.get(c.to_status, c.to_status),
             changed_on=c.changed_on,
             reason=c.reason,
             reference=c.reference,

@@ -25,18 +25,16 @@ from app.db.models import LeaveRequest
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.domain.attendance import LeaveType, Symptom
+from app.domain.attendance import LEAVE_STATUS_LABELS, LeaveStatus, LeaveType, Symptom
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 from app.repositories import leaves as repo
 from app.repositories import students as students_repo
 from app.schemas.common import Page
 from app.schemas.leaves import (
-    LEAVE_STATUS_LABELS,
     LEAVE_TYPE_LABELS,
     SYMPTOM_LABELS,
     LeaveIn,
     LeaveOut,
-    LeaveStatus,
     RejectIn,
     SymptomOut,
 )

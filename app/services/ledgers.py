@@ -17,8 +17,8 @@ resolved and left out):
 
 - 疑似辍学学生台账: ``suspected_dropout_on`` set and ``dropout_on`` not yet set; 日期 is the
   former; and every active student marked 下落不明 (``15``: left without an approved
-  transfer, seed 001) not already listed by a notice, dated by the 学籍异动记录 (认定依据 says
-  which);
+  transfer, which 防辍保学工作方案 treat as dropping out) not already listed by a notice,
+  dated by the 学籍异动记录 (认定依据 says which);
 - 辍学学生台账: ``dropout_on`` set; 日期 is ``dropout_on``.
 
 Rows by school, date, student. The class is the student's current class.
@@ -81,6 +81,7 @@ from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, AlertStatus, CaseStatus, CloseReason, Level
 from app.domain.idcard import mask_student_no
+from app.domain.legal import NoticeStatus
 from app.domain.students import MISSING
 from app.errors import Forbidden, Invalid
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
@@ -96,7 +97,6 @@ from app.schemas.ledgers import (
 )
 from app.services import school_age
 from app.services.county_rules import CountyRules, rules_for
-from app.services.legal import NoticeStatus
 from app.services.org import school_for
 from app.services.reports import ReportFile
 
@@ -112,7 +112,7 @@ OUTCOME_LABELS: dict[str, str] = {
     CloseReason.reenrolled.value: "已复学",
     CloseReason.transferred.value: "已转学",
 }
-KIND_LABELS = {"primary": "小学", "junior_middle": "初中"}
+SCHOOL_KIND_LABELS = {"primary": "小学", "junior_middle": "初中"}
 LEDGER_TITLES = {
     LedgerKind.suspected_dropout: "疑似辍学学生台账",
     LedgerKind.dropout: "辍学学生台账",
@@ -502,7 +502,9 @@ async def rates(
         for i, n in enumerate(counts):
             per_kind[s.kind][i] += n
     by_kind = [
-        _line(None, f"{county.name}{KIND_LABELS.get(k, k)}合计", k, (c[0], c[1], c[2]), targets)
+        _line(
+            None, f"{county.name}{SCHOOL_KIND_LABELS.get(k, k)}合计", k, (c[0], c[1], c[2]), targets
+        )
         for k, c in sorted(per_kind.items())
     ]
     total = _line(
@@ -551,7 +553,7 @@ def rates_xlsx(out: RatesOut) -> ReportFile:
     rows: list[list[CellValue]] = [
         [
             ln.name,
-            KIND_LABELS.get(ln.kind or "", ""),
+            SCHOOL_KIND_LABELS.get(ln.kind or "", ""),
             ln.enrolled,
             ln.suspected_dropouts,
             ln.dropouts,

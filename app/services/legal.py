@@ -38,7 +38,6 @@ from __future__ import annotations
 import io
 from collections.abc import Collection
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Annotated
 
 from docx import Document
@@ -69,6 +68,7 @@ from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import CaseStatus, Level
+from app.domain.legal import NOTICE_STATUS_LABELS, NoticeStatus
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
 from app.repositories import cases as cases_repo
@@ -85,21 +85,6 @@ LEGAL_BASIS = (
     "无正当理由未依照本法规定送适龄子女或者被监护人入学接受并完成义务教育的，"
     "由当地乡镇人民政府或者县级人民政府教育行政部门给予批评教育，责令限期改正。"
 )
-
-
-class NoticeStatus(StrEnum):
-    issued = "issued"
-    complied = "complied"
-    escalated = "escalated"
-    struck_off = "struck_off"
-
-
-STATUS_LABELS: dict[NoticeStatus, str] = {
-    NoticeStatus.issued: "已送达",
-    NoticeStatus.complied: "已返校",
-    NoticeStatus.escalated: "已报告乡镇",
-    NoticeStatus.struck_off: "已销号",
-}
 _ACTIVE = (NoticeStatus.issued.value, NoticeStatus.escalated.value)
 
 _NOT_MANAGER = (
@@ -169,7 +154,7 @@ def notice_out(n: ReturnNotice) -> NoticeOut:
         deadline=n.deadline,
         guardian_name=n.guardian_name,
         status=status,
-        status_label=STATUS_LABELS[status],
+        status_label=NOTICE_STATUS_LABELS[status],
         complied_on=n.complied_on,
         reported_to_township_on=n.reported_to_township_on,
         suspected_dropout_on=n.suspected_dropout_on,

@@ -45,7 +45,7 @@ already holds the child's identity. The first rule that applies wins:
 5. otherwise (no student with this ID number, or one deactivated from a roll) the status the
    township declared: 缓学, 免学, 外出就读 (随迁就读 included);
 6. otherwise 未入学: on no school's roll in the system and not explained — the children the
-   township must find (seed 001: a child not arrived within a week of term start gets a home
+   township must find (防辍保学工作方案: a child not arrived within a week of term start gets a home
    visit, or the village committee is asked).
 
 What the roster says wins over the declaration (a child declared 缓学 who is on a roll is
@@ -92,6 +92,8 @@ from app.db.models import SchoolAgeChild, Township
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.domain.idcard import mask_student_no, parse_id_number
+from app.domain.legal import NoticeStatus
+from app.domain.school_age import CHILD_STATUS_LABELS, ChildStatus, DeclaredStatus
 from app.domain.students import GENDER_LABELS, MISSING, RESUMED, STUDYING, SUSPENDED, TRANSFERRED
 from app.errors import NotFound
 from app.imports import parse as p
@@ -101,8 +103,6 @@ from app.repositories.school_age import DROPOUT, SUSPECTED
 from app.schemas.imports import ImportMode
 from app.schemas.ledgers import EnrollmentLine
 from app.schemas.school_age import (
-    ChildStatus,
-    DeclaredStatus,
     SchoolAgeImportReport,
     SchoolAgeLedgerOut,
     SchoolAgeRow,
@@ -111,22 +111,9 @@ from app.schemas.school_age import (
     TownshipCount,
 )
 from app.services.imports import RowProblems, TableColumns, read_table, slices
-from app.services.legal import NoticeStatus
 from app.services.reports import ReportFile
 
-STATUS_LABELS: dict[ChildStatus, str] = {
-    ChildStatus.studying: "在读",
-    ChildStatus.suspended: "休学",
-    ChildStatus.transferred: "转出",
-    ChildStatus.suspected_dropout: "疑似辍学",
-    ChildStatus.dropout: "辍学",
-    ChildStatus.deferred: "缓学",
-    ChildStatus.exempt: "免学",
-    ChildStatus.elsewhere: "外出就读",
-    ChildStatus.not_enrolled: "未入学",
-}
-# The order of the summary and of the XLSX 汇总 columns.
-STATUS_ORDER = tuple(STATUS_LABELS)
+STATUS_ORDER = tuple(CHILD_STATUS_LABELS)
 ENROLLED = frozenset(
     {
         ChildStatus.studying,
@@ -497,7 +484,7 @@ def _row(seq: int, r: repo.RegisterRow, status: ChildStatus) -> SchoolAgeRow:
         guardian_phone=r.guardian_phone,
         declared=DeclaredStatus(r.declared),
         status=status,
-        status_label=STATUS_LABELS[status],
+        status_label=CHILD_STATUS_LABELS[status],
         student_id=r.student_id if enrolled else None,
         school_id=r.school_id if enrolled else None,
         school_name=r.school_name if enrolled else None,
@@ -519,7 +506,8 @@ def _summary(rows: list[SchoolAgeRow]) -> SchoolAgeSummary:
     return SchoolAgeSummary(
         total=len(rows),
         by_status=[
-            StatusCount(status=s, label=STATUS_LABELS[s], count=overall[s]) for s in STATUS_ORDER
+            StatusCount(status=s, label=CHILD_STATUS_LABELS[s], count=overall[s])
+            for s in STATUS_ORDER
         ],
         by_township=[
             TownshipCount(
@@ -584,7 +572,7 @@ def register_xlsx(ctx: AppContext, out: SchoolAgeLedgerOut) -> ReportFile:
             Sheet(
                 name="汇总",
                 title=f"{out.title}  汇总",
-                headers=("乡镇", "合计", *(STATUS_LABELS[s] for s in STATUS_ORDER)),
+                headers=("乡镇", "合计", *(CHILD_STATUS_LABELS[s] for s in STATUS_ORDER)),
                 rows=summary,
                 widths=(14, 8, *(8 for _ in STATUS_ORDER)),
             ),

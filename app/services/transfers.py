@@ -2,16 +2,15 @@
 follow-up checks after a return.
 
 Decisions:
-- a transfer goes applied → head_teacher_signed → receiving_signed → approved (seed 001: a
-  written application, the head teacher's signature, the receiving school's signature, the
-  vice principal's approval); a step out of order is 409; ``reject`` (with a reason) is
-  possible at any step before approval. Who: the application by the student's school
+- a transfer goes applied → head_teacher_signed → receiving_signed → approved (a school's
+  防辍保学工作方案: a written application, the head teacher's signature, the receiving school's
+  signature, the vice principal's approval); a step out of order is 409; ``reject`` (with a
+  reason) is possible at any step before approval. Who: the application by the student's school
   managers or head teacher; the head teacher's signature by the class's head teacher; the
-  receiving signature by a manager of the receiving school when it is in the system,
-  otherwise by a manager of the sending school (recording the paper signature); approval by
-  the sending school's vice principal or principal; rejection by a sending-school manager.
-  API keys 403; people who can see the transfer but may not take the step 403; everyone
-  else 404;
+  receiving signature by a manager of the receiving school when it is in the system, otherwise
+  by a manager of the sending school (recording the paper signature); approval by the sending
+  school's vice principal or principal; rejection by a sending-school manager. API keys 403;
+  people who can see the transfer but may not take the step 403; everyone else 404;
 - a transfer to the student's own school is 422, as is a planned leaving date before the
   application date; one transfer in progress per student (a second 409);
 - ``to_school_id`` names a school of the student's own county; a school of another county
@@ -28,7 +27,8 @@ Decisions:
   transferred, active return notices are struck off, open follow-ups are cancelled and the
   mentor assignment ends;
 - ``left-without-transfer``: a school manager marks a student who left without an approved
-  transfer as ``15`` (下落不明), i.e. a suspected dropout (seed 001); the student stays active
+  transfer as ``15`` (下落不明), i.e. a suspected dropout (防辍保学工作方案:
+  leaving without the transfer procedure counts as dropping out); the student stays active
   so the school's ledgers keep counting them; a transferred student (``10``) is 409;
 - a suspension (休学) is entered already approved by a school manager (``approved_by``);
   end before start is 422, overlapping another suspension of the student 409. Its days count
@@ -46,7 +46,6 @@ Decisions:
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -65,6 +64,7 @@ from app.domain.access import Actor
 from app.domain.cases import TaskKind
 from app.domain.roles import Role
 from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED
+from app.domain.transfers import TRANSFER_STATUS_LABELS, SuspensionStatus, TransferStatus
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import cases as cases_repo
 from app.repositories.students import student_for_update
@@ -80,31 +80,11 @@ Text = Annotated[
 ]
 
 
-class TransferStatus(StrEnum):
-    applied = "applied"
-    head_teacher_signed = "head_teacher_signed"
-    receiving_signed = "receiving_signed"
-    approved = "approved"
-    rejected = "rejected"
-
-
-TRANSFER_LABELS: dict[TransferStatus, str] = {
-    TransferStatus.applied: "已申请",
-    TransferStatus.head_teacher_signed: "班主任已签字",
-    TransferStatus.receiving_signed: "接收学校已签字",
-    TransferStatus.approved: "已批准",
-    TransferStatus.rejected: "未批准",
-}
 _IN_PROGRESS = (
     TransferStatus.applied.value,
     TransferStatus.head_teacher_signed.value,
     TransferStatus.receiving_signed.value,
 )
-
-
-class SuspensionStatus(StrEnum):
-    active = "active"
-    ended = "ended"
 
 
 _SAME_SCHOOL = "不能转入本校 (a transfer to the student's own school)"
@@ -223,7 +203,7 @@ def transfer_out(t: Transfer) -> TransferOut:
         leave_on=t.leave_on,
         reason=t.reason,
         status=status,
-        status_label=TRANSFER_LABELS[status],
+        status_label=TRANSFER_STATUS_LABELS[status],
         applied_by=t.applied_by,
         head_teacher_signed_at=t.head_teacher_signed_at,
         head_teacher_signed_by=t.head_teacher_signed_by,
@@ -288,7 +268,7 @@ async def _transfer_for_write(
     await uow.session.refresh(found)
     allowed = _IN_PROGRESS if step is None else (step.value,)
     if found.status not in allowed:
-        raise Conflict(_STEP.format(status=TRANSFER_LABELS[TransferStatus(found.status)]))
+        raise Conflict(_STEP.format(status=TRANSFER_STATUS_LABELS[TransferStatus(found.status)]))
     return found
 
 

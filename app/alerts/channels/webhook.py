@@ -56,8 +56,6 @@ ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
 EVENT_TYPE_HEADER = "X-KCBX-Event-Type"
-# Kept as an alias: older receivers read the event id from here.
-EVENT_ID_HEADER = ID_HEADER
 USER_AGENT = "kcbx-webhook/2"
 DEFAULT_TOLERANCE = timedelta(minutes=5)
 SECRET_PREFIX = "whsec_"

@@ -9,7 +9,7 @@ cannot @ anyone by mobile (it only understands ``<@userid>`` written in the cont
 * otherwise → ``markdown``, with ``<@userid>`` appended for each of ``target.userids``.
 
 Limits: text content 2048 bytes, markdown 4096 bytes (cut with "…"); about 20 messages a
-minute per robot (the worker's token bucket keeps under it).
+minute per robot (the worker's sliding window keeps under it).
 
 Answers are HTTP 200 with ``errcode``: 0 ok; -1 (busy), 45009 (frequency limit) and 45033
 (too many concurrent calls) retry — 45009 after 60 s; anything else (93000 invalid key,

@@ -3,9 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
-from app.domain.attendance import LeaveType
+from app.domain.attendance import LeaveStatus, LeaveType
 from app.schemas.common import Id, Page, SchoolDate
-from app.schemas.leaves import LeaveIn, LeaveOut, LeaveStatus, RejectIn
+from app.schemas.leaves import LeaveIn, LeaveOut, RejectIn
 from app.services import leaves
 
 router = APIRouter(prefix="/api/v1/leaves", tags=["请假 Leave"])

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.domain.transfers import TransferStatus
 from app.schemas.common import Id
 from app.services import enrollment_changes as changes
 from app.services import transfers
@@ -21,7 +22,6 @@ from app.services.transfers import (
     SuspensionOut,
     TransferIn,
     TransferOut,
-    TransferStatus,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["转学与休学 Transfers and suspensions"])
@@ -163,8 +163,8 @@ async def end_suspension(
 @router.get(
     "/cases/{case_id}/follow-ups",
     summary="返校后回访(第 1、4、8 周)",
-    description="红色预警后返校或确认复学而结案的案例:回访日期为结案后 1、4、8 周;"
-    "其他案例 409。由结案时间计算,不单独存储。",
+    description="确认复学时为班主任建立的回访任务(确认后第 1、4、8 周到期),与案例的其他任务"
+    "一样存储和办理;没有回访任务的案例 409。",
 )
 async def follow_ups(case_id: Id, uow: Uow, actor: CurrentActor) -> list[FollowUpOut]:
     return await transfers.follow_ups(uow, actor, case_id)
