@@ -21,10 +21,7 @@ Decisions:
 from __future__ import annotations
 
 from datetime import date, timedelta
-from enum import StrEnum
-from typing import Annotated
 
-from pydantic import Field, StringConstraints
 from sqlmodel import col, func, or_, select
 
 from app.context import AppContext
@@ -35,7 +32,15 @@ from app.domain.access import Actor
 from app.domain.students import SPECIAL_GROUPS
 from app.errors import Forbidden, Invalid, NotFound
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
-from app.schemas.common import RefId, SafeText, Schema, SchoolDate
+from app.schemas.care import (
+    CareContactIn,
+    CareContactOut,
+    CareLedgerOut,
+    CareLedgerRow,
+    ContactKind,
+    MentorIn,
+    MentorOut,
+)
 from app.services.cases import require_person
 from app.services.days import local_today
 from app.services.leaves import actor_tag
@@ -44,10 +49,6 @@ from app.services.reports import ReportFile
 
 WINDOW_DAYS = 90
 
-Note = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), SafeText
-]
-
 _NOT_SPECIAL = "该学生不属于特殊群体 (the student is in no special group)"
 _NOT_SCHOOL_STAFF = "成长导师须为该学生所在学校的在职教职工 (mentor: staff of the school)"
 _NO_MENTOR_RIGHT = "只有校长、分管副校长或县教育局可指定成长导师 (principal or county)"
@@ -55,72 +56,12 @@ _NO_CARE_RIGHT = "只有成长导师、班主任或学校管理者可登记和�
 _FUTURE = "关爱日期不能晚于今天 (contacted_on in the future)"
 _NO_LEDGER = "只有校长、分管副校长或县教育局可查看特殊群体台账 (principal or county)"
 
-
-class ContactKind(StrEnum):
-    home_visit = "home_visit"
-    phone = "phone"
-    talk = "talk"
-    other = "other"
-
-
 CONTACT_LABELS: dict[ContactKind, str] = {
     ContactKind.home_visit: "家访",
     ContactKind.phone: "电话",
     ContactKind.talk: "谈心",
     ContactKind.other: "其他",
 }
-
-
-# --- schemas --------------------------------------------------------------------------------
-
-
-class MentorIn(Schema):
-    staff_id: RefId = Field(description="成长导师(该学生所在学校的教职工)")
-
-
-class MentorOut(Schema):
-    id: int
-    student_id: int
-    staff_id: int
-    staff_name: str
-    since: date
-    until: date | None
-    assigned_by: str
-
-
-class CareContactIn(Schema):
-    contacted_on: SchoolDate = Field(description="关爱日期(不晚于今天)")
-    kind: ContactKind = Field(description="home_visit 家访, phone 电话, talk 谈心, other 其他")
-    note: Note = Field(description="关爱内容", examples=["电话联系在外务工的父亲,了解近况"])
-
-
-class CareContactOut(Schema):
-    id: int
-    student_id: int
-    staff_id: int
-    staff_name: str
-    contacted_on: date
-    kind: ContactKind
-    kind_label: str
-    note: str
-
-
-class CareLedgerRow(Schema):
-    student_id: int
-    student_name: str = Field(description="学生")
-    class_name: str = Field(description="班级")
-    categories: str = Field(description="类别(以“、”分隔)")
-    mentor_name: str | None = Field(description="成长导师")
-    last_contact_on: date | None = Field(description="最近关爱记录日期")
-    contacts: int = Field(description="近 90 天关爱次数")
-
-
-class CareLedgerOut(Schema):
-    school_id: int
-    school_name: str
-    as_of: date = Field(description="学校当地日期")
-    window_start: date = Field(description="关爱次数的统计起始日(含),as_of 前 89 天")
-    rows: list[CareLedgerRow]
 
 
 # --- helpers --------------------------------------------------------------------------------
