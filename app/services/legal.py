@@ -39,14 +39,13 @@ import io
 from collections.abc import Collection
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Annotated
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
 from docx.text.run import Run
-from pydantic import Field, StringConstraints
+from pydantic import Field
 from sqlmodel import col, func, select
 
 from app import read_scope
@@ -69,7 +68,8 @@ from app.domain.cases import CaseStatus, Level
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
 from app.repositories import cases as cases_repo
-from app.schemas.common import Name, SafeText, Schema
+from app.schemas.common import Schema
+from app.schemas.legal import CheckOut, NoticeIn, StrikeOffIn
 from app.schemas.text import xml_safe
 from app.services.cases import locked_case, require_person, visible_case
 from app.services.county_rules import CountyRules, rules_for
@@ -113,21 +113,8 @@ _STRUCK = "该通知书已销号 (the notice is already struck off)"
 _EVENT_TEXT_MAX = 500
 
 
-# --- schemas --------------------------------------------------------------------------------
-
-
-class NoticeIn(Schema):
-    guardian_name: Name | None = Field(
-        default=None, description="监护人姓名;不填则取学生的第一监护人", examples=["王某"]
-    )
-
-
-class StrikeOffIn(Schema):
-    reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText
-    ] = Field(description="销号原因", examples=["已返校复学并稳定就读一个月"])
-
-
+# NoticeOut stays beside NoticeStatus until the status enums move to app/domain: a schema
+# module importing this service would be an import cycle.
 class NoticeOut(Schema):
     id: int
     case_id: int
@@ -146,12 +133,6 @@ class NoticeOut(Schema):
     struck_off_on: date | None
     strike_off_reason: str | None
     created_by: str = Field(description="kind:id:name")
-
-
-class CheckOut(Schema):
-    complied: int = Field(description="学生已返校而办结的通知书数")
-    escalated: int = Field(description="期限届满报告乡镇、认定疑似辍学的数")
-    dropout: int = Field(description="认定辍学的数")
 
 
 def notice_out(n: ReturnNotice) -> NoticeOut:
