@@ -308,7 +308,9 @@ async def _apply(
             if effect.kind.value == "home_visit":
                 row.work_group = await _work_group(uow, row, box)
         elif isinstance(effect, CancelTasks):
-            await repo.cancel_tasks(session, row.id, effect.kind.value, effect.note, now)
+            await repo.cancel_open_tasks(
+                session, effect.kind.value, effect.note, now, case_id=row.id
+            )
         elif isinstance(effect, Notify):
             cause = trigger or f"case:{row.id}:v{row.version}"
             await _notify(uow, row, effect, by_key, now, f"{cause}:{seq}", box)

@@ -163,16 +163,25 @@ async def latest_closed_reenrolled(
     return {sid: c for sid, c in latest.items() if c.close_reason == "reenrolled"}
 
 
-async def cancel_tasks(
-    session: AsyncSession, case_id: int, kind: str, note: str, now: datetime
+async def cancel_open_tasks(
+    session: AsyncSession,
+    kind: str,
+    note: str,
+    now: datetime,
+    *,
+    case_id: int | None = None,
+    student_id: int | None = None,
 ) -> None:
+    """Closes the open tasks of ``kind`` as cancelled: one case's (the engine's effect), or
+    every case's of a student (a transfer out)."""
+    if case_id is not None:
+        scope = col(CaseTask.case_id) == case_id
+    else:
+        cases = select(AbsenceCase.id).where(col(AbsenceCase.student_id) == student_id)
+        scope = col(CaseTask.case_id).in_(cases)
     await session.exec(
         update(CaseTask)
-        .where(
-            col(CaseTask.case_id) == case_id,
-            col(CaseTask.kind) == kind,
-            col(CaseTask.status) == "open",
-        )
+        .where(scope, col(CaseTask.kind) == kind, col(CaseTask.status) == "open")
         .values(status="cancelled", done_at=now, note=note)
     )
 

@@ -20,11 +20,11 @@ Decisions:
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import col
 
 from app.alerts import engine
 from app.context import AppContext
-from app.db.models import AbsenceCase, CaseTask, MentorAssignment, School, Student, Transfer
+from app.db.models import MentorAssignment, School, Student, Transfer
 from app.db.uow import UnitOfWork
 from app.domain.cases import TaskKind, TransferredOut
 from app.domain.students import STUDYING, TRANSFERRED
@@ -46,15 +46,12 @@ async def on_transfer_approved(
     if row is not None:
         await engine.apply_event(uow, ctx, row, TransferredOut(t.to_school_name, now), actor)
     await strike_off_for_transfer(uow, ctx, student.id, today, t.to_school_name, actor)
-    case_ids = select(AbsenceCase.id).where(col(AbsenceCase.student_id) == student.id)
-    await uow.session.exec(
-        update(CaseTask)
-        .where(
-            col(CaseTask.case_id).in_(case_ids),
-            col(CaseTask.kind) == TaskKind.follow_up.value,
-            col(CaseTask.status) == "open",
-        )
-        .values(status="cancelled", done_at=now, note=f"学生已转学至{t.to_school_name}")
+    await alerts_repo.cancel_open_tasks(
+        uow.session,
+        TaskKind.follow_up.value,
+        f"学生已转学至{t.to_school_name}",
+        now,
+        student_id=student.id,
     )
     await uow.session.exec(
         update(MentorAssignment)
