@@ -13,7 +13,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
-    insert,
     literal_column,
     or_,
     text,
@@ -28,7 +27,6 @@ from app.db.models import (
     AbsenceCase,
     Alert,
     AlertPolicyRow,
-    CaseEvent,
     CaseTask,
     Deadline,
     Notification,
@@ -487,14 +485,6 @@ async def touch_cases(session: AsyncSession, case_ids: Collection[int], at: date
     stmt = update(table).where(_among(session, table.c.id, case_ids)).values(updated_at=at)
     conn = await session.connection()
     await conn.execute(stmt)
-
-
-async def add_case_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Timeline entries, in order, in one executemany."""
-    if not rows:
-        return
-    conn = await session.connection()
-    await conn.execute(insert(CaseEvent.__table__), list(rows))  # type: ignore[attr-defined]
 
 
 async def add_notifications(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

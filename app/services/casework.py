@@ -28,7 +28,6 @@ from sqlmodel import col, or_, select
 from app.context import AppContext
 from app.db.models import (
     AbsenceCase,
-    CaseEvent,
     HomeVisit,
     PersuasionTalk,
     ReturnPlan,
@@ -39,9 +38,10 @@ from app.db.models import (
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.domain.cases import CaseStatus
+from app.domain.cases import CaseStatus, TimelineKind
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 from app.repositories import cases as repo
+from app.repositories import timeline as timeline_repo
 from app.schemas.cases import REASON_LABELS, ReasonCategory
 from app.schemas.casework import (
     MEASURE_LABELS,
@@ -70,7 +70,6 @@ _NOT_PERSUADER = (
 _CLOSED = "该案例已结案,不能再登记劝返记录 (the case is closed)"
 _FUTURE = "日期不能晚于学校当地今天 (the date is in the future)"
 _NOT_STAFF = "不是本校在职教职工 (not active staff of the case's school)"
-_EVENT_TEXT_MAX = 500
 
 
 # --- who may act ----------------------------------------------------------------------------
@@ -117,17 +116,10 @@ async def _school_staff(uow: UnitOfWork, school_id: int, ids: Collection[int]) -
 
 
 async def _timeline(
-    uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int, kind: str, text: str
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int, kind: TimelineKind, text: str
 ) -> None:
-    uow.session.add(
-        CaseEvent(
-            case_id=case_id,
-            at=ctx.clock(),
-            kind=kind,
-            text=text[:_EVENT_TEXT_MAX],
-            actor=actor_tag(actor),
-        )
-    )
+    entry = timeline_repo.entry(case_id, kind, text, ctx.clock(), actor_tag(actor))
+    await timeline_repo.write(uow.session, [entry])
 
 
 # --- shaping --------------------------------------------------------------------------------
@@ -247,7 +239,7 @@ async def record_home_visit(
         f"联合家访 {data.visited_on.isoformat()} {data.place},"
         f"见到 {data.met},结果:{OUTCOME_LABELS[data.outcome]}"
     )
-    await _timeline(uow, ctx, actor, case_id, "home_visit.recorded", text)
+    await _timeline(uow, ctx, actor, case_id, TimelineKind.home_visit_recorded, text)
     await uow.commit()
     return _visit_out(visit)
 
@@ -282,7 +274,7 @@ async def record_talk(
     )
     uow.session.add(talk)
     text = f"劝返复学谈话 {data.talked_on.isoformat()},谈话人 {data.by_whom},对象 {data.with_whom}"
-    await _timeline(uow, ctx, actor, case_id, "talk.recorded", text)
+    await _timeline(uow, ctx, actor, case_id, TimelineKind.talk_recorded, text)
     await uow.commit()
     return _talk_out(talk)
 
@@ -346,7 +338,7 @@ async def put_plan(
     uow.session.add(plan)
     kinds = "、".join(MEASURE_LABELS[m.kind] for m in data.measures)
     text = f"一人一策方案已更新:原因 {REASON_LABELS[data.cause]};措施 {kinds}"
-    await _timeline(uow, ctx, actor, case_id, "plan.updated", text)
+    await _timeline(uow, ctx, actor, case_id, TimelineKind.plan_updated, text)
     await uow.commit()
     return await _plan_out(uow, plan)
 

@@ -39,6 +39,7 @@ import io
 from collections.abc import Collection
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -52,7 +53,6 @@ from app import read_scope
 from app.context import AppContext
 from app.db.models import (
     AbsenceCase,
-    CaseEvent,
     Grade,
     Guardian,
     ReturnNotice,
@@ -64,10 +64,11 @@ from app.db.models import (
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.domain.cases import CaseStatus, Level
+from app.domain.cases import CaseStatus, Level, TimelineKind
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
 from app.repositories import cases as cases_repo
+from app.repositories import timeline as timeline_repo
 from app.schemas.common import Schema
 from app.schemas.legal import CheckOut, NoticeIn, StrikeOffIn
 from app.schemas.text import xml_safe
@@ -110,7 +111,6 @@ _ALREADY = "该案例已有未办结的返校通知书 (the case already has an 
 _BEFORE_DEADLINE = "返校期限未届满,不能报告乡镇 (the deadline has not passed yet)"
 _NOT_ISSUED = "只有已送达、未返校的通知书才能报告乡镇 (only an issued notice is escalated)"
 _STRUCK = "该通知书已销号 (the notice is already struck off)"
-_EVENT_TEXT_MAX = 500
 
 
 # NoticeOut stays beside NoticeStatus until the status enums move to app/domain: a schema
@@ -180,10 +180,10 @@ async def _school(uow: UnitOfWork, school_id: int) -> School:
     return school
 
 
-def _event(ctx: AppContext, case_id: int, kind: str, text: str, actor: str | None) -> CaseEvent:
-    return CaseEvent(
-        case_id=case_id, at=ctx.clock(), kind=kind, text=text[:_EVENT_TEXT_MAX], actor=actor
-    )
+def _event(
+    ctx: AppContext, case_id: int, kind: TimelineKind, text: str, actor: str | None
+) -> dict[str, Any]:
+    return timeline_repo.entry(case_id, kind, text, ctx.clock(), actor)
 
 
 async def _guardian_name(uow: UnitOfWork, student_id: int) -> str | None:
@@ -284,7 +284,10 @@ async def issue_notice(
         f"发出辍学生返校通知书 {notice.number},监护人 {guardian},"
         f"限 {chinese_date(notice.deadline)} 前返校"
     )
-    uow.session.add(_event(ctx, case_id, "return_notice.issued", text, actor_tag(actor)))
+    await timeline_repo.write(
+        uow.session,
+        [_event(ctx, case_id, TimelineKind.return_notice_issued, text, actor_tag(actor))],
+    )
     await uow.commit()
     return notice_out(notice)
 
@@ -309,13 +312,13 @@ async def case_notice(uow: UnitOfWork, actor: Actor, case_id: int) -> NoticeOut:
 
 def _escalate(
     ctx: AppContext, n: ReturnNotice, today: date, actor: str | None, how: str
-) -> CaseEvent:
+) -> dict[str, Any]:
     n.status = NoticeStatus.escalated.value
     n.reported_to_township_on = today
     n.suspected_dropout_on = today
     n.updated_at = ctx.clock()
     text = f"返校通知书 {n.number} 期限已过未返校,{how}报告乡镇人民政府,认定为疑似辍学"
-    return _event(ctx, n.case_id, "return_notice.escalated", text, actor)
+    return _event(ctx, n.case_id, TimelineKind.return_notice_escalated, text, actor)
 
 
 async def escalate(uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: int) -> NoticeOut:
@@ -328,7 +331,7 @@ async def escalate(uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: in
     if today <= notice.deadline:
         raise Conflict(_BEFORE_DEADLINE)
     uow.session.add(notice)
-    uow.session.add(_escalate(ctx, notice, today, actor_tag(actor), ""))
+    await timeline_repo.write(uow.session, [_escalate(ctx, notice, today, actor_tag(actor), "")])
     await uow.commit()
     return notice_out(notice)
 
@@ -345,7 +348,14 @@ async def strike_off(
     notice.updated_at = ctx.clock()
     uow.session.add(notice)
     text = f"返校通知书 {notice.number} 销号:{data.reason}"
-    uow.session.add(_event(ctx, notice.case_id, "return_notice.struck_off", text, actor_tag(actor)))
+    await timeline_repo.write(
+        uow.session,
+        [
+            _event(
+                ctx, notice.case_id, TimelineKind.return_notice_struck_off, text, actor_tag(actor)
+            )
+        ],
+    )
     await uow.commit()
     return notice_out(notice)
 
@@ -367,7 +377,10 @@ async def strike_off_for_transfer(
         notice.updated_at = ctx.clock()
         uow.session.add(notice)
         text = f"返校通知书 {notice.number} 销号:{reason}"
-        uow.session.add(_event(ctx, notice.case_id, "return_notice.struck_off", text, actor))
+        await timeline_repo.write(
+            uow.session,
+            [_event(ctx, notice.case_id, TimelineKind.return_notice_struck_off, text, actor)],
+        )
 
 
 # --- the daily check ------------------------------------------------------------------------
@@ -396,6 +409,7 @@ async def _check(
     )
     counts = CheckOut(complied=0, escalated=0, dropout=0)
     schools: dict[int, tuple[School, CountyRules]] = {}
+    events: list[dict[str, Any]] = []
     for n in notices:
         row = rows[n.case_id]
         if n.status not in _ACTIVE:
@@ -406,12 +420,12 @@ async def _check(
             schools[n.school_id] = school, rules
         school, policy = schools[n.school_id]
         today = local_today(school, ctx.clock())
-        event: CaseEvent | None = None
+        event: dict[str, Any] | None = None
         if row.status != CaseStatus.open.value:
             n.status = NoticeStatus.complied.value
             n.complied_on = today
             text = f"学生已返校,返校通知书 {n.number} 办结"
-            event = _event(ctx, n.case_id, "return_notice.complied", text, None)
+            event = _event(ctx, n.case_id, TimelineKind.return_notice_complied, text, None)
             counts.complied += 1
         elif n.status == NoticeStatus.issued.value:
             if today > n.deadline + timedelta(days=policy.suspected_after_days):
@@ -427,12 +441,13 @@ async def _check(
                 f"疑似辍学满 {policy.dropout_after_days} 天仍未返校,认定为辍学"
                 f"(返校通知书 {n.number})"
             )
-            event = _event(ctx, n.case_id, "return_notice.dropout", text, None)
+            event = _event(ctx, n.case_id, TimelineKind.return_notice_dropout, text, None)
             counts.dropout += 1
         if event is not None:
             n.updated_at = ctx.clock()
             uow.session.add(n)
-            uow.session.add(event)
+            events.append(event)
+    await timeline_repo.write(uow.session, events)
     await uow.commit()
     return counts
 
