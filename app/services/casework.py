@@ -19,11 +19,8 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import date
 from typing import Any
-
-from sqlmodel import col, or_, select
 
 from app.context import AppContext
 from app.db.models import (
@@ -32,8 +29,6 @@ from app.db.models import (
     PersuasionTalk,
     ReturnPlan,
     School,
-    Staff,
-    StaffRole,
 )
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -41,6 +36,7 @@ from app.domain.access import Actor
 from app.domain.cases import CaseStatus, TimelineKind
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 from app.repositories import cases as repo
+from app.repositories import casework as casework_repo
 from app.repositories import timeline as timeline_repo
 from app.schemas.cases import REASON_LABELS, ReasonCategory
 from app.schemas.casework import (
@@ -98,21 +94,6 @@ async def _today(uow: UnitOfWork, ctx: AppContext, row: AbsenceCase) -> date:
     school = await uow.session.get(School, row.school_id)
     assert school is not None
     return local_today(school, ctx.clock())
-
-
-async def _school_staff(uow: UnitOfWork, school_id: int, ids: Collection[int]) -> set[int]:
-    """Those of ``ids`` who are active staff of the school (home school or a role there)."""
-    if not ids:
-        return set()
-    in_school = select(StaffRole.staff_id).where(col(StaffRole.school_id) == school_id)
-    rows = await uow.session.exec(
-        select(Staff.id).where(
-            col(Staff.id).in_(sorted(set(ids))),
-            col(Staff.active).is_(True),
-            or_(col(Staff.school_id) == school_id, col(Staff.id).in_(in_school)),
-        )
-    )
-    return {sid for sid in rows if sid is not None}
 
 
 async def _timeline(
@@ -209,7 +190,7 @@ async def record_home_visit(
     if data.visited_on > await _today(uow, ctx, row):
         problems.append(FieldProblem(("body", "visited_on"), _FUTURE))
     named = {p.staff_id for p in data.participants if p.staff_id is not None}
-    known = await _school_staff(uow, row.school_id, named)
+    known = await casework_repo.school_staff(uow.session, row.school_id, named)
     for i, p in enumerate(data.participants):
         loc: tuple[str | int, ...] = ("body", "participants", i, "staff_id")
         if p.staff_id is not None and p.kind is not ParticipantKind.staff:
@@ -246,12 +227,7 @@ async def record_home_visit(
 
 async def list_home_visits(uow: UnitOfWork, actor: Actor, case_id: int) -> list[HomeVisitOut]:
     await visible_case(uow, actor, case_id)
-    rows = await uow.session.exec(
-        select(HomeVisit)
-        .where(col(HomeVisit.case_id) == case_id)
-        .order_by(col(HomeVisit.visited_on), col(HomeVisit.id))
-    )
-    return [_visit_out(v) for v in rows]
+    return [_visit_out(v) for v in await casework_repo.home_visits(uow.session, case_id)]
 
 
 # --- persuasion talks -----------------------------------------------------------------------
@@ -281,12 +257,7 @@ async def record_talk(
 
 async def list_talks(uow: UnitOfWork, actor: Actor, case_id: int) -> list[TalkOut]:
     await visible_case(uow, actor, case_id)
-    rows = await uow.session.exec(
-        select(PersuasionTalk)
-        .where(col(PersuasionTalk.case_id) == case_id)
-        .order_by(col(PersuasionTalk.talked_on), col(PersuasionTalk.id))
-    )
-    return [_talk_out(t) for t in rows]
+    return [_talk_out(t) for t in await casework_repo.talks(uow.session, case_id)]
 
 
 # --- 一人一策 -------------------------------------------------------------------------------
@@ -294,7 +265,9 @@ async def list_talks(uow: UnitOfWork, actor: Actor, case_id: int) -> list[TalkOu
 
 async def _plan_problems(uow: UnitOfWork, row: AbsenceCase, data: PlanIn) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
-    known = await _school_staff(uow, row.school_id, {m.owner_staff_id for m in data.measures})
+    known = await casework_repo.school_staff(
+        uow.session, row.school_id, {m.owner_staff_id for m in data.measures}
+    )
     for i, m in enumerate(data.measures):
         if m.owner_staff_id not in known:
             problems.append(FieldProblem(("body", "measures", i, "owner_staff_id"), _NOT_STAFF))
@@ -325,9 +298,7 @@ async def put_plan(
         for m in data.measures
     ]
     now = ctx.clock()
-    plan = (
-        await uow.session.exec(select(ReturnPlan).where(col(ReturnPlan.case_id) == case_id))
-    ).one_or_none()
+    plan = await casework_repo.plan(uow.session, case_id)
     if plan is None:
         plan = ReturnPlan(case_id=case_id, cause="", updated_at=now, updated_by="")
     plan.cause = data.cause.value
@@ -345,9 +316,7 @@ async def put_plan(
 
 async def get_plan(uow: UnitOfWork, actor: Actor, case_id: int) -> PlanOut:
     await visible_case(uow, actor, case_id)
-    plan = (
-        await uow.session.exec(select(ReturnPlan).where(col(ReturnPlan.case_id) == case_id))
-    ).one_or_none()
+    plan = await casework_repo.plan(uow.session, case_id)
     if plan is None:
         raise NotFound("该案例的一人一策方案 (return plan of case)", case_id)
     return await _plan_out(uow, plan)
