@@ -6,6 +6,7 @@ from datetime import date
 from typing import NamedTuple
 
 from sqlalchemy import select as sa_select
+from sqlalchemy import update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -50,3 +51,15 @@ async def current_mentors(session: AsyncSession) -> list[MentorDue]:
         MentorDue(aid or 0, sid, name, school, staff, since, on if on and on >= since else None)
         for aid, sid, name, school, staff, since, on in await conn.execute(stmt)
     ]
+
+
+async def end_mentoring(session: AsyncSession, student_id: int, on: date) -> None:
+    """The student's current mentor assignment ends ``on`` (a transfer out)."""
+    await session.exec(
+        update(MentorAssignment)
+        .where(
+            col(MentorAssignment.student_id) == student_id,
+            col(MentorAssignment.until).is_(None),
+        )
+        .values(until=on)
+    )

@@ -19,16 +19,14 @@ Decisions:
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlmodel import col
-
 from app.alerts import engine
 from app.context import AppContext
-from app.db.models import MentorAssignment, School, Student, Transfer
+from app.db.models import School, Student, Transfer
 from app.db.uow import UnitOfWork
 from app.domain.cases import TaskKind, TransferredOut
 from app.domain.students import STUDYING, TRANSFERRED
 from app.repositories import alerts as alerts_repo
+from app.repositories import care as care_repo
 from app.services.days import local_today
 from app.services.enrollment_changes import ChangeKind, record
 from app.services.legal import strike_off_for_transfer
@@ -53,14 +51,7 @@ async def on_transfer_approved(
         now,
         student_id=student.id,
     )
-    await uow.session.exec(
-        update(MentorAssignment)
-        .where(
-            col(MentorAssignment.student_id) == student.id,
-            col(MentorAssignment.until).is_(None),
-        )
-        .values(until=today)
-    )
+    await care_repo.end_mentoring(uow.session, student.id, today)
     why = f"转入{t.to_school_name}:{t.reason}"
     await record(
         uow,
