@@ -20,18 +20,17 @@ Decisions:
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
-from sqlmodel import col, func, or_, select
+from datetime import timedelta
 
 from app.context import AppContext
-from app.db.models import CareContact, MentorAssignment, School, SchoolClass, Staff, Student
+from app.db.models import CareContact, MentorAssignment, School, Staff, Student
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.students import SPECIAL_GROUPS
 from app.errors import Forbidden, Invalid, NotFound
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
+from app.repositories import care as care_repo
 from app.schemas.care import (
     CareContactIn,
     CareContactOut,
@@ -80,15 +79,6 @@ async def _student(uow: UnitOfWork, student_id: int) -> tuple[Student, School]:
     return student, school
 
 
-async def _current_mentor(uow: UnitOfWork, student_id: int) -> MentorAssignment | None:
-    rows = await uow.session.exec(
-        select(MentorAssignment)
-        .where(MentorAssignment.student_id == student_id, col(MentorAssignment.until).is_(None))
-        .order_by(col(MentorAssignment.id).desc())
-    )
-    return rows.first()
-
-
 async def _staff_name(uow: UnitOfWork, staff_id: int) -> str:
     person = await uow.session.get(Staff, staff_id)
     return person.name if person is not None else ""
@@ -127,7 +117,7 @@ async def assign_mentor(
     mentor = await uow.session.get(Staff, data.staff_id)
     if mentor is None or not mentor.active or mentor.school_id != student.school_id:
         raise Invalid.field(("body", "staff_id"), _NOT_SCHOOL_STAFF)
-    current = await _current_mentor(uow, student_id)
+    current = await care_repo.current_mentor(uow.session, student_id)
     if current is not None and current.staff_id == data.staff_id:
         return await _mentor_out(uow, current)
     today = local_today(school, ctx.clock())
@@ -150,7 +140,7 @@ async def assign_mentor(
 async def _carer_student(uow: UnitOfWork, actor: Actor, student_id: int) -> tuple[Student, School]:
     """The student, if the actor is their mentor, head teacher or a school manager."""
     student, school = await _student(uow, student_id)
-    mentor = await _current_mentor(uow, student_id)
+    mentor = await care_repo.current_mentor(uow.session, student_id)
     is_mentor = mentor is not None and mentor.staff_id == actor.id and actor.manages_people
     if not is_mentor and not access.can_read_class(actor, student.school_id, student.class_id):
         raise NotFound("学生", student_id)
@@ -197,12 +187,7 @@ async def add_contact(
 
 async def list_contacts(uow: UnitOfWork, actor: Actor, student_id: int) -> list[CareContactOut]:
     await _carer_student(uow, actor, student_id)
-    rows = await uow.session.exec(
-        select(CareContact, Staff.name)
-        .join(Staff, col(Staff.id) == CareContact.staff_id)
-        .where(CareContact.student_id == student_id)
-        .order_by(col(CareContact.contacted_on).desc(), col(CareContact.id).desc())
-    )
+    rows = await care_repo.contacts_with_staff(uow.session, student_id)
     return [_contact_out(row, name) for row, name in rows]
 
 
@@ -220,42 +205,11 @@ async def special_groups_ledger(
     today = local_today(school, ctx.clock())
     start = today - timedelta(days=WINDOW_DAYS - 1)
     session = uow.session
-    flags = [col(getattr(Student, key)).is_(True) for key in SPECIAL_GROUPS]
-    students = list(
-        await session.exec(
-            select(Student, SchoolClass.name)
-            .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
-            .where(Student.school_id == school_id, col(Student.active).is_(True), or_(*flags))
-            .order_by(col(SchoolClass.name), col(Student.name), col(Student.id))
-        )
-    )
+    students = await care_repo.special_group_students(session, school_id, SPECIAL_GROUPS)
     ids = [s.id for s, _ in students if s.id is not None]
-    mentors: dict[int, str] = {}
-    last: dict[int, date] = {}
-    counts: dict[int, int] = {}
-    if ids:
-        for sid, name in await session.exec(
-            select(MentorAssignment.student_id, Staff.name)
-            .join(Staff, col(Staff.id) == MentorAssignment.staff_id)
-            .where(col(MentorAssignment.student_id).in_(ids), col(MentorAssignment.until).is_(None))
-        ):
-            mentors[sid] = name
-        for sid, latest in await session.exec(
-            select(CareContact.student_id, func.max(CareContact.contacted_on))
-            .where(col(CareContact.student_id).in_(ids))
-            .group_by(col(CareContact.student_id))
-        ):
-            last[sid] = latest
-        for sid, n in await session.exec(
-            select(CareContact.student_id, func.count())
-            .where(
-                col(CareContact.student_id).in_(ids),
-                col(CareContact.contacted_on) >= start,
-                col(CareContact.contacted_on) <= today,
-            )
-            .group_by(col(CareContact.student_id))
-        ):
-            counts[sid] = int(n)
+    mentors = await care_repo.mentor_names(session, ids)
+    last = await care_repo.last_contacts(session, ids)
+    counts = await care_repo.contact_counts(session, ids, start, today)
     rows: list[CareLedgerRow] = []
     for s, class_name in students:
         assert s.id is not None
