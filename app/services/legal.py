@@ -54,7 +54,6 @@ from app.context import AppContext
 from app.db.models import (
     AbsenceCase,
     Grade,
-    Guardian,
     ReturnNotice,
     School,
     SchoolClass,
@@ -68,6 +67,7 @@ from app.domain.cases import CaseStatus, Level, TimelineKind
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
 from app.repositories import cases as cases_repo
+from app.repositories import legal as legal_repo
 from app.repositories import timeline as timeline_repo
 from app.schemas.common import Schema
 from app.schemas.legal import CheckOut, NoticeIn, StrikeOffIn
@@ -186,16 +186,6 @@ def _event(
     return timeline_repo.entry(case_id, kind, text, ctx.clock(), actor)
 
 
-async def _guardian_name(uow: UnitOfWork, student_id: int) -> str | None:
-    rows = await uow.session.exec(
-        select(Guardian)
-        .where(col(Guardian.student_id) == student_id)
-        .order_by(col(Guardian.is_primary).desc(), col(Guardian.id))
-    )
-    first = rows.first()
-    return first.name if first is not None else None
-
-
 async def _next_number(uow: UnitOfWork, school: School, year: int) -> str:
     prefix = f"{school.code}-{year}-"
     taken = (
@@ -250,14 +240,11 @@ async def issue_notice(
         raise Conflict(_AT_SCHOOL)
     if row.level != Level.red.value:
         raise Conflict(_NOT_RED)
-    active = await uow.session.exec(
-        select(ReturnNotice.id).where(
-            col(ReturnNotice.case_id) == case_id, col(ReturnNotice.status).in_(_ACTIVE)
-        )
-    )
-    if active.first() is not None:
+    if await legal_repo.case_has_notice(uow.session, case_id, _ACTIVE):
         raise Conflict(_ALREADY)
-    guardian = data.guardian_name or await _guardian_name(uow, row.student_id)
+    guardian = data.guardian_name or await legal_repo.first_guardian_name(
+        uow.session, row.student_id
+    )
     if not guardian:
         raise Invalid.field(
             ("body", "guardian_name"), "学生没有登记监护人,请填写监护人姓名 (no guardian on file)"
@@ -295,13 +282,7 @@ async def issue_notice(
 async def case_notice(uow: UnitOfWork, actor: Actor, case_id: int) -> NoticeOut:
     """The case's latest notice (404 if none)."""
     await visible_case(uow, actor, case_id)
-    found = (
-        await uow.session.exec(
-            select(ReturnNotice)
-            .where(col(ReturnNotice.case_id) == case_id)
-            .order_by(col(ReturnNotice.id).desc())
-        )
-    ).first()
+    found = await legal_repo.latest_of_case(uow.session, case_id)
     if found is None:
         raise NotFound("该案例的返校通知书 (return notice of case)", case_id)
     return notice_out(found)
@@ -364,12 +345,7 @@ async def strike_off_for_transfer(
     uow: UnitOfWork, ctx: AppContext, student_id: int, today: date, to_school: str, actor: str
 ) -> None:
     """An approved 转学 resolves the student's active notices: 销号 with the transfer as reason."""
-    rows = await uow.session.exec(
-        select(ReturnNotice).where(
-            col(ReturnNotice.student_id) == student_id, col(ReturnNotice.status).in_(_ACTIVE)
-        )
-    )
-    for notice in rows:
+    for notice in await legal_repo.of_student(uow.session, student_id, _ACTIVE):
         reason = f"已办理转学手续,转入{to_school}"
         notice.status = NoticeStatus.struck_off.value
         notice.struck_off_on = today
@@ -391,22 +367,12 @@ async def _check(
     ctx: AppContext,
     school_ids: Collection[int] | None,
 ) -> CheckOut:
-    stmt = select(ReturnNotice).where(col(ReturnNotice.status).in_(_ACTIVE))
-    if school_ids is not None:
-        stmt = stmt.where(col(ReturnNotice.school_id).in_(sorted(school_ids)))
-    found = list(await uow.session.exec(stmt))
+    found = await legal_repo.in_schools(uow.session, school_ids, _ACTIVE)
     # Every case first, in one statement in case-id order: the order the sweep and every
     # other engine job lock cases in, so the check and a sweep cannot deadlock.
     rows = await alerts_repo.cases_by_id(uow.session, {n.case_id for n in found}, lock=True)
     # The notices again, as they stand now that their cases are locked.
-    notices = list(
-        await uow.session.exec(
-            select(ReturnNotice)
-            .where(col(ReturnNotice.id).in_(sorted(n.id for n in found if n.id is not None)))
-            .order_by(col(ReturnNotice.case_id), col(ReturnNotice.id))
-            .execution_options(populate_existing=True)
-        )
-    )
+    notices = await legal_repo.reread(uow.session, [n.id for n in found if n.id is not None])
     counts = CheckOut(complied=0, escalated=0, dropout=0)
     schools: dict[int, tuple[School, CountyRules]] = {}
     events: list[dict[str, Any]] = []
