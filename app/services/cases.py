@@ -33,9 +33,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import update
-from sqlmodel import col
-
 from app.alerts import engine
 from app.context import AppContext
 from app.db.models import (
@@ -563,24 +560,7 @@ async def acknowledge_alert(
         alert.acknowledged_at = now
         alert.acknowledged_by = actor_tag(actor)
         uow.session.add(alert)
-        await uow.session.exec(
-            update(Notification)
-            .where(
-                col(Notification.alert_id) == alert_id,
-                col(Notification.staff_id) == actor.id,
-                col(Notification.acknowledged_at).is_(None),
-            )
-            .values(acknowledged_at=now)
-        )
-        await uow.session.exec(
-            update(Notification)
-            .where(
-                col(Notification.alert_id) == alert_id,
-                col(Notification.staff_id) == actor.id,
-                col(Notification.read_at).is_(None),
-            )
-            .values(read_at=now)
-        )
+        await repo.acknowledge_notifications(uow.session, alert_id, actor.id, now)
         await uow.commit()
     return (await _alert_outs(uow, [alert]))[0]
 
