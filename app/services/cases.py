@@ -39,7 +39,6 @@ from app.db.models import (
     AbsenceCase,
     AbsenceReport,
     Alert,
-    CaseEvent,
     CaseTask,
     Deadline,
     Notification,
@@ -317,11 +316,6 @@ def _deadline_out(d: Deadline, case: Case, now: datetime) -> DeadlineOut:
     )
 
 
-def _timeline_out(e: CaseEvent) -> TimelineOut:
-    assert e.id is not None
-    return TimelineOut(id=e.id, at=e.at, kind=e.kind, text=e.text, actor=e.actor)
-
-
 def _contact_out(c: ParentContact) -> ContactOut:
     assert c.id is not None
     reason = ReasonCategory(c.reason_category) if c.reason_category else None
@@ -464,7 +458,7 @@ async def _alert_detail(uow: UnitOfWork, ctx: AppContext, alert: Alert) -> Alert
         deadlines=deadlines,
     )
     history = AlertHistory(
-        timeline=[_timeline_out(e) for e in await repo.timeline(uow.session, row.id)],
+        timeline=[TimelineOut.model_validate(e) for e in await repo.timeline(uow.session, row.id)],
         notifications=await notification_outs(uow, notices),
     )
     return AlertDetail(**base.model_dump(), explanation=explanation, history=history)
@@ -484,7 +478,7 @@ async def _case_detail(uow: UnitOfWork, ctx: AppContext, row: AbsenceCase) -> Ca
     ]
     return CaseDetail(
         **_case_out(row, names).model_dump(),
-        timeline=[_timeline_out(e) for e in await repo.timeline(session, row.id)],
+        timeline=[TimelineOut.model_validate(e) for e in await repo.timeline(session, row.id)],
         contacts=[_contact_out(c) for c in await repo.contacts(session, row.id)],
         reports=[_report_out(r) for r in await repo.reports(session, row.id)],
         tasks=[_task_out(t) for t in await repo.tasks(session, row.id)],

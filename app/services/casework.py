@@ -136,20 +136,6 @@ def _visit_out(v: HomeVisit) -> HomeVisitOut:
     )
 
 
-def _talk_out(t: PersuasionTalk) -> TalkOut:
-    assert t.id is not None
-    return TalkOut(
-        id=t.id,
-        case_id=t.case_id,
-        talked_on=t.talked_on,
-        with_whom=t.with_whom,
-        by_whom=t.by_whom,
-        content=t.content,
-        recorded_by=t.recorded_by,
-        created_at=t.created_at,
-    )
-
-
 async def _plan_out(uow: UnitOfWork, p: ReturnPlan) -> PlanOut:
     assert p.id is not None
     names = await repo.staff_names(uow.session, {int(m["owner_staff_id"]) for m in p.measures})
@@ -252,12 +238,12 @@ async def record_talk(
     text = f"劝返复学谈话 {data.talked_on.isoformat()},谈话人 {data.by_whom},对象 {data.with_whom}"
     await _timeline(uow, ctx, actor, case_id, TimelineKind.talk_recorded, text)
     await uow.commit()
-    return _talk_out(talk)
+    return TalkOut.model_validate(talk)
 
 
 async def list_talks(uow: UnitOfWork, actor: Actor, case_id: int) -> list[TalkOut]:
     await visible_case(uow, actor, case_id)
-    return [_talk_out(t) for t in await casework_repo.talks(uow.session, case_id)]
+    return [TalkOut.model_validate(t) for t in await casework_repo.talks(uow.session, case_id)]
 
 
 # --- 一人一策 -------------------------------------------------------------------------------
