@@ -53,6 +53,7 @@ from app.domain.cases import (
     RaiseAlert,
     ReportStatus,
     Timeline,
+    TimelineKind,
     VerifyAlert,
     WithdrawAlert,
     recount_closed,
@@ -61,6 +62,7 @@ from app.domain.cases import (
 )
 from app.domain.roles import ROLE_LABELS, VACANCY_REASON, Role, stand_ins
 from app.repositories import alerts as repo
+from app.repositories import timeline as timeline_repo
 from app.repositories.attendance import (
     CaseHints,
     StudentBrief,
@@ -200,7 +202,7 @@ class Outbox:
         touched, self.touched = self.touched, {}
         for at, case_ids in touched.items():
             await repo.touch_cases(uow.session, case_ids, at)
-        await repo.add_case_events(uow.session, timeline)
+        await timeline_repo.write(uow.session, timeline)
         await repo.add_notifications(uow.session, notices)
         folded, self.folded = self.folded, []
         await repo.add_notifications(uow.session, folded)
@@ -286,15 +288,7 @@ async def _apply(
                 },
             )
         elif isinstance(effect, Timeline):
-            box.timeline.append(
-                {
-                    "case_id": row.id,
-                    "at": now,
-                    "kind": effect.kind,
-                    "text": effect.text,
-                    "actor": actor,
-                }
-            )
+            box.timeline.append(timeline_repo.entry(row.id, effect.kind, effect.text, now, actor))
         elif isinstance(effect, CreateTask):
             session.add(
                 CaseTask(
@@ -308,7 +302,9 @@ async def _apply(
             if effect.kind.value == "home_visit":
                 row.work_group = await _work_group(uow, row, box)
         elif isinstance(effect, CancelTasks):
-            await repo.cancel_tasks(session, row.id, effect.kind.value, effect.note, now)
+            await repo.cancel_open_tasks(
+                session, effect.kind.value, effect.note, now, case_id=row.id
+            )
         elif isinstance(effect, Notify):
             cause = trigger or f"case:{row.id}:v{row.version}"
             await _notify(uow, row, effect, by_key, now, f"{cause}:{seq}", box)
@@ -762,7 +758,9 @@ async def _fire(
             if effects:
                 if late > LATE_AFTER:
                     effects.append(
-                        Timeline("deadline.late", f"因停机延迟 {_delay_text(lateness)} 触发")
+                        Timeline(
+                            TimelineKind.deadline_late, f"因停机延迟 {_delay_text(lateness)} 触发"
+                        )
                     )
                 outbox.folding = late > horizon
                 before = len(outbox.folded)

@@ -20,9 +20,10 @@ from app.alerts.engine import Outbox, notify_role
 from app.context import AppContext
 from app.db.models import AbsenceCase, CaseTask
 from app.db.uow import UnitOfWork
-from app.domain.cases import TASK_LABELS, Policy, TaskKind
+from app.domain.cases import TASK_LABELS, Policy, TaskKind, TimelineKind
 from app.domain.roles import Role
 from app.repositories import alerts as repo
+from app.repositories import timeline as timeline_repo
 
 
 @dataclass
@@ -86,7 +87,7 @@ async def _remind(
         title = f"{label}逾期 {policy.task_overdue_hours} 小时仍未完成"
         await notify_role(uow, case, up, "task.overdue", title, f"task:{task.id}:overdue", now, box)
         box.timeline.append(
-            {"case_id": case.id, "at": now, "kind": "task.overdue", "text": title, "actor": None}
+            timeline_repo.entry(task.case_id, TimelineKind.task_overdue, title, now, None)
         )
         task.escalated_at = now
         done.escalated += 1

@@ -324,9 +324,45 @@ class CreateTask:
     due_at: datetime
 
 
+class TimelineKind(StrEnum):
+    """Every kind of timeline entry: the case machine's, the engine's own (a late deadline, an
+    overdue task) and casework's and return notices' entries; ``case.<CloseReason>`` closes."""
+
+    alert_raised = "alert.raised"
+    alert_verified = "alert.verified"
+    alert_escalated = "alert.escalated"
+    persuasion_opened = "persuasion.opened"
+    case_opened = "case.opened"
+    case_corrected = "case.corrected"
+    case_relapse = "case.relapse"
+    case_returned = "case.returned"
+    case_excused = "case.excused"
+    case_withdrawn = "case.withdrawn"
+    case_reenrolled = "case.reenrolled"
+    case_transferred = "case.transferred"
+    contact_reached = "contact.reached"
+    contact_unreached = "contact.unreached"
+    contact_overdue = "contact.overdue"
+    report_submitted = "report.submitted"
+    report_accepted = "report.accepted"
+    report_returned = "report.returned"
+    report_overdue = "report.overdue"
+    reenroll_overdue = "reenroll.overdue"
+    deadline_late = "deadline.late"
+    task_overdue = "task.overdue"
+    home_visit_recorded = "home_visit.recorded"
+    talk_recorded = "talk.recorded"
+    plan_updated = "plan.updated"
+    return_notice_issued = "return_notice.issued"
+    return_notice_escalated = "return_notice.escalated"
+    return_notice_struck_off = "return_notice.struck_off"
+    return_notice_complied = "return_notice.complied"
+    return_notice_dropout = "return_notice.dropout"
+
+
 @dataclass(frozen=True, slots=True)
 class Timeline:
-    kind: str
+    kind: TimelineKind
     text: str
 
 
@@ -547,7 +583,7 @@ def _raise_up_to(case: Case, target: Level | None, now: datetime) -> Result:
             RaiseAlert(alert, _rule(policy, level), recipient),
             Notify(recipient, "alert.raised", _rule(policy, level), level, alert.key),
             OpenDeadline(DeadlineKind.verify, alert.key, alert.verify_due),
-            Timeline("alert.raised", f"{LEVEL_LABELS[level]}:累计 {len(days)} 个上学日"),
+            Timeline(TimelineKind.alert_raised, f"{LEVEL_LABELS[level]}:累计 {len(days)} 个上学日"),
         ]
         if level is Level.yellow:
             effects.append(
@@ -556,7 +592,10 @@ def _raise_up_to(case: Case, target: Level | None, now: datetime) -> Result:
         if level is Level.red:
             effects += [
                 CreateTask(TaskKind.home_visit, Role.vice_principal, alert.verify_due),
-                Timeline("persuasion.opened", "启动联合劝返:分管副校长牵头,班主任与任课教师家访"),
+                Timeline(
+                    TimelineKind.persuasion_opened,
+                    "启动联合劝返:分管副校长牵头,班主任与任课教师家访",
+                ),
             ]
     return replace(case, alerts=tuple(alerts)), effects
 
@@ -639,7 +678,7 @@ def _maybe_open(
         report_round=1,
     )
     effects: list[Effect] = [
-        Timeline("case.opened", f"{run[0].isoformat()} 起无故缺勤,建立缺勤追踪"),
+        Timeline(TimelineKind.case_opened, f"{run[0].isoformat()} 起无故缺勤,建立缺勤追踪"),
         OpenDeadline(DeadlineKind.report, "1", now + timedelta(hours=policy.report_hours)),
     ]
     case, more = _owe_contact(case, run[-1], ev.found_at.get(run[-1], now))
@@ -665,7 +704,10 @@ def recount_closed(case: Case, ev: AttendanceChanged) -> Result:
         why = "结案后点名记录更正 (roll corrected after the case closed)"
     new, effects = _withdraw_above(case, supported, why)
     text = "结案后更正:撤回不再成立的预警"
-    return replace(new, version=case.version + 1), [*effects, Timeline("case.corrected", text)]
+    return replace(new, version=case.version + 1), [
+        *effects,
+        Timeline(TimelineKind.case_corrected, text),
+    ]
 
 
 def _on_attendance(case: Case, ev: AttendanceChanged, now: datetime) -> Result:
@@ -722,7 +764,7 @@ def _relapse(case: Case, run: tuple[date, ...], ev: AttendanceChanged, now: date
     relapse, owed = _owe_contact(relapse, run[-1], ev.found_at.get(run[-1], now))
     relapse, raised = _raise_up_to(relapse, case.policy.level_for(len(run)), now)
     return relapse, [
-        Timeline("case.relapse", "复学后再次缺勤"),
+        Timeline(TimelineKind.case_relapse, "复学后再次缺勤"),
         OpenDeadline(DeadlineKind.report, str(round_), due),
         *owed,
         *raised,
@@ -752,7 +794,7 @@ def _resolve(case: Case, latest: DayStatus | None, ev: AttendanceChanged, now: d
         if case.level is Level.red:
             due = _end_of_school_days(ev, now, case.policy.reenroll_school_days)
             new = replace(case, status=CaseStatus.awaiting_reenrollment, run=(), reenroll_due=due)
-            effects.append(Timeline("case.returned", "学生返校,待确认复学"))
+            effects.append(Timeline(TimelineKind.case_returned, "学生返校,待确认复学"))
             if due != case.reenroll_due:  # else: a corrected return, the same one still owed
                 effects += [
                     CreateTask(TaskKind.reenrollment, Role.head_teacher, due),
@@ -775,7 +817,7 @@ def _reenroll_key(episode: int, due: datetime) -> str:
 
 def _close(case: Case, reason: CloseReason, text: str, now: datetime) -> Result:
     closed = replace(case, status=CaseStatus.closed, close_reason=reason, run=(), closed_at=now)
-    return closed, [Timeline(f"case.{reason.value}", text)]
+    return closed, [Timeline(TimelineKind(f"case.{reason.value}"), text)]
 
 
 def _end_of_school_days(ev: AttendanceChanged, now: datetime, n: int) -> datetime:
@@ -799,12 +841,14 @@ def _require_open(case: Case) -> None:
 def _on_contact(case: Case, ev: ContactLogged, now: datetime) -> Result:
     _require_open(case)
     if ev.reached:
-        return replace(case, contact_done=True), [Timeline("contact.reached", "已联系到家长")]
+        return replace(case, contact_done=True), [
+            Timeline(TimelineKind.contact_reached, "已联系到家长")
+        ]
     attempt = case.contact_attempt + 1
     day = case.contact_day or (case.run[-1] if case.run else ev.at.date())
     due = ev.at + timedelta(minutes=case.policy.recontact_minutes)
     return replace(case, contact_attempt=attempt, contact_done=False), [
-        Timeline("contact.unreached", f"未联系上家长,第 {attempt} 次联系待办"),
+        Timeline(TimelineKind.contact_unreached, f"未联系上家长,第 {attempt} 次联系待办"),
         OpenDeadline(DeadlineKind.contact, f"{day.isoformat()}:{attempt}", due),
     ]
 
@@ -814,7 +858,7 @@ def _on_report(case: Case, ev: ReportSubmitted, now: datetime) -> Result:
     if case.report not in (ReportStatus.due, ReportStatus.returned):
         raise InvalidTransition("书面报告已提交 (the report is already submitted)")
     return replace(case, report=ReportStatus.submitted), [
-        Timeline("report.submitted", "书面缺勤报告已提交教务处"),
+        Timeline(TimelineKind.report_submitted, "书面缺勤报告已提交教务处"),
         Notify(Role.academic_affairs, "report.submitted", "收到书面缺勤报告,请审核"),
     ]
 
@@ -824,12 +868,12 @@ def _on_report_decided(case: Case, ev: ReportDecided, now: datetime) -> Result:
         raise InvalidTransition("没有待审核的书面报告 (no report awaiting a decision)")
     if ev.accepted:
         return replace(case, report=ReportStatus.accepted), [
-            Timeline("report.accepted", "教务处已接收书面报告")
+            Timeline(TimelineKind.report_accepted, "教务处已接收书面报告")
         ]
     round_ = case.report_round + 1
     due = ev.at + timedelta(hours=case.policy.report_hours)
     return replace(case, report=ReportStatus.returned, report_round=round_), [
-        Timeline("report.returned", "教务处退回书面报告,需重新提交"),
+        Timeline(TimelineKind.report_returned, "教务处退回书面报告,需重新提交"),
         Notify(Role.head_teacher, "report.returned", "书面缺勤报告被退回,请补充后重新提交"),
         OpenDeadline(DeadlineKind.report, str(round_), due),
     ]
@@ -849,7 +893,7 @@ def _on_verified(case: Case, ev: AlertVerified, now: datetime) -> Result:
         raise InvalidTransition("预警不属于该案例 (no such alert on this case)")
     return replace(case, alerts=tuple(alerts)), [
         VerifyAlert(ev.key, ev.at),
-        Timeline("alert.verified", "预警已核查"),
+        Timeline(TimelineKind.alert_verified, "预警已核查"),
     ]
 
 
@@ -899,7 +943,7 @@ def _on_deadline(case: Case, ev: DeadlineDue, now: datetime) -> Result:
         if owed:
             return case, [
                 Notify(case.policy.yellow_to, "contact.overdue", "班主任未在规定时间内联系家长"),
-                Timeline("contact.overdue", "家长联系超时,已告知分管副校长"),
+                Timeline(TimelineKind.contact_overdue, "家长联系超时,已告知分管副校长"),
             ]
     elif ev.kind is DeadlineKind.report:
         owed = (
@@ -911,7 +955,7 @@ def _on_deadline(case: Case, ev: DeadlineDue, now: datetime) -> Result:
             return case, [
                 Notify(Role.academic_affairs, "report.overdue", "书面缺勤报告逾期未交"),
                 Notify(case.policy.yellow_to, "report.overdue", "书面缺勤报告逾期未交"),
-                Timeline("report.overdue", "书面报告逾期,已告知教务处和分管副校长"),
+                Timeline(TimelineKind.report_overdue, "书面报告逾期,已告知教务处和分管副校长"),
             ]
     elif ev.kind is DeadlineKind.verify:
         alert = next((a for a in case.alerts if a.key == ev.key), None)
@@ -925,7 +969,9 @@ def _on_deadline(case: Case, ev: DeadlineDue, now: datetime) -> Result:
                     alert.level,
                     alert.key,
                 ),
-                Timeline("alert.escalated", f"{LEVEL_LABELS[alert.level]}逾期未核查,已上报"),
+                Timeline(
+                    TimelineKind.alert_escalated, f"{LEVEL_LABELS[alert.level]}逾期未核查,已上报"
+                ),
             ]
     elif (
         ev.kind is DeadlineKind.reenroll
@@ -936,7 +982,7 @@ def _on_deadline(case: Case, ev: DeadlineDue, now: datetime) -> Result:
         return case, [
             Notify(case.policy.yellow_to, "reenroll.overdue", "返校一周仍未确认复学"),
             Notify(case.policy.red_to, "reenroll.overdue", "返校一周仍未确认复学"),
-            Timeline("reenroll.overdue", "复学确认逾期"),
+            Timeline(TimelineKind.reenroll_overdue, "复学确认逾期"),
         ]
     return case, []
 

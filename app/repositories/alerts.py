@@ -13,7 +13,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
-    insert,
     literal_column,
     or_,
     text,
@@ -28,7 +27,6 @@ from app.db.models import (
     AbsenceCase,
     Alert,
     AlertPolicyRow,
-    CaseEvent,
     CaseTask,
     Deadline,
     Notification,
@@ -167,16 +165,25 @@ async def latest_closed_reenrolled(
     return {sid: c for sid, c in latest.items() if c.close_reason == "reenrolled"}
 
 
-async def cancel_tasks(
-    session: AsyncSession, case_id: int, kind: str, note: str, now: datetime
+async def cancel_open_tasks(
+    session: AsyncSession,
+    kind: str,
+    note: str,
+    now: datetime,
+    *,
+    case_id: int | None = None,
+    student_id: int | None = None,
 ) -> None:
+    """Closes the open tasks of ``kind`` as cancelled: one case's (the engine's effect), or
+    every case's of a student (a transfer out)."""
+    if case_id is not None:
+        scope = col(CaseTask.case_id) == case_id
+    else:
+        cases = select(AbsenceCase.id).where(col(AbsenceCase.student_id) == student_id)
+        scope = col(CaseTask.case_id).in_(cases)
     await session.exec(
         update(CaseTask)
-        .where(
-            col(CaseTask.case_id) == case_id,
-            col(CaseTask.kind) == kind,
-            col(CaseTask.status) == TaskStatus.open.value,
-        )
+        .where(scope, col(CaseTask.kind) == kind, col(CaseTask.status) == TaskStatus.open.value)
         .values(status=TaskStatus.cancelled.value, done_at=now, note=note)
     )
 
@@ -473,14 +480,6 @@ async def touch_cases(session: AsyncSession, case_ids: Collection[int], at: date
     stmt = update(table).where(_among(session, table.c.id, case_ids)).values(updated_at=at)
     conn = await session.connection()
     await conn.execute(stmt)
-
-
-async def add_case_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Timeline entries, in order, in one executemany."""
-    if not rows:
-        return
-    conn = await session.connection()
-    await conn.execute(insert(CaseEvent.__table__), list(rows))  # type: ignore[attr-defined]
 
 
 async def add_notifications(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

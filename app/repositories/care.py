@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import NamedTuple
 
 from sqlalchemy import select as sa_select
-from sqlmodel import col, func, select
+from sqlalchemy import update
+from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import CareContact, MentorAssignment, Student
+from app.db.models import CareContact, MentorAssignment, SchoolClass, Staff, Student
 
 
 class MentorDue(NamedTuple):
@@ -50,3 +52,95 @@ async def current_mentors(session: AsyncSession) -> list[MentorDue]:
         MentorDue(aid or 0, sid, name, school, staff, since, on if on and on >= since else None)
         for aid, sid, name, school, staff, since, on in await conn.execute(stmt)
     ]
+
+
+async def end_mentoring(session: AsyncSession, student_id: int, on: date) -> None:
+    """The student's current mentor assignment ends ``on`` (a transfer out)."""
+    await session.exec(
+        update(MentorAssignment)
+        .where(
+            col(MentorAssignment.student_id) == student_id,
+            col(MentorAssignment.until).is_(None),
+        )
+        .values(until=on)
+    )
+
+
+async def current_mentor(session: AsyncSession, student_id: int) -> MentorAssignment | None:
+    rows = await session.exec(
+        select(MentorAssignment)
+        .where(MentorAssignment.student_id == student_id, col(MentorAssignment.until).is_(None))
+        .order_by(col(MentorAssignment.id).desc())
+    )
+    return rows.first()
+
+
+async def contacts_with_staff(
+    session: AsyncSession, student_id: int
+) -> list[tuple[CareContact, str]]:
+    """The student's care contacts, newest first, each with the name of who made it."""
+    rows = await session.exec(
+        select(CareContact, Staff.name)
+        .join(Staff, col(Staff.id) == CareContact.staff_id)
+        .where(CareContact.student_id == student_id)
+        .order_by(col(CareContact.contacted_on).desc(), col(CareContact.id).desc())
+    )
+    return list(rows)
+
+
+async def special_group_students(
+    session: AsyncSession, school_id: int, groups: Collection[str]
+) -> list[tuple[Student, str]]:
+    """The school's active students in any of ``groups`` (Student flag columns), with their
+    class names, in class then name order."""
+    flags = [col(getattr(Student, key)).is_(True) for key in groups]
+    return list(
+        await session.exec(
+            select(Student, SchoolClass.name)
+            .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
+            .where(Student.school_id == school_id, col(Student.active).is_(True), or_(*flags))
+            .order_by(col(SchoolClass.name), col(Student.name), col(Student.id))
+        )
+    )
+
+
+async def mentor_names(session: AsyncSession, student_ids: Sequence[int]) -> dict[int, str]:
+    if not student_ids:
+        return {}
+    rows = await session.exec(
+        select(MentorAssignment.student_id, Staff.name)
+        .join(Staff, col(Staff.id) == MentorAssignment.staff_id)
+        .where(
+            col(MentorAssignment.student_id).in_(student_ids), col(MentorAssignment.until).is_(None)
+        )
+    )
+    return {sid: name for sid, name in rows}
+
+
+async def last_contacts(session: AsyncSession, student_ids: Sequence[int]) -> dict[int, date]:
+    if not student_ids:
+        return {}
+    rows = await session.exec(
+        select(CareContact.student_id, func.max(CareContact.contacted_on))
+        .where(col(CareContact.student_id).in_(student_ids))
+        .group_by(col(CareContact.student_id))
+    )
+    return {sid: latest for sid, latest in rows}
+
+
+async def contact_counts(
+    session: AsyncSession, student_ids: Sequence[int], start: date, end: date
+) -> dict[int, int]:
+    """Care contacts per student dated ``start`` to ``end``, both included."""
+    if not student_ids:
+        return {}
+    rows = await session.exec(
+        select(CareContact.student_id, func.count())
+        .where(
+            col(CareContact.student_id).in_(student_ids),
+            col(CareContact.contacted_on) >= start,
+            col(CareContact.contacted_on) <= end,
+        )
+        .group_by(col(CareContact.student_id))
+    )
+    return {sid: int(n) for sid, n in rows}

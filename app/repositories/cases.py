@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, false, func, or_
+from sqlalchemy import ColumnElement, and_, false, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -284,3 +284,19 @@ async def unread_count(session: AsyncSession, staff_id: int) -> int:
 async def notification(session: AsyncSession, notification_id: int) -> Notification | None:
     stmt = select(Notification).where(Notification.id == notification_id)
     return (await session.exec(stmt)).first()
+
+
+async def acknowledge_notifications(
+    session: AsyncSession, alert_id: int, staff_id: int, now: datetime
+) -> None:
+    """The person's notifications of the alert become acknowledged and read (each stamp only
+    where it is still missing)."""
+    mine = (col(Notification.alert_id) == alert_id, col(Notification.staff_id) == staff_id)
+    await session.exec(
+        update(Notification)
+        .where(*mine, col(Notification.acknowledged_at).is_(None))
+        .values(acknowledged_at=now)
+    )
+    await session.exec(
+        update(Notification).where(*mine, col(Notification.read_at).is_(None)).values(read_at=now)
+    )

@@ -20,32 +20,32 @@ Decisions:
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from enum import StrEnum
-from typing import Annotated
-
-from pydantic import Field, StringConstraints
-from sqlmodel import col, func, or_, select
+from datetime import timedelta
 
 from app.context import AppContext
 from app.core.access import require_person
-from app.db.models import CareContact, MentorAssignment, School, SchoolClass, Staff, Student
+from app.db.models import CareContact, MentorAssignment, School, Staff, Student
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.students import SPECIAL_GROUPS
 from app.errors import Forbidden, Invalid, NotFound
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
-from app.schemas.common import RefId, SafeText, Schema, SchoolDate
+from app.repositories import care as care_repo
+from app.schemas.care import (
+    CareContactIn,
+    CareContactOut,
+    CareLedgerOut,
+    CareLedgerRow,
+    ContactKind,
+    MentorIn,
+    MentorOut,
+)
 from app.services.days import local_today
 from app.services.org import school_for
 from app.services.reports import ReportFile
 
 WINDOW_DAYS = 90
-
-Note = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), SafeText
-]
 
 _NOT_SPECIAL = "该学生不属于特殊群体 (the student is in no special group)"
 _NOT_SCHOOL_STAFF = "成长导师须为该学生所在学校的在职教职工 (mentor: staff of the school)"
@@ -54,72 +54,12 @@ _NO_CARE_RIGHT = "只有成长导师、班主任或学校管理者可登记和�
 _FUTURE = "关爱日期不能晚于今天 (contacted_on in the future)"
 _NO_LEDGER = "只有校长、分管副校长或县教育局可查看特殊群体台账 (principal or county)"
 
-
-class ContactKind(StrEnum):
-    home_visit = "home_visit"
-    phone = "phone"
-    talk = "talk"
-    other = "other"
-
-
 CONTACT_LABELS: dict[ContactKind, str] = {
     ContactKind.home_visit: "家访",
     ContactKind.phone: "电话",
     ContactKind.talk: "谈心",
     ContactKind.other: "其他",
 }
-
-
-# --- schemas --------------------------------------------------------------------------------
-
-
-class MentorIn(Schema):
-    staff_id: RefId = Field(description="成长导师(该学生所在学校的教职工)")
-
-
-class MentorOut(Schema):
-    id: int
-    student_id: int
-    staff_id: int
-    staff_name: str
-    since: date
-    until: date | None
-    assigned_by: str
-
-
-class CareContactIn(Schema):
-    contacted_on: SchoolDate = Field(description="关爱日期(不晚于今天)")
-    kind: ContactKind = Field(description="home_visit 家访, phone 电话, talk 谈心, other 其他")
-    note: Note = Field(description="关爱内容", examples=["电话联系在外务工的父亲,了解近况"])
-
-
-class CareContactOut(Schema):
-    id: int
-    student_id: int
-    staff_id: int
-    staff_name: str
-    contacted_on: date
-    kind: ContactKind
-    kind_label: str
-    note: str
-
-
-class CareLedgerRow(Schema):
-    student_id: int
-    student_name: str = Field(description="学生")
-    class_name: str = Field(description="班级")
-    categories: str = Field(description="类别(以“、”分隔)")
-    mentor_name: str | None = Field(description="成长导师")
-    last_contact_on: date | None = Field(description="最近关爱记录日期")
-    contacts: int = Field(description="近 90 天关爱次数")
-
-
-class CareLedgerOut(Schema):
-    school_id: int
-    school_name: str
-    as_of: date = Field(description="学校当地日期")
-    window_start: date = Field(description="关爱次数的统计起始日(含),as_of 前 89 天")
-    rows: list[CareLedgerRow]
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -136,15 +76,6 @@ async def _student(uow: UnitOfWork, student_id: int) -> tuple[Student, School]:
     school = await uow.session.get(School, student.school_id)
     assert school is not None
     return student, school
-
-
-async def _current_mentor(uow: UnitOfWork, student_id: int) -> MentorAssignment | None:
-    rows = await uow.session.exec(
-        select(MentorAssignment)
-        .where(MentorAssignment.student_id == student_id, col(MentorAssignment.until).is_(None))
-        .order_by(col(MentorAssignment.id).desc())
-    )
-    return rows.first()
 
 
 async def _staff_name(uow: UnitOfWork, staff_id: int) -> str:
@@ -185,7 +116,7 @@ async def assign_mentor(
     mentor = await uow.session.get(Staff, data.staff_id)
     if mentor is None or not mentor.active or mentor.school_id != student.school_id:
         raise Invalid.field(("body", "staff_id"), _NOT_SCHOOL_STAFF)
-    current = await _current_mentor(uow, student_id)
+    current = await care_repo.current_mentor(uow.session, student_id)
     if current is not None and current.staff_id == data.staff_id:
         return await _mentor_out(uow, current)
     today = local_today(school, ctx.clock())
@@ -208,7 +139,7 @@ async def assign_mentor(
 async def _carer_student(uow: UnitOfWork, actor: Actor, student_id: int) -> tuple[Student, School]:
     """The student, if the actor is their mentor, head teacher or a school manager."""
     student, school = await _student(uow, student_id)
-    mentor = await _current_mentor(uow, student_id)
+    mentor = await care_repo.current_mentor(uow.session, student_id)
     is_mentor = mentor is not None and mentor.staff_id == actor.id and actor.manages_people
     if not is_mentor and not access.can_read_class(actor, student.school_id, student.class_id):
         raise NotFound("学生", student_id)
@@ -255,12 +186,7 @@ async def add_contact(
 
 async def list_contacts(uow: UnitOfWork, actor: Actor, student_id: int) -> list[CareContactOut]:
     await _carer_student(uow, actor, student_id)
-    rows = await uow.session.exec(
-        select(CareContact, Staff.name)
-        .join(Staff, col(Staff.id) == CareContact.staff_id)
-        .where(CareContact.student_id == student_id)
-        .order_by(col(CareContact.contacted_on).desc(), col(CareContact.id).desc())
-    )
+    rows = await care_repo.contacts_with_staff(uow.session, student_id)
     return [_contact_out(row, name) for row, name in rows]
 
 
@@ -278,42 +204,11 @@ async def special_groups_ledger(
     today = local_today(school, ctx.clock())
     start = today - timedelta(days=WINDOW_DAYS - 1)
     session = uow.session
-    flags = [col(getattr(Student, key)).is_(True) for key in SPECIAL_GROUPS]
-    students = list(
-        await session.exec(
-            select(Student, SchoolClass.name)
-            .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
-            .where(Student.school_id == school_id, col(Student.active).is_(True), or_(*flags))
-            .order_by(col(SchoolClass.name), col(Student.name), col(Student.id))
-        )
-    )
+    students = await care_repo.special_group_students(session, school_id, SPECIAL_GROUPS)
     ids = [s.id for s, _ in students if s.id is not None]
-    mentors: dict[int, str] = {}
-    last: dict[int, date] = {}
-    counts: dict[int, int] = {}
-    if ids:
-        for sid, name in await session.exec(
-            select(MentorAssignment.student_id, Staff.name)
-            .join(Staff, col(Staff.id) == MentorAssignment.staff_id)
-            .where(col(MentorAssignment.student_id).in_(ids), col(MentorAssignment.until).is_(None))
-        ):
-            mentors[sid] = name
-        for sid, latest in await session.exec(
-            select(CareContact.student_id, func.max(CareContact.contacted_on))
-            .where(col(CareContact.student_id).in_(ids))
-            .group_by(col(CareContact.student_id))
-        ):
-            last[sid] = latest
-        for sid, n in await session.exec(
-            select(CareContact.student_id, func.count())
-            .where(
-                col(CareContact.student_id).in_(ids),
-                col(CareContact.contacted_on) >= start,
-                col(CareContact.contacted_on) <= today,
-            )
-            .group_by(col(CareContact.student_id))
-        ):
-            counts[sid] = int(n)
+    mentors = await care_repo.mentor_names(session, ids)
+    last = await care_repo.last_contacts(session, ids)
+    counts = await care_repo.contact_counts(session, ids, start, today)
     rows: list[CareLedgerRow] = []
     for s, class_name in students:
         assert s.id is not None

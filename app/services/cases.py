@@ -33,9 +33,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import update
-from sqlmodel import col
-
 from app.alerts import engine
 from app.context import AppContext
 from app.core.access import require_person
@@ -43,7 +40,6 @@ from app.db.models import (
     AbsenceCase,
     AbsenceReport,
     Alert,
-    CaseEvent,
     CaseTask,
     Deadline,
     Notification,
@@ -314,11 +310,6 @@ def _deadline_out(d: Deadline, case: Case, now: datetime) -> DeadlineOut:
     )
 
 
-def _timeline_out(e: CaseEvent) -> TimelineOut:
-    assert e.id is not None
-    return TimelineOut(id=e.id, at=e.at, kind=e.kind, text=e.text, actor=e.actor)
-
-
 def _contact_out(c: ParentContact) -> ContactOut:
     assert c.id is not None
     reason = ReasonCategory(c.reason_category) if c.reason_category else None
@@ -461,7 +452,7 @@ async def _alert_detail(uow: UnitOfWork, ctx: AppContext, alert: Alert) -> Alert
         deadlines=deadlines,
     )
     history = AlertHistory(
-        timeline=[_timeline_out(e) for e in await repo.timeline(uow.session, row.id)],
+        timeline=[TimelineOut.model_validate(e) for e in await repo.timeline(uow.session, row.id)],
         notifications=await notification_outs(uow, notices),
     )
     return AlertDetail(**base.model_dump(), explanation=explanation, history=history)
@@ -481,7 +472,7 @@ async def _case_detail(uow: UnitOfWork, ctx: AppContext, row: AbsenceCase) -> Ca
     ]
     return CaseDetail(
         **_case_out(row, names).model_dump(),
-        timeline=[_timeline_out(e) for e in await repo.timeline(session, row.id)],
+        timeline=[TimelineOut.model_validate(e) for e in await repo.timeline(session, row.id)],
         contacts=[_contact_out(c) for c in await repo.contacts(session, row.id)],
         reports=[_report_out(r) for r in await repo.reports(session, row.id)],
         tasks=[_task_out(t) for t in await repo.tasks(session, row.id)],
@@ -557,24 +548,7 @@ async def acknowledge_alert(
         alert.acknowledged_at = now
         alert.acknowledged_by = actor.tag
         uow.session.add(alert)
-        await uow.session.exec(
-            update(Notification)
-            .where(
-                col(Notification.alert_id) == alert_id,
-                col(Notification.staff_id) == actor.id,
-                col(Notification.acknowledged_at).is_(None),
-            )
-            .values(acknowledged_at=now)
-        )
-        await uow.session.exec(
-            update(Notification)
-            .where(
-                col(Notification.alert_id) == alert_id,
-                col(Notification.staff_id) == actor.id,
-                col(Notification.read_at).is_(None),
-            )
-            .values(read_at=now)
-        )
+        await repo.acknowledge_notifications(uow.session, alert_id, actor.id, now)
         await uow.commit()
     return (await _alert_outs(uow, [alert]))[0]
 

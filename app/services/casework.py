@@ -19,30 +19,26 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import date
 from typing import Any
-
-from sqlmodel import col, or_, select
 
 from app.context import AppContext
 from app.core.access import require_person
 from app.db.models import (
     AbsenceCase,
-    CaseEvent,
     HomeVisit,
     PersuasionTalk,
     ReturnPlan,
     School,
-    Staff,
-    StaffRole,
 )
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.domain.cases import CaseStatus
+from app.domain.cases import CaseStatus, TimelineKind
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 from app.repositories import cases as repo
+from app.repositories import casework as casework_repo
+from app.repositories import timeline as timeline_repo
 from app.schemas.cases import REASON_LABELS, ReasonCategory
 from app.schemas.casework import (
     MEASURE_LABELS,
@@ -70,7 +66,6 @@ _NOT_PERSUADER = (
 _CLOSED = "该案例已结案,不能再登记劝返记录 (the case is closed)"
 _FUTURE = "日期不能晚于学校当地今天 (the date is in the future)"
 _NOT_STAFF = "不是本校在职教职工 (not active staff of the case's school)"
-_EVENT_TEXT_MAX = 500
 
 
 # --- who may act ----------------------------------------------------------------------------
@@ -101,33 +96,11 @@ async def _today(uow: UnitOfWork, ctx: AppContext, row: AbsenceCase) -> date:
     return local_today(school, ctx.clock())
 
 
-async def _school_staff(uow: UnitOfWork, school_id: int, ids: Collection[int]) -> set[int]:
-    """Those of ``ids`` who are active staff of the school (home school or a role there)."""
-    if not ids:
-        return set()
-    in_school = select(StaffRole.staff_id).where(col(StaffRole.school_id) == school_id)
-    rows = await uow.session.exec(
-        select(Staff.id).where(
-            col(Staff.id).in_(sorted(set(ids))),
-            col(Staff.active).is_(True),
-            or_(col(Staff.school_id) == school_id, col(Staff.id).in_(in_school)),
-        )
-    )
-    return {sid for sid in rows if sid is not None}
-
-
 async def _timeline(
-    uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int, kind: str, text: str
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int, kind: TimelineKind, text: str
 ) -> None:
-    uow.session.add(
-        CaseEvent(
-            case_id=case_id,
-            at=ctx.clock(),
-            kind=kind,
-            text=text[:_EVENT_TEXT_MAX],
-            actor=actor.tag,
-        )
-    )
+    entry = timeline_repo.entry(case_id, kind, text, ctx.clock(), actor.tag)
+    await timeline_repo.write(uow.session, [entry])
 
 
 # --- shaping --------------------------------------------------------------------------------
@@ -160,20 +133,6 @@ def _visit_out(v: HomeVisit) -> HomeVisitOut:
         outcome_label=OUTCOME_LABELS[outcome],
         recorded_by=v.recorded_by,
         created_at=v.created_at,
-    )
-
-
-def _talk_out(t: PersuasionTalk) -> TalkOut:
-    assert t.id is not None
-    return TalkOut(
-        id=t.id,
-        case_id=t.case_id,
-        talked_on=t.talked_on,
-        with_whom=t.with_whom,
-        by_whom=t.by_whom,
-        content=t.content,
-        recorded_by=t.recorded_by,
-        created_at=t.created_at,
     )
 
 
@@ -217,7 +176,7 @@ async def record_home_visit(
     if data.visited_on > await _today(uow, ctx, row):
         problems.append(FieldProblem(("body", "visited_on"), _FUTURE))
     named = {p.staff_id for p in data.participants if p.staff_id is not None}
-    known = await _school_staff(uow, row.school_id, named)
+    known = await casework_repo.school_staff(uow.session, row.school_id, named)
     for i, p in enumerate(data.participants):
         loc: tuple[str | int, ...] = ("body", "participants", i, "staff_id")
         if p.staff_id is not None and p.kind is not ParticipantKind.staff:
@@ -247,19 +206,14 @@ async def record_home_visit(
         f"联合家访 {data.visited_on.isoformat()} {data.place},"
         f"见到 {data.met},结果:{OUTCOME_LABELS[data.outcome]}"
     )
-    await _timeline(uow, ctx, actor, case_id, "home_visit.recorded", text)
+    await _timeline(uow, ctx, actor, case_id, TimelineKind.home_visit_recorded, text)
     await uow.commit()
     return _visit_out(visit)
 
 
 async def list_home_visits(uow: UnitOfWork, actor: Actor, case_id: int) -> list[HomeVisitOut]:
     await visible_case(uow, actor, case_id)
-    rows = await uow.session.exec(
-        select(HomeVisit)
-        .where(col(HomeVisit.case_id) == case_id)
-        .order_by(col(HomeVisit.visited_on), col(HomeVisit.id))
-    )
-    return [_visit_out(v) for v in rows]
+    return [_visit_out(v) for v in await casework_repo.home_visits(uow.session, case_id)]
 
 
 # --- persuasion talks -----------------------------------------------------------------------
@@ -282,19 +236,14 @@ async def record_talk(
     )
     uow.session.add(talk)
     text = f"劝返复学谈话 {data.talked_on.isoformat()},谈话人 {data.by_whom},对象 {data.with_whom}"
-    await _timeline(uow, ctx, actor, case_id, "talk.recorded", text)
+    await _timeline(uow, ctx, actor, case_id, TimelineKind.talk_recorded, text)
     await uow.commit()
-    return _talk_out(talk)
+    return TalkOut.model_validate(talk)
 
 
 async def list_talks(uow: UnitOfWork, actor: Actor, case_id: int) -> list[TalkOut]:
     await visible_case(uow, actor, case_id)
-    rows = await uow.session.exec(
-        select(PersuasionTalk)
-        .where(col(PersuasionTalk.case_id) == case_id)
-        .order_by(col(PersuasionTalk.talked_on), col(PersuasionTalk.id))
-    )
-    return [_talk_out(t) for t in rows]
+    return [TalkOut.model_validate(t) for t in await casework_repo.talks(uow.session, case_id)]
 
 
 # --- 一人一策 -------------------------------------------------------------------------------
@@ -302,7 +251,9 @@ async def list_talks(uow: UnitOfWork, actor: Actor, case_id: int) -> list[TalkOu
 
 async def _plan_problems(uow: UnitOfWork, row: AbsenceCase, data: PlanIn) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
-    known = await _school_staff(uow, row.school_id, {m.owner_staff_id for m in data.measures})
+    known = await casework_repo.school_staff(
+        uow.session, row.school_id, {m.owner_staff_id for m in data.measures}
+    )
     for i, m in enumerate(data.measures):
         if m.owner_staff_id not in known:
             problems.append(FieldProblem(("body", "measures", i, "owner_staff_id"), _NOT_STAFF))
@@ -333,9 +284,7 @@ async def put_plan(
         for m in data.measures
     ]
     now = ctx.clock()
-    plan = (
-        await uow.session.exec(select(ReturnPlan).where(col(ReturnPlan.case_id) == case_id))
-    ).one_or_none()
+    plan = await casework_repo.plan(uow.session, case_id)
     if plan is None:
         plan = ReturnPlan(case_id=case_id, cause="", updated_at=now, updated_by="")
     plan.cause = data.cause.value
@@ -346,16 +295,14 @@ async def put_plan(
     uow.session.add(plan)
     kinds = "、".join(MEASURE_LABELS[m.kind] for m in data.measures)
     text = f"一人一策方案已更新:原因 {REASON_LABELS[data.cause]};措施 {kinds}"
-    await _timeline(uow, ctx, actor, case_id, "plan.updated", text)
+    await _timeline(uow, ctx, actor, case_id, TimelineKind.plan_updated, text)
     await uow.commit()
     return await _plan_out(uow, plan)
 
 
 async def get_plan(uow: UnitOfWork, actor: Actor, case_id: int) -> PlanOut:
     await visible_case(uow, actor, case_id)
-    plan = (
-        await uow.session.exec(select(ReturnPlan).where(col(ReturnPlan.case_id) == case_id))
-    ).one_or_none()
+    plan = await casework_repo.plan(uow.session, case_id)
     if plan is None:
         raise NotFound("该案例的一人一策方案 (return plan of case)", case_id)
     return await _plan_out(uow, plan)

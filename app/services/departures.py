@@ -19,16 +19,14 @@ Decisions:
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlmodel import col, select
-
 from app.alerts import engine
 from app.context import AppContext
-from app.db.models import AbsenceCase, CaseTask, MentorAssignment, School, Student, Transfer
+from app.db.models import School, Student, Transfer
 from app.db.uow import UnitOfWork
-from app.domain.cases import TaskKind, TaskStatus, TransferredOut
+from app.domain.cases import TaskKind, TransferredOut
 from app.domain.students import STUDYING, TRANSFERRED
 from app.repositories import alerts as alerts_repo
+from app.repositories import care as care_repo
 from app.services.days import local_today
 from app.services.enrollment_changes import ChangeKind, record
 from app.services.legal import strike_off_for_transfer
@@ -46,26 +44,14 @@ async def on_transfer_approved(
     if row is not None:
         await engine.apply_event(uow, ctx, row, TransferredOut(t.to_school_name, now), actor)
     await strike_off_for_transfer(uow, ctx, student.id, today, t.to_school_name, actor)
-    case_ids = select(AbsenceCase.id).where(col(AbsenceCase.student_id) == student.id)
-    await uow.session.exec(
-        update(CaseTask)
-        .where(
-            col(CaseTask.case_id).in_(case_ids),
-            col(CaseTask.kind) == TaskKind.follow_up.value,
-            col(CaseTask.status) == TaskStatus.open.value,
-        )
-        .values(
-            status=TaskStatus.cancelled.value, done_at=now, note=f"学生已转学至{t.to_school_name}"
-        )
+    await alerts_repo.cancel_open_tasks(
+        uow.session,
+        TaskKind.follow_up.value,
+        f"学生已转学至{t.to_school_name}",
+        now,
+        student_id=student.id,
     )
-    await uow.session.exec(
-        update(MentorAssignment)
-        .where(
-            col(MentorAssignment.student_id) == student.id,
-            col(MentorAssignment.until).is_(None),
-        )
-        .values(until=today)
-    )
+    await care_repo.end_mentoring(uow.session, student.id, today)
     why = f"转入{t.to_school_name}:{t.reason}"
     await record(
         uow,

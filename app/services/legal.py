@@ -38,15 +38,14 @@ from __future__ import annotations
 import io
 from collections.abc import Collection
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Any
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
 from docx.text.run import Run
-from pydantic import Field, StringConstraints
-from sqlmodel import col, select
+from pydantic import Field
 
 from app import read_scope
 from app.context import AppContext
@@ -55,9 +54,7 @@ from app.core.documents import next_number
 from app.core.records import school_row
 from app.db.models import (
     AbsenceCase,
-    CaseEvent,
     Grade,
-    Guardian,
     ReturnNotice,
     School,
     SchoolClass,
@@ -67,12 +64,15 @@ from app.db.models import (
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.domain.cases import CaseStatus, Level
+from app.domain.cases import CaseStatus, Level, TimelineKind
 from app.domain.legal import NOTICE_STATUS_LABELS, NoticeStatus
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
 from app.repositories import cases as cases_repo
-from app.schemas.common import Name, SafeText, Schema
+from app.repositories import legal as legal_repo
+from app.repositories import timeline as timeline_repo
+from app.schemas.common import Schema
+from app.schemas.legal import CheckOut, NoticeIn, StrikeOffIn
 from app.schemas.text import xml_safe
 from app.services.cases import locked_case, visible_case
 from app.services.county_rules import CountyRules, rules_for
@@ -97,24 +97,10 @@ _ALREADY = "该案例已有未办结的返校通知书 (the case already has an 
 _BEFORE_DEADLINE = "返校期限未届满,不能报告乡镇 (the deadline has not passed yet)"
 _NOT_ISSUED = "只有已送达、未返校的通知书才能报告乡镇 (only an issued notice is escalated)"
 _STRUCK = "该通知书已销号 (the notice is already struck off)"
-_EVENT_TEXT_MAX = 500
 
 
-# --- schemas --------------------------------------------------------------------------------
-
-
-class NoticeIn(Schema):
-    guardian_name: Name | None = Field(
-        default=None, description="监护人姓名;不填则取学生的第一监护人", examples=["王某"]
-    )
-
-
-class StrikeOffIn(Schema):
-    reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText
-    ] = Field(description="销号原因", examples=["已返校复学并稳定就读一个月"])
-
-
+# NoticeOut stays beside NoticeStatus until the status enums move to app/domain: a schema
+# module importing this service would be an import cycle.
 class NoticeOut(Schema):
     id: int
     case_id: int
@@ -133,12 +119,6 @@ class NoticeOut(Schema):
     struck_off_on: date | None
     strike_off_reason: str | None
     created_by: str = Field(description="kind:id:name")
-
-
-class CheckOut(Schema):
-    complied: int = Field(description="学生已返校而办结的通知书数")
-    escalated: int = Field(description="期限届满报告乡镇、认定疑似辍学的数")
-    dropout: int = Field(description="认定辍学的数")
 
 
 def notice_out(n: ReturnNotice) -> NoticeOut:
@@ -180,20 +160,10 @@ async def _case_for_write(uow: UnitOfWork, actor: Actor, case_id: int) -> Absenc
     return row
 
 
-def _event(ctx: AppContext, case_id: int, kind: str, text: str, actor: str | None) -> CaseEvent:
-    return CaseEvent(
-        case_id=case_id, at=ctx.clock(), kind=kind, text=text[:_EVENT_TEXT_MAX], actor=actor
-    )
-
-
-async def _guardian_name(uow: UnitOfWork, student_id: int) -> str | None:
-    rows = await uow.session.exec(
-        select(Guardian)
-        .where(col(Guardian.student_id) == student_id)
-        .order_by(col(Guardian.is_primary).desc(), col(Guardian.id))
-    )
-    first = rows.first()
-    return first.name if first is not None else None
+def _event(
+    ctx: AppContext, case_id: int, kind: TimelineKind, text: str, actor: str | None
+) -> dict[str, Any]:
+    return timeline_repo.entry(case_id, kind, text, ctx.clock(), actor)
 
 
 async def _notice_for_write(
@@ -235,14 +205,11 @@ async def issue_notice(
         raise Conflict(_AT_SCHOOL)
     if row.level != Level.red.value:
         raise Conflict(_NOT_RED)
-    active = await uow.session.exec(
-        select(ReturnNotice.id).where(
-            col(ReturnNotice.case_id) == case_id, col(ReturnNotice.status).in_(_ACTIVE)
-        )
-    )
-    if active.first() is not None:
+    if await legal_repo.case_has_notice(uow.session, case_id, _ACTIVE):
         raise Conflict(_ALREADY)
-    guardian = data.guardian_name or await _guardian_name(uow, row.student_id)
+    guardian = data.guardian_name or await legal_repo.first_guardian_name(
+        uow.session, row.student_id
+    )
     if not guardian:
         raise Invalid.field(
             ("body", "guardian_name"), "学生没有登记监护人,请填写监护人姓名 (no guardian on file)"
@@ -276,7 +243,10 @@ async def issue_notice(
         f"发出辍学生返校通知书 {notice.number},监护人 {guardian},"
         f"限 {chinese_date(notice.deadline)} 前返校"
     )
-    uow.session.add(_event(ctx, case_id, "return_notice.issued", text, actor.tag))
+    await timeline_repo.write(
+        uow.session,
+        [_event(ctx, case_id, TimelineKind.return_notice_issued, text, actor.tag)],
+    )
     await uow.commit()
     return notice_out(notice)
 
@@ -284,13 +254,7 @@ async def issue_notice(
 async def case_notice(uow: UnitOfWork, actor: Actor, case_id: int) -> NoticeOut:
     """The case's latest notice (404 if none)."""
     await visible_case(uow, actor, case_id)
-    found = (
-        await uow.session.exec(
-            select(ReturnNotice)
-            .where(col(ReturnNotice.case_id) == case_id)
-            .order_by(col(ReturnNotice.id).desc())
-        )
-    ).first()
+    found = await legal_repo.latest_of_case(uow.session, case_id)
     if found is None:
         raise NotFound("该案例的返校通知书 (return notice of case)", case_id)
     return notice_out(found)
@@ -301,13 +265,13 @@ async def case_notice(uow: UnitOfWork, actor: Actor, case_id: int) -> NoticeOut:
 
 def _escalate(
     ctx: AppContext, n: ReturnNotice, today: date, actor: str | None, how: str
-) -> CaseEvent:
+) -> dict[str, Any]:
     n.status = NoticeStatus.escalated.value
     n.reported_to_township_on = today
     n.suspected_dropout_on = today
     n.updated_at = ctx.clock()
     text = f"返校通知书 {n.number} 期限已过未返校,{how}报告乡镇人民政府,认定为疑似辍学"
-    return _event(ctx, n.case_id, "return_notice.escalated", text, actor)
+    return _event(ctx, n.case_id, TimelineKind.return_notice_escalated, text, actor)
 
 
 async def escalate(uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: int) -> NoticeOut:
@@ -320,7 +284,7 @@ async def escalate(uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: in
     if today <= notice.deadline:
         raise Conflict(_BEFORE_DEADLINE)
     uow.session.add(notice)
-    uow.session.add(_escalate(ctx, notice, today, actor.tag, ""))
+    await timeline_repo.write(uow.session, [_escalate(ctx, notice, today, actor.tag, "")])
     await uow.commit()
     return notice_out(notice)
 
@@ -337,7 +301,10 @@ async def strike_off(
     notice.updated_at = ctx.clock()
     uow.session.add(notice)
     text = f"返校通知书 {notice.number} 销号:{data.reason}"
-    uow.session.add(_event(ctx, notice.case_id, "return_notice.struck_off", text, actor.tag))
+    await timeline_repo.write(
+        uow.session,
+        [_event(ctx, notice.case_id, TimelineKind.return_notice_struck_off, text, actor.tag)],
+    )
     await uow.commit()
     return notice_out(notice)
 
@@ -346,12 +313,7 @@ async def strike_off_for_transfer(
     uow: UnitOfWork, ctx: AppContext, student_id: int, today: date, to_school: str, actor: str
 ) -> None:
     """An approved 转学 resolves the student's active notices: 销号 with the transfer as reason."""
-    rows = await uow.session.exec(
-        select(ReturnNotice).where(
-            col(ReturnNotice.student_id) == student_id, col(ReturnNotice.status).in_(_ACTIVE)
-        )
-    )
-    for notice in rows:
+    for notice in await legal_repo.of_student(uow.session, student_id, _ACTIVE):
         reason = f"已办理转学手续,转入{to_school}"
         notice.status = NoticeStatus.struck_off.value
         notice.struck_off_on = today
@@ -359,7 +321,10 @@ async def strike_off_for_transfer(
         notice.updated_at = ctx.clock()
         uow.session.add(notice)
         text = f"返校通知书 {notice.number} 销号:{reason}"
-        uow.session.add(_event(ctx, notice.case_id, "return_notice.struck_off", text, actor))
+        await timeline_repo.write(
+            uow.session,
+            [_event(ctx, notice.case_id, TimelineKind.return_notice_struck_off, text, actor)],
+        )
 
 
 # --- the daily check ------------------------------------------------------------------------
@@ -370,24 +335,15 @@ async def _check(
     ctx: AppContext,
     school_ids: Collection[int] | None,
 ) -> CheckOut:
-    stmt = select(ReturnNotice).where(col(ReturnNotice.status).in_(_ACTIVE))
-    if school_ids is not None:
-        stmt = stmt.where(col(ReturnNotice.school_id).in_(sorted(school_ids)))
-    found = list(await uow.session.exec(stmt))
+    found = await legal_repo.in_schools(uow.session, school_ids, _ACTIVE)
     # Every case first, in one statement in case-id order: the order the sweep and every
     # other engine job lock cases in, so the check and a sweep cannot deadlock.
     rows = await alerts_repo.cases_by_id(uow.session, {n.case_id for n in found}, lock=True)
     # The notices again, as they stand now that their cases are locked.
-    notices = list(
-        await uow.session.exec(
-            select(ReturnNotice)
-            .where(col(ReturnNotice.id).in_(sorted(n.id for n in found if n.id is not None)))
-            .order_by(col(ReturnNotice.case_id), col(ReturnNotice.id))
-            .execution_options(populate_existing=True)
-        )
-    )
+    notices = await legal_repo.reread(uow.session, [n.id for n in found if n.id is not None])
     counts = CheckOut(complied=0, escalated=0, dropout=0)
     schools: dict[int, tuple[School, CountyRules]] = {}
+    events: list[dict[str, Any]] = []
     for n in notices:
         row = rows[n.case_id]
         if n.status not in _ACTIVE:
@@ -398,12 +354,12 @@ async def _check(
             schools[n.school_id] = school, rules
         school, policy = schools[n.school_id]
         today = local_today(school, ctx.clock())
-        event: CaseEvent | None = None
+        event: dict[str, Any] | None = None
         if row.status != CaseStatus.open.value:
             n.status = NoticeStatus.complied.value
             n.complied_on = today
             text = f"学生已返校,返校通知书 {n.number} 办结"
-            event = _event(ctx, n.case_id, "return_notice.complied", text, None)
+            event = _event(ctx, n.case_id, TimelineKind.return_notice_complied, text, None)
             counts.complied += 1
         elif n.status == NoticeStatus.issued.value:
             if today > n.deadline + timedelta(days=policy.suspected_after_days):
@@ -419,12 +375,13 @@ async def _check(
                 f"疑似辍学满 {policy.dropout_after_days} 天仍未返校,认定为辍学"
                 f"(返校通知书 {n.number})"
             )
-            event = _event(ctx, n.case_id, "return_notice.dropout", text, None)
+            event = _event(ctx, n.case_id, TimelineKind.return_notice_dropout, text, None)
             counts.dropout += 1
         if event is not None:
             n.updated_at = ctx.clock()
             uow.session.add(n)
-            uow.session.add(event)
+            events.append(event)
+    await timeline_repo.write(uow.session, events)
     await uow.commit()
     return counts
 

@@ -10,10 +10,10 @@ from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.reports.xlsx import XLSX_MEDIA_TYPE, content_disposition
+from app.schemas.care import CareContactIn, CareContactOut, CareLedgerOut, MentorIn, MentorOut
 from app.schemas.common import Id
 from app.schemas.reports import ReportFormat
 from app.services import care
-from app.services.care import CareContactIn, CareContactOut, CareLedgerOut, MentorIn, MentorOut
 
 router = APIRouter(prefix="/api/v1", tags=["特殊群体关爱 Care"])
 

@@ -9,8 +9,9 @@ from fastapi.responses import Response
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.reports.xlsx import content_disposition
 from app.schemas.common import Id
+from app.schemas.legal import CheckOut, NoticeIn, StrikeOffIn
 from app.services import legal
-from app.services.legal import CheckOut, NoticeIn, NoticeOut, StrikeOffIn
+from app.services.legal import NoticeOut
 
 router = APIRouter(prefix="/api/v1", tags=["返校通知与销号 Return notices"])
 

@@ -1,0 +1,36 @@
+"""The case timeline's one writer: the engine, casework and return notices all shape their
+entries with ``entry`` and insert them with ``write``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.models import CaseEvent
+from app.domain.cases import TimelineKind
+
+TEXT_MAX = 500  # the column's width
+
+
+def entry(
+    case_id: int, kind: TimelineKind, text: str, at: datetime, actor: str | None
+) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "at": at,
+        "kind": str(kind),
+        "text": text[:TEXT_MAX],
+        "actor": actor,
+    }
+
+
+async def write(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
+    """Entries, in order, in one executemany (the engine gathers a transaction's entries)."""
+    if not entries:
+        return
+    conn = await session.connection()
+    await conn.execute(insert(CaseEvent.__table__), list(entries))  # type: ignore[attr-defined]
