@@ -578,3 +578,23 @@ def test_a_digest_counts_every_notice_it_folds_and_fits_the_outbox(
     order = ["blue", "yellow", "red"]
     assert row["level"] == (max(levels, key=order.index) if levels else None)
     assert row["idem_key"] == "digest:1:7"
+
+
+async def test_a_case_with_a_failed_deadline_is_still_shown_with_it_owed(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    """The sweep sets a deadline aside as ``failed`` after an error (e.g. a deadlock); the
+    case's page must still answer and show the call as owed, not answer 500."""
+    await post(client, world, "head_teacher", [event(world.ids["student_A1"], "absent")])
+    a1 = await case_of(ctx, world, "student_A1")
+    async with ctx.engine.begin() as conn:
+        await conn.execute(
+            update(Deadline)  # type: ignore[arg-type]
+            .where(Deadline.case_id == a1.id, Deadline.kind == "contact")
+            .values(state="failed", attempts=1, last_error="deadlock detected")
+        )
+    got = await client.get(f"/api/v1/cases/{a1.id}", headers=world.auth("principal"))
+    assert got.status_code == 200, got.text
+    [contact] = [d for d in got.json()["pending_deadlines"] if d["kind"] == "contact"]
+    assert (contact["state"], contact["owed"]) == ("failed", True)
+    assert contact["state_label"] == "触发出错,稍后重试"

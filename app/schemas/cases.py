@@ -40,6 +40,7 @@ class DeadlineState(StrEnum):
     pending = "pending"
     fired = "fired"
     cancelled = "cancelled"
+    failed = "failed"  # set aside by the sweep after an error; retried with back-off
 
 
 REASON_LABELS: dict[ReasonCategory, str] = {
@@ -85,6 +86,7 @@ DEADLINE_STATE_LABELS: dict[DeadlineState, str] = {
     DeadlineState.pending: "未触发",
     DeadlineState.fired: "已逾期并上报",
     DeadlineState.cancelled: "已按时完成或已失效",
+    DeadlineState.failed: "触发出错,稍后重试",
 }
 WORK_GROUP_PARTS: dict[str, str] = {"lead": "牵头", "member": "成员"}
 TOPIC_LABELS: dict[str, str] = {

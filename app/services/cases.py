@@ -282,7 +282,8 @@ def _case_out(row: AbsenceCase, names: dict[int, str]) -> CaseOut:
 
 def _owed(case: Case, d: Deadline, now: datetime) -> bool:
     """Whether the case machine would still act on this deadline (its fence)."""
-    if d.state != DeadlineState.pending.value:
+    # A failed deadline is still owed: the sweep retries it (app/alerts/engine.py).
+    if d.state not in (DeadlineState.pending.value, DeadlineState.failed.value):
         return False
     try:
         _, effects = transition(case, DeadlineDue(DeadlineKind(d.kind), d.key), now, case.policy)
