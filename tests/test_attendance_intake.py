@@ -11,17 +11,16 @@ import pytest
 from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
 from tests.attendance_helpers import TUESDAY, event
-from tests.world import World, build_world
+from tests.world import World
 
 URL = "/api/v1/attendance-events"
 
 
 @pytest.fixture
-async def world(ctx: AppContext) -> World:
-    w = await build_world(ctx)
+async def world(world: World) -> World:
     for n in range(2, 5):
-        await w.add_student(f"student_A1_{n}", "class_A1", 100 + n)
-    return w
+        await world.add_student(f"student_A1_{n}", "class_A1", 100 + n)
+    return world
 
 
 def a1(world: World) -> list[int]:

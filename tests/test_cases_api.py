@@ -7,24 +7,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import AbsenceReport, ParentContact
 from tests.attendance_helpers import TUESDAY, event
 from tests.conftest import Clock
-from tests.world import World, build_world
+from tests.world import World
 
 FRIDAY = date(2026, 11, 20)
 MONDAY = date(2026, 11, 23)
 WEDNESDAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 09:00 Beijing on Tuesday
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 def move(ctx: AppContext, when: datetime) -> None:

@@ -23,7 +23,7 @@ from app.context import AppContext
 from app.db.models import Delivery, DeliveryAttempt, Notification
 from app.repositories.delivery import take_token
 from tests.attendance_helpers import TUESDAY, event
-from tests.world import World, build_world
+from tests.world import World
 
 URL = "/api/v1/attendance-events"
 SECRET = "whsec_" + base64.b64encode(b"county-secret-0123456789").decode()
@@ -57,11 +57,6 @@ class Receivers:
         if queued:
             return queued.pop(0)
         return httpx.Response(200, json={"errcode": 0, "code": "OK"})
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 @pytest.fixture

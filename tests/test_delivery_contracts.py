@@ -36,7 +36,7 @@ from app.db.models import Delivery, Notification
 from tests.attendance_helpers import TUESDAY, event
 from tests.fakes.server import serve
 from tests.platform_fakes import DingtalkFake, WechatFake, WecomFake
-from tests.world import World, build_world
+from tests.world import World
 
 HOOK_SECRET = "whsec_" + base64.b64encode(b"county-secret-0123456789").decode()
 DING_SECRET = "SECcontract0123456789abcdef"
@@ -104,11 +104,6 @@ async def platforms() -> AsyncIterator[Platforms]:
     ):
         p.wecom_url, p.ding_url, p.wechat_url, p.hook_url = wecom, ding, wechat, hook
         yield p
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 def endpoints(p: Platforms) -> ChannelEndpoints:

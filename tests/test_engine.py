@@ -14,15 +14,10 @@ from app.alerts.clock import SimClock
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
 from tests.attendance_helpers import TUESDAY, event
-from tests.world import World, build_world
+from tests.world import World
 
 URL = "/api/v1/attendance-events"
 FRIDAY, MONDAY = TUESDAY - timedelta(days=4), TUESDAY - timedelta(days=1)
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 def clock(ctx: AppContext) -> SimClock:

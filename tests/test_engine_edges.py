@@ -21,15 +21,10 @@ from app.alerts.templates import DIGEST_LATE_TOPIC, Notice, render
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
 from tests.attendance_helpers import TUESDAY, event
-from tests.world import World, build_world
+from tests.world import World
 
 URL = "/api/v1/attendance-events"
 HEALTH = "/api/v1/engine/health"
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 def clock(ctx: AppContext) -> SimClock:

@@ -7,20 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from app.context import AppContext
 from tests.attendance_helpers import TUESDAY, event
 from tests.conftest import Clock
-from tests.world import World, build_world
+from tests.world import World
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 URL = "/api/v1/inbox"
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 def move(ctx: AppContext, when: datetime) -> None:

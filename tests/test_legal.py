@@ -9,23 +9,17 @@ from typing import Any
 
 import docx
 import httpx
-import pytest
 from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import CaseEvent, ReturnNotice
 from tests.attendance_helpers import TUESDAY, event
 from tests.conftest import Clock
-from tests.world import World, build_world
+from tests.world import World
 
 FRIDAY = date(2026, 11, 20)
 MONDAY = date(2026, 11, 23)
 WEDNESDAY = date(2026, 11, 25)
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 async def absent(client: httpx.AsyncClient, world: World, *days: date) -> int:

@@ -12,7 +12,6 @@ from typing import Any
 
 import docx
 import httpx
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
@@ -21,7 +20,7 @@ from app.main import create_app
 from app.reports.xlsx import XLSX_MEDIA_TYPE, Sheet, safe_text, sheet_title, workbook_bytes
 from app.schemas.text import XML_ILLEGAL
 from tests.test_legal import FRIDAY, MONDAY, TUESDAY, absent
-from tests.world import World, build_world
+from tests.world import World
 
 HOSTILE = ['=HYPERLINK("http://evil.example","点我")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
@@ -57,11 +56,6 @@ def test_sheet_titles_and_texts_are_made_safe() -> None:
     assert len(sheet_title("长" * 40, set())) == 31
     assert safe_text("=1\x00") == "'=1"
     assert safe_text("+") == "+"
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 def _params(op: dict[str, Any], world: World, kind: str | None) -> dict[str, str]:

@@ -22,7 +22,7 @@ from app.db.models import Delivery, Staff
 from tests.attendance_helpers import event
 from tests.fakes.server import serve
 from tests.fakes.sms_providers import FakeAliyunSms, FakeTencentSms
-from tests.world import World, build_world
+from tests.world import World
 
 SIGN = "示例县教育局"
 TENCENT_TEMPLATES = {
@@ -40,11 +40,6 @@ ALIYUN_TEMPLATES = {
         "params": {"school": "school", "student": "student", "level": "level", "due": "due"},
     },
 }
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 def _clock(ctx: AppContext) -> SimClock:

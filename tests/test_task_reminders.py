@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlmodel import select
 
 from app.alerts.tasks import remind_tasks
@@ -15,15 +14,10 @@ from app.context import AppContext
 from app.db.models import CaseEvent, Deadline, Notification
 from tests.attendance_helpers import TUESDAY, event
 from tests.conftest import Clock
-from tests.world import World, build_world
+from tests.world import World
 
 FRIDAY, MONDAY, WEDNESDAY = date(2026, 11, 20), date(2026, 11, 23), date(2026, 11, 25)
 EVENTS = "/api/v1/attendance-events"
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 def clock(ctx: AppContext) -> Clock:

@@ -8,23 +8,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import Student, Suspension, Transfer
 from tests.attendance_helpers import TUESDAY, event
 from tests.conftest import Clock
-from tests.world import World, build_world
+from tests.world import World
 
 FRIDAY = date(2026, 11, 20)
 MONDAY = date(2026, 11, 23)
 WEDNESDAY = date(2026, 11, 25)
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 async def post(

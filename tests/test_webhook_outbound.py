@@ -30,7 +30,7 @@ from app.context import AppContext
 from app.db.models import ChannelTarget, Delivery
 from tests.attendance_helpers import event
 from tests.fakes.server import serve
-from tests.world import World, build_world
+from tests.world import World
 
 SUBS = "/api/v1/webhook-subscriptions"
 
@@ -69,11 +69,6 @@ class CountyReceiver:
                 Route("/elsewhere", elsewhere, methods=["POST", "GET"]),
             ]
         )
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 @pytest.fixture
