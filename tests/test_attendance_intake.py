@@ -10,7 +10,7 @@ import pytest
 
 from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
-from tests.attendance_helpers import TUESDAY, event
+from tests.helpers import TUESDAY, event
 from tests.world import World
 
 URL = "/api/v1/attendance-events"

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
-from tests.attendance_helpers import TUESDAY, event
+from tests.helpers import MONDAY, TUESDAY, event
 from tests.world import World
 
 URL = "/api/v1/attendance-events"
-MONDAY = date(2026, 11, 23)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ a red case, in the case's timeline; closed cases, wrong people and bad dates cha
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -11,25 +11,9 @@ from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import CaseEvent, HomeVisit, PersuasionTalk, ReturnPlan
-from tests.attendance_helpers import TUESDAY, event
 from tests.conftest import Clock
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent_case, event
 from tests.world import World
-
-FRIDAY = date(2026, 11, 20)
-MONDAY = date(2026, 11, 23)
-WEDNESDAY = date(2026, 11, 25)
-
-
-async def absent(client: httpx.AsyncClient, world: World, *days: date) -> int:
-    events = [event(world.ids["student_A1"], "absent", day=d) for d in days]
-    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
-    assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
-    r = await client.get(
-        f"/api/v1/students/{world.ids['student_A1']}/case", headers=world.auth("principal")
-    )
-    assert r.status_code == 200, r.text
-    case_id: int = r.json()["id"]
-    return case_id
 
 
 async def send(
@@ -92,7 +76,7 @@ def measure(owner: int, kind: str = "tutoring", *days: str) -> dict[str, Any]:
 async def test_a_red_case_records_visits_talks_and_a_plan_in_its_timeline(
     world: World, client: httpx.AsyncClient
 ) -> None:
-    case_id = await absent(client, world, FRIDAY, MONDAY, TUESDAY)
+    case_id = await absent_case(client, world, FRIDAY, MONDAY, TUESDAY)
     base = f"/api/v1/cases/{case_id}"
 
     r = await send(client, world, "vice_principal", "POST", f"{base}/home-visits", visit(world))
@@ -154,7 +138,7 @@ async def test_a_red_case_records_visits_talks_and_a_plan_in_its_timeline(
 async def test_bad_dates_and_foreign_owners_are_422_and_write_nothing(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    case_id = await absent(client, world, FRIDAY, MONDAY, TUESDAY)
+    case_id = await absent_case(client, world, FRIDAY, MONDAY, TUESDAY)
     base = f"/api/v1/cases/{case_id}"
     events = await count(ctx, CaseEvent)
 
@@ -199,7 +183,7 @@ async def test_bad_dates_and_foreign_owners_are_422_and_write_nothing(
 
 async def test_who_may_record(world: World, client: httpx.AsyncClient, ctx: AppContext) -> None:
     # Blue only: no work group yet, so the subject teacher sees the case but may not record.
-    case_id = await absent(client, world, TUESDAY)
+    case_id = await absent_case(client, world, TUESDAY)
     base = f"/api/v1/cases/{case_id}"
     r = await send(client, world, "subject_teacher", "POST", f"{base}/talks", talk())
     assert r.status_code == 403
@@ -230,7 +214,7 @@ async def test_who_may_record(world: World, client: httpx.AsyncClient, ctx: AppC
 async def test_a_closed_case_takes_no_records(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    case_id = await absent(client, world, TUESDAY)
+    case_id = await absent_case(client, world, TUESDAY)
     assert isinstance(ctx.clock, Clock)
     ctx.clock.now = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # Wednesday 09:00 Beijing
     events = [event(world.ids["student_A1"], "present", day=WEDNESDAY)]

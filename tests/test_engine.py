@@ -13,11 +13,10 @@ from app.alerts import engine
 from app.alerts.clock import SimClock
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
-from tests.attendance_helpers import TUESDAY, event
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, absent, event
 from tests.world import World
 
 URL = "/api/v1/attendance-events"
-FRIDAY, MONDAY = TUESDAY - timedelta(days=4), TUESDAY - timedelta(days=1)
 
 
 def clock(ctx: AppContext) -> SimClock:
@@ -31,14 +30,6 @@ async def rows(ctx: AppContext, model: type, *where: object) -> list:  # type: i
         for w in where:
             stmt = stmt.where(w)  # type: ignore[arg-type]
         return list(await uow.session.exec(stmt))
-
-
-async def absent(client: httpx.AsyncClient, world: World, *days: object) -> None:
-    sid = world.ids["student_A1"]
-    r = await client.post(
-        URL, json=[event(sid, "absent", day=d) for d in days], headers=world.auth("head_teacher")
-    )
-    assert r.json()["accepted"] == len(days), r.text
 
 
 async def inbox(ctx: AppContext, world: World, who: str) -> list[str]:

@@ -20,7 +20,7 @@ from app.alerts.runner import EngineRunner
 from app.alerts.templates import DIGEST_LATE_TOPIC, Notice, render
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
-from tests.attendance_helpers import TUESDAY, event
+from tests.helpers import TUESDAY, event
 from tests.world import World
 
 URL = "/api/v1/attendance-events"

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from app.context import AppContext
 from app.domain.idcard import mask_student_no
-from tests.attendance_helpers import TUESDAY, event
+from tests.helpers import TUESDAY, event
 from tests.test_cases_api import FRIDAY, MONDAY, WEDNESDAY, absent, get, move, post, roll
 from tests.world import World, id_number
 

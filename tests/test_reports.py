@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.context import AppContext
-from tests.attendance_helpers import TUESDAY, event
+from tests.helpers import TUESDAY, event
 from tests.test_cases_api import FRIDAY, MONDAY, WEDNESDAY, absent, get, move, post, roll
 from tests.world import World
 

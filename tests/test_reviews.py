@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.context import AppContext
-from tests.attendance_helpers import event
+from tests.helpers import event
 from tests.test_cases_api import absent, get, move, post, roll
 from tests.test_reports import XLSX, build_week, case_of, ok, sheet_rows
 from tests.world import World

@@ -12,11 +12,10 @@ from sqlmodel import select
 from app.alerts.tasks import remind_tasks
 from app.context import AppContext
 from app.db.models import CaseEvent, Deadline, Notification
-from tests.attendance_helpers import TUESDAY, event
 from tests.conftest import Clock
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, event
 from tests.world import World
 
-FRIDAY, MONDAY, WEDNESDAY = date(2026, 11, 20), date(2026, 11, 23), date(2026, 11, 25)
 EVENTS = "/api/v1/attendance-events"
 
 

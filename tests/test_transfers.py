@@ -4,7 +4,7 @@ leave, so an absence on them opens no case; follow-ups after a return."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,13 +12,9 @@ from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import Student, Suspension, Transfer
-from tests.attendance_helpers import TUESDAY, event
 from tests.conftest import Clock
+from tests.helpers import MONDAY, TUESDAY, WEDNESDAY, event, red_case
 from tests.world import World
-
-FRIDAY = date(2026, 11, 20)
-MONDAY = date(2026, 11, 23)
-WEDNESDAY = date(2026, 11, 25)
 
 
 async def post(
@@ -49,17 +45,6 @@ def application(world: World, **changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return body
-
-
-async def red_case(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
-    """student_A1 absent Friday, Monday and Tuesday: the case at red."""
-    sid = world.ids["student_A1"]
-    events = [event(sid, "absent", day=d) for d in (FRIDAY, MONDAY, TUESDAY)]
-    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
-    assert r.status_code == 200, r.text
-    r = await client.get(f"/api/v1/students/{sid}/case", headers=world.auth("principal"))
-    assert r.status_code == 200 and r.json()["level"] == "red", r.text
-    return r.json()  # type: ignore[no-any-return]
 
 
 async def test_a_transfer_takes_four_steps_and_the_student_leaves(
