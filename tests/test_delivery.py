@@ -22,7 +22,7 @@ from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.db.models import Delivery, DeliveryAttempt, Notification
 from app.repositories.delivery import take_token
-from tests.helpers import TUESDAY, absent_students, event
+from tests.helpers import FRIDAY, MONDAY, WEDNESDAY, absent_students, event
 from tests.world import World
 
 URL = "/api/v1/attendance-events"
@@ -244,8 +244,8 @@ async def test_quiet_hours_hold_blue_but_red_goes_and_folds_it(
     [blue] = await deliveries(ctx)
     assert blue.next_attempt_at == datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
     # Two more days are recorded at once: the case goes red; red is sent at night.
-    await absent_students(client, world, "student_A1", day=TUESDAY - timedelta(days=1))
-    await absent_students(client, world, "student_A1", day=TUESDAY - timedelta(days=4))
+    await absent_students(client, world, "student_A1", day=MONDAY)
+    await absent_students(client, world, "student_A1", day=FRIDAY)
     await worker.tick()
     states = {(d.level, d.state) for d in await deliveries(ctx)}
     assert ("red", "sent") in states and ("blue", "pending") in states
@@ -318,7 +318,7 @@ async def test_county_systems_hear_when_a_case_opens_and_closes(
     clock(ctx).now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30
     r = await client.post(
         URL,
-        json=event(world.ids["student_A1"], day=TUESDAY + timedelta(days=1)),
+        json=event(world.ids["student_A1"], day=WEDNESDAY),
         headers=world.auth("head_teacher"),
     )
     await worker.tick()

@@ -34,7 +34,7 @@ from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.db.models import Delivery, Notification
 from tests.fakes.server import serve
-from tests.helpers import TUESDAY, absent_students
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, absent_students
 from tests.platform_fakes import DingtalkFake, WechatFake, WecomFake
 from tests.world import World
 
@@ -244,14 +244,13 @@ async def test_blue_yellow_red_with_and_without_a_head_teacher(
     assert "蓝色预警" in texts(wecom)[0] and "A2" in texts(wecom)[0]
     assert "岗位空缺" in texts(wecom)[0]
 
-    monday, friday = TUESDAY - timedelta(days=1), TUESDAY - timedelta(days=4)
-    await absent_students(client, world, "student_A1", "student_A2", day=monday)  # yellow for both
+    await absent_students(client, world, "student_A1", "student_A2", day=MONDAY)  # yellow for both
     await worker.tick()
     assert len(ding) == 1  # yellow is not the head teacher's
     assert len(wecom) == 2 and "黄色预警" in texts(wecom)[1]  # both yellows: one digest
     assert "A1" in texts(wecom)[1] and "A2" in texts(wecom)[1]
 
-    await absent_students(client, world, "student_A1", "student_A2", day=friday)  # red for both
+    await absent_students(client, world, "student_A1", "student_A2", day=FRIDAY)  # red for both
     await worker.tick()
     assert len(ding) == 1 and len(wecom) == 3 and "红色预警" in texts(wecom)[2]
 

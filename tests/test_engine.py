@@ -13,7 +13,7 @@ from app.alerts import engine
 from app.alerts.clock import SimClock
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
-from tests.helpers import FRIDAY, MONDAY, TUESDAY, absent, event
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent, event
 from tests.world import World
 
 URL = "/api/v1/attendance-events"
@@ -102,8 +102,7 @@ async def test_deadlines_of_a_closed_case_never_fire(
     await absent(client, world, TUESDAY)
     clock(ctx).now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30
     sid = world.ids["student_A1"]
-    wed = TUESDAY + timedelta(days=1)
-    await client.post(URL, json=event(sid, day=wed), headers=world.auth("head_teacher"))
+    await client.post(URL, json=event(sid, day=WEDNESDAY), headers=world.auth("head_teacher"))
     [case] = await rows(ctx, AbsenceCase)
     assert (case.status, case.close_reason) == ("closed", "returned")
     clock(ctx).now += timedelta(days=5)

@@ -20,7 +20,7 @@ from app.alerts.runner import EngineRunner
 from app.alerts.templates import DIGEST_LATE_TOPIC, Notice, render
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
-from tests.helpers import TUESDAY, event
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, event
 from tests.world import World
 
 URL = "/api/v1/attendance-events"
@@ -379,8 +379,7 @@ async def test_a_correction_after_the_case_closed_withdraws_its_alert_and_says_s
     sid = world.ids["student_A1"]
     await post(client, world, "head_teacher", [event(sid, "absent")])
     clock(ctx).now += timedelta(days=1)  # Wednesday: back at school, the case closes
-    wed = TUESDAY + timedelta(days=1)
-    await post(client, world, "head_teacher", [event(sid, day=wed)])
+    await post(client, world, "head_teacher", [event(sid, day=WEDNESDAY)])
     [case] = await rows(ctx, AbsenceCase)
     assert (case.status, case.close_reason) == ("closed", "returned")
     [alert] = await rows(ctx, Alert)
@@ -474,7 +473,6 @@ async def test_the_return_notice_check_locks_its_cases_at_once_in_case_id_order(
 
     from app.services.legal import check_overdue_notices
 
-    fri, mon = TUESDAY - timedelta(days=4), TUESDAY - timedelta(days=1)
     first = world.ids["student_A1"]
     second = await world.add_student("red2", "class_A1", 70)
     for sid in (first, second):
@@ -482,7 +480,7 @@ async def test_the_return_notice_check_locks_its_cases_at_once_in_case_id_order(
             client,
             world,
             "head_teacher",
-            [event(sid, "absent", day=d) for d in (fri, mon, TUESDAY)],
+            [event(sid, "absent", day=d) for d in (FRIDAY, MONDAY, TUESDAY)],
         )
     cases = {c.student_id: c.id for c in await rows(ctx, AbsenceCase)}
     # Notices issued in the other order: notice order is not case order.
