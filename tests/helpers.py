@@ -7,7 +7,10 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+from sqlmodel import func, select
 
+from app.alerts.clock import SimClock
+from app.context import AppContext
 from tests.world import World
 
 BEIJING = timezone(timedelta(hours=8))
@@ -17,6 +20,38 @@ MONDAY = date(2026, 11, 23)
 TUESDAY = date(2026, 11, 24)
 WEDNESDAY = date(2026, 11, 25)
 EVENTS = "/api/v1/attendance-events"
+
+
+def clock(ctx: AppContext) -> SimClock:
+    assert isinstance(ctx.clock, SimClock)
+    return ctx.clock
+
+
+def move(ctx: AppContext, when: datetime) -> None:
+    clock(ctx).now = when
+
+
+def ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def count(ctx: AppContext, model: Any) -> int:
+    async with ctx.uow() as uow:
+        return int((await uow.session.exec(select(func.count()).select_from(model))).one())
+
+
+async def rows(ctx: AppContext, model: type, *where: object) -> list:  # type: ignore[type-arg]
+    async with ctx.uow() as uow:
+        stmt = select(model)
+        for w in where:
+            stmt = stmt.where(w)  # type: ignore[arg-type]
+        return list(await uow.session.exec(stmt))
+
+
+async def post(
+    client: httpx.AsyncClient, world: World, who: str, url: str, body: Any = None
+) -> httpx.Response:
+    return await client.post(url, json=body, headers=world.auth(who))
 
 
 def event(

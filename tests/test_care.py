@@ -11,13 +11,14 @@ from typing import Any
 import httpx
 import pytest
 from openpyxl import load_workbook
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from app.alerts.care_reminders import remind_mentors
 from app.context import AppContext
 from app.db.models import CareContact, MentorAssignment, Notification, Student
 from app.domain.roles import Role
 from tests.conftest import Clock
+from tests.helpers import count, post
 from tests.world import World
 
 LEDGER = "/api/v1/ledgers/special-groups"
@@ -39,21 +40,10 @@ async def world(world: World, ctx: AppContext) -> World:
     return world
 
 
-async def post(
-    client: httpx.AsyncClient, world: World, who: str, url: str, body: Any = None
-) -> httpx.Response:
-    return await client.post(url, json=body, headers=world.auth(who))
-
-
 async def get(
     client: httpx.AsyncClient, world: World, who: str, url: str, **params: Any
 ) -> httpx.Response:
     return await client.get(url, params=params, headers=world.auth(who))
-
-
-async def count(ctx: AppContext, model: Any) -> int:
-    async with ctx.uow() as uow:
-        return int((await uow.session.exec(select(func.count()).select_from(model))).one())
 
 
 def contact(day: str, kind: str = "phone", note: str = "电话联系在外务工的父亲") -> dict[str, str]:

@@ -7,36 +7,31 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import AbsenceReport, ParentContact
-from tests.conftest import Clock
-from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent, event, roll
+from tests.helpers import (
+    FRIDAY,
+    MONDAY,
+    TUESDAY,
+    WEDNESDAY,
+    absent,
+    count,
+    event,
+    move,
+    post,
+    roll,
+    ts,
+)
 from tests.world import World
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 09:00 Beijing on Tuesday
-
-
-def move(ctx: AppContext, when: datetime) -> None:
-    assert isinstance(ctx.clock, Clock)
-    ctx.clock.now = when
-
-
-def ts(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 async def get(client: httpx.AsyncClient, world: World, who: str, url: str, **params: Any) -> Any:
     r = await client.get(url, params=params, headers=world.auth(who))
     assert r.status_code == 200, r.text
     return r.json()
-
-
-async def post(
-    client: httpx.AsyncClient, world: World, who: str, url: str, body: Any = None
-) -> httpx.Response:
-    return await client.post(url, json=body, headers=world.auth(who))
 
 
 async def the_alerts(client: httpx.AsyncClient, world: World, who: str = "principal") -> list[Any]:
@@ -46,11 +41,6 @@ async def the_alerts(client: httpx.AsyncClient, world: World, who: str = "princi
 
 async def the_case(client: httpx.AsyncClient, world: World, who: str = "principal") -> Any:
     return await get(client, world, who, f"/api/v1/students/{world.ids['student_A1']}/case")
-
-
-async def count(ctx: AppContext, model: Any) -> int:
-    async with ctx.uow() as uow:
-        return int((await uow.session.exec(select(func.count()).select_from(model))).one())
 
 
 # --- alerts ---------------------------------------------------------------------------------

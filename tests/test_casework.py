@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import CaseEvent, HomeVisit, PersuasionTalk, ReturnPlan
 from tests.conftest import Clock
-from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent_case, event
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent_case, count, event
 from tests.world import World
 
 
@@ -26,11 +25,6 @@ async def get(client: httpx.AsyncClient, world: World, who: str, url: str) -> An
     r = await client.get(url, headers=world.auth(who))
     assert r.status_code == 200, r.text
     return r.json()
-
-
-async def count(ctx: AppContext, model: Any) -> int:
-    async with ctx.uow() as uow:
-        return int((await uow.session.exec(select(func.count()).select_from(model))).one())
 
 
 def visit(world: World, **extra: Any) -> dict[str, Any]:

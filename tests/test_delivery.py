@@ -22,7 +22,7 @@ from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.db.models import Delivery, DeliveryAttempt, Notification
 from app.repositories.delivery import take_token
-from tests.helpers import FRIDAY, MONDAY, WEDNESDAY, absent_students, event
+from tests.helpers import FRIDAY, MONDAY, WEDNESDAY, absent_students, clock, event
 from tests.world import World
 
 URL = "/api/v1/attendance-events"
@@ -68,11 +68,6 @@ def receivers(ctx: AppContext) -> Receivers:
 def worker(ctx: AppContext, receivers: Receivers) -> DeliveryWorker:
     client = httpx.AsyncClient(transport=httpx.MockTransport(receivers))
     return DeliveryWorker(ctx, client, ENDPOINTS)
-
-
-def clock(ctx: AppContext) -> SimClock:
-    assert isinstance(ctx.clock, SimClock)
-    return ctx.clock
 
 
 async def configure(client: httpx.AsyncClient, world: World, routes: dict[str, list[str]]) -> None:

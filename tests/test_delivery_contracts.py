@@ -34,7 +34,7 @@ from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.db.models import Delivery, Notification
 from tests.fakes.server import serve
-from tests.helpers import FRIDAY, MONDAY, TUESDAY, absent_students
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, absent_students, clock
 from tests.platform_fakes import DingtalkFake, WechatFake, WecomFake
 from tests.world import World
 
@@ -121,11 +121,6 @@ def endpoints(p: Platforms) -> ChannelEndpoints:
 def make_worker(ctx: AppContext, p: Platforms, **kw: Any) -> DeliveryWorker:
     client = httpx.AsyncClient(trust_env=False, timeout=5)
     return DeliveryWorker(ctx, client, endpoints(p), **kw)
-
-
-def clock(ctx: AppContext) -> SimClock:
-    assert isinstance(ctx.clock, SimClock)
-    return ctx.clock
 
 
 async def put(client: httpx.AsyncClient, w: World, path: str, body: dict[str, Any]) -> None:

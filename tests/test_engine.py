@@ -7,29 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlmodel import select
 
 from app.alerts import engine
-from app.alerts.clock import SimClock
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
-from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent, event
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent, clock, event, rows
 from tests.world import World
 
 URL = "/api/v1/attendance-events"
-
-
-def clock(ctx: AppContext) -> SimClock:
-    assert isinstance(ctx.clock, SimClock)
-    return ctx.clock
-
-
-async def rows(ctx: AppContext, model: type, *where: object) -> list:  # type: ignore[type-arg]
-    async with ctx.uow() as uow:
-        stmt = select(model)
-        for w in where:
-            stmt = stmt.where(w)  # type: ignore[arg-type]
-        return list(await uow.session.exec(stmt))
 
 
 async def inbox(ctx: AppContext, world: World, who: str) -> list[str]:

@@ -11,33 +11,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import insert, update
-from sqlmodel import select
 
 from app.alerts import engine, jobs
-from app.alerts.clock import SimClock
 from app.alerts.jobs import JOBS, run_job
 from app.alerts.runner import EngineRunner
 from app.alerts.templates import DIGEST_LATE_TOPIC, Notice, render
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
-from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, event
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, clock, event, rows
 from tests.world import World
 
 URL = "/api/v1/attendance-events"
 HEALTH = "/api/v1/engine/health"
-
-
-def clock(ctx: AppContext) -> SimClock:
-    assert isinstance(ctx.clock, SimClock)
-    return ctx.clock
-
-
-async def rows(ctx: AppContext, model: type, *where: object) -> list:  # type: ignore[type-arg]
-    async with ctx.uow() as uow:
-        stmt = select(model)
-        for w in where:
-            stmt = stmt.where(w)  # type: ignore[arg-type]
-        return list(await uow.session.exec(stmt))
 
 
 async def post(client: httpx.AsyncClient, world: World, who: str, events: list) -> None:  # type: ignore[type-arg]

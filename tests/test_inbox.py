@@ -9,21 +9,11 @@ from typing import Any
 import httpx
 
 from app.context import AppContext
-from tests.conftest import Clock
-from tests.helpers import TUESDAY, absent, event
+from tests.helpers import TUESDAY, absent, event, move, ts
 from tests.world import World
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 URL = "/api/v1/inbox"
-
-
-def move(ctx: AppContext, when: datetime) -> None:
-    assert isinstance(ctx.clock, Clock)
-    ctx.clock.now = when
-
-
-def ts(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 async def box(client: httpx.AsyncClient, world: World, who: str, **params: Any) -> Any:

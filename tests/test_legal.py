@@ -9,24 +9,12 @@ from typing import Any
 
 import docx
 import httpx
-from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import CaseEvent, ReturnNotice
 from tests.conftest import Clock
-from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent_case, event
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent_case, count, event, post
 from tests.world import World
-
-
-async def post(
-    client: httpx.AsyncClient, world: World, who: str, url: str, body: Any = None
-) -> httpx.Response:
-    return await client.post(url, json=body, headers=world.auth(who))
-
-
-async def count(ctx: AppContext, model: Any) -> int:
-    async with ctx.uow() as uow:
-        return int((await uow.session.exec(select(func.count()).select_from(model))).one())
 
 
 def at(ctx: AppContext, day: date) -> None:

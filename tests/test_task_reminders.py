@@ -12,16 +12,10 @@ from sqlmodel import select
 from app.alerts.tasks import remind_tasks
 from app.context import AppContext
 from app.db.models import CaseEvent, Deadline, Notification
-from tests.conftest import Clock
-from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, event
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, clock, event
 from tests.world import World
 
 EVENTS = "/api/v1/attendance-events"
-
-
-def clock(ctx: AppContext) -> Clock:
-    assert isinstance(ctx.clock, Clock)
-    return ctx.clock
 
 
 async def roll(client: httpx.AsyncClient, world: World, status: str, *days: date) -> None:

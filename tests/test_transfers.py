@@ -8,24 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import Student, Suspension, Transfer
 from tests.conftest import Clock
-from tests.helpers import MONDAY, TUESDAY, WEDNESDAY, event, red_case
+from tests.helpers import MONDAY, TUESDAY, WEDNESDAY, count, event, post, red_case
 from tests.world import World
-
-
-async def post(
-    client: httpx.AsyncClient, world: World, who: str, url: str, body: Any = None
-) -> httpx.Response:
-    return await client.post(url, json=body, headers=world.auth(who))
-
-
-async def count(ctx: AppContext, model: Any) -> int:
-    async with ctx.uow() as uow:
-        return int((await uow.session.exec(select(func.count()).select_from(model))).one())
 
 
 async def student(ctx: AppContext, student_id: int) -> Student:
