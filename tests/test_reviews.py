@@ -15,8 +15,8 @@ import pytest
 from openpyxl import load_workbook
 
 from app.context import AppContext
-from tests.helpers import event
-from tests.test_cases_api import absent, get, move, post, roll
+from tests.helpers import absent, event, move, post, roll
+from tests.test_cases_api import get
 from tests.test_reports import XLSX, build_week, case_of, ok, sheet_rows
 from tests.world import World
 

@@ -18,7 +18,8 @@ from app.domain.idcard import mask_student_no
 from app.domain.roles import Role
 from app.schemas.org import TownshipIn
 from app.services import org
-from tests.test_cases_api import get, move, post
+from tests.helpers import move, post
+from tests.test_cases_api import get
 from tests.test_import import csv_bytes, xlsx
 from tests.test_ledgers import beijing, build
 from tests.world import OPS, World, id_number
