@@ -15,13 +15,12 @@ from sqlmodel import select
 
 from app.alerts.channels import outbound
 from app.alerts.channels.config import ChannelEndpoints
-from app.alerts.clock import SimClock
 from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.db.models import Delivery, Staff
 from tests.fakes.server import serve
 from tests.fakes.sms_providers import FakeAliyunSms, FakeTencentSms
-from tests.helpers import absent_students
+from tests.helpers import absent_students, clock
 from tests.world import World
 
 SIGN = "示例县教育局"
@@ -40,11 +39,6 @@ ALIYUN_TEMPLATES = {
         "params": {"school": "school", "student": "student", "level": "level", "due": "due"},
     },
 }
-
-
-def _clock(ctx: AppContext) -> SimClock:
-    assert isinstance(ctx.clock, SimClock)
-    return ctx.clock
 
 
 @pytest.fixture
@@ -174,10 +168,10 @@ async def test_tencent_rate_limit_retries_after_30_seconds(
     assert (got.sent, got.retried) == (1, 1)
     assert fake.errors == ["LimitExceeded.PhoneNumberThirtySecondLimit"]
     waiting = next(d for d in await sms_rows(ctx) if d.state == "pending")
-    assert waiting.next_attempt_at >= _clock(ctx).now + timedelta(seconds=30)
+    assert waiting.next_attempt_at >= clock(ctx).now + timedelta(seconds=30)
     [shown] = [d for d in await receipts(client, world, waiting.alert_id or 0)]
     assert shown["receipts"][0]["code"] == "LimitExceeded.PhoneNumberThirtySecondLimit"
-    _clock(ctx).now = waiting.next_attempt_at
+    clock(ctx).now = waiting.next_attempt_at
     assert (await w.tick()).sent == 1
     assert len(fake.sent) == 2
 
@@ -221,9 +215,9 @@ async def test_aliyun_sms_arrives_and_its_limit_control_retries(
     assert sent.params["school"] == "学校A" and sent.params["level"] == "蓝色预警"
     assert fake.errors == ["isv.BUSINESS_LIMIT_CONTROL"]
     waiting = next(d for d in await sms_rows(ctx) if d.state == "pending")
-    assert waiting.next_attempt_at >= _clock(ctx).now + timedelta(seconds=60)
+    assert waiting.next_attempt_at >= clock(ctx).now + timedelta(seconds=60)
     assert (waiting.last_error or "").startswith("isv.BUSINESS_LIMIT_CONTROL")
-    _clock(ctx).now = waiting.next_attempt_at
+    clock(ctx).now = waiting.next_attempt_at
     assert (await w.tick()).sent == 1  # a fresh nonce and date: accepted
     assert len(fake.sent) == 2 and len(fake.nonces) == 3
 
