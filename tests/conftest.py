@@ -26,6 +26,7 @@ from app.context import AppContext, wall_clock
 from app.db import migrations
 from app.main import create_app
 from app.settings import Settings
+from tests.world import World, build_world
 
 # The service defaults to production; the suite is the explicit "test" setting.
 os.environ.setdefault("KCBX_ENVIRONMENT", "test")
@@ -126,6 +127,12 @@ async def client(ctx: AppContext) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
+
+
+@pytest.fixture
+async def world(ctx: AppContext) -> World:
+    """The county of tests/world.py; a file needing more rows overrides this and takes it."""
+    return await build_world(ctx)
 
 
 @pytest.fixture

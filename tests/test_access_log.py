@@ -6,20 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import AccessLog
 from app.services import access_logs
-from tests.world import World, build_world
+from tests.world import World
 
 LOGS = "/api/v1/access-logs"
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 async def logged(ctx: AppContext) -> int:

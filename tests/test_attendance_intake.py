@@ -10,18 +10,17 @@ import pytest
 
 from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
-from tests.attendance_helpers import TUESDAY, event
-from tests.world import World, build_world
+from tests.helpers import TUESDAY, WEDNESDAY, event
+from tests.world import World
 
 URL = "/api/v1/attendance-events"
 
 
 @pytest.fixture
-async def world(ctx: AppContext) -> World:
-    w = await build_world(ctx)
+async def world(world: World) -> World:
     for n in range(2, 5):
-        await w.add_student(f"student_A1_{n}", "class_A1", 100 + n)
-    return w
+        await world.add_student(f"student_A1_{n}", "class_A1", 100 + n)
+    return world
 
 
 def a1(world: World) -> list[int]:
@@ -119,7 +118,7 @@ async def test_bad_events_are_rejected_with_reasons_and_the_rest_go_on(
         event(999_999),  # unknown student
         {**event(ids[1]), "check": "evening"},  # unknown check
         naive,  # no UTC offset
-        event(ids[3], day=date(2026, 11, 25)),  # tomorrow
+        event(ids[3], day=WEDNESDAY),  # tomorrow
         event(ids[3], day=date(2026, 10, 1)),  # 国庆节: not a school day
         event(ids[3], "leave"),  # leave without its type
     ]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from app.context import AppContext
-from tests.attendance_helpers import TUESDAY, event
+from tests.helpers import TUESDAY, event
 from tests.world import World, build_world
 
 URL = "/api/v1/attendance-events"

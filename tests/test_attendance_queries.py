@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
-from tests.attendance_helpers import TUESDAY, event
-from tests.world import World, build_world
+from tests.helpers import MONDAY, TUESDAY, event
+from tests.world import World
 
 URL = "/api/v1/attendance-events"
-MONDAY = date(2026, 11, 23)
 
 
 @pytest.fixture
-async def world(ctx: AppContext) -> World:
-    w = await build_world(ctx)
-    await w.add_student("late_one", "class_A1", 301)
-    await w.add_student("on_leave", "class_A1", 302)
-    return w
+async def world(world: World) -> World:
+    await world.add_student("late_one", "class_A1", 301)
+    await world.add_student("on_leave", "class_A1", 302)
+    return world
 
 
 async def test_three_lists_for_a_school(world: World, client: httpx.AsyncClient) -> None:

@@ -6,18 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 from app.context import AppContext
 from app.seed.calendar import seed_demo_terms
-from tests.world import World, build_world
+from tests.world import World
 
 AUTUMN = {"name": "秋季学期", "start_date": "2026-09-01", "end_date": "2027-01-22"}
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 def _url(world: World, school: str, path: str) -> str:

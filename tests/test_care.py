@@ -11,50 +11,39 @@ from typing import Any
 import httpx
 import pytest
 from openpyxl import load_workbook
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from app.alerts.care_reminders import remind_mentors
 from app.context import AppContext
 from app.db.models import CareContact, MentorAssignment, Notification, Student
 from app.domain.roles import Role
 from tests.conftest import Clock
-from tests.world import World, build_world
+from tests.helpers import count, post
+from tests.world import World
 
 LEDGER = "/api/v1/ledgers/special-groups"
 
 
 @pytest.fixture
-async def world(ctx: AppContext) -> World:
-    w = await build_world(ctx)
-    await w.add_staff("teacher_A2", Role.subject_teacher, "class_A2")
-    await w.add_student("plain_A1", "class_A1", 5)
+async def world(world: World, ctx: AppContext) -> World:
+    await world.add_staff("teacher_A2", Role.subject_teacher, "class_A2")
+    await world.add_student("plain_A1", "class_A1", 5)
     async with ctx.uow() as uow:
-        plain = await uow.session.get(Student, w.ids["plain_A1"])
-        several = await uow.session.get(Student, w.ids["student_A2"])
+        plain = await uow.session.get(Student, world.ids["plain_A1"])
+        several = await uow.session.get(Student, world.ids["student_A2"])
         assert plain is not None and several is not None
         plain.left_behind = False
         several.disabled = True
         several.poverty = True
         uow.session.add_all([plain, several])
         await uow.commit()
-    return w
-
-
-async def post(
-    client: httpx.AsyncClient, world: World, who: str, url: str, body: Any = None
-) -> httpx.Response:
-    return await client.post(url, json=body, headers=world.auth(who))
+    return world
 
 
 async def get(
     client: httpx.AsyncClient, world: World, who: str, url: str, **params: Any
 ) -> httpx.Response:
     return await client.get(url, params=params, headers=world.auth(who))
-
-
-async def count(ctx: AppContext, model: Any) -> int:
-    async with ctx.uow() as uow:
-        return int((await uow.session.exec(select(func.count()).select_from(model))).one())
 
 
 def contact(day: str, kind: str = "phone", note: str = "电话联系在外务工的父亲") -> dict[str, str]:

@@ -3,67 +3,35 @@ scoped by role; bad input (closed case, second verification, wrong role) changes
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
-from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import AbsenceReport, ParentContact
-from tests.attendance_helpers import TUESDAY, event
-from tests.conftest import Clock
-from tests.world import World, build_world
+from tests.helpers import (
+    FRIDAY,
+    MONDAY,
+    TUESDAY,
+    WEDNESDAY,
+    absent,
+    count,
+    event,
+    move,
+    post,
+    roll,
+    ts,
+)
+from tests.world import World
 
-FRIDAY = date(2026, 11, 20)
-MONDAY = date(2026, 11, 23)
-WEDNESDAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 09:00 Beijing on Tuesday
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
-def move(ctx: AppContext, when: datetime) -> None:
-    assert isinstance(ctx.clock, Clock)
-    ctx.clock.now = when
-
-
-def ts(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-async def roll(
-    client: httpx.AsyncClient, world: World, events: list[dict[str, Any]], who: str = "head_teacher"
-) -> None:
-    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth(who))
-    assert r.status_code == 200, r.text
-    assert r.json()["rejected"] == 0, r.text
-
-
-async def absent(
-    client: httpx.AsyncClient,
-    world: World,
-    *days: date,
-    student: str = "student_A1",
-    who: str = "head_teacher",
-) -> None:
-    await roll(client, world, [event(world.ids[student], "absent", day=d) for d in days], who)
 
 
 async def get(client: httpx.AsyncClient, world: World, who: str, url: str, **params: Any) -> Any:
     r = await client.get(url, params=params, headers=world.auth(who))
     assert r.status_code == 200, r.text
     return r.json()
-
-
-async def post(
-    client: httpx.AsyncClient, world: World, who: str, url: str, body: Any = None
-) -> httpx.Response:
-    return await client.post(url, json=body, headers=world.auth(who))
 
 
 async def the_alerts(client: httpx.AsyncClient, world: World, who: str = "principal") -> list[Any]:
@@ -73,11 +41,6 @@ async def the_alerts(client: httpx.AsyncClient, world: World, who: str = "princi
 
 async def the_case(client: httpx.AsyncClient, world: World, who: str = "principal") -> Any:
     return await get(client, world, who, f"/api/v1/students/{world.ids['student_A1']}/case")
-
-
-async def count(ctx: AppContext, model: Any) -> int:
-    async with ctx.uow() as uow:
-        return int((await uow.session.exec(select(func.count()).select_from(model))).one())
 
 
 # --- alerts ---------------------------------------------------------------------------------

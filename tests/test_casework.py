@@ -3,39 +3,16 @@ a red case, in the case's timeline; closed cases, wrong people and bad dates cha
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
-from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import CaseEvent, HomeVisit, PersuasionTalk, ReturnPlan
-from tests.attendance_helpers import TUESDAY, event
 from tests.conftest import Clock
-from tests.world import World, build_world
-
-FRIDAY = date(2026, 11, 20)
-MONDAY = date(2026, 11, 23)
-WEDNESDAY = date(2026, 11, 25)
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
-async def absent(client: httpx.AsyncClient, world: World, *days: date) -> int:
-    events = [event(world.ids["student_A1"], "absent", day=d) for d in days]
-    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
-    assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
-    r = await client.get(
-        f"/api/v1/students/{world.ids['student_A1']}/case", headers=world.auth("principal")
-    )
-    assert r.status_code == 200, r.text
-    case_id: int = r.json()["id"]
-    return case_id
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent_case, count, event
+from tests.world import World
 
 
 async def send(
@@ -48,11 +25,6 @@ async def get(client: httpx.AsyncClient, world: World, who: str, url: str) -> An
     r = await client.get(url, headers=world.auth(who))
     assert r.status_code == 200, r.text
     return r.json()
-
-
-async def count(ctx: AppContext, model: Any) -> int:
-    async with ctx.uow() as uow:
-        return int((await uow.session.exec(select(func.count()).select_from(model))).one())
 
 
 def visit(world: World, **extra: Any) -> dict[str, Any]:
@@ -98,7 +70,7 @@ def measure(owner: int, kind: str = "tutoring", *days: str) -> dict[str, Any]:
 async def test_a_red_case_records_visits_talks_and_a_plan_in_its_timeline(
     world: World, client: httpx.AsyncClient
 ) -> None:
-    case_id = await absent(client, world, FRIDAY, MONDAY, TUESDAY)
+    case_id = await absent_case(client, world, FRIDAY, MONDAY, TUESDAY)
     base = f"/api/v1/cases/{case_id}"
 
     r = await send(client, world, "vice_principal", "POST", f"{base}/home-visits", visit(world))
@@ -160,7 +132,7 @@ async def test_a_red_case_records_visits_talks_and_a_plan_in_its_timeline(
 async def test_bad_dates_and_foreign_owners_are_422_and_write_nothing(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    case_id = await absent(client, world, FRIDAY, MONDAY, TUESDAY)
+    case_id = await absent_case(client, world, FRIDAY, MONDAY, TUESDAY)
     base = f"/api/v1/cases/{case_id}"
     events = await count(ctx, CaseEvent)
 
@@ -205,7 +177,7 @@ async def test_bad_dates_and_foreign_owners_are_422_and_write_nothing(
 
 async def test_who_may_record(world: World, client: httpx.AsyncClient, ctx: AppContext) -> None:
     # Blue only: no work group yet, so the subject teacher sees the case but may not record.
-    case_id = await absent(client, world, TUESDAY)
+    case_id = await absent_case(client, world, TUESDAY)
     base = f"/api/v1/cases/{case_id}"
     r = await send(client, world, "subject_teacher", "POST", f"{base}/talks", talk())
     assert r.status_code == 403
@@ -236,7 +208,7 @@ async def test_who_may_record(world: World, client: httpx.AsyncClient, ctx: AppC
 async def test_a_closed_case_takes_no_records(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    case_id = await absent(client, world, TUESDAY)
+    case_id = await absent_case(client, world, TUESDAY)
     assert isinstance(ctx.clock, Clock)
     ctx.clock.now = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # Wednesday 09:00 Beijing
     events = [event(world.ids["student_A1"], "present", day=WEDNESDAY)]

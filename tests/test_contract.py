@@ -10,15 +10,8 @@ import pytest
 from openapi_spec_validator import validate
 
 from app.api import contract
-from app.context import AppContext
 from app.main import create_app
-from tests.world import World, build_world
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
+from tests.world import World
 
 METHODS = ("get", "put", "post", "delete", "patch")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")

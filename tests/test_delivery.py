@@ -22,8 +22,8 @@ from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.db.models import Delivery, DeliveryAttempt, Notification
 from app.repositories.delivery import take_token
-from tests.attendance_helpers import TUESDAY, event
-from tests.world import World, build_world
+from tests.helpers import FRIDAY, MONDAY, WEDNESDAY, absent_students, clock, event
+from tests.world import World
 
 URL = "/api/v1/attendance-events"
 SECRET = "whsec_" + base64.b64encode(b"county-secret-0123456789").decode()
@@ -60,11 +60,6 @@ class Receivers:
 
 
 @pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
-@pytest.fixture
 def receivers(ctx: AppContext) -> Receivers:
     return Receivers(ctx)
 
@@ -73,11 +68,6 @@ def receivers(ctx: AppContext) -> Receivers:
 def worker(ctx: AppContext, receivers: Receivers) -> DeliveryWorker:
     client = httpx.AsyncClient(transport=httpx.MockTransport(receivers))
     return DeliveryWorker(ctx, client, ENDPOINTS)
-
-
-def clock(ctx: AppContext) -> SimClock:
-    assert isinstance(ctx.clock, SimClock)
-    return ctx.clock
 
 
 async def configure(client: httpx.AsyncClient, world: World, routes: dict[str, list[str]]) -> None:
@@ -110,15 +100,6 @@ async def subscribe(client: httpx.AsyncClient, world: World) -> None:
     assert r.status_code == 201, r.text
 
 
-async def absent(client: httpx.AsyncClient, world: World, *keys: str, day: Any = TUESDAY) -> None:
-    r = await client.post(
-        URL,
-        json=[event(world.ids[k], "absent", day=day) for k in keys],
-        headers=world.auth("principal"),
-    )
-    assert r.json()["accepted"] == len(keys), r.text
-
-
 async def deliveries(ctx: AppContext) -> list[Delivery]:
     async with ctx.uow() as uow:
         return sorted(await uow.session.exec(select(Delivery)), key=lambda d: d.id or 0)
@@ -132,7 +113,7 @@ async def test_webhook_gets_each_event_once_signed(
     receivers: Receivers,
 ) -> None:
     await subscribe(client, world)
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     await worker.tick()
     await worker.tick()
     assert len(receivers.got["hook"]) == 1
@@ -160,7 +141,7 @@ async def test_retry_after_500_and_429_then_sent(
         httpx.Response(500),
         httpx.Response(429, headers={"Retry-After": "120"}),
     ]
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     first = await worker.tick()
     assert first.retried == 1
     [d] = await deliveries(ctx)
@@ -186,7 +167,7 @@ async def test_dead_letter_on_400_then_the_next_channel(
 ) -> None:
     await configure(client, world, {"head_teacher": ["wecom_robot", "sms"]})
     receivers.answers["wecom"] = [httpx.Response(400, json={"errcode": 93000})]
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     await worker.tick()
     robot, sms = await deliveries(ctx)
     assert (robot.channel, robot.state) == ("wecom_robot", "dead")
@@ -206,7 +187,7 @@ async def test_many_alerts_at_once_go_to_a_robot_as_one_digest(
     for n in range(30):
         await world.add_student(f"s{n}", "class_A1", 400 + n)
     await configure(client, world, {"head_teacher": ["wecom_robot"]})
-    await absent(client, world, *[f"s{n}" for n in range(30)])
+    await absent_students(client, world, *[f"s{n}" for n in range(30)])
     result = await worker.tick()
     assert result.sent == 30
     assert len(receivers.got["wecom"]) == 1  # one digest, not thirty messages
@@ -231,7 +212,7 @@ async def test_the_robot_rate_limit_postpones_the_rest(
             )
             assert taken is None
         await uow.commit()
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     result = await worker.tick()
     assert (result.sent, result.postponed) == (0, 1)
     assert receivers.got["wecom"] == []
@@ -252,14 +233,14 @@ async def test_quiet_hours_hold_blue_but_red_goes_and_folds_it(
 ) -> None:
     await configure(client, world, {"head_teacher": ["wecom_robot"], "principal": ["wecom_robot"]})
     clock(ctx).now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # 23:00 in Beijing
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     await worker.tick()
     assert receivers.got["wecom"] == []  # blue waits for 07:00
     [blue] = await deliveries(ctx)
     assert blue.next_attempt_at == datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
     # Two more days are recorded at once: the case goes red; red is sent at night.
-    await absent(client, world, "student_A1", day=TUESDAY - timedelta(days=1))
-    await absent(client, world, "student_A1", day=TUESDAY - timedelta(days=4))
+    await absent_students(client, world, "student_A1", day=MONDAY)
+    await absent_students(client, world, "student_A1", day=FRIDAY)
     await worker.tick()
     states = {(d.level, d.state) for d in await deliveries(ctx)}
     assert ("red", "sent") in states and ("blue", "pending") in states
@@ -277,7 +258,7 @@ async def test_a_worker_killed_mid_send_leaves_no_duplicate(
     receivers: Receivers,
 ) -> None:
     await subscribe(client, world)
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
 
     def dies(request: httpx.Request) -> httpx.Response:
         # The worker stops dead while the request is in flight (as when its process is killed).
@@ -327,12 +308,12 @@ async def test_county_systems_hear_when_a_case_opens_and_closes(
         headers=world.auth("county_admin"),
     )
     assert r.status_code == 201
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     await worker.tick()
     clock(ctx).now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30
     r = await client.post(
         URL,
-        json=event(world.ids["student_A1"], day=TUESDAY + timedelta(days=1)),
+        json=event(world.ids["student_A1"], day=WEDNESDAY),
         headers=world.auth("head_teacher"),
     )
     await worker.tick()

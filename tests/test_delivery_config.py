@@ -4,15 +4,8 @@ clear 422 and stores nothing."""
 from __future__ import annotations
 
 import httpx
-import pytest
 
-from app.context import AppContext
-from tests.world import World, build_world
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
+from tests.world import World
 
 
 async def test_a_route_needs_its_robot_configured_first(

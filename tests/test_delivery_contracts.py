@@ -33,10 +33,10 @@ from app.alerts.clock import SimClock
 from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.db.models import Delivery, Notification
-from tests.attendance_helpers import TUESDAY, event
 from tests.fakes.server import serve
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, absent_students, clock
 from tests.platform_fakes import DingtalkFake, WechatFake, WecomFake
-from tests.world import World, build_world
+from tests.world import World
 
 HOOK_SECRET = "whsec_" + base64.b64encode(b"county-secret-0123456789").decode()
 DING_SECRET = "SECcontract0123456789abcdef"
@@ -106,11 +106,6 @@ async def platforms() -> AsyncIterator[Platforms]:
         yield p
 
 
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
 def endpoints(p: Platforms) -> ChannelEndpoints:
     return ChannelEndpoints(
         wecom_base=f"{p.wecom_url}/cgi-bin/webhook/send",
@@ -126,11 +121,6 @@ def endpoints(p: Platforms) -> ChannelEndpoints:
 def make_worker(ctx: AppContext, p: Platforms, **kw: Any) -> DeliveryWorker:
     client = httpx.AsyncClient(trust_env=False, timeout=5)
     return DeliveryWorker(ctx, client, endpoints(p), **kw)
-
-
-def clock(ctx: AppContext) -> SimClock:
-    assert isinstance(ctx.clock, SimClock)
-    return ctx.clock
 
 
 async def put(client: httpx.AsyncClient, w: World, path: str, body: dict[str, Any]) -> None:
@@ -173,15 +163,6 @@ async def subscribe_county(client: httpx.AsyncClient, w: World, p: Platforms) ->
     assert r.status_code == 201, r.text
 
 
-async def absent(client: httpx.AsyncClient, w: World, *keys: str, day: Any = TUESDAY) -> None:
-    r = await client.post(
-        "/api/v1/attendance-events",
-        json=[event(w.ids[k], "absent", day=day) for k in keys],
-        headers=w.auth("principal"),
-    )
-    assert r.json()["accepted"] == len(keys), r.text
-
-
 def texts(messages: list[dict[str, Any]]) -> list[str]:
     out = []
     for m in messages:
@@ -202,7 +183,7 @@ async def test_a_dingtalk_robot_url_keeps_its_access_token(
     ctx: AppContext, world: World, client: httpx.AsyncClient, platforms: Platforms
 ) -> None:
     await configure_robots(client, world, platforms, {"head_teacher": ["dingtalk_robot"]})
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     got = await make_worker(ctx, platforms).tick()
     assert got.sent == 1, platforms.ding.refused
     assert platforms.ding.refused == []  # no 300001: the stored ?access_token= reached 钉钉
@@ -217,7 +198,7 @@ async def test_robots_and_a_county_webhook_together_all_get_theirs(
     so that nothing left at all while health stayed green."""
     await configure_robots(client, world, platforms, {"head_teacher": ["dingtalk_robot"]})
     await subscribe_county(client, world, platforms)
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     got = await make_worker(ctx, platforms).tick()
     assert got.sent == 3  # the robot; alert.raised and case.opened to the county
     assert len(platforms.ding.messages[DING_TOKEN]) == 1
@@ -247,25 +228,24 @@ async def test_blue_yellow_red_with_and_without_a_head_teacher(
     worker = make_worker(ctx, platforms)
     ding, wecom = platforms.ding.messages[DING_TOKEN], platforms.wecom.messages[WECOM_KEY]
 
-    await absent(client, world, "student_A1")  # blue, A1 → its head teacher
+    await absent_students(client, world, "student_A1")  # blue, A1 → its head teacher
     await worker.tick()
     assert (len(ding), len(wecom)) == (1, 0)
     assert "蓝色预警" in texts(ding)[0] and "A1" in texts(ding)[0]
 
-    await absent(client, world, "student_A2")  # blue, A2: no head teacher → vice principal
+    await absent_students(client, world, "student_A2")  # blue, A2: no head teacher → vice principal
     await worker.tick()
     assert (len(ding), len(wecom)) == (1, 1)
     assert "蓝色预警" in texts(wecom)[0] and "A2" in texts(wecom)[0]
     assert "岗位空缺" in texts(wecom)[0]
 
-    monday, friday = TUESDAY - timedelta(days=1), TUESDAY - timedelta(days=4)
-    await absent(client, world, "student_A1", "student_A2", day=monday)  # yellow for both
+    await absent_students(client, world, "student_A1", "student_A2", day=MONDAY)  # yellow for both
     await worker.tick()
     assert len(ding) == 1  # yellow is not the head teacher's
     assert len(wecom) == 2 and "黄色预警" in texts(wecom)[1]  # both yellows: one digest
     assert "A1" in texts(wecom)[1] and "A2" in texts(wecom)[1]
 
-    await absent(client, world, "student_A1", "student_A2", day=friday)  # red for both
+    await absent_students(client, world, "student_A1", "student_A2", day=FRIDAY)  # red for both
     await worker.tick()
     assert len(ding) == 1 and len(wecom) == 3 and "红色预警" in texts(wecom)[2]
 
@@ -284,7 +264,7 @@ async def test_a_class_without_head_teacher_still_reaches_the_county_with_no_rou
     ctx: AppContext, world: World, client: httpx.AsyncClient, platforms: Platforms
 ) -> None:
     await subscribe_county(client, world, platforms)
-    await absent(client, world, "student_A2")
+    await absent_students(client, world, "student_A2")
     await make_worker(ctx, platforms).tick()
     [raised] = platforms.county.of("alert.raised")
     assert raised["data"]["level"] == "blue"
@@ -302,7 +282,7 @@ async def test_dingtalk_signature_uses_the_real_clock_in_a_drill_weeks_ahead(
 ) -> None:
     await configure_robots(client, world, platforms, {"head_teacher": ["dingtalk_robot"]})
     clock(ctx).now += timedelta(days=21)  # the simulation clock; 钉钉 checks its own
-    await absent(client, world, "student_A1", day=TUESDAY + timedelta(days=21))
+    await absent_students(client, world, "student_A1", day=TUESDAY + timedelta(days=21))
     assert (await make_worker(ctx, platforms).tick()).sent == 1
     assert platforms.ding.refused == []
 
@@ -317,7 +297,7 @@ async def test_dingtalk_wrong_secret_is_a_dead_letter_then_the_next_channel(
         {"head_teacher": ["dingtalk_robot", "wecom_robot"]},
         ding_secret="SECnot-the-robots-secret",
     )
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     got = await make_worker(ctx, platforms).tick()
     assert (got.dead, got.sent) == (1, 1)
     assert [c for c, _ in platforms.ding.refused] == [310000]
@@ -332,7 +312,7 @@ async def test_dingtalk_send_too_fast_waits_ten_minutes(
     await configure_robots(client, world, platforms, {"head_teacher": ["dingtalk_robot"]})
     for _ in range(20):  # someone else's script has used the robot's minute
         assert platforms.ding.window.allow(DING_TOKEN)
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     got = await make_worker(ctx, platforms).tick()
     assert got.retried == 1 and [c for c, _ in platforms.ding.refused] == [130101]
     [d] = await deliveries(ctx)
@@ -348,7 +328,7 @@ async def test_wecom_unknown_key_is_a_dead_letter(
     await configure_robots(
         client, world, platforms, {"head_teacher": ["wecom_robot"]}, wecom_key="revoked-key"
     )
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     got = await make_worker(ctx, platforms).tick()
     assert got.dead == 1 and [c for c, _ in platforms.wecom.refused] == [93000]
 
@@ -367,7 +347,7 @@ async def test_wecom_long_digest_is_cut_to_the_byte_limit(
     for n in range(40):
         await world.add_student(f"s{n}", "class_A1", 500 + n)
     await configure_robots(client, world, platforms, {"head_teacher": ["wecom_robot"]})
-    await absent(client, world, *[f"s{n}" for n in range(40)])
+    await absent_students(client, world, *[f"s{n}" for n in range(40)])
     got = await make_worker(ctx, platforms).tick()
     assert got.sent == 40 and platforms.wecom.refused == []
     [msg] = platforms.wecom.messages[WECOM_KEY]
@@ -429,7 +409,7 @@ async def test_wechat_alert_and_a_topic_without_level_or_due_time_both_fit_the_t
     await set_openid(client, world, "vice_principal", "o-vice")
     platforms.wechat.subscriptions = {("o-head", TEMPLATE): 5, ("o-vice", TEMPLATE): 5}
     worker = make_worker(ctx, platforms)
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     assert (await worker.tick()).sent == 1
     clock(ctx).now += timedelta(hours=2)  # the guardian was not phoned within the hour
     await engine.sweep(ctx)
@@ -453,15 +433,15 @@ async def test_wechat_token_expired_or_revoked_is_fetched_again(
     await set_openid(client, world, "head_teacher", "o-head")
     platforms.wechat.subscriptions = {("o-head", TEMPLATE): 5}
     worker = make_worker(ctx, platforms)
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     await worker.tick()
     platforms.wechat.expire_all()  # 42001 next
     await world.add_student("s2", "class_A1", 900)
-    await absent(client, world, "s2")
+    await absent_students(client, world, "s2")
     await worker.tick()
     platforms.wechat.revoke_all()  # 40001 next
     await world.add_student("s3", "class_A1", 901)
-    await absent(client, world, "s3")
+    await absent_students(client, world, "s3")
     await worker.tick()
     assert len(platforms.wechat.sent) == 3
     assert [c for c, _ in platforms.wechat.refused] == [42001, 40001]
@@ -474,7 +454,7 @@ async def test_wechat_no_subscription_left_goes_to_the_next_channel(
     await configure_robots(client, world, platforms, {"head_teacher": ["wechat", "wecom_robot"]})
     await set_openid(client, world, "head_teacher", "o-head")
     platforms.wechat.subscriptions = {("o-head", TEMPLATE): 0}
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     await make_worker(ctx, platforms).tick()
     assert [c for c, _ in platforms.wechat.refused] == [43101]
     wechat, robot = await deliveries(ctx)
@@ -523,7 +503,7 @@ async def test_two_workers_against_a_receiver_that_times_out_never_send_a_row_tw
             headers=world.auth("county_admin"),
         )
         assert r.status_code == 201
-        await absent(client, world, "student_A1", "student_A2")
+        await absent_students(client, world, "student_A1", "student_A2")
         short = ChannelEndpoints(timeout_seconds=0.3)
 
         def worker() -> DeliveryWorker:
@@ -571,7 +551,7 @@ async def test_an_outcome_is_written_only_while_the_lease_is_held(
             headers=world.auth("county_admin"),
         )
         assert r.status_code == 201
-        await absent(client, world, "student_A1")
+        await absent_students(client, world, "student_A1")
         wall = SimClock()
         ep = ChannelEndpoints(timeout_seconds=10)
         a = DeliveryWorker(ctx, httpx.AsyncClient(trust_env=False), ep, wall_clock=wall)
@@ -595,7 +575,7 @@ async def test_health_turns_red_when_nothing_is_delivered(
 ) -> None:
     await configure_robots(client, world, platforms, {"head_teacher": ["wecom_robot"]})
     await subscribe_county(client, world, platforms)
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
 
     async def health() -> dict[str, Any]:
         r = await client.get("/api/v1/engine/health", headers=world.auth("principal"))
@@ -661,7 +641,7 @@ async def test_a_send_the_lease_would_not_outlast_is_not_started(
             headers=world.auth("county_admin"),
         )
         assert r.status_code == 201
-        await absent(client, world, "student_A1", "student_A2")
+        await absent_students(client, world, "student_A1", "student_A2")
         worker = DeliveryWorker(
             ctx,
             httpx.AsyncClient(trust_env=False),

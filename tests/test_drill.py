@@ -31,8 +31,8 @@ from app.db.models import Deadline, Notification, SimClockMove
 from app.domain.roles import Role
 from app.services import sim_clock
 from app.settings import Settings
-from tests.attendance_helpers import BEIJING, event
 from tests.fakes.server import serve as local_server
+from tests.helpers import BEIJING, event
 from tests.world import World, build_world
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,43 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlmodel import select
 
 from app.alerts import engine
-from app.alerts.clock import SimClock
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
-from tests.attendance_helpers import TUESDAY, event
-from tests.world import World, build_world
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent, clock, event, rows
+from tests.world import World
 
 URL = "/api/v1/attendance-events"
-FRIDAY, MONDAY = TUESDAY - timedelta(days=4), TUESDAY - timedelta(days=1)
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
-def clock(ctx: AppContext) -> SimClock:
-    assert isinstance(ctx.clock, SimClock)
-    return ctx.clock
-
-
-async def rows(ctx: AppContext, model: type, *where: object) -> list:  # type: ignore[type-arg]
-    async with ctx.uow() as uow:
-        stmt = select(model)
-        for w in where:
-            stmt = stmt.where(w)  # type: ignore[arg-type]
-        return list(await uow.session.exec(stmt))
-
-
-async def absent(client: httpx.AsyncClient, world: World, *days: object) -> None:
-    sid = world.ids["student_A1"]
-    r = await client.post(
-        URL, json=[event(sid, "absent", day=d) for d in days], headers=world.auth("head_teacher")
-    )
-    assert r.json()["accepted"] == len(days), r.text
 
 
 async def inbox(ctx: AppContext, world: World, who: str) -> list[str]:
@@ -116,8 +87,7 @@ async def test_deadlines_of_a_closed_case_never_fire(
     await absent(client, world, TUESDAY)
     clock(ctx).now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Wednesday 08:30
     sid = world.ids["student_A1"]
-    wed = TUESDAY + timedelta(days=1)
-    await client.post(URL, json=event(sid, day=wed), headers=world.auth("head_teacher"))
+    await client.post(URL, json=event(sid, day=WEDNESDAY), headers=world.auth("head_teacher"))
     [case] = await rows(ctx, AbsenceCase)
     assert (case.status, case.close_reason) == ("closed", "returned")
     clock(ctx).now += timedelta(days=5)

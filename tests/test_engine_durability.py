@@ -25,18 +25,13 @@ from app.alerts import engine
 from app.context import AppContext
 from app.db.models import AbsenceCase, CaseEvent, Deadline, Notification, Student
 from app.settings import Settings
-from tests.world import World, build_world
+from tests.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
 # SQLite runs the same test with one engine (it has no SKIP LOCKED and one process suffices);
 # 10,000 deadlines take a few seconds there too, so N is the same on both.
 DUE = 10_000
 KILLED = 4_000  # deadlines in the kill-and-restart test
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 async def due_contacts(

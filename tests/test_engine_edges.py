@@ -11,38 +11,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import insert, update
-from sqlmodel import select
 
 from app.alerts import engine, jobs
-from app.alerts.clock import SimClock
 from app.alerts.jobs import JOBS, run_job
 from app.alerts.runner import EngineRunner
 from app.alerts.templates import DIGEST_LATE_TOPIC, Notice, render
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
-from tests.attendance_helpers import TUESDAY, event
-from tests.world import World, build_world
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, clock, event, rows
+from tests.world import World
 
 URL = "/api/v1/attendance-events"
 HEALTH = "/api/v1/engine/health"
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
-def clock(ctx: AppContext) -> SimClock:
-    assert isinstance(ctx.clock, SimClock)
-    return ctx.clock
-
-
-async def rows(ctx: AppContext, model: type, *where: object) -> list:  # type: ignore[type-arg]
-    async with ctx.uow() as uow:
-        stmt = select(model)
-        for w in where:
-            stmt = stmt.where(w)  # type: ignore[arg-type]
-        return list(await uow.session.exec(stmt))
 
 
 async def post(client: httpx.AsyncClient, world: World, who: str, events: list) -> None:  # type: ignore[type-arg]
@@ -384,8 +364,7 @@ async def test_a_correction_after_the_case_closed_withdraws_its_alert_and_says_s
     sid = world.ids["student_A1"]
     await post(client, world, "head_teacher", [event(sid, "absent")])
     clock(ctx).now += timedelta(days=1)  # Wednesday: back at school, the case closes
-    wed = TUESDAY + timedelta(days=1)
-    await post(client, world, "head_teacher", [event(sid, day=wed)])
+    await post(client, world, "head_teacher", [event(sid, day=WEDNESDAY)])
     [case] = await rows(ctx, AbsenceCase)
     assert (case.status, case.close_reason) == ("closed", "returned")
     [alert] = await rows(ctx, Alert)
@@ -479,7 +458,6 @@ async def test_the_return_notice_check_locks_its_cases_at_once_in_case_id_order(
 
     from app.services.legal import check_overdue_notices
 
-    fri, mon = TUESDAY - timedelta(days=4), TUESDAY - timedelta(days=1)
     first = world.ids["student_A1"]
     second = await world.add_student("red2", "class_A1", 70)
     for sid in (first, second):
@@ -487,7 +465,7 @@ async def test_the_return_notice_check_locks_its_cases_at_once_in_case_id_order(
             client,
             world,
             "head_teacher",
-            [event(sid, "absent", day=d) for d in (fri, mon, TUESDAY)],
+            [event(sid, "absent", day=d) for d in (FRIDAY, MONDAY, TUESDAY)],
         )
     cases = {c.student_id: c.id for c in await rows(ctx, AbsenceCase)}
     # Notices issued in the other order: notice order is not case order.

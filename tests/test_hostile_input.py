@@ -19,15 +19,10 @@ from openpyxl import Workbook
 from app.context import AppContext
 from app.imports import parse
 from tests.test_import import HEADERS, csv_bytes, roster_row
-from tests.world import World, build_world
+from tests.world import World
 
 BIG = 2**31  # one past INTEGER
 HUGE = 2**63  # one past BIGINT
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 @pytest.fixture

@@ -7,38 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from app.context import AppContext
-from tests.attendance_helpers import TUESDAY, event
-from tests.conftest import Clock
-from tests.world import World, build_world
+from tests.helpers import TUESDAY, absent, event, move, ts
+from tests.world import World
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 URL = "/api/v1/inbox"
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
-def move(ctx: AppContext, when: datetime) -> None:
-    assert isinstance(ctx.clock, Clock)
-    ctx.clock.now = when
-
-
-def ts(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-async def absent_today(client: httpx.AsyncClient, world: World) -> None:
-    r = await client.post(
-        "/api/v1/attendance-events",
-        json=[event(world.ids["student_A1"], "absent", day=TUESDAY)],
-        headers=world.auth("head_teacher"),
-    )
-    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
 
 
 async def box(client: httpx.AsyncClient, world: World, who: str, **params: Any) -> Any:
@@ -50,7 +25,7 @@ async def box(client: httpx.AsyncClient, world: World, who: str, **params: Any) 
 async def test_the_head_teacher_reads_a_blue_notice(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    await absent_today(client, world)
+    await absent(client, world, TUESDAY)
     got = await box(client, world, "head_teacher", unread="true")
     assert (got["total"], got["unread"]) == (1, 1)
     notice = got["items"][0]
@@ -78,7 +53,7 @@ async def test_the_head_teacher_reads_a_blue_notice(
 async def test_acknowledging_a_notice_records_it_on_the_alert_but_does_not_verify(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    await absent_today(client, world)
+    await absent(client, world, TUESDAY)
     notice = (await box(client, world, "head_teacher"))["items"][0]
     move(ctx, NOW + timedelta(minutes=5))
     r = await client.post(f"{URL}/{notice['id']}/acknowledge", headers=world.auth("head_teacher"))
@@ -113,7 +88,7 @@ async def test_acknowledging_a_notice_records_it_on_the_alert_but_does_not_verif
 
 
 async def test_another_persons_notice_is_not_found(world: World, client: httpx.AsyncClient) -> None:
-    await absent_today(client, world)
+    await absent(client, world, TUESDAY)
     notice = (await box(client, world, "head_teacher"))["items"][0]
     for who in ("vice_principal", "principal", "principal_B"):
         for action in ("read", "acknowledge"):
@@ -130,7 +105,7 @@ async def test_newest_first_paginated_and_api_keys_have_no_inbox(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
     sid = world.ids["student_A1"]
-    await absent_today(client, world)
+    await absent(client, world, TUESDAY)
     move(ctx, NOW + timedelta(minutes=30))
     r = await client.post(
         "/api/v1/attendance-events",

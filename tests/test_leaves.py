@@ -13,15 +13,10 @@ import pytest
 from app.context import AppContext
 from app.domain.roles import Role
 from app.repositories.leaves import approved_leave_days
-from tests.world import World, build_world
+from tests.world import World
 
 URL = "/api/v1/leaves"
 ONSET = "2026-11-23T07:30:00+08:00"
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 def body(world: World, student: str = "student_A1", **over: object) -> dict[str, object]:

@@ -14,9 +14,9 @@ from openpyxl import load_workbook
 
 from app.context import AppContext
 from app.domain.idcard import mask_student_no
-from tests.attendance_helpers import TUESDAY, event
-from tests.test_cases_api import FRIDAY, MONDAY, WEDNESDAY, absent, get, move, post, roll
-from tests.world import World, build_world, id_number
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent, event, move, post, roll
+from tests.test_cases_api import get
+from tests.world import World, id_number
 
 TRACKING = "/api/v1/ledgers/absence-tracking"
 COUNTY = "/api/v1/ledgers/county"
@@ -29,11 +29,10 @@ def beijing(year: int, month: int, day: int, hour: int, minute: int = 0) -> date
 
 
 @pytest.fixture
-async def world(ctx: AppContext) -> World:
-    w = await build_world(ctx)
-    await w.add_student("student_A1b", "class_A1", 11)
-    await w.add_student("student_A2b", "class_A2", 12)
-    return w
+async def world(world: World) -> World:
+    await world.add_student("student_A1b", "class_A1", 11)
+    await world.add_student("student_A2b", "class_A2", 12)
+    return world
 
 
 async def ok(r: httpx.Response) -> Any:

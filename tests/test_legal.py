@@ -9,46 +9,12 @@ from typing import Any
 
 import docx
 import httpx
-import pytest
-from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import CaseEvent, ReturnNotice
-from tests.attendance_helpers import TUESDAY, event
 from tests.conftest import Clock
-from tests.world import World, build_world
-
-FRIDAY = date(2026, 11, 20)
-MONDAY = date(2026, 11, 23)
-WEDNESDAY = date(2026, 11, 25)
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
-async def absent(client: httpx.AsyncClient, world: World, *days: date) -> int:
-    events = [event(world.ids["student_A1"], "absent", day=d) for d in days]
-    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
-    assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
-    r = await client.get(
-        f"/api/v1/students/{world.ids['student_A1']}/case", headers=world.auth("principal")
-    )
-    assert r.status_code == 200, r.text
-    case_id: int = r.json()["id"]
-    return case_id
-
-
-async def post(
-    client: httpx.AsyncClient, world: World, who: str, url: str, body: Any = None
-) -> httpx.Response:
-    return await client.post(url, json=body, headers=world.auth(who))
-
-
-async def count(ctx: AppContext, model: Any) -> int:
-    async with ctx.uow() as uow:
-        return int((await uow.session.exec(select(func.count()).select_from(model))).one())
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent_case, count, event, post
+from tests.world import World
 
 
 def at(ctx: AppContext, day: date) -> None:
@@ -67,7 +33,7 @@ async def timeline(client: httpx.AsyncClient, world: World, case_id: int) -> lis
 async def test_a_red_case_gets_a_notice_as_a_printable_document(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    case_id = await absent(client, world, FRIDAY, MONDAY, TUESDAY)
+    case_id = await absent_case(client, world, FRIDAY, MONDAY, TUESDAY)
     r = await post(client, world, "principal", f"/api/v1/cases/{case_id}/return-notice", {})
     assert r.status_code == 201, r.text
     out = r.json()
@@ -112,11 +78,11 @@ async def test_a_red_case_gets_a_notice_as_a_printable_document(
 async def test_no_notice_for_a_student_at_school_or_below_red(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    case_id = await absent(client, world, MONDAY, TUESDAY)  # yellow
+    case_id = await absent_case(client, world, MONDAY, TUESDAY)  # yellow
     r = await post(client, world, "principal", f"/api/v1/cases/{case_id}/return-notice")
     assert r.status_code == 409
     # Red, then back at school on Wednesday.
-    case_id = await absent(client, world, FRIDAY)
+    case_id = await absent_case(client, world, FRIDAY)
     at(ctx, WEDNESDAY)
     events = [event(world.ids["student_A1"], "present", day=WEDNESDAY)]
     r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
@@ -133,7 +99,7 @@ async def test_no_notice_for_a_student_at_school_or_below_red(
 async def test_escalation_after_the_deadline_and_strike_off(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    case_id = await absent(client, world, FRIDAY, MONDAY, TUESDAY)
+    case_id = await absent_case(client, world, FRIDAY, MONDAY, TUESDAY)
     r = await post(client, world, "principal", f"/api/v1/cases/{case_id}/return-notice")
     notice_id = r.json()["id"]
     base = f"/api/v1/return-notices/{notice_id}"
@@ -172,7 +138,7 @@ async def test_escalation_after_the_deadline_and_strike_off(
 async def test_the_check_escalates_overdue_notices_then_marks_dropout(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    case_id = await absent(client, world, FRIDAY, MONDAY, TUESDAY)
+    case_id = await absent_case(client, world, FRIDAY, MONDAY, TUESDAY)
     r = await post(client, world, "principal", f"/api/v1/cases/{case_id}/return-notice")
     notice_id = r.json()["id"]
     url = f"/api/v1/cases/{case_id}/return-notice"
@@ -209,7 +175,7 @@ async def test_the_check_escalates_overdue_notices_then_marks_dropout(
 async def test_a_student_back_before_the_deadline_complies(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    case_id = await absent(client, world, FRIDAY, MONDAY, TUESDAY)
+    case_id = await absent_case(client, world, FRIDAY, MONDAY, TUESDAY)
     r = await post(client, world, "principal", f"/api/v1/cases/{case_id}/return-notice")
     assert r.status_code == 201, r.text
     at(ctx, WEDNESDAY)
@@ -231,7 +197,7 @@ async def test_a_student_back_before_the_deadline_complies(
 async def test_who_may_issue_and_read(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    case_id = await absent(client, world, FRIDAY, MONDAY, TUESDAY)
+    case_id = await absent_case(client, world, FRIDAY, MONDAY, TUESDAY)
     url = f"/api/v1/cases/{case_id}/return-notice"
     r = await post(client, world, "head_teacher", url)
     assert r.status_code == 403
@@ -273,7 +239,7 @@ async def test_the_county_sets_the_periods_of_legal_escalation(
     assert r.json()["effective"]["notice_days"] == 3
     assert r.json()["effective"]["dropout_target_primary"] == 0.02  # untouched default
 
-    case_id = await absent(client, world, FRIDAY, MONDAY, TUESDAY)
+    case_id = await absent_case(client, world, FRIDAY, MONDAY, TUESDAY)
     r = await post(client, world, "principal", f"/api/v1/cases/{case_id}/return-notice")
     assert r.status_code == 201, r.text
     assert (r.json()["issued_on"], r.json()["deadline"]) == ("2026-11-24", "2026-11-27")

@@ -4,25 +4,15 @@ need neither, and the access log tying every read of a student's data to the stu
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 import httpx
-import pytest
 
-from app.context import AppContext
-from tests.attendance_helpers import TUESDAY, event
-from tests.world import World, build_world, id_number
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, event
+from tests.world import World, id_number
 
-FRIDAY = date(2026, 11, 20)
-MONDAY = date(2026, 11, 23)
 MASKED_NO = re.compile(r"^G\d{6}\*{8}\d{3}[\dX]$")
 MASKED_MOBILE = re.compile(r"^1\d{2}\*{4}\d{4}$")
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 async def _key(client: httpx.AsyncClient, world: World, scopes: list[str]) -> dict[str, str]:

@@ -15,7 +15,7 @@ import pytest
 from app.cli.onboard import main as onboard
 from app.context import AppContext
 from app.domain.idcard import check_character
-from tests.world import World, build_world
+from tests.world import World
 
 pytestmark = pytest.mark.db
 
@@ -23,11 +23,6 @@ URL = "/api/v1/imports/roster"
 HEADERS = ["序号", "姓名", "性别", "出生日期", "身份证件类型", "身份证件号", "全国学籍号"]
 HEADERS += ["年级", "班级", "民族", "成员1姓名", "成员1关系", "成员1联系电话"]
 GRADES = ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级"]
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 def pupil(n: int, grade: int, klass: int) -> dict[str, Any]:

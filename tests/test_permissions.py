@@ -6,8 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.context import AppContext
-from tests.world import World, build_world
+from tests.world import World
 
 TARGETS = ("A1", "A2", "B1", "Z1")  # own class, other class, other school, other county
 
@@ -31,11 +30,6 @@ SEES_SPECIAL = {
     "head_teacher": True,
     "subject_teacher": False,
 }
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
 
 
 @pytest.mark.parametrize("role", list(READ))

@@ -11,7 +11,7 @@ from app.alerts.clock import SimClock
 from app.alerts.reminders import remind_missing_rolls
 from app.context import AppContext
 from app.db.models import Notification
-from tests.attendance_helpers import event
+from tests.helpers import event
 from tests.world import build_world
 
 

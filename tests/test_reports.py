@@ -13,9 +13,9 @@ import pytest
 from openpyxl import load_workbook
 
 from app.context import AppContext
-from tests.attendance_helpers import TUESDAY, event
-from tests.test_cases_api import FRIDAY, MONDAY, WEDNESDAY, absent, get, move, post, roll
-from tests.world import World, build_world
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent, event, move, post, roll
+from tests.test_cases_api import get
+from tests.world import World
 
 WEEK = "2026-11-23"
 BULLETIN = "/api/v1/reports/weekly-bulletin"
@@ -29,11 +29,10 @@ def beijing(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 @pytest.fixture
-async def world(ctx: AppContext) -> World:
-    w = await build_world(ctx)
-    await w.add_student("student_A1b", "class_A1", 11)
-    await w.add_student("student_A2b", "class_A2", 12)
-    return w
+async def world(world: World) -> World:
+    await world.add_student("student_A1b", "class_A1", 11)
+    await world.add_student("student_A2b", "class_A2", 12)
+    return world
 
 
 async def case_of(client: httpx.AsyncClient, world: World, student: str) -> int:

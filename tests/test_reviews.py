@@ -15,10 +15,10 @@ import pytest
 from openpyxl import load_workbook
 
 from app.context import AppContext
-from tests.attendance_helpers import event
-from tests.test_cases_api import absent, get, move, post, roll
+from tests.helpers import absent, event, move, post, roll
+from tests.test_cases_api import get
 from tests.test_reports import XLSX, build_week, case_of, ok, sheet_rows
-from tests.world import World, build_world
+from tests.world import World
 
 REVIEW = "/api/v1/reports/monthly-review"
 COUNTY = "/api/v1/reports/county-bulletin"
@@ -27,11 +27,10 @@ COUNTY_REVIEW = "/api/v1/reports/county-monthly-review"
 
 
 @pytest.fixture
-async def world(ctx: AppContext) -> World:
-    w = await build_world(ctx)
-    await w.add_student("student_A1b", "class_A1", 11)
-    await w.add_student("student_A2b", "class_A2", 12)
-    return w
+async def world(world: World) -> World:
+    await world.add_student("student_A1b", "class_A1", 11)
+    await world.add_student("student_A2b", "class_A2", 12)
+    return world
 
 
 def talk(on: str, with_whom: str, content: str) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from typing import Any
 
 import docx
 import httpx
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
@@ -20,8 +19,8 @@ from app.context import AppContext
 from app.main import create_app
 from app.reports.xlsx import XLSX_MEDIA_TYPE, Sheet, safe_text, sheet_title, workbook_bytes
 from app.schemas.text import XML_ILLEGAL
-from tests.test_legal import FRIDAY, MONDAY, TUESDAY, absent
-from tests.world import World, build_world
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, absent_case
+from tests.world import World
 
 HOSTILE = ['=HYPERLINK("http://evil.example","点我")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
@@ -59,11 +58,6 @@ def test_sheet_titles_and_texts_are_made_safe() -> None:
     assert safe_text("+") == "+"
 
 
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
 def _params(op: dict[str, Any], world: World, kind: str | None) -> dict[str, str]:
     values = {
         "school_id": str(world.ids["school_A"]),
@@ -86,7 +80,7 @@ def _params(op: dict[str, Any], world: World, kind: str | None) -> dict[str, str
 async def test_every_export_survives_hostile_and_broken_names(
     world: World, client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    case_id = await absent(client, world, FRIDAY, MONDAY, TUESDAY)
+    case_id = await absent_case(client, world, FRIDAY, MONDAY, TUESDAY)
     r = await client.post(
         f"/api/v1/cases/{case_id}/return-notice", json={}, headers=world.auth("principal")
     )

@@ -18,10 +18,11 @@ from app.domain.idcard import mask_student_no
 from app.domain.roles import Role
 from app.schemas.org import TownshipIn
 from app.services import org
-from tests.test_cases_api import get, move, post
+from tests.helpers import move, post
+from tests.test_cases_api import get
 from tests.test_import import csv_bytes, xlsx
 from tests.test_ledgers import beijing, build
-from tests.world import OPS, World, build_world, id_number
+from tests.world import OPS, World, id_number
 
 RATES = "/api/v1/reports/rates"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -86,19 +87,18 @@ def the_list() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def world(ctx: AppContext) -> World:
-    w = await build_world(ctx)
-    await w.add_student("student_A1b", "class_A1", 11)
-    await w.add_student("student_A2b", "class_A2", 12)
-    await w.add_student("student_B1b", "class_B1", 13)
-    await w.add_student("student_A1c", "class_A1", 14)
+async def world(world: World, ctx: AppContext) -> World:
+    await world.add_student("student_A1b", "class_A1", 11)
+    await world.add_student("student_A2b", "class_A2", 12)
+    await world.add_student("student_B1b", "class_B1", 13)
+    await world.add_student("student_A1c", "class_A1", 14)
     async with ctx.uow() as uow:
         t = await org.create_township(
-            uow, OPS, TownshipIn(county_id=w.ids["county"], name="青山镇")
+            uow, OPS, TownshipIn(county_id=world.ids["county"], name="青山镇")
         )
-    w.ids["township_qingshan"] = t.id
-    await w.add_staff("county_admin_other", Role.county_admin, "county_other")
-    return w
+    world.ids["township_qingshan"] = t.id
+    await world.add_staff("county_admin_other", Role.county_admin, "county_other")
+    return world
 
 
 async def ok(r: httpx.Response) -> Any:

@@ -20,16 +20,15 @@ from app.domain.roles import Role
 from app.main import create_app
 from app.services import auth
 from app.settings import Settings
-from tests.world import World, build_world
+from tests.world import World
 
 PASSWORD = "first-pass-1"
 
 
 @pytest.fixture
-async def world(ctx: AppContext) -> World:
-    w = await build_world(ctx)
-    await w.add_staff("teacher", Role.head_teacher, "class_A2", PASSWORD)
-    return w
+async def world(world: World) -> World:
+    await world.add_staff("teacher", Role.head_teacher, "class_A2", PASSWORD)
+    return world
 
 
 async def _mobile(world: World, client: httpx.AsyncClient, who: str) -> str:

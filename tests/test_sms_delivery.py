@@ -15,14 +15,13 @@ from sqlmodel import select
 
 from app.alerts.channels import outbound
 from app.alerts.channels.config import ChannelEndpoints
-from app.alerts.clock import SimClock
 from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.db.models import Delivery, Staff
-from tests.attendance_helpers import event
 from tests.fakes.server import serve
 from tests.fakes.sms_providers import FakeAliyunSms, FakeTencentSms
-from tests.world import World, build_world
+from tests.helpers import absent_students, clock
+from tests.world import World
 
 SIGN = "示例县教育局"
 TENCENT_TEMPLATES = {
@@ -40,16 +39,6 @@ ALIYUN_TEMPLATES = {
         "params": {"school": "school", "student": "student", "level": "level", "due": "due"},
     },
 }
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
-def _clock(ctx: AppContext) -> SimClock:
-    assert isinstance(ctx.clock, SimClock)
-    return ctx.clock
 
 
 @pytest.fixture
@@ -122,15 +111,6 @@ async def configure_sms(
     return r
 
 
-async def absent(client: httpx.AsyncClient, world: World, *keys: str) -> None:
-    r = await client.post(
-        "/api/v1/attendance-events",
-        json=[event(world.ids[k], "absent") for k in keys],
-        headers=world.auth("principal"),
-    )
-    assert r.json()["accepted"] == len(keys), r.text
-
-
 async def head_teacher_mobile(ctx: AppContext, world: World) -> str:
     async with ctx.uow() as uow:
         person = await uow.session.get(Staff, world.ids["head_teacher"])
@@ -159,7 +139,7 @@ async def test_tencent_sms_arrives_with_the_mapped_parameters_in_order(
     fake, endpoints = tencent
     r = await configure_sms(client, world, TENCENT_TEMPLATES)
     assert r.status_code == 200, r.text
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     await worker(ctx, endpoints).tick()
     [sent] = fake.sent
     assert sent.phone == "+86" + await head_teacher_mobile(ctx, world)
@@ -182,16 +162,16 @@ async def test_tencent_rate_limit_retries_after_30_seconds(
     fake, endpoints = tencent
     await world.add_student("second", "class_A1", 77)
     assert (await configure_sms(client, world, TENCENT_TEMPLATES)).status_code == 200
-    await absent(client, world, "student_A1", "second")
+    await absent_students(client, world, "student_A1", "second")
     w = worker(ctx, endpoints)
     got = await w.tick()
     assert (got.sent, got.retried) == (1, 1)
     assert fake.errors == ["LimitExceeded.PhoneNumberThirtySecondLimit"]
     waiting = next(d for d in await sms_rows(ctx) if d.state == "pending")
-    assert waiting.next_attempt_at >= _clock(ctx).now + timedelta(seconds=30)
+    assert waiting.next_attempt_at >= clock(ctx).now + timedelta(seconds=30)
     [shown] = [d for d in await receipts(client, world, waiting.alert_id or 0)]
     assert shown["receipts"][0]["code"] == "LimitExceeded.PhoneNumberThirtySecondLimit"
-    _clock(ctx).now = waiting.next_attempt_at
+    clock(ctx).now = waiting.next_attempt_at
     assert (await w.tick()).sent == 1
     assert len(fake.sent) == 2
 
@@ -204,7 +184,7 @@ async def test_a_wrong_tencent_secret_dead_letters_with_tencents_code_and_messag
 ) -> None:
     fake, endpoints = tencent
     assert (await configure_sms(client, world, TENCENT_TEMPLATES)).status_code == 200
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     wrong = endpoints.model_copy(update={"sms_secret_key": SecretStr("not-the-key")})
     got = await worker(ctx, wrong).tick()
     assert got.dead == 1 and fake.sent == []
@@ -226,7 +206,7 @@ async def test_aliyun_sms_arrives_and_its_limit_control_retries(
     await world.add_student("second", "class_A1", 77)
     r = await configure_sms(client, world, ALIYUN_TEMPLATES)
     assert r.status_code == 200, r.text
-    await absent(client, world, "student_A1", "second")
+    await absent_students(client, world, "student_A1", "second")
     w = worker(ctx, endpoints)
     got = await w.tick()
     assert (got.sent, got.retried) == (1, 1)
@@ -235,9 +215,9 @@ async def test_aliyun_sms_arrives_and_its_limit_control_retries(
     assert sent.params["school"] == "学校A" and sent.params["level"] == "蓝色预警"
     assert fake.errors == ["isv.BUSINESS_LIMIT_CONTROL"]
     waiting = next(d for d in await sms_rows(ctx) if d.state == "pending")
-    assert waiting.next_attempt_at >= _clock(ctx).now + timedelta(seconds=60)
+    assert waiting.next_attempt_at >= clock(ctx).now + timedelta(seconds=60)
     assert (waiting.last_error or "").startswith("isv.BUSINESS_LIMIT_CONTROL")
-    _clock(ctx).now = waiting.next_attempt_at
+    clock(ctx).now = waiting.next_attempt_at
     assert (await w.tick()).sent == 1  # a fresh nonce and date: accepted
     assert len(fake.sent) == 2 and len(fake.nonces) == 3
 
@@ -251,7 +231,7 @@ async def test_an_unapproved_aliyun_template_dead_letters_with_alibabas_code(
     fake, endpoints = aliyun
     templates = {"alert.raised": {**ALIYUN_TEMPLATES["alert.raised"], "template_id": "SMS_9"}}
     assert (await configure_sms(client, world, templates)).status_code == 200
-    await absent(client, world, "student_A1")
+    await absent_students(client, world, "student_A1")
     assert (await worker(ctx, endpoints).tick()).dead == 1
     [row] = await sms_rows(ctx)
     assert (row.last_error or "").startswith("isv.SMS_TEMPLATE_ILLEGAL: ")

@@ -5,18 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 
 from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
 from app.domain.roles import Role
 from app.security.tokens import issue_token
-from tests.world import World, build_world
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
+from tests.world import World
 
 
 async def test_sign_in_with_mobile_and_password(

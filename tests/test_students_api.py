@@ -6,15 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 import httpx
-import pytest
 
-from app.context import AppContext
-from tests.world import World, build_world, id_number
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
+from tests.world import World, id_number
 
 
 def payload(world: World, seq: int, **over: object) -> dict[str, object]:

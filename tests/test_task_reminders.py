@@ -7,28 +7,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlmodel import select
 
 from app.alerts.tasks import remind_tasks
 from app.context import AppContext
 from app.db.models import CaseEvent, Deadline, Notification
-from tests.attendance_helpers import TUESDAY, event
-from tests.conftest import Clock
-from tests.world import World, build_world
+from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, clock, event
+from tests.world import World
 
-FRIDAY, MONDAY, WEDNESDAY = date(2026, 11, 20), date(2026, 11, 23), date(2026, 11, 25)
 EVENTS = "/api/v1/attendance-events"
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
-def clock(ctx: AppContext) -> Clock:
-    assert isinstance(ctx.clock, Clock)
-    return ctx.clock
 
 
 async def roll(client: httpx.AsyncClient, world: World, status: str, *days: date) -> None:

@@ -4,38 +4,16 @@ leave, so an absence on them opens no case; follow-ups after a return."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
-from sqlmodel import func, select
 
 from app.context import AppContext
 from app.db.models import Student, Suspension, Transfer
-from tests.attendance_helpers import TUESDAY, event
 from tests.conftest import Clock
-from tests.world import World, build_world
-
-FRIDAY = date(2026, 11, 20)
-MONDAY = date(2026, 11, 23)
-WEDNESDAY = date(2026, 11, 25)
-
-
-@pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
-async def post(
-    client: httpx.AsyncClient, world: World, who: str, url: str, body: Any = None
-) -> httpx.Response:
-    return await client.post(url, json=body, headers=world.auth(who))
-
-
-async def count(ctx: AppContext, model: Any) -> int:
-    async with ctx.uow() as uow:
-        return int((await uow.session.exec(select(func.count()).select_from(model))).one())
+from tests.helpers import MONDAY, TUESDAY, WEDNESDAY, count, event, post, red_case
+from tests.world import World
 
 
 async def student(ctx: AppContext, student_id: int) -> Student:
@@ -55,17 +33,6 @@ def application(world: World, **changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return body
-
-
-async def red_case(client: httpx.AsyncClient, world: World) -> dict[str, Any]:
-    """student_A1 absent Friday, Monday and Tuesday: the case at red."""
-    sid = world.ids["student_A1"]
-    events = [event(sid, "absent", day=d) for d in (FRIDAY, MONDAY, TUESDAY)]
-    r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
-    assert r.status_code == 200, r.text
-    r = await client.get(f"/api/v1/students/{sid}/case", headers=world.auth("principal"))
-    assert r.status_code == 200 and r.json()["level"] == "red", r.text
-    return r.json()  # type: ignore[no-any-return]
 
 
 async def test_a_transfer_takes_four_steps_and_the_student_leaves(

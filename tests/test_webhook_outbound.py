@@ -28,9 +28,9 @@ from app.alerts.delivery import DeliveryWorker
 from app.alerts.runner import EngineRunner
 from app.context import AppContext
 from app.db.models import ChannelTarget, Delivery
-from tests.attendance_helpers import event
 from tests.fakes.server import serve
-from tests.world import World, build_world
+from tests.helpers import absent_students
+from tests.world import World
 
 SUBS = "/api/v1/webhook-subscriptions"
 
@@ -72,11 +72,6 @@ class CountyReceiver:
 
 
 @pytest.fixture
-async def world(ctx: AppContext) -> World:
-    return await build_world(ctx)
-
-
-@pytest.fixture
 async def county() -> AsyncIterator[tuple[str, CountyReceiver]]:
     receiver = CountyReceiver()
     async with serve(receiver.app()) as base:
@@ -99,15 +94,6 @@ async def subscribe(
     return await client.post(SUBS, json=body, headers=world.auth("county_admin"))
 
 
-async def absent(client: httpx.AsyncClient, world: World, key: str = "student_A1") -> None:
-    r = await client.post(
-        "/api/v1/attendance-events",
-        json=[event(world.ids[key], "absent")],
-        headers=world.auth("principal"),
-    )
-    assert r.json()["accepted"] == 1, r.text
-
-
 async def webhook_rows(ctx: AppContext) -> list[Delivery]:
     async with ctx.uow() as uow:
         rows = await uow.session.exec(select(Delivery).where(Delivery.channel == "webhook"))
@@ -127,7 +113,7 @@ async def test_a_county_system_verifies_with_the_standardwebhooks_library(
     assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
     listed = await client.get(SUBS, headers=world.auth("county_admin"))
     assert listed.json()[0]["secret"] is None  # shown once, at creation
-    await absent(client, world)
+    await absent_students(client, world, "student_A1")
     assert ctx.clock() < datetime.now(UTC)  # the simulation clock is a week behind
     await worker(ctx).tick()
     [got] = receiver.got
@@ -158,7 +144,7 @@ async def test_secret_rotation_signs_with_both_during_the_window(
     assert r.status_code == 200, r.text
     new = r.json()["secret"]
     assert new.startswith("whsec_") and new != old and r.json()["rotation_ends"]
-    await absent(client, world)
+    await absent_students(client, world, "student_A1")
     w = worker(ctx)
     await w.tick()
     [got] = receiver.got
@@ -170,7 +156,7 @@ async def test_secret_rotation_signs_with_both_during_the_window(
     newest = r.json()["secret"]
     assert r.json()["rotation_ends"] is None
     await world.add_student("second", "class_A1", 77)
-    await absent(client, world, "second")
+    await absent_students(client, world, "second")
     await w.tick()
     last = receiver.got[-1]
     assert len(last.headers["webhook-signature"].split(" ")) == 1
@@ -280,7 +266,7 @@ async def test_a_name_that_rebinds_to_loopback_is_refused_when_connecting(
     # Configured while the name does not resolve (or resolves to a public address) …
     r = await subscribe(client, world, f"http://county-hook.test:{port}/in")
     assert r.status_code == 201, r.text
-    await absent(client, world)
+    await absent_students(client, world, "student_A1")
 
     async def rebinding(host: str, port: int) -> list[IPAddress]:
         # … and at send time it answers with the loopback address.
@@ -305,7 +291,7 @@ async def test_redirects_are_not_followed(
     base, receiver = county
     receiver.answer = "redirect"
     assert (await subscribe(client, world, f"{base}/in")).status_code == 201
-    await absent(client, world)
+    await absent_students(client, world, "student_A1")
     await worker(ctx).tick()
     assert len(receiver.got) == 1 and receiver.elsewhere == 0
     [row] = await webhook_rows(ctx)
@@ -321,7 +307,7 @@ async def test_receipts_keep_the_status_not_the_receivers_page(
     base, receiver = county
     receiver.answer = "html"
     assert (await subscribe(client, world, f"{base}/in")).status_code == 201
-    await absent(client, world)
+    await absent_students(client, world, "student_A1")
     await worker(ctx).tick()
     [row] = await webhook_rows(ctx)
     r = await client.get(
@@ -353,7 +339,7 @@ async def test_a_stored_robot_off_the_platform_host_is_refused_at_send_time(
         row = (await uow.session.exec(select(ChannelTarget))).one()
         row.url = "https://collector.example/cgi-bin/webhook/send?key=k"
         await uow.commit()
-    await absent(client, world)
+    await absent_students(client, world, "student_A1")
     await worker(ctx).tick()
     async with ctx.uow() as uow:
         [d] = list(await uow.session.exec(select(Delivery)))

@@ -265,3 +265,11 @@ async def check_deadlines(
         f"{pending} due still pending; contact not reported once {_sample(unfired)}; "
         f"overdue notice twice {_sample(extra)}",
     )
+
+
+async def check_all(checks: Checks, ledger: Ledger, db: AsyncEngine) -> None:
+    """Every scenario ends on the same three invariants, reported together."""
+    await check_intake(checks, ledger, db)
+    cases = await check_cases(checks, ledger, db)
+    await check_deadlines(checks, ledger, db, cases)
+    checks.verify()

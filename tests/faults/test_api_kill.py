@@ -13,7 +13,7 @@ import pytest
 
 from app.context import AppContext
 from tests.faults.conftest import FaultRow, Stack, county
-from tests.faults.invariants import check_cases, check_deadlines, check_intake, wait_drained
+from tests.faults.invariants import check_all, wait_drained
 from tests.faults.ledger import Ledger
 from tests.faults.scenario import Staff, day_rolls, post_all
 
@@ -70,9 +70,6 @@ async def test_the_api_killed_mid_batch_and_restarted_stores_every_event_once(
         fault_row.recovery["kill → every roll answered, all due fired"] = drained_at - killed.get(
             "at", drained_at
         )
-        await check_intake(checks, ledger, db)
-        cases = await check_cases(checks, ledger, db)
-        await check_deadlines(checks, ledger, db, cases)
-        checks.verify()
+        await check_all(checks, ledger, db)
     finally:
         await staff.close()

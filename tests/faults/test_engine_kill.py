@@ -20,14 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.context import AppContext
 from tests.faults.conftest import FaultRow, Stack, county
-from tests.faults.invariants import (
-    check_cases,
-    check_deadlines,
-    check_intake,
-    due_contacts_fired,
-    rows,
-    wait_drained,
-)
+from tests.faults.invariants import check_all, due_contacts_fired, rows, wait_drained
 from tests.faults.ledger import Ledger, event
 from tests.faults.procs import Engine, local_tcp_ports
 from tests.faults.scenario import Staff, at, post_all
@@ -137,9 +130,6 @@ async def test_an_engine_killed_mid_sweep_beside_another_loses_nothing_and_fires
         await asyncio.sleep(1.0)  # a few of its 0.2 s sweeps; the checks below are the assertion
 
         checks = fault_row.checks
-        await check_intake(checks, ledger, db)
-        cases = await check_cases(checks, ledger, db)
-        await check_deadlines(checks, ledger, db, cases)
-        checks.verify()
+        await check_all(checks, ledger, db)
     finally:
         await staff.close()

@@ -13,13 +13,7 @@ import pytest
 
 from app.context import AppContext
 from tests.faults.conftest import FaultRow, Stack, county
-from tests.faults.invariants import (
-    check_cases,
-    check_deadlines,
-    check_intake,
-    rows,
-    wait_drained,
-)
+from tests.faults.invariants import check_all, rows, wait_drained
 from tests.faults.ledger import Ledger, event
 from tests.faults.scenario import Staff, at, utc_now
 
@@ -120,9 +114,6 @@ async def test_a_roll_40_days_late_never_holds_back_todays_absences(
                 and not any(sid in marked for sid in today_pupils),
                 f"deadline.late per pupil {marked}",
             )
-        await check_intake(checks, ledger, db)
-        cases = await check_cases(checks, ledger, db)
-        await check_deadlines(checks, ledger, db, cases)
-        checks.verify()
+        await check_all(checks, ledger, db)
     finally:
         await staff.close()

@@ -16,7 +16,7 @@ import pytest
 from app.context import AppContext
 from tests.faults.cluster import PgCluster
 from tests.faults.conftest import FaultRow, Stack, county
-from tests.faults.invariants import check_cases, check_deadlines, check_intake, wait_drained
+from tests.faults.invariants import check_all, wait_drained
 from tests.faults.ledger import Ledger
 from tests.faults.scenario import Staff, day_rolls, post_all
 
@@ -81,10 +81,7 @@ async def test_postgres_crashed_and_restarted_under_load_loses_nothing(
         after = [t for t in ledger.answered_at if t >= up]
         fault_row.recovery["database up → first batch answered"] = (after[0] - up) if after else -1
         fault_row.recovery["database up → every roll answered, all due fired"] = drained_at - up
-        await check_intake(checks, ledger, db)
-        cases = await check_cases(checks, ledger, db)
-        await check_deadlines(checks, ledger, db, cases)
-        checks.verify()
+        await check_all(checks, ledger, db)
     finally:
         await staff.close()
 

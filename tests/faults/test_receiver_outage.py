@@ -17,7 +17,7 @@ import pytest
 
 from app.context import AppContext
 from tests.faults.conftest import FaultRow, Stack, county
-from tests.faults.invariants import check_cases, check_deadlines, check_intake, wait_drained
+from tests.faults.invariants import check_all, wait_drained
 from tests.faults.ledger import Ledger, event
 from tests.faults.receiver import Receiver
 from tests.faults.scenario import Staff, at
@@ -135,9 +135,6 @@ async def test_a_receiver_failing_then_timing_out_then_recovering_gets_every_eve
             all(h.signed for h in hits),
             f"{sum(not h.signed for h in hits)} unsigned",
         )
-        await check_intake(checks, ledger, db)
-        cases = await check_cases(checks, ledger, db)
-        await check_deadlines(checks, ledger, db, cases)
-        checks.verify()
+        await check_all(checks, ledger, db)
     finally:
         await staff.close()

@@ -11,7 +11,7 @@ import pytest
 
 from app.context import AppContext
 from tests.faults.conftest import FaultRow, Stack, county
-from tests.faults.invariants import check_cases, check_deadlines, check_intake, wait_drained
+from tests.faults.invariants import check_all, wait_drained
 from tests.faults.ledger import Ledger, event
 from tests.faults.scenario import CHECK_TIMES, Staff, at
 
@@ -70,9 +70,6 @@ async def test_three_checks_of_one_class_posted_at_once_are_each_judged(
         )
         drained = await wait_drained(ledger, fault_ctx.engine, within=120)
         fault_row.recovery["engine drained"] = drained
-        await check_intake(checks, ledger, fault_ctx.engine)
-        cases = await check_cases(checks, ledger, fault_ctx.engine)
-        await check_deadlines(checks, ledger, fault_ctx.engine, cases)
-        checks.verify()
+        await check_all(checks, ledger, fault_ctx.engine)
     finally:
         await staff.close()
