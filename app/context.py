@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.alerts.clock import SharedClock
-from app.cache import ReferenceCache
+from app.core.cache import ReferenceCache
+from app.core.clock import SharedClock
 from app.db.engine import make_engine, make_session_factory
 from app.db.uow import UnitOfWork
 from app.security.crypto import DataCipher

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     # An import's report lists at most this many problems (and counts all of them).
     import_max_problems: int = Field(default=1000, ge=1)
 
-    # Per-process caches of reference data (see app/cache.py); 0 turns one off.
+    # Per-process caches of reference data (see app/core/cache.py); 0 turns one off.
     reference_cache_seconds: float = Field(default=60, ge=0)
     actor_cache_seconds: float = Field(default=10, ge=0)
 

@@ -33,8 +33,8 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from app.alerts.clock import SharedClock
 from app.context import AppContext
+from app.core.clock import SharedClock
 from app.db import migrations
 from app.db.models import Deadline, Notification
 from app.domain.access import Actor, ActorKind

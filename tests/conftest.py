@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from app.alerts.channels.outbound import OutboundPolicy
-from app.alerts.clock import SimClock as Clock
 from app.context import AppContext, wall_clock
+from app.core.clock import SimClock as Clock
 from app.db import migrations
 from app.main import create_app
 from app.settings import Settings

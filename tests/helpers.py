@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from sqlmodel import func, select
 
-from app.alerts.clock import SimClock
 from app.context import AppContext
+from app.core.clock import SimClock
 from tests.world import World
 
 BEIJING = timezone(timedelta(hours=8))

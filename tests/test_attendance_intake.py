@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
-from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
+from app.core.clock import SimClock as Clock
 from tests.helpers import TUESDAY, WEDNESDAY, event
 from tests.world import World
 

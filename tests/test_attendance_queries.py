@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
+from app.core.clock import SimClock as Clock
 from tests.helpers import MONDAY, TUESDAY, event
 from tests.world import World
 

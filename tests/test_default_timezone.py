@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
-from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
+from app.core.clock import SimClock as Clock
 from app.core.time import current_school_year, default_zone, school_year
 from tests.world import World, build_world
 

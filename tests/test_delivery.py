@@ -17,9 +17,9 @@ from sqlmodel import select
 from standardwebhooks import Webhook
 
 from app.alerts.channels.config import ChannelEndpoints
-from app.alerts.clock import SimClock
 from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
+from app.core.clock import SimClock
 from app.db.models import Delivery, DeliveryAttempt, Notification
 from app.repositories.delivery import take_token
 from tests.helpers import FRIDAY, MONDAY, WEDNESDAY, absent_students, clock, event

@@ -29,9 +29,9 @@ from starlette.routing import Route
 
 from app.alerts import engine
 from app.alerts.channels.config import ChannelEndpoints, WechatTemplateConfig
-from app.alerts.clock import SimClock
 from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
+from app.core.clock import SimClock
 from app.db.models import Delivery, Notification
 from tests.fakes.server import serve
 from tests.helpers import FRIDAY, MONDAY, TUESDAY, absent_students, clock

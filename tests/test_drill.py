@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.alerts.clock import SharedClock
 from app.context import AppContext
+from app.core.clock import SharedClock
 from app.db.models import Deadline, Notification, SimClockMove
 from app.domain.roles import Role
 from app.services import sim_clock

@@ -1,4 +1,4 @@
-"""Every request body field uses the shared bounded types (app/schemas/common.py), so a new
+"""Every request body field uses the shared bounded types (app/core/types.py), so a new
 endpoint cannot bring back a 500 for a NUL byte, an id beyond int32 or a date in year 9999."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from app.api import openapi
+from app.core import text
+from app.core import types as common
 from app.main import create_app
-from app.schemas import common, text
 
 # Fields whose own validator already refuses control characters (a pattern, a check
 # character), or that never reach the database or an export (passwords, signing secrets),

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import httpx
 from sqlmodel import select
 
-from app.alerts.clock import SimClock
 from app.alerts.reminders import remind_missing_rolls
 from app.context import AppContext
+from app.core.clock import SimClock
 from app.db.models import Notification
 from tests.helpers import event
 from tests.world import build_world

@@ -16,9 +16,9 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from app.context import AppContext
+from app.core.text import XML_ILLEGAL
 from app.main import create_app
 from app.reports.xlsx import XLSX_MEDIA_TYPE, Sheet, safe_text, sheet_title, workbook_bytes
-from app.schemas.text import XML_ILLEGAL
 from tests.helpers import FRIDAY, MONDAY, TUESDAY, absent_case
 from tests.world import World
 

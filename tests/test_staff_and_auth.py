@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from app.alerts.clock import SimClock as Clock
 from app.context import AppContext
+from app.core.clock import SimClock as Clock
 from app.domain.roles import Role
 from app.security.tokens import issue_token
 from tests.world import World

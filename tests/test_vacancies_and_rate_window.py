@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from app.alerts.clock import SimClock
 from app.alerts.ratelimit import SlidingWindow
 from app.alerts.vacancies import remind_vacant_roles
 from app.context import AppContext
+from app.core.clock import SimClock
 from app.db.models import Notification
 from app.domain.roles import Role, stand_ins
 from tests.world import build_world

@@ -10,9 +10,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import read_scope
+from app.core import read_scope
+from app.core.types import INT32_MAX
 from app.domain.access import Actor
-from app.schemas.common import INT32_MAX
 from app.services import access_logs
 
 log = logging.getLogger("kcbx.access")

@@ -6,7 +6,7 @@
 - Tags are ASCII identifiers (``alerts``) with the Chinese label as their description, so
   generated modules are ``api/alerts/…``.
 - Every operation documents the 4xx it can answer (``documented_errors``), each an RFC 9457
-  problem document (app/schemas/problems.py).
+  problem document (app/api/problems.py).
 - Component names never carry a module path: form bodies are named after their operation.
 
 Routers stay as they are: this module rewrites the generated document (app/api/openapi.py)."""
@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
-from app.schemas.problems import PROBLEM_MEDIA_TYPE
+from app.api.problems import PROBLEM_MEDIA_TYPE
 
 API_TITLE = "KCBX"
 CLIENT_PACKAGE = "kcbx_client"
@@ -349,7 +349,7 @@ def apply(doc: dict[str, Any]) -> None:
     schemas = doc.get("components", {}).get("schemas", {})
     for name, schema in schemas.items():
         # generic models (``Page[AlertOut]``) are keyed ``Page_AlertOut_``; their title is the
-        # name they chose (``AlertOutPage``, app/schemas/common.py)
+        # name they chose (``AlertOutPage``, app/core/types.py)
         title = schema.get("title")
         fresh = title != name and title not in schemas
         if name not in renames and fresh and _IDENTIFIER.match(str(title)):

@@ -1,4 +1,4 @@
-"""Query parameters that are dates accept ``YYYY-MM-DD`` only (app/schemas/dates.py says why);
+"""Query parameters that are dates accept ``YYYY-MM-DD`` only (app/core/dates.py says why);
 one app-wide dependency checks them for every route."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from app.core.dates import MESSAGE, is_date, is_iso_text
 from app.errors import FieldProblem, Invalid
-from app.schemas.dates import MESSAGE, is_date, is_iso_text
 
 _DATE_PARAMS: dict[int, tuple[str, ...]] = {}
 

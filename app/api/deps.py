@@ -9,10 +9,10 @@ from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from app.context import AppContext
+from app.core.types import OFFSET_MAX
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.errors import Unauthorized
-from app.schemas.common import OFFSET_MAX
 from app.services import auth
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)

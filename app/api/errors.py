@@ -1,4 +1,4 @@
-"""Every 4xx answers one shape: an RFC 9457 problem document (app/schemas/problems.py), from
+"""Every 4xx answers one shape: an RFC 9457 problem document (app/api/problems.py), from
 service errors, FastAPI's validation, and Starlette's HTTP errors (unknown path, 405, …)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.problems import PROBLEM_MEDIA_TYPE, code_of, problem_type, title_of
 from app.errors import AppError, Invalid, RateLimited, Unauthorized
-from app.schemas.problems import PROBLEM_MEDIA_TYPE, code_of, problem_type, title_of
 
 log = logging.getLogger("kcbx.api")
 

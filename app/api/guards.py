@@ -28,8 +28,8 @@ from sqlalchemy.exc import DataError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem_body, summary, validation_problem
-from app.schemas.problems import PROBLEM_MEDIA_TYPE
-from app.schemas.text import first_illegal
+from app.api.problems import PROBLEM_MEDIA_TYPE
+from app.core.text import first_illegal
 
 log = logging.getLogger("kcbx.guards")
 

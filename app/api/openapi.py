@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from app.api import contract
-from app.schemas.problems import Problem, ValidationProblem
+from app.api.problems import Problem, ValidationProblem
 
 _MODELS: dict[str, type[BaseModel]] = {}
 

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.scope import paginate, visible_to
 from app.db.models import (
     AbsenceCase,
     AbsenceReport,
@@ -25,7 +26,6 @@ from app.db.models import (
 )
 from app.domain.access import Visibility
 from app.domain.cases import CaseStatus, TaskStatus
-from app.repositories.base import paginate, visible_to
 
 _CHUNK = 1000
 

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.scope import IN_CHUNK, locked_row, paginate, visible_to
 from app.db.models import LeaveRequest, Suspension
 from app.domain.access import Visibility
 from app.domain.attendance import LeaveStatus
-from app.repositories.base import IN_CHUNK, locked_row, paginate, visible_to
 
 # Statuses that hold a student's dates: a new request may not overlap them.
 ACTIVE_STATUSES = (LeaveStatus.pending.value, LeaveStatus.approved.value)

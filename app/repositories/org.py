@@ -8,10 +8,10 @@ from collections.abc import Collection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.scope import paginate, visible_to
 from app.db.models import County, Grade, School, SchoolClass, Staff, StaffRole, Township
 from app.domain.access import Visibility
 from app.domain.roles import Role
-from app.repositories.base import paginate, visible_to
 
 
 async def schools_by_county(

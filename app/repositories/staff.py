@@ -7,9 +7,9 @@ from collections.abc import Collection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.scope import paginate, visible_to
 from app.db.models import ApiKey, Staff, StaffRole
 from app.domain.access import Visibility
-from app.repositories.base import paginate, visible_to
 
 
 async def staff_by_mobile(session: AsyncSession, mobile: str) -> Staff | None:

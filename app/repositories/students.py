@@ -8,9 +8,9 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.scope import IN_CHUNK, locked_row, paginate, visible_to
 from app.db.models import Guardian, Student
 from app.domain.access import Visibility
-from app.repositories.base import IN_CHUNK, locked_row, paginate, visible_to
 
 
 async def guardians_of(

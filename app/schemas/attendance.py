@@ -9,9 +9,9 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
+from app.api.problems import FieldError, ValidationProblem
+from app.core.types import RefId, Row, SchoolDate, TextStr
 from app.domain.attendance import Check, DayStatus, LeaveType, Mark
-from app.schemas.common import RefId, Row, SchoolDate, TextStr
-from app.schemas.problems import FieldError, ValidationProblem
 
 
 class AttendanceEventIn(BaseModel):  # an input: no access-log hook on the intake path

@@ -9,8 +9,8 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from app.core.types import SafeLine, Schema, SchoolDate
 from app.domain.calendar import DayKind
-from app.schemas.common import SafeLine, Schema, SchoolDate
 
 TermName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), SafeLine

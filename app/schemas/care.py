@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.schemas.common import RefId, SafeText, Schema, SchoolDate
+from app.core.types import RefId, SafeText, Schema, SchoolDate
 
 Note = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), SafeText

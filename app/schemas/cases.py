@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
+from app.core.types import Page, SafeLine, SafeText, Schema
 from app.domain.cases import (
     AlertStatus,
     CaseStatus,
@@ -20,7 +21,6 @@ from app.domain.cases import (
     TaskStatus,
 )
 from app.domain.roles import Role
-from app.schemas.common import Page, SafeLine, SafeText, Schema
 
 
 class ReasonCategory(StrEnum):

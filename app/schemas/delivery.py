@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.alerts.channels.sms_templates import SmsTemplate
 from app.alerts.channels.webhook import parse_secret
+from app.core.types import LineStr, LocalTime, RefId, StoredUrl
 from app.domain.roles import Role
-from app.schemas.common import LineStr, LocalTime, RefId, StoredUrl
 
 
 class ChannelName(StrEnum):

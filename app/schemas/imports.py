@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import Field
 
-from app.schemas.common import Schema
-from app.schemas.problems import FieldError, ValidationProblem, problem_type, title_of
+from app.api.problems import FieldError, ValidationProblem, problem_type, title_of
+from app.core.types import Schema
 
 
 class ImportMode(StrEnum):

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
+from app.core.types import RefId, SafeText, Schema, SchoolDate
 from app.domain.attendance import LeaveStatus, LeaveType, Symptom
-from app.schemas.common import RefId, SafeText, Schema, SchoolDate
 
 LEAVE_TYPE_LABELS: dict[LeaveType, str] = {
     LeaveType.sick: "病假",

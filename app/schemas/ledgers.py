@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from app.schemas.common import Row
+from app.core.types import Row
 
 
 class LedgerKind(StrEnum):

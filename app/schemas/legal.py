@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.schemas.common import Name, SafeText, Schema
+from app.core.types import Name, SafeText, Schema
 
 
 class NoticeIn(Schema):

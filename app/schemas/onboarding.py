@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from app.api.problems import ValidationProblem
 from app.domain.roles import Role
 from app.schemas.imports import ImportMode, RowProblem, rows_rejected
-from app.schemas.problems import ValidationProblem
 
 
 class MovedStudent(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from app.schemas.common import Code, LocalTime, RefId, SafeLine, Schema, TimezoneName, Title
+from app.core.types import Code, LocalTime, RefId, SafeLine, Schema, TimezoneName, Title
 
 
 class SchoolKind(StrEnum):

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from pydantic import Field
 
-from app.schemas.common import Row
+from app.core.types import Row
 from app.schemas.ledgers import RatesOut
 from app.schemas.reports import AlertsByLevel, HeadTeacherLine, Rate
 

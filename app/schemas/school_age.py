@@ -7,10 +7,10 @@ from datetime import date, datetime
 
 from pydantic import Field
 
+from app.api.problems import ValidationProblem
+from app.core.types import Row, Schema
 from app.domain.school_age import ChildStatus, DeclaredStatus
-from app.schemas.common import Row, Schema
 from app.schemas.imports import ImportMode, RowProblem, rows_rejected
-from app.schemas.problems import ValidationProblem
 
 
 class SchoolAgeImportReport(Schema):

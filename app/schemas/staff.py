@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
+from app.core.types import LineStr, Mobile, Name, RefId, Schema, Title
 from app.domain.roles import Role
-from app.schemas.common import LineStr, Mobile, Name, RefId, Schema, Title
 
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from app.core.types import LineStr, Mobile, Name, RefId, Schema, SchoolDate
 from app.domain.idcard import normalize_student_no, parse_id_number
-from app.schemas.common import LineStr, Mobile, Name, RefId, Schema, SchoolDate
 
 
 class Gender(StrEnum):

@@ -8,7 +8,7 @@ Decisions:
   (``/students/{id}/…``) or the query does (``student_id``), and every student the answer
   concerned is tied to the row (``access_log_student``): a case, an alert, a leave, a
   transfer, a return notice's document, a ledger or report export — whatever shape names a
-  student (app/read_scope.py; at most 20,000 students per read). ``?student_id=`` on the
+  student (app/core/read_scope.py; at most 20,000 students per read). ``?student_id=`` on the
   log finds all of them. Writes are not logged here: the records they make name who made
   them. Requests without a valid sign-in are not logged;
 - the row is written after the response, in its own unit of work; a failure to write it is
@@ -27,12 +27,12 @@ from typing import ClassVar
 from pydantic import Field
 
 from app.context import AppContext
+from app.core.types import Page, Schema
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.domain.roles import Role
 from app.errors import Forbidden, NotFound
 from app.repositories import access_logs as repo
-from app.schemas.common import Page, Schema
 
 
 class AccessLogOut(Schema):

@@ -36,6 +36,7 @@ from datetime import UTC, date, datetime
 from app.alerts import engine
 from app.context import AppContext
 from app.core.access import require_person
+from app.core.types import Page
 from app.db.models import (
     AbsenceCase,
     AbsenceReport,
@@ -110,7 +111,6 @@ from app.schemas.cases import (
     VerifyIn,
     WorkGroupMember,
 )
-from app.schemas.common import Page
 from app.services.enrollment_changes import resume_if_missing
 from app.services.inbox import notification_outs
 from app.services.students import student_for

@@ -16,6 +16,7 @@ from pydantic import Field
 from sqlmodel import col, select
 
 from app.context import AppContext
+from app.core.types import Schema
 from app.db.models import EnrollmentChange, School, Student
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
@@ -24,7 +25,6 @@ from app.domain.students import (
     MISSING,
     RESUMED,
 )
-from app.schemas.common import Schema
 from app.services.days import local_today
 from app.services.students import student_for
 

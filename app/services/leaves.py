@@ -21,6 +21,7 @@ from datetime import UTC, date, timedelta
 
 from app.alerts import engine
 from app.context import AppContext
+from app.core.types import Page
 from app.db.models import LeaveRequest
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -29,7 +30,6 @@ from app.domain.attendance import LEAVE_STATUS_LABELS, LeaveStatus, LeaveType, S
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 from app.repositories import leaves as repo
 from app.repositories import students as students_repo
-from app.schemas.common import Page
 from app.schemas.leaves import (
     LEAVE_TYPE_LABELS,
     SYMPTOM_LABELS,

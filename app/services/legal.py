@@ -47,11 +47,13 @@ from docx.shared import Pt
 from docx.text.run import Run
 from pydantic import Field
 
-from app import read_scope
 from app.context import AppContext
+from app.core import read_scope
 from app.core.access import require_person
 from app.core.documents import next_number
 from app.core.records import school_row
+from app.core.text import xml_safe
+from app.core.types import Schema
 from app.db.models import (
     AbsenceCase,
     Grade,
@@ -71,9 +73,7 @@ from app.repositories import alerts as alerts_repo
 from app.repositories import cases as cases_repo
 from app.repositories import legal as legal_repo
 from app.repositories import timeline as timeline_repo
-from app.schemas.common import Schema
 from app.schemas.legal import CheckOut, NoticeIn, StrikeOffIn
-from app.schemas.text import xml_safe
 from app.services.cases import locked_case, visible_case
 from app.services.county_rules import CountyRules, rules_for
 from app.services.days import local_today

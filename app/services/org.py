@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from app.core.records import apply_changes
+from app.core.types import Page
 from app.db.models import County, Grade, School, SchoolClass, Township
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.errors import Forbidden, Invalid, NotFound
 from app.repositories import org as repo
-from app.schemas.common import Page
 from app.schemas.org import (
     GRADE_NAMES,
     ClassIn,

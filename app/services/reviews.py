@@ -61,13 +61,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.context import AppContext
 from app.core.access import admin_county
 from app.core.time import school_year
+from app.core.types import DATE_MAX, DATE_MIN
 from app.db.models import AbsenceCase, Alert, PersuasionTalk, School, SchoolClass, Student
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, Level
 from app.errors import Invalid
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
-from app.schemas.common import DATE_MAX, DATE_MIN
 from app.schemas.reports import AlertsByLevel
 from app.schemas.reviews import (
     CountyBulletinOut,

@@ -35,8 +35,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from app.alerts import drill
-from app.alerts.clock import SharedClock, SimClock
 from app.context import AppContext
+from app.core.clock import SharedClock, SimClock
 from app.db.models import SimClockMove, SimClockRow
 from app.domain.access import Actor
 from app.domain.drill import may_move_clock

@@ -18,6 +18,7 @@ from anyio import to_thread
 
 from app.context import wall_clock
 from app.core.records import get_or_404
+from app.core.types import Page
 from app.db.models import ApiKey, County, School, Staff, StaffRole
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -25,7 +26,6 @@ from app.domain.access import Actor, Grant
 from app.domain.roles import ROLE_LABELS, ROLE_SCOPE, Role, ScopeType
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import staff as repo
-from app.schemas.common import Page
 from app.schemas.staff import (
     ApiKeyCreated,
     ApiKeyIn,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from app.context import AppContext
 from app.core.records import get_or_404
+from app.core.types import Page
 from app.db.models import Guardian, School, SchoolClass, Student
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -14,7 +15,6 @@ from app.domain.idcard import InvalidIdNumber, mask_mobile, mask_student_no, par
 from app.domain.students import Identity, reconcile_identity
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import students as repo
-from app.schemas.common import Page
 from app.schemas.students import (
     GuardianIn,
     GuardianOut,

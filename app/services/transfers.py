@@ -57,6 +57,7 @@ from app.context import AppContext
 from app.core.access import require_person
 from app.core.documents import next_number
 from app.core.records import school_row
+from app.core.types import LineStr, RefId, SafeText, Schema, SchoolDate
 from app.db.models import School, SchoolClass, Student, Suspension, Transfer
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -68,7 +69,6 @@ from app.domain.transfers import TRANSFER_STATUS_LABELS, SuspensionStatus, Trans
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import cases as cases_repo
 from app.repositories.students import student_for_update
-from app.schemas.common import LineStr, RefId, SafeText, Schema, SchoolDate
 from app.services.cases import visible_case
 from app.services.days import local_today
 from app.services.departures import on_transfer_approved

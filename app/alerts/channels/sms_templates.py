@@ -30,7 +30,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas.text import line_text, multiline_text
+from app.core.text import line_text, multiline_text
 
 Provider = Literal["tencent", "aliyun"]
 TEMPLATE_MAX_CHARS = 500

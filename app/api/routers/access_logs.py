@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import CurrentActor, Limit, Offset, Uow
-from app.schemas.common import BigId, Id, Instant, Page
+from app.core.types import BigId, Id, Instant, Page
 from app.services import access_logs
 from app.services.access_logs import AccessLogOut
 

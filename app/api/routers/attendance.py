@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from app.api import openapi
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.errors import problem_response
+from app.api.problems import PROBLEM_MEDIA_TYPE, ValidationProblem
+from app.core.types import Id, SchoolDate
 from app.errors import Invalid, PayloadTooLarge
 from app.schemas.attendance import (
     ATTENDANCE_BODY,
@@ -26,8 +28,6 @@ from app.schemas.attendance import (
     StudentHistoryOut,
     ThreeListsOut,
 )
-from app.schemas.common import Id, SchoolDate
-from app.schemas.problems import PROBLEM_MEDIA_TYPE, ValidationProblem
 from app.services import attendance, attendance_queries
 
 router = APIRouter(prefix="/api/v1", tags=["考勤 Attendance"])

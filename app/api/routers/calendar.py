@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.core.types import Id, SchoolDate
 from app.schemas.calendar import (
     CalendarOverrideIn,
     CalendarOverrideOut,
@@ -18,7 +19,6 @@ from app.schemas.calendar import (
     TermOut,
     TermUpdate,
 )
-from app.schemas.common import Id, SchoolDate
 from app.services import calendar
 
 router = APIRouter(prefix="/api/v1", tags=["校历 School calendar"])

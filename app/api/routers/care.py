@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.core.types import Id
 from app.reports.xlsx import XLSX_MEDIA_TYPE, content_disposition
 from app.schemas.care import CareContactIn, CareContactOut, CareLedgerOut, MentorIn, MentorOut
-from app.schemas.common import Id
 from app.schemas.reports import ReportFormat
 from app.services import care
 

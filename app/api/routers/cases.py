@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
+from app.core.types import Id, Page, SchoolDate
 from app.domain.cases import AlertStatus, CaseStatus, Level
 from app.schemas.cases import (
     AlertDetail,
@@ -21,7 +22,6 @@ from app.schemas.cases import (
     TaskOut,
     VerifyIn,
 )
-from app.schemas.common import Id, Page, SchoolDate
 from app.services import cases
 
 router = APIRouter(prefix="/api/v1")

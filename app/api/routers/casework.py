@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.core.types import Id
 from app.schemas.casework import HomeVisitIn, HomeVisitOut, PlanIn, PlanOut, TalkIn, TalkOut
-from app.schemas.common import Id
 from app.services import casework
 
 router = APIRouter(prefix="/api/v1", tags=["劝返 Persuasion"])

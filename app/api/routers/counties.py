@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.api.deps import CurrentActor, IncludeInactive, Limit, Offset, Uow
-from app.schemas.common import Id, Page
+from app.core.types import Id, Page
 from app.schemas.org import (
     CountyIn,
     CountyOut,

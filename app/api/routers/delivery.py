@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.schemas.common import BigId, Id
+from app.core.types import BigId, Id
 from app.schemas.delivery import (
     ChannelName,
     ChannelTargetIn,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.schemas.common import Id
+from app.core.types import Id
 from app.schemas.engine import (
     ClockMove,
     ClockMoved,

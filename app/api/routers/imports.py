@@ -7,11 +7,11 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from fastapi.responses import JSONResponse
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.api.problems import PROBLEM_MEDIA_TYPE
+from app.core.types import RefId
 from app.errors import Invalid
 from app.imports.parse import FileError, TooManyRows, read_roster
-from app.schemas.common import RefId
 from app.schemas.imports import ImportMode, ImportRejected, ImportReport
-from app.schemas.problems import PROBLEM_MEDIA_TYPE
 from app.services import imports
 
 router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])

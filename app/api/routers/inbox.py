@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
+from app.core.types import BigId
 from app.schemas.cases import InboxPage, NotificationOut
-from app.schemas.common import BigId
 from app.services import inbox
 
 router = APIRouter(prefix="/api/v1/inbox", tags=["消息 Inbox"])

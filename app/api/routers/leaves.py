@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
+from app.core.types import Id, Page, SchoolDate
 from app.domain.attendance import LeaveStatus, LeaveType
-from app.schemas.common import Id, Page, SchoolDate
 from app.schemas.leaves import LeaveIn, LeaveOut, RejectIn
 from app.services import leaves
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.files import XLSX_RESPONSES, Format, xlsx_file
-from app.schemas.common import Id, SchoolDate
+from app.core.types import Id, SchoolDate
 from app.schemas.ledgers import AbsenceTrackingOut, CountyLedgerOut, LedgerKind, RatesOut
 from app.schemas.reports import ReportFormat
 from app.services import ledgers

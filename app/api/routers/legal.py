@@ -7,8 +7,8 @@ from fastapi import APIRouter, status
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.core.types import Id
 from app.reports.xlsx import content_disposition
-from app.schemas.common import Id
 from app.schemas.legal import CheckOut, NoticeIn, StrikeOffIn
 from app.services import legal
 from app.services.legal import NoticeOut

@@ -9,13 +9,13 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import JSONResponse
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.api.problems import PROBLEM_MEDIA_TYPE
 from app.api.routers.imports import read_upload
+from app.core.types import RefId
 from app.errors import Invalid
 from app.imports.parse import FileError
-from app.schemas.common import RefId
 from app.schemas.imports import ImportMode
 from app.schemas.onboarding import RosterRejected, RosterReport, StaffRejected, StaffReport
-from app.schemas.problems import PROBLEM_MEDIA_TYPE
 from app.services import imports, onboarding, staff_import
 
 router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])

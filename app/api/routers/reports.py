@@ -7,8 +7,8 @@ from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.files import XLSX_RESPONSES, Format, xlsx_file
+from app.core.types import Id, SchoolDate
 from app.schemas.attendance import ThreeListsOut
-from app.schemas.common import Id, SchoolDate
 from app.schemas.reports import ReportFormat, WeeklyBulletinOut
 from app.services import attendance_queries, reports
 

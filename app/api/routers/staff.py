@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, IncludeInactive, Limit, Offset, Uow
+from app.core.types import Id, Page
 from app.domain.roles import Role
-from app.schemas.common import Id, Page
 from app.schemas.staff import (
     ApiKeyCreated,
     ApiKeyIn,

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.core.types import Id
 from app.domain.transfers import TransferStatus
-from app.schemas.common import Id
 from app.services import enrollment_changes as changes
 from app.services import transfers
 from app.services.enrollment_changes import EnrollmentChangeOut

@@ -1,6 +1,6 @@
 """Dates are written ``YYYY-MM-DD``, nothing else: pydantic's lax mode would read ``0`` (or
 ``"0"``) as 1970-01-01, a Unix timestamp nobody at a school means. Models built on
-``app.schemas.common.Schema`` refuse a number in a date field; query parameters are checked by
+``app.core.types.Schema`` refuse a number in a date field; query parameters are checked by
 ``app.api.dates``."""
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ from pydantic import (
     model_validator,
 )
 
-from app import read_scope
+from app.core import read_scope
+from app.core.dates import refuse_numbers
+from app.core.text import line_text, multiline_text
 from app.errors import NotFound
-from app.schemas.dates import refuse_numbers
-from app.schemas.text import line_text, multiline_text
 
 T = TypeVar("T")
 
@@ -119,7 +119,7 @@ def _url_fits(value: HttpUrl) -> HttpUrl:
 StoredUrl = Annotated[HttpUrl, AfterValidator(_url_fits), Field(max_length=URL_MAX)]
 
 # Any other text a client sends: one line (reasons, relations, labels) or free text (notes,
-# reports); the Field beside it sets the length. See app/schemas/text.py.
+# reports); the Field beside it sets the length. See app/core/text.py.
 # Put SafeLine/SafeText after a StringConstraints (so it sees the stripped value):
 # ``Annotated[str, StringConstraints(max_length=200), SafeLine]``.
 SafeLine = line_text()
@@ -143,7 +143,7 @@ TimezoneName = Annotated[
 
 class Row(BaseModel):
     """An answer shape that may name a student (``student_id``): building one inside a
-    logged read tells the access log the read concerned that student (app/read_scope.py).
+    logged read tells the access log the read concerned that student (app/core/read_scope.py).
     A shape that only mentions students, such as the access log's own rows, opts out."""
 
     ties_student: ClassVar[bool] = True
