@@ -15,12 +15,10 @@ from app.api.dates import strict_query_dates
 from app.api.routers import (
     access_logs,
     attendance,
-    auth,
     calendar,
     care,
     cases,
     casework,
-    counties,
     delivery,
     engine,
     health,
@@ -33,14 +31,16 @@ from app.api.routers import (
     reports,
     reviews,
     school_age,
-    schools,
-    staff,
     students,
     transfers,
 )
 from app.api.sim_clock import SimClockMiddleware
 from app.api.xlsx_routes import xlsx_twins
 from app.context import AppContext
+from app.org import auth_routes as auth
+from app.org import counties_routes as counties
+from app.org import schools_routes as schools
+from app.org import staff_routes as staff
 from app.seed.demo import refuse_demo_in_production
 from app.services import sim_clock
 from app.settings import Settings, get_settings

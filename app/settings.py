@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     reference_cache_seconds: float = Field(default=60, ge=0)
     actor_cache_seconds: float = Field(default=10, ge=0)
 
-    # Sign-in throttle (app/services/throttle.py), counted across processes in the database.
+    # Sign-in throttle (app/org/throttle.py), counted across processes in the database.
     sign_in_window_seconds: int = Field(default=900, ge=1)
     sign_in_account_failures: int = Field(default=5, ge=1)
     sign_in_client_failures: int = Field(default=30, ge=1)

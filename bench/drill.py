@@ -40,13 +40,15 @@ from app.db.models import Deadline, Notification
 from app.domain.access import Actor, ActorKind
 from app.domain.idcard import check_character
 from app.domain.roles import Role
+from app.org import service as org
+from app.org import staff
+from app.org.schemas import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn
+from app.org.staff_schemas import GrantIn, StaffIn
 from app.repositories.calendar import calendars_for
 from app.schemas.calendar import TermBreakIn, TermIn
 from app.schemas.engine import ClockMove
-from app.schemas.org import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn
-from app.schemas.staff import GrantIn, StaffIn
 from app.schemas.students import GuardianIn, StudentIn
-from app.services import attendance, calendar, org, sim_clock, staff, students
+from app.services import attendance, calendar, sim_clock, students
 from app.settings import Settings
 from bench.db import fresh_database
 

@@ -22,9 +22,10 @@ from app.context import AppContext
 from app.db import migrations
 from app.domain.access import Actor, ActorKind
 from app.main import create_app
-from app.schemas.org import CountyIn
-from app.schemas.staff import StaffIn
-from app.services import auth, org, staff
+from app.org import auth, staff
+from app.org import service as org
+from app.org.schemas import CountyIn
+from app.org.staff_schemas import StaffIn
 from app.settings import Settings
 from bench.db import percentile
 

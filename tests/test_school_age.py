@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 from app.context import AppContext
 from app.domain.idcard import mask_student_no
 from app.domain.roles import Role
-from app.schemas.org import TownshipIn
-from app.services import org
+from app.org import service as org
+from app.org.schemas import TownshipIn
 from tests.helpers import move, post
 from tests.test_cases_api import get
 from tests.test_import import csv_bytes, xlsx

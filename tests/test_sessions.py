@@ -18,7 +18,7 @@ from app.context import AppContext
 from app.db.models import SignInFailure
 from app.domain.roles import Role
 from app.main import create_app
-from app.services import auth
+from app.org import auth
 from app.settings import Settings
 from tests.world import World
 

@@ -7,9 +7,9 @@ from pydantic import ValidationError
 from app.cli import serve
 from app.context import AppContext
 from app.main import create_app
-from app.schemas.org import CountyIn
+from app.org import service as org
+from app.org.schemas import CountyIn
 from app.seed.demo import DEMO_COUNTY_CODE
-from app.services import org
 from app.settings import DEMO_SECRET_KEY, Settings, get_settings
 from tests.world import OPS
 

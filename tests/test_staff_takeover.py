@@ -12,8 +12,8 @@ import pytest
 
 from app.context import AppContext
 from app.domain.roles import Role
-from app.schemas.staff import GrantIn
-from app.services import staff as staff_service
+from app.org import staff as staff_service
+from app.org.staff_schemas import GrantIn
 from tests.world import OPS, World, build_world, next_mobile
 
 TARGETS = (

@@ -10,11 +10,13 @@ from app.db.models import Staff
 from app.domain.access import Actor, ActorKind
 from app.domain.idcard import check_character
 from app.domain.roles import Role
-from app.schemas.org import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn
-from app.schemas.staff import GrantIn, StaffIn
+from app.org import service as org
+from app.org import staff
+from app.org.schemas import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn
+from app.org.staff_schemas import GrantIn, StaffIn
 from app.schemas.students import GuardianIn, SpecialGroups, StudentIn
 from app.security.tokens import issue_token
-from app.services import org, staff, students
+from app.services import students
 
 OPS = Actor(kind=ActorKind.staff, id=0, name="ops", superuser=True)
 

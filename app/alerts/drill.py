@@ -31,9 +31,9 @@ from app.alerts.tasks import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
 from app.context import AppContext
 from app.domain.drill import SchoolClockFacts, calendar_moments
+from app.org.repository import active_school_ids
 from app.repositories import sim_clock as repo
 from app.repositories.calendar import school_refs
-from app.repositories.org import active_school_ids
 from app.services import access_logs
 from app.services.legal import check_overdue_notices
 

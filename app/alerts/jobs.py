@@ -21,8 +21,8 @@ from app.alerts.reminders import remind_missing_rolls
 from app.alerts.tasks import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
 from app.context import AppContext
+from app.org.repository import active_school_ids
 from app.repositories import engine_jobs
-from app.repositories.org import active_school_ids
 from app.services import access_logs
 from app.services.legal import check_overdue_notices
 

@@ -13,7 +13,7 @@ from app.core.types import OFFSET_MAX
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.errors import Unauthorized
-from app.services import auth
+from app.org import auth
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 api_key_header = APIKeyHeader(

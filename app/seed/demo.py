@@ -12,15 +12,17 @@ from app.db.models import Staff
 from app.domain.access import Actor, ActorKind
 from app.domain.idcard import check_character
 from app.domain.roles import ROLE_LABELS, Role
-from app.repositories.org import county_by_code
-from app.schemas.org import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn
-from app.schemas.staff import GrantIn, StaffIn
+from app.org import service as org
+from app.org import staff
+from app.org.repository import county_by_code
+from app.org.schemas import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn
+from app.org.staff_schemas import GrantIn, StaffIn
 from app.schemas.students import GuardianIn, SpecialGroups, StudentIn
 from app.security.passwords import hash_password
 from app.seed.attendance import seed_demo_attendance
 from app.seed.calendar import seed_demo_terms
 from app.seed.school_age import seed_demo_school_age
-from app.services import org, staff, students
+from app.services import students
 
 DEMO_COUNTY_CODE = "DEMO"
 OPS_MOBILE = "13800000000"

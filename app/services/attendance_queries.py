@@ -23,11 +23,12 @@ from app.domain.attendance import (
 )
 from app.domain.calendar import SchoolCalendar
 from app.errors import Invalid
+from app.org import repository as org_repo
+from app.org.repository import schools_by_ids
+from app.org.service import class_for, school_for
 from app.repositories import attendance as repo
-from app.repositories import org as org_repo
 from app.repositories.calendar import calendars_for
 from app.repositories.leaves import approved_leave_days
-from app.repositories.org import schools_by_ids
 from app.schemas.attendance import (
     CheckProgress,
     ClassRollOut,
@@ -43,7 +44,6 @@ from app.schemas.attendance import (
     ThreeListsOut,
 )
 from app.services.days import derive_days, local_today
-from app.services.org import class_for, school_for
 from app.services.students import student_for
 
 MAX_LIST_DAYS = 62

@@ -31,8 +31,9 @@ from app.domain import access
 from app.domain import calendar as cal
 from app.domain.access import Actor, ActorKind
 from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.org import repository as org_repo
+from app.org.service import school_for
 from app.repositories import calendar as repo
-from app.repositories import org as org_repo
 from app.schemas.calendar import (
     CalendarDayOut,
     CalendarOverrideIn,
@@ -50,7 +51,6 @@ from app.schemas.calendar import (
     TermOut,
     TermUpdate,
 )
-from app.services.org import school_for
 
 MAX_RANGE_DAYS = 366
 # Years probed for the package's coverage; wide enough for any release of it.

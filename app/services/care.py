@@ -30,6 +30,7 @@ from app.domain import access
 from app.domain.access import Actor
 from app.domain.students import SPECIAL_GROUPS
 from app.errors import Forbidden, Invalid, NotFound
+from app.org.service import school_for
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 from app.repositories import care as care_repo
 from app.schemas.care import (
@@ -42,7 +43,6 @@ from app.schemas.care import (
     MentorOut,
 )
 from app.services.days import local_today
-from app.services.org import school_for
 from app.services.reports import ReportFile
 
 WINDOW_DAYS = 90

@@ -27,6 +27,7 @@ from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.errors import FieldProblem, Forbidden, Invalid, NotFound
+from app.org.service import school_for
 from app.repositories import delivery as delivery_repo
 from app.schemas.delivery import (
     ROBOTS,
@@ -44,7 +45,6 @@ from app.schemas.delivery import (
     WebhookSubscriptionIn,
     WebhookSubscriptionOut,
 )
-from app.services.org import school_for
 
 _NOT_ALLOWED = "需要校长、分管副校长或县级管理员 (principal, vice principal or county admin)"
 # Channels that need nothing configured per school: the staff member's openid or mobile.

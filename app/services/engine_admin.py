@@ -16,6 +16,7 @@ from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.errors import Forbidden, Invalid, NotFound
+from app.org.service import school_for
 from app.repositories import alerts as alerts_repo
 from app.repositories import engine_jobs
 from app.schemas.engine import (
@@ -26,7 +27,6 @@ from app.schemas.engine import (
 )
 from app.services.county_rules import rules_from
 from app.services.delivery_health import delivery_health
-from app.services.org import school_for
 
 
 async def health(uow: UnitOfWork, ctx: AppContext) -> EngineHealthOut:

@@ -35,12 +35,12 @@ from app.domain.idcard import InvalidIdNumber
 from app.domain.students import reconcile_identity
 from app.errors import Forbidden, Invalid
 from app.imports import parse as p
-from app.repositories import org as org_repo
+from app.org import repository as org_repo
+from app.org.schemas import GRADE_NAMES
+from app.org.service import school_for
 from app.repositories import students as students_repo
 from app.schemas.imports import ImportMode, ImportReport, RowProblem
-from app.schemas.org import GRADE_NAMES
 from app.schemas.students import GuardianIn, StudentIn
-from app.services.org import school_for
 from app.services.students import identity_of, new_student
 
 _DEFAULT_RELATION = "监护人"

@@ -84,6 +84,7 @@ from app.domain.idcard import mask_student_no
 from app.domain.legal import NoticeStatus
 from app.domain.students import MISSING
 from app.errors import Forbidden, Invalid
+from app.org.service import school_for
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 from app.schemas.ledgers import (
     AbsenceTrackingOut,
@@ -97,7 +98,6 @@ from app.schemas.ledgers import (
 )
 from app.services import school_age
 from app.services.county_rules import CountyRules, rules_for
-from app.services.org import school_for
 from app.services.reports import ReportFile
 
 MAX_DAYS = 366

@@ -30,11 +30,11 @@ from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.imports import parse as p
 from app.imports.sheets import Sheet, read_sheet
-from app.repositories import org as org_repo
+from app.org import repository as org_repo
+from app.org.schemas import GRADE_NAMES, SchoolKind
 from app.repositories import students as students_repo
 from app.schemas.imports import ImportMode
 from app.schemas.onboarding import MovedStudent, RosterReport
-from app.schemas.org import GRADE_NAMES, SchoolKind
 from app.services import imports
 from app.services.imports import ClassIndex, RowProblems
 

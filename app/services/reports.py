@@ -49,11 +49,11 @@ from app.domain.access import Actor
 from app.domain.attendance import DAY_STATUS_LABELS
 from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, CloseReason
 from app.errors import Forbidden, Invalid
+from app.org import repository as org_repo
+from app.org.service import school_for
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
-from app.repositories import org as org_repo
 from app.schemas.reports import AlertsByLevel, HeadTeacherLine, Rate, WeeklyBulletinOut
 from app.services import attendance_queries
-from app.services.org import school_for
 
 VERIFY_WITHIN = timedelta(hours=48)
 RETURN_REASONS = (CloseReason.returned.value, CloseReason.reenrolled.value)

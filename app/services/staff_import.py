@@ -28,13 +28,13 @@ from app.domain.roles import ROLE_LABELS, Role
 from app.errors import Forbidden
 from app.imports import parse as p
 from app.imports.sheets import Sheet, read_sheet
-from app.repositories import org as org_repo
-from app.repositories import staff as staff_repo
+from app.org import repository as org_repo
+from app.org import staff_repo
+from app.org.service import school_for
 from app.schemas.imports import ImportMode
 from app.schemas.onboarding import GrantPlanned, StaffReport
 from app.security.passwords import hash_password
 from app.services.imports import ClassIndex, RowProblems
-from app.services.org import school_for
 
 MOBILE, ROLE, PASSWORD = "手机号", "职务", "初始密码"
 READ = frozenset({p.NAME, MOBILE, ROLE, p.CLASS, p.GRADE, PASSWORD})

@@ -14,6 +14,7 @@ from app.domain.access import Actor
 from app.domain.idcard import InvalidIdNumber, mask_mobile, mask_student_no, parse_id_number
 from app.domain.students import Identity, reconcile_identity
 from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.org.service import class_for
 from app.repositories import students as repo
 from app.schemas.students import (
     GuardianIn,
@@ -23,7 +24,6 @@ from app.schemas.students import (
     StudentOut,
     StudentUpdate,
 )
-from app.services.org import class_for
 
 _DUPLICATE_NO = "学籍号已存在 (duplicate 学籍号)"
 _DUPLICATE_ID = "身份证号已存在 (duplicate ID number)"

@@ -45,7 +45,7 @@ class AccessLogStudent(SQLModel, table=True):
 
 class SignInFailure(SQLModel, table=True):
     """A failed sign-in, counted per account and per client address by every process
-    (app/services/throttle.py); rows older than the window are deleted as new ones come."""
+    (app/org/throttle.py); rows older than the window are deleted as new ones come."""
 
     __tablename__ = "sign_in_failure"
     id: int | None = bigint_pk()

@@ -126,7 +126,7 @@ class Staff(SQLModel, table=True):
     active: bool = True
     created_at: datetime = created_field()
     # Carried by every token as ``ver``; a password change or deactivation increments it,
-    # so every token issued before is refused (app/services/auth.py).
+    # so every token issued before is refused (app/org/auth.py).
     token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 

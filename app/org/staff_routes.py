@@ -5,7 +5,8 @@ from fastapi import APIRouter, status
 from app.api.deps import Ctx, CurrentActor, IncludeInactive, Limit, Offset, Uow
 from app.core.types import Id, Page
 from app.domain.roles import Role
-from app.schemas.staff import (
+from app.org import staff
+from app.org.staff_schemas import (
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
@@ -14,7 +15,6 @@ from app.schemas.staff import (
     StaffOut,
     StaffUpdate,
 )
-from app.services import staff
 
 router = APIRouter(prefix="/api/v1", tags=["教职工与密钥 Staff & API keys"])
 

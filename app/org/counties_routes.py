@@ -4,7 +4,8 @@ from fastapi import APIRouter, status
 
 from app.api.deps import CurrentActor, IncludeInactive, Limit, Offset, Uow
 from app.core.types import Id, Page
-from app.schemas.org import (
+from app.org import service as org
+from app.org.schemas import (
     CountyIn,
     CountyOut,
     CountyUpdate,
@@ -12,7 +13,6 @@ from app.schemas.org import (
     TownshipOut,
     TownshipUpdate,
 )
-from app.services import org
 
 router = APIRouter(prefix="/api/v1", tags=["县与乡镇 Counties & townships"])
 

@@ -25,8 +25,10 @@ from app.domain import access
 from app.domain.access import Actor, Grant
 from app.domain.roles import ROLE_LABELS, ROLE_SCOPE, Role, ScopeType
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.repositories import staff as repo
-from app.schemas.staff import (
+from app.org import staff_repo as repo
+from app.org import throttle
+from app.org.service import class_for, school_for
+from app.org.staff_schemas import (
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
@@ -38,8 +40,6 @@ from app.schemas.staff import (
 )
 from app.security.crypto import new_api_key
 from app.security.passwords import hash_password, verify_password
-from app.services import throttle
-from app.services.org import class_for, school_for
 from app.settings import Settings
 
 _NO_STAFF_RIGHTS = (

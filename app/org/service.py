@@ -9,8 +9,8 @@ from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.errors import Forbidden, Invalid, NotFound
-from app.repositories import org as repo
-from app.schemas.org import (
+from app.org import repository as repo
+from app.org.schemas import (
     GRADE_NAMES,
     ClassIn,
     ClassOut,

@@ -21,14 +21,13 @@ from app.db.uow import UnitOfWork
 from app.domain.access import Actor, ActorKind, Grant, resolve
 from app.domain.roles import Role
 from app.errors import Unauthorized
-from app.repositories import org as org_repo
-from app.repositories import staff as staff_repo
-from app.schemas.staff import MeApiKey, MeStaff, TokenOut
+from app.org import repository as org_repo
+from app.org import staff_repo, throttle
+from app.org.staff import get_staff
+from app.org.staff_schemas import MeApiKey, MeStaff, TokenOut
 from app.security.crypto import api_key_prefix, hash_api_key
 from app.security.passwords import verify_password
 from app.security.tokens import issue_token, read_token
-from app.services import throttle
-from app.services.staff import get_staff
 
 _BAD_LOGIN = "手机号或密码错误 (wrong mobile or password)"
 

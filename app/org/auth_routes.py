@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.schemas.staff import MeApiKey, MeOut, MeStaff, TokenOut
-from app.services import auth
+from app.org import auth
+from app.org.staff_schemas import MeApiKey, MeOut, MeStaff, TokenOut
 
 router = APIRouter(prefix="/api/v1/auth", tags=["登录 Sign-in"])
 

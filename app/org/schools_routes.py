@@ -4,7 +4,8 @@ from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, IncludeInactive, Limit, Offset, Uow
 from app.core.types import Id, Page
-from app.schemas.org import (
+from app.org import service as org
+from app.org.schemas import (
     ClassIn,
     ClassOut,
     ClassUpdate,
@@ -16,7 +17,6 @@ from app.schemas.org import (
     SchoolOut,
     SchoolUpdate,
 )
-from app.services import org
 
 router = APIRouter(prefix="/api/v1", tags=["学校、年级、班级 Schools, grades, classes"])
 

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from app.db.uow import UnitOfWork
 from app.errors import TooManyRequests
-from app.repositories import sign_in as repo
+from app.org import sign_in_repo as repo
 from app.settings import Settings
 
 log = logging.getLogger("kcbx.auth")

@@ -1,0 +1,1 @@
+"""Counties, townships, schools, grades, classes, staff, API keys and sign-in."""
