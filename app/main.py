@@ -22,16 +22,13 @@ from app.api.routers import (
     delivery,
     engine,
     health,
-    imports,
     inbox,
     leaves,
     ledgers,
     legal,
-    onboarding,
     reports,
     reviews,
     school_age,
-    students,
     transfers,
 )
 from app.api.sim_clock import SimClockMiddleware
@@ -41,6 +38,9 @@ from app.org import auth_routes as auth
 from app.org import counties_routes as counties
 from app.org import schools_routes as schools
 from app.org import staff_routes as staff
+from app.roster import imports_routes as imports
+from app.roster import onboarding_routes as onboarding
+from app.roster import students_routes as students
 from app.seed.demo import refuse_demo_in_production
 from app.services import sim_clock
 from app.settings import Settings, get_settings

@@ -45,10 +45,11 @@ from app.org import staff
 from app.org.schemas import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn
 from app.org.staff_schemas import GrantIn, StaffIn
 from app.repositories.calendar import calendars_for
+from app.roster import students
+from app.roster.schemas import GuardianIn, StudentIn
 from app.schemas.calendar import TermBreakIn, TermIn
 from app.schemas.engine import ClockMove
-from app.schemas.students import GuardianIn, StudentIn
-from app.services import attendance, calendar, sim_clock, students
+from app.services import attendance, calendar, sim_clock
 from app.settings import Settings
 from bench.db import fresh_database
 

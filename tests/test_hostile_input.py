@@ -17,7 +17,7 @@ import pytest
 from openpyxl import Workbook
 
 from app.context import AppContext
-from app.imports import parse
+from app.roster import parse
 from tests.test_import import HEADERS, csv_bytes, roster_row
 from tests.world import World
 

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 
 from app.cli.import_roster import main
 from app.context import AppContext
-from app.imports import parse
+from app.roster import parse
 from tests.world import World, build_world, id_number
 
 HEADERS = ["姓名", "性别", "出生日期", "学籍号", "身份证号", "年级", "班级"]

@@ -14,9 +14,9 @@ from app.org import service as org
 from app.org import staff
 from app.org.schemas import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn
 from app.org.staff_schemas import GrantIn, StaffIn
-from app.schemas.students import GuardianIn, SpecialGroups, StudentIn
+from app.roster import students
+from app.roster.schemas import GuardianIn, SpecialGroups, StudentIn
 from app.security.tokens import issue_token
-from app.services import students
 
 OPS = Actor(kind=ActorKind.staff, id=0, name="ops", superuser=True)
 

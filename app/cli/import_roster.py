@@ -1,6 +1,6 @@
 """``kcbx-import FILE --school-id N``: import a CSV or XLSX roster as the operator.
 
-Uses the same service as POST /api/v1/imports/students (column format: app.imports.parse).
+Uses the same service as POST /api/v1/imports/students (column format: app.roster.parse).
 Exit status: 0 when every row was imported, 1 when rows were rejected (in the default
 all-or-nothing mode that means nothing was imported), 2 when the file or school is unusable.
 """
@@ -18,10 +18,10 @@ from tqdm import tqdm
 from app.context import AppContext
 from app.domain.access import Actor, ActorKind
 from app.errors import AppError
-from app.imports.parse import FileError, Roster, read_roster
-from app.schemas.imports import ImportMode, ImportReport
+from app.roster.imports import import_students
+from app.roster.imports_schemas import ImportMode, ImportReport
+from app.roster.parse import FileError, Roster, read_roster
 from app.services import sim_clock
-from app.services.imports import import_students
 from app.settings import get_settings
 
 OPERATOR = Actor(kind=ActorKind.staff, id=0, name="kcbx-import", superuser=True)

@@ -20,10 +20,10 @@ from tqdm import tqdm
 from app.cli.import_roster import OPERATOR
 from app.context import AppContext
 from app.errors import AppError
-from app.imports.parse import FileError
-from app.imports.sheets import Sheet
-from app.schemas.imports import ImportMode
-from app.services import onboarding, staff_import
+from app.roster import onboarding, staff_import
+from app.roster.imports_schemas import ImportMode
+from app.roster.parse import FileError
+from app.roster.sheets import Sheet
 from app.settings import get_settings
 
 

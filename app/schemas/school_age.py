@@ -10,7 +10,7 @@ from pydantic import Field
 from app.api.problems import ValidationProblem
 from app.core.types import Row, Schema
 from app.domain.school_age import ChildStatus, DeclaredStatus
-from app.schemas.imports import ImportMode, RowProblem, rows_rejected
+from app.roster.imports_schemas import ImportMode, RowProblem, rows_rejected
 
 
 class SchoolAgeImportReport(Schema):

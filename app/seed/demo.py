@@ -17,12 +17,12 @@ from app.org import staff
 from app.org.repository import county_by_code
 from app.org.schemas import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn
 from app.org.staff_schemas import GrantIn, StaffIn
-from app.schemas.students import GuardianIn, SpecialGroups, StudentIn
+from app.roster import students
+from app.roster.schemas import GuardianIn, SpecialGroups, StudentIn
 from app.security.passwords import hash_password
 from app.seed.attendance import seed_demo_attendance
 from app.seed.calendar import seed_demo_terms
 from app.seed.school_age import seed_demo_school_age
-from app.services import students
 
 DEMO_COUNTY_CODE = "DEMO"
 OPS_MOBILE = "13800000000"

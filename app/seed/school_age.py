@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from app.context import AppContext
 from app.domain.access import Actor
-from app.schemas.imports import ImportMode
+from app.roster.imports_schemas import ImportMode
 from app.services.school_age import import_children, read_list
 
 # The children on no roll: what the township declared about each (blank: nothing).

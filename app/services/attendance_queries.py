@@ -29,6 +29,7 @@ from app.org.service import class_for, school_for
 from app.repositories import attendance as repo
 from app.repositories.calendar import calendars_for
 from app.repositories.leaves import approved_leave_days
+from app.roster.students import student_for
 from app.schemas.attendance import (
     CheckProgress,
     ClassRollOut,
@@ -44,7 +45,6 @@ from app.schemas.attendance import (
     ThreeListsOut,
 )
 from app.services.days import derive_days, local_today
-from app.services.students import student_for
 
 MAX_LIST_DAYS = 62
 HISTORY_DAYS = 30

@@ -77,7 +77,8 @@ from app.domain.roles import ROLE_LABELS, Role
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 from app.repositories import alerts as alerts_repo
 from app.repositories import cases as repo
-from app.repositories.students import student_names
+from app.roster.repository import student_names
+from app.roster.students import student_for
 from app.schemas.cases import (
     ALERT_STATUS_LABELS,
     CASE_STATUS_LABELS,
@@ -113,7 +114,6 @@ from app.schemas.cases import (
 )
 from app.services.enrollment_changes import resume_if_missing
 from app.services.inbox import notification_outs
-from app.services.students import student_for
 
 # The school's chain of command for alerts, lowest first (the county admin is above all).
 _LADDER = (Role.head_teacher, Role.vice_principal, Role.principal)

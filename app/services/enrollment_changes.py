@@ -25,8 +25,8 @@ from app.domain.students import (
     MISSING,
     RESUMED,
 )
+from app.roster.students import student_for
 from app.services.days import local_today
-from app.services.students import student_for
 
 
 class ChangeKind(StrEnum):

@@ -25,7 +25,7 @@ from app.domain.roles import ROLE_LABELS, Role
 from app.errors import Forbidden, NotFound
 from app.repositories import alerts as alerts_repo
 from app.repositories import cases as repo
-from app.repositories.students import student_names
+from app.roster.repository import student_names
 from app.schemas.cases import TOPIC_LABELS, InboxPage, NotificationOut
 
 _NO_INBOX = "API 密钥没有消息箱 (API keys have no inbox)"

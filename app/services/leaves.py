@@ -29,7 +29,7 @@ from app.domain.access import Actor
 from app.domain.attendance import LEAVE_STATUS_LABELS, LeaveStatus, LeaveType, Symptom
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 from app.repositories import leaves as repo
-from app.repositories import students as students_repo
+from app.roster import repository as students_repo
 from app.schemas.leaves import (
     LEAVE_TYPE_LABELS,
     SYMPTOM_LABELS,

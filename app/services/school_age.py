@@ -96,11 +96,12 @@ from app.domain.legal import NoticeStatus
 from app.domain.school_age import CHILD_STATUS_LABELS, ChildStatus, DeclaredStatus
 from app.domain.students import GENDER_LABELS, MISSING, RESUMED, STUDYING, SUSPENDED, TRANSFERRED
 from app.errors import NotFound
-from app.imports import parse as p
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 from app.repositories import school_age as repo
 from app.repositories.school_age import DROPOUT, SUSPECTED
-from app.schemas.imports import ImportMode
+from app.roster import parse as p
+from app.roster.imports import RowProblems, TableColumns, read_table, slices
+from app.roster.imports_schemas import ImportMode
 from app.schemas.ledgers import EnrollmentLine
 from app.schemas.school_age import (
     SchoolAgeImportReport,
@@ -110,7 +111,6 @@ from app.schemas.school_age import (
     StatusCount,
     TownshipCount,
 )
-from app.services.imports import RowProblems, TableColumns, read_table, slices
 from app.services.reports import ReportFile
 
 STATUS_ORDER = tuple(CHILD_STATUS_LABELS)

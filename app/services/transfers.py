@@ -68,12 +68,12 @@ from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED
 from app.domain.transfers import TRANSFER_STATUS_LABELS, SuspensionStatus, TransferStatus
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import cases as cases_repo
-from app.repositories.students import student_for_update
+from app.roster.repository import student_for_update
+from app.roster.students import student_for
 from app.services.cases import visible_case
 from app.services.days import local_today
 from app.services.departures import on_transfer_approved
 from app.services.enrollment_changes import ChangeKind, record
-from app.services.students import student_for
 
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText

@@ -12,12 +12,12 @@ from fastapi.responses import JSONResponse, Response
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.files import XLSX_RESPONSES, Format, xlsx_file
 from app.api.problems import PROBLEM_MEDIA_TYPE
-from app.api.routers.imports import read_upload, too_many_rows
 from app.core.types import Id
 from app.domain.school_age import ChildStatus
 from app.errors import Invalid
-from app.imports.parse import FileError, TooManyRows
-from app.schemas.imports import ImportMode
+from app.roster.imports_routes import read_upload, too_many_rows
+from app.roster.imports_schemas import ImportMode
+from app.roster.parse import FileError, TooManyRows
 from app.schemas.reports import ReportFormat
 from app.schemas.school_age import (
     SchoolAgeImportRejected,

@@ -26,15 +26,15 @@ from app.domain import access
 from app.domain.access import Actor
 from app.domain.roles import ROLE_LABELS, Role
 from app.errors import Forbidden
-from app.imports import parse as p
-from app.imports.sheets import Sheet, read_sheet
 from app.org import repository as org_repo
 from app.org import staff_repo
 from app.org.service import school_for
-from app.schemas.imports import ImportMode
-from app.schemas.onboarding import GrantPlanned, StaffReport
+from app.roster import parse as p
+from app.roster.imports import ClassIndex, RowProblems
+from app.roster.imports_schemas import ImportMode
+from app.roster.onboarding_schemas import GrantPlanned, StaffReport
+from app.roster.sheets import Sheet, read_sheet
 from app.security.passwords import hash_password
-from app.services.imports import ClassIndex, RowProblems
 
 MOBILE, ROLE, PASSWORD = "手机号", "职务", "初始密码"
 READ = frozenset({p.NAME, MOBILE, ROLE, p.CLASS, p.GRADE, PASSWORD})

@@ -10,9 +10,9 @@ from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
 from app.core.types import RefId
 from app.errors import Invalid
-from app.imports.parse import FileError, TooManyRows, read_roster
-from app.schemas.imports import ImportMode, ImportRejected, ImportReport
-from app.services import imports
+from app.roster import imports
+from app.roster.imports_schemas import ImportMode, ImportRejected, ImportReport
+from app.roster.parse import FileError, TooManyRows, read_roster
 
 router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])
 

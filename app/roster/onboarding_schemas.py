@@ -1,5 +1,5 @@
 """One-step onboarding: a school's roster in the shape of the national 学籍 system's student
-export, and its staff with their roles (app/services/onboarding.py)."""
+export, and its staff with their roles (app/roster/onboarding.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from app.api.problems import ValidationProblem
 from app.domain.roles import Role
-from app.schemas.imports import ImportMode, RowProblem, rows_rejected
+from app.roster.imports_schemas import ImportMode, RowProblem, rows_rejected
 
 
 class MovedStudent(BaseModel):

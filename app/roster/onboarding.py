@@ -28,15 +28,15 @@ from app.context import AppContext
 from app.db.models import Grade, SchoolClass, Student
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
-from app.imports import parse as p
-from app.imports.sheets import Sheet, read_sheet
 from app.org import repository as org_repo
 from app.org.schemas import GRADE_NAMES, SchoolKind
-from app.repositories import students as students_repo
-from app.schemas.imports import ImportMode
-from app.schemas.onboarding import MovedStudent, RosterReport
-from app.services import imports
-from app.services.imports import ClassIndex, RowProblems
+from app.roster import imports
+from app.roster import parse as p
+from app.roster import repository as students_repo
+from app.roster.imports import ClassIndex, RowProblems
+from app.roster.imports_schemas import ImportMode
+from app.roster.onboarding_schemas import MovedStudent, RosterReport
+from app.roster.sheets import Sheet, read_sheet
 
 READ = p.KNOWN
 REQUIRED = (p.NAME, p.STUDENT_NO, p.GRADE, p.CLASS, p.GUARDIAN, p.MOBILE)

@@ -1,5 +1,5 @@
 """Reading an onboarding sheet (the 学籍 export, the staff list): the roster reader's file
-checks, encodings and header notes (app.imports.parse), but every header is accounted for: a
+checks, encodings and header notes (app.roster.parse), but every header is accounted for: a
 column that is neither read nor known to be safely ignored is reported by name."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from app.imports import parse as p
+from app.roster import parse as p
 
 
 @dataclass(frozen=True)

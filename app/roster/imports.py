@@ -1,4 +1,4 @@
-"""Bulk import of students into one school from a parsed roster (app.imports.parse).
+"""Bulk import of students into one school from a parsed roster (app.roster.parse).
 
 Every row is checked by the rules POST /students applies — ``StudentIn``, then
 ``identity_of`` / ``new_student`` — so an imported student is one the API would have accepted.
@@ -34,14 +34,14 @@ from app.domain.access import Actor
 from app.domain.idcard import InvalidIdNumber
 from app.domain.students import reconcile_identity
 from app.errors import Forbidden, Invalid
-from app.imports import parse as p
 from app.org import repository as org_repo
 from app.org.schemas import GRADE_NAMES
 from app.org.service import school_for
-from app.repositories import students as students_repo
-from app.schemas.imports import ImportMode, ImportReport, RowProblem
-from app.schemas.students import GuardianIn, StudentIn
-from app.services.students import identity_of, new_student
+from app.roster import parse as p
+from app.roster import repository as students_repo
+from app.roster.imports_schemas import ImportMode, ImportReport, RowProblem
+from app.roster.schemas import GuardianIn, StudentIn
+from app.roster.students import identity_of, new_student
 
 _DEFAULT_RELATION = "监护人"
 _REQUIRED_CELLS = (p.NAME, p.STUDENT_NO, p.CLASS, p.GUARDIAN, p.MOBILE)
@@ -88,7 +88,7 @@ def read_table(
     columns: TableColumns,
     max_rows: int = p.DEFAULT_MAX_ROWS,
 ) -> p.Roster:
-    """A CSV (UTF-8, GBK, UTF-16) or XLSX table, read like a roster (app.imports.parse: same
+    """A CSV (UTF-8, GBK, UTF-16) or XLSX table, read like a roster (app.roster.parse: same
     file checks, encodings, header notes, row numbers) but with ``columns``; ``FileError``
     when it is not such a table or lacks a required column."""
     suffix = PurePath(filename or "").suffix.lower()

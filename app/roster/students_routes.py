@@ -4,8 +4,8 @@ from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, IncludeInactive, Limit, Offset, Uow
 from app.core.types import Id, Page
-from app.schemas.students import StudentIn, StudentOut, StudentUpdate
-from app.services import students
+from app.roster import students
+from app.roster.schemas import StudentIn, StudentOut, StudentUpdate
 
 router = APIRouter(prefix="/api/v1/students", tags=["学生 Students"])
 

@@ -15,8 +15,8 @@ from app.domain.idcard import InvalidIdNumber, mask_mobile, mask_student_no, par
 from app.domain.students import Identity, reconcile_identity
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.org.service import class_for
-from app.repositories import students as repo
-from app.schemas.students import (
+from app.roster import repository as repo
+from app.roster.schemas import (
     GuardianIn,
     GuardianOut,
     SpecialGroups,
