@@ -15,7 +15,6 @@ from app.api.dates import strict_query_dates
 from app.api.routers import (
     access_logs,
     attendance,
-    calendar,
     care,
     cases,
     casework,
@@ -33,6 +32,7 @@ from app.api.routers import (
 )
 from app.api.sim_clock import SimClockMiddleware
 from app.api.xlsx_routes import xlsx_twins
+from app.calendar import routes as calendar
 from app.context import AppContext
 from app.org import auth_routes as auth
 from app.org import counties_routes as counties

@@ -33,6 +33,9 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
+from app.calendar import service as calendar
+from app.calendar.repository import calendars_for
+from app.calendar.schemas import TermBreakIn, TermIn
 from app.context import AppContext
 from app.core.clock import SharedClock
 from app.db import migrations
@@ -44,12 +47,10 @@ from app.org import service as org
 from app.org import staff
 from app.org.schemas import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn
 from app.org.staff_schemas import GrantIn, StaffIn
-from app.repositories.calendar import calendars_for
 from app.roster import students
 from app.roster.schemas import GuardianIn, StudentIn
-from app.schemas.calendar import TermBreakIn, TermIn
 from app.schemas.engine import ClockMove
-from app.services import attendance, calendar, sim_clock
+from app.services import attendance, sim_clock
 from app.settings import Settings
 from bench.db import fresh_database
 

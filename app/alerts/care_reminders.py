@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.repositories import alerts as alerts_repo
-from app.repositories.calendar import school_refs
 from app.repositories.care import current_mentors
 from app.services.county_rules import CountyRules, rules_for
 from app.services.days import local_today

@@ -29,11 +29,11 @@ from app.alerts.delivery import DeliveryWorker
 from app.alerts.reminders import remind_missing_rolls
 from app.alerts.tasks import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
+from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.domain.drill import SchoolClockFacts, calendar_moments
 from app.org.repository import active_school_ids
 from app.repositories import sim_clock as repo
-from app.repositories.calendar import school_refs
 from app.services import access_logs
 from app.services.legal import check_overdue_notices
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.alerts import policy as policies
 from app.alerts.templates import DIGEST_LATE_TOPIC, TemplateError, topic_label
+from app.calendar.repository import SchoolRef, school_refs
 from app.context import AppContext
 from app.db.models import (
     AbsenceCase,
@@ -69,7 +70,6 @@ from app.repositories.attendance import (
     marks_between,
     students_brief,
 )
-from app.repositories.calendar import SchoolRef, school_refs
 from app.repositories.leaves import approved_leave_days
 from app.services.days import local_today
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from app.repositories.attendance import StudentBrief
 
 if TYPE_CHECKING:
+    from app.calendar.repository import SchoolRef
     from app.domain.access import Actor
-    from app.repositories.calendar import SchoolRef
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -7,10 +7,10 @@ import uuid
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.domain.access import Actor, ActorKind
 from app.repositories.attendance import school_students
-from app.repositories.calendar import school_refs
 from app.services import attendance
 
 _SEED = Actor(kind=ActorKind.staff, id=0, name="演示数据", superuser=True)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from app.calendar import service as calendar
+from app.calendar.repository import terms_of
+from app.calendar.schemas import TermIn
 from app.context import AppContext
 from app.domain.access import Actor, ActorKind
-from app.repositories.calendar import terms_of
-from app.schemas.calendar import TermIn
-from app.services import calendar
 
 _OPS = Actor(kind=ActorKind.staff, id=0, name="demo seed", superuser=True)
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import TypeAdapter, ValidationError
 
 from app.alerts import engine
+from app.calendar.repository import SchoolRef, school_refs
 from app.context import AppContext
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -26,7 +27,6 @@ from app.domain.access import Actor
 from app.domain.attendance import Mark, fingerprint
 from app.repositories import attendance as repo
 from app.repositories.attendance import StudentBrief
-from app.repositories.calendar import SchoolRef, school_refs
 from app.schemas.attendance import (
     AttendanceEventIn,
     EventProblem,

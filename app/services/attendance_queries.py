@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from app.calendar.repository import calendars_for
 from app.context import AppContext
 from app.core.records import get_or_404
 from app.db.models import School
@@ -27,7 +28,6 @@ from app.org import repository as org_repo
 from app.org.repository import schools_by_ids
 from app.org.service import class_for, school_for
 from app.repositories import attendance as repo
-from app.repositories.calendar import calendars_for
 from app.repositories.leaves import approved_leave_days
 from app.roster.students import student_for
 from app.schemas.attendance import (

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.core.types import Id, SchoolDate
-from app.schemas.calendar import (
+from app.calendar import service as calendar
+from app.calendar.schemas import (
     CalendarOverrideIn,
     CalendarOverrideOut,
     CountyOverridesOut,
@@ -19,7 +19,7 @@ from app.schemas.calendar import (
     TermOut,
     TermUpdate,
 )
-from app.services import calendar
+from app.core.types import Id, SchoolDate
 
 router = APIRouter(prefix="/api/v1", tags=["校历 School calendar"])
 

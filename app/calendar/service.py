@@ -25,16 +25,8 @@ from importlib import metadata
 
 import chinese_calendar
 
-from app.db.models import CalendarOverride, County, NationalYear, Staff, Term, TermBreak
-from app.db.uow import UnitOfWork
-from app.domain import access
-from app.domain import calendar as cal
-from app.domain.access import Actor, ActorKind
-from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.org import repository as org_repo
-from app.org.service import school_for
-from app.repositories import calendar as repo
-from app.schemas.calendar import (
+from app.calendar import repository as repo
+from app.calendar.schemas import (
     CalendarDayOut,
     CalendarOverrideIn,
     CalendarOverrideOut,
@@ -51,6 +43,14 @@ from app.schemas.calendar import (
     TermOut,
     TermUpdate,
 )
+from app.db.models import CalendarOverride, County, NationalYear, Staff, Term, TermBreak
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain import calendar as cal
+from app.domain.access import Actor, ActorKind
+from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.org import repository as org_repo
+from app.org.service import school_for
 
 MAX_RANGE_DAYS = 366
 # Years probed for the package's coverage; wide enough for any release of it.

@@ -1,0 +1,1 @@
+"""School calendars: terms, 调休 overrides, the national holiday calendar."""
