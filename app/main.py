@@ -14,7 +14,6 @@ from app.api.access_log import AccessLogMiddleware
 from app.api.dates import strict_query_dates
 from app.api.routers import (
     access_logs,
-    attendance,
     care,
     cases,
     casework,
@@ -22,7 +21,6 @@ from app.api.routers import (
     engine,
     health,
     inbox,
-    leaves,
     ledgers,
     legal,
     reports,
@@ -32,6 +30,8 @@ from app.api.routers import (
 )
 from app.api.sim_clock import SimClockMiddleware
 from app.api.xlsx_routes import xlsx_twins
+from app.attendance import leaves_routes as leaves
+from app.attendance import routes as attendance
 from app.calendar import routes as calendar
 from app.context import AppContext
 from app.org import auth_routes as auth

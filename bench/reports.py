@@ -25,6 +25,7 @@ from typing import Any
 
 import asyncpg
 
+from app.attendance import queries as attendance_queries
 from app.context import AppContext
 from app.domain.access import Actor, ActorKind
 from app.domain.calendar import school_date
@@ -33,7 +34,7 @@ from app.domain.school_age import ChildStatus
 from app.schemas.ledgers import LedgerKind, RatesOut
 from app.schemas.reviews import CountyMonthlyReviewOut
 from app.schemas.school_age import SchoolAgeLedgerOut
-from app.services import attendance_queries, ledgers, reports, reviews, school_age
+from app.services import ledgers, reports, reviews, school_age
 from app.services.reports import ReportFile
 from app.settings import Settings
 from bench.db import dsn, fresh_database

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from app.attendance.leaves_repo import approved_leave_days
 from app.context import AppContext
 from app.domain.roles import Role
-from app.repositories.leaves import approved_leave_days
 from tests.world import World
 
 URL = "/api/v1/leaves"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import httpx
 from sqlmodel import select
 
-from app.alerts.reminders import remind_missing_rolls
+from app.attendance.reminders import remind_missing_rolls
 from app.context import AppContext
 from app.core.clock import SimClock
 from app.db.models import Notification

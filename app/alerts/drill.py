@@ -26,9 +26,9 @@ from app.alerts import engine
 from app.alerts import policy as policies
 from app.alerts.care_reminders import remind_mentors
 from app.alerts.delivery import DeliveryWorker
-from app.alerts.reminders import remind_missing_rolls
 from app.alerts.tasks import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
+from app.attendance.reminders import remind_missing_rolls
 from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.domain.drill import SchoolClockFacts, calendar_moments

@@ -25,6 +25,14 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.alerts import policy as policies
 from app.alerts.templates import DIGEST_LATE_TOPIC, TemplateError, topic_label
+from app.attendance.days import local_today
+from app.attendance.leaves_repo import approved_leave_days
+from app.attendance.repository import (
+    CaseHints,
+    StudentBrief,
+    marks_between,
+    students_brief,
+)
 from app.calendar.repository import SchoolRef, school_refs
 from app.context import AppContext
 from app.db.models import (
@@ -64,14 +72,6 @@ from app.domain.cases import (
 from app.domain.roles import ROLE_LABELS, VACANCY_REASON, Role, stand_ins
 from app.repositories import alerts as repo
 from app.repositories import timeline as timeline_repo
-from app.repositories.attendance import (
-    CaseHints,
-    StudentBrief,
-    marks_between,
-    students_brief,
-)
-from app.repositories.leaves import approved_leave_days
-from app.services.days import local_today
 
 log = logging.getLogger("kcbx.engine")
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from app.alerts.care_reminders import remind_mentors
 from app.alerts.engine import describe
-from app.alerts.reminders import remind_missing_rolls
 from app.alerts.tasks import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
+from app.attendance.reminders import remind_missing_rolls
 from app.context import AppContext
 from app.org.repository import active_school_ids
 from app.repositories import engine_jobs

@@ -7,11 +7,11 @@ import uuid
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from app.attendance import intake as attendance
+from app.attendance.repository import school_students
 from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.domain.access import Actor, ActorKind
-from app.repositories.attendance import school_students
-from app.services import attendance
 
 _SEED = Actor(kind=ActorKind.staff, id=0, name="演示数据", superuser=True)
 

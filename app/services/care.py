@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.attendance.days import local_today
 from app.context import AppContext
 from app.core.access import require_person
 from app.db.models import CareContact, MentorAssignment, School, Staff, Student
@@ -42,7 +43,6 @@ from app.schemas.care import (
     MentorIn,
     MentorOut,
 )
-from app.services.days import local_today
 from app.services.reports import ReportFile
 
 WINDOW_DAYS = 90

@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from app.attendance.days import local_today
 from app.context import AppContext
 from app.core.access import require_person
 from app.db.models import (
@@ -57,7 +58,6 @@ from app.schemas.casework import (
     VisitOutcome,
 )
 from app.services.cases import locked_case, visible_case
-from app.services.days import local_today
 
 _NOT_PERSUADER = (
     "只有联合劝返工作组成员、本班班主任或学校管理者可登记 "

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pydantic import Field
 from sqlmodel import col, select
 
+from app.attendance.days import local_today
 from app.context import AppContext
 from app.core.types import Schema
 from app.db.models import EnrollmentChange, School, Student
@@ -26,7 +27,6 @@ from app.domain.students import (
     RESUMED,
 )
 from app.roster.students import student_for
-from app.services.days import local_today
 
 
 class ChangeKind(StrEnum):

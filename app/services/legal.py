@@ -47,6 +47,7 @@ from docx.shared import Pt
 from docx.text.run import Run
 from pydantic import Field
 
+from app.attendance.days import local_today
 from app.context import AppContext
 from app.core import read_scope
 from app.core.access import require_person
@@ -76,7 +77,6 @@ from app.repositories import timeline as timeline_repo
 from app.schemas.legal import CheckOut, NoticeIn, StrikeOffIn
 from app.services.cases import locked_case, visible_case
 from app.services.county_rules import CountyRules, rules_for
-from app.services.days import local_today
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

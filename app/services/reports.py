@@ -41,6 +41,7 @@ from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.attendance import queries as attendance_queries
 from app.context import AppContext
 from app.db.models import AbsenceCase, AbsenceReport, Alert, Deadline, ParentContact
 from app.db.uow import UnitOfWork
@@ -53,7 +54,6 @@ from app.org import repository as org_repo
 from app.org.service import school_for
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 from app.schemas.reports import AlertsByLevel, HeadTeacherLine, Rate, WeeklyBulletinOut
-from app.services import attendance_queries
 
 VERIFY_WITHIN = timedelta(hours=48)
 RETURN_REASONS = (CloseReason.returned.value, CloseReason.reenrolled.value)

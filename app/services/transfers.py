@@ -53,6 +53,7 @@ from sqlmodel import col, select
 
 from app.alerts import engine
 from app.alerts.tasks import follow_up_week
+from app.attendance.days import local_today
 from app.context import AppContext
 from app.core.access import require_person
 from app.core.documents import next_number
@@ -71,7 +72,6 @@ from app.repositories import cases as cases_repo
 from app.roster.repository import student_for_update
 from app.roster.students import student_for
 from app.services.cases import visible_case
-from app.services.days import local_today
 from app.services.departures import on_transfer_approved
 from app.services.enrollment_changes import ChangeKind, record
 

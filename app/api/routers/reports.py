@@ -7,10 +7,11 @@ from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.files import XLSX_RESPONSES, Format, xlsx_file
+from app.attendance import queries as attendance_queries
+from app.attendance.schemas import ThreeListsOut
 from app.core.types import Id, SchoolDate
-from app.schemas.attendance import ThreeListsOut
 from app.schemas.reports import ReportFormat, WeeklyBulletinOut
-from app.services import attendance_queries, reports
+from app.services import reports
 
 router = APIRouter(prefix="/api/v1/reports", tags=["报表 Reports"])
 

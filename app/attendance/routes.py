@@ -11,9 +11,9 @@ from app.api import openapi
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.errors import problem_response
 from app.api.problems import PROBLEM_MEDIA_TYPE, ValidationProblem
-from app.core.types import Id, SchoolDate
-from app.errors import Invalid, PayloadTooLarge
-from app.schemas.attendance import (
+from app.attendance import intake as attendance
+from app.attendance import queries as attendance_queries
+from app.attendance.schemas import (
     ATTENDANCE_BODY,
     AttendanceBatchIn,
     AttendanceEventIn,
@@ -28,7 +28,8 @@ from app.schemas.attendance import (
     StudentHistoryOut,
     ThreeListsOut,
 )
-from app.services import attendance, attendance_queries
+from app.core.types import Id, SchoolDate
+from app.errors import Invalid, PayloadTooLarge
 
 router = APIRouter(prefix="/api/v1", tags=["考勤 Attendance"])
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
+from app.attendance import leaves
+from app.attendance.leaves_schemas import LeaveIn, LeaveOut, RejectIn
 from app.core.types import Id, Page, SchoolDate
 from app.domain.attendance import LeaveStatus, LeaveType
-from app.schemas.leaves import LeaveIn, LeaveOut, RejectIn
-from app.services import leaves
 
 router = APIRouter(prefix="/api/v1/leaves", tags=["请假 Leave"])
 

@@ -217,7 +217,7 @@ class ComplianceOut(Row):
 
 
 # The whole body in one pass through pydantic-core; a body with any bad event falls back to
-# judging events one by one (app/api/routers/attendance.py). At most one member can match (a
+# judging events one by one (app/attendance/routes.py). At most one member can match (a
 # batch object has ``events``, which an event forbids; only the list takes an array), so the
 # first that does is the answer: left to right, not pydantic's "smart" mode, which validates
 # the body against every member to choose (four times the work for a class's roll).

@@ -19,21 +19,21 @@ from zoneinfo import ZoneInfo
 from pydantic import TypeAdapter, ValidationError
 
 from app.alerts import engine
-from app.calendar.repository import SchoolRef, school_refs
-from app.context import AppContext
-from app.db.uow import UnitOfWork
-from app.domain import access
-from app.domain.access import Actor
-from app.domain.attendance import Mark, fingerprint
-from app.repositories import attendance as repo
-from app.repositories.attendance import StudentBrief
-from app.schemas.attendance import (
+from app.attendance import repository as repo
+from app.attendance.repository import StudentBrief
+from app.attendance.schemas import (
     AttendanceEventIn,
     EventProblem,
     EventResult,
     Outcome,
     RejectCode,
 )
+from app.calendar.repository import SchoolRef, school_refs
+from app.context import AppContext
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor
+from app.domain.attendance import Mark, fingerprint
 
 _EVENT = TypeAdapter(AttendanceEventIn)
 _UNKNOWN_STUDENT = "学生不存在或不在您的权限范围内 (unknown student)"

@@ -10,9 +10,9 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from app.attendance.repository import MarkRow, StudentBrief
+from app.attendance.schemas import CheckMarkOut
 from app.domain.attendance import CHECK_ORDER, Check, DayStatus, LeaveType, Mark, day_status
-from app.repositories.attendance import MarkRow, StudentBrief
-from app.schemas.attendance import CheckMarkOut
 
 
 class _HasTimezone(Protocol):

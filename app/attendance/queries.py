@@ -7,6 +7,23 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from app.attendance import repository as repo
+from app.attendance.days import derive_days, local_today
+from app.attendance.leaves_repo import approved_leave_days
+from app.attendance.schemas import (
+    CheckProgress,
+    ClassRollOut,
+    ComplianceOut,
+    DayCalendarOut,
+    DayListsOut,
+    EventOut,
+    HistoryDayOut,
+    ListEntry,
+    MissingRoll,
+    StudentDayOut,
+    StudentHistoryOut,
+    ThreeListsOut,
+)
 from app.calendar.repository import calendars_for
 from app.context import AppContext
 from app.core.records import get_or_404
@@ -27,24 +44,7 @@ from app.errors import Invalid
 from app.org import repository as org_repo
 from app.org.repository import schools_by_ids
 from app.org.service import class_for, school_for
-from app.repositories import attendance as repo
-from app.repositories.leaves import approved_leave_days
 from app.roster.students import student_for
-from app.schemas.attendance import (
-    CheckProgress,
-    ClassRollOut,
-    ComplianceOut,
-    DayCalendarOut,
-    DayListsOut,
-    EventOut,
-    HistoryDayOut,
-    ListEntry,
-    MissingRoll,
-    StudentDayOut,
-    StudentHistoryOut,
-    ThreeListsOut,
-)
-from app.services.days import derive_days, local_today
 
 MAX_LIST_DAYS = 62
 HISTORY_DAYS = 30

@@ -20,6 +20,15 @@ from __future__ import annotations
 from datetime import UTC, date, timedelta
 
 from app.alerts import engine
+from app.attendance import leaves_repo as repo
+from app.attendance.leaves_schemas import (
+    LEAVE_TYPE_LABELS,
+    SYMPTOM_LABELS,
+    LeaveIn,
+    LeaveOut,
+    RejectIn,
+    SymptomOut,
+)
 from app.context import AppContext
 from app.core.types import Page
 from app.db.models import LeaveRequest
@@ -28,16 +37,7 @@ from app.domain import access
 from app.domain.access import Actor
 from app.domain.attendance import LEAVE_STATUS_LABELS, LeaveStatus, LeaveType, Symptom
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
-from app.repositories import leaves as repo
 from app.roster import repository as students_repo
-from app.schemas.leaves import (
-    LEAVE_TYPE_LABELS,
-    SYMPTOM_LABELS,
-    LeaveIn,
-    LeaveOut,
-    RejectIn,
-    SymptomOut,
-)
 
 MAX_DAYS = 60
 _NOT_APPROVER = (
