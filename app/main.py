@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from app.alerts import cases_routes as cases
+from app.alerts import engine_routes as engine
 from app.alerts.runner import EngineRunner
 from app.api import contract, errors, guards, openapi
 from app.api.access_log import AccessLogMiddleware
@@ -15,10 +17,8 @@ from app.api.dates import strict_query_dates
 from app.api.routers import (
     access_logs,
     care,
-    cases,
     casework,
     delivery,
-    engine,
     health,
     inbox,
     ledgers,

@@ -33,6 +33,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
+from app.alerts.engine_schemas import ClockMove
 from app.attendance import intake as attendance
 from app.calendar import service as calendar
 from app.calendar.repository import calendars_for
@@ -50,7 +51,6 @@ from app.org.schemas import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, To
 from app.org.staff_schemas import GrantIn, StaffIn
 from app.roster import students
 from app.roster.schemas import GuardianIn, StudentIn
-from app.schemas.engine import ClockMove
 from app.services import sim_clock
 from app.settings import Settings
 from bench.db import fresh_database

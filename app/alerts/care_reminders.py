@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.alerts import repository as alerts_repo
+from app.alerts.county_rules import CountyRules, rules_for
 from app.attendance.days import local_today
 from app.calendar.repository import school_refs
 from app.context import AppContext
-from app.repositories import alerts as alerts_repo
 from app.repositories.care import current_mentors
-from app.services.county_rules import CountyRules, rules_for
 
 
 async def remind_mentors(ctx: AppContext) -> int:

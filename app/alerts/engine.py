@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.alerts import policy as policies
+from app.alerts import repository as repo
+from app.alerts import timeline_repo
 from app.alerts.templates import DIGEST_LATE_TOPIC, TemplateError, topic_label
 from app.attendance.days import local_today
 from app.attendance.leaves_repo import approved_leave_days
@@ -70,8 +72,6 @@ from app.domain.cases import (
     transition,
 )
 from app.domain.roles import ROLE_LABELS, VACANCY_REASON, Role, stand_ins
-from app.repositories import alerts as repo
-from app.repositories import timeline as timeline_repo
 
 log = logging.getLogger("kcbx.engine")
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.alerts import policy as policies
+from app.alerts import repository as repo
+from app.alerts import timeline_repo
 from app.alerts.engine import Outbox, notify_role
 from app.context import AppContext
 from app.db.models import AbsenceCase, CaseTask
 from app.db.uow import UnitOfWork
 from app.domain.cases import TASK_LABELS, Policy, TaskKind, TimelineKind
 from app.domain.roles import Role
-from app.repositories import alerts as repo
-from app.repositories import timeline as timeline_repo
 
 
 @dataclass

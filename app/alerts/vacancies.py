@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from app.alerts import repository as alerts_repo
+from app.alerts.vacancies_repo import SCHOOL_ROLES, SchoolVacancies, vacancies
 from app.context import AppContext
 from app.domain.roles import ROLE_LABELS, Role
-from app.repositories import alerts as alerts_repo
-from app.repositories.vacancies import SCHOOL_ROLES, SchoolVacancies, vacancies
 
 NOTICE_HOUR = 7
 TOPIC = "roles.vacant"

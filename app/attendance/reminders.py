@@ -4,11 +4,11 @@ the notice's key says so."""
 
 from __future__ import annotations
 
+from app.alerts import repository as alerts_repo
 from app.attendance.queries import roll_compliance
 from app.context import AppContext
 from app.domain.access import Actor, ActorKind
 from app.domain.roles import Role
-from app.repositories import alerts as alerts_repo
 
 _ENGINE = Actor(kind=ActorKind.staff, id=0, name="预警引擎", superuser=True)
 

@@ -9,8 +9,8 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from app.alerts.cases_schemas import ReasonCategory
 from app.core.types import Name, RefId, SafeLine, SafeText, Schema, SchoolDate
-from app.schemas.cases import ReasonCategory
 
 Short = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SafeLine

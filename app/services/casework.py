@@ -22,6 +22,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from app.alerts import cases_repo as repo
+from app.alerts import timeline_repo
+from app.alerts.cases import locked_case, visible_case
+from app.alerts.cases_schemas import REASON_LABELS, ReasonCategory
 from app.attendance.days import local_today
 from app.context import AppContext
 from app.core.access import require_person
@@ -37,10 +41,7 @@ from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import CaseStatus, TimelineKind
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
-from app.repositories import cases as repo
 from app.repositories import casework as casework_repo
-from app.repositories import timeline as timeline_repo
-from app.schemas.cases import REASON_LABELS, ReasonCategory
 from app.schemas.casework import (
     MEASURE_LABELS,
     OUTCOME_LABELS,
@@ -57,7 +58,6 @@ from app.schemas.casework import (
     TalkOut,
     VisitOutcome,
 )
-from app.services.cases import locked_case, visible_case
 
 _NOT_PERSUADER = (
     "只有联合劝返工作组成员、本班班主任或学校管理者可登记 "

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.alerts.engine_schemas import ChannelHealthOut, DeliveryHealthOut, ProcessOut
 from app.context import AppContext
 from app.db.uow import UnitOfWork
 from app.repositories import delivery as repo
 from app.schemas.delivery import ChannelName
-from app.schemas.engine import ChannelHealthOut, DeliveryHealthOut, ProcessOut
 
 STALL = timedelta(minutes=5)
 

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.alerts import cases_repo as repo
+from app.alerts import repository as alerts_repo
+from app.alerts.cases_schemas import TOPIC_LABELS, InboxPage, NotificationOut
 from app.context import AppContext
 from app.db.models import Notification
 from app.db.uow import UnitOfWork
@@ -23,10 +26,7 @@ from app.domain.access import Actor, ActorKind
 from app.domain.cases import LEVEL_LABELS, Level
 from app.domain.roles import ROLE_LABELS, Role
 from app.errors import Forbidden, NotFound
-from app.repositories import alerts as alerts_repo
-from app.repositories import cases as repo
 from app.roster.repository import student_names
-from app.schemas.cases import TOPIC_LABELS, InboxPage, NotificationOut
 
 _NO_INBOX = "API 密钥没有消息箱 (API keys have no inbox)"
 

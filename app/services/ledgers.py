@@ -44,7 +44,7 @@ Beijing time), per school:
 
 A school is **above target** when its dropout rate exceeds the target of its kind: the county's
 ``dropout_target_primary`` / ``dropout_target_junior_middle`` (2% and 3% by default; set in the
-county's alert policy, ``app/services/county_rules.py``).
+county's alert policy, ``app/alerts/county_rules.py``).
 Totals per kind of school compare with that kind's target; the overall total has none.
 
 Access: the tracking record — the school's managers (principal, vice principal, 教务处) and
@@ -61,6 +61,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, func, select
 
+from app.alerts.county_rules import CountyRules, rules_for
 from app.context import AppContext
 from app.core.access import admin_county
 from app.core.time import current_school_year, default_zone
@@ -97,7 +98,6 @@ from app.schemas.ledgers import (
     RateTargetsOut,
 )
 from app.services import school_age
-from app.services.county_rules import CountyRules, rules_for
 from app.services.reports import ReportFile
 
 MAX_DAYS = 366

@@ -2,7 +2,7 @@
 report to the township when its deadline passes, 疑似辍学 then 辍学, and 销号.
 
 Decisions:
-- periods are configuration (``CountyRules`` in ``app/services/county_rules.py``, set per
+- periods are configuration (``CountyRules`` in ``app/alerts/county_rules.py``, set per
   county in its alert policy, a school may override): the notice gives ``notice_days`` (7)
   calendar days; the deadline is ``issued_on + notice_days`` in the school's local calendar,
   fixed when the notice is issued. When the deadline has passed by more than
@@ -47,6 +47,10 @@ from docx.shared import Pt
 from docx.text.run import Run
 from pydantic import Field
 
+from app.alerts import cases_repo, timeline_repo
+from app.alerts import repository as alerts_repo
+from app.alerts.cases import locked_case, visible_case
+from app.alerts.county_rules import CountyRules, rules_for
 from app.attendance.days import local_today
 from app.context import AppContext
 from app.core import read_scope
@@ -70,13 +74,8 @@ from app.domain.access import Actor
 from app.domain.cases import CaseStatus, Level, TimelineKind
 from app.domain.legal import NOTICE_STATUS_LABELS, NoticeStatus
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.repositories import alerts as alerts_repo
-from app.repositories import cases as cases_repo
 from app.repositories import legal as legal_repo
-from app.repositories import timeline as timeline_repo
 from app.schemas.legal import CheckOut, NoticeIn, StrikeOffIn
-from app.services.cases import locked_case, visible_case
-from app.services.county_rules import CountyRules, rules_for
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

@@ -35,6 +35,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from app.alerts import drill
+from app.alerts.engine_schemas import (
+    MAX_ADVANCE_MINUTES,
+    ClockMove,
+    ClockMoved,
+    ClockMoveOut,
+    ClockOut,
+)
 from app.context import AppContext
 from app.core.clock import SharedClock, SimClock
 from app.db.models import SimClockMove, SimClockRow
@@ -42,13 +49,6 @@ from app.domain.access import Actor
 from app.domain.drill import may_move_clock
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import sim_clock as repo
-from app.schemas.engine import (
-    MAX_ADVANCE_MINUTES,
-    ClockMove,
-    ClockMoved,
-    ClockMoveOut,
-    ClockOut,
-)
 
 log = logging.getLogger("kcbx.drill")
 

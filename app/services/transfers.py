@@ -51,7 +51,8 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 from sqlmodel import col, select
 
-from app.alerts import engine
+from app.alerts import cases_repo, engine
+from app.alerts.cases import visible_case
 from app.alerts.tasks import follow_up_week
 from app.attendance.days import local_today
 from app.context import AppContext
@@ -68,10 +69,8 @@ from app.domain.roles import Role
 from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED
 from app.domain.transfers import TRANSFER_STATUS_LABELS, SuspensionStatus, TransferStatus
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.repositories import cases as cases_repo
 from app.roster.repository import student_for_update
 from app.roster.students import student_for
-from app.services.cases import visible_case
 from app.services.departures import on_transfer_approved
 from app.services.enrollment_changes import ChangeKind, record
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from app.alerts.cases_schemas import InboxPage, NotificationOut
 from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
 from app.core.types import BigId
-from app.schemas.cases import InboxPage, NotificationOut
 from app.services import inbox
 
 router = APIRouter(prefix="/api/v1/inbox", tags=["消息 Inbox"])

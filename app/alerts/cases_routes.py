@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
-from app.core.types import Id, Page, SchoolDate
-from app.domain.cases import AlertStatus, CaseStatus, Level
-from app.schemas.cases import (
+from app.alerts import cases
+from app.alerts.cases_schemas import (
     AlertDetail,
     AlertOut,
     CaseDetail,
@@ -22,7 +20,9 @@ from app.schemas.cases import (
     TaskOut,
     VerifyIn,
 )
-from app.services import cases
+from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
+from app.core.types import Id, Page, SchoolDate
+from app.domain.cases import AlertStatus, CaseStatus, Level
 
 router = APIRouter(prefix="/api/v1")
 ALERTS = "预警 Alerts"

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.repositories import alerts as alerts_repo
+from app.alerts import repository as alerts_repo
 
 
 class CountyRules(BaseModel):

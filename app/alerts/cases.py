@@ -33,7 +33,42 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
+from app.alerts import cases_repo as repo
 from app.alerts import engine
+from app.alerts import repository as alerts_repo
+from app.alerts.cases_schemas import (
+    ALERT_STATUS_LABELS,
+    CASE_STATUS_LABELS,
+    CLOSE_REASON_LABELS,
+    DEADLINE_KIND_LABELS,
+    DEADLINE_STATE_LABELS,
+    REASON_LABELS,
+    REPORT_STATUS_LABELS,
+    TOPIC_LABELS,
+    WORK_GROUP_PARTS,
+    AlertDetail,
+    AlertExplanation,
+    AlertHistory,
+    AlertOut,
+    CaseDetail,
+    CaseOut,
+    ContactIn,
+    ContactOut,
+    DeadlineOut,
+    DeadlineState,
+    DecisionIn,
+    NoticeRecipient,
+    ReasonCategory,
+    RecipientGroup,
+    ReportIn,
+    ReportOut,
+    ReturnIn,
+    TaskDoneIn,
+    TaskOut,
+    TimelineOut,
+    VerifyIn,
+    WorkGroupMember,
+)
 from app.context import AppContext
 from app.core.access import require_person
 from app.core.types import Page
@@ -75,43 +110,8 @@ from app.domain.cases import (
 )
 from app.domain.roles import ROLE_LABELS, Role
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
-from app.repositories import alerts as alerts_repo
-from app.repositories import cases as repo
 from app.roster.repository import student_names
 from app.roster.students import student_for
-from app.schemas.cases import (
-    ALERT_STATUS_LABELS,
-    CASE_STATUS_LABELS,
-    CLOSE_REASON_LABELS,
-    DEADLINE_KIND_LABELS,
-    DEADLINE_STATE_LABELS,
-    REASON_LABELS,
-    REPORT_STATUS_LABELS,
-    TOPIC_LABELS,
-    WORK_GROUP_PARTS,
-    AlertDetail,
-    AlertExplanation,
-    AlertHistory,
-    AlertOut,
-    CaseDetail,
-    CaseOut,
-    ContactIn,
-    ContactOut,
-    DeadlineOut,
-    DeadlineState,
-    DecisionIn,
-    NoticeRecipient,
-    ReasonCategory,
-    RecipientGroup,
-    ReportIn,
-    ReportOut,
-    ReturnIn,
-    TaskDoneIn,
-    TaskOut,
-    TimelineOut,
-    VerifyIn,
-    WorkGroupMember,
-)
 from app.services.enrollment_changes import resume_if_missing
 from app.services.inbox import notification_outs
 

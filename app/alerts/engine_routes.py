@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import Ctx, CurrentActor, Uow
-from app.core.types import Id
-from app.schemas.engine import (
+from app.alerts import engine_admin
+from app.alerts.engine_schemas import (
     ClockMove,
     ClockMoved,
     ClockOut,
@@ -12,7 +11,9 @@ from app.schemas.engine import (
     PolicyIn,
     PolicyOut,
 )
-from app.services import engine_admin, sim_clock
+from app.api.deps import Ctx, CurrentActor, Uow
+from app.core.types import Id
+from app.services import sim_clock
 
 router = APIRouter(prefix="/api/v1", tags=["预警规则与引擎 Alert policy & engine"])
 

@@ -1,5 +1,5 @@
 """Read queries over cases, alerts, their casework and the staff inbox (the engine's own
-reads and writes are in ``app.repositories.alerts``)."""
+reads and writes are in ``app.alerts.repository``)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,14 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.alerts import policy as policies
+from app.alerts import repository as alerts_repo
+from app.alerts.county_rules import rules_from
+from app.alerts.engine_schemas import (
+    EngineHealthOut,
+    JobStatusOut,
+    PolicyIn,
+    PolicyOut,
+)
 from app.alerts.jobs import LABELS
 from app.context import AppContext
 from app.db.models import AlertPolicyRow, Deadline, EngineJob, Notification
@@ -17,15 +25,7 @@ from app.domain import access
 from app.domain.access import Actor
 from app.errors import Forbidden, Invalid, NotFound
 from app.org.service import school_for
-from app.repositories import alerts as alerts_repo
 from app.repositories import engine_jobs
-from app.schemas.engine import (
-    EngineHealthOut,
-    JobStatusOut,
-    PolicyIn,
-    PolicyOut,
-)
-from app.services.county_rules import rules_from
 from app.services.delivery_health import delivery_health
 
 
