@@ -16,13 +16,10 @@ from app.api.access_log import AccessLogMiddleware
 from app.api.dates import strict_query_dates
 from app.api.routers import (
     access_logs,
-    care,
-    casework,
     delivery,
     health,
     inbox,
     ledgers,
-    legal,
     reports,
     reviews,
     school_age,
@@ -33,6 +30,9 @@ from app.api.xlsx_routes import xlsx_twins
 from app.attendance import leaves_routes as leaves
 from app.attendance import routes as attendance
 from app.calendar import routes as calendar
+from app.casework import care_routes as care
+from app.casework import return_notices_routes as legal
+from app.casework import routes as casework
 from app.context import AppContext
 from app.org import auth_routes as auth
 from app.org import counties_routes as counties

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import col, select
 
-from app.alerts.care_reminders import remind_mentors
+from app.casework.care_reminders import remind_mentors
 from app.context import AppContext
 from app.db.models import CareContact, MentorAssignment, Notification, Student
 from app.domain.roles import Role

@@ -456,7 +456,7 @@ async def test_the_return_notice_check_locks_its_cases_at_once_in_case_id_order(
 ) -> None:
     from sqlalchemy import event as sa_event
 
-    from app.services.legal import check_overdue_notices
+    from app.casework.return_notices import check_overdue_notices
 
     first = world.ids["student_A1"]
     second = await world.add_student("red2", "class_A1", 70)

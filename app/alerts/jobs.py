@@ -15,16 +15,16 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from app.alerts.care_reminders import remind_mentors
 from app.alerts.engine import describe
 from app.alerts.tasks import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
 from app.attendance.reminders import remind_missing_rolls
+from app.casework.care_reminders import remind_mentors
+from app.casework.return_notices import check_overdue_notices
 from app.context import AppContext
 from app.org.repository import active_school_ids
 from app.repositories import engine_jobs
 from app.services import access_logs
-from app.services.legal import check_overdue_notices
 
 log = logging.getLogger("kcbx.engine")
 

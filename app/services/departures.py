@@ -22,14 +22,14 @@ from __future__ import annotations
 from app.alerts import engine
 from app.alerts import repository as alerts_repo
 from app.attendance.days import local_today
+from app.casework import care_repo
+from app.casework.return_notices import strike_off_for_transfer
 from app.context import AppContext
 from app.db.models import School, Student, Transfer
 from app.db.uow import UnitOfWork
 from app.domain.cases import TaskKind, TransferredOut
 from app.domain.students import STUDYING, TRANSFERRED
-from app.repositories import care as care_repo
 from app.services.enrollment_changes import ChangeKind, record
-from app.services.legal import strike_off_for_transfer
 
 
 async def on_transfer_approved(

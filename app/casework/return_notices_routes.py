@@ -7,11 +7,11 @@ from fastapi import APIRouter, status
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.casework import return_notices as legal
+from app.casework.return_notices import NoticeOut
+from app.casework.return_notices_schemas import CheckOut, NoticeIn, StrikeOffIn
 from app.core.types import Id
 from app.reports.xlsx import content_disposition
-from app.schemas.legal import CheckOut, NoticeIn, StrikeOffIn
-from app.services import legal
-from app.services.legal import NoticeOut
 
 router = APIRouter(prefix="/api/v1", tags=["返校通知与销号 Return notices"])
 

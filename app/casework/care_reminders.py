@@ -13,8 +13,8 @@ from app.alerts import repository as alerts_repo
 from app.alerts.county_rules import CountyRules, rules_for
 from app.attendance.days import local_today
 from app.calendar.repository import school_refs
+from app.casework.care_repo import current_mentors
 from app.context import AppContext
-from app.repositories.care import current_mentors
 
 
 async def remind_mentors(ctx: AppContext) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.casework import service as casework
+from app.casework.schemas import HomeVisitIn, HomeVisitOut, PlanIn, PlanOut, TalkIn, TalkOut
 from app.core.types import Id
-from app.schemas.casework import HomeVisitIn, HomeVisitOut, PlanIn, PlanOut, TalkIn, TalkOut
-from app.services import casework
 
 router = APIRouter(prefix="/api/v1", tags=["劝返 Persuasion"])
 

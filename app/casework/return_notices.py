@@ -52,6 +52,8 @@ from app.alerts import repository as alerts_repo
 from app.alerts.cases import locked_case, visible_case
 from app.alerts.county_rules import CountyRules, rules_for
 from app.attendance.days import local_today
+from app.casework import return_notices_repo as legal_repo
+from app.casework.return_notices_schemas import CheckOut, NoticeIn, StrikeOffIn
 from app.context import AppContext
 from app.core import read_scope
 from app.core.access import require_person
@@ -74,8 +76,6 @@ from app.domain.access import Actor
 from app.domain.cases import CaseStatus, Level, TimelineKind
 from app.domain.legal import NOTICE_STATUS_LABELS, NoticeStatus
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.repositories import legal as legal_repo
-from app.schemas.legal import CheckOut, NoticeIn, StrikeOffIn
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

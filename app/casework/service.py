@@ -27,22 +27,8 @@ from app.alerts import timeline_repo
 from app.alerts.cases import locked_case, visible_case
 from app.alerts.cases_schemas import REASON_LABELS, ReasonCategory
 from app.attendance.days import local_today
-from app.context import AppContext
-from app.core.access import require_person
-from app.db.models import (
-    AbsenceCase,
-    HomeVisit,
-    PersuasionTalk,
-    ReturnPlan,
-    School,
-)
-from app.db.uow import UnitOfWork
-from app.domain import access
-from app.domain.access import Actor
-from app.domain.cases import CaseStatus, TimelineKind
-from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
-from app.repositories import casework as casework_repo
-from app.schemas.casework import (
+from app.casework import repository as casework_repo
+from app.casework.schemas import (
     MEASURE_LABELS,
     OUTCOME_LABELS,
     PARTICIPANT_LABELS,
@@ -58,6 +44,20 @@ from app.schemas.casework import (
     TalkOut,
     VisitOutcome,
 )
+from app.context import AppContext
+from app.core.access import require_person
+from app.db.models import (
+    AbsenceCase,
+    HomeVisit,
+    PersuasionTalk,
+    ReturnPlan,
+    School,
+)
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor
+from app.domain.cases import CaseStatus, TimelineKind
+from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 
 _NOT_PERSUADER = (
     "只有联合劝返工作组成员、本班班主任或学校管理者可登记 "

@@ -23,6 +23,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.attendance.days import local_today
+from app.casework import care_repo
+from app.casework.care_schemas import (
+    CareContactIn,
+    CareContactOut,
+    CareLedgerOut,
+    CareLedgerRow,
+    ContactKind,
+    MentorIn,
+    MentorOut,
+)
 from app.context import AppContext
 from app.core.access import require_person
 from app.db.models import CareContact, MentorAssignment, School, Staff, Student
@@ -33,16 +43,6 @@ from app.domain.students import SPECIAL_GROUPS
 from app.errors import Forbidden, Invalid, NotFound
 from app.org.service import school_for
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
-from app.repositories import care as care_repo
-from app.schemas.care import (
-    CareContactIn,
-    CareContactOut,
-    CareLedgerOut,
-    CareLedgerRow,
-    ContactKind,
-    MentorIn,
-    MentorOut,
-)
 from app.services.reports import ReportFile
 
 WINDOW_DAYS = 90

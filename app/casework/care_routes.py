@@ -9,11 +9,17 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.casework import care
+from app.casework.care_schemas import (
+    CareContactIn,
+    CareContactOut,
+    CareLedgerOut,
+    MentorIn,
+    MentorOut,
+)
 from app.core.types import Id
 from app.reports.xlsx import XLSX_MEDIA_TYPE, content_disposition
-from app.schemas.care import CareContactIn, CareContactOut, CareLedgerOut, MentorIn, MentorOut
 from app.schemas.reports import ReportFormat
-from app.services import care
 
 router = APIRouter(prefix="/api/v1", tags=["特殊群体关爱 Care"])
 

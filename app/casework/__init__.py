@@ -1,0 +1,1 @@
+"""Work on a case: persuasion talks, home visits, plans, return notices, care."""
