@@ -23,7 +23,6 @@ from app.api.routers import (
     reports,
     reviews,
     school_age,
-    transfers,
 )
 from app.api.sim_clock import SimClockMiddleware
 from app.api.xlsx_routes import xlsx_twins
@@ -44,6 +43,7 @@ from app.roster import students_routes as students
 from app.seed.demo import refuse_demo_in_production
 from app.services import sim_clock
 from app.settings import Settings, get_settings
+from app.transfers import routes as transfers
 
 DESCRIPTION = """
 控辍保学 KCBX(辍学预防)后台:一日三查考勤、缺勤预警、劝返复学。

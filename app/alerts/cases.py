@@ -110,9 +110,9 @@ from app.domain.cases import (
 )
 from app.domain.roles import ROLE_LABELS, Role
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
+from app.roster.enrollment_changes import resume_if_missing
 from app.roster.repository import student_names
 from app.roster.students import student_for
-from app.services.enrollment_changes import resume_if_missing
 from app.services.inbox import notification_outs
 
 # The school's chain of command for alerts, lowest first (the county admin is above all).

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Body, status
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.types import Id
 from app.domain.transfers import TransferStatus
-from app.services import enrollment_changes as changes
-from app.services import transfers
-from app.services.enrollment_changes import EnrollmentChangeOut
-from app.services.transfers import (
+from app.roster import enrollment_changes as changes
+from app.roster.enrollment_changes import EnrollmentChangeOut
+from app.transfers import service as transfers
+from app.transfers.service import (
     FollowUpOut,
     ReceivingSignIn,
     RejectIn,

@@ -29,7 +29,7 @@ from app.db.models import School, Student, Transfer
 from app.db.uow import UnitOfWork
 from app.domain.cases import TaskKind, TransferredOut
 from app.domain.students import STUDYING, TRANSFERRED
-from app.services.enrollment_changes import ChangeKind, record
+from app.roster.enrollment_changes import ChangeKind, record
 
 
 async def on_transfer_approved(

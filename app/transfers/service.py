@@ -21,7 +21,7 @@ Decisions:
 - a receiving school in the system chooses the class the student joins when it signs
   (``class_id``, one of its active classes; 422 without it); a school outside the system
   has no class;
-- on approval (``app/services/departures.py``) a student going to a school in the system
+- on approval (``app/transfers/departures.py``) a student going to a school in the system
   moves onto that class's roll (status ``01``); otherwise the 学籍 status becomes ``10``
   (转学) and the student is deactivated. Either way the open absence case closes as
   transferred, active return notices are struck off, open follow-ups are cancelled and the
@@ -69,10 +69,10 @@ from app.domain.roles import Role
 from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED
 from app.domain.transfers import TRANSFER_STATUS_LABELS, SuspensionStatus, TransferStatus
 from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.roster.enrollment_changes import ChangeKind, record
 from app.roster.repository import student_for_update
 from app.roster.students import student_for
-from app.services.departures import on_transfer_approved
-from app.services.enrollment_changes import ChangeKind, record
+from app.transfers.departures import on_transfer_approved
 
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText
