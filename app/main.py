@@ -14,16 +14,7 @@ from app.alerts.runner import EngineRunner
 from app.api import contract, errors, guards, openapi
 from app.api.access_log import AccessLogMiddleware
 from app.api.dates import strict_query_dates
-from app.api.routers import (
-    access_logs,
-    delivery,
-    health,
-    inbox,
-    ledgers,
-    reports,
-    reviews,
-    school_age,
-)
+from app.api.routers import access_logs, health, ledgers, reports, reviews, school_age
 from app.api.sim_clock import SimClockMiddleware
 from app.api.xlsx_routes import xlsx_twins
 from app.attendance import leaves_routes as leaves
@@ -33,6 +24,8 @@ from app.casework import care_routes as care
 from app.casework import return_notices_routes as legal
 from app.casework import routes as casework
 from app.context import AppContext
+from app.delivery import inbox_routes as inbox
+from app.delivery import routes as delivery
 from app.org import auth_routes as auth
 from app.org import counties_routes as counties
 from app.org import schools_routes as schools

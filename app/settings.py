@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, AwareDatetime, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.alerts.channels.config import ChannelEndpoints
-from app.alerts.channels.outbound import OutboundPolicy
+from app.delivery.channels.config import ChannelEndpoints
+from app.delivery.channels.outbound import OutboundPolicy
 
 DEMO_SECRET_KEY = "demo-secret-key-change-me-in-production-0000"
 DEMO_DATA_KEY = "ZGVtby1kYXRhLWtleS1jaGFuZ2UtbWUtMDAwMDAwMDA="
@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     # (e.g. KCBX_CHANNELS__SMS_ENDPOINT). Robots and webhooks are configured per school/county.
     channels: ChannelEndpoints = Field(default_factory=ChannelEndpoints)
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
-    # Where delivery may connect (app/alerts/channels/outbound.py): robots on the platforms'
+    # Where delivery may connect (app/delivery/channels/outbound.py): robots on the platforms'
     # hosts, nothing to loopback/private/link-local addresses unless allowed here, e.g.
     # KCBX_OUTBOUND__ALLOW_NETWORKS='["10.8.0.0/16"]' for a county system on a private network.
     outbound: OutboundPolicy = Field(default_factory=OutboundPolicy)

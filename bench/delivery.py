@@ -21,10 +21,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from app.alerts.channels.base import Message, Target
-from app.alerts.channels.webhook import WebhookChannel
-from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
+from app.delivery.channels.base import Message, Target
+from app.delivery.channels.webhook import WebhookChannel
+from app.delivery.worker import DeliveryWorker
 from app.settings import Settings
 from bench.db import dsn, fresh_database, percentile
 

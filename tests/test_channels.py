@@ -27,32 +27,32 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.alerts.channels import Channel, Outcome, SendResult, Target
-from app.alerts.channels.base import (
+from app.delivery.channels import Channel, Outcome, SendResult, Target
+from app.delivery.channels.base import (
     Message,
     classify_exception,
     classify_response,
     parse_retry_after,
     truncate_utf8,
 )
-from app.alerts.channels.config import ChannelEndpoints
-from app.alerts.channels.dingtalk import DingtalkRobot, dingtalk_sign, verify_sign
-from app.alerts.channels.sms import TemplateSms
-from app.alerts.channels.webhook import (
+from app.delivery.channels.config import ChannelEndpoints
+from app.delivery.channels.dingtalk import DingtalkRobot, dingtalk_sign, verify_sign
+from app.delivery.channels.sms import TemplateSms
+from app.delivery.channels.webhook import (
     ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     WebhookChannel,
     verify_signature,
 )
-from app.alerts.channels.wechat import (
+from app.delivery.channels.wechat import (
     WechatSubscribe,
     WechatTemplate,
     WechatTokenCache,
     clip_value,
 )
-from app.alerts.channels.wecom import WecomRobot
-from app.alerts.templates import (
+from app.delivery.channels.wecom import WecomRobot
+from app.delivery.templates import (
     TOPICS,
     Links,
     Notice,

@@ -16,12 +16,12 @@ import pytest
 from sqlmodel import select
 from standardwebhooks import Webhook
 
-from app.alerts.channels.config import ChannelEndpoints
-from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.core.clock import SimClock
 from app.db.models import Delivery, DeliveryAttempt, Notification
-from app.repositories.delivery import take_token
+from app.delivery.channels.config import ChannelEndpoints
+from app.delivery.repository import take_token
+from app.delivery.worker import DeliveryWorker
 from tests.helpers import FRIDAY, MONDAY, WEDNESDAY, absent_students, clock, event
 from tests.world import World
 

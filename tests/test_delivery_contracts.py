@@ -28,11 +28,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.alerts import engine
-from app.alerts.channels.config import ChannelEndpoints, WechatTemplateConfig
-from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.core.clock import SimClock
 from app.db.models import Delivery, Notification
+from app.delivery.channels.config import ChannelEndpoints, WechatTemplateConfig
+from app.delivery.worker import DeliveryWorker
 from tests.fakes.server import serve
 from tests.helpers import FRIDAY, MONDAY, TUESDAY, absent_students, clock
 from tests.platform_fakes import DingtalkFake, WechatFake, WecomFake

@@ -7,10 +7,10 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from app.alerts.channels.config import ChannelEndpoints
-from app.alerts.channels.outbound import OutboundPolicy
-from app.alerts.channels.sms_aliyun import AliyunSms
-from app.alerts.channels.sms_tencent import TencentSms
+from app.delivery.channels.config import ChannelEndpoints
+from app.delivery.channels.outbound import OutboundPolicy
+from app.delivery.channels.sms_aliyun import AliyunSms
+from app.delivery.channels.sms_tencent import TencentSms
 from app.settings import Settings
 
 

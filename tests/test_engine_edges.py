@@ -15,9 +15,9 @@ from sqlalchemy import insert, update
 from app.alerts import engine, jobs
 from app.alerts.jobs import JOBS, run_job
 from app.alerts.runner import EngineRunner
-from app.alerts.templates import DIGEST_LATE_TOPIC, Notice, render
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
+from app.delivery.templates import DIGEST_LATE_TOPIC, Notice, render
 from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, clock, event, rows
 from tests.world import World
 

@@ -13,11 +13,11 @@ import pytest
 from pydantic import SecretStr
 from sqlmodel import select
 
-from app.alerts.channels import outbound
-from app.alerts.channels.config import ChannelEndpoints
-from app.alerts.delivery import DeliveryWorker
 from app.context import AppContext
 from app.db.models import Delivery, Staff
+from app.delivery.channels import outbound
+from app.delivery.channels.config import ChannelEndpoints
+from app.delivery.worker import DeliveryWorker
 from tests.fakes.server import serve
 from tests.fakes.sms_providers import FakeAliyunSms, FakeTencentSms
 from tests.helpers import absent_students, clock

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.alerts.channels.base import Outcome
-from app.alerts.channels.sms_aliyun import classify as aliyun_classify
-from app.alerts.channels.sms_provider import for_aliyun, to_e164
-from app.alerts.channels.sms_templates import EMPTY_VALUE, SmsTemplate
-from app.alerts.channels.sms_tencent import classify as tencent_classify
+from app.delivery.channels.base import Outcome
+from app.delivery.channels.sms_aliyun import classify as aliyun_classify
+from app.delivery.channels.sms_provider import for_aliyun, to_e164
+from app.delivery.channels.sms_templates import EMPTY_VALUE, SmsTemplate
+from app.delivery.channels.sms_tencent import classify as tencent_classify
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 TENCENT = SmsTemplate(

@@ -28,8 +28,8 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import models as tc_models
 from tencentcloud.sms.v20210111 import sms_client
 
-from app.alerts.channels.sms_aliyun import EMPTY_SHA256, AliyunSms
-from app.alerts.channels.sms_tencent import TencentSms
+from app.delivery.channels.sms_aliyun import EMPTY_SHA256, AliyunSms
+from app.delivery.channels.sms_tencent import TencentSms
 from tests.fakes.server import serve
 from tests.fakes.sms_providers import FakeAliyunSms, FakeTencentSms
 

@@ -8,11 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from app.alerts.ratelimit import SlidingWindow
 from app.alerts.vacancies import remind_vacant_roles
 from app.context import AppContext
 from app.core.clock import SimClock
 from app.db.models import Notification
+from app.delivery.ratelimit import SlidingWindow
 from app.domain.roles import Role, stand_ins
 from tests.world import build_world
 
@@ -97,8 +97,8 @@ def test_every_wechat_keyword_value_fits_the_published_rules(
 ) -> None:
     """Whatever a notice holds (empty, too long, the wrong script), the value sent for a
     keyword passes the contract fake's check of WeChat's rules (no 47003)."""
-    from app.alerts.channels.base import Message
-    from app.alerts.channels.wechat import keyword_value
+    from app.delivery.channels.base import Message
+    from app.delivery.channels.wechat import keyword_value
     from tests.platform_fakes import keyword_problem
 
     message = Message(

@@ -82,6 +82,7 @@ from app.db.models import (
     ParentContact,
 )
 from app.db.uow import UnitOfWork
+from app.delivery.inbox import notification_outs
 from app.domain import access
 from app.domain.access import Actor, ActorKind
 from app.domain.cases import (
@@ -113,7 +114,6 @@ from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 from app.roster.enrollment_changes import resume_if_missing
 from app.roster.repository import student_names
 from app.roster.students import student_for
-from app.services.inbox import notification_outs
 
 # The school's chain of command for alerts, lowest first (the county admin is above all).
 _LADDER = (Role.head_teacher, Role.vice_principal, Role.principal)

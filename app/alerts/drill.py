@@ -24,7 +24,6 @@ import httpx
 
 from app.alerts import engine
 from app.alerts import policy as policies
-from app.alerts.delivery import DeliveryWorker
 from app.alerts.tasks import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
 from app.attendance.reminders import remind_missing_rolls
@@ -32,6 +31,7 @@ from app.calendar.repository import school_refs
 from app.casework.care_reminders import remind_mentors
 from app.casework.return_notices import check_overdue_notices
 from app.context import AppContext
+from app.delivery.worker import DeliveryWorker
 from app.domain.drill import SchoolClockFacts, calendar_moments
 from app.org.repository import active_school_ids
 from app.repositories import sim_clock as repo

@@ -26,7 +26,6 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from app.alerts import policy as policies
 from app.alerts import repository as repo
 from app.alerts import timeline_repo
-from app.alerts.templates import DIGEST_LATE_TOPIC, TemplateError, topic_label
 from app.attendance.days import local_today
 from app.attendance.leaves_repo import approved_leave_days
 from app.attendance.repository import (
@@ -43,6 +42,7 @@ from app.db.models import (
     CaseTask,
 )
 from app.db.uow import UnitOfWork
+from app.delivery.templates import DIGEST_LATE_TOPIC, TemplateError, topic_label
 from app.domain.attendance import Check, DayStatus, Mark, day_status
 from app.domain.cases import (
     AlertState,

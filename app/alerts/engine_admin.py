@@ -21,12 +21,12 @@ from app.alerts.jobs import LABELS
 from app.context import AppContext
 from app.db.models import AlertPolicyRow, Deadline, EngineJob, Notification
 from app.db.uow import UnitOfWork
+from app.delivery.health import delivery_health
 from app.domain import access
 from app.domain.access import Actor
 from app.errors import Forbidden, Invalid, NotFound
 from app.org.service import school_for
 from app.repositories import engine_jobs
-from app.services.delivery_health import delivery_health
 
 
 async def health(uow: UnitOfWork, ctx: AppContext) -> EngineHealthOut:

@@ -13,10 +13,10 @@ from functools import partial
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.alerts import engine
-from app.alerts.channels import outbound
-from app.alerts.delivery import DeliveryWorker
 from app.alerts.jobs import JOBS, SWEEP_JOB, Job, run_job
 from app.context import AppContext
+from app.delivery.channels import outbound
+from app.delivery.worker import DeliveryWorker
 from app.repositories import engine_jobs
 from app.services import sim_clock
 

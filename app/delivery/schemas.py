@@ -9,9 +9,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.alerts.channels.sms_templates import SmsTemplate
-from app.alerts.channels.webhook import parse_secret
 from app.core.types import LineStr, LocalTime, RefId, StoredUrl
+from app.delivery.channels.sms_templates import SmsTemplate
+from app.delivery.channels.webhook import parse_secret
 from app.domain.roles import Role
 
 

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from app.alerts.channels.base import (
+from app.delivery.channels.base import (
     Clock,
     Message,
     SendResult,
@@ -76,7 +76,7 @@ KEYWORD_TYPES = frozenset(VALUE_LIMITS) | {"time", "date", "amount"}
 class WechatTemplate:
     """A subscribe-message template: its id, and which message param fills each data key,
     e.g. ``{"thing1": "student", "phrase2": "level", "thing3": "reason", "time4":
-    "due_full"}`` (see ``app.alerts.templates`` for the params every message carries)."""
+    "due_full"}`` (see ``app.delivery.templates`` for the params every message carries)."""
 
     template_id: str
     fields: Mapping[str, str] = field(default_factory=dict)

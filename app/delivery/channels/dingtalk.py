@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from app.alerts.channels.base import (
+from app.delivery.channels.base import (
     Clock,
     Message,
     SendResult,

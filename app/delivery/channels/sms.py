@@ -31,7 +31,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 import httpx
 
-from app.alerts.channels.base import (
+from app.delivery.channels.base import (
     Clock,
     Message,
     SendResult,

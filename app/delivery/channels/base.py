@@ -53,7 +53,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One rendered notice, channel-neutral (see ``app.alerts.templates``).
+    """One rendered notice, channel-neutral (see ``app.delivery.templates``).
 
     ``event_id`` is stable across retries of the same notice: receivers deduplicate on it and
     providers that accept an idempotency key get it. ``params`` are short values for template

@@ -4,7 +4,8 @@ from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.types import BigId, Id
-from app.schemas.delivery import (
+from app.delivery import config as delivery_config
+from app.delivery.schemas import (
     ChannelName,
     ChannelTargetIn,
     ChannelTargetOut,
@@ -17,7 +18,6 @@ from app.schemas.delivery import (
     WebhookSubscriptionIn,
     WebhookSubscriptionOut,
 )
-from app.services import delivery_config
 
 router = APIRouter(prefix="/api/v1", tags=["通知渠道 Delivery"])
 

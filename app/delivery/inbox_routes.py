@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from app.alerts.cases_schemas import InboxPage, NotificationOut
 from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
 from app.core.types import BigId
-from app.services import inbox
+from app.delivery import inbox
 
 router = APIRouter(prefix="/api/v1/inbox", tags=["消息 Inbox"])
 

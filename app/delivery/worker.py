@@ -48,13 +48,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from app.alerts.channels.base import Channel, Message, Outcome, SendResult, Target
-from app.alerts.channels.config import ChannelEndpoints
-from app.alerts.ratelimit import DEFAULT_CAPACITY, DEFAULT_PERIOD
-from app.alerts.templates import Links, Notice, TemplateError, render, render_digest
 from app.context import AppContext
 from app.db.models import Delivery, DeliverySettings, Notification, WebhookSubscription
-from app.repositories import delivery as repo
+from app.delivery import repository as repo
+from app.delivery.channels.base import Channel, Message, Outcome, SendResult, Target
+from app.delivery.channels.config import ChannelEndpoints
+from app.delivery.ratelimit import DEFAULT_CAPACITY, DEFAULT_PERIOD
+from app.delivery.templates import Links, Notice, TemplateError, render, render_digest
 
 log = logging.getLogger("kcbx.delivery")
 

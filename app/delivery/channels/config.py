@@ -17,13 +17,13 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from app.alerts.channels import dingtalk, sms_aliyun, sms_tencent, wechat, wecom
-from app.alerts.channels.base import Channel, Clock, utc_now
-from app.alerts.channels.outbound import OutboundPolicy, RobotHostGuard
-from app.alerts.channels.sms import DEFAULT_RETRY_CODES, TemplateSms
-from app.alerts.channels.sms_templates import MESSAGE_PARAMS
-from app.alerts.channels.webhook import WebhookChannel
-from app.alerts.templates import Links
+from app.delivery.channels import dingtalk, sms_aliyun, sms_tencent, wechat, wecom
+from app.delivery.channels.base import Channel, Clock, utc_now
+from app.delivery.channels.outbound import OutboundPolicy, RobotHostGuard
+from app.delivery.channels.sms import DEFAULT_RETRY_CODES, TemplateSms
+from app.delivery.channels.sms_templates import MESSAGE_PARAMS
+from app.delivery.channels.webhook import WebhookChannel
+from app.delivery.templates import Links
 
 _KEYWORD = re.compile(r"^([a-z_]+?)(\d+)$")
 

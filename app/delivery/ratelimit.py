@@ -8,7 +8,7 @@ A sliding window rather than a token bucket: a platform that takes "20 a minute"
 the 21st message in *any* minute, and a token bucket of 20 refilling at 20 a minute lets
 20 + 1 through in the minute after a burst. The window's state (the send times of the last
 minute) lives in the database (``rate_bucket``, one row per robot, see
-``app.repositories.delivery.take_token``) so that every engine process counts the same sends;
+``app.delivery.repository.take_token``) so that every engine process counts the same sends;
 the arithmetic is here. Robot windows run on the wall clock: a platform counts real minutes.
 """
 

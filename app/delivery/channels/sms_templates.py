@@ -55,7 +55,7 @@ ALIYUN_KINDS = frozenset(
     }
 )
 TENCENT_KINDS = frozenset({"code", "other"})
-# What every rendered message carries (app.alerts.templates), and a digest's extras.
+# What every rendered message carries (app.delivery.templates), and a digest's extras.
 MESSAGE_PARAMS = frozenset(
     {
         "topic",

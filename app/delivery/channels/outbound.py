@@ -33,7 +33,7 @@ import httpcore
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork
 
-from app.alerts.channels.base import AddressRefused, Channel, Message, SendResult, Target
+from app.delivery.channels.base import AddressRefused, Channel, Message, SendResult, Target
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]

@@ -20,8 +20,8 @@ from datetime import timedelta
 from app.alerts.engine_schemas import ChannelHealthOut, DeliveryHealthOut, ProcessOut
 from app.context import AppContext
 from app.db.uow import UnitOfWork
-from app.repositories import delivery as repo
-from app.schemas.delivery import ChannelName
+from app.delivery import repository as repo
+from app.delivery.schemas import ChannelName
 
 STALL = timedelta(minutes=5)
 

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.alerts.channels.base import (
+from app.delivery.channels.base import (
     Clock,
     Message,
     SendResult,
@@ -44,7 +44,7 @@ from app.alerts.channels.base import (
     request,
     utc_now,
 )
-from app.alerts.channels.sms_provider import classify_code, prepare
+from app.delivery.channels.sms_provider import classify_code, prepare
 
 DEFAULT_ENDPOINT = "https://sms.tencentcloudapi.com/"
 SERVICE = "sms"

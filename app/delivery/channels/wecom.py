@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import httpx
 
-from app.alerts.channels.base import (
+from app.delivery.channels.base import (
     Clock,
     Message,
     SendResult,

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.alerts.channels.base import (
+from app.delivery.channels.base import (
     Clock,
     Message,
     SendResult,

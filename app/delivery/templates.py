@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app.alerts.channels.base import Message
+from app.delivery.channels.base import Message
 from app.domain.calendar import DEFAULT_TIMEZONE
 from app.domain.cases import LEVEL_LABELS, LEVELS, Level
 from app.errors import FieldProblem, Invalid

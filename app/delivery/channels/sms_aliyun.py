@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 import httpx
 
-from app.alerts.channels.base import (
+from app.delivery.channels.base import (
     Clock,
     Message,
     SendResult,
@@ -44,7 +44,7 @@ from app.alerts.channels.base import (
     request,
     utc_now,
 )
-from app.alerts.channels.sms_provider import Nonce, classify_code, for_aliyun, prepare
+from app.delivery.channels.sms_provider import Nonce, classify_code, for_aliyun, prepare
 
 DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com/"
 ACTION = "SendSms"

@@ -10,7 +10,7 @@ Every adapter takes an injected ``httpx.AsyncClient`` and returns a ``SendResult
 permanent, no_subscription) instead of raising. Endpoints and defaults: ``config``.
 """
 
-from app.alerts.channels.base import (
+from app.delivery.channels.base import (
     Channel,
     Message,
     Outcome,

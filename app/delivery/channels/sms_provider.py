@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.alerts.channels.base import Message, SendResult, Target, not_configured
-from app.alerts.channels.sms_templates import Provider, SmsTemplate, template_for
+from app.delivery.channels.base import Message, SendResult, Target, not_configured
+from app.delivery.channels.sms_templates import Provider, SmsTemplate, template_for
 
 _MAINLAND = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")

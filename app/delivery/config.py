@@ -8,10 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlmodel import col, select
 
-from app.alerts.channels import outbound
-from app.alerts.channels.base import utc_now
-from app.alerts.channels.webhook import new_secret
-from app.alerts.templates import DIGEST_TOPIC, TOPICS
 from app.context import AppContext
 from app.db.models import (
     Alert,
@@ -24,12 +20,11 @@ from app.db.models import (
     WebhookSubscription,
 )
 from app.db.uow import UnitOfWork
-from app.domain import access
-from app.domain.access import Actor
-from app.errors import FieldProblem, Forbidden, Invalid, NotFound
-from app.org.service import school_for
-from app.repositories import delivery as delivery_repo
-from app.schemas.delivery import (
+from app.delivery import repository as delivery_repo
+from app.delivery.channels import outbound
+from app.delivery.channels.base import utc_now
+from app.delivery.channels.webhook import new_secret
+from app.delivery.schemas import (
     ROBOTS,
     AttemptOut,
     ChannelName,
@@ -45,6 +40,11 @@ from app.schemas.delivery import (
     WebhookSubscriptionIn,
     WebhookSubscriptionOut,
 )
+from app.delivery.templates import DIGEST_TOPIC, TOPICS
+from app.domain import access
+from app.domain.access import Actor
+from app.errors import FieldProblem, Forbidden, Invalid, NotFound
+from app.org.service import school_for
 
 _NOT_ALLOWED = "需要校长、分管副校长或县级管理员 (principal, vice principal or county admin)"
 # Channels that need nothing configured per school: the staff member's openid or mobile.

@@ -1,0 +1,1 @@
+"""Getting notices to people: worker, channels, templates, inbox, delivery config."""
