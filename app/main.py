@@ -14,9 +14,8 @@ from app.alerts.runner import EngineRunner
 from app.api import contract, errors, guards, openapi
 from app.api.access_log import AccessLogMiddleware
 from app.api.dates import strict_query_dates
-from app.api.routers import access_logs, health, ledgers, reports, reviews, school_age
+from app.api.routers import access_logs, health
 from app.api.sim_clock import SimClockMiddleware
-from app.api.xlsx_routes import xlsx_twins
 from app.attendance import leaves_routes as leaves
 from app.attendance import routes as attendance
 from app.calendar import routes as calendar
@@ -30,6 +29,11 @@ from app.org import auth_routes as auth
 from app.org import counties_routes as counties
 from app.org import schools_routes as schools
 from app.org import staff_routes as staff
+from app.reports import ledgers_routes as ledgers
+from app.reports import rates_routes as reports
+from app.reports import reviews_routes as reviews
+from app.reports import school_age_routes as school_age
+from app.reports.xlsx_routes import xlsx_twins
 from app.roster import imports_routes as imports
 from app.roster import onboarding_routes as onboarding
 from app.roster import students_routes as students

@@ -31,11 +31,12 @@ from app.domain.access import Actor, ActorKind
 from app.domain.calendar import school_date
 from app.domain.idcard import check_character
 from app.domain.school_age import ChildStatus
-from app.schemas.ledgers import LedgerKind, RatesOut
-from app.schemas.reviews import CountyMonthlyReviewOut
-from app.schemas.school_age import SchoolAgeLedgerOut
-from app.services import ledgers, reports, reviews, school_age
-from app.services.reports import ReportFile
+from app.reports import ledgers, reviews, school_age
+from app.reports import rates as reports
+from app.reports.ledgers_schemas import LedgerKind, RatesOut
+from app.reports.rates import ReportFile
+from app.reports.reviews_schemas import CountyMonthlyReviewOut
+from app.reports.school_age_schemas import SchoolAgeLedgerOut
 from app.settings import Settings
 from bench.db import dsn, fresh_database
 from bench.roster import seed

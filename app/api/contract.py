@@ -231,7 +231,7 @@ def tag_name(tag: str) -> str:
 
 
 def operation_id(method: str, path: str) -> str | None:
-    """The table's name; an XLSX twin (app/api/xlsx_routes.py) is its JSON operation's name
+    """The table's name; an XLSX twin (app/reports/xlsx_routes.py) is its JSON operation's name
     with ``_xlsx`` for ``_get``."""
     if (method, path) in OPERATION_IDS:
         return OPERATION_IDS[(method, path)]

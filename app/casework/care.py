@@ -42,8 +42,8 @@ from app.domain.access import Actor
 from app.domain.students import SPECIAL_GROUPS
 from app.errors import Forbidden, Invalid, NotFound
 from app.org.service import school_for
+from app.reports.rates import ReportFile
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
-from app.services.reports import ReportFile
 
 WINDOW_DAYS = 90
 

@@ -18,8 +18,8 @@ from app.casework.care_schemas import (
     MentorOut,
 )
 from app.core.types import Id
+from app.reports.schemas import ReportFormat
 from app.reports.xlsx import XLSX_MEDIA_TYPE, content_disposition
-from app.schemas.reports import ReportFormat
 
 router = APIRouter(prefix="/api/v1", tags=["特殊群体关爱 Care"])
 

@@ -2,7 +2,7 @@
 
 The ID number is stored as ``Student`` stores it — encrypted, a keyed hash (the same cipher, so
 a child's hash equals the hash of the same student) and a masked form — and the hash is how
-the 适龄儿童台账 finds the child on a school's roll. Rules: app/services/school_age.py.
+the 适龄儿童台账 finds the child on a school's roll. Rules: app/reports/school_age.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """适龄儿童台账: the county imports the townships' lists of school-age children and reads the
-register, each child's 就学状态 computed from the roster (rules: app/services/school_age.py)."""
+register, each child's 就学状态 computed from the roster (rules: app/reports/school_age.py)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,21 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.api.files import XLSX_RESPONSES, Format, xlsx_file
 from app.api.problems import PROBLEM_MEDIA_TYPE
 from app.core.types import Id
 from app.domain.school_age import ChildStatus
 from app.errors import Invalid
-from app.roster.imports_routes import read_upload, too_many_rows
-from app.roster.imports_schemas import ImportMode
-from app.roster.parse import FileError, TooManyRows
-from app.schemas.reports import ReportFormat
-from app.schemas.school_age import (
+from app.reports import school_age
+from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
+from app.reports.schemas import ReportFormat
+from app.reports.school_age_schemas import (
     SchoolAgeImportRejected,
     SchoolAgeImportReport,
     SchoolAgeLedgerOut,
 )
-from app.services import school_age
+from app.roster.imports_routes import read_upload, too_many_rows
+from app.roster.imports_schemas import ImportMode
+from app.roster.parse import FileError, TooManyRows
 
 router = APIRouter(prefix="/api/v1/counties/{county_id}", tags=["适龄儿童台账 School-age children"])
 

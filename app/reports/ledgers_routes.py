@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.api.files import XLSX_RESPONSES, Format, xlsx_file
 from app.core.types import Id, SchoolDate
-from app.schemas.ledgers import AbsenceTrackingOut, CountyLedgerOut, LedgerKind, RatesOut
-from app.schemas.reports import ReportFormat
-from app.services import ledgers
+from app.reports import ledgers
+from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
+from app.reports.ledgers_schemas import AbsenceTrackingOut, CountyLedgerOut, LedgerKind, RatesOut
+from app.reports.schemas import ReportFormat
 
 router = APIRouter(tags=["台账与指标 Ledgers & rates"])
 
@@ -23,7 +23,7 @@ router = APIRouter(tags=["台账与指标 Ledgers & rates"])
     summary="学生缺勤追踪记录表(学校)",
     description="[start, end] 内(学校时区,最多 366 天)新开的每个缺勤案例一行:学生、班级、"
     "缺勤起始日期、连续缺勤天数、预警级别、联系家长时间、书面报告提交时间、处理结果、结案日期。"
-    "学校管理者与县教育局可查看,其他教职工 403。口径见 app/services/ledgers.py。",
+    "学校管理者与县教育局可查看,其他教职工 403。口径见 app/reports/ledgers.py。",
     response_model=AbsenceTrackingOut,
     responses=XLSX_RESPONSES,
 )

@@ -18,8 +18,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
+from app.reports.schemas import ReportFormat
 from app.reports.xlsx import XLSX_MEDIA_TYPE
-from app.schemas.reports import ReportFormat
 
 SUFFIX = ".xlsx"
 BINARY = {"type": "string", "format": "binary"}

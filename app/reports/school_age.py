@@ -37,7 +37,7 @@ already holds the child's identity. The first rule that applies wins:
 1. 辍学: the student has an escalated (reported to the township), not struck-off return notice
    with ``dropout_on`` set; 疑似辍学: such a notice with ``suspected_dropout_on`` set and no
    ``dropout_on`` — exactly the children of the county ledgers 辍学学生台账 / 疑似辍学学生台账
-   (app/services/ledgers.py) — or the student's 学籍 status is ``15`` (下落不明, left without a
+   (app/reports/ledgers.py) — or the student's 学籍 status is ``15`` (下落不明, left without a
    transfer);
 2. 转出: 学籍 status ``10`` (an approved transfer, signed by the receiving school);
 3. 休学: an active student with status ``02``;
@@ -96,14 +96,11 @@ from app.domain.legal import NoticeStatus
 from app.domain.school_age import CHILD_STATUS_LABELS, ChildStatus, DeclaredStatus
 from app.domain.students import GENDER_LABELS, MISSING, RESUMED, STUDYING, SUSPENDED, TRANSFERRED
 from app.errors import NotFound
-from app.reports.xlsx import CellValue, Sheet, workbook_bytes
-from app.repositories import school_age as repo
-from app.repositories.school_age import DROPOUT, SUSPECTED
-from app.roster import parse as p
-from app.roster.imports import RowProblems, TableColumns, read_table, slices
-from app.roster.imports_schemas import ImportMode
-from app.schemas.ledgers import EnrollmentLine
-from app.schemas.school_age import (
+from app.reports import school_age_repo as repo
+from app.reports.ledgers_schemas import EnrollmentLine
+from app.reports.rates import ReportFile
+from app.reports.school_age_repo import DROPOUT, SUSPECTED
+from app.reports.school_age_schemas import (
     SchoolAgeImportReport,
     SchoolAgeLedgerOut,
     SchoolAgeRow,
@@ -111,7 +108,10 @@ from app.schemas.school_age import (
     StatusCount,
     TownshipCount,
 )
-from app.services.reports import ReportFile
+from app.reports.xlsx import CellValue, Sheet, workbook_bytes
+from app.roster import parse as p
+from app.roster.imports import RowProblems, TableColumns, read_table, slices
+from app.roster.imports_schemas import ImportMode
 
 STATUS_ORDER = tuple(CHILD_STATUS_LABELS)
 ENROLLED = frozenset(

@@ -6,7 +6,7 @@ Monthly review (月研判)
 ``month`` is ``YYYY-MM``; the period is the first of the month 00:00 to the first of the next
 month 00:00, school time. Alerts by level, verified within 48 h, the per-head-teacher lines,
 open cases at the end and returns are the weekly bulletin's figures over that period (same
-definitions and queries: ``app.services.reports.period_figures``). In addition:
+definitions and queries: ``app.reports.rates.period_figures``). In addition:
 
 - **weeks**: alerts by level per week (Monday to Sunday), each week clipped to the month — so
   the first and last entries may be shorter than seven days; they add up to the month's alerts;
@@ -31,7 +31,7 @@ and in addition, from the school's head-teacher lines (``period_figures``):
   denominators added (so a class with no case weighs nothing).
 
 The county total adds every count and computes each share from the summed counts. ``rates`` is
-``app.services.ledgers.rates`` for the county and the school year containing the month
+``app.reports.ledgers.rates`` for the county and the school year containing the month
 (September to December: that year; January to August: the year before): 辍学率, 巩固率 and,
 when the county has its 适龄儿童台账, 入学率, against the targets. Those rates follow the
 ledgers' definitions — computed when the review is generated (the students on the roll and the
@@ -67,9 +67,18 @@ from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, Level
 from app.errors import Invalid
-from app.reports.xlsx import CellValue, Sheet, workbook_bytes
-from app.schemas.reports import AlertsByLevel
-from app.schemas.reviews import (
+from app.reports import ledgers
+from app.reports.ledgers import MAX_DAYS, managed_school
+from app.reports.rates import (
+    PeriodFigures,
+    ReportFile,
+    head_teacher_sheet,
+    local_span,
+    period_figures,
+    rate,
+    summary_sheet,
+)
+from app.reports.reviews_schemas import (
     CountyBulletinOut,
     CountyMonthlyReviewOut,
     CountyReviewLine,
@@ -80,17 +89,8 @@ from app.schemas.reviews import (
     TalkLedgerRow,
     WeekAlerts,
 )
-from app.services import ledgers
-from app.services.ledgers import MAX_DAYS, managed_school
-from app.services.reports import (
-    PeriodFigures,
-    ReportFile,
-    head_teacher_sheet,
-    local_span,
-    period_figures,
-    rate,
-    summary_sheet,
-)
+from app.reports.schemas import AlertsByLevel
+from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 

@@ -9,16 +9,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.api.files import XLSX_RESPONSES, Format, xlsx_file
 from app.core.types import Id, SchoolDate
-from app.schemas.reports import ReportFormat
-from app.schemas.reviews import (
+from app.reports import reviews
+from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
+from app.reports.reviews_schemas import (
     CountyBulletinOut,
     CountyMonthlyReviewOut,
     MonthlyReviewOut,
     TalkLedgerOut,
 )
-from app.services import reviews
+from app.reports.schemas import ReportFormat
 
 router = APIRouter(tags=["通报与研判 Bulletins & reviews"])
 
@@ -27,7 +27,7 @@ router = APIRouter(tags=["通报与研判 Bulletins & reviews"])
     "/api/v1/reports/monthly-review",
     summary="月研判(学校)",
     description="一个月(学校时区)的周通报各项指标,加分周预警分级与月末未结案案例(级别、"
-    "已开案天数);口径见 app/services/reviews.py。month 为 YYYY-MM(否则 422)。"
+    "已开案天数);口径见 app/reports/reviews.py。month 为 YYYY-MM(否则 422)。"
     "学校管理者与县教育局可查看,其他教职工 403。",
     response_model=MonthlyReviewOut,
     responses=XLSX_RESPONSES,
@@ -73,7 +73,7 @@ async def county_bulletin(
     summary="月研判(县)",
     description="一个月县内各校(各按本校时区)的预警分级、48小时核查率、本月新开案例、1小时内联系率、"
     "24小时内报告率(各班主任合计)、月末未结案数、返校数,及全县合计;另附该月所在学年的辍学率、"
-    "巩固率(有适龄儿童台账时含入学率)与目标。口径见 app/services/reviews.py。"
+    "巩固率(有适龄儿童台账时含入学率)与目标。口径见 app/reports/reviews.py。"
     "month 为 YYYY-MM(否则 422)。仅限县教育局,县内其他教职工 403。",
     response_model=CountyMonthlyReviewOut,
     responses=XLSX_RESPONSES,

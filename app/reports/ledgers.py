@@ -38,7 +38,7 @@ Beijing time), per school:
 - **辍学率** = dropouts / enrolled, **巩固率** = 1 − 辍学率 (both rounded to 4 places, null when
   nobody is enrolled);
 - **入学率** needs the school-age children (适龄儿童) of the area: when the county has a list
-  for the year (适龄儿童台账, app/services/school_age.py, where it is defined), the county
+  for the year (适龄儿童台账, app/reports/school_age.py, where it is defined), the county
   total's ``enrollment_rate`` and ``enrollment`` (per township) carry it; otherwise it is null,
   with the reason in ``enrollment_rate_note``. A school's rates have no 入学率.
 
@@ -86,8 +86,8 @@ from app.domain.legal import NoticeStatus
 from app.domain.students import MISSING
 from app.errors import Forbidden, Invalid
 from app.org.service import school_for
-from app.reports.xlsx import CellValue, Sheet, workbook_bytes
-from app.schemas.ledgers import (
+from app.reports import school_age
+from app.reports.ledgers_schemas import (
     AbsenceTrackingOut,
     AbsenceTrackingRow,
     CountyLedgerOut,
@@ -97,8 +97,8 @@ from app.schemas.ledgers import (
     RatesOut,
     RateTargetsOut,
 )
-from app.services import school_age
-from app.services.reports import ReportFile
+from app.reports.rates import ReportFile
+from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 
 MAX_DAYS = 366
 

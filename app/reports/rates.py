@@ -52,8 +52,8 @@ from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, CloseReason
 from app.errors import Forbidden, Invalid
 from app.org import repository as org_repo
 from app.org.service import school_for
+from app.reports.schemas import AlertsByLevel, HeadTeacherLine, Rate, WeeklyBulletinOut
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
-from app.schemas.reports import AlertsByLevel, HeadTeacherLine, Rate, WeeklyBulletinOut
 
 VERIFY_WITHIN = timedelta(hours=48)
 RETURN_REASONS = (CloseReason.returned.value, CloseReason.reenrolled.value)

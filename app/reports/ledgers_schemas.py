@@ -1,4 +1,4 @@
-"""Ledgers (台账) and rates (入学率 / 巩固率 / 辍学率); definitions in app/services/ledgers.py."""
+"""Ledgers (台账) and rates (入学率 / 巩固率 / 辍学率); definitions in app/reports/ledgers.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The county's 适龄儿童台账 (register of school-age children): the import report and the
-ledger. Definitions in app/services/school_age.py."""
+ledger. Definitions in app/reports/school_age.py."""
 
 from __future__ import annotations
 
