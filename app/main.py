@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from app.access_logs import routes as access_logs
+from app.access_logs.middleware import AccessLogMiddleware
 from app.alerts import cases_routes as cases
 from app.alerts import engine_routes as engine
 from app.alerts.runner import EngineRunner
 from app.api import contract, errors, guards, openapi
-from app.api.access_log import AccessLogMiddleware
 from app.api.dates import strict_query_dates
-from app.api.routers import access_logs, health
+from app.api.routers import health
 from app.api.sim_clock import SimClockMiddleware
 from app.attendance import leaves_routes as leaves
 from app.attendance import routes as attendance

@@ -8,9 +8,9 @@ from datetime import timedelta
 import httpx
 from sqlmodel import func, select
 
+from app.access_logs import service as access_logs
 from app.context import AppContext
 from app.db.models import AccessLog
-from app.services import access_logs
 from tests.world import World
 
 LOGS = "/api/v1/access-logs"

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from app.access_logs import service as access_logs
 from app.alerts import engine
 from app.alerts import policy as policies
 from app.alerts.tasks import remind_tasks
@@ -35,7 +36,6 @@ from app.delivery.worker import DeliveryWorker
 from app.domain.drill import SchoolClockFacts, calendar_moments
 from app.org.repository import active_school_ids
 from app.repositories import sim_clock as repo
-from app.services import access_logs
 
 log = logging.getLogger("kcbx.drill")
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from app.access_logs import service as access_logs
 from app.alerts.engine import describe
 from app.alerts.tasks import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
@@ -24,7 +25,6 @@ from app.casework.return_notices import check_overdue_notices
 from app.context import AppContext
 from app.org.repository import active_school_ids
 from app.repositories import engine_jobs
-from app.services import access_logs
 
 log = logging.getLogger("kcbx.engine")
 

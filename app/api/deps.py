@@ -45,7 +45,7 @@ async def get_actor(
         actor = await auth.actor_from_token(uow, ctx, token)
     else:
         raise Unauthorized("请先登录 (sign in, or send an X-API-Key)")
-    request.state.actor = actor  # for the access log (app/api/access_log.py)
+    request.state.actor = actor  # for the access log (app/access_logs/middleware.py)
     return actor
 
 

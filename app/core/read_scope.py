@@ -1,4 +1,4 @@
-"""Which students a request's answer concerned, for the access log (app/api/access_log.py).
+"""Which students a request's answer concerned, for the access log (app/access_logs/middleware.py).
 
 The access-log middleware opens a collection for each logged read (``collecting``); every
 answer shape that names a student (any ``Schema`` with a ``student_id`` field: cases,

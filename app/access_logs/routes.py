@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.access_logs import service as access_logs
+from app.access_logs.service import AccessLogOut
 from app.api.deps import CurrentActor, Limit, Offset, Uow
 from app.core.types import BigId, Id, Instant, Page
-from app.services import access_logs
-from app.services.access_logs import AccessLogOut
 
 router = APIRouter(prefix="/api/v1", tags=["访问日志 Access log"])
 

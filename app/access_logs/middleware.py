@@ -1,4 +1,4 @@
-"""ASGI middleware writing the access log (``app/services/access_logs.py``): after an
+"""ASGI middleware writing the access log (``app/access_logs/service.py``): after an
 authenticated ``GET`` under ``/api/v1`` has been answered, one row says who read what.
 Everything else passes straight through, so the roll intake pays nothing for it."""
 
@@ -10,10 +10,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.access_logs import service as access_logs
 from app.core import read_scope
 from app.core.types import INT32_MAX
 from app.domain.access import Actor
-from app.services import access_logs
 
 log = logging.getLogger("kcbx.access")
 _STUDENT_IN_PATH = re.compile(r"/students/(\d+)(?:/|$)")

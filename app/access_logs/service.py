@@ -26,13 +26,13 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from app.access_logs import repository as repo
 from app.context import AppContext
 from app.core.types import Page, Schema
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.domain.roles import Role
 from app.errors import Forbidden, NotFound
-from app.repositories import access_logs as repo
 
 
 class AccessLogOut(Schema):

@@ -1,0 +1,1 @@
+"""Who read which student's data: the middleware, the log and its queries."""
