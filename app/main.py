@@ -12,11 +12,9 @@ from app.access_logs import routes as access_logs
 from app.access_logs.middleware import AccessLogMiddleware
 from app.alerts import cases_routes as cases
 from app.alerts import engine_routes as engine
-from app.alerts.runner import EngineRunner
 from app.api import contract, errors, guards, openapi
+from app.api import health_routes as health
 from app.api.dates import strict_query_dates
-from app.api.routers import health
-from app.api.sim_clock import SimClockMiddleware
 from app.attendance import leaves_routes as leaves
 from app.attendance import routes as attendance
 from app.calendar import routes as calendar
@@ -26,6 +24,9 @@ from app.casework import routes as casework
 from app.context import AppContext
 from app.delivery import inbox_routes as inbox
 from app.delivery import routes as delivery
+from app.jobs import sim_clock
+from app.jobs.runner import EngineRunner
+from app.jobs.sim_clock_middleware import SimClockMiddleware
 from app.org import auth_routes as auth
 from app.org import counties_routes as counties
 from app.org import schools_routes as schools
@@ -39,7 +40,6 @@ from app.roster import imports_routes as imports
 from app.roster import onboarding_routes as onboarding
 from app.roster import students_routes as students
 from app.seed.demo import refuse_demo_in_production
-from app.services import sim_clock
 from app.settings import Settings, get_settings
 from app.transfers import routes as transfers
 

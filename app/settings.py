@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     sign_in_account_failures: int = Field(default=5, ge=1)
     sign_in_client_failures: int = Field(default=30, ge=1)
 
-    # The alert engine: inside the API process (make run), or its own (python -m app.alerts).
+    # The alert engine: inside the API process (make run), or its own (python -m app.jobs).
     engine_in_process: bool = True
     engine_poll_seconds: float = Field(default=0.5, gt=0)
     # After an outage: the notices caused by deadlines firing more than this many minutes
@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     engine_digest_after_minutes: int = Field(default=360, ge=1)
     engine_retry_seconds: float = Field(default=60, gt=0)
     # Drills and integration tests: an API sets or advances the clock. Refused in production.
-    # One clock for the deployment, kept in the database (see app/services/sim_clock.py).
+    # One clock for the deployment, kept in the database (see app/jobs/sim_clock.py).
     simulation_clock: bool = False
     # Where a new drill deployment's clock starts (e.g. 2026-08-31T08:00:00+08:00); the wall
     # clock when unset. Read once, when the database has no clock yet: after that the stored

@@ -10,7 +10,7 @@ case (with its blue alert) for each, and 1,000,000 pending deadlines due days to
    as seen from outside (the moment the fired row became visible − due, polled every 50 ms).
 2. **Backlog**: 100,000 contact deadlines already overdue, drained by ``engine.sweep`` alone in
    this process, then (another 100,000 each) by one and by two engine processes
-   (``python -m app.alerts``: the runner, with the delivery worker beside the sweep); drain
+   (``python -m app.jobs``: the runner, with the delivery worker beside the sweep); drain
    time and events/s.
 3. **Baseline**, same run: a bare asyncpg loop claiming and marking 100,000 overdue rows
    (``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT 500)``), nothing else.
@@ -38,10 +38,10 @@ import asyncpg
 
 from app.alerts import engine
 from app.alerts import policy as policies
-from app.alerts.runner import EngineRunner
 from app.context import AppContext
 from app.domain.calendar import school_date
 from app.domain.cases import Policy
+from app.jobs.runner import EngineRunner
 from app.settings import Settings
 from bench.db import dsn, fresh_database, percentile
 from bench.roster import seed
@@ -331,7 +331,7 @@ async def _start_engine(log: Path) -> asyncio.subprocess.Process:
     }
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "app.alerts", cwd=ROOT, env=env, stdout=out, stderr=out
+            sys.executable, "-m", "app.jobs", cwd=ROOT, env=env, stdout=out, stderr=out
         )
 
 

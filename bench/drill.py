@@ -45,13 +45,13 @@ from app.db.models import Deadline, Notification
 from app.domain.access import Actor, ActorKind
 from app.domain.idcard import check_character
 from app.domain.roles import Role
+from app.jobs import sim_clock
 from app.org import service as org
 from app.org import staff
 from app.org.schemas import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn
 from app.org.staff_schemas import GrantIn, StaffIn
 from app.roster import students
 from app.roster.schemas import GuardianIn, StudentIn
-from app.services import sim_clock
 from app.settings import Settings
 from bench.db import fresh_database
 

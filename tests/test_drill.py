@@ -29,7 +29,7 @@ from app.context import AppContext
 from app.core.clock import SharedClock
 from app.db.models import Deadline, Notification, SimClockMove
 from app.domain.roles import Role
-from app.services import sim_clock
+from app.jobs import sim_clock
 from app.settings import Settings
 from tests.fakes.server import serve as local_server
 from tests.helpers import BEIJING, event
@@ -354,7 +354,7 @@ async def test_an_engine_process_beside_the_api_fires_on_the_shared_clock(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "app.alerts",
+        "app.jobs",
         cwd=ROOT,
         env=_engine_env(drill.settings.database_url),
         stdout=asyncio.subprocess.DEVNULL,

@@ -197,7 +197,7 @@ async def start_engine(database_url: str, log: Path) -> asyncio.subprocess.Proce
     }
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "app.alerts", cwd=ROOT, env=env, stdout=out, stderr=out
+            sys.executable, "-m", "app.jobs", cwd=ROOT, env=env, stdout=out, stderr=out
         )
 
 

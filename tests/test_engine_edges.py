@@ -12,12 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import insert, update
 
-from app.alerts import engine, jobs
-from app.alerts.jobs import JOBS, run_job
-from app.alerts.runner import EngineRunner
+from app.alerts import engine
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
 from app.delivery.templates import DIGEST_LATE_TOPIC, Notice, render
+from app.jobs import periodic as jobs
+from app.jobs.periodic import JOBS, run_job
+from app.jobs.runner import EngineRunner
 from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, clock, event, rows
 from tests.world import World
 

@@ -21,13 +21,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.alerts.runner import EngineRunner
 from app.context import AppContext
 from app.db.models import ChannelTarget, Delivery
 from app.delivery.channels import outbound
 from app.delivery.channels.base import AddressRefused
 from app.delivery.channels.outbound import IPAddress, OutboundPolicy
 from app.delivery.worker import DeliveryWorker
+from app.jobs.runner import EngineRunner
 from tests.fakes.server import serve
 from tests.helpers import absent_students
 from tests.world import World

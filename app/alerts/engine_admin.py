@@ -1,5 +1,5 @@
 """Alert policies per county and school, and the engine's health (the simulation clock is
-``app/services/sim_clock.py``)."""
+``app/jobs/sim_clock.py``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from app.alerts.engine_schemas import (
     PolicyIn,
     PolicyOut,
 )
-from app.alerts.jobs import LABELS
 from app.context import AppContext
 from app.db.models import AlertPolicyRow, Deadline, EngineJob, Notification
 from app.db.uow import UnitOfWork
@@ -25,8 +24,9 @@ from app.delivery.health import delivery_health
 from app.domain import access
 from app.domain.access import Actor
 from app.errors import Forbidden, Invalid, NotFound
+from app.jobs import repository as engine_jobs
+from app.jobs.periodic import LABELS
 from app.org.service import school_for
-from app.repositories import engine_jobs
 
 
 async def health(uow: UnitOfWork, ctx: AppContext) -> EngineHealthOut:

@@ -13,7 +13,7 @@ from app.alerts.engine_schemas import (
 )
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.types import Id
-from app.services import sim_clock
+from app.jobs import sim_clock
 
 router = APIRouter(prefix="/api/v1", tags=["预警规则与引擎 Alert policy & engine"])
 

@@ -18,10 +18,10 @@ from tqdm import tqdm
 from app.context import AppContext
 from app.domain.access import Actor, ActorKind
 from app.errors import AppError
+from app.jobs import sim_clock
 from app.roster.imports import import_students
 from app.roster.imports_schemas import ImportMode, ImportReport
 from app.roster.parse import FileError, Roster, read_roster
-from app.services import sim_clock
 from app.settings import get_settings
 
 OPERATOR = Actor(kind=ActorKind.staff, id=0, name="kcbx-import", superuser=True)

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from app.context import AppContext
 from app.db import migrations
+from app.jobs import sim_clock
 from app.seed.demo import OPS_MOBILE, seed_demo
-from app.services import sim_clock
 from app.settings import Settings, get_settings
 
 

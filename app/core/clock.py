@@ -3,7 +3,7 @@ is read from here; the tests use the same clock.
 
 ``SimClock`` is an in-memory clock (tests set it directly). ``SharedClock`` is the one a
 deployment runs with: a per-process copy of the ``sim_clock`` row that every API worker and
-engine shares (``app/services/sim_clock.py`` reads and moves it). Only school time follows
+engine shares (``app/jobs/sim_clock.py`` reads and moves it). Only school time follows
 it: sign-in, tokens and signatures use ``AppContext.wall_clock``."""
 
 from __future__ import annotations

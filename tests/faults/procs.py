@@ -139,11 +139,11 @@ class Api(Service):
 
 
 class Engine(Service):
-    """``python -m app.alerts``: the engine process beside API workers."""
+    """``python -m app.jobs``: the engine process beside API workers."""
 
     def __init__(self, name: str, database_url: str, log: Path, **settings: str) -> None:
         env = clean_env(database_url, engine_poll_seconds="0.2", **settings)
-        super().__init__(name, [sys.executable, "-m", "app.alerts"], env, log)
+        super().__init__(name, [sys.executable, "-m", "app.jobs"], env, log)
 
     async def wait_ready(self, within: float = 90) -> float:
         """Until this run of the process has logged that it is running."""

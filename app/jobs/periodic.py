@@ -23,8 +23,8 @@ from app.attendance.reminders import remind_missing_rolls
 from app.casework.care_reminders import remind_mentors
 from app.casework.return_notices import check_overdue_notices
 from app.context import AppContext
+from app.jobs import repository as engine_jobs
 from app.org.repository import active_school_ids
-from app.repositories import engine_jobs
 
 log = logging.getLogger("kcbx.engine")
 

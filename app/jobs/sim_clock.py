@@ -3,7 +3,7 @@
 Decisions:
 - the clock is one database row (``sim_clock``) holding a *frozen* simulated time: it moves
   only when someone moves it, like Stripe's test clocks. Every process (API workers, engines
-  ``python -m app.alerts``) reads the row: API requests and engine ticks re-read it when their
+  ``python -m app.jobs``) reads the row: API requests and engine ticks re-read it when their
   copy is older than ``KCBX_SIMULATION_CLOCK_TTL_SECONDS`` (0 by default: every request and
   tick, one primary-key read). A restart reads it back: it never moves the clock;
 - it starts, once, at ``KCBX_SIMULATION_CLOCK_START`` (else the wall clock) when a database
@@ -13,7 +13,7 @@ Decisions:
   configuration do not count: a roster imported in November may drill September). Back over
   records is 409 naming the newest record; equal is a no-op (not logged);
 - moving forward steps the clock through every moment where a job can change its answer and
-  runs the engine's jobs at each (``app/alerts/drill.py``). Meanwhile the move holds a lease
+  runs the engine's jobs at each (``app/jobs/drill.py``). Meanwhile the move holds a lease
   on the row (real time, renewed each step): engines pause, a second move is 409. A move
   whose process dies leaves the clock at its last step (all before it done) and the lease
   runs out after two minutes. An engine tick that had already read the clock when a move
@@ -34,7 +34,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from app.alerts import drill
 from app.alerts.engine_schemas import (
     MAX_ADVANCE_MINUTES,
     ClockMove,
@@ -48,7 +47,8 @@ from app.db.models import SimClockMove, SimClockRow
 from app.domain.access import Actor
 from app.domain.drill import may_move_clock
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.repositories import sim_clock as repo
+from app.jobs import drill
+from app.jobs import sim_clock_repo as repo
 
 log = logging.getLogger("kcbx.drill")
 

@@ -1,4 +1,4 @@
-"""``python -m app.alerts``: the engine as its own process, beside API workers that run with
+"""``python -m app.jobs``: the engine as its own process, beside API workers that run with
 ``KCBX_ENGINE_IN_PROCESS=false``. Two or more may run against one PostgreSQL: deadlines are
 claimed with SKIP LOCKED, so each fires once."""
 
@@ -8,10 +8,10 @@ import asyncio
 import logging
 import signal
 
-from app.alerts.runner import EngineRunner
 from app.context import AppContext
 from app.db import migrations
-from app.services import sim_clock
+from app.jobs import sim_clock
+from app.jobs.runner import EngineRunner
 from app.settings import get_settings
 
 

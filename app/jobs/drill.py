@@ -4,7 +4,7 @@ due times in the database are read as it goes), and at each the jobs the engine 
 on its timers run once, in the runner's order. A drilled week therefore writes what a real
 week writes, each at the moment it would have been written.
 
-The jobs are the runner's (``app/alerts/runner.py``): the deadline sweep, the roll, return-
+The jobs are the runner's (``app/jobs/runner.py``): the deadline sweep, the roll, return-
 notice and task reminders, the mentors' care reminders, the access-log purge and the delivery
 worker (outbox → channels, with its retries and quiet hours). Each is its own try: a job that
 fails at one moment is counted and tried again at the next, as the runner does every minute.
@@ -34,8 +34,8 @@ from app.casework.return_notices import check_overdue_notices
 from app.context import AppContext
 from app.delivery.worker import DeliveryWorker
 from app.domain.drill import SchoolClockFacts, calendar_moments
+from app.jobs import sim_clock_repo as repo
 from app.org.repository import active_school_ids
-from app.repositories import sim_clock as repo
 
 log = logging.getLogger("kcbx.drill")
 

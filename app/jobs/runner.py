@@ -13,19 +13,19 @@ from functools import partial
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.alerts import engine
-from app.alerts.jobs import JOBS, SWEEP_JOB, Job, run_job
 from app.context import AppContext
 from app.delivery.channels import outbound
 from app.delivery.worker import DeliveryWorker
-from app.repositories import engine_jobs
-from app.services import sim_clock
+from app.jobs import repository as engine_jobs
+from app.jobs import sim_clock
+from app.jobs.periodic import JOBS, SWEEP_JOB, Job, run_job
 
 log = logging.getLogger("kcbx.engine")
 
 
 class EngineRunner:
     """The deadline sweep, the delivery worker (outbox → channels) and the periodic jobs of
-    ``app.alerts.jobs``, each scheduled on its own."""
+    ``app.jobs.periodic``, each scheduled on its own."""
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -90,7 +90,7 @@ class EngineRunner:
             log.exception("could not record the sweep's status")
 
     async def run(self, job: Job) -> None:
-        """One periodic job (see ``app.alerts.jobs``): its own transaction and ``try``."""
+        """One periodic job (see ``app.jobs.periodic``): its own transaction and ``try``."""
         await run_job(self.ctx, job)
 
     def _job(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:

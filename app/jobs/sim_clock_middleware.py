@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.context import AppContext
-from app.services import sim_clock
+from app.jobs import sim_clock
 
 
 class SimClockMiddleware:

@@ -1,0 +1,1 @@
+"""The engine process: runner, periodic jobs, drills and the shared simulated clock."""

@@ -1,1 +1,0 @@
-"""Queries. Services call these; nothing here commits."""
