@@ -47,9 +47,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 from sqlmodel import col, func, select
 
 from app.alerts import engine
@@ -65,17 +64,21 @@ from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import cases as cases_repo
 from app.repositories.leaves import student_for_update
-from app.schemas.common import LineStr, RefId, SafeText, Schema, SchoolDate
+from app.schemas.common import Schema
+from app.schemas.transfers import (
+    FollowUpOut,
+    ReceivingSignIn,
+    RejectIn,
+    StudentStatusOut,
+    SuspensionIn,
+    TransferIn,
+)
 from app.services.cases import require_person, visible_case
 from app.services.days import local_today
 from app.services.departures import on_transfer_approved
 from app.services.enrollment_changes import ChangeKind, record
 from app.services.leaves import actor_tag
 from app.services.students import student_for
-
-Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText
-]
 
 
 class TransferStatus(StrEnum):
@@ -122,30 +125,7 @@ _NO_FOLLOW_UP = "只有确认复学的案例有复学后回访 (only a case whos
 
 
 # --- schemas --------------------------------------------------------------------------------
-
-
-class TransferIn(Schema):
-    student_id: RefId
-    to_school_id: RefId | None = Field(default=None, description="转入学校(系统内)")
-    to_school_name: LineStr | None = Field(
-        default=None, max_length=100, description="转入学校名称(系统外的学校必填)"
-    )
-    applied_on: SchoolDate = Field(description="书面申请日期")
-    leave_on: SchoolDate | None = Field(default=None, description="拟转出日期(不早于申请日期)")
-    reason: Text = Field(description="转学原因", examples=["随父母务工迁居"])
-
-
-class ReceivingSignIn(Schema):
-    class_id: RefId | None = Field(
-        default=None, description="转入班级(接收学校在系统内时必填,为该校在用班级)"
-    )
-
-
-class TransferRejectIn(Schema):
-    reason: Text = Field(description="不予批准的原因")
-
-
-RejectIn = TransferRejectIn  # the component is TransferRejectIn: leaves have their own
+# These two stay beside their status enums until those move into app/domain/.
 
 
 class TransferOut(Schema):
@@ -171,12 +151,6 @@ class TransferOut(Schema):
     reject_reason: str | None
 
 
-class SuspensionIn(Schema):
-    start_date: SchoolDate
-    end_date: SchoolDate
-    reason: Text = Field(description="休学原因", examples=["因病休学"])
-
-
 class SuspensionOut(Schema):
     id: int
     student_id: int
@@ -188,22 +162,6 @@ class SuspensionOut(Schema):
     approved_by: str
     ended_on: date | None
     ended_by: str | None
-
-
-class StudentStatusOut(Schema):
-    student_id: int
-    status: str = Field(description="学籍状态代码 (JY/T 1001)")
-    active: bool
-
-
-class FollowUpOut(Schema):
-    task_id: int
-    week: int = Field(description="复学后第几周")
-    due_at: datetime
-    status: str = Field(description="open 待办 | done 已完成 | cancelled 已取消")
-    done_at: datetime | None
-    done_by: str | None
-    note: str | None = Field(description="回访情况")
 
 
 def transfer_out(t: Transfer) -> TransferOut:

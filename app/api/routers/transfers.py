@@ -9,20 +9,18 @@ from fastapi import APIRouter, Body, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.schemas.common import Id
-from app.services import enrollment_changes as changes
-from app.services import transfers
-from app.services.enrollment_changes import EnrollmentChangeOut
-from app.services.transfers import (
+from app.schemas.transfers import (
     FollowUpOut,
     ReceivingSignIn,
     RejectIn,
     StudentStatusOut,
     SuspensionIn,
-    SuspensionOut,
     TransferIn,
-    TransferOut,
-    TransferStatus,
 )
+from app.services import enrollment_changes as changes
+from app.services import transfers
+from app.services.enrollment_changes import EnrollmentChangeOut
+from app.services.transfers import SuspensionOut, TransferOut, TransferStatus
 
 router = APIRouter(prefix="/api/v1", tags=["转学与休学 Transfers and suspensions"])
 
