@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import LeaveRequest, Student, Suspension
 from app.domain.access import Visibility
+from app.domain.students import suspension_last_day
 from app.repositories.base import paginate, visible_to
 
 # Statuses that hold a student's dates: a new request may not overlap them.
@@ -150,8 +151,7 @@ async def approved_leave_days(
             )
         )
         for student_id, first, last, ended_on in suspended:
-            if ended_on is not None:  # ended early: suspended up to the day before
-                last = min(last, ended_on - timedelta(days=1))
+            last = suspension_last_day(last, ended_on)
             _add_days(found, student_id, max(first, start), min(last, end))
     return found
 

@@ -45,7 +45,7 @@ Decisions:
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import Field
@@ -60,7 +60,7 @@ from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import TaskKind
 from app.domain.roles import Role
-from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED
+from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED, suspension_last_day
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import cases as cases_repo
 from app.repositories.leaves import student_for_update
@@ -462,9 +462,7 @@ async def suspend(
     if student.status == TRANSFERRED:
         raise Conflict(_TRANSFERRED)
     for other in await _suspensions(uow, student_id):
-        last = other.end_date
-        if other.ended_on is not None:
-            last = min(last, other.ended_on - timedelta(days=1))
+        last = suspension_last_day(other.end_date, other.ended_on)
         if other.start_date <= data.end_date and last >= data.start_date:
             raise Conflict(_OVERLAP)
     now = ctx.clock()
