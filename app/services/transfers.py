@@ -63,6 +63,7 @@ from app.domain.roles import Role
 from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED, suspension_last_day
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.repositories import cases as cases_repo
+from app.repositories import transfers as transfers_repo
 from app.repositories.leaves import student_for_update
 from app.schemas.common import Schema
 from app.schemas.transfers import (
@@ -296,16 +297,11 @@ async def apply(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: TransferIn
         name = target.name
     if not name:
         raise Invalid.field(("body", "to_school_name"), _NO_TARGET)
-    pending = await uow.session.exec(
-        select(Transfer.id).where(
-            col(Transfer.student_id) == student.id, col(Transfer.status).in_(_IN_PROGRESS)
-        )
-    )
-    if pending.first() is not None:
+    assert student.id is not None
+    if await transfers_repo.has_transfer_in(uow.session, student.id, _IN_PROGRESS):
         raise Conflict(_IN_PROGRESS_ALREADY)
     school = await _school(uow, student.school_id)
     now = ctx.clock()
-    assert student.id is not None
     row = Transfer(
         student_id=student.id,
         from_school_id=student.school_id,
@@ -407,19 +403,12 @@ async def list_transfers(
     status: TransferStatus | None,
 ) -> list[TransferOut]:
     """Transfers out of or into the caller's schools (a class's staff: that class's)."""
-    stmt = select(Transfer)
-    if not actor.superuser:
-        managed = sorted(actor.managed_school_ids)
-        stmt = stmt.where(
-            col(Transfer.from_school_id).in_(managed)
-            | col(Transfer.to_school_id).in_(managed)
-            | col(Transfer.class_id).in_(sorted(actor.class_ids))
-        )
-    if student_id is not None:
-        stmt = stmt.where(col(Transfer.student_id) == student_id)
-    if status is not None:
-        stmt = stmt.where(col(Transfer.status) == status.value)
-    rows = await uow.session.exec(stmt.order_by(col(Transfer.id).desc()))
+    rows = await transfers_repo.visible_transfers(
+        uow.session,
+        actor,
+        student_id=student_id,
+        status=status.value if status is not None else None,
+    )
     return [transfer_out(t) for t in rows]
 
 
@@ -523,12 +512,7 @@ async def end_suspension(
 
 
 async def _suspensions(uow: UnitOfWork, student_id: int) -> list[Suspension]:
-    rows = await uow.session.exec(
-        select(Suspension)
-        .where(col(Suspension.student_id) == student_id)
-        .order_by(col(Suspension.start_date))
-    )
-    return list(rows)
+    return await transfers_repo.suspensions_of(uow.session, student_id)
 
 
 async def list_suspensions(uow: UnitOfWork, actor: Actor, student_id: int) -> list[SuspensionOut]:
