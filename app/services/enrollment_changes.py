@@ -13,13 +13,13 @@ from datetime import date
 from enum import StrEnum
 
 from pydantic import Field
-from sqlmodel import col, select
 
 from app.context import AppContext
 from app.db.models import EnrollmentChange, School, Student
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.domain.students import MISSING, RESUMED, STUDYING, SUSPENDED, TRANSFERRED
+from app.repositories import transfers as transfers_repo
 from app.schemas.common import Schema
 from app.services.days import local_today
 from app.services.students import student_for
@@ -114,11 +114,7 @@ async def resume_if_missing(uow: UnitOfWork, ctx: AppContext, student_id: int, a
 
 async def list_for(uow: UnitOfWork, actor: Actor, student_id: int) -> list[EnrollmentChangeOut]:
     await student_for(uow, actor, student_id)
-    rows = await uow.session.exec(
-        select(EnrollmentChange)
-        .where(col(EnrollmentChange.student_id) == student_id)
-        .order_by(col(EnrollmentChange.changed_on), col(EnrollmentChange.id))
-    )
+    rows = await transfers_repo.enrollment_changes_of(uow.session, student_id)
     return [
         EnrollmentChangeOut(
             id=c.id or 0,
