@@ -49,7 +49,7 @@ class AppContext:
             cache=ReferenceCache(settings.reference_cache_seconds, settings.actor_cache_seconds),
         )
         if settings.simulation_clock:
-            # Loaded from the database before first use (app/services/sim_clock.attach).
+            # Loaded from the database before first use (app/jobs/sim_clock.attach).
             ctx.clock = SharedClock()
         return ctx
 

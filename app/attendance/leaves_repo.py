@@ -12,6 +12,7 @@ from app.core.scope import IN_CHUNK, locked_row, paginate, visible_to
 from app.db.models import LeaveRequest, Suspension
 from app.domain.access import Visibility
 from app.domain.attendance import LeaveStatus
+from app.domain.students import suspension_last_day
 
 # Statuses that hold a student's dates: a new request may not overlap them.
 ACTIVE_STATUSES = (LeaveStatus.pending.value, LeaveStatus.approved.value)
@@ -117,8 +118,7 @@ async def approved_leave_days(
             )
         )
         for student_id, first, last, ended_on in suspended:
-            if ended_on is not None:  # ended early: suspended up to the day before
-                last = min(last, ended_on - timedelta(days=1))
+            last = suspension_last_day(last, ended_on)
             _add_days(found, student_id, max(first, start), min(last, end))
     return found
 

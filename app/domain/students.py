@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from app.domain.idcard import InvalidIdNumber, parse_id_number
 
@@ -65,3 +65,11 @@ def reconcile_identity(
             "gender",
         )
     return Identity(parsed.gender, parsed.birth_date, parsed.value)
+
+
+def suspension_last_day(end_date: date, ended_on: date | None) -> date:
+    """The last day a student is suspended: a suspension ended early covers up to the day
+    before it was ended, never past its approved end date."""
+    if ended_on is None:
+        return end_date
+    return min(end_date, ended_on - timedelta(days=1))

@@ -54,20 +54,18 @@ from collections import defaultdict
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.context import AppContext
 from app.core.access import admin_county
 from app.core.time import school_year
 from app.core.types import DATE_MAX, DATE_MIN
-from app.db.models import AbsenceCase, Alert, PersuasionTalk, School, SchoolClass, Student
+from app.db.models import School
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, Level
 from app.errors import Invalid
-from app.reports import ledgers
+from app.reports import ledgers, reviews_repo
 from app.reports.ledgers import MAX_DAYS, managed_school
 from app.reports.rates import (
     PeriodFigures,
@@ -136,13 +134,8 @@ async def monthly_review(
 
     weeks = _weeks(first, after)
     counts: dict[date, dict[str, int]] = {w: defaultdict(int) for w, _ in weeks}
-    for level, raised in await session.exec(
-        select(Alert.level, Alert.raised_at).where(
-            Alert.school_id == school_id,
-            col(Alert.raised_at) >= start,
-            col(Alert.raised_at) < end,
-            Alert.status != AlertStatus.withdrawn.value,
-        )
+    for level, raised in await reviews_repo.alerts_raised(
+        session, school_id, start, end, AlertStatus.withdrawn.value
     ):
         day = raised.astimezone(tz).date()
         week = next(w for w, nxt in weeks if w <= day < nxt)
@@ -160,17 +153,7 @@ async def monthly_review(
     ]
 
     open_lines = []
-    for case, student_name, class_name in await session.exec(
-        select(AbsenceCase, Student.name, SchoolClass.name)
-        .join(Student, col(Student.id) == AbsenceCase.student_id)
-        .join(SchoolClass, col(SchoolClass.id) == AbsenceCase.class_id)
-        .where(
-            AbsenceCase.school_id == school_id,
-            col(AbsenceCase.opened_at) < end,
-            or_(col(AbsenceCase.closed_at).is_(None), col(AbsenceCase.closed_at) >= end),
-        )
-        .order_by(col(AbsenceCase.opened_at), col(AbsenceCase.id))
-    ):
+    for case, student_name, class_name in await reviews_repo.cases_open_at(session, school_id, end):
         opened_on = case.opened_at.astimezone(tz).date()
         open_lines.append(
             OpenCaseLine(
@@ -262,11 +245,7 @@ async def _county_figures(
 ) -> list[tuple[School, PeriodFigures]]:
     """Each school of the county (by id) with its figures over ``[first, after)``: school-local
     midnights, each school in its own timezone."""
-    schools = list(
-        await session.exec(
-            select(School).where(School.county_id == county_id).order_by(col(School.id))
-        )
-    )
+    schools = await reviews_repo.county_schools(session, county_id)
     out = []
     for school in schools:
         start, end = local_span(ZoneInfo(school.timezone), first, after)
@@ -516,17 +495,8 @@ async def talk_ledger(
             by_whom=talk.by_whom,
             content=talk.content,
         )
-        for talk, case, student_name, class_name in await uow.session.exec(
-            select(PersuasionTalk, AbsenceCase, Student.name, SchoolClass.name)
-            .join(AbsenceCase, col(AbsenceCase.id) == PersuasionTalk.case_id)
-            .join(Student, col(Student.id) == AbsenceCase.student_id)
-            .join(SchoolClass, col(SchoolClass.id) == AbsenceCase.class_id)
-            .where(
-                AbsenceCase.school_id == school_id,
-                col(PersuasionTalk.talked_on) >= start,
-                col(PersuasionTalk.talked_on) <= end,
-            )
-            .order_by(col(PersuasionTalk.talked_on), col(PersuasionTalk.id))
+        for talk, case, student_name, class_name in await reviews_repo.talks_between(
+            uow.session, school_id, start, end
         )
     ]
     return TalkLedgerOut(

@@ -13,7 +13,6 @@ from datetime import date
 from enum import StrEnum
 
 from pydantic import Field
-from sqlmodel import col, select
 
 from app.attendance.days import local_today
 from app.context import AppContext
@@ -27,6 +26,7 @@ from app.domain.students import (
     RESUMED,
 )
 from app.roster.students import student_for
+from app.transfers import repository as transfers_repo
 
 
 class ChangeKind(StrEnum):
@@ -111,11 +111,7 @@ async def resume_if_missing(uow: UnitOfWork, ctx: AppContext, student_id: int, a
 
 async def list_for(uow: UnitOfWork, actor: Actor, student_id: int) -> list[EnrollmentChangeOut]:
     await student_for(uow, actor, student_id)
-    rows = await uow.session.exec(
-        select(EnrollmentChange)
-        .where(col(EnrollmentChange.student_id) == student_id)
-        .order_by(col(EnrollmentChange.changed_on), col(EnrollmentChange.id))
-    )
+    rows = await transfers_repo.enrollment_changes_of(uow.session, student_id)
     return [
         EnrollmentChangeOut(
             id=c.id or 0,

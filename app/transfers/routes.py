@@ -13,16 +13,15 @@ from app.domain.transfers import TransferStatus
 from app.roster import enrollment_changes as changes
 from app.roster.enrollment_changes import EnrollmentChangeOut
 from app.transfers import service as transfers
-from app.transfers.service import (
+from app.transfers.schemas import (
     FollowUpOut,
     ReceivingSignIn,
     RejectIn,
     StudentStatusOut,
     SuspensionIn,
-    SuspensionOut,
     TransferIn,
-    TransferOut,
 )
+from app.transfers.service import SuspensionOut, TransferOut
 
 router = APIRouter(prefix="/api/v1", tags=["转学与休学 Transfers and suspensions"])
 

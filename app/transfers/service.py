@@ -45,11 +45,9 @@ Decisions:
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Annotated
+from datetime import date, datetime
 
-from pydantic import Field, StringConstraints
-from sqlmodel import col, select
+from pydantic import Field
 
 from app.alerts import cases_repo, engine
 from app.alerts.cases import visible_case
@@ -59,25 +57,29 @@ from app.context import AppContext
 from app.core.access import require_person
 from app.core.documents import next_number
 from app.core.records import school_row
-from app.core.types import LineStr, RefId, SafeText, Schema, SchoolDate
+from app.core.types import Schema
 from app.db.models import School, SchoolClass, Student, Suspension, Transfer
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import TaskKind
 from app.domain.roles import Role
-from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED
+from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED, suspension_last_day
 from app.domain.transfers import TRANSFER_STATUS_LABELS, SuspensionStatus, TransferStatus
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.roster.enrollment_changes import ChangeKind, record
 from app.roster.repository import student_for_update
 from app.roster.students import student_for
+from app.transfers import repository as transfers_repo
 from app.transfers.departures import on_transfer_approved
-
-Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText
-]
-
+from app.transfers.schemas import (
+    FollowUpOut,
+    ReceivingSignIn,
+    RejectIn,
+    StudentStatusOut,
+    SuspensionIn,
+    TransferIn,
+)
 
 _IN_PROGRESS = (
     TransferStatus.applied.value,
@@ -103,30 +105,7 @@ _NO_FOLLOW_UP = "只有确认复学的案例有复学后回访 (only a case whos
 
 
 # --- schemas --------------------------------------------------------------------------------
-
-
-class TransferIn(Schema):
-    student_id: RefId
-    to_school_id: RefId | None = Field(default=None, description="转入学校(系统内)")
-    to_school_name: LineStr | None = Field(
-        default=None, max_length=100, description="转入学校名称(系统外的学校必填)"
-    )
-    applied_on: SchoolDate = Field(description="书面申请日期")
-    leave_on: SchoolDate | None = Field(default=None, description="拟转出日期(不早于申请日期)")
-    reason: Text = Field(description="转学原因", examples=["随父母务工迁居"])
-
-
-class ReceivingSignIn(Schema):
-    class_id: RefId | None = Field(
-        default=None, description="转入班级(接收学校在系统内时必填,为该校在用班级)"
-    )
-
-
-class TransferRejectIn(Schema):
-    reason: Text = Field(description="不予批准的原因")
-
-
-RejectIn = TransferRejectIn  # the component is TransferRejectIn: leaves have their own
+# These two stay beside their status enums until those move into app/domain/.
 
 
 class TransferOut(Schema):
@@ -152,12 +131,6 @@ class TransferOut(Schema):
     reject_reason: str | None
 
 
-class SuspensionIn(Schema):
-    start_date: SchoolDate
-    end_date: SchoolDate
-    reason: Text = Field(description="休学原因", examples=["因病休学"])
-
-
 class SuspensionOut(Schema):
     id: int
     student_id: int
@@ -169,22 +142,6 @@ class SuspensionOut(Schema):
     approved_by: str
     ended_on: date | None
     ended_by: str | None
-
-
-class StudentStatusOut(Schema):
-    student_id: int
-    status: str = Field(description="学籍状态代码 (JY/T 1001)")
-    active: bool
-
-
-class FollowUpOut(Schema):
-    task_id: int
-    week: int = Field(description="复学后第几周")
-    due_at: datetime
-    status: str = Field(description="open 待办 | done 已完成 | cancelled 已取消")
-    done_at: datetime | None
-    done_by: str | None
-    note: str | None = Field(description="回访情况")
 
 
 def transfer_out(t: Transfer) -> TransferOut:
@@ -298,16 +255,11 @@ async def apply(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: TransferIn
         name = target.name
     if not name:
         raise Invalid.field(("body", "to_school_name"), _NO_TARGET)
-    pending = await uow.session.exec(
-        select(Transfer.id).where(
-            col(Transfer.student_id) == student.id, col(Transfer.status).in_(_IN_PROGRESS)
-        )
-    )
-    if pending.first() is not None:
+    assert student.id is not None
+    if await transfers_repo.has_transfer_in(uow.session, student.id, _IN_PROGRESS):
         raise Conflict(_IN_PROGRESS_ALREADY)
     school = await school_row(uow, student.school_id)
     now = ctx.clock()
-    assert student.id is not None
     row = Transfer(
         student_id=student.id,
         from_school_id=student.school_id,
@@ -417,19 +369,12 @@ async def list_transfers(
     status: TransferStatus | None,
 ) -> list[TransferOut]:
     """Transfers out of or into the caller's schools (a class's staff: that class's)."""
-    stmt = select(Transfer)
-    if not actor.superuser:
-        managed = sorted(actor.managed_school_ids)
-        stmt = stmt.where(
-            col(Transfer.from_school_id).in_(managed)
-            | col(Transfer.to_school_id).in_(managed)
-            | col(Transfer.class_id).in_(sorted(actor.class_ids))
-        )
-    if student_id is not None:
-        stmt = stmt.where(col(Transfer.student_id) == student_id)
-    if status is not None:
-        stmt = stmt.where(col(Transfer.status) == status.value)
-    rows = await uow.session.exec(stmt.order_by(col(Transfer.id).desc()))
+    rows = await transfers_repo.visible_transfers(
+        uow.session,
+        actor,
+        student_id=student_id,
+        status=status.value if status is not None else None,
+    )
     return [transfer_out(t) for t in rows]
 
 
@@ -472,9 +417,7 @@ async def suspend(
     if student.status == TRANSFERRED:
         raise Conflict(_TRANSFERRED)
     for other in await _suspensions(uow, student_id):
-        last = other.end_date
-        if other.ended_on is not None:
-            last = min(last, other.ended_on - timedelta(days=1))
+        last = suspension_last_day(other.end_date, other.ended_on)
         if other.start_date <= data.end_date and last >= data.start_date:
             raise Conflict(_OVERLAP)
     now = ctx.clock()
@@ -533,12 +476,7 @@ async def end_suspension(
 
 
 async def _suspensions(uow: UnitOfWork, student_id: int) -> list[Suspension]:
-    rows = await uow.session.exec(
-        select(Suspension)
-        .where(col(Suspension.student_id) == student_id)
-        .order_by(col(Suspension.start_date))
-    )
-    return list(rows)
+    return await transfers_repo.suspensions_of(uow.session, student_id)
 
 
 async def list_suspensions(uow: UnitOfWork, actor: Actor, student_id: int) -> list[SuspensionOut]:

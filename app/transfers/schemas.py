@@ -1,0 +1,60 @@
+"""Requests and responses of 转学 (transfers) and 休学 (suspensions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from app.core.types import LineStr, RefId, SafeText, Schema, SchoolDate
+
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText
+]
+
+
+class TransferIn(Schema):
+    student_id: RefId
+    to_school_id: RefId | None = Field(default=None, description="转入学校(系统内)")
+    to_school_name: LineStr | None = Field(
+        default=None, max_length=100, description="转入学校名称(系统外的学校必填)"
+    )
+    applied_on: SchoolDate = Field(description="书面申请日期")
+    leave_on: SchoolDate | None = Field(default=None, description="拟转出日期(不早于申请日期)")
+    reason: Text = Field(description="转学原因", examples=["随父母务工迁居"])
+
+
+class ReceivingSignIn(Schema):
+    class_id: RefId | None = Field(
+        default=None, description="转入班级(接收学校在系统内时必填,为该校在用班级)"
+    )
+
+
+class TransferRejectIn(Schema):
+    reason: Text = Field(description="不予批准的原因")
+
+
+RejectIn = TransferRejectIn  # the component is TransferRejectIn: leaves have their own
+
+
+class SuspensionIn(Schema):
+    start_date: SchoolDate
+    end_date: SchoolDate
+    reason: Text = Field(description="休学原因", examples=["因病休学"])
+
+
+class StudentStatusOut(Schema):
+    student_id: int
+    status: str = Field(description="学籍状态代码 (JY/T 1001)")
+    active: bool
+
+
+class FollowUpOut(Schema):
+    task_id: int
+    week: int = Field(description="复学后第几周")
+    due_at: datetime
+    status: str = Field(description="open 待办 | done 已完成 | cancelled 已取消")
+    done_at: datetime | None
+    done_by: str | None
+    note: str | None = Field(description="回访情况")
