@@ -18,7 +18,7 @@ from openpyxl import Workbook
 
 from app.context import AppContext
 from app.roster import parse
-from tests.test_import import HEADERS, csv_bytes, roster_row
+from tests.roster.test_import import HEADERS, csv_bytes, roster_row
 from tests.world import World
 
 BIG = 2**31  # one past INTEGER

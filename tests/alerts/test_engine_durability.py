@@ -27,7 +27,7 @@ from app.db.models import AbsenceCase, CaseEvent, Deadline, Notification, Studen
 from app.settings import Settings
 from tests.world import World
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # SQLite runs the same test with one engine (it has no SKIP LOCKED and one process suffices);
 # 10,000 deadlines take a few seconds there too, so N is the same on both.
 DUE = 10_000

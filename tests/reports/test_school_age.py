@@ -18,10 +18,10 @@ from app.domain.idcard import mask_student_no
 from app.domain.roles import Role
 from app.org import service as org
 from app.org.schemas import TownshipIn
+from tests.alerts.test_cases_api import get
 from tests.helpers import move, post
-from tests.test_cases_api import get
-from tests.test_import import csv_bytes, xlsx
-from tests.test_ledgers import beijing, build
+from tests.reports.test_ledgers import beijing, build
+from tests.roster.test_import import csv_bytes, xlsx
 from tests.world import OPS, World, id_number
 
 RATES = "/api/v1/reports/rates"
@@ -128,7 +128,7 @@ async def upload(
 
 
 async def roster_changes(world: World, client: httpx.AsyncClient, ctx: AppContext) -> None:
-    """On 2 December 2026 (after tests.test_ledgers.build: 学生12 疑似辍学 by an escalated
+    """On 2 December 2026 (after tests.reports.test_ledgers.build: 学生12 疑似辍学 by an escalated
     notice): 学生14 transferred to a school outside the system (10 转出), 学生3 suspended
     from 1 December (02 休学), 学生13 left without a transfer (15 下落不明)."""
     await build(world, client, ctx)

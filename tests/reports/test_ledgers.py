@@ -14,8 +14,8 @@ from openpyxl import load_workbook
 
 from app.context import AppContext
 from app.domain.idcard import mask_student_no
+from tests.alerts.test_cases_api import get
 from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent, event, move, post, roll
-from tests.test_cases_api import get
 from tests.world import World, id_number
 
 TRACKING = "/api/v1/ledgers/absence-tracking"

@@ -15,9 +15,9 @@ import pytest
 from openpyxl import load_workbook
 
 from app.context import AppContext
+from tests.alerts.test_cases_api import get
 from tests.helpers import absent, event, move, post, roll
-from tests.test_cases_api import get
-from tests.test_reports import XLSX, build_week, case_of, ok, sheet_rows
+from tests.reports.test_reports import XLSX, build_week, case_of, ok, sheet_rows
 from tests.world import World
 
 REVIEW = "/api/v1/reports/monthly-review"

@@ -35,7 +35,7 @@ from tests.fakes.server import serve as local_server
 from tests.helpers import BEIJING, event
 from tests.world import World, build_world
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLOCK = "/api/v1/sim/clock"
 START = datetime(2026, 8, 31, 8, 0, tzinfo=BEIJING)  # Monday, first day of the autumn term
 # Three school weeks, Monday 31 August to Friday 18 September 2026: no holiday, no 调休.

@@ -70,7 +70,7 @@ NR = DayStatus.not_recorded
 
 T = TypeVar("T")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "case-state-machine.md"
 
 
@@ -886,8 +886,9 @@ def _diagram_document() -> str:
     return (
         "# The absence case: state machine\n\n"
         "Generated from `TRANSITIONS` in `app/domain/cases.py` by "
-        "`tests/test_cases_domain.py::test_state_machine_diagram_is_current`; do not edit by "
-        "hand (delete the file, or set `UPDATE_DOCS=1`, and run the test to regenerate it).\n\n"
+        "`tests/alerts/test_cases_domain.py::test_state_machine_diagram_is_current`; "
+        "do not edit by hand (delete the file, or set `UPDATE_DOCS=1`, and run the test to "
+        "regenerate it).\n\n"
         "```mermaid\n" + mermaid() + "\n```\n"
     )
 

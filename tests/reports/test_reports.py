@@ -13,8 +13,8 @@ import pytest
 from openpyxl import load_workbook
 
 from app.context import AppContext
+from tests.alerts.test_cases_api import get
 from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent, event, move, post, roll
-from tests.test_cases_api import get
 from tests.world import World
 
 WEEK = "2026-11-23"
