@@ -24,6 +24,7 @@ from app.casework import routes as casework
 from app.context import AppContext
 from app.delivery import inbox_routes as inbox
 from app.delivery import routes as delivery
+from app.jobs import routes as engine_jobs
 from app.jobs import sim_clock
 from app.jobs.runner import EngineRunner
 from app.jobs.sim_clock_middleware import SimClockMiddleware
@@ -109,6 +110,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         calendar,
         leaves,
         engine,
+        engine_jobs,
         cases,
         casework,
         legal,

@@ -33,7 +33,6 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from app.alerts.engine_schemas import ClockMove
 from app.attendance import intake as attendance
 from app.calendar import service as calendar
 from app.calendar.repository import calendars_for
@@ -46,6 +45,7 @@ from app.domain.access import Actor, ActorKind
 from app.domain.idcard import check_character
 from app.domain.roles import Role
 from app.jobs import sim_clock
+from app.jobs.schemas import ClockMove
 from app.org import service as org
 from app.org import staff
 from app.org.schemas import ClassIn, CountyIn, GradeIn, SchoolIn, SchoolKind, TownshipIn

@@ -1,74 +1,25 @@
-"""Alert policies per county and school, and the engine's health (the simulation clock is
-``app/jobs/sim_clock.py``)."""
+"""Alert policies per county and school (the engine's health and the simulation clock are
+``app/jobs/``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import select
 
 from app.alerts import policy as policies
-from app.alerts import repository as alerts_repo
 from app.alerts.county_rules import rules_from
 from app.alerts.engine_schemas import (
-    EngineHealthOut,
-    JobStatusOut,
     PolicyIn,
     PolicyOut,
 )
 from app.context import AppContext
-from app.db.models import AlertPolicyRow, Deadline, EngineJob, Notification
+from app.db.models import AlertPolicyRow
 from app.db.uow import UnitOfWork
-from app.delivery.health import delivery_health
 from app.domain import access
 from app.domain.access import Actor
 from app.errors import Forbidden, Invalid, NotFound
-from app.jobs import repository as engine_jobs
-from app.jobs.periodic import LABELS
 from app.org.service import school_for
-
-
-async def health(uow: UnitOfWork, ctx: AppContext) -> EngineHealthOut:
-    now = ctx.clock()
-    overdue = select(func.count(), func.min(Deadline.due_at)).where(
-        Deadline.state == "pending", col(Deadline.due_at) <= now
-    )
-    count, oldest = (await uow.session.exec(overdue)).one()
-    failed = await alerts_repo.failed_deadlines(uow.session)
-    held = select(func.count()).where(col(Notification.digest_pending))
-    jobs = {j.name: j for j in await engine_jobs.all_jobs(uow.session)}
-    names = [*LABELS, *sorted(jobs.keys() - LABELS.keys())]
-    delivery, processes = await delivery_health(uow, ctx)
-    return EngineHealthOut(
-        now=now,
-        pending_overdue=int(count),
-        oldest_overdue_due_at=oldest,
-        oldest_overdue_seconds=(now - oldest).total_seconds() if oldest else None,
-        failed_deadlines=failed.total,
-        failed_oldest_due_at=failed.oldest_due_at,
-        failed_last_error=failed.last_error,
-        digest_pending=int((await uow.session.exec(held)).one()),
-        jobs=[_job_out(name, jobs.get(name)) for name in names],
-        delivery=delivery,
-        processes=processes,
-    )
-
-
-def _job_out(name: str, row: EngineJob | None) -> JobStatusOut:
-    """A job never run yet shows with empty times (a new engine, or one that never started)."""
-    return JobStatusOut(
-        name=name,
-        label=LABELS.get(name, name),
-        last_run_at=row.last_run_at if row else None,
-        last_success_at=row.last_success_at if row else None,
-        last_error_at=row.last_error_at if row else None,
-        last_error=row.last_error if row else None,
-        runs=row.runs if row else 0,
-        failures=row.failures if row else 0,
-        failing=row.failing if row else 0,
-    )
-
 
 # --- policies -------------------------------------------------------------------------------
 

@@ -4,16 +4,11 @@ from fastapi import APIRouter
 
 from app.alerts import engine_admin
 from app.alerts.engine_schemas import (
-    ClockMove,
-    ClockMoved,
-    ClockOut,
-    EngineHealthOut,
     PolicyIn,
     PolicyOut,
 )
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.types import Id
-from app.jobs import sim_clock
 
 router = APIRouter(prefix="/api/v1", tags=["预警规则与引擎 Alert policy & engine"])
 
@@ -46,37 +41,3 @@ async def put_school_policy(
     school_id: Id, data: PolicyIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> PolicyOut:
     return await engine_admin.put_policy(uow, ctx, actor, data, school_id=school_id)
-
-
-@router.get("/engine/health", summary="引擎状态:最早的逾期未触发期限 (oldest overdue deadline)")
-async def engine_health(uow: Uow, ctx: Ctx, actor: CurrentActor) -> EngineHealthOut:
-    return await engine_admin.health(uow, ctx)
-
-
-@router.get(
-    "/sim/clock",
-    summary="模拟时钟:当前模拟时间与移动记录 (when enabled)",
-    description="The deployment's one simulated (school) time, shared by every API worker and "
-    "engine, and its moves (who, from, to, what fired), newest first. 404 unless "
-    "KCBX_SIMULATION_CLOCK=true (never in production).",
-)
-async def read_clock(ctx: Ctx, actor: CurrentActor) -> ClockOut:
-    return await sim_clock.read_clock(ctx, actor)
-
-
-@router.post(
-    "/sim/clock",
-    summary="设置或推进模拟时钟,期间到期的事项按时间顺序触发",
-    description="Only with KCBX_SIMULATION_CLOCK=true (refused in production); the operator, "
-    "county admins and API keys with the drill scope. Forward (`advance_minutes`, or `set` "
-    "ahead; at most a school year at once): every deadline and periodic job (roll, task, "
-    "care and return-notice reminders, deliveries with their retries and quiet hours) runs "
-    "at each simulated moment it would have run, in time order. Back (`set`): only while "
-    "nothing is recorded after the target, else 409 saying what is.",
-    responses={
-        403: {"description": "not allowed to move the clock"},
-        409: {"description": "back over recorded data, or another move in progress"},
-    },
-)
-async def move_clock(move: ClockMove, ctx: Ctx, actor: CurrentActor) -> ClockMoved:
-    return await sim_clock.move_clock(ctx, actor, move)

@@ -1,14 +1,15 @@
-"""The periodic jobs' status rows (``engine_job``)."""
+"""The periodic jobs' status rows (``engine_job``) and the counts the engine's health shows."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import EngineJob
+from app.db.models import Deadline, EngineJob, Notification
 
 
 async def record(session: AsyncSession, name: str, at: datetime, error: str | None) -> None:
@@ -50,3 +51,18 @@ async def record(session: AsyncSession, name: str, at: datetime, error: str | No
 
 async def all_jobs(session: AsyncSession) -> list[EngineJob]:
     return list(await session.exec(select(EngineJob).order_by(col(EngineJob.name))))
+
+
+async def overdue_deadlines(session: AsyncSession, now: datetime) -> tuple[int, datetime | None]:
+    """How many pending deadlines are past due, and the oldest one's due time."""
+    stmt = select(func.count(), func.min(Deadline.due_at)).where(
+        Deadline.state == "pending", col(Deadline.due_at) <= now
+    )
+    count, oldest = (await session.exec(stmt)).one()
+    return int(count), oldest
+
+
+async def digests_held(session: AsyncSession) -> int:
+    """Notices held back for a backlog digest, not yet folded into one."""
+    stmt = select(func.count()).where(col(Notification.digest_pending))
+    return int((await session.exec(stmt)).one())

@@ -34,13 +34,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from app.alerts.engine_schemas import (
-    MAX_ADVANCE_MINUTES,
-    ClockMove,
-    ClockMoved,
-    ClockMoveOut,
-    ClockOut,
-)
 from app.context import AppContext
 from app.core.clock import SharedClock, SimClock
 from app.db.models import SimClockMove, SimClockRow
@@ -49,6 +42,13 @@ from app.domain.drill import may_move_clock
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.jobs import drill
 from app.jobs import sim_clock_repo as repo
+from app.jobs.schemas import (
+    MAX_ADVANCE_MINUTES,
+    ClockMove,
+    ClockMoved,
+    ClockMoveOut,
+    ClockOut,
+)
 
 log = logging.getLogger("kcbx.drill")
 
