@@ -37,6 +37,7 @@ from app.reports import rates_routes as reports
 from app.reports import reviews_routes as reviews
 from app.reports import school_age_routes as school_age
 from app.reports.xlsx_routes import xlsx_twins
+from app.roster import enrollment_routes as enrollment_changes
 from app.roster import imports_routes as imports
 from app.roster import onboarding_routes as onboarding
 from app.roster import students_routes as students
@@ -115,6 +116,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         casework,
         legal,
         transfers,
+        enrollment_changes,
         care,
         inbox,
         delivery,

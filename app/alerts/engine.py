@@ -26,16 +26,15 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from app.alerts import policy as policies
 from app.alerts import repository as repo
 from app.alerts import timeline_repo
-from app.attendance.days import local_today
 from app.attendance.leaves_repo import approved_leave_days
 from app.attendance.repository import (
     CaseHints,
-    StudentBrief,
     marks_between,
     students_brief,
 )
 from app.calendar.repository import SchoolRef, school_refs
 from app.context import AppContext
+from app.core.time import local_today
 from app.db.models import (
     AbsenceCase,
     Alert,
@@ -72,6 +71,7 @@ from app.domain.cases import (
     transition,
 )
 from app.domain.roles import ROLE_LABELS, VACANCY_REASON, Role, stand_ins
+from app.domain.students import StudentBrief
 
 log = logging.getLogger("kcbx.engine")
 

@@ -6,23 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Protocol
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from app.attendance.repository import MarkRow, StudentBrief
+from app.attendance.repository import MarkRow
 from app.attendance.schemas import CheckMarkOut
 from app.domain.attendance import CHECK_ORDER, Check, DayStatus, LeaveType, Mark, day_status
-
-
-class _HasTimezone(Protocol):
-    @property
-    def timezone(self) -> str: ...
-
-
-def local_today(school: _HasTimezone, now: datetime) -> date:
-    """The school's date now (a School row or a SchoolRef)."""
-    return now.astimezone(ZoneInfo(school.timezone)).date()
+from app.domain.students import StudentBrief
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.alerts import engine
 from app.attendance import repository as repo
-from app.attendance.repository import StudentBrief
 from app.attendance.schemas import (
     AttendanceEventIn,
     EventProblem,
@@ -34,6 +33,7 @@ from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.attendance import Mark, fingerprint
+from app.domain.students import StudentBrief
 
 _EVENT = TypeAdapter(AttendanceEventIn)
 _UNKNOWN_STUDENT = "学生不存在或不在您的权限范围内 (unknown student)"

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.attendance import repository as repo
-from app.attendance.days import derive_days, local_today
+from app.attendance.days import derive_days
 from app.attendance.leaves_repo import approved_leave_days
 from app.attendance.schemas import (
     CheckProgress,
@@ -27,6 +27,7 @@ from app.attendance.schemas import (
 from app.calendar.repository import calendars_for
 from app.context import AppContext
 from app.core.records import get_or_404
+from app.core.time import local_today
 from app.db.models import School
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -40,6 +41,7 @@ from app.domain.attendance import (
     day_status,
 )
 from app.domain.calendar import SchoolCalendar
+from app.domain.students import StudentBrief
 from app.errors import Invalid
 from app.org import repository as org_repo
 from app.org.repository import schools_by_ids
@@ -211,7 +213,7 @@ async def _student_range(
     student_id: int,
     start: date | None,
     end: date | None,
-) -> tuple[repo.StudentBrief, School, SchoolCalendar, date, date]:
+) -> tuple[StudentBrief, School, SchoolCalendar, date, date]:
     student = await student_for(uow, actor, student_id)
     school, calendar = await _school_and_calendar(uow, student.school_id)
     end = end or local_today(school, ctx.clock())

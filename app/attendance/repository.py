@@ -22,18 +22,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import AttendanceEvent, AttendanceMark, Student
 from app.domain.attendance import supersedes
+from app.domain.students import StudentBrief
 
 _CHUNK = 500  # rows per statement: far below SQLite's and asyncpg's parameter limits
-
-
-@dataclass(frozen=True, slots=True)
-class StudentBrief:
-    id: int
-    name: str
-    school_id: int
-    class_id: int
-    active: bool
-    home_schooled: bool
 
 
 def _dialect(session: AsyncSession) -> str:

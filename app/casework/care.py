@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.attendance.days import local_today
 from app.casework import care_repo
 from app.casework.care_schemas import (
     CareContactIn,
@@ -35,6 +34,7 @@ from app.casework.care_schemas import (
 )
 from app.context import AppContext
 from app.core.access import require_person
+from app.core.time import local_today
 from app.db.models import CareContact, MentorAssignment, School, Staff, Student
 from app.db.uow import UnitOfWork
 from app.domain import access

@@ -11,10 +11,10 @@ from datetime import timedelta
 
 from app.alerts import repository as alerts_repo
 from app.alerts.county_rules import CountyRules, rules_for
-from app.attendance.days import local_today
 from app.calendar.repository import school_refs
 from app.casework.care_repo import current_mentors
 from app.context import AppContext
+from app.core.time import local_today
 
 
 async def remind_mentors(ctx: AppContext) -> int:

@@ -51,7 +51,6 @@ from app.alerts import cases_repo, timeline_repo
 from app.alerts import repository as alerts_repo
 from app.alerts.cases import locked_case, visible_case
 from app.alerts.county_rules import CountyRules, rules_for
-from app.attendance.days import local_today
 from app.casework import return_notices_repo as legal_repo
 from app.casework.return_notices_schemas import CheckOut, NoticeIn, StrikeOffIn
 from app.context import AppContext
@@ -60,6 +59,7 @@ from app.core.access import require_person
 from app.core.documents import next_number
 from app.core.records import school_row
 from app.core.text import xml_safe
+from app.core.time import local_today
 from app.core.types import Schema
 from app.db.models import (
     AbsenceCase,

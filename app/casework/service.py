@@ -26,7 +26,6 @@ from app.alerts import cases_repo as repo
 from app.alerts import timeline_repo
 from app.alerts.cases import locked_case, visible_case
 from app.alerts.cases_schemas import REASON_LABELS, ReasonCategory
-from app.attendance.days import local_today
 from app.casework import repository as casework_repo
 from app.casework.schemas import (
     MEASURE_LABELS,
@@ -46,6 +45,7 @@ from app.casework.schemas import (
 )
 from app.context import AppContext
 from app.core.access import require_person
+from app.core.time import local_today
 from app.db.models import (
     AbsenceCase,
     HomeVisit,

@@ -16,12 +16,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from app.context import AppContext
+from app.core.tables import FileError, ImportMode
 from app.domain.access import Actor, ActorKind
 from app.errors import AppError
 from app.jobs import sim_clock
 from app.roster.imports import import_students
-from app.roster.imports_schemas import ImportMode, ImportReport
-from app.roster.parse import FileError, Roster, read_roster
+from app.roster.imports_schemas import ImportReport
+from app.roster.parse import Roster, read_roster
 from app.settings import get_settings
 
 OPERATOR = Actor(kind=ActorKind.staff, id=0, name="kcbx-import", superuser=True)

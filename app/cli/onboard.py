@@ -19,10 +19,9 @@ from tqdm import tqdm
 
 from app.cli.import_roster import OPERATOR
 from app.context import AppContext
+from app.core.tables import FileError, ImportMode
 from app.errors import AppError
 from app.roster import onboarding, staff_import
-from app.roster.imports_schemas import ImportMode
-from app.roster.parse import FileError
 from app.roster.sheets import Sheet
 from app.settings import get_settings
 

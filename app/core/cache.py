@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Hashable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from app.attendance.repository import StudentBrief
+from app.domain.students import StudentBrief
 
 if TYPE_CHECKING:
     from app.calendar.repository import SchoolRef

@@ -73,3 +73,15 @@ def suspension_last_day(end_date: date, ended_on: date | None) -> date:
     if ended_on is None:
         return end_date
     return min(end_date, ended_on - timedelta(days=1))
+
+
+@dataclass(frozen=True, slots=True)
+class StudentBrief:
+    """What the roll needs of a student on every request (kept in the reference cache)."""
+
+    id: int
+    name: str
+    school_id: int
+    class_id: int
+    active: bool
+    home_schooled: bool

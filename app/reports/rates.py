@@ -42,6 +42,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.attendance import queries as attendance_queries
+from app.attendance.schemas import ThreeListsOut
 from app.context import AppContext
 from app.db.models import AbsenceCase, AbsenceReport, Alert, Deadline, ParentContact
 from app.db.uow import UnitOfWork
@@ -74,6 +75,22 @@ def rate(count: int, of: int) -> Rate:
 
 
 # --- three lists ----------------------------------------------------------------------------
+
+
+async def three_lists(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    *,
+    school_id: int | None,
+    class_id: int | None,
+    start: date,
+    end: date,
+) -> ThreeListsOut:
+    """As JSON the report is the roll's own three lists (``GET /attendance/lists``)."""
+    return await attendance_queries.three_lists(
+        uow, ctx, actor, school_id=school_id, class_id=class_id, start=start, end=end
+    )
 
 
 async def three_lists_xlsx(

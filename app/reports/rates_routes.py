@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.attendance import queries as attendance_queries
 from app.attendance.schemas import ThreeListsOut
 from app.core.types import Id, SchoolDate
 from app.reports import rates as reports
@@ -40,7 +39,7 @@ async def three_lists(
                 uow, ctx, actor, school_id=school_id, class_id=class_id, start=start, end=end
             )
         )
-    return await attendance_queries.three_lists(
+    return await reports.three_lists(
         uow, ctx, actor, school_id=school_id, class_id=class_id, start=start, end=end
     )
 

@@ -87,6 +87,7 @@ import anyio.to_thread
 
 from app.context import AppContext
 from app.core.access import admin_county
+from app.core.tables import ImportMode
 from app.core.time import current_school_year, default_zone
 from app.db.models import SchoolAgeChild, Township
 from app.db.uow import UnitOfWork
@@ -111,7 +112,6 @@ from app.reports.school_age_schemas import (
 from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 from app.roster import parse as p
 from app.roster.imports import RowProblems, TableColumns, read_table, slices
-from app.roster.imports_schemas import ImportMode
 
 STATUS_ORDER = tuple(CHILD_STATUS_LABELS)
 ENROLLED = frozenset(

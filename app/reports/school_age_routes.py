@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
+from app.api.uploads import read_upload, too_many_rows
+from app.core.tables import FileError, ImportMode, TooManyRows
 from app.core.types import Id
 from app.domain.school_age import ChildStatus
 from app.errors import Invalid
@@ -22,9 +24,6 @@ from app.reports.school_age_schemas import (
     SchoolAgeImportReport,
     SchoolAgeLedgerOut,
 )
-from app.roster.imports_routes import read_upload, too_many_rows
-from app.roster.imports_schemas import ImportMode
-from app.roster.parse import FileError, TooManyRows
 
 router = APIRouter(prefix="/api/v1/counties/{county_id}", tags=["适龄儿童台账 School-age children"])
 

@@ -8,9 +8,10 @@ from datetime import date, datetime
 from pydantic import Field
 
 from app.api.problems import ValidationProblem
+from app.core.tables import ImportMode
 from app.core.types import Row, Schema
 from app.domain.school_age import ChildStatus, DeclaredStatus
-from app.roster.imports_schemas import ImportMode, RowProblem, rows_rejected
+from app.roster.imports_schemas import RowProblem, rows_rejected
 
 
 class SchoolAgeImportReport(Schema):

@@ -14,8 +14,8 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from app.attendance.days import local_today
 from app.context import AppContext
+from app.core.time import local_today
 from app.core.types import Schema
 from app.db.models import EnrollmentChange, School, Student
 from app.db.uow import UnitOfWork
@@ -25,8 +25,8 @@ from app.domain.students import (
     MISSING,
     RESUMED,
 )
+from app.roster import repository as roster_repo
 from app.roster.students import student_for
-from app.transfers import repository as transfers_repo
 
 
 class ChangeKind(StrEnum):
@@ -111,7 +111,7 @@ async def resume_if_missing(uow: UnitOfWork, ctx: AppContext, student_id: int, a
 
 async def list_for(uow: UnitOfWork, actor: Actor, student_id: int) -> list[EnrollmentChangeOut]:
     await student_for(uow, actor, student_id)
-    rows = await transfers_repo.enrollment_changes_of(uow.session, student_id)
+    rows = await roster_repo.enrollment_changes_of(uow.session, student_id)
     return [
         EnrollmentChangeOut(
             id=c.id or 0,

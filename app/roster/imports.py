@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.context import AppContext
+from app.core.tables import FileError, ImportMode, TooManyRows
 from app.db.models import Grade, Guardian, School, SchoolClass, Student
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -39,7 +40,7 @@ from app.org.schemas import GRADE_NAMES
 from app.org.service import school_for
 from app.roster import parse as p
 from app.roster import repository as students_repo
-from app.roster.imports_schemas import ImportMode, ImportReport, RowProblem
+from app.roster.imports_schemas import ImportReport, RowProblem
 from app.roster.schemas import GuardianIn, StudentIn
 from app.roster.students import identity_of, new_student
 
@@ -93,7 +94,7 @@ def read_table(
     when it is not such a table or lacks a required column."""
     suffix = PurePath(filename or "").suffix.lower()
     if data.startswith(p._OLE_MAGIC):
-        raise p.FileError(
+        raise FileError(
             "不支持 Excel 97-2003 (.xls) 文件,请另存为 .xlsx 或 CSV (save as .xlsx or CSV)"
         )
     is_zip = data.startswith(p._ZIP_MAGIC)
@@ -102,9 +103,9 @@ def read_table(
     elif suffix in ("", ".csv", ".txt") and not is_zip:
         raw = p._csv_rows(data, max_rows)
     else:
-        raise p.FileError(p._NOT_A_ROSTER)
+        raise FileError(p._NOT_A_ROSTER)
     if not raw:
-        raise p.FileError("文件是空的 (the file is empty)")
+        raise FileError("文件是空的 (the file is empty)")
 
     def name(cell: p.Cell) -> str:
         found = p.header_name(cell)
@@ -118,20 +119,20 @@ def read_table(
         if header not in columns.known:
             continue
         if header in positions:
-            raise p.FileError(f"列“{header}”出现了两次 (column {header} appears twice)")
+            raise FileError(f"列“{header}”出现了两次 (column {header} appears twice)")
         positions[header] = index
     missing = [c for c in columns.required if c not in positions]
     if missing:
-        raise p.FileError(f"缺少必填列:{'、'.join(missing)} (missing required columns)")
+        raise FileError(f"缺少必填列:{'、'.join(missing)} (missing required columns)")
     rows = [
         p.Row(number, {h: p._at(cells, i) for h, i in positions.items()})
         for number, cells in raw[start + 1 :]
         if not p._blank(cells)
     ]
     if not rows:
-        raise p.FileError("表头下没有数据行 (no rows under the header)")
+        raise FileError("表头下没有数据行 (no rows under the header)")
     if len(rows) > max_rows:
-        raise p.TooManyRows(max_rows)
+        raise TooManyRows(max_rows)
     return p.Roster(frozenset(positions), rows)
 
 

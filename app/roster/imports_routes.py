@@ -3,39 +3,20 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import JSONResponse
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
+from app.api.uploads import read_upload, too_many_rows
+from app.core.tables import FileError, ImportMode, TooManyRows
 from app.core.types import RefId
 from app.errors import Invalid
 from app.roster import imports
-from app.roster.imports_schemas import ImportMode, ImportRejected, ImportReport
-from app.roster.parse import FileError, TooManyRows, read_roster
+from app.roster.imports_schemas import ImportRejected, ImportReport
+from app.roster.parse import read_roster
 
 router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])
-
-
-async def read_upload(file: UploadFile, max_bytes: int) -> bytes:
-    """The upload's bytes, read in chunks and refused (413) the moment it passes the cap.
-    (The body itself was already counted while it streamed: app/api/guards.py.)"""
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await file.read(256 * 1024):
-        size += len(chunk)
-        if size > max_bytes:
-            raise HTTPException(
-                status.HTTP_413_CONTENT_TOO_LARGE,
-                f"文件超过 {max_bytes // (1024 * 1024)} MB,请拆分后分批导入 "
-                f"(file larger than {max_bytes} bytes: split it)",
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def too_many_rows(exc: TooManyRows) -> HTTPException:
-    return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc))
 
 
 _DESCRIPTION = """

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
 
 from app.api.problems import FieldError, ValidationProblem, problem_type, title_of
+from app.core.tables import ImportMode
 from app.core.types import Schema
-
-
-class ImportMode(StrEnum):
-    all_or_nothing = "all_or_nothing"  # any bad row: nothing is imported
-    valid_only = "valid_only"  # import the good rows, report the others
 
 
 class RowProblem(Schema):

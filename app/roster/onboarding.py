@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.context import AppContext
+from app.core.tables import ImportMode
 from app.db.models import Grade, SchoolClass, Student
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
@@ -34,7 +35,6 @@ from app.roster import imports
 from app.roster import parse as p
 from app.roster import repository as students_repo
 from app.roster.imports import ClassIndex, RowProblems
-from app.roster.imports_schemas import ImportMode
 from app.roster.onboarding_schemas import MovedStudent, RosterReport
 from app.roster.sheets import Sheet, read_sheet
 

@@ -10,13 +10,12 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
+from app.api.uploads import read_upload
+from app.core.tables import FileError, ImportMode
 from app.core.types import RefId
 from app.errors import Invalid
 from app.roster import imports, onboarding, staff_import
-from app.roster.imports_routes import read_upload
-from app.roster.imports_schemas import ImportMode
 from app.roster.onboarding_schemas import RosterRejected, RosterReport, StaffRejected, StaffReport
-from app.roster.parse import FileError
 
 router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])
 

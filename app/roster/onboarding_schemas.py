@@ -6,8 +6,9 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from app.api.problems import ValidationProblem
+from app.core.tables import ImportMode
 from app.domain.roles import Role
-from app.roster.imports_schemas import ImportMode, RowProblem, rows_rejected
+from app.roster.imports_schemas import RowProblem, rows_rejected
 
 
 class MovedStudent(BaseModel):

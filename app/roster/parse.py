@@ -38,6 +38,7 @@ from datetime import date, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
+from app.core.tables import FileError, TooManyRows
 from app.domain.students import GENDER_FROM_LABEL
 
 Cell = str | int | float | bool | date | datetime | None
@@ -82,19 +83,6 @@ _MAX_BLANK_RUN = 1000
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # Excel 97-2003 .xls
 _NOTE = re.compile(r"[(（\[【].*?[)）\]】]")
-
-
-class FileError(ValueError):
-    """The file as a whole cannot be imported; the message is for the person uploading it."""
-
-
-class TooManyRows(FileError):
-    """More data rows than one import may hold."""
-
-    def __init__(self, max_rows: int) -> None:
-        super().__init__(
-            f"文件超过 {max_rows} 行,请拆分后分批导入 (more than {max_rows} rows: split the file)"
-        )
 
 
 DEFAULT_MAX_ROWS = 20_000

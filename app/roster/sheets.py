@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from app.core.tables import FileError
 from app.roster import parse as p
 
 
@@ -21,7 +22,7 @@ class Sheet:
 def raw_rows(data: bytes, filename: str | None) -> list[tuple[int, list[p.Cell]]]:
     suffix = PurePath(filename or "").suffix.lower()
     if data.startswith(p._OLE_MAGIC):
-        raise p.FileError(
+        raise FileError(
             "不支持 Excel 97-2003 (.xls) 文件,请另存为 .xlsx 或 CSV (save as .xlsx or CSV)"
         )
     is_zip = data.startswith(p._ZIP_MAGIC)
@@ -30,9 +31,9 @@ def raw_rows(data: bytes, filename: str | None) -> list[tuple[int, list[p.Cell]]
     elif suffix in ("", ".csv", ".txt") and not is_zip:
         raw = p._csv_rows(data)
     else:
-        raise p.FileError(p._NOT_A_ROSTER)
+        raise FileError(p._NOT_A_ROSTER)
     if not raw:
-        raise p.FileError("文件是空的 (the file is empty)")
+        raise FileError("文件是空的 (the file is empty)")
     return raw
 
 
@@ -67,16 +68,16 @@ def read_sheet(
             unknown.append(column)
             continue
         if column in positions:
-            raise p.FileError(f"列“{column}”出现了两次 (column {column} appears twice)")
+            raise FileError(f"列“{column}”出现了两次 (column {column} appears twice)")
         positions[column] = index
     missing = [c for c in required if c not in positions]
     if missing:
-        raise p.FileError(f"缺少必填列:{'、'.join(missing)} (missing required columns)")
+        raise FileError(f"缺少必填列:{'、'.join(missing)} (missing required columns)")
     rows = [
         p.Row(number, {h: p._at(cells, i) for h, i in positions.items()})
         for number, cells in raw[start + 1 :]
         if not p._blank(cells)
     ]
     if not rows:
-        raise p.FileError("表头下没有数据行 (no rows under the header)")
+        raise FileError("表头下没有数据行 (no rows under the header)")
     return Sheet(header_row, unknown, p.Roster(frozenset(positions), rows))

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.context import AppContext
+from app.core.tables import ImportMode
 from app.db.models import SchoolClass, Staff, StaffRole
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -31,7 +32,6 @@ from app.org import staff_repo
 from app.org.service import school_for
 from app.roster import parse as p
 from app.roster.imports import ClassIndex, RowProblems
-from app.roster.imports_schemas import ImportMode
 from app.roster.onboarding_schemas import GrantPlanned, StaffReport
 from app.roster.sheets import Sheet, read_sheet
 from app.security.passwords import hash_password

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from app.alerts import engine
 from app.alerts import repository as alerts_repo
-from app.attendance.days import local_today
 from app.casework import care_repo
 from app.casework.return_notices import strike_off_for_transfer
 from app.context import AppContext
+from app.core.time import local_today
 from app.db.models import School, Student, Transfer
 from app.db.uow import UnitOfWork
 from app.domain.cases import TaskKind, TransferredOut

@@ -10,8 +10,6 @@ from fastapi import APIRouter, Body, status
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.types import Id
 from app.domain.transfers import TransferStatus
-from app.roster import enrollment_changes as changes
-from app.roster.enrollment_changes import EnrollmentChangeOut
 from app.transfers import service as transfers
 from app.transfers.schemas import (
     FollowUpOut,
@@ -116,17 +114,6 @@ async def left_without_transfer(
     student_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> StudentStatusOut:
     return await transfers.left_without_transfer(uow, ctx, actor, student_id)
-
-
-@router.get(
-    "/students/{student_id}/enrollment-changes",
-    summary="学籍异动记录",
-    description="转出、转入、未办转学手续离校、休学、复学,按日期。能查看该学生的人可查看。",
-)
-async def enrollment_changes(
-    student_id: Id, uow: Uow, actor: CurrentActor
-) -> list[EnrollmentChangeOut]:
-    return await changes.list_for(uow, actor, student_id)
 
 
 @router.post(

@@ -52,11 +52,11 @@ from pydantic import Field
 from app.alerts import cases_repo, engine
 from app.alerts.cases import visible_case
 from app.alerts.tasks import follow_up_week
-from app.attendance.days import local_today
 from app.context import AppContext
 from app.core.access import require_person
 from app.core.documents import next_number
 from app.core.records import school_row
+from app.core.time import local_today
 from app.core.types import Schema
 from app.db.models import School, SchoolClass, Student, Suspension, Transfer
 from app.db.uow import UnitOfWork
