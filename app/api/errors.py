@@ -115,8 +115,18 @@ async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _connection_lost(orig: BaseException | None) -> bool:
-    name = type(orig).__name__ if orig is not None else ""
-    return isinstance(orig, OSError | ConnectionError) or name in _LOST_NAMES
+    """SQLAlchemy's asyncpg adapter wraps the driver's error in its own ``Error``: look at
+    the driver's error under it too, and at the SQLSTATE class (08 connection exception,
+    57 operator intervention: shutting down, or still starting after a crash)."""
+    for err in (orig, orig.__cause__ if orig is not None else None):
+        if err is None:
+            continue
+        if isinstance(err, OSError | ConnectionError) or type(err).__name__ in _LOST_NAMES:
+            return True
+        code = str(getattr(err, "sqlstate", None) or getattr(err, "pgcode", None) or "")
+        if code[:2] in ("08", "57") and code != "57014":  # 57014: a cancelled statement
+            return True
+    return False
 
 
 # asyncpg's own names for a connection that went away (matched by name: no asyncpg import
