@@ -11,7 +11,7 @@ from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.types import Id
 from app.domain.transfers import TransferStatus
 from app.roster import enrollment_changes as changes
-from app.roster.enrollment_changes import EnrollmentChangeOut
+from app.roster.schemas import EnrollmentChangeOut
 from app.transfers import service as transfers
 from app.transfers.schemas import (
     FollowUpOut,
@@ -19,9 +19,10 @@ from app.transfers.schemas import (
     RejectIn,
     StudentStatusOut,
     SuspensionIn,
+    SuspensionOut,
     TransferIn,
+    TransferOut,
 )
-from app.transfers.service import SuspensionOut, TransferOut
 
 router = APIRouter(prefix="/api/v1", tags=["转学与休学 Transfers and suspensions"])
 

@@ -45,10 +45,6 @@ Decisions:
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-from pydantic import Field
-
 from app.alerts import cases_repo, engine
 from app.alerts.cases import visible_case
 from app.alerts.tasks import follow_up_week
@@ -57,17 +53,23 @@ from app.context import AppContext
 from app.core.access import require_person
 from app.core.documents import next_number
 from app.core.records import school_row
-from app.core.types import Schema
 from app.db.models import School, SchoolClass, Student, Suspension, Transfer
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import TaskKind
 from app.domain.roles import Role
-from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED, suspension_last_day
+from app.domain.students import (
+    MISSING,
+    RESUMED,
+    SUSPENDED,
+    TRANSFERRED,
+    ChangeKind,
+    suspension_last_day,
+)
 from app.domain.transfers import TRANSFER_STATUS_LABELS, SuspensionStatus, TransferStatus
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.roster.enrollment_changes import ChangeKind, record
+from app.roster.enrollment_changes import record
 from app.roster.repository import student_for_update
 from app.roster.students import student_for
 from app.transfers import repository as transfers_repo
@@ -78,7 +80,9 @@ from app.transfers.schemas import (
     RejectIn,
     StudentStatusOut,
     SuspensionIn,
+    SuspensionOut,
     TransferIn,
+    TransferOut,
 )
 
 _IN_PROGRESS = (
@@ -102,46 +106,6 @@ _ENDED = "该休学已结束 (the suspension has already ended)"
 _TRANSFERRED = "该学生已转学 (the student has transferred)"
 _NO_CLASS = "请选择接收学校的一个在用班级 (class_id: an active class of the receiving school)"
 _NO_FOLLOW_UP = "只有确认复学的案例有复学后回访 (only a case whose 复学 was confirmed)"
-
-
-# --- schemas --------------------------------------------------------------------------------
-# These two stay beside their status enums until those move into app/domain/.
-
-
-class TransferOut(Schema):
-    id: int
-    student_id: int
-    from_school_id: int
-    to_school_id: int | None
-    to_school_name: str
-    to_class_id: int | None = Field(description="转入班级(系统内学校)")
-    number: str = Field(description="文书编号 {学校代码}-ZX-{年份}-{序号}")
-    applied_on: date
-    leave_on: date | None
-    reason: str
-    status: TransferStatus
-    status_label: str
-    applied_by: str
-    head_teacher_signed_at: datetime | None
-    head_teacher_signed_by: str | None
-    receiving_signed_at: datetime | None
-    receiving_signed_by: str | None
-    decided_at: datetime | None = Field(description="批准或不予批准的时间")
-    decided_by: str | None
-    reject_reason: str | None
-
-
-class SuspensionOut(Schema):
-    id: int
-    student_id: int
-    school_id: int
-    start_date: date
-    end_date: date
-    reason: str
-    status: SuspensionStatus
-    approved_by: str
-    ended_on: date | None
-    ended_by: str | None
 
 
 def transfer_out(t: Transfer) -> TransferOut:
