@@ -12,7 +12,9 @@ from app.core.types import Id
 from app.domain.transfers import TransferStatus
 from app.roster import enrollment_changes as changes
 from app.roster.schemas import EnrollmentChangeOut
+from app.transfers import follow_ups as follow_up_checks
 from app.transfers import service as transfers
+from app.transfers import suspensions
 from app.transfers.schemas import (
     FollowUpOut,
     ReceivingSignIn,
@@ -141,12 +143,12 @@ async def enrollment_changes(
 async def suspend(
     student_id: Id, data: SuspensionIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> SuspensionOut:
-    return await transfers.suspend(uow, ctx, actor, student_id, data)
+    return await suspensions.suspend(uow, ctx, actor, student_id, data)
 
 
 @router.get("/students/{student_id}/suspensions", summary="学生的休学记录")
 async def list_suspensions(student_id: Id, uow: Uow, actor: CurrentActor) -> list[SuspensionOut]:
-    return await transfers.list_suspensions(uow, actor, student_id)
+    return await suspensions.list_suspensions(uow, actor, student_id)
 
 
 @router.post(
@@ -157,7 +159,7 @@ async def list_suspensions(student_id: Id, uow: Uow, actor: CurrentActor) -> lis
 async def end_suspension(
     suspension_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> SuspensionOut:
-    return await transfers.end_suspension(uow, ctx, actor, suspension_id)
+    return await suspensions.end_suspension(uow, ctx, actor, suspension_id)
 
 
 @router.get(
@@ -167,4 +169,4 @@ async def end_suspension(
     "一样存储和办理;没有回访任务的案例 409。",
 )
 async def follow_ups(case_id: Id, uow: Uow, actor: CurrentActor) -> list[FollowUpOut]:
-    return await transfers.follow_ups(uow, actor, case_id)
+    return await follow_up_checks.follow_ups(uow, actor, case_id)
