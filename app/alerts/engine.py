@@ -28,10 +28,10 @@ from app.alerts import repository as repo
 from app.alerts import timeline_repo
 from app.attendance.days import local_today
 from app.attendance.leaves_repo import approved_leave_days
+from app.attendance.marks_repo import marks_between
 from app.attendance.repository import (
     CaseHints,
     StudentBrief,
-    marks_between,
     students_brief,
 )
 from app.calendar.repository import SchoolRef, school_refs

@@ -10,7 +10,8 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from app.attendance.repository import MarkRow, StudentBrief
+from app.attendance.marks_repo import MarkRow
+from app.attendance.repository import StudentBrief
 from app.attendance.schemas import CheckMarkOut
 from app.domain.attendance import CHECK_ORDER, Check, DayStatus, LeaveType, Mark, day_status
 
