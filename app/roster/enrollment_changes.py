@@ -21,9 +21,9 @@ from app.domain.students import (
     RESUMED,
     ChangeKind,
 )
+from app.roster.repository import enrollment_changes_of
 from app.roster.schemas import EnrollmentChangeOut
 from app.roster.students import student_for
-from app.transfers import repository as transfers_repo
 
 
 async def record(
@@ -76,7 +76,7 @@ async def resume_if_missing(uow: UnitOfWork, ctx: AppContext, student_id: int, a
 
 async def list_for(uow: UnitOfWork, actor: Actor, student_id: int) -> list[EnrollmentChangeOut]:
     await student_for(uow, actor, student_id)
-    rows = await transfers_repo.enrollment_changes_of(uow.session, student_id)
+    rows = await enrollment_changes_of(uow.session, student_id)
     return [
         EnrollmentChangeOut(
             id=c.id or 0,

@@ -1,4 +1,4 @@
-"""Queries over students and guardians."""
+"""Queries over students, their guardians and their 学籍异动 (enrollment changes)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.scope import IN_CHUNK, locked_row, paginate, visible_to
-from app.db.models import Guardian, Student
+from app.db.models import EnrollmentChange, Guardian, Student
 from app.domain.access import Visibility
 
 
@@ -104,3 +104,13 @@ async def student_names(session: AsyncSession, student_ids: Collection[int]) -> 
         )
         found.update({sid: name for sid, name in rows if sid is not None})
     return found
+
+
+async def enrollment_changes_of(session: AsyncSession, student_id: int) -> list[EnrollmentChange]:
+    """Oldest first, in the order they were recorded within a day."""
+    rows = await session.exec(
+        select(EnrollmentChange)
+        .where(col(EnrollmentChange.student_id) == student_id)
+        .order_by(col(EnrollmentChange.changed_on), col(EnrollmentChange.id))
+    )
+    return list(rows)

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import EnrollmentChange, Suspension, Transfer
+from app.db.models import Suspension, Transfer
 from app.domain.access import Actor
 
 
@@ -47,15 +47,5 @@ async def suspensions_of(session: AsyncSession, student_id: int) -> list[Suspens
         select(Suspension)
         .where(col(Suspension.student_id) == student_id)
         .order_by(col(Suspension.start_date))
-    )
-    return list(rows)
-
-
-async def enrollment_changes_of(session: AsyncSession, student_id: int) -> list[EnrollmentChange]:
-    """Oldest first, in the order they were recorded within a day."""
-    rows = await session.exec(
-        select(EnrollmentChange)
-        .where(col(EnrollmentChange.student_id) == student_id)
-        .order_by(col(EnrollmentChange.changed_on), col(EnrollmentChange.id))
     )
     return list(rows)
