@@ -27,9 +27,9 @@ from app.alerts import policy as policies
 from app.alerts import repository as repo
 from app.alerts import timeline_repo
 from app.attendance.leaves_repo import approved_leave_days
+from app.attendance.marks_repo import marks_between
 from app.attendance.repository import (
     CaseHints,
-    marks_between,
     students_brief,
 )
 from app.calendar.repository import SchoolRef, school_refs

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from app.attendance.repository import MarkRow
+from app.attendance.marks_repo import MarkRow
 from app.attendance.schemas import CheckMarkOut
 from app.domain.attendance import CHECK_ORDER, Check, DayStatus, LeaveType, Mark, day_status
 from app.domain.students import StudentBrief

@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from app.attendance import marks_repo
 from app.attendance import repository as repo
 from app.attendance.days import derive_days
 from app.attendance.leaves_repo import approved_leave_days
@@ -66,7 +67,7 @@ async def class_roll(
     info = calendar.day_info(day)
     students = await repo.class_students(uow.session, [class_id])
     ids = [s.id for s in students]
-    marks = await repo.marks_between(uow.session, ids, day, day)
+    marks = await marks_repo.marks_between(uow.session, ids, day, day)
     derived = derive_days(
         students, marks, await approved_leave_days(uow.session, ids, day, day), [day]
     )
@@ -165,7 +166,7 @@ async def three_lists(
     checks: dict[tuple[int, date], _Checks] = {}
     leave: dict[int, set[date]] = {}
     if days:
-        rows = await repo.day_checks(uow.session, [s.id for s in students], start, end)
+        rows = await marks_repo.day_checks(uow.session, [s.id for s in students], start, end)
         checks = {(r.student_id, r.school_date): (r.morning, r.noon, r.dismissal) for r in rows}
         # Approved leave is looked up only for students on a day whose status it would
         # change (day_status itself says so): usually a few, not the whole school.
@@ -235,7 +236,7 @@ async def student_history(
         uow, ctx, actor, student_id, start, end
     )
     days = calendar.school_days_between(start, min(end, local_today(school, ctx.clock())))
-    marks = await repo.marks_between(uow.session, [student_id], start, end)
+    marks = await marks_repo.marks_between(uow.session, [student_id], start, end)
     leave = await approved_leave_days(uow.session, [student_id], start, end)
     derived = derive_days([brief], marks, leave, days)
     out = [
@@ -261,8 +262,10 @@ async def student_events(
     end: date | None,
 ) -> list[EventOut]:
     _, _, _, start, end = await _student_range(uow, ctx, actor, student_id, start, end)
-    events = await repo.student_events(uow.session, student_id, start, end)
-    current = {m.event_id for m in await repo.marks_between(uow.session, [student_id], start, end)}
+    events = await marks_repo.student_events(uow.session, student_id, start, end)
+    current = {
+        m.event_id for m in await marks_repo.marks_between(uow.session, [student_id], start, end)
+    }
     out = []
     for e in events:
         item = EventOut.model_validate(e)
@@ -312,7 +315,7 @@ async def roll_compliance(
             for k, _ in await org_repo.classes_by_school(uow.session, sid)
             if k.active and access.can_read_class(actor, sid, k.id or 0)
         ]
-        taken = await repo.rolls_taken(uow.session, [k.id for k in classes if k.id], the_day)
+        taken = await marks_repo.rolls_taken(uow.session, [k.id for k in classes if k.id], the_day)
         heads = await org_repo.head_teachers(uow.session, [k.id for k in classes if k.id])
         for k in classes:
             for c in overdue:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
 from app.domain.idcard import InvalidIdNumber, parse_id_number
 
@@ -16,6 +17,24 @@ ENROLLMENT_STATUS_LABELS = {
     TRANSFERRED: "转学(转出)",
     MISSING: "下落不明",
 }
+
+
+class ChangeKind(StrEnum):
+    transfer_out = "transfer_out"
+    transfer_in = "transfer_in"
+    left_without_transfer = "left_without_transfer"
+    suspended = "suspended"
+    resumed = "resumed"
+
+
+CHANGE_KIND_LABELS: dict[ChangeKind, str] = {
+    ChangeKind.transfer_out: "转出",
+    ChangeKind.transfer_in: "转入",
+    ChangeKind.left_without_transfer: "未办理转学手续离校",
+    ChangeKind.suspended: "休学",
+    ChangeKind.resumed: "复学",
+}
+
 
 GENDER_LABELS = {"male": "男", "female": "女"}
 GENDER_FROM_LABEL = {"男": "male", "女": "female", "male": "male", "female": "female"}

@@ -9,56 +9,21 @@ recorded as 复学."""
 
 from __future__ import annotations
 
-from datetime import date
-from enum import StrEnum
-
-from pydantic import Field
-
 from app.context import AppContext
 from app.core.time import local_today
-from app.core.types import Schema
 from app.db.models import EnrollmentChange, School, Student
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.domain.students import (
+    CHANGE_KIND_LABELS,
     ENROLLMENT_STATUS_LABELS,
     MISSING,
     RESUMED,
+    ChangeKind,
 )
-from app.roster import repository as roster_repo
+from app.roster.repository import enrollment_changes_of
+from app.roster.schemas import EnrollmentChangeOut
 from app.roster.students import student_for
-
-
-class ChangeKind(StrEnum):
-    transfer_out = "transfer_out"
-    transfer_in = "transfer_in"
-    left_without_transfer = "left_without_transfer"
-    suspended = "suspended"
-    resumed = "resumed"
-
-
-CHANGE_KIND_LABELS = {
-    ChangeKind.transfer_out: "转出",
-    ChangeKind.transfer_in: "转入",
-    ChangeKind.left_without_transfer: "未办理转学手续离校",
-    ChangeKind.suspended: "休学",
-    ChangeKind.resumed: "复学",
-}
-
-
-class EnrollmentChangeOut(Schema):
-    id: int
-    student_id: int
-    school_id: int
-    kind: ChangeKind
-    kind_label: str
-    from_status: str = Field(description="学籍状态代码 (JY/T 1001)")
-    to_status: str
-    to_status_label: str
-    changed_on: date = Field(description="异动日期(学校当地)")
-    reason: str | None
-    reference: str | None = Field(description="文书编号")
-    changed_by: str
 
 
 async def record(
@@ -111,7 +76,7 @@ async def resume_if_missing(uow: UnitOfWork, ctx: AppContext, student_id: int, a
 
 async def list_for(uow: UnitOfWork, actor: Actor, student_id: int) -> list[EnrollmentChangeOut]:
     await student_for(uow, actor, student_id)
-    rows = await roster_repo.enrollment_changes_of(uow.session, student_id)
+    rows = await enrollment_changes_of(uow.session, student_id)
     return [
         EnrollmentChangeOut(
             id=c.id or 0,

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from app.api.deps import CurrentActor, Uow
 from app.core.types import Id
 from app.roster import enrollment_changes as changes
-from app.roster.enrollment_changes import EnrollmentChangeOut
+from app.roster.schemas import EnrollmentChangeOut
 
 router = APIRouter(prefix="/api/v1", tags=["转学与休学 Transfers and suspensions"])
 

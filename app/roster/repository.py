@@ -1,4 +1,4 @@
-"""Queries over students and guardians."""
+"""Queries over students, their guardians and their 学籍异动 (enrollment changes)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field
 
 from app.core.types import LineStr, Mobile, Name, RefId, Schema, SchoolDate
 from app.domain.idcard import normalize_student_no, parse_id_number
+from app.domain.students import ChangeKind
 
 
 class Gender(StrEnum):
@@ -101,3 +102,18 @@ class StudentOut(Schema):
     )
     guardians: list[GuardianOut] = Field(default_factory=list)
     active: bool
+
+
+class EnrollmentChangeOut(Schema):
+    id: int
+    student_id: int
+    school_id: int
+    kind: ChangeKind
+    kind_label: str
+    from_status: str = Field(description="学籍状态代码 (JY/T 1001)")
+    to_status: str
+    to_status_label: str
+    changed_on: date = Field(description="异动日期(学校当地)")
+    reason: str | None
+    reference: str | None = Field(description="文书编号")
+    changed_by: str

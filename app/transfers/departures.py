@@ -28,8 +28,8 @@ from app.core.time import local_today
 from app.db.models import School, Student, Transfer
 from app.db.uow import UnitOfWork
 from app.domain.cases import TaskKind, TransferredOut
-from app.domain.students import STUDYING, TRANSFERRED
-from app.roster.enrollment_changes import ChangeKind, record
+from app.domain.students import STUDYING, TRANSFERRED, ChangeKind
+from app.roster.enrollment_changes import record
 
 
 async def on_transfer_approved(

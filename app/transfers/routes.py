@@ -10,16 +10,19 @@ from fastapi import APIRouter, Body, status
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.types import Id
 from app.domain.transfers import TransferStatus
+from app.transfers import follow_ups as follow_up_checks
 from app.transfers import service as transfers
+from app.transfers import suspensions
 from app.transfers.schemas import (
     FollowUpOut,
     ReceivingSignIn,
     RejectIn,
     StudentStatusOut,
     SuspensionIn,
+    SuspensionOut,
     TransferIn,
+    TransferOut,
 )
-from app.transfers.service import SuspensionOut, TransferOut
 
 router = APIRouter(prefix="/api/v1", tags=["转学与休学 Transfers and suspensions"])
 
@@ -127,12 +130,12 @@ async def left_without_transfer(
 async def suspend(
     student_id: Id, data: SuspensionIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> SuspensionOut:
-    return await transfers.suspend(uow, ctx, actor, student_id, data)
+    return await suspensions.suspend(uow, ctx, actor, student_id, data)
 
 
 @router.get("/students/{student_id}/suspensions", summary="学生的休学记录")
 async def list_suspensions(student_id: Id, uow: Uow, actor: CurrentActor) -> list[SuspensionOut]:
-    return await transfers.list_suspensions(uow, actor, student_id)
+    return await suspensions.list_suspensions(uow, actor, student_id)
 
 
 @router.post(
@@ -143,7 +146,7 @@ async def list_suspensions(student_id: Id, uow: Uow, actor: CurrentActor) -> lis
 async def end_suspension(
     suspension_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> SuspensionOut:
-    return await transfers.end_suspension(uow, ctx, actor, suspension_id)
+    return await suspensions.end_suspension(uow, ctx, actor, suspension_id)
 
 
 @router.get(
@@ -153,4 +156,4 @@ async def end_suspension(
     "一样存储和办理;没有回访任务的案例 409。",
 )
 async def follow_ups(case_id: Id, uow: Uow, actor: CurrentActor) -> list[FollowUpOut]:
-    return await transfers.follow_ups(uow, actor, case_id)
+    return await follow_up_checks.follow_ups(uow, actor, case_id)

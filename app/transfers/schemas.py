@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
 from app.core.types import LineStr, RefId, SafeText, Schema, SchoolDate
+from app.domain.transfers import SuspensionStatus, TransferStatus
 
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText
@@ -58,3 +59,39 @@ class FollowUpOut(Schema):
     done_at: datetime | None
     done_by: str | None
     note: str | None = Field(description="回访情况")
+
+
+class TransferOut(Schema):
+    id: int
+    student_id: int
+    from_school_id: int
+    to_school_id: int | None
+    to_school_name: str
+    to_class_id: int | None = Field(description="转入班级(系统内学校)")
+    number: str = Field(description="文书编号 {学校代码}-ZX-{年份}-{序号}")
+    applied_on: date
+    leave_on: date | None
+    reason: str
+    status: TransferStatus
+    status_label: str
+    applied_by: str
+    head_teacher_signed_at: datetime | None
+    head_teacher_signed_by: str | None
+    receiving_signed_at: datetime | None
+    receiving_signed_by: str | None
+    decided_at: datetime | None = Field(description="批准或不予批准的时间")
+    decided_by: str | None
+    reject_reason: str | None
+
+
+class SuspensionOut(Schema):
+    id: int
+    student_id: int
+    school_id: int
+    start_date: date
+    end_date: date
+    reason: str
+    status: SuspensionStatus
+    approved_by: str
+    ended_on: date | None
+    ended_by: str | None

@@ -1,5 +1,6 @@
-"""转学 (transfers), 休学 (suspensions), a student who left without a transfer, and the
-follow-up checks after a return.
+"""转学 (transfers) and a student who left without a transfer. 休学 (suspensions) are in
+``app/transfers/suspensions.py``, the follow-up checks after a return in
+``app/transfers/follow_ups.py``.
 
 Decisions:
 - a transfer goes applied → head_teacher_signed → receiving_signed → approved (a school's
@@ -29,56 +30,38 @@ Decisions:
 - ``left-without-transfer``: a school manager marks a student who left without an approved
   transfer as ``15`` (下落不明), i.e. a suspected dropout (防辍保学工作方案:
   leaving without the transfer procedure counts as dropping out); the student stays active
-  so the school's ledgers keep counting them; a transferred student (``10``) is 409;
-- a suspension (休学) is entered already approved by a school manager (``approved_by``);
-  end before start is 422, overlapping another suspension of the student 409. Its days count
-  like approved leave (``approved_leave_days``): the three lists show 请假 and no case opens;
-  creating or ending one re-evaluates the student's case, as approving leave does;
-- status flips happen on writes only, there is no background job: creation sets ``02`` (休学)
-  when the suspension has started (start <= the school's today); ``end`` marks it ended
-  (days from that day on count again) and sets ``05`` (复学) if the student was ``02``;
-- follow-ups after a return (issue 6, item 4) are the case's follow-up tasks the engine
-  created when 复学 was confirmed (1, 4 and 8 weeks later; ``GET /cases/{id}/follow-ups``);
-  a case without them is 409. The engine reminds the head teacher when one falls due and
-  tells the vice principal when it is still open ``task_overdue_hours`` later.
+  so the school's ledgers keep counting them; a transferred student (``10``) is 409.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-from pydantic import Field
-
-from app.alerts import cases_repo, engine
-from app.alerts.cases import visible_case
-from app.alerts.tasks import follow_up_week
 from app.context import AppContext
 from app.core.access import require_person
 from app.core.documents import next_number
 from app.core.records import school_row
-from app.core.time import local_today
-from app.core.types import Schema
-from app.db.models import School, SchoolClass, Student, Suspension, Transfer
+from app.db.models import School, SchoolClass, Student, Transfer
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.domain.cases import TaskKind
 from app.domain.roles import Role
-from app.domain.students import MISSING, RESUMED, SUSPENDED, TRANSFERRED, suspension_last_day
-from app.domain.transfers import TRANSFER_STATUS_LABELS, SuspensionStatus, TransferStatus
+from app.domain.students import (
+    MISSING,
+    TRANSFERRED,
+    ChangeKind,
+)
+from app.domain.transfers import TRANSFER_STATUS_LABELS, TransferStatus
 from app.errors import Conflict, Forbidden, Invalid, NotFound
-from app.roster.enrollment_changes import ChangeKind, record
+from app.roster.enrollment_changes import record
 from app.roster.repository import student_for_update
 from app.roster.students import student_for
 from app.transfers import repository as transfers_repo
 from app.transfers.departures import on_transfer_approved
 from app.transfers.schemas import (
-    FollowUpOut,
     ReceivingSignIn,
     RejectIn,
     StudentStatusOut,
-    SuspensionIn,
     TransferIn,
+    TransferOut,
 )
 
 _IN_PROGRESS = (
@@ -96,52 +79,8 @@ _STEP = "转学申请不在这一步 (the transfer is not at this step: {status}
 _NOT_MANAGER = "只有学校管理者(校长、分管副校长、教务处)或县教育局可办理 (school managers only)"
 _NOT_HEAD = "只有该班班主任可签字 (only the class's head teacher)"
 _NOT_APPROVER = "只有转出学校的分管副校长或校长可批准 (vice principal or principal only)"
-_END_BEFORE_START = "结束日期不能早于开始日期 (end_date before start_date)"
-_OVERLAP = "与该学生已有的休学时间重叠 (overlaps another suspension)"
-_ENDED = "该休学已结束 (the suspension has already ended)"
-_TRANSFERRED = "该学生已转学 (the student has transferred)"
+ALREADY_TRANSFERRED = "该学生已转学 (the student has transferred)"
 _NO_CLASS = "请选择接收学校的一个在用班级 (class_id: an active class of the receiving school)"
-_NO_FOLLOW_UP = "只有确认复学的案例有复学后回访 (only a case whose 复学 was confirmed)"
-
-
-# --- schemas --------------------------------------------------------------------------------
-# These two stay beside their status enums until those move into app/domain/.
-
-
-class TransferOut(Schema):
-    id: int
-    student_id: int
-    from_school_id: int
-    to_school_id: int | None
-    to_school_name: str
-    to_class_id: int | None = Field(description="转入班级(系统内学校)")
-    number: str = Field(description="文书编号 {学校代码}-ZX-{年份}-{序号}")
-    applied_on: date
-    leave_on: date | None
-    reason: str
-    status: TransferStatus
-    status_label: str
-    applied_by: str
-    head_teacher_signed_at: datetime | None
-    head_teacher_signed_by: str | None
-    receiving_signed_at: datetime | None
-    receiving_signed_by: str | None
-    decided_at: datetime | None = Field(description="批准或不予批准的时间")
-    decided_by: str | None
-    reject_reason: str | None
-
-
-class SuspensionOut(Schema):
-    id: int
-    student_id: int
-    school_id: int
-    start_date: date
-    end_date: date
-    reason: str
-    status: SuspensionStatus
-    approved_by: str
-    ended_on: date | None
-    ended_by: str | None
 
 
 def transfer_out(t: Transfer) -> TransferOut:
@@ -171,26 +110,10 @@ def transfer_out(t: Transfer) -> TransferOut:
     )
 
 
-def suspension_out(s: Suspension) -> SuspensionOut:
-    assert s.id is not None
-    return SuspensionOut(
-        id=s.id,
-        student_id=s.student_id,
-        school_id=s.school_id,
-        start_date=s.start_date,
-        end_date=s.end_date,
-        reason=s.reason,
-        status=SuspensionStatus(s.status),
-        approved_by=s.approved_by,
-        ended_on=s.ended_on,
-        ended_by=s.ended_by,
-    )
-
-
 # --- helpers --------------------------------------------------------------------------------
 
 
-async def _locked_student(uow: UnitOfWork, actor: Actor, student_id: int) -> Student:
+async def locked_student(uow: UnitOfWork, actor: Actor, student_id: int) -> Student:
     """The student, visible to the actor (else 404), locked for the write."""
     await student_for(uow, actor, student_id)
     student = await student_for_update(uow.session, student_id)
@@ -199,7 +122,7 @@ async def _locked_student(uow: UnitOfWork, actor: Actor, student_id: int) -> Stu
     return student
 
 
-def _require_manager(actor: Actor, school_id: int) -> None:
+def require_manager(actor: Actor, school_id: int) -> None:
     require_person(actor)
     if not access.can_manage_school(actor, school_id):
         raise Forbidden(_NOT_MANAGER)
@@ -232,12 +155,12 @@ async def _transfer_for_write(
 
 
 async def apply(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: TransferIn) -> TransferOut:
-    student = await _locked_student(uow, actor, data.student_id)
+    student = await locked_student(uow, actor, data.student_id)
     require_person(actor)
     if not access.can_edit_student(actor, student.school_id, student.class_id):
         raise Forbidden("只有学校管理者或班主任可提交转学申请 (school managers or head teacher)")
     if student.status == TRANSFERRED:
-        raise Conflict(_TRANSFERRED)
+        raise Conflict(ALREADY_TRANSFERRED)
     if data.to_school_id == student.school_id:
         raise Invalid.field(("body", "to_school_id"), _SAME_SCHOOL)
     if data.leave_on is not None and data.leave_on < data.applied_on:
@@ -381,10 +304,10 @@ async def list_transfers(
 async def left_without_transfer(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, student_id: int
 ) -> StudentStatusOut:
-    student = await _locked_student(uow, actor, student_id)
-    _require_manager(actor, student.school_id)
+    student = await locked_student(uow, actor, student_id)
+    require_manager(actor, student.school_id)
     if student.status == TRANSFERRED:
-        raise Conflict(_TRANSFERRED)
+        raise Conflict(ALREADY_TRANSFERRED)
     if student.status != MISSING:
         reason = "未办理转学手续离校,按疑似辍学处理"
         await record(
@@ -402,107 +325,3 @@ async def left_without_transfer(
     await uow.commit()
     assert student.id is not None
     return StudentStatusOut(student_id=student.id, status=student.status, active=student.active)
-
-
-# --- suspensions ----------------------------------------------------------------------------
-
-
-async def suspend(
-    uow: UnitOfWork, ctx: AppContext, actor: Actor, student_id: int, data: SuspensionIn
-) -> SuspensionOut:
-    student = await _locked_student(uow, actor, student_id)
-    _require_manager(actor, student.school_id)
-    if data.end_date < data.start_date:
-        raise Invalid.field(("body", "end_date"), _END_BEFORE_START)
-    if student.status == TRANSFERRED:
-        raise Conflict(_TRANSFERRED)
-    for other in await _suspensions(uow, student_id):
-        last = suspension_last_day(other.end_date, other.ended_on)
-        if other.start_date <= data.end_date and last >= data.start_date:
-            raise Conflict(_OVERLAP)
-    now = ctx.clock()
-    row = Suspension(
-        student_id=student_id,
-        school_id=student.school_id,
-        class_id=student.class_id,
-        start_date=data.start_date,
-        end_date=data.end_date,
-        reason=data.reason,
-        status=SuspensionStatus.active.value,
-        approved_by=actor.tag,
-        created_at=now,
-        updated_at=now,
-    )
-    uow.session.add(row)
-    if data.start_date <= local_today(await school_row(uow, student.school_id), now):
-        await record(
-            uow, ctx, student, ChangeKind.suspended, SUSPENDED, actor.tag, reason=data.reason
-        )
-        student.status = SUSPENDED
-        student.updated_at = now
-        uow.session.add(student)
-    await uow.flush()
-    await engine.react_to_attendance(uow, ctx, [student_id], [student_id])
-    await uow.commit()
-    return suspension_out(row)
-
-
-async def end_suspension(
-    uow: UnitOfWork, ctx: AppContext, actor: Actor, suspension_id: int
-) -> SuspensionOut:
-    found = await uow.session.get(Suspension, suspension_id)
-    if found is None or not access.can_read_class(actor, found.school_id, found.class_id):
-        raise NotFound("休学", suspension_id)
-    student = await _locked_student(uow, actor, found.student_id)
-    _require_manager(actor, found.school_id)
-    await uow.session.refresh(found)
-    if found.status != SuspensionStatus.active.value:
-        raise Conflict(_ENDED)
-    now = ctx.clock()
-    found.status = SuspensionStatus.ended.value
-    found.ended_on = local_today(await school_row(uow, found.school_id), now)
-    found.ended_by = actor.tag
-    found.updated_at = now
-    uow.session.add(found)
-    if student.status == SUSPENDED:
-        await record(uow, ctx, student, ChangeKind.resumed, RESUMED, actor.tag, reason="休学结束")
-        student.status = RESUMED
-        student.updated_at = now
-        uow.session.add(student)
-    await uow.flush()
-    await engine.react_to_attendance(uow, ctx, [found.student_id], [found.student_id])
-    await uow.commit()
-    return suspension_out(found)
-
-
-async def _suspensions(uow: UnitOfWork, student_id: int) -> list[Suspension]:
-    return await transfers_repo.suspensions_of(uow.session, student_id)
-
-
-async def list_suspensions(uow: UnitOfWork, actor: Actor, student_id: int) -> list[SuspensionOut]:
-    await student_for(uow, actor, student_id)
-    return [suspension_out(s) for s in await _suspensions(uow, student_id)]
-
-
-# --- follow-ups after a return ---------------------------------------------------------------
-
-
-async def follow_ups(uow: UnitOfWork, actor: Actor, case_id: int) -> list[FollowUpOut]:
-    await visible_case(uow, actor, case_id)
-    tasks = [
-        t for t in await cases_repo.tasks(uow.session, case_id) if t.kind == TaskKind.follow_up
-    ]
-    if not tasks:
-        raise Conflict(_NO_FOLLOW_UP)
-    return [
-        FollowUpOut(
-            task_id=t.id or 0,
-            week=follow_up_week(t),
-            due_at=t.due_at,
-            status=t.status,
-            done_at=t.done_at,
-            done_by=t.done_by,
-            note=t.note,
-        )
-        for t in sorted(tasks, key=lambda t: (t.due_at, t.id or 0))
-    ]
