@@ -7,6 +7,7 @@ from typing import Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from app.delivery.schemas import DeliveryHealthOut, ProcessOut
 from app.domain.roles import Role
 
 # A school year at once, at most: a longer jump is almost always a typo (minutes for days).
@@ -84,35 +85,6 @@ class JobStatusOut(BaseModel):
     runs: int
     failures: int = Field(description="failed runs in all")
     failing: int = Field(description="failed runs since the last success (0: well)")
-
-
-class ChannelHealthOut(BaseModel):
-    channel: str
-    backlog: int = Field(description="deliveries not yet sent (pending or being sent)")
-    due: bool = Field(description="some of them are due now")
-    oldest_undelivered_at: datetime | None
-    oldest_undelivered_seconds: float | None
-    dead_24h: int = Field(description="dead letters in the last 24 hours")
-
-
-class DeliveryHealthOut(BaseModel):
-    status: str = Field(description="green, or red when notifications are not leaving")
-    problems: list[str] = Field(description="why it is red, in words")
-    undispatched: int = Field(description="outbox notifications not yet turned into deliveries")
-    oldest_undispatched_at: datetime | None
-    channels: list[ChannelHealthOut]
-
-
-class ProcessOut(BaseModel):
-    process_id: str
-    hostname: str
-    pid: int
-    started_at: datetime
-    beat_at: datetime
-    last_sweep_at: datetime | None = Field(description="last deadline sweep without error")
-    last_delivery_at: datetime | None = Field(description="last delivery tick without error")
-    last_error: str | None
-    alive: bool = Field(description="heard from within the stall limit")
 
 
 class EngineHealthOut(BaseModel):
