@@ -54,7 +54,8 @@ from app.delivery import repository as repo
 from app.delivery.channels.base import Channel, Message, Outcome, SendResult, Target
 from app.delivery.channels.config import ChannelEndpoints
 from app.delivery.ratelimit import DEFAULT_CAPACITY, DEFAULT_PERIOD
-from app.delivery.templates import Links, Notice, TemplateError, render, render_digest
+from app.delivery.templates import Links, Notice, render, render_digest
+from app.delivery.wording import TemplateError
 
 log = logging.getLogger("kcbx.delivery")
 
