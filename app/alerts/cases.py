@@ -44,7 +44,6 @@ from app.alerts.cases_schemas import (
     DEADLINE_STATE_LABELS,
     REASON_LABELS,
     REPORT_STATUS_LABELS,
-    TOPIC_LABELS,
     WORK_GROUP_PARTS,
     AlertDetail,
     AlertExplanation,
@@ -83,6 +82,7 @@ from app.db.models import (
 )
 from app.db.uow import UnitOfWork
 from app.delivery.inbox import notification_outs
+from app.delivery.schemas import TOPIC_LABELS
 from app.domain import access
 from app.domain.access import Actor, ActorKind
 from app.domain.cases import (
@@ -111,6 +111,7 @@ from app.domain.cases import (
 )
 from app.domain.roles import ROLE_LABELS, Role
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
+from app.org.staff_repo import staff_names
 from app.roster.enrollment_changes import resume_if_missing
 from app.roster.repository import student_names
 from app.roster.students import student_for
@@ -433,7 +434,7 @@ async def _alert_detail(uow: UnitOfWork, ctx: AppContext, alert: Alert) -> Alert
     case = await _domain_case(uow, row)
     now = ctx.clock()
     notices = await repo.notifications_of_alert(uow.session, alert.id)
-    names = await repo.staff_names(uow.session, {n.staff_id for n in notices})
+    names = await staff_names(uow.session, {n.staff_id for n in notices})
     deadlines = [
         _deadline_out(d, case, now)
         for d in await repo.deadlines(uow.session, row.id)

@@ -1,13 +1,12 @@
-"""Read queries over cases, alerts, their casework and the staff inbox (the engine's own
-reads and writes are in ``app.alerts.repository``)."""
+"""Read queries over cases, alerts and their casework (the engine's own reads and writes are
+in ``app.alerts.repository``; the staff inbox's in ``app.delivery.inbox_repo``)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, update
+from sqlalchemy import ColumnElement, and_, false, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,13 +21,9 @@ from app.db.models import (
     Notification,
     ParentContact,
     School,
-    Staff,
 )
 from app.domain.access import Visibility
 from app.domain.cases import CaseStatus, TaskStatus
-
-_CHUNK = 1000
-
 
 # --- alerts ---------------------------------------------------------------------------------
 
@@ -240,50 +235,7 @@ async def open_tasks(session: AsyncSession, case_id: int, kind: str) -> list[Cas
     return list(rows)
 
 
-# --- names ----------------------------------------------------------------------------------
-
-
-async def staff_names(session: AsyncSession, staff_ids: Collection[int]) -> dict[int, str]:
-    ids = sorted(set(staff_ids))
-    found: dict[int, str] = {}
-    for i in range(0, len(ids), _CHUNK):
-        rows = await session.exec(
-            select(Staff.id, Staff.name).where(col(Staff.id).in_(ids[i : i + _CHUNK]))
-        )
-        found.update({sid: name for sid, name in rows if sid is not None})
-    return found
-
-
-# --- inbox ----------------------------------------------------------------------------------
-
-
-async def inbox(
-    session: AsyncSession, staff_id: int, *, unread: bool | None, limit: int, offset: int
-) -> tuple[list[Notification], int]:
-    stmt = select(Notification).where(Notification.staff_id == staff_id)
-    if unread is True:
-        stmt = stmt.where(col(Notification.read_at).is_(None))
-    elif unread is False:
-        stmt = stmt.where(col(Notification.read_at).is_not(None))
-    return await paginate(
-        session,
-        stmt,
-        limit=limit,
-        offset=offset,
-        order_by=(col(Notification.created_at).desc(), col(Notification.id).desc()),
-    )
-
-
-async def unread_count(session: AsyncSession, staff_id: int) -> int:
-    stmt = select(func.count()).where(
-        Notification.staff_id == staff_id, col(Notification.read_at).is_(None)
-    )
-    return int((await session.exec(stmt)).one())
-
-
-async def notification(session: AsyncSession, notification_id: int) -> Notification | None:
-    stmt = select(Notification).where(Notification.id == notification_id)
-    return (await session.exec(stmt)).first()
+# --- notifications --------------------------------------------------------------------------
 
 
 async def acknowledge_notifications(

@@ -1,5 +1,5 @@
-"""预警与缺勤案例 (alerts and absence cases) and the staff inbox: what clients send and what
-they get back. Codes are English; every code people read comes with a Chinese ``*_label``."""
+"""预警与缺勤案例 (alerts and absence cases): what clients send and what they get back.
+Codes are English; every code people read comes with a Chinese ``*_label``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from app.core.types import Page, SafeLine, SafeText, Schema
+from app.core.types import SafeLine, SafeText, Schema
+from app.delivery.schemas import NotificationOut
 from app.domain.cases import (
     AlertStatus,
     CaseStatus,
@@ -89,21 +90,6 @@ DEADLINE_STATE_LABELS: dict[DeadlineState, str] = {
     DeadlineState.failed: "触发出错,稍后重试",
 }
 WORK_GROUP_PARTS: dict[str, str] = {"lead": "牵头", "member": "成员"}
-TOPIC_LABELS: dict[str, str] = {
-    "alert.raised": "预警",
-    "alert.escalated": "预警逾期未核查",
-    "alert.withdrawn": "预警撤回",
-    "alert.verified": "预警已核查",
-    "contact.overdue": "联系家长超时",
-    "report.submitted": "书面报告待审核",
-    "report.returned": "书面报告被退回",
-    "report.overdue": "书面报告逾期",
-    "case.returned": "学生返校",
-    "reenroll.overdue": "复学确认逾期",
-    "task.due": "任务到期",
-    "task.overdue": "任务逾期",
-    "care.due": "关爱联系逾期",
-}
 
 NOTE_MAX = 500
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=NOTE_MAX), SafeText]
@@ -228,28 +214,6 @@ class TimelineOut(Schema):
     actor: str | None
 
 
-class NotificationOut(Schema):
-    id: int
-    staff_id: int
-    staff_name: str
-    role: Role | None = Field(description="收件人以何种身份收到 (the recipient's role)")
-    role_label: str | None
-    topic: str
-    topic_label: str
-    title: str
-    body: str
-    level: Level | None
-    level_label: str | None
-    case_id: int | None
-    alert_id: int | None
-    student_id: int | None
-    student_name: str | None
-    school_id: int | None
-    created_at: datetime
-    read_at: datetime | None
-    acknowledged_at: datetime | None
-
-
 class AlertExplanation(Schema):
     rule: str = Field(description="触发规则")
     level_label: str
@@ -365,7 +329,3 @@ class CaseDetail(CaseOut):
     pending_deadlines: list[DeadlineOut] = Field(
         description="仍未履行的期限 (deadlines whose obligation is still owed)"
     )
-
-
-class InboxPage(Page[NotificationOut]):
-    unread: int = Field(description="未读条数 (all of the caller's unread notices)")

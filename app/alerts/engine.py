@@ -41,7 +41,7 @@ from app.db.models import (
     CaseTask,
 )
 from app.db.uow import UnitOfWork
-from app.delivery.templates import DIGEST_LATE_TOPIC, TemplateError, topic_label
+from app.delivery.wording import DIGEST_LATE_TOPIC, TemplateError, topic_label
 from app.domain.attendance import Check, DayStatus, Mark, day_status
 from app.domain.cases import (
     AlertState,

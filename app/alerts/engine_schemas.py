@@ -2,40 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.roles import Role
-
-
-class ChannelHealthOut(BaseModel):
-    channel: str
-    backlog: int = Field(description="deliveries not yet sent (pending or being sent)")
-    due: bool = Field(description="some of them are due now")
-    oldest_undelivered_at: datetime | None
-    oldest_undelivered_seconds: float | None
-    dead_24h: int = Field(description="dead letters in the last 24 hours")
-
-
-class DeliveryHealthOut(BaseModel):
-    status: str = Field(description="green, or red when notifications are not leaving")
-    problems: list[str] = Field(description="why it is red, in words")
-    undispatched: int = Field(description="outbox notifications not yet turned into deliveries")
-    oldest_undispatched_at: datetime | None
-    channels: list[ChannelHealthOut]
-
-
-class ProcessOut(BaseModel):
-    process_id: str
-    hostname: str
-    pid: int
-    started_at: datetime
-    beat_at: datetime
-    last_sweep_at: datetime | None = Field(description="last deadline sweep without error")
-    last_delivery_at: datetime | None = Field(description="last delivery tick without error")
-    last_error: str | None
-    alive: bool = Field(description="heard from within the stall limit")
 
 
 class PolicyIn(BaseModel):

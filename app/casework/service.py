@@ -22,7 +22,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from app.alerts import cases_repo as repo
 from app.alerts import timeline_repo
 from app.alerts.cases import locked_case, visible_case
 from app.alerts.cases_schemas import REASON_LABELS, ReasonCategory
@@ -58,6 +57,7 @@ from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import CaseStatus, TimelineKind
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
+from app.org.staff_repo import staff_names
 
 _NOT_PERSUADER = (
     "只有联合劝返工作组成员、本班班主任或学校管理者可登记 "
@@ -138,7 +138,7 @@ def _visit_out(v: HomeVisit) -> HomeVisitOut:
 
 async def _plan_out(uow: UnitOfWork, p: ReturnPlan) -> PlanOut:
     assert p.id is not None
-    names = await repo.staff_names(uow.session, {int(m["owner_staff_id"]) for m in p.measures})
+    names = await staff_names(uow.session, {int(m["owner_staff_id"]) for m in p.measures})
     cause = ReasonCategory(p.cause)
     measures = []
     for m in p.measures:

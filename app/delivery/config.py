@@ -40,7 +40,7 @@ from app.delivery.schemas import (
     WebhookSubscriptionIn,
     WebhookSubscriptionOut,
 )
-from app.delivery.templates import DIGEST_TOPIC, TOPICS
+from app.delivery.wording import DIGEST_TOPIC, TOPICS
 from app.domain import access
 from app.domain.access import Actor
 from app.errors import FieldProblem, Forbidden, Invalid, NotFound

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.alerts.engine_schemas import ChannelHealthOut, DeliveryHealthOut, ProcessOut
 from app.context import AppContext
 from app.db.uow import UnitOfWork
 from app.delivery import repository as repo
-from app.delivery.schemas import ChannelName
+from app.delivery.schemas import ChannelHealthOut, ChannelName, DeliveryHealthOut, ProcessOut
 
 STALL = timedelta(minutes=5)
 

@@ -16,23 +16,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.alerts import cases_repo as repo
-from app.alerts import repository as alerts_repo
-from app.alerts.cases_schemas import TOPIC_LABELS, InboxPage, NotificationOut
 from app.context import AppContext
 from app.db.models import Notification
 from app.db.uow import UnitOfWork
+from app.delivery import inbox_repo as repo
+from app.delivery.schemas import TOPIC_LABELS, InboxPage, NotificationOut
 from app.domain.access import Actor, ActorKind
 from app.domain.cases import LEVEL_LABELS, Level
 from app.domain.roles import ROLE_LABELS, Role
 from app.errors import Forbidden, NotFound
+from app.org.staff_repo import staff_names
 from app.roster.repository import student_names
 
 _NO_INBOX = "API 密钥没有消息箱 (API keys have no inbox)"
 
 
 async def notification_outs(uow: UnitOfWork, rows: Sequence[Notification]) -> list[NotificationOut]:
-    staff = await repo.staff_names(uow.session, {n.staff_id for n in rows})
+    staff = await staff_names(uow.session, {n.staff_id for n in rows})
     students = await student_names(
         uow.session, {n.student_id for n in rows if n.student_id is not None}
     )
@@ -112,7 +112,7 @@ async def acknowledge(
     now = ctx.clock()
     changed = False
     if n.alert_id is not None and n.case_id is not None:
-        await alerts_repo.case_for_update(uow.session, n.case_id)
+        await repo.case_for_update(uow.session, n.case_id)
         alert = await repo.alert(uow.session, n.alert_id)
         if alert is not None and alert.acknowledged_at is None:
             alert.acknowledged_at = now

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from app.alerts.cases_schemas import InboxPage, NotificationOut
 from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
 from app.core.types import BigId
 from app.delivery import inbox
+from app.delivery.schemas import InboxPage, NotificationOut
 
 router = APIRouter(prefix="/api/v1/inbox", tags=["消息 Inbox"])
 

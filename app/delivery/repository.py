@@ -28,6 +28,7 @@ from app.db.models import (
     Student,
     WebhookSubscription,
 )
+from app.delivery.ratelimit import SlidingWindow
 
 
 def _pg(session: AsyncSession) -> bool:
@@ -186,8 +187,6 @@ async def take_token(
     """Take a send slot from ``key``'s shared window: None when taken, otherwise the
     wall-clock time the next slot is free. Compare-and-set on the row's version: of two
     processes that read the same state only one writes it back, the other reads again."""
-    from app.delivery.ratelimit import SlidingWindow
-
     window = SlidingWindow(capacity, period)
     insert = postgresql.insert if _pg(session) else sqlite.insert
     conn = await session.connection()

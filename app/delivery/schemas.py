@@ -1,5 +1,5 @@
 """Delivery configuration: quiet hours and routes per school, robots, webhook subscriptions;
-and receipts."""
+receipts; the staff inbox; and delivery health."""
 
 from __future__ import annotations
 
@@ -9,10 +9,27 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.core.types import LineStr, LocalTime, RefId, StoredUrl
+from app.core.types import LineStr, LocalTime, Page, RefId, Schema, StoredUrl
 from app.delivery.channels.sms_templates import SmsTemplate
 from app.delivery.channels.webhook import parse_secret
+from app.domain.cases import Level
 from app.domain.roles import Role
+
+TOPIC_LABELS: dict[str, str] = {
+    "alert.raised": "预警",
+    "alert.escalated": "预警逾期未核查",
+    "alert.withdrawn": "预警撤回",
+    "alert.verified": "预警已核查",
+    "contact.overdue": "联系家长超时",
+    "report.submitted": "书面报告待审核",
+    "report.returned": "书面报告被退回",
+    "report.overdue": "书面报告逾期",
+    "case.returned": "学生返校",
+    "reenroll.overdue": "复学确认逾期",
+    "task.due": "任务到期",
+    "task.overdue": "任务逾期",
+    "care.due": "关爱联系逾期",
+}
 
 
 class ChannelName(StrEnum):
@@ -163,3 +180,64 @@ class DeliveryOut(BaseModel):
     notification_id: int | None
     subscription_id: int | None
     receipts: list[AttemptOut]
+
+
+# --- inbox ----------------------------------------------------------------------------------
+
+
+class NotificationOut(Schema):
+    id: int
+    staff_id: int
+    staff_name: str
+    role: Role | None = Field(description="收件人以何种身份收到 (the recipient's role)")
+    role_label: str | None
+    topic: str
+    topic_label: str
+    title: str
+    body: str
+    level: Level | None
+    level_label: str | None
+    case_id: int | None
+    alert_id: int | None
+    student_id: int | None
+    student_name: str | None
+    school_id: int | None
+    created_at: datetime
+    read_at: datetime | None
+    acknowledged_at: datetime | None
+
+
+class InboxPage(Page[NotificationOut]):
+    unread: int = Field(description="未读条数 (all of the caller's unread notices)")
+
+
+# --- health ---------------------------------------------------------------------------------
+
+
+class ChannelHealthOut(BaseModel):
+    channel: str
+    backlog: int = Field(description="deliveries not yet sent (pending or being sent)")
+    due: bool = Field(description="some of them are due now")
+    oldest_undelivered_at: datetime | None
+    oldest_undelivered_seconds: float | None
+    dead_24h: int = Field(description="dead letters in the last 24 hours")
+
+
+class DeliveryHealthOut(BaseModel):
+    status: str = Field(description="green, or red when notifications are not leaving")
+    problems: list[str] = Field(description="why it is red, in words")
+    undispatched: int = Field(description="outbox notifications not yet turned into deliveries")
+    oldest_undispatched_at: datetime | None
+    channels: list[ChannelHealthOut]
+
+
+class ProcessOut(BaseModel):
+    process_id: str
+    hostname: str
+    pid: int
+    started_at: datetime
+    beat_at: datetime
+    last_sweep_at: datetime | None = Field(description="last deadline sweep without error")
+    last_delivery_at: datetime | None = Field(description="last delivery tick without error")
+    last_error: str | None
+    alive: bool = Field(description="heard from within the stall limit")

@@ -26,6 +26,9 @@ them — at least once, each (notification, channel) keyed so it is never made t
      the next channel of the route is tried; "no subscription left" moves to the next channel.
 3. **Clocks**: the context's ``clock`` (the simulation clock in a drill) decides what is due;
    adapters sign and stamp with ``wall_clock``, and leases and robot buckets run on it too.
+
+Dispatch is in ``app.delivery.dispatch``, the rendering of a claimed batch into messages in
+``app.delivery.messages``; claiming, sending and recording outcomes here.
 """
 
 from __future__ import annotations
@@ -38,40 +41,31 @@ import random
 import socket
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from datetime import time as dtime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 
 from app.context import AppContext
-from app.db.models import Delivery, DeliverySettings, Notification, WebhookSubscription
 from app.delivery import repository as repo
-from app.delivery.channels.base import Channel, Message, Outcome, SendResult, Target
+from app.delivery.channels.base import Channel, Outcome, SendResult
 from app.delivery.channels.config import ChannelEndpoints
+from app.delivery.dispatch import (
+    ROBOT_CHANNELS,
+    dispatch_case_events,
+    dispatch_notifications,
+    fallback_row,
+)
+from app.delivery.messages import Job, build_jobs
 from app.delivery.ratelimit import DEFAULT_CAPACITY, DEFAULT_PERIOD
-from app.delivery.templates import Links, Notice, TemplateError, render, render_digest
+from app.delivery.templates import Links
 
 log = logging.getLogger("kcbx.delivery")
 
 # Channel names in routes → adapter names.
 _ADAPTER = {"wecom_robot": "wecom", "dingtalk_robot": "dingtalk", "wechat": "wechat", "sms": "sms"}
-_ROBOTS = frozenset({"wecom_robot", "dingtalk_robot"})
-_HELD_LEVELS = (None, "blue", "yellow")
-# Timeline kinds that county systems hear about, as webhook event types.
-_CASE_EVENTS = {
-    "case.opened": "case.opened",
-    "alert.verified": "alert.verified",
-    "case.returned": "case.closed",
-    "case.excused": "case.closed",
-    "case.withdrawn": "case.closed",
-    "case.reenrolled": "case.closed",
-    "case.transferred": "case.closed",
-}
 LEASE_MARGIN = timedelta(seconds=30)
 # An adapter makes at most this many HTTP calls for one send (WeChat: token, send, a fresh
 # token after 40001/42001, the send again); each is bounded by the client's timeout.
@@ -79,24 +73,6 @@ CALLS_PER_SEND = 4
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 5.0  # seconds
 BACKOFF_CAP = 600.0
-
-
-def in_quiet_hours(local: dtime, start: dtime, end: dtime) -> bool:
-    if start == end:
-        return False
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end  # the window crosses midnight
-
-
-def quiet_until(now: datetime, tz: str, start: dtime, end: dtime) -> datetime | None:
-    """When the quiet window around ``now`` ends, or None if ``now`` is not in one."""
-    zone = ZoneInfo(tz)
-    local = now.astimezone(zone)
-    if not in_quiet_hours(local.time(), start, end):
-        return None
-    day = local.date() if local.time() < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, zone)
 
 
 def backoff(attempts: int, rng: random.Random, retry_after: float | None) -> timedelta:
@@ -118,16 +94,6 @@ class DeliveryResult:
 
 def default_process_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-@dataclass
-class _Job:
-    """One message to send: a delivery, or several to one robot as a digest."""
-
-    channel: str
-    deliveries: list[Delivery]
-    message: Message
-    target: Target
 
 
 @dataclass
@@ -207,83 +173,9 @@ class DeliveryWorker:
     # --- dispatch ---------------------------------------------------------------------------
 
     async def dispatch(self) -> int:
-        return await self._dispatch_notifications() + await self._dispatch_case_events()
-
-    async def _dispatch_case_events(self) -> int:
-        """Case-level events (opened, closed, an alert verified) for county webhooks."""
-        now = self.ctx.clock()
-        async with self.ctx.uow() as uow:
-            s = uow.session
-            fresh = await repo.undispatched_case_events(s, self.batch)
-            if not fresh:
-                return 0
-            found = await repo.cases(s, {e.case_id for e in fresh})
-            schools = await repo.schools(s, {c.school_id for c in found.values()})
-            subs = await repo.subscriptions(s, {sc.county_id for sc in schools.values()})
-            rows: list[dict[str, Any]] = []
-            for e in fresh:
-                e.dispatched_at = now
-                topic = _CASE_EVENTS.get(e.kind)
-                case = found.get(e.case_id)
-                school = schools.get(case.school_id) if case else None
-                if topic is None or case is None or school is None:
-                    continue
-                event_id = f"case:{case.id}:event:{e.id}"
-                payload = {
-                    "topic": topic,
-                    "case_id": case.id,
-                    "student_id": case.student_id,
-                    "school_id": school.id,
-                    "level": case.level,
-                    "status": case.status,
-                    "close_reason": case.close_reason,
-                    "text": e.text,
-                }
-                rows += [
-                    _webhook_row(sub, event_id, payload, case.level, None, None, now)
-                    for sub in _subscribers(subs, school.county_id, school.id or 0, topic)
-                ]
-            await repo.add_deliveries(s, rows)
-            await uow.commit()
-            return len(fresh)
-
-    async def _dispatch_notifications(self) -> int:
-        now = self.ctx.clock()
-        async with self.ctx.uow() as uow:
-            s = uow.session
-            fresh = await repo.undispatched(s, self.batch)
-            if not fresh:
-                return 0
-            school_ids = {n.school_id for n in fresh if n.school_id is not None}
-            settings = await repo.settings_for(s, school_ids)
-            schools = await repo.schools(s, school_ids)
-            subs = await repo.subscriptions(s, {sc.county_id for sc in schools.values()})
-            rows: list[dict[str, Any]] = []
-            for n in fresh:
-                school = schools.get(n.school_id or 0)
-                config = settings.get(n.school_id or 0)
-                route = (config.routes.get(n.role or "", []) if config else []) or []
-                if route and school is not None:
-                    rows.append(self._first(n, route, config, school.timezone, now))
-                if school is not None:
-                    rows += _webhook_rows(n, school.id or 0, school.county_id, subs, now)
-                n.dispatched_at = now
-            await repo.add_deliveries(s, rows)
-            await uow.commit()
-            return len(fresh)
-
-    def _first(
-        self,
-        n: Notification,
-        route: list[str],
-        config: DeliverySettings | None,
-        tz: str,
-        now: datetime,
-    ) -> dict[str, Any]:
-        due = now
-        if config is not None and n.level in _HELD_LEVELS:
-            due = quiet_until(now, tz, config.quiet_start, config.quiet_end) or now
-        return _row(n, route, 0, due, now)
+        return await dispatch_notifications(self.ctx, self.batch) + await dispatch_case_events(
+            self.ctx, self.batch
+        )
 
     # --- send -------------------------------------------------------------------------------
 
@@ -292,7 +184,7 @@ class DeliveryWorker:
         now = self.ctx.clock()
         wall = self.wall()
         lease_id = uuid.uuid4().hex
-        waiting: list[tuple[_Job, datetime]] = []
+        waiting: list[tuple[Job, datetime]] = []
         async with self.ctx.uow() as uow:
             s = uow.session
             candidates = await repo.claim_deliveries(s, now, wall, self.batch)
@@ -323,7 +215,7 @@ class DeliveryWorker:
             ]
             live = [d for d in claimed if (d.id or 0) not in folded]
             await repo.set_state(s, folded, state="folded", lease_until=None, lease_id=None)
-            jobs = await self._jobs(s, live, now)
+            jobs = await build_jobs(self.ctx, self.links, s, live, now)
             # A delivery no message could be made for (its template failed) would be leased
             # again forever: dead-lettered with the reason instead.
             in_jobs = {d.id for job in jobs for d in job.deliveries}
@@ -340,9 +232,9 @@ class DeliveryWorker:
             result.dead += len(unrenderable)
             # Robots: a slot in the window every process shares; a robot whose last minute is
             # full gets its deliveries back as pending, due when a slot frees up.
-            ready: list[_Job] = []
+            ready: list[Job] = []
             for job in jobs:
-                if job.channel not in _ROBOTS:
+                if job.channel not in ROBOT_CHANNELS:
                     ready.append(job)
                     continue
                 free_at = await repo.take_token(
@@ -368,7 +260,7 @@ class DeliveryWorker:
         sem = asyncio.Semaphore(self.concurrency)
         budget = self.send_budget
 
-        async def run(job: _Job) -> tuple[_Job, SendResult | None, int]:
+        async def run(job: Job) -> tuple[Job, SendResult | None, int]:
             async with sem:
                 # Never start a send the lease would not outlast: another worker may claim
                 # the row the moment the lease ends. Handed back instead (None).
@@ -392,105 +284,9 @@ class DeliveryWorker:
         await self._record(outcomes, lease_id, result)
         return result
 
-    async def _jobs(self, s: Any, live: list[Delivery], now: datetime) -> list[_Job]:
-        notes = await repo.notifications(s, {d.notification_id for d in live if d.notification_id})
-        alerts = await repo.alerts(s, {n.alert_id for n in notes.values() if n.alert_id})
-        people = await repo.staff(s, {d.staff_id for d in live if d.staff_id})
-        pupils = await repo.students_and_classes(
-            s, {n.student_id for n in notes.values() if n.student_id}
-        )
-        schools = await repo.schools(s, {d.school_id for d in live if d.school_id})
-        targets = await repo.targets(s, {d.school_id for d in live if d.school_id})
-        subs = await repo.subscriptions_by_id(
-            s, {d.subscription_id for d in live if d.subscription_id}
-        )
-        jobs: list[_Job] = []
-        robots: dict[str, list[Delivery]] = defaultdict(list)
-
-        def notice(d: Delivery) -> Notice:
-            n = notes.get(d.notification_id or 0)
-            school = schools.get(d.school_id or 0)
-            pupil = pupils.get(n.student_id or 0, ("", "")) if n else ("", "")
-            alert = alerts.get(n.alert_id or 0) if n else None
-            return Notice(
-                topic=n.topic if n else d.payload.get("topic", "alert.raised"),
-                school=school.name if school else "",
-                class_name=pupil[1],
-                student_name=pupil[0],
-                level=n.level if n else d.level,
-                reason=n.title if n else "",
-                due_at=alert.verify_due if alert and n and n.topic == "alert.raised" else None,
-                timezone=school.timezone if school else self.ctx.settings.default_timezone,
-                case_id=d.case_id,
-                alert_id=d.alert_id,
-                created_at=n.created_at if n else d.created_at,
-            )
-
-        for d in live:
-            if d.channel in _ROBOTS:
-                robots[d.target_key].append(d)
-                continue
-            try:
-                rendered = render(notice(d), links=self.links)
-            except TemplateError as exc:
-                log.warning("no template for delivery %s: %s", d.id, exc.message)
-                rendered = None
-            event_id = d.event_id or d.idem_key
-            if rendered is None:
-                continue
-            message = rendered.message(event_id=event_id, created_at=d.created_at)
-            if d.subscription_id is not None:
-                sub = subs.get(d.subscription_id)
-                prev = sub.secret_prev_enc if sub else None
-                target = Target(
-                    url=sub.url if sub else None,
-                    secret=self.ctx.cipher.decrypt(sub.secret_enc) if sub else None,
-                    previous_secret=self.ctx.cipher.decrypt(prev) if prev else None,
-                    rotation_ends=sub.secret_prev_until if sub else None,
-                )
-                message = Message(**{**_fields(message), "data": {**message.data, **d.payload}})
-            else:
-                person = people.get(d.staff_id or 0)
-                sms = targets.get((d.school_id or 0, "sms"))
-                target = Target(
-                    openid=person.wechat_openid if person else None,
-                    phone=person.mobile if person else None,
-                    options=(sms.options or {}) if sms and d.channel == "sms" else {},
-                )
-            jobs.append(_Job(d.channel, [d], message, target))
-        for key, group in robots.items():
-            first = group[0]
-            robot = targets.get((first.school_id or 0, first.channel))
-            mobiles = tuple(
-                sorted({people[d.staff_id].mobile for d in group if d.staff_id in people})
-            )
-            notices = [notice(d) for d in group]
-            try:
-                rendered = (
-                    render(notices[0], links=self.links)
-                    if len(group) == 1
-                    else render_digest(notices, links=self.links)
-                )
-            except TemplateError as exc:
-                log.warning("no template for robot %s: %s", key, exc.message)
-                continue
-            digest = f"digest:{first.id}" if len(group) > 1 else None
-            for d in group:
-                d.digest_id = digest
-            message = rendered.message(event_id=digest or first.idem_key, created_at=now)
-            target = Target(
-                url=robot.url if robot else None,
-                secret=self.ctx.cipher.decrypt(robot.secret_enc)
-                if robot and robot.secret_enc
-                else None,
-                mobiles=mobiles,
-            )
-            jobs.append(_Job(first.channel, group, message, target))
-        return jobs
-
     async def _record(
         self,
-        outcomes: list[tuple[_Job, SendResult | None, int]],
+        outcomes: list[tuple[Job, SendResult | None, int]],
         lease_id: str,
         result: DeliveryResult,
     ) -> None:
@@ -535,7 +331,7 @@ class DeliveryWorker:
                         row.state, row.dead_at = "dead", now
                         row.last_error = (got.error or got.code or got.outcome.value)[:500]
                         result.dead += 1
-                        nxt = _fallback(row, notes.get(row.notification_id or 0), now)
+                        nxt = fallback_row(row, notes.get(row.notification_id or 0), now)
                         if nxt is not None:
                             fallbacks.append(nxt)
             await repo.add_attempts(s, attempts)
@@ -559,100 +355,3 @@ def _attempt(
         "error": error[:500] if error else None,
         "duration_ms": ms,
     }
-
-
-def _fields(message: Message) -> dict[str, Any]:
-    return {f: getattr(message, f) for f in Message.__dataclass_fields__}
-
-
-def _target_key(n: Notification, channel: str) -> str:
-    if channel in _ROBOTS:
-        return f"{channel}:school:{n.school_id}"
-    return f"{channel}:staff:{n.staff_id}"
-
-
-def _row(
-    n: Notification, route: list[str], index: int, due: datetime, now: datetime
-) -> dict[str, Any]:
-    channel = route[index]
-    return {
-        "idem_key": f"n{n.id}:{channel}",
-        "notification_id": n.id,
-        "channel": channel,
-        "target_key": _target_key(n, channel),
-        "staff_id": n.staff_id,
-        "school_id": n.school_id,
-        "case_id": n.case_id,
-        "alert_id": n.alert_id,
-        "level": n.level,
-        "state": "pending",
-        "attempts": 0,
-        "next_attempt_at": due,
-        "created_at": now,
-        "payload": {"route": route, "index": index, "topic": n.topic},
-    }
-
-
-def _fallback(row: Delivery, n: Notification | None, now: datetime) -> dict[str, Any] | None:
-    route: list[str] = list(row.payload.get("route", []))
-    index = int(row.payload.get("index", 0)) + 1
-    if n is None or index >= len(route):
-        return None
-    return _row(n, route, index, now, now)
-
-
-def _subscribers(
-    subs: list[WebhookSubscription], county_id: int, school_id: int, topic: str
-) -> list[WebhookSubscription]:
-    return [
-        sub
-        for sub in subs
-        if sub.county_id == county_id and sub.school_id in (None, school_id) and topic in sub.events
-    ]
-
-
-def _webhook_row(
-    sub: WebhookSubscription,
-    event_id: str,
-    payload: dict[str, Any],
-    level: str | None,
-    notification_id: int | None,
-    alert_id: int | None,
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "idem_key": f"s{sub.id}:{event_id}",
-        "notification_id": notification_id,
-        "subscription_id": sub.id,
-        "event_id": event_id,
-        "channel": "webhook",
-        "target_key": f"webhook:{sub.id}",
-        "school_id": payload.get("school_id"),
-        "case_id": payload.get("case_id"),
-        "alert_id": alert_id,
-        "level": level,
-        "state": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-        "payload": payload,
-    }
-
-
-def _webhook_rows(
-    n: Notification, school_id: int, county_id: int, subs: list[WebhookSubscription], now: datetime
-) -> list[dict[str, Any]]:
-    # One event per cause, whoever received it: the notification key without its recipient.
-    event_id = n.idem_key.rsplit(":", 1)[0]
-    payload = {
-        "topic": n.topic,
-        "case_id": n.case_id,
-        "alert_id": n.alert_id,
-        "student_id": n.student_id,
-        "school_id": school_id,
-        "level": n.level,
-    }
-    return [
-        _webhook_row(sub, event_id, payload, n.level, n.id, n.alert_id, now)
-        for sub in _subscribers(subs, county_id, school_id, n.topic)
-    ]

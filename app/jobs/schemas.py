@@ -7,7 +7,7 @@ from typing import Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from app.alerts.engine_schemas import DeliveryHealthOut, ProcessOut
+from app.delivery.schemas import DeliveryHealthOut, ProcessOut
 
 # A school year at once, at most: a longer jump is almost always a typo (minutes for days).
 MAX_ADVANCE_MINUTES = 366 * 24 * 60

@@ -11,6 +11,9 @@ from app.core.scope import paginate, visible_to
 from app.db.models import ApiKey, Staff, StaffRole
 from app.domain.access import Visibility
 
+# Bounds the IN list: SQLite caps bound parameters per statement.
+_NAMES_CHUNK = 1000
+
 
 async def staff_by_mobile(session: AsyncSession, mobile: str) -> Staff | None:
     return (await session.exec(select(Staff).where(Staff.mobile == mobile))).one_or_none()
@@ -102,3 +105,14 @@ async def unique_role_holder(
     else:
         stmt = stmt.where(StaffRole.school_id == school_id)
     return (await session.exec(stmt)).first()
+
+
+async def staff_names(session: AsyncSession, staff_ids: Collection[int]) -> dict[int, str]:
+    ids = sorted(set(staff_ids))
+    found: dict[int, str] = {}
+    for i in range(0, len(ids), _NAMES_CHUNK):
+        rows = await session.exec(
+            select(Staff.id, Staff.name).where(col(Staff.id).in_(ids[i : i + _NAMES_CHUNK]))
+        )
+        found.update({sid: name for sid, name in rows if sid is not None})
+    return found

@@ -15,7 +15,8 @@ from sqlalchemy import insert, update
 from app.alerts import engine
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
-from app.delivery.templates import DIGEST_LATE_TOPIC, Notice, render
+from app.delivery.templates import Notice, render
+from app.delivery.wording import DIGEST_LATE_TOPIC
 from app.jobs import periodic as jobs
 from app.jobs.periodic import JOBS, run_job
 from app.jobs.runner import EngineRunner

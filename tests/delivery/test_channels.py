@@ -53,15 +53,14 @@ from app.delivery.channels.wechat import (
 )
 from app.delivery.channels.wecom import WecomRobot
 from app.delivery.templates import (
-    TOPICS,
     Links,
     Notice,
-    TemplateError,
     format_due,
     mask_name,
     render,
     render_digest,
 )
+from app.delivery.wording import TOPICS, TemplateError
 from app.errors import Invalid
 from tests.fakes.server import serve as local_server
 
