@@ -64,7 +64,9 @@ from sqlmodel import col, func, select
 from app.alerts.county_rules import CountyRules, rules_for
 from app.context import AppContext
 from app.core.access import admin_county
+from app.core.report_files import ReportFile
 from app.core.time import current_school_year, default_zone
+from app.core.xlsx import CellValue, Sheet, workbook_bytes
 from app.db.models import (
     AbsenceCase,
     AbsenceReport,
@@ -97,8 +99,6 @@ from app.reports.ledgers_schemas import (
     RatesOut,
     RateTargetsOut,
 )
-from app.reports.rates import ReportFile
-from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 
 MAX_DAYS = 366
 

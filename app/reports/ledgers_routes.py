@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.core.report_files import ReportFormat
 from app.core.types import Id, SchoolDate
 from app.reports import ledgers
 from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
 from app.reports.ledgers_schemas import AbsenceTrackingOut, CountyLedgerOut, LedgerKind, RatesOut
-from app.reports.schemas import ReportFormat
 
 router = APIRouter(tags=["台账与指标 Ledgers & rates"])
 

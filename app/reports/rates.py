@@ -43,6 +43,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.attendance import queries as attendance_queries
 from app.context import AppContext
+from app.core.report_files import ReportFile
+from app.core.xlsx import CellValue, Sheet, workbook_bytes
 from app.db.models import AbsenceCase, AbsenceReport, Alert, Deadline, ParentContact
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -53,20 +55,10 @@ from app.errors import Forbidden, Invalid
 from app.org import repository as org_repo
 from app.org.service import school_for
 from app.reports.schemas import AlertsByLevel, HeadTeacherLine, Rate, WeeklyBulletinOut
-from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 
 VERIFY_WITHIN = timedelta(hours=48)
 RETURN_REASONS = (CloseReason.returned.value, CloseReason.reenrolled.value)
 _NOT_MANAGER = "周通报仅限学校管理者和县教育局 (school managers and county admins only)"
-
-
-class ReportFile:
-    """An XLSX report: its bytes, its real (Chinese) file name and an ASCII fallback."""
-
-    def __init__(self, content: bytes, filename: str, fallback: str) -> None:
-        self.content = content
-        self.filename = filename
-        self.fallback = fallback
 
 
 def rate(count: int, of: int) -> Rate:

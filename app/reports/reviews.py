@@ -58,8 +58,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.context import AppContext
 from app.core.access import admin_county
+from app.core.report_files import ReportFile
 from app.core.time import school_year
 from app.core.types import DATE_MAX, DATE_MIN
+from app.core.xlsx import CellValue, Sheet, workbook_bytes
 from app.db.models import School
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
@@ -69,7 +71,6 @@ from app.reports import ledgers, reviews_repo
 from app.reports.ledgers import MAX_DAYS, managed_school
 from app.reports.rates import (
     PeriodFigures,
-    ReportFile,
     head_teacher_sheet,
     local_span,
     period_figures,
@@ -88,7 +89,6 @@ from app.reports.reviews_schemas import (
     WeekAlerts,
 )
 from app.reports.schemas import AlertsByLevel
-from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.core.report_files import ReportFormat
 from app.core.types import Id, SchoolDate
 from app.reports import reviews
 from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
@@ -18,7 +19,6 @@ from app.reports.reviews_schemas import (
     MonthlyReviewOut,
     TalkLedgerOut,
 )
-from app.reports.schemas import ReportFormat
 
 router = APIRouter(tags=["通报与研判 Bulletins & reviews"])
 

@@ -87,7 +87,9 @@ import anyio.to_thread
 
 from app.context import AppContext
 from app.core.access import admin_county
+from app.core.report_files import ReportFile
 from app.core.time import current_school_year, default_zone
+from app.core.xlsx import CellValue, Sheet, workbook_bytes
 from app.db.models import SchoolAgeChild, Township
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
@@ -98,7 +100,6 @@ from app.domain.students import GENDER_LABELS, MISSING, RESUMED, STUDYING, SUSPE
 from app.errors import NotFound
 from app.reports import school_age_repo as repo
 from app.reports.ledgers_schemas import EnrollmentLine
-from app.reports.rates import ReportFile
 from app.reports.school_age_repo import DROPOUT, SUSPECTED
 from app.reports.school_age_schemas import (
     SchoolAgeImportReport,
@@ -108,7 +109,6 @@ from app.reports.school_age_schemas import (
     StatusCount,
     TownshipCount,
 )
-from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 from app.roster import parse as p
 from app.roster.imports import RowProblems, TableColumns, read_table, slices
 from app.roster.imports_schemas import ImportMode

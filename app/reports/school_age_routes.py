@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
+from app.core.report_files import ReportFormat
 from app.core.types import Id
 from app.domain.school_age import ChildStatus
 from app.errors import Invalid
 from app.reports import school_age
 from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
-from app.reports.schemas import ReportFormat
 from app.reports.school_age_schemas import (
     SchoolAgeImportRejected,
     SchoolAgeImportReport,
