@@ -59,8 +59,6 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, func, select
-
 from app.alerts.county_rules import CountyRules, rules_for
 from app.context import AppContext
 from app.core.access import admin_county
@@ -68,15 +66,8 @@ from app.core.report_files import ReportFile
 from app.core.time import current_school_year, default_zone
 from app.core.xlsx import CellValue, Sheet, workbook_bytes
 from app.db.models import (
-    AbsenceCase,
-    AbsenceReport,
-    Alert,
     County,
-    EnrollmentChange,
-    ParentContact,
-    ReturnNotice,
     School,
-    SchoolClass,
     Student,
 )
 from app.db.uow import UnitOfWork
@@ -84,11 +75,9 @@ from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, AlertStatus, CaseStatus, CloseReason, Level
 from app.domain.idcard import mask_student_no
-from app.domain.legal import NoticeStatus
-from app.domain.students import MISSING
 from app.errors import Forbidden, Invalid
 from app.org.service import school_for
-from app.reports import school_age
+from app.reports import ledgers_repo, rates_repo, school_age
 from app.reports.ledgers_schemas import (
     AbsenceTrackingOut,
     AbsenceTrackingRow,
@@ -156,41 +145,19 @@ async def absence_tracking(
     lo = datetime.combine(start, time(0), tz).astimezone(UTC)
     hi = datetime.combine(end + timedelta(days=1), time(0), tz).astimezone(UTC)
     session = uow.session
-    cases = list(
-        await session.exec(
-            select(AbsenceCase, Student.name, SchoolClass.name)
-            .join(Student, col(Student.id) == AbsenceCase.student_id)
-            .join(SchoolClass, col(SchoolClass.id) == AbsenceCase.class_id)
-            .where(
-                AbsenceCase.school_id == school_id,
-                col(AbsenceCase.opened_at) >= lo,
-                col(AbsenceCase.opened_at) < hi,
-            )
-            .order_by(col(AbsenceCase.opened_at), col(AbsenceCase.id))
-        )
-    )
+    cases = await ledgers_repo.cases_opened(session, school_id, lo, hi)
     ids = [c.id for c, _, _ in cases if c.id is not None]
     days: dict[int, set[str]] = defaultdict(set)
     contacted: dict[int, datetime] = {}
     reported: dict[int, datetime] = {}
     if ids:
-        for cid, alert_days in await session.exec(
-            select(Alert.case_id, Alert.days).where(
-                col(Alert.case_id).in_(ids), Alert.status != AlertStatus.withdrawn.value
-            )
+        for cid, alert_days in await ledgers_repo.alert_days(
+            session, ids, AlertStatus.withdrawn.value
         ):
             days[cid].update(alert_days)
-        for cid, at in await session.exec(
-            select(ParentContact.case_id, func.min(ParentContact.at))
-            .where(col(ParentContact.case_id).in_(ids))
-            .group_by(col(ParentContact.case_id))
-        ):
+        for cid, at in await rates_repo.first_contacts(session, ids):
             contacted[cid] = at
-        for cid, at in await session.exec(
-            select(AbsenceReport.case_id, func.min(AbsenceReport.submitted_at))
-            .where(col(AbsenceReport.case_id).in_(ids))
-            .group_by(col(AbsenceReport.case_id))
-        ):
+        for cid, at in await rates_repo.first_reports(session, ids):
             reported[cid] = at
     rows = []
     for case, student_name, class_name in cases:
@@ -283,23 +250,6 @@ async def county_ledger(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, *, county_id: int, kind: LedgerKind
 ) -> CountyLedgerOut:
     county = await admin_county(uow, actor, county_id)
-    day_col = (
-        ReturnNotice.dropout_on if kind is LedgerKind.dropout else ReturnNotice.suspected_dropout_on
-    )
-    query = (
-        select(ReturnNotice, School.name, Student, SchoolClass.name)
-        .join(School, col(School.id) == ReturnNotice.school_id)
-        .join(Student, col(Student.id) == ReturnNotice.student_id)
-        .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
-        .where(
-            School.county_id == county_id,
-            ReturnNotice.status == NoticeStatus.escalated.value,
-            col(day_col).is_not(None),
-        )
-        .order_by(col(School.id), col(day_col), col(Student.id))
-    )
-    if kind is LedgerKind.suspected_dropout:
-        query = query.where(col(ReturnNotice.dropout_on).is_(None))
 
     def row(student: Student, school: str, klass: str, on: date, basis: str) -> CountyLedgerRow:
         return CountyLedgerRow(
@@ -318,7 +268,9 @@ async def county_ledger(
         )
 
     rows = []
-    for notice, school_name, student, class_name in await uow.session.exec(query):
+    for notice, school_name, student, class_name in await ledgers_repo.escalated_notices(
+        uow.session, county_id, kind
+    ):
         on = notice.dropout_on if kind is LedgerKind.dropout else notice.suspected_dropout_on
         assert on is not None
         basis = f"返校通知书 {notice.number} 逾期未返校"
@@ -327,8 +279,8 @@ async def county_ledger(
         rows.append(line)
     if kind is LedgerKind.suspected_dropout:
         listed = {r.student_id for r in rows}
-        for student, school_name, class_name, left_on in await _left_without_transfer(
-            uow, county_id
+        for student, school_name, class_name, left_on in await ledgers_repo.left_without_transfer(
+            uow.session, county_id
         ):
             if student.id not in listed:
                 on = left_on or student.updated_at.astimezone(default_zone(ctx)).date()
@@ -342,32 +294,6 @@ async def county_ledger(
         generated_at=ctx.clock(),
         rows=rows,
     )
-
-
-async def _left_without_transfer(
-    uow: UnitOfWork, county_id: int, school_id: int | None = None
-) -> list[tuple[Student, str, str, date | None]]:
-    """Active students of the county (or school) marked 下落不明 (``15``), with the day the
-    学籍异动记录 says they left (None for a mark older than the record)."""
-    left = (
-        select(
-            EnrollmentChange.student_id,
-            func.max(EnrollmentChange.changed_on).label("left_on"),
-        )
-        .where(EnrollmentChange.kind == "left_without_transfer")
-        .group_by(col(EnrollmentChange.student_id))
-        .subquery()
-    )
-    query = (
-        select(Student, School.name, SchoolClass.name, left.c.left_on)
-        .join(School, col(School.id) == Student.school_id)
-        .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
-        .outerjoin(left, left.c.student_id == Student.id)
-        .where(School.county_id == county_id, Student.status == MISSING, col(Student.active))
-    )
-    if school_id is not None:
-        query = query.where(Student.school_id == school_id)
-    return [(s, sn, cn, on) for s, sn, cn, on in await uow.session.exec(query)]
 
 
 def county_ledger_xlsx(ctx: AppContext, out: CountyLedgerOut) -> ReportFile:
@@ -449,47 +375,17 @@ async def rates(
     year = school_year if school_year is not None else current_school_year(ctx)
     lo, hi = date(year, 9, 1), date(year + 1, 8, 31)
 
-    school_query = select(School).where(School.county_id == county_id)
-    if school_id is not None:
-        school_query = school_query.where(School.id == school_id)
-    schools = list(await session.exec(school_query.order_by(col(School.id))))
-    in_scope = (
-        [School.id == school_id] if school_id is not None else [School.county_id == county_id]
-    )
-    enrolled: dict[int, int] = dict(
-        (
-            await session.exec(
-                select(Student.school_id, func.count())
-                .join(School, col(School.id) == Student.school_id)
-                .where(*in_scope, col(Student.active))
-                .group_by(col(Student.school_id))
-            )
-        ).all()
-    )
-    escalated = [ReturnNotice.status == NoticeStatus.escalated.value, *in_scope]
+    schools = await ledgers_repo.schools(session, county_id, school_id)
+    enrolled = await ledgers_repo.enrolled_by_school(session, county_id, school_id)
     dropouts: dict[int, int] = defaultdict(int)
-    for sid, active in await session.exec(
-        select(ReturnNotice.school_id, Student.active)
-        .join(School, col(School.id) == ReturnNotice.school_id)
-        .join(Student, col(Student.id) == ReturnNotice.student_id)
-        .where(*escalated, col(ReturnNotice.dropout_on) >= lo, col(ReturnNotice.dropout_on) <= hi)
-        .distinct()
-    ):
+    for sid, active in await ledgers_repo.dropouts_between(session, county_id, school_id, lo, hi):
         dropouts[sid] += 1
         if not active:
             enrolled[sid] = enrolled.get(sid, 0) + 1
     suspects: dict[int, set[int]] = defaultdict(set)
-    for sid, student_id in await session.exec(
-        select(ReturnNotice.school_id, ReturnNotice.student_id)
-        .join(School, col(School.id) == ReturnNotice.school_id)
-        .where(
-            *escalated,
-            col(ReturnNotice.suspected_dropout_on).is_not(None),
-            col(ReturnNotice.dropout_on).is_(None),
-        )
-    ):
+    for sid, student_id in await ledgers_repo.suspected_dropouts(session, county_id, school_id):
         suspects[sid].add(student_id)
-    for student, *_ in await _left_without_transfer(uow, county_id, school_id):
+    for student, *_ in await ledgers_repo.left_without_transfer(session, county_id, school_id):
         suspects[student.school_id].add(student.id or 0)
     suspected = {sid: len(ids) for sid, ids in suspects.items()}
 
