@@ -27,6 +27,7 @@ import asyncpg
 
 from app.attendance import queries as attendance_queries
 from app.context import AppContext
+from app.core.report_files import ReportFile
 from app.domain.access import Actor, ActorKind
 from app.domain.calendar import school_date
 from app.domain.idcard import check_character
@@ -34,7 +35,6 @@ from app.domain.school_age import ChildStatus
 from app.reports import ledgers, reviews, school_age
 from app.reports import rates as reports
 from app.reports.ledgers_schemas import LedgerKind, RatesOut
-from app.reports.rates import ReportFile
 from app.reports.reviews_schemas import CountyMonthlyReviewOut
 from app.reports.school_age_schemas import SchoolAgeLedgerOut
 from app.settings import Settings

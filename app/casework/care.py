@@ -34,7 +34,9 @@ from app.casework.care_schemas import (
 )
 from app.context import AppContext
 from app.core.access import require_person
+from app.core.report_files import ReportFile
 from app.core.time import local_today
+from app.core.xlsx import CellValue, Sheet, workbook_bytes
 from app.db.models import CareContact, MentorAssignment, School, Staff, Student
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -42,8 +44,6 @@ from app.domain.access import Actor
 from app.domain.students import SPECIAL_GROUPS
 from app.errors import Forbidden, Invalid, NotFound
 from app.org.service import school_for
-from app.reports.rates import ReportFile
-from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 
 WINDOW_DAYS = 90
 

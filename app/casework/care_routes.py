@@ -17,9 +17,9 @@ from app.casework.care_schemas import (
     MentorIn,
     MentorOut,
 )
+from app.core.report_files import ReportFormat
 from app.core.types import Id
-from app.reports.schemas import ReportFormat
-from app.reports.xlsx import XLSX_MEDIA_TYPE, content_disposition
+from app.core.xlsx import XLSX_MEDIA_TYPE, content_disposition
 
 router = APIRouter(prefix="/api/v1", tags=["特殊群体关爱 Care"])
 

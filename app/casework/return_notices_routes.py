@@ -11,7 +11,7 @@ from app.casework import return_notices as legal
 from app.casework.return_notices import NoticeOut
 from app.casework.return_notices_schemas import CheckOut, NoticeIn, StrikeOffIn
 from app.core.types import Id
-from app.reports.xlsx import content_disposition
+from app.core.xlsx import content_disposition
 
 router = APIRouter(prefix="/api/v1", tags=["返校通知与销号 Return notices"])
 

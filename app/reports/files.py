@@ -7,9 +7,8 @@ from typing import Annotated, Any
 from fastapi import Query
 from fastapi.responses import Response
 
-from app.reports.rates import ReportFile
-from app.reports.schemas import ReportFormat
-from app.reports.xlsx import XLSX_MEDIA_TYPE, content_disposition
+from app.core.report_files import ReportFile, ReportFormat
+from app.core.xlsx import XLSX_MEDIA_TYPE, content_disposition
 
 XLSX_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {

@@ -59,22 +59,13 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, func, select
-
 from app.alerts.county_rules import CountyRules, rules_for
 from app.context import AppContext
 from app.core.access import admin_county
 from app.core.time import current_school_year, default_zone
 from app.db.models import (
-    AbsenceCase,
-    AbsenceReport,
-    Alert,
     County,
-    EnrollmentChange,
-    ParentContact,
-    ReturnNotice,
     School,
-    SchoolClass,
     Student,
 )
 from app.db.uow import UnitOfWork
@@ -82,11 +73,9 @@ from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, AlertStatus, CaseStatus, CloseReason, Level
 from app.domain.idcard import mask_student_no
-from app.domain.legal import NoticeStatus
-from app.domain.students import MISSING
 from app.errors import Forbidden, Invalid
 from app.org.service import school_for
-from app.reports import school_age
+from app.reports import ledgers_repo, rates_repo, school_age
 from app.reports.ledgers_schemas import (
     AbsenceTrackingOut,
     AbsenceTrackingRow,
@@ -97,8 +86,6 @@ from app.reports.ledgers_schemas import (
     RatesOut,
     RateTargetsOut,
 )
-from app.reports.rates import ReportFile
-from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 
 MAX_DAYS = 366
 
@@ -156,41 +143,19 @@ async def absence_tracking(
     lo = datetime.combine(start, time(0), tz).astimezone(UTC)
     hi = datetime.combine(end + timedelta(days=1), time(0), tz).astimezone(UTC)
     session = uow.session
-    cases = list(
-        await session.exec(
-            select(AbsenceCase, Student.name, SchoolClass.name)
-            .join(Student, col(Student.id) == AbsenceCase.student_id)
-            .join(SchoolClass, col(SchoolClass.id) == AbsenceCase.class_id)
-            .where(
-                AbsenceCase.school_id == school_id,
-                col(AbsenceCase.opened_at) >= lo,
-                col(AbsenceCase.opened_at) < hi,
-            )
-            .order_by(col(AbsenceCase.opened_at), col(AbsenceCase.id))
-        )
-    )
+    cases = await ledgers_repo.cases_opened(session, school_id, lo, hi)
     ids = [c.id for c, _, _ in cases if c.id is not None]
     days: dict[int, set[str]] = defaultdict(set)
     contacted: dict[int, datetime] = {}
     reported: dict[int, datetime] = {}
     if ids:
-        for cid, alert_days in await session.exec(
-            select(Alert.case_id, Alert.days).where(
-                col(Alert.case_id).in_(ids), Alert.status != AlertStatus.withdrawn.value
-            )
+        for cid, alert_days in await ledgers_repo.alert_days(
+            session, ids, AlertStatus.withdrawn.value
         ):
             days[cid].update(alert_days)
-        for cid, at in await session.exec(
-            select(ParentContact.case_id, func.min(ParentContact.at))
-            .where(col(ParentContact.case_id).in_(ids))
-            .group_by(col(ParentContact.case_id))
-        ):
+        for cid, at in await rates_repo.first_contacts(session, ids):
             contacted[cid] = at
-        for cid, at in await session.exec(
-            select(AbsenceReport.case_id, func.min(AbsenceReport.submitted_at))
-            .where(col(AbsenceReport.case_id).in_(ids))
-            .group_by(col(AbsenceReport.case_id))
-        ):
+        for cid, at in await rates_repo.first_reports(session, ids):
             reported[cid] = at
     rows = []
     for case, student_name, class_name in cases:
@@ -227,55 +192,6 @@ async def absence_tracking(
     )
 
 
-def _naive(at: datetime | None) -> datetime | None:
-    """Excel has no time zones: the school-local wall time."""
-    return at.replace(tzinfo=None) if at is not None else None
-
-
-def absence_tracking_xlsx(out: AbsenceTrackingOut) -> ReportFile:
-    rows: list[list[CellValue]] = [
-        [
-            r.student_name,
-            r.class_name,
-            r.start_date,
-            r.consecutive_days,
-            r.level_label,
-            _naive(r.contacted_at),
-            _naive(r.reported_at),
-            r.outcome_label,
-            r.closed_on,
-        ]
-        for r in out.rows
-    ]
-    span = f"{out.start:%Y-%m-%d} 至 {out.end:%Y-%m-%d}"
-    content = workbook_bytes(
-        [
-            Sheet(
-                name="学生缺勤追踪记录表",
-                title=f"{out.school_name} 学生缺勤追踪记录表  {span}",
-                headers=(
-                    "学生",
-                    "班级",
-                    "缺勤起始日期",
-                    "连续缺勤天数",
-                    "预警级别",
-                    "联系家长时间",
-                    "书面报告提交时间",
-                    "处理结果",
-                    "结案日期",
-                ),
-                rows=rows,
-                widths=(12, 12, 14, 14, 12, 18, 18, 14, 14),
-            )
-        ]
-    )
-    return ReportFile(
-        content,
-        f"{out.school_name}学生缺勤追踪记录表_{out.start:%Y%m%d}-{out.end:%Y%m%d}.xlsx",
-        f"absence-tracking-school-{out.school_id}-{out.start:%Y%m%d}-{out.end:%Y%m%d}.xlsx",
-    )
-
-
 # --- county ledgers ---------------------------------------------------------------------------
 
 
@@ -283,23 +199,6 @@ async def county_ledger(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, *, county_id: int, kind: LedgerKind
 ) -> CountyLedgerOut:
     county = await admin_county(uow, actor, county_id)
-    day_col = (
-        ReturnNotice.dropout_on if kind is LedgerKind.dropout else ReturnNotice.suspected_dropout_on
-    )
-    query = (
-        select(ReturnNotice, School.name, Student, SchoolClass.name)
-        .join(School, col(School.id) == ReturnNotice.school_id)
-        .join(Student, col(Student.id) == ReturnNotice.student_id)
-        .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
-        .where(
-            School.county_id == county_id,
-            ReturnNotice.status == NoticeStatus.escalated.value,
-            col(day_col).is_not(None),
-        )
-        .order_by(col(School.id), col(day_col), col(Student.id))
-    )
-    if kind is LedgerKind.suspected_dropout:
-        query = query.where(col(ReturnNotice.dropout_on).is_(None))
 
     def row(student: Student, school: str, klass: str, on: date, basis: str) -> CountyLedgerRow:
         return CountyLedgerRow(
@@ -318,7 +217,9 @@ async def county_ledger(
         )
 
     rows = []
-    for notice, school_name, student, class_name in await uow.session.exec(query):
+    for notice, school_name, student, class_name in await ledgers_repo.escalated_notices(
+        uow.session, county_id, kind
+    ):
         on = notice.dropout_on if kind is LedgerKind.dropout else notice.suspected_dropout_on
         assert on is not None
         basis = f"返校通知书 {notice.number} 逾期未返校"
@@ -327,8 +228,8 @@ async def county_ledger(
         rows.append(line)
     if kind is LedgerKind.suspected_dropout:
         listed = {r.student_id for r in rows}
-        for student, school_name, class_name, left_on in await _left_without_transfer(
-            uow, county_id
+        for student, school_name, class_name, left_on in await ledgers_repo.left_without_transfer(
+            uow.session, county_id
         ):
             if student.id not in listed:
                 on = left_on or student.updated_at.astimezone(default_zone(ctx)).date()
@@ -341,57 +242,6 @@ async def county_ledger(
         title=f"{county.name}{LEDGER_TITLES[kind]}",
         generated_at=ctx.clock(),
         rows=rows,
-    )
-
-
-async def _left_without_transfer(
-    uow: UnitOfWork, county_id: int, school_id: int | None = None
-) -> list[tuple[Student, str, str, date | None]]:
-    """Active students of the county (or school) marked 下落不明 (``15``), with the day the
-    学籍异动记录 says they left (None for a mark older than the record)."""
-    left = (
-        select(
-            EnrollmentChange.student_id,
-            func.max(EnrollmentChange.changed_on).label("left_on"),
-        )
-        .where(EnrollmentChange.kind == "left_without_transfer")
-        .group_by(col(EnrollmentChange.student_id))
-        .subquery()
-    )
-    query = (
-        select(Student, School.name, SchoolClass.name, left.c.left_on)
-        .join(School, col(School.id) == Student.school_id)
-        .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
-        .outerjoin(left, left.c.student_id == Student.id)
-        .where(School.county_id == county_id, Student.status == MISSING, col(Student.active))
-    )
-    if school_id is not None:
-        query = query.where(Student.school_id == school_id)
-    return [(s, sn, cn, on) for s, sn, cn, on in await uow.session.exec(query)]
-
-
-def county_ledger_xlsx(ctx: AppContext, out: CountyLedgerOut) -> ReportFile:
-    tz = default_zone(ctx)
-    rows: list[list[CellValue]] = [
-        [r.school_name, r.student_name, r.student_no, r.class_name, r.date, r.status, r.basis]
-        for r in out.rows
-    ]
-    stamp = f"{out.generated_at.astimezone(tz):%Y%m%d}"
-    content = workbook_bytes(
-        [
-            Sheet(
-                name=LEDGER_TITLES[out.kind],
-                title=f"{out.title}  {out.generated_at.astimezone(tz):%Y-%m-%d}",
-                headers=("学校", "学生", "学籍号", "班级", "日期", "状态", "认定依据"),
-                rows=rows,
-                widths=(16, 12, 24, 12, 14, 12, 30),
-            )
-        ]
-    )
-    return ReportFile(
-        content,
-        f"{out.title}_{stamp}.xlsx",
-        f"{out.kind.value.replace('_', '-')}-ledger-county-{out.county_id}-{stamp}.xlsx",
     )
 
 
@@ -449,47 +299,17 @@ async def rates(
     year = school_year if school_year is not None else current_school_year(ctx)
     lo, hi = date(year, 9, 1), date(year + 1, 8, 31)
 
-    school_query = select(School).where(School.county_id == county_id)
-    if school_id is not None:
-        school_query = school_query.where(School.id == school_id)
-    schools = list(await session.exec(school_query.order_by(col(School.id))))
-    in_scope = (
-        [School.id == school_id] if school_id is not None else [School.county_id == county_id]
-    )
-    enrolled: dict[int, int] = dict(
-        (
-            await session.exec(
-                select(Student.school_id, func.count())
-                .join(School, col(School.id) == Student.school_id)
-                .where(*in_scope, col(Student.active))
-                .group_by(col(Student.school_id))
-            )
-        ).all()
-    )
-    escalated = [ReturnNotice.status == NoticeStatus.escalated.value, *in_scope]
+    schools = await ledgers_repo.schools(session, county_id, school_id)
+    enrolled = await ledgers_repo.enrolled_by_school(session, county_id, school_id)
     dropouts: dict[int, int] = defaultdict(int)
-    for sid, active in await session.exec(
-        select(ReturnNotice.school_id, Student.active)
-        .join(School, col(School.id) == ReturnNotice.school_id)
-        .join(Student, col(Student.id) == ReturnNotice.student_id)
-        .where(*escalated, col(ReturnNotice.dropout_on) >= lo, col(ReturnNotice.dropout_on) <= hi)
-        .distinct()
-    ):
+    for sid, active in await ledgers_repo.dropouts_between(session, county_id, school_id, lo, hi):
         dropouts[sid] += 1
         if not active:
             enrolled[sid] = enrolled.get(sid, 0) + 1
     suspects: dict[int, set[int]] = defaultdict(set)
-    for sid, student_id in await session.exec(
-        select(ReturnNotice.school_id, ReturnNotice.student_id)
-        .join(School, col(School.id) == ReturnNotice.school_id)
-        .where(
-            *escalated,
-            col(ReturnNotice.suspected_dropout_on).is_not(None),
-            col(ReturnNotice.dropout_on).is_(None),
-        )
-    ):
+    for sid, student_id in await ledgers_repo.suspected_dropouts(session, county_id, school_id):
         suspects[sid].add(student_id)
-    for student, *_ in await _left_without_transfer(uow, county_id, school_id):
+    for student, *_ in await ledgers_repo.left_without_transfer(session, county_id, school_id):
         suspects[student.school_id].add(student.id or 0)
     suspected = {sid: len(ids) for sid, ids in suspects.items()}
 
@@ -546,66 +366,4 @@ async def rates(
         by_kind=by_kind,
         total=total,
         schools_above_target=[ln.school_id for ln in lines if ln.above_target and ln.school_id],
-    )
-
-
-def rates_xlsx(out: RatesOut) -> ReportFile:
-    rows: list[list[CellValue]] = [
-        [
-            ln.name,
-            SCHOOL_KIND_LABELS.get(ln.kind or "", ""),
-            ln.enrolled,
-            ln.suspected_dropouts,
-            ln.dropouts,
-            ln.dropout_rate,
-            ln.retention_rate,
-            ln.enrollment_rate,
-            ln.target,
-            "是" if ln.above_target else "否",
-        ]
-        for ln in [*out.schools, *out.by_kind, out.total]
-    ]
-    enrollment: list[Sheet] = []
-    if out.enrollment_total is not None:
-        enrollment.append(
-            Sheet(
-                name="入学率",
-                title=f"{out.county_name} 入学率  {out.school_year}学年(据适龄儿童台账)",
-                headers=("乡镇", "名单人数", "免学", "缓学", "应入学", "已入学", "入学率"),
-                rows=[
-                    [e.name, e.children, e.exempt, e.deferred, e.due, e.enrolled, e.enrollment_rate]
-                    for e in [*out.enrollment, out.enrollment_total]
-                ],
-                widths=(20, 10, 8, 8, 10, 10, 10),
-                percent_columns=frozenset({6}),
-            )
-        )
-    content = workbook_bytes(
-        [
-            Sheet(
-                name="控辍指标",
-                title=f"{out.county_name} 入学率、巩固率、辍学率  {out.school_year}学年",
-                headers=(
-                    "学校",
-                    "学段",
-                    "在籍学生数",
-                    "疑似辍学",
-                    "辍学",
-                    "辍学率",
-                    "巩固率",
-                    "入学率",
-                    "辍学率目标",
-                    "超过目标",
-                ),
-                rows=rows,
-                widths=(20, 8, 12, 10, 8, 10, 10, 10, 12, 10),
-                percent_columns=frozenset({5, 6, 7, 8}),
-            ),
-            *enrollment,
-        ]
-    )
-    return ReportFile(
-        content,
-        f"{out.county_name}控辍指标_{out.school_year}学年.xlsx",
-        f"rates-county-{out.county_id}-{out.school_year}.xlsx",
     )

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.core.report_files import ReportFormat
 from app.core.types import Id, SchoolDate
-from app.reports import ledgers
+from app.reports import ledgers, ledgers_xlsx
 from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
 from app.reports.ledgers_schemas import AbsenceTrackingOut, CountyLedgerOut, LedgerKind, RatesOut
-from app.reports.schemas import ReportFormat
 
 router = APIRouter(tags=["台账与指标 Ledgers & rates"])
 
@@ -38,7 +38,7 @@ async def absence_tracking(
 ) -> AbsenceTrackingOut | Response:
     out = await ledgers.absence_tracking(uow, ctx, actor, school_id=school_id, start=start, end=end)
     if format is ReportFormat.xlsx:
-        return xlsx_file(ledgers.absence_tracking_xlsx(out))
+        return xlsx_file(ledgers_xlsx.absence_tracking_xlsx(out))
     return out
 
 
@@ -60,7 +60,7 @@ async def county_ledger(
 ) -> CountyLedgerOut | Response:
     out = await ledgers.county_ledger(uow, ctx, actor, county_id=county_id, kind=kind)
     if format is ReportFormat.xlsx:
-        return xlsx_file(ledgers.county_ledger_xlsx(ctx, out))
+        return xlsx_file(ledgers_xlsx.county_ledger_xlsx(ctx, out))
     return out
 
 
@@ -89,5 +89,5 @@ async def rates(
         uow, ctx, actor, county_id=county_id, school_id=school_id, school_year=school_year
     )
     if format is ReportFormat.xlsx:
-        return xlsx_file(ledgers.rates_xlsx(out))
+        return xlsx_file(ledgers_xlsx.rates_xlsx(out))
     return out

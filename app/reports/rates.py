@@ -37,14 +37,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, or_
-from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.attendance import queries as attendance_queries
 from app.attendance.schemas import ThreeListsOut
 from app.context import AppContext
-from app.db.models import AbsenceCase, AbsenceReport, Alert, Deadline, ParentContact
+from app.core.report_files import ReportFile
+from app.core.xlsx import CellValue, Sheet, workbook_bytes
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
@@ -53,21 +52,12 @@ from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, CloseReason
 from app.errors import Forbidden, Invalid
 from app.org import repository as org_repo
 from app.org.service import school_for
+from app.reports import rates_repo
 from app.reports.schemas import AlertsByLevel, HeadTeacherLine, Rate, WeeklyBulletinOut
-from app.reports.xlsx import CellValue, Sheet, workbook_bytes
 
 VERIFY_WITHIN = timedelta(hours=48)
 RETURN_REASONS = (CloseReason.returned.value, CloseReason.reenrolled.value)
 _NOT_MANAGER = "周通报仅限学校管理者和县教育局 (school managers and county admins only)"
-
-
-class ReportFile:
-    """An XLSX report: its bytes, its real (Chinese) file name and an ASCII fallback."""
-
-    def __init__(self, content: bytes, filename: str, fallback: str) -> None:
-        self.content = content
-        self.filename = filename
-        self.fallback = fallback
 
 
 def rate(count: int, of: int) -> Rate:
@@ -146,11 +136,6 @@ async def three_lists_xlsx(
 # --- weekly bulletin ------------------------------------------------------------------------
 
 
-def _in(column: object, start: datetime, end: datetime) -> ColumnElement[bool]:
-    c = col(column)
-    return (c >= start) & (c < end)
-
-
 @dataclass
 class PeriodFigures:
     """The bulletin's figures of one school over ``[start, end)`` (UTC instants)."""
@@ -172,14 +157,8 @@ async def period_figures(
 ) -> PeriodFigures:
     """The weekly bulletin's figures over any ``[start, end)``; the definitions above apply
     with "the week" read as the period. ``head_teachers=False`` skips the per-class lines."""
-    alerts = list(
-        await session.exec(
-            select(Alert.level, Alert.raised_at, Alert.verified_at).where(
-                Alert.school_id == school_id,
-                _in(Alert.raised_at, start, end),
-                Alert.status != AlertStatus.withdrawn.value,
-            )
-        )
+    alerts = await rates_repo.alerts_raised(
+        session, school_id, start, end, AlertStatus.withdrawn.value
     )
     by_level = {lv.value: sum(1 for a in alerts if a[0] == lv.value) for lv in LEVELS}
     in_time = sum(
@@ -187,28 +166,8 @@ async def period_figures(
     )
     lines = await _head_teacher_lines(session, school_id, start, end) if head_teachers else []
 
-    open_at_end = (
-        await session.exec(
-            select(func.count())
-            .select_from(AbsenceCase)
-            .where(
-                AbsenceCase.school_id == school_id,
-                col(AbsenceCase.opened_at) < end,
-                or_(col(AbsenceCase.closed_at).is_(None), col(AbsenceCase.closed_at) >= end),
-            )
-        )
-    ).one()
-    returned = (
-        await session.exec(
-            select(func.count())
-            .select_from(AbsenceCase)
-            .where(
-                AbsenceCase.school_id == school_id,
-                _in(AbsenceCase.closed_at, start, end),
-                col(AbsenceCase.close_reason).in_(RETURN_REASONS),
-            )
-        )
-    ).one()
+    open_at_end = await rates_repo.cases_open_at_end(session, school_id, end)
+    returned = await rates_repo.cases_closed_for(session, school_id, start, end, RETURN_REASONS)
     return PeriodFigures(
         alerts=AlertsByLevel(**by_level, total=len(alerts)),
         verified_within_48h=rate(in_time, len(alerts)),
@@ -221,37 +180,17 @@ async def period_figures(
 async def _head_teacher_lines(
     session: AsyncSession, school_id: int, start: datetime, end: datetime
 ) -> list[HeadTeacherLine]:
-    cases = list(
-        await session.exec(
-            select(AbsenceCase.id, AbsenceCase.class_id).where(
-                AbsenceCase.school_id == school_id, _in(AbsenceCase.opened_at, start, end)
-            )
-        )
-    )
+    cases = await rates_repo.cases_opened(session, school_id, start, end)
     case_ids = [cid for cid, _ in cases if cid is not None]
     first_due: dict[tuple[int, str], datetime] = {}
     first_contact: dict[int, datetime] = {}
     first_report: dict[int, datetime] = {}
     if case_ids:
-        for cid, kind, due in await session.exec(
-            select(Deadline.case_id, Deadline.kind, func.min(Deadline.due_at))
-            .where(
-                col(Deadline.case_id).in_(case_ids), col(Deadline.kind).in_(("contact", "report"))
-            )
-            .group_by(col(Deadline.case_id), col(Deadline.kind))
-        ):
+        for cid, kind, due in await rates_repo.first_contact_and_report_due(session, case_ids):
             first_due[(cid, kind)] = due
-        for cid, at in await session.exec(
-            select(ParentContact.case_id, func.min(ParentContact.at))
-            .where(col(ParentContact.case_id).in_(case_ids))
-            .group_by(col(ParentContact.case_id))
-        ):
+        for cid, at in await rates_repo.first_contacts(session, case_ids):
             first_contact[cid] = at
-        for cid, at in await session.exec(
-            select(AbsenceReport.case_id, func.min(AbsenceReport.submitted_at))
-            .where(col(AbsenceReport.case_id).in_(case_ids))
-            .group_by(col(AbsenceReport.case_id))
-        ):
+        for cid, at in await rates_repo.first_reports(session, case_ids):
             first_report[cid] = at
 
     def on_time(cid: int, kind: str, done: dict[int, datetime]) -> tuple[int, int]:

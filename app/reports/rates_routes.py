@@ -7,10 +7,11 @@ from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.attendance.schemas import ThreeListsOut
+from app.core.report_files import ReportFormat
 from app.core.types import Id, SchoolDate
 from app.reports import rates as reports
 from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
-from app.reports.schemas import ReportFormat, WeeklyBulletinOut
+from app.reports.schemas import WeeklyBulletinOut
 
 router = APIRouter(prefix="/api/v1/reports", tags=["报表 Reports"])
 

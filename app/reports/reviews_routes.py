@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.core.report_files import ReportFormat
 from app.core.types import Id, SchoolDate
-from app.reports import reviews
+from app.reports import reviews, reviews_xlsx
 from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
 from app.reports.reviews_schemas import (
     CountyBulletinOut,
@@ -18,7 +19,6 @@ from app.reports.reviews_schemas import (
     MonthlyReviewOut,
     TalkLedgerOut,
 )
-from app.reports.schemas import ReportFormat
 
 router = APIRouter(tags=["通报与研判 Bulletins & reviews"])
 
@@ -42,7 +42,7 @@ async def monthly_review(
 ) -> MonthlyReviewOut | Response:
     out = await reviews.monthly_review(uow, ctx, actor, school_id=school_id, month=month)
     if format is ReportFormat.xlsx:
-        return xlsx_file(reviews.monthly_review_xlsx(out))
+        return xlsx_file(reviews_xlsx.monthly_review_xlsx(out))
     return out
 
 
@@ -64,7 +64,7 @@ async def county_bulletin(
 ) -> CountyBulletinOut | Response:
     out = await reviews.county_bulletin(uow, ctx, actor, county_id=county_id, week_start=week_start)
     if format is ReportFormat.xlsx:
-        return xlsx_file(reviews.county_bulletin_xlsx(out))
+        return xlsx_file(reviews_xlsx.county_bulletin_xlsx(out))
     return out
 
 
@@ -88,7 +88,7 @@ async def county_monthly_review(
 ) -> CountyMonthlyReviewOut | Response:
     out = await reviews.county_monthly_review(uow, ctx, actor, county_id=county_id, month=month)
     if format is ReportFormat.xlsx:
-        return xlsx_file(reviews.county_monthly_review_xlsx(out))
+        return xlsx_file(reviews_xlsx.county_monthly_review_xlsx(out))
     return out
 
 
@@ -111,5 +111,5 @@ async def persuasion_talks(
 ) -> TalkLedgerOut | Response:
     out = await reviews.talk_ledger(uow, ctx, actor, school_id=school_id, start=start, end=end)
     if format is ReportFormat.xlsx:
-        return xlsx_file(reviews.talk_ledger_xlsx(out))
+        return xlsx_file(reviews_xlsx.talk_ledger_xlsx(out))
     return out

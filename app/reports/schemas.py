@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
-
-
-class ReportFormat(StrEnum):
-    json = "json"
-    xlsx = "xlsx"
 
 
 class Rate(BaseModel):

@@ -12,13 +12,13 @@ from fastapi.responses import JSONResponse, Response
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
 from app.api.uploads import read_upload, too_many_rows
+from app.core.report_files import ReportFormat
 from app.core.tables import FileError, ImportMode, TooManyRows
 from app.core.types import Id
 from app.domain.school_age import ChildStatus
 from app.errors import Invalid
-from app.reports import school_age
+from app.reports import school_age, school_age_import
 from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
-from app.reports.schemas import ReportFormat
 from app.reports.school_age_schemas import (
     SchoolAgeImportRejected,
     SchoolAgeImportReport,
@@ -69,19 +69,19 @@ async def import_children(
     ] = None,
     mode_query: Annotated[ImportMode | None, Query(alias="mode")] = None,
 ) -> SchoolAgeImportReport | JSONResponse:
-    await school_age.import_target(uow, actor, county_id)
+    await school_age_import.import_target(uow, actor, county_id)
     year = school_year if school_year is not None else school_year_query
     how = mode or mode_query or ImportMode.all_or_nothing
     data = await read_upload(file, ctx.settings.max_upload_bytes)
     try:
         table = await asyncio.to_thread(
-            school_age.read_list, data, file.filename, ctx.settings.import_max_rows
+            school_age_import.read_list, data, file.filename, ctx.settings.import_max_rows
         )
     except TooManyRows as exc:
         raise too_many_rows(exc) from exc
     except FileError as exc:
         raise Invalid.field(("body", "file"), str(exc)) from exc
-    report = await school_age.import_children(
+    report = await school_age_import.import_children(
         uow, ctx, actor, county_id, table, school_year=year, mode=how
     )
     if report.rejected and how is ImportMode.all_or_nothing:

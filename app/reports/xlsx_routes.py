@@ -18,8 +18,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from app.reports.schemas import ReportFormat
-from app.reports.xlsx import XLSX_MEDIA_TYPE
+from app.core.report_files import ReportFormat
+from app.core.xlsx import XLSX_MEDIA_TYPE
 
 SUFFIX = ".xlsx"
 BINARY = {"type": "string", "format": "binary"}

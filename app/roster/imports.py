@@ -7,7 +7,7 @@ Rows are also checked against each other and the database for a repeated 学籍�
 is written; in ``valid_only`` mode the good rows are. Either way the answer is a report.
 
 Shared with other imports of tables with Chinese headers (the county's list of school-age
-children, app/reports/school_age.py): ``read_table`` reads a CSV or XLSX file as the roster
+children, app/reports/school_age_import.py): ``read_table`` reads a CSV or XLSX file as the roster
 reader does but with the caller's columns, ``RowProblems`` collects one message per cell, and
 ``slices`` cuts an ``IN (...)`` lookup into parts.
 """

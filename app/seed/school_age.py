@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from app.context import AppContext
 from app.core.tables import ImportMode
 from app.domain.access import Actor
-from app.reports.school_age import import_children, read_list
+from app.reports.school_age_import import import_children, read_list
 
 # The children on no roll: what the township declared about each (blank: nothing).
 _DECLARED = ("缓学", "外出就读", "", "", "", "")

@@ -17,8 +17,8 @@ from sqlalchemy import text
 
 from app.context import AppContext
 from app.core.text import XML_ILLEGAL
+from app.core.xlsx import XLSX_MEDIA_TYPE, Sheet, safe_text, sheet_title, workbook_bytes
 from app.main import create_app
-from app.reports.xlsx import XLSX_MEDIA_TYPE, Sheet, safe_text, sheet_title, workbook_bytes
 from tests.helpers import FRIDAY, MONDAY, TUESDAY, absent_case
 from tests.world import World
 
