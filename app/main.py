@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from app.access_logs import routes as access_logs
 from app.access_logs.middleware import AccessLogMiddleware
 from app.alerts import cases_routes as cases
-from app.alerts import engine_routes as engine
+from app.alerts import policy_routes as alert_policies
 from app.api import contract, errors, guards, openapi
 from app.api import health_routes as health
 from app.api.dates import strict_query_dates
@@ -110,7 +110,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         onboarding,
         calendar,
         leaves,
-        engine,
+        alert_policies,
         engine_jobs,
         cases,
         casework,

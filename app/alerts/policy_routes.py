@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.alerts import engine_admin
-from app.alerts.engine_schemas import (
+from app.alerts import policy_settings
+from app.alerts.policy_schemas import (
     PolicyIn,
     PolicyOut,
 )
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api/v1", tags=["预警规则与引擎 Alert policy &
 
 @router.get("/alert-policies/county/{county_id}", summary="县级预警规则")
 async def get_county_policy(county_id: Id, uow: Uow, actor: CurrentActor) -> PolicyOut:
-    return await engine_admin.county_policy(uow, actor, county_id)
+    return await policy_settings.county_policy(uow, actor, county_id)
 
 
 @router.put(
@@ -28,16 +28,16 @@ async def get_county_policy(county_id: Id, uow: Uow, actor: CurrentActor) -> Pol
 async def put_county_policy(
     county_id: Id, data: PolicyIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> PolicyOut:
-    return await engine_admin.put_policy(uow, ctx, actor, data, county_id=county_id)
+    return await policy_settings.put_policy(uow, ctx, actor, data, county_id=county_id)
 
 
 @router.get("/alert-policies/school/{school_id}", summary="学校预警规则(含生效值)")
 async def get_school_policy(school_id: Id, uow: Uow, actor: CurrentActor) -> PolicyOut:
-    return await engine_admin.school_policy(uow, actor, school_id)
+    return await policy_settings.school_policy(uow, actor, school_id)
 
 
 @router.put("/alert-policies/school/{school_id}", summary="设置学校预警规则")
 async def put_school_policy(
     school_id: Id, data: PolicyIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> PolicyOut:
-    return await engine_admin.put_policy(uow, ctx, actor, data, school_id=school_id)
+    return await policy_settings.put_policy(uow, ctx, actor, data, school_id=school_id)

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from app.alerts import policy as policies
 from app.alerts.county_rules import rules_from
-from app.alerts.engine_schemas import (
+from app.alerts.policy_schemas import (
     PolicyIn,
     PolicyOut,
 )
