@@ -282,7 +282,7 @@ def _case_out(row: AbsenceCase, names: dict[int, str]) -> CaseOut:
 
 def _owed(case: Case, d: Deadline, now: datetime) -> bool:
     """Whether the case machine would still act on this deadline (its fence)."""
-    # A failed deadline is still owed: the sweep retries it (app/alerts/engine.py).
+    # A failed deadline is still owed: the sweep retries it (app/alerts/sweep.py).
     if d.state not in (DeadlineState.pending.value, DeadlineState.failed.value):
         return False
     try:
