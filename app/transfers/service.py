@@ -49,7 +49,7 @@ from datetime import date, datetime
 
 from pydantic import Field
 
-from app.alerts import cases_repo, engine
+from app.alerts import cases_repo, reactions
 from app.alerts.cases import visible_case
 from app.alerts.tasks import follow_up_week
 from app.attendance.days import local_today
@@ -442,7 +442,7 @@ async def suspend(
         student.updated_at = now
         uow.session.add(student)
     await uow.flush()
-    await engine.react_to_attendance(uow, ctx, [student_id], [student_id])
+    await reactions.react_to_attendance(uow, ctx, [student_id], [student_id])
     await uow.commit()
     return suspension_out(row)
 
@@ -470,7 +470,7 @@ async def end_suspension(
         student.updated_at = now
         uow.session.add(student)
     await uow.flush()
-    await engine.react_to_attendance(uow, ctx, [found.student_id], [found.student_id])
+    await reactions.react_to_attendance(uow, ctx, [found.student_id], [found.student_id])
     await uow.commit()
     return suspension_out(found)
 
