@@ -19,11 +19,7 @@ from app.alerts import policy as policies
 from app.alerts import repository as repo
 from app.alerts import timeline_repo
 from app.context import AppContext
-from app.db.models import (
-    AbsenceCase,
-    Alert,
-    CaseTask,
-)
+from app.db.models import AbsenceCase, Alert, CaseTask
 from app.db.uow import UnitOfWork
 from app.domain.cases import (
     AlertState,

@@ -15,12 +15,7 @@ from app.alerts import repository as repo
 from app.alerts.engine import Outbox, _apply, _copy_into, to_domain
 from app.attendance.days import local_today
 from app.attendance.leaves_repo import approved_leave_days
-from app.attendance.repository import (
-    CaseHints,
-    StudentBrief,
-    marks_between,
-    students_brief,
-)
+from app.attendance.repository import CaseHints, StudentBrief, marks_between, students_brief
 from app.calendar.repository import SchoolRef, school_refs
 from app.context import AppContext
 from app.db.models import AbsenceCase
