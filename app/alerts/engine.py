@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from app.alerts import deadlines_repo, timeline_repo
 from app.alerts import policy as policies
 from app.alerts import repository as repo
-from app.alerts import timeline_repo
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseTask
 from app.db.uow import UnitOfWork
@@ -164,7 +164,7 @@ class Outbox:
         notices, self.notices = self.notices, []
         timeline, self.timeline = self.timeline, []
         deadlines, self.deadlines = self.deadlines, []
-        await repo.add_deadlines(uow.session, deadlines)
+        await deadlines_repo.add_deadlines(uow.session, deadlines)
         touched, self.touched = self.touched, {}
         for at, case_ids in touched.items():
             await repo.touch_cases(uow.session, case_ids, at)

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from app.alerts import deadlines_repo
 from app.alerts import repository as repo
 from app.alerts.engine import Outbox, _apply, to_domain
 from app.context import AppContext
@@ -84,15 +85,15 @@ async def sweep(ctx: AppContext, now: datetime | None = None, limit: int = 500) 
 
 async def _sweep_once(
     ctx: AppContext, now: datetime, limit: int
-) -> tuple[SweepResult, repo.Chores]:
+) -> tuple[SweepResult, deadlines_repo.Chores]:
     """One batch; the last one (fewer than ``limit`` due) also asks, in the same statement
     round, whether set-aside deadlines are due again or late notices await a digest: an idle
     tick stays one transaction."""
-    chores = repo.Chores(False, False)
+    chores = deadlines_repo.Chores(False, False)
     async with ctx.uow() as uow:
-        due = await repo.claim_due(uow.session, now, limit)
+        due = await deadlines_repo.claim_due(uow.session, now, limit)
         if len(due) < limit:
-            chores = await repo.chores(uow.session, now)
+            chores = await deadlines_repo.chores(uow.session, now)
         if not due:
             return SweepResult(), chores
         try:
@@ -107,7 +108,7 @@ async def _sweep_once(
 
 async def _retry_failed(ctx: AppContext, now: datetime, limit: int) -> SweepResult:
     async with ctx.uow() as uow:
-        ids = await repo.failed_due(uow.session, now, limit)
+        ids = await deadlines_repo.failed_due(uow.session, now, limit)
     return await _fire_singly(ctx, now, ids, ("failed",)) if ids else SweepResult()
 
 
@@ -119,7 +120,7 @@ async def _fire_singly(
     for deadline_id in ids:
         error: Exception | None = None
         async with ctx.uow() as uow:
-            due = await repo.claim_ids(uow.session, [deadline_id], states)
+            due = await deadlines_repo.claim_ids(uow.session, [deadline_id], states)
             if not due:
                 continue  # fired meanwhile by another engine
             try:
@@ -138,10 +139,10 @@ async def _set_aside(ctx: AppContext, deadline_id: int, error: Exception) -> Non
     log.error("deadline %d failed to fire: %r", deadline_id, error)
     text = describe(error)
     async with ctx.uow() as uow:
-        attempts = await repo.fail_deadline(uow.session, deadline_id, text)
+        attempts = await deadlines_repo.fail_deadline(uow.session, deadline_id, text)
         if attempts is not None:
             delay = timedelta(seconds=ctx.settings.engine_retry_seconds) * 2 ** (attempts - 1)
-            await repo.retry_deadline_at(
+            await deadlines_repo.retry_deadline_at(
                 uow.session, deadline_id, ctx.clock() + min(delay, RETRY_CAP)
             )
         await uow.commit()
@@ -171,7 +172,7 @@ def _transient(exc: BaseException) -> bool:
 
 
 async def _fire(
-    uow: UnitOfWork, ctx: AppContext, now: datetime, due: list[repo.Due]
+    uow: UnitOfWork, ctx: AppContext, now: datetime, due: list[deadlines_repo.Due]
 ) -> SweepResult:
     """Fire the claimed ``due`` deadlines in this transaction and commit."""
     result = SweepResult()
@@ -222,7 +223,7 @@ async def _fire(
         else:
             result.cancelled += 1
     await outbox.write(uow)
-    await repo.mark_deadlines(uow.session, marks)
+    await deadlines_repo.mark_deadlines(uow.session, marks)
     await uow.commit()
     return result
 
