@@ -8,7 +8,7 @@ case (with its blue alert) for each, and 1,000,000 pending deadlines due days to
    clock) while the real ``EngineRunner`` (APScheduler, 0.2 s poll) runs in this process;
    lateness p50/p99 as the engine records it (``Deadline.lateness_ms``: claim time − due) and
    as seen from outside (the moment the fired row became visible − due, polled every 50 ms).
-2. **Backlog**: 100,000 contact deadlines already overdue, drained by ``engine.sweep`` alone in
+2. **Backlog**: 100,000 contact deadlines already overdue, drained by ``sweep.sweep`` alone in
    this process, then (another 100,000 each) by one and by two engine processes
    (``python -m app.jobs``: the runner, with the delivery worker beside the sweep); drain
    time and events/s.
@@ -36,8 +36,8 @@ from typing import Any
 
 import asyncpg
 
-from app.alerts import engine
 from app.alerts import policy as policies
+from app.alerts import sweep
 from app.context import AppContext
 from app.domain.calendar import school_date
 from app.domain.cases import Policy
@@ -392,20 +392,20 @@ async def _drain(
 
 
 async def _sweep_alone(conn: asyncpg.Connection, cases: Sequence[int], day: date) -> float:
-    """The sweep itself, in this process: ``engine.sweep`` until nothing is due (no scheduler,
+    """The sweep itself, in this process: ``sweep.sweep`` until nothing is due (no scheduler,
     no delivery worker beside it). Returns events per second."""
     ctx = AppContext.from_settings(Settings(database_url=URL, seed_demo=False))
     try:
-        await engine.sweep(ctx)  # pools and statement caches warm, nothing due yet
+        await sweep.sweep(ctx)  # pools and statement caches warm, nothing due yet
         lo, hi = await _due_contacts(conn, cases, day, datetime.now(UTC) - timedelta(hours=2), 0.05)
         t0 = time.perf_counter()
-        result = await engine.sweep(ctx)
+        result = await sweep.sweep(ctx)
         wall = time.perf_counter() - t0
     finally:
         await ctx.close()
     rate = result.fired / wall
     print(
-        f"  engine.sweep in process, no delivery worker: {result.fired} fired in {wall:6.2f} s"
+        f"  sweep.sweep in process, no delivery worker: {result.fired} fired in {wall:6.2f} s"
         f" ({rate:7.0f} events/s)"
     )
     await _check_once(conn, lo, hi, "backlog, sweep alone")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
-from app.alerts import cases
+from app.alerts import case_actions, cases
 from app.alerts.cases_schemas import (
     AlertDetail,
     AlertOut,
@@ -95,7 +95,7 @@ async def get_alert(alert_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> Al
     + _WHO_ANSWERS,
 )
 async def acknowledge_alert(alert_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> AlertOut:
-    return await cases.acknowledge_alert(uow, ctx, actor, alert_id)
+    return await case_actions.acknowledge_alert(uow, ctx, actor, alert_id)
 
 
 @router.post(
@@ -107,7 +107,7 @@ async def acknowledge_alert(alert_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActo
 async def verify_alert(
     alert_id: Id, data: VerifyIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> AlertOut:
-    return await cases.verify_alert(uow, ctx, actor, alert_id, data)
+    return await case_actions.verify_alert(uow, ctx, actor, alert_id, data)
 
 
 @router.get("/cases", tags=[CASES], summary="缺勤案例列表")
@@ -163,7 +163,7 @@ async def student_case(student_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) 
 async def log_contact(
     case_id: Id, data: ContactIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> ContactOut:
-    return await cases.log_contact(uow, ctx, actor, case_id, data)
+    return await case_actions.log_contact(uow, ctx, actor, case_id, data)
 
 
 @router.post(
@@ -176,7 +176,7 @@ async def log_contact(
 async def submit_report(
     case_id: Id, data: ReportIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> ReportOut:
-    return await cases.submit_report(uow, ctx, actor, case_id, data)
+    return await case_actions.submit_report(uow, ctx, actor, case_id, data)
 
 
 @router.post(
@@ -192,7 +192,7 @@ async def accept_report(
     actor: CurrentActor,
     data: DecisionIn | None = None,
 ) -> ReportOut:
-    return await cases.accept_report(uow, ctx, actor, report_id, data)
+    return await case_actions.accept_report(uow, ctx, actor, report_id, data)
 
 
 @router.post(
@@ -204,7 +204,7 @@ async def accept_report(
 async def return_report(
     report_id: Id, data: ReturnIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> ReportOut:
-    return await cases.return_report(uow, ctx, actor, report_id, data)
+    return await case_actions.return_report(uow, ctx, actor, report_id, data)
 
 
 @router.get(
@@ -224,7 +224,7 @@ async def list_tasks(case_id: Id, uow: Uow, actor: CurrentActor) -> list[TaskOut
 async def complete_task(
     task_id: Id, data: TaskDoneIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> TaskOut:
-    return await cases.complete_task(uow, ctx, actor, task_id, data)
+    return await case_actions.complete_task(uow, ctx, actor, task_id, data)
 
 
 @router.post(
@@ -234,4 +234,4 @@ async def complete_task(
     description="仅适用于“已返校,待确认复学”的案例,否则 409;确认后结案。" + _CASEWORK,
 )
 async def confirm_reenrollment(case_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> CaseDetail:
-    return await cases.confirm_reenrollment(uow, ctx, actor, case_id)
+    return await case_actions.confirm_reenrollment(uow, ctx, actor, case_id)

@@ -3,57 +3,36 @@
 One shape for every trigger (attendance, a staff action, a due deadline): load the case
 (locked on PostgreSQL), apply the transition, then write the case, its alerts, deadlines,
 timeline, tasks and notifications (the outbox) in the caller's transaction. Nothing is sent
-from here: delivery reads the outbox.
-
-Deadlines are rows. ``sweep`` claims due ones with ``FOR UPDATE SKIP LOCKED`` (a second engine
-skips them), locks their cases in id order (the same order everywhere, so engines cannot
-deadlock), fires each in due order and records its lateness. A deadline whose obligation has
-been met meanwhile is closed as ``cancelled`` without effect; after downtime the backlog fires
-in due order, each marked with how late it was.
+from here: delivery reads the outbox. Attendance reaches it through ``app.alerts.reactions``,
+due deadlines through ``app.alerts.sweep``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
+from app.alerts import deadlines_repo, timeline_repo
 from app.alerts import policy as policies
 from app.alerts import repository as repo
-from app.alerts import timeline_repo
-from app.attendance.leaves_repo import approved_leave_days
-from app.attendance.marks_repo import marks_between
-from app.attendance.repository import (
-    CaseHints,
-    students_brief,
-)
-from app.calendar.repository import SchoolRef, school_refs
 from app.context import AppContext
-from app.core.time import local_today
 from app.db.models import (
     AbsenceCase,
     Alert,
     CaseTask,
 )
 from app.db.uow import UnitOfWork
-from app.delivery.wording import DIGEST_LATE_TOPIC, TemplateError, topic_label
-from app.domain.attendance import Check, DayStatus, Mark, day_status
 from app.domain.cases import (
     AlertState,
     AlertStatus,
-    AttendanceChanged,
     CancelTasks,
     Case,
     CaseStatus,
     CloseReason,
     CreateTask,
-    DeadlineDue,
-    DeadlineKind,
     Effect,
     Event,
     Level,
@@ -63,22 +42,13 @@ from app.domain.cases import (
     RaiseAlert,
     ReportStatus,
     Timeline,
-    TimelineKind,
     VerifyAlert,
     WithdrawAlert,
-    recount_closed,
-    reopens,
     transition,
 )
 from app.domain.roles import ROLE_LABELS, VACANCY_REASON, Role, stand_ins
-from app.domain.students import StudentBrief
 
 log = logging.getLogger("kcbx.engine")
-
-# How far back a run of absences is looked for: longer than any threshold a county would set.
-LOOKBACK_DAYS = 45
-LATE_AFTER = timedelta(seconds=60)
-
 
 # --- rows ⇄ domain --------------------------------------------------------------------------
 
@@ -198,7 +168,7 @@ class Outbox:
         notices, self.notices = self.notices, []
         timeline, self.timeline = self.timeline, []
         deadlines, self.deadlines = self.deadlines, []
-        await repo.add_deadlines(uow.session, deadlines)
+        await deadlines_repo.add_deadlines(uow.session, deadlines)
         touched, self.touched = self.touched, {}
         for at, case_ids in touched.items():
             await repo.touch_cases(uow.session, case_ids, at)
@@ -400,468 +370,3 @@ async def apply_event(
     case = to_domain(row, alerts)
     new, effects = transition(case, event, now, case.policy)
     return await _apply(uow, row, alerts, new, effects, now, actor)
-
-
-async def react_to_attendance(
-    uow: UnitOfWork,
-    ctx: AppContext,
-    changed: Collection[int],
-    absent: Collection[int],
-    hints: CaseHints | None = None,
-) -> None:
-    """Re-evaluate students whose attendance changed: those now absent somewhere, those with
-    a case still open, and closed cases whose standing alerts a correction may take away.
-    Runs in the intake's transaction, before its commit.
-    ``hints``: what the caller's statement already found out about these students (None:
-    nothing); when nobody is absent and nobody has a case open there is nothing to look up,
-    and otherwise only what may exist is looked up."""
-    session = uow.session
-    concurrent = repo.locks_students(session)
-    if not changed or (
-        hints is not None
-        and not concurrent
-        and not absent
-        and not hints.open_cases
-        and not hints.corrected
-    ):
-        return
-    # One roll at a time per student, for every student whose marks changed: a roll that
-    # makes a student present waits for a simultaneous one that found them absent (and may
-    # be opening their case), then reads that case; a second roll making the same student
-    # absent reads the first one's case and marks. The hints were found before the lock, so
-    # on PostgreSQL every changed student's open case is read again under it.
-    await repo.lock_students(session, changed)
-    if hints is None or concurrent:
-        with_open = list(changed)
-    else:
-        with_open = [s for s in changed if s in hints.open_cases or s in absent]
-    # Closed cases that may matter: a re-enrolled student absent again (a relapse reopens the
-    # case), and closed cases whose alerts still stand, of students whose marks changed (a
-    # correction may take their days away; the hint: a changed day is such an alert's day).
-    recent = set(absent) if hints is None else set(absent) & hints.reenrolled
-    asked = set(changed) if hints is None else set(hints.corrected)
-    relapsing = await repo.latest_closed_reenrolled(session, recent) if recent else {}
-    corrected = await repo.closed_with_live_alerts(session, asked) if asked else []
-    if not relapsing and not corrected:  # nearly always: the open cases only
-        cases = await repo.open_cases(session, with_open, lock=True)
-        closed: list[AbsenceCase] = []
-    else:
-        # Every case in one statement, in case-id order (the sweep's order: no deadlock),
-        # and what was closed checked again under the lock.
-        ids = {c.id for c in (*relapsing.values(), *corrected) if c.id is not None}
-        locked = await repo.lock_cases(session, with_open, ids)
-        cases = {c.student_id: c for c in locked if c.status != CaseStatus.closed.value}
-        again = {c.id: c for c in locked if c.status == CaseStatus.closed.value}
-        for sid, c in relapsing.items():
-            if sid not in cases and c.id in again:
-                cases[sid] = again[c.id]
-        closed = [again[c.id] for c in corrected if c.id in again]
-    judged = set(absent) | {sid for sid, c in cases.items() if c.status != CaseStatus.closed.value}
-    relevant = judged | {c.student_id for c in closed}
-    if not relevant:
-        return
-    students = await ctx.cache.students.get_many(relevant, lambda ids: students_brief(session, ids))
-    schools = await ctx.cache.schools.get_many(
-        {s.school_id for s in students.values()}, lambda ids: school_refs(session, ids)
-    )
-    now = ctx.clock()
-    leave = None if hints is None or hints.leave is None else hints.leave | asked
-    facts = await _facts(uow, students, schools, now, leave)
-    alerts = await repo.alerts_of(
-        session, [c.id for c in (*cases.values(), *closed) if c.id is not None]
-    )
-    outbox = Outbox()
-    done: set[int] = set()  # cases judged below: the closed ones after need not be again
-    school_policies: dict[int, Policy] = {}  # what a new case of each school would get
-    for sid in sorted(judged):
-        student = students.get(sid)
-        if student is None or sid not in facts:
-            continue
-        school = schools[student.school_id]
-        row = cases.get(sid)
-        if row is None or row.status == CaseStatus.closed.value:
-            policy = school_policies.get(school.id)
-            if policy is None:
-                if hints is None or school.id in hints.policy_schools:
-                    policy = await _policy_for(uow, school)
-                else:  # no policy set for the school or its county: the defaults
-                    policy = policies.merge(None, None)
-                school_policies[school.id] = policy
-        else:
-            policy = policies.from_dict(row.policy)
-        current = to_domain(row, alerts[row.id or 0]) if row is not None else None
-        new, effects = transition(current, facts[sid], now, policy)
-        if not effects and (row is None or new == current):
-            continue
-        if row is not None:
-            done.add(row.id or 0)
-        if row is not None and row.status == CaseStatus.closed.value and not reopens(current, new):
-            if new.status is CaseStatus.closed:  # the closed case's own days corrected
-                await _apply(uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox)
-                continue
-            row = None  # a new case of its own, not a relapse of the closed one
-        if row is None:
-            if new.status is CaseStatus.closed:
-                continue
-            row = AbsenceCase(
-                student_id=sid,
-                county_id=school.county_id,
-                school_id=student.school_id,
-                class_id=student.class_id,
-                status=new.status.value,
-                opened_at=now,
-                policy=policies.to_dict(policy),
-                updated_at=now,
-                # Given, not left to their default factories: pydantic inspects a factory's
-                # signature on every call, which was most of building the row.
-                run=[],
-                work_group=[],
-            )
-            new = replace(new, student_id=sid)
-            _copy_into(row, new, now)
-            session.add(row)
-            await uow.flush()
-        await _apply(uow, row, alerts.get(row.id or 0, []), new, effects, now, None, None, outbox)
-    for row in closed:
-        if row.id in done or row.student_id not in facts:
-            continue
-        current = to_domain(row, alerts[row.id or 0])
-        new, effects = recount_closed(current, facts[row.student_id])
-        if effects:
-            await _apply(uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox)
-    await outbox.write(uow)
-
-
-async def _facts(
-    uow: UnitOfWork,
-    students: dict[int, StudentBrief],
-    schools: dict[int, SchoolRef],
-    now: datetime,
-    may_have_leave: Collection[int] | None = None,
-) -> dict[int, AttendanceChanged]:
-    """Each student's day statuses over the lookback and when each absence was found.
-    ``may_have_leave``: the only students who may have approved leave or a 休学 (None: any)."""
-    if not students:
-        return {}
-    todays = {sid: local_today(schools[s.school_id], now) for sid, s in students.items()}
-    end = max(todays.values())
-    since = min(todays.values()) - timedelta(days=LOOKBACK_DAYS)
-    marks = await marks_between(uow.session, students.keys(), since, end)
-    asked = students.keys() if may_have_leave is None else students.keys() & set(may_have_leave)
-    leave = await approved_leave_days(uow.session, asked, since, end) if asked else {}
-    # One pass over the marks, by student: each day's checks, and when each absence was found.
-    checks: dict[int, dict[date, dict[Check, Mark]]] = {}
-    found: dict[int, dict[date, datetime]] = {}
-    for m in marks:
-        checks.setdefault(m.student_id, {}).setdefault(m.school_date, {})[Check(m.check)] = Mark(
-            m.status
-        )
-        if m.status == "absent":
-            at = found.setdefault(m.student_id, {})
-            at[m.school_date] = min(at.get(m.school_date, m.occurred_at), m.occurred_at)
-    out: dict[int, AttendanceChanged] = {}
-    for sid, s in students.items():
-        school = schools[s.school_id]
-        today = todays[sid]
-        days_marked = checks.get(sid, {})
-        on_leave = leave.get(sid, set())
-        # A day with neither a mark nor approved leave is not recorded (and left out), unless
-        # the student is taught at home: then every day counts, as present.
-        if s.home_schooled:
-            days = [since + timedelta(days=i) for i in range((today - since).days + 1)]
-        else:
-            days = sorted(d for d in days_marked.keys() | on_leave if since <= d <= today)
-        statuses: dict[date, DayStatus] = {}
-        for d in days:
-            status = day_status(
-                days_marked.get(d, {}),
-                on_approved_leave=d in on_leave,
-                home_schooled=s.home_schooled,
-            )
-            if status is not DayStatus.not_recorded:
-                statuses[d] = status
-        out[sid] = AttendanceChanged(
-            statuses=statuses,
-            found_at=found.get(sid, {}),
-            calendar=school.calendar,
-            since=since,
-            timezone=school.timezone,
-        )
-    return out
-
-
-async def _policy_for(uow: UnitOfWork, school: SchoolRef) -> Any:
-    county, own = await repo.policy_rows(uow.session, school.county_id, school.id)
-    return policies.merge(county.values if county else None, own.values if own else None)
-
-
-# --- the sweep ------------------------------------------------------------------------------
-
-MAX_LATENESS_MS = 2**63 - 1
-RETRY_CAP = timedelta(hours=1)
-
-
-@dataclass
-class SweepResult:
-    fired: int = 0
-    cancelled: int = 0
-    # Set aside: their firing raised; each is retried later, the others fired meanwhile.
-    failed: int = 0
-    # Notices of deadlines fired beyond the digest horizon, and the digests they went into.
-    folded: int = 0
-    digests: int = 0
-    lateness_ms: list[int] = field(default_factory=list)
-
-    def add(self, other: SweepResult) -> None:
-        self.fired += other.fired
-        self.cancelled += other.cancelled
-        self.failed += other.failed
-        self.folded += other.folded
-        self.digests += other.digests
-        self.lateness_ms += other.lateness_ms
-
-    @property
-    def claimed(self) -> int:
-        return self.fired + self.cancelled + self.failed
-
-
-async def sweep(ctx: AppContext, now: datetime | None = None, limit: int = 500) -> SweepResult:
-    """Fire every deadline due at ``now`` (default: the clock), in batches of ``limit``, in
-    due order; then those set aside earlier whose retry time has come; then fold the late
-    notices into digests.
-
-    A batch that raises is rolled back and fired again one deadline per transaction: the
-    deadline that raises again is set aside (``failed``, its error, a retry time) and every
-    other one fires. A database that is unreachable is not a deadline's fault: that error
-    goes up and the rows stay as they were, for the next tick."""
-    total = SweepResult()
-    while True:
-        got, chores = await _sweep_once(ctx, now or ctx.clock(), limit)
-        total.add(got)
-        if got.claimed < limit:
-            break
-    if chores.retry:
-        total.add(await _retry_failed(ctx, now or ctx.clock(), limit))
-    if chores.digest or total.folded:
-        total.digests += await fold_digests(ctx)
-    return total
-
-
-async def _sweep_once(
-    ctx: AppContext, now: datetime, limit: int
-) -> tuple[SweepResult, repo.Chores]:
-    """One batch; the last one (fewer than ``limit`` due) also asks, in the same statement
-    round, whether set-aside deadlines are due again or late notices await a digest: an idle
-    tick stays one transaction."""
-    chores = repo.Chores(False, False)
-    async with ctx.uow() as uow:
-        due = await repo.claim_due(uow.session, now, limit)
-        if len(due) < limit:
-            chores = await repo.chores(uow.session, now)
-        if not due:
-            return SweepResult(), chores
-        try:
-            return await _fire(uow, ctx, now, due), chores
-        except Exception as exc:
-            if _transient(exc):
-                raise
-            log.warning("a sweep batch of %d failed (%s): firing them one by one", len(due), exc)
-    # The batch's transaction is rolled back: its rows are pending and unlocked again.
-    return await _fire_singly(ctx, now, [d.id for d in due], ("pending",)), chores
-
-
-async def _retry_failed(ctx: AppContext, now: datetime, limit: int) -> SweepResult:
-    async with ctx.uow() as uow:
-        ids = await repo.failed_due(uow.session, now, limit)
-    return await _fire_singly(ctx, now, ids, ("failed",)) if ids else SweepResult()
-
-
-async def _fire_singly(
-    ctx: AppContext, now: datetime, ids: Sequence[int], states: tuple[str, ...]
-) -> SweepResult:
-    """Each deadline in its own transaction; one that raises is set aside."""
-    result = SweepResult()
-    for deadline_id in ids:
-        error: Exception | None = None
-        async with ctx.uow() as uow:
-            due = await repo.claim_ids(uow.session, [deadline_id], states)
-            if not due:
-                continue  # fired meanwhile by another engine
-            try:
-                result.add(await _fire(uow, ctx, now, due))
-            except Exception as exc:
-                if _transient(exc):
-                    raise
-                error = exc
-        if error is not None:
-            await _set_aside(ctx, deadline_id, error)
-            result.failed += 1
-    return result
-
-
-async def _set_aside(ctx: AppContext, deadline_id: int, error: Exception) -> None:
-    log.error("deadline %d failed to fire: %r", deadline_id, error)
-    text = describe(error)
-    async with ctx.uow() as uow:
-        attempts = await repo.fail_deadline(uow.session, deadline_id, text)
-        if attempts is not None:
-            delay = timedelta(seconds=ctx.settings.engine_retry_seconds) * 2 ** (attempts - 1)
-            await repo.retry_deadline_at(
-                uow.session, deadline_id, ctx.clock() + min(delay, RETRY_CAP)
-            )
-        await uow.commit()
-
-
-def describe(exc: BaseException) -> str:
-    """An error as health shows it: its kind and first line, never the statement and the
-    parameters a database error carries (they may hold names)."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        exc = exc.orig
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first}"[:500]
-
-
-def _transient(exc: BaseException) -> bool:
-    """The database, not the deadline: unreachable, restarting, a deadlock or a busy lock."""
-    if isinstance(exc, OSError | ConnectionError | TimeoutError | InterfaceError):
-        return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated or isinstance(exc, OperationalError):
-            return True
-        orig = exc.orig
-        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or ""
-        # 08 connection, 40 deadlock/serialization, 53 resources, 57 shutdown/cancel.
-        return str(code)[:2] in ("08", "40", "53", "57")
-    return False
-
-
-async def _fire(
-    uow: UnitOfWork, ctx: AppContext, now: datetime, due: list[repo.Due]
-) -> SweepResult:
-    """Fire the claimed ``due`` deadlines in this transaction and commit."""
-    result = SweepResult()
-    rows = await repo.cases_by_id(uow.session, {d.case_id for d in due}, lock=True)
-    alerts = await repo.alerts_of(uow.session, rows.keys())
-    cases = {cid: to_domain(r, alerts[cid]) for cid, r in rows.items()}
-    marks: list[tuple[int, str, datetime, int]] = []
-    outbox = Outbox()
-    fired_at = ctx.clock()
-    horizon = timedelta(minutes=ctx.settings.engine_digest_after_minutes)
-    for d in due:
-        late = fired_at - d.due_at
-        lateness = min(MAX_LATENESS_MS, max(0, int(late.total_seconds() * 1000)))
-        row, case = rows.get(d.case_id), cases.get(d.case_id)
-        effects: list[Effect] = []
-        if row is not None and case is not None:
-            event = DeadlineDue(DeadlineKind(d.kind), d.key)
-            new, effects = transition(case, event, now, case.policy)
-            if effects:
-                if late > LATE_AFTER:
-                    effects.append(
-                        Timeline(
-                            TimelineKind.deadline_late, f"因停机延迟 {_delay_text(lateness)} 触发"
-                        )
-                    )
-                outbox.folding = late > horizon
-                before = len(outbox.folded)
-                await _apply(
-                    uow,
-                    row,
-                    alerts[d.case_id],
-                    new,
-                    effects,
-                    now,
-                    None,
-                    f"deadline:{d.id}",
-                    outbox,
-                    unchanged=new is case,
-                )
-                outbox.folding = False
-                result.folded += len(outbox.folded) - before
-                cases[d.case_id] = new
-        state = "fired" if effects else "cancelled"
-        marks.append((d.id, state, fired_at, lateness))
-        if effects:
-            result.fired += 1
-            result.lateness_ms.append(lateness)
-        else:
-            result.cancelled += 1
-    await outbox.write(uow)
-    await repo.mark_deadlines(uow.session, marks)
-    await uow.commit()
-    return result
-
-
-def _delay_text(ms: int) -> str:
-    seconds = ms // 1000
-    if seconds < 3600:
-        return f"{seconds} 秒"
-    if seconds < 86400:
-        return f"{seconds // 3600} 小时 {seconds % 3600 // 60} 分"
-    return f"{seconds // 86400} 天 {seconds % 86400 // 3600} 小时"
-
-
-# --- digests of late notices ---------------------------------------------------------------
-
-_DIGEST_BATCH = 2000
-
-
-async def fold_digests(ctx: AppContext) -> int:
-    """One digest per recipient (and route: school and role) of the late notices awaiting
-    one; returns how many digests were written. The digest's key names the first notice it
-    folds, and the notices are released in the same transaction, so a pass cut short or run
-    by two engines writes each digest once."""
-    written = 0
-    while True:
-        now = ctx.clock()
-        async with ctx.uow() as uow:
-            held = await repo.awaiting_digest(uow.session, _DIGEST_BATCH)
-            if not held:
-                return written
-            groups: dict[tuple[int, int | None, str | None], list[repo.Held]] = defaultdict(list)
-            for n in held:
-                groups[(n.staff_id, n.school_id, n.role)].append(n)
-            digests = [_digest(key, items, now) for key, items in groups.items()]
-            await repo.add_notifications(uow.session, digests)
-            await repo.release_digested(uow.session, [n.id for n in held])
-            await uow.commit()
-        written += len(digests)
-        if len(held) < _DIGEST_BATCH:
-            return written
-
-
-def _label(topic: str) -> str:
-    try:
-        return topic_label(topic)
-    except TemplateError:  # a topic without a template still counts, under its own name
-        return topic
-
-
-def _digest(
-    key: tuple[int, int | None, str | None], items: list[repo.Held], now: datetime
-) -> dict[str, Any]:
-    staff_id, school_id, role = key
-    by_topic: dict[str, int] = {}
-    for n in items:
-        by_topic[_label(n.topic)] = by_topic.get(_label(n.topic), 0) + 1
-    counts = " · ".join(f"{label} {count}" for label, count in by_topic.items())
-    levels = [n.level for n in items if n.level]
-    top = max(levels, key=lambda lv: ("blue", "yellow", "red").index(lv), default=None)
-    lines = [" ".join(n.title.split()) or _label(n.topic) for n in items]  # one line each
-    body = "\n".join(lines)
-    if len(body) > 2000:
-        body = body[:1950].rsplit("\n", 1)[0] + f"\n……共 {len(items)} 条,请在系统中查看"
-    return {
-        "idem_key": f"digest:{items[0].id}:{staff_id}",
-        "staff_id": staff_id,
-        "role": role,
-        "topic": DIGEST_LATE_TOPIC,
-        "title": f"停机期间积压的逾期提醒 {len(items)} 条:{counts}"[:200],
-        "body": body,
-        "level": top,
-        "case_id": None,
-        "alert_id": None,
-        "student_id": None,
-        "school_id": school_id,
-        "created_at": now,
-    }

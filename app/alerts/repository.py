@@ -1,4 +1,5 @@
-"""Queries and writes for cases, alerts, deadlines and notifications."""
+"""Queries and writes for cases, alerts, tasks, notifications and policies; the deadline rows' own
+queries are in ``app.alerts.deadlines_repo`` (but for the count of failed ones health shows)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ from app.db.models import (
     Staff,
     StaffRole,
 )
-from app.db.types import UTCDateTime
 from app.domain.cases import AlertStatus, CaseStatus, TaskKind, TaskStatus
 from app.domain.roles import Role
 
@@ -230,116 +230,6 @@ async def alerts_of(session: AsyncSession, case_ids: Collection[int]) -> dict[in
     return found
 
 
-async def add_deadlines(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert each unless a deadline for the same obligation exists (its dedupe key): one
-    prepared statement for all of them."""
-    if not rows:
-        return
-    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    stmt = insert(Deadline).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    conn = await session.connection()
-    await conn.execute(stmt, list(rows))
-
-
-class Due(NamedTuple):
-    """A claimed deadline: what the sweep needs of it (plain values, not an ORM object)."""
-
-    id: int
-    case_id: int
-    kind: str
-    key: str
-    due_at: datetime
-
-
-async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Due]:
-    """Due pending deadlines in due order, locked so a second engine skips them.
-
-    ``state = 'pending'`` is written literally so the partial index ``ix_deadline_pending_due``
-    always applies (a bound parameter would not match it in a generic plan). On PostgreSQL the
-    claim walks that index in order: the planner, counting the entries of deadlines fired
-    since the last vacuum as candidates, otherwise picks a bitmap scan that re-reads every
-    one of them at each claim, whereas an index scan stops after ``limit`` rows and marks the
-    dead entries it meets so later claims skip them."""
-    table = Deadline.__table__  # type: ignore[attr-defined]
-    stmt = (
-        sa_select(table.c.id, table.c.case_id, table.c.kind, table.c.key, table.c.due_at)
-        .where(table.c.state == literal_column("'pending'"), table.c.due_at <= now)
-        .order_by(table.c.due_at, table.c.id)
-        .limit(limit)
-    )
-    conn = await session.connection()
-    if _dialect(session) == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-        await conn.execute(text("SET LOCAL enable_bitmapscan = off"))
-    return [Due(*row) for row in await conn.execute(stmt)]
-
-
-async def claim_ids(session: AsyncSession, ids: Sequence[int], states: Sequence[str]) -> list[Due]:
-    """The deadlines ``ids`` still in one of ``states``, locked (a second engine skips them)."""
-    table = Deadline.__table__  # type: ignore[attr-defined]
-    stmt = (
-        sa_select(table.c.id, table.c.case_id, table.c.kind, table.c.key, table.c.due_at)
-        .where(table.c.id.in_(list(ids)), table.c.state.in_(list(states)))
-        .order_by(table.c.due_at, table.c.id)
-    )
-    if _dialect(session) == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    conn = await session.connection()
-    return [Due(*row) for row in await conn.execute(stmt)]
-
-
-async def failed_due(session: AsyncSession, now: datetime, limit: int) -> list[int]:
-    """Deadlines set aside whose retry time has come, oldest due first."""
-    table = Deadline.__table__  # type: ignore[attr-defined]
-    stmt = (
-        sa_select(table.c.id)
-        .where(table.c.state == literal_column("'failed'"), table.c.retry_at <= now)
-        .order_by(table.c.due_at, table.c.id)
-        .limit(limit)
-    )
-    conn = await session.connection()
-    return [i for (i,) in await conn.execute(stmt)]
-
-
-class Chores(NamedTuple):
-    retry: bool  # a set-aside deadline's retry time has come
-    digest: bool  # late notices await their digest
-
-
-_CHORES = text(
-    "SELECT EXISTS (SELECT 1 FROM deadline WHERE state = 'failed' AND retry_at <= :now), "
-    "EXISTS (SELECT 1 FROM notification WHERE digest_pending)"
-).bindparams(bindparam("now", type_=UTCDateTime))
-
-
-async def chores(session: AsyncSession, now: datetime) -> Chores:
-    """Two probes of small partial indexes, in one statement."""
-    conn = await session.connection()
-    retry, digest = (await conn.execute(_CHORES, {"now": now})).one()
-    return Chores(bool(retry), bool(digest))
-
-
-async def fail_deadline(session: AsyncSession, deadline_id: int, error: str) -> int | None:
-    """Set a deadline aside with its error; returns its failed attempts so far (None: it was
-    fired or cancelled meanwhile)."""
-    table = Deadline.__table__  # type: ignore[attr-defined]
-    stmt = (
-        update(table)
-        .where(table.c.id == deadline_id, table.c.state.in_(("pending", "failed")))
-        .values(state="failed", attempts=table.c.attempts + 1, last_error=error)
-        .returning(table.c.attempts)
-    )
-    conn = await session.connection()
-    found = (await conn.execute(stmt)).scalar_one_or_none()
-    return None if found is None else int(found)
-
-
-async def retry_deadline_at(session: AsyncSession, deadline_id: int, at: datetime) -> None:
-    table = Deadline.__table__  # type: ignore[attr-defined]
-    conn = await session.connection()
-    await conn.execute(update(table).where(table.c.id == deadline_id).values(retry_at=at))
-
-
 class FailedDeadlines(NamedTuple):
     total: int
     oldest_due_at: datetime | None
@@ -416,32 +306,6 @@ async def cases_by_id(
     if lock:
         stmt = stmt.with_for_update()
     return {c.id: c for c in await session.exec(stmt) if c.id is not None}
-
-
-async def mark_deadlines(
-    session: AsyncSession, rows: Sequence[tuple[int, str, datetime, int]]
-) -> None:
-    """(id, state, fired_at, lateness_ms) for each claimed deadline: one executemany."""
-    if not rows:
-        return
-    table = Deadline.__table__  # type: ignore[attr-defined]
-    stmt = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(
-            state=bindparam("b_state"),
-            fired_at=bindparam("b_fired_at"),
-            lateness_ms=bindparam("b_lateness"),
-        )
-    )
-    conn = await session.connection()
-    await conn.execute(
-        stmt,
-        [
-            {"b_id": i, "b_state": state, "b_fired_at": at, "b_lateness": late}
-            for i, state, at, late in rows
-        ],
-    )
 
 
 def recipient_scope(role: Role, *, county_id: int, school_id: int, class_id: int) -> int:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter, ValidationError
 
-from app.alerts import engine
+from app.alerts import reactions
 from app.attendance import repository as repo
 from app.attendance.schemas import (
     AttendanceEventIn,
@@ -265,7 +265,7 @@ async def record_events(
         else:
             results[i] = _json(_rejected(i, eid, RejectCode.conflict, _CONFLICT))
     fresh = [r for r in rows if r["event_id"] in inserted]
-    await engine.react_to_attendance(
+    await reactions.react_to_attendance(
         uow,
         ctx,
         {r["student_id"] for r in fresh},

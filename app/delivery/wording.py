@@ -16,7 +16,7 @@ from app.errors import FieldProblem, Invalid
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 DIGEST_TOPIC = "digest"
-# The engine's digest of notices held back after an outage (see ``engine.fold_digests``): the
+# The engine's digest of notices held back after an outage (see ``sweep.fold_digests``): the
 # notice's title carries the counts, its body the lines; sent like any other notice.
 DIGEST_LATE_TOPIC = "backlog.digest"
 

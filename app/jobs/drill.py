@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 
 from app.access_logs import service as access_logs
-from app.alerts import engine
 from app.alerts import policy as policies
+from app.alerts import sweep
 from app.alerts.tasks import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
 from app.attendance.reminders import remind_missing_rolls
@@ -89,7 +89,7 @@ class _Jobs:
         spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
 
     async def sweep(self) -> None:
-        got = await engine.sweep(self.ctx, self.ctx.clock())
+        got = await sweep.sweep(self.ctx, self.ctx.clock())
         self.result.fired += got.fired
         self.result.cancelled += got.cancelled
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from app.access_logs import service as access_logs
-from app.alerts.engine import describe
+from app.alerts.sweep import describe
 from app.alerts.tasks import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
 from app.attendance.reminders import remind_missing_rolls

@@ -12,7 +12,7 @@ from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from app.alerts import engine
+from app.alerts import sweep
 from app.context import AppContext
 from app.delivery.channels import outbound
 from app.delivery.worker import DeliveryWorker
@@ -56,11 +56,11 @@ class EngineRunner:
     async def tick(self) -> None:
         started = self.ctx.clock()
         try:
-            result = await engine.sweep(self.ctx)
+            result = await sweep.sweep(self.ctx)
         except Exception as exc:  # retried on the next tick; its rows stay pending
             log.exception("engine sweep failed")
-            await self._record_sweep(started, engine.describe(exc))
-            await self._beat("sweep", engine.describe(exc))
+            await self._record_sweep(started, sweep.describe(exc))
+            await self._beat("sweep", sweep.describe(exc))
             return
         await self._beat("sweep")
         self.ticks += 1

@@ -12,7 +12,7 @@ when the suspension has started (start <= the school's today); ``end`` marks it 
 
 from __future__ import annotations
 
-from app.alerts import engine
+from app.alerts import reactions
 from app.context import AppContext
 from app.core.records import school_row
 from app.core.time import local_today
@@ -85,7 +85,7 @@ async def suspend(
         student.updated_at = now
         uow.session.add(student)
     await uow.flush()
-    await engine.react_to_attendance(uow, ctx, [student_id], [student_id])
+    await reactions.react_to_attendance(uow, ctx, [student_id], [student_id])
     await uow.commit()
     return suspension_out(row)
 
@@ -113,7 +113,7 @@ async def end_suspension(
         student.updated_at = now
         uow.session.add(student)
     await uow.flush()
-    await engine.react_to_attendance(uow, ctx, [found.student_id], [found.student_id])
+    await reactions.react_to_attendance(uow, ctx, [found.student_id], [found.student_id])
     await uow.commit()
     return suspension_out(found)
 

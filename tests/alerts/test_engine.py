@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from app.alerts import engine
+from app.alerts import sweep
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
 from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, absent, clock, event, rows
@@ -56,8 +56,8 @@ async def test_overdue_contact_tells_the_vice_principal_once(
 ) -> None:
     await absent(client, world, TUESDAY)
     clock(ctx).now += timedelta(minutes=10)  # 09:10 Beijing: the 09:05 call is overdue
-    first = await engine.sweep(ctx)
-    again = await engine.sweep(ctx)
+    first = await sweep.sweep(ctx)
+    again = await sweep.sweep(ctx)
     assert (first.fired, again.fired) == (1, 0)
     assert await inbox(ctx, world, "vice_principal") == ["contact.overdue"]
     [fired] = await rows(ctx, Deadline, Deadline.kind == "contact")
@@ -69,7 +69,7 @@ async def test_after_downtime_the_backlog_fires_in_due_order_marked_late(
 ) -> None:
     await absent(client, world, TUESDAY)
     clock(ctx).now += timedelta(days=3)  # the engine was down for three days
-    result = await engine.sweep(ctx)
+    result = await sweep.sweep(ctx)
     assert result.fired == 3  # contact, report, verification: none skipped
     fired = sorted(await rows(ctx, Deadline), key=lambda d: d.due_at)
     assert all(d.state == "fired" for d in fired)
@@ -91,7 +91,7 @@ async def test_deadlines_of_a_closed_case_never_fire(
     [case] = await rows(ctx, AbsenceCase)
     assert (case.status, case.close_reason) == ("closed", "returned")
     clock(ctx).now += timedelta(days=5)
-    result = await engine.sweep(ctx)
+    result = await sweep.sweep(ctx)
     assert result.fired == 0 and result.cancelled == 3
     assert await inbox(ctx, world, "vice_principal") == []
 

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlmodel import col
 
-from app.alerts import engine
+from app.alerts import sweep
 from app.context import AppContext
 from app.db.models import AbsenceCase, CaseEvent, Deadline, Notification, Student
 from app.settings import Settings
@@ -173,7 +173,7 @@ async def test_two_engines_fire_each_of_10000_due_deadlines_exactly_once(
         other.clock = ctx.clock
         extra_contexts.append(other)
 
-    results = await asyncio.gather(*(engine.sweep(c, now, limit=200) for c in extra_contexts))
+    results = await asyncio.gather(*(sweep.sweep(c, now, limit=200) for c in extra_contexts))
 
     fired = [r.fired for r in results]
     print(f"\n{engines} engine(s) fired {fired} of {DUE} due deadlines")
@@ -181,7 +181,7 @@ async def test_two_engines_fire_each_of_10000_due_deadlines_exactly_once(
     assert sum(r.cancelled for r in results) == 0
     await assert_each_fired_once(ctx, world, case_ids)
     # Nothing is left for a third engine.
-    assert (await engine.sweep(ctx, now)).fired == 0
+    assert (await sweep.sweep(ctx, now)).fired == 0
 
 
 # --- SIGKILL in the middle of a sweep -------------------------------------------------------

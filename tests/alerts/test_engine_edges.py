@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import insert, update
 
-from app.alerts import engine
+from app.alerts import sweep
 from app.context import AppContext
 from app.db.models import AbsenceCase, Alert, CaseEvent, Deadline, Notification
 from app.delivery.templates import Notice, render
@@ -46,7 +46,7 @@ async def test_a_deadline_forty_days_overdue_fires_with_its_lateness(
 ) -> None:
     await post(client, world, "head_teacher", [event(world.ids["student_A1"], "absent")])
     clock(ctx).now += timedelta(days=41)  # engines down over a winter break
-    result = await engine.sweep(ctx)
+    result = await sweep.sweep(ctx)
     assert result.failed == 0 and result.fired == 3
     [contact] = await rows(ctx, Deadline, Deadline.kind == "contact")
     assert contact.state == "fired"
@@ -64,7 +64,7 @@ async def test_a_roll_synced_forty_days_late_does_not_hold_back_todays_absences(
     )
     await post(client, world, "principal_B", [event(world.ids["student_B1"], "absent")])
     clock(ctx).now += timedelta(minutes=10)  # 09:10: B1's 09:05 parent call is overdue
-    result = await engine.sweep(ctx)
+    result = await sweep.sweep(ctx)
     assert result.failed == 0
     b1 = await case_of(ctx, world, "student_B1")
     [contact] = await rows(ctx, Deadline, Deadline.case_id == b1.id, Deadline.kind == "contact")
@@ -105,7 +105,7 @@ async def test_a_poisoned_deadline_is_set_aside_and_every_other_one_fires(
     # Due first: the claim takes the oldest first, so before the fix it stalled every sweep.
     poison = await _poison(ctx, a1.id, ctx.clock() - timedelta(days=1))
     clock(ctx).now += timedelta(minutes=10)
-    first = await engine.sweep(ctx)
+    first = await sweep.sweep(ctx)
     assert (first.fired, first.failed) == (2, 1)  # both schools' parent calls, and the poison
     contacts = await rows(ctx, Deadline, Deadline.kind == "contact")
     assert [d.state for d in contacts] == ["fired", "fired"]
@@ -119,16 +119,16 @@ async def test_a_poisoned_deadline_is_set_aside_and_every_other_one_fires(
     assert health["pending_overdue"] == 0  # set aside, not counted as waiting
 
     clock(ctx).now += timedelta(seconds=30)
-    assert (await engine.sweep(ctx)).failed == 0  # backing off: not yet
+    assert (await sweep.sweep(ctx)).failed == 0  # backing off: not yet
     clock(ctx).now += timedelta(seconds=31)
-    assert (await engine.sweep(ctx)).failed == 1  # tried again, fails again
+    assert (await sweep.sweep(ctx)).failed == 1  # tried again, fails again
     [bad] = await rows(ctx, Deadline, Deadline.id == poison)
     assert bad.attempts == 2 and bad.retry_at == clock(ctx).now + timedelta(seconds=120)
     # Repaired (the engine learned the kind, or someone fixed the row): it fires on retry.
     async with ctx.engine.begin() as conn:
         await conn.execute(update(Deadline).where(Deadline.id == poison).values(kind="report"))  # type: ignore[arg-type]
     clock(ctx).now += timedelta(minutes=3)
-    again = await engine.sweep(ctx)
+    again = await sweep.sweep(ctx)
     assert again.failed == 0
     [bad] = await rows(ctx, Deadline, Deadline.id == poison)
     assert bad.state in ("fired", "cancelled")
@@ -145,7 +145,7 @@ async def test_a_case_that_cannot_be_read_sets_aside_only_its_own_deadlines(
             update(AbsenceCase).where(AbsenceCase.id == a1.id).values(policy={"blue_to": "janitor"})  # type: ignore[arg-type]
         )
     clock(ctx).now += timedelta(days=3)
-    result = await engine.sweep(ctx)
+    result = await sweep.sweep(ctx)
     assert result.failed == 3  # A1's contact, report and verification
     b1 = await case_of(ctx, world, "student_B1")
     fired = await rows(ctx, Deadline, Deadline.case_id == b1.id)
@@ -163,7 +163,7 @@ async def test_after_a_long_outage_late_notices_fold_into_one_digest_per_recipie
         students.append(await world.add_student(f"extra{i}", "class_A1", 20 + i))
     await post(client, world, "head_teacher", [event(s, "absent") for s in students])
     clock(ctx).now += timedelta(days=4)  # the engines were down four days
-    result = await engine.sweep(ctx)
+    result = await sweep.sweep(ctx)
     assert result.fired == 15 and result.failed == 0  # 5 × contact, report, verification
     assert result.digests >= 1 and result.folded > 0
     vp = world.ids["vice_principal"]
@@ -182,7 +182,7 @@ async def test_after_a_long_outage_late_notices_fold_into_one_digest_per_recipie
     rendered = render(Notice(topic=digest.topic, school="学校A", reason=digest.title))
     assert "积压" in rendered.title
     # A second sweep finds nothing more to fold.
-    assert (await engine.sweep(ctx)).digests == 0
+    assert (await sweep.sweep(ctx)).digests == 0
     health = (await client.get(HEALTH, headers=world.auth("principal"))).json()
     assert health["digest_pending"] == 0
 
@@ -192,7 +192,7 @@ async def test_a_deadline_late_within_the_horizon_notifies_as_usual(
 ) -> None:
     await post(client, world, "head_teacher", [event(world.ids["student_A1"], "absent")])
     clock(ctx).now += timedelta(hours=2)  # an engine restart, not an outage
-    result = await engine.sweep(ctx)
+    result = await sweep.sweep(ctx)
     assert result.fired == 1 and result.digests == 0
     [note] = await rows(ctx, Notification, Notification.topic == "contact.overdue")
     assert note.dispatched_at is None and not note.digest_pending
@@ -257,16 +257,16 @@ async def test_a_failed_sweep_is_recorded(
 
     runner = EngineRunner(ctx)
     try:
-        monkeypatch.setattr(engine, "sweep", down)
+        monkeypatch.setattr(sweep, "sweep", down)
         await runner.tick()
         monkeypatch.undo()
         await runner.tick()
     finally:
         await runner.stop()
     health = (await client.get(HEALTH, headers=world.auth("principal"))).json()
-    sweep = {j["name"]: j for j in health["jobs"]}["deadline-sweep"]
-    assert sweep["runs"] == 2 and sweep["failures"] == 1 and sweep["failing"] == 0
-    assert "restarting" in sweep["last_error"]
+    job = {j["name"]: j for j in health["jobs"]}["deadline-sweep"]
+    assert job["runs"] == 2 and job["failures"] == 1 and job["failing"] == 0
+    assert "restarting" in job["last_error"]
 
 
 # --- simultaneous rolls -------------------------------------------------------------------------
@@ -506,11 +506,11 @@ def test_an_unreachable_database_is_not_a_poisoned_deadline() -> None:
     overflow = DataError("UPDATE deadline ...", {}, Orig("22003"))  # integer out of range
     deadlock = DataError("...", {}, Orig("40P01"))
     shutdown = DataError("...", {}, Orig("57P01"))  # PostgreSQL restarting
-    assert not engine._transient(overflow)  # the row's fault: set it aside
-    assert not engine._transient(ValueError("'bogus' is not a valid DeadlineKind"))
-    assert engine._transient(deadlock) and engine._transient(shutdown)
-    assert engine._transient(OperationalError("...", {}, Orig("08006")))
-    assert engine._transient(ConnectionRefusedError())
+    assert not sweep._transient(overflow)  # the row's fault: set it aside
+    assert not sweep._transient(ValueError("'bogus' is not a valid DeadlineKind"))
+    assert sweep._transient(deadlock) and sweep._transient(shutdown)
+    assert sweep._transient(OperationalError("...", {}, Orig("08006")))
+    assert sweep._transient(ConnectionRefusedError())
 
 
 def test_a_database_error_is_shown_without_its_statement_or_parameters() -> None:
@@ -521,7 +521,7 @@ def test_a_database_error_is_shown_without_its_statement_or_parameters() -> None
         ("张小明 缺勤",),
         ValueError("value too long"),
     )
-    shown = engine.describe(error)
+    shown = sweep.describe(error)
     assert shown == "ValueError: value too long"
     assert "张小明" not in shown and "INSERT" not in shown
 
@@ -549,7 +549,7 @@ def test_a_digest_counts_every_notice_it_folds_and_fits_the_outbox(
         Held(i + 1, 7, 3, "vice_principal", t, title, lv, when)
         for i, (t, title, lv) in enumerate(items)
     ]
-    row = engine._digest((7, 3, "vice_principal"), held, when)
+    row = sweep._digest((7, 3, "vice_principal"), held, when)
     assert f"{len(items)} 条" in row["title"] and len(row["title"]) <= 200
     assert len(row["body"]) <= 2000
     listed = row["body"].count("\n") + 1

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.alerts import engine
+from app.alerts import sweep
 from app.context import AppContext
 from app.core.clock import SimClock
 from app.db.models import Delivery, Notification
@@ -412,7 +412,7 @@ async def test_wechat_alert_and_a_topic_without_level_or_due_time_both_fit_the_t
     await absent_students(client, world, "student_A1")
     assert (await worker.tick()).sent == 1
     clock(ctx).now += timedelta(hours=2)  # the guardian was not phoned within the hour
-    await engine.sweep(ctx)
+    await sweep.sweep(ctx)
     got = await worker.tick()
     assert platforms.wechat.refused == [], platforms.wechat.refused
     assert got.sent >= 1

@@ -1,0 +1,229 @@
+"""The alert engine's reaction to attendance: the roll, a leave or a transfer changed what is
+known of some students' days, so their cases are judged again (opened, moved on, reopened, or
+their alerts recounted) in the caller's transaction, through the writer in ``app.alerts.engine``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from app.alerts import policy as policies
+from app.alerts import repository as repo
+from app.alerts.engine import Outbox, _apply, _copy_into, to_domain
+from app.attendance.leaves_repo import approved_leave_days
+from app.attendance.marks_repo import marks_between
+from app.attendance.repository import CaseHints, students_brief
+from app.calendar.repository import SchoolRef, school_refs
+from app.context import AppContext
+from app.core.time import local_today
+from app.db.models import AbsenceCase
+from app.db.uow import UnitOfWork
+from app.domain.attendance import Check, DayStatus, Mark, day_status
+from app.domain.cases import (
+    AttendanceChanged,
+    CaseStatus,
+    Policy,
+    recount_closed,
+    reopens,
+    transition,
+)
+from app.domain.students import StudentBrief
+
+# How far back a run of absences is looked for: longer than any threshold a county would set.
+LOOKBACK_DAYS = 45
+
+
+async def react_to_attendance(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    changed: Collection[int],
+    absent: Collection[int],
+    hints: CaseHints | None = None,
+) -> None:
+    """Re-evaluate students whose attendance changed: those now absent somewhere, those with
+    a case still open, and closed cases whose standing alerts a correction may take away.
+    Runs in the intake's transaction, before its commit.
+    ``hints``: what the caller's statement already found out about these students (None:
+    nothing); when nobody is absent and nobody has a case open there is nothing to look up,
+    and otherwise only what may exist is looked up."""
+    session = uow.session
+    concurrent = repo.locks_students(session)
+    if not changed or (
+        hints is not None
+        and not concurrent
+        and not absent
+        and not hints.open_cases
+        and not hints.corrected
+    ):
+        return
+    # One roll at a time per student, for every student whose marks changed: a roll that
+    # makes a student present waits for a simultaneous one that found them absent (and may
+    # be opening their case), then reads that case; a second roll making the same student
+    # absent reads the first one's case and marks. The hints were found before the lock, so
+    # on PostgreSQL every changed student's open case is read again under it.
+    await repo.lock_students(session, changed)
+    if hints is None or concurrent:
+        with_open = list(changed)
+    else:
+        with_open = [s for s in changed if s in hints.open_cases or s in absent]
+    # Closed cases that may matter: a re-enrolled student absent again (a relapse reopens the
+    # case), and closed cases whose alerts still stand, of students whose marks changed (a
+    # correction may take their days away; the hint: a changed day is such an alert's day).
+    recent = set(absent) if hints is None else set(absent) & hints.reenrolled
+    asked = set(changed) if hints is None else set(hints.corrected)
+    relapsing = await repo.latest_closed_reenrolled(session, recent) if recent else {}
+    corrected = await repo.closed_with_live_alerts(session, asked) if asked else []
+    if not relapsing and not corrected:  # nearly always: the open cases only
+        cases = await repo.open_cases(session, with_open, lock=True)
+        closed: list[AbsenceCase] = []
+    else:
+        # Every case in one statement, in case-id order (the sweep's order: no deadlock),
+        # and what was closed checked again under the lock.
+        ids = {c.id for c in (*relapsing.values(), *corrected) if c.id is not None}
+        locked = await repo.lock_cases(session, with_open, ids)
+        cases = {c.student_id: c for c in locked if c.status != CaseStatus.closed.value}
+        again = {c.id: c for c in locked if c.status == CaseStatus.closed.value}
+        for sid, c in relapsing.items():
+            if sid not in cases and c.id in again:
+                cases[sid] = again[c.id]
+        closed = [again[c.id] for c in corrected if c.id in again]
+    judged = set(absent) | {sid for sid, c in cases.items() if c.status != CaseStatus.closed.value}
+    relevant = judged | {c.student_id for c in closed}
+    if not relevant:
+        return
+    students = await ctx.cache.students.get_many(relevant, lambda ids: students_brief(session, ids))
+    schools = await ctx.cache.schools.get_many(
+        {s.school_id for s in students.values()}, lambda ids: school_refs(session, ids)
+    )
+    now = ctx.clock()
+    leave = None if hints is None or hints.leave is None else hints.leave | asked
+    facts = await _facts(uow, students, schools, now, leave)
+    alerts = await repo.alerts_of(
+        session, [c.id for c in (*cases.values(), *closed) if c.id is not None]
+    )
+    outbox = Outbox()
+    done: set[int] = set()  # cases judged below: the closed ones after need not be again
+    school_policies: dict[int, Policy] = {}  # what a new case of each school would get
+    for sid in sorted(judged):
+        student = students.get(sid)
+        if student is None or sid not in facts:
+            continue
+        school = schools[student.school_id]
+        row = cases.get(sid)
+        if row is None or row.status == CaseStatus.closed.value:
+            policy = school_policies.get(school.id)
+            if policy is None:
+                if hints is None or school.id in hints.policy_schools:
+                    policy = await _policy_for(uow, school)
+                else:  # no policy set for the school or its county: the defaults
+                    policy = policies.merge(None, None)
+                school_policies[school.id] = policy
+        else:
+            policy = policies.from_dict(row.policy)
+        current = to_domain(row, alerts[row.id or 0]) if row is not None else None
+        new, effects = transition(current, facts[sid], now, policy)
+        if not effects and (row is None or new == current):
+            continue
+        if row is not None:
+            done.add(row.id or 0)
+        if row is not None and row.status == CaseStatus.closed.value and not reopens(current, new):
+            if new.status is CaseStatus.closed:  # the closed case's own days corrected
+                await _apply(uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox)
+                continue
+            row = None  # a new case of its own, not a relapse of the closed one
+        if row is None:
+            if new.status is CaseStatus.closed:
+                continue
+            row = AbsenceCase(
+                student_id=sid,
+                county_id=school.county_id,
+                school_id=student.school_id,
+                class_id=student.class_id,
+                status=new.status.value,
+                opened_at=now,
+                policy=policies.to_dict(policy),
+                updated_at=now,
+                # Given, not left to their default factories: pydantic inspects a factory's
+                # signature on every call, which was most of building the row.
+                run=[],
+                work_group=[],
+            )
+            new = replace(new, student_id=sid)
+            _copy_into(row, new, now)
+            session.add(row)
+            await uow.flush()
+        await _apply(uow, row, alerts.get(row.id or 0, []), new, effects, now, None, None, outbox)
+    for row in closed:
+        if row.id in done or row.student_id not in facts:
+            continue
+        current = to_domain(row, alerts[row.id or 0])
+        new, effects = recount_closed(current, facts[row.student_id])
+        if effects:
+            await _apply(uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox)
+    await outbox.write(uow)
+
+
+async def _facts(
+    uow: UnitOfWork,
+    students: dict[int, StudentBrief],
+    schools: dict[int, SchoolRef],
+    now: datetime,
+    may_have_leave: Collection[int] | None = None,
+) -> dict[int, AttendanceChanged]:
+    """Each student's day statuses over the lookback and when each absence was found.
+    ``may_have_leave``: the only students who may have approved leave or a 休学 (None: any)."""
+    if not students:
+        return {}
+    todays = {sid: local_today(schools[s.school_id], now) for sid, s in students.items()}
+    end = max(todays.values())
+    since = min(todays.values()) - timedelta(days=LOOKBACK_DAYS)
+    marks = await marks_between(uow.session, students.keys(), since, end)
+    asked = students.keys() if may_have_leave is None else students.keys() & set(may_have_leave)
+    leave = await approved_leave_days(uow.session, asked, since, end) if asked else {}
+    # One pass over the marks, by student: each day's checks, and when each absence was found.
+    checks: dict[int, dict[date, dict[Check, Mark]]] = {}
+    found: dict[int, dict[date, datetime]] = {}
+    for m in marks:
+        checks.setdefault(m.student_id, {}).setdefault(m.school_date, {})[Check(m.check)] = Mark(
+            m.status
+        )
+        if m.status == "absent":
+            at = found.setdefault(m.student_id, {})
+            at[m.school_date] = min(at.get(m.school_date, m.occurred_at), m.occurred_at)
+    out: dict[int, AttendanceChanged] = {}
+    for sid, s in students.items():
+        school = schools[s.school_id]
+        today = todays[sid]
+        days_marked = checks.get(sid, {})
+        on_leave = leave.get(sid, set())
+        # A day with neither a mark nor approved leave is not recorded (and left out), unless
+        # the student is taught at home: then every day counts, as present.
+        if s.home_schooled:
+            days = [since + timedelta(days=i) for i in range((today - since).days + 1)]
+        else:
+            days = sorted(d for d in days_marked.keys() | on_leave if since <= d <= today)
+        statuses: dict[date, DayStatus] = {}
+        for d in days:
+            status = day_status(
+                days_marked.get(d, {}),
+                on_approved_leave=d in on_leave,
+                home_schooled=s.home_schooled,
+            )
+            if status is not DayStatus.not_recorded:
+                statuses[d] = status
+        out[sid] = AttendanceChanged(
+            statuses=statuses,
+            found_at=found.get(sid, {}),
+            calendar=school.calendar,
+            since=since,
+            timezone=school.timezone,
+        )
+    return out
+
+
+async def _policy_for(uow: UnitOfWork, school: SchoolRef) -> Any:
+    county, own = await repo.policy_rows(uow.session, school.county_id, school.id)
+    return policies.merge(county.values if county else None, own.values if own else None)

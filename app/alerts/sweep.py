@@ -1,0 +1,303 @@
+"""The deadline sweep: fires due deadlines through the case machine, sets aside the ones that
+raise, and folds notices fired long after their time into digests.
+
+Deadlines are rows. ``sweep`` claims due ones with ``FOR UPDATE SKIP LOCKED`` (a second engine
+skips them), locks their cases in id order (the same order everywhere, so engines cannot
+deadlock), fires each in due order and records its lateness. A deadline whose obligation has
+been met meanwhile is closed as ``cancelled`` without effect; after downtime the backlog fires
+in due order, each marked with how late it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from app.alerts import deadlines_repo
+from app.alerts import repository as repo
+from app.alerts.engine import Outbox, _apply, to_domain
+from app.context import AppContext
+from app.db.uow import UnitOfWork
+from app.delivery.wording import DIGEST_LATE_TOPIC, TemplateError, topic_label
+from app.domain.cases import DeadlineDue, DeadlineKind, Effect, Timeline, TimelineKind, transition
+
+log = logging.getLogger("kcbx.engine")
+
+LATE_AFTER = timedelta(seconds=60)
+
+# --- the sweep ------------------------------------------------------------------------------
+
+MAX_LATENESS_MS = 2**63 - 1
+RETRY_CAP = timedelta(hours=1)
+
+
+@dataclass
+class SweepResult:
+    fired: int = 0
+    cancelled: int = 0
+    # Set aside: their firing raised; each is retried later, the others fired meanwhile.
+    failed: int = 0
+    # Notices of deadlines fired beyond the digest horizon, and the digests they went into.
+    folded: int = 0
+    digests: int = 0
+    lateness_ms: list[int] = field(default_factory=list)
+
+    def add(self, other: SweepResult) -> None:
+        self.fired += other.fired
+        self.cancelled += other.cancelled
+        self.failed += other.failed
+        self.folded += other.folded
+        self.digests += other.digests
+        self.lateness_ms += other.lateness_ms
+
+    @property
+    def claimed(self) -> int:
+        return self.fired + self.cancelled + self.failed
+
+
+async def sweep(ctx: AppContext, now: datetime | None = None, limit: int = 500) -> SweepResult:
+    """Fire every deadline due at ``now`` (default: the clock), in batches of ``limit``, in
+    due order; then those set aside earlier whose retry time has come; then fold the late
+    notices into digests.
+
+    A batch that raises is rolled back and fired again one deadline per transaction: the
+    deadline that raises again is set aside (``failed``, its error, a retry time) and every
+    other one fires. A database that is unreachable is not a deadline's fault: that error
+    goes up and the rows stay as they were, for the next tick."""
+    total = SweepResult()
+    while True:
+        got, chores = await _sweep_once(ctx, now or ctx.clock(), limit)
+        total.add(got)
+        if got.claimed < limit:
+            break
+    if chores.retry:
+        total.add(await _retry_failed(ctx, now or ctx.clock(), limit))
+    if chores.digest or total.folded:
+        total.digests += await fold_digests(ctx)
+    return total
+
+
+async def _sweep_once(
+    ctx: AppContext, now: datetime, limit: int
+) -> tuple[SweepResult, deadlines_repo.Chores]:
+    """One batch; the last one (fewer than ``limit`` due) also asks, in the same statement
+    round, whether set-aside deadlines are due again or late notices await a digest: an idle
+    tick stays one transaction."""
+    chores = deadlines_repo.Chores(False, False)
+    async with ctx.uow() as uow:
+        due = await deadlines_repo.claim_due(uow.session, now, limit)
+        if len(due) < limit:
+            chores = await deadlines_repo.chores(uow.session, now)
+        if not due:
+            return SweepResult(), chores
+        try:
+            return await _fire(uow, ctx, now, due), chores
+        except Exception as exc:
+            if _transient(exc):
+                raise
+            log.warning("a sweep batch of %d failed (%s): firing them one by one", len(due), exc)
+    # The batch's transaction is rolled back: its rows are pending and unlocked again.
+    return await _fire_singly(ctx, now, [d.id for d in due], ("pending",)), chores
+
+
+async def _retry_failed(ctx: AppContext, now: datetime, limit: int) -> SweepResult:
+    async with ctx.uow() as uow:
+        ids = await deadlines_repo.failed_due(uow.session, now, limit)
+    return await _fire_singly(ctx, now, ids, ("failed",)) if ids else SweepResult()
+
+
+async def _fire_singly(
+    ctx: AppContext, now: datetime, ids: Sequence[int], states: tuple[str, ...]
+) -> SweepResult:
+    """Each deadline in its own transaction; one that raises is set aside."""
+    result = SweepResult()
+    for deadline_id in ids:
+        error: Exception | None = None
+        async with ctx.uow() as uow:
+            due = await deadlines_repo.claim_ids(uow.session, [deadline_id], states)
+            if not due:
+                continue  # fired meanwhile by another engine
+            try:
+                result.add(await _fire(uow, ctx, now, due))
+            except Exception as exc:
+                if _transient(exc):
+                    raise
+                error = exc
+        if error is not None:
+            await _set_aside(ctx, deadline_id, error)
+            result.failed += 1
+    return result
+
+
+async def _set_aside(ctx: AppContext, deadline_id: int, error: Exception) -> None:
+    log.error("deadline %d failed to fire: %r", deadline_id, error)
+    text = describe(error)
+    async with ctx.uow() as uow:
+        attempts = await deadlines_repo.fail_deadline(uow.session, deadline_id, text)
+        if attempts is not None:
+            delay = timedelta(seconds=ctx.settings.engine_retry_seconds) * 2 ** (attempts - 1)
+            await deadlines_repo.retry_deadline_at(
+                uow.session, deadline_id, ctx.clock() + min(delay, RETRY_CAP)
+            )
+        await uow.commit()
+
+
+def describe(exc: BaseException) -> str:
+    """An error as health shows it: its kind and first line, never the statement and the
+    parameters a database error carries (they may hold names)."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}"[:500]
+
+
+def _transient(exc: BaseException) -> bool:
+    """The database, not the deadline: unreachable, restarting, a deadlock or a busy lock."""
+    if isinstance(exc, OSError | ConnectionError | TimeoutError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, OperationalError):
+            return True
+        orig = exc.orig
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or ""
+        # 08 connection, 40 deadlock/serialization, 53 resources, 57 shutdown/cancel.
+        return str(code)[:2] in ("08", "40", "53", "57")
+    return False
+
+
+async def _fire(
+    uow: UnitOfWork, ctx: AppContext, now: datetime, due: list[deadlines_repo.Due]
+) -> SweepResult:
+    """Fire the claimed ``due`` deadlines in this transaction and commit."""
+    result = SweepResult()
+    rows = await repo.cases_by_id(uow.session, {d.case_id for d in due}, lock=True)
+    alerts = await repo.alerts_of(uow.session, rows.keys())
+    cases = {cid: to_domain(r, alerts[cid]) for cid, r in rows.items()}
+    marks: list[tuple[int, str, datetime, int]] = []
+    outbox = Outbox()
+    fired_at = ctx.clock()
+    horizon = timedelta(minutes=ctx.settings.engine_digest_after_minutes)
+    for d in due:
+        late = fired_at - d.due_at
+        lateness = min(MAX_LATENESS_MS, max(0, int(late.total_seconds() * 1000)))
+        row, case = rows.get(d.case_id), cases.get(d.case_id)
+        effects: list[Effect] = []
+        if row is not None and case is not None:
+            event = DeadlineDue(DeadlineKind(d.kind), d.key)
+            new, effects = transition(case, event, now, case.policy)
+            if effects:
+                if late > LATE_AFTER:
+                    effects.append(
+                        Timeline(
+                            TimelineKind.deadline_late, f"因停机延迟 {_delay_text(lateness)} 触发"
+                        )
+                    )
+                outbox.folding = late > horizon
+                before = len(outbox.folded)
+                await _apply(
+                    uow,
+                    row,
+                    alerts[d.case_id],
+                    new,
+                    effects,
+                    now,
+                    None,
+                    f"deadline:{d.id}",
+                    outbox,
+                    unchanged=new is case,
+                )
+                outbox.folding = False
+                result.folded += len(outbox.folded) - before
+                cases[d.case_id] = new
+        state = "fired" if effects else "cancelled"
+        marks.append((d.id, state, fired_at, lateness))
+        if effects:
+            result.fired += 1
+            result.lateness_ms.append(lateness)
+        else:
+            result.cancelled += 1
+    await outbox.write(uow)
+    await deadlines_repo.mark_deadlines(uow.session, marks)
+    await uow.commit()
+    return result
+
+
+def _delay_text(ms: int) -> str:
+    seconds = ms // 1000
+    if seconds < 3600:
+        return f"{seconds} 秒"
+    if seconds < 86400:
+        return f"{seconds // 3600} 小时 {seconds % 3600 // 60} 分"
+    return f"{seconds // 86400} 天 {seconds % 86400 // 3600} 小时"
+
+
+# --- digests of late notices ---------------------------------------------------------------
+
+_DIGEST_BATCH = 2000
+
+
+async def fold_digests(ctx: AppContext) -> int:
+    """One digest per recipient (and route: school and role) of the late notices awaiting
+    one; returns how many digests were written. The digest's key names the first notice it
+    folds, and the notices are released in the same transaction, so a pass cut short or run
+    by two engines writes each digest once."""
+    written = 0
+    while True:
+        now = ctx.clock()
+        async with ctx.uow() as uow:
+            held = await repo.awaiting_digest(uow.session, _DIGEST_BATCH)
+            if not held:
+                return written
+            groups: dict[tuple[int, int | None, str | None], list[repo.Held]] = defaultdict(list)
+            for n in held:
+                groups[(n.staff_id, n.school_id, n.role)].append(n)
+            digests = [_digest(key, items, now) for key, items in groups.items()]
+            await repo.add_notifications(uow.session, digests)
+            await repo.release_digested(uow.session, [n.id for n in held])
+            await uow.commit()
+        written += len(digests)
+        if len(held) < _DIGEST_BATCH:
+            return written
+
+
+def _label(topic: str) -> str:
+    try:
+        return topic_label(topic)
+    except TemplateError:  # a topic without a template still counts, under its own name
+        return topic
+
+
+def _digest(
+    key: tuple[int, int | None, str | None], items: list[repo.Held], now: datetime
+) -> dict[str, Any]:
+    staff_id, school_id, role = key
+    by_topic: dict[str, int] = {}
+    for n in items:
+        by_topic[_label(n.topic)] = by_topic.get(_label(n.topic), 0) + 1
+    counts = " · ".join(f"{label} {count}" for label, count in by_topic.items())
+    levels = [n.level for n in items if n.level]
+    top = max(levels, key=lambda lv: ("blue", "yellow", "red").index(lv), default=None)
+    lines = [" ".join(n.title.split()) or _label(n.topic) for n in items]  # one line each
+    body = "\n".join(lines)
+    if len(body) > 2000:
+        body = body[:1950].rsplit("\n", 1)[0] + f"\n……共 {len(items)} 条,请在系统中查看"
+    return {
+        "idem_key": f"digest:{items[0].id}:{staff_id}",
+        "staff_id": staff_id,
+        "role": role,
+        "topic": DIGEST_LATE_TOPIC,
+        "title": f"停机期间积压的逾期提醒 {len(items)} 条:{counts}"[:200],
+        "body": body,
+        "level": top,
+        "case_id": None,
+        "alert_id": None,
+        "student_id": None,
+        "school_id": school_id,
+        "created_at": now,
+    }
