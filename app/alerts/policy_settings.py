@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
-
 from app.alerts import policy as policies
+from app.alerts import repository as alerts_repo
 from app.alerts.county_rules import rules_from
 from app.alerts.policy_schemas import (
     PolicyIn,
@@ -22,11 +21,6 @@ from app.errors import Forbidden, Invalid, NotFound
 from app.org.service import school_for
 
 # --- policies -------------------------------------------------------------------------------
-
-
-async def _row(uow: UnitOfWork, scope_key: str) -> AlertPolicyRow | None:
-    stmt = select(AlertPolicyRow).where(AlertPolicyRow.scope_key == scope_key)
-    return (await uow.session.exec(stmt)).one_or_none()
 
 
 def _checked(values: dict[str, Any]) -> None:
@@ -50,7 +44,7 @@ def _effective(*layers: dict[str, Any] | None) -> dict[str, Any]:
 async def county_policy(uow: UnitOfWork, actor: Actor, county_id: int) -> PolicyOut:
     if not access.can_read_county(actor, county_id):
         raise NotFound("县", county_id)
-    row = await _row(uow, f"county:{county_id}")
+    row = await alerts_repo.policy_row(uow.session, f"county:{county_id}")
     overrides = dict(row.values) if row else {}
     return PolicyOut(
         scope=f"county:{county_id}", overrides=overrides, effective=_effective(overrides)
@@ -59,8 +53,8 @@ async def county_policy(uow: UnitOfWork, actor: Actor, county_id: int) -> Policy
 
 async def school_policy(uow: UnitOfWork, actor: Actor, school_id: int) -> PolicyOut:
     school = await school_for(uow, actor, school_id)
-    county = await _row(uow, f"county:{school.county_id}")
-    own = await _row(uow, f"school:{school_id}")
+    county = await alerts_repo.policy_row(uow.session, f"county:{school.county_id}")
+    own = await alerts_repo.policy_row(uow.session, f"school:{school_id}")
     overrides = dict(own.values) if own else {}
     layers = (county.values if county else None, overrides)
     return PolicyOut(
@@ -86,7 +80,7 @@ async def put_policy(
         school = await school_for(uow, actor, school_id)
         if not access.can_manage_staff(actor, school_id, school.county_id):
             raise Forbidden("需要校长、分管副校长或县级管理员 (principal, vice principal, county)")
-        county = await _row(uow, f"county:{school.county_id}")
+        county = await alerts_repo.policy_row(uow.session, f"county:{school.county_id}")
         _checked({**(county.values if county else {}), **overrides})
         key, scope_county, scope_school = f"school:{school_id}", school.county_id, school_id
     else:
@@ -97,7 +91,7 @@ async def put_policy(
             raise Forbidden("需要县教育局管理员 (county administrators)")
         _checked(overrides)
         key, scope_county, scope_school = f"county:{county_id}", county_id, None
-    row = await _row(uow, key)
+    row = await alerts_repo.policy_row(uow.session, key)
     if row is None:
         row = AlertPolicyRow(scope_key=key, county_id=scope_county, school_id=scope_school)
         uow.session.add(row)

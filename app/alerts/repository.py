@@ -366,3 +366,9 @@ async def policy_rows(
         )
     }
     return rows.get(keys[0]), rows.get(keys[1])
+
+
+async def policy_row(session: AsyncSession, scope_key: str) -> AlertPolicyRow | None:
+    """The stored policy of one county or school (``county:<id>`` / ``school:<id>``)."""
+    stmt = select(AlertPolicyRow).where(AlertPolicyRow.scope_key == scope_key)
+    return (await session.exec(stmt)).one_or_none()

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from sqlmodel import col, select
-
 from app.context import AppContext
 from app.db.models import (
     Alert,
@@ -20,6 +18,7 @@ from app.db.models import (
     WebhookSubscription,
 )
 from app.db.uow import UnitOfWork
+from app.delivery import config_repo
 from app.delivery import repository as delivery_repo
 from app.delivery.channels import outbound
 from app.delivery.channels.base import utc_now
@@ -76,15 +75,14 @@ async def _manageable_school(uow: UnitOfWork, actor: Actor, school_id: int) -> i
     return school.county_id
 
 
-async def _targets(uow: UnitOfWork, school_id: int) -> list[ChannelTarget]:
-    stmt = select(ChannelTarget).where(ChannelTarget.school_id == school_id)
-    return list(await uow.session.exec(stmt.order_by(col(ChannelTarget.channel))))
-
-
 async def get_settings(uow: UnitOfWork, actor: Actor, school_id: int) -> DeliverySettingsOut:
     await school_for(uow, actor, school_id)
     row = await uow.session.get(DeliverySettings, school_id)
-    targets = [ChannelName(t.channel) for t in await _targets(uow, school_id) if t.enabled]
+    targets = [
+        ChannelName(t.channel)
+        for t in await config_repo.targets(uow.session, school_id)
+        if t.enabled
+    ]
     base = (
         DeliverySettingsIn()
         if row is None
@@ -103,7 +101,11 @@ async def put_settings(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, school_id: int, data: DeliverySettingsIn
 ) -> DeliverySettingsOut:
     await _manageable_school(uow, actor, school_id)
-    configured = {ChannelName(t.channel) for t in await _targets(uow, school_id) if t.enabled}
+    configured = {
+        ChannelName(t.channel)
+        for t in await config_repo.targets(uow.session, school_id)
+        if t.enabled
+    }
     for role, channels in data.routes.items():
         for i, channel in enumerate(channels):
             if channel in ROBOTS and channel not in configured:
@@ -140,10 +142,7 @@ async def put_target(
         raise Invalid.field(("body", "secret"), "钉钉机器人须配置加签密钥 (secret required)")
     _check_robot_url(ctx, channel, str(data.url))
     await _check_outbound_url(ctx, ("body", "url"), str(data.url))
-    stmt = select(ChannelTarget).where(
-        ChannelTarget.school_id == school_id, ChannelTarget.channel == channel.value
-    )
-    row = (await uow.session.exec(stmt)).one_or_none()
+    row = await config_repo.target(uow.session, school_id, channel.value)
     if row is None:
         row = ChannelTarget(
             school_id=school_id, channel=channel.value, url="", updated_at=ctx.clock()
@@ -221,10 +220,7 @@ async def put_sms_templates(
             problems.append(FieldProblem(("body", "templates", kind, *sub), msg))
     if problems:
         raise Invalid(problems)
-    stmt = select(ChannelTarget).where(
-        ChannelTarget.school_id == school_id, ChannelTarget.channel == ChannelName.sms.value
-    )
-    row = (await uow.session.exec(stmt)).one_or_none()
+    row = await config_repo.target(uow.session, school_id, ChannelName.sms.value)
     if row is None:
         row = ChannelTarget(
             school_id=school_id, channel=ChannelName.sms.value, url="", updated_at=ctx.clock()
@@ -241,10 +237,7 @@ async def get_sms_templates(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, school_id: int
 ) -> SmsTemplatesOut:
     await school_for(uow, actor, school_id)
-    stmt = select(ChannelTarget).where(
-        ChannelTarget.school_id == school_id, ChannelTarget.channel == ChannelName.sms.value
-    )
-    row = (await uow.session.exec(stmt)).one_or_none()
+    row = await config_repo.target(uow.session, school_id, ChannelName.sms.value)
     raw = (row.options or {}).get("templates", {}) if row is not None else {}
     return SmsTemplatesOut(
         school_id=school_id, provider=ctx.settings.channels.sms_provider, templates=raw
@@ -281,10 +274,9 @@ async def create_subscription(
 
 
 async def list_subscriptions(uow: UnitOfWork, actor: Actor) -> list[WebhookSubscriptionOut]:
-    stmt = select(WebhookSubscription).order_by(col(WebhookSubscription.id))
     rows = [
         r
-        for r in await uow.session.exec(stmt)
+        for r in await config_repo.subscriptions(uow.session)
         if access.can_manage_integration(actor, r.county_id, r.school_id)
     ]
     return [_sub_out(r) for r in rows]
