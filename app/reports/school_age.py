@@ -128,7 +128,7 @@ _DECLARED_STATUS = {
     DeclaredStatus.exempt.value: ChildStatus.exempt,
     DeclaredStatus.elsewhere.value: ChildStatus.elsewhere,
 }
-# 学籍 status codes (JY/T 1001) as app/transfers/service.py sets them.
+# 学籍 status codes (JY/T 1001) as app/transfers/ (service.py, suspensions.py) sets them.
 PER_SCHOOL_NOTE = (
     "入学率按县和乡镇统计(适龄儿童按乡镇登记),请查看县级指标 "
     "(computed for the county and its townships, not per school)"
