@@ -32,8 +32,8 @@ from app.org import auth_routes as auth
 from app.org import counties_routes as counties
 from app.org import schools_routes as schools
 from app.org import staff_routes as staff
+from app.reports import bulletin_routes as reports
 from app.reports import ledgers_routes as ledgers
-from app.reports import rates_routes as reports
 from app.reports import reviews_routes as reviews
 from app.reports import school_age_routes as school_age
 from app.reports.xlsx_routes import xlsx_twins

@@ -32,8 +32,8 @@ from app.domain.access import Actor, ActorKind
 from app.domain.calendar import school_date
 from app.domain.idcard import check_character
 from app.domain.school_age import ChildStatus
+from app.reports import bulletin as reports
 from app.reports import ledgers, reviews, school_age
-from app.reports import rates as reports
 from app.reports.ledgers_schemas import LedgerKind, RatesOut
 from app.reports.reviews_schemas import CountyMonthlyReviewOut
 from app.reports.school_age_schemas import SchoolAgeLedgerOut

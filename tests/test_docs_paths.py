@@ -28,7 +28,7 @@ def test_every_file_pointed_to_exists() -> None:
 
 
 def test_the_check_sees_a_stale_pointer() -> None:
-    assert MENTION.findall("see app/services/transfers.py, and app/alerts/engine.py.") == [
-        "app/services/transfers.py",
+    assert MENTION.findall("see app/transfers/service.py, and app/alerts/engine.py.") == [
+        "app/transfers/service.py",
         "app/alerts/engine.py",
     ]

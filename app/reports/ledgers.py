@@ -75,7 +75,7 @@ from app.domain.cases import LEVEL_LABELS, AlertStatus, CaseStatus, CloseReason,
 from app.domain.idcard import mask_student_no
 from app.errors import Forbidden, Invalid
 from app.org.service import school_for
-from app.reports import ledgers_repo, rates_repo, school_age
+from app.reports import bulletin_repo, ledgers_repo, school_age
 from app.reports.ledgers_schemas import (
     AbsenceTrackingOut,
     AbsenceTrackingRow,
@@ -153,9 +153,9 @@ async def absence_tracking(
             session, ids, AlertStatus.withdrawn.value
         ):
             days[cid].update(alert_days)
-        for cid, at in await rates_repo.first_contacts(session, ids):
+        for cid, at in await bulletin_repo.first_contacts(session, ids):
             contacted[cid] = at
-        for cid, at in await rates_repo.first_reports(session, ids):
+        for cid, at in await bulletin_repo.first_reports(session, ids):
             reported[cid] = at
     rows = []
     for case, student_name, class_name in cases:

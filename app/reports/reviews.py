@@ -6,7 +6,7 @@ Monthly review (月研判)
 ``month`` is ``YYYY-MM``; the period is the first of the month 00:00 to the first of the next
 month 00:00, school time. Alerts by level, verified within 48 h, the per-head-teacher lines,
 open cases at the end and returns are the weekly bulletin's figures over that period (same
-definitions and queries: ``app.reports.rates.period_figures``). In addition:
+definitions and queries: ``app.reports.bulletin.period_figures``). In addition:
 
 - **weeks**: alerts by level per week (Monday to Sunday), each week clipped to the month — so
   the first and last entries may be shorter than seven days; they add up to the month's alerts;
@@ -66,13 +66,14 @@ from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, Level
 from app.errors import Invalid
 from app.reports import ledgers, reviews_repo
-from app.reports.ledgers import MAX_DAYS, managed_school
-from app.reports.rates import (
+from app.reports.bulletin import (
     PeriodFigures,
     local_span,
     period_figures,
     rate,
 )
+from app.reports.bulletin_schemas import AlertsByLevel
+from app.reports.ledgers import MAX_DAYS, managed_school
 from app.reports.reviews_schemas import (
     CountyBulletinOut,
     CountyMonthlyReviewOut,
@@ -84,7 +85,6 @@ from app.reports.reviews_schemas import (
     TalkLedgerRow,
     WeekAlerts,
 )
-from app.reports.schemas import AlertsByLevel
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from pydantic import Field
 
 from app.core.types import Row
+from app.reports.bulletin_schemas import AlertsByLevel, HeadTeacherLine, Rate
 from app.reports.ledgers_schemas import RatesOut
-from app.reports.schemas import AlertsByLevel, HeadTeacherLine, Rate
 
 
 class WeekAlerts(Row):

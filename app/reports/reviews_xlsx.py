@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.core.report_files import ReportFile
 from app.core.xlsx import CellValue, Sheet, workbook_bytes
-from app.reports.rates import head_teacher_sheet, summary_sheet
+from app.reports.bulletin import head_teacher_sheet, summary_sheet
 from app.reports.reviews_schemas import (
     CountyBulletinOut,
     CountyMonthlyReviewOut,

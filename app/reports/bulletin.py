@@ -52,8 +52,8 @@ from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, CloseReason
 from app.errors import Forbidden, Invalid
 from app.org import repository as org_repo
 from app.org.service import school_for
-from app.reports import rates_repo
-from app.reports.schemas import AlertsByLevel, HeadTeacherLine, Rate, WeeklyBulletinOut
+from app.reports import bulletin_repo
+from app.reports.bulletin_schemas import AlertsByLevel, HeadTeacherLine, Rate, WeeklyBulletinOut
 
 VERIFY_WITHIN = timedelta(hours=48)
 RETURN_REASONS = (CloseReason.returned.value, CloseReason.reenrolled.value)
@@ -157,7 +157,7 @@ async def period_figures(
 ) -> PeriodFigures:
     """The weekly bulletin's figures over any ``[start, end)``; the definitions above apply
     with "the week" read as the period. ``head_teachers=False`` skips the per-class lines."""
-    alerts = await rates_repo.alerts_raised(
+    alerts = await bulletin_repo.alerts_raised(
         session, school_id, start, end, AlertStatus.withdrawn.value
     )
     by_level = {lv.value: sum(1 for a in alerts if a[0] == lv.value) for lv in LEVELS}
@@ -166,8 +166,8 @@ async def period_figures(
     )
     lines = await _head_teacher_lines(session, school_id, start, end) if head_teachers else []
 
-    open_at_end = await rates_repo.cases_open_at_end(session, school_id, end)
-    returned = await rates_repo.cases_closed_for(session, school_id, start, end, RETURN_REASONS)
+    open_at_end = await bulletin_repo.cases_open_at_end(session, school_id, end)
+    returned = await bulletin_repo.cases_closed_for(session, school_id, start, end, RETURN_REASONS)
     return PeriodFigures(
         alerts=AlertsByLevel(**by_level, total=len(alerts)),
         verified_within_48h=rate(in_time, len(alerts)),
@@ -180,17 +180,17 @@ async def period_figures(
 async def _head_teacher_lines(
     session: AsyncSession, school_id: int, start: datetime, end: datetime
 ) -> list[HeadTeacherLine]:
-    cases = await rates_repo.cases_opened(session, school_id, start, end)
+    cases = await bulletin_repo.cases_opened(session, school_id, start, end)
     case_ids = [cid for cid, _ in cases if cid is not None]
     first_due: dict[tuple[int, str], datetime] = {}
     first_contact: dict[int, datetime] = {}
     first_report: dict[int, datetime] = {}
     if case_ids:
-        for cid, kind, due in await rates_repo.first_contact_and_report_due(session, case_ids):
+        for cid, kind, due in await bulletin_repo.first_contact_and_report_due(session, case_ids):
             first_due[(cid, kind)] = due
-        for cid, at in await rates_repo.first_contacts(session, case_ids):
+        for cid, at in await bulletin_repo.first_contacts(session, case_ids):
             first_contact[cid] = at
-        for cid, at in await rates_repo.first_reports(session, case_ids):
+        for cid, at in await bulletin_repo.first_reports(session, case_ids):
             first_report[cid] = at
 
     def on_time(cid: int, kind: str, done: dict[int, datetime]) -> tuple[int, int]:

@@ -9,9 +9,9 @@ from app.api.deps import Ctx, CurrentActor, Uow
 from app.attendance.schemas import ThreeListsOut
 from app.core.report_files import ReportFormat
 from app.core.types import Id, SchoolDate
-from app.reports import rates as reports
+from app.reports import bulletin as reports
+from app.reports.bulletin_schemas import WeeklyBulletinOut
 from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
-from app.reports.schemas import WeeklyBulletinOut
 
 router = APIRouter(prefix="/api/v1/reports", tags=["报表 Reports"])
 
@@ -49,7 +49,7 @@ async def three_lists(
     "/weekly-bulletin",
     summary="周通报(学校)",
     description="一周(周一至周日,学校时区)的预警、48小时核查率、各班主任 1小时联系率与"
-    "24小时报告率、周末未结案数、返校数;口径见 app/reports/rates.py。week_start 须为周一"
+    "24小时报告率、周末未结案数、返校数;口径见 app/reports/bulletin.py。week_start 须为周一"
     "(否则 422)。学校管理者与县教育局可查看,班主任等 403。",
     response_model=WeeklyBulletinOut,
     responses=XLSX_RESPONSES,
