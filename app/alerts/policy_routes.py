@@ -1,3 +1,5 @@
+"""Alert policies per county and school over HTTP."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

@@ -1,4 +1,4 @@
-"""Alert policies per county and school; delivery health per channel and process."""
+"""Alert policies per county and school: what may be set, and what is in force."""
 
 from __future__ import annotations
 

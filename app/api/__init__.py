@@ -1,1 +1,2 @@
-"""HTTP: thin routers that parse, authorize, call one service function and answer."""
+"""HTTP plumbing every feature's routers use: who is calling, errors as problem documents,
+request guards, the contract (operation ids, tags), OpenAPI, uploads; and /healthz."""

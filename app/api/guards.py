@@ -82,7 +82,7 @@ class RequestGuard:
         body_cap, upload_cap, batch_cap = self._caps(scope)
         cap = body_cap
         if scope.get("path") == ATTENDANCE_PATH:
-            # The roll has its own, larger limit (a batch's events; see routers/attendance.py).
+            # The roll has its own, larger limit (a batch's events; see app/attendance/routes.py).
             cap = max(cap, batch_cap)
         if content_type == b"multipart/form-data":
             cap = upload_cap + _MULTIPART_SLACK

@@ -1,3 +1,5 @@
+"""``/healthz``: the process is up and its database answers."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

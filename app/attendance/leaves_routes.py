@@ -1,3 +1,5 @@
+"""Leave requests (请假) over HTTP: list, read, approve, reject."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, status

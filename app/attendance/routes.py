@@ -1,3 +1,6 @@
+"""The roll's HTTP face: posting attendance events, a class's roll, the three lists, a student's
+attendance."""
+
 from __future__ import annotations
 
 import json

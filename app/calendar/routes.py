@@ -1,3 +1,5 @@
+"""School calendars over HTTP: terms, 调休 and holiday overrides, the national calendar."""
+
 from __future__ import annotations
 
 from datetime import date

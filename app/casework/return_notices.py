@@ -45,14 +45,13 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
 from docx.text.run import Run
-from pydantic import Field
 
 from app.alerts import cases_repo, timeline_repo
 from app.alerts import repository as alerts_repo
 from app.alerts.cases import locked_case, visible_case
 from app.alerts.county_rules import CountyRules, rules_for
-from app.casework import return_notices_repo as legal_repo
-from app.casework.return_notices_schemas import CheckOut, NoticeIn, StrikeOffIn
+from app.casework import return_notices_repo
+from app.casework.return_notices_schemas import CheckOut, NoticeIn, NoticeOut, StrikeOffIn
 from app.context import AppContext
 from app.core import read_scope
 from app.core.access import require_person
@@ -60,7 +59,6 @@ from app.core.documents import next_number
 from app.core.records import school_row
 from app.core.text import xml_safe
 from app.core.time import local_today
-from app.core.types import Schema
 from app.db.models import (
     AbsenceCase,
     Grade,
@@ -96,28 +94,6 @@ _ALREADY = "该案例已有未办结的返校通知书 (the case already has an 
 _BEFORE_DEADLINE = "返校期限未届满,不能报告乡镇 (the deadline has not passed yet)"
 _NOT_ISSUED = "只有已送达、未返校的通知书才能报告乡镇 (only an issued notice is escalated)"
 _STRUCK = "该通知书已销号 (the notice is already struck off)"
-
-
-# NoticeOut stays beside NoticeStatus until the status enums move to app/domain: a schema
-# module importing this service would be an import cycle.
-class NoticeOut(Schema):
-    id: int
-    case_id: int
-    student_id: int
-    school_id: int
-    number: str = Field(description="文书编号 {学校代码}-{年份}-{序号}")
-    issued_on: date
-    deadline: date
-    guardian_name: str
-    status: NoticeStatus
-    status_label: str
-    complied_on: date | None
-    reported_to_township_on: date | None
-    suspected_dropout_on: date | None = Field(description="认定疑似辍学的日期")
-    dropout_on: date | None = Field(description="认定辍学的日期")
-    struck_off_on: date | None
-    strike_off_reason: str | None
-    created_by: str = Field(description="kind:id:name")
 
 
 def notice_out(n: ReturnNotice) -> NoticeOut:
@@ -204,9 +180,9 @@ async def issue_notice(
         raise Conflict(_AT_SCHOOL)
     if row.level != Level.red.value:
         raise Conflict(_NOT_RED)
-    if await legal_repo.case_has_notice(uow.session, case_id, _ACTIVE):
+    if await return_notices_repo.case_has_notice(uow.session, case_id, _ACTIVE):
         raise Conflict(_ALREADY)
-    guardian = data.guardian_name or await legal_repo.first_guardian_name(
+    guardian = data.guardian_name or await return_notices_repo.first_guardian_name(
         uow.session, row.student_id
     )
     if not guardian:
@@ -253,7 +229,7 @@ async def issue_notice(
 async def case_notice(uow: UnitOfWork, actor: Actor, case_id: int) -> NoticeOut:
     """The case's latest notice (404 if none)."""
     await visible_case(uow, actor, case_id)
-    found = await legal_repo.latest_of_case(uow.session, case_id)
+    found = await return_notices_repo.latest_of_case(uow.session, case_id)
     if found is None:
         raise NotFound("该案例的返校通知书 (return notice of case)", case_id)
     return notice_out(found)
@@ -312,7 +288,7 @@ async def strike_off_for_transfer(
     uow: UnitOfWork, ctx: AppContext, student_id: int, today: date, to_school: str, actor: str
 ) -> None:
     """An approved 转学 resolves the student's active notices: 销号 with the transfer as reason."""
-    for notice in await legal_repo.of_student(uow.session, student_id, _ACTIVE):
+    for notice in await return_notices_repo.of_student(uow.session, student_id, _ACTIVE):
         reason = f"已办理转学手续,转入{to_school}"
         notice.status = NoticeStatus.struck_off.value
         notice.struck_off_on = today
@@ -334,12 +310,14 @@ async def _check(
     ctx: AppContext,
     school_ids: Collection[int] | None,
 ) -> CheckOut:
-    found = await legal_repo.in_schools(uow.session, school_ids, _ACTIVE)
+    found = await return_notices_repo.in_schools(uow.session, school_ids, _ACTIVE)
     # Every case first, in one statement in case-id order: the order the sweep and every
     # other engine job lock cases in, so the check and a sweep cannot deadlock.
     rows = await alerts_repo.cases_by_id(uow.session, {n.case_id for n in found}, lock=True)
     # The notices again, as they stand now that their cases are locked.
-    notices = await legal_repo.reread(uow.session, [n.id for n in found if n.id is not None])
+    notices = await return_notices_repo.reread(
+        uow.session, [n.id for n in found if n.id is not None]
+    )
     counts = CheckOut(complied=0, escalated=0, dropout=0)
     schools: dict[int, tuple[School, CountyRules]] = {}
     events: list[dict[str, Any]] = []

@@ -7,9 +7,8 @@ from fastapi import APIRouter, status
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.casework import return_notices as legal
-from app.casework.return_notices import NoticeOut
-from app.casework.return_notices_schemas import CheckOut, NoticeIn, StrikeOffIn
+from app.casework import return_notices
+from app.casework.return_notices_schemas import CheckOut, NoticeIn, NoticeOut, StrikeOffIn
 from app.core.types import Id
 from app.core.xlsx import content_disposition
 
@@ -31,25 +30,25 @@ _WHO_WRITES = (
 async def issue_notice(
     case_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor, data: NoticeIn | None = None
 ) -> NoticeOut:
-    return await legal.issue_notice(uow, ctx, actor, case_id, data or NoticeIn())
+    return await return_notices.issue_notice(uow, ctx, actor, case_id, data or NoticeIn())
 
 
 @router.get("/cases/{case_id}/return-notice", summary="案例最近的返校通知书(没有则 404)")
 async def case_notice(case_id: Id, uow: Uow, actor: CurrentActor) -> NoticeOut:
-    return await legal.case_notice(uow, actor, case_id)
+    return await return_notices.case_notice(uow, actor, case_id)
 
 
 @router.get(
     "/return-notices/{notice_id}/document",
     summary="返校通知书文书(DOCX,可打印)",
     response_class=Response,
-    responses={200: {"content": {legal.DOCX_MEDIA_TYPE: {}}}},
+    responses={200: {"content": {return_notices.DOCX_MEDIA_TYPE: {}}}},
 )
 async def notice_document(notice_id: Id, uow: Uow, actor: CurrentActor) -> Response:
-    content, filename, fallback = await legal.document(uow, actor, notice_id)
+    content, filename, fallback = await return_notices.document(uow, actor, notice_id)
     return Response(
         content=content,
-        media_type=legal.DOCX_MEDIA_TYPE,
+        media_type=return_notices.DOCX_MEDIA_TYPE,
         headers={"Content-Disposition": content_disposition(filename, fallback)},
     )
 
@@ -61,7 +60,7 @@ async def notice_document(notice_id: Id, uow: Uow, actor: CurrentActor) -> Respo
     "疑似辍学;疑似辍学满规定天数的认定辍学。学校管理者或县教育局。",
 )
 async def check(uow: Uow, ctx: Ctx, actor: CurrentActor) -> CheckOut:
-    return await legal.check_for(uow, ctx, actor)
+    return await return_notices.check_for(uow, ctx, actor)
 
 
 @router.post(
@@ -70,7 +69,7 @@ async def check(uow: Uow, ctx: Ctx, actor: CurrentActor) -> CheckOut:
     description="只在返校期限届满后(否则 409),且只对已送达、学生未返校的通知书。" + _WHO_WRITES,
 )
 async def escalate(notice_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> NoticeOut:
-    return await legal.escalate(uow, ctx, actor, notice_id)
+    return await return_notices.escalate(uow, ctx, actor, notice_id)
 
 
 @router.post(
@@ -81,4 +80,4 @@ async def escalate(notice_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> No
 async def strike_off(
     notice_id: Id, data: StrikeOffIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> NoticeOut:
-    return await legal.strike_off(uow, ctx, actor, notice_id, data)
+    return await return_notices.strike_off(uow, ctx, actor, notice_id, data)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
 from app.core.types import Name, SafeText, Schema
+from app.domain.legal import NoticeStatus
 
 
 class NoticeIn(Schema):
@@ -25,3 +27,23 @@ class CheckOut(Schema):
     complied: int = Field(description="学生已返校而办结的通知书数")
     escalated: int = Field(description="期限届满报告乡镇、认定疑似辍学的数")
     dropout: int = Field(description="认定辍学的数")
+
+
+class NoticeOut(Schema):
+    id: int
+    case_id: int
+    student_id: int
+    school_id: int
+    number: str = Field(description="文书编号 {学校代码}-{年份}-{序号}")
+    issued_on: date
+    deadline: date
+    guardian_name: str
+    status: NoticeStatus
+    status_label: str
+    complied_on: date | None
+    reported_to_township_on: date | None
+    suspected_dropout_on: date | None = Field(description="认定疑似辍学的日期")
+    dropout_on: date | None = Field(description="认定辍学的日期")
+    struck_off_on: date | None
+    strike_off_reason: str | None
+    created_by: str = Field(description="kind:id:name")

@@ -1,4 +1,4 @@
-"""Numbers of the documents a school issues (转学申请, 复学通知书): the school's code, the
+"""Numbers of the documents a school issues (转学申请, 返校通知书): the school's code, the
 document's series if it has one, the year, and a running count within them —
 ``QS-01-2026-001`` or ``QS-01-ZX-2026-001``."""
 

@@ -1,3 +1,6 @@
+"""What every repository shares: the scope filter of what an actor may see, paging, and
+locking one row for the rest of the transaction."""
+
 from __future__ import annotations
 
 from typing import Any, TypeVar

@@ -1,3 +1,6 @@
+"""A school's delivery settings over HTTP: routes, quiet hours, robots, SMS templates, webhook
+subscriptions, an alert's deliveries."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, status

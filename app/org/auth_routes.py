@@ -1,3 +1,5 @@
+"""Sign-in over HTTP: tokens, sessions, signing out."""
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -1,3 +1,5 @@
+"""Counties and townships over HTTP."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, status

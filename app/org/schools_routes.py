@@ -1,3 +1,5 @@
+"""Schools, grades and classes over HTTP."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, status

@@ -1,3 +1,5 @@
+"""Staff, their roles and API keys over HTTP."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, status

@@ -140,7 +140,7 @@ def child_status(
 ) -> ChildStatus:
     """The rules of the module docstring, in order. ``student_status`` is the 学籍 status of
     the student with the child's ID number (None: no such student), ``notice_level`` that
-    student's most serious escalated return notice (repositories.school_age)."""
+    student's most serious escalated return notice (app/reports/school_age_repo.py)."""
     if student_status is not None:
         if notice_level == DROPOUT:
             return ChildStatus.dropout

@@ -1,3 +1,5 @@
+"""The 学籍 roster import over HTTP (CSV or XLSX, dry run or for real)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,3 +1,5 @@
+"""Students over HTTP: list, read, change, deactivate."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, status
