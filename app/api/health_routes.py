@@ -1,4 +1,5 @@
-"""``/healthz``: the process is up and its database answers."""
+"""Liveness (``/healthz``: the process answers) and readiness (``/readyz``: the database is
+reachable and the migrations are at head)."""
 
 from __future__ import annotations
 
