@@ -8,17 +8,17 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from app.alerts import cases_repo as repo
-from app.alerts.case_views import _alert_outs, _case_detail, _contact_out, _report_out, _task_out
+from app.alerts.case_views import alert_outs, case_detail, contact_out, report_out, task_out
 from app.alerts.cases import (
-    _NOT_ALERT_HOLDER,
-    _NOT_DECIDER,
-    _NOT_TASK_HOLDER,
-    _REPORT_DECIDERS,
-    _apply,
-    _holds,
-    _require_caseworker,
+    NOT_ALERT_HOLDER,
+    NOT_DECIDER,
+    NOT_TASK_HOLDER,
+    REPORT_DECIDERS,
+    apply_case_event,
+    holds_role,
     locked_case,
     may_answer_alert,
+    require_caseworker,
 )
 from app.alerts.cases_schemas import (
     REPORT_STATUS_LABELS,
@@ -66,7 +66,7 @@ async def _alert_for_action(
     assert alert is not None
     require_person(actor)
     if not may_answer_alert(actor, alert, row):
-        raise Forbidden(_NOT_ALERT_HOLDER)
+        raise Forbidden(NOT_ALERT_HOLDER)
     return row, alert
 
 
@@ -81,18 +81,18 @@ async def acknowledge_alert(
         uow.session.add(alert)
         await repo.acknowledge_notifications(uow.session, alert_id, actor.id, now)
         await uow.commit()
-    return (await _alert_outs(uow, [alert]))[0]
+    return (await alert_outs(uow, [alert]))[0]
 
 
 async def verify_alert(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, alert_id: int, data: VerifyIn
 ) -> AlertOut:
     row, alert = await _alert_for_action(uow, actor, alert_id)
-    await _apply(uow, ctx, actor, row, AlertVerified(alert.key, ctx.clock()))
+    await apply_case_event(uow, ctx, actor, row, AlertVerified(alert.key, ctx.clock()))
     alert.verify_note = data.note or None
     uow.session.add(alert)
     await uow.commit()
-    return (await _alert_outs(uow, [alert]))[0]
+    return (await alert_outs(uow, [alert]))[0]
 
 
 # --- casework -------------------------------------------------------------------------------
@@ -123,14 +123,14 @@ async def log_contact(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int, data: ContactIn
 ) -> ContactOut:
     row = await locked_case(uow, actor, case_id, "缺勤案例", case_id)
-    _require_caseworker(actor, row)
+    require_caseworker(actor, row)
     now = ctx.clock()
     at = data.at.astimezone(UTC) if data.at else now
     problems = _contact_problems(data, at, now)
     if problems:
         raise Invalid(problems)
     # The event first: a case that refuses it (closed) leaves nothing written.
-    await _apply(uow, ctx, actor, row, ContactLogged(data.reached, at))
+    await apply_case_event(uow, ctx, actor, row, ContactLogged(data.reached, at))
     contact = ParentContact(
         case_id=case_id,
         at=at,
@@ -143,16 +143,16 @@ async def log_contact(
     )
     uow.session.add(contact)
     await uow.commit()
-    return _contact_out(contact)
+    return contact_out(contact)
 
 
 async def submit_report(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int, data: ReportIn
 ) -> ReportOut:
     row = await locked_case(uow, actor, case_id, "缺勤案例", case_id)
-    _require_caseworker(actor, row)
+    require_caseworker(actor, row)
     now = ctx.clock()
-    await _apply(uow, ctx, actor, row, ReportSubmitted(now))
+    await apply_case_event(uow, ctx, actor, row, ReportSubmitted(now))
     report = AbsenceReport(
         case_id=case_id,
         round=row.report_round,
@@ -163,7 +163,7 @@ async def submit_report(
     )
     uow.session.add(report)
     await uow.commit()
-    return _report_out(report)
+    return report_out(report)
 
 
 async def _decide(
@@ -177,22 +177,22 @@ async def _decide(
     case_id = await repo.report_case_id(uow.session, report_id)
     row = await locked_case(uow, actor, case_id, "书面报告", report_id)
     require_person(actor)
-    if not actor.superuser and not any(_holds(actor, r, row) for r in _REPORT_DECIDERS):
-        raise Forbidden(_NOT_DECIDER)
+    if not actor.superuser and not any(holds_role(actor, r, row) for r in REPORT_DECIDERS):
+        raise Forbidden(NOT_DECIDER)
     report = await repo.report(uow.session, report_id)
     assert report is not None
     if report.status != ReportStatus.submitted.value:
         label = REPORT_STATUS_LABELS[ReportStatus(report.status)]
         raise Conflict(f"该报告{label},不能再审核 (the report is {report.status})")
     now = ctx.clock()
-    await _apply(uow, ctx, actor, row, ReportDecided(accepted, now))
+    await apply_case_event(uow, ctx, actor, row, ReportDecided(accepted, now))
     report.status = (ReportStatus.accepted if accepted else ReportStatus.returned).value
     report.decided_at = now
     report.decided_by = actor.tag
     report.decision_note = note or None
     uow.session.add(report)
     await uow.commit()
-    return _report_out(report)
+    return report_out(report)
 
 
 async def accept_report(
@@ -219,15 +219,15 @@ async def confirm_reenrollment(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int
 ) -> CaseDetail:
     row = await locked_case(uow, actor, case_id, "缺勤案例", case_id)
-    _require_caseworker(actor, row)
+    require_caseworker(actor, row)
     now = ctx.clock()
-    await _apply(uow, ctx, actor, row, ReenrollmentConfirmed(now))
+    await apply_case_event(uow, ctx, actor, row, ReenrollmentConfirmed(now))
     await resume_if_missing(uow, ctx, row.student_id, actor.tag)
     owed = await repo.open_tasks(uow.session, case_id, TaskKind.reenrollment.value)
     _close_tasks(owed, actor, now, "已确认复学")
     uow.session.add_all(owed)
     await uow.commit()
-    return await _case_detail(uow, ctx, row)
+    return await case_detail(uow, ctx, row)
 
 
 async def complete_task(
@@ -238,10 +238,10 @@ async def complete_task(
     require_person(actor)
     task = await repo.task(uow.session, task_id)
     assert task is not None
-    if not _holds(actor, Role(task.role), row) and not access.can_manage_school(
+    if not holds_role(actor, Role(task.role), row) and not access.can_manage_school(
         actor, row.school_id
     ):
-        raise Forbidden(_NOT_TASK_HOLDER)
+        raise Forbidden(NOT_TASK_HOLDER)
     if task.status == TaskStatus.done.value:
         raise Conflict("该任务已完成 (the task is already done)")
     if task.status == TaskStatus.cancelled.value:
@@ -249,7 +249,7 @@ async def complete_task(
     now = ctx.clock()
     if task.kind == TaskKind.reenrollment.value:
         # Completing the 复学确认 task is confirming the re-enrolment.
-        await _apply(uow, ctx, actor, row, ReenrollmentConfirmed(now))
+        await apply_case_event(uow, ctx, actor, row, ReenrollmentConfirmed(now))
         await resume_if_missing(uow, ctx, row.student_id, actor.tag)
         others = [
             t for t in await repo.open_tasks(uow.session, row.id or 0, task.kind) if t.id != task.id
@@ -259,4 +259,4 @@ async def complete_task(
     _close_tasks([task], actor, now, data.note)
     uow.session.add(task)
     await uow.commit()
-    return _task_out(task)
+    return task_out(task)

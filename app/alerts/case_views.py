@@ -104,12 +104,12 @@ def _alert_out(a: Alert, names: dict[int, str]) -> AlertOut:
     )
 
 
-async def _alert_outs(uow: UnitOfWork, rows: Sequence[Alert]) -> list[AlertOut]:
+async def alert_outs(uow: UnitOfWork, rows: Sequence[Alert]) -> list[AlertOut]:
     names = await student_names(uow.session, {a.student_id for a in rows})
     return [_alert_out(a, names) for a in rows]
 
 
-def _case_out(row: AbsenceCase, names: dict[int, str]) -> CaseOut:
+def case_out(row: AbsenceCase, names: dict[int, str]) -> CaseOut:
     assert row.id is not None
     status = CaseStatus(row.status)
     level = Level(row.level) if row.level else None
@@ -174,7 +174,7 @@ def _deadline_out(d: Deadline, case: Case, now: datetime) -> DeadlineOut:
     )
 
 
-def _contact_out(c: ParentContact) -> ContactOut:
+def contact_out(c: ParentContact) -> ContactOut:
     assert c.id is not None
     reason = ReasonCategory(c.reason_category) if c.reason_category else None
     return ContactOut(
@@ -191,7 +191,7 @@ def _contact_out(c: ParentContact) -> ContactOut:
     )
 
 
-def _report_out(r: AbsenceReport) -> ReportOut:
+def report_out(r: AbsenceReport) -> ReportOut:
     assert r.id is not None
     status = ReportStatus(r.status)
     return ReportOut(
@@ -209,7 +209,7 @@ def _report_out(r: AbsenceReport) -> ReportOut:
     )
 
 
-def _task_out(t: CaseTask) -> TaskOut:
+def task_out(t: CaseTask) -> TaskOut:
     assert t.id is not None
     kind, role, status = TaskKind(t.kind), Role(t.role), TaskStatus(t.status)
     return TaskOut(
@@ -289,7 +289,7 @@ async def _domain_case(uow: UnitOfWork, row: AbsenceCase) -> Case:
     return engine.to_domain(row, await repo.alerts_of_case(uow.session, row.id))
 
 
-async def _alert_detail(uow: UnitOfWork, ctx: AppContext, alert: Alert) -> AlertDetail:
+async def alert_detail(uow: UnitOfWork, ctx: AppContext, alert: Alert) -> AlertDetail:
     assert alert.id is not None
     row = await repo.case(uow.session, alert.case_id)
     assert row is not None and row.id is not None
@@ -302,7 +302,7 @@ async def _alert_detail(uow: UnitOfWork, ctx: AppContext, alert: Alert) -> Alert
         for d in await repo.deadlines(uow.session, row.id)
         if d.kind != DeadlineKind.verify.value or d.key == alert.key
     ]
-    base = (await _alert_outs(uow, [alert]))[0]
+    base = (await alert_outs(uow, [alert]))[0]
     days = [date.fromisoformat(d) for d in alert.days]
     explanation = AlertExplanation(
         rule=alert.rule,
@@ -322,7 +322,7 @@ async def _alert_detail(uow: UnitOfWork, ctx: AppContext, alert: Alert) -> Alert
     return AlertDetail(**base.model_dump(), explanation=explanation, history=history)
 
 
-async def _case_detail(uow: UnitOfWork, ctx: AppContext, row: AbsenceCase) -> CaseDetail:
+async def case_detail(uow: UnitOfWork, ctx: AppContext, row: AbsenceCase) -> CaseDetail:
     assert row.id is not None
     session = uow.session
     alerts = await repo.alerts_of_case(session, row.id)
@@ -335,11 +335,11 @@ async def _case_detail(uow: UnitOfWork, ctx: AppContext, row: AbsenceCase) -> Ca
         if out.owed
     ]
     return CaseDetail(
-        **_case_out(row, names).model_dump(),
+        **case_out(row, names).model_dump(),
         timeline=[TimelineOut.model_validate(e) for e in await repo.timeline(session, row.id)],
-        contacts=[_contact_out(c) for c in await repo.contacts(session, row.id)],
-        reports=[_report_out(r) for r in await repo.reports(session, row.id)],
-        tasks=[_task_out(t) for t in await repo.tasks(session, row.id)],
+        contacts=[contact_out(c) for c in await repo.contacts(session, row.id)],
+        reports=[report_out(r) for r in await repo.reports(session, row.id)],
+        tasks=[task_out(t) for t in await repo.tasks(session, row.id)],
         work_group=_work_group(row.work_group),
         alerts=[_alert_out(a, names) for a in alerts],
         pending_deadlines=pending,

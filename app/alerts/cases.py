@@ -36,7 +36,7 @@ from datetime import date
 from app.alerts import cases_repo as repo
 from app.alerts import engine
 from app.alerts import repository as alerts_repo
-from app.alerts.case_views import _alert_detail, _alert_outs, _case_detail, _case_out, _task_out
+from app.alerts.case_views import alert_detail, alert_outs, case_detail, case_out, task_out
 from app.alerts.cases_schemas import (
     AlertDetail,
     AlertOut,
@@ -66,20 +66,20 @@ from app.roster.students import student_for
 # The school's chain of command for alerts, lowest first (the county admin is above all).
 _LADDER = (Role.head_teacher, Role.vice_principal, Role.principal)
 _CLASS_ROLES = (Role.head_teacher, Role.subject_teacher)
-_REPORT_DECIDERS = (Role.academic_affairs, Role.principal, Role.vice_principal)
+REPORT_DECIDERS = (Role.academic_affairs, Role.principal, Role.vice_principal)
 
-_NOT_ALERT_HOLDER = (
+NOT_ALERT_HOLDER = (
     "只有预警接收人及其上级(班主任→分管副校长→校长)或县教育局可办理该预警 "
     "(only the alert's recipient role or above, or the county admin)"
 )
 _NOT_CASEWORKER = (
     "只有本班班主任或学校管理者可办理 (only the class's head teacher or school managers)"
 )
-_NOT_DECIDER = (
+NOT_DECIDER = (
     "只有教务处、校长或分管副校长可审核书面报告 "
     "(only 教务处, the principal or the vice principal decide on reports)"
 )
-_NOT_TASK_HOLDER = (
+NOT_TASK_HOLDER = (
     "只有该任务对应角色的人员或学校管理者可完成此任务 "
     "(only holders of the task's role or school managers complete it)"
 )
@@ -88,7 +88,7 @@ _NOT_TASK_HOLDER = (
 # --- who may act ----------------------------------------------------------------------------
 
 
-def _holds(actor: Actor, role: Role, row: AbsenceCase) -> bool:
+def holds_role(actor: Actor, role: Role, row: AbsenceCase) -> bool:
     """Whether the actor holds ``role`` for this case's class, school or county."""
     for g in actor.grants:
         if g.role is not role:
@@ -116,10 +116,10 @@ def may_answer_alert(actor: Actor, alert: Alert, row: AbsenceCase) -> bool:
         allowed.update(_LADDER[_LADDER.index(recipient) :])
     elif recipient is not Role.county_admin:
         allowed.add(Role.principal)
-    return any(_holds(actor, role, row) for role in allowed)
+    return any(holds_role(actor, role, row) for role in allowed)
 
 
-def _require_caseworker(actor: Actor, row: AbsenceCase) -> None:
+def require_caseworker(actor: Actor, row: AbsenceCase) -> None:
     require_person(actor)
     if not access.can_edit_student(actor, row.school_id, row.class_id):
         raise Forbidden(_NOT_CASEWORKER)
@@ -146,7 +146,7 @@ async def visible_case(uow: UnitOfWork, actor: Actor, case_id: int) -> AbsenceCa
     return row
 
 
-async def _apply(
+async def apply_case_event(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, row: AbsenceCase, event: Event
 ) -> None:
     try:
@@ -189,14 +189,14 @@ async def list_alerts(
         limit=limit,
         offset=offset,
     )
-    return Page(items=await _alert_outs(uow, rows), total=total, limit=limit, offset=offset)
+    return Page(items=await alert_outs(uow, rows), total=total, limit=limit, offset=offset)
 
 
 async def get_alert(uow: UnitOfWork, ctx: AppContext, actor: Actor, alert_id: int) -> AlertDetail:
     alert = await repo.alert(uow.session, alert_id)
     if alert is None or not access.can_read_class(actor, alert.school_id, alert.class_id):
         raise NotFound("预警", alert_id)
-    return await _alert_detail(uow, ctx, alert)
+    return await alert_detail(uow, ctx, alert)
 
 
 # --- cases ----------------------------------------------------------------------------------
@@ -226,11 +226,11 @@ async def list_cases(
         offset=offset,
     )
     names = await student_names(uow.session, {r.student_id for r in rows})
-    return Page(items=[_case_out(r, names) for r in rows], total=total, limit=limit, offset=offset)
+    return Page(items=[case_out(r, names) for r in rows], total=total, limit=limit, offset=offset)
 
 
 async def get_case(uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int) -> CaseDetail:
-    return await _case_detail(uow, ctx, await visible_case(uow, actor, case_id))
+    return await case_detail(uow, ctx, await visible_case(uow, actor, case_id))
 
 
 async def student_case(
@@ -240,10 +240,10 @@ async def student_case(
     row = await repo.current_case_of(uow.session, student_id)
     if row is None:
         raise NotFound("该学生进行中的缺勤案例 (open case of student)", student_id)
-    return await _case_detail(uow, ctx, row)
+    return await case_detail(uow, ctx, row)
 
 
 async def list_tasks(uow: UnitOfWork, actor: Actor, case_id: int) -> list[TaskOut]:
     row = await visible_case(uow, actor, case_id)
     assert row.id is not None
-    return [_task_out(t) for t in await repo.tasks(uow.session, row.id)]
+    return [task_out(t) for t in await repo.tasks(uow.session, row.id)]

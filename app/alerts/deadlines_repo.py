@@ -13,7 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.alerts.repository import _dialect
+from app.alerts.repository import dialect_name
 from app.db.models import Deadline
 from app.db.types import UTCDateTime
 
@@ -23,7 +23,7 @@ async def add_deadlines(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     prepared statement for all of them."""
     if not rows:
         return
-    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
     stmt = insert(Deadline).on_conflict_do_nothing(index_elements=["dedupe_key"])
     conn = await session.connection()
     await conn.execute(stmt, list(rows))
@@ -56,7 +56,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Du
         .limit(limit)
     )
     conn = await session.connection()
-    if _dialect(session) == "postgresql":
+    if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
         await conn.execute(text("SET LOCAL enable_bitmapscan = off"))
     return [Due(*row) for row in await conn.execute(stmt)]
@@ -70,7 +70,7 @@ async def claim_ids(session: AsyncSession, ids: Sequence[int], states: Sequence[
         .where(table.c.id.in_(list(ids)), table.c.state.in_(list(states)))
         .order_by(table.c.due_at, table.c.id)
     )
-    if _dialect(session) == "postgresql":
+    if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     conn = await session.connection()
     return [Due(*row) for row in await conn.execute(stmt)]

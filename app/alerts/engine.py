@@ -102,7 +102,7 @@ def to_domain(row: AbsenceCase, alerts: Sequence[Alert]) -> Case:
     )
 
 
-def _copy_into(row: AbsenceCase, case: Case, now: datetime) -> None:
+def copy_into(row: AbsenceCase, case: Case, now: datetime) -> None:
     # Only what changed is set: an attribute set on a SQLModel row costs more than the
     # comparison, and a fired deadline usually leaves the case as it was.
     for name, value in (
@@ -184,7 +184,7 @@ class Applied:
     effects: list[Effect] = field(default_factory=list)
 
 
-async def _apply(
+async def apply_effects(
     uow: UnitOfWork,
     row: AbsenceCase,
     alerts: list[Alert],
@@ -209,7 +209,7 @@ async def _apply(
     if unchanged:
         box.touched.setdefault(now, set()).add(row.id)
     else:
-        _copy_into(row, new, now)
+        copy_into(row, new, now)
     by_key = {a.key: a for a in alerts}
     for effect in effects:
         if isinstance(effect, RaiseAlert):
@@ -369,4 +369,4 @@ async def apply_event(
     now = ctx.clock()
     case = to_domain(row, alerts)
     new, effects = transition(case, event, now, case.policy)
-    return await _apply(uow, row, alerts, new, effects, now, actor)
+    return await apply_effects(uow, row, alerts, new, effects, now, actor)

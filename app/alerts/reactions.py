@@ -12,7 +12,7 @@ from typing import Any
 
 from app.alerts import policy as policies
 from app.alerts import repository as repo
-from app.alerts.engine import Outbox, _apply, _copy_into, to_domain
+from app.alerts.engine import Outbox, apply_effects, copy_into, to_domain
 from app.attendance.leaves_repo import approved_leave_days
 from app.attendance.marks_repo import marks_between
 from app.attendance.repository import CaseHints, students_brief
@@ -131,7 +131,9 @@ async def react_to_attendance(
             done.add(row.id or 0)
         if row is not None and row.status == CaseStatus.closed.value and not reopens(current, new):
             if new.status is CaseStatus.closed:  # the closed case's own days corrected
-                await _apply(uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox)
+                await apply_effects(
+                    uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox
+                )
                 continue
             row = None  # a new case of its own, not a relapse of the closed one
         if row is None:
@@ -152,17 +154,21 @@ async def react_to_attendance(
                 work_group=[],
             )
             new = replace(new, student_id=sid)
-            _copy_into(row, new, now)
+            copy_into(row, new, now)
             session.add(row)
             await uow.flush()
-        await _apply(uow, row, alerts.get(row.id or 0, []), new, effects, now, None, None, outbox)
+        await apply_effects(
+            uow, row, alerts.get(row.id or 0, []), new, effects, now, None, None, outbox
+        )
     for row in closed:
         if row.id in done or row.student_id not in facts:
             continue
         current = to_domain(row, alerts[row.id or 0])
         new, effects = recount_closed(current, facts[row.student_id])
         if effects:
-            await _apply(uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox)
+            await apply_effects(
+                uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox
+            )
     await outbox.write(uow)
 
 

@@ -38,7 +38,7 @@ from app.domain.cases import AlertStatus, CaseStatus, TaskKind, TaskStatus
 from app.domain.roles import Role
 
 
-def _dialect(session: AsyncSession) -> str:
+def dialect_name(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
@@ -46,7 +46,7 @@ def _among(session: AsyncSession, column: Any, ids: Collection[int]) -> ColumnEl
     """``column IN ids``. On PostgreSQL one array parameter (``= ANY``): the statement is the
     same whatever the count, so its prepared plan is reused and nothing is expanded."""
     values = sorted(ids)
-    if _dialect(session) == "postgresql":
+    if dialect_name(session) == "postgresql":
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(Integer)))  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
 
@@ -78,7 +78,7 @@ _LOCK_STUDENTS = text("SELECT pg_advisory_xact_lock(:ns, s) FROM unnest(CAST(:id
 
 def locks_students(session: AsyncSession) -> bool:
     """Whether ``lock_students`` takes locks here (PostgreSQL; SQLite serialises writers)."""
-    return _dialect(session) == "postgresql"
+    return dialect_name(session) == "postgresql"
 
 
 async def lock_students(session: AsyncSession, student_ids: Collection[int]) -> None:
@@ -87,7 +87,7 @@ async def lock_students(session: AsyncSession, student_ids: Collection[int]) -> 
     cannot deadlock), held to commit. Taken before the student's cases and marks are read, so
     the second of two simultaneous rolls sees what the first wrote. SQLite serialises writers
     anyway: nothing to do there."""
-    if not student_ids or _dialect(session) != "postgresql":
+    if not student_ids or dialect_name(session) != "postgresql":
         return
     conn = await session.connection()
     await conn.execute(_LOCK_STUDENTS, {"ns": _STUDENT_LOCK, "ids": sorted(student_ids)})
@@ -208,7 +208,7 @@ async def tasks_to_remind(
         .order_by(col(CaseTask.due_at), col(CaseTask.id))
         .limit(limit)
     )
-    if _dialect(session) == "postgresql":
+    if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update(of=CaseTask, skip_locked=True)
     return [(t, c) for t, c in await session.exec(stmt)]
 
@@ -281,7 +281,7 @@ async def awaiting_digest(session: AsyncSession, limit: int) -> list[Held]:
         .order_by(table.c.id)
         .limit(limit)
     )
-    if _dialect(session) == "postgresql":
+    if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     conn = await session.connection()
     return [Held(*row) for row in await conn.execute(stmt)]
@@ -349,7 +349,7 @@ async def touch_cases(session: AsyncSession, case_ids: Collection[int], at: date
 async def add_notifications(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
-    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
     stmt = insert(Notification).on_conflict_do_nothing(index_elements=["idem_key"])
     conn = await session.connection()
     await conn.execute(stmt, list(rows))

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.alerts import deadlines_repo
 from app.alerts import repository as repo
-from app.alerts.engine import Outbox, _apply, to_domain
+from app.alerts.engine import Outbox, apply_effects, to_domain
 from app.context import AppContext
 from app.db.uow import UnitOfWork
 from app.delivery.wording import DIGEST_LATE_TOPIC, TemplateError, topic_label
@@ -200,7 +200,7 @@ async def _fire(
                     )
                 outbox.folding = late > horizon
                 before = len(outbox.folded)
-                await _apply(
+                await apply_effects(
                     uow,
                     row,
                     alerts[d.case_id],
