@@ -244,3 +244,16 @@ def test_only_the_unit_of_work_commits() -> None:
         str(p.relative_to(APP)) for p in APP.rglob("*.py") if "session.commit()" in p.read_text()
     ]
     assert committing == ["db/uow.py"]
+
+
+def test_no_private_name_imported_from_another_module() -> None:
+    """What another module needs is named as shared; a leading underscore means "this file's
+    own" (the splits of this layout made several such names shared)."""
+    offenders = []
+    for path in _files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("app"):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                if private:
+                    offenders.append(f"{path.relative_to(APP)}:{node.lineno}: {private}")
+    assert offenders == []
