@@ -21,18 +21,21 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_a_request_while_the_database_is_down_is_503_with_retry_after() -> None:
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/nowhere"
+async def _sign_in(url: str) -> httpx.Response:
+    """A sign-in against an app whose database is ``url``: the first request that needs it."""
     ctx = AppContext.from_settings(Settings(environment="test", database_url=url))
-    app = create_app(ctx)
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=create_app(ctx))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://kcbx") as client:
-            r = await client.post(
+            return await client.post(
                 "/api/v1/auth/token", data={"username": "13800000001", "password": "demo1234"}
             )
     finally:
         await ctx.engine.dispose()
+
+
+async def test_a_request_while_the_database_is_down_is_503_with_retry_after() -> None:
+    r = await _sign_in(f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/nowhere")
     assert r.status_code == 503, r.text
     assert r.headers["retry-after"] == "5"
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -67,17 +70,9 @@ async def test_a_request_while_the_database_is_still_starting_is_503() -> None:
     refuses the session (57P03); that used to surface as a 500."""
     server = await asyncio.start_server(_starting_postgres, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/starting"
-    ctx = AppContext.from_settings(Settings(environment="test", database_url=url))
-    app = create_app(ctx)
-    transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://kcbx") as client:
-            r = await client.post(
-                "/api/v1/auth/token", data={"username": "13800000001", "password": "demo1234"}
-            )
+        r = await _sign_in(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/starting")
     finally:
-        await ctx.engine.dispose()
         server.close()
         await server.wait_closed()
     assert r.status_code == 503, r.text

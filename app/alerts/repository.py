@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.scope import row_for_update
 from app.db.models import (
     AbsenceCase,
     Alert,
@@ -214,8 +215,7 @@ async def tasks_to_remind(
 
 
 async def case_for_update(session: AsyncSession, case_id: int) -> AbsenceCase | None:
-    stmt = select(AbsenceCase).where(AbsenceCase.id == case_id).with_for_update()
-    return (await session.exec(stmt)).one_or_none()
+    return await row_for_update(session, AbsenceCase, case_id)
 
 
 async def alerts_of(session: AsyncSession, case_ids: Collection[int]) -> dict[int, list[Alert]]:

@@ -53,3 +53,11 @@ async def locked_row(session: AsyncSession, model: type[M], ident: int) -> M | N
         await session.exec(update(model).where(pk == ident).values(id=pk))
     rows = await session.exec(select(model).where(pk == ident).with_for_update(key_share=True))
     return rows.first()
+
+
+async def row_for_update(session: AsyncSession, model: type[M], ident: int) -> M | None:
+    """The row ``SELECT ... FOR UPDATE``: the lock every write of an absence case takes, so
+    the case and its alerts are never written under a concurrent change (SQLite serialises
+    writers and ignores the clause)."""
+    pk = col(model.id)  # type: ignore[attr-defined]
+    return (await session.exec(select(model).where(pk == ident).with_for_update())).one_or_none()

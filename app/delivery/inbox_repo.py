@@ -7,7 +7,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.scope import paginate
+from app.core.scope import paginate, row_for_update
 from app.db.models import AbsenceCase, Alert, Notification
 
 
@@ -40,15 +40,15 @@ async def notification(session: AsyncSession, notification_id: int) -> Notificat
     return (await session.exec(stmt)).first()
 
 
-# Acknowledging a notice stamps its alert; these two read the alerts' tables directly rather
-# than through app.alerts, which imports delivery (the inbox must not import it back).
+# Acknowledging a notice stamps its alert; these two read the alerts' tables (with the lock of
+# core.scope) rather than through app.alerts, which imports delivery (the inbox must not
+# import it back).
 
 
 async def case_for_update(session: AsyncSession, case_id: int) -> AbsenceCase | None:
     """The same row lock every other case write takes, so the alert is not written under a
     concurrent case change."""
-    stmt = select(AbsenceCase).where(AbsenceCase.id == case_id).with_for_update()
-    return (await session.exec(stmt)).one_or_none()
+    return await row_for_update(session, AbsenceCase, case_id)
 
 
 async def alert(session: AsyncSession, alert_id: int) -> Alert | None:
