@@ -389,7 +389,7 @@ async def main() -> None:
             )
 
         async def register_xlsx(u: Any) -> ReportFile:
-            return school_age.register_xlsx(await register(u))
+            return school_age.register_xlsx(ctx, await register(u))
 
         async def bare_register() -> list[Any]:
             # Not a count: the register reads every child with the student of the same hash.
