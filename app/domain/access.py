@@ -265,6 +265,59 @@ def can_change_person(
 
 
 @dataclass(frozen=True, slots=True)
+class Person:
+    """A staff member as the staff rules see them: who, where, and every grant they hold."""
+
+    id: int
+    superuser: bool
+    school_id: int | None
+    county_id: int
+    grants: tuple[Grant, ...]
+
+
+class Refusal(StrEnum):
+    """Why a change to staff is refused: ``outside`` the actor's staff (or no staff rights),
+    ``not_over`` (the person or the grant is not strictly below the actor), ``self_grant``."""
+
+    outside = "outside"
+    not_over = "not_over"
+    self_grant = "self_grant"
+
+
+def person_refusal(actor: Actor, person: Person, *, granting: bool = False) -> Refusal | None:
+    """May the actor change this person (``can_change_person``)? When ``granting``, nobody
+    gives or takes a role of their own, not even the operator (another operator does)."""
+    if granting and actor.kind is ActorKind.staff and actor.id == person.id:
+        return Refusal.self_grant
+    if not can_manage_staff(actor, person.school_id, person.county_id):
+        return Refusal.outside
+    allowed = can_change_person(
+        actor,
+        superuser=person.superuser,
+        school_id=person.school_id,
+        county_id=person.county_id,
+        grants=person.grants,
+    )
+    return None if allowed else Refusal.not_over
+
+
+def grant_refusal(actor: Actor, grant: Grant, person: Person | None) -> Refusal | None:
+    """The one rule for giving a role, whatever the path (the staff API, the staff import,
+    onboarding, the CLI): the person (``None``: someone new) must be the actor's to change
+    and not the actor, and the grant within the actor's staff scope and strictly below the
+    actor's rank there."""
+    if person is not None:
+        refusal = person_refusal(actor, person, granting=True)
+        if refusal is not None:
+            return refusal
+    if not can_grant(actor, grant):
+        return Refusal.outside
+    if not can_change_grant(actor, grant):
+        return Refusal.not_over
+    return None
+
+
+@dataclass(frozen=True, slots=True)
 class Visibility:
     """A filter for list queries: everything, or rows whose school or class is listed."""
 
