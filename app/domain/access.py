@@ -11,8 +11,9 @@ Decisions (see README, "Access"):
   students' contact details and guardians;
 - special-group labels (留守, 残疾, 单亲, 孤儿, 困难) are shown only to the county admin, the
   principal, the vice principal and the student's head teacher (未成年人学校保护规定);
-- API keys act for a county or a school: read the roster and sync students and classes, but
-  never manage staff or keys;
+- API keys act for a county or a school: they sync, they do not act (issue 26): read the
+  roster, write the roll, students, classes and leave requests; calendars, leave decisions
+  and school settings only with an explicit ``KeyScope``; never staff or keys;
 - data minimisation (个人信息保护法 第6条): the full 学籍号 (G + the ID number) is shown to
   those who manage 学籍 — the operator, county admins, school managers — and to the
   student's head teacher; subject teachers and API keys see it masked like the ID number,
@@ -159,6 +160,34 @@ def can_read_class(actor: Actor, school_id: int, class_id: int) -> bool:
 
 def can_edit_student(actor: Actor, school_id: int, class_id: int) -> bool:
     return can_manage_school(actor, school_id) or class_id in actor.head_class_ids
+
+
+class KeyScope(StrEnum):
+    """What an API key may do beyond syncing. A key reads its scope and writes what county and
+    school systems sync — the roll, students, grades and classes, leave *requests* — and acts
+    only with a scope granted when the key was made: ``calendar`` (terms, closures and make-up
+    days), ``leave_approve`` (approving, rejecting, pre-approved leave, cancelling others'
+    leave), ``school_settings`` (the county's record, townships, schools: create, edit,
+    deactivate). Read scopes: ``student_no`` (the full 学籍号), ``staff_mobile`` (staff
+    mobiles, masked otherwise). ``drill``: the drill clock (county keys)."""
+
+    student_no = "student_no"
+    staff_mobile = "staff_mobile"
+    calendar = "calendar"
+    leave_approve = "leave_approve"
+    school_settings = "school_settings"
+    drill = "drill"
+
+
+def key_granted(actor: Actor, scope: KeyScope) -> bool:
+    """People are judged by their roles alone; an API key also needs ``scope``."""
+    return actor.kind is not ActorKind.api_key or scope.value in actor.scopes
+
+
+def can_see_staff_mobile(actor: Actor) -> bool:
+    """Staff mobiles are for people who work with the staff; a key syncing the roster reads
+    them masked unless granted ``staff_mobile``."""
+    return key_granted(actor, KeyScope.staff_mobile)
 
 
 def can_see_special_groups(actor: Actor, school_id: int, class_id: int) -> bool:

@@ -25,6 +25,7 @@ from app.db.models import ApiKey, County, School, Staff, StaffRole
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor, Grant
+from app.domain.idcard import mask_mobile
 from app.domain.roles import ROLE_LABELS, ROLE_SCOPE, Role, ScopeType
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.org import staff_repo as repo
@@ -72,9 +73,12 @@ def _grant_out(row: StaffRole) -> GrantOut:
     )
 
 
-def _staff_out(staff: Staff, grants: list[StaffRole]) -> StaffOut:
+def _staff_out(staff: Staff, grants: list[StaffRole], actor: Actor | None = None) -> StaffOut:
+    """``actor``: the reader; a key without ``staff_mobile`` reads mobiles masked."""
     out = StaffOut.model_validate(staff)
     out.roles = [_grant_out(g) for g in grants]
+    if actor is not None and not access.can_see_staff_mobile(actor):
+        out.mobile = mask_mobile(out.mobile)
     return out
 
 
@@ -234,7 +238,7 @@ async def create_staff(uow: UnitOfWork, actor: Actor, data: StaffIn) -> StaffOut
 async def get_staff(uow: UnitOfWork, actor: Actor, staff_id: int) -> StaffOut:
     staff = await _staff(uow, actor, staff_id)
     grants = await repo.grants_of(uow.session, [staff_id])
-    return _staff_out(staff, grants[staff_id])
+    return _staff_out(staff, grants[staff_id], actor)
 
 
 async def list_staff(
@@ -260,7 +264,7 @@ async def list_staff(
         offset=offset,
     )
     grants = await repo.grants_of(uow.session, [s.id for s in rows if s.id is not None])
-    items = [_staff_out(s, grants[s.id or 0]) for s in rows]
+    items = [_staff_out(s, grants[s.id or 0], actor) for s in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
