@@ -4,7 +4,9 @@ Decisions:
 - anyone who may read the student's class may request leave; approving (also ``approve=true``
   at creation, e.g. a head teacher entering a parent's phoned-in leave), rejecting belong to
   the head teacher, the school managers and the county admin (``access.can_edit_student``);
-  cancelling also to whoever requested it;
+  cancelling also to whoever requested it; an API key files requests (and cancels its own)
+  but decides only with the ``leave_approve`` scope (issue 26: a pre-approved leave
+  explains absences and so silences alerts);
 - who acted is stored as ``kind:id:name`` (``staff:12:李老师``, ``api_key:3:县平台``); the
   requester is recognised by ``kind:id``, so a later change of name does not matter;
 - a leave covers at most 60 calendar days (longer absences are 休学, another procedure), and
@@ -30,6 +32,7 @@ from app.attendance.leaves_schemas import (
     SymptomOut,
 )
 from app.context import AppContext
+from app.core.access import require_key_scope
 from app.core.types import Page
 from app.db.models import LeaveRequest
 from app.db.uow import UnitOfWork
@@ -144,12 +147,21 @@ def _problems(ctx: AppContext, data: LeaveIn) -> list[FieldProblem]:
     return problems
 
 
+def _require_decider(actor: Actor, school_id: int, class_id: int) -> None:
+    """Deciding on leave (approving, rejecting, filing it pre-approved) explains absences and
+    so silences alerts: the head teacher, school managers, the county admin; an API key only
+    with the ``leave_approve`` scope (keys file requests, people decide)."""
+    if not access.can_edit_student(actor, school_id, class_id):
+        raise Forbidden(_NOT_APPROVER)
+    require_key_scope(actor, access.KeyScope.leave_approve)
+
+
 async def create_leave(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: LeaveIn) -> LeaveOut:
     student = await students_repo.student_for_update(uow.session, data.student_id)
     if student is None or not access.can_read_class(actor, student.school_id, student.class_id):
         raise NotFound("学生", data.student_id)
-    if data.approve and not access.can_edit_student(actor, student.school_id, student.class_id):
-        raise Forbidden(_NOT_APPROVER)
+    if data.approve:
+        _require_decider(actor, student.school_id, student.class_id)
     problems = _problems(ctx, data)
     if problems:
         raise Invalid(problems)
@@ -265,8 +277,7 @@ async def _decide(
 
 async def approve_leave(uow: UnitOfWork, ctx: AppContext, actor: Actor, leave_id: int) -> LeaveOut:
     leave = await _visible_leave(uow, actor, leave_id)
-    if not access.can_edit_student(actor, leave.school_id, leave.class_id):
-        raise Forbidden(_NOT_APPROVER)
+    _require_decider(actor, leave.school_id, leave.class_id)
     return await _decide(uow, ctx, actor, leave, LeaveStatus.approved)
 
 
@@ -274,8 +285,7 @@ async def reject_leave(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, leave_id: int, data: RejectIn
 ) -> LeaveOut:
     leave = await _visible_leave(uow, actor, leave_id)
-    if not access.can_edit_student(actor, leave.school_id, leave.class_id):
-        raise Forbidden(_NOT_APPROVER)
+    _require_decider(actor, leave.school_id, leave.class_id)
     return await _decide(uow, ctx, actor, leave, LeaveStatus.rejected, data.reason)
 
 
@@ -287,4 +297,6 @@ async def cancel_leave(uow: UnitOfWork, ctx: AppContext, actor: Actor, leave_id:
             "只有申请人、班主任、学校管理者或县教育局可撤销请假 "
             "(only the requester, the head teacher, school managers or the county admin)"
         )
+    if not requester:
+        require_key_scope(actor, access.KeyScope.leave_approve)
     return await _decide(uow, ctx, actor, leave, LeaveStatus.cancelled)

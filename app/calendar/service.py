@@ -43,6 +43,7 @@ from app.calendar.schemas import (
     TermOut,
     TermUpdate,
 )
+from app.core.access import require_key_scope
 from app.db.models import CalendarOverride, County, NationalYear, Staff, Term, TermBreak
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -139,8 +140,11 @@ async def school_calendar(
 
 
 def _manage(actor: Actor, school_id: int) -> None:
+    """Writing a school's calendar (terms, closures, make-up days): its managers; an API key
+    also needs the ``calendar`` scope (a closed day silences every alert of that day)."""
     if not access.can_manage_school(actor, school_id):
         raise Forbidden(_NOT_MANAGER)
+    require_key_scope(actor, access.KeyScope.calendar)
 
 
 def _domain_term(row: Term, breaks: Sequence[TermBreak]) -> cal.Term:
@@ -316,8 +320,9 @@ async def create_county_override(
         or await uow.session.get(County, county_id) is None
     ):
         raise NotFound("县", county_id)
-    if not (actor.manages_people and access.can_manage_county(actor, county_id)):
+    if not access.can_manage_county(actor, county_id):
         raise Forbidden(_NOT_COUNTY_ADMIN)
+    require_key_scope(actor, access.KeyScope.calendar)
     schools = (await org_repo.schools_by_county(uow.session, {county_id})).get(
         county_id, frozenset()
     )

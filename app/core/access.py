@@ -12,6 +12,15 @@ _READ_ONLY_KEY = "API 密钥只能查询,不能办理 (API keys read but do not 
 _NOT_COUNTY = "县级台账与指标仅限县教育局 (county admins only)"
 
 
+def require_key_scope(actor: Actor, scope: access.KeyScope) -> None:
+    """An API key acts beyond syncing only with the scope granted for it (403 otherwise)."""
+    if not access.key_granted(actor, scope):
+        raise Forbidden(
+            f"API 密钥未获授权“{scope.value}”,只能同步数据 "
+            f"(this API key syncs data; acting here needs the `{scope.value}` scope)"
+        )
+
+
 def require_person(actor: Actor) -> None:
     """Casework is done by people: an API key reads but never acts."""
     if actor.kind is not ActorKind.staff:

@@ -11,8 +11,9 @@ Decisions (see README, "Access"):
   students' contact details and guardians;
 - special-group labels (留守, 残疾, 单亲, 孤儿, 困难) are shown only to the county admin, the
   principal, the vice principal and the student's head teacher (未成年人学校保护规定);
-- API keys act for a county or a school: read the roster and sync students and classes, but
-  never manage staff or keys;
+- API keys act for a county or a school: they sync, they do not act (issue 26): read the
+  roster, write the roll, students, classes and leave requests; calendars, leave decisions
+  and school settings only with an explicit ``KeyScope``; never staff or keys;
 - data minimisation (个人信息保护法 第6条): the full 学籍号 (G + the ID number) is shown to
   those who manage 学籍 — the operator, county admins, school managers — and to the
   student's head teacher; subject teachers and API keys see it masked like the ID number,
@@ -161,6 +162,34 @@ def can_edit_student(actor: Actor, school_id: int, class_id: int) -> bool:
     return can_manage_school(actor, school_id) or class_id in actor.head_class_ids
 
 
+class KeyScope(StrEnum):
+    """What an API key may do beyond syncing. A key reads its scope and writes what county and
+    school systems sync — the roll, students, grades and classes, leave *requests* — and acts
+    only with a scope granted when the key was made: ``calendar`` (terms, closures and make-up
+    days), ``leave_approve`` (approving, rejecting, pre-approved leave, cancelling others'
+    leave), ``school_settings`` (the county's record, townships, schools: create, edit,
+    deactivate). Read scopes: ``student_no`` (the full 学籍号), ``staff_mobile`` (staff
+    mobiles, masked otherwise). ``drill``: the drill clock (county keys)."""
+
+    student_no = "student_no"
+    staff_mobile = "staff_mobile"
+    calendar = "calendar"
+    leave_approve = "leave_approve"
+    school_settings = "school_settings"
+    drill = "drill"
+
+
+def key_granted(actor: Actor, scope: KeyScope) -> bool:
+    """People are judged by their roles alone; an API key also needs ``scope``."""
+    return actor.kind is not ActorKind.api_key or scope.value in actor.scopes
+
+
+def can_see_staff_mobile(actor: Actor) -> bool:
+    """Staff mobiles are for people who work with the staff; a key syncing the roster reads
+    them masked unless granted ``staff_mobile``."""
+    return key_granted(actor, KeyScope.staff_mobile)
+
+
 def can_see_special_groups(actor: Actor, school_id: int, class_id: int) -> bool:
     if actor.kind is ActorKind.api_key:
         return False
@@ -262,6 +291,59 @@ def can_change_person(
     if not can_manage_staff(actor, school_id, county_id):
         return False
     return all(can_change_grant(actor, g) for g in grants)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A staff member as the staff rules see them: who, where, and every grant they hold."""
+
+    id: int
+    superuser: bool
+    school_id: int | None
+    county_id: int
+    grants: tuple[Grant, ...]
+
+
+class Refusal(StrEnum):
+    """Why a change to staff is refused: ``outside`` the actor's staff (or no staff rights),
+    ``not_over`` (the person or the grant is not strictly below the actor), ``self_grant``."""
+
+    outside = "outside"
+    not_over = "not_over"
+    self_grant = "self_grant"
+
+
+def person_refusal(actor: Actor, person: Person, *, granting: bool = False) -> Refusal | None:
+    """May the actor change this person (``can_change_person``)? When ``granting``, nobody
+    gives or takes a role of their own, not even the operator (another operator does)."""
+    if granting and actor.kind is ActorKind.staff and actor.id == person.id:
+        return Refusal.self_grant
+    if not can_manage_staff(actor, person.school_id, person.county_id):
+        return Refusal.outside
+    allowed = can_change_person(
+        actor,
+        superuser=person.superuser,
+        school_id=person.school_id,
+        county_id=person.county_id,
+        grants=person.grants,
+    )
+    return None if allowed else Refusal.not_over
+
+
+def grant_refusal(actor: Actor, grant: Grant, person: Person | None) -> Refusal | None:
+    """The one rule for giving a role, whatever the path (the staff API, the staff import,
+    onboarding, the CLI): the person (``None``: someone new) must be the actor's to change
+    and not the actor, and the grant within the actor's staff scope and strictly below the
+    actor's rank there."""
+    if person is not None:
+        refusal = person_refusal(actor, person, granting=True)
+        if refusal is not None:
+            return refusal
+    if not can_grant(actor, grant):
+        return Refusal.outside
+    if not can_change_grant(actor, grant):
+        return Refusal.not_over
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.core.access import require_key_scope
 from app.core.records import apply_changes
 from app.core.types import Page
 from app.db.models import County, Grade, School, SchoolClass, Township
@@ -35,6 +36,14 @@ _NOT_MANAGER = "需要学校管理权限:校长、分管副校长或教务处 (s
 
 
 # --- counties -------------------------------------------------------------------------------
+
+
+def _may_set(actor: Actor, allowed: bool, refusal: str) -> None:
+    """The county's record, its townships and schools: 403 unless the actor manages them; an
+    API key also needs the ``school_settings`` scope (keys sync, they do not act)."""
+    if not allowed:
+        raise Forbidden(refusal)
+    require_key_scope(actor, access.KeyScope.school_settings)
 
 
 async def _county(uow: UnitOfWork, actor: Actor, county_id: int) -> County:
@@ -76,8 +85,7 @@ async def update_county(
     uow: UnitOfWork, actor: Actor, county_id: int, data: CountyUpdate | None, *, active: bool = True
 ) -> CountyOut:
     county = await _county(uow, actor, county_id)
-    if not access.can_manage_county(actor, county_id):
-        raise Forbidden(_NOT_COUNTY_ADMIN)
+    _may_set(actor, access.can_manage_county(actor, county_id), _NOT_COUNTY_ADMIN)
     if data is not None:
         apply_changes(county, data)
     county.active = active
@@ -97,8 +105,7 @@ async def _township(uow: UnitOfWork, actor: Actor, township_id: int) -> Township
 
 async def create_township(uow: UnitOfWork, actor: Actor, data: TownshipIn) -> TownshipOut:
     await _county(uow, actor, data.county_id)
-    if not access.can_manage_county(actor, data.county_id):
-        raise Forbidden(_NOT_COUNTY_ADMIN)
+    _may_set(actor, access.can_manage_county(actor, data.county_id), _NOT_COUNTY_ADMIN)
     township = Township(county_id=data.county_id, name=data.name)
     uow.session.add(township)
     await uow.commit()
@@ -140,8 +147,7 @@ async def update_township(
     active: bool = True,
 ) -> TownshipOut:
     township = await _township(uow, actor, township_id)
-    if not access.can_manage_county(actor, township.county_id):
-        raise Forbidden(_NOT_COUNTY_ADMIN)
+    _may_set(actor, access.can_manage_county(actor, township.county_id), _NOT_COUNTY_ADMIN)
     if data is not None:
         apply_changes(township, data)
     township.active = active
@@ -164,8 +170,7 @@ async def create_school(
 ) -> SchoolOut:
     """``default_timezone`` (the configured one) applies when the request names no timezone."""
     township = await _township(uow, actor, data.township_id)
-    if not access.can_manage_county(actor, township.county_id):
-        raise Forbidden(_NOT_COUNTY_ADMIN)
+    _may_set(actor, access.can_manage_county(actor, township.county_id), _NOT_COUNTY_ADMIN)
     fields = data.model_dump()
     if default_timezone is not None and "timezone" not in data.model_fields_set:
         fields["timezone"] = default_timezone
@@ -210,8 +215,7 @@ async def update_school(
 ) -> SchoolOut:
     """School managers may change their school's timezone and check times."""
     school = await school_for(uow, actor, school_id)
-    if not access.can_manage_school(actor, school_id):
-        raise Forbidden(_NOT_MANAGER)
+    _may_set(actor, access.can_manage_school(actor, school_id), _NOT_MANAGER)
     apply_changes(school, data)
     if not (school.morning_check < school.noon_check < school.dismissal_check):
         raise Invalid.field(
@@ -226,8 +230,7 @@ async def set_school_active(
     uow: UnitOfWork, actor: Actor, school_id: int, active: bool
 ) -> SchoolOut:
     school = await school_for(uow, actor, school_id)
-    if not access.can_manage_county(actor, school.county_id):
-        raise Forbidden(_NOT_COUNTY_ADMIN)
+    _may_set(actor, access.can_manage_county(actor, school.county_id), _NOT_COUNTY_ADMIN)
     school.active = active
     await uow.commit()
     return SchoolOut.model_validate(school)

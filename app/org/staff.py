@@ -6,8 +6,10 @@ least one vice principal in charge of 控辍保学 once it has one, so the last 
 removed or deactivated without a successor; changing a person (profile, password,
 deactivation, roles) passes ``access.can_change_person`` — never an operator unless one is
 one, only people all of whose grants the manager covers, only ranks below the manager's
-(403 when the person is visible, 404 otherwise); a password change or deactivation revokes
-the person's tokens.
+(403 when the person is visible, 404 otherwise); giving or taking a role passes
+``access.grant_refusal`` (the person's and the grant's checks, and never one's own roles),
+which the staff import applies too (``REFUSALS`` are its row messages); a password change or
+deactivation revokes the person's tokens.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from app.db.models import ApiKey, County, School, Staff, StaffRole
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor, Grant
+from app.domain.idcard import mask_mobile
 from app.domain.roles import ROLE_LABELS, ROLE_SCOPE, Role, ScopeType
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.org import staff_repo as repo
@@ -70,9 +73,12 @@ def _grant_out(row: StaffRole) -> GrantOut:
     )
 
 
-def _staff_out(staff: Staff, grants: list[StaffRole]) -> StaffOut:
+def _staff_out(staff: Staff, grants: list[StaffRole], actor: Actor | None = None) -> StaffOut:
+    """``actor``: the reader; a key without ``staff_mobile`` reads mobiles masked."""
     out = StaffOut.model_validate(staff)
     out.roles = [_grant_out(g) for g in grants]
+    if actor is not None and not access.can_see_staff_mobile(actor):
+        out.mobile = mask_mobile(out.mobile)
     return out
 
 
@@ -85,22 +91,38 @@ def _as_grant(row: StaffRole) -> Grant:
     return Grant(Role(row.role), row.county_id, row.school_id, row.class_id)
 
 
-async def _ensure_may_change(uow: UnitOfWork, actor: Actor, staff: Staff) -> list[StaffRole]:
+REFUSALS: dict[access.Refusal, str] = {
+    access.Refusal.outside: _NO_STAFF_RIGHTS,
+    access.Refusal.not_over: _NOT_OVER,
+    access.Refusal.self_grant: "不能给自己授予或撤销角色 (nobody changes their own roles)",
+}
+
+
+def refuse(refusal: access.Refusal | None) -> None:
+    """403 (the person is visible) with the refusal's reason; nothing when allowed."""
+    if refusal is not None:
+        raise Forbidden(REFUSALS[refusal])
+
+
+def as_person(staff: Staff, rows: list[StaffRole]) -> access.Person:
+    assert staff.id is not None
+    return access.Person(
+        staff.id,
+        staff.is_superuser,
+        staff.school_id,
+        staff.county_id,
+        tuple(_as_grant(r) for r in rows),
+    )
+
+
+async def _ensure_may_change(
+    uow: UnitOfWork, actor: Actor, staff: Staff, *, granting: bool = False
+) -> list[StaffRole]:
     """Refuse (403: the person is visible) unless the actor may change this person; returns
     the person's grants."""
     assert staff.id is not None
     rows = (await repo.grants_of(uow.session, [staff.id]))[staff.id]
-    if not access.can_manage_staff(actor, staff.school_id, staff.county_id):
-        raise Forbidden(_NO_STAFF_RIGHTS)
-    allowed = access.can_change_person(
-        actor,
-        superuser=staff.is_superuser,
-        school_id=staff.school_id,
-        county_id=staff.county_id,
-        grants=tuple(_as_grant(r) for r in rows),
-    )
-    if not allowed:
-        raise Forbidden(_NOT_OVER)
+    refuse(access.person_refusal(actor, as_person(staff, rows), granting=granting))
     return rows
 
 
@@ -123,9 +145,14 @@ async def _staff(uow: UnitOfWork, actor: Actor, staff_id: int) -> Staff:
 
 
 async def _resolve_grant(
-    uow: UnitOfWork, actor: Actor, data: GrantIn, loc: tuple[str | int, ...]
+    uow: UnitOfWork,
+    actor: Actor,
+    data: GrantIn,
+    loc: tuple[str | int, ...],
+    person: access.Person | None,
 ) -> StaffRole:
-    """Fill a grant's county and school from its scope, and check the caller may give it."""
+    """Fill a grant's county and school from its scope, and check the caller may give it to
+    the person (``None``: someone new)."""
     scope = ROLE_SCOPE[data.role]
     county_id: int
     school_id: int | None = None
@@ -156,10 +183,7 @@ async def _resolve_grant(
         county_id, school_id, class_id = owner.county_id, klass.school_id, klass.id
         key = f"class:{class_id}"
     grant = Grant(data.role, county_id, school_id, class_id)
-    if not access.can_grant(actor, grant):
-        raise Forbidden(_NO_STAFF_RIGHTS)
-    if not access.can_change_grant(actor, grant):
-        raise Forbidden(_NOT_OVER)
+    refuse(access.grant_refusal(actor, grant, person))
     if data.role in _ONE_PER_SCOPE:
         holder = await repo.unique_role_holder(
             uow.session, data.role.value, school_id=school_id, class_id=class_id
@@ -192,7 +216,8 @@ async def create_staff(uow: UnitOfWork, actor: Actor, data: StaffIn) -> StaffOut
     if await repo.staff_by_mobile(uow.session, data.mobile):
         raise Conflict("手机号已被其他教职工使用 (mobile already used by another staff member)")
     grants = [
-        await _resolve_grant(uow, actor, g, ("body", "roles", i)) for i, g in enumerate(data.roles)
+        await _resolve_grant(uow, actor, g, ("body", "roles", i), None)
+        for i, g in enumerate(data.roles)
     ]
     staff = Staff(
         county_id=county_id,
@@ -213,7 +238,7 @@ async def create_staff(uow: UnitOfWork, actor: Actor, data: StaffIn) -> StaffOut
 async def get_staff(uow: UnitOfWork, actor: Actor, staff_id: int) -> StaffOut:
     staff = await _staff(uow, actor, staff_id)
     grants = await repo.grants_of(uow.session, [staff_id])
-    return _staff_out(staff, grants[staff_id])
+    return _staff_out(staff, grants[staff_id], actor)
 
 
 async def list_staff(
@@ -239,7 +264,7 @@ async def list_staff(
         offset=offset,
     )
     grants = await repo.grants_of(uow.session, [s.id for s in rows if s.id is not None])
-    items = [_staff_out(s, grants[s.id or 0]) for s in rows]
+    items = [_staff_out(s, grants[s.id or 0], actor) for s in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -302,8 +327,9 @@ async def set_staff_active(uow: UnitOfWork, actor: Actor, staff_id: int, active:
 
 
 async def add_grant(uow: UnitOfWork, actor: Actor, staff_id: int, data: GrantIn) -> StaffOut:
-    await _ensure_may_change(uow, actor, await _staff(uow, actor, staff_id))
-    grant = await _resolve_grant(uow, actor, data, ("body",))
+    staff = await _staff(uow, actor, staff_id)
+    rows = await _ensure_may_change(uow, actor, staff, granting=True)
+    grant = await _resolve_grant(uow, actor, data, ("body",), as_person(staff, rows))
     grant.staff_id = staff_id
     uow.session.add(grant)
     await uow.commit()
@@ -311,7 +337,8 @@ async def add_grant(uow: UnitOfWork, actor: Actor, staff_id: int, data: GrantIn)
 
 
 async def remove_grant(uow: UnitOfWork, actor: Actor, staff_id: int, grant_id: int) -> StaffOut:
-    grants = await _ensure_may_change(uow, actor, await _staff(uow, actor, staff_id))
+    staff = await _staff(uow, actor, staff_id)
+    grants = await _ensure_may_change(uow, actor, staff, granting=True)
     grant = next((g for g in grants if g.id == grant_id), None)
     if grant is None:
         raise NotFound("角色", grant_id)

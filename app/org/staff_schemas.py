@@ -73,7 +73,10 @@ class TokenOut(Schema):
     expires_in: int = Field(description="seconds")
 
 
-ApiKeyScope = Literal["student_no", "drill"]
+# Keep in step with ``access.KeyScope`` (tests/org/test_api_key_scopes.py checks).
+ApiKeyScope = Literal[
+    "student_no", "staff_mobile", "calendar", "leave_approve", "school_settings", "drill"
+]
 
 
 def _split_scopes(value: object) -> object:
@@ -86,8 +89,12 @@ class ApiKeyIn(Schema):
     school_id: RefId | None = Field(default=None, description="bind to one school instead")
     scopes: list[ApiKeyScope] = Field(
         default_factory=list,
-        max_length=5,
-        description="额外权限: `student_no` shows full 学籍号 (masked otherwise); "
+        max_length=6,
+        description="额外权限 (a key syncs; these let it read or act beyond that): "
+        "`student_no` shows full 学籍号 (masked otherwise); `staff_mobile` shows staff "
+        "mobiles (masked otherwise); `calendar` writes terms, closures and make-up days; "
+        "`leave_approve` approves, rejects and files pre-approved leave; `school_settings` "
+        "creates and edits schools (and the county's townships and record); "
         "`drill` may move the simulation clock of a drill deployment (county keys only)",
     )
 

@@ -8,6 +8,12 @@
 - A person on several rows (same 手机号) gets every role; the name must agree. A 手机号 of
   another school's staff is a problem. The class must exist (import the roster first); one
   head teacher per class and one principal per school, in the file and against the database.
+- Every grant the file would add passes the staff API's rule (``access.grant_refusal``, as
+  ``POST /staff/{id}/roles``): the person must be the importer's to change (all their grants
+  within the importer's scope and below the importer's rank), never the importer themselves,
+  and the role strictly below the importer's rank. A refused grant is a problem on its row
+  (职务), so a vice principal cannot import another vice principal, a role for the principal,
+  or themselves as principal; the operator's CLI (``kcbx-onboard``) runs the same check.
 - Re-importing the same file changes nothing: people and grants already there are counted as
   unchanged. ``dry_run``, ``all_or_nothing`` and ``valid_only`` as for the roster.
 """
@@ -21,13 +27,14 @@ from dataclasses import dataclass, field
 
 from app.context import AppContext
 from app.core.tables import ImportMode
-from app.db.models import SchoolClass, Staff, StaffRole
+from app.db.models import School, SchoolClass, Staff, StaffRole
 from app.db.uow import UnitOfWork
 from app.domain import access
-from app.domain.access import Actor
+from app.domain.access import Actor, Grant
 from app.domain.roles import ROLE_LABELS, Role
 from app.errors import Forbidden
 from app.org import repository as org_repo
+from app.org import staff as staff_service
 from app.org import staff_repo
 from app.org.service import school_for
 from app.roster import parse as p
@@ -81,6 +88,37 @@ class _Person:
     staff: Staff | None
     password: str = ""
     grants: dict[str, tuple[int, Role, SchoolClass | None]] = field(default_factory=dict)
+
+
+def _owned(person: _Person, have: dict[int, list[StaffRole]]) -> set[str]:
+    if person.staff is None:
+        return set()
+    return {f"{g.role}|{g.scope_key}" for g in have.get(person.staff.id or 0, [])}
+
+
+def _refuse_rows(
+    actor: Actor,
+    school: School,
+    person: _Person,
+    have: dict[int, list[StaffRole]],
+    problems: RowProblems,
+) -> None:
+    """The staff API's rule for every grant the file would add (``access.grant_refusal``):
+    a refused grant is a problem on its row."""
+    assert school.id is not None
+    target = (
+        None
+        if person.staff is None
+        else staff_service.as_person(person.staff, have.get(person.staff.id or 0, []))
+    )
+    owned = _owned(person, have)
+    for key, (row, role, klass) in person.grants.items():
+        if key in owned:
+            continue
+        grant = Grant(role, school.county_id, school.id, klass.id if klass is not None else None)
+        refusal = access.grant_refusal(actor, grant, target)
+        if refusal is not None:
+            problems.add(row, ROLE, staff_service.REFUSALS[refusal])
 
 
 async def import_staff(
@@ -159,16 +197,14 @@ async def import_staff(
 
     existing_ids = [p_.staff.id for p_ in people.values() if p_.staff is not None and p_.staff.id]
     have = await staff_repo.grants_of(uow.session, existing_ids)
+    for person in people.values():
+        _refuse_rows(actor, school, person, have, problems)
     bad = problems.rows - {sheet.header_row}
     refused = bool(problems.found) and mode is ImportMode.all_or_nothing
     created: list[_Person] = []
     planned: list[tuple[_Person, Role, SchoolClass | None, int]] = []
     for person in people.values():
-        owned = (
-            {f"{g.role}|{g.scope_key}" for g in have.get(person.staff.id or 0, [])}
-            if (person.staff is not None)
-            else set()
-        )
+        owned = _owned(person, have)
         fresh = [(k, v) for k, v in person.grants.items() if v[0] not in bad]
         unchanged += sum(1 for k, _ in fresh if k in owned)
         todo = [(role, klass, row) for k, (row, role, klass) in fresh if k not in owned]
