@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.api.deps import Ctx
 from app.console import pages
+from app.console.docs import own_assets_only
 from app.console.session import (
     csrf_ok,
     csrf_token,
@@ -55,7 +56,7 @@ def _render(request: Request, name: str, code: int = 200, **context: Any) -> HTM
     context.update(csrf=csrf_token(request), levels=LEVEL_LABELS)
     response = templates.TemplateResponse(request, name, context, status_code=code)
     remember_csrf(request, response)
-    return response
+    return own_assets_only(response)
 
 
 def _to_sign_in(request: Request) -> RedirectResponse:

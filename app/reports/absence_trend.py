@@ -1,9 +1,11 @@
 """每日缺勤率 (daily absence rate) per school over a span of up to 200 days, e.g. a term.
 
 Definition: for each school day of the school in [start, end] (never after the school's
-today), ``absence_rate = absent / on_roll`` where ``absent`` is the 缺勤 list (unexplained
-absence) and ``on_roll`` is every student of the day's three lists plus those not recorded:
-the same day statuses as ``GET /attendance/lists``, which this report reads (one call per
+today), ``absence_rate = absent / recorded`` where ``absent`` is the 缺勤 list (unexplained
+absence) and ``recorded`` the students of the day's three lists (正常到校 + 请假 + 缺勤); those
+not recorded (no roll taken) are left out of the rate, and a day with no roll at all has no
+rate (null: a gap in the chart, never a false 0 %). ``on_roll`` adds the unrecorded. The same
+day statuses as ``GET /attendance/lists``, which this report reads (one call per
 school and window of at most 62 days), so the chart and the lists can never disagree.
 
 Access: ``county_id`` for the county admin (every school of the county), ``school_id`` for
@@ -47,7 +49,8 @@ async def _school_points(
         )
         for day in lists.days:
             absent, leave, unknown = len(day.absent), len(day.leave), len(day.not_recorded)
-            on_roll = len(day.present) + absent + leave + unknown
+            recorded = len(day.present) + absent + leave
+            on_roll = recorded + unknown
             points.append(
                 TrendPoint(
                     date=day.date,
@@ -55,7 +58,7 @@ async def _school_points(
                     absent=absent,
                     leave=leave,
                     not_recorded=unknown,
-                    absence_rate=round(absent / on_roll, 4) if on_roll else None,
+                    absence_rate=round(absent / recorded, 4) if recorded else None,
                 )
             )
     return points

@@ -16,8 +16,8 @@ router = APIRouter(tags=["报表 Reports"])
     "/api/v1/reports/absence-trend",
     summary="每日缺勤率(县内各校或一所学校,最多 200 天)",
     description="[start, end] 内每个上课日、每所学校:在册人数、缺勤(无故)、请假、未点名与缺勤率 "
-    "(缺勤 / 在册)。与 `GET /attendance/lists` 同一口径。county_id 仅县教育局;school_id 学校"
-    "管理者与县教育局。",
+    "(缺勤 / 已点名人数;当日未点名为 null)。与 `GET /attendance/lists` 同一口径。"
+    "county_id 仅县教育局;school_id 学校管理者与县教育局。",
 )
 async def absence_trend_report(
     uow: Uow,

@@ -13,7 +13,9 @@ class TrendPoint(BaseModel):
     absent: int = Field(description="缺勤(无故)人数")
     leave: int = Field(description="请假人数")
     not_recorded: int = Field(description="未点名人数")
-    absence_rate: float | None = Field(description="缺勤率 = absent / on_roll,4 位小数")
+    absence_rate: float | None = Field(
+        description="缺勤率 = absent / (on_roll − not_recorded),4 位小数;当日未点名则为 null"
+    )
 
 
 class SchoolTrend(BaseModel):

@@ -8,7 +8,7 @@
     var series = data.schools.map(function (s) {
       var by = {};
       s.points.forEach(function (p) { by[p.date] = p.absence_rate === null ? null : +(p.absence_rate * 100).toFixed(2); });
-      return { name: s.school_name, type: "line", showSymbol: false, connectNulls: true,
+      return { name: s.school_name, type: "line", showSymbol: false, connectNulls: false,
                data: axis.map(function (d) { return d in by ? by[d] : null; }) };
     });
     var chart = echarts.init(el);
