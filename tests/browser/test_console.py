@@ -7,7 +7,7 @@ Each test signs in through the console's form, opens its pages, compares the fig
 with the API's answers (bearer token), follows a drill-down, downloads an XLSX, and fails on
 any request to a host that is not the test server and on any console JavaScript error.
 Screenshots go to build/screenshots/. Marker ``browser``: not part of ``make test``;
-``.ci/run`` runs it (``-m browser``). Without Chromium the tests skip."""
+``.ci/run`` runs it (``-m browser``). Without Chromium the tests skip (fail when ``BROWSER_REQUIRED`` is set, as in ``.ci/run``)."""
 
 from __future__ import annotations
 
@@ -30,11 +30,13 @@ import pytest
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "build" / "screenshots"
+SHOTS = ROOT / os.environ.get("SCREENSHOTS", "build/screenshots")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "demo1234"
 COUNTY_ADMIN, PRINCIPAL, HEAD_TEACHER = "13800000001", "13800000002", "13800000005"
 
+if not Path(CHROMIUM).exists() and os.environ.get("BROWSER_REQUIRED"):
+    pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run installs it", pytrace=False)
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
