@@ -4,8 +4,10 @@ API's routes call, with the same access checks): no query of its own, no SQL.
 - county (县教育局): today's roll completion by school, open alerts (未核查) by level by
   school, the 疑似辍学 / 辍学 ledgers, the rates against the targets, the term chart;
 - school (校长、分管副校长、教务处): the same for one school, today's three lists, the weekly
-  bulletin, open cases, its classes (drill-down);
-- class (班主任, or a manager drilling down): today's roll, the class's open cases, the inbox;
+  bulletin, open cases with their next and overdue deadlines and open tasks, its classes
+  (drill-down), the roles nobody holds (岗位空缺);
+- class (班主任, or a manager drilling down): today's roll, the class's open cases with the
+  next deadline, the inbox;
 - case: one case with its timeline.
 
 The term chart covers the current term of the school's calendar (the first school's for a
@@ -16,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from app.alerts import cases
-from app.alerts.cases_schemas import CaseDetail, CaseOut
+from app.alerts import cases, vacancies, vacancies_repo
+from app.alerts.cases_schemas import CaseDetail, CaseOut, DeadlineOut, TaskOut
 from app.attendance import queries as attendance_queries
 from app.attendance.schemas import ClassRollOut, ComplianceOut, DayListsOut, MissingRoll
 from app.calendar import service as calendar_service
@@ -42,6 +44,16 @@ TREND_FALLBACK_DAYS = 60
 NO_COUNTY = "此页面仅限县教育局 (county admins only)"
 NO_SCHOOL = "此页面仅限学校管理者(校长、分管副校长、教务处)与县教育局"
 NO_CLASS = "您不是任何班级的班主任,也不管理学校"
+
+
+@dataclass
+class CaseLine:
+    """An open case with what is owed: the next deadline, the overdue ones, open tasks."""
+
+    case: CaseOut
+    next_deadline: DeadlineOut | None
+    overdue: list[DeadlineOut]
+    open_tasks: list[TaskOut]
 
 
 @dataclass
@@ -72,9 +84,10 @@ class SchoolPage:
     lists: DayListsOut | None
     week_start: date
     bulletin: WeeklyBulletinOut
-    open_cases: list[CaseOut]
+    open_cases: list[CaseLine]
     classes: list[ClassOut]
     trend: AbsenceTrendOut
+    vacant: str | None
 
 
 @dataclass
@@ -82,7 +95,7 @@ class ClassPage:
     klass: ClassOut
     school: SchoolOut
     roll: ClassRollOut
-    open_cases: list[CaseOut]
+    open_cases: list[CaseLine]
     inbox: InboxPage | None = None
     head_classes: list[ClassOut] = field(default_factory=list)
 
@@ -118,6 +131,31 @@ async def _open_alerts(uow: UnitOfWork, actor: Actor, school_id: int) -> dict[st
         out[level.value] = page.total
     out["total"] = sum(out.values())
     return out
+
+
+async def _case_lines(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, rows: list[CaseOut]
+) -> list[CaseLine]:
+    """Each open case's detail (the API's ``GET /cases/{id}``): one read per open case."""
+    out = []
+    for row in rows:
+        detail = await cases.get_case(uow, ctx, actor, row.id)
+        owed = sorted((d for d in detail.pending_deadlines if d.owed), key=lambda d: d.due_at)
+        out.append(
+            CaseLine(
+                case=row,
+                next_deadline=next((d for d in owed if not d.overdue), None),
+                overdue=[d for d in owed if d.overdue],
+                open_tasks=[t for t in detail.tasks if t.done_at is None],
+            )
+        )
+    return out
+
+
+async def _vacant(uow: UnitOfWork, school_id: int) -> str | None:
+    """The roles nobody holds, worded as the daily 岗位空缺 notice words them."""
+    found = await vacancies_repo.vacancies(uow.session, [school_id])
+    return vacancies.vacancy_title(found[0]) if found and found[0].any else None
 
 
 async def _term_span(
@@ -211,11 +249,12 @@ async def school_page(uow: UnitOfWork, ctx: AppContext, actor: Actor, school_id:
         bulletin=await bulletin.weekly_bulletin(
             uow, ctx, actor, school_id=school_id, week_start=week_start
         ),
-        open_cases=open_cases.items,
+        open_cases=await _case_lines(uow, ctx, actor, open_cases.items),
         classes=classes.items,
         trend=await absence_trend.absence_trend(
             uow, ctx, actor, county_id=None, school_id=school_id, start=start, end=end
         ),
+        vacant=await _vacant(uow, school_id),
     )
 
 
@@ -236,7 +275,12 @@ async def class_page(
         limit=PAGE,
         offset=0,
     )
-    page = ClassPage(klass=klass, school=school, roll=roll, open_cases=open_cases.items)
+    page = ClassPage(
+        klass=klass,
+        school=school,
+        roll=roll,
+        open_cases=await _case_lines(uow, ctx, actor, open_cases.items),
+    )
     if with_inbox:
         page.inbox = await inbox.list_inbox(uow, actor, unread=None, limit=20, offset=0)
     return page

@@ -16,7 +16,7 @@ from app.console.docs import STATIC_DIR
 from app.db.models import Staff
 from app.domain.roles import Role
 from app.security.tokens import issue_token
-from tests.helpers import MONDAY, TUESDAY, event, roll
+from tests.helpers import MONDAY, TUESDAY, event, move, roll
 from tests.world import World
 
 pytestmark = pytest.mark.db
@@ -214,3 +214,38 @@ async def test_daily_absence_rate_counts_only_the_recorded(
     ):
         got = await client.get(TREND, params=bad, headers=world.auth("county_admin"))
         assert got.status_code == 422, bad
+
+
+async def test_the_school_page_shows_what_is_owed_and_who_is_missing(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    ids = world.ids
+    await roll(client, world, [event(ids["student_A1"], "absent")])
+    case = (
+        await client.get(
+            f"/api/v1/students/{ids['student_A1']}/case", headers=world.auth("principal")
+        )
+    ).json()
+    owed = [d for d in case["pending_deadlines"] if d["owed"]]
+    assert owed, case
+    await as_person(client, world, "principal")
+    page = (await client.get(f"/console/schools/{ids['school_A']}")).text
+    row = re.search(rf'<tr data-case="{case["id"]}">(.*?)</tr>', page, re.S)
+    assert row, page
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+    first = min(owed, key=lambda d: d["due_at"])
+    if first["overdue"]:
+        assert first["kind_label"] in cells[6]
+    else:
+        assert cells[5].startswith(first["kind_label"])
+        assert cells[6] == "—"
+    # 班级 A2 has no head teacher: the vacancy notice's wording
+    assert "A2无班主任" in page
+    # the school's clock a day later: what was due is now overdue, in local time
+    move(world.ctx, datetime(2026, 11, 25, 6, 0, tzinfo=UTC))
+    later = (await client.get(f"/console/schools/{ids['school_A']}")).text
+    row = re.search(rf'<tr data-case="{case["id"]}">(.*?)</tr>', later, re.S)
+    assert row
+    overdue_cell = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)[6]
+    local_due = datetime.fromisoformat(first["due_at"].replace("Z", "+00:00")) + timedelta(hours=8)
+    assert f"{first['kind_label']}(应于 {local_due:%Y-%m-%d %H:%M})" in overdue_cell
