@@ -7,7 +7,8 @@ Each test signs in through the console's form, opens its pages, compares the fig
 with the API's answers (bearer token), follows a drill-down, downloads an XLSX, and fails on
 any request to a host that is not the test server and on any console JavaScript error.
 Screenshots go to build/screenshots/. Marker ``browser``: not part of ``make test``;
-``.ci/run`` runs it (``-m browser``). Without Chromium the tests skip (fail when ``BROWSER_REQUIRED`` is set, as in ``.ci/run``)."""
+``.ci/run`` runs it (``-m browser``). Without Chromium the tests skip (they fail when
+``BROWSER_REQUIRED`` is set, as in ``.ci/run``)."""
 
 from __future__ import annotations
 
