@@ -27,7 +27,7 @@ from app.context import AppContext
 from app.core.time import local_today
 from app.db.uow import UnitOfWork
 from app.delivery import inbox
-from app.delivery.schemas import InboxPage
+from app.delivery.schemas import InboxPage, NotificationOut
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import LEVELS, AlertStatus, CaseStatus
@@ -302,3 +302,14 @@ async def case_page(
 ) -> tuple[CaseDetail, SchoolOut]:
     case = await cases.get_case(uow, ctx, actor, case_id)
     return case, await org_service.get_school(uow, actor, case.school_id)
+
+
+async def mark_read(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, notification_id: int
+) -> NotificationOut:
+    """The inbox's 标为已读, as ``POST /inbox/{id}/read`` does it."""
+    return await inbox.mark_read(uow, ctx, actor, notification_id)
+
+
+async def school_timezone(uow: UnitOfWork, actor: Actor, school_id: int) -> str:
+    return (await org_service.get_school(uow, actor, school_id)).timezone

@@ -29,7 +29,7 @@ from app.console.session import (
     session_token,
     start_session,
 )
-from app.core.types import Id
+from app.core.types import BigId, Id
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.errors import AppError, Forbidden, RateLimited, Unauthorized
@@ -183,3 +183,26 @@ async def case(request: Request, ctx: Ctx, case_id: Id) -> Response:
         return {"case": case, "tz": school.timezone}
 
     return await _page(request, ctx, "case.html", build)
+
+
+@router.post("/inbox/{notification_id}/read", response_class=HTMLResponse)
+async def inbox_read(
+    request: Request,
+    ctx: Ctx,
+    notification_id: BigId,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """htmx swaps the answered row in place; without script the form posts and comes back."""
+    if not csrf_ok(request, csrf):
+        return _render(request, "error.html", 403, status=403, message=_BAD_CSRF)
+    htmx = request.headers.get("HX-Request") == "true"
+
+    async def build(uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+        notice = await pages.mark_read(uow, ctx, actor, notification_id)
+        if not htmx:
+            return {"redirect": "/console/teacher"}
+        school = notice.school_id
+        tz = (await pages.school_timezone(uow, actor, school)) if school else "Asia/Shanghai"
+        return {"n": notice, "tz": tz}
+
+    return await _page(request, ctx, "inbox_row.html", build)

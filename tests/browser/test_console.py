@@ -277,6 +277,16 @@ def test_head_teacher_sees_the_class(browser: Any, base: str) -> None:
     inbox = api(base, HEAD_TEACHER, "/api/v1/inbox?limit=1")
     assert text_of(page, "#unread") == str(inbox["unread"])
     print(f"\nteacher: roll rows {len(roll['students'])}, unread {inbox['unread']}")
+    if inbox["unread"]:
+        # htmx: 标为已读 swaps the row in place (the CSRF header rides along)
+        row = page.locator("#inbox tr[data-notice]").filter(has=page.locator("button")).first
+        notice = row.get_attribute("data-notice")
+        row.locator("button").click()
+        page.wait_for_selector(f"#notice-{notice} .ok")
+        assert page.url.endswith("/console/teacher")  # no navigation
+        after = api(base, HEAD_TEACHER, "/api/v1/inbox?limit=1")["unread"]
+        assert after == inbox["unread"] - 1
+        print(f"teacher: marked read in the browser, API unread {inbox['unread']} -> {after}")
     # a stale session goes back to sign-in
     w.context.clear_cookies()
     page.goto(base + "/console/teacher")

@@ -249,3 +249,31 @@ async def test_the_school_page_shows_what_is_owed_and_who_is_missing(
     overdue_cell = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)[6]
     local_due = datetime.fromisoformat(first["due_at"].replace("Z", "+00:00")) + timedelta(hours=8)
     assert f"{first['kind_label']}(应于 {local_due:%Y-%m-%d %H:%M})" in overdue_cell
+
+
+async def test_marking_a_notice_read_needs_the_csrf_pair(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await roll(client, world, [event(world.ids["student_A1"], "absent")])
+    inbox = (await client.get("/api/v1/inbox", headers=world.auth("head_teacher"))).json()
+    assert inbox["unread"] >= 1
+    notice = inbox["items"][0]
+    await as_person(client, world, "head_teacher")
+    page = await client.get("/console/teacher")
+    assert f'data-notice="{notice["id"]}"' in page.text
+    token = csrf_of(page.text)
+    url = f"/console/inbox/{notice['id']}/read"
+    assert (await client.post(url, data={"csrf": "z" * 40})).status_code == 403
+    assert (await client.post(url, headers={"X-CSRF-Token": "z" * 40})).status_code == 403
+    after = (await client.get("/api/v1/inbox", headers=world.auth("head_teacher"))).json()
+    assert after["unread"] == inbox["unread"]  # nothing changed
+    r = await client.post(url, headers={"X-CSRF-Token": token, "HX-Request": "true"})
+    assert r.status_code == 200 and "已读" in r.text and "<html" not in r.text
+    after = (await client.get("/api/v1/inbox", headers=world.auth("head_teacher"))).json()
+    assert after["unread"] == inbox["unread"] - 1
+    # without script the form posts and the page comes back
+    plain = await client.post(url, data={"csrf": token})
+    assert plain.status_code == 303 and plain.headers["location"] == "/console/teacher"
+    # someone else's notice is not found
+    await as_person(client, world, "principal")
+    assert (await client.post(url, data={"csrf": token})).status_code == 404
