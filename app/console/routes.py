@@ -29,7 +29,7 @@ from app.console.session import (
     session_token,
     start_session,
 )
-from app.core.types import BigId, Id
+from app.core.types import BigId, Id, SafeLine
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.errors import AppError, Forbidden, RateLimited, Unauthorized
@@ -111,8 +111,8 @@ async def login(
     ctx: Ctx,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
-    csrf: Annotated[str, Form(max_length=128)] = "",
-    next: Annotated[str, Form(max_length=512)] = "/console/",
+    csrf: Annotated[str, Form(max_length=128), SafeLine] = "",
+    next: Annotated[str, Form(max_length=512), SafeLine] = "/console/",
 ) -> Response:
     if not csrf_ok(request, csrf):
         return _render(request, "login.html", 403, next=_safe_next(next), message=_BAD_CSRF)
@@ -128,7 +128,9 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, csrf: Annotated[str, Form(max_length=128)] = "") -> Response:
+async def logout(
+    request: Request, csrf: Annotated[str, Form(max_length=128), SafeLine] = ""
+) -> Response:
     if not csrf_ok(request, csrf):
         return _render(request, "error.html", 403, status=403, message=_BAD_CSRF)
     response = RedirectResponse("/console/login", status_code=303)
@@ -190,7 +192,7 @@ async def inbox_read(
     request: Request,
     ctx: Ctx,
     notification_id: BigId,
-    csrf: Annotated[str, Form(max_length=128)] = "",
+    csrf: Annotated[str, Form(max_length=128), SafeLine] = "",
 ) -> Response:
     """htmx swaps the answered row in place; without script the form posts and comes back."""
     if not csrf_ok(request, csrf):
