@@ -21,6 +21,8 @@ from app.calendar import routes as calendar
 from app.casework import care_routes as care
 from app.casework import return_notices_routes as legal
 from app.casework import routes as casework
+from app.console import docs as console_docs
+from app.console import routes as console
 from app.context import AppContext
 from app.delivery import inbox_routes as inbox
 from app.delivery import routes as delivery
@@ -32,6 +34,7 @@ from app.org import auth_routes as auth
 from app.org import counties_routes as counties
 from app.org import schools_routes as schools
 from app.org import staff_routes as staff
+from app.reports import absence_trend_routes as absence_trend
 from app.reports import bulletin_routes as reports
 from app.reports import ledgers_routes as ledgers
 from app.reports import reviews_routes as reviews
@@ -89,6 +92,8 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         lifespan=lifespan,
         generate_unique_id_function=contract.unique_id,
         dependencies=[Depends(strict_query_dates)],
+        docs_url=None,  # served from the package's own files (app/console/docs.py)
+        redoc_url=None,
     )
     if ctx is not None:
         app.state.ctx = ctx
@@ -121,6 +126,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         inbox,
         delivery,
         reports,
+        absence_trend,
         reviews,
         ledgers,
         school_age,
@@ -129,4 +135,6 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     for module in modules:
         app.include_router(module.router)
     app.include_router(xlsx_twins(module.router for module in modules))
+    console_docs.install(app)  # /, /docs, /redoc and /static: no external URL
+    app.include_router(console.router)
     return app

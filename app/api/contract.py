@@ -196,6 +196,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/ledgers/absence-tracking"): "ledgers_absence_tracking_get",
     ("GET", "/api/v1/ledgers/county"): "ledgers_county_get",
     ("GET", "/api/v1/reports/rates"): "reports_rates_get",
+    ("GET", "/api/v1/reports/absence-trend"): "reports_absence_trend_get",
     (
         "POST",
         "/api/v1/counties/{county_id}/school-age-children/import",

@@ -16,6 +16,11 @@ from app.errors import Unauthorized
 from app.org import auth
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+# The web console keeps the same access token in this HttpOnly, SameSite=Strict cookie
+# (app/console/session.py). The API accepts it for reads only (GET/HEAD: the console's XLSX
+# links); a write still needs the bearer token or the console's CSRF-checked forms.
+CONSOLE_COOKIE = "kcbx_console"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="县级系统的 API 密钥 (county systems)"
 )
@@ -43,6 +48,8 @@ async def get_actor(
         actor = await auth.actor_from_api_key(uow, ctx, api_key)
     elif token:
         actor = await auth.actor_from_token(uow, ctx, token)
+    elif request.method in SAFE_METHODS and (cookie := request.cookies.get(CONSOLE_COOKIE)):
+        actor = await auth.actor_from_token(uow, ctx, cookie)
     else:
         raise Unauthorized("请先登录 (sign in, or send an X-API-Key)")
     request.state.actor = actor  # for the access log (app/access_logs/middleware.py)
