@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # How long a process may use its copy of the clock before reading the row again. 0: every
     # request and every engine tick reads it (one primary-key read; drills only).
     simulation_clock_ttl_seconds: float = Field(default=0.0, ge=0, le=60)
+    # The county a drill deployment rehearses (its id): its county admins (and its county keys
+    # granted the drill scope) may move the clock besides the operator. Unset: the operator only.
+    drill_county: int | None = Field(default=None, ge=1)
 
     # Delivery channels: vendor base URLs, WeChat and SMS credentials, case links
     # (e.g. KCBX_CHANNELS__SMS_ENDPOINT). Robots and webhooks are configured per school/county.
@@ -135,12 +138,14 @@ class Settings(BaseSettings):
                 )
             if self.seed_demo:
                 raise ValueError("production refuses demo data: set KCBX_SEED_DEMO=false" + hint)
-            if self.simulation_clock or self.simulation_clock_start is not None:
+            if self.simulation_clock or self.simulation_clock_start or self.drill_county:
                 raise ValueError("production refuses the simulation clock")
-        if self.simulation_clock_start is not None and not self.simulation_clock:
-            raise ValueError(
-                "KCBX_SIMULATION_CLOCK_START needs KCBX_SIMULATION_CLOCK=true (a drill deployment)"
-            )
+        for name, value in (
+            ("KCBX_SIMULATION_CLOCK_START", self.simulation_clock_start),
+            ("KCBX_DRILL_COUNTY", self.drill_county),
+        ):
+            if value is not None and not self.simulation_clock:
+                raise ValueError(f"{name} needs KCBX_SIMULATION_CLOCK=true (a drill deployment)")
         return self
 
 
