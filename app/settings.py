@@ -10,6 +10,7 @@ explicit settings accept the demo values.
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import ip_network
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,7 +77,12 @@ class Settings(BaseSettings):
     # Sign-in throttle (app/org/throttle.py), counted across processes in the database.
     sign_in_window_seconds: int = Field(default=900, ge=1)
     sign_in_account_failures: int = Field(default=5, ge=1)
-    sign_in_client_failures: int = Field(default=30, ge=1)
+    # Beyond this an address's *wrong* credentials answer 429; right ones still sign in (one
+    # NAT or proxy address is shared by a whole school).
+    sign_in_client_failures: int = Field(default=100, ge=1)
+    # Proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips and the sign-in
+    # throttle's client address): addresses or networks, comma-separated, or "*".
+    trusted_proxies: str = "127.0.0.1"
 
     # The alert engine: inside the API process (make run), or its own (python -m app.jobs).
     engine_in_process: bool = True
@@ -117,6 +123,19 @@ class Settings(BaseSettings):
     # Access logs are kept this long (网络安全法 第21条: at least six months).
     access_log_days: int = Field(default=400, ge=180)
     demo_password: str = "demo1234"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if entry and entry != "*":
+                try:
+                    ip_network(entry, strict=False)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"KCBX_TRUSTED_PROXIES: not an address or network: {entry!r}"
+                    ) from exc
+        return value
 
     @field_validator("default_timezone")
     @classmethod

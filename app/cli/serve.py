@@ -1,4 +1,5 @@
-"""``make run``: migrate the database, seed the demo once, and serve the API.
+"""``make run`` and the Docker image: migrate the database, seed the demo once (development),
+and serve the API, trusting proxy headers from ``KCBX_TRUSTED_PROXIES`` only.
 
 Migrations run here, before the event loop starts, because Alembic's async env runs its own.
 """
@@ -47,7 +48,15 @@ def main() -> None:
     migrations.upgrade(settings.database_url)
     if settings.seed_demo:
         asyncio.run(_seed(settings))
-    uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        # X-Forwarded-For/-Proto believed from these only (the throttle reads the same list).
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+    )
 
 
 if __name__ == "__main__":
