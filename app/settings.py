@@ -14,7 +14,14 @@ from ipaddress import ip_network
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, AwareDatetime, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.delivery.channels.config import ChannelEndpoints
@@ -116,6 +123,16 @@ class Settings(BaseSettings):
     # hosts, nothing to loopback/private/link-local addresses unless allowed here, e.g.
     # KCBX_OUTBOUND__ALLOW_NETWORKS='["10.8.0.0/16"]' for a county system on a private network.
     outbound: OutboundPolicy = Field(default_factory=OutboundPolicy)
+
+    # Operations (README, "Operations"): logs for every process; the Prometheus scrape.
+    log_format: Literal["plain", "json"] = "plain"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # GET /metrics (and GET /engine/health) with "Authorization: Bearer <token>". Unset:
+    # /metrics answers 404 (off by default). At least 32 characters.
+    metrics_token: SecretStr | None = Field(default=None, min_length=32)
+    # A separate engine (python -m app.jobs) serves its own in-process figures on this port
+    # (prometheus_client's server, no token: an internal port). Unset: none.
+    engine_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     host: str = "127.0.0.1"
     port: int = 8000
