@@ -44,7 +44,8 @@ async def read_clock(ctx: Ctx, actor: CurrentActor) -> ClockOut:
     "/api/v1/sim/clock",
     summary="设置或推进模拟时钟,期间到期的事项按时间顺序触发",
     description="Only with KCBX_SIMULATION_CLOCK=true (refused in production); the operator, "
-    "and the admins and drill-scoped keys of the county KCBX_DRILL_COUNTY names. Forward (`advance_minutes`, or `set` "
+    "and the admins and drill-scoped keys of the county KCBX_DRILL_COUNTY names. "
+    "Forward (`advance_minutes`, or `set` "
     "ahead; at most a school year at once): every deadline and periodic job (roll, task, "
     "care and return-notice reminders, deliveries with their retries and quiet hours) runs "
     "at each simulated moment it would have run, in time order. Back (`set`): only while "
