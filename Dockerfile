@@ -22,4 +22,9 @@ USER kcbx
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
 # KCBX_DATABASE_URL, KCBX_SECRET_KEY and KCBX_DATA_KEY come from the environment.
-CMD ["sh", "-c", "alembic upgrade head && exec uvicorn app.main:create_app --factory --host 0.0.0.0 --port 8000 --proxy-headers"]
+# Behind a reverse proxy in another container, name its address or network, e.g.
+#   docker run -e KCBX_TRUSTED_PROXIES=172.18.0.0/16 …
+# (X-Forwarded-For is believed from these only: uvicorn and the sign-in throttle read it).
+ENV KCBX_TRUSTED_PROXIES=127.0.0.1 KCBX_LOG_FORMAT=json
+# Migrates (alembic upgrade head), then serves with the settings above.
+CMD ["python", "-m", "app.cli.serve"]

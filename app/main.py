@@ -15,6 +15,7 @@ from app.alerts import policy_routes as alert_policies
 from app.api import contract, errors, guards, openapi
 from app.api import health_routes as health
 from app.api.dates import strict_query_dates
+from app.api.request_id import RequestIdMiddleware
 from app.attendance import leaves_routes as leaves
 from app.attendance import routes as attendance
 from app.calendar import routes as calendar
@@ -24,6 +25,7 @@ from app.casework import routes as casework
 from app.console import docs as console_docs
 from app.console import routes as console
 from app.context import AppContext
+from app.core import logs
 from app.delivery import inbox_routes as inbox
 from app.delivery import routes as delivery
 from app.jobs import routes as engine_jobs
@@ -67,6 +69,8 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         own = ctx is None
         app.state.ctx = ctx or AppContext.from_settings(settings or get_settings())
         if own:
+            s = app.state.ctx.settings
+            logs.configure(s.log_format, s.log_level)  # whatever server runs the app
             await refuse_demo_in_production(app.state.ctx)
             await sim_clock.attach(app.state.ctx)
         runner = None
@@ -101,6 +105,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     openapi.install(app)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(SimClockMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # the log lines of the request name it
     guards.install(app)  # outermost: a body over the cap is refused before anything reads it
     # Attendance first: routes are matched in order and the roll is by far the busiest.
     modules = (

@@ -10,10 +10,18 @@ explicit settings accept the demo values.
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import ip_network
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, AwareDatetime, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.delivery.channels.config import ChannelEndpoints
@@ -76,7 +84,12 @@ class Settings(BaseSettings):
     # Sign-in throttle (app/org/throttle.py), counted across processes in the database.
     sign_in_window_seconds: int = Field(default=900, ge=1)
     sign_in_account_failures: int = Field(default=5, ge=1)
-    sign_in_client_failures: int = Field(default=30, ge=1)
+    # Beyond this an address's *wrong* credentials answer 429; right ones still sign in (one
+    # NAT or proxy address is shared by a whole school).
+    sign_in_client_failures: int = Field(default=100, ge=1)
+    # Proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips and the sign-in
+    # throttle's client address): addresses or networks, comma-separated, or "*".
+    trusted_proxies: str = "127.0.0.1"
 
     # The alert engine: inside the API process (make run), or its own (python -m app.jobs).
     engine_in_process: bool = True
@@ -98,6 +111,9 @@ class Settings(BaseSettings):
     # How long a process may use its copy of the clock before reading the row again. 0: every
     # request and every engine tick reads it (one primary-key read; drills only).
     simulation_clock_ttl_seconds: float = Field(default=0.0, ge=0, le=60)
+    # The county a drill deployment rehearses (its id): its county admins (and its county keys
+    # granted the drill scope) may move the clock besides the operator. Unset: the operator only.
+    drill_county: int | None = Field(default=None, ge=1)
 
     # Delivery channels: vendor base URLs, WeChat and SMS credentials, case links
     # (e.g. KCBX_CHANNELS__SMS_ENDPOINT). Robots and webhooks are configured per school/county.
@@ -108,12 +124,35 @@ class Settings(BaseSettings):
     # KCBX_OUTBOUND__ALLOW_NETWORKS='["10.8.0.0/16"]' for a county system on a private network.
     outbound: OutboundPolicy = Field(default_factory=OutboundPolicy)
 
+    # Operations (README, "Operations"): logs for every process; the Prometheus scrape.
+    log_format: Literal["plain", "json"] = "plain"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # GET /metrics (and GET /engine/health) with "Authorization: Bearer <token>". Unset:
+    # /metrics answers 404 (off by default). At least 32 characters.
+    metrics_token: SecretStr | None = Field(default=None, min_length=32)
+    # A separate engine (python -m app.jobs) serves its own in-process figures on this port
+    # (prometheus_client's server, no token: an internal port). Unset: none.
+    engine_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
     host: str = "127.0.0.1"
     port: int = 8000
     seed_demo: bool = True
     # Access logs are kept this long (网络安全法 第21条: at least six months).
     access_log_days: int = Field(default=400, ge=180)
     demo_password: str = "demo1234"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if entry and entry != "*":
+                try:
+                    ip_network(entry, strict=False)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"KCBX_TRUSTED_PROXIES: not an address or network: {entry!r}"
+                    ) from exc
+        return value
 
     @field_validator("default_timezone")
     @classmethod
@@ -135,12 +174,14 @@ class Settings(BaseSettings):
                 )
             if self.seed_demo:
                 raise ValueError("production refuses demo data: set KCBX_SEED_DEMO=false" + hint)
-            if self.simulation_clock or self.simulation_clock_start is not None:
+            if self.simulation_clock or self.simulation_clock_start or self.drill_county:
                 raise ValueError("production refuses the simulation clock")
-        if self.simulation_clock_start is not None and not self.simulation_clock:
-            raise ValueError(
-                "KCBX_SIMULATION_CLOCK_START needs KCBX_SIMULATION_CLOCK=true (a drill deployment)"
-            )
+        for name, value in (
+            ("KCBX_SIMULATION_CLOCK_START", self.simulation_clock_start),
+            ("KCBX_DRILL_COUNTY", self.drill_county),
+        ):
+            if value is not None and not self.simulation_clock:
+                raise ValueError(f"{name} needs KCBX_SIMULATION_CLOCK=true (a drill deployment)")
         return self
 
 

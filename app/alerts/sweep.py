@@ -23,6 +23,7 @@ from app.alerts import deadlines_repo
 from app.alerts import repository as repo
 from app.alerts.engine import Outbox, apply_effects, to_domain
 from app.context import AppContext
+from app.core import logs
 from app.db.uow import UnitOfWork
 from app.delivery.wording import DIGEST_LATE_TOPIC, TemplateError, topic_label
 from app.domain.cases import DeadlineDue, DeadlineKind, Effect, Timeline, TimelineKind, transition
@@ -184,6 +185,7 @@ async def _fire(
     fired_at = ctx.clock()
     horizon = timedelta(minutes=ctx.settings.engine_digest_after_minutes)
     for d in due:
+        logs.case_id.set(d.case_id)  # this batch's lines name the case being fired
         late = fired_at - d.due_at
         lateness = min(MAX_LATENESS_MS, max(0, int(late.total_seconds() * 1000)))
         row, case = rows.get(d.case_id), cases.get(d.case_id)
@@ -222,6 +224,7 @@ async def _fire(
             result.lateness_ms.append(lateness)
         else:
             result.cancelled += 1
+    logs.case_id.set(None)
     await outbox.write(uow)
     await deadlines_repo.mark_deadlines(uow.session, marks)
     await uow.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from app.context import AppContext
 from app.core.types import OFFSET_MAX
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
-from app.errors import Unauthorized
+from app.errors import NotFound, Unauthorized
 from app.org import auth
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -56,9 +57,44 @@ async def get_actor(
     return actor
 
 
+def _is_scraper(ctx: AppContext, token: str | None) -> bool:
+    """The bearer is the scrape token (``KCBX_METRICS_TOKEN``), compared in constant time."""
+    expected = ctx.settings.metrics_token
+    return (
+        expected is not None
+        and token is not None
+        and hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
+    )
+
+
+async def require_scraper(
+    ctx: Annotated[AppContext, Depends(get_ctx)],
+    token: Annotated[str | None, Depends(oauth2)],
+) -> None:
+    """``/metrics``: 404 while no scrape token is configured, 401 without the right one."""
+    if ctx.settings.metrics_token is None:
+        raise NotFound("指标端点未启用 (metrics are off: KCBX_METRICS_TOKEN)")
+    if not _is_scraper(ctx, token):
+        raise Unauthorized("需要抓取令牌 (the scrape token, as a bearer token)")
+
+
+async def get_actor_or_scraper(
+    request: Request,
+    ctx: Annotated[AppContext, Depends(get_ctx)],
+    uow: Annotated[UnitOfWork, Depends(get_uow)],
+    token: Annotated[str | None, Depends(oauth2)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Actor | None:
+    """Someone signed in, or the monitoring system with the scrape token (``None``)."""
+    if not api_key and _is_scraper(ctx, token):
+        return None
+    return await get_actor(request, ctx, uow, token, api_key)
+
+
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 Uow = Annotated[UnitOfWork, Depends(get_uow)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
+ActorOrScraper = Annotated[Actor | None, Depends(get_actor_or_scraper)]
 Limit = Annotated[int, Query(ge=1, le=500, description="每页条数 (page size)")]
 Offset = Annotated[
     int, Query(ge=0, le=OFFSET_MAX, description="跳过条数 (rows to skip, at most 2³¹−1)")

@@ -31,6 +31,7 @@ from app.attendance.schemas import (
     StudentHistoryOut,
     ThreeListsOut,
 )
+from app.core import metrics
 from app.core.types import Id, SchoolDate
 from app.errors import Invalid, PayloadTooLarge
 
@@ -129,7 +130,9 @@ async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
 )
 async def post_events(request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor) -> Response:
     items, single = await _read_events(request, ctx.settings.attendance_batch_limit)
-    intake = await attendance.record_events(uow, ctx, actor, items)
+    with metrics.INTAKE_SECONDS.time():
+        intake = await attendance.record_events(uow, ctx, actor, items)
+    metrics.intake(intake.accepted, intake.duplicate, intake.rejected)
     # The answer's JSON comes ready from the intake: no model to validate and dump again.
     if not single:
         return Response(intake.body(), media_type="application/json")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from app.cli import cli_logging
 from app.context import AppContext
 from app.core.tables import FileError, ImportMode
 from app.domain.access import Actor, ActorKind
@@ -73,6 +74,7 @@ def _print(report: ImportReport) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
+    cli_logging()
     try:
         data = args.file.read_bytes()
     except OSError as exc:

@@ -17,6 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from app.cli import cli_logging
 from app.cli.import_roster import OPERATOR
 from app.context import AppContext
 from app.core.tables import FileError, ImportMode
@@ -73,6 +74,7 @@ async def _run(args: argparse.Namespace, sheets: list[tuple[str, Sheet]]) -> lis
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
+    cli_logging()
     sheets: list[tuple[str, Sheet]] = []
     try:
         if args.roster:

@@ -1,4 +1,5 @@
-"""``make run``: migrate the database, seed the demo once, and serve the API.
+"""``make run`` and the Docker image: migrate the database, seed the demo once (development),
+and serve the API, trusting proxy headers from ``KCBX_TRUSTED_PROXIES`` only.
 
 Migrations run here, before the event loop starts, because Alembic's async env runs its own.
 """
@@ -12,6 +13,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from app.context import AppContext
+from app.core import logs
 from app.db import migrations
 from app.jobs import sim_clock
 from app.seed.demo import OPS_MOBILE, seed_demo
@@ -44,10 +46,20 @@ def main() -> None:
         # Refusing to start is the point (demo secret or data outside development): say why.
         reasons = "; ".join(str(e["msg"]) for e in exc.errors())
         sys.exit(f"配置不安全,拒绝启动 (refusing to start): {reasons}")
+    logs.configure(settings.log_format, settings.log_level, unless_set=True)
     migrations.upgrade(settings.database_url)
     if settings.seed_demo:
         asyncio.run(_seed(settings))
-    uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        # X-Forwarded-For/-Proto believed from these only (the throttle reads the same list).
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        log_config=logs.config(settings.log_format, settings.log_level),
+    )
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from typing import Any
 import httpx
 
 from app.context import AppContext
+from app.core import metrics
 from app.delivery import repository as repo
 from app.delivery.channels.base import Channel, Outcome, SendResult
 from app.delivery.channels.config import ChannelEndpoints
@@ -337,6 +338,8 @@ class DeliveryWorker:
             await repo.add_attempts(s, attempts)
             await repo.add_deliveries(s, fallbacks)
             await uow.commit()
+        for a in attempts:
+            metrics.DELIVERIES.labels(a["channel"], a["status"]).inc()
 
 
 def _attempt(

@@ -30,13 +30,16 @@ class SchoolClockFacts:
     calendar: SchoolCalendar
 
 
-def may_move_clock(actor: Actor) -> bool:
-    """The operator, county admins (people), and API keys granted the drill scope."""
+def may_move_clock(actor: Actor, drill_county_id: int | None) -> bool:
+    """The operator; a county admin of the drill's county (``KCBX_DRILL_COUNTY``); an API key
+    of that county granted the drill scope. No drill county configured: the operator only."""
     if actor.superuser:
         return True
-    if actor.kind is ActorKind.api_key:
-        return DRILL_SCOPE in actor.scopes
-    return actor.has_role(Role.county_admin)
+    if drill_county_id is None:
+        return False
+    if actor.kind is ActorKind.api_key and DRILL_SCOPE not in actor.scopes:
+        return False  # a county key acts for the drill only when granted the drill scope
+    return any(g.role is Role.county_admin and g.county_id == drill_county_id for g in actor.grants)
 
 
 def _is_school_day(calendar: SchoolCalendar, day: date) -> bool:

@@ -8,7 +8,10 @@ import asyncio
 import logging
 import signal
 
+from prometheus_client import start_http_server
+
 from app.context import AppContext
+from app.core import logs
 from app.db import migrations
 from app.jobs import sim_clock
 from app.jobs.runner import EngineRunner
@@ -31,8 +34,12 @@ async def _run() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    migrations.upgrade(get_settings().database_url)
+    settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level)
+    if settings.engine_metrics_port is not None:
+        # This process's counters (fired, lateness, deliveries): an internal port, no token.
+        start_http_server(settings.engine_metrics_port, addr=settings.host)
+    migrations.upgrade(settings.database_url)
     asyncio.run(_run())
 
 

@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.alerts import sweep
 from app.context import AppContext
+from app.core import metrics
 from app.delivery.channels import outbound
 from app.delivery.worker import DeliveryWorker
 from app.jobs import repository as engine_jobs
@@ -68,6 +69,7 @@ class EngineRunner:
         if self._sweep_recorded is None or time.monotonic() - self._sweep_recorded > 30:
             await self._record_sweep(started, None)
             self._sweep_recorded = time.monotonic()
+        metrics.swept(result.fired, result.cancelled, result.failed, result.lateness_ms)
         if result.fired or result.cancelled or result.failed:
             worst = max(result.lateness_ms, default=0)
             log.info(

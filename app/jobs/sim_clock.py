@@ -19,7 +19,10 @@ Decisions:
   runs out after two minutes. An engine tick that had already read the clock when a move
   began finishes at that time (a tick is short; what it writes is keyed, so nothing is
   written twice);
-- who: the operator, county admins, and API keys granted the ``drill`` scope; 403 otherwise.
+- who: the operator; county admins of the drill's county (``KCBX_DRILL_COUNTY``, a county
+  id) and that county's API keys granted the ``drill`` scope; 403 otherwise (no drill county
+  configured: the operator only). Outside a drill deployment (``KCBX_SIMULATION_CLOCK``, never
+  in production) the endpoints are 404.
   Every move is logged (who, from, to, where it got, what fired) and listed by
   ``GET /sim/clock`` to anyone signed in, who also sees the time;
 - only school time follows the clock: tokens, API keys and signatures use the wall clock.
@@ -180,7 +183,7 @@ async def read_clock(ctx: AppContext, actor: Actor) -> ClockOut:
         started_at=row.started_at,
         set_at=row.set_at,
         moving=_moving(row, wall),
-        may_move=may_move_clock(actor),
+        may_move=may_move_clock(actor, ctx.settings.drill_county),
         moves=[ClockMoveOut.model_validate(m) for m in moves],
         moves_total=total,
     )
@@ -271,10 +274,10 @@ async def _forward(
 async def move_clock(ctx: AppContext, actor: Actor, data: ClockMove) -> ClockMoved:
     """Forward: everything due on the way runs in time order, each at its own moment."""
     clock = _clock(ctx)
-    if not may_move_clock(actor):
+    if not may_move_clock(actor, ctx.settings.drill_county):
         raise Forbidden(
-            "只有运维、县教育局管理员或被授予演练权限的 API 密钥可以移动模拟时钟 "
-            "(the operator, county admins, or API keys with the drill scope)"
+            "只有运维、演练所属县(KCBX_DRILL_COUNTY)的教育局管理员或其被授予演练权限的 API 密钥"
+            "可以移动模拟时钟 (the operator, or the drill county's admins and drill-scoped keys)"
         )
     row = await _row(ctx, clock.now, "first move")
     _load(ctx, row)

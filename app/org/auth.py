@@ -40,7 +40,7 @@ async def login(
     account = "".join(ch for ch in mobile.strip() if ch.isprintable())[:64]
     client = "".join(ch for ch in client if ch.isprintable())[:45]
     now = ctx.wall_clock()
-    earlier = await throttle.check(uow, ctx.settings, account=account, client=client, now=now)
+    earlier = await throttle.check(uow, ctx.settings, account=account, now=now)
     plausible = account == mobile.strip() and account.isascii() and account.isdigit()
     staff = (
         await staff_repo.staff_by_mobile(uow.session, account)
@@ -51,6 +51,7 @@ async def login(
     ok = await to_thread.run_sync(verify_password, password, staff.password_hash if staff else None)
     if staff is None or not ok or not staff.active or staff.id is None:
         await throttle.failed(uow, ctx.settings, account=account, client=client, now=now)
+        await throttle.refuse_address(uow, ctx.settings, account=account, client=client, now=now)
         raise Unauthorized(_BAD_LOGIN)
     if earlier:
         await throttle.succeeded(uow, account=account)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import Ctx, CurrentActor, Uow
-from app.org import auth
+from app.org import auth, throttle
 from app.org.staff_schemas import MeApiKey, MeOut, MeStaff, TokenOut
 
 router = APIRouter(prefix="/api/v1/auth", tags=["登录 Sign-in"])
@@ -20,14 +20,20 @@ router = APIRouter(prefix="/api/v1/auth", tags=["登录 Sign-in"])
     summary="教职工登录 (OAuth2 password flow)",
     description=(
         "`username` 为手机号。Returns a bearer token for the `Authorization` header. "
-        "Too many failures for one account or from one address: 429 with `Retry-After`."
+        "Too many failures for one account: 429 with `Retry-After`, even for the right "
+        "password; too many from one address: its wrong passwords answer 429, right ones "
+        "still sign in."
     ),
     responses={429: {"description": "登录失败次数过多 (throttled; see Retry-After)"}},
 )
 async def token(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], uow: Uow, ctx: Ctx
 ) -> TokenOut:
-    client = request.client.host if request.client else "unknown"
+    client = throttle.client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        ctx.settings.trusted_proxies,
+    )
     return await auth.login(uow, ctx, form.username, form.password, client)
 
 

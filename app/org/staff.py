@@ -282,7 +282,7 @@ async def update_staff(
         if not data.current_password:
             raise Invalid.field(("body", "current_password"), _CURRENT_PASSWORD)
         now = wall_clock()
-        await throttle.check(uow, settings, account=staff.mobile, client=None, now=now)
+        await throttle.check(uow, settings, account=staff.mobile, now=now)
         ok = await to_thread.run_sync(verify_password, data.current_password, staff.password_hash)
         if not ok:
             await throttle.failed(

@@ -119,6 +119,7 @@ async def test_simulation_clock_drills_a_week_in_order(
     )
     assert r.status_code == 404  # off unless enabled
     ctx.settings.simulation_clock = True
+    ctx.settings.drill_county = world.ids["county"]
     try:
         await absent(client, world, TUESDAY)
         principal = await client.post(
@@ -142,7 +143,7 @@ async def test_simulation_clock_drills_a_week_in_order(
         )
         assert back.status_code == 409
     finally:
-        ctx.settings.simulation_clock = False
+        ctx.settings.simulation_clock, ctx.settings.drill_county = False, None
 
 
 async def test_a_school_policy_applies_to_new_cases_only(

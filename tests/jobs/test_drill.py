@@ -47,20 +47,23 @@ HOOK_SECRET = "whsec_" + base64.b64encode(b"drill-secret-0123456789ab").decode()
 @pytest.fixture
 async def drill(ctx: AppContext) -> AsyncIterator[AppContext]:
     """The test context as a drill deployment started at ``START``."""
-    saved = (ctx.settings.simulation_clock, ctx.settings.simulation_clock_start, ctx.clock)
-    ctx.settings.simulation_clock = True
-    ctx.settings.simulation_clock_start = START
+    s = ctx.settings
+    saved = (s.simulation_clock, s.simulation_clock_start, s.drill_county, ctx.clock)
+    s.simulation_clock = True
+    s.simulation_clock_start = START
     ctx.clock = SharedClock()
     await sim_clock.attach(ctx)
     try:
         yield ctx
     finally:
-        ctx.settings.simulation_clock, ctx.settings.simulation_clock_start, ctx.clock = saved
+        s.simulation_clock, s.simulation_clock_start, s.drill_county, ctx.clock = saved
 
 
 @pytest.fixture
 async def school(drill: AppContext) -> World:
+    """The world's county is the drill's (KCBX_DRILL_COUNTY): its admin moves the clock."""
     world = await build_world(drill)
+    drill.settings.drill_county = world.ids["county"]
     await world.add_staff("head_A2", Role.head_teacher, "class_A2", "drill-pass-1")
     return world
 
@@ -267,8 +270,11 @@ async def test_the_clock_endpoints_are_off_in_production(
     for drill_settings in ({"simulation_clock": True}, {"simulation_clock_start": START}):
         with pytest.raises(ValueError, match="simulation clock"):
             Settings(**real, **drill_settings)
-    with pytest.raises(ValueError, match="KCBX_SIMULATION_CLOCK=true"):
-        Settings(simulation_clock_start=START)  # a start alone is a mistake, said so
+    for alone in ({"simulation_clock_start": START}, {"drill_county": 1}):
+        with pytest.raises(ValueError, match="KCBX_SIMULATION_CLOCK=true"):
+            Settings(**alone)  # a start or a drill county alone is a mistake, said so
+    with pytest.raises(ValueError, match="simulation clock"):
+        Settings(**real, drill_county=1)
     saved = ctx.settings.environment
     ctx.settings.environment = "production"
     try:
@@ -477,3 +483,26 @@ async def test_deliveries_in_a_drill_keep_quiet_hours_and_retry_on_the_drilled_c
     [(first, event1), (second, event2)] = got["hook"]
     assert first == night and event1["id"] == event2["id"]
     assert timedelta(seconds=3) <= second - first <= timedelta(seconds=10)
+
+
+async def test_only_the_operator_and_the_drill_county_move_the_clock(
+    drill: AppContext, school: World, client: httpx.AsyncClient
+) -> None:
+    """A neighbouring county's admin may read the drill's clock, never move it; with no drill
+    county configured only the operator moves it."""
+    await school.add_operator()
+    await school.add_staff("county_admin_other", Role.county_admin, "county_other")
+    neighbour, admin = school.auth("county_admin_other"), school.auth("county_admin")
+    assert (await client.get(CLOCK, headers=neighbour)).json()["may_move"] is False
+    r = await client.post(CLOCK, json={"advance_minutes": 5}, headers=neighbour)
+    assert r.status_code == 403 and "KCBX_DRILL_COUNTY" in r.text, r.text
+    await move(client, admin, advance_minutes=5)
+    await move(client, await drill_key(client, school, "drill"), advance_minutes=5)
+    drill.settings.drill_county = None
+    assert (await client.get(CLOCK, headers=admin)).json()["may_move"] is False
+    r = await client.post(CLOCK, json={"advance_minutes": 5}, headers=admin)
+    assert r.status_code == 403, r.text
+    await move(client, school.auth("operator"), advance_minutes=5)
+    moves = (await client.get(CLOCK, headers=admin)).json()["moves"]
+    assert [m["actor_name"] for m in moves[:3]] == ["运维", "县演练系统", "county_admin"]
+    assert await now_of(client, admin) == START + timedelta(minutes=15)

@@ -64,13 +64,19 @@ def test_two_schools_share_their_common_moments() -> None:
 
 
 def test_who_may_move_the_clock() -> None:
-    county = Grant(Role.county_admin, 1)
+    """The operator; the drill county's admins and drill-scoped county keys; nobody else."""
+    county, other = Grant(Role.county_admin, 1), Grant(Role.county_admin, 2)
     principal = Grant(Role.principal, 1, 10)
-    staff = ActorKind.staff
-    assert may_move_clock(Actor(staff, 1, "运维", superuser=True))
-    assert may_move_clock(Actor(staff, 2, "县管理员", grants=(county,)))
-    assert not may_move_clock(Actor(staff, 3, "校长", grants=(principal,)))
-    key = ActorKind.api_key
-    assert not may_move_clock(Actor(key, 4, "县系统", grants=(county,)))
+    staff, key = ActorKind.staff, ActorKind.api_key
     drill = frozenset({DRILL_SCOPE})
-    assert may_move_clock(Actor(key, 5, "县演练系统", grants=(county,), scopes=drill))
+    operator = Actor(staff, 1, "运维", superuser=True)
+    for drill_county in (1, None):
+        assert may_move_clock(operator, drill_county)
+    assert may_move_clock(Actor(staff, 2, "县管理员", grants=(county,)), 1)
+    assert not may_move_clock(Actor(staff, 2, "县管理员", grants=(county,)), None)
+    assert not may_move_clock(Actor(staff, 6, "邻县管理员", grants=(other,)), 1)
+    assert not may_move_clock(Actor(staff, 3, "校长", grants=(principal,)), 1)
+    assert not may_move_clock(Actor(key, 4, "县系统", grants=(county,)), 1)
+    assert may_move_clock(Actor(key, 5, "县演练系统", grants=(county,), scopes=drill), 1)
+    assert not may_move_clock(Actor(key, 7, "邻县演练系统", grants=(other,), scopes=drill), 1)
+    assert not may_move_clock(Actor(key, 8, "校系统", grants=(principal,), scopes=drill), 1)

@@ -18,7 +18,7 @@ from app.context import AppContext
 from app.db.models import SignInFailure
 from app.domain.roles import Role
 from app.main import create_app
-from app.org import auth
+from app.org import auth, throttle
 from app.settings import Settings
 from tests.world import World
 
@@ -150,16 +150,95 @@ async def test_a_success_clears_the_accounts_failures(
     assert (await _sign_in(client, mobile, PASSWORD)).status_code == 200
 
 
-async def test_sign_in_is_throttled_per_client_address(
+def _from(address: str) -> dict[str, str]:
+    """As the reverse proxy (the test client's peer, 127.0.0.1, trusted by default) says."""
+    return {"X-Forwarded-For": address}
+
+
+async def test_one_attacker_behind_a_shared_address_cannot_lock_out_the_others(
     world: World, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(world.ctx.settings, "sign_in_client_failures", 4)
-    for i in range(4):  # a different account each time: spraying one password
-        r = await _sign_in(client, f"1370000000{i}", "Spring2026!")
-        assert r.status_code == 401
+    """A school's NAT: every teacher signs in from 203.0.113.7, behind the county's proxy.
+    Someone there sprays passwords; the accounts guessed at lock (per account, as from
+    anywhere), the address's wrong guesses are refused beyond its limit, and the colleagues'
+    right passwords from the same address still sign in."""
+    monkeypatch.setattr(world.ctx.settings, "sign_in_client_failures", 6)
+    nat, elsewhere = _from("203.0.113.7"), _from("198.51.100.20")
+    await world.add_staff("colleague", Role.subject_teacher, "class_A1", "colleague-pass-1")
+    teacher = await _mobile(world, client, "teacher")
+    colleague = await _mobile(world, client, "colleague")
+
+    async def sign_in(mobile: str, password: str, via: dict[str, str]) -> int:
+        r = await client.post(
+            "/api/v1/auth/token", data={"username": mobile, "password": password}, headers=via
+        )
+        assert r.status_code != 429 or int(r.headers["Retry-After"]) > 0
+        return r.status_code
+
+    limit = world.ctx.settings.sign_in_account_failures
+    statuses = [await sign_in(teacher, f"guess-{i}", nat) for i in range(limit)]
+    statuses += [await sign_in(f"1370000000{i}", "Spring2026!", nat) for i in range(3)]
+    assert statuses == [401] * 6 + [429] * 2  # the address's 7th and 8th failure: refused
+    # The account guessed at is locked wherever its owner signs in from, right password too.
+    assert await sign_in(teacher, PASSWORD, elsewhere) == 429
+    # The colleague behind the same address signs in; a slip of theirs is refused (429), not
+    # counted as a lock of anything but their own account.
+    assert await sign_in(colleague, "colleague-typo", nat) == 429
+    assert await sign_in(colleague, "colleague-pass-1", nat) == 200
+    # Another address is not throttled by this one.
+    assert await sign_in(colleague, "colleague-typo", elsewhere) == 401
+    async with world.ctx.uow() as uow:
+        rows = list(await uow.session.exec(select(SignInFailure.client)))
+    # Counted: the teacher's 5 and the spray's 3 (the colleague's slip went with their sign-in;
+    # the locked account's attempt elsewhere was refused before any password was checked).
+    assert rows.count("203.0.113.7") == 8 and rows.count("198.51.100.20") == 1
+
+
+async def test_the_client_address_is_believed_from_trusted_proxies_only(
+    world: World, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Untrusted peers cannot pick the address they are counted under by sending the header."""
     mobile = await _mobile(world, client, "teacher")
-    r = await _sign_in(client, mobile, PASSWORD)
-    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    monkeypatch.setattr(world.ctx.settings, "trusted_proxies", "10.0.0.0/8")  # not the peer
+    await client.post(
+        "/api/v1/auth/token",
+        data={"username": mobile, "password": "x-wrong"},
+        headers=_from("203.0.113.9"),
+    )
+    monkeypatch.setattr(world.ctx.settings, "trusted_proxies", "127.0.0.1, 10.0.0.0/8")
+    await client.post(
+        "/api/v1/auth/token",
+        data={"username": mobile, "password": "x-wrong"},
+        headers=_from("203.0.113.9, 10.1.2.3"),  # the client, then a trusted inner proxy
+    )
+    async with world.ctx.uow() as uow:
+        rows = list(await uow.session.exec(select(SignInFailure.client).order_by(SignInFailure.id)))
+    assert rows == ["127.0.0.1", "203.0.113.9"]
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "counted"),
+    [
+        ("127.0.0.1", "203.0.113.7", "127.0.0.1", "203.0.113.7"),
+        ("203.0.113.66", "198.51.100.1", "127.0.0.1", "203.0.113.66"),  # forged: ignored
+        ("172.18.0.5", "1.2.3.4, 203.0.113.7", "172.18.0.0/16", "203.0.113.7"),  # spoofed left
+        ("172.18.0.5", "203.0.113.7, 172.18.0.9", "172.18.0.0/16", "203.0.113.7"),
+        ("10.0.0.1", "203.0.113.7, 10.0.0.2", "*", "203.0.113.7"),
+        ("::1", "2001:db8::7", "::1", "2001:db8::7"),
+        ("127.0.0.1", None, "127.0.0.1", "127.0.0.1"),
+        (None, "203.0.113.7", "*", "unknown"),
+    ],
+)
+def test_client_address(
+    peer: str | None, forwarded: str | None, trusted: str, counted: str
+) -> None:
+    assert throttle.client_address(peer, forwarded, trusted) == counted
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    assert Settings(trusted_proxies="127.0.0.1, 172.18.0.0/16, ::1").trusted_proxies
+    with pytest.raises(ValueError, match="KCBX_TRUSTED_PROXIES"):
+        Settings(trusted_proxies="127.0.0.1, proxy.internal")
 
 
 @pytest.fixture
