@@ -1,10 +1,38 @@
-"""Reading an uploaded file within the upload cap, and the 413 for a sheet with too many rows."""
+"""Reading an uploaded file within the upload cap, and running an import within its bounds.
+
+``bounded_import`` wraps everything an import route does with its file (reading the upload,
+parsing it, checking and writing the rows):
+
+- **a slot**: at most ``KCBX_IMPORT_MAX_CONCURRENT`` imports run at once in one process; one
+  more is answered **429** (code ``import.busy``) with ``Retry-After``, at once, before its file
+  is read. 429 rather than 503: the server is well, the caller is asked to come back (as the
+  sign-in throttle does), and 5xx stays for faults that page someone;
+- **limits** (``ReadLimits`` from the settings) the readers obey, and a **deadline**
+  ``KCBX_IMPORT_TIME_LIMIT_SECONDS`` after the slot was taken: reading the file and checking
+  its rows stop there (413, code ``import.time_limit``). Writing the accepted rows, once begun,
+  is not interrupted: a cancelled commit would leave the caller unsure whether it happened;
+- **answers**: a file beyond a limit is **413** with the limit's code
+  (``import.workbook_too_large``, ``import.too_many_strings``, ``import.row_too_wide``,
+  ``import.cell_too_long``, ``import.time_limit``; too many rows keeps ``payload_too_large``),
+  a file that is no readable table **422** with ``loc: [body, file]``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import HTTPException, UploadFile, status
 
-from app.core.tables import TooManyRows
+from app.context import AppContext
+from app.core.tables import FileError, ReadLimits, TooLarge
+from app.errors import Invalid, PayloadTooLarge, RateLimited
+
+IMPORT_RETRY_AFTER_SECONDS = 30
+
+
+class ImportsBusy(RateLimited):
+    code = "import.busy"
 
 
 async def read_upload(file: UploadFile, max_bytes: int) -> bytes:
@@ -24,5 +52,20 @@ async def read_upload(file: UploadFile, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def too_many_rows(exc: TooManyRows) -> HTTPException:
-    return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc))
+@asynccontextmanager
+async def bounded_import(ctx: AppContext) -> AsyncIterator[ReadLimits]:
+    """A slot among the concurrent imports and the limits to read with (see the module)."""
+    if not ctx.import_slots.take(ctx.settings.import_max_concurrent):
+        raise ImportsBusy(
+            f"导入任务已满 ({ctx.settings.import_max_concurrent} 个进行中),请稍后重试 "
+            "(too many imports running: retry shortly)",
+            retry_after=IMPORT_RETRY_AFTER_SECONDS,
+        )
+    try:
+        yield ReadLimits.of(ctx.settings)
+    except TooLarge as exc:
+        raise PayloadTooLarge(str(exc), exc.code) from exc
+    except FileError as exc:
+        raise Invalid.field(("body", "file"), str(exc)) from exc
+    finally:
+        ctx.import_slots.give_back()

@@ -12,7 +12,7 @@ import anyio.to_thread
 
 from app.context import AppContext
 from app.core.access import admin_county
-from app.core.tables import ImportMode
+from app.core.tables import DEFAULT_LIMITS, ImportMode, ReadLimits
 from app.core.time import current_school_year
 from app.db.models import SchoolAgeChild, Township
 from app.db.uow import UnitOfWork
@@ -71,10 +71,10 @@ _FIELD_OF = {
 }
 
 
-def read_list(data: bytes, filename: str | None, max_rows: int = p.DEFAULT_MAX_ROWS) -> p.Roster:
-    """The uploaded list as rows; ``FileError`` when it is not one, ``TooManyRows`` beyond
-    ``max_rows``."""
-    return read_table(data, filename, COLUMNS, max_rows)
+def read_list(data: bytes, filename: str | None, limits: ReadLimits = DEFAULT_LIMITS) -> p.Roster:
+    """The uploaded list as rows; ``FileError`` when it is not one, ``TooLarge`` beyond
+    ``limits``."""
+    return read_table(data, filename, COLUMNS, limits)
 
 
 def _key(value: str) -> str:

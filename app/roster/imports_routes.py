@@ -10,10 +10,9 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
-from app.api.uploads import read_upload, too_many_rows
-from app.core.tables import FileError, ImportMode, TooManyRows
+from app.api.uploads import bounded_import, read_upload
+from app.core.tables import ImportMode
 from app.core.types import RefId
-from app.errors import Invalid
 from app.roster import imports
 from app.roster.imports_schemas import ImportRejected, ImportReport
 from app.roster.parse import read_roster
@@ -62,16 +61,12 @@ async def import_students(
     ),
 ) -> ImportReport | JSONResponse:
     await imports.target_school(uow, actor, school_id)
-    data = await read_upload(file, ctx.settings.max_upload_bytes)
-    try:
-        roster = await asyncio.to_thread(
-            read_roster, data, file.filename, ctx.settings.import_max_rows
+    async with bounded_import(ctx) as limits:
+        data = await read_upload(file, ctx.settings.max_upload_bytes)
+        roster = await asyncio.to_thread(read_roster, data, file.filename, limits)
+        report = await imports.import_students(
+            uow, ctx, actor, school_id, roster, mode, on_row=limits.check_time
         )
-    except TooManyRows as exc:
-        raise too_many_rows(exc) from exc
-    except FileError as exc:
-        raise Invalid.field(("body", "file"), str(exc)) from exc
-    report = await imports.import_students(uow, ctx, actor, school_id, roster, mode)
     if report.rejected and mode is ImportMode.all_or_nothing:
         body = ImportRejected.of(report).model_dump(mode="json")
         return JSONResponse(
