@@ -19,8 +19,10 @@ parsing it, checking and writing the rows):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import HTTPException, UploadFile, status
 
@@ -29,6 +31,20 @@ from app.core.tables import FileError, ReadLimits, TooLarge
 from app.errors import Invalid, PayloadTooLarge, RateLimited
 
 IMPORT_RETRY_AFTER_SECONDS = 30
+log = logging.getLogger("kcbx.imports")
+
+
+# What every import operation documents besides its own answers (OpenAPI ``responses``).
+IMPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {
+        "description": "文件过大:超过 10 MB、行数上限,或工作簿解压后过大、共享字符串/单元格过多、"
+        "单元格过长、读取超时 (too large: code payload_too_large or import.*)"
+    },
+    429: {
+        "description": "导入任务已满,请按 Retry-After 稍后重试 (too many imports running; "
+        "code import.busy)"
+    },
+}
 
 
 class ImportsBusy(RateLimited):
@@ -64,8 +80,20 @@ async def bounded_import(ctx: AppContext) -> AsyncIterator[ReadLimits]:
     try:
         yield ReadLimits.of(ctx.settings)
     except TooLarge as exc:
+        _log_refusal(exc.code, exc)
         raise PayloadTooLarge(str(exc), exc.code) from exc
     except FileError as exc:
+        _log_refusal("unreadable", exc)
         raise Invalid.field(("body", "file"), str(exc)) from exc
     finally:
         ctx.import_slots.give_back()
+
+
+def _log_refusal(code: str, exc: FileError) -> None:
+    """What was refused and how much was unpacked first (never the file's content)."""
+    log.info(
+        "import file refused: %s, %s bytes unpacked",
+        code,
+        exc.inflated,
+        extra={"refusal": code, "inflated": exc.inflated},
+    )

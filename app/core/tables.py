@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 
 
 class FileError(ValueError):
-    """The file as a whole cannot be imported; the message is for the person uploading it."""
+    """The file as a whole cannot be imported; the message is for the person uploading it.
+    ``inflated``: for a workbook, how many bytes were unpacked before it was refused."""
+
+    inflated: int | None = None
 
 
 class TooLarge(FileError):

@@ -63,8 +63,11 @@ class Scan:
     refusal: FileError | None = None
 
     def refuse(self, error: FileError) -> FileError:
+        """The first refusal met, which every later read raises again."""
         if self.refusal is None:
             self.refusal = error
+        if self.refusal.inflated is None:
+            self.refusal.inflated = self.bytes_read
         return self.refusal
 
 
@@ -99,9 +102,11 @@ def check_archive(data: bytes, limits: ReadLimits) -> _GuardedArchive:
 
 
 def _too_large(why: str) -> TooLarge:
-    return TooLarge(
+    error = TooLarge(
         f"工作簿过大:{why},请拆分后分批导入 (workbook too large)", "import.workbook_too_large"
     )
+    error.inflated = 0
+    return error
 
 
 def open_workbook(data: bytes, limits: ReadLimits) -> tuple[Workbook, Scan]:
@@ -116,7 +121,9 @@ def open_workbook(data: bytes, limits: ReadLimits) -> tuple[Workbook, Scan]:
         reader.read()
     except Exception as exc:  # openpyxl raises a zoo of types for a damaged or foreign zip
         archive.close()
-        raise archive.scan.refusal or FileError(UNREADABLE) from exc
+        raise archive.scan.refuse(
+            exc if isinstance(exc, FileError) else FileError(UNREADABLE)
+        ) from exc
     return reader.wb, archive.scan
 
 

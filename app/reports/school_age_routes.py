@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
-from app.api.uploads import bounded_import, read_upload
+from app.api.uploads import IMPORT_RESPONSES, bounded_import, read_upload
 from app.core.report_files import ReportFormat
 from app.core.tables import ImportMode
 from app.core.types import Id
@@ -48,7 +48,7 @@ _IMPORT = """
     summary="导入适龄儿童名单 (CSV / XLSX)",
     description=_IMPORT,
     responses={
-        413: {"description": "文件超过 10 MB 或超过行数上限 (file or row count too large)"},
+        **IMPORT_RESPONSES,
         422: {
             "model": SchoolAgeImportRejected,
             "description": "有问题行未导入,或文件/字段无效 (rows rejected, or a bad file or field)",

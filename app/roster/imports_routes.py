@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
-from app.api.uploads import bounded_import, read_upload
+from app.api.uploads import IMPORT_RESPONSES, bounded_import, read_upload
 from app.core.tables import ImportMode
 from app.core.types import RefId
 from app.roster import imports
@@ -31,7 +31,11 @@ _DESCRIPTION = """
 - `mode=valid_only`: good rows are imported, **200** with the report listing the others.
 - A file that is not a roster (wrong type, missing column) → 422 with `loc: [body, file]` and
   no `report`;
-  larger than 10 MB, or more than 20,000 data rows (`KCBX_IMPORT_MAX_ROWS`) → 413 at once.
+  larger than 10 MB, or more than 20,000 data rows (`KCBX_IMPORT_MAX_ROWS`) → 413 at once;
+  a workbook that unpacks too large, or holds too many shared strings, too wide a row or too
+  long a cell, or is not read within the time limit → 413 with code `import.*`.
+- More imports running than `KCBX_IMPORT_MAX_CONCURRENT` → 429 `import.busy` with
+  `Retry-After`.
 - The report lists the first 1,000 problems (`KCBX_IMPORT_MAX_PROBLEMS`) in row order;
   `problem_count` counts all of them.
 """
@@ -43,7 +47,7 @@ _DESCRIPTION = """
     summary="批量导入学生 (CSV / XLSX roster)",
     description=_DESCRIPTION,
     responses={
-        413: {"description": "文件超过 10 MB 或超过行数上限 (file or row count too large)"},
+        **IMPORT_RESPONSES,
         422: {
             "model": ImportRejected,
             "description": "有问题行未导入,或文件/字段无效 (rows rejected, or a bad file or field)",

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
-from app.api.uploads import bounded_import, read_upload
+from app.api.uploads import IMPORT_RESPONSES, bounded_import, read_upload
 from app.core.tables import ImportMode
 from app.core.types import RefId
 from app.roster import imports, onboarding, staff_import
@@ -41,7 +41,7 @@ def _answer(report: RosterReport) -> RosterReport | JSONResponse:
     + "\n\nA dry run answers 200 with the report, problems included; a real all-or-nothing run "
     "with problems answers 422 (code `import.rows_rejected`) and writes nothing.",
     responses={
-        413: {"description": "文件超过 10 MB (file too large)"},
+        **IMPORT_RESPONSES,
         422: {"model": RosterRejected, "description": "有问题行,未导入 (rows rejected)"},
     },
 )
@@ -72,7 +72,7 @@ async def import_roster(
     + "\n\nA dry run answers 200 with the report, problems included; a real all-or-nothing run "
     "with problems answers 422 (code `import.rows_rejected`) and writes nothing.",
     responses={
-        413: {"description": "文件超过 10 MB (file too large)"},
+        **IMPORT_RESPONSES,
         422: {"model": StaffRejected, "description": "有问题行,未导入 (rows rejected)"},
     },
 )
