@@ -49,6 +49,7 @@ _MAIN = (
 _CELL = frozenset(f"{ns} c" for ns in _MAIN)
 _ROW = frozenset(f"{ns} row" for ns in _MAIN)
 _STRING = frozenset(f"{ns} si" for ns in _MAIN)
+_CELL_TEXT = frozenset(f"{ns} {tag}" for ns in _MAIN for tag in ("t", "v", "f"))
 
 
 @dataclass
@@ -156,8 +157,9 @@ class _PartScanner:
         self.scan = scan
         self.limits = scan.limits
         self.cells = 0  # in the current row
-        self.cell_chars = 0  # since the current cell or shared string began
+        self.cell_chars = 0  # in the texts of the current cell or shared string
         self.run_chars = 0  # since the last tag
+        self.in_cell_text = False
         parser = expat.ParserCreate(namespace_separator=" ")
         parser.buffer_text = True
         parser.StartElementHandler = self._start
@@ -182,6 +184,10 @@ class _PartScanner:
 
     def _start(self, name: str, _attrs: object) -> None:
         self.run_chars = 0
+        if name in _CELL_TEXT:  # a value, formula or text (run) of a cell or shared string
+            self.in_cell_text = True
+            return
+        self.in_cell_text = False
         if name in _CELL:
             self.cells += 1
             self.cell_chars = 0
@@ -201,9 +207,14 @@ class _PartScanner:
                 )
 
     def _text(self, data: str) -> None:
+        """Any text run is bounded; a cell's or shared string's runs (rich text has several)
+        are bounded together."""
         self.run_chars += len(data)
-        self.cell_chars += len(data)
-        self.limits.check_chars(max(self.run_chars, self.cell_chars))
+        if self.in_cell_text:
+            self.cell_chars += len(data)
+            self.limits.check_chars(self.cell_chars)
+        else:
+            self.limits.check_chars(self.run_chars)
 
     def _doctype(self, *_args: object) -> None:
         raise FileError(UNREADABLE)

@@ -49,7 +49,7 @@ _CT = f"""{_XML}<Types xmlns="{_PKG}/content-types">
 _RELS = f"""{_XML}<Relationships xmlns="{_PKG}/relationships">
 <Relationship Id="rId1" Type="{_OD}/officeDocument" Target="xl/workbook.xml"/>
 </Relationships>"""
-_BOOK = f"""{_XML}<workbook xmlns="{MAIN}" xmlns:r="{_OD}">
+_BOOK = f"""{_XML}<workbook xmlns="{MAIN}" xmlns:r="{_OD}">{{views}}
 <sheets><sheet name="花名册" sheetId="1" r:id="rId1"/></sheets></workbook>"""
 _BOOK_RELS = f"""{_XML}<Relationships xmlns="{_PKG}/relationships">
 <Relationship Id="rId1" Type="{_OD}/worksheet" Target="worksheets/sheet1.xml"/>
@@ -82,6 +82,7 @@ def build(
     extra_strings: Iterable[bytes] = (),
     *,
     doctype: bytes = b"",
+    views: str = "",
 ) -> bytes:
     """An XLSX whose sheet holds ``rows`` (each a ``<row>`` element, header row first) and
     whose shared strings are the headers then ``extra_strings``; written part by part, in
@@ -91,7 +92,7 @@ def build(
         for name, text in (
             ("[Content_Types].xml", _CT),
             ("_rels/.rels", _RELS),
-            ("xl/workbook.xml", _BOOK),
+            ("xl/workbook.xml", _BOOK.format(views=views)),
             ("xl/_rels/workbook.xml.rels", _BOOK_RELS),
         ):
             z.writestr(name, text)
@@ -304,6 +305,22 @@ def test_an_ordinary_workbook_built_the_same_way_is_read() -> None:
     data = build([_header_row(), *(_data_row(i) for i in range(1, 4))])
     roster = parse.read_roster(data, "花名册.xlsx")
     assert [r.cells["姓名"] for r in roster.rows] == ["新生1", "新生2", "新生3"]
+
+
+def test_only_cells_are_bounded_together_and_whitespace_between_tags_is_not_a_cell() -> None:
+    # A pretty-printed part: 40,000 characters of indentation, in runs between tags.
+    views = "<bookViews>" + "\n    <workbookView/>" * 10_000 + "</bookViews>"
+    data = build([_header_row(), _data_row(1)], views=views)
+    assert len(parse.read_roster(data, "x.xlsx").rows) == 1
+    # A cell of 30,000 characters is within Excel's 32,767 ...
+    long = "长" * 30_000
+    data = build([_header_row(), b"<row>" + _inline(long) + b"</row>"])
+    parse.raw_rows(data, "x.xlsx")
+    # ... and a shared string of three rich-text runs of 15,000 is not.
+    rich = b"<si>" + (b"<r><t>" + b"x" * 15_000 + b"</t></r>") * 3 + b"</si>"
+    with pytest.raises(TooLarge) as refused:
+        parse.raw_rows(build([_header_row(), _data_row(1)], [rich]), "x.xlsx")
+    assert refused.value.code == "import.cell_too_long"
 
 
 def test_directory_limits() -> None:
