@@ -10,7 +10,9 @@ parsing it, checking and writing the rows):
 - **limits** (``ReadLimits`` from the settings) the readers obey, and a **deadline**
   ``KCBX_IMPORT_TIME_LIMIT_SECONDS`` after the slot was taken: reading the file and checking
   its rows stop there (413, code ``import.time_limit``). Writing the accepted rows, once begun,
-  is not interrupted: a cancelled commit would leave the caller unsure whether it happened;
+  is not interrupted: a cancelled commit would leave the caller unsure whether it happened.
+  The deadline is checked by the reading thread itself (on every 64 KiB of XML, every 1,000
+  CSV rows, every row checked), so the work stops, not just the wait for it;
 - **answers**: a file beyond a limit is **413** with the limit's code
   (``import.workbook_too_large``, ``import.too_many_strings``, ``import.row_too_wide``,
   ``import.cell_too_long``, ``import.time_limit``; too many rows keeps ``payload_too_large``),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -185,8 +186,10 @@ async def import_children(
     *,
     school_year: int | None,
     mode: ImportMode = ImportMode.all_or_nothing,
+    on_row: Callable[[], object] | None = None,
 ) -> SchoolAgeImportReport:
-    """Check every row, then add or update the accepted children and commit once."""
+    """Check every row (calling ``on_row`` after each: the import's time limit), then add or
+    update the accepted children and commit once."""
     await admin_county(uow, actor, county_id)
     year = school_year if school_year is not None else current_school_year(ctx)
     townships = TownshipIndex(await repo.townships_of(uow.session, county_id))
@@ -196,6 +199,8 @@ async def import_children(
 
     def check_rows() -> None:
         for row in table.rows:
+            if on_row is not None:
+                on_row()
             c = _check_row(ctx, townships, table.columns, row, problems)
             if c is None:
                 continue

@@ -75,7 +75,7 @@ async def import_children(
         data = await read_upload(file, ctx.settings.max_upload_bytes)
         table = await asyncio.to_thread(school_age_import.read_list, data, file.filename, limits)
         report = await school_age_import.import_children(
-            uow, ctx, actor, county_id, table, school_year=year, mode=how
+            uow, ctx, actor, county_id, table, school_year=year, mode=how, on_row=limits.check_time
         )
     if report.rejected and how is ImportMode.all_or_nothing:
         body = SchoolAgeImportRejected.of(report).model_dump(mode="json")
