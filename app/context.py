@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.cache import ReferenceCache
 from app.core.clock import SharedClock
+from app.core.tables import ImportSlots
 from app.db.engine import make_engine, make_session_factory
 from app.db.uow import UnitOfWork
 from app.security.crypto import DataCipher
@@ -37,6 +38,8 @@ class AppContext:
     clock: Callable[[], datetime] = field(default=wall_clock)
     # Always an aware UTC datetime from the real clock, whatever ``clock`` is.
     wall_clock: Callable[[], datetime] = field(default=wall_clock)
+    # The imports running in this process (app/api/uploads.py: bounded_import).
+    import_slots: ImportSlots = field(default_factory=ImportSlots)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:

@@ -76,6 +76,21 @@ class Settings(BaseSettings):
     import_max_rows: int = Field(default=20_000, ge=1)
     # An import's report lists at most this many problems (and counts all of them).
     import_max_problems: int = Field(default=1000, ge=1)
+    # Bounded workbooks (README "Input limits"; app/core/workbooks.py). Before an XLSX is
+    # parsed its zip directory is judged: parts, each part's and all parts' declared size
+    # uncompressed, a part's compression ratio (parts over 1 MiB). While it streams: shared
+    # strings, cells in one row, characters in one cell (the last two for CSV too). 413 beyond.
+    import_max_parts: int = Field(default=1000, ge=10)
+    import_max_part_bytes: int = Field(default=100 * 1024 * 1024, ge=1024 * 1024)
+    import_max_unpacked_bytes: int = Field(default=200 * 1024 * 1024, ge=1024 * 1024)
+    import_max_ratio: float = Field(default=100, ge=10)
+    import_max_shared_strings: int = Field(default=500_000, ge=1000)
+    import_max_row_cells: int = Field(default=16_384, ge=200)
+    import_max_cell_chars: int = Field(default=32_767, ge=1000)
+    # Reading and checking one import's file stops after this many seconds (413); at most
+    # this many imports run at once in one process, another is answered 429 with Retry-After.
+    import_time_limit_seconds: float = Field(default=120, gt=0)
+    import_max_concurrent: int = Field(default=2, ge=1)
 
     # Per-process caches of reference data (see app/core/cache.py); 0 turns one off.
     reference_cache_seconds: float = Field(default=60, ge=0)

@@ -17,6 +17,7 @@ import pytest
 from openpyxl import Workbook
 
 from app.context import AppContext
+from app.core.tables import ReadLimits
 from app.roster import parse
 from tests.roster.test_import import HEADERS, csv_bytes, roster_row
 from tests.world import World
@@ -279,8 +280,8 @@ async def test_imports_stop_at_the_row_cap(
     r = await client.get(f"/api/v1/students?school_id={school}", headers=auth)
     assert r.json()["total"] == 2
     with pytest.raises(parse.TooManyRows):
-        parse.read_roster(_wide_xlsx(30), "x.xlsx", max_rows=29)
-    assert len(parse.read_roster(_wide_xlsx(29), "x.xlsx", max_rows=29).rows) == 29
+        parse.read_roster(_wide_xlsx(30), "x.xlsx", ReadLimits(max_rows=29))
+    assert len(parse.read_roster(_wide_xlsx(29), "x.xlsx", ReadLimits(max_rows=29)).rows) == 29
 
 
 async def test_the_error_report_is_capped_and_counts_everything(

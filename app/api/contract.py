@@ -271,13 +271,23 @@ _ERRORS: dict[int, tuple[str, str]] = {
     ),
     413: ("Problem", "内容过大 (content too large; code payload_too_large)"),
     422: ("ValidationProblem", "字段有误,errors 逐项说明 (invalid fields; code validation_failed)"),
-    429: ("Problem", "请求过于频繁,请稍后再试 (too many attempts; code rate_limited)"),
+    429: ("Problem", "请求过于频繁,请稍后再试 (too many attempts; code rate_limited, import.busy)"),
 }
 
 # Statuses an operation answers beyond what its shape implies (see documented_errors).
 EXTRA_ERRORS: dict[str, set[int]] = {
     "auth_token_create": {401, 429},
     "attendance_events_create": {409, 413},
+    # Imports: a file beyond a limit, or all import slots busy (app/api/uploads.py).
+    **{
+        op: {413, 429}
+        for op in (
+            "imports_students_create",
+            "imports_roster_create",
+            "imports_staff_create",
+            "school_age_children_import",
+        )
+    },
 }
 
 

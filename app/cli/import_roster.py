@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from app.cli import cli_logging
 from app.context import AppContext
-from app.core.tables import FileError, ImportMode
+from app.core.tables import FileError, ImportMode, ReadLimits
 from app.domain.access import Actor, ActorKind
 from app.errors import AppError
 from app.jobs import sim_clock
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"无法读取文件 (cannot read file): {exc}", file=sys.stderr)
         return 2
     try:
-        roster = read_roster(data, args.file.name)
+        roster = read_roster(data, args.file.name, ReadLimits.of(get_settings(), timed=False))
         report = asyncio.run(_run(roster, args))
     except (FileError, AppError) as exc:
         print(str(exc), file=sys.stderr)

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from app.cli import cli_logging
 from app.cli.import_roster import OPERATOR
 from app.context import AppContext
-from app.core.tables import FileError, ImportMode
+from app.core.tables import FileError, ImportMode, ReadLimits
 from app.errors import AppError
 from app.roster import onboarding, staff_import
 from app.roster.sheets import Sheet
@@ -76,11 +76,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
     cli_logging()
     sheets: list[tuple[str, Sheet]] = []
+    limits = ReadLimits.of(get_settings(), timed=False)  # the operator can stop it: no time limit
     try:
         if args.roster:
-            sheets.append(("roster", onboarding.read(args.roster.read_bytes(), args.roster.name)))
+            roster = onboarding.read(args.roster.read_bytes(), args.roster.name, limits)
+            sheets.append(("roster", roster))
         if args.staff:
-            sheets.append(("staff", staff_import.read(args.staff.read_bytes(), args.staff.name)))
+            sheets.append(
+                ("staff", staff_import.read(args.staff.read_bytes(), args.staff.name, limits))
+            )
         reports = asyncio.run(_run(args, sheets))
     except (OSError, FileError, AppError) as exc:
         print(f"无法导入 (cannot import): {exc}", file=sys.stderr)

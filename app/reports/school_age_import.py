@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +13,7 @@ import anyio.to_thread
 
 from app.context import AppContext
 from app.core.access import admin_county
-from app.core.tables import ImportMode
+from app.core.tables import DEFAULT_LIMITS, ImportMode, ReadLimits
 from app.core.time import current_school_year
 from app.db.models import SchoolAgeChild, Township
 from app.db.uow import UnitOfWork
@@ -71,10 +72,10 @@ _FIELD_OF = {
 }
 
 
-def read_list(data: bytes, filename: str | None, max_rows: int = p.DEFAULT_MAX_ROWS) -> p.Roster:
-    """The uploaded list as rows; ``FileError`` when it is not one, ``TooManyRows`` beyond
-    ``max_rows``."""
-    return read_table(data, filename, COLUMNS, max_rows)
+def read_list(data: bytes, filename: str | None, limits: ReadLimits = DEFAULT_LIMITS) -> p.Roster:
+    """The uploaded list as rows; ``FileError`` when it is not one, ``TooLarge`` beyond
+    ``limits``."""
+    return read_table(data, filename, COLUMNS, limits)
 
 
 def _key(value: str) -> str:
@@ -185,8 +186,10 @@ async def import_children(
     *,
     school_year: int | None,
     mode: ImportMode = ImportMode.all_or_nothing,
+    on_row: Callable[[], object] | None = None,
 ) -> SchoolAgeImportReport:
-    """Check every row, then add or update the accepted children and commit once."""
+    """Check every row (calling ``on_row`` after each: the import's time limit), then add or
+    update the accepted children and commit once."""
     await admin_county(uow, actor, county_id)
     year = school_year if school_year is not None else current_school_year(ctx)
     townships = TownshipIndex(await repo.townships_of(uow.session, county_id))
@@ -196,6 +199,8 @@ async def import_children(
 
     def check_rows() -> None:
         for row in table.rows:
+            if on_row is not None:
+                on_row()
             c = _check_row(ctx, townships, table.columns, row, problems)
             if c is None:
                 continue

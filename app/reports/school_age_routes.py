@@ -11,12 +11,11 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
-from app.api.uploads import read_upload, too_many_rows
+from app.api.uploads import IMPORT_RESPONSES, bounded_import, read_upload
 from app.core.report_files import ReportFormat
-from app.core.tables import FileError, ImportMode, TooManyRows
+from app.core.tables import ImportMode
 from app.core.types import Id
 from app.domain.school_age import ChildStatus
-from app.errors import Invalid
 from app.reports import school_age, school_age_import
 from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
 from app.reports.school_age_schemas import (
@@ -49,7 +48,7 @@ _IMPORT = """
     summary="导入适龄儿童名单 (CSV / XLSX)",
     description=_IMPORT,
     responses={
-        413: {"description": "文件超过 10 MB 或超过行数上限 (file or row count too large)"},
+        **IMPORT_RESPONSES,
         422: {
             "model": SchoolAgeImportRejected,
             "description": "有问题行未导入,或文件/字段无效 (rows rejected, or a bad file or field)",
@@ -72,18 +71,12 @@ async def import_children(
     await school_age_import.import_target(uow, actor, county_id)
     year = school_year if school_year is not None else school_year_query
     how = mode or mode_query or ImportMode.all_or_nothing
-    data = await read_upload(file, ctx.settings.max_upload_bytes)
-    try:
-        table = await asyncio.to_thread(
-            school_age_import.read_list, data, file.filename, ctx.settings.import_max_rows
+    async with bounded_import(ctx) as limits:
+        data = await read_upload(file, ctx.settings.max_upload_bytes)
+        table = await asyncio.to_thread(school_age_import.read_list, data, file.filename, limits)
+        report = await school_age_import.import_children(
+            uow, ctx, actor, county_id, table, school_year=year, mode=how, on_row=limits.check_time
         )
-    except TooManyRows as exc:
-        raise too_many_rows(exc) from exc
-    except FileError as exc:
-        raise Invalid.field(("body", "file"), str(exc)) from exc
-    report = await school_age_import.import_children(
-        uow, ctx, actor, county_id, table, school_year=year, mode=how
-    )
     if report.rejected and how is ImportMode.all_or_nothing:
         body = SchoolAgeImportRejected.of(report).model_dump(mode="json")
         return JSONResponse(

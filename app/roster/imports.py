@@ -19,7 +19,6 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -27,7 +26,7 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.context import AppContext
-from app.core.tables import FileError, ImportMode, TooManyRows
+from app.core.tables import DEFAULT_LIMITS, FileError, ImportMode, ReadLimits, TooManyRows
 from app.db.models import Grade, Guardian, School, SchoolClass, Student
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -87,25 +86,12 @@ def read_table(
     data: bytes,
     filename: str | None,
     columns: TableColumns,
-    max_rows: int = p.DEFAULT_MAX_ROWS,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> p.Roster:
     """A CSV (UTF-8, GBK, UTF-16) or XLSX table, read like a roster (app.roster.parse: same
-    file checks, encodings, header notes, row numbers) but with ``columns``; ``FileError``
-    when it is not such a table or lacks a required column."""
-    suffix = PurePath(filename or "").suffix.lower()
-    if data.startswith(p._OLE_MAGIC):
-        raise FileError(
-            "不支持 Excel 97-2003 (.xls) 文件,请另存为 .xlsx 或 CSV (save as .xlsx or CSV)"
-        )
-    is_zip = data.startswith(p._ZIP_MAGIC)
-    if suffix in (".xlsx", ".xlsm") or (is_zip and suffix in ("", ".csv")):
-        raw = p._xlsx_rows(data, max_rows)
-    elif suffix in ("", ".csv", ".txt") and not is_zip:
-        raw = p._csv_rows(data, max_rows)
-    else:
-        raise FileError(p._NOT_A_ROSTER)
-    if not raw:
-        raise FileError("文件是空的 (the file is empty)")
+    file checks, encodings, header notes, row numbers, ``limits``) but with ``columns``;
+    ``FileError`` when it is not such a table or lacks a required column."""
+    raw = p.raw_rows(data, filename, limits)
 
     def name(cell: p.Cell) -> str:
         found = p.header_name(cell)
@@ -131,8 +117,8 @@ def read_table(
     ]
     if not rows:
         raise FileError("表头下没有数据行 (no rows under the header)")
-    if len(rows) > max_rows:
-        raise TooManyRows(max_rows)
+    if len(rows) > limits.max_rows:
+        raise TooManyRows(limits.max_rows)
     return p.Roster(frozenset(positions), rows)
 
 

@@ -10,10 +10,9 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
-from app.api.uploads import read_upload, too_many_rows
-from app.core.tables import FileError, ImportMode, TooManyRows
+from app.api.uploads import IMPORT_RESPONSES, bounded_import, read_upload
+from app.core.tables import ImportMode
 from app.core.types import RefId
-from app.errors import Invalid
 from app.roster import imports
 from app.roster.imports_schemas import ImportRejected, ImportReport
 from app.roster.parse import read_roster
@@ -32,7 +31,11 @@ _DESCRIPTION = """
 - `mode=valid_only`: good rows are imported, **200** with the report listing the others.
 - A file that is not a roster (wrong type, missing column) → 422 with `loc: [body, file]` and
   no `report`;
-  larger than 10 MB, or more than 20,000 data rows (`KCBX_IMPORT_MAX_ROWS`) → 413 at once.
+  larger than 10 MB, or more than 20,000 data rows (`KCBX_IMPORT_MAX_ROWS`) → 413 at once;
+  a workbook that unpacks too large, or holds too many shared strings, too wide a row or too
+  long a cell, or is not read within the time limit → 413 with code `import.*`.
+- More imports running than `KCBX_IMPORT_MAX_CONCURRENT` → 429 `import.busy` with
+  `Retry-After`.
 - The report lists the first 1,000 problems (`KCBX_IMPORT_MAX_PROBLEMS`) in row order;
   `problem_count` counts all of them.
 """
@@ -44,7 +47,7 @@ _DESCRIPTION = """
     summary="批量导入学生 (CSV / XLSX roster)",
     description=_DESCRIPTION,
     responses={
-        413: {"description": "文件超过 10 MB 或超过行数上限 (file or row count too large)"},
+        **IMPORT_RESPONSES,
         422: {
             "model": ImportRejected,
             "description": "有问题行未导入,或文件/字段无效 (rows rejected, or a bad file or field)",
@@ -62,16 +65,12 @@ async def import_students(
     ),
 ) -> ImportReport | JSONResponse:
     await imports.target_school(uow, actor, school_id)
-    data = await read_upload(file, ctx.settings.max_upload_bytes)
-    try:
-        roster = await asyncio.to_thread(
-            read_roster, data, file.filename, ctx.settings.import_max_rows
+    async with bounded_import(ctx) as limits:
+        data = await read_upload(file, ctx.settings.max_upload_bytes)
+        roster = await asyncio.to_thread(read_roster, data, file.filename, limits)
+        report = await imports.import_students(
+            uow, ctx, actor, school_id, roster, mode, on_row=limits.check_time
         )
-    except TooManyRows as exc:
-        raise too_many_rows(exc) from exc
-    except FileError as exc:
-        raise Invalid.field(("body", "file"), str(exc)) from exc
-    report = await imports.import_students(uow, ctx, actor, school_id, roster, mode)
     if report.rejected and mode is ImportMode.all_or_nothing:
         body = ImportRejected.of(report).model_dump(mode="json")
         return JSONResponse(

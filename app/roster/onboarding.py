@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.context import AppContext
-from app.core.tables import ImportMode
+from app.core.tables import DEFAULT_LIMITS, ImportMode, ReadLimits
 from app.db.models import Grade, SchoolClass, Student
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
@@ -111,9 +111,15 @@ _CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "
 _JUNIOR = {"初一": 7, "初二": 8, "初三": 9}
 
 
-def read(data: bytes, filename: str | None) -> Sheet:
+def read(data: bytes, filename: str | None, limits: ReadLimits = DEFAULT_LIMITS) -> Sheet:
     return read_sheet(
-        data, filename, read=READ, required=REQUIRED, ignored=IGNORED, aliases=ALIASES
+        data,
+        filename,
+        read=READ,
+        required=REQUIRED,
+        ignored=IGNORED,
+        aliases=ALIASES,
+        limits=limits,
     )
 
 

@@ -10,10 +10,9 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
-from app.api.uploads import read_upload
-from app.core.tables import FileError, ImportMode
+from app.api.uploads import IMPORT_RESPONSES, bounded_import, read_upload
+from app.core.tables import ImportMode
 from app.core.types import RefId
-from app.errors import Invalid
 from app.roster import imports, onboarding, staff_import
 from app.roster.onboarding_schemas import RosterRejected, RosterReport, StaffRejected, StaffReport
 
@@ -42,7 +41,7 @@ def _answer(report: RosterReport) -> RosterReport | JSONResponse:
     + "\n\nA dry run answers 200 with the report, problems included; a real all-or-nothing run "
     "with problems answers 422 (code `import.rows_rejected`) and writes nothing.",
     responses={
-        413: {"description": "文件超过 10 MB (file too large)"},
+        **IMPORT_RESPONSES,
         422: {"model": RosterRejected, "description": "有问题行,未导入 (rows rejected)"},
     },
 )
@@ -56,12 +55,12 @@ async def import_roster(
     dry_run: DryRun = False,
 ) -> RosterReport | JSONResponse:
     await imports.target_school(uow, actor, school_id)
-    data = await read_upload(file, ctx.settings.max_upload_bytes)
-    try:
-        sheet = await asyncio.to_thread(onboarding.read, data, file.filename)
-    except FileError as exc:
-        raise Invalid.field(("body", "file"), str(exc)) from exc
-    report = await onboarding.import_roster(uow, ctx, actor, school_id, sheet, mode, dry_run)
+    async with bounded_import(ctx) as limits:
+        data = await read_upload(file, ctx.settings.max_upload_bytes)
+        sheet = await asyncio.to_thread(onboarding.read, data, file.filename, limits)
+        report = await onboarding.import_roster(
+            uow, ctx, actor, school_id, sheet, mode, dry_run, on_row=limits.check_time
+        )
     return _answer(report)
 
 
@@ -73,7 +72,7 @@ async def import_roster(
     + "\n\nA dry run answers 200 with the report, problems included; a real all-or-nothing run "
     "with problems answers 422 (code `import.rows_rejected`) and writes nothing.",
     responses={
-        413: {"description": "文件超过 10 MB (file too large)"},
+        **IMPORT_RESPONSES,
         422: {"model": StaffRejected, "description": "有问题行,未导入 (rows rejected)"},
     },
 )
@@ -86,12 +85,12 @@ async def import_staff(
     mode: Mode = ImportMode.all_or_nothing,
     dry_run: DryRun = False,
 ) -> StaffReport | JSONResponse:
-    data = await read_upload(file, ctx.settings.max_upload_bytes)
-    try:
-        sheet = await asyncio.to_thread(staff_import.read, data, file.filename)
-    except FileError as exc:
-        raise Invalid.field(("body", "file"), str(exc)) from exc
-    report = await staff_import.import_staff(uow, ctx, actor, school_id, sheet, mode, dry_run)
+    async with bounded_import(ctx) as limits:
+        data = await read_upload(file, ctx.settings.max_upload_bytes)
+        sheet = await asyncio.to_thread(staff_import.read, data, file.filename, limits)
+        report = await staff_import.import_staff(
+            uow, ctx, actor, school_id, sheet, mode, dry_run, on_row=limits.check_time
+        )
     if report.problems and mode is ImportMode.all_or_nothing and not dry_run:
         return JSONResponse(
             StaffRejected.of(report).model_dump(mode="json"),

@@ -18,11 +18,14 @@ Excel date cells. Unknown columns are ignored. The header is the first row conta
 (title rows above it are skipped); row numbers are those the spreadsheet shows. CSV may be
 UTF-8 (with or without BOM), GBK/GB18030 — what Excel in China saves — or UTF-16.
 
-A file holds at most ``max_rows`` data rows (``KCBX_IMPORT_MAX_ROWS``, default 20,000 — a
-large school's whole roster): reading stops at the first row beyond it and the file is
+A file holds at most ``limits.max_rows`` data rows (``KCBX_IMPORT_MAX_ROWS``, default 20,000
+— a large school's whole roster): reading stops at the first row beyond it and the file is
 refused whole (``TooManyRows``, answered 413), so a small XLSX claiming a million rows never
-fills memory. XLSX sheets are streamed (openpyxl read-only mode), at most ``MAX_COLUMNS``
-columns wide; a CSV is read row by row.
+fills memory. XLSX sheets are streamed (openpyxl read-only mode) through the workbook guard
+(app/core/workbooks.py: the zip directory judged first, then shared strings, cells per row
+and cell length counted as the XML streams), at most ``MAX_COLUMNS`` columns read; a CSV is
+read row by row under the same cells-per-row and cell-length limits. Every reader checks
+``limits``' deadline as it goes.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from datetime import date, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
-from app.core.tables import FileError, TooManyRows
+from app.core.tables import DEFAULT_LIMITS, FileError, ReadLimits, TooManyRows
+from app.core.workbooks import UNREADABLE, open_workbook
 from app.domain.students import GENDER_FROM_LABEL
 
 Cell = str | int | float | bool | date | datetime | None
@@ -85,7 +89,6 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # Excel 97-2003 .xls
 _NOTE = re.compile(r"[(（\[【].*?[)）\]】]")
 
 
-DEFAULT_MAX_ROWS = 20_000
 MAX_COLUMNS = 200
 
 
@@ -102,10 +105,18 @@ class Roster:
 
 
 def read_roster(
-    data: bytes, filename: str | None = None, max_rows: int = DEFAULT_MAX_ROWS
+    data: bytes, filename: str | None = None, limits: ReadLimits = DEFAULT_LIMITS
 ) -> Roster:
     """Read a CSV or XLSX roster; ``FileError`` when it is neither or lacks a required column,
-    ``TooManyRows`` beyond ``max_rows`` data rows."""
+    ``TooLarge`` beyond ``limits`` (``TooManyRows`` beyond ``limits.max_rows`` data rows)."""
+    return _roster(raw_rows(data, filename, limits), limits.max_rows)
+
+
+def raw_rows(
+    data: bytes, filename: str | None, limits: ReadLimits = DEFAULT_LIMITS
+) -> list[tuple[int, list[Cell]]]:
+    """The rows of a CSV or XLSX file as (row number, cells), blank rows included, within
+    ``limits``; ``FileError`` for a file of another kind or an empty one."""
     suffix = PurePath(filename or "").suffix.lower()
     if data.startswith(_OLE_MAGIC):
         raise FileError(
@@ -113,10 +124,14 @@ def read_roster(
         )
     is_zip = data.startswith(_ZIP_MAGIC)
     if suffix in (".xlsx", ".xlsm") or (is_zip and suffix in ("", ".csv")):
-        return _roster(_xlsx_rows(data, max_rows), max_rows)
-    if suffix in ("", ".csv", ".txt") and not is_zip:
-        return _roster(_csv_rows(data, max_rows), max_rows)
-    raise FileError(_NOT_A_ROSTER)
+        raw = _xlsx_rows(data, limits)
+    elif suffix in ("", ".csv", ".txt") and not is_zip:
+        raw = _csv_rows(data, limits)
+    else:
+        raise FileError(_NOT_A_ROSTER)
+    if not raw:
+        raise FileError("文件是空的 (the file is empty)")
+    return raw
 
 
 _NOT_A_ROSTER = "仅支持 CSV 或 XLSX 文件 (only CSV and XLSX files are accepted)"
@@ -128,7 +143,7 @@ def _read_limit(max_rows: int) -> int:
     return max_rows + _HEADER_SEARCH_ROWS + 1
 
 
-def _csv_rows(data: bytes, max_rows: int = DEFAULT_MAX_ROWS) -> list[tuple[int, list[Cell]]]:
+def _csv_rows(data: bytes, limits: ReadLimits) -> list[tuple[int, list[Cell]]]:
     text = _decode(data)
     if "\x00" in text:
         raise FileError(_NOT_A_ROSTER)
@@ -136,14 +151,18 @@ def _csv_rows(data: bytes, max_rows: int = DEFAULT_MAX_ROWS) -> list[tuple[int, 
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[Cell]]] = []
-    filled, limit = 0, _read_limit(max_rows)
+    filled, limit = 0, _read_limit(limits.max_rows)
     try:
         for n, cells in enumerate(reader, start=1):
+            limits.check_cells(len(cells))
+            limits.check_chars(max(map(len, cells), default=0))
+            if n % 1000 == 0:
+                limits.check_time()
             row: list[Cell] = list(cells[:MAX_COLUMNS])
             if not _blank(row):
                 filled += 1
                 if filled > limit:
-                    raise TooManyRows(max_rows)
+                    raise TooManyRows(limits.max_rows)
             rows.append((n, row))
     except csv.Error as exc:
         raise FileError(f"CSV 格式错误 (malformed CSV): {exc}") from exc
@@ -163,13 +182,8 @@ def _decode(data: bytes) -> str:
     raise FileError("无法识别 CSV 文件的编码,请存为 UTF-8 (unknown text encoding: save as UTF-8)")
 
 
-def _xlsx_rows(data: bytes, max_rows: int = DEFAULT_MAX_ROWS) -> list[tuple[int, list[Cell]]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises a zoo of types for a damaged or foreign zip
-        raise FileError("无法读取该 XLSX 文件 (not a readable XLSX workbook)") from exc
+def _xlsx_rows(data: bytes, limits: ReadLimits) -> list[tuple[int, list[Cell]]]:
+    book, scan = open_workbook(data, limits)
     try:
         sheets = book.worksheets
         sheet = next((s for s in sheets if _has_header(s)), sheets[0] if sheets else None)
@@ -177,7 +191,7 @@ def _xlsx_rows(data: bytes, max_rows: int = DEFAULT_MAX_ROWS) -> list[tuple[int,
             return []
         rows: list[tuple[int, list[Cell]]] = []
         blank_run = filled = 0
-        limit = _read_limit(max_rows)
+        limit = _read_limit(limits.max_rows)
         for n, values in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), 1):
             cells = list(values)
             if _blank(cells):
@@ -188,9 +202,13 @@ def _xlsx_rows(data: bytes, max_rows: int = DEFAULT_MAX_ROWS) -> list[tuple[int,
                 blank_run = 0
                 filled += 1
                 if filled > limit:
-                    raise TooManyRows(max_rows)
+                    raise TooManyRows(limits.max_rows)
             rows.append((n, cells))
         return rows
+    except FileError:
+        raise
+    except Exception as exc:  # a cell openpyxl cannot make sense of (a string index, a date)
+        raise scan.refusal or FileError(UNREADABLE) from exc
     finally:
         book.close()
 
@@ -207,9 +225,7 @@ def header_name(cell: Cell) -> str:
     return ALIASES.get(name, name)
 
 
-def _roster(raw: list[tuple[int, list[Cell]]], max_rows: int = DEFAULT_MAX_ROWS) -> Roster:
-    if not raw:
-        raise FileError("文件是空的 (the file is empty)")
+def _roster(raw: list[tuple[int, list[Cell]]], max_rows: int) -> Roster:
     head = raw[:_HEADER_SEARCH_ROWS]
     start = next((i for i, (_, cells) in enumerate(head) if NAME in map(header_name, cells)), 0)
     positions: dict[str, int] = {}

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import PurePath
 
-from app.core.tables import FileError
+from app.core.tables import DEFAULT_LIMITS, FileError, ReadLimits, TooManyRows
 from app.roster import parse as p
 
 
@@ -19,24 +18,6 @@ class Sheet:
     roster: p.Roster
 
 
-def raw_rows(data: bytes, filename: str | None) -> list[tuple[int, list[p.Cell]]]:
-    suffix = PurePath(filename or "").suffix.lower()
-    if data.startswith(p._OLE_MAGIC):
-        raise FileError(
-            "不支持 Excel 97-2003 (.xls) 文件,请另存为 .xlsx 或 CSV (save as .xlsx or CSV)"
-        )
-    is_zip = data.startswith(p._ZIP_MAGIC)
-    if suffix in (".xlsx", ".xlsm") or (is_zip and suffix in ("", ".csv")):
-        raw = p._xlsx_rows(data)
-    elif suffix in ("", ".csv", ".txt") and not is_zip:
-        raw = p._csv_rows(data)
-    else:
-        raise FileError(p._NOT_A_ROSTER)
-    if not raw:
-        raise FileError("文件是空的 (the file is empty)")
-    return raw
-
-
 def read_sheet(
     data: bytes,
     filename: str | None,
@@ -45,10 +26,12 @@ def read_sheet(
     required: tuple[str, ...],
     ignored: frozenset[str] = frozenset(),
     aliases: Mapping[str, str] | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Sheet:
     """``read`` columns are returned, ``ignored`` ones are known and skipped, any other header
-    is ``unknown``; ``FileError`` for a file that is no such table or lacks a ``required``."""
-    raw = raw_rows(data, filename)
+    is ``unknown``; ``FileError`` for a file that is no such table or lacks a ``required``,
+    ``TooLarge`` beyond ``limits``."""
+    raw = p.raw_rows(data, filename, limits)
     aliases = aliases or {}
 
     def name(cell: p.Cell) -> str:
@@ -80,4 +63,6 @@ def read_sheet(
     ]
     if not rows:
         raise FileError("表头下没有数据行 (no rows under the header)")
+    if len(rows) > limits.max_rows:
+        raise TooManyRows(limits.max_rows)
     return Sheet(header_row, unknown, p.Roster(frozenset(positions), rows))

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.context import AppContext
-from app.core.tables import ImportMode
+from app.core.tables import DEFAULT_LIMITS, ImportMode, ReadLimits
 from app.db.models import School, SchoolClass, Staff, StaffRole
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -75,9 +75,15 @@ CLASS_ROLES = frozenset({Role.head_teacher, Role.subject_teacher})
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
-def read(data: bytes, filename: str | None) -> Sheet:
+def read(data: bytes, filename: str | None, limits: ReadLimits = DEFAULT_LIMITS) -> Sheet:
     return read_sheet(
-        data, filename, read=READ, required=REQUIRED, ignored=IGNORED, aliases=ALIASES
+        data,
+        filename,
+        read=READ,
+        required=REQUIRED,
+        ignored=IGNORED,
+        aliases=ALIASES,
+        limits=limits,
     )
 
 
