@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from app.access_logs import routes as access_logs
 from app.access_logs.middleware import AccessLogMiddleware
 from app.alerts import cases_routes as cases
+from app.alerts import partial_days_routes as left_school
 from app.alerts import policy_routes as alert_policies
 from app.api import contract, errors, guards, openapi
 from app.api import health_routes as health
@@ -113,6 +114,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         alert_policies,
         engine_jobs,
         cases,
+        left_school,
         casework,
         legal,
         transfers,

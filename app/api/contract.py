@@ -134,6 +134,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/alerts/{alert_id}"): "alerts_get",
     ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): "alerts_acknowledge",
     ("POST", "/api/v1/alerts/{alert_id}/verify"): "alerts_verify",
+    ("GET", "/api/v1/schools/{school_id}/left-school-alerts"): "left_school_alerts_list",
+    ("POST", "/api/v1/left-school-alerts/{alert_id}/contact"): "left_school_alerts_contact",
     ("GET", "/api/v1/cases"): "cases_list",
     ("GET", "/api/v1/cases/{case_id}"): "cases_get",
     ("GET", "/api/v1/students/{student_id}/case"): "students_case_get",

@@ -273,6 +273,54 @@ TOPICS: dict[str, Topic] = {
             ),
         }
     ),
+    "left_school.raised": Topic(
+        {
+            "zh": Wording(
+                "离校未归",
+                "离校未归:{who}",
+                "{student}同学早上已到校,{reason}。",
+                "请在 1 小时内联系家长核实去向",
+            ),
+            "en": Wording(
+                "Left during the day",
+                "Left during the day: {who}",
+                "{student} was at school this morning: {reason}.",
+                "Phone the guardian within the hour",
+            ),
+        }
+    ),
+    "left_school.overdue": Topic(
+        {
+            "zh": Wording(
+                "离校未归联系超时",
+                "离校未归联系超时:{who}",
+                "{student}同学离校未归,班主任未在规定时间内联系家长。",
+                "督促班主任立即联系家长核实去向",
+            ),
+            "en": Wording(
+                "Left during the day: guardian not contacted",
+                "Guardian not contacted: {who}",
+                "{student} left during the day and the guardian has not been phoned in time.",
+                "Have the head teacher phone the guardian now",
+            ),
+        }
+    ),
+    "left_school.withdrawn": Topic(
+        {
+            "zh": Wording(
+                "离校未归撤回",
+                "离校未归撤回:{who}",
+                "后续点名{student}同学已到校或已说明原因。",
+                "无需处理",
+            ),
+            "en": Wording(
+                "Left during the day: withdrawn",
+                "Withdrawn: {who}",
+                "A later check found {student} at school, or the absence was explained.",
+                "Nothing to do",
+            ),
+        }
+    ),
     DIGEST_LATE_TOPIC: Topic(
         {
             "zh": Wording(

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from app.access_logs import service as access_logs
+from app.alerts.partial_days import escalate_overdue
 from app.alerts.sweep import describe
 from app.alerts.tasks import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
@@ -70,6 +71,7 @@ async def access_log_purge(ctx: AppContext) -> object:
 
 JOBS: tuple[Job, ...] = (
     Job("roll-reminders", "未点名提醒", 60, roll_reminders),
+    Job("left-school-overdue", "离校未归联系超时", 60, escalate_overdue),
     Job("return-notices", "返校通知书逾期检查", 60, return_notices),
     Job("task-reminders", "任务到期提醒", 60, task_reminders),
     Job("vacant-roles", "岗位空缺提醒", 60, vacant_roles),
