@@ -26,6 +26,7 @@ from app.casework.return_notices import check_overdue_notices
 from app.context import AppContext
 from app.jobs import repository as engine_jobs
 from app.org.repository import active_school_ids
+from app.reports.measures import compute_all as compute_measures
 
 log = logging.getLogger("kcbx.engine")
 
@@ -76,6 +77,7 @@ JOBS: tuple[Job, ...] = (
     Job("task-reminders", "任务到期提醒", 60, task_reminders),
     Job("vacant-roles", "岗位空缺提醒", 60, vacant_roles),
     Job("care-reminders", "关爱联系提醒", 3600, care_reminders),
+    Job("absence-measures", "缺勤率与间歇性缺勤统计", 3600, compute_measures),
     Job("access-log-purge", "访问日志清理", 3600, access_log_purge),
 )
 # The deadline sweep's row: each failure, and a success at most every 30 s per engine.
