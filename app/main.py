@@ -34,6 +34,7 @@ from app.org import counties_routes as counties
 from app.org import schools_routes as schools
 from app.org import staff_routes as staff
 from app.reports import bulletin_routes as reports
+from app.reports import early_warning_routes as early_warning
 from app.reports import ledgers_routes as ledgers
 from app.reports import reviews_routes as reviews
 from app.reports import school_age_routes as school_age
@@ -124,6 +125,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         delivery,
         reports,
         reviews,
+        early_warning,
         ledgers,
         school_age,
         access_logs,

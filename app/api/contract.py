@@ -136,6 +136,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/alerts/{alert_id}/verify"): "alerts_verify",
     ("GET", "/api/v1/schools/{school_id}/left-school-alerts"): "left_school_alerts_list",
     ("POST", "/api/v1/left-school-alerts/{alert_id}/contact"): "left_school_alerts_contact",
+    ("GET", "/api/v1/reports/early-warning"): "reports_early_warning_get",
+    ("GET", "/api/v1/students/{student_id}/absence-measure"): "students_absence_measure_get",
     ("GET", "/api/v1/cases"): "cases_list",
     ("GET", "/api/v1/cases/{case_id}"): "cases_get",
     ("GET", "/api/v1/students/{student_id}/case"): "students_case_get",

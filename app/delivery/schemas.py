@@ -32,6 +32,8 @@ TOPIC_LABELS: dict[str, str] = {
     "left_school.raised": "离校未归",
     "left_school.overdue": "离校未归联系超时",
     "left_school.withdrawn": "离校未归撤回",
+    "early_warning.entered": "进入预警名单",
+    "early_warning.digest": "预警名单周汇总",
 }
 
 

@@ -321,6 +321,38 @@ TOPICS: dict[str, Topic] = {
             ),
         }
     ),
+    "early_warning.entered": Topic(
+        {
+            "zh": Wording(
+                "进入预警名单",
+                "进入预警名单:{who}",
+                "{student}同学本学期缺勤:{reason}。",
+                "关注该生出勤,必要时家访了解原因",
+            ),
+            "en": Wording(
+                "On the early-warning list",
+                "Early-warning list: {who}",
+                "{student}'s absence this term: {reason}.",
+                "Watch the attendance; visit the family if needed",
+            ),
+        }
+    ),
+    "early_warning.digest": Topic(
+        {
+            "zh": Wording(
+                "预警名单周汇总",
+                "预警名单周汇总:{school}",
+                "本校预警名单:{reason}。",
+                "在系统中查看预警名单并安排跟进",
+            ),
+            "en": Wording(
+                "Early-warning weekly digest",
+                "Early-warning digest: {school}",
+                "The school's early-warning list: {reason}.",
+                "Review the list in the app and plan follow-ups",
+            ),
+        }
+    ),
     DIGEST_LATE_TOPIC: Topic(
         {
             "zh": Wording(

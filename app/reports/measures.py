@@ -17,15 +17,29 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.alerts import repository as alerts_repo
 from app.alerts.county_rules import rules_for
 from app.calendar.repository import SchoolRef, school_refs
 from app.context import AppContext
 from app.core.time import local_today
 from app.db.uow import UnitOfWork
-from app.domain.absence_measures import Day, Measure, MeasureRules, measure
+from app.domain.absence_measures import (
+    BAND_LABELS,
+    BAND_ORDER,
+    INTERMITTENT_LABEL,
+    Band,
+    Day,
+    Measure,
+    measure,
+)
 from app.domain.attendance import Check, Mark, day_status
+from app.domain.roles import Role
 from app.org.repository import active_school_ids
 from app.reports import measures_repo as repo
+from app.reports.early_warning import school_counts
+
+ENTERED_TOPIC = "early_warning.entered"
+DIGEST_TOPIC = "early_warning.digest"
 
 
 def student_days(
@@ -78,18 +92,71 @@ async def compute_school(uow: UnitOfWork, school: SchoolRef, now: datetime) -> i
         while d <= min(last, today):
             covered.setdefault(d, kind)
             d += timedelta(days=1)
+    before = await repo.stored(session, school.id)
     rows: list[dict[str, Any]] = []
+    entered: list[tuple[repo.Pupil, str]] = []  # (student, the band or flag entered)
     for pupil in await repo.pupils(session, school.id):
-        days = student_days(
-            school_days,
-            today,
-            marks.get(pupil.id, {}),
-            leave.get(pupil.id, {}),
-            pupil.home_schooled,
-        )
-        rows.append(_row(pupil, school.id, term.id, today, measure(days, rules), now))
+        own_marks, own_leave = marks.get(pupil.id, {}), leave.get(pupil.id, {})
+        days = student_days(school_days, today, own_marks, own_leave, pupil.home_schooled)
+        m = measure(days, rules)
+        rows.append(_row(pupil, school.id, term.id, today, m, now))
+        old = before.get(pupil.id)
+        if old is not None and old.term_id != term.id:
+            old = None  # a new term starts from nothing
+        old_band = Band(old.band) if old is not None else Band.none
+        if BAND_ORDER.index(m.band) > BAND_ORDER.index(old_band):
+            entered.append((pupil, m.band.value))
+        if m.intermittent and not (old is not None and old.intermittent):
+            entered.append((pupil, "intermittent"))
     await repo.replace_school(session, school.id, rows)
+    await _notify_entered(uow, school, term.id, entered, now)
     return len(rows)
+
+
+async def _notify_entered(
+    uow: UnitOfWork,
+    school: SchoolRef,
+    term_id: int,
+    entered: list[tuple[repo.Pupil, str]],
+    now: datetime,
+) -> None:
+    """预警名单: a student entering a band (or a higher one) or becoming intermittent — the
+    head teacher is told, and the mentor of a special-group student; once per term and band
+    or flag (the notice's key), in the job's transaction (the outbox)."""
+    if not entered:
+        return
+    session = uow.session
+    names = await repo.names_of(session, [p.id for p, _ in entered])
+    mentors = await repo.mentors_of(session, [p.id for p, _ in entered if p.special_group])
+    notices: list[dict[str, Any]] = []
+    for pupil, what in entered:
+        label = INTERMITTENT_LABEL if what == "intermittent" else BAND_LABELS[Band(what)]
+        title = f"进入预警名单:{names.get(pupil.id, '')} 缺勤{label}"
+        heads = await alerts_repo.recipients(
+            session,
+            Role.head_teacher,
+            county_id=pupil.county_id,
+            school_id=school.id,
+            class_id=pupil.class_id,
+        )
+        people: list[tuple[int, str | None]] = [(s, Role.head_teacher.value) for s, _ in heads]
+        if pupil.id in mentors:
+            people.append((mentors[pupil.id], None))  # the mentor: chosen per student
+        notices += [
+            {
+                "idem_key": f"measure:{term_id}:{pupil.id}:{what}:{staff_id}",
+                "staff_id": staff_id,
+                "role": role,
+                "topic": ENTERED_TOPIC,
+                "title": title[:200],
+                "body": "",
+                "student_id": pupil.id,
+                "school_id": school.id,
+                "created_at": now,
+            }
+            for staff_id, role in people
+        ]
+    await alerts_repo.add_notifications(session, notices)
 
 
 def _row(
@@ -119,6 +186,44 @@ def _row(
     }
 
 
+async def weekly_digest(uow: UnitOfWork, school: SchoolRef, now: datetime) -> None:
+    """The vice principal's weekly digest of the school's list: one notice per week (the
+    key names the week's Monday), written by the first run of the week that finds someone
+    listed."""
+    counts = await school_counts(uow, school.id)
+    if not counts.listed:
+        return
+    today = local_today(school, now)
+    monday = today - timedelta(days=today.weekday())
+    title = (
+        f"预警名单周汇总:{counts.listed} 人(严重 {counts.severe}、中度 {counts.moderate}、"
+        f"风险 {counts.at_risk};间歇性缺勤 {counts.intermittent}、长期缺勤 {counts.chronic})"
+    )
+    people = await alerts_repo.recipients(
+        uow.session,
+        Role.vice_principal,
+        county_id=school.county_id,
+        school_id=school.id,
+        class_id=0,
+    )
+    await alerts_repo.add_notifications(
+        uow.session,
+        [
+            {
+                "idem_key": f"ewdigest:{school.id}:{monday.isoformat()}:{staff_id}",
+                "staff_id": staff_id,
+                "role": Role.vice_principal.value,
+                "topic": DIGEST_TOPIC,
+                "title": title[:200],
+                "body": "",
+                "school_id": school.id,
+                "created_at": now,
+            }
+            for staff_id, _ in people
+        ],
+    )
+
+
 async def compute_all(ctx: AppContext) -> int:
     """The periodic job: every active school, one transaction each."""
     now = ctx.clock()
@@ -130,8 +235,6 @@ async def compute_all(ctx: AppContext) -> int:
             refs = await school_refs(uow.session, {school_id})
             if school_id in refs:
                 total += await compute_school(uow, refs[school_id], now)
+                await weekly_digest(uow, refs[school_id], now)
             await uow.commit()
     return total
-
-
-__all__ = ["MeasureRules", "compute_all", "compute_school", "student_days"]

@@ -14,7 +14,14 @@ from sqlmodel import col
 from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import AbsenceMeasure, AttendanceMark, LeaveRequest, Student, Term
+from app.db.models import (
+    AbsenceMeasure,
+    AttendanceMark,
+    LeaveRequest,
+    MentorAssignment,
+    Student,
+    Term,
+)
 from app.domain.attendance import LeaveStatus
 
 # 学籍 statuses of a student on the roll: 在读, 复学.
@@ -138,3 +145,25 @@ async def replace_school(
             set_={c: stmt.excluded[c] for c in rows[0] if c != "student_id"},
         )
         await conn.execute(stmt, list(rows[i : i + 2000]))
+
+
+async def mentors_of(session: AsyncSession, student_ids: Sequence[int]) -> dict[int, int]:
+    """The current mentor (成长导师) of each of these students who has one."""
+    if not student_ids:
+        return {}
+    ma = MentorAssignment
+    stmt = select(col(ma.student_id), col(ma.staff_id)).where(
+        col(ma.student_id).in_(sorted(set(student_ids))), col(ma.until).is_(None)
+    )
+    found: list[Any] = list(await _run(session, stmt))
+    return {r[0]: r[1] for r in found}
+
+
+async def names_of(session: AsyncSession, student_ids: Sequence[int]) -> dict[int, str]:
+    if not student_ids:
+        return {}
+    stmt = select(col(Student.id), col(Student.name)).where(
+        col(Student.id).in_(sorted(set(student_ids)))
+    )
+    found: list[Any] = list(await _run(session, stmt))
+    return {r[0]: r[1] for r in found}
