@@ -32,12 +32,18 @@ from app.domain.absence_measures import (
     Measure,
     measure,
 )
-from app.domain.attendance import Check, Mark, day_status
+from app.domain.attendance import CHECK_ORDER, Check, DayStatus, Mark, day_status
 from app.domain.roles import Role
-from app.org.repository import active_school_ids
+from app.org.repository import active_school_ids, head_teachers
 from app.reports import measures_repo as repo
 from app.reports.early_warning import school_counts
 
+# A term of a school is tens of thousands of marks: the enums by value, not by call.
+_CHECKS = {c.value: c for c in Check}
+_MARKS = {m.value: m for m in Mark}
+_ORDER = {c.value: i for i, c in enumerate(CHECK_ORDER)}
+_DAYS = {status: Day(status) for status in DayStatus}
+_PRESENT = _DAYS[DayStatus.present]
 ENTERED_TOPIC = "early_warning.entered"
 DIGEST_TOPIC = "early_warning.digest"
 
@@ -45,27 +51,33 @@ DIGEST_TOPIC = "early_warning.digest"
 def student_days(
     school_days: Sequence[date],
     today: date,
-    marks: dict[date, dict[Check, tuple[Mark, str | None]]],
+    marks: dict[date, dict[Check, Mark]],
     leave: dict[date, str],
     home_schooled: bool,
+    leave_marks: dict[date, str] | None = None,
 ) -> list[Day]:
-    """One student's days for the measure, from the day statuses of the roll."""
+    """One student's days for the measure, from the day statuses of the roll. ``leave``:
+    the days of approved leave with its type; ``leave_marks``: the type a ``leave`` mark
+    gave a day (it wins over the request's)."""
     recorded = marks.keys() | leave.keys()
     if not recorded and not home_schooled:
         return []
     first = min(recorded) if recorded and not home_schooled else school_days[0]
+    typed = leave_marks or {}
     days: list[Day] = []
     for d in school_days:
         if d < first or (d == today and d not in recorded and not home_schooled):
             continue
-        checks = marks.get(d, {})
-        status = day_status(
-            {c: m for c, (m, _) in checks.items()},
-            on_approved_leave=d in leave,
-            home_schooled=home_schooled,
+        checks = marks.get(d)
+        if checks is not None and checks.get(Check.morning) is Mark.present and not home_schooled:
+            days.append(_PRESENT)  # nearly every day: the rules' first answer, without the call
+            continue
+        status = day_status(checks or {}, on_approved_leave=d in leave, home_schooled=home_schooled)
+        days.append(
+            Day(status, typed.get(d) or leave.get(d))
+            if status is DayStatus.leave
+            else _DAYS[status]
         )
-        kind = next((t for m, t in checks.values() if m is Mark.leave and t), None)
-        days.append(Day(status, kind or leave.get(d)))
     return days
 
 
@@ -80,11 +92,18 @@ async def compute_school(uow: UnitOfWork, school: SchoolRef, now: datetime) -> i
     school_days = school.calendar.school_days_between(term.start, today)
     if not school_days:
         return 0
-    marks: dict[int, dict[date, dict[Check, tuple[Mark, str | None]]]] = {}
+    marks: dict[int, dict[date, dict[Check, Mark]]] = {}
+    leave_marks: dict[int, dict[date, str]] = {}
+    leave_check: dict[tuple[int, date], str] = {}
     for sid, day, check, status, leave_type in await repo.marks(
         session, school.id, term.start, today
     ):
-        marks.setdefault(sid, {}).setdefault(day, {})[Check(check)] = (Mark(status), leave_type)
+        marks.setdefault(sid, {}).setdefault(day, {})[_CHECKS[check]] = _MARKS[status]
+        if leave_type and status == Mark.leave.value:
+            # Two leave marks of different types on one day: the earliest check's stands.
+            typed = leave_marks.setdefault(sid, {})
+            if day not in typed or _ORDER[check] < _ORDER[leave_check[(sid, day)]]:
+                typed[day], leave_check[(sid, day)] = leave_type, check
     leave: dict[int, dict[date, str]] = {}
     for sid, first, last, kind in await repo.approved_leave(session, school.id, term.start, today):
         covered = leave.setdefault(sid, {})
@@ -96,8 +115,14 @@ async def compute_school(uow: UnitOfWork, school: SchoolRef, now: datetime) -> i
     rows: list[dict[str, Any]] = []
     entered: list[tuple[repo.Pupil, str]] = []  # (student, the band or flag entered)
     for pupil in await repo.pupils(session, school.id):
-        own_marks, own_leave = marks.get(pupil.id, {}), leave.get(pupil.id, {})
-        days = student_days(school_days, today, own_marks, own_leave, pupil.home_schooled)
+        days = student_days(
+            school_days,
+            today,
+            marks.get(pupil.id, {}),
+            leave.get(pupil.id, {}),
+            pupil.home_schooled,
+            leave_marks.get(pupil.id),
+        )
         m = measure(days, rules)
         rows.append(_row(pupil, school.id, term.id, today, m, now))
         old = before.get(pupil.id)
@@ -128,18 +153,13 @@ async def _notify_entered(
     session = uow.session
     names = await repo.names_of(session, [p.id for p, _ in entered])
     mentors = await repo.mentors_of(session, [p.id for p, _ in entered if p.special_group])
+    heads = await head_teachers(session, {p.class_id for p, _ in entered})
     notices: list[dict[str, Any]] = []
     for pupil, what in entered:
         label = INTERMITTENT_LABEL if what == "intermittent" else BAND_LABELS[Band(what)]
         title = f"进入预警名单:{names.get(pupil.id, '')} 缺勤{label}"
-        heads = await alerts_repo.recipients(
-            session,
-            Role.head_teacher,
-            county_id=pupil.county_id,
-            school_id=school.id,
-            class_id=pupil.class_id,
-        )
-        people: list[tuple[int, str | None]] = [(s, Role.head_teacher.value) for s, _ in heads]
+        head = heads.get(pupil.class_id)
+        people: list[tuple[int, str | None]] = [(head[0], Role.head_teacher.value)] if head else []
         if pupil.id in mentors:
             people.append((mentors[pupil.id], None))  # the mentor: chosen per student
         notices += [

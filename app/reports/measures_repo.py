@@ -100,7 +100,7 @@ async def marks(session: AsyncSession, school_id: int, start: date, end: date) -
     stmt = select(col(m.student_id), day, col(m.check), col(m.status), col(m.leave_type)).where(
         col(m.school_id) == school_id, day >= start, day <= end
     )
-    return list(await _run(session, stmt))
+    return (await _run(session, stmt)).all()
 
 
 async def approved_leave(
@@ -116,7 +116,7 @@ async def approved_leave(
         col(lr.start_date) <= end,
         col(lr.end_date) >= start,
     )
-    return list(await _run(session, stmt))
+    return (await _run(session, stmt)).all()
 
 
 async def stored(session: AsyncSession, school_id: int) -> dict[int, AbsenceMeasure]:

@@ -74,7 +74,14 @@ async def test_a_child_absent_every_monday_is_intermittent_in_week_three(
         await roll(client, world, [event(sid, status, day=d)], "principal")
         if d.weekday() == 0:
             flagged.append((await measure_of(ctx, world, "student_A1")).intermittent)
-    assert flagged == [False, False, True, True, True]
+            listed = await client.get(
+                "/api/v1/reports/early-warning",
+                params={"class_id": world.ids["class_A1"]},
+                headers=world.auth("head_teacher"),
+            )
+            assert listed.status_code == 200, listed.text
+            flagged.append([x["student_id"] for x in listed.json()["items"] if x["intermittent"]])
+    assert flagged == [False, [], False, [], True, [sid], True, [sid], True, [sid]]
     final = await measure_of(ctx, world, "student_A1")
     assert (final.school_days, final.absent_days, final.as_of) == (len(days), 5, mondays[-1])
     assert final.window_absent == 4  # the last 20 school days hold four of the Mondays

@@ -98,12 +98,17 @@ def test_measures_equal_an_independent_count_from_the_marks(
     school_days = [start + timedelta(days=i) for i in range(len(raw) + 1)]
     today = school_days[-1]  # not marked: left out of the count
     marks = {
-        school_days[i]: {c: m for c, m in zip(CHECKS, checks, strict=True) if m is not None}
+        school_days[i]: {c: m[0] for c, m in zip(CHECKS, checks, strict=True) if m is not None}
         for i, (checks, _) in enumerate(raw)
         if any(m is not None for m in checks)
     }
+    typed: dict[date, str] = {}
+    for i, (checks, _) in enumerate(raw):
+        for m in checks:  # the earliest check's leave type stands
+            if m is not None and m[0] is Mark.leave and m[1]:
+                typed.setdefault(school_days[i], m[1])
     leave = {school_days[i]: t for i, (_, t) in enumerate(raw) if t}
-    got = measure(student_days(school_days, today, marks, leave, False), rules)  # type: ignore[arg-type]
+    got = measure(student_days(school_days, today, marks, leave, False, typed), rules)
     # The student's days begin at the first recorded one.
     first = next(
         (i for i, (checks, t) in enumerate(raw) if t or any(m is not None for m in checks)),
