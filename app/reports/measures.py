@@ -95,8 +95,9 @@ async def compute_school(uow: UnitOfWork, school: SchoolRef, now: datetime) -> i
     marks: dict[int, dict[date, dict[Check, Mark]]] = {}
     leave_marks: dict[int, dict[date, str]] = {}
     leave_check: dict[tuple[int, date], str] = {}
+    pupils = await repo.pupils(session, school.id)
     for sid, day, check, status, leave_type in await repo.marks(
-        session, school.id, term.start, today
+        session, [p.id for p in pupils], term.start, today
     ):
         marks.setdefault(sid, {}).setdefault(day, {})[_CHECKS[check]] = _MARKS[status]
         if leave_type and status == Mark.leave.value:
@@ -114,7 +115,7 @@ async def compute_school(uow: UnitOfWork, school: SchoolRef, now: datetime) -> i
     before = await repo.stored(session, school.id)
     rows: list[dict[str, Any]] = []
     entered: list[tuple[repo.Pupil, str]] = []  # (student, the band or flag entered)
-    for pupil in await repo.pupils(session, school.id):
+    for pupil in pupils:
         days = student_days(
             school_days,
             today,

@@ -4,7 +4,7 @@ the results into ``absence_measure``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -93,12 +93,17 @@ async def pupils(session: AsyncSession, school_id: int) -> list[Pupil]:
     return [Pupil._make(r) for r in await _run(session, stmt)]
 
 
-async def marks(session: AsyncSession, school_id: int, start: date, end: date) -> Sequence[Any]:
-    """(student, day, check, status, leave type) of every mark of the school in the range."""
+async def marks(
+    session: AsyncSession, student_ids: Collection[int], start: date, end: date
+) -> Sequence[Any]:
+    """(student, day, check, status, leave type) of every mark of these students (a school's)
+    in the range, wherever the student was then: by the marks' key (student, day, check)."""
+    if not student_ids:
+        return []
     m = AttendanceMark
     day = col(m.school_date)
     stmt = select(col(m.student_id), day, col(m.check), col(m.status), col(m.leave_type)).where(
-        col(m.school_id) == school_id, day >= start, day <= end
+        col(m.student_id).in_(sorted(student_ids)), day >= start, day <= end
     )
     return (await _run(session, stmt)).all()
 
