@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from app.access_logs import routes as access_logs
 from app.access_logs.middleware import AccessLogMiddleware
 from app.alerts import cases_routes as cases
+from app.alerts import partial_days_routes as left_school
 from app.alerts import policy_routes as alert_policies
 from app.api import contract, errors, guards, openapi
 from app.api import health_routes as health
@@ -38,6 +39,7 @@ from app.org import schools_routes as schools
 from app.org import staff_routes as staff
 from app.reports import absence_trend_routes as absence_trend
 from app.reports import bulletin_routes as reports
+from app.reports import early_warning_routes as early_warning
 from app.reports import ledgers_routes as ledgers
 from app.reports import reviews_routes as reviews
 from app.reports import school_age_routes as school_age
@@ -123,6 +125,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         alert_policies,
         engine_jobs,
         cases,
+        left_school,
         casework,
         legal,
         transfers,
@@ -133,6 +136,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         reports,
         absence_trend,
         reviews,
+        early_warning,
         ledgers,
         school_age,
         access_logs,

@@ -8,11 +8,19 @@ import sys
 # `make bench` gives, also when started as `python -m bench`.
 os.environ.setdefault("KCBX_ENVIRONMENT", "development")
 
-from bench import attendance, deadlines, delivery, drill, reports, signin
+from bench import attendance, deadlines, delivery, drill, measures, reports, signin
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["attendance", "deadlines", "delivery", "reports", "signin", "drill"]
+    which = sys.argv[1:] or [
+        "attendance",
+        "deadlines",
+        "delivery",
+        "reports",
+        "measures",
+        "signin",
+        "drill",
+    ]
     for name in which:
         if name == "attendance":
             asyncio.run(attendance.main())
@@ -22,6 +30,8 @@ def main() -> None:
             asyncio.run(delivery.main())
         elif name == "reports":
             asyncio.run(reports.main())
+        elif name == "measures":
+            asyncio.run(measures.main())
         elif name == "signin":
             asyncio.run(signin.main())
         elif name == "drill":
@@ -29,7 +39,7 @@ def main() -> None:
         else:
             raise SystemExit(
                 f"unknown benchmark {name!r} "
-                "(known: attendance, deadlines, delivery, reports, signin, drill)"
+                "(known: attendance, deadlines, delivery, reports, measures, signin, drill)"
             )
 
 

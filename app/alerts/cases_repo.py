@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.scope import paginate, visible_to
 from app.db.models import (
     AbsenceCase,
+    AbsenceMeasure,
     AbsenceReport,
     Alert,
     CaseEvent,
@@ -252,3 +253,8 @@ async def acknowledge_notifications(
     await session.exec(
         update(Notification).where(*mine, col(Notification.read_at).is_(None)).values(read_at=now)
     )
+
+
+async def absence_measure(session: AsyncSession, student_id: int) -> AbsenceMeasure | None:
+    """The student's stored absence measures (the measures job's row), if any."""
+    return await session.get(AbsenceMeasure, student_id)

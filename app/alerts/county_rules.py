@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.alerts import repository as alerts_repo
+from app.domain.absence_measures import MeasureRules
 
 
 class CountyRules(BaseModel):
@@ -35,6 +36,40 @@ class CountyRules(BaseModel):
     dropout_target_junior_middle: float = Field(
         default=0.03, ge=0, le=1, description="初中辍学率控制目标(比例)"
     )
+    left_school_alerts: bool = Field(
+        default=True, description="离校未归预警:晨检到校、午检或放学前未到即通知班主任(默认开启)"
+    )
+    # Chronic and intermittent absence (app/domain/absence_measures.py); windows in school days.
+    intermittent_absences: int = Field(
+        default=3, ge=2, le=60, description="间歇性缺勤:任意窗口内无故缺勤达到的天数"
+    )
+    intermittent_window_days: int = Field(
+        default=20, ge=1, le=260, description="间歇性缺勤的窗口(连续上学日数,不超过一学年)"
+    )
+    chronic_percent: float = Field(
+        default=10, gt=0, le=100, description="长期缺勤:缺课(含请假)占上学日的百分比"
+    )
+    chronic_min_days: int = Field(
+        default=20, ge=1, le=260, description="至少累计多少个上学日后才判定长期缺勤与分档"
+    )
+    band_at_risk_percent: float = Field(default=5, gt=0, le=100, description="风险档起点(%)")
+    band_moderate_percent: float = Field(default=10, gt=0, le=100, description="中度档起点(%)")
+    band_severe_percent: float = Field(default=20, gt=0, le=100, description="严重档起点(%)")
+    measure_window_days: int = Field(
+        default=20, ge=1, le=260, description="滚动窗口(最近多少个上学日,不超过一学年)"
+    )
+
+    def measure_rules(self) -> MeasureRules:
+        return MeasureRules(
+            intermittent_absences=self.intermittent_absences,
+            intermittent_window=self.intermittent_window_days,
+            chronic_percent=self.chronic_percent,
+            min_days=self.chronic_min_days,
+            at_risk_percent=self.band_at_risk_percent,
+            moderate_percent=self.band_moderate_percent,
+            severe_percent=self.band_severe_percent,
+            window_days=self.measure_window_days,
+        )
 
     def target_for(self, kind: str | None) -> float | None:
         return {

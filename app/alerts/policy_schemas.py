@@ -40,6 +40,27 @@ class PolicyIn(BaseModel):
     dropout_target_junior_middle: float | None = Field(
         default=None, ge=0, le=1, description="初中辍学率控制目标(比例)"
     )
+    left_school_alerts: bool | None = Field(
+        default=None, description="离校未归预警:晨检到校、午检或放学前未到即通知班主任"
+    )
+    intermittent_absences: int | None = Field(
+        default=None, ge=2, le=60, description="间歇性缺勤:窗口内无故缺勤达到的天数"
+    )
+    intermittent_window_days: int | None = Field(
+        default=None, ge=1, le=260, description="间歇性缺勤窗口(上学日,不短于红色预警天数)"
+    )
+    chronic_percent: float | None = Field(
+        default=None, gt=0, le=100, description="长期缺勤百分比(任何原因)"
+    )
+    chronic_min_days: int | None = Field(
+        default=None, ge=1, le=260, description="累计多少上学日后判定长期缺勤与分档"
+    )
+    band_at_risk_percent: float | None = Field(default=None, gt=0, le=100)
+    band_moderate_percent: float | None = Field(default=None, gt=0, le=100)
+    band_severe_percent: float | None = Field(default=None, gt=0, le=100)
+    measure_window_days: int | None = Field(
+        default=None, ge=1, le=260, description="滚动窗口(上学日,不短于红色预警天数)"
+    )
     blue_to: Role | None = None
     yellow_to: Role | None = None
     red_to: Role | None = None
@@ -50,5 +71,5 @@ class PolicyIn(BaseModel):
 
 class PolicyOut(BaseModel):
     scope: str = Field(description="defaults, county:N or school:N")
-    overrides: dict[str, int | float | str]
-    effective: dict[str, int | float | str]
+    overrides: dict[str, bool | int | float | str]
+    effective: dict[str, bool | int | float | str]

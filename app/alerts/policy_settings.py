@@ -26,13 +26,30 @@ from app.org.service import school_for
 def _checked(values: dict[str, Any]) -> None:
     try:
         merged = policies.from_dict(dict(values))
-        rules_from(values)
+        rules = rules_from(values)
     except (ValueError, TypeError) as exc:
         raise Invalid.field(("body",), str(exc)) from exc
     if merged.yellow_days >= merged.red_days:
         raise Invalid.field(
             ("body", "red_days"),
             "红色预警天数须大于黄色预警天数 (red_days must exceed yellow_days)",
+        )
+    for window in ("intermittent_window_days", "measure_window_days"):
+        if getattr(rules, window) < merged.red_days:
+            raise Invalid.field(
+                ("body", window),
+                f"窗口不得短于红色预警的连续缺勤天数 {merged.red_days} "
+                "(a window shorter than the consecutive-day run threshold)",
+            )
+    if rules.intermittent_absences > rules.intermittent_window_days:
+        raise Invalid.field(
+            ("body", "intermittent_absences"),
+            "缺勤天数不得多于窗口天数 (more absences than days in the window)",
+        )
+    if not (rules.band_at_risk_percent < rules.band_moderate_percent < rules.band_severe_percent):
+        raise Invalid.field(
+            ("body", "band_moderate_percent"),
+            "分档须依次递增:风险 < 中度 < 严重 (bands must ascend)",
         )
 
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter, ValidationError
 
-from app.alerts import reactions
+from app.alerts import partial_days, reactions
 from app.attendance import repository as repo
 from app.attendance.schemas import (
     AttendanceEventIn,
@@ -271,6 +271,9 @@ async def record_events(
         {r["student_id"] for r in fresh},
         {r["student_id"] for r in fresh if r["status"] == Mark.absent.value},
         recorded.hints,
+    )
+    await partial_days.react(
+        uow, ctx, [(r["student_id"], r["school_date"], r["check"], r["status"]) for r in fresh]
     )
     await uow.commit()
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, timedelta
 
-from app.alerts import reactions
+from app.alerts import partial_days, reactions
 from app.attendance import leaves_repo as repo
 from app.attendance.leaves_schemas import (
     LEAVE_TYPE_LABELS,
@@ -197,6 +197,7 @@ async def create_leave(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: Lea
     if data.approve:
         await uow.flush()
         await reactions.react_to_attendance(uow, ctx, [leave.student_id], [leave.student_id])
+        await partial_days.react_to_leave(uow, ctx, leave.student_id)
     await uow.commit()
     return _out(leave, student.name)
 
@@ -271,6 +272,7 @@ async def _decide(
     # Approved or cancelled leave changes which absences are explained: the case follows.
     await uow.flush()
     await reactions.react_to_attendance(uow, ctx, [leave.student_id], [leave.student_id])
+    await partial_days.react_to_leave(uow, ctx, leave.student_id)
     await uow.commit()
     return await _one_out(uow, leave)
 

@@ -29,6 +29,11 @@ TOPIC_LABELS: dict[str, str] = {
     "task.due": "任务到期",
     "task.overdue": "任务逾期",
     "care.due": "关爱联系逾期",
+    "left_school.raised": "离校未归",
+    "left_school.overdue": "离校未归联系超时",
+    "left_school.withdrawn": "离校未归撤回",
+    "early_warning.entered": "进入预警名单",
+    "early_warning.digest": "预警名单周汇总",
 }
 
 

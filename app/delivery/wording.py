@@ -273,6 +273,86 @@ TOPICS: dict[str, Topic] = {
             ),
         }
     ),
+    "left_school.raised": Topic(
+        {
+            "zh": Wording(
+                "离校未归",
+                "离校未归:{who}",
+                "{student}同学早上已到校,{reason}。",
+                "请在 1 小时内联系家长核实去向",
+            ),
+            "en": Wording(
+                "Left during the day",
+                "Left during the day: {who}",
+                "{student} was at school this morning: {reason}.",
+                "Phone the guardian within the hour",
+            ),
+        }
+    ),
+    "left_school.overdue": Topic(
+        {
+            "zh": Wording(
+                "离校未归联系超时",
+                "离校未归联系超时:{who}",
+                "{student}同学离校未归,班主任未在规定时间内联系家长。",
+                "督促班主任立即联系家长核实去向",
+            ),
+            "en": Wording(
+                "Left during the day: guardian not contacted",
+                "Guardian not contacted: {who}",
+                "{student} left during the day and the guardian has not been phoned in time.",
+                "Have the head teacher phone the guardian now",
+            ),
+        }
+    ),
+    "left_school.withdrawn": Topic(
+        {
+            "zh": Wording(
+                "离校未归撤回",
+                "离校未归撤回:{who}",
+                "后续点名{student}同学已到校或已说明原因。",
+                "无需处理",
+            ),
+            "en": Wording(
+                "Left during the day: withdrawn",
+                "Withdrawn: {who}",
+                "A later check found {student} at school, or the absence was explained.",
+                "Nothing to do",
+            ),
+        }
+    ),
+    "early_warning.entered": Topic(
+        {
+            "zh": Wording(
+                "进入预警名单",
+                "进入预警名单:{who}",
+                "{student}同学本学期缺勤:{reason}。",
+                "关注该生出勤,必要时家访了解原因",
+            ),
+            "en": Wording(
+                "On the early-warning list",
+                "Early-warning list: {who}",
+                "{student}'s absence this term: {reason}.",
+                "Watch the attendance; visit the family if needed",
+            ),
+        }
+    ),
+    "early_warning.digest": Topic(
+        {
+            "zh": Wording(
+                "预警名单周汇总",
+                "预警名单周汇总:{school}",
+                "本校预警名单:{reason}。",
+                "在系统中查看预警名单并安排跟进",
+            ),
+            "en": Wording(
+                "Early-warning weekly digest",
+                "Early-warning digest: {school}",
+                "The school's early-warning list: {reason}.",
+                "Review the list in the app and plan follow-ups",
+            ),
+        }
+    ),
     DIGEST_LATE_TOPIC: Topic(
         {
             "zh": Wording(

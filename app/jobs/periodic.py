@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from app.access_logs import service as access_logs
+from app.alerts.partial_days import escalate_overdue
 from app.alerts.sweep import describe
 from app.alerts.tasks import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
@@ -25,6 +26,7 @@ from app.casework.return_notices import check_overdue_notices
 from app.context import AppContext
 from app.jobs import repository as engine_jobs
 from app.org.repository import active_school_ids
+from app.reports.measures import compute_all as compute_measures
 
 log = logging.getLogger("kcbx.engine")
 
@@ -70,10 +72,12 @@ async def access_log_purge(ctx: AppContext) -> object:
 
 JOBS: tuple[Job, ...] = (
     Job("roll-reminders", "未点名提醒", 60, roll_reminders),
+    Job("left-school-overdue", "离校未归联系超时", 60, escalate_overdue),
     Job("return-notices", "返校通知书逾期检查", 60, return_notices),
     Job("task-reminders", "任务到期提醒", 60, task_reminders),
     Job("vacant-roles", "岗位空缺提醒", 60, vacant_roles),
     Job("care-reminders", "关爱联系提醒", 3600, care_reminders),
+    Job("absence-measures", "缺勤率与间歇性缺勤统计", 3600, compute_measures),
     Job("access-log-purge", "访问日志清理", 3600, access_log_purge),
 )
 # The deadline sweep's row: each failure, and a success at most every 30 s per engine.

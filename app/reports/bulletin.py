@@ -54,6 +54,7 @@ from app.org import repository as org_repo
 from app.org.service import school_for
 from app.reports import bulletin_repo
 from app.reports.bulletin_schemas import AlertsByLevel, HeadTeacherLine, Rate, WeeklyBulletinOut
+from app.reports.early_warning import school_counts
 
 VERIFY_WITHIN = timedelta(hours=48)
 RETURN_REASONS = (CloseReason.returned.value, CloseReason.reenrolled.value)
@@ -270,6 +271,7 @@ async def weekly_bulletin(
         head_teachers=f.head_teachers,
         open_cases_at_end=f.open_cases_at_end,
         returned=f.returned,
+        early_warning=await school_counts(uow, school_id),
     )
 
 

@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from app.reports.early_warning_schemas import EarlyWarningCounts
+
 
 class Rate(BaseModel):
     """``count`` of ``of`` met the mark; ``share`` = count / of (null when of = 0)."""
@@ -43,3 +45,6 @@ class WeeklyBulletinOut(BaseModel):
     head_teachers: list[HeadTeacherLine]
     open_cases_at_end: int = Field(description="周末(周日24时)仍未结案的案例数")
     returned: int = Field(description="本周以返校或复学结案的案例数")
+    early_warning: EarlyWarningCounts | None = Field(
+        default=None, description="预警名单当前人数(缺勤分档、间歇性与长期缺勤;引擎每小时统计)"
+    )

@@ -73,6 +73,7 @@ from app.reports.bulletin import (
     rate,
 )
 from app.reports.bulletin_schemas import AlertsByLevel
+from app.reports.early_warning import school_counts
 from app.reports.ledgers import MAX_DAYS, managed_school
 from app.reports.reviews_schemas import (
     CountyBulletinOut,
@@ -178,6 +179,7 @@ async def monthly_review(
         returned=f.returned,
         weeks=week_lines,
         open_cases=open_lines,
+        early_warning=await school_counts(uow, school_id),
     )
 
 

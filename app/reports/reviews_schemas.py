@@ -9,6 +9,7 @@ from pydantic import Field
 
 from app.core.types import Row
 from app.reports.bulletin_schemas import AlertsByLevel, HeadTeacherLine, Rate
+from app.reports.early_warning_schemas import EarlyWarningCounts
 from app.reports.ledgers_schemas import RatesOut
 
 
@@ -44,6 +45,10 @@ class MonthlyReviewOut(Row):
     returned: int = Field(description="本月以返校或复学结案的案例数")
     weeks: list[WeekAlerts] = Field(description="按周(周一起,截在本月内)的预警分级")
     open_cases: list[OpenCaseLine] = Field(description="月末仍未结案的案例")
+    early_warning: EarlyWarningCounts | None = Field(
+        default=None,
+        description="预警名单各档人数(生成时的统计:缺勤分档、间歇性与长期缺勤)",
+    )
 
 
 class CountySchoolLine(Row):

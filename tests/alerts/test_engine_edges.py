@@ -214,10 +214,12 @@ async def test_a_failing_job_does_not_stop_the_others_and_health_shows_both(
     outcomes = {job.name: await run_job(ctx, job) for job in JOBS}
     assert outcomes == {
         "roll-reminders": False,
+        "left-school-overdue": True,
         "return-notices": True,
         "task-reminders": True,
         "vacant-roles": True,
         "care-reminders": True,
+        "absence-measures": True,
         "access-log-purge": True,
     }
     await run_job(ctx, JOBS[0])  # fails again next minute

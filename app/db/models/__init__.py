@@ -27,6 +27,7 @@ from app.db.models.delivery import (
     WebhookSubscription,
 )
 from app.db.models.legal import ReturnNotice
+from app.db.models.patterns import AbsenceMeasure, LeftSchoolAlert
 from app.db.models.roster import (
     ApiKey,
     County,
@@ -45,6 +46,7 @@ from app.db.models.transfers import EnrollmentChange, Suspension, Transfer
 
 __all__ = [
     "AbsenceCase",
+    "AbsenceMeasure",
     "AbsenceReport",
     "AccessLog",
     "AccessLogStudent",
@@ -70,6 +72,7 @@ __all__ = [
     "Guardian",
     "HomeVisit",
     "LeaveRequest",
+    "LeftSchoolAlert",
     "MentorAssignment",
     "NationalYear",
     "Notification",
