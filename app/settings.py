@@ -13,9 +13,10 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, AwareDatetime, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.types import Instant
 from app.delivery.channels.config import ChannelEndpoints
 from app.delivery.channels.outbound import OutboundPolicy
 
@@ -94,7 +95,7 @@ class Settings(BaseSettings):
     # Where a new drill deployment's clock starts (e.g. 2026-08-31T08:00:00+08:00); the wall
     # clock when unset. Read once, when the database has no clock yet: after that the stored
     # clock wins, so a restart never moves it.
-    simulation_clock_start: AwareDatetime | None = None
+    simulation_clock_start: Instant | None = None
     # How long a process may use its copy of the clock before reading the row again. 0: every
     # request and every engine tick reads it (one primary-key read; drills only).
     simulation_clock_ttl_seconds: float = Field(default=0.0, ge=0, le=60)
