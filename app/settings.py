@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -109,12 +110,36 @@ class Settings(BaseSettings):
     # KCBX_OUTBOUND__ALLOW_NETWORKS='["10.8.0.0/16"]' for a county system on a private network.
     outbound: OutboundPolicy = Field(default_factory=OutboundPolicy)
 
+    # Browser origins allowed to call the API (CORS; app/api/headers.py): none by default.
+    # Exact origins, e.g. KCBX_CORS_ORIGINS='["https://console.county.example"]'; no "*".
+    cors_origins: list[str] = Field(default_factory=list)
+    # Strict-Transport-Security max-age on answers served over TLS (0: never sent).
+    hsts_seconds: int = Field(default=365 * 24 * 3600, ge=0)
+
     host: str = "127.0.0.1"
     port: int = 8000
     seed_demo: bool = True
     # Access logs are kept this long (网络安全法 第21条: at least six months).
     access_log_days: int = Field(default=400, ge=180)
     demo_password: str = "demo1234"
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            exact = (
+                parts.scheme in ("http", "https")
+                and bool(parts.hostname)
+                and "*" not in origin
+                and parts.path in ("", "/")
+                and not (parts.query or parts.fragment or parts.username)
+            )
+            if not exact:
+                raise ValueError(
+                    f"not an origin {origin!r}: give scheme://host[:port] exactly, no '*', no path"
+                )
+        return [o.rstrip("/") for o in value]
 
     @field_validator("default_timezone")
     @classmethod
