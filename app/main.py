@@ -13,7 +13,7 @@ from app.access_logs.middleware import AccessLogMiddleware
 from app.alerts import cases_routes as cases
 from app.alerts import partial_days_routes as left_school
 from app.alerts import policy_routes as alert_policies
-from app.api import contract, errors, guards, openapi
+from app.api import contract, errors, guards, headers, openapi
 from app.api import health_routes as health
 from app.api.dates import strict_query_dates
 from app.api.request_id import RequestIdMiddleware
@@ -109,6 +109,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     app.add_middleware(SimClockMiddleware)
     app.add_middleware(RequestIdMiddleware)  # the log lines of the request name it
     guards.install(app)  # outermost: a body over the cap is refused before anything reads it
+    headers.install(app)  # around all: nosniff, no-store, HSTS, CORS on every answer
     # Attendance first: routes are matched in order and the roll is by far the busiest.
     modules = (
         attendance,

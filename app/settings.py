@@ -12,18 +12,13 @@ from __future__ import annotations
 from functools import lru_cache
 from ipaddress import ip_network
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    AliasChoices,
-    AwareDatetime,
-    Field,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.types import Instant
 from app.delivery.channels.config import ChannelEndpoints
 from app.delivery.channels.outbound import OutboundPolicy
 
@@ -122,7 +117,7 @@ class Settings(BaseSettings):
     # Where a new drill deployment's clock starts (e.g. 2026-08-31T08:00:00+08:00); the wall
     # clock when unset. Read once, when the database has no clock yet: after that the stored
     # clock wins, so a restart never moves it.
-    simulation_clock_start: AwareDatetime | None = None
+    simulation_clock_start: Instant | None = None
     # How long a process may use its copy of the clock before reading the row again. 0: every
     # request and every engine tick reads it (one primary-key read; drills only).
     simulation_clock_ttl_seconds: float = Field(default=0.0, ge=0, le=60)
@@ -148,6 +143,11 @@ class Settings(BaseSettings):
     # A separate engine (python -m app.jobs) serves its own in-process figures on this port
     # (prometheus_client's server, no token: an internal port). Unset: none.
     engine_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # Browser origins allowed to call the API (CORS; app/api/headers.py): none by default.
+    # Exact origins, e.g. KCBX_CORS_ORIGINS='["https://console.county.example"]'; no "*".
+    cors_origins: list[str] = Field(default_factory=list)
+    # Strict-Transport-Security max-age on answers served over TLS (0: never sent).
+    hsts_seconds: int = Field(default=365 * 24 * 3600, ge=0)
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -168,6 +168,24 @@ class Settings(BaseSettings):
                         f"KCBX_TRUSTED_PROXIES: not an address or network: {entry!r}"
                     ) from exc
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            exact = (
+                parts.scheme in ("http", "https")
+                and bool(parts.hostname)
+                and "*" not in origin
+                and parts.path in ("", "/")
+                and not (parts.query or parts.fragment or parts.username)
+            )
+            if not exact:
+                raise ValueError(
+                    f"not an origin {origin!r}: give scheme://host[:port] exactly, no '*', no path"
+                )
+        return [o.rstrip("/") for o in value]
 
     @field_validator("default_timezone")
     @classmethod

@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from app.context import AppContext
 from app.core.tables import ReadLimits
 from app.roster import parse
+from tests.helpers import event
 from tests.roster.test_import import HEADERS, csv_bytes, roster_row
 from tests.world import World
 
@@ -106,6 +107,65 @@ async def test_a_naive_since_is_refused(world: World, client: httpx.AsyncClient)
         headers=world.auth("county_admin"),
     )
     assert r.status_code != 500
+
+
+# UTC instants out of range, whatever the offset: the first answered 500 on PostgreSQL
+# (issue 26: its UTC instant is before year 1, which the driver cannot send).
+EXTREME_INSTANTS = (
+    "0001-01-01T00:00:00+14:00",
+    "0001-01-01T00:00:00+23:59",
+    "9999-12-31T23:59:59-23:59",
+    "2000-01-01T05:00:00+08:00",  # 1999-12-31T21:00Z
+    "2100-12-31T20:00:00-08:00",  # 2101-01-01T04:00Z
+)
+
+
+@pytest.mark.parametrize("at", EXTREME_INSTANTS)
+async def test_timestamps_are_bounded_on_their_utc_instant(
+    world: World, client: httpx.AsyncClient, at: str
+) -> None:
+    sid = world.ids["student_A1"]
+    auth = world.auth("head_teacher")
+    r = await client.post(
+        "/api/v1/attendance-events", json=event(sid, occurred_at=at), headers=auth
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["result"]["errors"][0]["loc"] == ["occurred_at"]
+    r = await client.post(
+        "/api/v1/attendance-events", json=[event(sid, occurred_at=at)], headers=auth
+    )
+    assert r.status_code == 200 and r.json()["results"][0]["code"] == "invalid"
+    assert r.json()["results"][0]["errors"][0]["loc"] == ["occurred_at"]
+    leave = {
+        "student_id": sid,
+        "start_date": "2026-11-24",
+        "end_date": "2026-11-24",
+        "leave_type": "sick",
+        "reason": "发烧",
+        "onset_at": at,
+        "symptoms": ["fever"],
+    }
+    r = await client.post("/api/v1/leaves", json=leave, headers=auth)
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "onset_at"], r.text
+    r = await client.get(
+        "/api/v1/access-logs", params={"since": at}, headers=world.auth("county_admin")
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "since"], r.text
+    history = await client.get(
+        f"/api/v1/students/{sid}/attendance-events?start=2026-11-01&end=2026-11-30", headers=auth
+    )
+    assert history.status_code == 200 and history.json() == []
+
+
+async def test_timestamps_at_the_bounds_are_accepted(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    r = await client.get(
+        "/api/v1/access-logs",
+        params={"since": "2000-01-01T08:00:00+08:00", "until": "2100-12-31T23:59:59Z"},
+        headers=world.auth("county_admin"),
+    )
+    assert r.status_code == 200, r.text
 
 
 async def test_check_times_are_school_local_and_never_null(

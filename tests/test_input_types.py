@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, NaiveDatetime
 
 from app.api import openapi
 from app.core import text
@@ -33,6 +33,8 @@ CHECKED_OTHERWISE = {
     "username",
 }
 TEXT_CHECKS = {text.check_line, text.check_text}
+# pydantic's AwareDatetime is a class of its own, not a datetime: both are looked for.
+DATETIMES = {dt.datetime, AwareDatetime, NaiveDatetime}
 
 
 def _metadata(annotation: Any, out: list[Any]) -> None:
@@ -82,6 +84,9 @@ def _problems(model: type[BaseModel], seen: set[type[BaseModel]], out: list[str]
         _metadata(info.annotation, meta)
         checks = {getattr(m, "func", None) for m in meta}
         bounded = any(getattr(m, "le", None) is not None for m in meta)
+        instant = any(getattr(m, "ge", None) == common.INSTANT_MIN for m in meta) and any(
+            getattr(m, "lt", None) == common.INSTANT_MAX for m in meta
+        )
         bases: set[Any] = set()
         _bases(info.annotation, bases)
         where = f"{model.__name__}.{name}"
@@ -92,7 +97,7 @@ def _problems(model: type[BaseModel], seen: set[type[BaseModel]], out: list[str]
                 out.append(f"{where}: text without SafeLine/SafeText")
             elif base is dt.date and common._school_date not in checks:
                 out.append(f"{where}: date without SchoolDate")
-            elif base is dt.datetime and common._instant not in checks:
+            elif base in DATETIMES and not instant:
                 out.append(f"{where}: datetime without Instant")
             elif base is dt.time and common._local_time not in checks:
                 out.append(f"{where}: time without LocalTime")
@@ -124,4 +129,23 @@ def test_every_path_and_query_id_is_bounded() -> None:
             for s in [p["schema"], *p["schema"].get("anyOf", [])]
         )
     ]
+    assert loose == []
+
+
+def test_every_query_datetime_is_an_instant() -> None:
+    found, loose = [], []
+    for route in _routes(create_app().routes):
+        if not isinstance(route, APIRoute):
+            continue
+        for param in route.dependant.query_params:
+            bases: set[Any] = set()
+            _bases(param.field_info.annotation, bases)
+            if not bases & DATETIMES:
+                continue
+            meta = list(param.field_info.metadata)
+            _metadata(param.field_info.annotation, meta)
+            found.append((route.path, param.name))
+            if not any(getattr(m, "ge", None) == common.INSTANT_MIN for m in meta):
+                loose.append((route.path, param.name))
+    assert ("/api/v1/access-logs", "since") in found
     assert loose == []

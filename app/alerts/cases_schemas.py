@@ -7,10 +7,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from app.alerts.measure_schemas import MeasureOut
-from app.core.types import SafeLine, SafeText, Schema
+from app.core.types import Instant, SafeLine, SafeText, Schema
 from app.delivery.schemas import NotificationOut
 from app.domain.cases import (
     AlertStatus,
@@ -107,7 +107,7 @@ class VerifyIn(Schema):
 
 
 class ContactIn(Schema):
-    at: AwareDatetime | None = Field(
+    at: Instant | None = Field(
         default=None, description="通话时间,带时区;默认为现在 (when the call was made)"
     )
     answered_by: (

@@ -1,8 +1,10 @@
 """Attendance intake: validate each event on its own, write the accepted ones and their
 marks in one transaction, and say per event what happened.
 
-Idempotency: an ``event_id`` seen before with the same content is a ``duplicate`` (nothing is
-written twice); with different content it is rejected as a conflict. Ordering: the mark of a
+Idempotency first: an ``event_id`` seen before with the same content is a ``duplicate``
+(nothing is written twice) whatever its age, the calendar or the roster since; with different
+content it is rejected as a conflict. Only events never stored are judged for age, future
+dates, school days and the caller's roster. Ordering: the mark of a
 (student, date, check) is the observation with the latest ``occurred_at``, so late or
 out-of-order syncs converge to the same state. Who recorded an event is the caller.
 """
@@ -114,6 +116,18 @@ def _leave_type_checked(index: int, event: AttendanceEventIn) -> AttendanceEvent
     )
 
 
+def _digest(event: AttendanceEventIn) -> str:
+    return fingerprint(
+        student_id=event.student_id,
+        school_date=event.school_date,
+        check=event.check,
+        status=event.status,
+        leave_type=event.leave_type,
+        occurred_at=event.occurred_at,
+        note=event.note,
+    )
+
+
 @dataclass
 class _Context:
     now: datetime
@@ -206,25 +220,21 @@ async def record_events(
 
     # First occurrence of each event_id in the batch is the one considered.
     candidates: dict[str, tuple[int, AttendanceEventIn, str, StudentBrief]] = {}
+    # Events refused on today's terms (roster, age, future, calendar), judged after the
+    # stored ones are known: idempotency comes first.
+    refused: list[tuple[int, str, str, EventResult]] = []
     for i, event in parsed:
         eid = str(event.event_id)
+        digest = _digest(event)
         student = visible.get(event.student_id)
         if student is None:
-            results[i] = _json(_rejected(i, eid, RejectCode.unknown_student, _UNKNOWN_STUDENT))
+            why = _rejected(i, eid, RejectCode.unknown_student, _UNKNOWN_STUDENT)
+            refused.append((i, eid, digest, why))
             continue
         problem = check.problem(event, student.school_id)
         if problem is not None:
-            results[i] = _json(_rejected(i, eid, *problem))
+            refused.append((i, eid, digest, _rejected(i, eid, *problem)))
             continue
-        digest = fingerprint(
-            student_id=event.student_id,
-            school_date=event.school_date,
-            check=event.check,
-            status=event.status,
-            leave_type=event.leave_type,
-            occurred_at=event.occurred_at,
-            note=event.note,
-        )
         earlier = candidates.get(eid)
         if earlier is not None:
             same = earlier[2] == digest
@@ -235,6 +245,20 @@ async def record_events(
             )
             continue
         candidates[eid] = (i, event, digest, student)
+
+    if refused:
+        # An event id stored before is judged by its content alone, whatever its age, the
+        # calendar or the roster since: the same content is a retry (``duplicate``), another
+        # a conflict. Only events never stored are refused for today's reasons. Nothing is
+        # disclosed: "duplicate" needs the event's random id and its whole content.
+        stored = await repo.content_hashes(uow.session, {eid for _, eid, _, _ in refused})
+        for i, eid, digest, why in refused:
+            if eid not in stored:
+                results[i] = _json(why)
+            elif stored[eid] == digest:
+                results[i] = _json(EventResult(index=i, event_id=eid, result=Outcome.duplicate))
+            else:
+                results[i] = _json(_rejected(i, eid, RejectCode.conflict, _CONFLICT))
 
     received = ctx.clock()
     rows: list[dict[str, Any]] = [

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from app.core.types import RefId, SafeText, Schema, SchoolDate
+from app.core.types import Instant, RefId, SafeText, Schema, SchoolDate
 from app.domain.attendance import LeaveStatus, LeaveType, Symptom
 
 LEAVE_TYPE_LABELS: dict[LeaveType, str] = {
@@ -41,7 +41,7 @@ class LeaveIn(Schema):
     end_date: SchoolDate = Field(description="请假结束日期(含);不超过 60 天,更长的请走休学")
     leave_type: LeaveType = Field(description="sick 病假 / personal 事假 / other 其他")
     reason: Reason = Field(default="", examples=["发烧,家长电话请假"])
-    onset_at: AwareDatetime | None = Field(
+    onset_at: Instant | None = Field(
         default=None, description="病假必填:发病时间,带时区 (onset, with UTC offset)"
     )
     symptoms: list[Symptom] = Field(

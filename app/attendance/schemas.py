@@ -7,10 +7,10 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from app.api.problems import FieldError, ValidationProblem
-from app.core.types import RefId, Row, SchoolDate, TextStr
+from app.core.types import Instant, RefId, Row, SchoolDate, TextStr
 from app.domain.attendance import Check, DayStatus, LeaveType, Mark
 
 
@@ -43,7 +43,7 @@ class AttendanceEventIn(BaseModel):  # an input: no access-log hook on the intak
     leave_type: LeaveType | None = Field(
         default=None, description="请假类型, required when status is leave"
     )
-    occurred_at: AwareDatetime = Field(description="点名时间,须带时区偏移 (with UTC offset)")
+    occurred_at: Instant = Field(description="点名时间,须带时区偏移 (with UTC offset)")
     note: TextStr | None = Field(default=None, max_length=500)
 
     def leave_type_problem(self) -> str | None:

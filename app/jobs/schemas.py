@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.core.types import Instant
 from app.delivery.schemas import DeliveryHealthOut, ProcessOut
 
 # A school year at once, at most: a longer jump is almost always a typo (minutes for days).
@@ -18,7 +19,7 @@ class ClockMove(BaseModel):
     ``advance_minutes`` (forward, at most a school year at once)."""
 
     model_config = ConfigDict(extra="forbid")
-    set: AwareDatetime | None = Field(default=None, examples=["2026-08-31T08:00:00+08:00"])
+    set: Instant | None = Field(default=None, examples=["2026-08-31T08:00:00+08:00"])
     advance_minutes: int | None = Field(
         default=None,
         ge=1,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -215,3 +215,44 @@ async def test_recorded_by_comes_from_the_api_key(world: World, client: httpx.As
     )
     assert history.json()[0]["recorded_by_kind"] == "api_key"
     assert history.json()[0]["recorded_by_name"] == "小程序"
+
+
+async def test_a_stored_roll_resent_past_the_backfill_window_is_a_duplicate(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    """Idempotency first: the class's roll of a Tuesday, accepted then, re-posted unchanged
+    100 days later, after the day was closed in the calendar and a pupil left, is four
+    duplicates — not ``too_old``, ``not_school_day`` or ``unknown_student``. A changed event
+    under a stored id is still a conflict; only a new event is judged for its age."""
+    ids = a1(world)
+    batch = [event(ids[0], "absent")] + [event(s) for s in ids[1:]]
+    first = await client.post(URL, json=batch, headers=world.auth("head_teacher"))
+    assert first.json()["accepted"] == 4, first.text
+    closed = await client.post(
+        f"/api/v1/schools/{world.ids['school_A']}/calendar-overrides",
+        json={"date": TUESDAY.isoformat(), "kind": "closure", "reason": "大雪停课"},
+        headers=world.auth("principal"),
+    )
+    assert closed.status_code == 201, closed.text
+    left = await client.delete(f"/api/v1/students/{ids[3]}", headers=world.auth("principal"))
+    assert left.status_code == 200, left.text  # and one pupil has left the roster since
+    assert isinstance(ctx.clock, Clock)
+    ctx.clock.now += timedelta(days=100)
+
+    again = await client.post(URL, json=batch, headers=world.auth("head_teacher"))
+    assert again.status_code == 200, again.text
+    body = again.json()
+    assert (body["accepted"], body["duplicate"], body["rejected"]) == (0, 4, 0), body
+    assert {r["result"] for r in body["results"]} == {"duplicate"}
+    one = await client.post(URL, json=batch[1], headers=world.auth("head_teacher"))
+    assert one.status_code == 200 and one.json()["result"] == "duplicate", one.text
+
+    changed = {**batch[0], "status": "present"}
+    new = event(ids[0], "present", at="09:00")
+    r = await client.post(URL, json=[changed, new], headers=world.auth("head_teacher"))
+    assert [x["code"] for x in r.json()["results"]] == ["conflict", "too_old"], r.text
+    history = await client.get(
+        f"/api/v1/students/{ids[0]}/attendance-events?start={TUESDAY}&end={TUESDAY}",
+        headers=world.auth("head_teacher"),
+    )
+    assert len(history.json()) == 1 and history.json()[0]["status"] == "absent"

@@ -177,6 +177,8 @@ async def test_secret_rotation_signs_with_both_during_the_window(
         "http://100.64.0.1/in",
         "http://[::1]/in",
         "http://[::ffff:127.0.0.1]/in",
+        "http://[2002:7f00:1::]/in",  # 6to4 around 127.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/in",  # NAT64 around 169.254.169.254
         "http://2130706433/in",  # 127.0.0.1 as one number
         "http://0.0.0.0/in",
         "http://user:pw@county.example/in",

@@ -7,6 +7,13 @@
   addresses: loopback, link-local, private (RFC 1918, ULA), shared (100.64/10), multicast,
   reserved and unspecified addresses are refused unless a network in ``allow_networks``
   holds them (tests set ``127.0.0.1/32`` for their local receivers).
+* **IPv4 inside IPv6** is judged as the IPv4 it carries: IPv4-mapped (``::ffff:0:0/96``),
+  IPv4-translated (``::ffff:0:0:0/96``), IPv4-compatible (``::/96`` but ``::`` and ``::1``),
+  6to4 (``2002::/16``), Teredo (``2001::/32``: its server and its client, both must be
+  allowed) and NAT64's well-known prefix (``64:ff9b::/96``). ``http://[2002:7f00:1::]/`` is
+  127.0.0.1 and refused; ``64:ff9b::808:808`` is 8.8.8.8 and allowed. The local-use NAT64
+  prefix ``64:ff9b:1::/48`` (RFC 8215) is refused whole: it names a translator inside the
+  site, and where it embeds the IPv4 depends on a prefix length only that site knows.
 * The check is made twice: when a URL is configured (the API answers 422 naming the field)
   and **at send time, on the address actually connected to** — the guarded transport
   resolves the name itself, refuses the connection if any answer is not allowed, and connects
@@ -42,6 +49,26 @@ ROBOT_HOSTS: dict[str, tuple[str, ...]] = {
     "dingtalk_robot": ("oapi.dingtalk.com",),
 }
 RESOLVE_TIMEOUT = 3.0
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address carries (see the module docstring); empty if none."""
+    if ip.ipv4_mapped is not None:
+        return (ip.ipv4_mapped,)
+    if ip.sixtofour is not None:
+        return (ip.sixtofour,)
+    if ip.teredo is not None:
+        return ip.teredo
+    low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _NAT64 or ip in _IPV4_TRANSLATED:
+        return (low,)
+    if ip in _IPV4_COMPATIBLE and int(ip) > 1:  # :: and ::1 are themselves
+        return (low,)
+    return ()
 
 
 class OutboundPolicy(BaseModel):
@@ -56,8 +83,12 @@ class OutboundPolicy(BaseModel):
     def address_allowed(self, ip: IPAddress) -> bool:
         if any(ip.version == net.version and ip in net for net in self.allow_networks):
             return True
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            return self.address_allowed(ip.ipv4_mapped)
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip in _NAT64_LOCAL:
+                return False
+            inner = embedded_ipv4(ip)
+            if inner:
+                return all(self.address_allowed(v4) for v4 in inner)
         return (
             ip.is_global
             and not ip.is_multicast
