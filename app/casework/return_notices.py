@@ -46,7 +46,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 from docx.text.run import Run
 
-from app.alerts import cases_repo, timeline_repo
+from app.alerts import cases_repo, status_history, timeline_repo
 from app.alerts import repository as alerts_repo
 from app.alerts.cases import locked_case, visible_case
 from app.alerts.county_rules import CountyRules, rules_for
@@ -260,6 +260,8 @@ async def escalate(uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: in
         raise Conflict(_BEFORE_DEADLINE)
     uow.session.add(notice)
     await timeline_repo.write(uow.session, [_escalate(ctx, notice, today, actor.tag, "")])
+    await uow.flush()
+    await status_history.refresh(uow, ctx, [notice.student_id])
     await uow.commit()
     return notice_out(notice)
 
@@ -280,6 +282,8 @@ async def strike_off(
         uow.session,
         [_event(ctx, notice.case_id, TimelineKind.return_notice_struck_off, text, actor.tag)],
     )
+    await uow.flush()
+    await status_history.refresh(uow, ctx, [notice.student_id])
     await uow.commit()
     return notice_out(notice)
 
@@ -359,6 +363,10 @@ async def _check(
             uow.session.add(n)
             events.append(event)
     await timeline_repo.write(uow.session, events)
+    await uow.flush()
+    # The 控辍 status as days pass: notices just reported, 疑似辍学 old enough to be 辍学.
+    reported = [n.student_id for n in notices if n.reported_to_township_on is not None]
+    await status_history.sweep(uow, ctx, school_ids, reported)
     await uow.commit()
     return counts
 

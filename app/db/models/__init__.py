@@ -26,6 +26,7 @@ from app.db.models.delivery import (
     RateBucket,
     WebhookSubscription,
 )
+from app.db.models.dropout_status import DropoutStatusPeriod
 from app.db.models.legal import ReturnNotice
 from app.db.models.roster import (
     ApiKey,
@@ -63,6 +64,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DeliverySettings",
+    "DropoutStatusPeriod",
     "EngineHeartbeat",
     "EngineJob",
     "EnrollmentChange",
