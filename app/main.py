@@ -34,6 +34,7 @@ from app.org import schools_routes as schools
 from app.org import staff_routes as staff
 from app.reports import bulletin_routes as reports
 from app.reports import ledgers_routes as ledgers
+from app.reports import monthly_report_routes as monthly_reports
 from app.reports import reviews_routes as reviews
 from app.reports import school_age_routes as school_age
 from app.reports.xlsx_routes import xlsx_twins
@@ -123,6 +124,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         reports,
         reviews,
         ledgers,
+        monthly_reports,
         school_age,
         access_logs,
     )

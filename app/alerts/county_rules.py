@@ -37,6 +37,9 @@ class CountyRules(BaseModel):
         default=ThresholdUnit.school_days,
         description="疑似辍学阈值的单位:school_days 上学日(≤100)或 calendar_days 自然日(≤140)",
     )
+    monthly_report_day: int = Field(
+        default=28, ge=1, le=28, description="学校每月报送月报的截止日(每月几号,默认 28 日)"
+    )
     care_contact_days: int = Field(
         default=30, ge=1, le=365, description="成长导师多少天未记录关爱联系即提醒"
     )

@@ -41,6 +41,9 @@ class PolicyIn(BaseModel):
     suspected_unit: ThresholdUnit | None = Field(
         default=None, description="疑似辍学阈值单位:school_days 或 calendar_days"
     )
+    monthly_report_day: int | None = Field(
+        default=None, ge=1, le=28, description="学校每月报送月报的截止日(每月几号)"
+    )
     care_contact_days: int | None = Field(
         default=None, ge=1, le=365, description="成长导师多少天未记录关爱联系即提醒"
     )

@@ -239,3 +239,23 @@ async def periods_ending(
         )
     )
     return {(p.student_id, p.valid_to): p for p in rows if p.valid_to is not None}
+
+
+async def periods_ended_between(
+    session: AsyncSession, school_id: int, end_basis: str, lo: date, hi: date
+) -> list[tuple[DropoutStatusPeriod, str, Student, str]]:
+    """The school's periods that ended for ``end_basis`` in ``[lo, hi]`` (returned, resumed)."""
+    query = (
+        select(DropoutStatusPeriod, School.name, Student, SchoolClass.name)
+        .join(School, col(School.id) == DropoutStatusPeriod.school_id)
+        .join(Student, col(Student.id) == DropoutStatusPeriod.student_id)
+        .join(SchoolClass, col(SchoolClass.id) == DropoutStatusPeriod.class_id)
+        .where(
+            DropoutStatusPeriod.school_id == school_id,
+            DropoutStatusPeriod.end_basis == end_basis,
+            col(DropoutStatusPeriod.valid_to) >= lo,
+            col(DropoutStatusPeriod.valid_to) <= hi,
+        )
+        .order_by(col(DropoutStatusPeriod.valid_to), col(DropoutStatusPeriod.student_id))
+    )
+    return [(p, sn, s, cn) for p, sn, s, cn in await session.exec(query)]

@@ -28,6 +28,7 @@ from app.db.models.delivery import (
 )
 from app.db.models.dropout_status import DropoutStatusPeriod
 from app.db.models.legal import ReturnNotice
+from app.db.models.monthly_report import MonthlyReport
 from app.db.models.roster import (
     ApiKey,
     County,
@@ -73,6 +74,7 @@ __all__ = [
     "HomeVisit",
     "LeaveRequest",
     "MentorAssignment",
+    "MonthlyReport",
     "NationalYear",
     "Notification",
     "ParentContact",
