@@ -37,6 +37,12 @@ class CountyRules(BaseModel):
         default=ThresholdUnit.school_days,
         description="疑似辍学阈值的单位:school_days 上学日(≤100)或 calendar_days 自然日(≤140)",
     )
+    persuasion_every_days: int = Field(
+        default=7,
+        ge=1,
+        le=60,
+        description="疑似辍学或未办理转学手续离校后,每隔多少天一次劝返任务(家访或电话)",
+    )
     monthly_report_day: int = Field(
         default=28, ge=1, le=28, description="学校每月报送月报的截止日(每月几号,默认 28 日)"
     )

@@ -41,6 +41,9 @@ class PolicyIn(BaseModel):
     suspected_unit: ThresholdUnit | None = Field(
         default=None, description="疑似辍学阈值单位:school_days 或 calendar_days"
     )
+    persuasion_every_days: int | None = Field(
+        default=None, ge=1, le=60, description="疑似辍学后每隔多少天一次劝返任务"
+    )
     monthly_report_day: int | None = Field(
         default=None, ge=1, le=28, description="学校每月报送月报的截止日(每月几号)"
     )

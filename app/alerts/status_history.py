@@ -34,19 +34,22 @@ from app.attendance.repository import students_brief
 from app.calendar.repository import SchoolRef, school_refs
 from app.context import AppContext
 from app.core.time import local_today
-from app.db.models import DropoutStatusPeriod
+from app.db.models import CaseTask, DropoutStatusPeriod
 from app.db.uow import UnitOfWork
 from app.domain.attendance import Check, DayStatus, Mark, day_status
-from app.domain.cases import CloseReason
+from app.domain.cases import CloseReason, TaskKind
 from app.domain.dropout_status import (
+    PERSUASION_NOTE,
     Basis,
     DropoutStatus,
     Period,
     StatusFacts,
     Thresholds,
     history,
+    persuasion_due,
 )
 from app.domain.legal import NoticeStatus
+from app.domain.roles import Role
 from app.domain.students import ChangeKind, StudentBrief
 
 WINDOW_DAYS = 200
@@ -73,6 +76,11 @@ async def after_roll(
     return await refresh(uow, ctx, wanted)
 
 
+async def with_status(uow: UnitOfWork, student_ids: Collection[int]) -> set[int]:
+    """Those of the students who are 疑似辍学 or 辍学 now (an open period)."""
+    return set(await status_repo.open_periods(uow.session, student_ids))
+
+
 async def sweep(
     uow: UnitOfWork, ctx: AppContext, school_ids: Collection[int] | None, also: Iterable[int]
 ) -> list[Change]:
@@ -83,7 +91,41 @@ async def sweep(
         uow.session, school_ids, DropoutStatus.suspected_dropout.value, today
     )
     missing = await status_repo.missing_without_period(uow.session, school_ids)
-    return await refresh(uow, ctx, {*due, *missing, *also})
+    changes = await refresh(uow, ctx, {*due, *missing, *also})
+    await persuade(uow, ctx, school_ids)
+    return changes
+
+
+async def persuade(uow: UnitOfWork, ctx: AppContext, school_ids: Collection[int] | None) -> int:
+    """The periodic persuasion duty of every open case whose student is 疑似辍学 or 辍学: a
+    联合家访劝返 task for the vice principal's work group every ``persuasion_every_days`` (7),
+    due that many days after it is made, reminded and escalated like every case task
+    (``app/alerts/tasks.py``); a new one only when none is open. Returns the tasks made."""
+    now = ctx.clock()
+    made = 0
+    every: dict[int, int] = {}
+    for case_id, school_id, county_id, last in await status_repo.cases_to_persuade(
+        uow.session, school_ids, TaskKind.home_visit.value
+    ):
+        days = every.get(school_id)
+        if days is None:
+            days = every[school_id] = (
+                await rules_for(uow.session, county_id, school_id)
+            ).persuasion_every_days
+        if not persuasion_due(last, now, days):
+            continue
+        uow.session.add(
+            CaseTask(
+                case_id=case_id,
+                kind=TaskKind.home_visit.value,
+                role=Role.vice_principal.value,
+                due_at=now + timedelta(days=days),
+                created_at=now,
+                note=PERSUASION_NOTE.format(days=days),
+            )
+        )
+        made += 1
+    return made
 
 
 def local_today_default(ctx: AppContext) -> date:

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlmodel import col, or_, select
+from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import (
     AbsenceCase,
+    CaseTask,
     DropoutStatusPeriod,
     EnrollmentChange,
     ReturnNotice,
@@ -259,3 +260,38 @@ async def periods_ended_between(
         .order_by(col(DropoutStatusPeriod.valid_to), col(DropoutStatusPeriod.student_id))
     )
     return [(p, sn, s, cn) for p, sn, s, cn in await session.exec(query)]
+
+
+async def cases_to_persuade(
+    session: AsyncSession, school_ids: Collection[int] | None, kind: str
+) -> list[tuple[int, int, int, datetime | None]]:
+    """Open cases of students with an open 疑似辍学 / 辍学 period and no open ``kind`` task:
+    (case, school, county, when the case's last ``kind`` task was made)."""
+    open_task = select(CaseTask.case_id).where(CaseTask.kind == kind, CaseTask.status == "open")
+    last = (
+        select(CaseTask.case_id, func.max(CaseTask.created_at).label("last"))
+        .where(CaseTask.kind == kind)
+        .group_by(col(CaseTask.case_id))
+        .subquery()
+    )
+    query = (
+        select(AbsenceCase.id, AbsenceCase.school_id, AbsenceCase.county_id, last.c.last)
+        .join(
+            DropoutStatusPeriod,
+            (col(DropoutStatusPeriod.student_id) == AbsenceCase.student_id)
+            & col(DropoutStatusPeriod.valid_to).is_(None),
+        )
+        .outerjoin(last, last.c.case_id == AbsenceCase.id)
+        .where(AbsenceCase.status == "open", col(AbsenceCase.id).not_in(open_task))
+        .order_by(col(AbsenceCase.id))
+    )
+    if school_ids is not None:
+        query = query.where(col(AbsenceCase.school_id).in_(sorted(set(school_ids))))
+    out = []
+    for cid, sid, county, at in await session.exec(query):
+        if isinstance(at, str):  # SQLite answers an aggregate of a time as text
+            at = datetime.fromisoformat(at)
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        out.append((cid or 0, sid, county, at))
+    return out

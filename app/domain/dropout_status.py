@@ -29,12 +29,13 @@ Nothing here reads the clock or storage.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from app.domain.attendance import DayStatus
 from app.domain.calendar import SchoolCalendar
+from app.domain.cases import Case, DeadlineKind, Effect, OpenDeadline
 
 
 class DropoutStatus(StrEnum):
@@ -227,3 +228,27 @@ def current(facts: StatusFacts, th: Thresholds) -> Period | None:
     """The status on ``facts.today``: its open period, or None (在校)."""
     periods = history(facts, th)
     return periods[-1] if periods and periods[-1].until is None else None
+
+
+# --- obligations that fit the status -----------------------------------------------------------
+
+PERSUASION_NOTE = "疑似辍学/辍学期间定期劝返(家访或电话),每 {days} 天一次"
+
+
+def quiet_obligations(case: Case, effects: list[Effect]) -> tuple[Case, list[Effect]]:
+    """A student who is 疑似辍学 or 辍学 (or left without a transfer) is not owed the daily
+    1-hour call any more: the transition's new contact deadlines are dropped and no call is
+    left owed; everything else (alerts, timeline, the episode's written report) stands. The
+    periodic persuasion duties take their place (``persuasion_due``)."""
+    kept = [
+        e for e in effects if not (isinstance(e, OpenDeadline) and e.kind is DeadlineKind.contact)
+    ]
+    if len(kept) == len(effects) and case.contact_done:
+        return case, effects
+    return replace(case, contact_done=True), kept
+
+
+def persuasion_due(last_created: datetime | None, now: datetime, every_days: int) -> bool:
+    """Whether a periodic persuasion task is due to be created: none yet, or the last one made
+    ``every_days`` ago (while one is open none is made: the caller asks only then)."""
+    return last_created is None or now >= last_created + timedelta(days=every_days)

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 
 from app.context import AppContext
-from app.db.models import DropoutStatusPeriod
+from app.db.models import CaseTask, Deadline, DropoutStatusPeriod
 from app.domain.calendar import SchoolCalendar, Term
-from tests.helpers import count, event, move, post, roll
+from tests.helpers import count, event, move, post, roll, rows
 from tests.world import World
 
 TERM = Term("秋季学期", date(2026, 9, 1), date(2027, 1, 20))
@@ -254,3 +254,66 @@ async def test_bad_thresholds_and_dates_are_refused_and_change_nothing(
         headers=world.auth("county_admin"),
     )
     assert r.status_code == 422
+
+
+async def contact_deadlines(ctx: AppContext) -> int:
+    return len([d for d in await rows(ctx, Deadline) if d.kind == "contact"])
+
+
+async def test_obligations_fit_the_status(
+    world: World, client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    await with_term(world, client)
+    # 学生2 left without a transfer on Monday 7 September, then is marked absent every day:
+    # a case opens and alerts are raised, but no daily 1-hour call is owed.
+    at(ctx, date(2026, 9, 7), 8)
+    sid = world.ids["student_A2"]
+    r = await post(client, world, "principal", f"/api/v1/students/{sid}/left-without-transfer")
+    assert r.status_code == 200, r.text
+    await absent_days(client, world, ctx, "student_A2", SCHOOL_DAYS[:8])
+    assert await contact_deadlines(ctx) == 0
+    # 学生1, absent from the same Monday: the call is owed on each of the first six days (the
+    # sixth makes 疑似辍学), then no more.
+    await absent_days(client, world, ctx, "student_A1", SCHOOL_DAYS[:10])
+    assert await contact_deadlines(ctx) == 6
+
+    # Instead, a periodic persuasion task every 7 days (the county's default) once the red
+    # home visit is done, each one reminded and escalated like every case task.
+    red_visits = {t.id for t in await rows(ctx, CaseTask) if t.kind == "home_visit"}
+    assert len(red_visits) == 2
+
+    async def periodic() -> list[CaseTask]:
+        found = [t for t in await rows(ctx, CaseTask) if t.kind == "home_visit"]
+        return [t for t in found if t.id not in red_visits]
+
+    async def complete(tasks: list[CaseTask]) -> None:
+        for t in tasks:
+            r = await post(
+                client,
+                world,
+                "vice_principal",
+                f"/api/v1/tasks/{t.id}/complete",
+                {"note": "已家访"},
+            )
+            assert r.status_code == 200, r.text
+
+    r = await post(client, world, "principal", "/api/v1/return-notices/check")
+    assert r.status_code == 200, r.text
+    assert await periodic() == []  # the red home visit is still open
+    await complete(
+        [t for t in await rows(ctx, CaseTask) if t.kind == "home_visit" and t.status == "open"]
+    )
+    await post(client, world, "principal", "/api/v1/return-notices/check")
+    tasks = await periodic()
+    assert len(tasks) == 2 and {t.role for t in tasks} == {"vice_principal"}
+    assert all(t.note and "定期劝返" in t.note for t in tasks)
+    assert all(t.due_at - t.created_at == timedelta(days=7) for t in tasks)
+    await post(client, world, "principal", "/api/v1/return-notices/check")
+    assert len(await periodic()) == 2
+    # Done: the next one is made 7 days after the last.
+    await complete(tasks)
+    await post(client, world, "principal", "/api/v1/return-notices/check")
+    assert len(await periodic()) == 2
+    at(ctx, SCHOOL_DAYS[9] + timedelta(days=7))
+    await post(client, world, "principal", "/api/v1/return-notices/check")
+    assert len(await periodic()) == 4
