@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.alerts import status_repo
+from app.alerts import repository as alerts_repo
+from app.alerts import status_repo, timeline_repo
 from app.alerts.county_rules import rules_for
 from app.attendance.leaves_repo import approved_leave_days
 from app.attendance.marks_repo import marks_between
@@ -37,7 +38,7 @@ from app.core.time import local_today
 from app.db.models import CaseTask, DropoutStatusPeriod
 from app.db.uow import UnitOfWork
 from app.domain.attendance import Check, DayStatus, Mark, day_status
-from app.domain.cases import CloseReason, TaskKind
+from app.domain.cases import CloseReason, TaskKind, TimelineKind
 from app.domain.dropout_status import (
     PERSUASION_NOTE,
     Basis,
@@ -149,6 +150,7 @@ async def refresh(uow: UnitOfWork, ctx: AppContext, student_ids: Collection[int]
     stored = await status_repo.open_periods(session, ids)
     ended = await status_repo.last_ends(session, ids)
     changes: list[Change] = []
+    told: list[tuple[Change, StudentBrief, SchoolRef]] = []
     for sid in ids:
         student = students.get(sid)
         if student is None or sid not in facts:
@@ -160,12 +162,126 @@ async def refresh(uow: UnitOfWork, ctx: AppContext, student_ids: Collection[int]
                 await rules_for(session, school.county_id, school.id)
             ).thresholds()
         periods = history(facts[sid], th)
-        changes += _reconcile(
+        made = _reconcile(
             uow, ctx, student, school, periods, stored.get(sid), ended.get(sid), facts[sid].today
         )
+        changes += made
+        told += [(c, student, school) for c in made]
     if changes:
         await uow.flush()
+        await _announce(uow, ctx, told)
     return changes
+
+
+_TOLD = {
+    DropoutStatus.suspected_dropout: (TimelineKind.student_suspected_dropout, "认定为疑似辍学"),
+    DropoutStatus.dropout: (TimelineKind.student_dropout, "认定为辍学"),
+    DropoutStatus.in_school: (TimelineKind.student_in_school, "疑似辍学/辍学状态结束"),
+}
+STATUS_ROLES = (Role.principal, Role.vice_principal, Role.county_admin, Role.head_teacher)
+REPORTED_ROLES = (Role.principal, Role.vice_principal, Role.academic_affairs, Role.county_admin)
+
+
+async def _announce(
+    uow: UnitOfWork, ctx: AppContext, told: list[tuple[Change, StudentBrief, SchoolRef]]
+) -> None:
+    """Each status begun: a timeline entry on the student's latest case, and a notice to the
+    principal, the vice principal, the county admin and the head teacher (webhooks hear the
+    topic); a status ended: the timeline entry only."""
+    cases = await status_repo.latest_cases(uow.session, {c.student_id for c, _, _ in told})
+    now = ctx.clock()
+    entries = []
+    for change, student, school in told:
+        kind, label = _TOLD[change.status]
+        text = f"{change.since.isoformat()} 起{label}:{change.basis_text}"
+        case_id = cases.get(change.student_id)
+        if case_id is not None:
+            entries.append(timeline_repo.entry(case_id, kind, text[:500], now, None))
+        if change.status is DropoutStatus.in_school:
+            continue
+        await tell(
+            uow,
+            ctx,
+            student=student,
+            county_id=school.county_id,
+            case_id=case_id,
+            topic=kind.value,
+            title=f"{student.name}{text}",
+            cause=f"status:{student.id}:{change.status.value}:{change.since.isoformat()}",
+            roles=STATUS_ROLES,
+        )
+    await timeline_repo.write(uow.session, entries)
+
+
+async def tell(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    *,
+    student: StudentBrief,
+    county_id: int,
+    case_id: int | None,
+    topic: str,
+    title: str,
+    cause: str,
+    roles: Iterable[Role],
+) -> None:
+    """A notice to everyone holding each of ``roles`` for the student, once per ``cause`` (the
+    outbox: in-app inbox, the school's channels and the county's webhooks subscribed to
+    ``topic``)."""
+    now = ctx.clock()
+    rows = []
+    for role in roles:
+        people = await alerts_repo.recipients(
+            uow.session,
+            role,
+            county_id=county_id,
+            school_id=student.school_id,
+            class_id=student.class_id,
+        )
+        rows += [
+            {
+                "idem_key": f"{cause}:{staff_id}",
+                "staff_id": staff_id,
+                "role": role.value,
+                "topic": topic,
+                "title": title[:200],
+                "body": "",
+                "level": None,
+                "case_id": case_id,
+                "alert_id": None,
+                "student_id": student.id,
+                "school_id": student.school_id,
+                "created_at": now,
+            }
+            for staff_id, _ in people
+        ]
+    await alerts_repo.add_notifications(uow.session, rows)
+
+
+async def tell_reported(
+    uow: UnitOfWork, ctx: AppContext, student_id: int, case_id: int, number: str, on: date
+) -> None:
+    """A return notice was reported to the township: the school's managers and the county."""
+    students = await ctx.cache.students.get_many(
+        [student_id], lambda s: students_brief(uow.session, s)
+    )
+    student = students.get(student_id)
+    if student is None:
+        return
+    schools = await ctx.cache.schools.get_many(
+        {student.school_id}, lambda s: school_refs(uow.session, s)
+    )
+    await tell(
+        uow,
+        ctx,
+        student=student,
+        county_id=schools[student.school_id].county_id,
+        case_id=case_id,
+        topic="return_notice.reported_to_township",
+        title=f"{student.name}返校通知书 {number} 逾期未返校,{on.isoformat()} 已报告乡镇政府",
+        cause=f"reported:{number}",
+        roles=REPORTED_ROLES,
+    )
 
 
 def _reconcile(

@@ -295,3 +295,15 @@ async def cases_to_persuade(
             at = at.replace(tzinfo=UTC)
         out.append((cid or 0, sid, county, at))
     return out
+
+
+async def latest_cases(session: AsyncSession, student_ids: Collection[int]) -> dict[int, int]:
+    """Each student's latest absence case (its id), whatever its status."""
+    if not student_ids:
+        return {}
+    rows = await session.exec(
+        select(col(AbsenceCase.student_id), col(AbsenceCase.id))
+        .where(col(AbsenceCase.student_id).in_(sorted(set(student_ids))))
+        .order_by(col(AbsenceCase.id))
+    )
+    return {sid: cid for sid, cid in rows if cid is not None}

@@ -29,6 +29,9 @@ TOPIC_LABELS: dict[str, str] = {
     "task.due": "任务到期",
     "task.overdue": "任务逾期",
     "care.due": "关爱联系逾期",
+    "student.suspected_dropout": "疑似辍学",
+    "student.dropout": "辍学",
+    "return_notice.reported_to_township": "已报告乡镇",
 }
 
 
@@ -49,6 +52,11 @@ class WebhookEvent(StrEnum):
     alert_verified = "alert.verified"
     case_opened = "case.opened"
     case_closed = "case.closed"
+    # The student's 控辍 status and the legal escalation (payload: topic, case_id, alert_id
+    # null, student_id, school_id, level).
+    student_suspected_dropout = "student.suspected_dropout"
+    student_dropout = "student.dropout"
+    return_notice_reported = "return_notice.reported_to_township"
 
 
 class DeliverySettingsIn(BaseModel):

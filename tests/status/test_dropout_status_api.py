@@ -122,10 +122,36 @@ async def test_a_return_notice_on_day_3_gives_the_earlier_date(
     await absent_days(client, world, ctx, "student_A1", SCHOOL_DAYS[5:8])  # the run goes on
     rows = await ledger(client, world, "suspected_dropout")
     assert rows == [("学生1", "2026-09-12", "返校通知书 SA-2026-001 逾期未返校")]
+    # Everyone told: the principal, the vice principal and the county admin of the report to
+    # the township and of 疑似辍学; the head teacher of 疑似辍学; the case's timeline both.
+    for who, topics in (
+        ("principal", {"return_notice.reported_to_township", "student.suspected_dropout"}),
+        ("vice_principal", {"return_notice.reported_to_township", "student.suspected_dropout"}),
+        ("county_admin", {"return_notice.reported_to_township", "student.suspected_dropout"}),
+        ("head_teacher", {"student.suspected_dropout"}),
+    ):
+        got = await inbox(client, world, who)
+        assert topics <= set(got), (who, got)
+        assert got.count("student.suspected_dropout") == 1
+    kinds = [
+        e["kind"]
+        for e in (
+            await client.get(f"/api/v1/cases/{case['id']}", headers=world.auth("principal"))
+        ).json()["timeline"]
+    ]
+    assert "return_notice.escalated" in kinds and kinds.count("student.suspected_dropout") == 1
     at(ctx, date(2026, 10, 12))
     await post(client, world, "principal", "/api/v1/return-notices/check")
     dropout = await ledger(client, world, "dropout")
     assert dropout == [("学生1", "2026-10-12", "返校通知书 SA-2026-001 逾期未返校")]
+    for who in ("principal", "county_admin", "head_teacher"):
+        assert (await inbox(client, world, who)).count("student.dropout") == 1
+
+
+async def inbox(client: httpx.AsyncClient, world: World, who: str) -> list[str]:
+    r = await client.get("/api/v1/inbox", params={"limit": 200}, headers=world.auth(who))
+    assert r.status_code == 200, r.text
+    return [n["topic"] for n in r.json()["items"]]
 
 
 async def test_left_without_a_transfer_is_dropout_a_month_later(
