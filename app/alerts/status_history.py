@@ -88,9 +88,17 @@ async def sweep(
     """The daily pass (every minute, idempotent): 疑似辍学 periods old enough to become 辍学
     by now, students marked 15 with no period, and ``also`` (e.g. notices just reported)."""
     today = local_today_default(ctx)
-    due = await status_repo.suspected_since_before(
+    due: list[int] = []
+    after: dict[int, int] = {}  # each school's dropout_after_days
+    for sid, school_id, county_id, since in await status_repo.suspected_since_before(
         uow.session, school_ids, DropoutStatus.suspected_dropout.value, today
-    )
+    ):
+        days = after.get(school_id)
+        if days is None:
+            rules = await rules_for(uow.session, county_id, school_id)
+            days = after[school_id] = rules.dropout_after_days
+        if since + timedelta(days=days) <= today:  # only those 辍学 may be due for
+            due.append(sid)
     missing = await status_repo.missing_without_period(uow.session, school_ids)
     changes = await refresh(uow, ctx, {*due, *missing, *also})
     await persuade(uow, ctx, school_ids)

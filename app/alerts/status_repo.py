@@ -108,9 +108,15 @@ async def notices_reported(
 
 async def suspected_since_before(
     session: AsyncSession, school_ids: Collection[int] | None, status: str, before: date
-) -> list[int]:
-    """Students whose open ``status`` period began before ``before`` (due to be looked at)."""
-    query = select(DropoutStatusPeriod.student_id).where(
+) -> list[tuple[int, int, int, date]]:
+    """(student, school, county, first day) of the open ``status`` periods begun before
+    ``before``."""
+    query = select(
+        col(DropoutStatusPeriod.student_id),
+        col(DropoutStatusPeriod.school_id),
+        col(DropoutStatusPeriod.county_id),
+        col(DropoutStatusPeriod.valid_from),
+    ).where(
         col(DropoutStatusPeriod.valid_to).is_(None),
         DropoutStatusPeriod.status == status,
         col(DropoutStatusPeriod.valid_from) < before,
