@@ -201,7 +201,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
         "POST",
         "/api/v1/schools/{school_id}/monthly-reports/{month}/corrections",
     ): "monthly_reports_correct",
-    ("GET", "/api/v1/schools/{school_id}/monthly-reports/{month}"): "monthly_reports_get",
+    ("GET", "/api/v1/schools/{school_id}/monthly-reports"): "monthly_reports_get",
     ("GET", "/api/v1/counties/{county_id}/monthly-reports"): "monthly_reports_county_list",
     (
         "POST",

@@ -52,7 +52,7 @@ async def correct_monthly_report(
 
 
 @router.get(
-    "/api/v1/schools/{school_id}/monthly-reports/{month}",
+    "/api/v1/schools/{school_id}/monthly-reports",
     summary="查看已提交的月报(默认最新版本)",
     description="提交时保存的内容,何时读取都相同;version 指定版本。学校管理者与县教育局。",
     response_model=MonthlyReportOut,
@@ -60,7 +60,7 @@ async def correct_monthly_report(
 )
 async def get_monthly_report(
     school_id: Id,
-    month: Month,
+    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")],
     uow: Uow,
     actor: CurrentActor,
     version: Annotated[int | None, Query(ge=1, le=1000)] = None,

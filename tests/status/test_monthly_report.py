@@ -69,7 +69,11 @@ async def test_the_monthly_report_is_a_stored_document(
     at(ctx, date(2026, 9, 29))
     await roll(client, world, [event(world.ids["student_A1"], "present", day=date(2026, 9, 29))])
     at(ctx, date(2026, 10, 15))
-    got = (await client.get(f"{url(world)}/2026-09", headers=world.auth("county_admin"))).json()
+    got = (
+        await client.get(
+            url(world), params={"month": "2026-09"}, headers=world.auth("county_admin")
+        )
+    ).json()
     assert got == sent
 
     # A correction is a new version, counted afresh; the old one stays.
@@ -85,7 +89,7 @@ async def test_the_monthly_report_is_a_stored_document(
     assert v2["content"]["suspected_dropouts"] == []
     assert [v["version"] for v in v2["versions"]] == [1, 2]
     r = await client.get(
-        f"{url(world)}/2026-09", params={"version": 1}, headers=world.auth("principal")
+        url(world), params={"month": "2026-09", "version": 1}, headers=world.auth("principal")
     )
     assert r.json()["content"] == sent["content"]
     r = await post(client, world, "principal", f"{url(world)}/2026-08/corrections", {"reason": "x"})
@@ -111,7 +115,7 @@ async def test_the_monthly_report_is_a_stored_document(
 
     # The XLSX twin.
     r = await client.get(
-        f"{url(world)}/2026-09", params={"format": "xlsx"}, headers=world.auth("principal")
+        f"{url(world)}.xlsx", params={"month": "2026-09"}, headers=world.auth("principal")
     )
     assert r.status_code == 200, r.text
     wb = load_workbook(io.BytesIO(r.content))
