@@ -8,12 +8,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.types import Row, SafeText
+from app.core.types import LineStr, Row, SafeText
 
 
 class MonthlyReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="月份 YYYY-MM")
+    month: LineStr = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="月份 YYYY-MM")
 
 
 class CorrectionIn(BaseModel):
