@@ -41,6 +41,7 @@ from app.reports import absence_trend_routes as absence_trend
 from app.reports import bulletin_routes as reports
 from app.reports import early_warning_routes as early_warning
 from app.reports import ledgers_routes as ledgers
+from app.reports import monthly_report_routes as monthly_reports
 from app.reports import reviews_routes as reviews
 from app.reports import school_age_routes as school_age
 from app.reports.xlsx_routes import xlsx_twins
@@ -139,6 +140,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         reviews,
         early_warning,
         ledgers,
+        monthly_reports,
         school_age,
         access_logs,
     )

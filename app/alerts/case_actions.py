@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from app.alerts import cases_repo as repo
+from app.alerts import status_history
 from app.alerts.case_views import alert_outs, case_detail, contact_out, report_out, task_out
 from app.alerts.cases import (
     NOT_ALERT_HOLDER,
@@ -226,6 +227,8 @@ async def confirm_reenrollment(
     owed = await repo.open_tasks(uow.session, case_id, TaskKind.reenrollment.value)
     _close_tasks(owed, actor, now, "已确认复学")
     uow.session.add_all(owed)
+    await uow.flush()
+    await status_history.refresh(uow, ctx, [row.student_id])  # 复学 ends the status
     await uow.commit()
     return await case_detail(uow, ctx, row)
 
@@ -256,6 +259,8 @@ async def complete_task(
         ]
         _close_tasks(others, actor, now, "已确认复学")
         uow.session.add_all(others)
+        await uow.flush()
+        await status_history.refresh(uow, ctx, [row.student_id])
     _close_tasks([task], actor, now, data.note)
     uow.session.add(task)
     await uow.commit()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.alerts import repository as alerts_repo
 from app.domain.absence_measures import MeasureRules
+from app.domain.dropout_status import Thresholds, ThresholdUnit
 
 
 class CountyRules(BaseModel):
@@ -26,6 +27,25 @@ class CountyRules(BaseModel):
     )
     dropout_after_days: int = Field(
         default=30, ge=1, le=365, description="认定疑似辍学后多少天仍未返校认定辍学"
+    )
+    suspected_after: int = Field(
+        default=5,
+        ge=2,
+        le=140,
+        description="连续无故缺勤超过多少天认定疑似辍学(单位见 suspected_unit;默认 5 个上学日)",
+    )
+    suspected_unit: ThresholdUnit = Field(
+        default=ThresholdUnit.school_days,
+        description="疑似辍学阈值的单位:school_days 上学日(≤100)或 calendar_days 自然日(≤140)",
+    )
+    persuasion_every_days: int = Field(
+        default=7,
+        ge=1,
+        le=60,
+        description="疑似辍学或未办理转学手续离校后,每隔多少天一次劝返任务(家访或电话)",
+    )
+    monthly_report_day: int = Field(
+        default=28, ge=1, le=28, description="学校每月报送月报的截止日(每月几号,默认 28 日)"
     )
     care_contact_days: int = Field(
         default=30, ge=1, le=365, description="成长导师多少天未记录关爱联系即提醒"
@@ -70,6 +90,15 @@ class CountyRules(BaseModel):
             severe_percent=self.band_severe_percent,
             window_days=self.measure_window_days,
         )
+
+    @model_validator(mode="after")
+    def _fits_a_term(self) -> CountyRules:
+        self.thresholds()  # raises ValueError: 0, or longer than a term
+        return self
+
+    def thresholds(self) -> Thresholds:
+        """The 疑似辍学 / 辍学 thresholds (``app/domain/dropout_status.py``)."""
+        return Thresholds(self.suspected_after, self.suspected_unit, self.dropout_after_days)
 
     def target_for(self, kind: str | None) -> float | None:
         return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.domain.dropout_status import ThresholdUnit
 from app.domain.roles import Role
 
 
@@ -30,6 +31,21 @@ class PolicyIn(BaseModel):
     )
     dropout_after_days: int | None = Field(
         default=None, ge=1, le=365, description="疑似辍学后多少天认定辍学"
+    )
+    suspected_after: int | None = Field(
+        default=None,
+        ge=2,
+        le=140,
+        description="连续无故缺勤超过多少天认定疑似辍学(上学日最多 100,自然日最多 140)",
+    )
+    suspected_unit: ThresholdUnit | None = Field(
+        default=None, description="疑似辍学阈值单位:school_days 或 calendar_days"
+    )
+    persuasion_every_days: int | None = Field(
+        default=None, ge=1, le=60, description="疑似辍学后每隔多少天一次劝返任务"
+    )
+    monthly_report_day: int | None = Field(
+        default=None, ge=1, le=28, description="学校每月报送月报的截止日(每月几号)"
     )
     care_contact_days: int | None = Field(
         default=None, ge=1, le=365, description="成长导师多少天未记录关爱联系即提醒"

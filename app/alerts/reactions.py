@@ -12,6 +12,7 @@ from typing import Any
 
 from app.alerts import policy as policies
 from app.alerts import repository as repo
+from app.alerts import status_history
 from app.alerts.engine import Outbox, apply_effects, copy_into, to_domain
 from app.attendance.leaves_repo import approved_leave_days
 from app.attendance.marks_repo import marks_between
@@ -30,6 +31,7 @@ from app.domain.cases import (
     reopens,
     transition,
 )
+from app.domain.dropout_status import quiet_obligations
 from app.domain.students import StudentBrief
 
 # How far back a run of absences is looked for: longer than any threshold a county would set.
@@ -107,6 +109,8 @@ async def react_to_attendance(
     outbox = Outbox()
     done: set[int] = set()  # cases judged below: the closed ones after need not be again
     school_policies: dict[int, Policy] = {}  # what a new case of each school would get
+    runs: dict[int, int] = {}  # each judged student's run: the 控辍 status may follow it
+    quiet = await status_history.with_status(uow, judged)  # owed no daily call any more
     for sid in sorted(judged):
         student = students.get(sid)
         if student is None or sid not in facts:
@@ -125,6 +129,9 @@ async def react_to_attendance(
             policy = policies.from_dict(row.policy)
         current = to_domain(row, alerts[row.id or 0]) if row is not None else None
         new, effects = transition(current, facts[sid], now, policy)
+        if sid in quiet:
+            new, effects = quiet_obligations(new, effects)
+        runs[sid] = len(new.run) if new.status is CaseStatus.open else 0
         if not effects and (row is None or new == current):
             continue
         if row is not None:
@@ -169,6 +176,7 @@ async def react_to_attendance(
             await apply_effects(
                 uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox
             )
+    await status_history.after_roll(uow, ctx, relevant, runs)
     await outbox.write(uow)
 
 

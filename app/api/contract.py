@@ -201,6 +201,13 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/ledgers/county"): "ledgers_county_get",
     ("GET", "/api/v1/reports/rates"): "reports_rates_get",
     ("GET", "/api/v1/reports/absence-trend"): "reports_absence_trend_get",
+    ("POST", "/api/v1/schools/{school_id}/monthly-reports"): "monthly_reports_submit",
+    (
+        "POST",
+        "/api/v1/schools/{school_id}/monthly-reports/{month}/corrections",
+    ): "monthly_reports_correct",
+    ("GET", "/api/v1/schools/{school_id}/monthly-reports"): "monthly_reports_get",
+    ("GET", "/api/v1/counties/{county_id}/monthly-reports"): "monthly_reports_county_list",
     (
         "POST",
         "/api/v1/counties/{county_id}/school-age-children/import",

@@ -46,7 +46,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 from docx.text.run import Run
 
-from app.alerts import cases_repo, timeline_repo
+from app.alerts import cases_repo, status_history, timeline_repo
 from app.alerts import repository as alerts_repo
 from app.alerts.cases import locked_case, visible_case
 from app.alerts.county_rules import CountyRules, rules_for
@@ -260,6 +260,11 @@ async def escalate(uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: in
         raise Conflict(_BEFORE_DEADLINE)
     uow.session.add(notice)
     await timeline_repo.write(uow.session, [_escalate(ctx, notice, today, actor.tag, "")])
+    await uow.flush()
+    await status_history.tell_reported(
+        uow, ctx, notice.student_id, notice.case_id, notice.number, today
+    )
+    await status_history.refresh(uow, ctx, [notice.student_id])
     await uow.commit()
     return notice_out(notice)
 
@@ -280,6 +285,8 @@ async def strike_off(
         uow.session,
         [_event(ctx, notice.case_id, TimelineKind.return_notice_struck_off, text, actor.tag)],
     )
+    await uow.flush()
+    await status_history.refresh(uow, ctx, [notice.student_id])
     await uow.commit()
     return notice_out(notice)
 
@@ -319,6 +326,7 @@ async def _check(
         uow.session, [n.id for n in found if n.id is not None]
     )
     counts = CheckOut(complied=0, escalated=0, dropout=0)
+    reported: list[ReturnNotice] = []
     schools: dict[int, tuple[School, CountyRules]] = {}
     events: list[dict[str, Any]] = []
     for n in notices:
@@ -342,6 +350,7 @@ async def _check(
             if today > n.deadline + timedelta(days=policy.suspected_after_days):
                 event = _escalate(ctx, n, today, None, "系统自动")
                 counts.escalated += 1
+                reported.append(n)
         elif (
             n.dropout_on is None
             and n.suspected_dropout_on is not None
@@ -359,6 +368,14 @@ async def _check(
             uow.session.add(n)
             events.append(event)
     await timeline_repo.write(uow.session, events)
+    await uow.flush()
+    for n in reported:
+        assert n.reported_to_township_on is not None
+        await status_history.tell_reported(
+            uow, ctx, n.student_id, n.case_id, n.number, n.reported_to_township_on
+        )
+    # The 控辍 status as days pass: notices just reported, 疑似辍学 old enough to be 辍学.
+    await status_history.sweep(uow, ctx, school_ids, [n.student_id for n in reported])
     await uow.commit()
     return counts
 

@@ -34,6 +34,9 @@ TOPIC_LABELS: dict[str, str] = {
     "left_school.withdrawn": "离校未归撤回",
     "early_warning.entered": "进入预警名单",
     "early_warning.digest": "预警名单周汇总",
+    "student.suspected_dropout": "疑似辍学",
+    "student.dropout": "辍学",
+    "return_notice.reported_to_township": "已报告乡镇",
 }
 
 
@@ -54,6 +57,11 @@ class WebhookEvent(StrEnum):
     alert_verified = "alert.verified"
     case_opened = "case.opened"
     case_closed = "case.closed"
+    # The student's 控辍 status and the legal escalation (payload: topic, case_id, alert_id
+    # null, student_id, school_id, level).
+    student_suspected_dropout = "student.suspected_dropout"
+    student_dropout = "student.dropout"
+    return_notice_reported = "return_notice.reported_to_township"
 
 
 class DeliverySettingsIn(BaseModel):

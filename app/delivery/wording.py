@@ -353,6 +353,41 @@ TOPICS: dict[str, Topic] = {
             ),
         }
     ),
+    "student.suspected_dropout": Topic(
+        {
+            "zh": Wording("疑似辍学", "疑似辍学:{who}", "{reason}。", "组织劝返,定期家访并登记"),
+            "en": Wording(
+                "Suspected dropout",
+                "Suspected dropout: {who}",
+                "{reason}.",
+                "Organise persuasion and regular home visits",
+            ),
+        }
+    ),
+    "student.dropout": Topic(
+        {
+            "zh": Wording("辍学", "辍学:{who}", "{reason}。", "继续劝返,依法报告"),
+            "en": Wording(
+                "Dropout",
+                "Dropout: {who}",
+                "{reason}.",
+                "Keep persuading; report as the law requires",
+            ),
+        }
+    ),
+    "return_notice.reported_to_township": Topic(
+        {
+            "zh": Wording(
+                "已报告乡镇", "返校通知书已报告乡镇:{who}", "{reason}。", "配合乡镇依法处理"
+            ),
+            "en": Wording(
+                "Reported to the township",
+                "Return notice reported to the township: {who}",
+                "{reason}.",
+                "Work with the township on its action",
+            ),
+        }
+    ),
     DIGEST_LATE_TOPIC: Topic(
         {
             "zh": Wording(

@@ -358,6 +358,10 @@ class TimelineKind(StrEnum):
     return_notice_struck_off = "return_notice.struck_off"
     return_notice_complied = "return_notice.complied"
     return_notice_dropout = "return_notice.dropout"
+    # The student's 控辍 status (app/domain/dropout_status.py) began or ended.
+    student_suspected_dropout = "student.suspected_dropout"
+    student_dropout = "student.dropout"
+    student_in_school = "student.in_school"
 
 
 @dataclass(frozen=True, slots=True)

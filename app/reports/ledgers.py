@@ -10,28 +10,28 @@ highest level; 联系家长时间: the first parent contact (reached or not); �
 first written report; 处理结果: 处理中 (open), 待复学确认, or the close reason; 结案日期: the
 school-local date of closing.
 
-County ledgers (from the return notices, 返校通知书, and the 学籍异动记录)
-----------------------------------------------------------------------
-Notices with status ``escalated`` (reported to the township; struck-off ones — 销号 — are
-resolved and left out):
+County ledgers (from the 控辍 status history, ``dropout_status``)
+----------------------------------------------------------------
+Each student's 疑似辍学 and 辍学 periods (``app/domain/dropout_status.py``: counted from the
+run of unexplained absence, earlier by a return notice reported to the township or by leaving
+without a transfer, 辍学 after ``dropout_after_days``), read **as of** a day (``as_of``, by
+default today; one range condition ``valid_from <= day < valid_to``), so a day reads the same
+however late:
 
-- 疑似辍学学生台账: ``suspected_dropout_on`` set and ``dropout_on`` not yet set; 日期 is the
-  former; and every active student marked 下落不明 (``15``: left without an approved
-  transfer, which 防辍保学工作方案 treat as dropping out) not already listed by a notice,
-  dated by the 学籍异动记录 (认定依据 says which);
-- 辍学学生台账: ``dropout_on`` set; 日期 is ``dropout_on``.
+- 疑似辍学学生台账: the 疑似辍学 periods covering the day; 日期 is the day it began;
+- 辍学学生台账: the 辍学 periods covering the day; 日期 is the day it began.
 
-Rows by school, date, student. The class is the student's current class.
+认定依据: the period's (for 辍学, that of the 疑似辍学 before it): 连续无故缺勤超过阈值,
+返校通知书 {number} 逾期未返校, or 未办理转学手续离校. Rows by school, date, student; the class
+is the one the period was written for.
 
 Rates
 -----
 For a school year ``Y`` (1 September Y to 31 August Y+1; by default the one containing today,
 Beijing time), per school:
 
-- **dropouts** (辍学): students with an escalated, not struck-off notice whose ``dropout_on``
-  falls in the year; **suspected_dropouts**: the students of the 疑似辍学学生台账 (such
-  notices with ``suspected_dropout_on`` set and no ``dropout_on``, and students marked
-  ``15``; a snapshot, not tied to the year);
+- **dropouts** (辍学): students whose 辍学 period began from 1 September to ``as_of`` (the
+  year's end at most); **suspected_dropouts**: the 疑似辍学学生台账 as of ``as_of``;
 - **enrolled** (分母): the students on the school's roll (``active``), plus the year's dropouts
   that are no longer active — the system keeps no roll history, so this stands for "enrolled at
   the start of the year";
@@ -59,20 +59,23 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from app.alerts import status_repo
 from app.alerts.county_rules import CountyRules, rules_for
 from app.context import AppContext
 from app.core.access import admin_county
 from app.core.time import current_school_year, default_zone
+from app.core.time import school_year as year_of
 from app.db.models import (
     County,
     School,
-    Student,
 )
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, AlertStatus, CaseStatus, CloseReason, Level
+from app.domain.dropout_status import Basis, DropoutStatus
 from app.domain.idcard import mask_student_no
+from app.domain.legal import NoticeStatus
 from app.errors import Forbidden, Invalid
 from app.org.service import school_for
 from app.reports import bulletin_repo, ledgers_repo, school_age
@@ -105,6 +108,10 @@ LEDGER_TITLES = {
     LedgerKind.dropout: "辍学学生台账",
 }
 LEDGER_STATUS = {LedgerKind.suspected_dropout: "疑似辍学", LedgerKind.dropout: "辍学"}
+LEDGER_PERIOD = {
+    LedgerKind.suspected_dropout: DropoutStatus.suspected_dropout.value,
+    LedgerKind.dropout: DropoutStatus.dropout.value,
+}
 ENROLLMENT_NOTE = (
     "入学率需要该学年的适龄儿童台账,尚未导入,故为空;导入见 "
     "POST /api/v1/counties/{id}/school-age-children/import "
@@ -196,53 +203,87 @@ async def absence_tracking(
 
 
 async def county_ledger(
-    uow: UnitOfWork, ctx: AppContext, actor: Actor, *, county_id: int, kind: LedgerKind
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    *,
+    county_id: int,
+    kind: LedgerKind,
+    as_of: date | None = None,
 ) -> CountyLedgerOut:
     county = await admin_county(uow, actor, county_id)
-
-    def row(student: Student, school: str, klass: str, on: date, basis: str) -> CountyLedgerRow:
-        return CountyLedgerRow(
-            notice_id=None,
-            school_id=student.school_id,
-            school_name=school,
-            student_id=student.id or 0,
-            student_name=student.name,
-            # Ledgers are read and printed by people: the 学籍号 masked like the ID number.
-            student_no=mask_student_no(student.student_no),
-            class_id=student.class_id,
-            class_name=klass,
-            date=on,
-            status=LEDGER_STATUS[kind],
-            basis=basis,
-        )
-
+    on = await ledger_day(uow, ctx, county, as_of)
+    session = uow.session
+    found = await status_repo.periods_on(
+        session, county_id=county_id, school_id=None, status=LEDGER_PERIOD[kind], on=on
+    )
+    students = {p.student_id for p, *_ in found}
+    notices = await status_repo.reported_notice_numbers(
+        session, students, NoticeStatus.struck_off.value
+    )
+    before = await status_repo.periods_ending(session, students)
     rows = []
-    for notice, school_name, student, class_name in await ledgers_repo.escalated_notices(
-        uow.session, county_id, kind
-    ):
-        on = notice.dropout_on if kind is LedgerKind.dropout else notice.suspected_dropout_on
-        assert on is not None
-        basis = f"返校通知书 {notice.number} 逾期未返校"
-        line = row(student, school_name, class_name, on, basis)
-        line.school_id, line.notice_id = notice.school_id, notice.id
-        rows.append(line)
-    if kind is LedgerKind.suspected_dropout:
-        listed = {r.student_id for r in rows}
-        for student, school_name, class_name, left_on in await ledgers_repo.left_without_transfer(
-            uow.session, county_id
-        ):
-            if student.id not in listed:
-                on = left_on or student.updated_at.astimezone(default_zone(ctx)).date()
-                rows.append(row(student, school_name, class_name, on, "未办理转学手续离校"))
-        rows.sort(key=lambda r: (r.school_id, r.date, r.student_id))
+    for period, school_name, student, class_name in found:
+        why = period
+        if period.basis == Basis.no_return.value:
+            why = before.get((period.student_id, period.valid_from), period)
+        notice = notices.get(period.student_id) if why.basis == Basis.return_notice.value else None
+        rows.append(
+            CountyLedgerRow(
+                notice_id=notice[0] if notice else None,
+                school_id=period.school_id,
+                school_name=school_name,
+                student_id=period.student_id,
+                student_name=student.name,
+                # Ledgers are read and printed by people: the 学籍号 masked like the ID number.
+                student_no=mask_student_no(student.student_no),
+                class_id=period.class_id,
+                class_name=class_name,
+                date=period.valid_from,
+                status=LEDGER_STATUS[kind],
+                basis=_basis(why.basis, why.basis_text, notice),
+            )
+        )
     return CountyLedgerOut(
         county_id=county_id,
         county_name=county.name,
         kind=kind,
         title=f"{county.name}{LEDGER_TITLES[kind]}",
+        as_of=on,
         generated_at=ctx.clock(),
         rows=rows,
     )
+
+
+def _basis(basis: str, text: str, notice: tuple[int, str] | None) -> str:
+    if basis == Basis.return_notice.value and notice is not None:
+        return f"返校通知书 {notice[1]} 逾期未返校"
+    if basis == Basis.left_without_transfer.value:
+        return "未办理转学手续离校"
+    return text
+
+
+async def ledger_day(
+    uow: UnitOfWork, ctx: AppContext, county: County, as_of: date | None, *, asked: bool = True
+) -> date:
+    """The day a ledger is read as of: ``as_of``, by default today (the county's default
+    timezone). A day after today is 422, as is a day before the county had a school day
+    (its schools' first term, or their creation when no 校历 is loaded)."""
+    today = ctx.clock().astimezone(default_zone(ctx)).date()
+    if as_of is None:
+        return today
+    if not asked:  # a day the service chose (a review's month end): not the caller's input
+        return min(as_of, today)
+    if as_of > today:
+        raise Invalid.field(("query", "as_of"), "as_of 不能晚于今天 (as_of is in the future)")
+    began = await ledgers_repo.county_began(uow.session, county.id or 0)
+    if began is None or as_of < began:
+        since = began.isoformat() if began else "—"
+        raise Invalid.field(
+            ("query", "as_of"),
+            f"as_of 早于本县学校的开始日期 {since} (before the county's schools existed)",
+        )
+    return as_of
 
 
 # --- rates ------------------------------------------------------------------------------------
@@ -280,7 +321,10 @@ async def rates(
     county_id: int | None,
     school_id: int | None,
     school_year: int | None,
+    as_of: date | None = None,
+    month_end: date | None = None,
 ) -> RatesOut:
+    """``month_end``: a review's rates, as of the end of its month (or today, if sooner)."""
     if (county_id is None) == (school_id is None):
         raise Invalid.field(
             ("query", "county_id"), "county_id 与 school_id 须且只能给一个 (exactly one of them)"
@@ -296,21 +340,38 @@ async def rates(
         assert county_id is not None
         county = await admin_county(uow, actor, county_id)
     targets = await rules_for(session, county.id or 0)
+    if school_year is None and as_of is not None:
+        school_year = year_of(as_of)
     year = school_year if school_year is not None else current_school_year(ctx)
     lo, hi = date(year, 9, 1), date(year + 1, 8, 31)
 
     schools = await ledgers_repo.schools(session, county_id, school_id)
     enrolled = await ledgers_repo.enrolled_by_school(session, county_id, school_id)
+    if month_end is not None:
+        on = min(await ledger_day(uow, ctx, county, month_end, asked=False), hi)
+    else:
+        on = min(await ledger_day(uow, ctx, county, as_of), hi)
     dropouts: dict[int, int] = defaultdict(int)
-    for sid, active in await ledgers_repo.dropouts_between(session, county_id, school_id, lo, hi):
+    for sid, _, active in await status_repo.began_between(
+        session,
+        county_id=county_id,
+        school_id=school_id,
+        status=DropoutStatus.dropout.value,
+        lo=lo,
+        hi=on,
+    ):
         dropouts[sid] += 1
         if not active:
             enrolled[sid] = enrolled.get(sid, 0) + 1
     suspects: dict[int, set[int]] = defaultdict(set)
-    for sid, student_id in await ledgers_repo.suspected_dropouts(session, county_id, school_id):
-        suspects[sid].add(student_id)
-    for student, *_ in await ledgers_repo.left_without_transfer(session, county_id, school_id):
-        suspects[student.school_id].add(student.id or 0)
+    for period, *_ in await status_repo.periods_on(
+        session,
+        county_id=county_id,
+        school_id=school_id,
+        status=DropoutStatus.suspected_dropout.value,
+        on=on,
+    ):
+        suspects[period.school_id].add(period.student_id)
     suspected = {sid: len(ids) for sid, ids in suspects.items()}
 
     lines: list[RateLine] = []
@@ -354,6 +415,7 @@ async def rates(
         school_year=year,
         period_start=lo,
         period_end=hi,
+        as_of=on,
         generated_at=ctx.clock(),
         targets=RateTargetsOut(
             primary=targets.dropout_target_primary,

@@ -1,5 +1,5 @@
-"""Queries of the ledgers: the absence-tracking record, the county's dropout ledgers and the
-dropout rates."""
+"""Queries of the ledgers: the absence-tracking record, the rates' schools and roll, and the
+day a county's schools began (the dropout ledgers read app/alerts/status_repo.py)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.models import (
     AbsenceCase,
     Alert,
-    EnrollmentChange,
-    ReturnNotice,
     School,
     SchoolClass,
     Student,
+    Term,
 )
-from app.domain.legal import NoticeStatus
-from app.domain.students import MISSING
-from app.reports.ledgers_schemas import LedgerKind
 
 
 async def cases_opened(
@@ -55,58 +51,6 @@ async def alert_days(
     return rows.all()
 
 
-async def escalated_notices(
-    session: AsyncSession, county_id: int, kind: LedgerKind
-) -> Sequence[tuple[ReturnNotice, str, Student, str]]:
-    """The county's escalated notices with a day for ``kind``: (notice, school name, student,
-    class name), by school, day and student."""
-    day_col = (
-        ReturnNotice.dropout_on if kind is LedgerKind.dropout else ReturnNotice.suspected_dropout_on
-    )
-    query = (
-        select(ReturnNotice, School.name, Student, SchoolClass.name)
-        .join(School, col(School.id) == ReturnNotice.school_id)
-        .join(Student, col(Student.id) == ReturnNotice.student_id)
-        .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
-        .where(
-            School.county_id == county_id,
-            ReturnNotice.status == NoticeStatus.escalated.value,
-            col(day_col).is_not(None),
-        )
-        .order_by(col(School.id), col(day_col), col(Student.id))
-    )
-    if kind is LedgerKind.suspected_dropout:
-        query = query.where(col(ReturnNotice.dropout_on).is_(None))
-    rows = await session.exec(query)
-    return rows.all()
-
-
-async def left_without_transfer(
-    session: AsyncSession, county_id: int, school_id: int | None = None
-) -> list[tuple[Student, str, str, date | None]]:
-    """Active students of the county (or school) marked 下落不明 (``15``), with the day the
-    学籍异动记录 says they left (None for a mark older than the record)."""
-    left = (
-        select(
-            EnrollmentChange.student_id,
-            func.max(EnrollmentChange.changed_on).label("left_on"),
-        )
-        .where(EnrollmentChange.kind == "left_without_transfer")
-        .group_by(col(EnrollmentChange.student_id))
-        .subquery()
-    )
-    query = (
-        select(Student, School.name, SchoolClass.name, left.c.left_on)
-        .join(School, col(School.id) == Student.school_id)
-        .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
-        .outerjoin(left, left.c.student_id == Student.id)
-        .where(School.county_id == county_id, Student.status == MISSING, col(Student.active))
-    )
-    if school_id is not None:
-        query = query.where(Student.school_id == school_id)
-    return [(s, sn, cn, on) for s, sn, cn, on in await session.exec(query)]
-
-
 def _in_scope(county_id: int | None, school_id: int | None) -> list[Any]:
     return [School.id == school_id] if school_id is not None else [School.county_id == county_id]
 
@@ -136,39 +80,26 @@ async def enrolled_by_school(
     )
 
 
-def _escalated(county_id: int | None, school_id: int | None) -> list[Any]:
-    return [ReturnNotice.status == NoticeStatus.escalated.value, *_in_scope(county_id, school_id)]
-
-
-async def dropouts_between(
-    session: AsyncSession, county_id: int | None, school_id: int | None, lo: date, hi: date
-) -> Sequence[tuple[int, bool]]:
-    """(school_id, student active) of each escalated notice with a dropout day in [lo, hi]."""
-    rows = await session.exec(
-        select(ReturnNotice.school_id, Student.active)
-        .join(School, col(School.id) == ReturnNotice.school_id)
-        .join(Student, col(Student.id) == ReturnNotice.student_id)
-        .where(
-            *_escalated(county_id, school_id),
-            col(ReturnNotice.dropout_on) >= lo,
-            col(ReturnNotice.dropout_on) <= hi,
+async def county_began(session: AsyncSession, county_id: int) -> date | None:
+    """The first day any school of the county existed: the earliest of its schools' first
+    term and their creation date (None: no school). Ordered reads, not MIN(): SQLite answers
+    an aggregate of a date as text."""
+    first_term = (
+        await session.exec(
+            select(col(Term.start_date))
+            .join(School, col(School.id) == Term.school_id)
+            .where(School.county_id == county_id)
+            .order_by(col(Term.start_date))
+            .limit(1)
         )
-        .distinct()
-    )
-    return rows.all()
-
-
-async def suspected_dropouts(
-    session: AsyncSession, county_id: int | None, school_id: int | None
-) -> Sequence[tuple[int, int]]:
-    """(school_id, student_id) of the escalated notices suspected but not confirmed."""
-    rows = await session.exec(
-        select(ReturnNotice.school_id, ReturnNotice.student_id)
-        .join(School, col(School.id) == ReturnNotice.school_id)
-        .where(
-            *_escalated(county_id, school_id),
-            col(ReturnNotice.suspected_dropout_on).is_not(None),
-            col(ReturnNotice.dropout_on).is_(None),
+    ).first()
+    created = (
+        await session.exec(
+            select(School.created_at)
+            .where(School.county_id == county_id)
+            .order_by(col(School.created_at))
+            .limit(1)
         )
-    )
-    return rows.all()
+    ).first()
+    days: list[date] = [d for d in (first_term, created.date() if created else None) if d]
+    return min(days) if days else None

@@ -45,8 +45,10 @@ async def absence_tracking(
 @router.get(
     "/api/v1/ledgers/county",
     summary="疑似辍学学生台账 / 辍学学生台账(县)",
-    description="来自已报告乡镇、未销号的返校通知书:kind=suspected_dropout 为疑似辍学(尚未认定"
-    "辍学),kind=dropout 为辍学。列:学校、学生、学籍号、班级、日期、状态。仅县教育局。",
+    description="来自学生的控辍状态历史(连续无故缺勤超过县定阈值、返校通知书逾期报告乡镇、"
+    "未办理转学手续离校):kind=suspected_dropout 为疑似辍学,kind=dropout 为辍学;as_of(默认"
+    "今天)为台账日期,读的是该日的状态,何时读取都相同;晚于今天或早于本县学校存在为 422。"
+    "列:学校、学生、学籍号、班级、日期、状态、认定依据。仅县教育局。",
     response_model=CountyLedgerOut,
     responses=XLSX_RESPONSES,
 )
@@ -56,9 +58,10 @@ async def county_ledger(
     actor: CurrentActor,
     county_id: Id,
     kind: LedgerKind,
+    as_of: SchoolDate | None = None,
     format: Format = ReportFormat.json,
 ) -> CountyLedgerOut | Response:
-    out = await ledgers.county_ledger(uow, ctx, actor, county_id=county_id, kind=kind)
+    out = await ledgers.county_ledger(uow, ctx, actor, county_id=county_id, kind=kind, as_of=as_of)
     if format is ReportFormat.xlsx:
         return xlsx_file(ledgers_xlsx.county_ledger_xlsx(ctx, out))
     return out
@@ -70,7 +73,8 @@ async def county_ledger(
     description="学年(school_year 年 9月1日至次年 8月31日,默认当前学年)内:辍学率 = 认定辍学"
     "人数 / 在籍学生数,巩固率 = 1 − 辍学率;入学率 = (在读+休学+转出+外出就读) / (适龄儿童名单"
     "人数 − 免学 − 缓学),仅县级指标且该学年已导入适龄儿童台账时有值(全县合计与各乡镇),否则为 "
-    "null。与县里设定的目标(默认小学 2%,初中 3%)比较并标出超标学校。county_id 仅县教育局;"
+    "null。as_of(默认今天)为统计日期:疑似辍学按该日状态,辍学按学年初至该日;"
+    "与县里设定的目标(默认小学 2%,初中 3%)比较并标出超标学校。county_id 仅县教育局;"
     "school_id 学校"
     "管理者与县教育局。",
     response_model=RatesOut,
@@ -83,10 +87,17 @@ async def rates(
     county_id: Id | None = None,
     school_id: Id | None = None,
     school_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    as_of: SchoolDate | None = None,
     format: Format = ReportFormat.json,
 ) -> RatesOut | Response:
     out = await ledgers.rates(
-        uow, ctx, actor, county_id=county_id, school_id=school_id, school_year=school_year
+        uow,
+        ctx,
+        actor,
+        county_id=county_id,
+        school_id=school_id,
+        school_year=school_year,
+        as_of=as_of,
     )
     if format is ReportFormat.xlsx:
         return xlsx_file(ledgers_xlsx.rates_xlsx(out))

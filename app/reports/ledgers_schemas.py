@@ -53,7 +53,9 @@ class CountyLedgerRow(Row):
     class_name: str = Field(description="班级")
     date: dt.date = Field(description="认定疑似辍学 / 辍学的日期")
     status: str = Field(description="状态: 疑似辍学 | 辍学")
-    basis: str = Field(description="认定依据:返校通知书逾期未返校,或未办理转学手续离校")
+    basis: str = Field(
+        description="认定依据:连续无故缺勤超过阈值、返校通知书逾期未返校,或未办理转学手续离校"
+    )
 
 
 class CountyLedgerOut(Row):
@@ -61,6 +63,7 @@ class CountyLedgerOut(Row):
     county_name: str
     kind: LedgerKind
     title: str
+    as_of: date = Field(description="台账日期:该日的状态(来自状态历史,何时读取都相同)")
     generated_at: datetime
     rows: list[CountyLedgerRow]
 
@@ -72,8 +75,8 @@ class RateLine(Row):
     name: str
     kind: str | None = Field(description="primary | junior_middle; null for the county total")
     enrolled: int = Field(description="在籍学生数(分母)")
-    suspected_dropouts: int = Field(description="当前疑似辍学(未认定辍学、未销号)")
-    dropouts: int = Field(description="本学年认定辍学(未销号)")
+    suspected_dropouts: int = Field(description="as_of 当日疑似辍学(尚未认定辍学)")
+    dropouts: int = Field(description="本学年至 as_of 认定辍学的学生")
     dropout_rate: float | None = Field(description="辍学率 = dropouts / enrolled")
     retention_rate: float | None = Field(description="巩固率 = 1 − 辍学率")
     enrollment_rate: float | None = Field(
@@ -108,6 +111,7 @@ class RatesOut(Row):
     school_year: int = Field(description="学年:school_year 年 9月1日 至 次年 8月31日")
     period_start: date
     period_end: date
+    as_of: date = Field(description="疑似辍学按该日状态,辍学按学年初至该日认定的人数")
     generated_at: datetime
     targets: RateTargetsOut
     enrollment_rate_note: str

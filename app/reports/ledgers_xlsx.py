@@ -6,7 +6,6 @@ from datetime import datetime
 
 from app.context import AppContext
 from app.core.report_files import ReportFile
-from app.core.time import default_zone
 from app.core.xlsx import CellValue, Sheet, workbook_bytes
 from app.reports.ledgers import LEDGER_TITLES, SCHOOL_KIND_LABELS
 from app.reports.ledgers_schemas import (
@@ -66,17 +65,16 @@ def absence_tracking_xlsx(out: AbsenceTrackingOut) -> ReportFile:
 
 
 def county_ledger_xlsx(ctx: AppContext, out: CountyLedgerOut) -> ReportFile:
-    tz = default_zone(ctx)
     rows: list[list[CellValue]] = [
         [r.school_name, r.student_name, r.student_no, r.class_name, r.date, r.status, r.basis]
         for r in out.rows
     ]
-    stamp = f"{out.generated_at.astimezone(tz):%Y%m%d}"
+    stamp = f"{out.as_of:%Y%m%d}"
     content = workbook_bytes(
         [
             Sheet(
                 name=LEDGER_TITLES[out.kind],
-                title=f"{out.title}  {out.generated_at.astimezone(tz):%Y-%m-%d}",
+                title=f"{out.title}  {out.as_of:%Y-%m-%d}",
                 headers=("学校", "学生", "学籍号", "班级", "日期", "状态", "认定依据"),
                 rows=rows,
                 widths=(16, 12, 24, 12, 14, 12, 30),

@@ -34,8 +34,9 @@ The county total adds every count and computes each share from the summed counts
 ``app.reports.ledgers.rates`` for the county and the school year containing the month
 (September to December: that year; January to August: the year before): 辍学率, 巩固率 and,
 when the county has its 适龄儿童台账, 入学率, against the targets. Those rates follow the
-ledgers' definitions — computed when the review is generated (the students on the roll and the
-suspected dropouts are today's), not as of the end of the month.
+ledgers' definitions as of the month's last day (or today, within the month): suspected
+dropouts on that day and dropouts from September to that day, from the status history, so a
+month reads the same however late; only the denominator (the students on the roll) is today's.
 
 劝返复学谈话记录册
 -----------------
@@ -279,7 +280,13 @@ async def county_monthly_review(
         schools=[_review_line(s.id or 0, s.name, f) for s, f in figures],
         total=_review_line(0, f"{county.name}合计", _summed([f for _, f in figures])),
         rates=await ledgers.rates(
-            uow, ctx, actor, county_id=county_id, school_id=None, school_year=school_year(first)
+            uow,
+            ctx,
+            actor,
+            county_id=county_id,
+            school_id=None,
+            school_year=school_year(first),
+            month_end=after - timedelta(days=1),
         ),
     )
 

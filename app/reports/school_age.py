@@ -34,11 +34,11 @@ The child is matched to the student with the same ID-number hash — at any scho
 system, since a child registered in one county may study in another (随迁) and the county
 already holds the child's identity. The first rule that applies wins:
 
-1. 辍学: the student has an escalated (reported to the township), not struck-off return notice
-   with ``dropout_on`` set; 疑似辍学: such a notice with ``suspected_dropout_on`` set and no
-   ``dropout_on`` — exactly the children of the county ledgers 辍学学生台账 / 疑似辍学学生台账
-   (app/reports/ledgers.py) — or the student's 学籍 status is ``15`` (下落不明, left without a
-   transfer);
+1. 辍学 / 疑似辍学: the student's 控辍 status today, from the status history
+   (app/domain/dropout_status.py: the run of unexplained absence, a return notice reported to
+   the township, leaving without a transfer) — exactly the children of the county ledgers
+   辍学学生台账 / 疑似辍学学生台账 (app/reports/ledgers.py) — or the student's 学籍 status is
+   ``15`` (下落不明, left without a transfer);
 2. 转出: 学籍 status ``10`` (an approved transfer, signed by the receiving school);
 3. 休学: an active student with status ``02``;
 4. 在读: an active student with status ``01`` (在读) or ``05`` (复学);

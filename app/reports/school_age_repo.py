@@ -14,7 +14,14 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import ReturnNotice, School, SchoolAgeChild, SchoolClass, Student, Township
+from app.db.models import (
+    DropoutStatusPeriod,
+    School,
+    SchoolAgeChild,
+    SchoolClass,
+    Student,
+    Township,
+)
 
 # The most serious escalated notice of a student: 2 辍学 (dropout_on set), 1 疑似辍学
 # (suspected_dropout_on set, no dropout_on yet), 0 reported to the township, nothing more yet.
@@ -97,17 +104,14 @@ async def has_list(session: AsyncSession, county_id: int, school_year: int) -> b
 
 
 def _notice_levels(escalated: str) -> Any:
-    level = func.max(
-        case(
-            (col(ReturnNotice.dropout_on).is_not(None), DROPOUT),
-            (col(ReturnNotice.suspected_dropout_on).is_not(None), SUSPECTED),
-            else_=0,
-        )
-    )
+    """Each student's 控辍 status today, from the status history (its open period): the same
+    children as the county ledgers. (``escalated`` is no longer needed: the history already
+    holds what an escalated notice caused.)"""
+    level = func.max(case((col(DropoutStatusPeriod.status) == "dropout", DROPOUT), else_=SUSPECTED))
     return (
-        select(col(ReturnNotice.student_id).label("student_id"), level.label("level"))
-        .where(ReturnNotice.status == escalated)
-        .group_by(col(ReturnNotice.student_id))
+        select(col(DropoutStatusPeriod.student_id).label("student_id"), level.label("level"))
+        .where(col(DropoutStatusPeriod.valid_to).is_(None))
+        .group_by(col(DropoutStatusPeriod.student_id))
         .subquery("notice_level")
     )
 

@@ -19,7 +19,7 @@ Decisions:
 
 from __future__ import annotations
 
-from app.alerts import engine
+from app.alerts import engine, status_history
 from app.alerts import repository as alerts_repo
 from app.casework import care_repo
 from app.casework.return_notices import strike_off_for_transfer
@@ -88,3 +88,5 @@ async def on_transfer_approved(
         student.active = False
     student.updated_at = now
     uow.session.add(student)
+    await uow.flush()
+    await status_history.refresh(uow, ctx, [student.id])  # a status ends with the transfer

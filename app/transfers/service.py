@@ -35,6 +35,7 @@ Decisions:
 
 from __future__ import annotations
 
+from app.alerts import status_history
 from app.context import AppContext
 from app.core.access import require_person
 from app.core.documents import next_number
@@ -322,6 +323,8 @@ async def left_without_transfer(
     student.status = MISSING
     student.updated_at = ctx.clock()
     uow.session.add(student)
+    await uow.flush()
+    await status_history.refresh(uow, ctx, [student_id])  # 疑似辍学 at once
     await uow.commit()
     assert student.id is not None
     return StudentStatusOut(student_id=student.id, status=student.status, active=student.active)

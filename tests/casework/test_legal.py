@@ -118,7 +118,9 @@ async def test_escalation_after_the_deadline_and_strike_off(
     assert out["dropout_on"] is None
     r = await post(client, world, "principal", f"{base}/escalate")
     assert r.status_code == 409
-    assert (await timeline(client, world, case_id))[-1]["kind"] == "return_notice.escalated"
+    # The report to the township makes the student 疑似辍学 from that day (the status history).
+    kinds = [e["kind"] for e in await timeline(client, world, case_id)]
+    assert kinds[-2:] == ["return_notice.escalated", "student.suspected_dropout"]
 
     for body in ({}, {"reason": "   "}):
         r = await post(client, world, "principal", f"{base}/strike-off", body)
@@ -132,7 +134,9 @@ async def test_escalation_after_the_deadline_and_strike_off(
     assert out["struck_off_on"] == "2026-12-02"
     r = await post(client, world, "principal", f"{base}/strike-off", {"reason": "再次"})
     assert r.status_code == 409
-    assert (await timeline(client, world, case_id))[-1]["kind"] == "return_notice.struck_off"
+    # 销号: the notice no longer stands, so neither does the 疑似辍学 it made.
+    kinds = [e["kind"] for e in await timeline(client, world, case_id)]
+    assert kinds[-2:] == ["return_notice.struck_off", "student.in_school"]
 
 
 async def test_the_check_escalates_overdue_notices_then_marks_dropout(
@@ -169,7 +173,12 @@ async def test_the_check_escalates_overdue_notices_then_marks_dropout(
     out = (await client.get(url, headers=world.auth("principal"))).json()
     assert out["dropout_on"] == "2027-01-01" and out["status"] == "escalated"
     kinds = [e["kind"] for e in await timeline(client, world, case_id)]
-    assert kinds[-2:] == ["return_notice.escalated", "return_notice.dropout"]
+    assert kinds[-4:] == [
+        "return_notice.escalated",
+        "student.suspected_dropout",
+        "return_notice.dropout",
+        "student.dropout",
+    ]
 
 
 async def test_a_student_back_before_the_deadline_complies(

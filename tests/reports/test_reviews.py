@@ -406,14 +406,23 @@ async def test_county_monthly_review_figures_and_xlsx(
         6,
         1,
     )
-    # The rates of school year 2026 (November is in it), as of 8 January: A2b is 辍学.
+    # The rates of school year 2026 as of November's last day, however late November is read:
+    # nobody is 疑似辍学 or 辍学 yet (A2b is 疑似辍学 from 9 December, 辍学 from 8 January).
     rates = out["rates"]
     assert (rates["school_year"], rates["period_start"], rates["period_end"]) == (
         2026,
         "2026-09-01",
         "2027-08-31",
     )
+    assert rates["as_of"] == "2026-11-30"
     assert rates["targets"] == {"primary": 0.02, "junior_middle": 0.03}
+    ra, rb = rates["schools"]
+    assert (ra["enrolled"], ra["suspected_dropouts"], ra["dropouts"]) == (4, 0, 0)
+    assert (ra["dropout_rate"], ra["above_target"]) == (0.0, False)
+    # January, read on 8 January: A2b is 辍学.
+    jan = await get(client, world, "county_admin", COUNTY_REVIEW, **{**params, "month": "2027-01"})
+    rates = jan["rates"]
+    assert rates["as_of"] == "2027-01-08"
     ra, rb = rates["schools"]
     # A: 4 students, 1 dropout → 25 %, retention 75 %, above the 2 % target; B: 2, none.
     assert (ra["enrolled"], ra["suspected_dropouts"], ra["dropouts"]) == (4, 0, 1)
@@ -450,6 +459,11 @@ async def test_county_monthly_review_figures_and_xlsx(
     )
     assert [line["returned"] for line in dec["schools"]] == [0, 1]
     assert dec["rates"]["school_year"] == 2026
+    # As of 31 December A2b is 疑似辍学 (since 9 December), not yet 辍学.
+    assert (dec["rates"]["total"]["suspected_dropouts"], dec["rates"]["total"]["dropouts"]) == (
+        1,
+        0,
+    )
     for month, year in (("2026-08", 2025), ("2026-09", 2026), ("2027-08", 2026)):
         out_ = await get(client, world, "county_admin", COUNTY_REVIEW, **{**params, "month": month})
         assert out_["rates"]["school_year"] == year, month
@@ -508,10 +522,10 @@ async def test_county_monthly_review_figures_and_xlsx(
     )
     # Per school, the primary schools' total (against the primary target), the county (none).
     assert three[2:] == [
-        ("学校A", 4, 0, 1, 0.25, 0.75, 0.02, "是", None),
+        ("学校A", 4, 0, 0, 0, 1, 0.02, "否", None),
         ("学校B", 2, 0, 0, 0, 1, 0.02, "否", None),
-        ("示例县小学合计", 6, 0, 1, 0.1667, 0.8333, 0.02, "是", None),
-        ("示例县合计", 6, 0, 1, 0.1667, 0.8333, None, None, None),
+        ("示例县小学合计", 6, 0, 0, 0, 1, 0.02, "否", None),
+        ("示例县合计", 6, 0, 0, 0, 1, None, None, None),
     ]
     rates_sheet = wb["三率"]
     for column in "EFGI":

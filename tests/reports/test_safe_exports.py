@@ -102,6 +102,13 @@ async def test_every_export_survives_hostile_and_broken_names(
         await conn.execute(text("UPDATE guardian SET name = :n"), {"n": "-家长\x03"})
         await conn.execute(text("UPDATE return_notice SET guardian_name = :n"), {"n": "=家长\x03"})
     ctx.cache.clear()
+    # A monthly report submitted now stores the hostile names as sent; its XLSX is an export.
+    r = await client.post(
+        f"/api/v1/schools/{world.ids['school_A']}/monthly-reports",
+        json={"month": "2026-11"},
+        headers=world.auth("principal"),
+    )
+    assert r.status_code == 201, r.text
 
     doc = create_app(ctx).openapi()
     exports = [
@@ -115,6 +122,7 @@ async def test_every_export_survives_hostile_and_broken_names(
     files = 0
     for path, op in exports:
         url = path.replace("{county_id}", str(world.ids["county"]))
+        url = url.replace("{school_id}", str(world.ids["school_A"]))
         kinds: list[str | None] = [None]
         if any(p["name"] == "kind" for p in op.get("parameters", [])):
             kinds = ["suspected_dropout", "dropout"]

@@ -313,12 +313,14 @@ async def test_the_register_as_json_and_xlsx(
     assert [(r["seq"], r["name"]) for r in missing["rows"]] == [(1, "儿童24"), (2, "儿童25")]
     assert [t["township_name"] for t in missing["summary"]["by_township"]] == ["青山镇"]
 
-    # 30 days after 疑似辍学 the notice marks 辍学: the register follows the county ledgers.
+    # 30 days after 疑似辍学 the notice marks 辍学: the register follows the county ledgers;
+    # so does 学生13, who left without a transfer more than 30 days before.
     move(ctx, beijing(2027, 1, 1, 9))
     await ok(await post(client, world, "county_admin", "/api/v1/return-notices/check"))
     dropouts = await get(client, world, "county_admin", ledger_url(world), status="dropout")
     assert [(r["name"], r["school_name"], r["class_name"]) for r in dropouts["rows"]] == [
-        ("学生12", "学校A", "A2")
+        ("学生12", "学校A", "A2"),
+        ("学生13", "学校B", "B1"),
     ]
     # Another year has no list.
     other = await get(client, world, "county_admin", ledger_url(world), school_year=2027)

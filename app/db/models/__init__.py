@@ -26,7 +26,9 @@ from app.db.models.delivery import (
     RateBucket,
     WebhookSubscription,
 )
+from app.db.models.dropout_status import DropoutStatusPeriod
 from app.db.models.legal import ReturnNotice
+from app.db.models.monthly_report import MonthlyReport
 from app.db.models.patterns import AbsenceMeasure, LeftSchoolAlert
 from app.db.models.roster import (
     ApiKey,
@@ -65,6 +67,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DeliverySettings",
+    "DropoutStatusPeriod",
     "EngineHeartbeat",
     "EngineJob",
     "EnrollmentChange",
@@ -74,6 +77,7 @@ __all__ = [
     "LeaveRequest",
     "LeftSchoolAlert",
     "MentorAssignment",
+    "MonthlyReport",
     "NationalYear",
     "Notification",
     "ParentContact",
