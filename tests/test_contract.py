@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from openapi_spec_validator import validate
+from pydantic import BaseModel
 
 from app.api import contract
 from app.main import create_app
@@ -210,3 +211,22 @@ async def test_framework_errors_are_problems_too() -> None:
         assert body["errors"] == [{"loc": ["body"], "msg": "不行 (no)", "type": "value_error"}]
         assert_problem(await c.post("/unprocessable"), 405, "method_not_allowed")
         assert_problem(await c.get("/missing"), 404, "not_found")
+
+
+def _subclasses(cls: type) -> list[type]:
+    found: list[type] = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def test_no_two_models_share_a_component_name(doc: dict[str, Any]) -> None:
+    """Components are named by the class alone: two models of one name (the 一人一策 measure and
+    the absence measure were both MeasureOut) publish one schema for both, and the answers of
+    one of them then break the contract."""
+    names = set(doc["components"]["schemas"])
+    owners: dict[str, set[str]] = {}
+    for model in _subclasses(BaseModel):
+        if model.__module__.startswith("app.") and model.__name__ in names:
+            owners.setdefault(model.__name__, set()).add(f"{model.__module__}.{model.__qualname__}")
+    assert {n: o for n, o in owners.items() if len(o) > 1} == {}

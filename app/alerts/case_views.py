@@ -35,7 +35,7 @@ from app.alerts.cases_schemas import (
     TimelineOut,
     WorkGroupMember,
 )
-from app.alerts.measure_schemas import MeasureOut
+from app.alerts.measure_schemas import AbsenceMeasureOut
 from app.context import AppContext
 from app.db.models import (
     AbsenceCase,
@@ -344,5 +344,5 @@ async def case_detail(uow: UnitOfWork, ctx: AppContext, row: AbsenceCase) -> Cas
         work_group=_work_group(row.work_group),
         alerts=[_alert_out(a, names) for a in alerts],
         pending_deadlines=pending,
-        absence_measure=MeasureOut.of(await repo.absence_measure(session, row.student_id)),
+        absence_measure=AbsenceMeasureOut.of(await repo.absence_measure(session, row.student_id)),
     )

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.alerts.measure_schemas import MeasureOut
+from app.alerts.measure_schemas import AbsenceMeasureOut
 from app.core.types import Instant, SafeLine, SafeText, Schema
 from app.delivery.schemas import NotificationOut
 from app.domain.cases import (
@@ -330,6 +330,6 @@ class CaseDetail(CaseOut):
     pending_deadlines: list[DeadlineOut] = Field(
         description="仍未履行的期限 (deadlines whose obligation is still owed)"
     )
-    absence_measure: MeasureOut | None = Field(
+    absence_measure: AbsenceMeasureOut | None = Field(
         default=None, description="该生本学期缺勤统计(缺课率、分档、长期与间歇性缺勤)"
     )

@@ -13,7 +13,7 @@ from app.db.models import AbsenceMeasure
 from app.domain.absence_measures import BAND_LABELS, Band
 
 
-class MeasureOut(Row):
+class AbsenceMeasureOut(Row):
     student_id: int
     term_id: int
     as_of: date = Field(description="统计截至(学校当地日期)")
@@ -59,5 +59,5 @@ class MeasureOut(Row):
         }
 
     @classmethod
-    def of(cls, m: AbsenceMeasure | None) -> MeasureOut | None:
+    def of(cls, m: AbsenceMeasure | None) -> AbsenceMeasureOut | None:
         return None if m is None else cls.model_validate(cls.fields_of(m))

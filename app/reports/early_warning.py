@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.alerts.measure_schemas import MeasureOut
+from app.alerts.measure_schemas import AbsenceMeasureOut
 from app.context import AppContext
 from app.core.report_files import ReportFile
 from app.core.xlsx import CellValue, Sheet, workbook_bytes
@@ -76,7 +76,7 @@ async def early_warning(
     lines = [
         EarlyWarningLine.model_validate(
             {
-                **MeasureOut.fields_of(f.measure),
+                **AbsenceMeasureOut.fields_of(f.measure),
                 "student_name": f.student_name,
                 "class_id": f.measure.class_id,
                 "class_name": f.class_name,
@@ -178,12 +178,12 @@ def early_warning_xlsx(out: EarlyWarningOut) -> ReportFile:
     )
 
 
-async def student_measure(uow: UnitOfWork, actor: Actor, student_id: int) -> MeasureOut:
+async def student_measure(uow: UnitOfWork, actor: Actor, student_id: int) -> AbsenceMeasureOut:
     """The measure on a student's page; 404 when the student is not visible or not measured."""
     student = await repo.student_place(uow.session, student_id)
     if student is None or not access.can_read_class(actor, student[0], student[1]):
         raise NotFound("学生", student_id)
-    found = MeasureOut.of(await repo.of_student(uow.session, student_id))
+    found = AbsenceMeasureOut.of(await repo.of_student(uow.session, student_id))
     if found is None:
         raise NotFound("缺勤统计", student_id)
     return found

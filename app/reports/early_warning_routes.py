@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.alerts.measure_schemas import MeasureOut
+from app.alerts.measure_schemas import AbsenceMeasureOut
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.report_files import ReportFormat
 from app.core.types import Id
@@ -62,5 +62,5 @@ async def early_warning(
     summary="学生本学期缺勤统计(缺课率、分档、长期与间歇性缺勤)",
     description="引擎最近一次计算的结果;尚未计算(或本学期无记录)时 404。",
 )
-async def student_measure(student_id: Id, uow: Uow, actor: CurrentActor) -> MeasureOut:
+async def student_measure(student_id: Id, uow: Uow, actor: CurrentActor) -> AbsenceMeasureOut:
     return await service.student_measure(uow, actor, student_id)

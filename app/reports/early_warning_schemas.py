@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from app.alerts.measure_schemas import MeasureOut
+from app.alerts.measure_schemas import AbsenceMeasureOut
 
 
 class SortKey(StrEnum):
@@ -23,7 +23,7 @@ class SortOrder(StrEnum):
     desc = "desc"
 
 
-class EarlyWarningLine(MeasureOut):
+class EarlyWarningLine(AbsenceMeasureOut):
     student_name: str
     class_id: int
     class_name: str
