@@ -96,7 +96,9 @@ def parse_month(month: str) -> tuple[date, date]:
     m = _MONTH.match(month)
     if m is None:
         raise Invalid.field(("query", "month"), "month 须为 YYYY-MM 格式 (must be YYYY-MM)")
-    first = date(int(m.group(1)), int(m.group(2)), 1)
+    year = int(m.group(1))
+    # Year 0000 matches the pattern but is no date: judged out of range like 1999 or 2101.
+    first = date(year, int(m.group(2)), 1) if year >= 1 else date.min
     if not DATE_MIN <= first <= DATE_MAX:
         raise Invalid.field(
             ("query", "month"),

@@ -61,6 +61,16 @@ async def test_the_monthly_report_is_a_stored_document(
     assert r.status_code == 422
     r = await post(client, world, "principal", url(world), {"month": "2026-9"})
     assert r.status_code == 422
+    # Year 0000 fits YYYY-MM but is no date: 422 on every 月报 route, never a 500.
+    r = await post(client, world, "principal", url(world), {"month": "0000-01"})
+    assert r.status_code == 422, r.text
+    r = await post(
+        client, world, "principal", f"{url(world)}/0000-01/corrections", {"reason": "补报"}
+    )
+    assert r.status_code == 422, r.text
+    for path in (url(world), f"{url(world)}.xlsx"):
+        r = await client.get(path, params={"month": "0000-01"}, headers=world.auth("principal"))
+        assert r.status_code == 422, r.text
     r = await post(client, world, "head_teacher", url(world), {"month": "2026-08"})
     assert r.status_code == 403
     assert await count(ctx, MonthlyReport) == 2
