@@ -23,6 +23,7 @@ from app.calendar import routes as calendar
 from app.casework import care_routes as care
 from app.casework import return_notices_routes as legal
 from app.casework import routes as casework
+from app.casework import township_routes as township
 from app.console import docs as console_docs
 from app.console import routes as console
 from app.context import AppContext
@@ -130,6 +131,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         left_school,
         casework,
         legal,
+        township,
         transfers,
         enrollment_changes,
         care,

@@ -44,6 +44,12 @@ class CountyRules(BaseModel):
         le=60,
         description="疑似辍学或未办理转学手续离校后,每隔多少天一次劝返任务(家访或电话)",
     )
+    township_ack_days: int = Field(
+        default=3,
+        ge=1,
+        le=60,
+        description="报告乡镇后多少天乡镇仍未签收即提请县教育局(默认 3 天)",
+    )
     monthly_report_day: int = Field(
         default=28, ge=1, le=28, description="学校每月报送月报的截止日(每月几号,默认 28 日)"
     )

@@ -44,6 +44,9 @@ class PolicyIn(BaseModel):
     persuasion_every_days: int | None = Field(
         default=None, ge=1, le=60, description="疑似辍学后每隔多少天一次劝返任务"
     )
+    township_ack_days: int | None = Field(
+        default=None, ge=1, le=60, description="报告乡镇后多少天未签收即提请县教育局"
+    )
     monthly_report_day: int | None = Field(
         default=None, ge=1, le=28, description="学校每月报送月报的截止日(每月几号)"
     )

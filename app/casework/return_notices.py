@@ -50,7 +50,7 @@ from app.alerts import cases_repo, status_history, timeline_repo
 from app.alerts import repository as alerts_repo
 from app.alerts.cases import locked_case, visible_case
 from app.alerts.county_rules import CountyRules, rules_for
-from app.casework import return_notices_repo
+from app.casework import return_notices_repo, township
 from app.casework.return_notices_schemas import CheckOut, NoticeIn, NoticeOut, StrikeOffIn
 from app.context import AppContext
 from app.core import read_scope
@@ -264,6 +264,7 @@ async def escalate(uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: in
     await status_history.tell_reported(
         uow, ctx, notice.student_id, notice.case_id, notice.number, today
     )
+    await township.record_report(uow, ctx, notice)
     await status_history.refresh(uow, ctx, [notice.student_id])
     await uow.commit()
     return notice_out(notice)
@@ -374,6 +375,8 @@ async def _check(
         await status_history.tell_reported(
             uow, ctx, n.student_id, n.case_id, n.number, n.reported_to_township_on
         )
+        await township.record_report(uow, ctx, n)
+    counts.raised_to_county = await township.raise_unacknowledged(uow, ctx, school_ids)
     # The 控辍 status as days pass: notices just reported, 疑似辍学 old enough to be 辍学.
     await status_history.sweep(uow, ctx, school_ids, [n.student_id for n in reported])
     await uow.commit()

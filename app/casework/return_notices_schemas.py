@@ -27,6 +27,7 @@ class CheckOut(Schema):
     complied: int = Field(description="学生已返校而办结的通知书数")
     escalated: int = Field(description="期限届满报告乡镇、认定疑似辍学的数")
     dropout: int = Field(description="认定辍学的数")
+    raised_to_county: int = Field(default=0, description="报告乡镇后逾期未签收、提请县教育局的数")
 
 
 class NoticeOut(Schema):

@@ -37,6 +37,8 @@ TOPIC_LABELS: dict[str, str] = {
     "student.suspected_dropout": "疑似辍学",
     "student.dropout": "辍学",
     "return_notice.reported_to_township": "已报告乡镇",
+    "township.action_recorded": "乡镇处理",
+    "township_report.raised_to_county": "乡镇报告提请县教育局",
 }
 
 
@@ -62,6 +64,9 @@ class WebhookEvent(StrEnum):
     student_suspected_dropout = "student.suspected_dropout"
     student_dropout = "student.dropout"
     return_notice_reported = "return_notice.reported_to_township"
+    # The township's action on a report (payload as above) and a report raised to the county.
+    township_action = "township.action_recorded"
+    township_raised = "township_report.raised_to_county"
 
 
 class DeliverySettingsIn(BaseModel):

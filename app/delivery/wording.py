@@ -388,6 +388,33 @@ TOPICS: dict[str, Topic] = {
             ),
         }
     ),
+    "township.action_recorded": Topic(
+        {
+            "zh": Wording("乡镇处理", "乡镇已处理:{who}", "{reason}。", "配合乡镇督促返校"),
+            "en": Wording(
+                "Township action",
+                "Township action: {who}",
+                "{reason}.",
+                "Support the township's order to return",
+            ),
+        }
+    ),
+    "township_report.raised_to_county": Topic(
+        {
+            "zh": Wording(
+                "乡镇报告提请县教育局",
+                "提请县教育局:{who}",
+                "{reason}。",
+                "县教育局督办乡镇依法处理",
+            ),
+            "en": Wording(
+                "Raised to the county",
+                "Raised to the county: {who}",
+                "{reason}.",
+                "The county follows the township's handling up",
+            ),
+        }
+    ),
     DIGEST_LATE_TOPIC: Topic(
         {
             "zh": Wording(

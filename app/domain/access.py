@@ -48,6 +48,8 @@ class Grant:
     county_id: int
     school_id: int | None = None
     class_id: int | None = None
+    # Only for ``township_officer``: the 乡镇 whose reports the grant receives.
+    township_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,9 @@ class Actor:
     # Schools whose staff this actor may manage: county admins' schools, principals' and
     # vice principals' own school.
     staff_school_ids: frozenset[int] = field(default_factory=frozenset)
+    # 乡镇 whose reported cases this actor receives (township officers): no school or class
+    # scope at all, so nothing else of a school is theirs to see.
+    township_ids: frozenset[int] = field(default_factory=frozenset)
     # A staff member's current token version (tokens carrying another one are refused);
     # API keys: extra read scopes granted to the key (``student_no``, ``drill``).
     token_version: int = 0
@@ -102,8 +107,12 @@ def resolve(
     head: set[int] = set()
     sensitive: set[int] = set()
     staffing: set[int] = set()
+    townships: set[int] = set()
     for g in grants:
-        if g.role is Role.county_admin:
+        if g.role is Role.township_officer:
+            if g.township_id is not None:
+                townships.add(g.township_id)
+        elif g.role is Role.county_admin:
             counties.add(g.county_id)
             schools = schools_by_county.get(g.county_id, frozenset())
             managed |= schools
@@ -133,6 +142,7 @@ def resolve(
         head_class_ids=frozenset(head),
         sensitive_school_ids=frozenset(sensitive),
         staff_school_ids=frozenset(staffing),
+        township_ids=frozenset(townships),
         scopes=scopes,
     )
 
@@ -233,7 +243,7 @@ def can_grant(actor: Actor, grant: Grant) -> bool:
     principal or vice principal."""
     if not actor.manages_people:
         return False
-    if grant.role is Role.county_admin:
+    if grant.role in (Role.county_admin, Role.township_officer):
         return can_manage_county(actor, grant.county_id)
     return can_manage_staff(actor, grant.school_id, grant.county_id)
 
@@ -247,6 +257,7 @@ ROLE_RANK: dict[Role, int] = {
     Role.academic_affairs: 10,
     Role.head_teacher: 5,
     Role.subject_teacher: 5,
+    Role.township_officer: 5,
 }
 _SUPERUSER_RANK = 1000
 
@@ -361,6 +372,22 @@ def student_visibility(actor: Actor) -> Visibility:
 
 def school_visibility(actor: Actor) -> Visibility:
     return Visibility(actor.superuser, actor.member_school_ids, frozenset())
+
+
+def can_act_for_township(actor: Actor, township_id: int) -> bool:
+    """The township's own officers receive, acknowledge and act on its reports."""
+    return actor.kind is ActorKind.staff and township_id in actor.township_ids
+
+
+def can_read_township_reports(
+    actor: Actor, county_id: int, township_id: int, school_id: int
+) -> bool:
+    """A report to a township: its officers, the county's admins and the school's managers."""
+    return (
+        can_act_for_township(actor, township_id)
+        or can_manage_county(actor, county_id)
+        or can_manage_school(actor, school_id)
+    )
 
 
 def can_manage_integration(actor: Actor, county_id: int, school_id: int | None) -> bool:

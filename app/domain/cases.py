@@ -362,6 +362,11 @@ class TimelineKind(StrEnum):
     student_suspected_dropout = "student.suspected_dropout"
     student_dropout = "student.dropout"
     student_in_school = "student.in_school"
+    # The township's side (app/casework/township.py): it acknowledged the report, recorded an
+    # action (责令限期改正, 行政处罚, ...), or the report was raised to the county.
+    township_acknowledged = "township.acknowledged"
+    township_action = "township.action_recorded"
+    township_raised = "township_report.raised_to_county"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,15 @@ class Role(StrEnum):
     academic_affairs = "academic_affairs"
     head_teacher = "head_teacher"
     subject_teacher = "subject_teacher"
+    # 乡镇人民政府: receives the return notices reported to its 乡镇 (app/casework/township.py)
+    township_officer = "township_officer"
 
 
 class ScopeType(StrEnum):
     county = "county"
     school = "school"
     class_ = "class"
+    township = "township"
 
 
 ROLE_SCOPE: dict[Role, ScopeType] = {
@@ -27,6 +30,7 @@ ROLE_SCOPE: dict[Role, ScopeType] = {
     Role.academic_affairs: ScopeType.school,
     Role.head_teacher: ScopeType.class_,
     Role.subject_teacher: ScopeType.class_,
+    Role.township_officer: ScopeType.township,
 }
 
 ROLE_LABELS: dict[Role, str] = {
@@ -36,6 +40,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.academic_affairs: "教务处",
     Role.head_teacher: "班主任",
     Role.subject_teacher: "任课教师",
+    Role.township_officer: "乡镇人民政府",
 }
 
 # Roles that manage a whole school's roster: classes, students, staff of that school.

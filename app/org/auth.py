@@ -68,7 +68,7 @@ async def login(
 
 
 def _grant(row: StaffRole) -> Grant:
-    return Grant(Role(row.role), row.county_id, row.school_id, row.class_id)
+    return Grant(Role(row.role), row.county_id, row.school_id, row.class_id, row.township_id)
 
 
 async def actor_for_staff(uow: UnitOfWork, staff: Staff) -> Actor:

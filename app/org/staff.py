@@ -21,7 +21,7 @@ from anyio import to_thread
 from app.context import wall_clock
 from app.core.records import get_or_404
 from app.core.types import Page
-from app.db.models import ApiKey, County, School, Staff, StaffRole
+from app.db.models import ApiKey, County, School, Staff, StaffRole, Township
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor, Grant
@@ -70,6 +70,7 @@ def _grant_out(row: StaffRole) -> GrantOut:
         county_id=row.county_id,
         school_id=row.school_id,
         class_id=row.class_id,
+        township_id=row.township_id,
     )
 
 
@@ -88,7 +89,7 @@ async def hash_off_loop(password: str) -> str:
 
 
 def _as_grant(row: StaffRole) -> Grant:
-    return Grant(Role(row.role), row.county_id, row.school_id, row.class_id)
+    return Grant(Role(row.role), row.county_id, row.school_id, row.class_id, row.township_id)
 
 
 REFUSALS: dict[access.Refusal, str] = {
@@ -157,7 +158,18 @@ async def _resolve_grant(
     county_id: int
     school_id: int | None = None
     class_id: int | None = None
-    if scope is ScopeType.county:
+    township_id: int | None = None
+    if scope is ScopeType.township:
+        if data.township_id is None:
+            raise Invalid.field(
+                (*loc, "township_id"), "乡镇角色须指定 township_id (township_id required)"
+            )
+        township = await uow.session.get(Township, data.township_id)
+        if township is None or not access.can_read_county(actor, township.county_id):
+            raise NotFound("乡镇", data.township_id)
+        county_id, township_id = township.county_id, data.township_id
+        key = f"township:{township_id}"
+    elif scope is ScopeType.county:
         if data.county_id is None:
             raise Invalid.field(
                 (*loc, "county_id"), "县级角色须指定 county_id (county_id required)"
@@ -182,7 +194,7 @@ async def _resolve_grant(
         owner = await get_or_404(uow, School, klass.school_id, "学校")
         county_id, school_id, class_id = owner.county_id, klass.school_id, klass.id
         key = f"class:{class_id}"
-    grant = Grant(data.role, county_id, school_id, class_id)
+    grant = Grant(data.role, county_id, school_id, class_id, township_id)
     refuse(access.grant_refusal(actor, grant, person))
     if data.role in _ONE_PER_SCOPE:
         holder = await repo.unique_role_holder(
@@ -197,6 +209,7 @@ async def _resolve_grant(
         county_id=county_id,
         school_id=school_id,
         class_id=class_id,
+        township_id=township_id,
     )
 
 

@@ -15,12 +15,14 @@ Password = Annotated[str, Field(min_length=8, max_length=128)]
 
 class GrantIn(Schema):
     """A role and its scope: ``county_admin`` needs ``county_id``; principal, vice principal
-    and 教务处 need ``school_id``; head and subject teachers need ``class_id``."""
+    and 教务处 need ``school_id``; head and subject teachers need ``class_id``; a township
+    officer (乡镇人民政府) needs ``township_id``."""
 
     role: Role
     county_id: RefId | None = None
     school_id: RefId | None = None
     class_id: RefId | None = None
+    township_id: RefId | None = None
 
 
 class GrantOut(Schema):
@@ -30,6 +32,7 @@ class GrantOut(Schema):
     county_id: int
     school_id: int | None
     class_id: int | None
+    township_id: int | None = None
 
 
 class StaffIn(Schema):

@@ -30,6 +30,9 @@ def grants(draw: st.DrawFn) -> Grant:
     scope = ROLE_SCOPE[role]
     if scope is ScopeType.county:
         return Grant(role, draw(st.sampled_from([1, 2])))
+    if scope is ScopeType.township:  # 乡镇 10 in county 1, 20 in county 2
+        county = draw(st.sampled_from([1, 2]))
+        return Grant(role, county, township_id=county * 10)
     if scope is ScopeType.school:
         school = draw(st.sampled_from(list(SCHOOLS)))
         return Grant(role, SCHOOLS[school], school)

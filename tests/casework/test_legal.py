@@ -148,7 +148,12 @@ async def test_the_check_escalates_overdue_notices_then_marks_dropout(
     url = f"/api/v1/cases/{case_id}/return-notice"
 
     r = await post(client, world, "principal", "/api/v1/return-notices/check")
-    assert r.status_code == 200 and r.json() == {"complied": 0, "escalated": 0, "dropout": 0}
+    assert r.status_code == 200 and r.json() == {
+        "complied": 0,
+        "escalated": 0,
+        "dropout": 0,
+        "raised_to_county": 0,
+    }
     r = await post(client, world, "head_teacher", "/api/v1/return-notices/check")
     assert r.status_code == 403
 
@@ -156,7 +161,7 @@ async def test_the_check_escalates_overdue_notices_then_marks_dropout(
     r = await post(client, world, "principal_B", "/api/v1/return-notices/check")
     assert r.status_code == 200 and r.json()["escalated"] == 0  # not their school
     r = await post(client, world, "principal", "/api/v1/return-notices/check")
-    assert r.json() == {"complied": 0, "escalated": 1, "dropout": 0}
+    assert r.json() == {"complied": 0, "escalated": 1, "dropout": 0, "raised_to_county": 0}
     out = (await client.get(url, headers=world.auth("principal"))).json()
     assert (out["id"], out["status"], out["suspected_dropout_on"]) == (
         notice_id,
@@ -166,16 +171,22 @@ async def test_the_check_escalates_overdue_notices_then_marks_dropout(
     # Nothing more until 30 days after 疑似辍学.
     at(ctx, date(2026, 12, 31))
     r = await post(client, world, "county_admin", "/api/v1/return-notices/check")
-    assert r.json() == {"complied": 0, "escalated": 0, "dropout": 0}
+    assert r.json() == {
+        "complied": 0,
+        "escalated": 0,
+        "dropout": 0,
+        "raised_to_county": 1,
+    }  # no township signed for it
     at(ctx, date(2027, 1, 1))
     r = await post(client, world, "county_admin", "/api/v1/return-notices/check")
-    assert r.json() == {"complied": 0, "escalated": 0, "dropout": 1}
+    assert r.json() == {"complied": 0, "escalated": 0, "dropout": 1, "raised_to_county": 0}
     out = (await client.get(url, headers=world.auth("principal"))).json()
     assert out["dropout_on"] == "2027-01-01" and out["status"] == "escalated"
     kinds = [e["kind"] for e in await timeline(client, world, case_id)]
-    assert kinds[-4:] == [
+    assert kinds[-5:] == [
         "return_notice.escalated",
         "student.suspected_dropout",
+        "township_report.raised_to_county",  # the township never signed for it
         "return_notice.dropout",
         "student.dropout",
     ]
@@ -192,7 +203,7 @@ async def test_a_student_back_before_the_deadline_complies(
     r = await client.post("/api/v1/attendance-events", json=events, headers=world.auth("principal"))
     assert r.status_code == 200, r.text
     r = await post(client, world, "principal", "/api/v1/return-notices/check")
-    assert r.json() == {"complied": 1, "escalated": 0, "dropout": 0}
+    assert r.json() == {"complied": 1, "escalated": 0, "dropout": 0, "raised_to_county": 0}
     out = (
         await client.get(f"/api/v1/cases/{case_id}/return-notice", headers=world.auth("principal"))
     ).json()

@@ -199,7 +199,12 @@ async def test_county_ledgers_follow_the_notice(
     # 30 days after 疑似辍学 the check marks 辍学: the student moves to the other ledger.
     move(ctx, beijing(2027, 1, 1, 9))
     r = await post(client, world, "county_admin", "/api/v1/return-notices/check")
-    assert r.json() == {"complied": 0, "escalated": 0, "dropout": 1}
+    assert r.json() == {
+        "complied": 0,
+        "escalated": 0,
+        "dropout": 1,
+        "raised_to_county": 1,
+    }  # no township signed
     suspected = await get(
         client, world, "county_admin", COUNTY, county_id=county, kind="suspected_dropout"
     )

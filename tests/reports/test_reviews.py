@@ -333,7 +333,12 @@ async def build_county_month(world: World, client: httpx.AsyncClient, ctx: AppCo
     await ok(await post(client, world, "principal", url))
     move(ctx, beijing(1, 8, 9))
     r = await post(client, world, "county_admin", "/api/v1/return-notices/check")
-    assert r.json() == {"complied": 0, "escalated": 0, "dropout": 1}
+    assert r.json() == {
+        "complied": 0,
+        "escalated": 0,
+        "dropout": 1,
+        "raised_to_county": 1,
+    }  # no township signed
 
 
 async def case_of_b(client: httpx.AsyncClient, world: World, student: str) -> int:

@@ -318,4 +318,4 @@ async def test_an_approved_transfer_ends_the_case_and_strikes_off_the_notice(
     assert isinstance(ctx.clock, Clock)
     ctx.clock.now += timedelta(days=40)
     r = await post(client, world, "principal", "/api/v1/return-notices/check")
-    assert r.json() == {"complied": 0, "escalated": 0, "dropout": 0}
+    assert r.json() == {"complied": 0, "escalated": 0, "dropout": 0, "raised_to_county": 0}

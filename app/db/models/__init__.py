@@ -44,6 +44,7 @@ from app.db.models.roster import (
 )
 from app.db.models.school_age import SchoolAgeChild
 from app.db.models.sim_clock import SimClockMove, SimClockRow
+from app.db.models.township import TownshipAction, TownshipReport
 from app.db.models.transfers import EnrollmentChange, Suspension, Transfer
 
 __all__ = [
@@ -98,6 +99,8 @@ __all__ = [
     "Term",
     "TermBreak",
     "Township",
+    "TownshipAction",
+    "TownshipReport",
     "Transfer",
     "WebhookSubscription",
 ]

@@ -168,6 +168,8 @@ class StaffRole(SQLModel, table=True):
     county_id: int = fk_field("county.id")
     school_id: int | None = fk_field("school.id", nullable=True)
     class_id: int | None = fk_field("school_class.id", nullable=True)
+    # 乡镇 of a township_officer grant (scope_key ``township:<id>``), null for every other role.
+    township_id: int | None = fk_field("township.id", nullable=True, index=False)
     created_at: datetime = created_field()
 
 
