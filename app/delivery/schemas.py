@@ -39,6 +39,7 @@ TOPIC_LABELS: dict[str, str] = {
     "return_notice.reported_to_township": "已报告乡镇",
     "township.action_recorded": "乡镇处理",
     "township_report.raised_to_county": "乡镇报告提请县教育局",
+    "monthly_report.overdue": "月报逾期未报送",
 }
 
 

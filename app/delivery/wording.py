@@ -415,6 +415,17 @@ TOPICS: dict[str, Topic] = {
             ),
         }
     ),
+    "monthly_report.overdue": Topic(
+        {
+            "zh": Wording("月报逾期未报送", "{reason}", "{reason}。", "在系统中提交本月月报"),
+            "en": Wording(
+                "Monthly report overdue",
+                "Monthly report overdue",
+                "{reason}.",
+                "Submit the month's report in the app",
+            ),
+        }
+    ),
     DIGEST_LATE_TOPIC: Topic(
         {
             "zh": Wording(

@@ -27,6 +27,7 @@ from app.context import AppContext
 from app.jobs import repository as engine_jobs
 from app.org.repository import active_school_ids
 from app.reports.measures import compute_all as compute_measures
+from app.reports.monthly_report_reminders import remind_late_reports
 
 log = logging.getLogger("kcbx.engine")
 
@@ -65,6 +66,13 @@ async def care_reminders(ctx: AppContext) -> int:
     return await remind_mentors(ctx)
 
 
+async def monthly_report_reminders(ctx: AppContext) -> int:
+    # 月报 not submitted by the county's due day: the school's managers and the county.
+    async with ctx.uow() as uow:
+        schools = await active_school_ids(uow.session)
+    return await remind_late_reports(ctx, schools)
+
+
 async def access_log_purge(ctx: AppContext) -> object:
     # Access-log rows past their retention go (idempotent).
     return await access_logs.purge(ctx)
@@ -79,6 +87,7 @@ JOBS: tuple[Job, ...] = (
     Job("care-reminders", "关爱联系提醒", 3600, care_reminders),
     Job("absence-measures", "缺勤率与间歇性缺勤统计", 3600, compute_measures),
     Job("access-log-purge", "访问日志清理", 3600, access_log_purge),
+    Job("monthly-report-reminders", "月报逾期提醒", 3600, monthly_report_reminders),
 )
 # The deadline sweep's row: each failure, and a success at most every 30 s per engine.
 SWEEP_JOB = "deadline-sweep"
