@@ -8,9 +8,10 @@ Decisions:
   (topic ``monthly_report.overdue``, inbox and the school's channels);
 - one notice on the first late day, then one every ``REMIND_EVERY_DAYS`` (7) while the month
   is still missing (a month without a school day in the school's calendar, e.g. August, is
-  never chased: there is nothing to report); the notice's key names the month and the round, so however often the job
-  runs nothing is sent twice; a month more than a month old is no longer chased (the county's
-  view, ``GET /counties/{id}/monthly-reports/{month}``, still shows it missing and late).
+  never chased: there is nothing to report); the notice's key names the month and the round,
+  so however often the job runs nothing is sent twice; a month more than a month old is no
+  longer chased (the county's view, ``GET /counties/{id}/monthly-reports/{month}``, still
+  shows it missing and late).
 """
 
 from __future__ import annotations
