@@ -1,5 +1,6 @@
 """The township's account: township_officer grants (staff_role.township_id), reports to the
-township, their acknowledgement and the township's actions
+township, their acknowledgement and the township's actions; transfer.moved_at (a transfer
+takes effect on its leaving date)
 
 Revision ID: 0024
 Revises: 0021
@@ -98,8 +99,17 @@ def upgrade() -> None:
         " WHERE n.reported_to_township_on IS NOT NULL"
     )
 
+    with op.batch_alter_table("transfer") as batch:
+        batch.add_column(
+            sa.Column("moved_at", app.db.types.UTCDateTime(timezone=True), nullable=True)
+        )
+    # Transfers approved before this revision moved the student at approval.
+    op.execute("UPDATE transfer SET moved_at = decided_at WHERE status = 'approved'")
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("transfer") as batch:
+        batch.drop_column("moved_at")
     op.drop_index(op.f("ix_township_action_report_id"), table_name="township_action")
     op.drop_table("township_action")
     for column in ("case_id", "student_id", "school_id", "township_id", "county_id"):

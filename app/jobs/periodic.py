@@ -28,6 +28,7 @@ from app.jobs import repository as engine_jobs
 from app.org.repository import active_school_ids
 from app.reports.measures import compute_all as compute_measures
 from app.reports.monthly_report_reminders import remind_late_reports
+from app.transfers.moves import move_due_transfers
 
 log = logging.getLogger("kcbx.engine")
 
@@ -88,6 +89,7 @@ JOBS: tuple[Job, ...] = (
     Job("absence-measures", "缺勤率与间歇性缺勤统计", 3600, compute_measures),
     Job("access-log-purge", "访问日志清理", 3600, access_log_purge),
     Job("monthly-report-reminders", "月报逾期提醒", 3600, monthly_report_reminders),
+    Job("transfer-moves", "转学离校日生效", 60, move_due_transfers),
 )
 # The deadline sweep's row: each failure, and a success at most every 30 s per engine.
 SWEEP_JOB = "deadline-sweep"

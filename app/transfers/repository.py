@@ -22,6 +22,19 @@ async def has_transfer_in(
     return rows.first() is not None
 
 
+async def awaiting_move(
+    session: AsyncSession, approved: str, student_id: int | None = None
+) -> list[Transfer]:
+    """Approved transfers whose student has not left the sending school's roll yet (of one
+    student, or all), in student order."""
+    stmt = select(Transfer).where(
+        col(Transfer.status) == approved, col(Transfer.moved_at).is_(None)
+    )
+    if student_id is not None:
+        stmt = stmt.where(col(Transfer.student_id) == student_id)
+    return list(await session.exec(stmt.order_by(col(Transfer.student_id), col(Transfer.id))))
+
+
 async def visible_transfers(
     session: AsyncSession, actor: Actor, *, student_id: int | None, status: str | None
 ) -> list[Transfer]:

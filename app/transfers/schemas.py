@@ -82,6 +82,13 @@ class TransferOut(Schema):
     decided_at: datetime | None = Field(description="批准或不予批准的时间")
     decided_by: str | None
     reject_reason: str | None
+    moved_at: datetime | None = Field(
+        default=None, description="学生离开原学校名册的时间(批准时,或离校日当天零点)"
+    )
+    incoming: bool = Field(
+        default=False,
+        description="已批准、离校日未到:学生仍在原学校名册上,接收学校看到的是待转入",
+    )
 
 
 class SuspensionOut(Schema):

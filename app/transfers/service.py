@@ -40,6 +40,7 @@ from app.context import AppContext
 from app.core.access import require_person
 from app.core.documents import next_number
 from app.core.records import school_row
+from app.core.time import local_today
 from app.db.models import School, SchoolClass, Student, Transfer
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -108,6 +109,8 @@ def transfer_out(t: Transfer) -> TransferOut:
         decided_at=t.decided_at,
         decided_by=t.decided_by,
         reject_reason=t.reject_reason,
+        moved_at=t.moved_at,
+        incoming=status is TransferStatus.approved and t.moved_at is None,
     )
 
 
@@ -180,7 +183,9 @@ async def apply(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: TransferIn
     if not name:
         raise Invalid.field(("body", "to_school_name"), _NO_TARGET)
     assert student.id is not None
-    if await transfers_repo.has_transfer_in(uow.session, student.id, _IN_PROGRESS):
+    if await transfers_repo.has_transfer_in(
+        uow.session, student.id, _IN_PROGRESS
+    ) or await transfers_repo.awaiting_move(uow.session, TransferStatus.approved.value, student.id):
         raise Conflict(_IN_PROGRESS_ALREADY)
     school = await school_row(uow, student.school_id)
     now = ctx.clock()
@@ -253,9 +258,13 @@ async def approve(uow: UnitOfWork, ctx: AppContext, actor: Actor, transfer_id: i
     t.status = TransferStatus.approved.value
     t.decided_at = t.updated_at = ctx.clock()
     t.decided_by = actor.tag
-    student = await uow.session.get(Student, t.student_id)
-    assert student is not None
-    await on_transfer_approved(uow, ctx, t, student, actor.tag)
+    sending = await school_row(uow, t.from_school_id)
+    if t.leave_on is None or t.leave_on <= local_today(sending, ctx.clock()):
+        student = await uow.session.get(Student, t.student_id)
+        assert student is not None
+        await on_transfer_approved(uow, ctx, t, student, actor.tag)
+        t.moved_at = ctx.clock()
+    # Otherwise the student stays on the roll until the leaving date (app/transfers/moves.py).
     return await _save(uow, t)
 
 

@@ -28,7 +28,7 @@ def application(world: World, **changes: Any) -> dict[str, Any]:
         "student_id": world.ids["student_A1"],
         "to_school_id": world.ids["school_B"],
         "applied_on": "2026-11-20",
-        "leave_on": "2026-11-30",
+        "leave_on": "2026-11-24",  # today: the move is at approval
         "reason": "随父母务工迁居",
     }
     body.update(changes)

@@ -38,6 +38,9 @@ class Transfer(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: str | None = Field(default=None, max_length=100)
     reject_reason: str | None = Field(default=None, max_length=500)
+    # When the approved student left the sending school's roll: at approval, or at the start
+    # of the leaving date in the sending school's timezone (app/transfers/moves.py).
+    moved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
