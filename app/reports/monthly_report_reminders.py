@@ -27,6 +27,7 @@ from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.core.time import local_today
 from app.db.models import School
+from app.domain.reminders import reminder_round
 from app.domain.roles import Role
 from app.reports import monthly_report_repo as repo
 
@@ -61,7 +62,7 @@ async def remind_late_reports(ctx: AppContext, school_ids: Collection[int]) -> i
                 month = f"{first.year:04d}-{first.month:02d}"
                 if await repo.versions(s, school.id, month):
                     continue
-                round_ = ((today - due).days - 1) // REMIND_EVERY_DAYS
+                round_ = reminder_round(due, today, REMIND_EVERY_DAYS)
                 title = f"{school.name} {month} 月报逾期未报送(截止 {due.isoformat()}),请尽快报送"
                 for role in ROLES:
                     for staff_id, _ in await alerts_repo.recipients(
