@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from app.api.deps import Ctx, CurrentActor, Limit, Offset, Uow
 from app.casework import township
 from app.casework.township_schemas import ActionIn, RaiseIn, ReportStatus, TownshipReportOut
-from app.core.types import Id, Page, RefId
+from app.core.types import Id, Page
 
 router = APIRouter(prefix="/api/v1", tags=["乡镇人民政府 Township"])
 
@@ -30,7 +30,7 @@ async def list_reports(
     actor: CurrentActor,
     limit: Limit = 50,
     offset: Offset = 0,
-    township_id: Annotated[RefId | None, Query(description="只看这个乡镇的")] = None,
+    township_id: Annotated[Id | None, Query(description="只看这个乡镇的")] = None,
     status: Annotated[
         ReportStatus | None,
         Query(description="received 待签收 / acknowledged 已签收 / raised 已提请县教育局"),

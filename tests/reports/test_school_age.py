@@ -136,7 +136,7 @@ async def roster_changes(world: World, client: httpx.AsyncClient, ctx: AppContex
         "student_id": world.ids["student_A1c"],
         "to_school_name": "外县第一小学",
         "applied_on": "2026-12-01",
-        "leave_on": "2026-12-05",
+        "leave_on": "2026-12-02",  # the day of approval: the move is at once
         "reason": "随父母务工迁居",
     }
     t = await ok(await post(client, world, "head_teacher", "/api/v1/transfers", body))
