@@ -61,6 +61,15 @@ POLL = "0.2"
 CHUNK = 100_000
 FUTURE_KINDS = ("report", "verify", "contact", "reenroll")
 
+# The bench smoke's size (bench/smoke.py): a few hundred deadlines, its own database.
+SMOKE = {
+    "KCBX_BENCH_DEADLINES_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/kcbx_smoke_deadlines",
+    "BENCH_FUTURE_DEADLINES": "2000",
+    "BENCH_RATE": "100",
+    "BENCH_RATE_SECONDS": "2",
+    "BENCH_BACKLOG": "300",
+}
+
 _DEADLINE_COLUMNS = ["dedupe_key", "case_id", "kind", "key", "due_at", "state", "created_at"]
 
 
@@ -305,7 +314,7 @@ async def _steady(conn: asyncpg.Connection, cases: Cases) -> None:
     print(
         f"  recorded lateness (fired_at - due_at): p50 {percentile(recorded, 0.5):6.0f} ms  "
         f"p99 {percentile(recorded, 0.99):6.0f} ms  max {max(recorded, default=0):6.0f} ms "
-        f"(target p99 < 1000 ms)"
+        f"(goal p99 < 1000 ms)"
     )
     print(
         "  visible lateness (committed - due_at, ±50 ms): "
@@ -385,7 +394,7 @@ async def _drain(
     print(
         f"  {engines} engine process(es): {n} overdue drained in {wall:6.2f} s "
         f"({rate:7.0f} events/s; first to last fire {(span[1] - span[0]).total_seconds():.2f} s;"
-        f" insert {inserted - t0:.2f} s not counted)  target <= 30 s"
+        f" insert {inserted - t0:.2f} s not counted)  goal <= 30 s"
     )
     await _check_once(conn, lo, hi, f"backlog, {engines} engine(s)")
     return rate
@@ -473,7 +482,8 @@ async def main() -> None:
         two = await _drain(conn, cases.backlog[2], cases.day, 2, log)
         print(
             f"ratio engine / bare loop: sweep alone {alone / bare:.2f}x, "
-            f"1 engine process {one / bare:.2f}x, 2 engine processes {two / bare:.2f}x"
+            f"1 engine process {one / bare:.2f}x, 2 engine processes {two / bare:.2f}x "
+            "(goal >= 0.5x with one engine)"
         )
         left = await conn.fetch(
             "SELECT kind, count(*), min(due_at) FROM deadline WHERE state = 'pending' "

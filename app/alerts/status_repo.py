@@ -9,6 +9,7 @@ from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,71 +40,60 @@ async def open_periods(
     return {r.student_id: r for r in rows}
 
 
-async def last_ends(session: AsyncSession, student_ids: Collection[int]) -> dict[int, date]:
-    """The day each student's latest ended period ended."""
-    rows = await session.exec(
-        select(col(DropoutStatusPeriod.student_id), col(DropoutStatusPeriod.valid_to)).where(
-            col(DropoutStatusPeriod.student_id).in_(sorted(set(student_ids))),
-            col(DropoutStatusPeriod.valid_to).is_not(None),
+async def _grouped(
+    session: AsyncSession,
+    student_ids: Collection[int],
+    keys: tuple[Any, ...],
+    value: Any,
+    *where: Any,
+) -> dict[Any, list[Any]]:
+    """The non-null ``value`` of the rows of these students (``keys[0]`` is the student
+    column), grouped by the key columns: by student, or by the tuple when there are more."""
+    rows = await session.execute(
+        sa_select(*(col(k) for k in keys), col(value)).where(
+            col(keys[0]).in_(sorted(set(student_ids))), *where
         )
     )
-    out: dict[int, date] = {}
-    for sid, until in rows:
-        if until is not None and (sid not in out or until > out[sid]):
-            out[sid] = until
+    out: dict[Any, list[Any]] = defaultdict(list)
+    for *key, found in rows:
+        if found is not None:
+            out[key[0] if len(key) == 1 else tuple(key)].append(found)
     return out
+
+
+async def last_ends(session: AsyncSession, student_ids: Collection[int]) -> dict[int, date]:
+    """The day each student's latest ended period ended."""
+    p = DropoutStatusPeriod
+    ends = await _grouped(session, student_ids, (p.student_id,), p.valid_to)
+    return {sid: max(days) for sid, days in ends.items()}
 
 
 async def enrollment_dates(
     session: AsyncSession, student_ids: Collection[int]
 ) -> dict[tuple[int, str], list[date]]:
     """(student, change kind) → the dates of the 学籍异动记录."""
-    rows = await session.exec(
-        select(
-            col(EnrollmentChange.student_id),
-            col(EnrollmentChange.kind),
-            col(EnrollmentChange.changed_on),
-        ).where(col(EnrollmentChange.student_id).in_(sorted(set(student_ids))))
-    )
-    out: dict[tuple[int, str], list[date]] = defaultdict(list)
-    for sid, kind, on in rows:
-        out[(sid, kind)].append(on)
-    return out
+    e = EnrollmentChange
+    return await _grouped(session, student_ids, (e.student_id, e.kind), e.changed_on)
 
 
 async def reenrolled_at(
     session: AsyncSession, student_ids: Collection[int], reenrolled: str
 ) -> dict[int, list[datetime]]:
     """When each student's cases closed with 复学 confirmed."""
-    rows = await session.exec(
-        select(col(AbsenceCase.student_id), col(AbsenceCase.closed_at)).where(
-            col(AbsenceCase.student_id).in_(sorted(set(student_ids))),
-            AbsenceCase.close_reason == reenrolled,
-        )
+    c = AbsenceCase
+    return await _grouped(
+        session, student_ids, (c.student_id,), c.closed_at, c.close_reason == reenrolled
     )
-    out: dict[int, list[datetime]] = defaultdict(list)
-    for sid, at in rows:
-        if at is not None:
-            out[sid].append(at)
-    return out
 
 
 async def notices_reported(
     session: AsyncSession, student_ids: Collection[int], struck_off: str
 ) -> dict[int, list[date]]:
     """The days each student's return notices were reported to the township (not 销号)."""
-    rows = await session.exec(
-        select(col(ReturnNotice.student_id), col(ReturnNotice.reported_to_township_on)).where(
-            col(ReturnNotice.student_id).in_(sorted(set(student_ids))),
-            col(ReturnNotice.reported_to_township_on).is_not(None),
-            ReturnNotice.status != struck_off,
-        )
+    n = ReturnNotice
+    return await _grouped(
+        session, student_ids, (n.student_id,), n.reported_to_township_on, n.status != struck_off
     )
-    out: dict[int, list[date]] = defaultdict(list)
-    for sid, on in rows:
-        if on is not None:
-            out[sid].append(on)
-    return out
 
 
 async def suspected_since_before(

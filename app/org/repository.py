@@ -144,6 +144,18 @@ async def classes_by_school(
     return list(rows)
 
 
+async def classes_by_schools(
+    session: AsyncSession, school_ids: Collection[int]
+) -> list[tuple[SchoolClass, Grade]]:
+    """The classes (with their grades) of these schools, in one statement."""
+    rows = await session.exec(
+        select(SchoolClass, Grade)
+        .join(Grade, col(Grade.id) == SchoolClass.grade_id)
+        .where(col(SchoolClass.school_id).in_(sorted(school_ids)))
+    )
+    return list(rows)
+
+
 async def county_by_code(session: AsyncSession, code: str) -> County | None:
     return (await session.exec(select(County).where(County.code == code))).one_or_none()
 

@@ -24,7 +24,9 @@ must be a Monday; ``week_end`` in the output is the Sunday). All figures are for
 
 Shares are ``count / of`` rounded to 4 places, null when ``of`` is 0. Each figure is one
 query (alerts, cases, first deadlines, first contacts, first reports, two counts) plus the
-classes and their head teachers.
+classes and their head teachers — for one school or for all of a county's at once
+(``schools_period_figures``: the county reviews take the same nine statements whatever the
+number of schools).
 
 Access: the school's managers (principal, vice principal, 教务处) and its county's admins;
 other staff of the school get 403, anyone else 404.
@@ -32,7 +34,8 @@ other staff of the school get 403, anyone else 404.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -148,6 +151,9 @@ class PeriodFigures:
     returned: int
 
 
+Span = tuple[datetime, datetime]  # [start, end), UTC instants
+
+
 async def period_figures(
     session: AsyncSession,
     school_id: int,
@@ -158,31 +164,77 @@ async def period_figures(
 ) -> PeriodFigures:
     """The weekly bulletin's figures over any ``[start, end)``; the definitions above apply
     with "the week" read as the period. ``head_teachers=False`` skips the per-class lines."""
-    alerts = await bulletin_repo.alerts_raised(
-        session, school_id, start, end, AlertStatus.withdrawn.value
+    figures = await schools_period_figures(
+        session, {school_id: (start, end)}, head_teachers=head_teachers
     )
-    by_level = {lv.value: sum(1 for a in alerts if a[0] == lv.value) for lv in LEVELS}
-    in_time = sum(
-        1 for _, raised, verified in alerts if verified and verified - raised <= VERIFY_WITHIN
-    )
-    lines = await _head_teacher_lines(session, school_id, start, end) if head_teachers else []
+    return figures[school_id]
 
-    open_at_end = await bulletin_repo.cases_open_at_end(session, school_id, end)
-    returned = await bulletin_repo.cases_closed_for(session, school_id, start, end, RETURN_REASONS)
-    return PeriodFigures(
-        alerts=AlertsByLevel(**by_level, total=len(alerts)),
-        verified_within_48h=rate(in_time, len(alerts)),
-        head_teachers=lines,
-        open_cases_at_end=int(open_at_end),
-        returned=int(returned),
+
+async def schools_period_figures(
+    session: AsyncSession, spans: Mapping[int, Span], *, head_teachers: bool = True
+) -> dict[int, PeriodFigures]:
+    """``period_figures`` of each school over its own span (a county's schools, each in its
+    own timezone) in a fixed number of statements whatever the number of schools: each reads
+    the rows of every school over the envelope of the spans, and each row is counted here for
+    its school's span only (the envelope is at most a day wider than any span)."""
+    if not spans:
+        return {}
+    ids = sorted(spans)
+    lo = min(s for s, _ in spans.values())
+    hi = max(e for _, e in spans.values())
+
+    def within(school_id: int, at: datetime | None) -> bool:
+        start, end = spans[school_id]
+        return at is not None and start <= at < end
+
+    alerts: dict[int, list[tuple[str, datetime, datetime | None]]] = defaultdict(list)
+    for sid, level, raised, verified in await bulletin_repo.alerts_raised(
+        session, ids, lo, hi, AlertStatus.withdrawn.value
+    ):
+        if within(sid, raised):
+            alerts[sid].append((level, raised, verified))
+    open_at_end: Counter[int] = Counter()
+    first_end = min(e for _, e in spans.values())
+    for sid, opened, closed in await bulletin_repo.cases_open_across(session, ids, first_end, hi):
+        end = spans[sid][1]
+        if opened < end and (closed is None or closed >= end):
+            open_at_end[sid] += 1
+    returned = Counter(
+        sid
+        for sid, closed in await bulletin_repo.cases_closed_for(
+            session, ids, lo, hi, RETURN_REASONS
+        )
+        if within(sid, closed)
     )
+    lines = await _head_teacher_lines(session, spans, lo, hi) if head_teachers else {}
+    out = {}
+    for sid in ids:
+        mine = alerts.get(sid, [])
+        by_level = {lv.value: sum(1 for a in mine if a[0] == lv.value) for lv in LEVELS}
+        in_time = sum(
+            1 for _, raised, verified in mine if verified and verified - raised <= VERIFY_WITHIN
+        )
+        out[sid] = PeriodFigures(
+            alerts=AlertsByLevel(**by_level, total=len(mine)),
+            verified_within_48h=rate(in_time, len(mine)),
+            head_teachers=lines.get(sid, []),
+            open_cases_at_end=open_at_end[sid],
+            returned=returned[sid],
+        )
+    return out
 
 
 async def _head_teacher_lines(
-    session: AsyncSession, school_id: int, start: datetime, end: datetime
-) -> list[HeadTeacherLine]:
-    cases = await bulletin_repo.cases_opened(session, school_id, start, end)
-    case_ids = [cid for cid, _ in cases if cid is not None]
+    session: AsyncSession, spans: Mapping[int, Span], lo: datetime, hi: datetime
+) -> dict[int, list[HeadTeacherLine]]:
+    """Each school's lines, one per class: its classes, their cases of the span and the
+    cases' first deadlines, contacts and reports, each read for all the schools at once."""
+    cases = [
+        (sid, cid, class_id)
+        for sid, cid, class_id, opened in await bulletin_repo.cases_opened(session, spans, lo, hi)
+        if cid is not None and spans[sid][0] <= opened < spans[sid][1]
+    ]
+    case_ids = [cid for _, cid, _ in cases]
     first_due: dict[tuple[int, str], datetime] = {}
     first_contact: dict[int, datetime] = {}
     first_report: dict[int, datetime] = {}
@@ -201,11 +253,9 @@ async def _head_teacher_lines(
         at = done.get(cid)
         return int(at is not None and at <= due), 1
 
-    per_class: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    for case_id, class_id in cases:
-        if case_id is None:
-            continue
-        line = per_class[class_id]
+    per_class: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for sid, case_id, class_id in cases:
+        line = per_class[(sid, class_id)]
         line[0] += 1
         ok, of = on_time(case_id, "contact", first_contact)
         line[1] += ok
@@ -217,18 +267,18 @@ async def _head_teacher_lines(
     classes = sorted(
         (
             (k, g)
-            for k, g in await org_repo.classes_by_school(session, school_id)
-            if k.active or k.id in per_class
+            for k, g in await org_repo.classes_by_schools(session, spans)
+            if k.active or (k.school_id, k.id) in per_class
         ),
         key=lambda kg: (kg[1].level, kg[0].id or 0),
     )
     heads = await org_repo.head_teachers(session, [k.id for k, _ in classes if k.id is not None])
-    lines = []
+    lines: dict[int, list[HeadTeacherLine]] = {sid: [] for sid in spans}
     for k, _ in classes:
         kid = k.id or 0
-        n, c_ok, c_of, r_ok, r_of = per_class.get(kid, [0, 0, 0, 0, 0])
+        n, c_ok, c_of, r_ok, r_of = per_class.get((k.school_id, kid), [0, 0, 0, 0, 0])
         head = heads.get(kid)
-        lines.append(
+        lines[k.school_id].append(
             HeadTeacherLine(
                 class_id=kid,
                 class_name=k.name,

@@ -1,9 +1,10 @@
 """Queries of the weekly bulletin's figures: alerts, cases and first deadlines, contacts and
-reports of one school over a period."""
+reports of schools over a period — one statement for any number of schools (the county
+reviews), each school's own period sorted out by the caller."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, or_
@@ -19,13 +20,18 @@ def _in(column: object, start: datetime, end: datetime) -> ColumnElement[bool]:
 
 
 async def alerts_raised(
-    session: AsyncSession, school_id: int, start: datetime, end: datetime, withdrawn: str
-) -> list[tuple[str, datetime, datetime | None]]:
-    """(level, raised_at, verified_at) of the school's alerts raised in ``[start, end)``."""
+    session: AsyncSession,
+    school_ids: Collection[int],
+    start: datetime,
+    end: datetime,
+    withdrawn: str,
+) -> list[tuple[int, str, datetime, datetime | None]]:
+    """(school, level, raised_at, verified_at) of the schools' alerts raised in
+    ``[start, end)``, not withdrawn."""
     return list(
         await session.exec(
-            select(Alert.level, Alert.raised_at, Alert.verified_at).where(
-                Alert.school_id == school_id,
+            select(Alert.school_id, Alert.level, Alert.raised_at, Alert.verified_at).where(
+                col(Alert.school_id).in_(sorted(school_ids)),
                 _in(Alert.raised_at, start, end),
                 Alert.status != withdrawn,
             )
@@ -33,48 +39,52 @@ async def alerts_raised(
     )
 
 
-async def cases_open_at_end(session: AsyncSession, school_id: int, end: datetime) -> int:
-    return (
+async def cases_open_across(
+    session: AsyncSession, school_ids: Collection[int], first_end: datetime, last_end: datetime
+) -> list[tuple[int, datetime, datetime | None]]:
+    """(school, opened_at, closed_at) of the schools' cases that may be open at some end in
+    ``[first_end, last_end]``: opened before the last, not closed before the first."""
+    c = AbsenceCase
+    return list(
         await session.exec(
-            select(func.count())
-            .select_from(AbsenceCase)
-            .where(
-                AbsenceCase.school_id == school_id,
-                col(AbsenceCase.opened_at) < end,
-                or_(col(AbsenceCase.closed_at).is_(None), col(AbsenceCase.closed_at) >= end),
+            select(c.school_id, c.opened_at, c.closed_at).where(
+                col(c.school_id).in_(sorted(school_ids)),
+                col(c.opened_at) < last_end,
+                or_(col(c.closed_at).is_(None), col(c.closed_at) >= first_end),
             )
         )
-    ).one()
+    )
 
 
 async def cases_closed_for(
     session: AsyncSession,
-    school_id: int,
+    school_ids: Collection[int],
     start: datetime,
     end: datetime,
     reasons: Sequence[str],
-) -> int:
-    return (
+) -> list[tuple[int, datetime | None]]:
+    """(school, closed_at) of the schools' cases closed in ``[start, end)`` for ``reasons``."""
+    c = AbsenceCase
+    return list(
         await session.exec(
-            select(func.count())
-            .select_from(AbsenceCase)
-            .where(
-                AbsenceCase.school_id == school_id,
-                _in(AbsenceCase.closed_at, start, end),
-                col(AbsenceCase.close_reason).in_(reasons),
+            select(c.school_id, c.closed_at).where(
+                col(c.school_id).in_(sorted(school_ids)),
+                _in(c.closed_at, start, end),
+                col(c.close_reason).in_(reasons),
             )
         )
-    ).one()
+    )
 
 
 async def cases_opened(
-    session: AsyncSession, school_id: int, start: datetime, end: datetime
-) -> list[tuple[int | None, int]]:
-    """(id, class_id) of the school's cases opened in ``[start, end)``."""
+    session: AsyncSession, school_ids: Collection[int], start: datetime, end: datetime
+) -> list[tuple[int, int | None, int, datetime]]:
+    """(school, id, class_id, opened_at) of the schools' cases opened in ``[start, end)``."""
+    c = AbsenceCase
     return list(
         await session.exec(
-            select(AbsenceCase.id, AbsenceCase.class_id).where(
-                AbsenceCase.school_id == school_id, _in(AbsenceCase.opened_at, start, end)
+            select(c.school_id, c.id, c.class_id, c.opened_at).where(
+                col(c.school_id).in_(sorted(school_ids)), _in(c.opened_at, start, end)
             )
         )
     )

@@ -38,12 +38,11 @@ from app.org.repository import active_school_ids, head_teachers
 from app.reports import measures_repo as repo
 from app.reports.early_warning import school_counts
 
-# A term of a school is tens of thousands of marks: the enums by value, not by call.
-_CHECKS = {c.value: c for c in Check}
+# A term of a school is tens of thousands of days: the enums by value, not by call.
 _MARKS = {m.value: m for m in Mark}
-_ORDER = {c.value: i for i, c in enumerate(CHECK_ORDER)}
 _DAYS = {status: Day(status) for status in DayStatus}
 _PRESENT = _DAYS[DayStatus.present]
+_NOT_RECORDED = _DAYS[DayStatus.not_recorded]
 ENTERED_TOPIC = "early_warning.entered"
 DIGEST_TOPIC = "early_warning.digest"
 
@@ -69,6 +68,9 @@ def student_days(
         if d < first or (d == today and d not in recorded and not home_schooled):
             continue
         checks = marks.get(d)
+        if checks is None and not home_schooled and d not in leave:
+            days.append(_NOT_RECORDED)  # also every day the job's query left out (present)
+            continue
         if checks is not None and checks.get(Check.morning) is Mark.present and not home_schooled:
             days.append(_PRESENT)  # nearly every day: the rules' first answer, without the call
             continue
@@ -94,17 +96,18 @@ async def compute_school(uow: UnitOfWork, school: SchoolRef, now: datetime) -> i
         return 0
     marks: dict[int, dict[date, dict[Check, Mark]]] = {}
     leave_marks: dict[int, dict[date, str]] = {}
-    leave_check: dict[tuple[int, date], str] = {}
     pupils = await repo.pupils(session, school.id)
-    for sid, day, check, status, leave_type in await repo.marks(
-        session, [p.id for p in pupils], term.start, today
-    ):
-        marks.setdefault(sid, {}).setdefault(day, {})[_CHECKS[check]] = _MARKS[status]
-        if leave_type and status == Mark.leave.value:
-            # Two leave marks of different types on one day: the earliest check's stands.
-            typed = leave_marks.setdefault(sid, {})
-            if day not in typed or _ORDER[check] < _ORDER[leave_check[(sid, day)]]:
-                typed[day], leave_check[(sid, day)] = leave_type, check
+    # The days present at 晨检 are left out by the query (they weigh as days without marks).
+    for row in await repo.day_marks(session, [p.id for p in pupils], term.start, today):
+        sid, day = row.student_id, row.school_date
+        statuses = (row.morning, row.noon, row.dismissal)  # in CHECK_ORDER
+        marks.setdefault(sid, {})[day] = {
+            check: _MARKS[status]
+            for check, status in zip(CHECK_ORDER, statuses, strict=True)
+            if status
+        }
+        if row.leave_type:  # the earliest check's, of two leave marks of different types
+            leave_marks.setdefault(sid, {})[day] = row.leave_type
     leave: dict[int, dict[date, str]] = {}
     for sid, first, last, kind in await repo.approved_leave(session, school.id, term.start, today):
         covered = leave.setdefault(sid, {})

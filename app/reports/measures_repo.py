@@ -8,12 +8,26 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import CursorResult, Executable, delete, select
+from sqlalchemy import (
+    CursorResult,
+    Executable,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col
 from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.attendance.repository import CHUNK, dialect
 from app.db.models import (
     AbsenceMeasure,
     AttendanceMark,
@@ -22,7 +36,7 @@ from app.db.models import (
     Student,
     Term,
 )
-from app.domain.attendance import LeaveStatus
+from app.domain.attendance import CHECK_ORDER, LeaveStatus, Mark
 
 # 学籍 statuses of a student on the roll: 在读, 复学.
 ON_ROLL = ("01", "05")
@@ -93,19 +107,76 @@ async def pupils(session: AsyncSession, school_id: int) -> list[Pupil]:
     return [Pupil._make(r) for r in await _run(session, stmt)]
 
 
-async def marks(
-    session: AsyncSession, student_ids: Collection[int], start: date, end: date
-) -> Sequence[Any]:
-    """(student, day, check, status, leave type) of every mark of these students (a school's)
-    in the range, wherever the student was then: by the marks' key (student, day, check)."""
-    if not student_ids:
+class DayMarks(NamedTuple):
+    """One student's marks of one day, the checks side by side (None: not taken), the type of
+    the earliest leave mark, and the student's first day with a mark in the range."""
+
+    student_id: int
+    school_date: date
+    morning: str | None
+    noon: str | None
+    dismissal: str | None
+    leave_type: str | None
+    first_day: date
+
+
+def _at(check: str, value: Any, *also: Any) -> Any:
+    # (student, date, check) is the primary key: max() of the one matching row is its value.
+    m = AttendanceMark
+    return func.max(case((and_(col(m.check) == check, *also), value)))
+
+
+def _day_marks(where: Any, today: date) -> Executable:
+    m = AttendanceMark
+    leave = col(m.status) == Mark.leave.value
+    typed = func.nullif(col(m.leave_type), "")
+    days = (
+        select(
+            col(m.student_id).label("student_id"),
+            col(m.school_date).label("school_date"),
+            *(_at(c.value, col(m.status)).label(c.value) for c in CHECK_ORDER),
+            func.coalesce(*(_at(c.value, typed, leave) for c in CHECK_ORDER)).label("leave_type"),
+            func.min(col(m.school_date)).over(partition_by=col(m.student_id)).label("first_day"),
+        )
+        .where(*where)
+        .group_by(col(m.student_id), col(m.school_date))
+        .subquery()
+    )
+    d = days.c
+    return select(*(d[f] for f in DayMarks._fields)).where(
+        or_(
+            d.morning.is_(None),
+            d.morning != Mark.present.value,
+            d.school_date == d.first_day,
+            d.school_date == today,
+        )
+    )
+
+
+async def day_marks(
+    session: AsyncSession, student_ids: Collection[int], start: date, today: date
+) -> list[DayMarks]:
+    """The students' days in ``[start, today]`` pivoted by the database, one row per student
+    and day — leaving out the days present at 晨检 (nearly all), except each student's first
+    marked day and today, which decide the span of its days. For the measure a day present
+    and a day without marks weigh alike (school days, neither missed nor attended), so what
+    is left out changes no figure; Python sees a few rows a student, not one a day. On
+    PostgreSQL the ids go as one array (``= ANY``), elsewhere in chunks (by student: the
+    first day is per student)."""
+    ids = sorted(set(student_ids))
+    if not ids:
         return []
     m = AttendanceMark
-    day = col(m.school_date)
-    stmt = select(col(m.student_id), day, col(m.check), col(m.status), col(m.leave_type)).where(
-        col(m.student_id).in_(sorted(student_ids)), day >= start, day <= end
-    )
-    return (await _run(session, stmt)).all()
+    in_range = (col(m.school_date) >= start, col(m.school_date) <= today)
+    if dialect(session) == "postgresql":
+        chunks = [col(m.student_id) == any_(bindparam("ids", ids, ARRAY(Integer)))]
+    else:
+        chunks = [col(m.student_id).in_(ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)]
+    found: list[DayMarks] = []
+    for chunk in chunks:
+        rows = await _run(session, _day_marks((chunk, *in_range), today))
+        found.extend(DayMarks._make(r) for r in rows)
+    return found
 
 
 async def approved_leave(

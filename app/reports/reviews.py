@@ -72,6 +72,7 @@ from app.reports.bulletin import (
     local_span,
     period_figures,
     rate,
+    schools_period_figures,
 )
 from app.reports.bulletin_schemas import AlertsByLevel
 from app.reports.early_warning import school_counts
@@ -195,12 +196,9 @@ async def _county_figures(
     """Each school of the county (by id) with its figures over ``[first, after)``: school-local
     midnights, each school in its own timezone."""
     schools = await reviews_repo.county_schools(session, county_id)
-    out = []
-    for school in schools:
-        start, end = local_span(ZoneInfo(school.timezone), first, after)
-        f = await period_figures(session, school.id or 0, start, end, head_teachers=head_teachers)
-        out.append((school, f))
-    return out
+    spans = {s.id or 0: local_span(ZoneInfo(s.timezone), first, after) for s in schools}
+    figures = await schools_period_figures(session, spans, head_teachers=head_teachers)
+    return [(school, figures[school.id or 0]) for school in schools]
 
 
 def _summed(figures: list[PeriodFigures]) -> PeriodFigures:

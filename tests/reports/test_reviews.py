@@ -13,12 +13,15 @@ from urllib.parse import quote
 import httpx
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import event as sa_event
 
 from app.context import AppContext
+from app.org import service as org
+from app.org.schemas import ClassIn, GradeIn, SchoolIn, SchoolKind
 from tests.alerts.test_cases_api import get
 from tests.helpers import absent, event, move, post, roll
 from tests.reports.test_reports import XLSX, build_week, case_of, ok, sheet_rows
-from tests.world import World
+from tests.world import OPS, World
 
 REVIEW = "/api/v1/reports/monthly-review"
 COUNTY = "/api/v1/reports/county-bulletin"
@@ -591,3 +594,48 @@ async def test_county_monthly_review_access_and_bad_month(
         COUNTY_REVIEW, params={"county_id": ids["county"]}, headers=world.auth("county_admin")
     )
     assert r.status_code == 422
+
+
+async def test_county_monthly_review_takes_the_same_statements_whatever_the_schools(
+    world: World, client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    """Issue 24 item 7: a bounded number of queries (it was about ten a school)."""
+    await build_county_month(world, client, ctx)
+    params = {"county_id": world.ids["county"], "month": "2026-11"}
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, params, context, many) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    async def count() -> tuple[int, int]:
+        statements.clear()
+        sa_event.listen(ctx.engine.sync_engine, "before_cursor_execute", capture)
+        try:
+            out = await get(client, world, "county_admin", COUNTY_REVIEW, **params)
+        finally:
+            sa_event.remove(ctx.engine.sync_engine, "before_cursor_execute", capture)
+        return len(statements), len(out["schools"])
+
+    # Each counted on a second call: the first after a change of the county reloads the
+    # caller's roles and the schools' scope (three statements, not the report's).
+    await count()
+    before, schools = await count()
+    first = list(statements)
+    for n in range(4):  # four more schools, each with a class
+        async with ctx.uow() as uow:
+            school = await org.create_school(
+                uow,
+                OPS,
+                SchoolIn(
+                    township_id=world.ids["township_county"],
+                    name=f"新校{n}",
+                    code=f"N{n}",
+                    kind=SchoolKind.primary,
+                ),
+            )
+            grade = await org.create_grade(uow, OPS, GradeIn(school_id=school.id, level=3))
+            await org.create_class(uow, OPS, ClassIn(grade_id=grade.id, name=f"{n}班"))
+    await count()
+    after, more = await count()
+    assert (schools, more) == (2, 6)
+    assert after == before, [s[:200] for s in statements if statements.count(s) != first.count(s)]
