@@ -160,6 +160,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/return-notices/check"): "return_notices_check",
     ("POST", "/api/v1/return-notices/{notice_id}/escalate"): "return_notices_escalate",
     ("POST", "/api/v1/return-notices/{notice_id}/strike-off"): "return_notices_strike_off",
+    ("POST", "/api/v1/return-notices/{notice_id}/delivery"): "return_notices_delivery_record",
     ("POST", "/api/v1/transfers"): "transfers_create",
     ("GET", "/api/v1/transfers"): "transfers_list",
     ("GET", "/api/v1/transfers/{transfer_id}"): "transfers_get",

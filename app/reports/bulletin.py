@@ -44,6 +44,7 @@ from app.attendance.schemas import ThreeListsOut
 from app.context import AppContext
 from app.core.report_files import ReportFile
 from app.core.xlsx import CellValue, Sheet, workbook_bytes
+from app.db.labels import full_class_name
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
@@ -104,7 +105,7 @@ async def three_lists_xlsx(
         key=lambda kg: (kg[1].level, kg[0].id or 0),
     )
     order = {k.id: i for i, (k, _) in enumerate(classes)}
-    names = {k.id: k.name for k, _ in classes}
+    names = {k.id: full_class_name(g.name, k.name) for k, g in classes}
     rows: list[list[CellValue]] = []
     for day in out.days:
         entries = [*day.present, *day.leave, *day.absent, *day.not_recorded]
@@ -224,14 +225,14 @@ async def _head_teacher_lines(
     )
     heads = await org_repo.head_teachers(session, [k.id for k, _ in classes if k.id is not None])
     lines = []
-    for k, _ in classes:
+    for k, g in classes:
         kid = k.id or 0
         n, c_ok, c_of, r_ok, r_of = per_class.get(kid, [0, 0, 0, 0, 0])
         head = heads.get(kid)
         lines.append(
             HeadTeacherLine(
                 class_id=kid,
-                class_name=k.name,
+                class_name=full_class_name(g.name, k.name),
                 head_teacher_id=head[0] if head else None,
                 head_teacher_name=head[1] if head else None,
                 cases=n,
