@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from app.context import AppContext
+from app.core.local_times import set_zone
 from app.core.types import OFFSET_MAX
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
@@ -30,6 +31,7 @@ api_key_header = APIKeyHeader(
 async def get_ctx(request: Request) -> AppContext:
     # async on purpose: FastAPI runs a plain def dependency in a thread pool on every request
     ctx: AppContext = request.app.state.ctx
+    set_zone(ctx.settings.default_timezone)  # the ``*_local`` twins of answers' instants
     return ctx
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
+from app.core.local_times import LocalTimes
 from app.core.types import LineStr, Mobile, Name, RefId, Schema, Title
 from app.domain.roles import Role
 
@@ -99,7 +100,7 @@ class ApiKeyIn(Schema):
     )
 
 
-class ApiKeyOut(Schema):
+class ApiKeyOut(LocalTimes, Schema):
     id: int
     name: str
     prefix: str
