@@ -105,6 +105,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/imports/students"): "imports_students_create",
     ("POST", "/api/v1/imports/roster"): "imports_roster_create",
     ("POST", "/api/v1/imports/staff"): "imports_staff_create",
+    ("GET", "/api/v1/imports/templates/roster.xlsx"): "imports_roster_template",
+    ("GET", "/api/v1/imports/templates/staff.xlsx"): "imports_staff_template",
     ("GET", "/api/v1/schools/{school_id}/calendar"): "calendar_school_get",
     ("POST", "/api/v1/schools/{school_id}/terms"): "terms_create",
     ("GET", "/api/v1/schools/{school_id}/terms"): "terms_list",
