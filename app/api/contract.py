@@ -61,6 +61,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "operations_healthz",
     ("GET", "/readyz"): "operations_readyz",
     ("POST", "/api/v1/auth/token"): "auth_token_create",
+    ("POST", "/api/v1/auth/login"): "auth_login_create",
     ("GET", "/api/v1/auth/me"): "auth_me_get",
     ("POST", "/api/v1/counties"): "counties_create",
     ("GET", "/api/v1/counties"): "counties_list",
@@ -291,6 +292,7 @@ _ERRORS: dict[int, tuple[str, str]] = {
 # Statuses an operation answers beyond what its shape implies (see documented_errors).
 EXTRA_ERRORS: dict[str, set[int]] = {
     "auth_token_create": {401, 429},
+    "auth_login_create": {401, 429},
     "attendance_events_create": {409, 413},
     # Imports: a file beyond a limit, or all import slots busy (app/api/uploads.py).
     **{

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from app.core.local_times import LocalTimes
-from app.core.types import LineStr, Mobile, Name, RefId, Schema, Title
+from app.core.types import LineStr, Mobile, Name, RefId, SafeLine, Schema, Title
 from app.domain.roles import Role
 
 Password = Annotated[str, Field(min_length=8, max_length=128)]
@@ -66,6 +66,17 @@ class StaffOut(Schema):
     active: bool
     is_superuser: bool
     roles: list[GrantOut] = Field(default_factory=list)
+
+
+class LoginIn(Schema):
+    """The JSON sign-in: the same two fields as the OAuth2 form, for clients that send JSON."""
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64), SafeLine] = Field(
+        description="手机号 (the staff member's mobile number)", examples=["13800000002"]
+    )
+    password: Annotated[str, Field(min_length=1, max_length=128)] = Field(
+        description="密码", examples=["demo1234"]
+    )
 
 
 class TokenOut(Schema):
