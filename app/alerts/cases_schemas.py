@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.alerts.measure_schemas import AbsenceMeasureOut
+from app.core.local_times import LocalTimes
 from app.core.types import Instant, SafeLine, SafeText, Schema
 from app.delivery.schemas import NotificationOut
 from app.domain.cases import (
@@ -148,7 +149,7 @@ class TaskDoneIn(Schema):
 # --- out ------------------------------------------------------------------------------------
 
 
-class AlertOut(Schema):
+class AlertOut(LocalTimes, Schema):
     id: int
     case_id: int
     key: str = Field(description="episode:level:seq, unique within the case")
@@ -175,7 +176,7 @@ class AlertOut(Schema):
     withdrawn_reason: str | None
 
 
-class NoticeRecipient(Schema):
+class NoticeRecipient(LocalTimes, Schema):
     staff_id: int
     name: str
     notified_at: datetime
@@ -191,7 +192,7 @@ class RecipientGroup(Schema):
     staff: list[NoticeRecipient]
 
 
-class DeadlineOut(Schema):
+class DeadlineOut(LocalTimes, Schema):
     id: int
     kind: DeadlineKind
     kind_label: str
@@ -207,7 +208,7 @@ class DeadlineOut(Schema):
     lateness_ms: int | None
 
 
-class TimelineOut(Schema):
+class TimelineOut(LocalTimes, Schema):
     id: int
     at: datetime
     kind: str
@@ -215,7 +216,7 @@ class TimelineOut(Schema):
     actor: str | None
 
 
-class AlertExplanation(Schema):
+class AlertExplanation(LocalTimes, Schema):
     rule: str = Field(description="触发规则")
     level_label: str
     days: list[date] = Field(description="计入的缺勤上学日")
@@ -241,7 +242,7 @@ class AlertDetail(AlertOut):
     history: AlertHistory
 
 
-class ContactOut(Schema):
+class ContactOut(LocalTimes, Schema):
     id: int
     case_id: int
     at: datetime
@@ -254,7 +255,7 @@ class ContactOut(Schema):
     verified: bool
 
 
-class ReportOut(Schema):
+class ReportOut(LocalTimes, Schema):
     id: int
     case_id: int
     round: int
@@ -268,7 +269,7 @@ class ReportOut(Schema):
     decision_note: str | None
 
 
-class TaskOut(Schema):
+class TaskOut(LocalTimes, Schema):
     id: int
     case_id: int
     kind: TaskKind
@@ -293,7 +294,7 @@ class WorkGroupMember(Schema):
     part_label: str
 
 
-class CaseOut(Schema):
+class CaseOut(LocalTimes, Schema):
     id: int
     student_id: int
     student_name: str

@@ -8,12 +8,12 @@ from typing import Any
 
 from pydantic import Field
 
-from app.core.types import Row
+from app.core.local_times import LocalTimes
 from app.db.models import AbsenceMeasure
 from app.domain.absence_measures import BAND_LABELS, Band
 
 
-class AbsenceMeasureOut(Row):
+class AbsenceMeasureOut(LocalTimes):
     student_id: int
     term_id: int
     as_of: date = Field(description="统计截至(学校当地日期)")

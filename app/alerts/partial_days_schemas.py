@@ -7,10 +7,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.types import Row, SafeText
+from app.core.local_times import LocalTimes
+from app.core.types import SafeText
 
 
-class LeftSchoolOut(Row):
+class LeftSchoolOut(LocalTimes):
     id: int
     kind: str = Field(default="left_school", description="预警类型:离校未归 (left during the day)")
     kind_label: str = "离校未归"

@@ -13,6 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.labels import class_label
 from app.db.models import (
     AbsenceCase,
     CaseTask,
@@ -144,7 +145,7 @@ async def periods_on(
     the student and the class's name (the class the period was written for), by school, day
     and student."""
     query = (
-        select(DropoutStatusPeriod, School.name, Student, SchoolClass.name)
+        select(DropoutStatusPeriod, School.name, Student, class_label())
         .join(School, col(School.id) == DropoutStatusPeriod.school_id)
         .join(Student, col(Student.id) == DropoutStatusPeriod.student_id)
         .join(SchoolClass, col(SchoolClass.id) == DropoutStatusPeriod.class_id)
@@ -243,7 +244,7 @@ async def periods_ended_between(
 ) -> list[tuple[DropoutStatusPeriod, str, Student, str]]:
     """The school's periods that ended for ``end_basis`` in ``[lo, hi]`` (returned, resumed)."""
     query = (
-        select(DropoutStatusPeriod, School.name, Student, SchoolClass.name)
+        select(DropoutStatusPeriod, School.name, Student, class_label())
         .join(School, col(School.id) == DropoutStatusPeriod.school_id)
         .join(Student, col(Student.id) == DropoutStatusPeriod.student_id)
         .join(SchoolClass, col(SchoolClass.id) == DropoutStatusPeriod.class_id)

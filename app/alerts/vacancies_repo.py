@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.labels import class_label
 from app.db.models import School, SchoolClass, Staff, StaffRole
 from app.domain.roles import Role
 
@@ -50,7 +51,7 @@ async def vacancies(session: AsyncSession, school_ids: Collection[int]) -> list[
     for sid, v in out.items():
         v.roles = [r for r in SCHOOL_ROLES if (sid, r.value) not in school_roles]
     classes = await session.exec(
-        select(SchoolClass.id, SchoolClass.school_id, SchoolClass.name)
+        select(SchoolClass.id, SchoolClass.school_id, class_label())
         .where(col(SchoolClass.school_id).in_(list(out)), col(SchoolClass.active))
         .order_by(col(SchoolClass.id))
     )

@@ -61,6 +61,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "operations_healthz",
     ("GET", "/readyz"): "operations_readyz",
     ("POST", "/api/v1/auth/token"): "auth_token_create",
+    ("POST", "/api/v1/auth/login"): "auth_login_create",
     ("GET", "/api/v1/auth/me"): "auth_me_get",
     ("POST", "/api/v1/counties"): "counties_create",
     ("GET", "/api/v1/counties"): "counties_list",
@@ -105,6 +106,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/imports/students"): "imports_students_create",
     ("POST", "/api/v1/imports/roster"): "imports_roster_create",
     ("POST", "/api/v1/imports/staff"): "imports_staff_create",
+    ("GET", "/api/v1/imports/templates/roster.xlsx"): "imports_roster_template",
+    ("GET", "/api/v1/imports/templates/staff.xlsx"): "imports_staff_template",
     ("GET", "/api/v1/schools/{school_id}/calendar"): "calendar_school_get",
     ("POST", "/api/v1/schools/{school_id}/terms"): "terms_create",
     ("GET", "/api/v1/schools/{school_id}/terms"): "terms_list",
@@ -160,6 +163,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/return-notices/check"): "return_notices_check",
     ("POST", "/api/v1/return-notices/{notice_id}/escalate"): "return_notices_escalate",
     ("POST", "/api/v1/return-notices/{notice_id}/strike-off"): "return_notices_strike_off",
+    ("POST", "/api/v1/return-notices/{notice_id}/delivery"): "return_notices_delivery_record",
     ("POST", "/api/v1/transfers"): "transfers_create",
     ("GET", "/api/v1/transfers"): "transfers_list",
     ("GET", "/api/v1/transfers/{transfer_id}"): "transfers_get",
@@ -288,6 +292,7 @@ _ERRORS: dict[int, tuple[str, str]] = {
 # Statuses an operation answers beyond what its shape implies (see documented_errors).
 EXTRA_ERRORS: dict[str, set[int]] = {
     "auth_token_create": {401, 429},
+    "auth_login_create": {401, 429},
     "attendance_events_create": {409, 413},
     # Imports: a file beyond a limit, or all import slots busy (app/api/uploads.py).
     **{

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
-from typing import Annotated
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, ParamSpec
 
 from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from app.context import AppContext
+from app.core.local_times import set_zone
 from app.core.types import OFFSET_MAX
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.errors import NotFound, Unauthorized
 from app.org import auth
 
+P = ParamSpec("P")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 # The web console keeps the same access token in this HttpOnly, SameSite=Strict cookie
 # (app/console/session.py). The API accepts it for reads only (GET/HEAD: the console's XLSX
@@ -30,6 +33,7 @@ api_key_header = APIKeyHeader(
 async def get_ctx(request: Request) -> AppContext:
     # async on purpose: FastAPI runs a plain def dependency in a thread pool on every request
     ctx: AppContext = request.app.state.ctx
+    set_zone(ctx.settings.default_timezone)  # the ``*_local`` twins of answers' instants
     return ctx
 
 
@@ -78,17 +82,29 @@ async def require_scraper(
         raise Unauthorized("需要抓取令牌 (the scrape token, as a bearer token)")
 
 
-async def get_actor_or_scraper(
-    request: Request,
-    ctx: Annotated[AppContext, Depends(get_ctx)],
-    uow: Annotated[UnitOfWork, Depends(get_uow)],
-    token: Annotated[str | None, Depends(oauth2)],
-    api_key: Annotated[str | None, Depends(api_key_header)],
-) -> Actor | None:
-    """Someone signed in, or the monitoring system with the scrape token (``None``)."""
-    if not api_key and _is_scraper(ctx, token):
-        return None
-    return await get_actor(request, ctx, uow, token, api_key)
+def _or_scraper(
+    dependency: Callable[P, Awaitable[Actor]],
+) -> Callable[P, Awaitable[Actor | None]]:
+    """``dependency`` (``get_actor``), letting the scrape token through as ``None`` first.
+    The wrapper declares exactly the wrapped function's parameters (its ``__signature__``), so
+    FastAPI resolves the same dependencies and a change to ``get_actor`` is not copied by hand."""
+    signature = inspect.signature(dependency)
+
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Actor | None:
+        given = signature.bind(*args, **kwargs).arguments
+        if not given.get("api_key") and _is_scraper(given["ctx"], given.get("token")):
+            return None
+        return await dependency(*args, **kwargs)
+
+    wrapper.__signature__ = signature.replace(return_annotation=Actor | None)  # type: ignore[attr-defined]
+    wrapper.__name__ = "get_actor_or_scraper"
+    wrapper.__doc__ = (
+        "Someone signed in, or the monitoring system with the scrape token (``None``)."
+    )
+    return wrapper
+
+
+get_actor_or_scraper = _or_scraper(get_actor)
 
 
 Ctx = Annotated[AppContext, Depends(get_ctx)]

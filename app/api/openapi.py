@@ -31,6 +31,19 @@ def json_body(schema: dict[str, Any], description: str) -> dict[str, Any]:
     }
 
 
+class ComponentClash(RuntimeError):
+    """Two different schemas under one component name: one would silently replace the other,
+    and a client would read one shape as the other. Raised when the document is built."""
+
+
+def add_component(schemas: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
+    """Adds ``schema`` as ``name``; the same definition again is fine, a different one refused."""
+    known = schemas.get(name)
+    if known is not None and known != schema:
+        raise ComponentClash(f"two different schemas named {name!r} in the OpenAPI components")
+    schemas[name] = schema
+
+
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -48,8 +61,9 @@ def install(app: FastAPI) -> None:
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         for name, model in _MODELS.items():
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            schemas.update(schema.pop("$defs", {}))
-            schemas[name] = schema
+            for def_name, definition in schema.pop("$defs", {}).items():
+                add_component(schemas, def_name, definition)
+            add_component(schemas, name, schema)
         contract.apply(doc)
         app.openapi_schema = doc
         return doc

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from app.core.local_times import LocalTimes
 from app.core.types import Instant, RefId, SafeText, Schema, SchoolDate
 from app.domain.attendance import LeaveStatus, LeaveType, Symptom
 
@@ -67,7 +68,7 @@ class SymptomOut(Schema):
     label: str
 
 
-class LeaveOut(Schema):
+class LeaveOut(LocalTimes, Schema):
     id: int
     student_id: int
     student_name: str

@@ -29,6 +29,7 @@ from app.calendar.repository import calendars_for
 from app.context import AppContext
 from app.core.records import get_or_404
 from app.core.time import local_today
+from app.db.labels import full_class_name
 from app.db.models import School
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -310,11 +311,12 @@ async def roll_compliance(
         overdue = [c for c in CHECK_ORDER if due[c] <= now]
         if not overdue:
             continue
-        classes = [
-            k
-            for k, _ in await org_repo.classes_by_school(uow.session, sid)
-            if k.active and access.can_read_class(actor, sid, k.id or 0)
-        ]
+        grades = {}
+        classes = []
+        for k, g in await org_repo.classes_by_school(uow.session, sid):
+            if k.active and access.can_read_class(actor, sid, k.id or 0):
+                classes.append(k)
+                grades[k.id] = g.name
         taken = await marks_repo.rolls_taken(uow.session, [k.id for k in classes if k.id], the_day)
         heads = await org_repo.head_teachers(uow.session, [k.id for k in classes if k.id])
         for k in classes:
@@ -326,7 +328,7 @@ async def roll_compliance(
                     MissingRoll(
                         school_id=sid,
                         class_id=k.id or 0,
-                        class_name=k.name,
+                        class_name=full_class_name(grades[k.id], k.name),
                         check=c,
                         check_label=CHECK_LABELS[c],
                         due_at=due[c],

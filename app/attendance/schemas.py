@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from app.api.problems import FieldError, ValidationProblem
+from app.core.local_times import LocalTimes
 from app.core.types import Instant, RefId, Row, SchoolDate, TextStr
 from app.domain.attendance import Check, DayStatus, LeaveType, Mark
 
@@ -99,7 +100,7 @@ class BatchResult(Row):
     results: list[EventResult]
 
 
-class CheckMarkOut(Row):
+class CheckMarkOut(LocalTimes):
     status: Mark
     leave_type: LeaveType | None
     occurred_at: datetime
@@ -180,7 +181,7 @@ class StudentHistoryOut(Row):
     counts: dict[DayStatus, int]
 
 
-class EventOut(Row):
+class EventOut(LocalTimes):
     """One submission as received; ``current`` is true for the one that stands."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -198,7 +199,7 @@ class EventOut(Row):
     current: bool = False
 
 
-class MissingRoll(Row):
+class MissingRoll(LocalTimes):
     school_id: int
     class_id: int
     class_name: str
@@ -209,7 +210,7 @@ class MissingRoll(Row):
     head_teacher_name: str | None
 
 
-class ComplianceOut(Row):
+class ComplianceOut(LocalTimes):
     day: date
     checked_at: datetime
     grace_minutes: int

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.labels import class_label
 from app.db.models import CareContact, MentorAssignment, SchoolClass, Staff, Student
 
 
@@ -96,7 +97,7 @@ async def special_group_students(
     flags = [col(getattr(Student, key)).is_(True) for key in groups]
     return list(
         await session.exec(
-            select(Student, SchoolClass.name)
+            select(Student, class_label())
             .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
             .where(Student.school_id == school_id, col(Student.active).is_(True), or_(*flags))
             .order_by(col(SchoolClass.name), col(Student.name), col(Student.id))

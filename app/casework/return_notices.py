@@ -51,7 +51,13 @@ from app.alerts import repository as alerts_repo
 from app.alerts.cases import locked_case, visible_case
 from app.alerts.county_rules import CountyRules, rules_for
 from app.casework import return_notices_repo, township
-from app.casework.return_notices_schemas import CheckOut, NoticeIn, NoticeOut, StrikeOffIn
+from app.casework.return_notices_schemas import (
+    CheckOut,
+    DeliveryIn,
+    NoticeIn,
+    NoticeOut,
+    StrikeOffIn,
+)
 from app.context import AppContext
 from app.core import read_scope
 from app.core.access import require_person
@@ -59,6 +65,7 @@ from app.core.documents import next_number
 from app.core.records import school_row
 from app.core.text import xml_safe
 from app.core.time import local_today
+from app.db.labels import full_class_name
 from app.db.models import (
     AbsenceCase,
     Grade,
@@ -72,7 +79,7 @@ from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import CaseStatus, Level, TimelineKind
-from app.domain.legal import NOTICE_STATUS_LABELS, NoticeStatus
+from app.domain.legal import NoticeStatus, notice_status_label
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -92,8 +99,11 @@ _AT_SCHOOL = "学生已在校,不能发返校通知书 (the student is at school
 _NOT_RED = "只有红色预警的案例才能发返校通知书 (only a case at red level)"
 _ALREADY = "该案例已有未办结的返校通知书 (the case already has an active return notice)"
 _BEFORE_DEADLINE = "返校期限未届满,不能报告乡镇 (the deadline has not passed yet)"
-_NOT_ISSUED = "只有已送达、未返校的通知书才能报告乡镇 (only an issued notice is escalated)"
+_NOT_ISSUED = "只有已发出、未返校的通知书才能报告乡镇 (only an issued notice is escalated)"
 _STRUCK = "该通知书已销号 (the notice is already struck off)"
+_NOT_IN_FORCE = "该通知书已办结或已销号 (the notice is no longer in force)"
+_DELIVERED = "该通知书的送达已记录 (delivery is already recorded)"
+_DELIVERY_DAY = "送达日期须在发出日期与今天之间 (between the issue date and today)"
 
 
 def notice_out(n: ReturnNotice) -> NoticeOut:
@@ -109,7 +119,9 @@ def notice_out(n: ReturnNotice) -> NoticeOut:
         deadline=n.deadline,
         guardian_name=n.guardian_name,
         status=status,
-        status_label=NOTICE_STATUS_LABELS[status],
+        status_label=notice_status_label(status, n.delivered_on is not None),
+        delivered_on=n.delivered_on,
+        delivery_note=n.delivery_note,
         complied_on=n.complied_on,
         reported_to_township_on=n.reported_to_township_on,
         suspected_dropout_on=n.suspected_dropout_on,
@@ -270,6 +282,34 @@ async def escalate(uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: in
     return notice_out(notice)
 
 
+async def record_delivery(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: int, data: DeliveryIn
+) -> NoticeOut:
+    """送达: the guardian has the notice. Recorded once (a second record 409); only on a notice
+    still in force (issued or escalated), on a day neither before its issue nor in the future."""
+    notice, row = await _notice_for_write(uow, actor, notice_id)
+    if notice.status not in _ACTIVE:
+        raise Conflict(_NOT_IN_FORCE)
+    if notice.delivered_on is not None:
+        raise Conflict(_DELIVERED)
+    today = local_today(await school_row(uow, row.school_id), ctx.clock())
+    on = data.delivered_on or today
+    if on < notice.issued_on or on > today:
+        raise Invalid.field(("body", "delivered_on"), _DELIVERY_DAY)
+    notice.delivered_on, notice.delivery_note = on, data.note or None
+    notice.updated_at = ctx.clock()
+    uow.session.add(notice)
+    text = f"返校通知书 {notice.number} 已送达监护人({chinese_date(on)})"
+    if data.note:
+        text += f":{data.note}"
+    await timeline_repo.write(
+        uow.session,
+        [_event(ctx, notice.case_id, TimelineKind.return_notice_delivered, text, actor.tag)],
+    )
+    await uow.commit()
+    return notice_out(notice)
+
+
 async def strike_off(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, notice_id: int, data: StrikeOffIn
 ) -> NoticeOut:
@@ -422,7 +462,7 @@ async def document(uow: UnitOfWork, actor: Actor, notice_id: int) -> tuple[bytes
     klass = await uow.session.get(SchoolClass, student.class_id)
     grade = await uow.session.get(Grade, klass.grade_id) if klass else None
     township = await uow.session.get(Township, school.township_id)
-    class_name = f"{grade.name if grade else ''}{klass.name if klass else ''}"
+    class_name = full_class_name(grade.name if grade else None, klass.name if klass else None)
     township_name = township.name if township else "当地乡镇"
 
     doc = Document()

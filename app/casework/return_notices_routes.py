@@ -8,7 +8,13 @@ from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.casework import return_notices
-from app.casework.return_notices_schemas import CheckOut, NoticeIn, NoticeOut, StrikeOffIn
+from app.casework.return_notices_schemas import (
+    CheckOut,
+    DeliveryIn,
+    NoticeIn,
+    NoticeOut,
+    StrikeOffIn,
+)
 from app.core.types import Id
 from app.core.xlsx import content_disposition
 
@@ -70,6 +76,18 @@ async def check(uow: Uow, ctx: Ctx, actor: CurrentActor) -> CheckOut:
 )
 async def escalate(notice_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> NoticeOut:
     return await return_notices.escalate(uow, ctx, actor, notice_id)
+
+
+@router.post(
+    "/return-notices/{notice_id}/delivery",
+    summary="记录送达(通知书送达监护人)",
+    description="通知书发出后状态为 已发出,记录送达后为 已送达。只对未办结的通知书(否则 409);"
+    "已记录过的 409;送达日期早于发出日期或晚于今天 422。" + _WHO_WRITES,
+)
+async def record_delivery(
+    notice_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor, data: DeliveryIn
+) -> NoticeOut:
+    return await return_notices.record_delivery(uow, ctx, actor, notice_id, data)
 
 
 @router.post(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.core.types import Name, SafeText, Schema
+from app.core.types import Name, SafeLine, SafeText, Schema, SchoolDate
 from app.domain.legal import NoticeStatus
 
 
@@ -21,6 +21,15 @@ class StrikeOffIn(Schema):
     reason: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), SafeText
     ] = Field(description="销号原因", examples=["已返校复学并稳定就读一个月"])
+
+
+class DeliveryIn(Schema):
+    delivered_on: SchoolDate | None = Field(
+        default=None, description="送达日期(学校当地日期);不填为今天。不早于发出日期、不晚于今天"
+    )
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), SafeLine] = (
+        Field(default="", description="送达方式,如 直接送达监护人、留置送达", examples=["直接送达"])
+    )
 
 
 class CheckOut(Schema):
@@ -47,4 +56,8 @@ class NoticeOut(Schema):
     dropout_on: date | None = Field(description="认定辍学的日期")
     struck_off_on: date | None
     strike_off_reason: str | None
+    delivered_on: date | None = Field(
+        default=None, description="送达日期;未记录送达时状态为 已发出 (issued, not yet delivered)"
+    )
+    delivery_note: str | None = Field(default=None, description="送达方式等说明")
     created_by: str = Field(description="kind:id:name")

@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.alerts.cases_schemas import ReasonCategory
+from app.core.local_times import LocalTimes
 from app.core.types import Name, RefId, SafeLine, SafeText, Schema, SchoolDate
 
 Short = Annotated[
@@ -132,7 +133,7 @@ class ParticipantOut(Schema):
     staff_id: int | None
 
 
-class HomeVisitOut(Schema):
+class HomeVisitOut(LocalTimes, Schema):
     id: int
     case_id: int
     visited_on: date
@@ -146,7 +147,7 @@ class HomeVisitOut(Schema):
     created_at: datetime
 
 
-class TalkOut(Schema):
+class TalkOut(LocalTimes, Schema):
     id: int
     case_id: int
     talked_on: date
@@ -166,7 +167,7 @@ class MeasureOut(Schema):
     review_dates: list[date]
 
 
-class PlanOut(Schema):
+class PlanOut(LocalTimes, Schema):
     id: int
     case_id: int
     cause: ReasonCategory

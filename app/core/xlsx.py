@@ -27,6 +27,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from app.core.local_times import local_wall_time
 from app.core.text import xml_safe
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -76,6 +77,9 @@ def sheet_title(name: str, taken: set[str]) -> str:
 
 
 def _put(ws: Worksheet, row: int, column: int, value: CellValue) -> Cell:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # Excel has no time zones: a sheet shows the school's wall-clock time, never UTC
+        value = local_wall_time(value)
     if isinstance(value, str):
         cell = ws.cell(row=row, column=column, value=safe_text(value))
         cell.data_type = "s"  # openpyxl types any text starting with "=" as a formula

@@ -20,8 +20,12 @@ from app.context import AppContext
 from app.db.models import Notification
 from app.db.uow import UnitOfWork
 from app.delivery import inbox_repo as repo
+from app.delivery import repository as delivery_repo
 from app.delivery.schemas import TOPIC_LABELS, InboxPage, NotificationOut
+from app.delivery.templates import Notice, render
+from app.delivery.wording import TemplateError
 from app.domain.access import Actor, ActorKind
+from app.domain.calendar import DEFAULT_TIMEZONE
 from app.domain.cases import LEVEL_LABELS, Level
 from app.domain.roles import ROLE_LABELS, Role
 from app.errors import Forbidden, NotFound
@@ -36,10 +40,49 @@ async def notification_outs(uow: UnitOfWork, rows: Sequence[Notification]) -> li
     students = await student_names(
         uow.session, {n.student_id for n in rows if n.student_id is not None}
     )
-    return [_out(n, staff, students) for n in rows]
+    bodies = await _bodies(uow, [n for n in rows if not n.body])
+    return [_out(n, staff, students, bodies) for n in rows]
 
 
-def _out(n: Notification, staff: dict[int, str], students: dict[int, str]) -> NotificationOut:
+async def _bodies(uow: UnitOfWork, rows: Sequence[Notification]) -> dict[int, str]:
+    """The body a notice stored without one reads in the inbox: the text the channels send
+    (企业微信, SMS, …) rendered from the same Chinese template, without its title line (the
+    inbox shows the title beside it). A notice no template renders keeps an empty body."""
+    s = uow.session
+    pupils = await delivery_repo.students_and_classes(
+        s, {n.student_id for n in rows if n.student_id}
+    )
+    schools = await delivery_repo.schools(s, {n.school_id for n in rows if n.school_id})
+    alerts = await delivery_repo.alerts(s, {n.alert_id for n in rows if n.alert_id})
+    out: dict[int, str] = {}
+    for n in rows:
+        school = schools.get(n.school_id or 0)
+        name, class_name = pupils.get(n.student_id or 0, ("", ""))
+        alert = alerts.get(n.alert_id or 0)
+        notice = Notice(
+            topic=n.topic,
+            school=school.name if school else "",
+            class_name=class_name,
+            student_name=name,
+            level=n.level,
+            reason=n.title,
+            due_at=alert.verify_due if alert and n.topic == "alert.raised" else None,
+            timezone=school.timezone if school else DEFAULT_TIMEZONE,
+            case_id=n.case_id,
+            alert_id=n.alert_id,
+            created_at=n.created_at,
+        )
+        try:
+            text = render(notice).text
+        except TemplateError:
+            continue
+        out[n.id or 0] = text.split("\n", 1)[1] if "\n" in text else text
+    return out
+
+
+def _out(
+    n: Notification, staff: dict[int, str], students: dict[int, str], bodies: dict[int, str]
+) -> NotificationOut:
     assert n.id is not None
     level = Level(n.level) if n.level else None
     role = Role(n.role) if n.role else None
@@ -52,7 +95,7 @@ def _out(n: Notification, staff: dict[int, str], students: dict[int, str]) -> No
         topic=n.topic,
         topic_label=TOPIC_LABELS.get(n.topic, n.topic),
         title=n.title,
-        body=n.body,
+        body=n.body or bodies.get(n.id, ""),
         level=level,
         level_label=LEVEL_LABELS[level] if level else None,
         case_id=n.case_id,

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.labels import class_label
 from app.db.models import (
     AbsenceCase,
     Alert,
@@ -327,7 +328,7 @@ async def students_and_classes(
     if not student_ids:
         return {}
     rows = await session.exec(
-        select(Student.id, Student.name, SchoolClass.name)
+        select(Student.id, Student.name, class_label())
         .join(SchoolClass, col(SchoolClass.id) == Student.class_id)
         .where(col(Student.id).in_(sorted(student_ids)))
     )

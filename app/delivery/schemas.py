@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.core.local_times import LocalTimes
 from app.core.types import LineStr, LocalTime, Page, RefId, Schema, StoredUrl
 from app.delivery.channels.sms_templates import SmsTemplate
 from app.delivery.channels.webhook import parse_secret
@@ -204,7 +205,7 @@ class DeliveryOut(BaseModel):
 # --- inbox ----------------------------------------------------------------------------------
 
 
-class NotificationOut(Schema):
+class NotificationOut(LocalTimes, Schema):
     id: int
     staff_id: int
     staff_name: str

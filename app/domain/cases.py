@@ -354,6 +354,7 @@ class TimelineKind(StrEnum):
     talk_recorded = "talk.recorded"
     plan_updated = "plan.updated"
     return_notice_issued = "return_notice.issued"
+    return_notice_delivered = "return_notice.delivered"
     return_notice_escalated = "return_notice.escalated"
     return_notice_struck_off = "return_notice.struck_off"
     return_notice_complied = "return_notice.complied"

@@ -14,8 +14,18 @@ class NoticeStatus(StrEnum):
 
 
 NOTICE_STATUS_LABELS: dict[NoticeStatus, str] = {
-    NoticeStatus.issued: "已送达",
+    NoticeStatus.issued: "已发出",
     NoticeStatus.complied: "已返校",
     NoticeStatus.escalated: "已报告乡镇",
     NoticeStatus.struck_off: "已销号",
 }
+
+DELIVERED_LABEL = "已送达"
+
+
+def notice_status_label(status: NoticeStatus, delivered: bool) -> str:
+    """An issued notice reads 已发出 until the school records its delivery (送达), then
+    已送达: "delivered" is a fact someone records, not what creating the notice implies."""
+    if status is NoticeStatus.issued and delivered:
+        return DELIVERED_LABEL
+    return NOTICE_STATUS_LABELS[status]

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.context import AppContext
 from app.org import auth, throttle
-from app.org.staff_schemas import MeApiKey, MeOut, MeStaff, TokenOut
+from app.org.staff_schemas import LoginIn, MeApiKey, MeOut, MeStaff, TokenOut
 
 router = APIRouter(prefix="/api/v1/auth", tags=["登录 Sign-in"])
 
@@ -29,12 +30,29 @@ router = APIRouter(prefix="/api/v1/auth", tags=["登录 Sign-in"])
 async def token(
     request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], uow: Uow, ctx: Ctx
 ) -> TokenOut:
-    client = throttle.client_address(
+    return await auth.login(uow, ctx, form.username, form.password, _client(request, ctx))
+
+
+def _client(request: Request, ctx: AppContext) -> str:
+    return throttle.client_address(
         request.client.host if request.client else None,
         request.headers.get("x-forwarded-for"),
         ctx.settings.trusted_proxies,
     )
-    return await auth.login(uow, ctx, form.username, form.password, client)
+
+
+@router.post(
+    "/login",
+    response_model=TokenOut,
+    summary="教职工登录(JSON)",
+    description=(
+        "与 `POST /auth/token` 相同(同一节流、令牌有效期与撤销),只是以 JSON 提交 "
+        "`{username, password}`,供生成的客户端使用。429 同上。"
+    ),
+    responses={429: {"description": "登录失败次数过多 (throttled; see Retry-After)"}},
+)
+async def login(request: Request, data: LoginIn, uow: Uow, ctx: Ctx) -> TokenOut:
+    return await auth.login(uow, ctx, data.username, data.password, _client(request, ctx))
 
 
 @router.get(

@@ -174,3 +174,10 @@ async def active_school_ids(session: AsyncSession) -> list[int]:
 
 async def grades_by_school(session: AsyncSession, school_id: int) -> list[Grade]:
     return list(await session.exec(select(Grade).where(Grade.school_id == school_id)))
+
+
+async def grade_names(session: AsyncSession, ids: Collection[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await session.exec(select(Grade.id, Grade.name).where(col(Grade.id).in_(sorted(ids))))
+    return {gid: name for gid, name in rows if gid is not None}

@@ -146,6 +146,7 @@ class ClassOut(Schema):
     school_id: int
     grade_id: int
     name: str
+    full_name: str = Field(default="", description="年级与班级,如 三年级1班 (what people read)")
     active: bool
     head_teacher_id: int | None = None
     head_teacher_name: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.core.access import require_key_scope
 from app.core.records import apply_changes
 from app.core.types import Page
+from app.db.labels import full_class_name
 from app.db.models import County, Grade, School, SchoolClass, Township
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -315,10 +316,12 @@ async def _class_out(uow: UnitOfWork, klass: SchoolClass) -> ClassOut:
 
 async def _classes_out(uow: UnitOfWork, classes: list[SchoolClass]) -> list[ClassOut]:
     heads = await repo.head_teachers(uow.session, [c.id for c in classes if c.id is not None])
+    grades = await repo.grade_names(uow.session, {c.grade_id for c in classes})
     out = []
     for c in classes:
         head = heads.get(c.id or 0)
         item = ClassOut.model_validate(c)
+        item.full_name = full_class_name(grades.get(c.grade_id), c.name)
         if head:
             item.head_teacher_id, item.head_teacher_name = head
         out.append(item)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, StringConstraints
 
-from app.core.types import LineStr, Mobile, Name, RefId, Schema, Title
+from app.core.local_times import LocalTimes
+from app.core.types import LineStr, Mobile, Name, RefId, SafeLine, Schema, Title
 from app.domain.roles import Role
 
 Password = Annotated[str, Field(min_length=8, max_length=128)]
@@ -70,6 +71,17 @@ class StaffOut(Schema):
     roles: list[GrantOut] = Field(default_factory=list)
 
 
+class LoginIn(Schema):
+    """The JSON sign-in: the same two fields as the OAuth2 form, for clients that send JSON."""
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64), SafeLine] = Field(
+        description="手机号 (the staff member's mobile number)", examples=["13800000002"]
+    )
+    password: Annotated[str, Field(min_length=1, max_length=128)] = Field(
+        description="密码", examples=["demo1234"]
+    )
+
+
 class TokenOut(Schema):
     access_token: str
     token_type: str = "bearer"
@@ -102,7 +114,7 @@ class ApiKeyIn(Schema):
     )
 
 
-class ApiKeyOut(Schema):
+class ApiKeyOut(LocalTimes, Schema):
     id: int
     name: str
     prefix: str

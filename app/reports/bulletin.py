@@ -47,6 +47,7 @@ from app.attendance.schemas import ThreeListsOut
 from app.context import AppContext
 from app.core.report_files import ReportFile
 from app.core.xlsx import CellValue, Sheet, workbook_bytes
+from app.db.labels import full_class_name
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
@@ -107,7 +108,7 @@ async def three_lists_xlsx(
         key=lambda kg: (kg[1].level, kg[0].id or 0),
     )
     order = {k.id: i for i, (k, _) in enumerate(classes)}
-    names = {k.id: k.name for k, _ in classes}
+    names = {k.id: full_class_name(g.name, k.name) for k, g in classes}
     rows: list[list[CellValue]] = []
     for day in out.days:
         entries = [*day.present, *day.leave, *day.absent, *day.not_recorded]
@@ -274,14 +275,14 @@ async def _head_teacher_lines(
     )
     heads = await org_repo.head_teachers(session, [k.id for k, _ in classes if k.id is not None])
     lines: dict[int, list[HeadTeacherLine]] = {sid: [] for sid in spans}
-    for k, _ in classes:
+    for k, g in classes:
         kid = k.id or 0
         n, c_ok, c_of, r_ok, r_of = per_class.get((k.school_id, kid), [0, 0, 0, 0, 0])
         head = heads.get(kid)
         lines[k.school_id].append(
             HeadTeacherLine(
                 class_id=kid,
-                class_name=k.name,
+                class_name=full_class_name(g.name, k.name),
                 head_teacher_id=head[0] if head else None,
                 head_teacher_name=head[1] if head else None,
                 cases=n,

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from app.core.local_times import LocalTimes
 from app.reports.early_warning_schemas import EarlyWarningCounts
 
 
@@ -34,7 +35,7 @@ class HeadTeacherLine(BaseModel):
     reported_within_24h: Rate = Field(description="24小时内提交书面报告")
 
 
-class WeeklyBulletinOut(BaseModel):
+class WeeklyBulletinOut(LocalTimes):
     school_id: int
     school_name: str
     week_start: date

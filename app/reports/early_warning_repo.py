@@ -10,6 +10,7 @@ from sqlmodel import col
 from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.labels import class_label
 from app.db.models import AbsenceMeasure, SchoolClass, Student, Term
 
 _M = AbsenceMeasure
@@ -32,7 +33,7 @@ async def listed(
 ) -> list[Listed]:
     """The students in a band or intermittent, in one scope (one of the three ids)."""
     stmt = (
-        model_select(_M, col(Student.name), col(SchoolClass.name))
+        model_select(_M, col(Student.name), class_label())
         .join(Student, col(Student.id) == col(_M.student_id))
         .join(SchoolClass, col(SchoolClass.id) == col(_M.class_id))
         .where(_LISTED)

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from app.alerts.measure_schemas import AbsenceMeasureOut
+from app.core.local_times import LocalTimes
 
 
 class SortKey(StrEnum):
@@ -39,7 +40,7 @@ class EarlyWarningCounts(BaseModel):
     listed: int = Field(description="预警名单人数(任一档或间歇性)")
 
 
-class EarlyWarningOut(BaseModel):
+class EarlyWarningOut(LocalTimes):
     scope: str = Field(description="class:N, school:N or county:N")
     generated_at: datetime
     sort: SortKey

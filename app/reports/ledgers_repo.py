@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.labels import class_label
 from app.db.models import (
     AbsenceCase,
     Alert,
@@ -26,7 +27,7 @@ async def cases_opened(
     """The school's cases opened in ``[lo, hi)`` with their student's and class's names."""
     return list(
         await session.exec(
-            select(AbsenceCase, Student.name, SchoolClass.name)
+            select(AbsenceCase, Student.name, class_label())
             .join(Student, col(Student.id) == AbsenceCase.student_id)
             .join(SchoolClass, col(SchoolClass.id) == AbsenceCase.class_id)
             .where(

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from app.core.local_times import LocalTimes
 from app.core.types import Row
 
 
@@ -16,7 +17,7 @@ class LedgerKind(StrEnum):
     dropout = "dropout"
 
 
-class AbsenceTrackingRow(Row):
+class AbsenceTrackingRow(LocalTimes):
     case_id: int
     student_id: int
     student_name: str = Field(description="学生")
@@ -33,7 +34,7 @@ class AbsenceTrackingRow(Row):
     closed_on: date | None = Field(description="结案日期(学校时区)")
 
 
-class AbsenceTrackingOut(Row):
+class AbsenceTrackingOut(LocalTimes):
     school_id: int
     school_name: str
     start: date
@@ -58,7 +59,7 @@ class CountyLedgerRow(Row):
     )
 
 
-class CountyLedgerOut(Row):
+class CountyLedgerOut(LocalTimes):
     county_id: int
     county_name: str
     kind: LedgerKind
@@ -105,7 +106,7 @@ class RateTargetsOut(Row):
     junior_middle: float
 
 
-class RatesOut(Row):
+class RatesOut(LocalTimes):
     county_id: int
     county_name: str
     school_year: int = Field(description="学年:school_year 年 9月1日 至 次年 8月31日")

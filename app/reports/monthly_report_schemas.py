@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.local_times import LocalTimes
 from app.core.types import LineStr, Row, SafeText
 
 
@@ -53,14 +54,14 @@ class ReportContent(Row):
     resumed: list[ReportLine] = Field(description="复学名单")
 
 
-class VersionLine(BaseModel):
+class VersionLine(LocalTimes):
     version: int
     submitted_by: str
     submitted_at: datetime
     correction_reason: str | None
 
 
-class MonthlyReportOut(Row):
+class MonthlyReportOut(LocalTimes):
     id: int
     school_id: int
     school_name: str
@@ -76,7 +77,7 @@ class MonthlyReportOut(Row):
     versions: list[VersionLine] = Field(description="该月的所有版本(更正保留旧版本)")
 
 
-class SubmissionLine(BaseModel):
+class SubmissionLine(LocalTimes):
     school_id: int
     school_name: str
     submitted: bool

@@ -26,7 +26,7 @@ def monthly_report_xlsx(out: MonthlyReportOut) -> ReportFile:
         ["本月劝返", f.persuaded_back],
         ["本月复学", f.resumed],
         ["提交人", out.submitted_by],
-        ["提交时间", out.submitted_at.replace(tzinfo=None)],
+        ["提交时间", out.submitted_at],
     ]
     sheets = [
         Sheet(name="月报", title=title, headers=("项目", "数值"), rows=figures, widths=(22, 24))

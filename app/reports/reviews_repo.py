@@ -9,6 +9,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.labels import class_label
 from app.db.models import AbsenceCase, Alert, PersuasionTalk, School, SchoolClass, Student
 
 
@@ -33,7 +34,7 @@ async def cases_open_at(
     """(case, student's name, class's name) of the cases opened before ``end`` and still open
     then, oldest first."""
     rows = await session.exec(
-        select(AbsenceCase, Student.name, SchoolClass.name)
+        select(AbsenceCase, Student.name, class_label())
         .join(Student, col(Student.id) == AbsenceCase.student_id)
         .join(SchoolClass, col(SchoolClass.id) == AbsenceCase.class_id)
         .where(
@@ -58,7 +59,7 @@ async def talks_between(
 ) -> Sequence[tuple[PersuasionTalk, AbsenceCase, str, str]]:
     """(talk, case, student's name, class's name) of the school's talks on ``[start, end]``."""
     rows = await session.exec(
-        select(PersuasionTalk, AbsenceCase, Student.name, SchoolClass.name)
+        select(PersuasionTalk, AbsenceCase, Student.name, class_label())
         .join(AbsenceCase, col(AbsenceCase.id) == PersuasionTalk.case_id)
         .join(Student, col(Student.id) == AbsenceCase.student_id)
         .join(SchoolClass, col(SchoolClass.id) == AbsenceCase.class_id)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from pydantic import Field
 
+from app.core.local_times import LocalTimes
 from app.core.types import Row
 from app.reports.bulletin_schemas import AlertsByLevel, HeadTeacherLine, Rate
 from app.reports.early_warning_schemas import EarlyWarningCounts
@@ -31,7 +32,7 @@ class OpenCaseLine(Row):
     days_open: int = Field(description="开案日至月末的天数(月末次日 − 开案日期)")
 
 
-class MonthlyReviewOut(Row):
+class MonthlyReviewOut(LocalTimes):
     school_id: int
     school_name: str
     month: str = Field(description="YYYY-MM")
@@ -60,7 +61,7 @@ class CountySchoolLine(Row):
     returned: int
 
 
-class CountyBulletinOut(Row):
+class CountyBulletinOut(LocalTimes):
     county_id: int
     county_name: str
     week_start: date
@@ -79,7 +80,7 @@ class CountyReviewLine(CountySchoolLine):
     reported_within_24h: Rate = Field(description="24小时内提交书面报告(各班主任合计)")
 
 
-class CountyMonthlyReviewOut(Row):
+class CountyMonthlyReviewOut(LocalTimes):
     county_id: int
     county_name: str
     month: str = Field(description="YYYY-MM")
@@ -107,7 +108,7 @@ class TalkLedgerRow(Row):
     content: str
 
 
-class TalkLedgerOut(Row):
+class TalkLedgerOut(LocalTimes):
     school_id: int
     school_name: str
     start: date

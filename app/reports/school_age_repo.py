@@ -14,6 +14,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.labels import class_label
 from app.db.models import (
     DropoutStatusPeriod,
     School,
@@ -152,7 +153,7 @@ async def register_rows(
             col(Student.school_id),
             col(School.name),
             col(Student.class_id),
-            col(SchoolClass.name),
+            class_label(),
         )
         .select_from(child)
         .join(Township, col(Township.id) == child.township_id)

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from pydantic import Field
 
 from app.api.problems import ValidationProblem
+from app.core.local_times import LocalTimes
 from app.core.tables import ImportMode
 from app.core.types import Row, Schema
 from app.domain.school_age import ChildStatus, DeclaredStatus
@@ -88,7 +89,7 @@ class SchoolAgeSummary(Row):
     by_township: list[TownshipCount] = Field(description="按乡镇(有儿童的乡镇)")
 
 
-class SchoolAgeLedgerOut(Row):
+class SchoolAgeLedgerOut(LocalTimes):
     county_id: int
     county_name: str
     school_year: int

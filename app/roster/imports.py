@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.context import AppContext
 from app.core.tables import DEFAULT_LIMITS, FileError, ImportMode, ReadLimits, TooManyRows
+from app.db.labels import full_class_name
 from app.db.models import Grade, Guardian, School, SchoolClass, Student
 from app.db.uow import UnitOfWork
 from app.domain import access
@@ -362,14 +363,20 @@ _JUNIOR_NAMES = {7: "初一", 8: "初二", 9: "初三"}
 class ClassIndex:
     """Finds a class of the school by 年级 + 班级, or by one name such as 三年级1班."""
 
+    def label(self, klass: SchoolClass) -> str:
+        """三年级1班: the name a report shows."""
+        return self._labels.get(klass.id or 0, klass.name)
+
     def __init__(self, pairs: Iterable[tuple[SchoolClass, Grade]]) -> None:
         self._within: dict[tuple[str, str], set[int]] = defaultdict(set)
         self._whole: dict[str, set[int]] = defaultdict(set)
         self._classes: dict[int, SchoolClass] = {}
+        self._labels: dict[int, str] = {}
         for klass, grade in pairs:
             if not klass.active or klass.id is None:
                 continue
             self._classes[klass.id] = klass
+            self._labels[klass.id] = full_class_name(grade.name, klass.name)
             name = _key(klass.name)
             self._whole[name].add(klass.id)
             for g in self._grade_names(grade):

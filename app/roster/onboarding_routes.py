@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.api.problems import PROBLEM_MEDIA_TYPE
 from app.api.uploads import IMPORT_RESPONSES, bounded_import, read_upload
+from app.core.report_files import ReportFile
 from app.core.tables import ImportMode
 from app.core.types import RefId
-from app.roster import imports, onboarding, staff_import
+from app.core.xlsx import XLSX_MEDIA_TYPE, content_disposition
+from app.roster import import_templates, imports, onboarding, staff_import
 from app.roster.onboarding_schemas import RosterRejected, RosterReport, StaffRejected, StaffReport
 
 router = APIRouter(prefix="/api/v1/imports", tags=["批量导入 Import"])
@@ -98,3 +100,40 @@ async def import_staff(
             media_type=PROBLEM_MEDIA_TYPE,
         )
     return report
+
+
+# --- import templates (导入模板) -----------------------------------------------------------
+
+_TEMPLATE_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}
+}
+
+
+def _xlsx(file: ReportFile) -> Response:
+    return Response(
+        content=file.content,
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": content_disposition(file.filename, file.fallback)},
+    )
+
+
+@router.get(
+    "/templates/roster.xlsx",
+    summary="下载 学籍花名册 导入模板(XLSX,含一行示例)",
+    description="`POST /imports/roster` 与 `POST /imports/students` 读取的列,第 3 行为填好的示例。",
+    response_class=Response,
+    responses=_TEMPLATE_ANSWER,
+)
+async def roster_template(actor: CurrentActor) -> Response:
+    return _xlsx(import_templates.roster_template())
+
+
+@router.get(
+    "/templates/staff.xlsx",
+    summary="下载 教职工名单 导入模板(XLSX,含一行示例)",
+    description="`POST /imports/staff` 读取的列,第 3 行为填好的示例。",
+    response_class=Response,
+    responses=_TEMPLATE_ANSWER,
+)
+async def staff_template(actor: CurrentActor) -> Response:
+    return _xlsx(import_templates.staff_template())

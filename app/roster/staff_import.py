@@ -231,7 +231,7 @@ async def import_staff(
                 name=person.name,
                 role=role,
                 role_label=ROLE_LABELS[role],
-                class_name=klass.name if klass is not None else None,
+                class_name=index.label(klass) if klass is not None else None,
             )
             for person, role, klass, row in sorted(planned, key=lambda x: x[3])
         ],

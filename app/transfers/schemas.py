@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from app.core.local_times import LocalTimes
 from app.core.types import LineStr, RefId, SafeText, Schema, SchoolDate
 from app.domain.transfers import SuspensionStatus, TransferStatus
 
@@ -51,7 +52,7 @@ class StudentStatusOut(Schema):
     active: bool
 
 
-class FollowUpOut(Schema):
+class FollowUpOut(LocalTimes, Schema):
     task_id: int
     week: int = Field(description="复学后第几周")
     due_at: datetime
@@ -61,7 +62,7 @@ class FollowUpOut(Schema):
     note: str | None = Field(description="回访情况")
 
 
-class TransferOut(Schema):
+class TransferOut(LocalTimes, Schema):
     id: int
     student_id: int
     from_school_id: int

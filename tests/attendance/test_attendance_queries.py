@@ -122,7 +122,7 @@ async def test_classes_whose_roll_was_not_taken_in_time(
     await client.post(URL, json=event(world.ids["student_A1"]), headers=world.auth("head_teacher"))
     r = await client.get(base, headers=world.auth("principal"))
     missing = r.json()["missing"]
-    assert [(m["class_name"], m["check"]) for m in missing] == [("A2", "morning")]
+    assert [(m["class_name"], m["check"]) for m in missing] == [("三年级A2", "morning")]
     assert missing[0]["due_at"].startswith("2026-11-24T08:30:00+08:00")
     # A head teacher sees only their own class, whose roll is taken.
     r = await client.get(base, headers=world.auth("head_teacher"))

@@ -126,8 +126,8 @@ async def test_mentor_contacts_and_the_ledger(
         for x in out["rows"]
     ]
     assert rows_out == [
-        ("学生1", "A1", "留守儿童", "teacher_A2", "2026-11-23", 2),
-        ("学生2", "A2", "留守儿童、残疾儿童、家庭经济困难", None, None, 0),
+        ("学生1", "三年级A1", "留守儿童", "teacher_A2", "2026-11-23", 2),
+        ("学生2", "三年级A2", "留守儿童、残疾儿童、家庭经济困难", None, None, 0),
     ]
 
     r = await get(
@@ -148,7 +148,7 @@ async def test_mentor_contacts_and_the_ledger(
     ]
     assert [c.value for c in ws[3]] == [
         "学生1",
-        "A1",
+        "三年级A1",
         "留守儿童",
         "teacher_A2",
         datetime(2026, 11, 23),
@@ -156,7 +156,7 @@ async def test_mentor_contacts_and_the_ledger(
     ]
     assert [c.value for c in ws[4]] == [
         "学生2",
-        "A2",
+        "三年级A2",
         "留守儿童、残疾儿童、家庭经济困难",
         None,
         None,

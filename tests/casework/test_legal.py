@@ -39,7 +39,8 @@ async def test_a_red_case_gets_a_notice_as_a_printable_document(
     out = r.json()
     assert out["number"] == "SA-2026-001"
     assert (out["issued_on"], out["deadline"]) == ("2026-11-24", "2026-12-01")
-    assert (out["status"], out["status_label"]) == ("issued", "已送达")
+    # Created is not delivered: 已发出 until the school records the delivery.
+    assert (out["status"], out["status_label"], out["delivered_on"]) == ("issued", "已发出", None)
     assert out["guardian_name"] == "家长"
     assert out["created_by"].endswith("principal")
 
@@ -273,3 +274,32 @@ async def test_the_county_sets_the_periods_of_legal_escalation(
     assert (await post(client, world, "principal", check)).json()["dropout"] == 0
     at(ctx, date(2026, 12, 10))
     assert (await post(client, world, "principal", check)).json()["dropout"] == 1
+
+
+async def test_delivery_is_recorded_once_and_then_the_notice_reads_delivered(
+    world: World, client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    case_id = await absent_case(client, world, FRIDAY, MONDAY, TUESDAY)
+    r = await post(client, world, "principal", f"/api/v1/cases/{case_id}/return-notice", {})
+    notice = r.json()
+    url = f"/api/v1/return-notices/{notice['id']}/delivery"
+    at(ctx, WEDNESDAY)
+    # Before the issue date, in the future: 422 naming the field, nothing recorded.
+    for bad in ("2026-11-23", "2026-11-26"):
+        r = await post(client, world, "principal", url, {"delivered_on": bad})
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["loc"] == ["body", "delivered_on"]
+    r = await post(client, world, "head_teacher", url, {})
+    assert r.status_code == 403
+    r = await client.get(f"/api/v1/cases/{case_id}/return-notice", headers=world.auth("principal"))
+    assert r.json()["status_label"] == "已发出"
+
+    r = await post(client, world, "principal", url, {"note": "直接送达监护人"})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["status"], out["status_label"]) == ("issued", "已送达")
+    assert (out["delivered_on"], out["delivery_note"]) == ("2026-11-25", "直接送达监护人")
+    last = (await timeline(client, world, case_id))[-1]
+    assert last["kind"] == "return_notice.delivered" and "直接送达监护人" in last["text"]
+    r = await post(client, world, "principal", url, {})
+    assert r.status_code == 409

@@ -128,3 +128,16 @@ async def test_newest_first_paginated_and_api_keys_have_no_inbox(
     assert (await client.get(URL, headers=headers)).status_code == 403
     notice_id = got["items"][0]["id"]
     assert (await client.post(f"{URL}/{notice_id}/read", headers=headers)).status_code == 403
+
+
+async def test_a_notice_carries_its_body_the_text_the_channels_send(
+    world: World, client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    await absent(client, world, TUESDAY)
+    notice = (await box(client, world, "head_teacher"))["items"][0]
+    body = notice["body"]
+    assert body, "an alert notice has a body"
+    assert "学校A" in body and "三年级A1" in body  # the school, and the class with its grade
+    assert not body.startswith("【")  # the title line is not repeated: it is beside the body
+    assert "学生1" not in body  # the channels' masking applies to the text as sent
+    assert ("核查" in body) or ("前" in body)  # what to do, and by when

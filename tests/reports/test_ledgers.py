@@ -103,7 +103,7 @@ async def test_absence_tracking_record_as_json_and_xlsx(
     assert rows == [
         (
             "学生1",
-            "A1",
+            "三年级A1",
             "2026-11-24",
             1,
             "蓝色预警",
@@ -113,8 +113,8 @@ async def test_absence_tracking_record_as_json_and_xlsx(
             "已返校",
             "2026-11-25",
         ),
-        ("学生11", "A1", "2026-11-24", 1, "蓝色预警", None, None, "open", "处理中", None),
-        ("学生12", "A2", "2026-11-20", 3, "红色预警", None, None, "open", "处理中", None),
+        ("学生11", "三年级A1", "2026-11-24", 1, "蓝色预警", None, None, "open", "处理中", None),
+        ("学生12", "三年级A2", "2026-11-20", 3, "红色预警", None, None, "open", "处理中", None),
     ]
     # Another week: nothing opened then.
     empty = await get(
@@ -159,7 +159,7 @@ async def test_absence_tracking_record_as_json_and_xlsx(
     assert cells[2:] == [
         (
             "学生1",
-            "A1",
+            "三年级A1",
             datetime(2026, 11, 24),
             1,
             "蓝色预警",
@@ -168,8 +168,8 @@ async def test_absence_tracking_record_as_json_and_xlsx(
             "已返校",
             datetime(2026, 11, 25),
         ),
-        ("学生11", "A1", datetime(2026, 11, 24), 1, "蓝色预警", None, None, "处理中", None),
-        ("学生12", "A2", datetime(2026, 11, 20), 3, "红色预警", None, None, "处理中", None),
+        ("学生11", "三年级A1", datetime(2026, 11, 24), 1, "蓝色预警", None, None, "处理中", None),
+        ("学生12", "三年级A2", datetime(2026, 11, 20), 3, "红色预警", None, None, "处理中", None),
     ]
 
 
@@ -192,7 +192,16 @@ async def test_county_ledgers_follow_the_notice(
             r["status"],
         )
         for r in suspected["rows"]
-    ] == [("学校A", "学生12", mask_student_no(f"G{id_number(12)}"), "A2", "2026-12-02", "疑似辍学")]
+    ] == [
+        (
+            "学校A",
+            "学生12",
+            mask_student_no(f"G{id_number(12)}"),
+            "三年级A2",
+            "2026-12-02",
+            "疑似辍学",
+        )
+    ]
     dropout = await get(client, world, "county_admin", COUNTY, county_id=county, kind="dropout")
     assert dropout["rows"] == []
 
@@ -227,7 +236,7 @@ async def test_county_ledgers_follow_the_notice(
             "学校A",
             "学生12",
             mask_student_no(f"G{id_number(12)}"),
-            "A2",
+            "三年级A2",
             datetime(2027, 1, 1),
             "辍学",
             "返校通知书 SA-2026-001 逾期未返校",

@@ -91,14 +91,14 @@ async def test_three_lists_as_json_and_xlsx(world: World, client: httpx.AsyncCli
     assert rows[1] == ("日期", "班级", "学生", "状态")
     monday, tuesday_ = datetime(2026, 11, 23), datetime(2026, 11, 24)
     assert rows[2:] == [
-        (monday, "A1", "学生1", "未点名"),
-        (monday, "A1", "学生11", "未点名"),
-        (monday, "A2", "学生2", "未点名"),
-        (monday, "A2", "学生12", "未点名"),
-        (tuesday_, "A1", "学生1", "迟到"),
-        (tuesday_, "A1", "学生11", "缺勤"),
-        (tuesday_, "A2", "学生2", "正常到校"),
-        (tuesday_, "A2", "学生12", "未点名"),
+        (monday, "三年级A1", "学生1", "未点名"),
+        (monday, "三年级A1", "学生11", "未点名"),
+        (monday, "三年级A2", "学生2", "未点名"),
+        (monday, "三年级A2", "学生12", "未点名"),
+        (tuesday_, "三年级A1", "学生1", "迟到"),
+        (tuesday_, "三年级A1", "学生11", "缺勤"),
+        (tuesday_, "三年级A2", "学生2", "正常到校"),
+        (tuesday_, "三年级A2", "学生12", "未点名"),
     ]
 
     # A class's lists: the head teacher sees their class; the title names the class.
@@ -109,7 +109,7 @@ async def test_three_lists_as_json_and_xlsx(world: World, client: httpx.AsyncCli
     )
     assert r.status_code == 200, r.text
     rows = sheet_rows(r.content, "三个名单")
-    assert rows[0][0] == "学校AA1 三个名单(正常到校/请假/缺勤)  2026-11-23 至 2026-11-23"
+    assert rows[0][0] == "学校A三年级A1 三个名单(正常到校/请假/缺勤)  2026-11-23 至 2026-11-23"
     assert [row[2] for row in rows[2:]] == ["学生1", "学生11"]
     for who in ("principal_B", "head_teacher"):
         r = await client.get(
@@ -184,8 +184,8 @@ async def test_weekly_bulletin_figures_and_xlsx(
     assert out["verified_within_48h"] == {"count": 2, "of": 7, "share": round(2 / 7, 4)}
     assert (out["week_start"], out["week_end"]) == ("2026-11-23", "2026-11-29")
     lines = {line["class_name"]: line for line in out["head_teachers"]}
-    assert list(lines) == ["A1", "A2"]
-    a1, a2 = lines["A1"], lines["A2"]
+    assert list(lines) == ["三年级A1", "三年级A2"]
+    a1, a2 = lines["三年级A1"], lines["三年级A2"]
     assert (a1["head_teacher_id"], a1["head_teacher_name"]) == (ids["head_teacher"], "head_teacher")
     assert a1["cases"] == 2
     assert a1["contacted_within_1h"] == {"count": 1, "of": 2, "share": 0.5}
@@ -239,8 +239,8 @@ async def test_weekly_bulletin_figures_and_xlsx(
         "24小时内报告数",
         "24小时内报告率",
     )
-    assert teachers[2] == ("A1", "head_teacher", 2, 1, 0.5, 1, 0.5)
-    assert teachers[3] == ("A2", None, 2, 0, 0, 0, 0)
+    assert teachers[2] == ("三年级A1", "head_teacher", 2, 1, 0.5, 1, 0.5)
+    assert teachers[3] == ("三年级A2", None, 2, 0, 0, 0, 0)
     wb = load_workbook(io.BytesIO(r.content))
     assert wb["班主任"]["E3"].number_format == "0.0%"
 

@@ -67,10 +67,10 @@ async def test_monthly_review_figures_and_xlsx(
     assert out["verified_within_48h"] == {"count": 2, "of": 8, "share": 0.25}
     a1, a2 = out["head_teachers"]
     # A1: c1, c2 and Monday's c5 (not contacted, no report yet).
-    assert (a1["class_name"], a1["cases"]) == ("A1", 3)
+    assert (a1["class_name"], a1["cases"]) == ("三年级A1", 3)
     assert a1["contacted_within_1h"] == {"count": 1, "of": 3, "share": 0.3333}
     assert a1["reported_within_24h"] == {"count": 1, "of": 3, "share": 0.3333}
-    assert (a2["class_name"], a2["cases"], a2["contacted_within_1h"]["count"]) == ("A2", 2, 0)
+    assert (a2["class_name"], a2["cases"], a2["contacted_within_1h"]["count"]) == ("三年级A2", 2, 0)
     # Open on 30 November at 24:00: c2, c3, c4 and c5; c1 returned.
     assert (out["open_cases_at_end"], out["returned"]) == (4, 1)
     # Weeks clipped to November: Sunday 1st alone, four full weeks, Monday 30th alone.
@@ -90,10 +90,10 @@ async def test_monthly_review_figures_and_xlsx(
         (c["student_name"], c["class_name"], c["level"], c["opened_on"], c["days_open"])
         for c in out["open_cases"]
     ] == [
-        ("学生11", "A1", "blue", "2026-11-24", 7),
-        ("学生2", "A2", "yellow", "2026-11-24", 7),
-        ("学生12", "A2", "red", "2026-11-24", 7),
-        ("学生1", "A1", "blue", "2026-11-30", 1),
+        ("学生11", "三年级A1", "blue", "2026-11-24", 7),
+        ("学生2", "三年级A2", "yellow", "2026-11-24", 7),
+        ("学生12", "三年级A2", "red", "2026-11-24", 7),
+        ("学生1", "三年级A1", "blue", "2026-11-30", 1),
     ]
 
     # December: no alerts, the four cases still open (31 more days each).
@@ -128,15 +128,15 @@ async def test_monthly_review_figures_and_xlsx(
     assert weeks[1] == ("周", "蓝色预警", "黄色预警", "红色预警", "合计")
     assert weeks[6:] == [("11-23 至 11-29", 4, 2, 1, 7), ("11-30 至 11-30", 1, 0, 0, 1)]
     teachers = sheet_rows(r.content, "班主任")
-    assert teachers[2] == ("A1", "head_teacher", 3, 1, 0.3333, 1, 0.3333)
-    assert teachers[3] == ("A2", None, 2, 0, 0, 0, 0)
+    assert teachers[2] == ("三年级A1", "head_teacher", 3, 1, 0.3333, 1, 0.3333)
+    assert teachers[3] == ("三年级A2", None, 2, 0, 0, 0, 0)
     cases = sheet_rows(r.content, "未结案案例")
     assert cases[1] == ("学生", "班级", "预警级别", "开案日期", "已开案天数")
     assert cases[2:] == [
-        ("学生11", "A1", "蓝色预警", datetime(2026, 11, 24), 7),
-        ("学生2", "A2", "黄色预警", datetime(2026, 11, 24), 7),
-        ("学生12", "A2", "红色预警", datetime(2026, 11, 24), 7),
-        ("学生1", "A1", "蓝色预警", datetime(2026, 11, 30), 1),
+        ("学生11", "三年级A1", "蓝色预警", datetime(2026, 11, 24), 7),
+        ("学生2", "三年级A2", "黄色预警", datetime(2026, 11, 24), 7),
+        ("学生12", "三年级A2", "红色预警", datetime(2026, 11, 24), 7),
+        ("学生1", "三年级A1", "蓝色预警", datetime(2026, 11, 30), 1),
     ]
 
 
@@ -196,8 +196,8 @@ async def test_persuasion_talk_ledger_json_and_xlsx(
     assert [
         (r["talked_on"], r["student_name"], r["class_name"], r["with_whom"]) for r in out["rows"]
     ] == [
-        ("2026-11-26", "学生12", "A2", "学生父亲"),
-        ("2026-11-27", "学生12", "A2", "学生及其母亲"),
+        ("2026-11-26", "学生12", "三年级A2", "学生父亲"),
+        ("2026-11-27", "学生12", "三年级A2", "学生及其母亲"),
     ]
     r = await client.get(
         TALKS,
@@ -212,16 +212,30 @@ async def test_persuasion_talk_ledger_json_and_xlsx(
     assert rows[0][0] == "学校A 劝返复学谈话记录册  2026-11-01 至 2026-11-30"
     assert rows[1] == ("日期", "学生", "班级", "谈话对象", "谈话人", "内容")
     assert rows[2:] == [
-        (datetime(2026, 11, 26), "学生12", "A2", "学生父亲", "班主任 李老师", "了解原因:外出务工"),
+        (
+            datetime(2026, 11, 26),
+            "学生12",
+            "三年级A2",
+            "学生父亲",
+            "班主任 李老师",
+            "了解原因:外出务工",
+        ),
         (
             datetime(2026, 11, 27),
             "学生12",
-            "A2",
+            "三年级A2",
             "学生及其母亲",
             "班主任 李老师",
             "第二次谈话,同意下周返校",
         ),
-        (datetime(2026, 11, 30), "学生11", "A1", "学生本人", "班主任 李老师", "学习困难,安排辅导"),
+        (
+            datetime(2026, 11, 30),
+            "学生11",
+            "三年级A1",
+            "学生本人",
+            "班主任 李老师",
+            "学习困难,安排辅导",
+        ),
     ]
 
 

@@ -154,17 +154,17 @@ async def roster_changes(world: World, client: httpx.AsyncClient, ctx: AppContex
 # The ledger of the fixture: by township (镇, then 青山镇), village (东村 < 西村, 北村 < 南村,
 # none last), import order. (姓名, seq of the ID number, 乡镇, 村, 就学状态, 学校, 班级, 备注)
 EXPECTED = [
-    ("学生1", 1, "镇", "东村", "在读", "学校A", "A1", None),
-    ("学生2", 2, "镇", "东村", "在读", "学校A", "A2", None),
-    ("学生14", 14, "镇", "东村", "转出", "学校A", "A1", "转学"),
+    ("学生1", 1, "镇", "东村", "在读", "学校A", "三年级A1", None),
+    ("学生2", 2, "镇", "东村", "在读", "学校A", "三年级A2", None),
+    ("学生14", 14, "镇", "东村", "转出", "学校A", "三年级A1", "转学"),
     ("儿童22", 22, "镇", "东村", "缓学", None, None, None),
-    ("学生3", 3, "镇", "西村", "休学", "学校B", "B1", None),
-    ("学生12", 12, "镇", "西村", "疑似辍学", "学校A", "A2", None),
-    ("学生13", 13, "镇", "西村", "疑似辍学", "学校B", "B1", None),
+    ("学生3", 3, "镇", "西村", "休学", "学校B", "三年级B1", None),
+    ("学生12", 12, "镇", "西村", "疑似辍学", "学校A", "三年级A2", None),
+    ("学生13", 13, "镇", "西村", "疑似辍学", "学校B", "三年级B1", None),
     ("儿童21", 21, "镇", "西村", "免学", None, None, "因病免学"),
     ("儿童24", 24, "青山镇", "北村", "未入学", None, None, None),
-    ("学生11", 11, "青山镇", "北村", "在读", "学校A", "A1", None),
-    ("学生4", 4, "青山镇", "南村", "在读", "学校Z", "Z1", None),
+    ("学生11", 11, "青山镇", "北村", "在读", "学校A", "三年级A1", None),
+    ("学生4", 4, "青山镇", "南村", "在读", "学校Z", "三年级Z1", None),
     ("儿童23", 23, "青山镇", "南村", "外出就读", None, None, None),
     ("儿童25", 25, "青山镇", None, "未入学", None, None, None),
 ]
@@ -319,8 +319,8 @@ async def test_the_register_as_json_and_xlsx(
     await ok(await post(client, world, "county_admin", "/api/v1/return-notices/check"))
     dropouts = await get(client, world, "county_admin", ledger_url(world), status="dropout")
     assert [(r["name"], r["school_name"], r["class_name"]) for r in dropouts["rows"]] == [
-        ("学生12", "学校A", "A2"),
-        ("学生13", "学校B", "B1"),
+        ("学生12", "学校A", "三年级A2"),
+        ("学生13", "学校B", "三年级B1"),
     ]
     # Another year has no list.
     other = await get(client, world, "county_admin", ledger_url(world), school_year=2027)

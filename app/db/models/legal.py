@@ -42,6 +42,9 @@ class ReturnNotice(SQLModel, table=True):
     suspected_dropout_on: date | None = None
     dropout_on: date | None = None
     struck_off_on: date | None = None
+    # 送达: recorded by the school once the guardian has the notice (until then 已发出)
+    delivered_on: date | None = None
+    delivery_note: str | None = Field(default=None, max_length=200)
     strike_off_reason: str | None = Field(default=None, max_length=500)
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(sa_type=UTCDateTime)
