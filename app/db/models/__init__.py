@@ -27,6 +27,12 @@ from app.db.models.delivery import (
     WebhookSubscription,
 )
 from app.db.models.dropout_status import DropoutStatusPeriod
+from app.db.models.guardians import (
+    GuardianAnswer,
+    GuardianNotice,
+    GuardianOptOut,
+    GuardianSettings,
+)
 from app.db.models.legal import ReturnNotice
 from app.db.models.monthly_report import MonthlyReport
 from app.db.models.patterns import AbsenceMeasure, LeftSchoolAlert
@@ -73,6 +79,10 @@ __all__ = [
     "EnrollmentChange",
     "Grade",
     "Guardian",
+    "GuardianAnswer",
+    "GuardianNotice",
+    "GuardianOptOut",
+    "GuardianSettings",
     "HomeVisit",
     "LeaveRequest",
     "LeftSchoolAlert",
