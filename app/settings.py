@@ -168,6 +168,15 @@ class Settings(BaseSettings):
     # hour (every attempt with a valid link counts).
     guardian_link_hours: int = Field(default=16, ge=1, le=72)
     guardian_answers_per_hour: int = Field(default=20, ge=1, le=1000)
+    # The parents' mini-program (WeChat sign-in of guardians); the staff mini-program's appid
+    # and secret are KCBX_CHANNELS__WECHAT_APPID / _SECRET (also its subscribe messages).
+    guardian_wechat_appid: str = Field(default="", max_length=64)
+    guardian_wechat_secret: SecretStr = SecretStr("")
+    wechat_login_base: str = "https://api.weixin.qq.com"  # jscode2session's host
+    # Absences reported ahead by a guardian: at most this many days in one report without
+    # the school's approval, starting at most this many days ahead.
+    guardian_report_max_days: int = Field(default=3, ge=1, le=60)
+    guardian_report_ahead_days: int = Field(default=14, ge=0, le=90)
 
     @field_validator("trusted_proxies")
     @classmethod

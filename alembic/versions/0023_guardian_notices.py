@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("quiet_end", sa.Time(), nullable=False),
         sa.Column("channels", sa.JSON(), nullable=False),
         sa.Column("name_mask", sa.String(length=10), nullable=False),
+        sa.Column("report_cutoff", sa.Time(), nullable=False),
         sa.Column("updated_at", _UTC, nullable=False),
         sa.PrimaryKeyConstraint("school_id", name=op.f("pk_guardian_settings")),
     )
@@ -77,9 +78,65 @@ def upgrade() -> None:
         ),
     )
     op.create_index(op.f("ix_guardian_answer_mobile"), "guardian_answer", ["mobile"], unique=False)
+    op.create_table(
+        "guardian_account",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("openid", sa.String(length=64), nullable=False),
+        sa.Column("created_at", _UTC, nullable=False),
+        sa.Column("token_version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_guardian_account")),
+        sa.UniqueConstraint("openid", name=op.f("uq_guardian_account_openid")),
+    )
+    op.create_table(
+        "guardian_child",
+        sa.Column("account_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("student_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("bound_at", _UTC, nullable=False),
+        sa.PrimaryKeyConstraint("account_id", "student_id", name=op.f("pk_guardian_child")),
+    )
+    op.create_table(
+        "guardian_binding_code",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("student_id", sa.Integer(), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("issued_by", sa.String(length=100), nullable=False),
+        sa.Column("issued_at", _UTC, nullable=False),
+        sa.Column("used_at", _UTC, nullable=True),
+        sa.Column("used_by", sa.Integer(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_guardian_binding_code")),
+        sa.UniqueConstraint("code_hash", name=op.f("uq_guardian_binding_code_code_hash")),
+    )
+    op.create_index(
+        op.f("ix_guardian_binding_code_student_id"),
+        "guardian_binding_code",
+        ["student_id"],
+        unique=False,
+    )
+    op.create_table(
+        "guardian_binding_event",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("student_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("by", sa.String(length=100), nullable=False),
+        sa.Column("at", _UTC, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_guardian_binding_event")),
+    )
+    op.create_index(
+        op.f("ix_guardian_binding_event_account_id"),
+        "guardian_binding_event",
+        ["account_id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_guardian_binding_event_account_id"), table_name="guardian_binding_event")
+    op.drop_table("guardian_binding_event")
+    op.drop_index(op.f("ix_guardian_binding_code_student_id"), table_name="guardian_binding_code")
+    op.drop_table("guardian_binding_code")
+    op.drop_table("guardian_child")
+    op.drop_table("guardian_account")
     op.drop_index(op.f("ix_guardian_answer_mobile"), table_name="guardian_answer")
     op.drop_table("guardian_answer")
     op.drop_table("guardian_opt_out")

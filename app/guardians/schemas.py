@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from app.core.types import LocalTime, RefId, SafeLine, Schema
+from app.core.types import LocalTime, Mobile, RefId, SafeLine, Schema, SchoolDate
 from app.domain.attendance import Symptom
 from app.guardians.masking import NameMask
 
@@ -86,3 +86,52 @@ class AnswerOut(Schema):
 
 class OptOutIn(Schema):
     channel: GuardianChannel
+
+
+class ReportAheadIn(Schema):
+    student_id: RefId
+    start_date: SchoolDate = Field(description="缺席开始日期(今天截止时间前,或以后)")
+    end_date: SchoolDate = Field(description="缺席结束日期(含)")
+    reason: Literal["ill", "family"] = Field(description="ill 生病 / family 家中有事")
+    symptoms: list[Symptom] = Field(default_factory=list, max_length=len(Symptom))
+    note: Note = ""
+
+
+class ReportAheadOut(Schema):
+    leave_id: int
+    status: str
+
+
+WxCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$"), SafeLine
+]
+BindingCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=6, max_length=20, pattern=r"^[A-Za-z0-9]+$"
+    ),
+    SafeLine,
+]
+
+
+class ParentSignInIn(Schema):
+    code: WxCode = Field(description="wx.login 返回的 code")
+    binding_code: BindingCode | None = Field(default=None, description="家校联系卡上的绑定码")
+
+
+class StaffSignInIn(Schema):
+    code: WxCode = Field(description="wx.login 返回的 code")
+    mobile: Mobile | None = Field(default=None, description="首次绑定:手机号")
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+
+
+class BindingCodeOut(Schema):
+    student_id: int
+    code: str = Field(description="打印在家校联系卡上;只显示这一次")
+
+
+class MyChildOut(Schema):
+    student_id: int
+    name: str
+    school: str
+    class_name: str

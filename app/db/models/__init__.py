@@ -28,7 +28,11 @@ from app.db.models.delivery import (
 )
 from app.db.models.dropout_status import DropoutStatusPeriod
 from app.db.models.guardians import (
+    GuardianAccount,
     GuardianAnswer,
+    GuardianBindingCode,
+    GuardianBindingEvent,
+    GuardianChild,
     GuardianNotice,
     GuardianOptOut,
     GuardianSettings,
@@ -79,7 +83,11 @@ __all__ = [
     "EnrollmentChange",
     "Grade",
     "Guardian",
+    "GuardianAccount",
     "GuardianAnswer",
+    "GuardianBindingCode",
+    "GuardianBindingEvent",
+    "GuardianChild",
     "GuardianNotice",
     "GuardianOptOut",
     "GuardianSettings",

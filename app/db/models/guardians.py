@@ -28,6 +28,8 @@ class GuardianSettings(SQLModel, table=True):
     # In fallback order: "wechat" (where subscribed), "sms".
     channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     name_mask: str = Field(default="middle", max_length=10)  # middle | given | surname_only
+    # Reports ahead for today are taken until this school time (default: the check at 08:00).
+    report_cutoff: time = time(8, 0)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -75,3 +77,47 @@ class GuardianAnswer(SQLModel, table=True):
     leave_id: int | None = None
     at: datetime = Field(sa_type=UTCDateTime)
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class GuardianAccount(SQLModel, table=True):
+    """A guardian signed in through the parents' mini-program: their openid there (the
+    session_key WeChat gives with it is never stored)."""
+
+    __tablename__ = "guardian_account"
+    id: int | None = Field(default=None, primary_key=True)
+    openid: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    # Carried by the guardian's token; unbinding the last child increments it.
+    token_version: int = 0
+
+
+class GuardianChild(SQLModel, table=True):
+    __tablename__ = "guardian_child"
+    account_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    student_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    bound_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class GuardianBindingCode(SQLModel, table=True):
+    """A one-time code the school prints on a student's 家校联系卡; only its hash is kept."""
+
+    __tablename__ = "guardian_binding_code"
+    id: int | None = Field(default=None, primary_key=True)
+    student_id: int = Field(index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    issued_by: str = Field(max_length=100)
+    issued_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by: int | None = None  # the guardian account
+
+
+class GuardianBindingEvent(SQLModel, table=True):
+    """The audit of bindings: who bound or unbound which child, when, by whose hand."""
+
+    __tablename__ = "guardian_binding_event"
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(index=True)
+    student_id: int
+    kind: str = Field(max_length=10)  # bind | unbind
+    by: str = Field(max_length=100)
+    at: datetime = Field(sa_type=UTCDateTime)
