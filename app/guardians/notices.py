@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,6 +45,19 @@ _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 def normal_mobile(raw: str) -> str | None:
     number = re.sub(r"[\s-]", "", raw)
     return number if _MOBILE.match(number) else None
+
+
+def group_families(mobiles_by_student: Mapping[int, Sequence[str]]) -> dict[str, list[int]]:
+    """Mobile → the children it is guardian of (sorted): one digest per guardian. Numbers
+    that are not mainland mobiles are left out; a number given twice for one child counts
+    once."""
+    families: dict[str, set[int]] = {}
+    for sid, mobiles in mobiles_by_student.items():
+        for raw in mobiles:
+            mobile = normal_mobile(raw)
+            if mobile:
+                families.setdefault(mobile, set()).add(sid)
+    return {m: sorted(kids) for m, kids in families.items()}
 
 
 async def send_guardian_notices(ctx: AppContext) -> int:
@@ -78,13 +92,8 @@ async def notify_school(ctx: AppContext, config: GuardianSettings, school: Schoo
         cases = await repo.unexplained_on(s, school.id or 0, day)
         ids = {c.student_id for c in cases}
         ids -= await repo.covered_by_leave(s, ids, day)
-        families: dict[str, list[int]] = {}
-        for sid, people in (await roster_repo.guardians_of(s, sorted(ids))).items():
-            for person in people:
-                mobile = normal_mobile(person.mobile)
-                if mobile and sid not in families.setdefault(mobile, []):
-                    families[mobile].append(sid)
-        families = {m: k for m, k in families.items() if k}
+        people = await roster_repo.guardians_of(s, sorted(ids))
+        families = group_families({sid: [g.mobile for g in gs] for sid, gs in people.items()})
         done = await repo.noticed(s, school.id or 0, day)
         outs = await repo.opt_outs(s, families)
         pupils = await repo.students(s, ids)
