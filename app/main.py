@@ -30,6 +30,8 @@ from app.context import AppContext
 from app.core import logs
 from app.delivery import inbox_routes as inbox
 from app.delivery import routes as delivery
+from app.guardians import account_routes as guardian_accounts
+from app.guardians import routes as guardians
 from app.jobs import routes as engine_jobs
 from app.jobs import sim_clock
 from app.jobs.runner import EngineRunner
@@ -145,6 +147,8 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         monthly_reports,
         school_age,
         access_logs,
+        guardians,
+        guardian_accounts,
     )
     for module in modules:
         app.include_router(module.router)

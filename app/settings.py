@@ -156,6 +156,28 @@ class Settings(BaseSettings):
     access_log_days: int = Field(default=400, ge=180)
     demo_password: str = "demo1234"
 
+    # --- the family (issue 22, app/guardians) ---------------------------------------------
+    # Legal basis for messaging guardians: 个人信息保护法 第13条第一款第三项 (necessary to fulfil
+    # a statutory duty: 预防未成年人犯罪法 第34条, the school contacts the guardian of an absent
+    # pupil), not consent. Guardians' data used: name, relation, mobile (the roster's), the
+    # children's masked names and the day's absence; never a diagnosis, class notes or staff
+    # details. Each school opts in (PUT /schools/{id}/guardian-notices).
+    # The answer page the message links to; ``{token}`` is the signed link token.
+    guardian_answer_url: str = "https://kcbx.example.cn/g/{token}"
+    # How long an answer link stays valid (real clock), and answers accepted per guardian per
+    # hour (every attempt with a valid link counts).
+    guardian_link_hours: int = Field(default=16, ge=1, le=72)
+    guardian_answers_per_hour: int = Field(default=20, ge=1, le=1000)
+    # The parents' mini-program (WeChat sign-in of guardians); the staff mini-program's appid
+    # and secret are KCBX_CHANNELS__WECHAT_APPID / _SECRET (also its subscribe messages).
+    guardian_wechat_appid: str = Field(default="", max_length=64)
+    guardian_wechat_secret: SecretStr = SecretStr("")
+    wechat_login_base: str = "https://api.weixin.qq.com"  # jscode2session's host
+    # Absences reported ahead by a guardian: at most this many days in one report without
+    # the school's approval, starting at most this many days ahead.
+    guardian_report_max_days: int = Field(default=3, ge=1, le=60)
+    guardian_report_ahead_days: int = Field(default=14, ge=0, le=90)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxy_networks(cls, value: str) -> str:

@@ -49,7 +49,10 @@ _NOT_ALLOWED = "需要校长、分管副校长或县级管理员 (principal, vic
 # Channels that need nothing configured per school: the staff member's openid or mobile.
 _PERSONAL = frozenset({ChannelName.wechat, ChannelName.sms})
 _ROBOT_QUERY = {ChannelName.wecom_robot: "key", ChannelName.dingtalk_robot: "access_token"}
-_SMS_KINDS = frozenset({*TOPICS, DIGEST_TOPIC, "default"})
+# Guardian notices (app.guardians.notices) are rendered when written, but go by the school's
+# SMS template for their kind too.
+GUARDIAN_SMS_KINDS = ("guardian.absence",)
+_SMS_KINDS = frozenset({*TOPICS, DIGEST_TOPIC, "default", *GUARDIAN_SMS_KINDS})
 
 
 async def _check_outbound_url(ctx: AppContext, loc: tuple[str | int, ...], url: str) -> None:

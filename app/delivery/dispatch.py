@@ -157,9 +157,29 @@ def _row(
 def fallback_row(row: Delivery, n: Notification | None, now: datetime) -> dict[str, Any] | None:
     route: list[str] = list(row.payload.get("route", []))
     index = int(row.payload.get("index", 0)) + 1
+    if index < len(route) and n is None and "message" in row.payload:
+        return prerendered_next(row, route[index], index, now)
     if n is None or index >= len(route):
         return None
     return _row(n, route, index, now, now)
+
+
+def prerendered_next(row: Delivery, channel: str, index: int, now: datetime) -> dict[str, Any]:
+    """The next channel of a delivery rendered when written (a guardian notice): same
+    message, keyed ``<its key>:<channel>``."""
+    base = str(row.payload.get("key", row.idem_key))
+    return {
+        "idem_key": f"{base}:{channel}",
+        "channel": channel,
+        "target_key": f"{channel}:{row.payload.get('who', row.target_key)}",
+        "school_id": row.school_id,
+        "case_id": row.case_id,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "payload": {**row.payload, "index": index},
+    }
 
 
 def _subscribers(

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from app.context import AppContext
-from app.db.models import Delivery
+from app.db.models import ChannelTarget, Delivery
 from app.delivery import repository as repo
 from app.delivery.channels.base import Message, Target
 from app.delivery.dispatch import ROBOT_CHANNELS
@@ -66,6 +66,9 @@ async def build_jobs(
         )
 
     for d in live:
+        if PRERENDERED in d.payload:
+            jobs.append(prerendered_job(d, targets.get((d.school_id or 0, "sms"))))
+            continue
         if d.channel in ROBOT_CHANNELS:
             robots[d.target_key].append(d)
             continue
@@ -122,6 +125,32 @@ async def build_jobs(
         )
         jobs.append(Job(first.channel, group, message, target))
     return jobs
+
+
+# A delivery whose message was rendered when it was written (guardian notices, app.guardians):
+# payload {"message": {...}, "phone": ..., "openid": ..., "route": [...], "index": n}.
+PRERENDERED = "message"
+
+
+def prerendered_job(d: Delivery, sms: ChannelTarget | None) -> Job:
+    m: dict[str, Any] = d.payload[PRERENDERED]
+    message = Message(
+        event_id=d.idem_key,
+        event_type=str(m.get("event_type", "")),
+        title=str(m.get("title", "")),
+        markdown=str(m.get("text", "")),
+        text=str(m.get("text", "")),
+        created_at=d.created_at,
+        link=m.get("link"),
+        page=m.get("page"),
+        params={str(k): str(v) for k, v in (m.get("params") or {}).items()},
+    )
+    target = Target(
+        openid=d.payload.get("openid"),
+        phone=d.payload.get("phone"),
+        options=(sms.options or {}) if sms and d.channel == "sms" else {},
+    )
+    return Job(d.channel, [d], message, target)
 
 
 def _fields(message: Message) -> dict[str, Any]:

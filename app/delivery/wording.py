@@ -118,6 +118,22 @@ TOPICS: dict[str, Topic] = {
         },
         needs_level=True,
     ),
+    "guardian.unknown": Topic(
+        {
+            "zh": Wording(
+                "家长不清楚孩子去向",
+                "家长不清楚孩子去向:{who}",
+                "{student}同学今日未到校,家长回复不清楚孩子去向。",
+                "立即核实孩子去向",
+            ),
+            "en": Wording(
+                "Guardian does not know where the child is",
+                "Guardian does not know: {who}",
+                "{student} is absent and the guardian does not know where they are.",
+                "Find the child now",
+            ),
+        }
+    ),
     "contact.overdue": Topic(
         {
             "zh": Wording(

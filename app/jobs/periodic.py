@@ -24,6 +24,7 @@ from app.attendance.reminders import remind_missing_rolls
 from app.casework.care_reminders import remind_mentors
 from app.casework.return_notices import check_overdue_notices
 from app.context import AppContext
+from app.guardians.notices import send_guardian_notices
 from app.jobs import repository as engine_jobs
 from app.org.repository import active_school_ids
 from app.reports.measures import compute_all as compute_measures
@@ -90,6 +91,7 @@ JOBS: tuple[Job, ...] = (
     Job("access-log-purge", "访问日志清理", 3600, access_log_purge),
     Job("monthly-report-reminders", "月报逾期提醒", 3600, monthly_report_reminders),
     Job("transfer-moves", "转学离校日生效", 60, move_due_transfers),
+    Job("guardian-notices", "家长未到校通知", 60, send_guardian_notices),
 )
 # The deadline sweep's row: each failure, and a success at most every 30 s per engine.
 SWEEP_JOB = "deadline-sweep"

@@ -55,14 +55,19 @@ async def login(
         raise Unauthorized(_BAD_LOGIN)
     if earlier:
         await throttle.succeeded(uow, account=account)
+    return token_for(ctx, staff.id, staff.token_version)
+
+
+def token_for(ctx: AppContext, staff_id: int, version: int) -> TokenOut:
+    """A staff member's access token (also for the WeChat sign-in, app.guardians.accounts)."""
     minutes = ctx.settings.access_token_minutes
     token = issue_token(
-        staff.id,
+        staff_id,
         secret=ctx.settings.secret_key,
         issuer=ctx.settings.jwt_issuer,
         now=ctx.wall_clock(),
         minutes=minutes,
-        version=staff.token_version,
+        version=version,
     )
     return TokenOut(access_token=token, expires_in=minutes * 60)
 

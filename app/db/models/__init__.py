@@ -27,6 +27,16 @@ from app.db.models.delivery import (
     WebhookSubscription,
 )
 from app.db.models.dropout_status import DropoutStatusPeriod
+from app.db.models.guardians import (
+    GuardianAccount,
+    GuardianAnswer,
+    GuardianBindingCode,
+    GuardianBindingEvent,
+    GuardianChild,
+    GuardianNotice,
+    GuardianOptOut,
+    GuardianSettings,
+)
 from app.db.models.legal import ReturnNotice
 from app.db.models.monthly_report import MonthlyReport
 from app.db.models.patterns import AbsenceMeasure, LeftSchoolAlert
@@ -74,6 +84,14 @@ __all__ = [
     "EnrollmentChange",
     "Grade",
     "Guardian",
+    "GuardianAccount",
+    "GuardianAnswer",
+    "GuardianBindingCode",
+    "GuardianBindingEvent",
+    "GuardianChild",
+    "GuardianNotice",
+    "GuardianOptOut",
+    "GuardianSettings",
     "HomeVisit",
     "LeaveRequest",
     "LeftSchoolAlert",

@@ -73,6 +73,11 @@ MESSAGE_PARAMS = frozenset(
         "red",
         "yellow",
         "blue",
+        # Guardian notices (app.guardians): the children (masked), the check, the answer link.
+        "students",
+        "check",
+        "link",
+        "code",
     }
 )
 _TENCENT_VAR = re.compile(r"\{(\d+)\}")

@@ -1,0 +1,265 @@
+"""WeChat sign-in (issue 22 item 4): the parents' and the staff mini-programs.
+
+Decisions:
+- a ``wx.login`` code is exchanged through ``jscode2session`` (``wechat_session``); its errors
+  are 502 problems with the platform's code, and nothing is written;
+- a guardian's openid is bound to a child with the one-time binding code the school prints on
+  the child's 家校联系卡 (``POST /students/{id}/guardian-binding-code``, the head teacher or the
+  school's managers; only the code's SHA-256 is stored, a new code replaces the unused old
+  one). A used or unknown code is 409/404 and nothing is bound. One account may hold several
+  children (a code each); a child may have several guardian accounts;
+- the guardian's token is an HS256 JWT with its own audience (a staff token is never a
+  guardian's, and the other way round), carrying the account's token version: unbinding a
+  child (by the guardian or the school) is audited in ``guardian_binding_event``; the last
+  child unbound revokes the account's tokens;
+- a staff member's openid (the staff mini-program) is bound once with their mobile and
+  password (the sign-in throttle applies, as for password sign-in); afterwards the code alone
+  signs in. Rebinding to another openid needs the password again, and is logged;
+- the session_key WeChat returns is never stored and never returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+import jwt
+from sqlmodel import col, select
+
+from app.context import AppContext
+from app.db.models import (
+    GuardianAccount,
+    GuardianBindingCode,
+    GuardianBindingEvent,
+    GuardianChild,
+    School,
+    SchoolClass,
+    Staff,
+    Student,
+)
+from app.db.uow import UnitOfWork
+from app.domain import access
+from app.domain.access import Actor
+from app.errors import Conflict, NotFound, Unauthorized
+from app.guardians import wechat_session
+from app.guardians.schemas import MyChildOut
+from app.org import auth
+from app.org.staff_schemas import TokenOut
+
+log = logging.getLogger("kcbx.guardians")
+access_log = logging.getLogger("kcbx.guardians.access")
+AUDIENCE = "kcbx:guardian"
+_ALGORITHM = "HS256"
+# 家校联系卡 codes: 10 characters without look-alikes (0/O, 1/I/L).
+_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_CHARS = 10
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+async def issue_binding_code(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, student_id: int
+) -> str:
+    student = await uow.session.get(Student, student_id)
+    if student is None or not access.can_read_class(actor, student.school_id, student.class_id):
+        raise NotFound("学生", student_id)
+    if not access.can_edit_student(actor, student.school_id, student.class_id):
+        raise Unauthorized("只有班主任或学校管理者可发放绑定码 (head teacher or managers only)")
+    old = await uow.session.exec(
+        select(GuardianBindingCode).where(
+            GuardianBindingCode.student_id == student_id, col(GuardianBindingCode.used_at).is_(None)
+        )
+    )
+    for row in old:
+        await uow.session.delete(row)
+    code = "".join(secrets.choice(_ALPHABET) for _ in range(CODE_CHARS))
+    uow.session.add(
+        GuardianBindingCode(
+            student_id=student_id, code_hash=_hash(code), issued_by=actor.tag, issued_at=ctx.clock()
+        )
+    )
+    await uow.commit()
+    return code
+
+
+def _guardian_token(ctx: AppContext, account: GuardianAccount) -> TokenOut:
+    minutes = ctx.settings.access_token_minutes
+    now = ctx.wall_clock()
+    claims = {
+        "sub": str(account.id),
+        "ver": account.token_version,
+        "iss": ctx.settings.jwt_issuer,
+        "aud": AUDIENCE,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=minutes)).timestamp()),
+    }
+    token = jwt.encode(claims, ctx.settings.secret_key, algorithm=_ALGORITHM)
+    return TokenOut(access_token=token, expires_in=minutes * 60)
+
+
+async def guardian_from_token(uow: UnitOfWork, ctx: AppContext, token: str) -> GuardianAccount:
+    refused = Unauthorized("登录已失效,请重新登录 (invalid or expired token)")
+    try:
+        claims = jwt.decode(
+            token,
+            ctx.settings.secret_key,
+            algorithms=[_ALGORITHM],
+            issuer=ctx.settings.jwt_issuer,
+            audience=AUDIENCE,
+            options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False},
+        )
+        account_id, version = int(claims["sub"]), int(claims.get("ver", 0))
+        if int(claims["exp"]) <= ctx.wall_clock().timestamp():
+            raise refused
+    except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
+        raise refused from exc
+    account = await uow.session.get(GuardianAccount, account_id)
+    if account is None or account.token_version != version:
+        raise refused
+    return account
+
+
+async def _openid(ctx: AppContext, code: str, app: str) -> str:
+    s = ctx.settings
+    appid, secret = (
+        (s.guardian_wechat_appid, s.guardian_wechat_secret.get_secret_value())
+        if app == "parents"
+        else (s.channels.wechat_appid, s.channels.wechat_secret.get_secret_value())
+    )
+    return await wechat_session.openid_for(
+        code, base=s.wechat_login_base, appid=appid, secret=secret, policy=s.outbound
+    )
+
+
+async def parent_sign_in(
+    uow: UnitOfWork, ctx: AppContext, code: str, binding_code: str | None
+) -> TokenOut:
+    binding = None
+    if binding_code:
+        binding = (
+            await uow.session.exec(
+                select(GuardianBindingCode).where(
+                    GuardianBindingCode.code_hash == _hash(binding_code)
+                )
+            )
+        ).first()
+        if binding is None:
+            raise NotFound("绑定码")
+        if binding.used_at is not None:
+            raise Conflict("绑定码已使用 (this binding code was used already)")
+    openid = await _openid(ctx, code, "parents")
+    s = uow.session
+    account = (
+        await s.exec(select(GuardianAccount).where(GuardianAccount.openid == openid))
+    ).first()
+    if account is None:
+        if binding is None:
+            raise Unauthorized("首次登录请输入家校联系卡上的绑定码 (first sign-in needs a code)")
+        account = GuardianAccount(openid=openid, created_at=ctx.clock())
+        s.add(account)
+        await uow.flush()
+    if binding is not None:
+        now = ctx.clock()
+        binding.used_at, binding.used_by = now, account.id
+        if await s.get(GuardianChild, (account.id, binding.student_id)) is None:
+            s.add(
+                GuardianChild(
+                    account_id=account.id or 0, student_id=binding.student_id, bound_at=now
+                )
+            )
+            s.add(
+                GuardianBindingEvent(
+                    account_id=account.id or 0,
+                    student_id=binding.student_id,
+                    kind="bind",
+                    by=f"guardian_account:{account.id}",
+                    at=now,
+                )
+            )
+    await uow.commit()
+    return _guardian_token(ctx, account)
+
+
+async def children_of(uow: UnitOfWork, account: GuardianAccount) -> list[int]:
+    rows = await uow.session.exec(
+        select(GuardianChild.student_id).where(GuardianChild.account_id == account.id)
+    )
+    return sorted(rows.all())
+
+
+async def unbind(
+    uow: UnitOfWork, ctx: AppContext, account: GuardianAccount, student_id: int, by: str
+) -> None:
+    s = uow.session
+    row = await s.get(GuardianChild, (account.id, student_id))
+    if row is None:
+        raise NotFound("学生", student_id)
+    await s.delete(row)
+    s.add(
+        GuardianBindingEvent(
+            account_id=account.id or 0, student_id=student_id, kind="unbind", by=by, at=ctx.clock()
+        )
+    )
+    await uow.flush()
+    if not await children_of(uow, account):
+        account.token_version += 1
+    await uow.commit()
+
+
+async def staff_sign_in(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    code: str,
+    mobile: str | None,
+    password: str | None,
+    client: str,
+) -> TokenOut:
+    openid = await _openid(ctx, code, "staff")
+    s = uow.session
+    if mobile and password:
+        # The password sign-in (throttled) proves who this is; then the openid is theirs.
+        signed = await auth.login(uow, ctx, mobile, password, client)
+        staff = (await s.exec(select(Staff).where(Staff.mobile == mobile.strip()))).first()
+        if staff is not None and staff.wechat_openid != openid:
+            log.info(
+                "staff %s: WeChat openid %s",
+                staff.id,
+                "rebound" if staff.wechat_openid else "bound",
+            )
+            for other in await s.exec(select(Staff).where(Staff.wechat_openid == openid)):
+                other.wechat_openid = None
+            staff.wechat_openid = openid
+            await uow.commit()
+        return signed
+    staff = (
+        await s.exec(select(Staff).where(Staff.wechat_openid == openid, col(Staff.active)))
+    ).first()
+    if staff is None or staff.id is None:
+        raise Unauthorized("首次登录请输入手机号和密码 (first sign-in needs mobile and password)")
+    return auth.token_for(ctx, staff.id, staff.token_version)
+
+
+async def my_children(uow: UnitOfWork, account: GuardianAccount) -> list[MyChildOut]:
+    """Only the account's own children; every read logged (a guardian read)."""
+    ids = await children_of(uow, account)
+    out: list[MyChildOut] = []
+    for sid in ids:
+        student = await uow.session.get(Student, sid)
+        if student is None or not student.active:
+            continue
+        school = await uow.session.get(School, student.school_id)
+        klass = await uow.session.get(SchoolClass, student.class_id)
+        out.append(
+            MyChildOut(
+                student_id=sid,
+                name=student.name,
+                school=school.name if school else "",
+                class_name=klass.name if klass else "",
+            )
+        )
+    access_log.info("guardian read: account %s children %s", account.id, ids)
+    return out

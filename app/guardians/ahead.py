@@ -1,0 +1,92 @@
+"""Absences reported ahead by a signed-in guardian (issue 22 item 3): today (until the
+school's cut-off, default the morning check) or a future range, a reason, symptoms for
+illness. It becomes a pending leave through the leave table the head teacher decides on
+(``requested_by`` ``guardian_account:<id>``), and an unexplained absence it covers sends no
+guardian notice (``notices`` leaves out students with a pending leave). Limits are
+configuration: ``KCBX_GUARDIAN_REPORT_MAX_DAYS`` days at most in one report,
+``KCBX_GUARDIAN_REPORT_AHEAD_DAYS`` ahead at most. A past day, a range beyond the limits, a
+child not the guardian's (404), a range overlapping another leave (409): nothing written."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from app.attendance import leaves_repo
+from app.context import AppContext
+from app.db.models import GuardianAccount, GuardianSettings, LeaveRequest, School, Student
+from app.db.uow import UnitOfWork
+from app.errors import Conflict, FieldProblem, Invalid, NotFound
+from app.guardians.accounts import children_of
+from app.guardians.schemas import ReportAheadIn, ReportAheadOut
+
+access_log = logging.getLogger("kcbx.guardians.access")
+
+
+async def report_ahead(
+    uow: UnitOfWork, ctx: AppContext, account: GuardianAccount, data: ReportAheadIn
+) -> ReportAheadOut:
+    s = uow.session
+    if data.student_id not in await children_of(uow, account):
+        raise NotFound("学生", data.student_id)
+    student = await s.get(Student, data.student_id)
+    school = await s.get(School, student.school_id) if student else None
+    if student is None or school is None:
+        raise NotFound("学生", data.student_id)
+    config = await s.get(GuardianSettings, school.id)
+    now = ctx.clock()
+    zone = ZoneInfo(school.timezone)
+    local = now.astimezone(zone)
+    today = local.date()
+    cutoff = config.report_cutoff if config else school.morning_check
+    problems: list[FieldProblem] = []
+    if data.start_date < today:
+        problems.append(FieldProblem(("body", "start_date"), "不能报告过去的日期 (a past date)"))
+    elif data.start_date == today and local >= datetime.combine(today, cutoff, zone):
+        problems.append(
+            FieldProblem(
+                ("body", "start_date"),
+                f"今天 {cutoff:%H:%M} 后不能再报告,请联系班主任 (past today's cut-off)",
+            )
+        )
+    elif data.start_date > today + timedelta(days=ctx.settings.guardian_report_ahead_days):
+        problems.append(FieldProblem(("body", "start_date"), "报告日期太远 (too far ahead)"))
+    days = (data.end_date - data.start_date).days + 1
+    if days < 1:
+        problems.append(FieldProblem(("body", "end_date"), "结束日期早于开始日期 (before start)"))
+    elif days > ctx.settings.guardian_report_max_days:
+        problems.append(
+            FieldProblem(
+                ("body", "end_date"),
+                f"一次最多报告 {ctx.settings.guardian_report_max_days} 天,更长请联系班主任 "
+                "(beyond the limit per report)",
+            )
+        )
+    ill = data.reason == "ill"
+    if ill and not data.symptoms:
+        problems.append(FieldProblem(("body", "symptoms"), "生病须至少选一项症状 (ill needs one)"))
+    if not ill and data.symptoms:
+        problems.append(FieldProblem(("body", "symptoms"), "仅生病时填写症状 (for ill only)"))
+    if problems:
+        raise Invalid(problems)
+    if await leaves_repo.overlapping(s, student.id or 0, data.start_date, data.end_date):
+        raise Conflict("与已有请假重叠 (overlaps another leave)")
+    leave = LeaveRequest(
+        student_id=student.id or 0,
+        school_id=student.school_id,
+        class_id=student.class_id,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        leave_type="sick" if ill else "personal",
+        reason=("家长报告:" + data.note)[:500] if data.note else "家长报告",
+        onset_at=now if ill else None,
+        symptoms=list(dict.fromkeys(x.value for x in data.symptoms)),
+        status="pending",
+        requested_by=f"guardian_account:{account.id}",
+        created_at=now,
+    )
+    s.add(leave)
+    await uow.commit()
+    access_log.info("guardian %s reported ahead for student %s", account.id, student.id)
+    return ReportAheadOut(leave_id=leave.id or 0, status="pending")
