@@ -223,6 +223,7 @@ async def test_a_failing_job_does_not_stop_the_others_and_health_shows_both(
         "access-log-purge": True,
         "monthly-report-reminders": True,
         "transfer-moves": True,
+        "guardian-notices": True,
     }
     await run_job(ctx, JOBS[0])  # fails again next minute
     health = (await client.get(HEALTH, headers=world.auth("principal"))).json()
