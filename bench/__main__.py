@@ -8,7 +8,7 @@ import sys
 # `make bench` gives, also when started as `python -m bench`.
 os.environ.setdefault("KCBX_ENVIRONMENT", "development")
 
-from bench import attendance, deadlines, delivery, drill, measures, reports, signin
+from bench import attendance, deadlines, delivery, drill, intake_profile, measures, reports, signin
 
 
 def main() -> None:
@@ -36,10 +36,13 @@ def main() -> None:
             asyncio.run(signin.main())
         elif name == "drill":
             asyncio.run(drill.main())
+        elif name == "intake_profile":
+            asyncio.run(intake_profile.main())
         else:
             raise SystemExit(
                 f"unknown benchmark {name!r} "
-                "(known: attendance, deadlines, delivery, reports, measures, signin, drill)"
+                "(known: attendance, deadlines, delivery, reports, measures, signin, drill, "
+                "intake_profile)"
             )
 
 

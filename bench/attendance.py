@@ -25,6 +25,7 @@ import httpx
 from app.domain.calendar import SchoolCalendar, Term, school_date
 from bench.db import dsn, fresh_database, percentile
 from bench.roster import BENCH_KEY, Roster, seed
+from bench.storage import report as storage_report
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = os.environ.get(
@@ -203,6 +204,7 @@ async def main() -> None:
             f"(target >= 0.6), single events {app_s['events_s'] / bare_s['events_s']:.2f}x "
             f"(target >= 0.6)"
         )
+        await storage_report(dsn(URL))
     finally:
         for proc in (app, bare):
             proc.terminate()
