@@ -24,6 +24,7 @@ import httpx
 
 from app.domain.calendar import SchoolCalendar, Term, school_date
 from bench.db import dsn, fresh_database, percentile
+from bench.history import fill as fill_history
 from bench.roster import BENCH_KEY, Roster, seed
 from bench.storage import report as storage_report
 
@@ -40,6 +41,8 @@ SINGLES = int(os.environ.get("BENCH_SINGLES", "2000"))
 APP_PORT = int(os.environ.get("BENCH_APP_PORT", "8701"))
 BARE_PORT = int(os.environ.get("BENCH_BARE_PORT", "8702"))
 WORKERS = os.environ.get("BENCH_WORKERS", "1")
+# School days of history written before the second measurement (0: empty tables only).
+HISTORY_DAYS = int(os.environ.get("BENCH_HISTORY_DAYS", "0"))
 BEIJING = timezone(timedelta(hours=8))
 
 
@@ -189,11 +192,15 @@ async def main() -> None:
         await _load(APP_PORT, batches("dismissal")[:20], key)
         await _load(BARE_PORT, batches("dismissal")[:20], plain)
 
+        async def both(check: str) -> tuple[dict[str, float], dict[str, float]]:
+            """Class batches of one check to the bare server, then to kcbx."""
+            b_wall, b_lat = await _load(BARE_PORT, batches(check), plain)
+            bare = _line("bare FastAPI + asyncpg", total, b_wall, b_lat)
+            a_wall, a_lat = await _load(APP_PORT, batches(check), key)
+            return bare, _line("kcbx intake", total, a_wall, a_lat)
+
         print("class batches (one class's morning check per request):")
-        b_wall, b_lat = await _load(BARE_PORT, batches("morning"), plain)
-        bare_b = _line("bare FastAPI + asyncpg", total, b_wall, b_lat)
-        a_wall, a_lat = await _load(APP_PORT, batches("morning"), key)
-        app_b = _line("kcbx intake", total, a_wall, a_lat)
+        bare_b, app_b = await both("morning")
         print("single events:")
         b_wall, b_lat = await _load(BARE_PORT, singles("noon"), plain)
         bare_s = _line("bare single-row insert", SINGLES, b_wall, b_lat)
@@ -205,6 +212,17 @@ async def main() -> None:
             f"(target >= 0.6)"
         )
         await storage_report(dsn(URL))
+        if HISTORY_DAYS > 0:
+            # The same county with a year behind it: the dismissal check of the same day,
+            # posted as class batches again, to both servers on full tables.
+            await fill_history(dsn(URL), day, HISTORY_DAYS)
+            print(f"class batches on full tables ({HISTORY_DAYS} school days of history):")
+            bare_f, app_f = await both("dismissal")
+            print(
+                f"ratio kcbx / bare, full tables: class batches "
+                f"{app_f['events_s'] / bare_f['events_s']:.2f}x (target >= 0.6)"
+            )
+            await storage_report(dsn(URL))
     finally:
         for proc in (app, bare):
             proc.terminate()

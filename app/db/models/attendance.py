@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from app.db.models.base import bigint_pk, created_field, fk_field
+from app.db.models.base import created_field, fk_field
 from app.db.types import EVENT_ID, UTCDateTime
 
 
@@ -23,8 +23,9 @@ class AttendanceEvent(SQLModel, table=True):
 
     __tablename__ = "attendance_event"
     __table_args__ = (Index("ix_attendance_event_student_day", "student_id", "school_date"),)
-    id: int | None = bigint_pk()
-    event_id: str = Field(sa_type=EVENT_ID, unique=True)  # client-generated UUID
+    # The client-generated UUID is the key: no surrogate id and no second unique index to
+    # store for every event (issue 24, storage per event).
+    event_id: str = Field(sa_type=EVENT_ID, primary_key=True)
     # The first 16 bytes of the content's SHA-256 (app.domain.attendance.fingerprint).
     content_hash: bytes = Field(sa_type=LargeBinary(16))
     student_id: int
