@@ -24,7 +24,9 @@ import httpx
 
 from app.domain.calendar import SchoolCalendar, Term, school_date
 from bench.db import dsn, fresh_database, percentile
+from bench.history import fill as fill_history
 from bench.roster import BENCH_KEY, Roster, seed
+from bench.storage import report as storage_report
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = os.environ.get(
@@ -46,7 +48,10 @@ SMOKE = {
     "BENCH_CONCURRENCY": "4",
     "BENCH_APP_PORT": "8711",
     "BENCH_BARE_PORT": "8712",
+    "BENCH_HISTORY_DAYS": "3",
 }
+# School days of history written before the second measurement (0: empty tables only).
+HISTORY_DAYS = int(os.environ.get("BENCH_HISTORY_DAYS", "0"))
 BEIJING = timezone(timedelta(hours=8))
 
 
@@ -196,11 +201,15 @@ async def main() -> None:
         await _load(APP_PORT, batches("dismissal")[:20], key)
         await _load(BARE_PORT, batches("dismissal")[:20], plain)
 
+        async def both(check: str) -> tuple[dict[str, float], dict[str, float]]:
+            """Class batches of one check to the bare server, then to kcbx."""
+            b_wall, b_lat = await _load(BARE_PORT, batches(check), plain)
+            bare = _line("bare FastAPI + asyncpg", total, b_wall, b_lat)
+            a_wall, a_lat = await _load(APP_PORT, batches(check), key)
+            return bare, _line("kcbx intake", total, a_wall, a_lat)
+
         print("class batches (one class's morning check per request):")
-        b_wall, b_lat = await _load(BARE_PORT, batches("morning"), plain)
-        bare_b = _line("bare FastAPI + asyncpg", total, b_wall, b_lat)
-        a_wall, a_lat = await _load(APP_PORT, batches("morning"), key)
-        app_b = _line("kcbx intake", total, a_wall, a_lat)
+        bare_b, app_b = await both("morning")
         print("single events:")
         b_wall, b_lat = await _load(BARE_PORT, singles("noon"), plain)
         bare_s = _line("bare single-row insert", SINGLES, b_wall, b_lat)
@@ -211,6 +220,18 @@ async def main() -> None:
             f"(goal >= 0.6), single events {app_s['events_s'] / bare_s['events_s']:.2f}x "
             f"(goal >= 0.6)"
         )
+        await storage_report(dsn(URL))
+        if HISTORY_DAYS > 0:
+            # The same county with a year behind it: the dismissal check of the same day,
+            # posted as class batches again, to both servers on full tables.
+            await fill_history(dsn(URL), day, HISTORY_DAYS)
+            print(f"class batches on full tables ({HISTORY_DAYS} school days of history):")
+            bare_f, app_f = await both("dismissal")
+            print(
+                f"ratio kcbx / bare, full tables: class batches "
+                f"{app_f['events_s'] / bare_f['events_s']:.2f}x (goal >= 0.6)"
+            )
+            await storage_report(dsn(URL))
     finally:
         for proc in (app, bare):
             proc.terminate()

@@ -3,7 +3,7 @@ township, their acknowledgement and the township's actions; transfer.moved_at (a
 takes effect on its leaving date)
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import app.db.types
 
 revision: str = "0024"
-down_revision: str | None = "0021"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """return notices: when delivery (送达) was recorded
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0024
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0021"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -116,7 +116,7 @@ def _leave_type_checked(index: int, event: AttendanceEventIn) -> AttendanceEvent
     )
 
 
-def _digest(event: AttendanceEventIn) -> str:
+def _digest(event: AttendanceEventIn) -> bytes:
     return fingerprint(
         student_id=event.student_id,
         school_date=event.school_date,
@@ -219,10 +219,10 @@ async def record_events(
     )
 
     # First occurrence of each event_id in the batch is the one considered.
-    candidates: dict[str, tuple[int, AttendanceEventIn, str, StudentBrief]] = {}
+    candidates: dict[str, tuple[int, AttendanceEventIn, bytes, StudentBrief]] = {}
     # Events refused on today's terms (roster, age, future, calendar), judged after the
     # stored ones are known: idempotency comes first.
-    refused: list[tuple[int, str, str, EventResult]] = []
+    refused: list[tuple[int, str, bytes, EventResult]] = []
     for i, event in parsed:
         eid = str(event.event_id)
         digest = _digest(event)

@@ -98,8 +98,8 @@ async def class_students(session: AsyncSession, class_ids: Collection[int]) -> l
     return await _active_students(session, None, class_ids)
 
 
-async def content_hashes(session: AsyncSession, event_ids: Collection[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
+async def content_hashes(session: AsyncSession, event_ids: Collection[str]) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
     ids = sorted(set(event_ids))
     for i in range(0, len(ids), CHUNK):
         rows = await session.exec(
@@ -120,7 +120,7 @@ async def content_hashes(session: AsyncSession, event_ids: Collection[str]) -> d
 _PG_RECORD_CTE = """
 WITH input AS (
   SELECT * FROM unnest(
-    CAST(:event_id AS VARCHAR[]), CAST(:content_hash AS VARCHAR[]), CAST(:student_id AS INT[]),
+    CAST(:event_id AS UUID[]), CAST(:content_hash AS BYTEA[]), CAST(:student_id AS INT[]),
     CAST(:school_id AS INT[]), CAST(:class_id AS INT[]), CAST(:school_date AS DATE[]),
     CAST(:check AS VARCHAR[]), CAST(:status AS VARCHAR[]), CAST(:leave_type AS VARCHAR[]),
     CAST(:occurred_at AS TIMESTAMPTZ[]), CAST(:note AS VARCHAR[])
@@ -137,7 +137,7 @@ WITH input AS (
     leave_type, occurred_at
 ), best AS (
   SELECT DISTINCT ON (student_id, school_date, "check") * FROM ins
-  ORDER BY student_id, school_date, "check", occurred_at DESC, event_id COLLATE "C" DESC
+  ORDER BY student_id, school_date, "check", occurred_at DESC, event_id DESC
 ), up AS (
   INSERT INTO attendance_mark (student_id, school_id, class_id, school_date, "check", status,
     leave_type, occurred_at, event_id, updated_at)
@@ -150,7 +150,7 @@ WITH input AS (
     school_id = EXCLUDED.school_id
   WHERE EXCLUDED.occurred_at > attendance_mark.occurred_at
      OR (EXCLUDED.occurred_at = attendance_mark.occurred_at
-         AND EXCLUDED.event_id COLLATE "C" > attendance_mark.event_id COLLATE "C")
+         AND EXCLUDED.event_id > attendance_mark.event_id)
 )
 """
 # A mark that is not an absence, on a day an alert still standing counted: a correction
@@ -278,7 +278,8 @@ async def record(
                 policy_schools={r[2] for r in found if r[6]},
                 corrected={r[1] for r in found if r[7]},
             )
-        return Recorded({r[0] for r in found}, hints)
+        # A text statement: the driver hands uuids back as its own type, not as text.
+        return Recorded({str(r[0]) for r in found}, hints)
     inserted = await insert_events(session, [{**r, **recorder} for r in rows])
     winners: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in rows:

@@ -128,8 +128,11 @@ def fingerprint(
     leave_type: LeaveType | None,
     occurred_at: datetime,
     note: str | None,
-) -> str:
-    """What makes two submissions of one ``event_id`` 'the same content'."""
+) -> bytes:
+    """What makes two submissions of one ``event_id`` 'the same content': the first 16 bytes
+    of the SHA-256 of its fields. Only two contents sent with one event id are ever compared,
+    so 128 bits leave a clash at 2^-128 (a second preimage, not a birthday bound); stored as
+    16 bytes rather than 64 hex characters (issue 24: storage per event)."""
     canonical = "\x1f".join(
         (
             str(student_id),
@@ -141,4 +144,4 @@ def fingerprint(
             note or "",
         )
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode()).digest()[:16]

@@ -50,7 +50,9 @@ async def check_intake(checks: Checks, ledger: Ledger, db: AsyncEngine) -> None:
     found = {
         eid: (n, status)
         for eid, n, status in await rows(
-            db, "SELECT event_id, count(*), min(status) FROM attendance_event GROUP BY event_id"
+            db,
+            "SELECT CAST(event_id AS TEXT), count(*), min(status) FROM attendance_event"
+            " GROUP BY event_id",
         )
     }
     twice = [eid for eid, (n, _) in found.items() if n != 1]
@@ -104,7 +106,8 @@ async def check_intake(checks: Checks, ledger: Ledger, db: AsyncEngine) -> None:
     marks = {
         (sid, day.isoformat(), check): eid
         for sid, day, check, eid in await rows(
-            db, 'SELECT student_id, school_date, "check", event_id FROM attendance_mark'
+            db,
+            'SELECT student_id, school_date, "check", CAST(event_id AS TEXT) FROM attendance_mark',
         )
     }
     differ = [k for k, e in standing.items() if marks.get(k) != e["event_id"]]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from app.db.models.base import bigint_pk, created_field, fk_field
-from app.db.types import UTCDateTime
+from app.db.models.base import created_field, fk_field
+from app.db.types import EVENT_ID, UTCDateTime
 
 
 class AttendanceEvent(SQLModel, table=True):
@@ -23,9 +23,11 @@ class AttendanceEvent(SQLModel, table=True):
 
     __tablename__ = "attendance_event"
     __table_args__ = (Index("ix_attendance_event_student_day", "student_id", "school_date"),)
-    id: int | None = bigint_pk()
-    event_id: str = Field(max_length=36, unique=True)  # client-generated UUID
-    content_hash: str = Field(max_length=64)
+    # The client-generated UUID is the key: no surrogate id and no second unique index to
+    # store for every event (issue 24, storage per event).
+    event_id: str = Field(sa_type=EVENT_ID, primary_key=True)
+    # The first 16 bytes of the content's SHA-256 (app.domain.attendance.fingerprint).
+    content_hash: bytes = Field(sa_type=LargeBinary(16))
     student_id: int
     school_id: int
     class_id: int
@@ -56,7 +58,7 @@ class AttendanceMark(SQLModel, table=True):
     status: str = Field(max_length=10)
     leave_type: str | None = Field(default=None, max_length=10)
     occurred_at: datetime = Field(sa_type=UTCDateTime)
-    event_id: str = Field(max_length=36)
+    event_id: str = Field(sa_type=EVENT_ID)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

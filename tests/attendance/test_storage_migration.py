@@ -1,0 +1,103 @@
+"""Migration 0026 (native uuid ids on PostgreSQL, a 16-byte content hash) keeps the events
+and marks stored before it: a school's roll reads the same, the history still lists the event,
+and a client retrying an event it sent before the upgrade is still answered ``duplicate``."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import text
+
+from app.context import AppContext
+from app.db import migrations
+from tests.helpers import TUESDAY, event
+from tests.world import World
+
+URL = "/api/v1/attendance-events"
+
+
+def _old_hash(body: dict[str, object]) -> str:
+    """The content hash as revision 0021 stored it: the SHA-256 of the fields, 64 hex chars."""
+    occurred = datetime.fromisoformat(str(body["occurred_at"]))
+    canonical = "\x1f".join(
+        (
+            str(body["student_id"]),
+            str(body["school_date"]),
+            str(body["check"]),
+            str(body["status"]),
+            "",
+            repr(occurred.timestamp()),
+            "",
+        )
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def test_events_and_marks_stored_before_0026_survive_the_upgrade(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    url = ctx.settings.database_url
+    sid = world.ids["student_A1"]
+    sent = event(sid, "absent", event_id=str(uuid.uuid4()))
+    await ctx.engine.dispose()
+    await asyncio.to_thread(migrations.downgrade, url, "0025")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    occurred = datetime.fromisoformat(str(sent["occurred_at"])).astimezone(UTC)
+    pg = ctx.engine.dialect.name == "postgresql"
+    row = {
+        "e": sent["event_id"],
+        "h": _old_hash(sent),
+        "s": sid,
+        "school": world.ids["school_A"],
+        "klass": world.ids["class_A1"],
+        "d": TUESDAY,
+        "at": occurred if pg else occurred.replace(tzinfo=None),
+        "now": now,
+    }
+    async with ctx.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO attendance_event (event_id, content_hash, student_id, school_id,"
+                ' class_id, school_date, "check", status, occurred_at, recorded_by_kind,'
+                " recorded_by_id, recorded_by_name, received_at) VALUES (:e, :h, :s, :school,"
+                " :klass, :d, 'morning', 'absent', :at, 'staff', 1, 'head_teacher', :now)"
+            ),
+            row,
+        )
+        await conn.execute(
+            text(
+                'INSERT INTO attendance_mark (student_id, school_date, "check", school_id,'
+                " class_id, status, occurred_at, event_id, updated_at) VALUES (:s, :d,"
+                " 'morning', :school, :klass, 'absent', :at, :e, :now)"
+            ),
+            {k: v for k, v in row.items() if k != "h"},
+        )
+    await ctx.engine.dispose()
+    await asyncio.to_thread(migrations.upgrade, url)
+
+    head = world.auth("head_teacher")
+    roll = await client.get(
+        f"/api/v1/classes/{world.ids['class_A1']}/roll?date={TUESDAY}", headers=head
+    )
+    assert {s["student_id"]: s["day_status"] for s in roll.json()["students"]}[sid] == "absent"
+    history = await client.get(
+        f"/api/v1/students/{sid}/attendance-events?start={TUESDAY}&end={TUESDAY}", headers=head
+    )
+    assert [(e["event_id"], e["current"]) for e in history.json()] == [(sent["event_id"], True)]
+
+    again = await client.post(URL, json=sent, headers=head)
+    assert again.status_code == 200, again.text
+    assert again.json()["result"] == "duplicate"
+    other = await client.post(URL, json={**sent, "status": "present"}, headers=head)
+    assert other.status_code == 409, other.text
+    # A later correction still wins over the migrated mark.
+    later = event(sid, "present", at="08:30")
+    assert (await client.post(URL, json=later, headers=head)).status_code == 201
+    roll = await client.get(
+        f"/api/v1/classes/{world.ids['class_A1']}/roll?date={TUESDAY}", headers=head
+    )
+    assert {s["student_id"]: s["day_status"] for s in roll.json()["students"]}[sid] == "present"
