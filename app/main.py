@@ -29,6 +29,7 @@ from app.context import AppContext
 from app.core import logs
 from app.delivery import inbox_routes as inbox
 from app.delivery import routes as delivery
+from app.illness import routes as illness
 from app.jobs import routes as engine_jobs
 from app.jobs import sim_clock
 from app.jobs.runner import EngineRunner
@@ -143,6 +144,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         monthly_reports,
         school_age,
         access_logs,
+        illness,
     )
     for module in modules:
         app.include_router(module.router)

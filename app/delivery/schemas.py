@@ -62,6 +62,8 @@ class WebhookEvent(StrEnum):
     student_suspected_dropout = "student.suspected_dropout"
     student_dropout = "student.dropout"
     return_notice_reported = "return_notice.reported_to_township"
+    # Issue 21: a filed 传染病疫情报告 (payload: app/illness/webhook.py).
+    illness_cluster = "illness.cluster"
 
 
 class DeliverySettingsIn(BaseModel):

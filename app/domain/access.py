@@ -247,6 +247,8 @@ ROLE_RANK: dict[Role, int] = {
     Role.academic_affairs: 10,
     Role.head_teacher: 5,
     Role.subject_teacher: 5,
+    Role.epidemic_reporter: 5,
+    Role.county_health: 15,
 }
 _SUPERUSER_RANK = 1000
 

@@ -12,6 +12,8 @@ class Role(StrEnum):
     academic_affairs = "academic_affairs"
     head_teacher = "head_teacher"
     subject_teacher = "subject_teacher"
+    epidemic_reporter = "epidemic_reporter"  # 疫情报告人 (issue 21: the school doctor or named)
+    county_health = "county_health"  # 县卫生健康/疾控联络人 (receives illness reports)
 
 
 class ScopeType(StrEnum):
@@ -27,6 +29,8 @@ ROLE_SCOPE: dict[Role, ScopeType] = {
     Role.academic_affairs: ScopeType.school,
     Role.head_teacher: ScopeType.class_,
     Role.subject_teacher: ScopeType.class_,
+    Role.epidemic_reporter: ScopeType.school,
+    Role.county_health: ScopeType.county,
 }
 
 ROLE_LABELS: dict[Role, str] = {
@@ -36,6 +40,8 @@ ROLE_LABELS: dict[Role, str] = {
     Role.academic_affairs: "教务处",
     Role.head_teacher: "班主任",
     Role.subject_teacher: "任课教师",
+    Role.epidemic_reporter: "疫情报告人",
+    Role.county_health: "县卫生健康联络人",
 }
 
 # Roles that manage a whole school's roster: classes, students, staff of that school.
@@ -49,6 +55,7 @@ NEXT_UP: dict[Role, Role] = {
     Role.academic_affairs: Role.vice_principal,
     Role.vice_principal: Role.principal,
     Role.principal: Role.county_admin,
+    Role.epidemic_reporter: Role.principal,
 }
 
 VACANCY_REASON = "岗位空缺"

@@ -24,6 +24,7 @@ from app.attendance.reminders import remind_missing_rolls
 from app.casework.care_reminders import remind_mentors
 from app.casework.return_notices import check_overdue_notices
 from app.context import AppContext
+from app.illness import clusters as illness_clusters
 from app.jobs import repository as engine_jobs
 from app.org.repository import active_school_ids
 from app.reports.measures import compute_all as compute_measures
@@ -79,6 +80,7 @@ JOBS: tuple[Job, ...] = (
     Job("care-reminders", "关爱联系提醒", 3600, care_reminders),
     Job("absence-measures", "缺勤率与间歇性缺勤统计", 3600, compute_measures),
     Job("access-log-purge", "访问日志清理", 3600, access_log_purge),
+    Job("illness-overdue", "疫情报告逾期上报", 60, illness_clusters.escalate_overdue),
 )
 # The deadline sweep's row: each failure, and a success at most every 30 s per engine.
 SWEEP_JOB = "deadline-sweep"

@@ -27,6 +27,13 @@ from app.db.models.delivery import (
     WebhookSubscription,
 )
 from app.db.models.dropout_status import DropoutStatusPeriod
+from app.db.models.illness import (
+    IllnessAlert,
+    IllnessRecord,
+    IllnessReport,
+    IllnessRule,
+    ReturnCertificate,
+)
 from app.db.models.legal import ReturnNotice
 from app.db.models.monthly_report import MonthlyReport
 from app.db.models.patterns import AbsenceMeasure, LeftSchoolAlert
@@ -74,6 +81,10 @@ __all__ = [
     "Grade",
     "Guardian",
     "HomeVisit",
+    "IllnessAlert",
+    "IllnessRecord",
+    "IllnessReport",
+    "IllnessRule",
     "LeaveRequest",
     "LeftSchoolAlert",
     "MentorAssignment",
@@ -83,6 +94,7 @@ __all__ = [
     "ParentContact",
     "PersuasionTalk",
     "RateBucket",
+    "ReturnCertificate",
     "ReturnNotice",
     "ReturnPlan",
     "School",

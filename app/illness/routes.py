@@ -1,0 +1,76 @@
+"""因病缺勤 surveillance over HTTP (issue 21)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.api.deps import Ctx, CurrentActor, Uow
+from app.core.types import Id, SchoolDate
+from app.illness import alerts, register
+from app.illness.schemas import (
+    FollowUpIn,
+    IllnessAlertOut,
+    IllnessReportIn,
+    IllnessReportOut,
+    RegisterEntryOut,
+    RegisterOut,
+)
+
+router = APIRouter(prefix="/api/v1/illness", tags=["因病缺勤 Illness"])
+
+
+@router.get(
+    "/register",
+    summary="因病缺勤登记 (illness register: the roll's illness absences and sick leave)",
+    description="症状、发病时间、诊断仅疫情报告人、校长、本班班主任、县卫生健康联络人可见,"
+    "其他人看到的条目 `masked`。",
+)
+async def get_register(
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    school_id: Id,
+    start: SchoolDate,
+    end: SchoolDate,
+    class_id: Id | None = None,
+) -> RegisterOut:
+    return await register.register(
+        uow, ctx, actor, school_id=school_id, class_id=class_id, start=start, end=end
+    )
+
+
+@router.post(
+    "/records/{record_id}/follow-up",
+    summary="病因追查 (the head teacher's follow-up of an illness absence)",
+)
+async def follow_up(
+    record_id: Id, data: FollowUpIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> RegisterEntryOut:
+    return await register.follow_up(uow, ctx, actor, record_id, data)
+
+
+@router.get("/alerts", summary="疫情预警 (illness cluster alerts)")
+async def list_alerts(
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    school_id: Id | None = None,
+    county_id: Id | None = None,
+) -> list[IllnessAlertOut]:
+    return await alerts.list_alerts(uow, ctx, actor, school_id=school_id, county_id=county_id)
+
+
+@router.get("/alerts/{alert_id}", summary="疫情预警详情")
+async def get_alert(alert_id: Id, uow: Uow, actor: CurrentActor) -> IllnessAlertOut:
+    return await alerts.get_alert(uow, actor, alert_id)
+
+
+@router.post(
+    "/alerts/{alert_id}/report",
+    status_code=status.HTTP_201_CREATED,
+    summary="提交传染病疫情报告 (file the report: stored, webhook illness.cluster)",
+)
+async def report(
+    alert_id: Id, data: IllnessReportIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> IllnessReportOut:
+    return await alerts.report(uow, ctx, actor, alert_id, data)
