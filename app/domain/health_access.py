@@ -49,6 +49,10 @@ def can_read_school_illness(actor: Actor, county_id: int, school_id: int) -> boo
     )
 
 
+def can_read_county_illness(actor: Actor, county_id: int) -> bool:
+    return actor.superuser or county_id in actor.county_ids or is_health_contact(actor, county_id)
+
+
 def can_see_health(actor: Actor, county_id: int, school_id: int, class_id: int) -> bool:
     if actor.kind is ActorKind.api_key:
         return False

@@ -77,11 +77,7 @@ async def list_alerts(
             raise NotFound("学校", school_id)
         rows = await repo.alerts_of(uow.session, [school_id], None)
     elif county_id is not None:
-        if not (
-            actor.superuser
-            or county_id in actor.county_ids
-            or health.is_health_contact(actor, county_id)
-        ):
+        if not health.can_read_county_illness(actor, county_id):
             raise NotFound("县", county_id)
         rows = await repo.alerts_of(uow.session, None, county_id)
     else:

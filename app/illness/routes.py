@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
+from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
+from app.core.report_files import ReportFormat
 from app.core.types import Id, SchoolDate
-from app.illness import alerts, register
+from app.illness import alerts, register, summary
 from app.illness.schemas import (
+    CountySummaryOut,
     FollowUpIn,
     IllnessAlertOut,
     IllnessReportIn,
     IllnessReportOut,
     RegisterEntryOut,
     RegisterOut,
+    SummaryOut,
 )
+from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
 
 router = APIRouter(prefix="/api/v1/illness", tags=["因病缺勤 Illness"])
 
@@ -74,3 +79,44 @@ async def report(
     alert_id: Id, data: IllnessReportIn, uow: Uow, ctx: Ctx, actor: CurrentActor
 ) -> IllnessReportOut:
     return await alerts.report(uow, ctx, actor, alert_id, data)
+
+
+@router.get(
+    "/summary",
+    summary="因病缺勤日报 (班级汇总表 today and the last 3 school days by symptom; 零报告)",
+    description="仅人数,不含学生姓名;学校管理者、疫情报告人、县教育局、县卫生健康联络人可查看。",
+    response_model=SummaryOut,
+    responses=XLSX_RESPONSES,
+)
+async def school_summary(
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    school_id: Id,
+    day: SchoolDate,
+    format: Format = ReportFormat.json,
+) -> SummaryOut | Response:
+    out = await summary.school_summary(uow, ctx, actor, school_id, day)
+    if format is ReportFormat.xlsx:
+        return xlsx_file(summary.school_summary_xlsx(out))
+    return out
+
+
+@router.get(
+    "/county-summary",
+    summary="全县因病缺勤日报 (every school's summary)",
+    response_model=CountySummaryOut,
+    responses=XLSX_RESPONSES,
+)
+async def county_summary(
+    uow: Uow,
+    ctx: Ctx,
+    actor: CurrentActor,
+    county_id: Id,
+    day: SchoolDate,
+    format: Format = ReportFormat.json,
+) -> CountySummaryOut | Response:
+    out = await summary.county_summary(uow, ctx, actor, county_id, day)
+    if format is ReportFormat.xlsx:
+        return xlsx_file(summary.county_summary_xlsx(out))
+    return out
