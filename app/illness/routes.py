@@ -8,8 +8,10 @@ from fastapi.responses import Response
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.report_files import ReportFormat
 from app.core.types import Id, SchoolDate
-from app.illness import alerts, register, summary
+from app.illness import alerts, certificates, register, summary
 from app.illness.schemas import (
+    CertificateIn,
+    CertificateOut,
     CountySummaryOut,
     FollowUpIn,
     IllnessAlertOut,
@@ -17,6 +19,7 @@ from app.illness.schemas import (
     IllnessReportOut,
     RegisterEntryOut,
     RegisterOut,
+    ReturnOut,
     SummaryOut,
 )
 from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
@@ -120,3 +123,24 @@ async def county_summary(
     if format is ReportFormat.xlsx:
         return xlsx_file(summary.county_summary_xlsx(out))
     return out
+
+
+@router.post(
+    "/records/{record_id}/certificate",
+    status_code=status.HTTP_201_CREATED,
+    summary="登记复课证明 (record the return-to-school certificate)",
+)
+async def record_certificate(
+    record_id: Id, data: CertificateIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> CertificateOut:
+    return await certificates.record_certificate(uow, ctx, actor, record_id, data)
+
+
+@router.get(
+    "/returns-without-certificate",
+    summary="返校未交复课证明名单 (children back from illness without a certificate)",
+)
+async def returns_without_certificate(
+    uow: Uow, ctx: Ctx, actor: CurrentActor, school_id: Id
+) -> list[ReturnOut]:
+    return await certificates.without_certificate(uow, ctx, actor, school_id)

@@ -222,6 +222,7 @@ async def test_a_failing_job_does_not_stop_the_others_and_health_shows_both(
         "absence-measures": True,
         "access-log-purge": True,
         "illness-overdue": True,
+        "illness-certificates": True,
     }
     await run_job(ctx, JOBS[0])  # fails again next minute
     health = (await client.get(HEALTH, headers=world.auth("principal"))).json()
