@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 from fastapi.responses import Response
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.report_files import ReportFormat
 from app.core.types import Id, SchoolDate
-from app.illness import alerts, certificates, register, summary
+from app.illness import alerts, certificates, register, rules, summary
 from app.illness.schemas import (
     CertificateIn,
     CertificateOut,
@@ -20,9 +22,15 @@ from app.illness.schemas import (
     RegisterEntryOut,
     RegisterOut,
     ReturnOut,
+    RuleIn,
+    RuleOut,
     SummaryOut,
 )
 from app.reports.files import XLSX_RESPONSES, Format, xlsx_file
+
+RuleCode = Annotated[
+    str, Path(pattern=r"^[a-z0-9_]{1,40}$", description="规则代码 (a default's code replaces it)")
+]
 
 router = APIRouter(prefix="/api/v1/illness", tags=["因病缺勤 Illness"])
 
@@ -144,3 +152,18 @@ async def returns_without_certificate(
     uow: Uow, ctx: Ctx, actor: CurrentActor, school_id: Id
 ) -> list[ReturnOut]:
     return await certificates.without_certificate(uow, ctx, actor, school_id)
+
+
+@router.get("/counties/{county_id}/rules", summary="聚集性疫情规则 (the county's cluster rules)")
+async def list_rules(county_id: Id, uow: Uow, actor: CurrentActor) -> list[RuleOut]:
+    return await rules.list_rules(uow, actor, county_id)
+
+
+@router.put(
+    "/counties/{county_id}/rules/{code}",
+    summary="设置聚集性疫情规则 (add a rule, or replace or switch off a default by its code)",
+)
+async def put_rule(
+    county_id: Id, code: RuleCode, data: RuleIn, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> RuleOut:
+    return await rules.put_rule(uow, ctx, actor, county_id, code, data)

@@ -18,7 +18,6 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), 
 Line100 = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), SafeLine
 ]
-RuleCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
 
 
 class RegisterSource(StrEnum):
