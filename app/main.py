@@ -32,6 +32,7 @@ from app.delivery import inbox_routes as inbox
 from app.delivery import routes as delivery
 from app.guardians import account_routes as guardian_accounts
 from app.guardians import routes as guardians
+from app.illness import routes as illness
 from app.jobs import routes as engine_jobs
 from app.jobs import sim_clock
 from app.jobs.runner import EngineRunner
@@ -149,6 +150,7 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
         access_logs,
         guardians,
         guardian_accounts,
+        illness,
     )
     for module in modules:
         app.include_router(module.router)

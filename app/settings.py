@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     # last 45 days of it (a call "within 1 hour" of a two-month-old absence helps nobody).
     # Older is rejected as ``too_old``. See README, "Rolls synced late".
     attendance_backfill_days: int = Field(default=90, ge=1, le=366)
+    # Issue 21, 因病缺勤: a return after this many school days of illness (or any notifiable
+    # disease) needs a 复课证明; an open cluster alert absorbs later cases this many school
+    # days after the day it was raised.
+    illness_certificate_days: int = Field(default=3, ge=1, le=60)
+    illness_absorb_school_days: int = Field(default=3, ge=0, le=30)
     # How long after a check's time the roll counts as not taken (the engine reminds then).
     roll_grace_minutes: int = Field(default=30, ge=0)
 

@@ -312,7 +312,7 @@ def recipient_scope(role: Role, *, county_id: int, school_id: int, class_id: int
     """The id that decides who holds ``role`` for a student (see ``recipients``)."""
     if role in (Role.head_teacher, Role.subject_teacher):
         return class_id
-    if role is Role.county_admin:
+    if role in (Role.county_admin, Role.county_health):
         return county_id
     return school_id
 
@@ -328,7 +328,7 @@ async def recipients(
     )
     if role in (Role.head_teacher, Role.subject_teacher):
         stmt = stmt.where(StaffRole.class_id == class_id)
-    elif role is Role.county_admin:
+    elif role in (Role.county_admin, Role.county_health):
         stmt = stmt.where(StaffRole.county_id == county_id)
     else:
         stmt = stmt.where(StaffRole.school_id == school_id)

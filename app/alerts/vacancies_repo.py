@@ -13,6 +13,9 @@ from app.db.models import School, SchoolClass, Staff, StaffRole
 from app.domain.roles import Role
 
 SCHOOL_ROLES = (Role.principal, Role.vice_principal, Role.academic_affairs)
+# Roles every school must fill: the managers, and the 疫情报告人 GB 28932-2012 requires (issue
+# 21; the managers hear of its vacancy, the role itself receives no vacancy notice).
+REQUIRED_SCHOOL_ROLES = (*SCHOOL_ROLES, Role.epidemic_reporter)
 
 
 @dataclass
@@ -49,7 +52,7 @@ async def vacancies(session: AsyncSession, school_ids: Collection[int]) -> list[
         if role == Role.head_teacher.value and class_id is not None:
             headed.add(class_id)
     for sid, v in out.items():
-        v.roles = [r for r in SCHOOL_ROLES if (sid, r.value) not in school_roles]
+        v.roles = [r for r in REQUIRED_SCHOOL_ROLES if (sid, r.value) not in school_roles]
     classes = await session.exec(
         select(SchoolClass.id, SchoolClass.school_id, class_label())
         .where(col(SchoolClass.school_id).in_(list(out)), col(SchoolClass.active))

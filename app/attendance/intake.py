@@ -36,6 +36,7 @@ from app.domain import access
 from app.domain.access import Actor
 from app.domain.attendance import Mark, fingerprint
 from app.domain.students import StudentBrief
+from app.illness import roll as illness_roll
 
 _EVENT = TypeAdapter(AttendanceEventIn)
 _UNKNOWN_STUDENT = "学生不存在或不在您的权限范围内 (unknown student)"
@@ -298,6 +299,10 @@ async def record_events(
     )
     await partial_days.react(
         uow, ctx, [(r["student_id"], r["school_date"], r["check"], r["status"]) for r in fresh]
+    )
+    # Issue 21: the day is decided; illness surveillance takes the accepted events.
+    await illness_roll.after_roll(
+        uow, ctx, actor, [(candidates[eid][1], candidates[eid][3]) for eid in inserted]
     )
     await uow.commit()
 

@@ -25,6 +25,11 @@ SYMPTOM_LABELS: dict[Symptom, str] = {
     Symptom.vomiting: "呕吐",
     Symptom.headache: "头痛",
     Symptom.other: "其他",
+    Symptom.parotid_swelling: "腮腺肿大",
+    Symptom.abdominal_pain: "腹痛",
+    Symptom.dizziness: "头晕",
+    Symptom.fatigue: "乏力",
+    Symptom.conjunctival_congestion: "结膜充血",
 }
 
 REASON_MAX = 500  # the columns' length

@@ -7,12 +7,13 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
 
 from app.api.problems import FieldError, ValidationProblem
 from app.core.local_times import LocalTimes
 from app.core.types import Instant, RefId, Row, SchoolDate, TextStr
 from app.domain.attendance import Check, DayStatus, LeaveType, Mark
+from app.illness.roll_schemas import IllnessAtRollIn, illness_problem
 
 
 class AttendanceEventIn(BaseModel):  # an input: no access-log hook on the intake path
@@ -46,6 +47,27 @@ class AttendanceEventIn(BaseModel):  # an input: no access-log hook on the intak
     )
     occurred_at: Instant = Field(description="点名时间,须带时区偏移 (with UTC offset)")
     note: TextStr | None = Field(default=None, max_length=500)
+    # Issue 21: 因病缺勤 at the roll. Validated only when sent, so the hot path pays nothing.
+    illness: IllnessAtRollIn | None = Field(
+        default=None,
+        description="因病缺勤/因病离校:status 须为 leave、leave_type 为 sick",
+    )
+
+    @field_validator("illness")
+    @classmethod
+    def _illness_fits(
+        cls, value: IllnessAtRollIn | None, info: ValidationInfo
+    ) -> IllnessAtRollIn | None:
+        if value is not None:
+            problem = illness_problem(
+                value,
+                info.data.get("status"),
+                info.data.get("leave_type"),
+                info.data.get("occurred_at"),
+            )
+            if problem is not None:
+                raise ValueError(problem)
+        return value
 
     def leave_type_problem(self) -> str | None:
         """Checked by the intake rather than a model validator: a Python validator per event

@@ -69,6 +69,8 @@ class WebhookEvent(StrEnum):
     # The township's action on a report (payload as above) and a report raised to the county.
     township_action = "township.action_recorded"
     township_raised = "township_report.raised_to_county"
+    # Issue 21: a filed 传染病疫情报告 (payload: app/illness/webhook.py).
+    illness_cluster = "illness.cluster"
 
 
 class DeliverySettingsIn(BaseModel):

@@ -474,6 +474,72 @@ TOPICS: dict[str, Topic] = {
             ),
         }
     ),
+    # Issue 21: illness clusters. The text names no child (it may reach a group robot): the
+    # students, symptoms and onsets are in the app, for those allowed to see them.
+    "illness.alert": Topic(
+        {
+            "zh": Wording(
+                "疫情预警",
+                "{reason}",
+                "因病缺勤达到聚集性疫情报告标准,请核实并在截止时间前向疾控和教育局报告。",
+                "在系统中查看病例并提交传染病疫情报告",
+            ),
+            "en": Wording(
+                "Illness cluster",
+                "Illness cluster: {reason}",
+                "Illness absences meet a cluster rule: verify and report before the due time.",
+                "Open the cases and file the outbreak report",
+            ),
+        }
+    ),
+    "illness.cluster": Topic(
+        {
+            "zh": Wording(
+                "传染病疫情报告",
+                "传染病疫情报告:{school}",
+                "学校已提交聚集性疫情报告,病例明细见数据。",
+                "核实并按规定处置",
+            ),
+            "en": Wording(
+                "Outbreak report",
+                "Outbreak report: {school}",
+                "The school filed an illness cluster report; the cases are in the data.",
+                "Verify and respond as the rules require",
+            ),
+        }
+    ),
+    "illness.overdue": Topic(
+        {
+            "zh": Wording(
+                "疫情报告逾期",
+                "{reason}",
+                "学校未在规定时间内报告聚集性疫情。",
+                "督促学校立即报告",
+            ),
+            "en": Wording(
+                "Illness report overdue",
+                "Illness report overdue: {reason}",
+                "The school did not report an illness cluster in time.",
+                "See that the school reports at once",
+            ),
+        }
+    ),
+    "illness.no_certificate": Topic(
+        {
+            "zh": Wording(
+                "复课证明待查验",
+                "{reason}",
+                "以下学生因病缺勤后返校,尚未登记复课证明。",
+                "查验并登记复课证明",
+            ),
+            "en": Wording(
+                "Return certificates missing",
+                "Return certificates missing: {reason}",
+                "These students are back after an illness absence without a certificate on file.",
+                "Check and record their certificates",
+            ),
+        }
+    ),
     "task.overdue": Topic(
         {
             "zh": Wording("任务逾期", "任务逾期:{who}", "{student}同学:{reason}。", "督促尽快完成"),

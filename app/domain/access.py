@@ -258,6 +258,8 @@ ROLE_RANK: dict[Role, int] = {
     Role.head_teacher: 5,
     Role.subject_teacher: 5,
     Role.township_officer: 5,
+    Role.epidemic_reporter: 5,
+    Role.county_health: 15,
 }
 _SUPERUSER_RANK = 1000
 

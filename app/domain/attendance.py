@@ -73,6 +73,12 @@ class Symptom(StrEnum):
     vomiting = "vomiting"  # 呕吐
     headache = "headache"  # 头痛
     other = "other"
+    # The rest of the WS/T 772-2020 list (issue 21).
+    parotid_swelling = "parotid_swelling"  # 腮腺肿大
+    abdominal_pain = "abdominal_pain"  # 腹痛
+    dizziness = "dizziness"  # 头晕
+    fatigue = "fatigue"  # 乏力
+    conjunctival_congestion = "conjunctival_congestion"  # 结膜充血
 
 
 class DayStatus(StrEnum):

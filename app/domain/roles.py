@@ -14,6 +14,8 @@ class Role(StrEnum):
     subject_teacher = "subject_teacher"
     # 乡镇人民政府: receives the return notices reported to its 乡镇 (app/casework/township.py)
     township_officer = "township_officer"
+    epidemic_reporter = "epidemic_reporter"  # 疫情报告人 (issue 21: the school doctor or named)
+    county_health = "county_health"  # 县卫生健康/疾控联络人 (receives illness reports)
 
 
 class ScopeType(StrEnum):
@@ -31,6 +33,8 @@ ROLE_SCOPE: dict[Role, ScopeType] = {
     Role.head_teacher: ScopeType.class_,
     Role.subject_teacher: ScopeType.class_,
     Role.township_officer: ScopeType.township,
+    Role.epidemic_reporter: ScopeType.school,
+    Role.county_health: ScopeType.county,
 }
 
 ROLE_LABELS: dict[Role, str] = {
@@ -41,6 +45,8 @@ ROLE_LABELS: dict[Role, str] = {
     Role.head_teacher: "班主任",
     Role.subject_teacher: "任课教师",
     Role.township_officer: "乡镇人民政府",
+    Role.epidemic_reporter: "疫情报告人",
+    Role.county_health: "县卫生健康联络人",
 }
 
 # Roles that manage a whole school's roster: classes, students, staff of that school.
@@ -54,6 +60,7 @@ NEXT_UP: dict[Role, Role] = {
     Role.academic_affairs: Role.vice_principal,
     Role.vice_principal: Role.principal,
     Role.principal: Role.county_admin,
+    Role.epidemic_reporter: Role.principal,
 }
 
 VACANCY_REASON = "岗位空缺"

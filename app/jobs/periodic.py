@@ -25,6 +25,8 @@ from app.casework.care_reminders import remind_mentors
 from app.casework.return_notices import check_overdue_notices
 from app.context import AppContext
 from app.guardians.notices import send_guardian_notices
+from app.illness import certificates as illness_certificates
+from app.illness import clusters as illness_clusters
 from app.jobs import repository as engine_jobs
 from app.org.repository import active_school_ids
 from app.reports.measures import compute_all as compute_measures
@@ -80,6 +82,13 @@ async def access_log_purge(ctx: AppContext) -> object:
     return await access_logs.purge(ctx)
 
 
+async def illness_certificates_job(ctx: AppContext) -> object:
+    # Children back from illness without a 复课证明: the 疫情报告人 hears once a school day.
+    async with ctx.uow() as uow:
+        schools = await active_school_ids(uow.session)
+    return await illness_certificates.remind(ctx, schools)
+
+
 JOBS: tuple[Job, ...] = (
     Job("roll-reminders", "未点名提醒", 60, roll_reminders),
     Job("left-school-overdue", "离校未归联系超时", 60, escalate_overdue),
@@ -92,6 +101,8 @@ JOBS: tuple[Job, ...] = (
     Job("monthly-report-reminders", "月报逾期提醒", 3600, monthly_report_reminders),
     Job("transfer-moves", "转学离校日生效", 60, move_due_transfers),
     Job("guardian-notices", "家长未到校通知", 60, send_guardian_notices),
+    Job("illness-overdue", "疫情报告逾期上报", 60, illness_clusters.escalate_overdue),
+    Job("illness-certificates", "复课证明提醒", 600, illness_certificates_job),
 )
 # The deadline sweep's row: each failure, and a success at most every 30 s per engine.
 SWEEP_JOB = "deadline-sweep"

@@ -224,6 +224,8 @@ async def test_a_failing_job_does_not_stop_the_others_and_health_shows_both(
         "monthly-report-reminders": True,
         "transfer-moves": True,
         "guardian-notices": True,
+        "illness-overdue": True,
+        "illness-certificates": True,
     }
     await run_job(ctx, JOBS[0])  # fails again next minute
     health = (await client.get(HEALTH, headers=world.auth("principal"))).json()

@@ -37,6 +37,13 @@ from app.db.models.guardians import (
     GuardianOptOut,
     GuardianSettings,
 )
+from app.db.models.illness import (
+    IllnessAlert,
+    IllnessRecord,
+    IllnessReport,
+    IllnessRule,
+    ReturnCertificate,
+)
 from app.db.models.legal import ReturnNotice
 from app.db.models.monthly_report import MonthlyReport
 from app.db.models.patterns import AbsenceMeasure, LeftSchoolAlert
@@ -93,6 +100,10 @@ __all__ = [
     "GuardianOptOut",
     "GuardianSettings",
     "HomeVisit",
+    "IllnessAlert",
+    "IllnessRecord",
+    "IllnessReport",
+    "IllnessRule",
     "LeaveRequest",
     "LeftSchoolAlert",
     "MentorAssignment",
@@ -102,6 +113,7 @@ __all__ = [
     "ParentContact",
     "PersuasionTalk",
     "RateBucket",
+    "ReturnCertificate",
     "ReturnNotice",
     "ReturnPlan",
     "School",

@@ -1,0 +1,156 @@
+"""因病缺勤 surveillance: the symptoms and diseases, the cluster rules as data, and the cluster
+detector (WS/T 772-2020; 学校和托幼机构传染病疫情报告工作规范 2006).
+
+Decisions:
+- a case counts on one school day: the day the child was first absent (or sent home) for the
+  illness; a student counts once per rule and window however many cases they have;
+- a case matches a rule when it shares a symptom with the rule's symptom set (an empty set
+  means any symptom), or, for a disease rule, when its diagnosis is the rule's disease;
+- a window is ``window_days`` consecutive *school* days ending on the day looked at: the
+  calendar's days off do not break "3 consecutive school days";
+- the detector is a pure function of (rules, cases, school days, the day): it answers each
+  rule met, per scope (class, grade or school), with the students that met it. Whether a hit
+  opens an alert or joins an open one is the caller's business (the alert's key).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+
+class Disease(StrEnum):
+    """Diagnoses the school rules name; all but ``other`` are notifiable (法定传染病)."""
+
+    hfmd = "hfmd"  # 手足口病
+    influenza = "influenza"  # 流行性感冒
+    chickenpox = "chickenpox"  # 水痘
+    mumps = "mumps"  # 流行性腮腺炎
+    measles = "measles"  # 麻疹
+    norovirus = "norovirus"  # 诺如病毒感染
+    other = "other"  # 其他(非法定传染病)
+
+
+DISEASE_LABELS: dict[Disease, str] = {
+    Disease.hfmd: "手足口病",
+    Disease.influenza: "流行性感冒",
+    Disease.chickenpox: "水痘",
+    Disease.mumps: "流行性腮腺炎",
+    Disease.measles: "麻疹",
+    Disease.norovirus: "诺如病毒感染",
+    Disease.other: "其他",
+}
+
+
+def notifiable(disease: Disease | None) -> bool:
+    return disease is not None and disease is not Disease.other
+
+
+class Scope(StrEnum):
+    class_ = "class"
+    grade = "grade"
+    school = "school"
+
+
+SCOPE_LABELS = {Scope.class_: "班级", Scope.grade: "年级", Scope.school: "全校"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    scope: Scope
+    count: int  # at least this many students
+    window_days: int  # within this many consecutive school days
+    symptoms: frozenset[str] = frozenset()  # any of these; empty: any symptom
+    disease: Disease | None = None  # a disease rule counts diagnosed cases only
+    deadline_hours: int = 24
+
+    def matches(self, case: Case) -> bool:
+        if self.disease is not None:
+            return case.disease is self.disease
+        return not self.symptoms or bool(self.symptoms & case.symptoms)
+
+
+@dataclass(frozen=True)
+class Case:
+    student_id: int
+    school_id: int
+    grade_id: int
+    class_id: int
+    day: date  # the school day the illness absence began
+    symptoms: frozenset[str]
+    disease: Disease | None = None
+
+    def scope_id(self, scope: Scope) -> int:
+        if scope is Scope.class_:
+            return self.class_id
+        if scope is Scope.grade:
+            return self.grade_id
+        return self.school_id
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule: Rule
+    scope_id: int
+    window_start: date  # the first school day of the window met
+    day: date  # the day looked at (the window's last school day)
+    students: tuple[int, ...]  # sorted
+
+
+_RESPIRATORY = frozenset({"fever", "cough", "sore_throat"})
+_GASTRO = frozenset({"diarrhoea", "vomiting", "abdominal_pain"})
+
+# The issue's defaults: ≥3 similar-symptom cases in a class on one day, ≥5 within 3
+# consecutive school days; and the disease-specific school thresholds health commissions
+# publish. "Similar" is one of the symptom groups below.
+DEFAULT_RULES: tuple[Rule, ...] = (
+    Rule("resp_1d", "呼吸道症状 班级单日≥3", Scope.class_, 3, 1, _RESPIRATORY),
+    Rule("resp_3d", "呼吸道症状 班级3个上学日≥5", Scope.class_, 5, 3, _RESPIRATORY),
+    Rule("gi_1d", "消化道症状 班级单日≥3", Scope.class_, 3, 1, _GASTRO),
+    Rule("gi_3d", "消化道症状 班级3个上学日≥5", Scope.class_, 5, 3, _GASTRO),
+    Rule("rash_1d", "皮疹 班级单日≥3", Scope.class_, 3, 1, frozenset({"rash"})),
+    Rule("rash_3d", "皮疹 班级3个上学日≥5", Scope.class_, 5, 3, frozenset({"rash"})),
+    Rule("hfmd_class", "手足口病 班级7日≥2", Scope.class_, 2, 7, disease=Disease.hfmd),
+    Rule("hfmd_school", "手足口病 全校7日≥5", Scope.school, 5, 7, disease=Disease.hfmd),
+    Rule("ili_school", "流感样病例 全校7日≥10", Scope.school, 10, 7, disease=Disease.influenza),
+    Rule("varicella", "水痘 全校7日≥5", Scope.school, 5, 7, disease=Disease.chickenpox),
+    Rule("mumps", "流行性腮腺炎 全校7日≥5", Scope.school, 5, 7, disease=Disease.mumps),
+    Rule("measles", "麻疹 全校10日≥2", Scope.school, 2, 10, disease=Disease.measles),
+    Rule("norovirus", "诺如病毒 全校7日≥10", Scope.school, 10, 7, disease=Disease.norovirus),
+)
+
+
+def window(school_days: Sequence[date], day: date, days: int) -> list[date]:
+    """The ``days`` school days ending on ``day`` (fewer at the calendar's start);
+    ``school_days`` ascending. A day that is no school day has no window."""
+    if day not in school_days:
+        return []
+    end = school_days.index(day) + 1
+    return list(school_days[max(0, end - days) : end])
+
+
+def detect(
+    rules: Iterable[Rule], cases: Iterable[Case], school_days: Sequence[date], day: date
+) -> list[Hit]:
+    """Every rule met on ``day``, per scope: the distinct students with a matching case in the
+    rule's window of school days ending on ``day``, when they are at least ``count``."""
+    cases = list(cases)
+    hits: list[Hit] = []
+    for rule in rules:
+        days = window(school_days, day, rule.window_days)
+        if not days:
+            continue
+        start, inside = days[0], set(days)
+        by_scope: dict[int, set[int]] = defaultdict(set)
+        for case in cases:
+            if case.day in inside and rule.matches(case):
+                by_scope[case.scope_id(rule.scope)].add(case.student_id)
+        for scope_id, students in sorted(by_scope.items()):
+            if len(students) >= rule.count:
+                hits.append(Hit(rule, scope_id, start, day, tuple(sorted(students))))
+    return hits
