@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from app.core.local_times import LocalTimes
 from app.core.types import SafeText, Schema, SchoolDate
 
 
@@ -57,7 +58,7 @@ class RaiseIn(Schema):
     reason: Note = Field(description="提请县教育局的原因", examples=["监护人拒不改正,提请县教育局"])
 
 
-class ActionOut(Schema):
+class ActionOut(LocalTimes, Schema):
     id: int
     kind: ActionKind
     kind_label: str
@@ -68,7 +69,7 @@ class ActionOut(Schema):
     recorded_at: datetime
 
 
-class TownshipReportOut(Schema):
+class TownshipReportOut(LocalTimes, Schema):
     id: int
     notice_id: int
     notice_number: str = Field(description="返校通知书编号")

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from app.core.local_times import LocalTimes
 from app.core.types import Id, SafeLine, SafeText, Schema, SchoolDate
 from app.domain.attendance import Symptom
 from app.domain.illness import Disease, Scope
@@ -30,7 +31,7 @@ class SymptomLabel(Schema):
     label: str
 
 
-class RegisterEntryOut(Schema):
+class RegisterEntryOut(LocalTimes, Schema):
     """One illness absence. ``masked``: the caller may not see health information — symptoms,
     onset, diagnosis and follow-up are left out (个人信息保护法 第28条)."""
 
@@ -79,7 +80,7 @@ class FollowUpIn(Schema):
     note: Note | None = None
 
 
-class AlertCaseOut(Schema):
+class AlertCaseOut(LocalTimes, Schema):
     student_id: int
     student_name: str | None = None
     class_id: int
@@ -88,7 +89,7 @@ class AlertCaseOut(Schema):
     onset_at: datetime | None = None
 
 
-class IllnessAlertOut(Schema):
+class IllnessAlertOut(LocalTimes, Schema):
     id: int
     school_id: int
     rule_code: str
@@ -111,7 +112,7 @@ class IllnessReportIn(Schema):
     note: Note | None = Field(default=None, description="补充说明")
 
 
-class IllnessReportOut(Schema):
+class IllnessReportOut(LocalTimes, Schema):
     id: int
     alert_id: int
     school_id: int
@@ -152,7 +153,7 @@ class CertificateIn(Schema):
     issued_on: SchoolDate = Field(description="证明日期")
 
 
-class CertificateOut(Schema):
+class CertificateOut(LocalTimes, Schema):
     record_id: int
     student_id: int
     institution: str
