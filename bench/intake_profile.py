@@ -62,6 +62,7 @@ def _patch() -> None:
     from app.attendance import intake
     from app.attendance import repository as repo
     from app.db.uow import UnitOfWork
+    from app.illness import roll as illness_roll
 
     repo.students_brief = _timed("students: brief lookup", repo.students_brief)  # type: ignore[assignment]
     intake.school_refs = _timed("schools: calendars lookup", intake.school_refs)  # type: ignore[assignment]
@@ -71,6 +72,9 @@ def _patch() -> None:
         "alert engine reaction (cases, alerts, outbox)", reactions.react_to_attendance
     )
     partial_days.react = _timed("partial days (离校未归)", partial_days.react)  # type: ignore[assignment]
+    illness_roll.after_roll = _timed(  # type: ignore[assignment]
+        "illness: register and cluster detector (issue 21)", illness_roll.after_roll
+    )
     UnitOfWork.commit = _timed("commit", UnitOfWork.commit)  # type: ignore[method-assign]
     intake.record_events = _timed("whole intake (record_events)", intake.record_events)  # type: ignore[assignment]
 

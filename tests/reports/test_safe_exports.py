@@ -66,6 +66,7 @@ def _params(op: dict[str, Any], world: World, kind: str | None) -> dict[str, str
         "end": "2026-11-30",
         "week_start": "2026-11-23",
         "month": "2026-11",
+        "day": "2026-11-20",
         "format": "xlsx",
     }
     out = {}

@@ -227,7 +227,7 @@ async def test_a_school_and_its_staff_in_three_calls(
     assert len(report["staff_created"]) == 16 and len(report["grants_added"]) == 17
     labels = {(g["name"], g["role_label"], g["class_name"]) for g in report["grants_added"]}
     assert ("吴副校长", "分管副校长", None) in labels
-    assert ("班主任三年级1", "班主任", "1班") in labels
+    assert ("班主任三年级1", "班主任", "三年级1班") in labels
     assert await staff_count(client, world, school) == 16
 
     again = (await upload_staff(client, world, school, data)).json()
