@@ -6,6 +6,7 @@ the job did before (issue 20's bench cut)."""
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import UTC, date, datetime
 
 import httpx
@@ -51,7 +52,7 @@ def _random_marks(
                         status=status,
                         leave_type=rng.choice(LEAVE_TYPES) if status == "leave" else None,
                         occurred_at=now,
-                        event_id=f"{sid}-{d}-{check.value}",
+                        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sid}-{d}-{check.value}")),
                         updated_at=now,
                     )
                 )
