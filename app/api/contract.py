@@ -294,6 +294,10 @@ EXTRA_ERRORS: dict[str, set[int]] = {
     "auth_token_create": {401, 429},
     "auth_login_create": {401, 429},
     "attendance_events_create": {409, 413},
+    # WeChat sign-in: unbound without a code (401), not configured or unknown code (404), a
+    # binding code used twice (409), the staff sign-in's throttle (429).
+    "guardians_parent_sign_in": {401, 404, 409},
+    "guardians_staff_sign_in": {401, 404, 429},
     # Imports: a file beyond a limit, or all import slots busy (app/api/uploads.py).
     **{
         op: {413, 429}

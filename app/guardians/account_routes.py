@@ -51,7 +51,8 @@ async def binding_code(student_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) 
 @router.post(
     "/wechat/parents/sign-in",
     summary="家长小程序登录(wx.login code;首次带绑定码)",
-    description="微信接口错误以 502 返回,code 为 wechat_<errcode>。",
+    description="微信接口错误以 502 返回,code 为 wechat_<errcode>;"
+    "本服务未配置小程序时 404 (wechat.not_configured)。",
 )
 async def parent_sign_in(data: ParentSignInIn, uow: Uow, ctx: Ctx) -> TokenOut:
     return await accounts.parent_sign_in(uow, ctx, data.code, data.binding_code)
@@ -60,6 +61,8 @@ async def parent_sign_in(data: ParentSignInIn, uow: Uow, ctx: Ctx) -> TokenOut:
 @router.post(
     "/wechat/staff/sign-in",
     summary="教师小程序登录(wx.login code;首次带手机号和密码)",
+    description="微信接口错误以 502 返回,code 为 wechat_<errcode>;"
+    "本服务未配置小程序时 404 (wechat.not_configured)。",
 )
 async def staff_sign_in(request: Request, data: StaffSignInIn, uow: Uow, ctx: Ctx) -> TokenOut:
     client = throttle.client_address(

@@ -4,7 +4,11 @@
 (unknown, expired or used: a code is single-use), 45011 rate limit, 40226 high-risk user,
 -1 busy. Any error, or no answer, is a ``PlatformError``: the API answers 502 with the
 platform's code (``wechat_40029``). The ``session_key`` is dropped here: never stored, never
-returned."""
+returned.
+
+A deployment without the mini-program's appid/secret has no WeChat sign-in at all: 404
+``wechat.not_configured`` (the sign-in does not exist here), never a 5xx — no platform was asked,
+so there is no platform error to pass on."""
 
 from __future__ import annotations
 
@@ -23,11 +27,16 @@ class PlatformError(AppError):
     code = "platform_error"
 
 
+class NotConfigured(AppError):
+    status = 404
+    code = "wechat.not_configured"
+
+
 async def openid_for(
     code: str, *, base: str, appid: str, secret: str, policy: OutboundPolicy, seconds: float = 5
 ) -> str:
     if not appid or not secret:
-        raise PlatformError("未配置小程序 appid/secret (mini-program not configured)")
+        raise NotConfigured("本服务未开通小程序登录 (mini-program appid/secret not configured)")
     params = {
         "appid": appid,
         "secret": secret,

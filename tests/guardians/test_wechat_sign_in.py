@@ -211,3 +211,15 @@ async def test_staff_bind_once_with_mobile_and_password_then_sign_in_with_the_co
     async with ctx.uow() as uow:
         teacher = await uow.session.get(Staff, world.ids["wx_teacher"])
         assert teacher is not None and teacher.wechat_openid == "o-teacher"
+
+
+async def test_a_deployment_without_the_mini_programs_has_no_wechat_sign_in(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    # No appid/secret configured (the test settings' default): 404, no platform asked, no 5xx
+    # (schemathesis found the 502 this used to answer), nothing bound.
+    for who in ("parents", "staff"):
+        r = await client.post(f"/api/v1/wechat/{who}/sign-in", json={"code": "0a1b2c3d"})
+        assert r.status_code == 404, r.text
+        assert r.json()["code"] == "wechat.not_configured"
+    assert await rows(ctx, GuardianBindingEvent) == []
