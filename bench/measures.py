@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
@@ -58,6 +59,11 @@ def _status(sid: int, i: int, day: date) -> tuple[str, str | None]:
     return "present", None
 
 
+def _event_id(sid: int, day: int) -> uuid.UUID:
+    # A UUID, as the column is on PostgreSQL (migration 0026), unique per student and day.
+    return uuid.UUID(int=(sid << 32) | day)
+
+
 async def _seed_marks(
     conn: asyncpg.Connection,
     roster_classes: dict[int, list[int]],
@@ -74,7 +80,7 @@ async def _seed_marks(
                 status, leave = _status(sid, i, d)
                 at = datetime(d.year, d.month, d.day, 0, 5, tzinfo=UTC)
                 records.append(
-                    (sid, d, "morning", school, cid, status, leave, at, f"b{sid}-{i}", now)
+                    (sid, d, "morning", school, cid, status, leave, at, _event_id(sid, i), now)
                 )
         await conn.copy_records_to_table(
             "attendance_mark",

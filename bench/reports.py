@@ -19,6 +19,7 @@ import json
 import os
 import statistics
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -246,12 +247,12 @@ async def _seed_cases(
             for sid in range(first_sid, first_sid + STUDENTS):
                 for d in range(5):
                     day = week + timedelta(days=d)
-                    for check in ("morning", "noon", "dismissal"):
+                    for c, check in enumerate(("morning", "noon", "dismissal")):
                         status = "absent" if (sid + d) % 97 == 0 else "present"
                         at = _at(day, 8, 5)
-                        marks.append(
-                            (sid, day, check, 1, cid, status, at, f"e{sid}-{d}-{check}", now)
-                        )
+                        # a UUID, as the column is on PostgreSQL (migration 0026)
+                        event = uuid.UUID(int=(sid << 32) | (d << 4) | c)
+                        marks.append((sid, day, check, 1, cid, status, at, event, now))
         await conn.copy_records_to_table(
             "attendance_mark",
             columns=[
