@@ -40,6 +40,7 @@ from app.db.models import (
 )
 from app.db.uow import UnitOfWork
 from app.domain.cases import ContactLogged
+from app.domain.idcard import mask_mobile
 from app.domain.roles import Role
 from app.errors import Conflict, FieldProblem, Invalid, NotFound, RateLimited, Unauthorized
 from app.guardians import links
@@ -60,7 +61,7 @@ UNKNOWN_TOPIC = "guardian.unknown"
 
 
 def _tag(mobile: str) -> str:
-    return f"guardian:{mobile[:3]}****{mobile[-4:]}"
+    return f"guardian:{mask_mobile(mobile)}"
 
 
 async def read_link(uow: UnitOfWork, ctx: AppContext, token: str) -> AnswerLink:

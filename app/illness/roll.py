@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, date
 from typing import TYPE_CHECKING
 
-from app.calendar.repository import SchoolRef, school_refs
+from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.db.models import IllnessRecord
 from app.db.uow import UnitOfWork
@@ -32,12 +32,6 @@ if TYPE_CHECKING:
     from app.attendance.schemas import AttendanceEventIn
 
 _BACK = (Mark.present, Mark.late)
-
-
-def previous_school_day(school: SchoolRef, day: date) -> date | None:
-    days = school.calendar.school_days_between(date.fromordinal(day.toordinal() - 31), day)
-    earlier = [d for d in days if d < day]
-    return earlier[-1] if earlier else None
 
 
 async def after_roll(
@@ -75,7 +69,7 @@ async def after_roll(
         day = event.school_date
         mine = [r for r in existing if r.student_id == student.id]
         same = next((r for r in mine if r.school_date <= day <= r.last_day), None)
-        before = previous_school_day(school, day)
+        before = school.calendar.previous_school_day(day, within=31)
         running = next((r for r in mine if r.last_day == before and r.returned_on is None), None)
         symptoms = [s.value for s in illness.symptoms]
         found = same or running
