@@ -9,7 +9,9 @@ Decisions:
 - the engine's job (every minute, idempotent) moves each approved transfer whose leaving
   date has begun in the sending school's timezone (local midnight): everything an approval
   used to do (``departures.on_transfer_approved``), by the approver, one transfer per
-  transaction with the student locked, ``moved_at`` set;
+  transaction with the student locked, ``moved_at`` set. Transfers whose date is still ahead
+  are filtered out in one read before any lock, so a minute with nothing due locks nobody
+  (the lock then re-checks, for a transfer moved or withdrawn meanwhile);
 - while a transfer awaits its leaving date no second transfer can be applied for (409).
 """
 
@@ -27,12 +29,13 @@ from app.transfers.departures import on_transfer_approved
 
 async def move_due_transfers(ctx: AppContext) -> int:
     """Move the students whose leaving date has come; returns how many moved."""
+    now = ctx.clock()
     async with ctx.uow() as uow:
-        waiting = [
-            t.id
-            for t in await repo.awaiting_move(uow.session, TransferStatus.approved.value)
-            if t.id is not None
-        ]
+        waiting: list[int] = []
+        for t in await repo.awaiting_move(uow.session, TransferStatus.approved.value):
+            sending = await school_row(uow, t.from_school_id)
+            if t.id is not None and (t.leave_on is None or t.leave_on <= local_today(sending, now)):
+                waiting.append(t.id)
     moved = 0
     for transfer_id in waiting:
         async with ctx.uow() as uow:
