@@ -70,9 +70,7 @@ def test_every_file_pointed_to_exists() -> None:
 
 
 def test_every_link_in_the_readme_and_docs_lands() -> None:
-    found = {
-        str(doc.relative_to(ROOT)): broken_links(doc, doc.read_text()) for doc in _documents()
-    }
+    found = {str(doc.relative_to(ROOT)): broken_links(doc, doc.read_text()) for doc in _documents()}
     assert {doc: links for doc, links in found.items() if links} == {}
 
 
