@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint types bench migrate demo clean install lock lock-upgrade
+.PHONY: run test check lint types bench migrate demo clean install lock lock-upgrade client
 
 # Installs come from the lock: exact versions, every file checked against its hash; the app
 # itself is then installed on top without resolving anything.
@@ -55,5 +55,20 @@ bench: $(STAMP)
 migrate: $(STAMP)
 	$(DEV) $(BIN)/alembic upgrade head
 
+## make client: the generated clients from the contract, into build/clients/: the Python one
+## (openapi-python-client, pinned in the lock) and the TypeScript types (openapi-typescript with
+## openapi-fetch, exact versions in clients/typescript/package-lock.json, installed by npm ci),
+## the TypeScript flow typechecked with tsc --strict. .ci/client runs both flows on a live app.
+TS := clients/typescript
+client: $(STAMP)
+	rm -rf build/clients && mkdir -p build/clients
+	$(BIN)/python clients/dump_openapi.py build/clients/openapi.json
+	cd build/clients && ../../$(BIN)/openapi-python-client generate --path openapi.json \
+	  --meta none --output-path kcbx_client --config ../../clients/openapi-python-client.yaml
+	cd $(TS) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(TS) && node generate.mjs ../../build/clients/openapi.json src/kcbx.d.ts
+	cd $(TS) && npx tsc --strict -p .
+	@echo "Python client: build/clients/kcbx_client; TypeScript: $(TS)/src/kcbx.d.ts, flow $(TS)/dist/flow.js"
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(TS)/node_modules $(TS)/dist

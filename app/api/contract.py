@@ -8,6 +8,8 @@
 - Every operation documents the 4xx it can answer (``documented_errors``), each an RFC 9457
   problem document (app/api/problems.py).
 - Component names never carry a module path: form bodies are named after their operation.
+- A field with a default is required in no request and always listed in an answer
+  (app/api/defaults.py).
 
 Routers stay as they are: this module rewrites the generated document (app/api/openapi.py)."""
 
@@ -18,6 +20,7 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
+from app.api import defaults
 from app.api.problems import PROBLEM_MEDIA_TYPE
 
 API_TITLE = "KCBX"
@@ -53,6 +56,8 @@ TAGS: dict[str, tuple[str, str]] = {
 
 OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/attendance-events"): "attendance_events_create",
+    ("POST", "/api/v1/attendance-events/batch"): "attendance_events_batch_create",
+    ("POST", "/api/v1/attendance-events/single"): "attendance_events_single_create",
     ("GET", "/api/v1/classes/{class_id}/roll"): "classes_roll_get",
     ("GET", "/api/v1/attendance/lists"): "attendance_lists_get",
     ("GET", "/api/v1/students/{student_id}/attendance"): "students_attendance_get",
@@ -294,6 +299,8 @@ EXTRA_ERRORS: dict[str, set[int]] = {
     "auth_token_create": {401, 429},
     "auth_login_create": {401, 429},
     "attendance_events_create": {409, 413},
+    "attendance_events_batch_create": {413},
+    "attendance_events_single_create": {409},
     # WeChat sign-in: unbound without a code (401), not configured or unknown code (404), a
     # binding code used twice (409), the staff sign-in's throttle (429).
     "guardians_parent_sign_in": {401, 404, 409},
@@ -407,6 +414,7 @@ def apply(doc: dict[str, Any]) -> None:
 
     _walk(doc, visit)
     doc["tags"] = [{"name": n, "description": d} for n, d in sorted(used_tags.items())]
+    defaults.settle(doc)  # no generator makes a caller send a field that has a default
 
 
 def _document_errors(method: str, op: dict[str, Any]) -> None:

@@ -40,6 +40,8 @@ _MULTIPART_SLACK = 64 * 1024
 MAX_URL_CHARS = 4096
 MAX_FORM_BYTES = 64 * 1024
 ATTENDANCE_PATH = "/api/v1/attendance-events"
+# The roll's paths with a batch's larger body cap (app/attendance/routes.py).
+ATTENDANCE_PATHS = frozenset({ATTENDANCE_PATH, ATTENDANCE_PATH + "/batch"})
 ATTENDANCE_BYTES_PER_EVENT = 4096
 
 
@@ -81,7 +83,7 @@ class RequestGuard:
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         body_cap, upload_cap, batch_cap = self._caps(scope)
         cap = body_cap
-        if scope.get("path") == ATTENDANCE_PATH:
+        if scope.get("path") in ATTENDANCE_PATHS:
             # The roll has its own, larger limit (a batch's events; see app/attendance/routes.py).
             cap = max(cap, batch_cap)
         if content_type == b"multipart/form-data":

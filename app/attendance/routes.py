@@ -1,5 +1,15 @@
 """The roll's HTTP face: posting attendance events, a class's roll, the three lists, a student's
-attendance."""
+attendance.
+
+Decision (issue 23): the roll is posted through three operations on one intake.
+``POST /attendance-events`` (``attendance_events_create``) stays as it was, any body shape, its
+200 a batch's ``BatchResult`` or a duplicate single event's ``EventResult``. For generated
+clients, which should need no hand-written narrowing of the answer, ``POST
+/attendance-events/batch`` (``attendance_events_batch_create``) takes only ``{"events": [...]}``
+and answers only ``BatchResult``, and ``POST /attendance-events/single``
+(``attendance_events_single_create``) takes one event and answers only ``EventResult`` (201
+accepted, 200 duplicate) or a problem. Two operations rather than a ``kind`` discriminator: the
+answers stay byte for byte what the intake writes, and the types need no ``switch`` at all."""
 
 from __future__ import annotations
 
@@ -36,6 +46,8 @@ from app.core.types import Id, SchoolDate
 from app.errors import Invalid, PayloadTooLarge
 
 router = APIRouter(prefix="/api/v1", tags=["考勤 Attendance"])
+BATCH_PATH = "/api/v1/attendance-events/batch"
+SINGLE_PATH = "/api/v1/attendance-events/single"
 
 _BODY_DOC = openapi.json_body(
     {
@@ -48,6 +60,29 @@ _BODY_DOC = openapi.json_body(
     '一个班的点名(最多 500 条),或一条记录。A class\'s roll: `{"events": [...]}` or a bare '
     "array (up to 500); or a single event object.",
 )
+
+
+_TOO_LARGE = {"description": "批量超过上限 (batch above the limit; code payload_too_large)"}
+# What a single event is answered beyond 200, on both paths that take one.
+_SINGLE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "单条记录已接收 (a single event accepted)",
+        "content": {"application/json": {"schema": openapi.ref(EventResult)}},
+    },
+    409: {
+        "description": "event_id 已用于不同内容 (a single event reusing an event_id)",
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": openapi.ref(EventRejected)}},
+    },
+    422: {
+        "description": "请求体或单条记录有误 (a malformed body: ValidationProblem; or a "
+        "single event refused: EventRejected)",
+        "content": {
+            PROBLEM_MEDIA_TYPE: {
+                "schema": {"anyOf": [openapi.ref(EventRejected), openapi.ref(ValidationProblem)]}
+            }
+        },
+    },
+}
 
 
 async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
@@ -93,7 +128,10 @@ async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
     description="Each event is judged on its own: the answer lists it as `accepted`, "
     "`duplicate` (same `event_id`, same content: nothing written twice) or `rejected` with "
     "the reason; the rest of the batch goes on. A batch answers 200. A single event "
-    "answers 201 accepted, 200 duplicate, 409 (event_id reused with other content) or 422.",
+    "answers 201 accepted, 200 duplicate, 409 (event_id reused with other content) or 422. "
+    "Its 200 is a `BatchResult` or an `EventResult`: a generated client that wants one answer "
+    "type calls `POST /attendance-events/batch` or `POST /attendance-events/single` (the same "
+    "intake, one body shape and one answer type each).",
     response_model=None,
     openapi_extra=_BODY_DOC,
     responses={
@@ -106,30 +144,73 @@ async def _read_events(request: Request, limit: int) -> tuple[list[Any], bool]:
                 }
             },
         },
-        201: {
-            "description": "单条记录已接收 (a single event accepted)",
-            "content": {"application/json": {"schema": openapi.ref(EventResult)}},
-        },
-        409: {
-            "description": "event_id 已用于不同内容 (a single event reusing an event_id)",
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": openapi.ref(EventRejected)}},
-        },
-        413: {"description": "批量超过上限 (batch above the limit; code payload_too_large)"},
-        422: {
-            "description": "请求体或单条记录有误 (a malformed body: ValidationProblem; or a "
-            "single event refused: EventRejected)",
-            "content": {
-                PROBLEM_MEDIA_TYPE: {
-                    "schema": {
-                        "anyOf": [openapi.ref(EventRejected), openapi.ref(ValidationProblem)]
-                    }
-                }
-            },
-        },
+        **_SINGLE_ANSWERS,
+        413: _TOO_LARGE,
     },
 )
 async def post_events(request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor) -> Response:
+    return await _take_roll(request, uow, ctx, actor, None)
+
+
+@router.post(
+    BATCH_PATH.removeprefix("/api/v1"),
+    summary="提交一个班的点名(一批)",
+    description='A class\'s roll, `{"events": [...]}` (up to the batch limit): always answers '
+    "200 with a `BatchResult`, each event `accepted`, `duplicate` or `rejected` with the "
+    "reason. The same intake as `POST /attendance-events`, with one answer type, so a "
+    "generated client needs no narrowing. A single event object is refused (422).",
+    response_model=None,
+    openapi_extra=openapi.json_body(
+        openapi.ref(AttendanceBatchIn), "一个班的点名 (a class's roll, up to 500 events)"
+    ),
+    responses={
+        200: {
+            "description": "一批的结果 (the batch's results)",
+            "content": {"application/json": {"schema": openapi.ref(BatchResult)}},
+        },
+        413: _TOO_LARGE,
+    },
+)
+async def post_batch(request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor) -> Response:
+    return await _take_roll(request, uow, ctx, actor, False)
+
+
+@router.post(
+    SINGLE_PATH.removeprefix("/api/v1"),
+    summary="提交一条点名记录",
+    description="One event: 201 accepted, 200 duplicate (same `event_id`, same content), both "
+    "an `EventResult`; 409 (event_id reused with other content) or 422, a problem document "
+    "with the `result` a batch would have listed. A batch body is refused (422).",
+    response_model=None,
+    openapi_extra=openapi.json_body(openapi.ref(AttendanceEventIn), "一条记录 (one event)"),
+    responses={
+        200: {
+            "description": "已记录过的同一条 (already recorded: result=duplicate)",
+            "content": {"application/json": {"schema": openapi.ref(EventResult)}},
+        },
+        **_SINGLE_ANSWERS,
+    },
+)
+async def post_single(request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor) -> Response:
+    return await _take_roll(request, uow, ctx, actor, True)
+
+
+_WRONG_SHAPE = {
+    False: f'应为一批记录 {{"events": [...]}};单条记录请用 POST {SINGLE_PATH} '
+    '(a batch: {"events": [...]})',
+    True: f"应为一条记录;一批请用 POST {BATCH_PATH} (one event object)",
+}
+
+
+async def _take_roll(
+    request: Request, uow: Uow, ctx: Ctx, actor: CurrentActor, want_single: bool | None
+) -> Response:
+    """The three roll operations: ``want_single`` None takes any shape (the original path),
+    False only a batch, True only one event; a body of the other shape is a 422 naming the
+    operation it belongs to, with nothing written."""
     items, single = await _read_events(request, ctx.settings.attendance_batch_limit)
+    if want_single is not None and single is not want_single:
+        raise Invalid.field(("body",), _WRONG_SHAPE[want_single])
     with metrics.INTAKE_SECONDS.time():
         intake = await attendance.record_events(uow, ctx, actor, items)
     metrics.intake(intake.accepted, intake.duplicate, intake.rejected)
