@@ -28,6 +28,11 @@ async def test_demo_is_created_once_and_shows_alerts(
     async with ctx.uow() as uow:
         levels = sorted(a.level for a in await uow.session.exec(select(Alert)))
     assert levels == ["blue", "blue", "blue", "red", "yellow", "yellow"]
+    # Three of the first class on sick leave with 发热+咳嗽 on the last day: one class cluster,
+    # and the sick leave starts no absence alert (the six above are unchanged).
+    r = await client.get("/api/v1/illness/alerts", headers=token)
+    assert r.status_code == 200, r.text
+    assert [(a["scope"], a["count"], a["status"]) for a in r.json()] == [("class", 3, "open")]
 
     # The county's register of school-age children: the roll plus six children of the
     # township, two declared (缓学, 外出就读) and four on no roll, whom the township must find.

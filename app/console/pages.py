@@ -2,10 +2,11 @@
 API's routes call, with the same access checks): no query of its own, no SQL.
 
 - county (县教育局): today's roll completion by school, open alerts (未核查) by level by
-  school, the 疑似辍学 / 辍学 ledgers, the rates against the targets, the term chart;
+  school, the 疑似辍学 / 辍学 ledgers, the rates against the targets, the term chart, the
+  illness cluster alerts (疫情预警) of every school;
 - school (校长、分管副校长、教务处): the same for one school, today's three lists, the weekly
   bulletin, open cases with their next and overdue deadlines and open tasks, its classes
-  (drill-down), the roles nobody holds (岗位空缺);
+  (drill-down), the roles nobody holds (岗位空缺), the school's 疫情预警;
 - class (班主任, or a manager drilling down): today's roll, the class's open cases with the
   next deadline, the inbox;
 - case: one case with its timeline.
@@ -31,7 +32,10 @@ from app.delivery.schemas import InboxPage, NotificationOut
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import LEVELS, AlertStatus, CaseStatus
+from app.domain.illness import SCOPE_LABELS, Scope
 from app.errors import Forbidden
+from app.illness import alerts as illness_alerts
+from app.illness.schemas import IllnessAlertOut
 from app.org import service as org_service
 from app.org.schemas import ClassOut, SchoolOut
 from app.reports import absence_trend, bulletin, ledgers
@@ -64,6 +68,21 @@ class SchoolLine:
 
 
 @dataclass
+class IllnessLine:
+    """An illness cluster alert as the console lists it: figures only, never a child's name or
+    symptoms (the page is for managers; the 疫情报告人 reads the cases through the API)."""
+
+    alert: IllnessAlertOut
+    school_name: str
+    scope_label: str
+    timezone: str
+
+    @property
+    def pending(self) -> bool:
+        return self.alert.status != "reported"
+
+
+@dataclass
 class CountyPage:
     county_id: int
     county_name: str
@@ -73,6 +92,7 @@ class CountyPage:
     suspected: CountyLedgerOut
     dropouts: CountyLedgerOut
     trend: AbsenceTrendOut
+    illness: list[IllnessLine]
 
 
 @dataclass
@@ -88,6 +108,7 @@ class SchoolPage:
     classes: list[ClassOut]
     trend: AbsenceTrendOut
     vacant: str | None
+    illness: list[IllnessLine]
 
 
 @dataclass
@@ -167,6 +188,31 @@ async def _term_span(
     return today - timedelta(days=TREND_FALLBACK_DAYS - 1), today
 
 
+async def _illness(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    schools: list[SchoolOut],
+    *,
+    county_id: int | None,
+) -> list[IllnessLine]:
+    """The illness cluster alerts (``GET /illness/alerts``), newest first, with the school's
+    name and timezone for the page."""
+    by_id = {s.id: s for s in schools}
+    found = await illness_alerts.list_alerts(
+        uow, ctx, actor, school_id=None if county_id else schools[0].id, county_id=county_id
+    )
+    return [
+        IllnessLine(
+            alert=a,
+            school_name=by_id[a.school_id].name if a.school_id in by_id else str(a.school_id),
+            scope_label=SCOPE_LABELS[Scope(a.scope)],
+            timezone=by_id[a.school_id].timezone if a.school_id in by_id else schools[0].timezone,
+        )
+        for a in found
+    ]
+
+
 async def _school_line(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, school: SchoolOut
 ) -> SchoolLine:
@@ -210,6 +256,7 @@ async def county_page(
         trend=await absence_trend.absence_trend(
             uow, ctx, actor, county_id=county_id, school_id=None, start=start, end=end
         ),
+        illness=await _illness(uow, ctx, actor, schools, county_id=county_id) if schools else [],
     )
 
 
@@ -255,6 +302,7 @@ async def school_page(uow: UnitOfWork, ctx: AppContext, actor: Actor, school_id:
             uow, ctx, actor, county_id=None, school_id=school_id, start=start, end=end
         ),
         vacant=await _vacant(uow, school_id),
+        illness=await _illness(uow, ctx, actor, [school], county_id=None),
     )
 
 

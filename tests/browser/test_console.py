@@ -215,6 +215,18 @@ def test_county_admin_sees_the_api_figures_and_drills_down(browser: Any, base: s
             total += want
     assert text_of(page, "#fig-open-alerts") == str(total)
     print(f"\ncounty: open alerts shown {text_of(page, '#fig-open-alerts')}, API {total}")
+    # 疫情预警: the demo's class cluster, as GET /illness/alerts answers it, no child named
+    illness = api(base, COUNTY_ADMIN, f"/api/v1/illness/alerts?county_id={county_id}")
+    pending = [a for a in illness if a["status"] != "reported"]
+    assert pending, "the demo seeds a class cluster"
+    assert text_of(page, "#fig-illness") == str(len(pending))
+    for a in illness:
+        cells = page.locator(f"#illness tr[data-illness='{a['id']}'] td")
+        assert cells.nth(4).inner_text() == str(a["count"])
+        assert cells.nth(5).inner_text() == a["status_label"]
+    names = [c["student_name"] for a in illness for c in a["cases"] if c["student_name"]]
+    assert not any(n in text_of(page, "#illness") for n in names)
+    print(f"county: illness pending shown {text_of(page, '#fig-illness')}, API {len(pending)}")
     # the XLSX twin, downloaded with the session cookie
     with page.expect_download() as info:
         page.locator("text=下载 XLSX").first.click()
@@ -251,6 +263,14 @@ def test_principal_sees_the_school(browser: Any, base: str) -> None:
     )
     assert roll["schools"][0]["school_id"] == school_id
     print(f"\nschool: open cases shown {text_of(page, '#fig-open-cases')}, API {cases['total']}")
+    illness = api(base, PRINCIPAL, f"/api/v1/illness/alerts?school_id={school_id}")
+    pending = [a for a in illness if a["status"] != "reported"]
+    assert text_of(page, "#fig-illness") == str(len(pending))
+    print(f"school: illness pending shown {text_of(page, '#fig-illness')}, API {len(pending)}")
+    # the day's 因病缺勤日报 as XLSX, with the session cookie
+    with page.expect_download() as info:
+        page.locator("a[href^='/api/v1/illness/summary.xlsx']").click()
+    assert Path(info.value.path()).read_bytes()[:2] == b"PK"
     if cases["total"]:
         page.click("table.cases a >> nth=0")
         page.wait_for_load_state("networkidle")
