@@ -6,7 +6,7 @@ import httpx
 from sqlmodel import select
 
 from app.context import AppContext
-from app.db.models import Alert
+from app.db.models import Alert, Notification
 from app.seed.demo import OPS_MOBILE, seed_demo
 
 
@@ -33,6 +33,14 @@ async def test_demo_is_created_once_and_shows_alerts(
     r = await client.get("/api/v1/illness/alerts", headers=token)
     assert r.status_code == 200, r.text
     assert [(a["scope"], a["count"], a["status"]) for a in r.json()] == [("class", 3, "open")]
+    # ... told to the primary school's 疫情报告人 (校医), the demo's last account
+    reporter = next(x for x in logins if x.role == "疫情报告人")
+    async with ctx.uow() as uow:
+        told = await uow.session.exec(
+            select(Notification).where(Notification.topic == "illness.alert")
+        )
+        assert "epidemic_reporter" in {n.role for n in told}
+    assert reporter.name == "林晓梅"
 
     # The county's register of school-age children: the roll plus six children of the
     # township, two declared (缓学, 外出就读) and four on no roll, whom the township must find.

@@ -175,6 +175,12 @@ async def seed_demo(ctx: AppContext) -> list[DemoLogin] | None:
             school.id,
             [GrantIn(role=Role.subject_teacher, class_id=c) for c in class_ids[:2]],
         )
+    # The primary school's 校医 is its 疫情报告人 (issue 21), so the demo's class cluster has
+    # someone to report it; the junior middle school has none and shows the 岗位空缺 flag.
+    # Added last so the other accounts keep their mobiles; a fixed name keeps the rng's draws.
+    await add_staff(
+        "林晓梅", school_ids[0], [GrantIn(role=Role.epidemic_reporter, school_id=school_ids[0])]
+    )
     await seed_demo_terms(ctx, school_ids)
     await seed_demo_attendance(ctx, school_ids[0])
 
