@@ -55,7 +55,7 @@ async def binding_code(student_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) 
     "本服务未配置小程序时 404 (wechat.not_configured)。",
 )
 async def parent_sign_in(data: ParentSignInIn, uow: Uow, ctx: Ctx) -> TokenOut:
-    return await accounts.parent_sign_in(uow, ctx, data.code, data.binding_code)
+    return await accounts.parent_sign_in(uow, ctx, data.code, data.binding_code, data.mobile)
 
 
 @router.post(

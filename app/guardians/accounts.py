@@ -42,11 +42,14 @@ from app.db.models import (
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.errors import Conflict, NotFound, Unauthorized
+from app.domain.idcard import mask_mobile
+from app.errors import Conflict, FieldProblem, Invalid, NotFound, Unauthorized
 from app.guardians import wechat_session
+from app.guardians.notices import normal_mobile
 from app.guardians.schemas import MyChildOut
 from app.org import auth
 from app.org.staff_schemas import TokenOut
+from app.roster import repository as roster_repo
 
 log = logging.getLogger("kcbx.guardians")
 access_log = logging.getLogger("kcbx.guardians.access")
@@ -135,8 +138,29 @@ async def _openid(ctx: AppContext, code: str, app: str) -> str:
     )
 
 
+async def _roster_mobile(uow: UnitOfWork, mobile: str, student_ids: list[int]) -> str:
+    """``mobile`` as the roster has it for one of these children, or 422 naming the field
+    (nothing written): a guardian may only claim a number the school registered."""
+    people = await roster_repo.guardians_of(uow.session, student_ids)
+    mine = normal_mobile(mobile)
+    if mine is None or mine not in {normal_mobile(g.mobile) for gs in people.values() for g in gs}:
+        raise Invalid(
+            [
+                FieldProblem(
+                    ("body", "mobile"),
+                    "不是学校登记的该孩子监护人手机号 (not a guardian mobile on the roster)",
+                )
+            ]
+        )
+    return mine
+
+
 async def parent_sign_in(
-    uow: UnitOfWork, ctx: AppContext, code: str, binding_code: str | None
+    uow: UnitOfWork,
+    ctx: AppContext,
+    code: str,
+    binding_code: str | None,
+    mobile: str | None = None,
 ) -> TokenOut:
     binding = None
     if binding_code:
@@ -162,6 +186,14 @@ async def parent_sign_in(
         account = GuardianAccount(openid=openid, created_at=ctx.clock())
         s.add(account)
         await uow.flush()
+    if mobile is not None:
+        kids = await children_of(uow, account) if account.id is not None else []
+        claimed = await _roster_mobile(
+            uow, mobile, kids + ([binding.student_id] if binding else [])
+        )
+        if account.mobile != claimed:
+            log.info("guardian account %s: mobile %s", account.id, mask_mobile(claimed))
+        account.mobile = claimed
     if binding is not None:
         now = ctx.clock()
         binding.used_at, binding.used_by = now, account.id

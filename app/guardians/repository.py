@@ -12,7 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import (
     AbsenceCase,
+    GuardianAccount,
     GuardianAnswer,
+    GuardianChild,
     GuardianNotice,
     GuardianOptOut,
     GuardianSettings,
@@ -112,3 +114,21 @@ async def open_case_for_update(session: AsyncSession, student_id: int) -> Absenc
     if bind is not None and bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return (await session.exec(stmt)).first()
+
+
+async def openids(session: AsyncSession, families: dict[str, list[int]]) -> dict[str, str]:
+    """Mobile → the openid of the parents' mini-program account signed in with that mobile and
+    still bound to one of that family's children (the latest account, if several)."""
+    if not families:
+        return {}
+    rows = await session.exec(
+        select(GuardianAccount.mobile, GuardianAccount.openid, GuardianChild.student_id)
+        .join(GuardianChild, col(GuardianChild.account_id) == GuardianAccount.id)
+        .where(col(GuardianAccount.mobile).in_(sorted(families)))
+        .order_by(col(GuardianAccount.id))
+    )
+    found: dict[str, str] = {}
+    for mobile, openid, student_id in rows:
+        if mobile is not None and student_id in families.get(mobile, ()):
+            found[mobile] = openid
+    return found

@@ -117,6 +117,11 @@ BindingCode = Annotated[
 class ParentSignInIn(Schema):
     code: WxCode = Field(description="wx.login 返回的 code")
     binding_code: BindingCode | None = Field(default=None, description="家校联系卡上的绑定码")
+    mobile: Mobile | None = Field(
+        default=None,
+        description="家长本人的手机号(须是学籍登记的该孩子监护人手机号):"
+        "未到校通知改用微信订阅消息发给本账号,未订阅时仍发短信",
+    )
 
 
 class StaffSignInIn(Schema):

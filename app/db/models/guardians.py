@@ -89,6 +89,10 @@ class GuardianAccount(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     # Carried by the guardian's token; unbinding the last child increments it.
     token_version: int = 0
+    # The roster mobile this guardian said is theirs (checked against the child's 监护人 rows
+    # when binding): guardian notices are per mobile, so this is how a notice finds the
+    # openid to send the parents' mini-program's subscribe message to.
+    mobile: str | None = Field(default=None, max_length=11, index=True)
 
 
 class GuardianChild(SQLModel, table=True):
