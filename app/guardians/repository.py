@@ -132,3 +132,18 @@ async def openids(session: AsyncSession, families: dict[str, list[int]]) -> dict
         if mobile is not None and student_id in families.get(mobile, ()):
             found[mobile] = openid
     return found
+
+
+async def unapproved_family_leaves(
+    session: AsyncSession, student_id: int
+) -> list[tuple[date, date]]:
+    """(start, end) of the student's leaves a guardian asked for (a report ahead or an answer)
+    that the school has not approved yet: what the per-guardian limit counts."""
+    rows = await session.exec(
+        select(col(LeaveRequest.start_date), col(LeaveRequest.end_date)).where(
+            LeaveRequest.student_id == student_id,
+            LeaveRequest.status == "pending",
+            col(LeaveRequest.requested_by).startswith("guardian"),
+        )
+    )
+    return [(a, b) for a, b in rows]

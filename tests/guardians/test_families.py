@@ -1,11 +1,15 @@
 """One digest per guardian: the grouping of absent children by guardian mobile, against a
-brute-force count (hypothesis)."""
+brute-force count (hypothesis); and the run of consecutive days a guardian's reports ahead
+make, against the days counted one by one."""
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.guardians.ahead import consecutive_run
 from app.guardians.notices import group_families
 
 MOBILES = st.sampled_from(["13700000001", "137 0000 0001", "13800000002", "12345", "15900000003"])
@@ -26,3 +30,22 @@ def test_each_valid_mobile_gets_exactly_its_children_once(roster: dict[int, list
         assert got[mobile] == expected
     # Messages sent = distinct guardians, never more than children × guardians.
     assert len(got) <= sum(len(ms) for ms in roster.values())
+
+
+DAY0 = date(2026, 11, 23)
+RANGE = st.tuples(st.integers(0, 40), st.integers(0, 5)).map(
+    lambda t: (DAY0 + timedelta(days=t[0]), DAY0 + timedelta(days=t[0] + t[1]))
+)
+
+
+@given(RANGE, st.lists(RANGE, max_size=6))
+def test_the_consecutive_run_is_the_unbroken_block_of_reported_days(
+    new: tuple[date, date], others: list[tuple[date, date]]
+) -> None:
+    days = {a + timedelta(days=i) for a, b in [new, *others] for i in range((b - a).days + 1)}
+    lo, hi = new
+    while lo - timedelta(days=1) in days:
+        lo -= timedelta(days=1)
+    while hi + timedelta(days=1) in days:
+        hi += timedelta(days=1)
+    assert consecutive_run(*new, others) == (hi - lo).days + 1

@@ -5,6 +5,7 @@ published rules and signature), and the guardian's answer through the link the S
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -197,11 +198,24 @@ async def test_ill_fever_at_0820_counts_as_the_contact_and_opens_a_pending_sick_
     assert leave.requested_by.startswith("guardian:137****")
     [contact] = await rows(ctx, ParentContact)
     assert contact.reached and contact.reason_category == "illness"
-    # 09:10: the younger child's 09:05 contact is overdue, the elder's was made by the answer.
+    # The illness register (what the school's epidemic reporter reads) has it, with the fever.
+    register = await client.get(
+        "/api/v1/illness/register",
+        params={"school_id": family.ids["school_A"], "start": "2026-11-24", "end": "2026-11-24"},
+        headers=family.auth("principal"),
+    )
+    assert register.status_code == 200, register.text
+    [entry] = register.json()["entries"]
+    assert entry["student_id"] == elder and entry["kind"] == "sick_leave"
+    assert [s["code"] for s in entry["symptoms"]] == ["fever"]
+    # 09:10: the younger child's 1-hour contact (due 09:06) is overdue and the vice principal
+    # is told; the elder's was made by the answer, so nobody is told about the elder.
     move(ctx, at(TUESDAY, "09:10"))
     await sweep.sweep(ctx)
     overdue = await rows(ctx, Notification, Notification.topic == "contact.overdue")
-    assert {n.student_id for n in overdue} == {family.ids["younger"]}
+    assert {(n.student_id, n.staff_id) for n in overdue} == {
+        (family.ids["younger"], family.ids["vice_principal"])
+    }
     again = await client.post(
         f"/api/v1/guardian-answers/{code}",
         json={"student_id": elder, "answer": "on_the_way"},
@@ -298,3 +312,28 @@ async def test_a_school_that_has_not_opted_in_sends_guardians_nothing(
         headers=family.auth("head_teacher"),
     )
     assert r.status_code == 403
+
+
+async def test_answers_are_rate_limited_per_guardian_and_every_read_is_logged(
+    ctx: AppContext,
+    family: World,
+    client: httpx.AsyncClient,
+    aliyun: tuple[FakeAliyunSms, ChannelEndpoints],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    code = await sms_code(ctx, family, client, aliyun, "elder", "younger")
+    with caplog.at_level(logging.INFO, logger="kcbx.guardians.access"):
+        assert (await client.get(f"/api/v1/guardian-answers/{code}")).status_code == 200
+    [read] = [r.getMessage() for r in caplog.records if r.name == "kcbx.guardians.access"]
+    assert "guardian:137****0001" in read and str(family.ids["elder"]) in read
+    monkeypatch.setattr(ctx.settings, "guardian_answers_per_hour", 1)
+    first = {"student_id": family.ids["elder"], "answer": "on_the_way"}
+    assert (await client.post(f"/api/v1/guardian-answers/{code}", json=first)).status_code == 200
+    second = {"student_id": family.ids["younger"], "answer": "family"}
+    r = await client.post(f"/api/v1/guardian-answers/{code}", json=second)
+    assert r.status_code == 429 and r.headers.get("retry-after")
+    assert await rows(ctx, LeaveRequest, LeaveRequest.student_id == family.ids["younger"]) == []
+    move(ctx, at(TUESDAY, "09:16"))  # an hour later (the limit counts on the school's clock)
+    r = await client.post(f"/api/v1/guardian-answers/{code}", json=second)
+    assert r.status_code == 200, r.text

@@ -123,6 +123,20 @@ async def test_reports_ahead_beyond_the_rules_and_for_other_children_are_refused
         r = await client.post("/api/v1/guardian/absences", json=data, headers=parent)
         assert r.status_code == code, (data, r.text)
     assert await rows(ctx, LeaveRequest) == []
+    # Several short reports do not pass the limit of consecutive days without approval.
+    ok = await client.post(
+        "/api/v1/guardian/absences", json=body("2026-11-25", "2026-11-27"), headers=parent
+    )
+    assert ok.status_code == 201, ok.text
+    chained = await client.post(
+        "/api/v1/guardian/absences", json=body("2026-11-28", "2026-11-28"), headers=parent
+    )
+    assert chained.status_code == 422 and "end_date" in chained.text
+    after_a_gap = await client.post(
+        "/api/v1/guardian/absences", json=body("2026-11-29", "2026-11-29"), headers=parent
+    )
+    assert after_a_gap.status_code == 201, after_a_gap.text
+    assert len(await rows(ctx, LeaveRequest)) == 2
     staff_token = world.auth("head_teacher")
     r = await client.get("/api/v1/guardian/children", headers=staff_token)
     assert r.status_code == 401  # a staff token is not a guardian's
