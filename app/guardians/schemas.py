@@ -34,6 +34,9 @@ class GuardianSettingsIn(Schema):
     name_mask: NameMask = Field(
         default="middle", description="孩子姓名显示: middle 张*明, given *明, surname_only 张同学"
     )
+    report_cutoff: LocalTime = Field(
+        default=time(8, 0), description="家长当天报告缺勤的截止时间 (school time)"
+    )
 
 
 class GuardianSettingsOut(GuardianSettingsIn):

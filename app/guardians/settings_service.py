@@ -25,6 +25,7 @@ def _out(school_id: int, row: GuardianSettings | None) -> GuardianSettingsOut:
         quiet_end=row.quiet_end,
         channels=row.channels,
         name_mask=row.name_mask,
+        report_cutoff=row.report_cutoff,
     )
 
 
@@ -57,6 +58,7 @@ async def put_settings(
     row.quiet_start, row.quiet_end = data.quiet_start, data.quiet_end
     row.channels = list(dict.fromkeys(data.channels))
     row.name_mask = data.name_mask
+    row.report_cutoff = data.report_cutoff
     row.updated_at = ctx.clock()
     await uow.commit()
     return _out(school_id, row)

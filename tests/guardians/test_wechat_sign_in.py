@@ -237,3 +237,27 @@ async def test_a_deployment_without_the_mini_programs_has_no_wechat_sign_in(
         assert r.status_code == 404, r.text
         assert r.json()["code"] == "wechat.not_configured"
     assert await rows(ctx, GuardianBindingEvent) == []
+
+
+async def test_each_school_sets_its_own_cut_off_for_reporting_today(
+    ctx: AppContext,
+    world: World,
+    client: httpx.AsyncClient,
+    wx: Code2SessionFake,
+    aliyun: tuple[FakeAliyunSms, ChannelEndpoints],
+) -> None:
+    await add_child(world, "elder", 31, FAMILY)
+    parent = {"Authorization": f"Bearer {await bound_parent(client, world, wx, 'elder')}"}
+    today = {"student_id": world.ids["elder"], "start_date": TUESDAY.isoformat(),
+             "end_date": TUESDAY.isoformat(), "reason": "family"}  # fmt: skip
+    move(ctx, at(TUESDAY, "08:30"))
+    r = await client.post("/api/v1/guardian/absences", json=today, headers=parent)
+    assert r.status_code == 422  # the default cut-off, 08:00, has passed
+    await configure(client, world, report_cutoff="09:00:00")
+    got = await client.get(
+        f"/api/v1/schools/{world.ids['school_A']}/guardian-notices",
+        headers=world.auth("head_teacher"),
+    )
+    assert got.json()["report_cutoff"] == "09:00:00"
+    r = await client.post("/api/v1/guardian/absences", json=today, headers=parent)
+    assert r.status_code == 201, r.text
