@@ -131,11 +131,19 @@ class StaffSignInIn(Schema):
     code: WxCode = Field(description="wx.login 返回的 code")
     mobile: Mobile | None = Field(default=None, description="首次绑定:手机号")
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    binding_code: BindingCode | None = Field(
+        default=None, description="首次绑定:管理员发放的一次性绑定码(代替手机号和密码)"
+    )
 
 
 class BindingCodeOut(Schema):
     student_id: int
     code: str = Field(description="打印在家校联系卡上;只显示这一次")
+
+
+class StaffBindingCodeOut(Schema):
+    staff_id: int
+    code: str = Field(description="交给本人,在教师小程序首次登录时填写;一次有效,只显示这一次")
 
 
 class MyChildOut(Schema):

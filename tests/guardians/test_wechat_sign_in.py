@@ -11,7 +11,13 @@ import pytest
 from pydantic import SecretStr
 
 from app.context import AppContext
-from app.db.models import GuardianBindingEvent, GuardianNotice, LeaveRequest, Staff
+from app.db.models import (
+    GuardianBindingEvent,
+    GuardianNotice,
+    LeaveRequest,
+    Staff,
+    StaffWechatEvent,
+)
 from app.delivery.channels.config import ChannelEndpoints
 from app.domain.roles import Role
 from app.guardians.notices import send_guardian_notices
@@ -261,3 +267,58 @@ async def test_each_school_sets_its_own_cut_off_for_reporting_today(
     assert got.json()["report_cutoff"] == "09:00:00"
     r = await client.post("/api/v1/guardian/absences", json=today, headers=parent)
     assert r.status_code == 201, r.text
+
+
+async def test_staff_bind_with_an_administrators_one_time_code_and_bindings_are_audited(
+    ctx: AppContext,
+    world: World,
+    client: httpx.AsyncClient,
+    wx: Code2SessionFake,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(wx, "appid", STAFF_APP)
+    monkeypatch.setattr(wx, "secret", "staff-secret")
+    channels = ctx.settings.channels.model_copy(
+        update={"wechat_appid": STAFF_APP, "wechat_secret": SecretStr("staff-secret")}
+    )
+    monkeypatch.setattr(ctx.settings, "channels", channels)
+    await world.add_staff("wx_teacher", Role.subject_teacher, "class_A1")
+    teacher = world.ids["wx_teacher"]
+    url = f"/api/v1/staff/{teacher}/wechat-binding-code"
+    r = await client.post(url, headers=world.auth("head_teacher"))
+    assert r.status_code == 403  # a head teacher does not administer staff
+    r = await client.post(url, headers=world.auth("principal"))
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    r = await client.post(
+        "/api/v1/wechat/staff/sign-in", json={"code": wx.login("o-t1"), "binding_code": "X" * 10}
+    )
+    assert r.status_code == 404
+    r = await client.post(
+        "/api/v1/wechat/staff/sign-in", json={"code": wx.login("o-t1"), "binding_code": code}
+    )
+    assert r.status_code == 200, r.text
+    me = await client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+    )
+    assert me.json()["id"] == teacher
+    r = await client.post(  # used twice: 409, the second openid bound to nobody
+        "/api/v1/wechat/staff/sign-in", json={"code": wx.login("o-t2"), "binding_code": code}
+    )
+    assert r.status_code == 409
+    # A new phone: a new code rebinds; then the principal unbinds. Each step is in the audit.
+    code2 = (await client.post(url, headers=world.auth("principal"))).json()["code"]
+    r = await client.post(
+        "/api/v1/wechat/staff/sign-in", json={"code": wx.login("o-t2"), "binding_code": code2}
+    )
+    assert r.status_code == 200, r.text
+    r = await client.delete(f"/api/v1/staff/{teacher}/wechat", headers=world.auth("principal"))
+    assert r.status_code == 204
+    r = await client.post("/api/v1/wechat/staff/sign-in", json={"code": wx.login("o-t2")})
+    assert r.status_code == 401  # unbound: the code alone no longer signs in
+    events = await rows(ctx, StaffWechatEvent)
+    assert [(e.staff_id, e.kind, e.how) for e in events] == [
+        (teacher, "bind", "code"),
+        (teacher, "rebind", "code"),
+        (teacher, "unbind", "admin"),
+    ]
