@@ -147,3 +147,44 @@ async def test_a_mobile_that_is_not_a_mobile_or_not_the_childs_guardian_is_refus
     assert r.status_code == 200, r.text
     [account] = await rows(ctx, GuardianAccount)
     assert account.mobile == FAMILY
+
+
+async def test_a_template_wechat_refuses_falls_back_to_sms_and_a_wechat_opt_out_is_kept(
+    ctx: AppContext,
+    world: World,
+    client: httpx.AsyncClient,
+    aliyun: tuple[FakeAliyunSms, ChannelEndpoints],
+    platform: tuple[Code2SessionFake, WechatFake, ChannelEndpoints],
+) -> None:
+    sms = aliyun[0]
+    login, wechat, endpoints = platform
+    # The template in WeChat's console has a keyword the county did not map: WeChat refuses
+    # every message (47003); the guardian still hears from the school, by SMS.
+    wechat.templates[TEMPLATE] = [*KEYWORDS, "phrase5"]
+    await add_child(world, "elder", 31, FAMILY)
+    await configure(client, world)
+    r = await client.post(
+        "/api/v1/wechat/parents/sign-in",
+        json={"code": login.login(OPENID), "binding_code": await card(client, world, "elder"),
+              "mobile": FAMILY},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    wechat.subscriptions[(OPENID, TEMPLATE)] = 5
+    await morning(client, world, "elder")
+    move(ctx, at(TUESDAY, "08:15"))
+    await send_guardian_notices(ctx)
+    await worker(ctx, endpoints).tick()
+    assert [code for code, _ in wechat.refused] == [47003] and wechat.sent == []
+    [text] = sms.sent
+    assert text.phone == FAMILY
+    # The guardian opts out of WeChat through the link: the next day WeChat is not tried.
+    code = text.params["code"]
+    r = await client.post(f"/api/v1/guardian-answers/{code}/opt-out", json={"channel": "wechat"})
+    assert r.status_code == 204
+    await morning(client, world, "elder", day=WEDNESDAY)
+    move(ctx, at(WEDNESDAY, "08:15"))
+    await send_guardian_notices(ctx)
+    await worker(ctx, endpoints).tick()
+    [notice] = await rows(ctx, GuardianNotice, GuardianNotice.school_date == WEDNESDAY)
+    assert notice.channels == ["sms"]
+    assert len(wechat.refused) == 1 and len(sms.sent) == 2
