@@ -337,3 +337,25 @@ async def test_answers_are_rate_limited_per_guardian_and_every_read_is_logged(
     move(ctx, at(TUESDAY, "09:16"))  # an hour later (the limit counts on the school's clock)
     r = await client.post(f"/api/v1/guardian-answers/{code}", json=second)
     assert r.status_code == 200, r.text
+
+
+async def test_an_sms_provider_that_is_down_never_blocks_the_roll_or_the_staff_escalation(
+    ctx: AppContext,
+    family: World,
+    client: httpx.AsyncClient,
+    aliyun: tuple[FakeAliyunSms, ChannelEndpoints],
+) -> None:
+    down = aliyun[1].model_copy(update={"sms_endpoint": "http://127.0.0.1:9"})  # nobody there
+    await configure(client, family)
+    await morning(client, family, "elder")  # the roll is answered 2xx (asserted by roll())
+    move(ctx, at(TUESDAY, "08:15"))
+    assert await send_guardian_notices(ctx) == 1
+    await worker(ctx, down).tick()
+    [row] = await rows(ctx, Delivery, Delivery.channel == "sms")
+    assert row.state == "pending" and row.attempts == 1  # retried later, with backoff
+    move(ctx, at(TUESDAY, "09:10"))
+    await sweep.sweep(ctx)
+    overdue = await rows(ctx, Notification, Notification.topic == "contact.overdue")
+    assert {(n.student_id, n.staff_id) for n in overdue} == {
+        (family.ids["elder"], family.ids["vice_principal"])
+    }
