@@ -185,6 +185,11 @@ class Settings(BaseSettings):
     # "at_full"}}'. Without it (or without the appid/secret) guardians get no WeChat message
     # and the next guardian channel (SMS) is used. Sent through KCBX_CHANNELS__WECHAT_BASE.
     guardian_wechat_template: WechatTemplateConfig | None = None
+    # Guardians' SMS replies (Tencent Cloud 短信回复 callback): the secret last part of the
+    # callback URL set in Tencent's console, POST /api/v1/sms/replies/tencent/<this>. Tencent
+    # does not sign callbacks, so this is what keeps others from answering for a guardian;
+    # unset (the default): the callback does not exist (404).
+    guardian_sms_reply_token: SecretStr = SecretStr("")
     # Absences reported ahead by a guardian: at most this many days in one report without
     # the school's approval, starting at most this many days ahead.
     guardian_report_max_days: int = Field(default=3, ge=1, le=60)

@@ -147,3 +147,16 @@ async def unapproved_family_leaves(
         )
     )
     return [(a, b) for a, b in rows]
+
+
+async def latest_valid_notice(
+    session: AsyncSession, mobile: str, wall_now: datetime
+) -> GuardianNotice | None:
+    """The newest notice to this mobile whose answer link has not expired (real clock)."""
+    rows = await session.exec(
+        select(GuardianNotice)
+        .where(GuardianNotice.mobile == mobile, col(GuardianNotice.link_expires_at) > wall_now)
+        .order_by(col(GuardianNotice.id).desc())
+        .limit(1)
+    )
+    return rows.first()

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from app.core.types import LocalTime, Mobile, RefId, SafeLine, Schema, SchoolDate
+from app.core.types import LocalTime, Mobile, RefId, SafeLine, SafeText, Schema, SchoolDate
 from app.domain.attendance import Symptom
 from app.guardians.masking import NameMask
 
@@ -151,3 +151,27 @@ class MyChildOut(Schema):
     name: str
     school: str
     class_name: str
+
+
+class SmsReplyIn(Schema):
+    """Tencent Cloud SMS's reply callback (短信回复), as it posts it."""
+
+    extend: Annotated[str, StringConstraints(max_length=64), SafeLine] | None = Field(
+        default=None, description="通道扩展码"
+    )
+    mobile: Annotated[str, StringConstraints(max_length=20), SafeLine] = Field(
+        description="手机号码"
+    )
+    nationcode: Annotated[str, StringConstraints(max_length=6), SafeLine] = Field(
+        description="国家码"
+    )
+    sign: Annotated[str, StringConstraints(max_length=64), SafeLine] = Field(description="短信签名")
+    text: Annotated[str, StringConstraints(max_length=500), SafeText] = Field(
+        description="用户回复的内容"
+    )
+    time: int = Field(ge=0, description="UNIX 时间戳(秒)")
+
+
+class SmsReplyOut(Schema):
+    result: int = Field(description="0 成功;非 0 失败")
+    errmsg: str

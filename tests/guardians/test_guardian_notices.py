@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from app.alerts import sweep
 from app.context import AppContext
@@ -359,3 +360,48 @@ async def test_an_sms_provider_that_is_down_never_blocks_the_roll_or_the_staff_e
     assert {(n.student_id, n.staff_id) for n in overdue} == {
         (family.ids["elder"], family.ids["vice_principal"])
     }
+
+
+def tencent_reply(mobile: str, text: str) -> dict[str, object]:
+    """What Tencent Cloud SMS posts to the reply callback (短信回复, its published shape)."""
+    return {"extend": "", "mobile": mobile, "nationcode": "86", "sign": SIGN, "text": text,
+            "time": 1764000000}  # fmt: skip
+
+
+async def test_a_guardian_answers_by_sms_reply_for_every_child_the_notice_named(
+    ctx: AppContext,
+    family: World,
+    client: httpx.AsyncClient,
+    aliyun: tuple[FakeAliyunSms, ChannelEndpoints],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await sms_code(ctx, family, client, aliyun, "elder", "younger")
+    url = "/api/v1/sms/replies/tencent/reply-secret-0123456789"
+    r = await client.post(url, json=tencent_reply(FAMILY, "1"))
+    assert r.status_code == 404  # no reply token configured: the callback does not exist
+    monkeypatch.setattr(
+        ctx.settings, "guardian_sms_reply_token", SecretStr("reply-secret-0123456789")
+    )
+    r = await client.post(url[:-1] + "X", json=tencent_reply(FAMILY, "1"))
+    assert r.status_code == 404  # a wrong secret: nobody may answer for a guardian
+    for text in ("好的", "9", "12"):
+        r = await client.post(url, json=tencent_reply(FAMILY, text))
+        assert r.status_code == 200 and r.json()["result"] == 1, text  # not a reply code
+    r = await client.post(url, json=tencent_reply("13700000002", "1"))
+    assert r.json()["result"] == 1  # no notice to that number
+    assert await rows(ctx, ParentContact) == []
+    move(ctx, at(TUESDAY, "08:20"))
+    r = await client.post(url, json=tencent_reply(FAMILY, "1 昨晚发烧"))
+    assert r.status_code == 200 and r.json() == {"result": 0, "errmsg": "OK"}
+    leaves = await rows(ctx, LeaveRequest, LeaveRequest.leave_type == "sick")
+    assert {(lv.student_id, lv.status, tuple(lv.symptoms)) for lv in leaves} == {
+        (family.ids["elder"], "pending", ("fever",)),
+        (family.ids["younger"], "pending", ("fever",)),
+    }
+    assert len(await rows(ctx, ParentContact)) == 2
+    r = await client.post(url, json=tencent_reply(FAMILY, "2"))
+    assert r.json()["result"] == 1  # both children answered already: nothing changes
+    assert len(await rows(ctx, LeaveRequest, LeaveRequest.student_id == family.ids["elder"])) == 1
+    move(ctx, at(TUESDAY, "09:10"))
+    await sweep.sweep(ctx)
+    assert await rows(ctx, Notification, Notification.topic == "contact.overdue") == []
