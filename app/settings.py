@@ -208,6 +208,19 @@ class Settings(BaseSettings):
                     ) from exc
         return value
 
+    @field_validator("guardian_sms_reply_token")
+    @classmethod
+    def _reply_token_is_a_secret(cls, value: SecretStr) -> SecretStr:
+        # The callback URL is the only credential of a guardian's SMS reply: not guessable,
+        # and one path segment.
+        token = value.get_secret_value()
+        plain = token.replace("-", "").replace("_", "")
+        if token and (len(token) < 20 or not (plain.isascii() and plain.isalnum())):
+            raise ValueError(
+                "KCBX_GUARDIAN_SMS_REPLY_TOKEN: at least 20 letters, digits, - or _ (or unset)"
+            )
+        return value
+
     @field_validator("cors_origins")
     @classmethod
     def _exact_origins(cls, value: list[str]) -> list[str]:
