@@ -11,9 +11,10 @@ from app.api.deps import Ctx, CurrentActor, Uow, oauth2
 from app.core.types import Id
 from app.db.models import GuardianAccount
 from app.errors import Unauthorized
-from app.guardians import accounts, ahead
+from app.guardians import accounts, ahead, settings_service
 from app.guardians.schemas import (
     BindingCodeOut,
+    GuardianChannel,
     MyChildOut,
     ParentSignInIn,
     ReportAheadIn,
@@ -121,3 +122,12 @@ async def report_ahead(
     data: ReportAheadIn, uow: Uow, ctx: Ctx, guardian: Guardian
 ) -> ReportAheadOut:
     return await ahead.report_ahead(uow, ctx, guardian, data)
+
+
+@router.delete(
+    "/guardian/opt-outs/{channel}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="家长恢复接收某一渠道(取消退订;须已用手机号登录)",
+)
+async def opt_in(channel: GuardianChannel, uow: Uow, ctx: Ctx, guardian: Guardian) -> None:
+    await settings_service.opt_in(uow, ctx, guardian, channel)

@@ -8,6 +8,7 @@ subscription is used up gets the SMS instead (the fake Alibaba Cloud endpoint)."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -149,7 +150,7 @@ async def test_a_mobile_that_is_not_a_mobile_or_not_the_childs_guardian_is_refus
     assert account.mobile == FAMILY
 
 
-async def test_a_template_wechat_refuses_falls_back_to_sms_and_a_wechat_opt_out_is_kept(
+async def test_a_refused_template_falls_back_to_sms_and_an_opt_out_is_kept_until_undone(
     ctx: AppContext,
     world: World,
     client: httpx.AsyncClient,
@@ -169,6 +170,7 @@ async def test_a_template_wechat_refuses_falls_back_to_sms_and_a_wechat_opt_out_
               "mobile": FAMILY},
     )  # fmt: skip
     assert r.status_code == 200, r.text
+    parent = r.json()["access_token"]
     wechat.subscriptions[(OPENID, TEMPLATE)] = 5
     await morning(client, world, "elder")
     move(ctx, at(TUESDAY, "08:15"))
@@ -188,3 +190,14 @@ async def test_a_template_wechat_refuses_falls_back_to_sms_and_a_wechat_opt_out_
     [notice] = await rows(ctx, GuardianNotice, GuardianNotice.school_date == WEDNESDAY)
     assert notice.channels == ["sms"]
     assert len(wechat.refused) == 1 and len(sms.sent) == 2
+    # Signed in with that mobile, the guardian opts back in; a staff token may not.
+    path = "/api/v1/guardian/opt-outs/wechat"
+    assert (await client.delete(path, headers=world.auth("principal"))).status_code == 401
+    r = await client.delete(path, headers={"Authorization": f"Bearer {parent}"})
+    assert r.status_code == 204
+    thursday = WEDNESDAY + timedelta(days=1)
+    await morning(client, world, "elder", day=thursday)
+    move(ctx, at(thursday, "08:15"))
+    await send_guardian_notices(ctx)
+    [notice] = await rows(ctx, GuardianNotice, GuardianNotice.school_date == thursday)
+    assert notice.channels == ["wechat", "sms"]
