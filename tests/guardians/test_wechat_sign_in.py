@@ -190,6 +190,8 @@ async def test_unbinding_is_audited_and_revokes_the_token(
     ctx: AppContext, world: World, client: httpx.AsyncClient, wx: Code2SessionFake
 ) -> None:
     parent = {"Authorization": f"Bearer {await bound_parent(client, world, wx, 'student_A1')}"}
+    r = await client.delete("/api/v1/guardian/opt-outs/sms", headers=parent)
+    assert r.status_code == 409  # signed in without a mobile: no number's choices to change
     r = await client.delete(f"/api/v1/guardian/children/{world.ids['student_A1']}", headers=parent)
     assert r.status_code == 204
     assert [e.kind for e in await rows(ctx, GuardianBindingEvent)] == ["bind", "unbind"]
