@@ -19,7 +19,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.types import Instant
-from app.delivery.channels.config import ChannelEndpoints
+from app.delivery.channels.config import ChannelEndpoints, WechatTemplateConfig
 from app.delivery.channels.outbound import OutboundPolicy
 
 DEMO_SECRET_KEY = "demo-secret-key-change-me-in-production-0000"
@@ -178,6 +178,18 @@ class Settings(BaseSettings):
     guardian_wechat_appid: str = Field(default="", max_length=64)
     guardian_wechat_secret: SecretStr = SecretStr("")
     wechat_login_base: str = "https://api.weixin.qq.com"  # jscode2session's host
+    # The parents' mini-program's subscribe-message template for guardian notices (its id
+    # from the 订阅消息 console and which message param fills each keyword: school, students,
+    # check, at_full, code, link, topic), e.g. KCBX_GUARDIAN_WECHAT_TEMPLATE='{"template_id":
+    # "…", "fields": {"thing1": "school", "name2": "students", "thing3": "check", "time4":
+    # "at_full"}}'. Without it (or without the appid/secret) guardians get no WeChat message
+    # and the next guardian channel (SMS) is used. Sent through KCBX_CHANNELS__WECHAT_BASE.
+    guardian_wechat_template: WechatTemplateConfig | None = None
+    # Guardians' SMS replies (Tencent Cloud 短信回复 callback): the secret last part of the
+    # callback URL set in Tencent's console, POST /api/v1/sms/replies/tencent/<this>. Tencent
+    # does not sign callbacks, so this is what keeps others from answering for a guardian;
+    # unset (the default): the callback does not exist (404).
+    guardian_sms_reply_token: SecretStr = SecretStr("")
     # Absences reported ahead by a guardian: at most this many days in one report without
     # the school's approval, starting at most this many days ahead.
     guardian_report_max_days: int = Field(default=3, ge=1, le=60)
@@ -194,6 +206,19 @@ class Settings(BaseSettings):
                     raise ValueError(
                         f"KCBX_TRUSTED_PROXIES: not an address or network: {entry!r}"
                     ) from exc
+        return value
+
+    @field_validator("guardian_sms_reply_token")
+    @classmethod
+    def _reply_token_is_a_secret(cls, value: SecretStr) -> SecretStr:
+        # The callback URL is the only credential of a guardian's SMS reply: not guessable,
+        # and one path segment.
+        token = value.get_secret_value()
+        plain = token.replace("-", "").replace("_", "")
+        if token and (len(token) < 20 or not (plain.isascii() and plain.isalnum())):
+            raise ValueError(
+                "KCBX_GUARDIAN_SMS_REPLY_TOKEN: at least 20 letters, digits, - or _ (or unset)"
+            )
         return value
 
     @field_validator("cors_origins")

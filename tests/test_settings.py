@@ -94,3 +94,10 @@ async def test_production_refuses_a_database_holding_the_demo(ctx: AppContext) -
     with pytest.raises(RuntimeError, match="demo data"):
         async with app.router.lifespan_context(app):
             pass
+
+
+@pytest.mark.parametrize("token", ["short", "x" * 19, "has/slash-0123456789abc", "汉字" * 10])
+def test_a_guessable_sms_reply_token_is_refused(token: str) -> None:
+    with pytest.raises(ValidationError, match="KCBX_GUARDIAN_SMS_REPLY_TOKEN"):
+        Settings(guardian_sms_reply_token=token)  # type: ignore[arg-type]
+    assert Settings(guardian_sms_reply_token="a1-" * 7)  # type: ignore[arg-type]

@@ -52,7 +52,7 @@ from app.context import AppContext
 from app.core import metrics
 from app.delivery import repository as repo
 from app.delivery.channels.base import Channel, Outcome, SendResult
-from app.delivery.channels.config import ChannelEndpoints
+from app.delivery.channels.config import PARENTS_WECHAT, ChannelEndpoints
 from app.delivery.dispatch import (
     ROBOT_CHANNELS,
     dispatch_case_events,
@@ -117,6 +117,16 @@ class DeliveryWorker:
         self.channels = self.endpoints.build_channels(
             self.client, clock=self.wall, wall_clock=self.wall, policy=self.ctx.settings.outbound
         )
+        settings = self.ctx.settings
+        parents = self.endpoints.parents_wechat(
+            self.client,
+            appid=settings.guardian_wechat_appid,
+            secret=settings.guardian_wechat_secret.get_secret_value(),
+            template=settings.guardian_wechat_template,
+            clock=self.wall,
+        )
+        if parents is not None:
+            self.channels[PARENTS_WECHAT] = parents
         self.links = self.endpoints.links()
         self.started_at = self.wall()
 

@@ -11,13 +11,15 @@ from app.api.deps import Ctx, CurrentActor, Uow, oauth2
 from app.core.types import Id
 from app.db.models import GuardianAccount
 from app.errors import Unauthorized
-from app.guardians import accounts, ahead
+from app.guardians import accounts, ahead, settings_service
 from app.guardians.schemas import (
     BindingCodeOut,
+    GuardianChannel,
     MyChildOut,
     ParentSignInIn,
     ReportAheadIn,
     ReportAheadOut,
+    StaffBindingCodeOut,
     StaffSignInIn,
 )
 from app.org import throttle
@@ -55,7 +57,7 @@ async def binding_code(student_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) 
     "本服务未配置小程序时 404 (wechat.not_configured)。",
 )
 async def parent_sign_in(data: ParentSignInIn, uow: Uow, ctx: Ctx) -> TokenOut:
-    return await accounts.parent_sign_in(uow, ctx, data.code, data.binding_code)
+    return await accounts.parent_sign_in(uow, ctx, data.code, data.binding_code, data.mobile)
 
 
 @router.post(
@@ -70,7 +72,31 @@ async def staff_sign_in(request: Request, data: StaffSignInIn, uow: Uow, ctx: Ct
         request.headers.get("x-forwarded-for"),
         ctx.settings.trusted_proxies,
     )
-    return await accounts.staff_sign_in(uow, ctx, data.code, data.mobile, data.password, client)
+    return await accounts.staff_sign_in(
+        uow, ctx, data.code, data.mobile, data.password, client, data.binding_code
+    )
+
+
+@router.post(
+    "/staff/{staff_id}/wechat-binding-code",
+    status_code=status.HTTP_201_CREATED,
+    summary="发放教师小程序一次性绑定码",
+    description="可管理此人者(本校校长/副校长、县管理员);新码替换未用的旧码。码只显示这一次。",
+)
+async def staff_binding_code(
+    staff_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor
+) -> StaffBindingCodeOut:
+    code = await accounts.issue_staff_code(uow, ctx, actor, staff_id)
+    return StaffBindingCodeOut(staff_id=staff_id, code=code)
+
+
+@router.delete(
+    "/staff/{staff_id}/wechat",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="解除教师小程序绑定(本人或可管理此人者;留审计记录)",
+)
+async def unbind_staff(staff_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> None:
+    await accounts.unbind_staff(uow, ctx, actor, staff_id)
 
 
 @router.get("/guardian/children", summary="我的孩子(家长)")
@@ -96,3 +122,12 @@ async def report_ahead(
     data: ReportAheadIn, uow: Uow, ctx: Ctx, guardian: Guardian
 ) -> ReportAheadOut:
     return await ahead.report_ahead(uow, ctx, guardian, data)
+
+
+@router.delete(
+    "/guardian/opt-outs/{channel}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="家长恢复接收某一渠道(取消退订;须已用手机号登录)",
+)
+async def opt_in(channel: GuardianChannel, uow: Uow, ctx: Ctx, guardian: Guardian) -> None:
+    await settings_service.opt_in(uow, ctx, guardian, channel)

@@ -37,16 +37,22 @@ from app.db.models import (
     School,
     SchoolClass,
     Staff,
+    StaffWechatCode,
+    StaffWechatEvent,
     Student,
 )
 from app.db.uow import UnitOfWork
 from app.domain import access
-from app.domain.access import Actor
-from app.errors import Conflict, NotFound, Unauthorized
+from app.domain.access import Actor, ActorKind
+from app.domain.idcard import mask_mobile
+from app.errors import Conflict, FieldProblem, Invalid, NotFound, Unauthorized
 from app.guardians import wechat_session
+from app.guardians.notices import normal_mobile
 from app.guardians.schemas import MyChildOut
 from app.org import auth
+from app.org.staff import changeable_staff
 from app.org.staff_schemas import TokenOut
+from app.roster import repository as roster_repo
 
 log = logging.getLogger("kcbx.guardians")
 access_log = logging.getLogger("kcbx.guardians.access")
@@ -135,8 +141,29 @@ async def _openid(ctx: AppContext, code: str, app: str) -> str:
     )
 
 
+async def _roster_mobile(uow: UnitOfWork, mobile: str, student_ids: list[int]) -> str:
+    """``mobile`` as the roster has it for one of these children, or 422 naming the field
+    (nothing written): a guardian may only claim a number the school registered."""
+    people = await roster_repo.guardians_of(uow.session, student_ids)
+    mine = normal_mobile(mobile)
+    if mine is None or mine not in {normal_mobile(g.mobile) for gs in people.values() for g in gs}:
+        raise Invalid(
+            [
+                FieldProblem(
+                    ("body", "mobile"),
+                    "不是学校登记的该孩子监护人手机号 (not a guardian mobile on the roster)",
+                )
+            ]
+        )
+    return mine
+
+
 async def parent_sign_in(
-    uow: UnitOfWork, ctx: AppContext, code: str, binding_code: str | None
+    uow: UnitOfWork,
+    ctx: AppContext,
+    code: str,
+    binding_code: str | None,
+    mobile: str | None = None,
 ) -> TokenOut:
     binding = None
     if binding_code:
@@ -162,6 +189,14 @@ async def parent_sign_in(
         account = GuardianAccount(openid=openid, created_at=ctx.clock())
         s.add(account)
         await uow.flush()
+    if mobile is not None:
+        kids = await children_of(uow, account) if account.id is not None else []
+        claimed = await _roster_mobile(
+            uow, mobile, kids + ([binding.student_id] if binding else [])
+        )
+        if account.mobile != claimed:
+            log.info("guardian account %s: mobile %s", account.id, mask_mobile(claimed))
+        account.mobile = claimed
     if binding is not None:
         now = ctx.clock()
         binding.used_at, binding.used_by = now, account.id
@@ -210,6 +245,62 @@ async def unbind(
     await uow.commit()
 
 
+async def issue_staff_code(uow: UnitOfWork, ctx: AppContext, actor: Actor, staff_id: int) -> str:
+    """A one-time code for the staff mini-program's first sign-in, issued by someone who may
+    change this person (their school's principal or vice principal, the county admin); a
+    new code replaces the unused old one."""
+    staff = await changeable_staff(uow, actor, staff_id)
+    old = await uow.session.exec(
+        select(StaffWechatCode).where(
+            StaffWechatCode.staff_id == staff.id, col(StaffWechatCode.used_at).is_(None)
+        )
+    )
+    for row in old:
+        await uow.session.delete(row)
+    code = "".join(secrets.choice(_ALPHABET) for _ in range(CODE_CHARS))
+    uow.session.add(
+        StaffWechatCode(
+            staff_id=staff_id, code_hash=_hash(code), issued_by=actor.tag, issued_at=ctx.clock()
+        )
+    )
+    await uow.commit()
+    return code
+
+
+def _bind_staff(
+    uow: UnitOfWork, ctx: AppContext, staff: Staff, openid: str | None, how: str, by: str
+) -> None:
+    """Set (or clear) the staff member's openid, audited in ``staff_wechat_event``."""
+    if staff.wechat_openid == openid:
+        return
+    kind = "unbind" if openid is None else "rebind" if staff.wechat_openid else "bind"
+    staff.wechat_openid = openid
+    uow.session.add(
+        StaffWechatEvent(staff_id=staff.id or 0, kind=kind, how=how, by=by, at=ctx.clock())
+    )
+    log.info("staff %s: WeChat %s (%s)", staff.id, kind, how)
+
+
+async def _free_openid(uow: UnitOfWork, ctx: AppContext, openid: str, by: str) -> None:
+    """One openid, one person: whoever held it before loses it (audited)."""
+    for other in await uow.session.exec(select(Staff).where(Staff.wechat_openid == openid)):
+        _bind_staff(uow, ctx, other, None, "moved", by)
+
+
+async def unbind_staff(uow: UnitOfWork, ctx: AppContext, actor: Actor, staff_id: int) -> None:
+    """The person themself or someone who may change them; audited."""
+    if actor.kind is ActorKind.staff and actor.id == staff_id:
+        staff = await uow.session.get(Staff, staff_id)
+        how = "self"
+    else:
+        staff = await changeable_staff(uow, actor, staff_id)
+        how = "admin"
+    if staff is None:
+        raise NotFound("教职工", staff_id)
+    _bind_staff(uow, ctx, staff, None, how, actor.tag)
+    await uow.commit()
+
+
 async def staff_sign_in(
     uow: UnitOfWork,
     ctx: AppContext,
@@ -217,22 +308,40 @@ async def staff_sign_in(
     mobile: str | None,
     password: str | None,
     client: str,
+    binding_code: str | None = None,
 ) -> TokenOut:
-    openid = await _openid(ctx, code, "staff")
     s = uow.session
+    issued = None
+    if binding_code:
+        issued = (
+            await s.exec(
+                select(StaffWechatCode).where(StaffWechatCode.code_hash == _hash(binding_code))
+            )
+        ).first()
+        if issued is None:
+            raise NotFound("绑定码")
+        if issued.used_at is not None:
+            raise Conflict("绑定码已使用 (this binding code was used already)")
+    openid = await _openid(ctx, code, "staff")
+    if issued is not None:
+        staff = await s.get(Staff, issued.staff_id)
+        if staff is None or staff.id is None or not staff.active:
+            raise NotFound("教职工", issued.staff_id)
+        issued.used_at = ctx.clock()
+        by = f"staff:{staff.id}"
+        if staff.wechat_openid != openid:
+            await _free_openid(uow, ctx, openid, by)
+            _bind_staff(uow, ctx, staff, openid, "code", by)
+        await uow.commit()
+        return auth.token_for(ctx, staff.id, staff.token_version)
     if mobile and password:
         # The password sign-in (throttled) proves who this is; then the openid is theirs.
         signed = await auth.login(uow, ctx, mobile, password, client)
         staff = (await s.exec(select(Staff).where(Staff.mobile == mobile.strip()))).first()
         if staff is not None and staff.wechat_openid != openid:
-            log.info(
-                "staff %s: WeChat openid %s",
-                staff.id,
-                "rebound" if staff.wechat_openid else "bound",
-            )
-            for other in await s.exec(select(Staff).where(Staff.wechat_openid == openid)):
-                other.wechat_openid = None
-            staff.wechat_openid = openid
+            by = f"staff:{staff.id}"
+            await _free_openid(uow, ctx, openid, by)
+            _bind_staff(uow, ctx, staff, openid, "password", by)
             await uow.commit()
         return signed
     staff = (

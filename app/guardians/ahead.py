@@ -3,14 +3,16 @@ school's cut-off, default the morning check) or a future range, a reason, sympto
 illness. It becomes a pending leave through the leave table the head teacher decides on
 (``requested_by`` ``guardian_account:<id>``), and an unexplained absence it covers sends no
 guardian notice (``notices`` leaves out students with a pending leave). Limits are
-configuration: ``KCBX_GUARDIAN_REPORT_MAX_DAYS`` days at most in one report,
+configuration: ``KCBX_GUARDIAN_REPORT_MAX_DAYS`` consecutive days at most without the
+school's approval (one report, or several joined to the guardians' unapproved ones),
 ``KCBX_GUARDIAN_REPORT_AHEAD_DAYS`` ahead at most. A past day, a range beyond the limits, a
 child not the guardian's (404), a range overlapping another leave (409): nothing written."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.attendance import leaves_repo
@@ -18,10 +20,28 @@ from app.context import AppContext
 from app.db.models import GuardianAccount, GuardianSettings, LeaveRequest, School, Student
 from app.db.uow import UnitOfWork
 from app.errors import Conflict, FieldProblem, Invalid, NotFound
+from app.guardians import repository as repo
 from app.guardians.accounts import children_of
 from app.guardians.schemas import ReportAheadIn, ReportAheadOut
 
 access_log = logging.getLogger("kcbx.guardians.access")
+
+
+def consecutive_run(start: date, end: date, others: Sequence[tuple[date, date]]) -> int:
+    """Calendar days of the unbroken run [start, end] makes with the ranges it touches or
+    overlaps (transitively): a guardian cannot pass the limit with several short reports.
+    A day between two ranges (a weekend not reported) breaks the run."""
+    lo, hi = start, end
+    ranges = sorted(others)
+    grown = True
+    while grown:
+        grown = False
+        for a, b in ranges:
+            touches = a <= hi + timedelta(days=1) and b >= lo - timedelta(days=1)
+            if touches and (a < lo or b > hi):
+                lo, hi = min(lo, a), max(hi, b)
+                grown = True
+    return (hi - lo).days + 1
 
 
 async def report_ahead(
@@ -68,6 +88,21 @@ async def report_ahead(
         problems.append(FieldProblem(("body", "symptoms"), "生病须至少选一项症状 (ill needs one)"))
     if not ill and data.symptoms:
         problems.append(FieldProblem(("body", "symptoms"), "仅生病时填写症状 (for ill only)"))
+    if not problems:
+        run = consecutive_run(
+            data.start_date,
+            data.end_date,
+            await repo.unapproved_family_leaves(s, student.id or 0),
+        )
+        if run > ctx.settings.guardian_report_max_days:
+            problems.append(
+                FieldProblem(
+                    ("body", "end_date"),
+                    f"连同已报告未批准的请假共连续 {run} 天,超过 "
+                    f"{ctx.settings.guardian_report_max_days} 天,请联系班主任 "
+                    "(with the unapproved reports before it, beyond the limit of consecutive days)",
+                )
+            )
     if problems:
         raise Invalid(problems)
     if await leaves_repo.overlapping(s, student.id or 0, data.start_date, data.end_date):

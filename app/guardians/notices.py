@@ -11,10 +11,14 @@ Decisions:
 - a notice is written once per (school, day, mobile) (unique key): a re-run, or a second
   engine process, writes nothing twice. Siblings at two schools get one message from each;
 - channels are the school's guardian channels in order, minus the guardian's opt-outs and
-  WeChat where no openid is bound; each is a delivery row (the outbox) carrying the rendered
-  message, so the delivery worker sends it with its leases, receipts and retries, and a dead
-  letter falls back to the next channel. All this runs in its own transaction per school,
-  after the roll's: a failure here never blocks the roll or the staff escalation;
+  WeChat where no guardian account signed in with this mobile (or the parents' mini-program
+  is not configured). WeChat is the parents' mini-program's subscribe message: a guardian who
+  has not subscribed (or whose one-time subscription is used up) is refused by WeChat with
+  43101, and the worker falls back to the next channel (SMS). Each is a delivery row (the
+  outbox) carrying the rendered message, so the delivery worker sends it with its leases,
+  receipts and retries, and a dead letter falls back to the next channel. All this runs in
+  its own transaction per school, after the roll's: a failure here never blocks the roll or
+  the staff escalation;
 - the text names the school and the check and the children's names masked as the school
   chose — never a reason or a diagnosis.
 """
@@ -31,6 +35,7 @@ from zoneinfo import ZoneInfo
 from app.context import AppContext
 from app.db.models import GuardianNotice, GuardianSettings, School
 from app.delivery import repository as delivery_repo
+from app.delivery.channels.config import PARENTS_WECHAT
 from app.delivery.dispatch import in_quiet_hours
 from app.guardians import repository as repo
 from app.guardians.links import make_token
@@ -86,6 +91,12 @@ async def notify_school(ctx: AppContext, config: GuardianSettings, school: Schoo
     now = ctx.clock()
     if not _due(config, school, now):
         return 0
+    settings = ctx.settings
+    wechat_ready = bool(
+        settings.guardian_wechat_appid
+        and settings.guardian_wechat_secret.get_secret_value()
+        and settings.guardian_wechat_template
+    )
     day = now.astimezone(ZoneInfo(school.timezone)).date()
     async with ctx.uow() as uow:
         s = uow.session
@@ -97,6 +108,7 @@ async def notify_school(ctx: AppContext, config: GuardianSettings, school: Schoo
         done = await repo.noticed(s, school.id or 0, day)
         outs = await repo.opt_outs(s, families)
         pupils = await repo.students(s, ids)
+        openids = await repo.openids(s, families)
         rows: list[dict[str, Any]] = []
         written = 0
         for mobile, kids in sorted(families.items()):
@@ -105,8 +117,10 @@ async def notify_school(ctx: AppContext, config: GuardianSettings, school: Schoo
             channels = [
                 c
                 for c in config.channels
-                # No parents' mini-program binding yet: WeChat has no openid to send to.
-                if c not in outs.get(mobile, set()) and c != "wechat"
+                if c not in outs.get(mobile, set())
+                # WeChat only to a guardian signed in to the parents' mini-program with this
+                # mobile, and only where that mini-program can send (appid, secret, template).
+                and (c != "wechat" or (wechat_ready and mobile in openids))
             ]
             expires = ctx.wall_clock() + timedelta(hours=ctx.settings.guardian_link_hours)
             notice = GuardianNotice(
@@ -125,14 +139,18 @@ async def notify_school(ctx: AppContext, config: GuardianSettings, school: Schoo
                 continue
             names = "、".join(masked(pupils[k].name, config.name_mask) for k in sorted(kids))
             token = make_token(ctx.settings.secret_key, notice.id or 0, mobile, day, expires)
-            rows.append(_row(notice, channels, _message(school, names, token, ctx), now))
+            message = _message(school, names, token, ctx, now)
+            rows.append(_row(notice, channels, message, openids.get(mobile), now))
         await delivery_repo.add_deliveries(s, rows)
         await uow.commit()
     return written
 
 
-def _message(school: School, names: str, token: str, ctx: AppContext) -> dict[str, Any]:
+def _message(
+    school: School, names: str, token: str, ctx: AppContext, now: datetime
+) -> dict[str, Any]:
     check = f"晨检 {school.morning_check:%H:%M}"
+    local = now.astimezone(ZoneInfo(school.timezone))
     link = ctx.settings.guardian_answer_url.format(token=token)
     text = (
         f"【{school.name}】{check}:您的孩子{names}今日未到校,学校未收到请假。"
@@ -150,19 +168,28 @@ def _message(school: School, names: str, token: str, ctx: AppContext) -> dict[st
             "check": check,
             "link": link,
             "code": token,
+            # For a subscribe-message template's time and phrase keywords (school time).
+            "at_full": f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}",
+            "topic": "未到校",
         },
     }
 
 
 def _row(
-    notice: GuardianNotice, channels: list[str], message: dict[str, Any], now: datetime
+    notice: GuardianNotice,
+    channels: list[str],
+    message: dict[str, Any],
+    openid: str | None,
+    now: datetime,
 ) -> dict[str, Any]:
     key = f"g{notice.id}"
     who = f"guardian:{notice.mobile}"
+    # The school's guardian channel "wechat" is the parents' mini-program, not the staff one.
+    route = [PARENTS_WECHAT if c == "wechat" else c for c in channels]
     return {
-        "idem_key": f"{key}:{channels[0]}",
-        "channel": channels[0],
-        "target_key": f"{channels[0]}:{who}",
+        "idem_key": f"{key}:{route[0]}",
+        "channel": route[0],
+        "target_key": f"{route[0]}:{who}",
         "school_id": notice.school_id,
         "state": "pending",
         "attempts": 0,
@@ -171,8 +198,8 @@ def _row(
         "payload": {
             "message": message,
             "phone": notice.mobile,
-            "openid": None,
-            "route": channels,
+            "openid": openid,
+            "route": route,
             "index": 0,
             "key": key,
             "who": who,

@@ -12,7 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import (
     AbsenceCase,
+    GuardianAccount,
     GuardianAnswer,
+    GuardianChild,
     GuardianNotice,
     GuardianOptOut,
     GuardianSettings,
@@ -112,3 +114,49 @@ async def open_case_for_update(session: AsyncSession, student_id: int) -> Absenc
     if bind is not None and bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return (await session.exec(stmt)).first()
+
+
+async def openids(session: AsyncSession, families: dict[str, list[int]]) -> dict[str, str]:
+    """Mobile → the openid of the parents' mini-program account signed in with that mobile and
+    still bound to one of that family's children (the latest account, if several)."""
+    if not families:
+        return {}
+    rows = await session.exec(
+        select(GuardianAccount.mobile, GuardianAccount.openid, GuardianChild.student_id)
+        .join(GuardianChild, col(GuardianChild.account_id) == GuardianAccount.id)
+        .where(col(GuardianAccount.mobile).in_(sorted(families)))
+        .order_by(col(GuardianAccount.id))
+    )
+    found: dict[str, str] = {}
+    for mobile, openid, student_id in rows:
+        if mobile is not None and student_id in families.get(mobile, ()):
+            found[mobile] = openid
+    return found
+
+
+async def unapproved_family_leaves(
+    session: AsyncSession, student_id: int
+) -> list[tuple[date, date]]:
+    """(start, end) of the student's leaves a guardian asked for (a report ahead or an answer)
+    that the school has not approved yet: what the per-guardian limit counts."""
+    rows = await session.exec(
+        select(col(LeaveRequest.start_date), col(LeaveRequest.end_date)).where(
+            LeaveRequest.student_id == student_id,
+            LeaveRequest.status == "pending",
+            col(LeaveRequest.requested_by).startswith("guardian"),
+        )
+    )
+    return [(a, b) for a, b in rows]
+
+
+async def latest_valid_notice(
+    session: AsyncSession, mobile: str, wall_now: datetime
+) -> GuardianNotice | None:
+    """The newest notice to this mobile whose answer link has not expired (real clock)."""
+    rows = await session.exec(
+        select(GuardianNotice)
+        .where(GuardianNotice.mobile == mobile, col(GuardianNotice.link_expires_at) > wall_now)
+        .order_by(col(GuardianNotice.id).desc())
+        .limit(1)
+    )
+    return rows.first()

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.types import Id
-from app.guardians import answers, settings_service
+from app.guardians import answers, replies, settings_service
 from app.guardians.schemas import (
     AnswerIn,
     AnswerOut,
@@ -15,6 +15,8 @@ from app.guardians.schemas import (
     GuardianSettingsIn,
     GuardianSettingsOut,
     OptOutIn,
+    SmsReplyIn,
+    SmsReplyOut,
     Token,
 )
 
@@ -60,3 +62,13 @@ async def post_answer(token: Token, data: AnswerIn, uow: Uow, ctx: Ctx) -> Answe
 )
 async def opt_out(token: Token, data: OptOutIn, uow: Uow, ctx: Ctx) -> None:
     await settings_service.opt_out(uow, ctx, token, data)
+
+
+@router.post(
+    "/sms/replies/tencent/{secret}",
+    summary="家长短信回复(腾讯云短信回复回调)",
+    description="回复 1 生病(可加症状:发烧、咳嗽…)、2 家中有事、3 在路上、4 不清楚;"
+    "作用于该手机号最新且未过期的通知。地址末段为 KCBX_GUARDIAN_SMS_REPLY_TOKEN,未配置时 404。",
+)
+async def tencent_sms_reply(secret: Token, data: SmsReplyIn, ctx: Ctx) -> SmsReplyOut:
+    return await replies.tencent_reply(ctx, secret, data)

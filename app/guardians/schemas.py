@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from app.core.types import LocalTime, Mobile, RefId, SafeLine, Schema, SchoolDate
+from app.core.types import LocalTime, Mobile, RefId, SafeLine, SafeText, Schema, SchoolDate
 from app.domain.attendance import Symptom
 from app.guardians.masking import NameMask
 
@@ -33,6 +33,9 @@ class GuardianSettingsIn(Schema):
     )
     name_mask: NameMask = Field(
         default="middle", description="孩子姓名显示: middle 张*明, given *明, surname_only 张同学"
+    )
+    report_cutoff: LocalTime = Field(
+        default=time(8, 0), description="家长当天报告缺勤的截止时间 (school time)"
     )
 
 
@@ -117,12 +120,20 @@ BindingCode = Annotated[
 class ParentSignInIn(Schema):
     code: WxCode = Field(description="wx.login 返回的 code")
     binding_code: BindingCode | None = Field(default=None, description="家校联系卡上的绑定码")
+    mobile: Mobile | None = Field(
+        default=None,
+        description="家长本人的手机号(须是学籍登记的该孩子监护人手机号):"
+        "未到校通知改用微信订阅消息发给本账号,未订阅时仍发短信",
+    )
 
 
 class StaffSignInIn(Schema):
     code: WxCode = Field(description="wx.login 返回的 code")
     mobile: Mobile | None = Field(default=None, description="首次绑定:手机号")
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    binding_code: BindingCode | None = Field(
+        default=None, description="首次绑定:管理员发放的一次性绑定码(代替手机号和密码)"
+    )
 
 
 class BindingCodeOut(Schema):
@@ -130,8 +141,37 @@ class BindingCodeOut(Schema):
     code: str = Field(description="打印在家校联系卡上;只显示这一次")
 
 
+class StaffBindingCodeOut(Schema):
+    staff_id: int
+    code: str = Field(description="交给本人,在教师小程序首次登录时填写;一次有效,只显示这一次")
+
+
 class MyChildOut(Schema):
     student_id: int
     name: str
     school: str
     class_name: str
+
+
+class SmsReplyIn(Schema):
+    """Tencent Cloud SMS's reply callback (短信回复), as it posts it."""
+
+    extend: Annotated[str, StringConstraints(max_length=64), SafeLine] | None = Field(
+        default=None, description="通道扩展码"
+    )
+    mobile: Annotated[str, StringConstraints(max_length=20), SafeLine] = Field(
+        description="手机号码"
+    )
+    nationcode: Annotated[str, StringConstraints(max_length=6), SafeLine] = Field(
+        description="国家码"
+    )
+    sign: Annotated[str, StringConstraints(max_length=64), SafeLine] = Field(description="短信签名")
+    text: Annotated[str, StringConstraints(max_length=500), SafeText] = Field(
+        description="用户回复的内容"
+    )
+    time: int = Field(ge=0, description="UNIX 时间戳(秒)")
+
+
+class SmsReplyOut(Schema):
+    result: int = Field(description="0 成功;非 0 失败")
+    errmsg: str

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from app.context import AppContext
-from app.db.models import GuardianOptOut, GuardianSettings, School
+from app.db.models import GuardianAccount, GuardianOptOut, GuardianSettings, School
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.errors import Forbidden, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 from app.guardians.answers import read_link
-from app.guardians.schemas import GuardianSettingsIn, GuardianSettingsOut, OptOutIn
+from app.guardians.schemas import (
+    GuardianChannel,
+    GuardianSettingsIn,
+    GuardianSettingsOut,
+    OptOutIn,
+)
 
 _NOT_MANAGER = "只有学校管理者或县教育局可设置家长通知 (school managers or the county admin only)"
 
@@ -25,6 +30,7 @@ def _out(school_id: int, row: GuardianSettings | None) -> GuardianSettingsOut:
         quiet_end=row.quiet_end,
         channels=row.channels,
         name_mask=row.name_mask,
+        report_cutoff=row.report_cutoff,
     )
 
 
@@ -57,6 +63,7 @@ async def put_settings(
     row.quiet_start, row.quiet_end = data.quiet_start, data.quiet_end
     row.channels = list(dict.fromkeys(data.channels))
     row.name_mask = data.name_mask
+    row.report_cutoff = data.report_cutoff
     row.updated_at = ctx.clock()
     await uow.commit()
     return _out(school_id, row)
@@ -64,8 +71,21 @@ async def put_settings(
 
 async def opt_out(uow: UnitOfWork, ctx: AppContext, token: str, data: OptOutIn) -> None:
     """The guardian named by a valid link stops messages on one channel; kept until they
-    sign in and opt back in (not built yet)."""
+    opt back in, signed in to the parents' mini-program with that mobile (``opt_in``)."""
     link = await read_link(uow, ctx, token)
     if await uow.session.get(GuardianOptOut, (link.mobile, data.channel)) is None:
         uow.session.add(GuardianOptOut(mobile=link.mobile, channel=data.channel, at=ctx.clock()))
+        await uow.commit()
+
+
+async def opt_in(
+    uow: UnitOfWork, ctx: AppContext, account: GuardianAccount, channel: GuardianChannel
+) -> None:
+    """A signed-in guardian takes back an opt-out of their own mobile (the one they signed in
+    with: a guardian can never change another number's choices)."""
+    if account.mobile is None:
+        raise Conflict("请先用手机号登录家长小程序 (sign in with your mobile first)")
+    row = await uow.session.get(GuardianOptOut, (account.mobile, channel))
+    if row is not None:
+        await uow.session.delete(row)
         await uow.commit()

@@ -145,6 +145,14 @@ async def _staff(uow: UnitOfWork, actor: Actor, staff_id: int) -> Staff:
     return staff
 
 
+async def changeable_staff(uow: UnitOfWork, actor: Actor, staff_id: int) -> Staff:
+    """A person the actor may change (404 if not visible, 403 if visible only): for the
+    features outside this module that administer staff (the staff mini-program binding)."""
+    staff = await _staff(uow, actor, staff_id)
+    await _ensure_may_change(uow, actor, staff)
+    return staff
+
+
 async def _resolve_grant(
     uow: UnitOfWork,
     actor: Actor,

@@ -5,11 +5,13 @@ published rules and signature), and the guardian's answer through the link the S
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from app.alerts import sweep
 from app.context import AppContext
@@ -197,11 +199,24 @@ async def test_ill_fever_at_0820_counts_as_the_contact_and_opens_a_pending_sick_
     assert leave.requested_by.startswith("guardian:137****")
     [contact] = await rows(ctx, ParentContact)
     assert contact.reached and contact.reason_category == "illness"
-    # 09:10: the younger child's 09:05 contact is overdue, the elder's was made by the answer.
+    # The illness register (what the school's epidemic reporter reads) has it, with the fever.
+    register = await client.get(
+        "/api/v1/illness/register",
+        params={"school_id": family.ids["school_A"], "start": "2026-11-24", "end": "2026-11-24"},
+        headers=family.auth("principal"),
+    )
+    assert register.status_code == 200, register.text
+    [entry] = register.json()["entries"]
+    assert entry["student_id"] == elder and entry["kind"] == "sick_leave"
+    assert [s["code"] for s in entry["symptoms"]] == ["fever"]
+    # 09:10: the younger child's 1-hour contact (due 09:06) is overdue and the vice principal
+    # is told; the elder's was made by the answer, so nobody is told about the elder.
     move(ctx, at(TUESDAY, "09:10"))
     await sweep.sweep(ctx)
     overdue = await rows(ctx, Notification, Notification.topic == "contact.overdue")
-    assert {n.student_id for n in overdue} == {family.ids["younger"]}
+    assert {(n.student_id, n.staff_id) for n in overdue} == {
+        (family.ids["younger"], family.ids["vice_principal"])
+    }
     again = await client.post(
         f"/api/v1/guardian-answers/{code}",
         json={"student_id": elder, "answer": "on_the_way"},
@@ -298,3 +313,95 @@ async def test_a_school_that_has_not_opted_in_sends_guardians_nothing(
         headers=family.auth("head_teacher"),
     )
     assert r.status_code == 403
+
+
+async def test_answers_are_rate_limited_per_guardian_and_every_read_is_logged(
+    ctx: AppContext,
+    family: World,
+    client: httpx.AsyncClient,
+    aliyun: tuple[FakeAliyunSms, ChannelEndpoints],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    code = await sms_code(ctx, family, client, aliyun, "elder", "younger")
+    with caplog.at_level(logging.INFO, logger="kcbx.guardians.access"):
+        assert (await client.get(f"/api/v1/guardian-answers/{code}")).status_code == 200
+    [read] = [r.getMessage() for r in caplog.records if r.name == "kcbx.guardians.access"]
+    assert "guardian:137****0001" in read and str(family.ids["elder"]) in read
+    monkeypatch.setattr(ctx.settings, "guardian_answers_per_hour", 1)
+    first = {"student_id": family.ids["elder"], "answer": "on_the_way"}
+    assert (await client.post(f"/api/v1/guardian-answers/{code}", json=first)).status_code == 200
+    second = {"student_id": family.ids["younger"], "answer": "family"}
+    r = await client.post(f"/api/v1/guardian-answers/{code}", json=second)
+    assert r.status_code == 429 and r.headers.get("retry-after")
+    assert await rows(ctx, LeaveRequest, LeaveRequest.student_id == family.ids["younger"]) == []
+    move(ctx, at(TUESDAY, "09:16"))  # an hour later (the limit counts on the school's clock)
+    r = await client.post(f"/api/v1/guardian-answers/{code}", json=second)
+    assert r.status_code == 200, r.text
+
+
+async def test_an_sms_provider_that_is_down_never_blocks_the_roll_or_the_staff_escalation(
+    ctx: AppContext,
+    family: World,
+    client: httpx.AsyncClient,
+    aliyun: tuple[FakeAliyunSms, ChannelEndpoints],
+) -> None:
+    down = aliyun[1].model_copy(update={"sms_endpoint": "http://127.0.0.1:9"})  # nobody there
+    await configure(client, family)
+    await morning(client, family, "elder")  # the roll is answered 2xx (asserted by roll())
+    move(ctx, at(TUESDAY, "08:15"))
+    assert await send_guardian_notices(ctx) == 1
+    await worker(ctx, down).tick()
+    [row] = await rows(ctx, Delivery, Delivery.channel == "sms")
+    assert row.state == "pending" and row.attempts == 1  # retried later, with backoff
+    move(ctx, at(TUESDAY, "09:10"))
+    await sweep.sweep(ctx)
+    overdue = await rows(ctx, Notification, Notification.topic == "contact.overdue")
+    assert {(n.student_id, n.staff_id) for n in overdue} == {
+        (family.ids["elder"], family.ids["vice_principal"])
+    }
+
+
+def tencent_reply(mobile: str, text: str) -> dict[str, object]:
+    """What Tencent Cloud SMS posts to the reply callback (短信回复, its published shape)."""
+    return {"extend": "", "mobile": mobile, "nationcode": "86", "sign": SIGN, "text": text,
+            "time": 1764000000}  # fmt: skip
+
+
+async def test_a_guardian_answers_by_sms_reply_for_every_child_the_notice_named(
+    ctx: AppContext,
+    family: World,
+    client: httpx.AsyncClient,
+    aliyun: tuple[FakeAliyunSms, ChannelEndpoints],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await sms_code(ctx, family, client, aliyun, "elder", "younger")
+    url = "/api/v1/sms/replies/tencent/reply-secret-0123456789"
+    r = await client.post(url, json=tencent_reply(FAMILY, "1"))
+    assert r.status_code == 404  # no reply token configured: the callback does not exist
+    monkeypatch.setattr(
+        ctx.settings, "guardian_sms_reply_token", SecretStr("reply-secret-0123456789")
+    )
+    r = await client.post(url[:-1] + "X", json=tencent_reply(FAMILY, "1"))
+    assert r.status_code == 404  # a wrong secret: nobody may answer for a guardian
+    for text in ("好的", "9", "12"):
+        r = await client.post(url, json=tencent_reply(FAMILY, text))
+        assert r.status_code == 200 and r.json()["result"] == 1, text  # not a reply code
+    r = await client.post(url, json=tencent_reply("13700000002", "1"))
+    assert r.json()["result"] == 1  # no notice to that number
+    assert await rows(ctx, ParentContact) == []
+    move(ctx, at(TUESDAY, "08:20"))
+    r = await client.post(url, json=tencent_reply(FAMILY, "1 昨晚发烧"))
+    assert r.status_code == 200 and r.json() == {"result": 0, "errmsg": "OK"}
+    leaves = await rows(ctx, LeaveRequest, LeaveRequest.leave_type == "sick")
+    assert {(lv.student_id, lv.status, tuple(lv.symptoms)) for lv in leaves} == {
+        (family.ids["elder"], "pending", ("fever",)),
+        (family.ids["younger"], "pending", ("fever",)),
+    }
+    assert len(await rows(ctx, ParentContact)) == 2
+    r = await client.post(url, json=tencent_reply(FAMILY, "2"))
+    assert r.json()["result"] == 1  # both children answered already: nothing changes
+    assert len(await rows(ctx, LeaveRequest, LeaveRequest.student_id == family.ids["elder"])) == 1
+    move(ctx, at(TUESDAY, "09:10"))
+    await sweep.sweep(ctx)
+    assert await rows(ctx, Notification, Notification.topic == "contact.overdue") == []

@@ -11,7 +11,13 @@ import pytest
 from pydantic import SecretStr
 
 from app.context import AppContext
-from app.db.models import GuardianBindingEvent, GuardianNotice, LeaveRequest, Staff
+from app.db.models import (
+    GuardianBindingEvent,
+    GuardianNotice,
+    LeaveRequest,
+    Staff,
+    StaffWechatEvent,
+)
 from app.delivery.channels.config import ChannelEndpoints
 from app.domain.roles import Role
 from app.guardians.notices import send_guardian_notices
@@ -123,6 +129,20 @@ async def test_reports_ahead_beyond_the_rules_and_for_other_children_are_refused
         r = await client.post("/api/v1/guardian/absences", json=data, headers=parent)
         assert r.status_code == code, (data, r.text)
     assert await rows(ctx, LeaveRequest) == []
+    # Several short reports do not pass the limit of consecutive days without approval.
+    ok = await client.post(
+        "/api/v1/guardian/absences", json=body("2026-11-25", "2026-11-27"), headers=parent
+    )
+    assert ok.status_code == 201, ok.text
+    chained = await client.post(
+        "/api/v1/guardian/absences", json=body("2026-11-28", "2026-11-28"), headers=parent
+    )
+    assert chained.status_code == 422 and "end_date" in chained.text
+    after_a_gap = await client.post(
+        "/api/v1/guardian/absences", json=body("2026-11-29", "2026-11-29"), headers=parent
+    )
+    assert after_a_gap.status_code == 201, after_a_gap.text
+    assert len(await rows(ctx, LeaveRequest)) == 2
     staff_token = world.auth("head_teacher")
     r = await client.get("/api/v1/guardian/children", headers=staff_token)
     assert r.status_code == 401  # a staff token is not a guardian's
@@ -170,6 +190,8 @@ async def test_unbinding_is_audited_and_revokes_the_token(
     ctx: AppContext, world: World, client: httpx.AsyncClient, wx: Code2SessionFake
 ) -> None:
     parent = {"Authorization": f"Bearer {await bound_parent(client, world, wx, 'student_A1')}"}
+    r = await client.delete("/api/v1/guardian/opt-outs/sms", headers=parent)
+    assert r.status_code == 409  # signed in without a mobile: no number's choices to change
     r = await client.delete(f"/api/v1/guardian/children/{world.ids['student_A1']}", headers=parent)
     assert r.status_code == 204
     assert [e.kind for e in await rows(ctx, GuardianBindingEvent)] == ["bind", "unbind"]
@@ -223,3 +245,82 @@ async def test_a_deployment_without_the_mini_programs_has_no_wechat_sign_in(
         assert r.status_code == 404, r.text
         assert r.json()["code"] == "wechat.not_configured"
     assert await rows(ctx, GuardianBindingEvent) == []
+
+
+async def test_each_school_sets_its_own_cut_off_for_reporting_today(
+    ctx: AppContext,
+    world: World,
+    client: httpx.AsyncClient,
+    wx: Code2SessionFake,
+    aliyun: tuple[FakeAliyunSms, ChannelEndpoints],
+) -> None:
+    await add_child(world, "elder", 31, FAMILY)
+    parent = {"Authorization": f"Bearer {await bound_parent(client, world, wx, 'elder')}"}
+    today = {"student_id": world.ids["elder"], "start_date": TUESDAY.isoformat(),
+             "end_date": TUESDAY.isoformat(), "reason": "family"}  # fmt: skip
+    move(ctx, at(TUESDAY, "08:30"))
+    r = await client.post("/api/v1/guardian/absences", json=today, headers=parent)
+    assert r.status_code == 422  # the default cut-off, 08:00, has passed
+    await configure(client, world, report_cutoff="09:00:00")
+    got = await client.get(
+        f"/api/v1/schools/{world.ids['school_A']}/guardian-notices",
+        headers=world.auth("head_teacher"),
+    )
+    assert got.json()["report_cutoff"] == "09:00:00"
+    r = await client.post("/api/v1/guardian/absences", json=today, headers=parent)
+    assert r.status_code == 201, r.text
+
+
+async def test_staff_bind_with_an_administrators_one_time_code_and_bindings_are_audited(
+    ctx: AppContext,
+    world: World,
+    client: httpx.AsyncClient,
+    wx: Code2SessionFake,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(wx, "appid", STAFF_APP)
+    monkeypatch.setattr(wx, "secret", "staff-secret")
+    channels = ctx.settings.channels.model_copy(
+        update={"wechat_appid": STAFF_APP, "wechat_secret": SecretStr("staff-secret")}
+    )
+    monkeypatch.setattr(ctx.settings, "channels", channels)
+    await world.add_staff("wx_teacher", Role.subject_teacher, "class_A1")
+    teacher = world.ids["wx_teacher"]
+    url = f"/api/v1/staff/{teacher}/wechat-binding-code"
+    r = await client.post(url, headers=world.auth("head_teacher"))
+    assert r.status_code == 403  # a head teacher does not administer staff
+    r = await client.post(url, headers=world.auth("principal"))
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    r = await client.post(
+        "/api/v1/wechat/staff/sign-in", json={"code": wx.login("o-t1"), "binding_code": "X" * 10}
+    )
+    assert r.status_code == 404
+    r = await client.post(
+        "/api/v1/wechat/staff/sign-in", json={"code": wx.login("o-t1"), "binding_code": code}
+    )
+    assert r.status_code == 200, r.text
+    me = await client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+    )
+    assert me.json()["id"] == teacher
+    r = await client.post(  # used twice: 409, the second openid bound to nobody
+        "/api/v1/wechat/staff/sign-in", json={"code": wx.login("o-t2"), "binding_code": code}
+    )
+    assert r.status_code == 409
+    # A new phone: a new code rebinds; then the principal unbinds. Each step is in the audit.
+    code2 = (await client.post(url, headers=world.auth("principal"))).json()["code"]
+    r = await client.post(
+        "/api/v1/wechat/staff/sign-in", json={"code": wx.login("o-t2"), "binding_code": code2}
+    )
+    assert r.status_code == 200, r.text
+    r = await client.delete(f"/api/v1/staff/{teacher}/wechat", headers=world.auth("principal"))
+    assert r.status_code == 204
+    r = await client.post("/api/v1/wechat/staff/sign-in", json={"code": wx.login("o-t2")})
+    assert r.status_code == 401  # unbound: the code alone no longer signs in
+    events = await rows(ctx, StaffWechatEvent)
+    assert [(e.staff_id, e.kind, e.how) for e in events] == [
+        (teacher, "bind", "code"),
+        (teacher, "rebind", "code"),
+        (teacher, "unbind", "admin"),
+    ]

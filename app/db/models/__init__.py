@@ -36,6 +36,8 @@ from app.db.models.guardians import (
     GuardianNotice,
     GuardianOptOut,
     GuardianSettings,
+    StaffWechatCode,
+    StaffWechatEvent,
 )
 from app.db.models.illness import (
     IllnessAlert,
@@ -124,6 +126,8 @@ __all__ = [
     "SimClockRow",
     "Staff",
     "StaffRole",
+    "StaffWechatCode",
+    "StaffWechatEvent",
     "Student",
     "Suspension",
     "Term",

@@ -89,6 +89,10 @@ class GuardianAccount(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     # Carried by the guardian's token; unbinding the last child increments it.
     token_version: int = 0
+    # The roster mobile this guardian said is theirs (checked against the child's 监护人 rows
+    # when binding): guardian notices are per mobile, so this is how a notice finds the
+    # openid to send the parents' mini-program's subscribe message to.
+    mobile: str | None = Field(default=None, max_length=11, index=True)
 
 
 class GuardianChild(SQLModel, table=True):
@@ -119,5 +123,30 @@ class GuardianBindingEvent(SQLModel, table=True):
     account_id: int = Field(index=True)
     student_id: int
     kind: str = Field(max_length=10)  # bind | unbind
+    by: str = Field(max_length=100)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class StaffWechatCode(SQLModel, table=True):
+    """A one-time code an administrator issues so a staff member can bind the staff
+    mini-program without typing a password there; only its hash is kept."""
+
+    __tablename__ = "staff_wechat_code"
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    issued_by: str = Field(max_length=100)
+    issued_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StaffWechatEvent(SQLModel, table=True):
+    """The audit of staff WeChat bindings: bind, rebind (another openid), unbind."""
+
+    __tablename__ = "staff_wechat_event"
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(index=True)
+    kind: str = Field(max_length=10)  # bind | rebind | unbind
+    how: str = Field(max_length=20)  # password | code | admin | self
     by: str = Field(max_length=100)
     at: datetime = Field(sa_type=UTCDateTime)

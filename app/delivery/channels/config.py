@@ -25,6 +25,8 @@ from app.delivery.channels.sms_templates import MESSAGE_PARAMS
 from app.delivery.channels.webhook import WebhookChannel
 from app.delivery.templates import Links
 
+# The delivery channel of the parents' mini-program (the school's guardian channel "wechat").
+PARENTS_WECHAT = "parents_wechat"
 _KEYWORD = re.compile(r"^([a-z_]+?)(\d+)$")
 
 
@@ -190,6 +192,39 @@ class ChannelEndpoints(BaseModel):
         if self.sms_configured:
             channels["sms"] = self._sms(client, clock, wall_clock)
         return channels
+
+    def parents_wechat(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        appid: str,
+        secret: str,
+        template: WechatTemplateConfig | None,
+        clock: Clock = utc_now,
+    ) -> Channel | None:
+        """The parents' mini-program's subscribe messages (guardian notices): its own appid,
+        secret and access token, its one template (guardian notices are its only messages);
+        None unless all three are set."""
+        if not (appid and secret and template):
+            return None
+        tokens = wechat.WechatTokenCache(
+            client,
+            appid=appid,
+            secret=secret,
+            base_url=self.wechat_base,
+            stable=self.wechat_stable_token,
+            refresh_margin=timedelta(seconds=self.wechat_refresh_margin_seconds),
+            clock=clock,
+        )
+        return wechat.WechatSubscribe(
+            client,
+            tokens,
+            templates={"default": template.to_template()},
+            base_url=self.wechat_base,
+            miniprogram_state=self.wechat_miniprogram_state,
+            lang=self.wechat_lang,
+            clock=clock,
+        )
 
     def _sms(self, client: httpx.AsyncClient, clock: Clock, wall_clock: Clock) -> Channel:
         key = self.sms_secret_key.get_secret_value()
