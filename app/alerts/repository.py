@@ -336,6 +336,42 @@ async def recipients(
     return [(sid, name) for sid, name in rows if sid is not None]
 
 
+async def recipients_of_roles(
+    session: AsyncSession,
+    roles: Collection[Role],
+    *,
+    county_id: int,
+    school_id: int,
+    class_id: int,
+) -> dict[Role, list[tuple[int, str]]]:
+    """``recipients`` of several roles for one student in one statement (a role and the
+    stand-ins a vacancy falls to): every role named is in the answer, maybe with nobody."""
+    scoped = []
+    for role in roles:
+        scope = recipient_scope(role, county_id=county_id, school_id=school_id, class_id=class_id)
+        if role in (Role.head_teacher, Role.subject_teacher):
+            column = StaffRole.class_id
+        elif role in (Role.county_admin, Role.county_health):
+            column = StaffRole.county_id
+        else:
+            column = StaffRole.school_id
+        scoped.append(and_(col(StaffRole.role) == role.value, col(column) == scope))
+    found: dict[Role, list[tuple[int, str]]] = {role: [] for role in roles}
+    if not scoped:
+        return found
+    stmt = (
+        select(StaffRole.role, Staff.id, Staff.name)
+        .join(StaffRole, col(StaffRole.staff_id) == Staff.id)
+        .where(col(Staff.active), or_(*scoped))
+        .distinct()
+        .order_by(col(Staff.id))
+    )
+    for held, sid, name in await session.exec(stmt):
+        if sid is not None:
+            found[Role(held)].append((sid, name))
+    return found
+
+
 async def touch_cases(session: AsyncSession, case_ids: Collection[int], at: datetime) -> None:
     """Move ``updated_at`` of cases a transition left as they were (one statement)."""
     if not case_ids:

@@ -278,6 +278,7 @@ async def record_events(
         }
         for eid, (_, event, digest, student) in candidates.items()
     ]
+    await reactions.lock_roll(uow, {r["student_id"] for r in rows})
     recorded = await repo.record(uow.session, rows, {**_recorder(actor), "received_at": received})
     inserted = recorded.inserted
     # Ids not inserted were there already: the same content is a retry, other content a clash.
@@ -296,6 +297,7 @@ async def record_events(
         {r["student_id"] for r in fresh},
         {r["student_id"] for r in fresh if r["status"] == Mark.absent.value},
         recorded.hints,
+        locked=True,
     )
     await partial_days.react(
         uow, ctx, [(r["student_id"], r["school_date"], r["check"], r["status"]) for r in fresh]
