@@ -69,6 +69,10 @@ def _patch() -> None:
     from app.illness import roll as illness_roll
 
     repo.students_brief = _timed("students: brief lookup", repo.students_brief)  # type: ignore[assignment]
+    reactions.lock_roll_and_brief = _timed(  # type: ignore[assignment]
+        "students: lock + brief (1 statement, cache miss)", reactions.lock_roll_and_brief
+    )
+    reactions.lock_roll = _timed("students: lock (brief cached)", reactions.lock_roll)  # type: ignore[assignment]
     intake.school_refs = _timed("schools: calendars lookup", intake.school_refs)  # type: ignore[assignment]
     repo.record = _timed("record: events + marks + hints (1 statement)", repo.record)  # type: ignore[assignment]
     repo.content_hashes = _timed("content hashes (retries only)", repo.content_hashes)  # type: ignore[assignment]

@@ -50,6 +50,14 @@ async def lock_roll(uow: UnitOfWork, students: Collection[int]) -> None:
     await repo.lock_students(uow.session, students)
 
 
+async def lock_roll_and_brief(
+    uow: UnitOfWork, students: Collection[int], brief_of: Collection[int]
+) -> dict[int, StudentBrief]:
+    """``lock_roll(students)`` and the brief of ``brief_of`` (those not cached) in one round
+    trip: the students' cache misses on most rolls (a class posts a few times a day)."""
+    return await repo.lock_students_and_brief(uow.session, students, brief_of)
+
+
 async def react_to_attendance(
     uow: UnitOfWork,
     ctx: AppContext,
