@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextvars
 import functools
 import json
 import os
@@ -40,6 +41,7 @@ SMOKE = {
     "BENCH_APP_PORT": "8713",
 }
 _spent: dict[str, float] = defaultdict(float)
+_in_intake: contextvars.ContextVar[bool] = contextvars.ContextVar("in_intake", default=False)
 _calls: dict[str, int] = defaultdict(int)
 
 
@@ -47,9 +49,11 @@ def _timed(name: str, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
+        token = _in_intake.set(True)
         try:
             return await fn(*args, **kwargs)
         finally:
+            _in_intake.reset(token)
             _spent[name] += time.perf_counter() - t0
             _calls[name] += 1
 
@@ -65,6 +69,10 @@ def _patch() -> None:
     from app.illness import roll as illness_roll
 
     repo.students_brief = _timed("students: brief lookup", repo.students_brief)  # type: ignore[assignment]
+    reactions.lock_roll_and_brief = _timed(  # type: ignore[assignment]
+        "students: lock + brief (1 statement, cache miss)", reactions.lock_roll_and_brief
+    )
+    reactions.lock_roll = _timed("students: lock (brief cached)", reactions.lock_roll)  # type: ignore[assignment]
     intake.school_refs = _timed("schools: calendars lookup", intake.school_refs)  # type: ignore[assignment]
     repo.record = _timed("record: events + marks + hints (1 statement)", repo.record)  # type: ignore[assignment]
     repo.content_hashes = _timed("content hashes (retries only)", repo.content_hashes)  # type: ignore[assignment]
@@ -77,6 +85,16 @@ def _patch() -> None:
     )
     UnitOfWork.commit = _timed("commit", UnitOfWork.commit)  # type: ignore[method-assign]
     intake.record_events = _timed("whole intake (record_events)", intake.record_events)  # type: ignore[assignment]
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    # Every statement an intake sends, BEGIN and COMMIT aside: a batch's round trips (the
+    # engine's periodic jobs in the same server are not counted).
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        if _in_intake.get():
+            _calls["statements sent by the intake (BEGIN/COMMIT aside)"] += 1
 
     def dump() -> None:
         Path(OUT).write_text(json.dumps({"spent": _spent, "calls": _calls}))
@@ -159,6 +177,9 @@ async def main() -> None:
     for name, spent in sorted(figures["spent"].items(), key=lambda kv: -kv[1]):
         calls = figures["calls"][name]
         print(f"  {name:<52} {spent / total * 1000:7.2f} ms  ({calls / total:.2f} calls/batch)")
+    for name, calls in figures["calls"].items():
+        if name not in figures["spent"]:
+            print(f"  {name:<52} {calls / total:7.2f} per batch")
     print(f"  mean request latency {sum(lat) / len(lat) * 1000:.2f} ms")
     # The parts nest inside the whole intake: its share of the request is the one ratio.
     whole = sum(v for k, v in figures["spent"].items() if k.startswith("whole intake")) / total

@@ -164,6 +164,28 @@ class Outbox:
             self.people[(role, scope)] = found
         return found
 
+    async def recipients_first(self, uow: UnitOfWork, roles: list[Role], row: AbsenceCase) -> None:
+        """Look up, in one statement, those of ``roles`` (a role and its stand-ins) not yet
+        known for this student's scope: a vacant role then costs no statement per role up."""
+        scopes = {
+            role: repo.recipient_scope(
+                role, county_id=row.county_id, school_id=row.school_id, class_id=row.class_id
+            )
+            for role in roles
+        }
+        missing = [role for role in roles if (role, scopes[role]) not in self.people]
+        if not missing:
+            return
+        found = await repo.recipients_of_roles(
+            uow.session,
+            missing,
+            county_id=row.county_id,
+            school_id=row.school_id,
+            class_id=row.class_id,
+        )
+        for role, people in found.items():
+            self.people[(role, scopes[role])] = people
+
     async def write(self, uow: UnitOfWork) -> None:
         notices, self.notices = self.notices, []
         timeline, self.timeline = self.timeline, []
@@ -306,6 +328,7 @@ async def _notify(
     box: Outbox,
 ) -> None:
     role, title = effect.role, effect.title
+    await box.recipients_first(uow, [role, *stand_ins(role)], row)
     people = await box.recipients(uow, role, row)
     if not people:
         # 岗位空缺: nobody holds the role (no head teacher for the class, no vice principal):

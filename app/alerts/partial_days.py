@@ -65,7 +65,13 @@ async def react(
         return
     session = uow.session
     pairs = {(sid, day) for sid, day, _, _ in fresh}
-    existing = await lrepo.of_students_on(session, pairs)
+    # The day's alerts of these students, to judge again (a corrected earlier check may
+    # withdraw one: the child was never seen). Looked for first without a lock: an alert is
+    # only raised by a roll or a leave decision, each holding the student's lock (the
+    # caller's, ``reactions``), so none appears that this read missed; those found are then
+    # read again under their row locks (the contact and escalation paths change them).
+    with_alerts = await lrepo.days_with_alerts(session, pairs)
+    existing = await lrepo.of_students_on(session, with_alerts) if with_alerts else {}
     # Who may be missing: a later check found absent, or an alert of that day to judge again.
     asked = {
         (sid, day)

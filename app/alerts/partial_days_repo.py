@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime
 
-from sqlalchemy import update
+from sqlalchemy import select as sa_select
+from sqlalchemy import text, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +33,36 @@ async def of_students_on(
         for r in await session.exec(stmt)
         if (r.student_id, r.school_date) in wanted
     }
+
+
+_PG_DAYS_WITH_ALERTS = text(
+    "SELECT student_id, school_date FROM left_school_alert"
+    " WHERE student_id = ANY(CAST(:ids AS INT[])) AND school_date = ANY(CAST(:days AS DATE[]))"
+)
+
+
+async def days_with_alerts(
+    session: AsyncSession, pairs: Collection[tuple[int, date]]
+) -> set[tuple[int, date]]:
+    """Which of these (student, school day) pairs have an alert, read without a lock and
+    without building rows: on nearly every roll none has, and then there is nothing to lock.
+    One statement whatever the count (arrays on PostgreSQL: one prepared plan)."""
+    if not pairs:
+        return set()
+    students = sorted({s for s, _ in pairs})
+    days = sorted({d for _, d in pairs})
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        found = await conn.execute(_PG_DAYS_WITH_ALERTS, {"ids": students, "days": days})
+    else:
+        table = LeftSchoolAlert.__table__  # type: ignore[attr-defined]
+        found = await conn.execute(
+            sa_select(table.c.student_id, table.c.school_date).where(
+                table.c.student_id.in_(students), table.c.school_date.in_(days)
+            )
+        )
+    wanted = set(pairs)
+    return {(r[0], r[1]) for r in found if (r[0], r[1]) in wanted}
 
 
 async def claim_overdue(session: AsyncSession, now: datetime) -> list[LeftSchoolAlert]:

@@ -38,39 +38,60 @@ from app.domain.students import StudentBrief
 LOOKBACK_DAYS = 45
 
 
+async def lock_roll(uow: UnitOfWork, students: Collection[int]) -> None:
+    """Before a roll is recorded: one roll at a time per student (on PostgreSQL; SQLite
+    serialises writers anyway). Taken before the marks are written and the case hints read,
+    so a roll that makes a student present and a simultaneous one that finds them absent (and
+    may be opening their case) are judged one after the other, the second seeing what the
+    first wrote, and the hints the recording statement finds are exact: then
+    ``react_to_attendance(..., locked=True)`` need not lock nor read again the students with
+    nothing to judge. Every writer of marks locks first and in student-id order, so two rolls
+    cannot deadlock on the marks' rows."""
+    await repo.lock_students(uow.session, students)
+
+
+async def lock_roll_and_brief(
+    uow: UnitOfWork, students: Collection[int], brief_of: Collection[int]
+) -> dict[int, StudentBrief]:
+    """``lock_roll(students)`` and the brief of ``brief_of`` (those not cached) in one round
+    trip: the students' cache misses on most rolls (a class posts a few times a day)."""
+    return await repo.lock_students_and_brief(uow.session, students, brief_of)
+
+
 async def react_to_attendance(
     uow: UnitOfWork,
     ctx: AppContext,
     changed: Collection[int],
     absent: Collection[int],
     hints: CaseHints | None = None,
+    *,
+    locked: bool = False,
 ) -> None:
     """Re-evaluate students whose attendance changed: those now absent somewhere, those with
     a case still open, and closed cases whose standing alerts a correction may take away.
     Runs in the intake's transaction, before its commit.
     ``hints``: what the caller's statement already found out about these students (None:
     nothing); when nobody is absent and nobody has a case open there is nothing to look up,
-    and otherwise only what may exist is looked up."""
+    and otherwise only what may exist is looked up. ``locked``: the caller took
+    ``lock_roll`` for these students before its statement found the hints."""
     session = uow.session
-    concurrent = repo.locks_students(session)
+    # The hints are exact when no roll of these students could commit after they were found:
+    # SQLite (one writer at a time) or the students locked before the recording statement.
+    exact = hints is not None and (locked or not repo.locks_students(session))
     if not changed or (
-        hints is not None
-        and not concurrent
-        and not absent
-        and not hints.open_cases
-        and not hints.corrected
+        exact and hints is not None and not absent and not hints.open_cases and not hints.corrected
     ):
         return
-    # One roll at a time per student, for every student whose marks changed: a roll that
-    # makes a student present waits for a simultaneous one that found them absent (and may
-    # be opening their case), then reads that case; a second roll making the same student
-    # absent reads the first one's case and marks. The hints were found before the lock, so
-    # on PostgreSQL every changed student's open case is read again under it.
-    await repo.lock_students(session, changed)
-    if hints is None or concurrent:
+    if not locked:
+        # One roll at a time per student, for every student whose marks changed (see
+        # ``lock_roll``). Taken here, after the marks were written, the hints may be out of
+        # date: every changed student's open case is read again under the lock.
+        await repo.lock_students(session, changed)
+    if hints is None or not exact:
         with_open = list(changed)
     else:
-        with_open = [s for s in changed if s in hints.open_cases or s in absent]
+        # Exact hints: a student without an open case in them has none (absent or not).
+        with_open = [s for s in changed if s in hints.open_cases]
     # Closed cases that may matter: a re-enrolled student absent again (a relapse reopens the
     # case), and closed cases whose alerts still stand, of students whose marks changed (a
     # correction may take their days away; the hint: a changed day is such an alert's day).
@@ -85,9 +106,9 @@ async def react_to_attendance(
         # Every case in one statement, in case-id order (the sweep's order: no deadlock),
         # and what was closed checked again under the lock.
         ids = {c.id for c in (*relapsing.values(), *corrected) if c.id is not None}
-        locked = await repo.lock_cases(session, with_open, ids)
-        cases = {c.student_id: c for c in locked if c.status != CaseStatus.closed.value}
-        again = {c.id: c for c in locked if c.status == CaseStatus.closed.value}
+        found = await repo.lock_cases(session, with_open, ids)
+        cases = {c.student_id: c for c in found if c.status != CaseStatus.closed.value}
+        again = {c.id: c for c in found if c.status == CaseStatus.closed.value}
         for sid, c in relapsing.items():
             if sid not in cases and c.id in again:
                 cases[sid] = again[c.id]
@@ -110,7 +131,10 @@ async def react_to_attendance(
     done: set[int] = set()  # cases judged below: the closed ones after need not be again
     school_policies: dict[int, Policy] = {}  # what a new case of each school would get
     runs: dict[int, int] = {}  # each judged student's run: the 控辍 status may follow it
-    quiet = await status_history.with_status(uow, judged)  # owed no daily call any more
+    # Who is 疑似辍学 or 辍学 (owed no daily call any more), read once for every student
+    # concerned: nothing below opens or ends a period before ``after_roll`` reads them.
+    periods = await status_history.open_periods(uow, relevant)
+    quiet = judged & periods
     for sid in sorted(judged):
         student = students.get(sid)
         if student is None or sid not in facts:
@@ -176,7 +200,7 @@ async def react_to_attendance(
             await apply_effects(
                 uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox
             )
-    await status_history.after_roll(uow, ctx, relevant, runs)
+    await status_history.after_roll(uow, ctx, relevant, runs, periods)
     await outbox.write(uow)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.attendance.repository import students_brief
 from app.core.scope import row_for_update
 from app.db.models import (
     AbsenceCase,
@@ -37,6 +38,7 @@ from app.db.models import (
 )
 from app.domain.cases import AlertStatus, CaseStatus, TaskKind, TaskStatus
 from app.domain.roles import Role
+from app.domain.students import StudentBrief
 
 
 def dialect_name(session: AsyncSession) -> str:
@@ -92,6 +94,37 @@ async def lock_students(session: AsyncSession, student_ids: Collection[int]) -> 
         return
     conn = await session.connection()
     await conn.execute(_LOCK_STUDENTS, {"ns": _STUDENT_LOCK, "ids": sorted(student_ids)})
+
+
+# The roll's students locked (as ``lock_students``) and the brief of those not cached read,
+# in one round trip. The lock is taken first (a one-row CTE every row joins to); the students'
+# rows are read in the snapshot taken before any wait, which is fine: no roll writes them.
+_LOCK_STUDENTS_AND_BRIEF = text(
+    "WITH locked AS MATERIALIZED ("
+    " SELECT count(pg_advisory_xact_lock(:ns, l)) AS n FROM unnest(CAST(:ids AS INT[])) AS l)"
+    " SELECT s.id, s.name, s.school_id, s.class_id, s.active, s.home_schooled"
+    " FROM locked LEFT JOIN student s ON s.id = ANY(CAST(:brief AS INT[]))"
+)
+
+
+async def lock_students_and_brief(
+    session: AsyncSession, student_ids: Collection[int], brief_of: Collection[int]
+) -> dict[int, StudentBrief]:
+    """``lock_students(student_ids)`` and ``students_brief(brief_of)`` in one statement on
+    PostgreSQL (elsewhere the brief alone: SQLite serialises writers)."""
+    if dialect_name(session) != "postgresql" or not student_ids:
+        await lock_students(session, student_ids)
+        return await students_brief(session, brief_of)
+    conn = await session.connection()
+    rows = await conn.execute(
+        _LOCK_STUDENTS_AND_BRIEF,
+        {"ns": _STUDENT_LOCK, "ids": sorted(student_ids), "brief": sorted(brief_of)},
+    )
+    return {
+        sid: StudentBrief(sid, name, school_id, class_id, active, home)
+        for sid, name, school_id, class_id, active, home in rows
+        if sid is not None
+    }
 
 
 async def lock_cases(
@@ -334,6 +367,42 @@ async def recipients(
         stmt = stmt.where(StaffRole.school_id == school_id)
     rows = await session.exec(stmt.order_by(col(Staff.id)).distinct())
     return [(sid, name) for sid, name in rows if sid is not None]
+
+
+async def recipients_of_roles(
+    session: AsyncSession,
+    roles: Collection[Role],
+    *,
+    county_id: int,
+    school_id: int,
+    class_id: int,
+) -> dict[Role, list[tuple[int, str]]]:
+    """``recipients`` of several roles for one student in one statement (a role and the
+    stand-ins a vacancy falls to): every role named is in the answer, maybe with nobody."""
+    scoped = []
+    for role in roles:
+        scope = recipient_scope(role, county_id=county_id, school_id=school_id, class_id=class_id)
+        if role in (Role.head_teacher, Role.subject_teacher):
+            column = StaffRole.class_id
+        elif role in (Role.county_admin, Role.county_health):
+            column = StaffRole.county_id
+        else:
+            column = StaffRole.school_id
+        scoped.append(and_(col(StaffRole.role) == role.value, col(column) == scope))
+    found: dict[Role, list[tuple[int, str]]] = {role: [] for role in roles}
+    if not scoped:
+        return found
+    stmt = (
+        select(StaffRole.role, Staff.id, Staff.name)
+        .join(StaffRole, col(StaffRole.staff_id) == Staff.id)
+        .where(col(Staff.active), or_(*scoped))
+        .distinct()
+        .order_by(col(Staff.id))
+    )
+    for held, sid, name in await session.exec(stmt):
+        if sid is not None:
+            found[Role(held)].append((sid, name))
+    return found
 
 
 async def touch_cases(session: AsyncSession, case_ids: Collection[int], at: datetime) -> None:

@@ -68,16 +68,23 @@ class Change:
 
 
 async def after_roll(
-    uow: UnitOfWork, ctx: AppContext, changed: Collection[int], runs: Mapping[int, int]
+    uow: UnitOfWork,
+    ctx: AppContext,
+    changed: Collection[int],
+    runs: Mapping[int, int],
+    with_open: Collection[int] | None = None,
 ) -> list[Change]:
     """After the engine judged a roll: students whose run is long enough to matter
-    (``runs``: student → days in the run, at least 2) and those with a status open."""
-    open_ = await status_repo.open_periods(uow.session, changed)
-    wanted = {sid for sid, n in runs.items() if n >= 2} | set(open_)
+    (``runs``: student → days in the run, at least 2) and those with a status open
+    (``with_open``: those of ``changed`` already found to have one, by ``open_periods``
+    in this transaction; None: looked up here)."""
+    if with_open is None:
+        with_open = await open_periods(uow, changed)
+    wanted = {sid for sid, n in runs.items() if n >= 2} | set(with_open)
     return await refresh(uow, ctx, wanted)
 
 
-async def with_status(uow: UnitOfWork, student_ids: Collection[int]) -> set[int]:
+async def open_periods(uow: UnitOfWork, student_ids: Collection[int]) -> set[int]:
     """Those of the students who are 疑似辍学 or 辍学 now (an open period)."""
     return set(await status_repo.open_periods(uow.session, student_ids))
 

@@ -200,10 +200,19 @@ async def record_events(
         else:
             parsed.append((i, got))
 
-    students = await ctx.cache.students.get_many(
-        {e.student_id for _, e in parsed},
-        lambda ids: repo.students_brief(uow.session, ids),
-    )
+    # The roll's students are locked first (``reactions.lock_roll``: one roll at a time per
+    # student, before anything is recorded), with their brief when the cache misses it.
+    named = {e.student_id for _, e in parsed}
+    locked = False
+
+    async def lock_and_load(ids: set[int]) -> dict[int, StudentBrief]:
+        nonlocal locked
+        locked = True
+        return await reactions.lock_roll_and_brief(uow, named, ids)
+
+    students = await ctx.cache.students.get_many(named, lock_and_load)
+    if not locked:
+        await reactions.lock_roll(uow, named)
     visible = {
         sid: s
         for sid, s in students.items()
@@ -296,6 +305,7 @@ async def record_events(
         {r["student_id"] for r in fresh},
         {r["student_id"] for r in fresh if r["status"] == Mark.absent.value},
         recorded.hints,
+        locked=True,
     )
     await partial_days.react(
         uow, ctx, [(r["student_id"], r["school_date"], r["check"], r["status"]) for r in fresh]
