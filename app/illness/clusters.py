@@ -109,15 +109,18 @@ def _first_school_day(school: SchoolRef) -> Any:
 
 async def register_cases(
     uow: UnitOfWork, school: SchoolRef, start: date, end: date
-) -> list[dom.Case]:
+) -> tuple[list[dom.Case], list[IllnessRecord]]:
+    """The school's cases from ``start`` to ``end``, and the illness records read for them
+    (the caller's onset times: one read of the register, not two)."""
     records = await repo.school_records(uow.session, [school.id], start, end)
     leaves = await repo.sick_leaves(uow.session, [school.id], start, end)
     grades = await repo.grades_of(uow.session, {lv.class_id for lv in leaves}) if leaves else {}
-    return [
+    cases = [
         c
         for c in cases_of(records, leaves, grades, _first_school_day(school))
         if start <= c.day <= end
     ]
+    return cases, list(records)
 
 
 def _after(school: SchoolRef, day: date, n: int) -> date:
@@ -159,8 +162,7 @@ async def look(
     if day not in school_days:
         return []
     start = dom.window(school_days, day, longest)[0]
-    cases = await register_cases(uow, school, start, day)
-    records = await repo.school_records(uow.session, [school.id], start, day)
+    cases, records = await register_cases(uow, school, start, day)
     onsets = {(r.student_id, r.school_date): r.onset_at for r in records}
     hits = dom.detect(rules, cases, school_days, day)
     now = ctx.clock()
