@@ -15,6 +15,7 @@ from app.alerts.repository import dialect_name
 from app.db.models import (
     IllnessAlert,
     IllnessRecord,
+    IllnessReport,
     IllnessRule,
     LeaveRequest,
     ReturnCertificate,
@@ -159,3 +160,13 @@ async def returned_between(
         .order_by(col(IllnessRecord.returned_on), col(IllnessRecord.id))
     )
     return list(await session.exec(stmt))
+
+
+async def latest_report(session: AsyncSession, alert_id: int) -> IllnessReport | None:
+    stmt = (
+        select(IllnessReport)
+        .where(IllnessReport.alert_id == alert_id)
+        .order_by(col(IllnessReport.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(stmt)).first()
