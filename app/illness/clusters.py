@@ -154,7 +154,14 @@ async def look(
 ) -> list[IllnessAlert]:
     """Apply the county's rules to the school's register on ``day``: open alerts for rules
     newly met, let open alerts take the cases of their window. Returns alerts opened."""
-    rules = await rules_for(uow, school.county_id)
+    county = school.county_id
+
+    async def load(_: set[int]) -> dict[int, tuple[dom.Rule, ...]]:
+        return {county: tuple(await rules_for(uow, county))}
+
+    # Cached per process: a rule set in this process clears it at commit, another process's
+    # change shows within the reference cache's time-to-live.
+    rules = list((await ctx.cache.illness_rules.get_many({county}, load))[county])
     if not rules:
         return []
     longest = max(r.window_days for r in rules)
