@@ -84,8 +84,7 @@ def _patch() -> None:
 
     clusters.look = _timed("illness: cluster look (per sick batch)", clusters.look)  # type: ignore[assignment]
     for name in (
-        "not_returned",
-        "records_of_students_since",
+        "records_for_roll",
         "grades_of",
         "county_rules",
         "school_records",
