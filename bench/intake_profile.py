@@ -26,11 +26,15 @@ from typing import Any
 
 from app.domain.calendar import school_date
 from bench import attendance as bench
+from bench import illness as illness_bench
 from bench.db import dsn, fresh_database
 from bench.roster import BENCH_KEY, seed
 
 OUT = os.environ.get("BENCH_PROFILE_OUT", "/tmp/kcbx_intake_profile.json")
 BATCHES = int(os.environ.get("BENCH_PROFILE_BATCHES", "300"))
+# 1: the roll of ``bench illness`` (a sick child in every class, a cluster in every tenth), so
+# the illness hook's parts are timed on a flu-season morning.
+SICK = os.environ.get("BENCH_PROFILE_SICK", "0") == "1"
 # The bench smoke's size (bench/smoke.py): a few batches, its own database and port.
 SMOKE = {
     "KCBX_BENCH_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/kcbx_smoke_profile",
@@ -83,6 +87,20 @@ def _patch() -> None:
     illness_roll.after_roll = _timed(  # type: ignore[assignment]
         "illness: register and cluster detector (issue 21)", illness_roll.after_roll
     )
+    from app.illness import clusters
+    from app.illness import repo as illness_repo
+
+    clusters.look = _timed("illness: cluster look (per sick batch)", clusters.look)  # type: ignore[assignment]
+    for name in (
+        "records_for_roll",
+        "grades_of",
+        "county_rules",
+        "school_records",
+        "sick_leaves",
+        "absorbing_alerts",
+        "alert_by_key",
+    ):
+        setattr(illness_repo, name, _timed(f"illness: {name}", getattr(illness_repo, name)))
     UnitOfWork.commit = _timed("commit", UnitOfWork.commit)  # type: ignore[method-assign]
     intake.record_events = _timed("whole intake (record_events)", intake.record_events)  # type: ignore[assignment]
 
@@ -154,8 +172,14 @@ async def main() -> None:
             for c in classes[:20]
         ]
         bodies = [
-            json.dumps({"events": bench._events(roster.class_students[c], day, "morning")})
-            for c in classes
+            json.dumps(
+                {
+                    "events": illness_bench._roll(i, roster.class_students[c], day, "morning")
+                    if SICK
+                    else bench._events(roster.class_students[c], day, "morning")
+                }
+            )
+            for i, c in enumerate(classes)
         ]
         saved, bench.CONCURRENCY = bench.CONCURRENCY, 1
         try:

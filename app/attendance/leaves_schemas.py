@@ -30,6 +30,9 @@ SYMPTOM_LABELS: dict[Symptom, str] = {
     Symptom.dizziness: "头晕",
     Symptom.fatigue: "乏力",
     Symptom.conjunctival_congestion: "结膜充血",
+    Symptom.high_fever: "高热",
+    Symptom.breathing_difficulty: "呼吸困难",
+    Symptom.severe_vomiting_diarrhoea: "剧烈呕吐/腹泻",
 }
 
 REASON_MAX = 500  # the columns' length

@@ -1,5 +1,6 @@
 """Per-process caches of reference data the intake path reads on every request: who an API key
-or token is, schools with their calendars, and students' school and class.
+or token is, schools with their calendars, students' school and class, and a county's illness
+cluster rules.
 
 Staleness is bounded two ways: a write committed in this process clears the affected group at
 once (the unit of work reports which tables it changed), and entries written by other
@@ -19,6 +20,7 @@ from app.domain.students import StudentBrief
 if TYPE_CHECKING:
     from app.calendar.repository import SchoolRef
     from app.domain.access import Actor
+    from app.domain.illness import Rule
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -87,6 +89,7 @@ _GROUPS = {
     "actors": {"staff", "staff_role", "api_key", "school", "county"},
     "schools": {"school", "term", "term_break", "calendar_override", "national_year"},
     "students": {"student", "school_class"},
+    "illness_rules": {"illness_rule"},
 }
 
 
@@ -107,6 +110,8 @@ class ReferenceCache:
             pack=_student_fields,
             unpack=_student,
         )
+        # A county's cluster rules (its rows over the defaults), read by every sick batch.
+        self.illness_rules: TTLCache[int, tuple[Rule, ...]] = TTLCache(reference_ttl)
 
     def tables_changed(self, tables: Collection[str]) -> None:
         """Called after a commit that changed these tables."""

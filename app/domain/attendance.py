@@ -79,6 +79,11 @@ class Symptom(StrEnum):
     dizziness = "dizziness"  # 头晕
     fatigue = "fatigue"  # 乏力
     conjunctival_congestion = "conjunctival_congestion"  # 结膜充血
+    # The severe signs one child alone is reported for (学校和托幼机构传染病疫情报告工作规范
+    # 2006: 不明原因的高热、呼吸困难或剧烈呕吐、腹泻).
+    high_fever = "high_fever"  # 高热
+    breathing_difficulty = "breathing_difficulty"  # 呼吸困难
+    severe_vomiting_diarrhoea = "severe_vomiting_diarrhoea"  # 剧烈呕吐/腹泻
 
 
 class DayStatus(StrEnum):

@@ -102,12 +102,21 @@ class Hit:
     students: tuple[int, ...]  # sorted
 
 
-_RESPIRATORY = frozenset({"fever", "cough", "sore_throat"})
-_GASTRO = frozenset({"diarrhoea", "vomiting", "abdominal_pain"})
+# A high fever is a fever, severe vomiting or diarrhoea is vomiting or diarrhoea: they count
+# towards the clusters of their group too.
+_RESPIRATORY = frozenset({"fever", "cough", "sore_throat", "high_fever"})
+_GASTRO = frozenset({"diarrhoea", "vomiting", "abdominal_pain", "severe_vomiting_diarrhoea"})
+_SEVERE = frozenset({"high_fever", "breathing_difficulty", "severe_vomiting_diarrhoea"})
+# A known or suspected case of a notifiable disease is reported at once: one case in the
+# school, with 2 hours before the county is told it is late (the 2-hour limit of 传染病信息报告
+# 管理规范 for the most urgent reports). One rule per disease, so a county tunes each.
+_AT_ONCE_HOURS = 2
 
 # The defaults: ≥3 similar-symptom cases in a class on one day, ≥5 within 3
-# consecutive school days; and the disease-specific school thresholds health commissions
-# publish. "Similar" is one of the symptom groups below.
+# consecutive school days; one child with a severe sign; any notifiable case at once; and the
+# disease-specific school thresholds health commissions publish. "Similar" is one of the
+# symptom groups above. The severe rule counts a child whatever the diagnosis ("unexplained" is
+# for the school doctor to judge when reporting: a notifiable diagnosis has its own rule).
 DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("resp_1d", "呼吸道症状 班级单日≥3", Scope.class_, 3, 1, _RESPIRATORY),
     Rule("resp_3d", "呼吸道症状 班级3个上学日≥5", Scope.class_, 5, 3, _RESPIRATORY),
@@ -122,6 +131,20 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("mumps", "流行性腮腺炎 全校7日≥5", Scope.school, 5, 7, disease=Disease.mumps),
     Rule("measles", "麻疹 全校10日≥2", Scope.school, 2, 10, disease=Disease.measles),
     Rule("norovirus", "诺如病毒 全校7日≥10", Scope.school, 10, 7, disease=Disease.norovirus),
+    Rule("severe_1", "高热/呼吸困难/剧烈呕吐腹泻 单例", Scope.class_, 1, 1, _SEVERE),
+    *(
+        Rule(
+            f"{d.value}_case",
+            f"{DISEASE_LABELS[d]}病例(含疑似) 立即报告",
+            Scope.school,
+            1,
+            1,
+            disease=d,
+            deadline_hours=_AT_ONCE_HOURS,
+        )
+        for d in Disease
+        if notifiable(d)
+    ),
 )
 
 

@@ -89,6 +89,19 @@ async def list_alerts(
     return [alert_out(a, names, _sees(actor, a)) for a in rows]
 
 
+def sees_cases(actor: Actor, alert: IllnessAlert) -> bool:
+    return _sees(actor, alert)
+
+
+async def names_of(uow: UnitOfWork, alerts: list[IllnessAlert]) -> dict[int, str]:
+    return await _names(uow, alerts)
+
+
+async def alert_for_reader(uow: UnitOfWork, actor: Actor, alert_id: int) -> IllnessAlert:
+    """The alert, if ``actor`` may see it at all (404 otherwise)."""
+    return await _alert(uow, actor, alert_id)
+
+
 async def _alert(uow: UnitOfWork, actor: Actor, alert_id: int) -> IllnessAlert:
     alert = await uow.session.get(IllnessAlert, alert_id, with_for_update=True)
     if alert is None or not health.can_read_school_illness(actor, alert.county_id, alert.school_id):

@@ -109,15 +109,18 @@ def _first_school_day(school: SchoolRef) -> Any:
 
 async def register_cases(
     uow: UnitOfWork, school: SchoolRef, start: date, end: date
-) -> list[dom.Case]:
+) -> tuple[list[dom.Case], list[IllnessRecord]]:
+    """The school's cases from ``start`` to ``end``, and the illness records read for them
+    (the caller's onset times: one read of the register, not two)."""
     records = await repo.school_records(uow.session, [school.id], start, end)
     leaves = await repo.sick_leaves(uow.session, [school.id], start, end)
     grades = await repo.grades_of(uow.session, {lv.class_id for lv in leaves}) if leaves else {}
-    return [
+    cases = [
         c
         for c in cases_of(records, leaves, grades, _first_school_day(school))
         if start <= c.day <= end
     ]
+    return cases, list(records)
 
 
 def _after(school: SchoolRef, day: date, n: int) -> date:
@@ -151,7 +154,14 @@ async def look(
 ) -> list[IllnessAlert]:
     """Apply the county's rules to the school's register on ``day``: open alerts for rules
     newly met, let open alerts take the cases of their window. Returns alerts opened."""
-    rules = await rules_for(uow, school.county_id)
+    county = school.county_id
+
+    async def load(_: set[int]) -> dict[int, tuple[dom.Rule, ...]]:
+        return {county: tuple(await rules_for(uow, county))}
+
+    # Cached per process: a rule set in this process clears it at commit, another process's
+    # change shows within the reference cache's time-to-live.
+    rules = list((await ctx.cache.illness_rules.get_many({county}, load))[county])
     if not rules:
         return []
     longest = max(r.window_days for r in rules)
@@ -159,8 +169,7 @@ async def look(
     if day not in school_days:
         return []
     start = dom.window(school_days, day, longest)[0]
-    cases = await register_cases(uow, school, start, day)
-    records = await repo.school_records(uow.session, [school.id], start, day)
+    cases, records = await register_cases(uow, school, start, day)
     onsets = {(r.student_id, r.school_date): r.onset_at for r in records}
     hits = dom.detect(rules, cases, school_days, day)
     now = ctx.clock()

@@ -15,6 +15,7 @@ from app.alerts.repository import dialect_name
 from app.db.models import (
     IllnessAlert,
     IllnessRecord,
+    IllnessReport,
     IllnessRule,
     LeaveRequest,
     ReturnCertificate,
@@ -29,23 +30,23 @@ async def grades_of(session: AsyncSession, class_ids: Collection[int]) -> dict[i
     return {cid: gid for cid, gid in rows if cid is not None}
 
 
-async def records_of_students_since(
-    session: AsyncSession, student_ids: Collection[int], since: date
+async def records_for_roll(
+    session: AsyncSession, back: Collection[int], ill: Collection[int], since: date
 ) -> list[IllnessRecord]:
-    """Records (locked on PostgreSQL) still running or ended on or after ``since``."""
+    """One read for a roll batch (locked on PostgreSQL): the records not yet closed by a return
+    of the students ``back`` at school, and the records of the ``ill`` students still running
+    or ended on or after ``since``."""
     stmt = (
         select(IllnessRecord)
-        .where(col(IllnessRecord.student_id).in_(list(student_ids)))
-        .where(col(IllnessRecord.last_day) >= since)
+        .where(
+            or_(
+                col(IllnessRecord.student_id).in_(list(back))
+                & col(IllnessRecord.returned_on).is_(None),
+                col(IllnessRecord.student_id).in_(list(ill))
+                & (col(IllnessRecord.last_day) >= since),
+            )
+        )
         .with_for_update()
-    )
-    return list(await session.exec(stmt))
-
-
-async def not_returned(session: AsyncSession, student_ids: Collection[int]) -> list[IllnessRecord]:
-    stmt = select(IllnessRecord).where(
-        col(IllnessRecord.student_id).in_(list(student_ids)),
-        col(IllnessRecord.returned_on).is_(None),
     )
     return list(await session.exec(stmt))
 
@@ -159,3 +160,13 @@ async def returned_between(
         .order_by(col(IllnessRecord.returned_on), col(IllnessRecord.id))
     )
     return list(await session.exec(stmt))
+
+
+async def latest_report(session: AsyncSession, alert_id: int) -> IllnessReport | None:
+    stmt = (
+        select(IllnessReport)
+        .where(IllnessReport.alert_id == alert_id)
+        .order_by(col(IllnessReport.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(stmt)).first()

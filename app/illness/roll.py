@@ -42,24 +42,29 @@ async def after_roll(
 ) -> None:
     ill = [(e, s) for e, s in events if e.illness is not None]
     back = {(s.id, e.school_date) for e, s in events if e.status in _BACK and e.illness is None}
-    if back:
-        # A child present again closes the illness absence before that day.
-        for record in await repo.not_returned(uow.session, {sid for sid, _ in back}):
-            days = sorted(d for sid, d in back if sid == record.student_id and d > record.last_day)
-            if days:
-                record.returned_on = days[0]
-                record.updated_at = ctx.clock()
-                uow.session.add(record)
+    if not back and not ill:
+        return
+    back_ids = {sid for sid, _ in back}
+    ill_ids = {s.id for _, s in ill}
+    since = (
+        date.fromordinal(min(e.school_date for e, _ in ill).toordinal() - 31) if ill else date.max
+    )
+    # One read serves both: the records a return closes and the sick students' recent ones.
+    read = await repo.records_for_roll(uow.session, back_ids, ill_ids, since)
+    # A child present again closes the illness absence before that day.
+    for record in (r for r in read if r.student_id in back_ids and r.returned_on is None):
+        days = sorted(d for sid, d in back if sid == record.student_id and d > record.last_day)
+        if days:
+            record.returned_on = days[0]
+            record.updated_at = ctx.clock()
+            uow.session.add(record)
     if not ill:
         return
     schools = await ctx.cache.schools.get_many(
         {s.school_id for _, s in ill}, lambda ids: school_refs(uow.session, ids)
     )
     grades = await repo.grades_of(uow.session, {s.class_id for _, s in ill})
-    earliest = min(e.school_date for e, _ in ill)
-    existing = await repo.records_of_students_since(
-        uow.session, {s.id for _, s in ill}, date.fromordinal(earliest.toordinal() - 31)
-    )
+    existing = [r for r in read if r.student_id in ill_ids and r.last_day >= since]
     now = ctx.clock()
     touched: set[tuple[int, date]] = set()
     for event, student in sorted(ill, key=lambda es: (es[0].school_date, es[0].occurred_at)):

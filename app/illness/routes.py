@@ -10,7 +10,8 @@ from fastapi.responses import Response
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.report_files import ReportFormat
 from app.core.types import Id, SchoolDate
-from app.illness import alerts, certificates, register, rules, summary
+from app.core.xlsx import content_disposition
+from app.illness import alerts, certificates, register, report_form, rules, summary
 from app.illness.schemas import (
     CertificateIn,
     CertificateOut,
@@ -79,6 +80,22 @@ async def list_alerts(
 @router.get("/alerts/{alert_id}", summary="疫情预警详情")
 async def get_alert(alert_id: Id, uow: Uow, actor: CurrentActor) -> IllnessAlertOut:
     return await alerts.get_alert(uow, actor, alert_id)
+
+
+@router.get(
+    "/alerts/{alert_id}/report-form",
+    summary="传染病疫情报告(DOCX,可打印;未报告时为草稿)",
+    description="含学生姓名与症状:仅疫情报告人、校长、县卫生健康联络人(其他人 403)。",
+    response_class=Response,
+    responses={200: {"content": {report_form.DOCX_MEDIA_TYPE: {}}}},
+)
+async def report_document(alert_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> Response:
+    content, filename, fallback = await report_form.document(uow, ctx, actor, alert_id)
+    return Response(
+        content=content,
+        media_type=report_form.DOCX_MEDIA_TYPE,
+        headers={"Content-Disposition": content_disposition(filename, fallback)},
+    )
 
 
 @router.post(

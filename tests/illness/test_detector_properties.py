@@ -12,7 +12,17 @@ from app.domain.illness import DEFAULT_RULES, Case, Disease, Rule, Scope, detect
 DAYS = [date(2026, 11, 2) + timedelta(days=i) for i in range(21)]
 # A calendar with days off: weekends and one closure are no school days.
 SCHOOL_DAYS = [d for d in DAYS if d.weekday() < 5 and d != date(2026, 11, 11)]
-SYMPTOMS = ["fever", "cough", "sore_throat", "rash", "diarrhoea", "vomiting", "headache"]
+SYMPTOMS = [
+    "fever",
+    "cough",
+    "sore_throat",
+    "rash",
+    "diarrhoea",
+    "vomiting",
+    "headache",
+    "high_fever",
+    "breathing_difficulty",
+]
 
 cases = st.builds(
     Case,

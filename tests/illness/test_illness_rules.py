@@ -71,7 +71,10 @@ async def test_a_county_switches_a_default_off(
         "symptoms": ["fever", "cough", "sore_throat"],
         "active": False,
     }
+    # A first sick child: the county's rules are read (and cached) with resp_1d on.
+    await sick_roll(client, world, await students(world, "A1", 1, 890), MONDAY)
     r = await client.put(_url(world, "resp_1d"), json=off, headers=world.auth("county_admin"))
     assert r.status_code == 200 and not r.json()["active"]
+    # Three more of the class the same day: four, but the switched-off rule is not applied.
     await sick_roll(client, world, await students(world, "A1", 3, 900), MONDAY)
     assert await count(ctx, IllnessAlert) == 0
