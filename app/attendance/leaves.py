@@ -12,6 +12,11 @@ Decisions:
 - a leave covers at most 60 calendar days (longer absences are 休学, another procedure), and
   may not overlap another pending or approved leave of the same student (409); the student
   row is locked while checking, so two concurrent requests cannot both pass;
+- a sick leave's symptoms and onset are health information of a minor (issue 21 item 6):
+  answered only to whoever may see the illness register unmasked
+  (``health_access.can_see_health``: the 疫情报告人, the principal, the class's head teacher,
+  the county's health contact); everyone else who reads the leave gets ``health_masked``
+  with no symptoms and no onset — including whoever filed it (a subject teacher, a key);
 - a rejection keeps its reason in ``decision_note`` (answered as ``rejection_reason``);
 - ``decided_by``/``decided_at`` record the last decision (approval, rejection or
   cancellation).
@@ -37,6 +42,7 @@ from app.core.types import Page
 from app.db.models import LeaveRequest
 from app.db.uow import UnitOfWork
 from app.domain import access
+from app.domain import health_access as health
 from app.domain.access import Actor
 from app.domain.attendance import LEAVE_STATUS_LABELS, LeaveStatus, LeaveType, Symptom
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
@@ -64,8 +70,9 @@ def _actor_key(actor: Actor) -> str:
     return f"{actor.kind.value}:{actor.id}:"
 
 
-def _out(leave: LeaveRequest, student_name: str) -> LeaveOut:
+def _out(leave: LeaveRequest, student_name: str, health_visible: bool) -> LeaveOut:
     assert leave.id is not None
+    masked = bool(leave.symptoms or leave.onset_at) and not health_visible
     leave_type = LeaveType(leave.leave_type)
     status = LeaveStatus(leave.status)
     rejection = leave.decision_note if status is LeaveStatus.rejected else None
@@ -80,10 +87,11 @@ def _out(leave: LeaveRequest, student_name: str) -> LeaveOut:
         leave_type=leave_type,
         leave_type_label=LEAVE_TYPE_LABELS[leave_type],
         reason=leave.reason,
-        onset_at=leave.onset_at,
-        symptoms=[
-            SymptomOut(code=s, label=SYMPTOM_LABELS[s]) for s in map(Symptom, leave.symptoms)
-        ],
+        onset_at=None if masked else leave.onset_at,
+        symptoms=[]
+        if masked
+        else [SymptomOut(code=s, label=SYMPTOM_LABELS[s]) for s in map(Symptom, leave.symptoms)],
+        health_masked=masked,
         status=status,
         status_label=LEAVE_STATUS_LABELS[status],
         rejection_reason=rejection,
@@ -94,9 +102,27 @@ def _out(leave: LeaveRequest, student_name: str) -> LeaveOut:
     )
 
 
-async def _one_out(uow: UnitOfWork, leave: LeaveRequest) -> LeaveOut:
+async def _health_visible(
+    uow: UnitOfWork, actor: Actor, leaves: list[LeaveRequest]
+) -> set[int]:
+    """The ids of the leaves whose symptoms and onset ``actor`` may read."""
+    ill = [lv for lv in leaves if lv.symptoms or lv.onset_at]
+    if not ill:
+        return set()
+    counties = await repo.school_counties(uow.session, {lv.school_id for lv in ill})
+    return {
+        lv.id
+        for lv in ill
+        if lv.id is not None
+        and lv.school_id in counties
+        and health.can_see_health(actor, counties[lv.school_id], lv.school_id, lv.class_id)
+    }
+
+
+async def _one_out(uow: UnitOfWork, actor: Actor, leave: LeaveRequest) -> LeaveOut:
     names = await students_repo.student_names(uow.session, [leave.student_id])
-    return _out(leave, names.get(leave.student_id, ""))
+    visible = await _health_visible(uow, actor, [leave])
+    return _out(leave, names.get(leave.student_id, ""), leave.id in visible)
 
 
 def _problems(ctx: AppContext, data: LeaveIn) -> list[FieldProblem]:
@@ -199,7 +225,8 @@ async def create_leave(uow: UnitOfWork, ctx: AppContext, actor: Actor, data: Lea
         await reactions.react_to_attendance(uow, ctx, [leave.student_id], [leave.student_id])
         await partial_days.react_to_leave(uow, ctx, leave.student_id)
     await uow.commit()
-    return _out(leave, student.name)
+    visible = await _health_visible(uow, actor, [leave])
+    return _out(leave, student.name, leave.id in visible)
 
 
 async def _visible_leave(uow: UnitOfWork, actor: Actor, leave_id: int) -> LeaveRequest:
@@ -213,7 +240,7 @@ async def get_leave(uow: UnitOfWork, actor: Actor, leave_id: int) -> LeaveOut:
     leave = await uow.session.get(LeaveRequest, leave_id)
     if leave is None or not access.can_read_class(actor, leave.school_id, leave.class_id):
         raise NotFound("请假", leave_id)
-    return await _one_out(uow, leave)
+    return await _one_out(uow, actor, leave)
 
 
 async def list_leaves(
@@ -242,7 +269,8 @@ async def list_leaves(
         offset=offset,
     )
     names = await students_repo.student_names(uow.session, [r.student_id for r in rows])
-    items = [_out(r, names.get(r.student_id, "")) for r in rows]
+    visible = await _health_visible(uow, actor, list(rows))
+    items = [_out(r, names.get(r.student_id, ""), r.id in visible) for r in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -274,7 +302,7 @@ async def _decide(
     await reactions.react_to_attendance(uow, ctx, [leave.student_id], [leave.student_id])
     await partial_days.react_to_leave(uow, ctx, leave.student_id)
     await uow.commit()
-    return await _one_out(uow, leave)
+    return await _one_out(uow, actor, leave)
 
 
 async def approve_leave(uow: UnitOfWork, ctx: AppContext, actor: Actor, leave_id: int) -> LeaveOut:

@@ -9,13 +9,23 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.scope import IN_CHUNK, locked_row, paginate, visible_to
-from app.db.models import LeaveRequest, Suspension
+from app.db.models import LeaveRequest, School, Suspension
 from app.domain.access import Visibility
 from app.domain.attendance import LeaveStatus
 from app.domain.students import suspension_last_day
 
 # Statuses that hold a student's dates: a new request may not overlap them.
 ACTIVE_STATUSES = (LeaveStatus.pending.value, LeaveStatus.approved.value)
+
+
+async def school_counties(session: AsyncSession, school_ids: Collection[int]) -> dict[int, int]:
+    """The county of each school (who may read a sick leave's symptoms depends on it)."""
+    if not school_ids:
+        return {}
+    rows = await session.exec(
+        select(School.id, School.county_id).where(col(School.id).in_(sorted(school_ids)))
+    )
+    return {sid: cid for sid, cid in rows.all() if sid is not None}
 
 
 async def leave_for_update(session: AsyncSession, leave_id: int) -> LeaveRequest | None:

@@ -89,6 +89,11 @@ class LeaveOut(LocalTimes, Schema):
     reason: str
     onset_at: datetime | None
     symptoms: list[SymptomOut]
+    health_masked: bool = Field(
+        default=False,
+        description="症状与发病时间已隐去:仅疫情报告人、校长、本班班主任、县卫生健康联络人可见 "
+        "(symptoms and onset withheld: health information of a minor)",
+    )
     status: LeaveStatus
     status_label: str
     rejection_reason: str | None = Field(default=None, description="驳回理由 (when rejected)")
