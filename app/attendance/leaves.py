@@ -102,9 +102,7 @@ def _out(leave: LeaveRequest, student_name: str, health_visible: bool) -> LeaveO
     )
 
 
-async def _health_visible(
-    uow: UnitOfWork, actor: Actor, leaves: list[LeaveRequest]
-) -> set[int]:
+async def _health_visible(uow: UnitOfWork, actor: Actor, leaves: list[LeaveRequest]) -> set[int]:
     """The ids of the leaves whose symptoms and onset ``actor`` may read."""
     ill = [lv for lv in leaves if lv.symptoms or lv.onset_at]
     if not ill:
