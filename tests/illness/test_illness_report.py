@@ -73,6 +73,13 @@ async def test_the_report_reaches_a_local_receiver_signed_and_is_stored(
     assert stored.note == "已电话报告县疾控"
     [row] = await rows(ctx, IllnessAlert)
     assert row.status == "reported"
+    # The day's 因病缺勤 summary shows the same figures (and the alert, now reported).
+    q = {"school_id": world.ids["school_A"], "day": MONDAY.isoformat()}
+    r = await client.get("/api/v1/illness/summary", params=q, headers=world.auth("principal"))
+    assert r.status_code == 200, r.text
+    [a1_row] = [c for c in r.json()["classes"] if c["class_id"] == world.ids["class_A1"]]
+    assert a1_row["by_day"][MONDAY.isoformat()] == {"total": 3, "fever": 3, "cough": 3}
+    assert r.json()["open_alerts"] == 0
     # Filed in time: nothing to escalate.
     move(ctx, at(MONDAY) + timedelta(hours=25))
     assert await escalate_overdue(ctx) == 0
