@@ -1,4 +1,4 @@
-"""Writing small XLSX reports: a title row, a header row, data rows and column widths.
+"""Writing XLSX reports: a title row, a header row, data rows and column widths.
 
 Row 1 holds the title (merged over the table's width, bold), row 2 the headers (bold,
 shaded, frozen below), data from row 3. Columns listed in ``percent_columns`` (0-based)
@@ -7,25 +7,30 @@ are formatted as percentages; their values are shares between 0 and 1 (or blank)
 Every text is written as text, never as a formula: names and notes come from schools and
 guardians, and county officials open these files. A text starting with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's CSV-injection advice, so a
-copy saved as CSV stays inert too) and the cell is typed as a string. Characters XML cannot
-hold are dropped (openpyxl's ``ILLEGAL_CHARACTERS_RE`` would otherwise refuse the whole
-file), and sheet titles lose the characters Excel forbids in them.
+copy saved as CSV stays inert too) and the cell is written as a string. Characters XML cannot
+hold are dropped, and sheet titles lose the characters Excel forbids in them.
+
+The writer is XlsxWriter in ``constant_memory`` mode (issue 24 item 7): rows stream to a
+temporary file as they are written, so a county's 50,000-row register costs a row's memory,
+and it writes about four times faster than openpyxl's in-memory workbook (11.6 s CPU before).
+Its own string conversions (formulas, numbers, URLs) are all off: each cell is written with
+the method of its type. openpyxl stays for *reading* workbooks (app/core/workbooks.py).
 """
 
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+import xlsxwriter
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from app.core.local_times import local_wall_time
 from app.core.text import xml_safe
@@ -34,9 +39,7 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 
 CellValue = str | int | float | date | datetime | None
 
-_BOLD = Font(bold=True)
-_TITLE = Font(bold=True, size=14)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_HEADER_FILL = "#DDEBF7"
 
 
 @dataclass
@@ -76,51 +79,82 @@ def sheet_title(name: str, taken: set[str]) -> str:
     return title
 
 
-def _put(ws: Worksheet, row: int, column: int, value: CellValue) -> Cell:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        # Excel has no time zones: a sheet shows the school's wall-clock time, never UTC
-        value = local_wall_time(value)
+class _Formats:
+    """The workbook's cell formats, made once (XlsxWriter formats belong to a workbook)."""
+
+    def __init__(self, wb: Any) -> None:
+        self.title = wb.add_format({"bold": True, "font_size": 14})
+        self.header = wb.add_format(
+            {"bold": True, "bg_color": _HEADER_FILL, "pattern": 1, "align": "center"}
+        )
+        self.percent = wb.add_format({"num_format": "0.0%"})
+        self.when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        self.day = wb.add_format({"num_format": "yyyy-mm-dd"})
+
+
+def _put(ws: Any, row: int, col: int, value: CellValue, fmt: Any, f: _Formats) -> None:
+    """One cell (0-based), by its type; ``fmt`` overrides the date formats (percent columns)."""
     if isinstance(value, str):
-        cell = ws.cell(row=row, column=column, value=safe_text(value))
-        cell.data_type = "s"  # openpyxl types any text starting with "=" as a formula
-        return cell
-    return ws.cell(row=row, column=column, value=value)
+        # an empty text is a blank cell, as openpyxl wrote it (read back as None)
+        value = safe_text(value) or None
+    if value is None:
+        if fmt is not None:
+            ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, str):
+        ws.write_string(row, col, value, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, int | float | Decimal):
+        number = float(value)
+        if math.isfinite(number):
+            ws.write_number(row, col, number, fmt)
+        else:  # Excel has no NaN or infinity: blank, as a share of nothing
+            ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, datetime):
+        if value.tzinfo is not None:
+            # Excel has no time zones: a sheet shows the school's wall-clock time, never UTC
+            value = local_wall_time(value)
+        ws.write_datetime(row, col, value, fmt or f.when)
+    elif isinstance(value, date):
+        ws.write_datetime(row, col, value, fmt or f.day)
+    else:  # anything else is shown as its text, never interpreted
+        ws.write_string(row, col, safe_text(str(value)), fmt)
 
 
-def _write(ws: Worksheet, sheet: Sheet, taken: set[str]) -> None:
-    ws.title = sheet_title(sheet.name, taken)
-    _put(ws, 1, 1, sheet.title).font = _TITLE
+def _write(wb: Any, sheet: Sheet, taken: set[str], f: _Formats) -> None:
+    ws = wb.add_worksheet(sheet_title(sheet.name, taken))
+    for col, width in enumerate(sheet.widths):
+        ws.set_column(col, col, width)
+    ws.freeze_panes(2, 0)
+    # constant_memory writes rows in order: the title row, then the headers, then the data
     if len(sheet.headers) > 1:
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(sheet.headers))
-    for col, header in enumerate(sheet.headers, start=1):
-        cell = _put(ws, 2, col, header)
-        cell.font = _BOLD
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(horizontal="center")
-    for r, row in enumerate(sheet.rows, start=3):
-        for c, value in enumerate(row, start=1):
-            cell = _put(ws, r, c, value)
-            if c - 1 in sheet.percent_columns:
-                cell.number_format = "0.0%"
-            elif isinstance(value, datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm"
-            elif isinstance(value, date):
-                cell.number_format = "yyyy-mm-dd"
-    for col, width in enumerate(sheet.widths, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-    ws.freeze_panes = "A3"
+        ws.merge_range(0, 0, 0, len(sheet.headers) - 1, "", f.title)
+    _put(ws, 0, 0, sheet.title, f.title, f)
+    for col, header in enumerate(sheet.headers):
+        _put(ws, 1, col, header, f.header, f)
+    percent = sheet.percent_columns
+    for r, row in enumerate(sheet.rows, start=2):
+        for c, value in enumerate(row):
+            _put(ws, r, c, value, f.percent if c in percent else None, f)
 
 
 def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     """One worksheet per ``Sheet``, in order; the file's bytes."""
-    wb = Workbook()
-    first = wb.active
-    assert first is not None
-    taken: set[str] = set()
-    for i, sheet in enumerate(sheets):
-        _write(first if i == 0 else wb.create_sheet(), sheet, taken)
     buf = io.BytesIO()
-    wb.save(buf)
+    wb = xlsxwriter.Workbook(
+        buf,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
+    f = _Formats(wb)
+    taken: set[str] = set()
+    for sheet in sheets or [Sheet(name="Sheet", title="", headers=(), rows=())]:
+        _write(wb, sheet, taken, f)
+    wb.close()
     return buf.getvalue()
 
 

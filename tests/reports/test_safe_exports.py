@@ -8,6 +8,7 @@ answer 500 for the whole school) nor reach the file.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import docx
@@ -25,9 +26,19 @@ from tests.world import World
 HOSTILE = ['=HYPERLINK("http://evil.example","点我")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
 
+def _excel_text(value: Any) -> Any:
+    """A cell's text as Excel reads it: the writer (XlsxWriter) stores a carriage return as
+    the OOXML escape ``_x000D_``, which Excel decodes and openpyxl leaves as it is."""
+    return re.sub(r"_x([0-9A-F]{4})_", lambda m: chr(int(m[1], 16)), value)
+
+
 def _cells(content: bytes) -> list[Any]:
     wb = load_workbook(io.BytesIO(content))
-    return [cell for ws in wb.worksheets for row in ws.iter_rows() for cell in row]
+    cells = [cell for ws in wb.worksheets for row in ws.iter_rows() for cell in row]
+    for cell in cells:
+        if isinstance(cell.value, str):
+            cell.value = _excel_text(cell.value)
+    return cells
 
 
 def test_hostile_text_is_written_as_text_never_as_a_formula() -> None:
