@@ -40,6 +40,8 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 CellValue = str | int | float | date | datetime | None
 
 _HEADER_FILL = "#DDEBF7"
+# distinct texts of a sheet made safe once, at most (a bounded memo, see ``_write``)
+_TEXTS_KEPT = 4096
 
 
 @dataclass
@@ -133,9 +135,26 @@ def _write(wb: Any, sheet: Sheet, taken: set[str], f: _Formats) -> None:
     for col, header in enumerate(sheet.headers):
         _put(ws, 1, col, header, f.header, f)
     percent = sheet.percent_columns
+    write_string = ws.write_string
+    # A register repeats its townships, schools and statuses on every row: each distinct text
+    # is made safe once, up to _TEXTS_KEPT of them (a quarter of our own time went to the
+    # two regexes of ``safe_text``).
+    texts: dict[str, str | None] = {}
     for r, row in enumerate(sheet.rows, start=2):
         for c, value in enumerate(row):
-            _put(ws, r, c, value, f.percent if c in percent else None, f)
+            fmt = f.percent if c in percent else None
+            if type(value) is str:  # the common case, without _put's dispatch
+                text = texts.get(value, "")
+                if text == "":
+                    text = safe_text(value) or None
+                    if len(texts) < _TEXTS_KEPT:
+                        texts[value] = text
+                if text is not None:
+                    write_string(r, c, text, fmt)
+                elif fmt is not None:
+                    ws.write_blank(r, c, None, fmt)
+            else:
+                _put(ws, r, c, value, fmt, f)
 
 
 def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
