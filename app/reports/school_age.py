@@ -82,6 +82,7 @@ from dataclasses import dataclass
 
 from app.context import AppContext
 from app.core.access import admin_county
+from app.core.gc import gc_paused
 from app.core.report_files import ReportFile
 from app.core.time import current_school_year, default_zone
 from app.core.xlsx import CellValue, Sheet, workbook_bytes
@@ -192,7 +193,8 @@ async def register(
     ]
     if status is not None:
         listed = [(r, s) for r, s in listed if s is status]
-    rows = [_row(seq, r, s) for seq, (r, s) in enumerate(listed, start=1)]
+    with gc_paused():
+        rows = [_row(seq, r, s) for seq, (r, s) in enumerate(listed, start=1)]
     return SchoolAgeLedgerOut(
         county_id=county_id,
         county_name=county.name,
@@ -258,6 +260,11 @@ def _summary(rows: list[SchoolAgeRow]) -> SchoolAgeSummary:
             for tid in sorted(per)
         ],
     )
+
+
+def register_json(out: SchoolAgeLedgerOut) -> bytes:
+    """The register's JSON answer, as FastAPI would render ``out`` (aliases, every field)."""
+    return out.model_dump_json(by_alias=True).encode()
 
 
 def register_xlsx(ctx: AppContext, out: SchoolAgeLedgerOut) -> ReportFile:
