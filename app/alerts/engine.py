@@ -10,7 +10,7 @@ due deadlines through ``app.alerts.sweep``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -145,6 +145,12 @@ class Outbox:
     # ``folded``: written to the inbox as dispatched, awaiting their digest.
     folding: bool = False
     folded: list[dict[str, Any]] = field(default_factory=list)
+    # The cases of the transaction (``expect``): the first lookup of a role fetches its
+    # holders for all of them in one statement instead of one statement per school or class.
+    batch: list[AbsenceCase] = field(default_factory=list)
+
+    def expect(self, rows: Collection[AbsenceCase]) -> None:
+        self.batch = list(rows)
 
     async def recipients(
         self, uow: UnitOfWork, role: Role, row: AbsenceCase
@@ -153,6 +159,17 @@ class Outbox:
             role, county_id=row.county_id, school_id=row.school_id, class_id=row.class_id
         )
         found = self.people.get((role, scope))
+        if found is None and self.batch:
+            scopes = {
+                repo.recipient_scope(
+                    role, county_id=r.county_id, school_id=r.school_id, class_id=r.class_id
+                )
+                for r in (*self.batch, row)
+            }
+            scopes -= {s for r, s in self.people if r == role}
+            for s, people in (await repo.recipients_among(uow.session, role, scopes)).items():
+                self.people[(role, s)] = people
+            found = self.people[(role, scope)]
         if found is None:
             found = await repo.recipients(
                 uow.session,
