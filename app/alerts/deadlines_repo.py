@@ -128,11 +128,36 @@ async def retry_deadline_at(session: AsyncSession, deadline_id: int, at: datetim
     await conn.execute(update(table).where(table.c.id == deadline_id).values(retry_at=at))
 
 
+_MARK = text(
+    "UPDATE deadline SET state = m.state, fired_at = :at, lateness_ms = m.lateness "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS text[]), CAST(:lateness AS bigint[])) "
+    "AS m(id, state, lateness) WHERE deadline.id = m.id"
+).bindparams(bindparam("at", type_=UTCDateTime))
+
+
 async def mark_deadlines(
     session: AsyncSession, rows: Sequence[tuple[int, str, datetime, int]]
 ) -> None:
-    """(id, state, fired_at, lateness_ms) for each claimed deadline: one executemany."""
+    """(id, state, fired_at, lateness_ms) for each claimed deadline: on PostgreSQL one
+    statement per ``fired_at`` (a batch shares one) over arrays, elsewhere one executemany.
+    An executemany runs the update once per row on the server; the arrays run it once."""
     if not rows:
+        return
+    if dialect_name(session) == "postgresql":
+        by_time: dict[datetime, list[tuple[int, str, int]]] = {}
+        for i, state, at, late in rows:
+            by_time.setdefault(at, []).append((i, state, late))
+        conn = await session.connection()
+        for at, marks in by_time.items():
+            await conn.execute(
+                _MARK,
+                {
+                    "ids": [m[0] for m in marks],
+                    "states": [m[1] for m in marks],
+                    "lateness": [m[2] for m in marks],
+                    "at": at,
+                },
+            )
         return
     table = Deadline.__table__  # type: ignore[attr-defined]
     stmt = (

@@ -405,6 +405,34 @@ async def recipients_of_roles(
     return found
 
 
+def _scope_column(role: Role) -> Any:
+    if role in (Role.head_teacher, Role.subject_teacher):
+        return col(StaffRole.class_id)
+    if role in (Role.county_admin, Role.county_health):
+        return col(StaffRole.county_id)
+    return col(StaffRole.school_id)
+
+
+async def recipients_among(
+    session: AsyncSession, role: Role, scopes: Collection[int]
+) -> dict[int, list[tuple[int, str]]]:
+    """``recipients`` for many scope ids (``recipient_scope``) of one role in one statement:
+    every id of ``scopes`` is in the answer, with no one if nobody holds the role there."""
+    column = _scope_column(role)
+    stmt = (
+        select(column, Staff.id, Staff.name)
+        .join(StaffRole, col(StaffRole.staff_id) == Staff.id)
+        .where(StaffRole.role == role.value, col(Staff.active), _among(session, column, scopes))
+        .distinct()
+        .order_by(column, col(Staff.id))
+    )
+    found: dict[int, list[tuple[int, str]]] = {scope: [] for scope in scopes}
+    for scope, sid, name in await session.exec(stmt):
+        if sid is not None and scope is not None:
+            found[scope].append((sid, name))
+    return found
+
+
 async def touch_cases(session: AsyncSession, case_ids: Collection[int], at: datetime) -> None:
     """Move ``updated_at`` of cases a transition left as they were (one statement)."""
     if not case_ids:

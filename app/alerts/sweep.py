@@ -182,6 +182,7 @@ async def _fire(
     cases = {cid: to_domain(r, alerts[cid]) for cid, r in rows.items()}
     marks: list[tuple[int, str, datetime, int]] = []
     outbox = Outbox()
+    outbox.expect(rows.values())
     fired_at = ctx.clock()
     horizon = timedelta(minutes=ctx.settings.engine_digest_after_minutes)
     for d in due:
