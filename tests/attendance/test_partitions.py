@@ -107,3 +107,16 @@ async def test_downgrade_keeps_the_rows(
     await asyncio.to_thread(migrations.upgrade, url)
     again = await client.post(URL, json=sent, headers=head)
     assert again.json()["result"] == "duplicate"
+
+
+async def test_ensure_creates_the_months_ahead_once(ctx: AppContext) -> None:
+    from app.db import partitions
+
+    created = await partitions.ensure(ctx.engine, date(2027, 3, 10), ahead=9)
+    if ctx.engine.dialect.name != "postgresql":
+        assert created == []
+        return
+    # The migration made months up to six ahead of today; the rest up to 2027-12 is new.
+    assert "attendance_event_2027_12" in created and "attendance_mark_2027_12" in created
+    assert await partitions.ensure(ctx.engine, date(2027, 3, 10), ahead=9) == []
+    assert "attendance_mark_2027_12" in await partitions.listed(ctx.engine, "attendance_mark")
