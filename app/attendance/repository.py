@@ -2,7 +2,7 @@
 (reads of the marks themselves: ``app/attendance/marks_repo.py``).
 
 Both writes are single multi-row statements that are safe under concurrent requests: events
-insert with ON CONFLICT DO NOTHING on ``event_id`` (a racing duplicate is simply not
+insert with ON CONFLICT DO NOTHING on ``(school_date, event_id)`` (a racing duplicate is not
 inserted), and marks upsert with a conditional update that keeps the latest observation, so
 whichever transaction commits last cannot put an older observation back.
 """
@@ -132,7 +132,7 @@ WITH input AS (
     recorded_by_id, recorded_by_name, received_at)
   SELECT event_id, content_hash, student_id, school_id, class_id, school_date, "check", status,
     leave_type, occurred_at, note, :kind, :by_id, :by_name, :received FROM input
-  ON CONFLICT (event_id) DO NOTHING
+  ON CONFLICT (school_date, event_id) DO NOTHING
   RETURNING event_id, student_id, school_id, class_id, school_date, "check", status,
     leave_type, occurred_at
 ), best AS (
@@ -324,7 +324,7 @@ async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
         return set()
     stmt = (
         _insert(session, AttendanceEvent)
-        .on_conflict_do_nothing(index_elements=["event_id"])
+        .on_conflict_do_nothing(index_elements=["school_date", "event_id"])
         .returning(col(AttendanceEvent.event_id))
     )
     conn = await session.connection()

@@ -24,6 +24,7 @@ from app.attendance.reminders import remind_missing_rolls
 from app.casework.care_reminders import remind_mentors
 from app.casework.return_notices import check_overdue_notices
 from app.context import AppContext
+from app.db import partitions
 from app.guardians.notices import send_guardian_notices
 from app.illness import certificates as illness_certificates
 from app.illness import clusters as illness_clusters
@@ -89,6 +90,16 @@ async def illness_certificates_job(ctx: AppContext) -> object:
     return await illness_certificates.remind(ctx, schools)
 
 
+async def attendance_partitions(ctx: AppContext) -> object:
+    # The attendance tables' months ahead exist before the roll reaches them (PostgreSQL;
+    # a row of a month nobody created would sit in DEFAULT and block creating it later).
+    return await partitions.ensure(ctx.engine, ctx.clock().date(), ahead=PARTITIONS_AHEAD)
+
+
+# Six months: a job stopped for a term still leaves the roll its months.
+PARTITIONS_AHEAD = 6
+
+
 JOBS: tuple[Job, ...] = (
     Job("roll-reminders", "未点名提醒", 60, roll_reminders),
     Job("left-school-overdue", "离校未归联系超时", 60, escalate_overdue),
@@ -103,6 +114,7 @@ JOBS: tuple[Job, ...] = (
     Job("guardian-notices", "家长未到校通知", 60, send_guardian_notices),
     Job("illness-overdue", "疫情报告逾期上报", 60, illness_clusters.escalate_overdue),
     Job("illness-certificates", "复课证明提醒", 600, illness_certificates_job),
+    Job("attendance-partitions", "考勤分区预建", 3600, attendance_partitions),
 )
 # The deadline sweep's row: each failure, and a success at most every 30 s per engine.
 SWEEP_JOB = "deadline-sweep"

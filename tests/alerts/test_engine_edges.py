@@ -226,6 +226,7 @@ async def test_a_failing_job_does_not_stop_the_others_and_health_shows_both(
         "guardian-notices": True,
         "illness-overdue": True,
         "illness-certificates": True,
+        "attendance-partitions": True,
     }
     await run_job(ctx, JOBS[0])  # fails again next minute
     health = (await client.get(HEALTH, headers=world.auth("principal"))).json()

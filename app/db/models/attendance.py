@@ -24,14 +24,17 @@ class AttendanceEvent(SQLModel, table=True):
     __tablename__ = "attendance_event"
     __table_args__ = (Index("ix_attendance_event_student_day", "student_id", "school_date"),)
     # The client-generated UUID is the key: no surrogate id and no second unique index to
-    # store for every event (issue 24, storage per event).
+    # store for every event (issue 24, storage per event). On PostgreSQL the table is
+    # partitioned by month of ``school_date`` (migration 0029), and a partitioned table's key
+    # must hold the partition key, so the key is (school_date, event_id). The intake looks an
+    # id up across all dates before inserting: the same id on another date is a ``conflict``.
+    school_date: date = Field(primary_key=True)
     event_id: str = Field(sa_type=EVENT_ID, primary_key=True)
     # The first 16 bytes of the content's SHA-256 (app.domain.attendance.fingerprint).
     content_hash: bytes = Field(sa_type=LargeBinary(16))
     student_id: int
     school_id: int
     class_id: int
-    school_date: date
     check: str = Field(max_length=10)  # morning | noon | dismissal
     status: str = Field(max_length=10)  # present | late | absent | leave
     leave_type: str | None = Field(default=None, max_length=10)

@@ -1,0 +1,122 @@
+"""Monthly partitions of the attendance tables (issue 24, item 4): on PostgreSQL the events
+and marks live in one partition a month (plus DEFAULT), a query for one week reads one
+partition, a replay still answers ``duplicate``, the same id on another date is a conflict,
+and the migration goes back down. SQLite only changes the events' key."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from datetime import date, timedelta
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from app.context import AppContext
+from app.db import migrations
+from app.domain.partitions import Month, Partition, months_between, parse_name, wanted
+from tests.helpers import TUESDAY, WEDNESDAY, event
+from tests.world import World
+
+URL = "/api/v1/attendance-events"
+
+
+@given(st.dates(date(2000, 1, 1), date(2100, 1, 1)), st.integers(0, 800))
+def test_months_cover_the_range_without_gaps(first: date, days: int) -> None:
+    last = first + timedelta(days=days)
+    parts = [Partition("attendance_event", m) for m in months_between(first, last)]
+    assert parts[0].lower <= first and last < parts[-1].upper
+    for a, b in itertools.pairwise(parts):
+        assert a.upper == b.lower
+    for p in parts:
+        assert parse_name("attendance_event", p.name) == p.month
+
+
+def test_wanted_reaches_months_ahead_and_names_them() -> None:
+    names = [p.name for p in wanted("attendance_mark", date(2026, 9, 1), date(2026, 12, 7), 2)]
+    assert names == [
+        "attendance_mark_2026_09",
+        "attendance_mark_2026_10",
+        "attendance_mark_2026_11",
+        "attendance_mark_2026_12",
+        "attendance_mark_2027_01",
+        "attendance_mark_2027_02",
+    ]
+    assert Month(2026, 12).plus(13) == Month(2028, 1)
+    assert parse_name("attendance_mark", "attendance_mark_default") is None
+
+
+async def test_replay_is_duplicate_and_the_same_id_on_another_date_conflicts(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    head = world.auth("head_teacher")
+    sent = event(world.ids["student_A1"], "absent", event_id=str(uuid.uuid4()))
+    assert (await client.post(URL, json=sent, headers=head)).status_code == 201
+    again = await client.post(URL, json=sent, headers=head)
+    assert again.status_code == 200 and again.json()["result"] == "duplicate"
+    moved = await client.post(URL, json={**sent, "school_date": str(WEDNESDAY)}, headers=head)
+    assert moved.status_code == 409, moved.text
+
+
+async def test_events_land_in_their_month_and_one_week_reads_one_partition(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("partitioning is PostgreSQL's")
+    head = world.auth("head_teacher")
+    sent = event(world.ids["student_A1"], "absent")
+    assert (await client.post(URL, json=sent, headers=head)).status_code == 201
+    async with ctx.engine.connect() as conn:
+        where = (
+            (await conn.execute(text("SELECT tableoid::regclass::text FROM attendance_event")))
+            .scalars()
+            .all()
+        )
+        assert where == [f"attendance_event_{TUESDAY:%Y_%m}"]
+        plan = "\n".join(
+            (
+                await conn.execute(
+                    text(
+                        "EXPLAIN SELECT * FROM attendance_mark WHERE school_date BETWEEN :a AND :b"
+                    ),
+                    {"a": TUESDAY, "b": TUESDAY + timedelta(days=4)},
+                )
+            ).scalars()
+        )
+    assert "attendance_mark_2026_11" in plan
+    assert "attendance_mark_2026_10" not in plan and "attendance_mark_default" not in plan
+
+
+async def test_downgrade_keeps_the_rows(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    head = world.auth("head_teacher")
+    sent = event(world.ids["student_A1"], "absent")
+    assert (await client.post(URL, json=sent, headers=head)).status_code == 201
+    url = ctx.settings.database_url
+    await ctx.engine.dispose()
+    await asyncio.to_thread(migrations.downgrade, url, "0026")
+    async with ctx.engine.connect() as conn:
+        n = (await conn.execute(text("SELECT count(*) FROM attendance_event"))).scalar()
+    assert n == 1
+    await ctx.engine.dispose()
+    await asyncio.to_thread(migrations.upgrade, url)
+    again = await client.post(URL, json=sent, headers=head)
+    assert again.json()["result"] == "duplicate"
+
+
+async def test_ensure_creates_the_months_ahead_once(ctx: AppContext) -> None:
+    from app.db import partitions
+
+    created = await partitions.ensure(ctx.engine, date(2027, 3, 10), ahead=9)
+    if ctx.engine.dialect.name != "postgresql":
+        assert created == []
+        return
+    # The migration made months up to six ahead of today; the rest up to 2027-12 is new.
+    assert "attendance_event_2027_12" in created and "attendance_mark_2027_12" in created
+    assert await partitions.ensure(ctx.engine, date(2027, 3, 10), ahead=9) == []
+    assert "attendance_mark_2027_12" in await partitions.listed(ctx.engine, "attendance_mark")
