@@ -25,7 +25,7 @@ from alembic import op
 from app.domain.partitions import Month, wanted
 
 revision: str = "0029"
-down_revision: str | None = "0026"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -99,7 +99,7 @@ async def test_downgrade_keeps_the_rows(
     assert (await client.post(URL, json=sent, headers=head)).status_code == 201
     url = ctx.settings.database_url
     await ctx.engine.dispose()
-    await asyncio.to_thread(migrations.downgrade, url, "0026")
+    await asyncio.to_thread(migrations.downgrade, url, "0028")
     async with ctx.engine.connect() as conn:
         n = (await conn.execute(text("SELECT count(*) FROM attendance_event"))).scalar()
     assert n == 1
