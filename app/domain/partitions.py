@@ -91,3 +91,35 @@ def is_partition(name: str) -> bool:
     return any(
         parse_name(t, name) is not None or name == f"{t}_default" for t in PARTITIONED_TABLES
     )
+
+
+class PartitionRefused(ValueError):
+    """An operator asked for something the partitions must not do (detach this month, a
+    future month or the DEFAULT partition; drop a partition still attached)."""
+
+
+def parse_month(value: str) -> Month:
+    """``YYYY-MM`` as typed on the command line; ``default`` is refused by name, since the
+    DEFAULT partition catches rows for months nobody created and must stay."""
+    if value.strip().lower() == "default":
+        raise PartitionRefused(
+            "默认分区 (DEFAULT) 不能分离或删除 (the DEFAULT partition takes rows for months"
+            " nobody created; it cannot be detached or dropped)"
+        )
+    parts = value.strip().split("-")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
+        raise PartitionRefused(f"月份应为 YYYY-MM (month must be YYYY-MM): {value!r}")
+    year, month = int(parts[0]), int(parts[1])
+    if not 1 <= month <= 12:
+        raise PartitionRefused(f"月份应为 01..12 (month must be 01..12): {value!r}")
+    return Month(year, month)
+
+
+def check_retirable(month: Month, today: date) -> None:
+    """Only a month wholly in the past may be detached: the current month takes today's roll
+    and a future one takes corrections and planned events."""
+    if month >= Month.of(today):
+        raise PartitionRefused(
+            f"{month.year:04d}-{month.month:02d} 不是过去的月份 (only a past month can be"
+            f" detached; today is {today.isoformat()})"
+        )

@@ -120,3 +120,105 @@ async def test_ensure_creates_the_months_ahead_once(ctx: AppContext) -> None:
     assert "attendance_event_2027_12" in created and "attendance_mark_2027_12" in created
     assert await partitions.ensure(ctx.engine, date(2027, 3, 10), ahead=9) == []
     assert "attendance_mark_2027_12" in await partitions.listed(ctx.engine, "attendance_mark")
+
+
+PAST = Month(2026, 1)  # the migration made every month from a year before today
+
+
+async def test_a_past_month_is_detached_for_archiving_and_dropped_while_the_roll_goes_on(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    from app.db import partitions
+    from app.domain.partitions import PartitionRefused
+
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("partitioning is PostgreSQL's")
+    head = world.auth("head_teacher")
+    today = ctx.clock().date()
+    old = event(world.ids["student_A1"], "absent")
+    assert (await client.post(URL, json=old, headers=head)).status_code == 201
+    # The intake refuses a date that far back (422), so the row is moved to January as if it
+    # had been taken then; PostgreSQL moves an updated row to its new month's partition.
+    async with ctx.engine.begin() as conn:
+        for table in ("attendance_event", "attendance_mark"):
+            await conn.execute(text(f"UPDATE {table} SET school_date = '2026-01-08'"))
+    names = ["attendance_event_2026_01", "attendance_mark_2026_01"]
+    try:
+        with pytest.raises(PartitionRefused, match="still attached"):
+            await partitions.drop(ctx.engine, PAST, today)
+        assert await partitions.detach(ctx.engine, PAST, today) == names
+        async with ctx.engine.connect() as conn:
+            in_parent = (
+                await conn.execute(
+                    text("SELECT count(*) FROM attendance_event WHERE school_date = '2026-01-08'")
+                )
+            ).scalar()
+            kept = (
+                await conn.execute(text("SELECT count(*) FROM attendance_event_2026_01"))
+            ).scalar()
+            marks = (
+                await conn.execute(text("SELECT count(*) FROM attendance_mark_2026_01"))
+            ).scalar()
+        assert (in_parent, kept) == (0, 1) and marks
+        assert await partitions.detached(ctx.engine, "attendance_event") == [names[0]]
+        assert names[0] not in await partitions.listed(ctx.engine, "attendance_event")
+
+        today_roll = event(world.ids["student_A1"], "absent")
+        assert (await client.post(URL, json=today_roll, headers=head)).status_code == 201
+
+        assert await partitions.drop(ctx.engine, PAST, today) == names
+        async with ctx.engine.connect() as conn:
+            gone = (await conn.execute(text(f"SELECT to_regclass('{names[0]}')"))).scalar()
+            live = (await conn.execute(text("SELECT count(*) FROM attendance_event"))).scalar()
+        assert gone is None and live == 1
+        assert await partitions.detached(ctx.engine, "attendance_event") == []
+    finally:
+        # Later tests in this session expect the migration's months: put January back.
+        async with ctx.engine.begin() as conn:
+            for table, name in zip(("attendance_event", "attendance_mark"), names, strict=True):
+                await conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+                await conn.execute(
+                    text(
+                        f"CREATE TABLE {name} PARTITION OF {table}"
+                        " FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')"
+                    )
+                )
+
+
+async def test_the_current_and_future_months_and_default_are_refused(ctx: AppContext) -> None:
+    from app.db import partitions
+    from app.domain.partitions import PartitionRefused, parse_month
+
+    today = ctx.clock().date()
+    if ctx.engine.dialect.name != "postgresql":
+        with pytest.raises(partitions.NotPartitioned, match="not partitioned"):
+            await partitions.detach(ctx.engine, PAST, today)
+        return
+    for month in (Month.of(today), Month.of(today).plus(1)):
+        with pytest.raises(PartitionRefused, match="only a past month"):
+            await partitions.detach(ctx.engine, month, today)
+    with pytest.raises(PartitionRefused, match="DEFAULT"):
+        parse_month("default")
+    assert f"attendance_event_{today:%Y_%m}" in await partitions.listed(
+        ctx.engine, "attendance_event"
+    )
+
+
+async def test_the_cli_refuses_a_future_month_and_lists(
+    ctx: AppContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.db import partitions_cli
+
+    url = ctx.settings.database_url
+    code = await asyncio.to_thread(
+        partitions_cli.main, ["detach", "--month", "2099-01", "--database-url", url]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    if ctx.engine.dialect.name != "postgresql":
+        assert "not partitioned" in err
+        return
+    assert "only a past month" in err
+    assert await asyncio.to_thread(partitions_cli.main, ["list", "--database-url", url]) == 0
+    out = capsys.readouterr().out
+    assert "attendance_event_2099_01" not in out and "attendance_mark_default" in out
