@@ -102,11 +102,12 @@ def _require_postgresql(engine: AsyncEngine) -> None:
         raise NotPartitioned(engine.dialect.name)
 
 
-async def detach(engine: AsyncEngine, month: Month, today: date) -> list[str]:
+async def detach(engine: AsyncEngine, month: Month, today: date, backfill_days: int) -> list[str]:
     """Detach ``month``'s partition of every attendance table (one transaction), keeping the
-    tables for ``pg_dump -t``; returns their names. Refuses the current or a future month."""
+    tables for ``pg_dump -t``; returns their names. Refuses the current or a future month and
+    one still within the intake's backfill window."""
     _require_postgresql(engine)
-    check_retirable(month, today)
+    check_retirable(month, today, backfill_days)
     names = [Partition(t, month).name for t in PARTITIONED_TABLES]
     for table, name in zip(PARTITIONED_TABLES, names, strict=True):
         if name not in await listed(engine, table):
@@ -122,7 +123,7 @@ async def drop(engine: AsyncEngine, month: Month, today: date) -> list[str]:
     """Drop ``month``'s detached tables (archive them first); returns their names. A
     partition still attached is refused: detach, archive, then drop."""
     _require_postgresql(engine)
-    check_retirable(month, today)
+    check_retirable(month, today, 0)
     names = [Partition(t, month).name for t in PARTITIONED_TABLES]
     for table, name in zip(PARTITIONED_TABLES, names, strict=True):
         if name in await listed(engine, table):

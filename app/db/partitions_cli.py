@@ -83,7 +83,9 @@ async def _run(args: argparse.Namespace) -> list[str]:
             return [f"新建 (created): {n}" for n in made] or ["无需新建 (nothing to create)"]
         month = parse_month(args.month)
         if args.action == "detach":
-            done = await partitions.detach(ctx.engine, month, today)
+            done = await partitions.detach(
+                ctx.engine, month, today, settings.attendance_backfill_days
+            )
             return [f"已分离 (detached): {n}" for n in done]
         done = await partitions.drop(ctx.engine, month, today)
         return [f"已删除 (dropped): {n}" for n in done]

@@ -115,11 +115,19 @@ def parse_month(value: str) -> Month:
     return Month(year, month)
 
 
-def check_retirable(month: Month, today: date) -> None:
-    """Only a month wholly in the past may be detached: the current month takes today's roll
-    and a future one takes corrections and planned events."""
+def check_retirable(month: Month, today: date, backfill_days: int) -> None:
+    """Only a month wholly in the past, and past the intake's backfill window, may be
+    detached: the current month takes today's roll, a future one planned events, and a month
+    within ``backfill_days`` still takes late events (once detached they would land in the
+    DEFAULT partition, and a replay of a detached event would not be found and be stored
+    again)."""
     if month >= Month.of(today):
         raise PartitionRefused(
             f"{month.year:04d}-{month.month:02d} 不是过去的月份 (only a past month can be"
             f" detached; today is {today.isoformat()})"
+        )
+    if (today - month.next().first_day()).days < backfill_days:
+        raise PartitionRefused(
+            f"{month.year:04d}-{month.month:02d} 仍在补录期内 (still within the intake's"
+            f" backfill window of {backfill_days} days: KCBX_ATTENDANCE_BACKFILL_DAYS)"
         )

@@ -123,6 +123,7 @@ async def test_ensure_creates_the_months_ahead_once(ctx: AppContext) -> None:
 
 
 PAST = Month(2026, 1)  # the migration made every month from a year before today
+BACKFILL = 90  # KCBX_ATTENDANCE_BACKFILL_DAYS's default
 
 
 async def test_a_past_month_is_detached_for_archiving_and_dropped_while_the_roll_goes_on(
@@ -146,7 +147,7 @@ async def test_a_past_month_is_detached_for_archiving_and_dropped_while_the_roll
     try:
         with pytest.raises(PartitionRefused, match="still attached"):
             await partitions.drop(ctx.engine, PAST, today)
-        assert await partitions.detach(ctx.engine, PAST, today) == names
+        assert await partitions.detach(ctx.engine, PAST, today, BACKFILL) == names
         async with ctx.engine.connect() as conn:
             in_parent = (
                 await conn.execute(
@@ -192,11 +193,14 @@ async def test_the_current_and_future_months_and_default_are_refused(ctx: AppCon
     today = ctx.clock().date()
     if ctx.engine.dialect.name != "postgresql":
         with pytest.raises(partitions.NotPartitioned, match="not partitioned"):
-            await partitions.detach(ctx.engine, PAST, today)
+            await partitions.detach(ctx.engine, PAST, today, BACKFILL)
         return
     for month in (Month.of(today), Month.of(today).plus(1)):
         with pytest.raises(PartitionRefused, match="only a past month"):
-            await partitions.detach(ctx.engine, month, today)
+            await partitions.detach(ctx.engine, month, today, BACKFILL)
+    # October ended 24 days before the tests' today: late events may still come for it.
+    with pytest.raises(PartitionRefused, match="backfill window"):
+        await partitions.detach(ctx.engine, Month(2026, 10), today, BACKFILL)
     with pytest.raises(PartitionRefused, match="DEFAULT"):
         parse_month("default")
     assert f"attendance_event_{today:%Y_%m}" in await partitions.listed(
