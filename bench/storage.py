@@ -15,9 +15,14 @@ GOAL = 250
 
 
 async def _bytes(conn: asyncpg.Connection, table: str) -> tuple[int, int, int]:
-    """(total bytes, of which indexes, rows) of a table."""
+    """(total bytes, of which indexes, rows) of a table; a partitioned table's are its
+    partitions' (its own relation holds nothing), a plain table has no partition tree."""
     row = await conn.fetchrow(
-        "SELECT pg_total_relation_size($1::regclass), pg_indexes_size($1::regclass)", table
+        "SELECT coalesce((SELECT sum(pg_total_relation_size(relid))"
+        " FROM pg_partition_tree($1::regclass)), pg_total_relation_size($1::regclass)),"
+        " coalesce((SELECT sum(pg_indexes_size(relid)) FROM pg_partition_tree($1::regclass)),"
+        " pg_indexes_size($1::regclass))",
+        table,
     )
     count = await conn.fetchval(f"SELECT count(*) FROM {table}")  # fixed names
     return int(row[0]), int(row[1]), int(count)
