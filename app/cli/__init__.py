@@ -1,4 +1,5 @@
-"""Command-line entry points: ``serve`` (make run), the roster import, onboarding."""
+"""Command-line entry points: ``serve`` (make run), the roster import, onboarding, the
+attendance partitions (``python -m app.cli.partitions``)."""
 
 from __future__ import annotations
 

@@ -211,7 +211,7 @@ async def test_the_current_and_future_months_and_default_are_refused(ctx: AppCon
 async def test_the_cli_refuses_a_future_month_and_lists(
     ctx: AppContext, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from app.db import partitions_cli
+    from app.cli import partitions as partitions_cli
 
     url = ctx.settings.database_url
     code = await asyncio.to_thread(

@@ -1,4 +1,4 @@
-"""``python -m app.db.partitions_cli list|ensure|detach|drop``: the attendance tables'
+"""``python -m app.cli.partitions list|ensure|detach|drop``: the attendance tables'
 monthly partitions for the operator (issue 24, item 4; docs/operations.md, "Partitions and
 archiving").
 
@@ -33,7 +33,7 @@ from app.settings import get_settings
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m app.db.partitions_cli",
+        prog="python -m app.cli.partitions",
         description="考勤表月分区: 列出, 预建, 分离, 删除 (attendance partitions)",
     )
     parser.add_argument("action", choices=["list", "ensure", "detach", "drop"])
