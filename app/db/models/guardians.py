@@ -27,7 +27,7 @@ class GuardianSettings(SQLModel, table=True):
     quiet_end: time = time(7, 0)
     # In fallback order: "wechat" (where subscribed), "sms".
     channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    name_mask: str = Field(default="middle", max_length=10)  # middle | given | surname_only
+    name_mask: str = Field(default="middle", max_length=20)  # middle | given | surname_only
     # Reports ahead for today are taken until this school time (default: the check at 08:00).
     report_cutoff: time = time(8, 0)
     updated_at: datetime = Field(sa_type=UTCDateTime)
