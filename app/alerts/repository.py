@@ -341,6 +341,15 @@ async def cases_by_id(
     return {c.id: c for c in await session.exec(stmt) if c.id is not None}
 
 
+def _scope_column(role: Role) -> Any:
+    """The staff_role column that holds ``role``'s scope id (``recipient_scope``)."""
+    if role in (Role.head_teacher, Role.subject_teacher):
+        return col(StaffRole.class_id)
+    if role in (Role.county_admin, Role.county_health):
+        return col(StaffRole.county_id)
+    return col(StaffRole.school_id)
+
+
 def recipient_scope(role: Role, *, county_id: int, school_id: int, class_id: int) -> int:
     """The id that decides who holds ``role`` for a student (see ``recipients``)."""
     if role in (Role.head_teacher, Role.subject_teacher):
@@ -354,17 +363,12 @@ async def recipients(
     session: AsyncSession, role: Role, *, county_id: int, school_id: int, class_id: int
 ) -> list[tuple[int, str]]:
     """Active staff holding ``role`` for this student: (id, name)."""
+    scope = recipient_scope(role, county_id=county_id, school_id=school_id, class_id=class_id)
     stmt = (
         select(Staff.id, Staff.name)
         .join(StaffRole, col(StaffRole.staff_id) == Staff.id)
-        .where(StaffRole.role == role.value, col(Staff.active))
+        .where(StaffRole.role == role.value, col(Staff.active), _scope_column(role) == scope)
     )
-    if role in (Role.head_teacher, Role.subject_teacher):
-        stmt = stmt.where(StaffRole.class_id == class_id)
-    elif role in (Role.county_admin, Role.county_health):
-        stmt = stmt.where(StaffRole.county_id == county_id)
-    else:
-        stmt = stmt.where(StaffRole.school_id == school_id)
     rows = await session.exec(stmt.order_by(col(Staff.id)).distinct())
     return [(sid, name) for sid, name in rows if sid is not None]
 
@@ -382,13 +386,7 @@ async def recipients_of_roles(
     scoped = []
     for role in roles:
         scope = recipient_scope(role, county_id=county_id, school_id=school_id, class_id=class_id)
-        if role in (Role.head_teacher, Role.subject_teacher):
-            column = StaffRole.class_id
-        elif role in (Role.county_admin, Role.county_health):
-            column = StaffRole.county_id
-        else:
-            column = StaffRole.school_id
-        scoped.append(and_(col(StaffRole.role) == role.value, col(column) == scope))
+        scoped.append(and_(col(StaffRole.role) == role.value, _scope_column(role) == scope))
     found: dict[Role, list[tuple[int, str]]] = {role: [] for role in roles}
     if not scoped:
         return found
@@ -403,14 +401,6 @@ async def recipients_of_roles(
         if sid is not None:
             found[Role(held)].append((sid, name))
     return found
-
-
-def _scope_column(role: Role) -> Any:
-    if role in (Role.head_teacher, Role.subject_teacher):
-        return col(StaffRole.class_id)
-    if role in (Role.county_admin, Role.county_health):
-        return col(StaffRole.county_id)
-    return col(StaffRole.school_id)
 
 
 async def recipients_among(
