@@ -23,7 +23,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import jwt
 from sqlmodel import col, select
@@ -67,6 +69,19 @@ def _hash(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
+async def _replace_code(
+    uow: UnitOfWork, unused: Any, make: Callable[[str], GuardianBindingCode | StaffWechatCode]
+) -> str:
+    """A new one-time code in place of the unused ones ``unused`` selects: only its hash is
+    stored (``make`` builds the row from it); committed, the code itself answered once."""
+    for row in await uow.session.exec(unused):
+        await uow.session.delete(row)
+    code = "".join(secrets.choice(_ALPHABET) for _ in range(CODE_CHARS))
+    uow.session.add(make(_hash(code)))
+    await uow.commit()
+    return code
+
+
 async def issue_binding_code(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, student_id: int
 ) -> str:
@@ -75,21 +90,16 @@ async def issue_binding_code(
         raise NotFound("学生", student_id)
     if not access.can_edit_student(actor, student.school_id, student.class_id):
         raise Unauthorized("只有班主任或学校管理者可发放绑定码 (head teacher or managers only)")
-    old = await uow.session.exec(
-        select(GuardianBindingCode).where(
-            GuardianBindingCode.student_id == student_id, col(GuardianBindingCode.used_at).is_(None)
-        )
+    unused = select(GuardianBindingCode).where(
+        GuardianBindingCode.student_id == student_id, col(GuardianBindingCode.used_at).is_(None)
     )
-    for row in old:
-        await uow.session.delete(row)
-    code = "".join(secrets.choice(_ALPHABET) for _ in range(CODE_CHARS))
-    uow.session.add(
-        GuardianBindingCode(
-            student_id=student_id, code_hash=_hash(code), issued_by=actor.tag, issued_at=ctx.clock()
-        )
+    return await _replace_code(
+        uow,
+        unused,
+        lambda hashed: GuardianBindingCode(
+            student_id=student_id, code_hash=hashed, issued_by=actor.tag, issued_at=ctx.clock()
+        ),
     )
-    await uow.commit()
-    return code
 
 
 def _guardian_token(ctx: AppContext, account: GuardianAccount) -> TokenOut:
@@ -250,21 +260,16 @@ async def issue_staff_code(uow: UnitOfWork, ctx: AppContext, actor: Actor, staff
     change this person (their school's principal or vice principal, the county admin); a
     new code replaces the unused old one."""
     staff = await changeable_staff(uow, actor, staff_id)
-    old = await uow.session.exec(
-        select(StaffWechatCode).where(
-            StaffWechatCode.staff_id == staff.id, col(StaffWechatCode.used_at).is_(None)
-        )
+    unused = select(StaffWechatCode).where(
+        StaffWechatCode.staff_id == staff.id, col(StaffWechatCode.used_at).is_(None)
     )
-    for row in old:
-        await uow.session.delete(row)
-    code = "".join(secrets.choice(_ALPHABET) for _ in range(CODE_CHARS))
-    uow.session.add(
-        StaffWechatCode(
-            staff_id=staff_id, code_hash=_hash(code), issued_by=actor.tag, issued_at=ctx.clock()
-        )
+    return await _replace_code(
+        uow,
+        unused,
+        lambda hashed: StaffWechatCode(
+            staff_id=staff_id, code_hash=hashed, issued_by=actor.tag, issued_at=ctx.clock()
+        ),
     )
-    await uow.commit()
-    return code
 
 
 def _bind_staff(
