@@ -4,6 +4,7 @@ after downtime fires on the first tick, in due order."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,9 @@ class EngineRunner:
         # Guarded: only allowed addresses, checked on the address connected to; no redirects.
         self.client = outbound.http_client(ctx.settings.outbound, endpoints.timeout())
         self.delivery = DeliveryWorker(ctx, self.client, endpoints)
+        # The job runs in flight, so ``stop`` can let them finish: a job cut off at exit would
+        # leave its database connection (an aiosqlite thread) open and the process alive.
+        self._running: set[asyncio.Task[None]] = set()
 
     async def _beat(self, what: str, error: str | None = None) -> None:
         try:
@@ -97,7 +101,19 @@ class EngineRunner:
 
     def _job(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         # Drills: each tick reads the deployment's clock and sits out a move in progress.
-        return sim_clock.following(self.ctx, job) if self.ctx.settings.simulation_clock else job
+        body = sim_clock.following(self.ctx, job) if self.ctx.settings.simulation_clock else job
+
+        async def tracked() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                await body()
+            finally:
+                if task is not None:
+                    self._running.discard(task)
+
+        return tracked
 
     def start(self) -> None:
         self.scheduler.add_job(
@@ -134,7 +150,17 @@ class EngineRunner:
             )
         self.scheduler.start()
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop waking jobs, give the ones running ``grace_seconds`` to finish (each is one
+        transaction: finishing is cheaper than a rollback and a retry), then cancel the rest
+        and wait for their cleanup, so no connection outlives the process's shutdown."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        running = set(self._running)
+        if running:
+            _done, late = await asyncio.wait(running, timeout=grace_seconds)
+            for task in late:
+                log.warning("cancelling %s at shutdown", task.get_name())
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         await self.client.aclose()

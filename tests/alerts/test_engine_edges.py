@@ -257,6 +257,35 @@ async def test_the_runner_schedules_every_job_on_its_own(ctx: AppContext) -> Non
         await runner.stop()
 
 
+async def test_stopping_the_runner_lets_a_running_job_finish_and_cancels_one_past_grace(
+    ctx: AppContext,
+) -> None:
+    """SIGTERM mid-job: the short job's transaction completes; the stuck one is cancelled and
+    its cleanup awaited, so stop() returns and no job is left holding a connection."""
+    import asyncio
+
+    finished: list[str] = []
+    cleaned: list[str] = []
+
+    async def short() -> None:
+        await asyncio.sleep(0.2)
+        finished.append("short")
+
+    async def stuck() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            cleaned.append("stuck")
+
+    runner = EngineRunner(ctx)
+    tasks = [asyncio.create_task(runner._job(short)()), asyncio.create_task(runner._job(stuck)())]
+    await asyncio.sleep(0.05)
+    assert len(runner._running) == 2
+    await asyncio.wait_for(runner.stop(grace_seconds=0.5), timeout=5)
+    assert finished == ["short"] and cleaned == ["stuck"]
+    assert all(t.done() for t in tasks) and not runner._running
+
+
 async def test_a_failed_sweep_is_recorded(
     ctx: AppContext, world: World, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
