@@ -158,6 +158,7 @@ def split_class(text: str) -> tuple[int | None, str]:
 
 @dataclass
 class _Plan:
+    school_id: int
     grades: dict[int, Grade] = field(default_factory=dict)
     classes: dict[tuple[int, str], SchoolClass] = field(default_factory=dict)
     grades_created: list[str] = field(default_factory=list)
@@ -166,21 +167,9 @@ class _Plan:
     new_grades: list[int] = field(default_factory=list)
 
 
-async def import_roster(
-    uow: UnitOfWork,
-    ctx: AppContext,
-    actor: Actor,
-    school_id: int,
-    sheet: Sheet,
-    mode: ImportMode = ImportMode.all_or_nothing,
-    dry_run: bool = False,
-    on_row: Callable[[], object] | None = None,
-) -> RosterReport:
-    school = await imports.target_school(uow, actor, school_id)
-    problems = RowProblems()
-    for column in sheet.unknown:
-        problems.add(sheet.header_row, column, f"未知列“{column}” (unknown column)")
-    levels = LEVELS[SchoolKind(school.kind)]
+def _place_rows(sheet: Sheet, levels: range, problems: RowProblems) -> dict[int, tuple[int, str]]:
+    """Each row's (level, class name), from 年级 and 班级; a class name carrying a grade must
+    agree with the row's and with its first use in the file. Rows with a problem are left out."""
     placed: dict[int, tuple[int, str]] = {}  # row → (level, class name)
     named: dict[str, tuple[int, int]] = {}  # a class name carrying a grade → (level, first row)
     for row in sheet.roster.rows:
@@ -209,14 +198,32 @@ async def import_roster(
                 )
                 continue
         placed[row.number] = (level, name)
+    return placed
 
-    plan = await _grades_and_classes(uow, school_id, set(placed.values()))
-    index = ClassIndex(await org_repo.classes_by_school(uow.session, school_id))
+
+@dataclass
+class _Matched:
+    """The placed rows against the school's students: new ones (checked), moves, unchanged."""
+
+    candidates: list[imports._Candidate] = field(default_factory=list)
+    moved: list[tuple[int, Student, SchoolClass]] = field(default_factory=list)
+    unchanged: int = 0
+
+
+async def _match_students(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    county_id: int,
+    sheet: Sheet,
+    placed: dict[int, tuple[int, str]],
+    plan: _Plan,
+    problems: RowProblems,
+    on_row: Callable[[], object] | None,
+) -> _Matched:
+    index = ClassIndex(await org_repo.classes_by_school(uow.session, plan.school_id))
     numbers = [p.compact(r.cells.get(p.STUDENT_NO)) for r in sheet.roster.rows]
     known = {s.student_no: s for s in await _chunked_students(uow, numbers)}
-    candidates = []
-    moved: list[tuple[int, Student, SchoolClass]] = []
-    unchanged = 0
+    out = _Matched()
     for row in sheet.roster.rows:
         if on_row is not None:
             on_row()
@@ -224,33 +231,54 @@ async def import_roster(
             continue
         level, name = placed[row.number]
         klass = plan.classes[(level, name)]
-        number = p.compact(row.cells.get(p.STUDENT_NO))
-        existing = known.get(number)
+        existing = known.get(p.compact(row.cells.get(p.STUDENT_NO)))
         if existing is not None:
-            if existing.school_id != school_id:
+            if existing.school_id != plan.school_id:
                 problems.add(
                     row.number,
                     p.STUDENT_NO,
                     "学籍号属于另一所学校,请走转学流程 (the student belongs to another school)",
                 )
             elif existing.class_id == klass.id:
-                unchanged += 1
+                out.unchanged += 1
             else:
-                moved.append((row.number, existing, klass))
+                out.moved.append((row.number, existing, klass))
             continue
         cells = {**row.cells, p.GRADE: str(level), p.CLASS: name}
-        candidate = imports._check_row(
-            ctx, school.county_id, index, p.Row(row.number, cells), problems
-        )
+        candidate = imports._check_row(ctx, county_id, index, p.Row(row.number, cells), problems)
         if candidate is not None:
-            candidates.append(candidate)
-    imports._file_duplicates(candidates, problems)
-    await imports._database_duplicates(uow.session, candidates, problems)
+            out.candidates.append(candidate)
+    imports._file_duplicates(out.candidates, problems)
+    await imports._database_duplicates(uow.session, out.candidates, problems)
+    return out
 
+
+async def import_roster(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    school_id: int,
+    sheet: Sheet,
+    mode: ImportMode = ImportMode.all_or_nothing,
+    dry_run: bool = False,
+    on_row: Callable[[], object] | None = None,
+) -> RosterReport:
+    """Place the rows in grades and classes (created as needed, inside the transaction), match
+    them against the school's students, drop what refused rows alone needed, report; a dry
+    run or a refused all-or-nothing import rolls back, otherwise one commit."""
+    school = await imports.target_school(uow, actor, school_id)
+    problems = RowProblems()
+    for column in sheet.unknown:
+        problems.add(sheet.header_row, column, f"未知列“{column}” (unknown column)")
+    placed = _place_rows(sheet, LEVELS[SchoolKind(school.kind)], problems)
+    plan = await _grades_and_classes(uow, school_id, set(placed.values()))
+    matched = await _match_students(
+        uow, ctx, school.county_id, sheet, placed, plan, problems, on_row
+    )
     bad = problems.rows - {sheet.header_row}
     refused = bool(problems.found) and mode is ImportMode.all_or_nothing
-    accepted = [] if refused else [c for c in candidates if c.row not in bad]
-    moving = [] if refused else [m for m in moved if m[0] not in bad]
+    accepted = [] if refused else [c for c in matched.candidates if c.row not in bad]
+    moving = [] if refused else [m for m in matched.moved if m[0] not in bad]
     await _drop_unused(
         uow, plan, {placed[r] for r in [c.row for c in accepted] + [m[0] for m in moving]}
     )
@@ -272,7 +300,7 @@ async def import_roster(
             )
             for r, s, k in moving
         ],
-        unchanged=unchanged,
+        unchanged=matched.unchanged,
         rejected=len(bad | ({sheet.header_row} if sheet.unknown else set())),
         problems=sorted(problems.report(), key=lambda x: (x.row, x.column)),
     )
@@ -321,7 +349,7 @@ async def _grades_and_classes(
 ) -> _Plan:
     """The school's grades and classes, with those the file needs added (flushed, so they
     have ids; the caller commits or rolls back)."""
-    plan = _Plan()
+    plan = _Plan(school_id)
     for klass, grade in await org_repo.classes_by_school(uow.session, school_id):
         plan.grades.setdefault(grade.level, grade)
         if klass.active:

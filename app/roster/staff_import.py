@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from app.context import AppContext
@@ -127,6 +127,219 @@ def _refuse_rows(
             problems.add(row, ROLE, staff_service.REFUSALS[refusal])
 
 
+@dataclass
+class _Reading:
+    """What the rows say, checked row by row: the people by mobile and their grants."""
+
+    problems: RowProblems
+    index: ClassIndex
+    people: dict[str, _Person] = field(default_factory=dict)
+    # One-per-scope roles (班主任 of a class, 校长 of the school) → (mobile, row) first seen.
+    held: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class _Plan:
+    created: list[_Person]
+    planned: list[tuple[_Person, Role, SchoolClass | None, int]]
+    unchanged: int
+    bad: set[int]
+    refused: bool
+
+
+def _check_cells(
+    reading: _Reading, n: int, cells: Mapping[str, p.Cell]
+) -> tuple[str, str, Role | None, str, SchoolClass | None]:
+    """The row's own cells: name, mobile, role, password and (for class roles) the class."""
+    problems = reading.problems
+    name, mobile = p.text(cells.get(p.NAME)), p.mobile_text(cells.get(MOBILE))
+    role = ROLE_NAMES.get(re.sub(r"\s", "", p.text(cells.get(ROLE))))
+    if not name:
+        problems.add(n, p.NAME, "必填 (required)")
+    if not _MOBILE.match(mobile):
+        problems.add(n, MOBILE, "手机号应为11位 (an 11-digit mainland mobile number)")
+    if role is None:
+        known = "、".join(ROLE_NAMES)
+        problems.add(n, ROLE, f"无法识别职务“{p.text(cells.get(ROLE))}”,可填:{known}")
+    password = p.text(cells.get(PASSWORD))
+    if password and len(password) < 8:
+        problems.add(n, PASSWORD, "初始密码至少 8 位 (at least 8 characters)")
+    klass: SchoolClass | None = None
+    if role in CLASS_ROLES:
+        found = reading.index.find(p.text(cells.get(p.GRADE)), p.text(cells.get(p.CLASS)))
+        if isinstance(found, str):
+            problems.add(n, p.CLASS, found)
+        else:
+            klass = found
+    return name, mobile, role, password, klass
+
+
+async def _person_of(
+    uow: UnitOfWork,
+    reading: _Reading,
+    school_id: int,
+    n: int,
+    name: str,
+    mobile: str,
+    password: str,
+) -> _Person | None:
+    """The row's person: the one already read with this mobile (the name must agree), else
+    the school's staff member with it, else a new one; None (a problem) for another school's."""
+    person = reading.people.get(mobile)
+    if person is None:
+        existing = await staff_repo.staff_by_mobile(uow.session, mobile)
+        if existing is not None and existing.school_id != school_id:
+            reading.problems.add(n, MOBILE, "手机号属于其他单位的教职工 (staff of another school)")
+            return None
+        person = reading.people[mobile] = _Person(n, name, existing, password)
+    elif person.name != name:
+        reading.problems.add(n, p.NAME, f"同一手机号在第 {person.row} 行是“{person.name}”")
+        return None
+    return person
+
+
+async def _one_per_scope_refusal(
+    uow: UnitOfWork,
+    reading: _Reading,
+    school_id: int,
+    n: int,
+    mobile: str,
+    person: _Person,
+    role: Role,
+    klass: SchoolClass | None,
+    key: str,
+) -> str | None:
+    """One head teacher per class and one principal per school: in the file, then against
+    the database (a holder other than this person)."""
+    if role not in (Role.head_teacher, Role.principal):
+        return None
+    first = reading.held.setdefault(f"{role.value}:{key}", (mobile, n))
+    if first[0] != mobile:
+        what = "该班班主任" if role is Role.head_teacher else "校长"
+        return f"第 {first[1]} 行已是{what} (only one per scope)"
+    holder = await staff_repo.unique_role_holder(
+        uow.session,
+        role.value,
+        school_id=school_id,
+        class_id=klass.id if klass is not None else None,
+    )
+    if holder is not None and (person.staff is None or holder != person.staff.id):
+        what = "该班已有班主任" if role is Role.head_teacher else "该校已有校长"
+        return f"{what},请先撤销 (the role is held by someone else)"
+    return None
+
+
+async def _read_rows(
+    uow: UnitOfWork, sheet: Sheet, school_id: int, on_row: Callable[[], object] | None
+) -> _Reading:
+    reading = _Reading(
+        RowProblems(), ClassIndex(await org_repo.classes_by_school(uow.session, school_id))
+    )
+    for column in sheet.unknown:
+        reading.problems.add(sheet.header_row, column, f"未知列“{column}” (unknown column)")
+    for row in sheet.roster.rows:
+        if on_row is not None:
+            on_row()
+        n = row.number
+        name, mobile, role, password, klass = _check_cells(reading, n, row.cells)
+        if reading.problems.rows & {n} or role is None:
+            continue
+        person = await _person_of(uow, reading, school_id, n, name, mobile, password)
+        if person is None:
+            continue
+        key = f"class:{klass.id}" if klass is not None else f"school:{school_id}"
+        refusal = await _one_per_scope_refusal(
+            uow, reading, school_id, n, mobile, person, role, klass, key
+        )
+        if refusal is not None:
+            reading.problems.add(n, ROLE, refusal)
+            continue
+        person.grants[f"{role.value}|{key}"] = (n, role, klass)
+    return reading
+
+
+def _plan(
+    reading: _Reading,
+    sheet: Sheet,
+    have: dict[int, list[StaffRole]],
+    mode: ImportMode,
+) -> _Plan:
+    """Which people to create and which grants to add; grants already held are unchanged."""
+    bad = reading.problems.rows - {sheet.header_row}
+    refused = bool(reading.problems.found) and mode is ImportMode.all_or_nothing
+    plan = _Plan([], [], 0, bad, refused)
+    for person in reading.people.values():
+        owned = _owned(person, have)
+        fresh = [(k, v) for k, v in person.grants.items() if v[0] not in bad]
+        plan.unchanged += sum(1 for k, _ in fresh if k in owned)
+        todo = [(role, klass, row) for k, (row, role, klass) in fresh if k not in owned]
+        if refused or (not todo and person.staff is not None):
+            continue
+        if person.staff is None and todo:
+            plan.created.append(person)
+        plan.planned += [(person, role, klass, row) for role, klass, row in todo]
+    return plan
+
+
+def _report(
+    reading: _Reading,
+    sheet: Sheet,
+    plan: _Plan,
+    school_id: int,
+    mode: ImportMode,
+    dry_run: bool,
+) -> StaffReport:
+    return StaffReport(
+        school_id=school_id,
+        mode=mode,
+        dry_run=dry_run,
+        total=len(sheet.roster.rows),
+        staff_created=[person.name for person in plan.created],
+        grants_added=[
+            GrantPlanned(
+                row=row,
+                name=person.name,
+                role=role,
+                role_label=ROLE_LABELS[role],
+                class_name=reading.index.label(klass) if klass is not None else None,
+            )
+            for person, role, klass, row in sorted(plan.planned, key=lambda x: x[3])
+        ],
+        unchanged=plan.unchanged,
+        rejected=len(plan.bad | ({sheet.header_row} if sheet.unknown else set())),
+        problems=sorted(reading.problems.report(), key=lambda x: (x.row, x.column)),
+    )
+
+
+async def _write(uow: UnitOfWork, reading: _Reading, plan: _Plan, school: School) -> None:
+    """The new staff (passwords hashed off the event loop), then every planned grant."""
+    assert school.id is not None
+    for person in plan.created:
+        digest = (
+            await asyncio.to_thread(hash_password, person.password) if person.password else None
+        )
+        person.staff = Staff(
+            county_id=school.county_id,
+            school_id=school.id,
+            name=person.name,
+            mobile=next(m for m, q in reading.people.items() if q is person),
+            password_hash=digest,
+        )
+        uow.session.add(person.staff)
+    await uow.flush()
+    uow.session.add_all(
+        StaffRole(
+            staff_id=person.staff.id or 0 if person.staff is not None else 0,
+            role=role.value,
+            scope_key=f"class:{klass.id}" if klass is not None else f"school:{school.id}",
+            county_id=school.county_id,
+            school_id=school.id,
+            class_id=klass.id if klass is not None else None,
+        )
+        for person, role, klass, _ in plan.planned
+    )
+
+
 async def import_staff(
     uow: UnitOfWork,
     ctx: AppContext,
@@ -137,133 +350,20 @@ async def import_staff(
     dry_run: bool = False,
     on_row: Callable[[], object] | None = None,
 ) -> StaffReport:
+    """Read and check every row, check each grant against the staff API's rule, plan, report;
+    write (one commit) unless a dry run, refused, or nothing to add."""
     school = await school_for(uow, actor, school_id)
     if not access.can_manage_staff(actor, school_id, school.county_id):
         raise Forbidden("需要学校管理权限 (only school managers import staff)")
-    problems = RowProblems()
-    for column in sheet.unknown:
-        problems.add(sheet.header_row, column, f"未知列“{column}” (unknown column)")
-    index = ClassIndex(await org_repo.classes_by_school(uow.session, school_id))
-    people: dict[str, _Person] = {}
-    held: dict[str, tuple[str, int]] = {}  # one-per-scope key → (mobile, row)
-    unchanged = 0
-    for row in sheet.roster.rows:
-        if on_row is not None:
-            on_row()
-        cells, n = row.cells, row.number
-        name, mobile = p.text(cells.get(p.NAME)), p.mobile_text(cells.get(MOBILE))
-        role = ROLE_NAMES.get(re.sub(r"\s", "", p.text(cells.get(ROLE))))
-        if not name:
-            problems.add(n, p.NAME, "必填 (required)")
-        if not _MOBILE.match(mobile):
-            problems.add(n, MOBILE, "手机号应为11位 (an 11-digit mainland mobile number)")
-        if role is None:
-            known = "、".join(ROLE_NAMES)
-            problems.add(n, ROLE, f"无法识别职务“{p.text(cells.get(ROLE))}”,可填:{known}")
-        password = p.text(cells.get(PASSWORD))
-        if password and len(password) < 8:
-            problems.add(n, PASSWORD, "初始密码至少 8 位 (at least 8 characters)")
-        klass: SchoolClass | None = None
-        if role in CLASS_ROLES:
-            found = index.find(p.text(cells.get(p.GRADE)), p.text(cells.get(p.CLASS)))
-            if isinstance(found, str):
-                problems.add(n, p.CLASS, found)
-            else:
-                klass = found
-        if problems.rows & {n} or role is None:
-            continue
-        person = people.get(mobile)
-        if person is None:
-            existing = await staff_repo.staff_by_mobile(uow.session, mobile)
-            if existing is not None and existing.school_id != school_id:
-                problems.add(n, MOBILE, "手机号属于其他单位的教职工 (staff of another school)")
-                continue
-            person = people[mobile] = _Person(n, name, existing, password)
-        elif person.name != name:
-            problems.add(n, p.NAME, f"同一手机号在第 {person.row} 行是“{person.name}”")
-            continue
-        key = f"class:{klass.id}" if klass is not None else f"school:{school_id}"
-        if role in (Role.head_teacher, Role.principal):
-            first = held.setdefault(f"{role.value}:{key}", (mobile, n))
-            if first[0] != mobile:
-                what = "该班班主任" if role is Role.head_teacher else "校长"
-                problems.add(n, ROLE, f"第 {first[1]} 行已是{what} (only one per scope)")
-                continue
-            holder = await staff_repo.unique_role_holder(
-                uow.session,
-                role.value,
-                school_id=school_id,
-                class_id=klass.id if klass is not None else None,
-            )
-            if holder is not None and (person.staff is None or holder != person.staff.id):
-                what = "该班已有班主任" if role is Role.head_teacher else "该校已有校长"
-                problems.add(n, ROLE, f"{what},请先撤销 (the role is held by someone else)")
-                continue
-        person.grants[f"{role.value}|{key}"] = (n, role, klass)
-
-    existing_ids = [p_.staff.id for p_ in people.values() if p_.staff is not None and p_.staff.id]
-    have = await staff_repo.grants_of(uow.session, existing_ids)
-    for person in people.values():
-        _refuse_rows(actor, school, person, have, problems)
-    bad = problems.rows - {sheet.header_row}
-    refused = bool(problems.found) and mode is ImportMode.all_or_nothing
-    created: list[_Person] = []
-    planned: list[tuple[_Person, Role, SchoolClass | None, int]] = []
-    for person in people.values():
-        owned = _owned(person, have)
-        fresh = [(k, v) for k, v in person.grants.items() if v[0] not in bad]
-        unchanged += sum(1 for k, _ in fresh if k in owned)
-        todo = [(role, klass, row) for k, (row, role, klass) in fresh if k not in owned]
-        if refused or (not todo and person.staff is not None):
-            continue
-        if person.staff is None and todo:
-            created.append(person)
-        planned += [(person, role, klass, row) for role, klass, row in todo]
-    report = StaffReport(
-        school_id=school_id,
-        mode=mode,
-        dry_run=dry_run,
-        total=len(sheet.roster.rows),
-        staff_created=[person.name for person in created],
-        grants_added=[
-            GrantPlanned(
-                row=row,
-                name=person.name,
-                role=role,
-                role_label=ROLE_LABELS[role],
-                class_name=index.label(klass) if klass is not None else None,
-            )
-            for person, role, klass, row in sorted(planned, key=lambda x: x[3])
-        ],
-        unchanged=unchanged,
-        rejected=len(bad | ({sheet.header_row} if sheet.unknown else set())),
-        problems=sorted(problems.report(), key=lambda x: (x.row, x.column)),
-    )
-    if dry_run or refused or not planned:
+    reading = await _read_rows(uow, sheet, school_id, on_row)
+    existing = [q.staff.id for q in reading.people.values() if q.staff is not None and q.staff.id]
+    have = await staff_repo.grants_of(uow.session, existing)
+    for person in reading.people.values():
+        _refuse_rows(actor, school, person, have, reading.problems)
+    plan = _plan(reading, sheet, have, mode)
+    report = _report(reading, sheet, plan, school_id, mode, dry_run)
+    if dry_run or plan.refused or not plan.planned:
         return report
-    for person in created:
-        digest = (
-            await asyncio.to_thread(hash_password, person.password) if person.password else None
-        )
-        person.staff = Staff(
-            county_id=school.county_id,
-            school_id=school_id,
-            name=person.name,
-            mobile=next(m for m, q in people.items() if q is person),
-            password_hash=digest,
-        )
-        uow.session.add(person.staff)
-    await uow.flush()
-    uow.session.add_all(
-        StaffRole(
-            staff_id=person.staff.id or 0 if person.staff is not None else 0,
-            role=role.value,
-            scope_key=f"class:{klass.id}" if klass is not None else f"school:{school_id}",
-            county_id=school.county_id,
-            school_id=school_id,
-            class_id=klass.id if klass is not None else None,
-        )
-        for person, role, klass, _ in planned
-    )
+    await _write(uow, reading, plan, school)
     await uow.commit()
     return report
