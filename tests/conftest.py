@@ -26,7 +26,7 @@ from app.db import migrations
 from app.delivery.channels.outbound import OutboundPolicy
 from app.main import create_app
 from app.settings import Settings
-from tests.world import World, build_world
+from tests.world import WORLDS, World, build_world
 
 # The service defaults to production; the suite is the explicit "test" setting.
 os.environ.setdefault("KCBX_ENVIRONMENT", "test")
@@ -130,9 +130,22 @@ async def client(ctx: AppContext) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def world(ctx: AppContext) -> World:
-    """The county of tests/world.py; a file needing more rows overrides this and takes it."""
-    return await build_world(ctx)
+async def world(
+    ctx: AppContext, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> World:
+    """The county of tests/world.py, with the named extras of the closest
+    ``pytest.mark.world(name, ..., settings={...})`` (``tests.world.WORLDS``)."""
+    marker = request.node.get_closest_marker("world")
+    if marker is not None and marker.kwargs.get("settings"):
+        monkeypatch.setattr(
+            ctx, "settings", ctx.settings.model_copy(update=marker.kwargs["settings"])
+        )
+    w = await build_world(ctx)
+    for name in marker.args if marker is not None else ():
+        if name not in WORLDS:
+            raise pytest.UsageError(f"unknown world {name!r} (known: {', '.join(WORLDS)})")
+        await WORLDS[name](w)
+    return w
 
 
 @pytest.fixture

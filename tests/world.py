@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 
 from app.context import AppContext
-from app.db.models import Staff
+from app.db.models import Staff, Student
 from app.domain.access import Actor, ActorKind
 from app.domain.idcard import check_character
 from app.domain.roles import Role
@@ -154,3 +155,74 @@ async def build_world(ctx: AppContext) -> World:
     await w.add_staff("principal_B", Role.principal, "school_B")
     await w.add_staff("vice_principal_B", Role.vice_principal, "school_B")
     return w
+
+
+# --- named worlds ---------------------------------------------------------------------------
+# A test file asks for more than the base county with ``pytestmark = pytest.mark.world(name,
+# ...)``; the one ``world`` fixture (tests/conftest.py) builds the base and adds each named
+# extra in order. ``pytest.mark.world(settings={...})`` builds the county under changed settings.
+
+TEACHER_PASSWORD = "first-pass-1"
+
+
+async def _two_per_class(w: World) -> None:
+    """A second child in A1 and A2: the reports' and reviews' county."""
+    await w.add_student("student_A1b", "class_A1", 11)
+    await w.add_student("student_A2b", "class_A2", 12)
+
+
+async def _school_age(w: World) -> None:
+    """Two per class, a second in B1 and a third in A1, the township 青山镇 and the other
+    county's admin: the school-age register's county."""
+    await _two_per_class(w)
+    await w.add_student("student_B1b", "class_B1", 13)
+    await w.add_student("student_A1c", "class_A1", 14)
+    async with w.ctx.uow() as uow:
+        t = await org.create_township(
+            uow, OPS, TownshipIn(county_id=w.ids["county"], name="青山镇")
+        )
+    assert t.id is not None
+    w.ids["township_qingshan"] = t.id
+    await w.add_staff("county_admin_other", Role.county_admin, "county_other")
+
+
+async def _class_of_four(w: World) -> None:
+    """A1 with four children: student_A1 and student_A1_2 … student_A1_4."""
+    for n in range(2, 5):
+        await w.add_student(f"student_A1_{n}", "class_A1", 100 + n)
+
+
+async def _late_and_leave(w: World) -> None:
+    await w.add_student("late_one", "class_A1", 301)
+    await w.add_student("on_leave", "class_A1", 302)
+
+
+async def _teacher_with_password(w: World) -> None:
+    """``teacher``: A2's head teacher, who signs in with ``TEACHER_PASSWORD``."""
+    await w.add_staff("teacher", Role.head_teacher, "class_A2", TEACHER_PASSWORD)
+
+
+async def _care(w: World) -> None:
+    """A2's subject teacher; plain_A1 in no special group; student_A2 in several (disabled,
+    poverty, left behind)."""
+    await w.add_staff("teacher_A2", Role.subject_teacher, "class_A2")
+    await w.add_student("plain_A1", "class_A1", 5)
+    async with w.ctx.uow() as uow:
+        plain = await uow.session.get(Student, w.ids["plain_A1"])
+        several = await uow.session.get(Student, w.ids["student_A2"])
+        assert plain is not None and several is not None
+        plain.left_behind = False
+        several.disabled = True
+        several.poverty = True
+        uow.session.add_all([plain, several])
+        await uow.commit()
+
+
+WORLDS: dict[str, Callable[[World], Awaitable[None]]] = {
+    "two_per_class": _two_per_class,
+    "school_age": _school_age,
+    "class_of_four": _class_of_four,
+    "late_and_leave": _late_and_leave,
+    "teacher_with_password": _teacher_with_password,
+    "care": _care,
+}

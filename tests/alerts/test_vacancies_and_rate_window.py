@@ -99,7 +99,7 @@ def test_every_wechat_keyword_value_fits_the_published_rules(
     keyword passes the contract fake's check of WeChat's rules (no 47003)."""
     from app.delivery.channels.base import Message
     from app.delivery.channels.wechat import keyword_value
-    from tests.platform_fakes import keyword_problem
+    from tests.fakes.platforms import keyword_problem
 
     message = Message(
         "e-1",

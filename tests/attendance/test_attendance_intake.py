@@ -16,11 +16,7 @@ from tests.world import World
 URL = "/api/v1/attendance-events"
 
 
-@pytest.fixture
-async def world(world: World) -> World:
-    for n in range(2, 5):
-        await world.add_student(f"student_A1_{n}", "class_A1", 100 + n)
-    return world
+pytestmark = pytest.mark.world("class_of_four")
 
 
 def a1(world: World) -> list[int]:

@@ -15,11 +15,7 @@ from tests.world import World
 URL = "/api/v1/attendance-events"
 
 
-@pytest.fixture
-async def world(world: World) -> World:
-    await world.add_student("late_one", "class_A1", 301)
-    await world.add_student("on_leave", "class_A1", 302)
-    return world
+pytestmark = pytest.mark.world("late_and_leave")
 
 
 async def test_three_lists_for_a_school(world: World, client: httpx.AsyncClient) -> None:

@@ -11,19 +11,10 @@ import pytest
 from app.context import AppContext
 from app.core.clock import SimClock as Clock
 from app.core.time import current_school_year, default_zone, school_year
-from tests.world import World, build_world
-
-pytestmark = pytest.mark.db
+from tests.world import World
 
 URUMQI = "Asia/Urumqi"
-
-
-@pytest.fixture
-async def world(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(
-        ctx, "settings", ctx.settings.model_copy(update={"default_timezone": URUMQI})
-    )
-    return await build_world(ctx)
+pytestmark = [pytest.mark.db, pytest.mark.world(settings={"default_timezone": URUMQI})]
 
 
 async def test_a_school_sent_without_a_timezone_gets_the_configured_default(

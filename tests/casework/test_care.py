@@ -15,8 +15,7 @@ from sqlmodel import col, select
 
 from app.casework.care_reminders import remind_mentors
 from app.context import AppContext
-from app.db.models import CareContact, MentorAssignment, Notification, Student
-from app.domain.roles import Role
+from app.db.models import CareContact, MentorAssignment, Notification
 from tests.conftest import Clock
 from tests.helpers import count, post
 from tests.world import World
@@ -24,20 +23,7 @@ from tests.world import World
 LEDGER = "/api/v1/ledgers/special-groups"
 
 
-@pytest.fixture
-async def world(world: World, ctx: AppContext) -> World:
-    await world.add_staff("teacher_A2", Role.subject_teacher, "class_A2")
-    await world.add_student("plain_A1", "class_A1", 5)
-    async with ctx.uow() as uow:
-        plain = await uow.session.get(Student, world.ids["plain_A1"])
-        several = await uow.session.get(Student, world.ids["student_A2"])
-        assert plain is not None and several is not None
-        plain.left_behind = False
-        several.disabled = True
-        several.poverty = True
-        uow.session.add_all([plain, several])
-        await uow.commit()
-    return world
+pytestmark = pytest.mark.world("care")
 
 
 async def get(

@@ -1,5 +1,5 @@
 """Delivery as a county deploys it, against fakes that behave like the platforms
-(``tests.platform_fakes``): robots and subscriptions configured through the API and stored,
+(``tests.fakes.platforms``): robots and subscriptions configured through the API and stored,
 notices raised by attendance through the API, the real ``DeliveryWorker`` reading the
 database, and real HTTP servers on 127.0.0.1 answering with the platforms' documented codes.
 No test here builds a ``Target``: every send is the worker's.
@@ -33,9 +33,9 @@ from app.core.clock import SimClock
 from app.db.models import Delivery, Notification
 from app.delivery.channels.config import ChannelEndpoints, WechatTemplateConfig
 from app.delivery.worker import DeliveryWorker
+from tests.fakes.platforms import DingtalkFake, WechatFake, WecomFake
 from tests.fakes.server import serve
 from tests.helpers import FRIDAY, MONDAY, TUESDAY, absent_students, clock
-from tests.platform_fakes import DingtalkFake, WechatFake, WecomFake
 from tests.world import World
 
 HOOK_SECRET = "whsec_" + base64.b64encode(b"county-secret-0123456789").decode()

@@ -1,7 +1,7 @@
 """Guardian notices as the parents' mini-program's subscribe message (issue 22 item 1), through
 the configured path: a guardian signs in through a fake ``jscode2session`` with the binding
 code of the 家校联系卡 and their roster mobile; the notice goes out through a fake WeChat
-(``stable_token`` + ``subscribeMessage.send``, tests/platform_fakes.py, enforcing the published
+(``stable_token`` + ``subscribeMessage.send``, tests/fakes/platforms.py, enforcing the published
 keyword rules, 47003, and the one-time subscription, 43101) on 127.0.0.1; a guardian whose
 subscription is used up gets the SMS instead (the fake Alibaba Cloud endpoint)."""
 
@@ -19,12 +19,12 @@ from app.db.models import Delivery, GuardianAccount, GuardianBindingEvent, Guard
 from app.delivery.channels.config import ChannelEndpoints, WechatTemplateConfig
 from app.guardians.notices import send_guardian_notices
 from tests.delivery.test_sms_delivery import worker
+from tests.fakes.platforms import WechatFake
 from tests.fakes.server import serve
 from tests.fakes.sms_providers import FakeAliyunSms
 from tests.fakes.wechat_login import Code2SessionFake
 from tests.guardians.test_guardian_notices import FAMILY, add_child, aliyun, at, configure, morning
 from tests.helpers import TUESDAY, WEDNESDAY, move, rows
-from tests.platform_fakes import WechatFake
 from tests.world import World
 
 __all__ = ["aliyun"]  # the SMS fake's fixture, shared

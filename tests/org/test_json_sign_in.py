@@ -5,17 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.domain.roles import Role
 from tests.org.test_sessions import PASSWORD, _mobile, _sign_in
 from tests.world import World
 
 LOGIN = "/api/v1/auth/login"
 
 
-@pytest.fixture
-async def world(world: World) -> World:
-    await world.add_staff("teacher", Role.head_teacher, "class_A2", PASSWORD)
-    return world
+pytestmark = pytest.mark.world("teacher_with_password")
 
 
 async def test_json_and_form_sign_in_give_the_same_kind_of_token(

@@ -20,15 +20,12 @@ from app.domain.roles import Role
 from app.main import create_app
 from app.org import auth, throttle
 from app.settings import Settings
-from tests.world import World
+from tests.world import TEACHER_PASSWORD, World
 
-PASSWORD = "first-pass-1"
+PASSWORD = TEACHER_PASSWORD
 
 
-@pytest.fixture
-async def world(world: World) -> World:
-    await world.add_staff("teacher", Role.head_teacher, "class_A2", PASSWORD)
-    return world
+pytestmark = pytest.mark.world("teacher_with_password")
 
 
 async def _mobile(world: World, client: httpx.AsyncClient, who: str) -> str:

@@ -28,11 +28,7 @@ def beijing(year: int, month: int, day: int, hour: int, minute: int = 0) -> date
     return datetime(year, month, day, hour - 8, minute, tzinfo=UTC)
 
 
-@pytest.fixture
-async def world(world: World) -> World:
-    await world.add_student("student_A1b", "class_A1", 11)
-    await world.add_student("student_A2b", "class_A2", 12)
-    return world
+pytestmark = pytest.mark.world("two_per_class")
 
 
 async def ok(r: httpx.Response) -> Any:

@@ -29,11 +29,7 @@ TALKS = "/api/v1/ledgers/persuasion-talks"
 COUNTY_REVIEW = "/api/v1/reports/county-monthly-review"
 
 
-@pytest.fixture
-async def world(world: World) -> World:
-    await world.add_student("student_A1b", "class_A1", 11)
-    await world.add_student("student_A2b", "class_A2", 12)
-    return world
+pytestmark = pytest.mark.world("two_per_class")
 
 
 def talk(on: str, with_whom: str, content: str) -> dict[str, Any]:

@@ -15,14 +15,11 @@ from openpyxl import load_workbook
 
 from app.context import AppContext
 from app.domain.idcard import mask_student_no
-from app.domain.roles import Role
-from app.org import service as org
-from app.org.schemas import TownshipIn
 from tests.alerts.test_cases_api import get
 from tests.helpers import move, post
 from tests.reports.test_ledgers import beijing, build
 from tests.roster.test_import import csv_bytes, xlsx
-from tests.world import OPS, World, id_number
+from tests.world import World, id_number
 
 RATES = "/api/v1/reports/rates"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -86,19 +83,7 @@ def the_list() -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture
-async def world(world: World, ctx: AppContext) -> World:
-    await world.add_student("student_A1b", "class_A1", 11)
-    await world.add_student("student_A2b", "class_A2", 12)
-    await world.add_student("student_B1b", "class_B1", 13)
-    await world.add_student("student_A1c", "class_A1", 14)
-    async with ctx.uow() as uow:
-        t = await org.create_township(
-            uow, OPS, TownshipIn(county_id=world.ids["county"], name="青山镇")
-        )
-    world.ids["township_qingshan"] = t.id
-    await world.add_staff("county_admin_other", Role.county_admin, "county_other")
-    return world
+pytestmark = pytest.mark.world("school_age")
 
 
 async def ok(r: httpx.Response) -> Any:
