@@ -164,6 +164,15 @@ def can_manage_school(actor: Actor, school_id: int) -> bool:
     return actor.superuser or school_id in actor.managed_school_ids
 
 
+def can_approve_transfer(actor: Actor, from_school_id: int) -> bool:
+    """A 转学 is approved by the sending school's vice principal or principal (the paper
+    form's 转出学校意见); nobody else, however senior, signs for that school."""
+    return actor.superuser or any(
+        g.role in (Role.vice_principal, Role.principal) and g.school_id == from_school_id
+        for g in actor.grants
+    )
+
+
 def can_read_class(actor: Actor, school_id: int, class_id: int) -> bool:
     return can_manage_school(actor, school_id) or class_id in actor.class_ids
 

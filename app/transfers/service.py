@@ -45,7 +45,6 @@ from app.db.models import School, SchoolClass, Student, Transfer
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
-from app.domain.roles import Role
 from app.domain.students import (
     MISSING,
     TRANSFERRED,
@@ -249,11 +248,7 @@ async def receiving_sign(
 
 async def approve(uow: UnitOfWork, ctx: AppContext, actor: Actor, transfer_id: int) -> TransferOut:
     t = await _transfer_for_write(uow, actor, transfer_id, TransferStatus.receiving_signed)
-    approvers = (Role.vice_principal, Role.principal)
-    if not (
-        actor.superuser
-        or any(g.role in approvers and g.school_id == t.from_school_id for g in actor.grants)
-    ):
+    if not access.can_approve_transfer(actor, t.from_school_id):
         raise Forbidden(_NOT_APPROVER)
     t.status = TransferStatus.approved.value
     t.decided_at = t.updated_at = ctx.clock()
