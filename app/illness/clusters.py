@@ -213,13 +213,15 @@ async def look(
             created_at=now,
             updated_at=now,
         )
-        # A concurrent roll may have opened it first: the key makes the second a no-op.
-        await repo.insert_alert(uow.session, values)
+        # Another look (a follow-up, a second engine) may have opened it first: the key makes
+        # this insert a no-op, the alert then takes this look's cases but is not told again.
+        inserted = await repo.insert_alert(uow.session, values)
         alert = await repo.alert_by_key(uow.session, key)
         if alert is None or alert in alerts:
             continue
         alerts.append(alert)
-        opened.append(alert)
+        if inserted:
+            opened.append(alert)
     for alert in alerts:
         rule = by_code.get(alert.rule_code)
         if rule is None:
