@@ -1,11 +1,17 @@
-"""illness_day_change: the school days the cluster rules have yet to look at
+"""illness_day_change: the school days the cluster rules have yet to look at; illness_rule's
+"all of" symptoms and "unexplained only"
 
 The roll no longer runs the cluster detector inside its transaction (issue 21's bench goal):
 it marks the (school, school day) here and the engine's ``illness-clusters`` job looks at it
 within a minute. Nothing to move on upgrade: before this revision every day was looked at in
 the roll that changed it, so no day is pending.
 
-Downgrade drops the table and with it any day not yet looked at (at most the last minute's):
+illness_rule gets ``symptoms_all`` (every one of these too; ``symptoms`` stays "any of") and
+``unexplained_only`` (count undiagnosed cases only): existing rows get ``[]`` and false, the
+rules they were.
+
+Downgrade drops the two columns (a county rule using them becomes its "any of" part alone) and
+the table and with it any day not yet looked at (at most the last minute's):
 the code of 0030 looks at a day again at its next sick roll; run the engine once before
 downgrading to lose none.
 
@@ -40,5 +46,17 @@ def upgrade() -> None:
     )
 
 
+    with op.batch_alter_table("illness_rule") as batch:
+        batch.add_column(
+            sa.Column("symptoms_all", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+        )
+        batch.add_column(
+            sa.Column("unexplained_only", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("illness_rule") as batch:
+        batch.drop_column("unexplained_only")
+        batch.drop_column("symptoms_all")
     op.drop_table("illness_day_change")

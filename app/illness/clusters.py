@@ -49,6 +49,8 @@ def rule_of(row: Any) -> dom.Rule:
         symptoms=frozenset(row.symptoms),
         disease=dom.Disease(row.disease) if row.disease else None,
         deadline_hours=row.deadline_hours,
+        symptoms_all=frozenset(row.symptoms_all or ()),
+        unexplained_only=bool(row.unexplained_only),
     )
 
 
@@ -145,8 +147,9 @@ def _case_json(case: dom.Case, onsets: dict[tuple[int, date], datetime]) -> dict
     }
 
 
-def _group(rule: dom.Rule) -> tuple[str, frozenset[str], str | None]:
-    return (rule.scope.value, rule.symptoms, rule.disease.value if rule.disease else None)
+def _group(rule: dom.Rule) -> tuple[str, frozenset[str], frozenset[str], str | None]:
+    disease = rule.disease.value if rule.disease else None
+    return (rule.scope.value, rule.symptoms, rule.symptoms_all, disease)
 
 
 async def look(

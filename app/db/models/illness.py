@@ -67,6 +67,9 @@ class IllnessRule(SQLModel, table=True):
     disease: str | None = Field(default=None, max_length=20)
     deadline_hours: int = 24
     active: bool = True
+    # Every one of these too (``symptoms`` is "any of"); only undiagnosed cases (migration 0031).
+    symptoms_all: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    unexplained_only: bool = False
     updated_by: str = Field(max_length=100)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
