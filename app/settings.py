@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # days after the day it was raised.
     illness_certificate_days: int = Field(default=3, ge=1, le=60)
     illness_absorb_school_days: int = Field(default=3, ge=0, le=30)
+    # The engine applies the cluster rules to the days the roll changed this often (the
+    # ``illness-clusters`` job): the "alert within a minute of the third roll".
+    illness_detect_seconds: int = Field(default=60, ge=1, le=3600)
     # How long after a check's time the roll counts as not taken (the engine reminds then).
     roll_grace_minutes: int = Field(default=30, ge=0)
 

@@ -1,8 +1,13 @@
 """The cost of illness surveillance on a county's morning roll (issue 21, "Done when"): the
 same roll, with some children absent for illness, posted as class batches to the real server
-with the illness hook (register + cluster detector, ``app.illness.roll.after_roll``) and to the
+with the illness hook (register + day marker, ``app.illness.roll.after_roll``) and to the
 same server with the hook switched off, each against the bare FastAPI + asyncpg insert in the
 same run. Goal: the intake ratio unchanged within noise.
+
+The hook writes the register and marks the (school, day); the cluster rules run in the
+engine's ``illness-clusters`` job (``app.illness.detection``), once a minute, not per batch.
+After the rounds this benchmark runs that job once on the marked days and prints its time:
+the detector's cost moved off the roll, paid once per school and minute.
 
 Run: ``python -m bench illness`` (PostgreSQL, ``KCBX_BENCH_DATABASE_URL``). The two servers are
 this module started as ``python -m bench.illness serve on|off``: ``off`` replaces the hook by a
@@ -34,7 +39,10 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import httpx
 
+from app.context import AppContext
 from app.domain.calendar import SchoolCalendar, Term, school_date
+from app.illness.detection import look_at_changed_days
+from app.settings import Settings
 from bench import attendance as bench
 from bench.db import dsn, fresh_database
 from bench.roster import BENCH_KEY, seed
@@ -167,6 +175,8 @@ async def main() -> None:
 
     ratios: dict[str, list[float]] = {"off": [], "on": []}
     bare_rates: list[float] = []
+    # The servers' own rates too: their quotient does not carry the bare baseline's spread.
+    rates: dict[str, list[float]] = {"off": [], "on": []}
     try:
         await asyncio.gather(*(bench._wait_up(p) for p in (ON_PORT, OFF_PORT, BARE_PORT)))
         # Warm every server on rows no run below reuses (a day before both).
@@ -183,6 +193,7 @@ async def main() -> None:
                 a = total / await _post(port, api, batches(day, check), key)
                 bare_rates.append(b)
                 ratios[mode].append(a / b)
+                rates[mode].append(a)
                 label = "with the illness hook" if mode == "on" else "without (hook off)   "
                 print(
                     f"  round {r + 1} {check:<9} bare {b:8.0f}  kcbx {label} {a:8.0f}"
@@ -192,6 +203,18 @@ async def main() -> None:
         for proc in (on, off, bare):
             proc.terminate()
             proc.wait(timeout=30)
+    # The engine's minute after the morning: the cluster rules on every marked day.
+    ctx = AppContext.from_settings(Settings(database_url=URL, seed_demo=False))
+    try:
+        t0 = time.perf_counter()
+        looked = await look_at_changed_days(ctx, limit=100_000)
+        job_ms = (time.perf_counter() - t0) * 1000
+    finally:
+        await ctx.close()
+    print(
+        f"  the engine's illness-clusters job afterwards: {looked} school days looked at in "
+        f"{job_ms:.0f} ms ({job_ms / max(looked, 1):.1f} ms a day; once a minute, off the roll)"
+    )
     conn = await asyncpg.connect(dsn(URL))
     try:
         records = await conn.fetchval("SELECT count(*) FROM illness_record")
@@ -199,6 +222,8 @@ async def main() -> None:
     finally:
         await conn.close()
     print(f"  the hook's work: {records} illness records, {alerts} cluster alerts")
+    raw = statistics.fmean(rates["on"]) / statistics.fmean(rates["off"])
+    print(f"  events/s with the hook / without, same rounds: {raw:.2f}")
     with_ = statistics.fmean(ratios["on"])
     without = statistics.fmean(ratios["off"])
     noise = (max(bare_rates) - min(bare_rates)) / statistics.fmean(bare_rates)

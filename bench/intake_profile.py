@@ -85,15 +85,18 @@ def _patch() -> None:
     )
     partial_days.react = _timed("partial days (离校未归)", partial_days.react)  # type: ignore[assignment]
     illness_roll.after_roll = _timed(  # type: ignore[assignment]
-        "illness: register and cluster detector (issue 21)", illness_roll.after_roll
+        "illness: register and day marker (issue 21)", illness_roll.after_roll
     )
     from app.illness import clusters
     from app.illness import repo as illness_repo
 
-    clusters.look = _timed("illness: cluster look (per sick batch)", clusters.look)  # type: ignore[assignment]
+    clusters.look = _timed("illness: cluster look (engine job)", clusters.look)  # type: ignore[assignment]
     for name in (
         "records_for_roll",
-        "grades_of",
+        "insert_records",
+        "update_records",
+        "set_returned",
+        "mark_days_changed",
         "county_rules",
         "school_records",
         "sick_leaves",

@@ -45,7 +45,7 @@ def dialect_name(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
-def _among(session: AsyncSession, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
+def among(session: AsyncSession, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
     """``column IN ids``. On PostgreSQL one array parameter (``= ANY``): the statement is the
     same whatever the count, so its prepared plan is reused and nothing is expanded."""
     values = sorted(ids)
@@ -142,7 +142,7 @@ async def lock_cases(
                     col(AbsenceCase.student_id).in_(sorted(open_of)),
                     col(AbsenceCase.status) != CaseStatus.closed.value,
                 ),
-                _among(session, col(AbsenceCase.id), case_ids),
+                among(session, col(AbsenceCase.id), case_ids),
             )
         )
         .order_by(col(AbsenceCase.id))
@@ -169,7 +169,7 @@ async def closed_with_live_alerts(
     )
     stmt = (
         select(AbsenceCase)
-        .where(_among(session, col(AbsenceCase.student_id), student_ids))
+        .where(among(session, col(AbsenceCase.student_id), student_ids))
         .where(AbsenceCase.status == CaseStatus.closed.value, standing)
         .order_by(col(AbsenceCase.id))
     )
@@ -187,7 +187,7 @@ async def latest_closed_reenrolled(
         return {}
     stmt = (
         select(AbsenceCase)
-        .where(_among(session, col(AbsenceCase.student_id), student_ids))
+        .where(among(session, col(AbsenceCase.student_id), student_ids))
         .where(AbsenceCase.status == CaseStatus.closed.value)
         .order_by(col(AbsenceCase.student_id), col(AbsenceCase.id))
     )
@@ -256,7 +256,7 @@ async def alerts_of(session: AsyncSession, case_ids: Collection[int]) -> dict[in
     if not case_ids:
         return found
     rows = await session.exec(
-        select(Alert).where(_among(session, col(Alert.case_id), case_ids)).order_by(col(Alert.seq))
+        select(Alert).where(among(session, col(Alert.case_id), case_ids)).order_by(col(Alert.seq))
     )
     for a in rows:
         found[a.case_id].append(a)
@@ -334,7 +334,7 @@ async def cases_by_id(
 ) -> dict[int, AbsenceCase]:
     if not case_ids:
         return {}
-    stmt = select(AbsenceCase).where(_among(session, col(AbsenceCase.id), case_ids))
+    stmt = select(AbsenceCase).where(among(session, col(AbsenceCase.id), case_ids))
     stmt = stmt.order_by(col(AbsenceCase.id))  # one lock order for every engine: no deadlock
     if lock:
         stmt = stmt.with_for_update()
@@ -412,7 +412,7 @@ async def recipients_among(
     stmt = (
         select(column, Staff.id, Staff.name)
         .join(StaffRole, col(StaffRole.staff_id) == Staff.id)
-        .where(StaffRole.role == role.value, col(Staff.active), _among(session, column, scopes))
+        .where(StaffRole.role == role.value, col(Staff.active), among(session, column, scopes))
         .distinct()
         .order_by(column, col(Staff.id))
     )
@@ -428,7 +428,7 @@ async def touch_cases(session: AsyncSession, case_ids: Collection[int], at: date
     if not case_ids:
         return
     table = AbsenceCase.__table__  # type: ignore[attr-defined]
-    stmt = update(table).where(_among(session, table.c.id, case_ids)).values(updated_at=at)
+    stmt = update(table).where(among(session, table.c.id, case_ids)).values(updated_at=at)
     conn = await session.connection()
     await conn.execute(stmt)
 

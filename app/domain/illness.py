@@ -5,7 +5,8 @@ Decisions:
 - a case counts on one school day: the day the child was first absent (or sent home) for the
   illness; a student counts once per rule and window however many cases they have;
 - a case matches a rule when it shares a symptom with the rule's symptom set (an empty set
-  means any symptom), or, for a disease rule, when its diagnosis is the rule's disease;
+  means any symptom) and has every symptom of its "all of" set, or, for a disease rule, when
+  its diagnosis is the rule's disease; a rule may count undiagnosed cases only;
 - a window is ``window_days`` consecutive *school* days ending on the day looked at: the
   calendar's days off do not break "3 consecutive school days";
 - the detector is a pure function of (rules, cases, school days, the day): it answers each
@@ -68,11 +69,27 @@ class Rule:
     symptoms: frozenset[str] = frozenset()  # any of these; empty: any symptom
     disease: Disease | None = None  # a disease rule counts diagnosed cases only
     deadline_hours: int = 24
+    # All of these too (a high fever is a fever): 流感样病例 is 发热 *and* 咳嗽 or 咽痛.
+    symptoms_all: frozenset[str] = frozenset()
+    # Only cases with no diagnosis yet: the single-case rule's "unexplained" high fever.
+    unexplained_only: bool = False
 
     def matches(self, case: Case) -> bool:
+        if self.unexplained_only and case.disease is not None:
+            return False
         if self.disease is not None:
             return case.disease is self.disease
+        if self.symptoms_all and not self.symptoms_all <= with_implied(case.symptoms):
+            return False
         return not self.symptoms or bool(self.symptoms & case.symptoms)
+
+
+# What a recorded symptom implies for an "all of" set: a high fever is a fever.
+_IMPLIES = {"high_fever": "fever"}
+
+
+def with_implied(symptoms: frozenset[str]) -> frozenset[str]:
+    return symptoms | {_IMPLIES[s] for s in symptoms if s in _IMPLIES}
 
 
 @dataclass(frozen=True)
@@ -115,8 +132,11 @@ _AT_ONCE_HOURS = 2
 # The defaults: ≥3 similar-symptom cases in a class on one day, ≥5 within 3
 # consecutive school days; one child with a severe sign; any notifiable case at once; and the
 # disease-specific school thresholds health commissions publish. "Similar" is one of the
-# symptom groups above. The severe rule counts a child whatever the diagnosis ("unexplained" is
-# for the school doctor to judge when reporting: a notifiable diagnosis has its own rule).
+# symptom groups above. The severe rule counts an *unexplained* sign: a child with no diagnosis
+# yet (a diagnosed child is explained; a notifiable diagnosis has its own rule). 流感样病例
+# (ILI) is counted by its definition, 发热 with 咳嗽 or 咽痛 (the roll records 发热 at the 晨检
+# threshold, not the definition's 38 ℃; 高热 counts as 发热), not by influenza diagnoses (each
+# of those is reported at once by ``influenza_case``).
 DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("resp_1d", "呼吸道症状 班级单日≥3", Scope.class_, 3, 1, _RESPIRATORY),
     Rule("resp_3d", "呼吸道症状 班级3个上学日≥5", Scope.class_, 5, 3, _RESPIRATORY),
@@ -126,12 +146,28 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("rash_3d", "皮疹 班级3个上学日≥5", Scope.class_, 5, 3, frozenset({"rash"})),
     Rule("hfmd_class", "手足口病 班级7日≥2", Scope.class_, 2, 7, disease=Disease.hfmd),
     Rule("hfmd_school", "手足口病 全校7日≥5", Scope.school, 5, 7, disease=Disease.hfmd),
-    Rule("ili_school", "流感样病例 全校7日≥10", Scope.school, 10, 7, disease=Disease.influenza),
+    Rule(
+        "ili_school",
+        "流感样病例(发热伴咳嗽或咽痛) 全校7日≥10",
+        Scope.school,
+        10,
+        7,
+        frozenset({"cough", "sore_throat"}),
+        symptoms_all=frozenset({"fever"}),
+    ),
     Rule("varicella", "水痘 全校7日≥5", Scope.school, 5, 7, disease=Disease.chickenpox),
     Rule("mumps", "流行性腮腺炎 全校7日≥5", Scope.school, 5, 7, disease=Disease.mumps),
     Rule("measles", "麻疹 全校10日≥2", Scope.school, 2, 10, disease=Disease.measles),
     Rule("norovirus", "诺如病毒 全校7日≥10", Scope.school, 10, 7, disease=Disease.norovirus),
-    Rule("severe_1", "高热/呼吸困难/剧烈呕吐腹泻 单例", Scope.class_, 1, 1, _SEVERE),
+    Rule(
+        "severe_1",
+        "不明原因高热/呼吸困难/剧烈呕吐腹泻 单例",
+        Scope.class_,
+        1,
+        1,
+        _SEVERE,
+        unexplained_only=True,
+    ),
     *(
         Rule(
             f"{d.value}_case",

@@ -49,6 +49,8 @@ def rule_of(row: Any) -> dom.Rule:
         symptoms=frozenset(row.symptoms),
         disease=dom.Disease(row.disease) if row.disease else None,
         deadline_hours=row.deadline_hours,
+        symptoms_all=frozenset(row.symptoms_all or ()),
+        unexplained_only=bool(row.unexplained_only),
     )
 
 
@@ -145,8 +147,9 @@ def _case_json(case: dom.Case, onsets: dict[tuple[int, date], datetime]) -> dict
     }
 
 
-def _group(rule: dom.Rule) -> tuple[str, frozenset[str], str | None]:
-    return (rule.scope.value, rule.symptoms, rule.disease.value if rule.disease else None)
+def _group(rule: dom.Rule) -> tuple[str, frozenset[str], frozenset[str], str | None]:
+    disease = rule.disease.value if rule.disease else None
+    return (rule.scope.value, rule.symptoms, rule.symptoms_all, disease)
 
 
 async def look(
@@ -213,13 +216,15 @@ async def look(
             created_at=now,
             updated_at=now,
         )
-        # A concurrent roll may have opened it first: the key makes the second a no-op.
-        await repo.insert_alert(uow.session, values)
+        # Another look (a follow-up, a second engine) may have opened it first: the key makes
+        # this insert a no-op, the alert then takes this look's cases but is not told again.
+        inserted = await repo.insert_alert(uow.session, values)
         alert = await repo.alert_by_key(uow.session, key)
         if alert is None or alert in alerts:
             continue
         alerts.append(alert)
-        opened.append(alert)
+        if inserted:
+            opened.append(alert)
     for alert in alerts:
         rule = by_code.get(alert.rule_code)
         if rule is None:

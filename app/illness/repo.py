@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.alerts.repository import dialect_name
+from app.alerts.repository import among, dialect_name
 from app.db.models import (
     IllnessAlert,
+    IllnessDayChange,
     IllnessRecord,
     IllnessReport,
     IllnessRule,
@@ -30,25 +32,137 @@ async def grades_of(session: AsyncSession, class_ids: Collection[int]) -> dict[i
     return {cid: gid for cid, gid in rows if cid is not None}
 
 
+_RECORD = IllnessRecord.__table__  # type: ignore[attr-defined]
+_CLASS = SchoolClass.__table__  # type: ignore[attr-defined]
+_INSERT_RECORD = _RECORD.insert().values(
+    grade_id=sa_select(_CLASS.c.grade_id).where(_CLASS.c.id == bindparam("klass")).scalar_subquery()
+)
+# What the roll needs of a record to extend it or close it.
+_ROLL_COLUMNS = "id student_id school_date last_day returned_on symptoms diagnosis diagnosis_note"
+
+
 async def records_for_roll(
     session: AsyncSession, back: Collection[int], ill: Collection[int], since: date
-) -> list[IllnessRecord]:
+) -> list[dict[str, Any]]:
     """One read for a roll batch (locked on PostgreSQL): the records not yet closed by a return
     of the students ``back`` at school, and the records of the ``ill`` students still running
-    or ended on or after ``since``."""
+    or ended on or after ``since``; as plain rows (the roll writes them back set-based)."""
     stmt = (
-        select(IllnessRecord)
+        sa_select(*(_RECORD.c[name] for name in _ROLL_COLUMNS.split()))
         .where(
             or_(
-                col(IllnessRecord.student_id).in_(list(back))
-                & col(IllnessRecord.returned_on).is_(None),
-                col(IllnessRecord.student_id).in_(list(ill))
-                & (col(IllnessRecord.last_day) >= since),
+                among(session, _RECORD.c.student_id, back) & _RECORD.c.returned_on.is_(None),
+                among(session, _RECORD.c.student_id, ill) & (_RECORD.c.last_day >= since),
             )
         )
         .with_for_update()
     )
-    return list(await session.exec(stmt))
+    return [dict(r._mapping) for r in await (await session.connection()).execute(stmt)]
+
+
+async def insert_records(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """New illness records, one executemany of one cached statement; each row's grade is read
+    from its class in it (no read of the classes first)."""
+    if not rows:
+        return
+    await (await session.connection()).execute(
+        _INSERT_RECORD, [{**r, "klass": r["class_id"]} for r in rows]
+    )
+
+
+async def update_records(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Records extended or given symptoms or a diagnosis by the roll: one executemany."""
+    if not rows:
+        return
+    stmt = (
+        _RECORD.update()
+        .where(_RECORD.c.id == bindparam("rid"))
+        .values(
+            symptoms=bindparam("symptoms"),
+            last_day=bindparam("last_day"),
+            diagnosis=bindparam("diagnosis"),
+            diagnosis_note=bindparam("diagnosis_note"),
+            updated_at=bindparam("updated_at"),
+        )
+    )
+    params = [
+        {
+            "rid": r["id"],
+            "symptoms": r["symptoms"],
+            "last_day": r["last_day"],
+            "diagnosis": r["diagnosis"],
+            "diagnosis_note": r["diagnosis_note"],
+            "updated_at": r["updated_at"],
+        }
+        for r in rows
+    ]
+    await (await session.connection()).execute(stmt, params)
+
+
+async def set_returned(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """``returned_on`` of records a return closed: one executemany."""
+    if not rows:
+        return
+    stmt = (
+        _RECORD.update()
+        .where(_RECORD.c.id == bindparam("rid"))
+        .values(returned_on=bindparam("ret"), updated_at=bindparam("at"))
+    )
+    params = [{"rid": r["id"], "ret": r["returned_on"], "at": r["updated_at"]} for r in rows]
+    await (await session.connection()).execute(stmt, params)
+
+
+_CHANGE = IllnessDayChange.__table__  # type: ignore[attr-defined]
+
+
+async def mark_days_changed(
+    session: AsyncSession, days: Collection[tuple[int, date]], now: datetime
+) -> None:
+    """Mark (school, day) for the ``illness-clusters`` job: an upsert, so a day being looked
+    at (locked by the job) gets its marker again once that look commits."""
+    if not days:
+        return
+    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
+    stmt = insert(_CHANGE).values(
+        [{"school_id": s, "school_date": d, "changed_at": now} for s, d in sorted(days)]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["school_id", "school_date"],
+        set_={"changed_at": stmt.excluded.changed_at},
+    )
+    await (await session.connection()).execute(stmt)
+
+
+async def changed_schools(session: AsyncSession, limit: int) -> list[int]:
+    """The schools with days waiting for a look, the oldest change first (unlocked: each is
+    claimed on its own by ``claim_days``)."""
+    first = func.min(_CHANGE.c.changed_at)
+    stmt = (
+        sa_select(_CHANGE.c.school_id)
+        .group_by(_CHANGE.c.school_id)
+        .order_by(first, _CHANGE.c.school_id)
+        .limit(limit)
+    )
+    return [s for (s,) in await (await session.connection()).execute(stmt)]
+
+
+async def claim_days(session: AsyncSession, school_id: int) -> list[date]:
+    """Lock the school's markers for this transaction, in date order; none when they are gone
+    (looked at) or another engine holds them (``SKIP LOCKED``: it is looking at them)."""
+    stmt = (
+        sa_select(_CHANGE.c.school_date)
+        .where(_CHANGE.c.school_id == school_id)
+        .order_by(_CHANGE.c.school_date)
+        .with_for_update(skip_locked=True)
+    )
+    return [d for (d,) in await (await session.connection()).execute(stmt)]
+
+
+async def clear_days(session: AsyncSession, school_id: int, days: Collection[date]) -> None:
+    stmt = _CHANGE.delete().where(
+        _CHANGE.c.school_id == school_id, _CHANGE.c.school_date.in_(list(days))
+    )
+    await (await session.connection()).execute(stmt)
 
 
 async def school_records(
@@ -105,10 +219,13 @@ async def absorbing_alerts(session: AsyncSession, school_id: int, day: date) -> 
     return list(await session.exec(stmt))
 
 
-async def insert_alert(session: AsyncSession, values: dict[str, Any]) -> None:
+async def insert_alert(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """True when this call opened the alert (False: its key was there, or another engine's
+    look inserted it first and this one waited for that to commit)."""
     insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
     stmt = insert(IllnessAlert).values(**values).on_conflict_do_nothing(index_elements=["idem_key"])
-    await (await session.connection()).execute(stmt)
+    result = await (await session.connection()).execute(stmt)
+    return bool(result.rowcount == 1)
 
 
 async def alert_by_key(session: AsyncSession, key: str) -> IllnessAlert | None:

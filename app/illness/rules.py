@@ -29,6 +29,8 @@ def _out(rule: dom.Rule, *, default: bool, active: bool = True) -> RuleOut:
         symptoms=sorted((Symptom(s) for s in rule.symptoms), key=list(Symptom).index),
         disease=rule.disease,
         deadline_hours=rule.deadline_hours,
+        symptoms_all=sorted((Symptom(s) for s in rule.symptoms_all), key=list(Symptom).index),
+        unexplained_only=rule.unexplained_only,
         default=default,
         active=active,
     )
@@ -60,7 +62,7 @@ async def put_rule(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, county_id: int, code: str, data: RuleIn
 ) -> RuleOut:
     _require(actor, county_id)
-    if data.symptoms and data.disease is not None:
+    if (data.symptoms or data.symptoms_all) and data.disease is not None:
         raise Invalid(
             [
                 FieldProblem(
@@ -84,6 +86,8 @@ async def put_rule(
     row.count = data.count
     row.window_days = data.window_days
     row.symptoms = sorted({s.value for s in data.symptoms})
+    row.symptoms_all = sorted({s.value for s in data.symptoms_all})
+    row.unexplained_only = data.unexplained_only
     row.disease = data.disease.value if data.disease else None
     row.deadline_hours = data.deadline_hours
     row.active = data.active

@@ -129,9 +129,17 @@ class RuleIn(Schema):
     scope: Scope
     count: int = Field(ge=1, le=1000, description="至少多少名学生")
     window_days: int = Field(ge=1, le=60, description="连续上学日数")
-    symptoms: list[Symptom] = Field(default_factory=list, max_length=len(Symptom))
+    symptoms: list[Symptom] = Field(
+        default_factory=list, max_length=len(Symptom), description="任一症状 (any of)"
+    )
+    symptoms_all: list[Symptom] = Field(
+        default_factory=list,
+        max_length=len(Symptom),
+        description="且须同时具有的症状 (all of these too; 高热 counts as 发热)",
+    )
     disease: Disease | None = None
     deadline_hours: int = Field(default=24, ge=1, le=168, description="报告时限(小时)")
+    unexplained_only: bool = Field(default=False, description="只计尚无诊断的病例")
     active: bool = True
 
 
@@ -142,8 +150,10 @@ class RuleOut(Schema):
     count: int
     window_days: int
     symptoms: list[Symptom]
+    symptoms_all: list[Symptom]
     disease: Disease | None
     deadline_hours: int
+    unexplained_only: bool
     default: bool = Field(description="系统默认规则 (not changed by the county)")
     active: bool
 

@@ -28,10 +28,12 @@ from app.db import partitions
 from app.guardians.notices import send_guardian_notices
 from app.illness import certificates as illness_certificates
 from app.illness import clusters as illness_clusters
+from app.illness import detection as illness_detection
 from app.jobs import repository as engine_jobs
 from app.org.repository import active_school_ids
 from app.reports.measures import compute_all as compute_measures
 from app.reports.monthly_report_reminders import remind_late_reports
+from app.settings import Settings
 from app.transfers.moves import move_due_transfers
 
 log = logging.getLogger("kcbx.engine")
@@ -43,6 +45,13 @@ class Job:
     label: str  # as the health page shows it
     every_seconds: int
     run: Callable[[AppContext], Awaitable[object]]
+    # A setting overriding ``every_seconds`` (a deployment may want it sooner or later).
+    every_setting: str | None = None
+
+    def interval(self, settings: Settings) -> int:
+        return (
+            int(getattr(settings, self.every_setting)) if self.every_setting else self.every_seconds
+        )
 
 
 async def roll_reminders(ctx: AppContext) -> int:
@@ -90,6 +99,11 @@ async def illness_certificates_job(ctx: AppContext) -> object:
     return await illness_certificates.remind(ctx, schools)
 
 
+async def illness_clusters_job(ctx: AppContext) -> object:
+    # The cluster rules on the school days the roll marked (the roll never runs them).
+    return await illness_detection.look_at_changed_days(ctx)
+
+
 async def attendance_partitions(ctx: AppContext) -> object:
     # The attendance tables' months ahead exist before the roll reaches them (PostgreSQL;
     # a row of a month nobody created would sit in DEFAULT and block creating it later).
@@ -112,6 +126,13 @@ JOBS: tuple[Job, ...] = (
     Job("monthly-report-reminders", "月报逾期提醒", 3600, monthly_report_reminders),
     Job("transfer-moves", "转学离校日生效", 60, move_due_transfers),
     Job("guardian-notices", "家长未到校通知", 60, send_guardian_notices),
+    Job(
+        "illness-clusters",
+        "因病缺勤聚集检测",
+        60,
+        illness_clusters_job,
+        every_setting="illness_detect_seconds",
+    ),
     Job("illness-overdue", "疫情报告逾期上报", 60, illness_clusters.escalate_overdue),
     Job("illness-certificates", "复课证明提醒", 600, illness_certificates_job),
     Job("attendance-partitions", "考勤分区预建", 3600, attendance_partitions),

@@ -140,9 +140,9 @@ class EngineRunner:
             self.scheduler.add_job(
                 self._job(partial(self.run, job)),
                 "interval",
-                seconds=job.every_seconds,
+                seconds=job.interval(self.ctx.settings),
                 # The hourly jobs run at start too: a restarted engine catches up at once.
-                next_run_time=datetime.now(UTC) if job.every_seconds > 60 else None,
+                next_run_time=datetime.now(UTC) if job.interval(self.ctx.settings) > 60 else None,
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=None,

@@ -224,6 +224,7 @@ async def test_a_failing_job_does_not_stop_the_others_and_health_shows_both(
         "monthly-report-reminders": True,
         "transfer-moves": True,
         "guardian-notices": True,
+        "illness-clusters": True,
         "illness-overdue": True,
         "illness-certificates": True,
         "attendance-partitions": True,

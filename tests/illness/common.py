@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from app.context import AppContext
 from app.domain.roles import Role
+from app.jobs.periodic import JOBS, run_job
 from tests.helpers import BEIJING, event, move, roll
 from tests.world import World
 
@@ -43,8 +45,27 @@ async def reporter(world: World) -> None:
     await world.add_staff("epidemic_reporter", Role.epidemic_reporter, "school_A")
 
 
+CLUSTER_JOB = next(j for j in JOBS if j.name == "illness-clusters")
+
+
+async def engine_minute(ctx: AppContext) -> None:
+    """The engine's next ``illness-clusters`` run, a minute on (its period): the roll only
+    marks the day, this is where the cluster rules look at it."""
+    move(ctx, ctx.clock() + timedelta(seconds=CLUSTER_JOB.interval(ctx.settings)))
+    assert await run_job(ctx, CLUSTER_JOB)
+
+
 async def sick_roll(
-    client: httpx.AsyncClient, world: World, ids: list[int], day: date, **kw: Any
+    client: httpx.AsyncClient,
+    world: World,
+    ids: list[int],
+    day: date,
+    *,
+    detect: bool = True,
+    **kw: Any,
 ) -> None:
+    """The sick children at the morning roll, then (``detect``) the engine's minute."""
     move(world.ctx, at(day))
     await roll(client, world, [sick(i, day, **kw) for i in ids], who="principal")
+    if detect:
+        await engine_minute(world.ctx)

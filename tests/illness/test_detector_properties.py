@@ -43,6 +43,8 @@ rules = st.builds(
     window_days=st.integers(1, 7),
     symptoms=st.frozensets(st.sampled_from(SYMPTOMS), max_size=3),
     disease=st.none() | st.sampled_from(list(Disease)),
+    symptoms_all=st.frozensets(st.sampled_from(SYMPTOMS), max_size=2),
+    unexplained_only=st.booleans(),
 )
 
 
@@ -62,10 +64,16 @@ def brute(rule: Rule, all_cases: list[Case], day: date) -> dict[int, set[int]]:
             own = {Scope.class_: c.class_id, Scope.grade: c.grade_id, Scope.school: c.school_id}
             if own[rule.scope] != scope_id or c.day not in inside:
                 continue
-            if rule.disease is not None:
+            # Spelled out apart from Rule.matches: a high fever is a fever for "all of".
+            has = set(c.symptoms) | ({"fever"} if "high_fever" in c.symptoms else set())
+            if rule.unexplained_only and c.disease is not None:
+                ok = False
+            elif rule.disease is not None:
                 ok = c.disease == rule.disease
             else:
-                ok = not rule.symptoms or any(s in c.symptoms for s in rule.symptoms)
+                ok = all(s in has for s in rule.symptoms_all) and (
+                    not rule.symptoms or any(s in c.symptoms for s in rule.symptoms)
+                )
             if ok:
                 students.add(c.student_id)
         if len(students) >= rule.count:

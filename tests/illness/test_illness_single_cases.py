@@ -25,7 +25,9 @@ async def test_one_measles_case_is_reported_at_once_and_a_second_joins(
     await sick_roll(client, world, [a1], MONDAY, symptoms=("fever", "rash"), diagnosis="measles")
     [alert] = await rows(ctx, IllnessAlert)
     assert alert.rule_code == "measles_case" and alert.scope == "school"
-    assert alert.report_due == at(MONDAY) + timedelta(hours=2)
+    # Raised at the engine's next minute; the 2 hours run from then (when the school is told).
+    assert alert.created_at - at(MONDAY) <= timedelta(minutes=1)
+    assert alert.report_due == alert.created_at + timedelta(hours=2)
     notices = await rows(ctx, Notification, Notification.topic == "illness.alert")
     assert {n.role for n in notices} == {"epidemic_reporter", "principal"}
     assert all("麻疹" in n.title for n in notices)
@@ -49,7 +51,7 @@ async def test_one_child_with_a_high_fever_is_reported_a_plain_fever_is_not(
     [alert] = await rows(ctx, IllnessAlert)
     assert alert.rule_code == "severe_1" and alert.scope_id == world.ids["class_A1"]
     assert [c["student_id"] for c in alert.cases] == a1[1:]
-    assert alert.report_due == at(MONDAY) + timedelta(hours=24)
+    assert alert.report_due == alert.created_at + timedelta(hours=24)
 
 
 async def test_a_non_notifiable_diagnosis_alone_raises_nothing(

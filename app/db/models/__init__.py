@@ -41,6 +41,7 @@ from app.db.models.guardians import (
 )
 from app.db.models.illness import (
     IllnessAlert,
+    IllnessDayChange,
     IllnessRecord,
     IllnessReport,
     IllnessRule,
@@ -103,6 +104,7 @@ __all__ = [
     "GuardianSettings",
     "HomeVisit",
     "IllnessAlert",
+    "IllnessDayChange",
     "IllnessRecord",
     "IllnessReport",
     "IllnessRule",

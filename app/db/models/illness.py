@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db.models.base import fk_field
@@ -67,6 +67,9 @@ class IllnessRule(SQLModel, table=True):
     disease: str | None = Field(default=None, max_length=20)
     deadline_hours: int = 24
     active: bool = True
+    # Every one of these too (``symptoms`` is "any of"); only undiagnosed cases (migration 0031).
+    symptoms_all: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    unexplained_only: bool = False
     updated_by: str = Field(max_length=100)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -133,3 +136,17 @@ class ReturnCertificate(SQLModel, table=True):
     issued_on: date
     recorded_by: str = Field(max_length=100)
     recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class IllnessDayChange(SQLModel, table=True):
+    """A school day whose register changed since the cluster rules last looked at it: written
+    by the roll (one upsert per batch with a sick child), cleared by the engine's
+    ``illness-clusters`` job in the transaction that looked (``app.illness.detection``). The
+    roll itself never runs the detector: a row here is its whole cost."""
+
+    __tablename__ = "illness_day_change"
+    school_id: int = Field(
+        sa_column_args=[ForeignKey("school.id")], sa_type=Integer, primary_key=True
+    )
+    school_date: date = Field(primary_key=True)
+    changed_at: datetime = Field(sa_type=UTCDateTime)
