@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -55,6 +56,11 @@ class AppContext:
             # Loaded from the database before first use (app/jobs/sim_clock.attach).
             ctx.clock = SharedClock()
         return ctx
+
+    def default_zone(self) -> ZoneInfo:
+        """The timezone a service reads days and stamps in when no school's own timezone
+        applies (county-wide ledgers, registers, file names): ``KCBX_DEFAULT_TIMEZONE``."""
+        return ZoneInfo(self.settings.default_timezone)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.cache.tables_changed)

@@ -18,9 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.channel_settings import ChannelEndpoints, OutboundPolicy, WechatTemplateConfig
 from app.core.types import Instant
-from app.delivery.channels.config import ChannelEndpoints, WechatTemplateConfig
-from app.delivery.channels.outbound import OutboundPolicy
 
 DEMO_SECRET_KEY = "demo-secret-key-change-me-in-production-0000"
 DEMO_DATA_KEY = "ZGVtby1kYXRhLWtleS1jaGFuZ2UtbWUtMDAwMDAwMDA="

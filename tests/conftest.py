@@ -21,9 +21,9 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from app.context import AppContext, wall_clock
+from app.core.channel_settings import OutboundPolicy
 from app.core.clock import SimClock as Clock
 from app.db import migrations
-from app.delivery.channels.outbound import OutboundPolicy
 from app.main import create_app
 from app.settings import Settings
 from tests.world import WORLDS, World, build_world

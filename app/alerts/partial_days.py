@@ -30,7 +30,7 @@ from app.alerts.partial_days_schemas import LeftSchoolOut
 from app.attendance.leaves_repo import approved_leave_days
 from app.attendance.marks_repo import marks_between
 from app.attendance.repository import students_brief
-from app.calendar.repository import SchoolRef, school_refs
+from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.core.access import require_person
 from app.core.time import local_today
@@ -47,6 +47,7 @@ from app.domain.partial_days import (
     left_during_day,
 )
 from app.domain.roles import Role, stand_ins
+from app.domain.schools import SchoolRef
 from app.domain.students import StudentBrief
 from app.errors import Conflict, Forbidden, NotFound
 

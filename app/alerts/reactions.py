@@ -17,7 +17,7 @@ from app.alerts.engine import Outbox, apply_effects, copy_into, to_domain
 from app.attendance.leaves_repo import approved_leave_days
 from app.attendance.marks_repo import marks_between
 from app.attendance.repository import CaseHints, students_brief
-from app.calendar.repository import SchoolRef, school_refs
+from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.core.time import local_today
 from app.db.models import AbsenceCase
@@ -32,6 +32,7 @@ from app.domain.cases import (
     transition,
 )
 from app.domain.dropout_status import quiet_obligations
+from app.domain.schools import SchoolRef
 from app.domain.students import StudentBrief
 
 # How far back a run of absences is looked for: longer than any threshold a county would set.

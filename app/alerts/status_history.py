@@ -32,7 +32,7 @@ from app.alerts.county_rules import rules_for
 from app.attendance.leaves_repo import approved_leave_days
 from app.attendance.marks_repo import marks_between
 from app.attendance.repository import students_brief
-from app.calendar.repository import SchoolRef, school_refs
+from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.core.time import local_today
 from app.db.models import CaseTask, DropoutStatusPeriod
@@ -51,6 +51,7 @@ from app.domain.dropout_status import (
 )
 from app.domain.legal import NoticeStatus
 from app.domain.roles import Role
+from app.domain.schools import SchoolRef
 from app.domain.students import ChangeKind, StudentBrief
 
 WINDOW_DAYS = 200

@@ -29,12 +29,13 @@ from app.attendance.schemas import (
     Outcome,
     RejectCode,
 )
-from app.calendar.repository import SchoolRef, school_refs
+from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.attendance import Mark, fingerprint
+from app.domain.schools import SchoolRef
 from app.domain.students import StudentBrief
 from app.illness import roll as illness_roll
 

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import date, time
+from datetime import date
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import CalendarOverride, NationalYear, School, Term, TermBreak
 from app.domain import calendar as cal
-
-
-@dataclass(frozen=True, slots=True)
-class SchoolRef:
-    """What the intake needs of a school on every request."""
-
-    id: int
-    county_id: int
-    timezone: str
-    active: bool
-    checks: tuple[time, time, time]  # 晨检, 午检, 放学前
-    calendar: cal.SchoolCalendar
-
+from app.domain.schools import SchoolRef
 
 CLOSURE = "closure"
 EXTRA_SCHOOL_DAY = "extra_school_day"

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from app.domain.students import StudentBrief
 
 if TYPE_CHECKING:
-    from app.calendar.repository import SchoolRef
     from app.domain.access import Actor
     from app.domain.illness import Rule
+    from app.domain.schools import SchoolRef
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

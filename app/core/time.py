@@ -1,7 +1,11 @@
-"""The timezone a service reads days and stamps in when no school's own timezone applies
-(county-wide ledgers, registers, file names): the configured ``KCBX_DEFAULT_TIMEZONE``; and
-the school year, named by the year it starts in (2026 = 1 September 2026 to 31 August 2027);
-a school's date now."""
+"""The school year, named by the year it starts in (2026 = 1 September 2026 to 31 August
+2027), and a school's date now.
+
+Every function takes the instant and the timezone it reads them in: the timezone of a
+service when no school's own applies (county-wide ledgers, registers, file names) is the
+configured ``KCBX_DEFAULT_TIMEZONE``, ``AppContext.default_zone()``. Nothing here reads the
+settings or the context, so the helpers every feature uses sit below them.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,14 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from app.context import AppContext
-
-
-def default_zone(ctx: AppContext) -> ZoneInfo:
-    return ZoneInfo(ctx.settings.default_timezone)
-
 
 def school_year(day: date) -> int:
     return day.year - (day.month < 9)
 
 
-def current_school_year(ctx: AppContext) -> int:
-    return school_year(ctx.clock().astimezone(default_zone(ctx)).date())
+def current_school_year(now: datetime, zone: ZoneInfo) -> int:
+    """The school year ``now`` falls in, read in ``zone``."""
+    return school_year(now.astimezone(zone).date())
 
 
 class _HasTimezone(Protocol):

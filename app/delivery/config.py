@@ -62,7 +62,7 @@ async def _check_outbound_url(ctx: AppContext, loc: tuple[str | int, ...], url: 
 
 
 def _check_robot_url(ctx: AppContext, channel: ChannelName, url: str) -> None:
-    problem = ctx.settings.outbound.robot_url_problem(channel.value, url)
+    problem = outbound.robot_url_problem(ctx.settings.outbound, channel.value, url)
     if problem is None:
         param = _ROBOT_QUERY[channel]
         if not parse_qs(urlsplit(url).query).get(param, [""])[0]:

@@ -50,9 +50,15 @@ import httpx
 
 from app.context import AppContext
 from app.core import metrics
+from app.core.channel_settings import ChannelEndpoints
 from app.delivery import repository as repo
 from app.delivery.channels.base import Channel, Outcome, SendResult
-from app.delivery.channels.config import PARENTS_WECHAT, ChannelEndpoints
+from app.delivery.channels.config import (
+    PARENTS_WECHAT,
+    build_channels,
+    message_links,
+    parents_wechat,
+)
 from app.delivery.dispatch import (
     ROBOT_CHANNELS,
     dispatch_case_events,
@@ -114,11 +120,16 @@ class DeliveryWorker:
     started_at: datetime = field(init=False)
 
     def __post_init__(self) -> None:
-        self.channels = self.endpoints.build_channels(
-            self.client, clock=self.wall, wall_clock=self.wall, policy=self.ctx.settings.outbound
+        self.channels = build_channels(
+            self.endpoints,
+            self.client,
+            clock=self.wall,
+            wall_clock=self.wall,
+            policy=self.ctx.settings.outbound,
         )
         settings = self.ctx.settings
-        parents = self.endpoints.parents_wechat(
+        parents = parents_wechat(
+            self.endpoints,
             self.client,
             appid=settings.guardian_wechat_appid,
             secret=settings.guardian_wechat_secret.get_secret_value(),
@@ -127,7 +138,7 @@ class DeliveryWorker:
         )
         if parents is not None:
             self.channels[PARENTS_WECHAT] = parents
-        self.links = self.endpoints.links()
+        self.links = message_links(self.endpoints)
         self.started_at = self.wall()
 
     def wall(self) -> datetime:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import httpx
 
+from app.core.channel_settings import OutboundPolicy
 from app.delivery.channels.base import AddressRefused
-from app.delivery.channels.outbound import OutboundPolicy, http_client
+from app.delivery.channels.outbound import http_client
 from app.errors import AppError
 
 DEFAULT_BASE = "https://api.weixin.qq.com"

@@ -14,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.alerts import repository as alerts_repo
-from app.calendar.repository import SchoolRef
 from app.context import AppContext
 from app.db.models import IllnessRecord, ReturnCertificate
 from app.db.uow import UnitOfWork
@@ -22,6 +21,7 @@ from app.domain import health_access as health
 from app.domain.access import Actor
 from app.domain.illness import Disease, notifiable
 from app.domain.roles import Role
+from app.domain.schools import SchoolRef
 from app.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 from app.illness import repo
 from app.illness.register import school_ref, visible_record

@@ -24,12 +24,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.alerts import repository as alerts_repo
-from app.calendar.repository import SchoolRef
 from app.context import AppContext
 from app.db.models import IllnessAlert, IllnessRecord, LeaveRequest
 from app.db.uow import UnitOfWork
 from app.domain import illness as dom
 from app.domain.roles import ROLE_LABELS, VACANCY_REASON, Role
+from app.domain.schools import SchoolRef
 from app.illness import repo
 from app.illness.labels import symptom_text
 

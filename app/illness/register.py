@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from app.calendar.repository import SchoolRef, school_refs
+from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.db.models import IllnessRecord, LeaveRequest
 from app.db.uow import UnitOfWork
@@ -18,6 +18,7 @@ from app.domain import health_access as health
 from app.domain.access import Actor
 from app.domain.attendance import Symptom
 from app.domain.illness import DISEASE_LABELS, Disease
+from app.domain.schools import SchoolRef
 from app.errors import FieldProblem, Forbidden, Invalid, NotFound
 from app.illness import clusters, repo
 from app.illness.labels import SYMPTOM_LABELS

@@ -32,6 +32,7 @@ from app.calendar.repository import school_refs
 from app.casework.care_reminders import remind_mentors
 from app.casework.return_notices import check_overdue_notices
 from app.context import AppContext
+from app.delivery.channels.config import http_timeout
 from app.delivery.worker import DeliveryWorker
 from app.domain.drill import SchoolClockFacts, calendar_moments
 from app.jobs import sim_clock_repo as repo
@@ -191,7 +192,7 @@ async def advance(
     ahead = iter(await _calendar(ctx, now, target))
     upcoming = next(ahead, None)
     endpoints = ctx.settings.channels
-    async with httpx.AsyncClient(timeout=endpoints.timeout()) as client:
+    async with httpx.AsyncClient(timeout=http_timeout(endpoints)) as client:
         jobs = _Jobs(ctx, DeliveryWorker(ctx, client, endpoints), result)
         # What was already due at the start (e.g. rolls recorded since the last move).
         await jobs.run_all()

@@ -17,6 +17,7 @@ from app.alerts import sweep
 from app.context import AppContext
 from app.core import metrics
 from app.delivery.channels import outbound
+from app.delivery.channels.config import http_timeout
 from app.delivery.worker import DeliveryWorker
 from app.jobs import repository as engine_jobs
 from app.jobs import sim_clock
@@ -36,7 +37,7 @@ class EngineRunner:
         self._sweep_recorded: float | None = None
         endpoints = ctx.settings.channels
         # Guarded: only allowed addresses, checked on the address connected to; no redirects.
-        self.client = outbound.http_client(ctx.settings.outbound, endpoints.timeout())
+        self.client = outbound.http_client(ctx.settings.outbound, http_timeout(endpoints))
         self.delivery = DeliveryWorker(ctx, self.client, endpoints)
         # The job runs in flight, so ``stop`` can let them finish: a job cut off at exit would
         # leave its database connection (an aiosqlite thread) open and the process alive.

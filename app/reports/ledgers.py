@@ -63,7 +63,7 @@ from app.alerts import status_repo
 from app.alerts.county_rules import CountyRules, rules_for
 from app.context import AppContext
 from app.core.access import admin_county
-from app.core.time import current_school_year, default_zone
+from app.core.time import current_school_year
 from app.core.time import school_year as year_of
 from app.db.models import (
     County,
@@ -269,7 +269,7 @@ async def ledger_day(
     """The day a ledger is read as of: ``as_of``, by default today (the county's default
     timezone). A day after today is 422, as is a day before the county had a school day
     (its schools' first term, or their creation when no 校历 is loaded)."""
-    today = ctx.clock().astimezone(default_zone(ctx)).date()
+    today = ctx.clock().astimezone(ctx.default_zone()).date()
     if as_of is None:
         return today
     if not asked:  # a day the service chose (a review's month end): not the caller's input
@@ -342,7 +342,11 @@ async def rates(
     targets = await rules_for(session, county.id or 0)
     if school_year is None and as_of is not None:
         school_year = year_of(as_of)
-    year = school_year if school_year is not None else current_school_year(ctx)
+    year = (
+        school_year
+        if school_year is not None
+        else current_school_year(ctx.clock(), ctx.default_zone())
+    )
     lo, hi = date(year, 9, 1), date(year + 1, 8, 31)
 
     schools = await ledgers_repo.schools(session, county_id, school_id)

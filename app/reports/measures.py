@@ -19,7 +19,7 @@ from typing import Any
 
 from app.alerts import repository as alerts_repo
 from app.alerts.county_rules import rules_for
-from app.calendar.repository import SchoolRef, school_refs
+from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.core.time import local_today
 from app.db.uow import UnitOfWork
@@ -34,6 +34,7 @@ from app.domain.absence_measures import (
 )
 from app.domain.attendance import CHECK_ORDER, Check, DayStatus, Mark, day_status
 from app.domain.roles import Role
+from app.domain.schools import SchoolRef
 from app.org.repository import active_school_ids, head_teachers
 from app.reports import measures_repo as repo
 from app.reports.early_warning import school_counts

@@ -84,7 +84,7 @@ from app.context import AppContext
 from app.core.access import admin_county
 from app.core.gc import gc_paused
 from app.core.report_files import ReportFile
-from app.core.time import current_school_year, default_zone
+from app.core.time import current_school_year
 from app.core.xlsx import CellValue, Sheet, workbook_bytes
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
@@ -179,7 +179,11 @@ async def register(
 ) -> SchoolAgeLedgerOut:
     county = await admin_county(uow, actor, county_id)
     await _township_filter(uow, county_id, township_id)
-    year = school_year if school_year is not None else current_school_year(ctx)
+    year = (
+        school_year
+        if school_year is not None
+        else current_school_year(ctx.clock(), ctx.default_zone())
+    )
     found = await repo.register_rows(
         uow.session,
         county_id=county_id,
@@ -291,7 +295,7 @@ def register_xlsx(ctx: AppContext, out: SchoolAgeLedgerOut) -> ReportFile:
         for t in out.summary.by_township
     ]
     summary.append(["合计", out.summary.total, *(c.count for c in out.summary.by_status)])
-    day = out.generated_at.astimezone(default_zone(ctx))
+    day = out.generated_at.astimezone(ctx.default_zone())
     content = workbook_bytes(
         [
             Sheet(

@@ -191,7 +191,11 @@ async def import_children(
     """Check every row (calling ``on_row`` after each: the import's time limit), then add or
     update the accepted children and commit once."""
     await admin_county(uow, actor, county_id)
-    year = school_year if school_year is not None else current_school_year(ctx)
+    year = (
+        school_year
+        if school_year is not None
+        else current_school_year(ctx.clock(), ctx.default_zone())
+    )
     townships = TownshipIndex(await repo.townships_of(uow.session, county_id))
     problems = RowProblems()
     candidates: list[_Candidate] = []

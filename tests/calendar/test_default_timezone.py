@@ -10,7 +10,7 @@ import pytest
 
 from app.context import AppContext
 from app.core.clock import SimClock as Clock
-from app.core.time import current_school_year, default_zone, school_year
+from app.core.time import current_school_year, school_year
 from tests.world import World
 
 URUMQI = "Asia/Urumqi"
@@ -31,7 +31,7 @@ async def test_a_school_sent_without_a_timezone_gets_the_configured_default(
 
 
 async def test_services_read_days_in_the_configured_zone(world: World, ctx: AppContext) -> None:
-    assert default_zone(ctx).key == URUMQI
+    assert ctx.default_zone().key == URUMQI
 
 
 def test_the_school_year_starts_on_the_first_of_september() -> None:
@@ -48,4 +48,4 @@ async def test_the_current_school_year_turns_in_the_configured_zone(
 ) -> None:
     # 31 August 17:00 UTC is 1 September 01:00 in Shanghai but still 31 August in Urumqi (UTC+6).
     ctx.clock = Clock(datetime(2026, 8, 31, 17, 0, tzinfo=UTC))
-    assert current_school_year(ctx) == 2025
+    assert current_school_year(ctx.clock(), ctx.default_zone()) == 2025

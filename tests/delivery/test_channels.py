@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.core.channel_settings import ChannelEndpoints
 from app.delivery.channels import Channel, Outcome, SendResult, Target
 from app.delivery.channels.base import (
     Message,
@@ -35,7 +36,7 @@ from app.delivery.channels.base import (
     parse_retry_after,
     truncate_utf8,
 )
-from app.delivery.channels.config import ChannelEndpoints
+from app.delivery.channels.config import build_channels, message_links
 from app.delivery.channels.dingtalk import DingtalkRobot, dingtalk_sign, verify_sign
 from app.delivery.channels.sms import TemplateSms
 from app.delivery.channels.webhook import (
@@ -846,7 +847,7 @@ async def test_channel_endpoints_defaults_and_validation() -> None:
 
 
 def _check_build(default: ChannelEndpoints, client: httpx.AsyncClient) -> None:
-    assert set(default.build_channels(client)) == {"webhook", "wecom", "dingtalk"}
+    assert set(build_channels(default, client)) == {"webhook", "wecom", "dingtalk"}
     full = ChannelEndpoints.model_validate(
         {
             "wechat_appid": "wx1",
@@ -858,9 +859,9 @@ def _check_build(default: ChannelEndpoints, client: httpx.AsyncClient) -> None:
             "case_url": "https://kcbx.example/cases/{case_id}",
         }
     )
-    channels = full.build_channels(client)
+    channels = build_channels(full, client)
     assert set(channels) == {"webhook", "wecom", "dingtalk", "wechat", "sms"}
-    assert full.links().url(5) == "https://kcbx.example/cases/5"
+    assert message_links(full).url(5) == "https://kcbx.example/cases/5"
     assert "s" not in repr(full.wechat_secret).replace("SecretStr", "")
 
 

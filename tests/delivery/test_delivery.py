@@ -17,9 +17,9 @@ from sqlmodel import select
 from standardwebhooks import Webhook
 
 from app.context import AppContext
+from app.core.channel_settings import ChannelEndpoints
 from app.core.clock import SimClock
 from app.db.models import Delivery, DeliveryAttempt, Notification
-from app.delivery.channels.config import ChannelEndpoints
 from app.delivery.repository import take_token
 from app.delivery.worker import DeliveryWorker
 from tests.helpers import FRIDAY, MONDAY, WEDNESDAY, absent_students, clock, event

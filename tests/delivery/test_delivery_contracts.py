@@ -29,9 +29,9 @@ from starlette.routing import Route
 
 from app.alerts import sweep
 from app.context import AppContext
+from app.core.channel_settings import ChannelEndpoints, WechatTemplateConfig
 from app.core.clock import SimClock
 from app.db.models import Delivery, Notification
-from app.delivery.channels.config import ChannelEndpoints, WechatTemplateConfig
 from app.delivery.worker import DeliveryWorker
 from tests.fakes.platforms import DingtalkFake, WechatFake, WecomFake
 from tests.fakes.server import serve

@@ -7,8 +7,9 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from app.delivery.channels.config import ChannelEndpoints
-from app.delivery.channels.outbound import OutboundPolicy
+from app.core.channel_settings import ChannelEndpoints, OutboundPolicy
+from app.delivery.channels import outbound
+from app.delivery.channels.config import build_channels
 from app.delivery.channels.sms_aliyun import AliyunSms
 from app.delivery.channels.sms_tencent import TencentSms
 from app.settings import Settings
@@ -24,31 +25,33 @@ def test_the_sms_provider_and_outbound_policy_come_from_the_environment(
     monkeypatch.setenv("KCBX_CHANNELS__SMS_SIGN", "示例县教育局")
     monkeypatch.setenv("KCBX_OUTBOUND__ALLOW_NETWORKS", '["10.8.0.0/16"]')
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    channels = settings.channels.build_channels(httpx.AsyncClient())
+    channels = build_channels(settings.channels, httpx.AsyncClient())
     assert isinstance(channels["sms"], TencentSms)
     assert [str(n) for n in settings.outbound.allow_networks] == ["10.8.0.0/16"]
     assert "tc3-secret-value" not in repr(settings.channels)
     monkeypatch.setenv("KCBX_CHANNELS__SMS_PROVIDER", "aliyun")
     again = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert isinstance(again.channels.build_channels(httpx.AsyncClient())["sms"], AliyunSms)
+    assert isinstance(build_channels(again.channels, httpx.AsyncClient())["sms"], AliyunSms)
 
 
 def test_no_sms_channel_without_credentials() -> None:
     for provider in ("tencent", "aliyun"):
         endpoints = ChannelEndpoints(sms_provider=provider, sms_sign="县")  # type: ignore[arg-type]
-        assert "sms" not in endpoints.build_channels(httpx.AsyncClient())
+        assert "sms" not in build_channels(endpoints, httpx.AsyncClient())
 
 
 def test_the_default_policy_allows_only_public_addresses() -> None:
     policy = OutboundPolicy()
     assert policy.allow_networks == [] and policy.extra_robot_hosts == []
     assert (
-        policy.robot_url_problem(
-            "wecom_robot", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"
+        outbound.robot_url_problem(
+            policy, "wecom_robot", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"
         )
         is None
     )
-    assert policy.robot_url_problem("dingtalk_robot", "https://qyapi.weixin.qq.com/robot/send")
+    assert outbound.robot_url_problem(
+        policy, "dingtalk_robot", "https://qyapi.weixin.qq.com/robot/send"
+    )
 
 
 @pytest.mark.parametrize(

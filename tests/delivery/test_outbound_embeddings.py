@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.core.channel_settings import OutboundPolicy
 from app.delivery.channels import outbound
-from app.delivery.channels.outbound import OutboundPolicy
 
 NON_PUBLIC = [
     ipaddress.IPv4Network(n)
@@ -104,14 +104,14 @@ EMBEDDINGS: list[Callable[[int, int], int]] = [
 
 
 def allowed(value: int) -> bool:
-    return POLICY.address_allowed(ipaddress.IPv6Address(value))
+    return outbound.address_allowed(POLICY, ipaddress.IPv6Address(value))
 
 
 @given(v4=non_public_v4, rest=bits(0, 2**80 - 1), way=st.sampled_from(EMBEDDINGS))
 def test_every_embedding_of_a_non_public_ipv4_is_refused(
     v4: int, rest: int, way: Callable[[int, int], int]
 ) -> None:
-    assert not POLICY.address_allowed(ipaddress.IPv4Address(v4))
+    assert not outbound.address_allowed(POLICY, ipaddress.IPv4Address(v4))
     assert not allowed(way(v4, rest)), ipaddress.IPv6Address(way(v4, rest))
 
 
@@ -119,7 +119,7 @@ def test_every_embedding_of_a_non_public_ipv4_is_refused(
 def test_every_embedding_of_a_public_ipv4_is_allowed(
     v4: int, rest: int, way: Callable[[int, int], int]
 ) -> None:
-    assert POLICY.address_allowed(ipaddress.IPv4Address(v4))
+    assert outbound.address_allowed(POLICY, ipaddress.IPv4Address(v4))
     assert allowed(way(v4, rest)), ipaddress.IPv6Address(way(v4, rest))
 
 
@@ -130,8 +130,8 @@ def test_teredo_is_refused_when_its_server_or_its_client_is_private(
     server, client = (bad, good) if bad_is_server else (good, bad)
     address = ipaddress.IPv6Address(teredo(server, client, rest))
     assert address.teredo == (ipaddress.IPv4Address(server), ipaddress.IPv4Address(client))
-    assert not POLICY.address_allowed(address)
-    assert POLICY.address_allowed(ipaddress.IPv6Address(teredo(good, good, rest)))
+    assert not outbound.address_allowed(POLICY, address)
+    assert outbound.address_allowed(POLICY, ipaddress.IPv6Address(teredo(good, good, rest)))
 
 
 @given(
@@ -152,9 +152,11 @@ def test_the_allowed_networks_reach_through_the_embedding() -> None:
     loop = int(ipaddress.IPv4Address("127.0.0.1"))
     for way in EMBEDDINGS:
         address = ipaddress.IPv6Address(way(loop, 0))
-        assert tests_policy.address_allowed(address) and not POLICY.address_allowed(address)
-    assert not POLICY.address_allowed(ipaddress.IPv6Address("::1"))
-    assert not POLICY.address_allowed(ipaddress.IPv6Address("::"))
+        assert outbound.address_allowed(tests_policy, address) and not outbound.address_allowed(
+            POLICY, address
+        )
+    assert not outbound.address_allowed(POLICY, ipaddress.IPv6Address("::1"))
+    assert not outbound.address_allowed(POLICY, ipaddress.IPv6Address("::"))
 
 
 @pytest.mark.parametrize(

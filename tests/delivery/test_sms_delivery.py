@@ -14,9 +14,9 @@ from pydantic import SecretStr
 from sqlmodel import select
 
 from app.context import AppContext
+from app.core.channel_settings import ChannelEndpoints
 from app.db.models import Delivery, Staff
 from app.delivery.channels import outbound
-from app.delivery.channels.config import ChannelEndpoints
 from app.delivery.worker import DeliveryWorker
 from tests.fakes.server import serve
 from tests.fakes.sms_providers import FakeAliyunSms, FakeTencentSms

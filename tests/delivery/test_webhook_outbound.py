@@ -22,10 +22,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.context import AppContext
+from app.core.channel_settings import OutboundPolicy
 from app.db.models import ChannelTarget, Delivery
 from app.delivery.channels import outbound
 from app.delivery.channels.base import AddressRefused
-from app.delivery.channels.outbound import IPAddress, OutboundPolicy
+from app.delivery.channels.outbound import IPAddress
 from app.delivery.worker import DeliveryWorker
 from app.jobs.runner import EngineRunner
 from tests.fakes.server import serve

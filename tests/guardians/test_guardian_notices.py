@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from app.alerts import sweep
 from app.context import AppContext
+from app.core.channel_settings import ChannelEndpoints
 from app.db.models import (
     Delivery,
     DeliveryAttempt,
@@ -23,7 +24,6 @@ from app.db.models import (
     Notification,
     ParentContact,
 )
-from app.delivery.channels.config import ChannelEndpoints
 from app.guardians.notices import send_guardian_notices
 from app.roster import students
 from app.roster.schemas import GuardianIn, StudentIn

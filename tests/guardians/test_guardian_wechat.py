@@ -15,8 +15,8 @@ import pytest
 from pydantic import SecretStr
 
 from app.context import AppContext
+from app.core.channel_settings import ChannelEndpoints, WechatTemplateConfig
 from app.db.models import Delivery, GuardianAccount, GuardianBindingEvent, GuardianNotice
-from app.delivery.channels.config import ChannelEndpoints, WechatTemplateConfig
 from app.guardians.notices import send_guardian_notices
 from tests.delivery.test_sms_delivery import worker
 from tests.fakes.platforms import WechatFake

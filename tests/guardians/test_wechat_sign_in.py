@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from app.context import AppContext
+from app.core.channel_settings import ChannelEndpoints
 from app.db.models import (
     GuardianBindingEvent,
     GuardianNotice,
@@ -18,7 +19,6 @@ from app.db.models import (
     Staff,
     StaffWechatEvent,
 )
-from app.delivery.channels.config import ChannelEndpoints
 from app.domain.roles import Role
 from app.guardians.notices import send_guardian_notices
 from tests.fakes.server import serve

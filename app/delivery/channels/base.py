@@ -14,7 +14,7 @@ A channel turns a rendered ``Message`` into one HTTP call for one ``Target`` and
   subscription left; no openid): not an error, go straight to the next channel.
 
 Nothing here reads a setting: base URLs are constructor arguments whose defaults are the
-vendors' documented public endpoints (see ``config.ChannelEndpoints``).
+vendors' documented public endpoints (see ``app.core.channel_settings.ChannelEndpoints``).
 """
 
 from __future__ import annotations

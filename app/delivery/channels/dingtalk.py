@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from app.core.channel_settings import DINGTALK_BASE
 from app.delivery.channels.base import (
     Clock,
     Message,
@@ -36,7 +37,7 @@ from app.delivery.channels.base import (
     utc_now,
 )
 
-DEFAULT_BASE = "https://oapi.dingtalk.com/robot/send"
+DEFAULT_BASE = DINGTALK_BASE
 MARKDOWN_MAX_BYTES = 18_000  # 钉钉 caps a message at about 20,000 bytes
 TITLE_MAX_CHARS = 64
 RETRY_CODES = frozenset({"-1", "130101", "410100"})

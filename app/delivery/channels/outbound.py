@@ -38,8 +38,8 @@ from urllib.parse import urlsplit
 
 import httpcore
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork
 
+from app.core.channel_settings import OutboundPolicy
 from app.delivery.channels.base import AddressRefused, Channel, Message, SendResult, Target
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -71,51 +71,43 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...
     return ()
 
 
-class OutboundPolicy(BaseModel):
-    """``KCBX_OUTBOUND__ALLOW_NETWORKS='["127.0.0.1/32"]'``,
-    ``KCBX_OUTBOUND__EXTRA_ROBOT_HOSTS='["robot-relay.county.example"]'``."""
+def address_allowed(policy: OutboundPolicy, ip: IPAddress) -> bool:
+    if any(ip.version == net.version and ip in net for net in policy.allow_networks):
+        return True
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return False
+        inner = embedded_ipv4(ip)
+        if inner:
+            return all(address_allowed(policy, v4) for v4 in inner)
+    return (
+        ip.is_global
+        and not ip.is_multicast
+        and not ip.is_reserved
+        and not ip.is_unspecified
+        and not ip.is_link_local
+    )
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    allow_networks: list[IPvAnyNetwork] = Field(default_factory=list)
-    extra_robot_hosts: list[str] = Field(default_factory=list)
-
-    def address_allowed(self, ip: IPAddress) -> bool:
-        if any(ip.version == net.version and ip in net for net in self.allow_networks):
-            return True
-        if isinstance(ip, ipaddress.IPv6Address):
-            if ip in _NAT64_LOCAL:
-                return False
-            inner = embedded_ipv4(ip)
-            if inner:
-                return all(self.address_allowed(v4) for v4 in inner)
-        return (
-            ip.is_global
-            and not ip.is_multicast
-            and not ip.is_reserved
-            and not ip.is_unspecified
-            and not ip.is_link_local
-        )
-
-    def robot_url_problem(self, channel: str, url: str) -> str | None:
-        """Why a robot URL is refused, or None. Pure: no DNS."""
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            return "不是有效的地址 (not a valid URL)"
-        host = (parts.hostname or "").lower()
-        platform = ROBOT_HOSTS.get(channel, ())
-        if host in platform:
-            if parts.scheme != "https":
-                return f"须使用 https (the platform's robot URL is https://{host}/…)"
-            if port not in (None, 443):
-                return f"端口须为 443 (port {port} is not the platform's)"
-            return None
-        if host in {h.lower() for h in self.extra_robot_hosts}:
-            return None
-        allowed = ", ".join(platform) or "none"
-        return f"机器人地址须在平台域名下 (the robot URL must be on {allowed}, not {host!r})"
+def robot_url_problem(policy: OutboundPolicy, channel: str, url: str) -> str | None:
+    """Why a robot URL is refused, or None. Pure: no DNS."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "不是有效的地址 (not a valid URL)"
+    host = (parts.hostname or "").lower()
+    platform = ROBOT_HOSTS.get(channel, ())
+    if host in platform:
+        if parts.scheme != "https":
+            return f"须使用 https (the platform's robot URL is https://{host}/…)"
+        if port not in (None, 443):
+            return f"端口须为 443 (port {port} is not the platform's)"
+        return None
+    if host in {h.lower() for h in policy.extra_robot_hosts}:
+        return None
+    allowed = ", ".join(platform) or "none"
+    return f"机器人地址须在平台域名下 (the robot URL must be on {allowed}, not {host!r})"
 
 
 async def resolve(host: str, port: int) -> list[IPAddress]:
@@ -146,7 +138,7 @@ def ip_literal(host: str) -> IPAddress | None:
 
 
 def refused(policy: OutboundPolicy, addresses: Iterable[IPAddress]) -> IPAddress | None:
-    return next((ip for ip in addresses if not policy.address_allowed(ip)), None)
+    return next((ip for ip in addresses if not address_allowed(policy, ip)), None)
 
 
 async def url_problem(policy: OutboundPolicy, url: str, resolver: Resolver = resolve) -> str | None:
@@ -246,7 +238,7 @@ class RobotHostGuard:
 
     async def send(self, message: Message, target: Target) -> SendResult:
         if target.url:
-            problem = self._policy.robot_url_problem(self._channel, target.url)
+            problem = robot_url_problem(self._policy, self._channel, target.url)
             if problem is not None:
                 return SendResult.permanent(problem, code="address_refused")
         return await self._inner.send(message, target)

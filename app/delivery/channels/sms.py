@@ -31,6 +31,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 import httpx
 
+from app.core.channel_settings import DEFAULT_RETRY_CODES
 from app.delivery.channels.base import (
     Clock,
     Message,
@@ -44,14 +45,6 @@ from app.delivery.channels.base import (
 )
 
 DEFAULT_OK_CODES: tuple[str, ...] = ("OK", "0")
-DEFAULT_RETRY_CODES: tuple[str, ...] = (
-    "THROTTLED",
-    "SYSTEM_BUSY",
-    "isv.BUSINESS_LIMIT_CONTROL",
-    "isp.SYSTEM_ERROR",
-    "LimitExceeded",
-    "InternalError",
-)
 PARAM_MAX = 35
 _PHONE = re.compile(r"^\+?\d{6,15}$")
 

@@ -30,6 +30,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.channel_settings import MESSAGE_PARAMS
 from app.core.text import line_text, multiline_text
 
 Provider = Literal["tencent", "aliyun"]
@@ -55,31 +56,6 @@ ALIYUN_KINDS = frozenset(
     }
 )
 TENCENT_KINDS = frozenset({"code", "other"})
-# What every rendered message carries (app.delivery.templates), and a digest's extras.
-MESSAGE_PARAMS = frozenset(
-    {
-        "topic",
-        "title",
-        "school",
-        "class_name",
-        "student",
-        "level",
-        "reason",
-        "due",
-        "due_full",
-        "at_full",
-        "action",
-        "count",
-        "red",
-        "yellow",
-        "blue",
-        # Guardian notices (app.guardians): the children (masked), the check, the answer link.
-        "students",
-        "check",
-        "link",
-        "code",
-    }
-)
 _TENCENT_VAR = re.compile(r"\{(\d+)\}")
 _ALIYUN_VAR = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 Problem = tuple[tuple[str | int, ...], str]

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from app.core.channel_settings import VALUE_LIMITS, WECHAT_BASE
 from app.delivery.channels.base import (
     Clock,
     Message,
@@ -46,30 +47,13 @@ from app.delivery.channels.base import (
 )
 from app.domain.calendar import DEFAULT_TIMEZONE
 
-DEFAULT_BASE = "https://api.weixin.qq.com"
+DEFAULT_BASE = WECHAT_BASE
 TOKEN_INVALID_CODES = frozenset({"40001", "40014", "42001"})
 SEND_RETRY_CODES = frozenset({"-1", "45009", "45011"})
 TOKEN_RETRY_CODES = frozenset({"-1", "45009", "45011"})
 NO_SUBSCRIPTION_CODES = frozenset({"43101"})
 DEFAULT_REFRESH_MARGIN = timedelta(minutes=5)
 DEFAULT_EXPIRES_IN = 7200
-
-# Longest value per data key type (the key is the type followed by a number: thing1, time3).
-VALUE_LIMITS = {
-    "thing": 20,
-    "name": 10,
-    "phrase": 5,
-    "character_string": 32,
-    "number": 32,
-    "letter": 32,
-    "symbol": 5,
-    "phone_number": 17,
-    "car_number": 8,
-}
-
-
-# Every keyword type of subscribe messages (订阅消息参数值内容限制说明).
-KEYWORD_TYPES = frozenset(VALUE_LIMITS) | {"time", "date", "amount"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import httpx
 
+from app.core.channel_settings import WECOM_BASE
 from app.delivery.channels.base import (
     Clock,
     Message,
@@ -32,7 +33,7 @@ from app.delivery.channels.base import (
     utc_now,
 )
 
-DEFAULT_BASE = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+DEFAULT_BASE = WECOM_BASE
 TEXT_MAX_BYTES = 2048
 MARKDOWN_MAX_BYTES = 4096
 RETRY_CODES = frozenset({"-1", "45009", "45033"})
