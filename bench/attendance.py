@@ -55,7 +55,10 @@ HISTORY_DAYS = int(os.environ.get("BENCH_HISTORY_DAYS", "0"))
 BEIJING = timezone(timedelta(hours=8))
 
 
-def _start(args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _start(
+    args: Sequence[str], env: dict[str, str], workers: int | None = None
+) -> subprocess.Popen[bytes]:
+    """A uvicorn server of ``workers`` processes (``BENCH_WORKERS`` when None)."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -63,7 +66,7 @@ def _start(args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
             "uvicorn",
             *args,
             "--workers",
-            WORKERS,
+            str(workers or WORKERS),
             "--log-level",
             "warning",
             "--no-access-log",

@@ -15,9 +15,16 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_benchmark_module_is_in_the_smoke_with_its_own_small_databases() -> None:
     found = {b.name: b for b in smoke.benchmarks()}
     # Any module with an async main is a benchmark: the smoke lists the ones written so far.
-    assert {"attendance", "deadlines", "delivery", "reports", "measures", "signin", "drill"} <= set(
-        found
-    )
+    assert {
+        "attendance",
+        "deadlines",
+        "delivery",
+        "reports",
+        "measures",
+        "signin",
+        "drill",
+        "scale",
+    } <= set(found)
     assert not {"db", "roster", "receiver", "bare_app", "smoke"} & set(found)
     for b in found.values():
         assert b.smoke, f"bench/{b.name}.py has no SMOKE sizes"
