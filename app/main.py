@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 
 from app.access_logs import routes as access_logs
 from app.access_logs.middleware import AccessLogMiddleware
-from app.alerts import cases_routes as cases
+from app.alerts import case_routes as cases
 from app.alerts import partial_days_routes as left_school
 from app.alerts import policy_routes as alert_policies
 from app.api import contract, errors, guards, headers, openapi

@@ -1,27 +1,15 @@
 """The staff actions on alerts and cases: acknowledging and verifying alerts, parent contacts,
 written reports and their decisions, re-enrolment and tasks. Who may do what, and in which order
-each action locks, applies and writes, is set out in ``app.alerts.cases``."""
+each action locks, applies and writes, is set out in ``app.alerts.case_service``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from app.alerts import cases_repo as repo
+from app.alerts import case_repo as repo
 from app.alerts import status_history
-from app.alerts.case_views import alert_outs, case_detail, contact_out, report_out, task_out
-from app.alerts.cases import (
-    NOT_ALERT_HOLDER,
-    NOT_DECIDER,
-    NOT_TASK_HOLDER,
-    REPORT_DECIDERS,
-    apply_case_event,
-    holds_role,
-    locked_case,
-    may_answer_alert,
-    require_caseworker,
-)
-from app.alerts.cases_schemas import (
+from app.alerts.case_schemas import (
     REPORT_STATUS_LABELS,
     AlertOut,
     CaseDetail,
@@ -35,6 +23,18 @@ from app.alerts.cases_schemas import (
     TaskOut,
     VerifyIn,
 )
+from app.alerts.case_service import (
+    NOT_ALERT_HOLDER,
+    NOT_DECIDER,
+    NOT_TASK_HOLDER,
+    REPORT_DECIDERS,
+    apply_case_event,
+    holds_role,
+    locked_case,
+    may_answer_alert,
+    require_caseworker,
+)
+from app.alerts.case_views import alert_outs, case_detail, contact_out, report_out, task_out
 from app.context import AppContext
 from app.core.access import require_person
 from app.db.models import AbsenceCase, AbsenceReport, Alert, CaseTask, ParentContact

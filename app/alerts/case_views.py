@@ -1,5 +1,5 @@
 """预警与缺勤案例 (alerts and cases) as the API shows them: rows shaped into the schemas of
-``app.alerts.cases_schemas``, with each alert's explanation (who was told, why) and each
+``app.alerts.case_schemas``, with each alert's explanation (who was told, why) and each
 case's casework and owed deadlines, asked of the case machine."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from app.alerts import cases_repo as repo
+from app.alerts import case_repo as repo
 from app.alerts import engine
-from app.alerts.cases_schemas import (
+from app.alerts.case_schemas import (
     ALERT_STATUS_LABELS,
     CASE_STATUS_LABELS,
     CLOSE_REASON_LABELS,

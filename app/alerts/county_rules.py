@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.domain.absence_measures import MeasureRules
 from app.domain.dropout_status import Thresholds, ThresholdUnit
 

@@ -13,7 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.alerts.repository import dialect_name
+from app.alerts.engine_repo import dialect_name
 from app.db.models import Deadline
 from app.db.types import UTCDateTime
 

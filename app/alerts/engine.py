@@ -16,8 +16,8 @@ from datetime import date, datetime
 from typing import Any
 
 from app.alerts import deadlines_repo, timeline_repo
+from app.alerts import engine_repo as repo
 from app.alerts import policy as policies
-from app.alerts import repository as repo
 from app.context import AppContext
 from app.db.models import (
     AbsenceCase,

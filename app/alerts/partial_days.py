@@ -22,9 +22,9 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from app.alerts import engine_repo as alerts_repo
 from app.alerts import partial_days_repo as lrepo
 from app.alerts import policy as policies
-from app.alerts import repository as alerts_repo
 from app.alerts.county_rules import rules_from
 from app.alerts.partial_days_schemas import LeftSchoolOut
 from app.attendance.leaves_repo import approved_leave_days

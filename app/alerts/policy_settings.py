@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.alerts import engine_repo as alerts_repo
 from app.alerts import policy as policies
-from app.alerts import repository as alerts_repo
 from app.alerts.county_rules import rules_from
 from app.alerts.policy_schemas import (
     PolicyIn,

@@ -10,8 +10,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.alerts import engine_repo as repo
 from app.alerts import policy as policies
-from app.alerts import repository as repo
 from app.alerts import status_history
 from app.alerts.engine import Outbox, apply_effects, copy_into, to_domain
 from app.attendance.leaves_repo import approved_leave_days

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.alerts import status_repo, timeline_repo
 from app.alerts.county_rules import rules_for
 from app.attendance.leaves_repo import approved_leave_days
@@ -49,7 +49,7 @@ from app.domain.dropout_status import (
     history,
     persuasion_due,
 )
-from app.domain.legal import NoticeStatus
+from app.domain.return_notices import NoticeStatus
 from app.domain.roles import Role
 from app.domain.schools import SchoolRef
 from app.domain.students import ChangeKind, StudentBrief
@@ -117,7 +117,7 @@ async def persuade(uow: UnitOfWork, ctx: AppContext, school_ids: Collection[int]
     """The periodic persuasion duty of every open case whose student is 疑似辍学 or 辍学: a
     联合家访劝返 task for the vice principal's work group every ``persuasion_every_days`` (7),
     due that many days after it is made, reminded and escalated like every case task
-    (``app/alerts/tasks.py``); a new one only when none is open. Returns the tasks made."""
+    (``app/alerts/task_reminders.py``); a new one only when none is open. Returns the tasks made."""
     now = ctx.clock()
     made = 0
     every: dict[int, int] = {}

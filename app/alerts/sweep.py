@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.alerts import deadlines_repo
-from app.alerts import repository as repo
+from app.alerts import engine_repo as repo
 from app.alerts.engine import Outbox, apply_effects, to_domain
 from app.context import AppContext
 from app.core import logs

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.alerts.vacancies_repo import SCHOOL_ROLES, SchoolVacancies, vacancies
 from app.context import AppContext
 from app.domain.roles import ROLE_LABELS, Role

@@ -4,7 +4,7 @@ the notice's key says so."""
 
 from __future__ import annotations
 
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.attendance.queries import roll_compliance
 from app.context import AppContext
 from app.domain.access import Actor, ActorKind

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.alerts.county_rules import CountyRules, rules_for
 from app.calendar.repository import school_refs
 from app.casework.care_repo import current_mentors

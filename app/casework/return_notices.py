@@ -46,9 +46,9 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 from docx.text.run import Run
 
-from app.alerts import cases_repo, status_history, timeline_repo
-from app.alerts import repository as alerts_repo
-from app.alerts.cases import locked_case, visible_case
+from app.alerts import case_repo, status_history, timeline_repo
+from app.alerts import engine_repo as alerts_repo
+from app.alerts.case_service import locked_case, visible_case
 from app.alerts.county_rules import CountyRules, rules_for
 from app.casework import return_notices_repo, township
 from app.casework.return_notices_schemas import (
@@ -79,7 +79,7 @@ from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import CaseStatus, Level, TimelineKind
-from app.domain.legal import NoticeStatus, notice_status_label
+from app.domain.return_notices import NoticeStatus, notice_status_label
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -171,7 +171,7 @@ async def _visible_notice(uow: UnitOfWork, actor: Actor, notice_id: int) -> Retu
     found = await uow.session.get(ReturnNotice, notice_id)
     if found is None:
         raise NotFound("返校通知书", notice_id)
-    row = await cases_repo.case(uow.session, found.case_id)
+    row = await case_repo.case(uow.session, found.case_id)
     if row is None or not access.can_read_class(actor, row.school_id, row.class_id):
         raise NotFound("返校通知书", notice_id)
     return found

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.core.types import Name, SafeLine, SafeText, Schema, SchoolDate
-from app.domain.legal import NoticeStatus
+from app.domain.return_notices import NoticeStatus
 
 
 class NoticeIn(Schema):

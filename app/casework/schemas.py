@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.alerts.cases_schemas import ReasonCategory
+from app.alerts.case_schemas import ReasonCategory
 from app.core.local_times import LocalTimes
 from app.core.types import Name, RefId, SafeLine, SafeText, Schema, SchoolDate
 

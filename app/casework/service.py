@@ -23,8 +23,8 @@ from datetime import date
 from typing import Any
 
 from app.alerts import timeline_repo
-from app.alerts.cases import locked_case, visible_case
-from app.alerts.cases_schemas import REASON_LABELS, ReasonCategory
+from app.alerts.case_schemas import REASON_LABELS, ReasonCategory
+from app.alerts.case_service import locked_case, visible_case
 from app.casework import repository as casework_repo
 from app.casework.schemas import (
     MEASURE_LABELS,

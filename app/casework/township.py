@@ -36,7 +36,7 @@ from datetime import date, timedelta
 from sqlalchemy import ColumnElement
 from sqlmodel import col
 
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.alerts import status_history, timeline_repo
 from app.alerts.county_rules import rules_for
 from app.attendance.repository import students_brief
@@ -62,7 +62,7 @@ from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import TimelineKind
-from app.domain.legal import NoticeStatus
+from app.domain.return_notices import NoticeStatus
 from app.domain.roles import Role
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from app.alerts import cases, vacancies, vacancies_repo
-from app.alerts.cases_schemas import CaseDetail, CaseOut, DeadlineOut, TaskOut
+from app.alerts import case_service, vacancies, vacancies_repo
+from app.alerts.case_schemas import CaseDetail, CaseOut, DeadlineOut, TaskOut
 from app.attendance import queries as attendance_queries
 from app.attendance.schemas import ClassRollOut, ComplianceOut, DayListsOut, MissingRoll
 from app.calendar import service as calendar_service
@@ -135,7 +135,7 @@ def home_path(actor: Actor) -> str:
 async def _open_alerts(uow: UnitOfWork, actor: Actor, school_id: int) -> dict[str, int]:
     out = {}
     for level in LEVELS:
-        page = await cases.list_alerts(
+        page = await case_service.list_alerts(
             uow,
             actor,
             level=level,
@@ -160,7 +160,7 @@ async def _case_lines(
     """Each open case's detail (the API's ``GET /cases/{id}``): one read per open case."""
     out = []
     for row in rows:
-        detail = await cases.get_case(uow, ctx, actor, row.id)
+        detail = await case_service.get_case(uow, ctx, actor, row.id)
         owed = sorted((d for d in detail.pending_deadlines if d.owed), key=lambda d: d.due_at)
         out.append(
             CaseLine(
@@ -269,7 +269,7 @@ async def school_page(uow: UnitOfWork, ctx: AppContext, actor: Actor, school_id:
     lists = await bulletin.three_lists(
         uow, ctx, actor, school_id=school_id, class_id=None, start=today, end=today
     )
-    open_cases = await cases.list_cases(
+    open_cases = await case_service.list_cases(
         uow,
         actor,
         status=CaseStatus.open,
@@ -312,7 +312,7 @@ async def class_page(
     klass = await org_service.get_class(uow, actor, class_id)
     school = await org_service.get_school(uow, actor, klass.school_id)
     roll = await attendance_queries.class_roll(uow, ctx, actor, class_id, None)
-    open_cases = await cases.list_cases(
+    open_cases = await case_service.list_cases(
         uow,
         actor,
         status=CaseStatus.open,
@@ -348,7 +348,7 @@ async def teacher_page(uow: UnitOfWork, ctx: AppContext, actor: Actor) -> ClassP
 async def case_page(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, case_id: int
 ) -> tuple[CaseDetail, SchoolOut]:
-    case = await cases.get_case(uow, ctx, actor, case_id)
+    case = await case_service.get_case(uow, ctx, actor, case_id)
     return case, await org_service.get_school(uow, actor, case.school_id)
 
 

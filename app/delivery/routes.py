@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 
 from app.api.deps import Ctx, CurrentActor, Uow
 from app.core.types import BigId, Id
-from app.delivery import config as delivery_config
+from app.delivery import school_delivery as delivery_config
 from app.delivery.schemas import (
     ChannelName,
     ChannelTargetIn,

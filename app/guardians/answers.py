@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from app.alerts import engine
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.attendance import leaves_repo
 from app.context import AppContext
 from app.db.models import (

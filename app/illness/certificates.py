@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.context import AppContext
 from app.db.models import IllnessRecord, ReturnCertificate
 from app.db.uow import UnitOfWork

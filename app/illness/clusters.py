@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.context import AppContext
 from app.db.models import IllnessAlert, IllnessRecord, LeaveRequest
 from app.db.uow import UnitOfWork

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.alerts.repository import among, dialect_name
+from app.alerts.engine_repo import among, dialect_name
 from app.db.models import (
     IllnessAlert,
     IllnessDayChange,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.db.models import IllnessAlert
 from app.db.uow import UnitOfWork
 from app.delivery import repository as delivery_repo

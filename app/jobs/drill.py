@@ -25,7 +25,7 @@ import httpx
 from app.access_logs import service as access_logs
 from app.alerts import policy as policies
 from app.alerts import sweep
-from app.alerts.tasks import remind_tasks
+from app.alerts.task_reminders import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
 from app.attendance.reminders import remind_missing_rolls
 from app.calendar.repository import school_refs

@@ -3,7 +3,7 @@ run, delivery per channel and the engine processes' heartbeats."""
 
 from __future__ import annotations
 
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.context import AppContext
 from app.db.models import EngineJob
 from app.db.uow import UnitOfWork

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from app.access_logs import service as access_logs
 from app.alerts.partial_days import escalate_overdue
 from app.alerts.sweep import describe
-from app.alerts.tasks import remind_tasks
+from app.alerts.task_reminders import remind_tasks
 from app.alerts.vacancies import remind_vacant_roles
 from app.attendance.reminders import remind_missing_rolls
 from app.casework.care_reminders import remind_mentors

@@ -75,7 +75,7 @@ from app.domain.access import Actor
 from app.domain.cases import LEVEL_LABELS, AlertStatus, CaseStatus, CloseReason, Level
 from app.domain.dropout_status import Basis, DropoutStatus
 from app.domain.idcard import mask_student_no
-from app.domain.legal import NoticeStatus
+from app.domain.return_notices import NoticeStatus
 from app.errors import Forbidden, Invalid
 from app.org.service import school_for
 from app.reports import bulletin_repo, ledgers_repo, school_age

@@ -21,7 +21,7 @@ from datetime import date, timedelta
 
 from sqlmodel import col, select
 
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.alerts.county_rules import rules_for
 from app.calendar.repository import school_refs
 from app.context import AppContext

@@ -89,7 +89,7 @@ from app.core.xlsx import CellValue, Sheet, workbook_bytes
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.domain.idcard import mask_student_no
-from app.domain.legal import NoticeStatus
+from app.domain.return_notices import NoticeStatus
 from app.domain.school_age import CHILD_STATUS_LABELS, ChildStatus, DeclaredStatus
 from app.domain.students import GENDER_LABELS, MISSING, RESUMED, STUDYING, SUSPENDED, TRANSFERRED
 from app.errors import NotFound

@@ -20,7 +20,7 @@ Decisions:
 from __future__ import annotations
 
 from app.alerts import engine, status_history
-from app.alerts import repository as alerts_repo
+from app.alerts import engine_repo as alerts_repo
 from app.casework import care_repo
 from app.casework.return_notices import strike_off_for_transfer
 from app.context import AppContext

@@ -6,9 +6,9 @@ tells the vice principal when it is still open ``task_overdue_hours`` later.
 
 from __future__ import annotations
 
-from app.alerts import cases_repo
-from app.alerts.cases import visible_case
-from app.alerts.tasks import follow_up_week
+from app.alerts import case_repo
+from app.alerts.case_service import visible_case
+from app.alerts.task_reminders import follow_up_week
 from app.db.uow import UnitOfWork
 from app.domain.access import Actor
 from app.domain.cases import TaskKind
@@ -20,9 +20,7 @@ _NO_FOLLOW_UP = "只有确认复学的案例有复学后回访 (only a case whos
 
 async def follow_ups(uow: UnitOfWork, actor: Actor, case_id: int) -> list[FollowUpOut]:
     await visible_case(uow, actor, case_id)
-    tasks = [
-        t for t in await cases_repo.tasks(uow.session, case_id) if t.kind == TaskKind.follow_up
-    ]
+    tasks = [t for t in await case_repo.tasks(uow.session, case_id) if t.kind == TaskKind.follow_up]
     if not tasks:
         raise Conflict(_NO_FOLLOW_UP)
     return [

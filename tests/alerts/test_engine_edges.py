@@ -581,7 +581,7 @@ def test_a_digest_counts_every_notice_it_folds_and_fits_the_outbox(
 ) -> None:
     from datetime import UTC, datetime
 
-    from app.alerts.repository import Held
+    from app.alerts.engine_repo import Held
 
     when = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
     held = [

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlmodel import select
 
-from app.alerts.tasks import remind_tasks
+from app.alerts.task_reminders import remind_tasks
 from app.context import AppContext
 from app.db.models import CaseEvent, Deadline, Notification
 from tests.helpers import FRIDAY, MONDAY, TUESDAY, WEDNESDAY, clock, event

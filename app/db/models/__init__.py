@@ -47,9 +47,9 @@ from app.db.models.illness import (
     IllnessRule,
     ReturnCertificate,
 )
-from app.db.models.legal import ReturnNotice
 from app.db.models.monthly_report import MonthlyReport
 from app.db.models.patterns import AbsenceMeasure, LeftSchoolAlert
+from app.db.models.return_notices import ReturnNotice
 from app.db.models.roster import (
     ApiKey,
     County,

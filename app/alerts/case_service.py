@@ -33,17 +33,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.alerts import cases_repo as repo
+from app.alerts import case_repo as repo
 from app.alerts import engine
-from app.alerts import repository as alerts_repo
-from app.alerts.case_views import alert_detail, alert_outs, case_detail, case_out, task_out
-from app.alerts.cases_schemas import (
+from app.alerts import engine_repo as alerts_repo
+from app.alerts.case_schemas import (
     AlertDetail,
     AlertOut,
     CaseDetail,
     CaseOut,
     TaskOut,
 )
+from app.alerts.case_views import alert_detail, alert_outs, case_detail, case_out, task_out
 from app.context import AppContext
 from app.core.access import require_person
 from app.core.types import Page

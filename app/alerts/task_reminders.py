@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.alerts import engine_repo as repo
 from app.alerts import policy as policies
-from app.alerts import repository as repo
 from app.alerts import timeline_repo
 from app.alerts.engine import Outbox, notify_role
 from app.context import AppContext

@@ -1,5 +1,5 @@
 """Read queries over cases, alerts and their casework (the engine's own reads and writes are
-in ``app.alerts.repository``; the staff inbox's in ``app.delivery.inbox_repo``)."""
+in ``app.alerts.engine_repo``; the staff inbox's in ``app.delivery.inbox_repo``)."""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
-from app.alerts import case_actions, cases
-from app.alerts.cases_schemas import (
+from app.alerts import case_actions, case_service
+from app.alerts.case_schemas import (
     AlertDetail,
     AlertOut,
     CaseDetail,
@@ -62,7 +62,7 @@ async def list_alerts(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[AlertOut]:
-    return await cases.list_alerts(
+    return await case_service.list_alerts(
         uow,
         actor,
         level=level,
@@ -84,7 +84,7 @@ async def list_alerts(
     summary="预警详情:规则、计入日期、通知对象、期限与经过",
 )
 async def get_alert(alert_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> AlertDetail:
-    return await cases.get_alert(uow, ctx, actor, alert_id)
+    return await case_service.get_alert(uow, ctx, actor, alert_id)
 
 
 @router.post(
@@ -122,7 +122,7 @@ async def list_cases(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[CaseOut]:
-    return await cases.list_cases(
+    return await case_service.list_cases(
         uow,
         actor,
         status=status,
@@ -141,7 +141,7 @@ async def list_cases(
     summary="缺勤案例详情:经过、家长联系、书面报告、任务、工作组、预警、未完成期限",
 )
 async def get_case(case_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> CaseDetail:
-    return await cases.get_case(uow, ctx, actor, case_id)
+    return await case_service.get_case(uow, ctx, actor, case_id)
 
 
 @router.get(
@@ -150,7 +150,7 @@ async def get_case(case_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> Case
     summary="学生当前的缺勤案例(未结案;没有则 404)",
 )
 async def student_case(student_id: Id, uow: Uow, ctx: Ctx, actor: CurrentActor) -> CaseDetail:
-    return await cases.student_case(uow, ctx, actor, student_id)
+    return await case_service.student_case(uow, ctx, actor, student_id)
 
 
 @router.post(
@@ -211,7 +211,7 @@ async def return_report(
     "/cases/{case_id}/tasks", tags=[CASES], summary="案例任务(电话核实、联合家访、复学确认)"
 )
 async def list_tasks(case_id: Id, uow: Uow, actor: CurrentActor) -> list[TaskOut]:
-    return await cases.list_tasks(uow, actor, case_id)
+    return await case_service.list_tasks(uow, actor, case_id)
 
 
 @router.post(
