@@ -34,9 +34,9 @@ WHERE s.active
 """
 _MARKS = """
 INSERT INTO attendance_mark (student_id, school_date, "check", school_id, class_id, status,
-  leave_type, occurred_at, event_id, updated_at)
+  leave_type, occurred_at, event_id)
 SELECT student_id, school_date, "check", school_id, class_id, status, leave_type, occurred_at,
-  event_id, received_at
+  event_id
 FROM attendance_event WHERE school_date = $1
 """
 _BARE = f"""

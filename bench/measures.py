@@ -70,7 +70,6 @@ async def _seed_marks(
     school_of_class: dict[int, int],
     days: list[date],
 ) -> int:
-    now = datetime.now(UTC)
     total = 0
     for cid, students in roster_classes.items():
         school = school_of_class[cid]
@@ -80,7 +79,7 @@ async def _seed_marks(
                 status, leave = _status(sid, i, d)
                 at = datetime(d.year, d.month, d.day, 0, 5, tzinfo=UTC)
                 records.append(
-                    (sid, d, "morning", school, cid, status, leave, at, _event_id(sid, i), now)
+                    (sid, d, "morning", school, cid, status, leave, at, _event_id(sid, i))
                 )
         await conn.copy_records_to_table(
             "attendance_mark",
@@ -94,7 +93,6 @@ async def _seed_marks(
                 "leave_type",
                 "occurred_at",
                 "event_id",
-                "updated_at",
             ],
             records=records,
         )

@@ -140,13 +140,13 @@ WITH input AS (
   ORDER BY student_id, school_date, "check", occurred_at DESC, event_id DESC
 ), up AS (
   INSERT INTO attendance_mark (student_id, school_id, class_id, school_date, "check", status,
-    leave_type, occurred_at, event_id, updated_at)
+    leave_type, occurred_at, event_id)
   SELECT student_id, school_id, class_id, school_date, "check", status, leave_type,
-    occurred_at, event_id, :received FROM best
+    occurred_at, event_id FROM best
   ON CONFLICT (student_id, school_date, "check") DO UPDATE SET
     status = EXCLUDED.status, leave_type = EXCLUDED.leave_type,
     occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id,
-    updated_at = EXCLUDED.updated_at, class_id = EXCLUDED.class_id,
+    class_id = EXCLUDED.class_id,
     school_id = EXCLUDED.school_id
   WHERE EXCLUDED.occurred_at > attendance_mark.occurred_at
      OR (EXCLUDED.occurred_at = attendance_mark.occurred_at
@@ -293,10 +293,7 @@ async def record(
             winners[key] = r
     await upsert_marks(
         session,
-        [
-            {k: w[k] for k in _MARK_FROM_EVENT} | {"updated_at": recorder["received_at"]}
-            for w in winners.values()
-        ],
+        [{k: w[k] for k in _MARK_FROM_EVENT} for w in winners.values()],
     )
     return Recorded(inserted, None)
 
@@ -359,7 +356,6 @@ _MARK_COLUMNS = (
     "leave_type",
     "occurred_at",
     "event_id",
-    "updated_at",
     "class_id",
     "school_id",
 )

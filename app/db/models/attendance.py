@@ -61,8 +61,9 @@ class AttendanceMark(SQLModel, table=True):
     status: str = Field(max_length=10)
     leave_type: str | None = Field(default=None, max_length=10)
     occurred_at: datetime = Field(sa_type=UTCDateTime)
+    # No ``updated_at``: it was written by every upsert and read by nothing (migration 0032);
+    # the event behind the mark has its ``received_at``.
     event_id: str = Field(sa_type=EVENT_ID)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class LeaveRequest(SQLModel, table=True):
