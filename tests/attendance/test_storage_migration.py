@@ -147,3 +147,24 @@ async def test_marks_survive_0032_down_and_up(
     ]
     again = await client.post(URL, json=sent, headers=head)
     assert again.status_code == 200 and again.json()["result"] == "duplicate", again.text
+
+
+def test_migration_0032_froze_the_codes_the_app_maps() -> None:
+    """The codes are in the rows: the migration's frozen copy and app.db.types must agree."""
+    import importlib.util
+    from pathlib import Path
+
+    from app.db import types
+
+    path = Path(__file__).parents[2] / "alembic/versions/0032_attendance_codes.py"
+    spec = importlib.util.spec_from_file_location("m0032", path)
+    assert spec is not None and spec.loader is not None
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    for frozen, coded in (
+        (m._CHECK, types.CheckCode),
+        (m._STATUS, types.StatusCode),
+        (m._LEAVE, types.LeaveTypeCode),
+        (m._KIND, types.RecorderKindCode),
+    ):
+        assert {"": 0} | frozen == coded.CODES
