@@ -16,27 +16,35 @@ from datetime import date, timedelta
 
 import asyncpg
 
+from app.db.types import CheckCode, RecorderKindCode, StatusCode
+
 # Checks at 08:05, 12:30 and 16:30 Beijing time (UTC+8).
 _CHECKS = "('morning', time '00:05'), ('noon', time '04:30'), ('dismissal', time '08:30')"
+# attendance_event and attendance_mark hold the words as smallint codes (migration 0032).
+_C, _S, _K = CheckCode.CODES, StatusCode.CODES, RecorderKindCode.CODES
+_CODED = (
+    f"('morning', {_C['morning']}, time '00:05'), ('noon', {_C['noon']}, time '04:30'),"
+    f" ('dismissal', {_C['dismissal']}, time '08:30')"
+)
 
 _EVENTS = f"""
 INSERT INTO attendance_event (event_id, content_hash, student_id, school_id, class_id,
   school_date, "check", status, leave_type, occurred_at, note, recorded_by_kind,
   recorded_by_id, recorded_by_name, received_at)
 SELECT gen_random_uuid(), decode(md5(s.id::text || c.name || $1::date::text), 'hex'), s.id,
-  s.school_id, s.class_id, $1::date, c.name,
-  CASE WHEN (s.id * 7 + extract(doy FROM $1::date)::int) % 33 = 0 THEN 'absent'
-       ELSE 'present' END,
-  NULL, ($1::date + c.at) AT TIME ZONE 'UTC', NULL, 'api_key', 1, '基准学校接口',
+  s.school_id, s.class_id, $1::date, c.code,
+  CASE WHEN (s.id * 7 + extract(doy FROM $1::date)::int) % 33 = 0 THEN {_S["absent"]}
+       ELSE {_S["present"]} END,
+  NULL, ($1::date + c.at) AT TIME ZONE 'UTC', NULL, {_K["api_key"]}, 1, '基准学校接口',
   ($1::date + c.at + interval '1 minute') AT TIME ZONE 'UTC'
-FROM student s CROSS JOIN (VALUES {_CHECKS}) AS c(name, at)
+FROM student s CROSS JOIN (VALUES {_CODED}) AS c(name, code, at)
 WHERE s.active
 """
 _MARKS = """
 INSERT INTO attendance_mark (student_id, school_date, "check", school_id, class_id, status,
-  leave_type, occurred_at, event_id, updated_at)
+  leave_type, occurred_at, event_id)
 SELECT student_id, school_date, "check", school_id, class_id, status, leave_type, occurred_at,
-  event_id, received_at
+  event_id
 FROM attendance_event WHERE school_date = $1
 """
 _BARE = f"""

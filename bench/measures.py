@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 
 from app.context import AppContext
+from app.db.types import CheckCode, LeaveTypeCode, StatusCode
 from app.domain.access import Actor, ActorKind
 from app.domain.calendar import SchoolCalendar, Term, school_date
 from app.reports import early_warning, measures
@@ -70,7 +71,6 @@ async def _seed_marks(
     school_of_class: dict[int, int],
     days: list[date],
 ) -> int:
-    now = datetime.now(UTC)
     total = 0
     for cid, students in roster_classes.items():
         school = school_of_class[cid]
@@ -80,7 +80,17 @@ async def _seed_marks(
                 status, leave = _status(sid, i, d)
                 at = datetime(d.year, d.month, d.day, 0, 5, tzinfo=UTC)
                 records.append(
-                    (sid, d, "morning", school, cid, status, leave, at, _event_id(sid, i), now)
+                    (
+                        sid,
+                        d,
+                        CheckCode.CODES["morning"],
+                        school,
+                        cid,
+                        StatusCode.CODES[status],
+                        None if leave is None else LeaveTypeCode.CODES[leave],
+                        at,
+                        _event_id(sid, i),
+                    )
                 )
         await conn.copy_records_to_table(
             "attendance_mark",
@@ -94,7 +104,6 @@ async def _seed_marks(
                 "leave_type",
                 "occurred_at",
                 "event_id",
-                "updated_at",
             ],
             records=records,
         )
@@ -104,9 +113,11 @@ async def _seed_marks(
 
 # The baseline: the county's term of marks counted per student in one statement (what any
 # measure must at least read), without days, rules or the upsert.
+_S = StatusCode.CODES  # the words are smallint codes on PostgreSQL (migration 0032)
 BARE_COUNT = (
-    "SELECT student_id, count(*) FILTER (WHERE status = 'absent'), "
-    "count(*) FILTER (WHERE status = 'leave'), count(*) FILTER (WHERE status = 'late') "
+    f"SELECT student_id, count(*) FILTER (WHERE status = {_S['absent']}), "
+    f"count(*) FILTER (WHERE status = {_S['leave']}), "
+    f"count(*) FILTER (WHERE status = {_S['late']}) "
     "FROM attendance_mark WHERE school_date BETWEEN $1 AND $2 GROUP BY student_id"
 )
 

@@ -29,6 +29,7 @@ import asyncpg
 from app.attendance import queries as attendance_queries
 from app.context import AppContext
 from app.core.report_files import ReportFile
+from app.db.types import CheckCode, StatusCode
 from app.domain.access import Actor, ActorKind
 from app.domain.calendar import school_date
 from app.domain.idcard import check_character
@@ -252,7 +253,18 @@ async def _seed_cases(
                         at = _at(day, 8, 5)
                         # a UUID, as the column is on PostgreSQL (migration 0026)
                         event = uuid.UUID(int=(sid << 32) | (d << 4) | c)
-                        marks.append((sid, day, check, 1, cid, status, at, event, now))
+                        marks.append(
+                            (
+                                sid,
+                                day,
+                                CheckCode.CODES[check],
+                                1,
+                                cid,
+                                StatusCode.CODES[status],
+                                at,
+                                event,
+                            )
+                        )
         await conn.copy_records_to_table(
             "attendance_mark",
             columns=[
@@ -264,7 +276,6 @@ async def _seed_cases(
                 "status",
                 "occurred_at",
                 "event_id",
-                "updated_at",
             ],
             records=marks,
         )

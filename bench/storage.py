@@ -28,6 +28,39 @@ async def _bytes(conn: asyncpg.Connection, table: str) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(count)
 
 
+async def breakdown(conn: asyncpg.Connection, table: str, events: int) -> None:
+    """Where a table's bytes go, per event: each column's average ``pg_column_size`` (what
+    the value takes in the tuple, before alignment), the whole tuple (header, null bitmap
+    and padding included) and each index, summed over the partitions."""
+    cols = [
+        r[0]
+        for r in await conn.fetch(
+            "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0"
+            " AND NOT attisdropped ORDER BY attnum",
+            table,
+        )
+    ]
+    sizes = ", ".join(f'avg(pg_column_size("{c}"))' for c in cols)
+    row = await conn.fetchrow(f"SELECT {sizes}, avg(pg_column_size(t.*)) FROM {table} t")
+    print(
+        f"  {table} columns (avg bytes): "
+        + ", ".join(f"{c} {float(v or 0):.1f}" for c, v in zip(cols, row, strict=False))
+    )
+    print(
+        f"  {table} tuple (header, nulls, padding, data): {float(row[-1] or 0):.1f} B"
+        " + 4 B line pointer"
+    )
+    indexes = await conn.fetch(
+        "SELECT coalesce(i.inhparent, x.indexrelid)::regclass::text,"
+        " sum(pg_relation_size(x.indexrelid))"
+        " FROM pg_partition_tree($1::regclass) p JOIN pg_index x ON x.indrelid = p.relid"
+        " LEFT JOIN pg_inherits i ON i.inhrelid = x.indexrelid GROUP BY 1 ORDER BY 1",
+        table,
+    )
+    for name, size in indexes:
+        print(f"  {table} index {name}: {int(size) / events:.1f} B per event")
+
+
 async def report(dsn: str, events_table: str = "attendance_event") -> dict[str, float]:
     """Print bytes per event of the events, the marks and the bare table; returns the figures."""
     conn = await asyncpg.connect(dsn)
@@ -36,6 +69,9 @@ async def report(dsn: str, events_table: str = "attendance_event") -> dict[str, 
         event_total, event_index, events = await _bytes(conn, events_table)
         mark_total, mark_index, _marks = await _bytes(conn, "attendance_mark")
         bare_total, bare_index, bare = await _bytes(conn, "bare_event")
+        if events:
+            for table in (events_table, "attendance_mark"):
+                await breakdown(conn, table, events)
     finally:
         await conn.close()
     if not events or not bare:

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import AttendanceEvent, AttendanceMark, Student
+from app.db.types import CheckCode, LeaveTypeCode, RecorderKindCode, StatusCode
 from app.domain.attendance import supersedes
 from app.domain.students import StudentBrief
 
@@ -117,12 +118,15 @@ async def content_hashes(session: AsyncSession, event_ids: Collection[str]) -> d
 # needs to know who has a case open. The one with every hint takes PostgreSQL about 0.2 ms
 # more to plan, and it plans these statements afresh each time (the arrays' lengths decide the
 # plan): a tax a single present student should not pay.
+# On PostgreSQL check, status, leave type and the recorder's kind are smallint codes
+# (app.db.types.Coded): the arrays carry codes, and the SQL below compares with ABSENT.
+ABSENT = StatusCode.CODES["absent"]
 _PG_RECORD_CTE = """
 WITH input AS (
   SELECT * FROM unnest(
     CAST(:event_id AS UUID[]), CAST(:content_hash AS BYTEA[]), CAST(:student_id AS INT[]),
     CAST(:school_id AS INT[]), CAST(:class_id AS INT[]), CAST(:school_date AS DATE[]),
-    CAST(:check AS VARCHAR[]), CAST(:status AS VARCHAR[]), CAST(:leave_type AS VARCHAR[]),
+    CAST(:check AS SMALLINT[]), CAST(:status AS SMALLINT[]), CAST(:leave_type AS SMALLINT[]),
     CAST(:occurred_at AS TIMESTAMPTZ[]), CAST(:note AS VARCHAR[])
   ) AS t(event_id, content_hash, student_id, school_id, class_id, school_date, "check",
          status, leave_type, occurred_at, note)
@@ -140,13 +144,13 @@ WITH input AS (
   ORDER BY student_id, school_date, "check", occurred_at DESC, event_id DESC
 ), up AS (
   INSERT INTO attendance_mark (student_id, school_id, class_id, school_date, "check", status,
-    leave_type, occurred_at, event_id, updated_at)
+    leave_type, occurred_at, event_id)
   SELECT student_id, school_id, class_id, school_date, "check", status, leave_type,
-    occurred_at, event_id, :received FROM best
+    occurred_at, event_id FROM best
   ON CONFLICT (student_id, school_date, "check") DO UPDATE SET
     status = EXCLUDED.status, leave_type = EXCLUDED.leave_type,
     occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id,
-    updated_at = EXCLUDED.updated_at, class_id = EXCLUDED.class_id,
+    class_id = EXCLUDED.class_id,
     school_id = EXCLUDED.school_id
   WHERE EXCLUDED.occurred_at > attendance_mark.occurred_at
      OR (EXCLUDED.occurred_at = attendance_mark.occurred_at
@@ -156,7 +160,7 @@ WITH input AS (
 # A mark that is not an absence, on a day an alert still standing counted: a correction
 # the engine must look at even when the student's case is closed. One index probe per event
 # (``alert.student_id``), nothing found for nearly every student.
-_CORRECTS = """i.status <> 'absent' AND EXISTS (
+_CORRECTS = f"""i.status <> {ABSENT} AND EXISTS (
   SELECT 1 FROM alert a WHERE a.student_id = i.student_id AND a.status <> 'withdrawn'
     AND CAST(a.days AS JSONB) @> jsonb_build_array(to_char(i.school_date, 'YYYY-MM-DD'))
 ) AS corrects"""
@@ -173,17 +177,17 @@ FROM ins i
 )
 _PG_RECORD_ABSENT = text(
     _PG_RECORD_CTE
-    + """
+    + f"""
 SELECT i.event_id, i.student_id, i.school_id, c.open_case,
-  i.status = 'absent' AND EXISTS (
+  i.status = {ABSENT} AND EXISTS (
     SELECT 1 FROM absence_case r WHERE r.student_id = i.student_id AND r.status = 'closed'
       AND r.close_reason = 'reenrolled'
   ) AS reenrolled,
-  (i.status = 'absent' OR c.open_case) AND (
+  (i.status = {ABSENT} OR c.open_case) AND (
     EXISTS (SELECT 1 FROM leave_request l WHERE l.student_id = i.student_id)
     OR EXISTS (SELECT 1 FROM suspension s WHERE s.student_id = i.student_id)
   ) AS leave,
-  i.status = 'absent' AND EXISTS (
+  i.status = {ABSENT} AND EXISTS (
     SELECT 1 FROM school s JOIN alert_policy p
       ON p.scope_key IN ('county:' || s.county_id, 'school:' || s.id)
     WHERE s.id = i.school_id
@@ -196,6 +200,11 @@ FROM ins i CROSS JOIN LATERAL (
   ) AS open_case
 ) c
 """
+)
+_CODED = (
+    ("check", CheckCode.CODES),
+    ("status", StatusCode.CODES),
+    ("leave_type", LeaveTypeCode.CODES),
 )
 _EVENT_COLUMNS = (
     "event_id",
@@ -257,14 +266,17 @@ async def record(
         return Recorded(set(), CaseHints(set(), set(), set(), set()))
     if dialect(session) == "postgresql":
         params: dict[str, Any] = {c: [r[c] for r in rows] for c in _EVENT_COLUMNS}
+        absent = "absent" in params["status"]
+        for c, codes in _CODED:
+            params[c] = [None if v is None else codes[v] for v in params[c]]
         params.update(
-            kind=recorder["recorded_by_kind"],
+            kind=RecorderKindCode.CODES[recorder["recorded_by_kind"]],
             by_id=recorder["recorded_by_id"],
             by_name=recorder["recorded_by_name"],
             received=recorder["received_at"],
         )
         conn = await session.connection()
-        if "absent" not in params["status"]:
+        if not absent:
             found = (await conn.execute(_PG_RECORD, params)).all()
             hints = CaseHints(
                 {r[1] for r in found if r[2]}, set(), None, set(), {r[1] for r in found if r[3]}
@@ -293,10 +305,7 @@ async def record(
             winners[key] = r
     await upsert_marks(
         session,
-        [
-            {k: w[k] for k in _MARK_FROM_EVENT} | {"updated_at": recorder["received_at"]}
-            for w in winners.values()
-        ],
+        [{k: w[k] for k in _MARK_FROM_EVENT} for w in winners.values()],
     )
     return Recorded(inserted, None)
 
@@ -359,7 +368,6 @@ _MARK_COLUMNS = (
     "leave_type",
     "occurred_at",
     "event_id",
-    "updated_at",
     "class_id",
     "school_id",
 )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -36,6 +37,7 @@ from app.db.models import (
     Student,
     Term,
 )
+from app.db.types import LeaveTypeCode
 from app.domain.attendance import CHECK_ORDER, LeaveStatus, Mark
 
 # 学籍 statuses of a student on the roll: 在读, 复学.
@@ -129,7 +131,8 @@ def _at(check: str, value: Any, *also: Any) -> Any:
 def _day_marks(where: Any, today: date) -> Executable:
     m = AttendanceMark
     leave = col(m.status) == Mark.leave.value
-    typed = func.nullif(col(m.leave_type), "")
+    # Typed as the column: on PostgreSQL the words are smallint codes ("" is 0).
+    typed = func.nullif(col(m.leave_type), type_coerce("", LeaveTypeCode()), type_=LeaveTypeCode())
     days = (
         select(
             col(m.student_id).label("student_id"),

@@ -87,7 +87,9 @@ async def test_events_and_marks_stored_before_0026_survive_the_upgrade(
     history = await client.get(
         f"/api/v1/students/{sid}/attendance-events?start={TUESDAY}&end={TUESDAY}", headers=head
     )
-    assert [(e["event_id"], e["current"]) for e in history.json()] == [(sent["event_id"], True)]
+    assert [(e["event_id"], e["current"], e["recorded_by_name"]) for e in history.json()] == [
+        (sent["event_id"], True, "head_teacher")
+    ]
 
     again = await client.post(URL, json=sent, headers=head)
     assert again.status_code == 200, again.text
@@ -101,3 +103,68 @@ async def test_events_and_marks_stored_before_0026_survive_the_upgrade(
         f"/api/v1/classes/{world.ids['class_A1']}/roll?date={TUESDAY}", headers=head
     )
     assert {s["student_id"]: s["day_status"] for s in roll.json()["students"]}[sid] == "present"
+
+
+async def test_marks_survive_0032_down_and_up(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    """0032 drops the marks' unread ``updated_at``; its downgrade fills it from the event
+    behind each mark, and the roll, the history and a retry answer as before either way."""
+    url = ctx.settings.database_url
+    head = world.auth("head_teacher")
+    sid = world.ids["student_A1"]
+    sent = event(sid, "absent", event_id=str(uuid.uuid4()))
+    assert (await client.post(URL, json=sent, headers=head)).status_code == 201
+    await ctx.engine.dispose()
+    await asyncio.to_thread(migrations.downgrade, url, "0030")
+    async with ctx.engine.begin() as conn:
+        filled = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT m.updated_at = e.received_at FROM attendance_mark m"
+                        " JOIN attendance_event e ON e.event_id = m.event_id"
+                        " AND e.school_date = m.school_date"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert filled == [True]
+    await ctx.engine.dispose()
+    await asyncio.to_thread(migrations.upgrade, url)
+
+    roll = await client.get(
+        f"/api/v1/classes/{world.ids['class_A1']}/roll?date={TUESDAY}", headers=head
+    )
+    assert {s["student_id"]: s["day_status"] for s in roll.json()["students"]}[sid] == "absent"
+    history = await client.get(
+        f"/api/v1/students/{sid}/attendance-events?start={TUESDAY}&end={TUESDAY}", headers=head
+    )
+    assert [(e["event_id"], e["recorded_by_name"]) for e in history.json()] == [
+        (sent["event_id"], "head_teacher")
+    ]
+    again = await client.post(URL, json=sent, headers=head)
+    assert again.status_code == 200 and again.json()["result"] == "duplicate", again.text
+
+
+def test_migration_0032_froze_the_codes_the_app_maps() -> None:
+    """The codes are in the rows: the migration's frozen copy and app.db.types must agree."""
+    import importlib.util
+    from pathlib import Path
+
+    from app.db import types
+
+    path = Path(__file__).parents[2] / "alembic/versions/0032_attendance_codes.py"
+    spec = importlib.util.spec_from_file_location("m0032", path)
+    assert spec is not None and spec.loader is not None
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    for frozen, coded in (
+        (m._CHECK, types.CheckCode),
+        (m._STATUS, types.StatusCode),
+        (m._LEAVE, types.LeaveTypeCode),
+        (m._KIND, types.RecorderKindCode),
+    ):
+        assert {"": 0} | frozen == coded.CODES

@@ -17,7 +17,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.types import CheckCode, Coded, StatusCode
 from tests.faults.ledger import NO_ANSWER, Ledger
+
+
+def _word(coded: type[Coded], value: object) -> object:
+    """A word as raw SQL reads it: PostgreSQL stores the attendance words as codes."""
+    if isinstance(value, int):
+        return {c: w for w, c in coded.CODES.items()}[value]
+    return value
 
 
 @dataclass
@@ -48,7 +56,7 @@ async def check_intake(checks: Checks, ledger: Ledger, db: AsyncEngine) -> None:
     """Every accepted event stored once; resends answer ``duplicate``; marks as sent."""
     stored = ledger.stored()
     found = {
-        eid: (n, status)
+        eid: (n, _word(StatusCode, status))
         for eid, n, status in await rows(
             db,
             "SELECT CAST(event_id AS TEXT), count(*), min(status) FROM attendance_event"
@@ -104,7 +112,7 @@ async def check_intake(checks: Checks, ledger: Ledger, db: AsyncEngine) -> None:
     )
     standing = ledger.standing()
     marks = {
-        (sid, day.isoformat(), check): eid
+        (sid, day.isoformat(), _word(CheckCode, check)): eid
         for sid, day, check, eid in await rows(
             db,
             'SELECT student_id, school_date, "check", CAST(event_id AS TEXT) FROM attendance_mark',

@@ -53,7 +53,6 @@ def _random_marks(
                         leave_type=rng.choice(LEAVE_TYPES) if status == "leave" else None,
                         occurred_at=now,
                         event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sid}-{d}-{check.value}")),
-                        updated_at=now,
                     )
                 )
     return marks
