@@ -26,7 +26,7 @@ Downgrade adds the column back, filled from the event behind each mark (its ``re
 what the upsert wrote) or, for a mark whose event is gone, its ``occurred_at``.
 
 Revision ID: 0032
-Revises: 0030
+Revises: 0031
 Create Date: 2026-12-07
 """
 
@@ -38,7 +38,7 @@ from alembic import op
 from app.db.types import UTCDateTime
 
 revision: str = "0032"
-down_revision: str | None = "0030"
+down_revision: str | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

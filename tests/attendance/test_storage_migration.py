@@ -116,7 +116,7 @@ async def test_marks_survive_0032_down_and_up(
     sent = event(sid, "absent", event_id=str(uuid.uuid4()))
     assert (await client.post(URL, json=sent, headers=head)).status_code == 201
     await ctx.engine.dispose()
-    await asyncio.to_thread(migrations.downgrade, url, "0030")
+    await asyncio.to_thread(migrations.downgrade, url, "0031")
     async with ctx.engine.begin() as conn:
         filled = (
             (
