@@ -245,11 +245,11 @@ async def apply_effects(
     alerts: list[Alert],
     new: Case,
     effects: list[Effect],
+    *,
     now: datetime,
     actor: str | None,
     trigger: str | None = None,
     outbox: Outbox | None = None,
-    *,
     unchanged: bool = False,
 ) -> Applied:
     """Write the new case and its effects. ``row`` is persistent (has an id). ``trigger``
@@ -257,14 +257,34 @@ async def apply_effects(
     the case's new version. With an ``outbox`` the caller writes its notices before commit;
     without, they are written here. ``unchanged``: ``new`` is the case as loaded (a fired
     deadline that only notifies), so only its ``updated_at`` moves."""
-    own = outbox is None
     box = Outbox() if outbox is None else outbox
-    session = uow.session
     assert row.id is not None
     if unchanged:
         box.touched.setdefault(now, set()).add(row.id)
     else:
         copy_into(row, new, now)
+    by_key = _write_alerts(uow, row, alerts, effects, now, actor)
+    if any(isinstance(e, RaiseAlert) for e in effects):
+        await uow.flush()  # alert ids for the notifications below
+    cause = trigger or f"case:{row.id}:v{row.version}"
+    for seq, effect in enumerate(effects, start=1):
+        await _write_effect(uow, row, effect, by_key, now, actor, f"{cause}:{seq}", box)
+    if outbox is None:
+        await box.write(uow)
+    return Applied(row, effects)
+
+
+def _write_alerts(
+    uow: UnitOfWork,
+    row: AbsenceCase,
+    alerts: list[Alert],
+    effects: list[Effect],
+    now: datetime,
+    actor: str | None,
+) -> dict[str, Alert]:
+    """The alert effects (raise, withdraw, verify) on the case's alerts; returns them by key,
+    the raised ones included (not yet flushed)."""
+    assert row.id is not None
     by_key = {a.key: a for a in alerts}
     for effect in effects:
         if isinstance(effect, RaiseAlert):
@@ -285,7 +305,7 @@ async def apply_effects(
                 recipient_role=effect.recipient.value,
                 verify_due=a.verify_due,
             )
-            session.add(alert)
+            uow.session.add(alert)
             by_key[a.key] = alert
         elif isinstance(effect, WithdrawAlert):
             alert = by_key[effect.key]
@@ -297,45 +317,54 @@ async def apply_effects(
             alert.status = AlertStatus.verified.value
             alert.verified_at = effect.at
             alert.verified_by = actor
-    if any(isinstance(e, RaiseAlert) for e in effects):
-        await uow.flush()  # alert ids for the notifications below
-    for seq, effect in enumerate(effects, start=1):
-        if isinstance(effect, OpenDeadline):
-            box.deadlines.append(
-                {
-                    "dedupe_key": f"{row.id}:{effect.kind.value}:{effect.key}",
-                    "case_id": row.id,
-                    "kind": effect.kind.value,
-                    "key": effect.key,
-                    "due_at": effect.due_at,
-                    "state": "pending",
-                    "created_at": now,
-                },
+    return by_key
+
+
+async def _write_effect(
+    uow: UnitOfWork,
+    row: AbsenceCase,
+    effect: Effect,
+    by_key: dict[str, Alert],
+    now: datetime,
+    actor: str | None,
+    cause: str,
+    box: Outbox,
+) -> None:
+    """One of the other effects: a deadline and a timeline entry into the outbox, a task, a
+    task cancellation, a notice (``cause`` makes it once per cause and effect)."""
+    assert row.id is not None
+    if isinstance(effect, OpenDeadline):
+        box.deadlines.append(
+            {
+                "dedupe_key": f"{row.id}:{effect.kind.value}:{effect.key}",
+                "case_id": row.id,
+                "kind": effect.kind.value,
+                "key": effect.key,
+                "due_at": effect.due_at,
+                "state": "pending",
+                "created_at": now,
+            },
+        )
+    elif isinstance(effect, Timeline):
+        box.timeline.append(timeline_repo.entry(row.id, effect.kind, effect.text, now, actor))
+    elif isinstance(effect, CreateTask):
+        uow.session.add(
+            CaseTask(
+                case_id=row.id,
+                kind=effect.kind.value,
+                role=effect.role.value,
+                due_at=effect.due_at,
+                created_at=now,
             )
-        elif isinstance(effect, Timeline):
-            box.timeline.append(timeline_repo.entry(row.id, effect.kind, effect.text, now, actor))
-        elif isinstance(effect, CreateTask):
-            session.add(
-                CaseTask(
-                    case_id=row.id,
-                    kind=effect.kind.value,
-                    role=effect.role.value,
-                    due_at=effect.due_at,
-                    created_at=now,
-                )
-            )
-            if effect.kind.value == "home_visit":
-                row.work_group = await _work_group(uow, row, box)
-        elif isinstance(effect, CancelTasks):
-            await repo.cancel_open_tasks(
-                session, effect.kind.value, effect.note, now, case_id=row.id
-            )
-        elif isinstance(effect, Notify):
-            cause = trigger or f"case:{row.id}:v{row.version}"
-            await _notify(uow, row, effect, by_key, now, f"{cause}:{seq}", box)
-    if own:
-        await box.write(uow)
-    return Applied(row, effects)
+        )
+        if effect.kind.value == "home_visit":
+            row.work_group = await _work_group(uow, row, box)
+    elif isinstance(effect, CancelTasks):
+        await repo.cancel_open_tasks(
+            uow.session, effect.kind.value, effect.note, now, case_id=row.id
+        )
+    elif isinstance(effect, Notify):
+        await _notify(uow, row, effect, by_key, now, cause, box)
 
 
 async def _work_group(uow: UnitOfWork, row: AbsenceCase, box: Outbox) -> list[dict[str, Any]]:
@@ -425,4 +454,4 @@ async def apply_event(
     now = ctx.clock()
     case = to_domain(row, alerts)
     new, effects = transition(case, event, now, case.policy)
-    return await apply_effects(uow, row, alerts, new, effects, now, actor)
+    return await apply_effects(uow, row, alerts, new, effects, now=now, actor=actor)

@@ -164,7 +164,7 @@ async def react_to_attendance(
         if row is not None and row.status == CaseStatus.closed.value and not reopens(current, new):
             if new.status is CaseStatus.closed:  # the closed case's own days corrected
                 await apply_effects(
-                    uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox
+                    uow, row, alerts[row.id or 0], new, effects, now=now, actor=None, outbox=outbox
                 )
                 continue
             row = None  # a new case of its own, not a relapse of the closed one
@@ -190,7 +190,14 @@ async def react_to_attendance(
             session.add(row)
             await uow.flush()
         await apply_effects(
-            uow, row, alerts.get(row.id or 0, []), new, effects, now, None, None, outbox
+            uow,
+            row,
+            alerts.get(row.id or 0, []),
+            new,
+            effects,
+            now=now,
+            actor=None,
+            outbox=outbox,
         )
     for row in closed:
         if row.id in done or row.student_id not in facts:
@@ -199,7 +206,7 @@ async def react_to_attendance(
         new, effects = recount_closed(current, facts[row.student_id])
         if effects:
             await apply_effects(
-                uow, row, alerts[row.id or 0], new, effects, now, None, None, outbox
+                uow, row, alerts[row.id or 0], new, effects, now=now, actor=None, outbox=outbox
             )
     await status_history.after_roll(uow, ctx, relevant, runs, periods)
     await outbox.write(uow)

@@ -209,10 +209,10 @@ async def _fire(
                     alerts[d.case_id],
                     new,
                     effects,
-                    now,
-                    None,
-                    f"deadline:{d.id}",
-                    outbox,
+                    now=now,
+                    actor=None,
+                    trigger=f"deadline:{d.id}",
+                    outbox=outbox,
                     unchanged=new is case,
                 )
                 outbox.folding = False
