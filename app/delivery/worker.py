@@ -47,10 +47,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.context import AppContext
 from app.core import metrics
 from app.core.channel_settings import ChannelEndpoints
+from app.db.models import Delivery
 from app.delivery import repository as repo
 from app.delivery.channels.base import Channel, Outcome, SendResult
 from app.delivery.channels.config import (
@@ -206,109 +208,150 @@ class DeliveryWorker:
     # --- send -------------------------------------------------------------------------------
 
     async def send_due(self) -> DeliveryResult:
+        """One round: claim and lease due deliveries, fold what a red case supersedes,
+        dead-letter what no message can be made for, hold robots' deliveries past their
+        minute's limit (one transaction), then send the rest outside it and record each."""
         result = DeliveryResult()
         now = self.ctx.clock()
         wall = self.wall()
         lease_id = uuid.uuid4().hex
-        waiting: list[tuple[Job, datetime]] = []
         async with self.ctx.uow() as uow:
             s = uow.session
-            candidates = await repo.claim_deliveries(s, now, wall, self.batch)
-            if not candidates:
+            claimed, lease_until = await self._claim(s, now, wall, lease_id)
+            if claimed is None:
                 return result
-            # Leased at once, for as long as sending all of them could take; rows another
-            # worker claimed in the meantime are not ours and are dropped here.
-            lease_until = wall + self.lease_for(len(candidates))
-            held = await repo.lease(
-                s,
-                [d.id or 0 for d in candidates],
-                now,
-                wall,
-                lease_id=lease_id,
-                lease_until=lease_until,
-            )
-            claimed = [d for d in candidates if (d.id or 0) in held]
             if not claimed:
                 await uow.commit()
                 return result
-            levels = await repo.case_levels(s, {d.case_id for d in claimed if d.case_id})
-            folded = [
-                d.id or 0
-                for d in claimed
-                if d.channel != "webhook"
-                and d.level in ("blue", "yellow")
-                and levels.get(d.case_id or 0) == "red"
-            ]
-            live = [d for d in claimed if (d.id or 0) not in folded]
-            await repo.set_state(s, folded, state="folded", lease_until=None, lease_id=None)
+            live = await self._fold_under_red(s, claimed, result)
             jobs = await build_jobs(self.ctx, self.links, s, live, now)
-            # A delivery no message could be made for (its template failed) would be leased
-            # again forever: dead-lettered with the reason instead.
-            in_jobs = {d.id for job in jobs for d in job.deliveries}
-            unrenderable = [d.id or 0 for d in live if d.id not in in_jobs]
-            await repo.set_state(
-                s,
-                unrenderable,
-                state="dead",
-                dead_at=now,
-                lease_until=None,
-                lease_id=None,
-                last_error="无法生成消息 (no template for this notice)",
-            )
-            result.dead += len(unrenderable)
-            # Robots: a slot in the window every process shares; a robot whose last minute is
-            # full gets its deliveries back as pending, due when a slot frees up.
-            ready: list[Job] = []
-            for job in jobs:
-                if job.channel not in ROBOT_CHANNELS:
-                    ready.append(job)
-                    continue
-                free_at = await repo.take_token(
-                    s,
-                    job.deliveries[0].target_key,
-                    wall,
-                    capacity=self.robot_capacity,
-                    period=self.robot_period,
-                )
-                if free_at is None:
-                    ready.append(job)
-                else:
-                    waiting.append((job, now + (free_at - wall)))
-            for job, when in waiting:
-                ids = [d.id or 0 for d in job.deliveries]
-                await repo.set_state(
-                    s, ids, state="pending", next_attempt_at=when, lease_until=None, lease_id=None
-                )
-                result.postponed += len(ids)
+            await self._dead_letter_unrenderable(s, live, jobs, now, result)
+            ready = await self._robot_slots(s, jobs, now, wall, result)
             await uow.commit()
-        result.folded = len(folded)
-
         sem = asyncio.Semaphore(self.concurrency)
-        budget = self.send_budget
-
-        async def run(job: Job) -> tuple[Job, SendResult | None, int]:
-            async with sem:
-                # Never start a send the lease would not outlast: another worker may claim
-                # the row the moment the lease ends. Handed back instead (None).
-                if self.wall() + timedelta(seconds=budget) > lease_until:
-                    return job, None, 0
-                t0 = time.perf_counter()
-                adapter = self.channels.get(_ADAPTER.get(job.channel, job.channel))
-                if adapter is None:
-                    got = SendResult.permanent(f"渠道未配置 (channel {job.channel} not set up)")
-                else:
-                    try:
-                        async with asyncio.timeout(budget):
-                            got = await adapter.send(job.message, job.target)
-                    except TimeoutError:
-                        got = SendResult.retry(
-                            f"send took longer than {budget:.0f} s", code="timeout"
-                        )
-                return job, got, int((time.perf_counter() - t0) * 1000)
-
-        outcomes = await asyncio.gather(*(run(j) for j in ready))
+        outcomes = await asyncio.gather(*(self._send(j, lease_until, sem) for j in ready))
         await self._record(outcomes, lease_id, result)
         return result
+
+    async def _claim(
+        self, s: AsyncSession, now: datetime, wall: datetime, lease_id: str
+    ) -> tuple[list[Delivery] | None, datetime]:
+        """The due deliveries this worker holds (None: nothing was due). Leased at once, for as
+        long as sending all of them could take; rows another worker claimed in the meantime
+        are not ours and are dropped here."""
+        candidates = await repo.claim_deliveries(s, now, wall, self.batch)
+        if not candidates:
+            return None, wall
+        lease_until = wall + self.lease_for(len(candidates))
+        held = await repo.lease(
+            s,
+            [d.id or 0 for d in candidates],
+            now,
+            wall,
+            lease_id=lease_id,
+            lease_until=lease_until,
+        )
+        return [d for d in candidates if (d.id or 0) in held], lease_until
+
+    async def _fold_under_red(
+        self, s: AsyncSession, claimed: list[Delivery], result: DeliveryResult
+    ) -> list[Delivery]:
+        """A blue or yellow notice of a case that is red by now is folded (the red one says
+        it all), except to a county's webhook, which gets every event; returns the rest."""
+        levels = await repo.case_levels(s, {d.case_id for d in claimed if d.case_id})
+        folded = [
+            d.id or 0
+            for d in claimed
+            if d.channel != "webhook"
+            and d.level in ("blue", "yellow")
+            and levels.get(d.case_id or 0) == "red"
+        ]
+        await repo.set_state(s, folded, state="folded", lease_until=None, lease_id=None)
+        result.folded = len(folded)
+        return [d for d in claimed if (d.id or 0) not in folded]
+
+    async def _dead_letter_unrenderable(
+        self,
+        s: AsyncSession,
+        live: list[Delivery],
+        jobs: list[Job],
+        now: datetime,
+        result: DeliveryResult,
+    ) -> None:
+        """A delivery no message could be made for (its template failed) would be leased
+        again forever: dead-lettered with the reason instead."""
+        in_jobs = {d.id for job in jobs for d in job.deliveries}
+        unrenderable = [d.id or 0 for d in live if d.id not in in_jobs]
+        await repo.set_state(
+            s,
+            unrenderable,
+            state="dead",
+            dead_at=now,
+            lease_until=None,
+            lease_id=None,
+            last_error="无法生成消息 (no template for this notice)",
+        )
+        result.dead += len(unrenderable)
+
+    async def _robot_slots(
+        self,
+        s: AsyncSession,
+        jobs: list[Job],
+        now: datetime,
+        wall: datetime,
+        result: DeliveryResult,
+    ) -> list[Job]:
+        """Robots: a slot in the window every process shares; a robot whose last minute is
+        full gets its deliveries back as pending, due when a slot frees up. Returns the jobs
+        to send now."""
+        ready: list[Job] = []
+        for job in jobs:
+            if job.channel not in ROBOT_CHANNELS:
+                ready.append(job)
+                continue
+            free_at = await repo.take_token(
+                s,
+                job.deliveries[0].target_key,
+                wall,
+                capacity=self.robot_capacity,
+                period=self.robot_period,
+            )
+            if free_at is None:
+                ready.append(job)
+                continue
+            ids = [d.id or 0 for d in job.deliveries]
+            await repo.set_state(
+                s,
+                ids,
+                state="pending",
+                next_attempt_at=now + (free_at - wall),
+                lease_until=None,
+                lease_id=None,
+            )
+            result.postponed += len(ids)
+        return ready
+
+    async def _send(
+        self, job: Job, lease_until: datetime, sem: asyncio.Semaphore
+    ) -> tuple[Job, SendResult | None, int]:
+        """Send one job within the budget, at most ``concurrency`` at once; (job, outcome,
+        milliseconds). Never starts a send the lease would not outlast: another worker may
+        claim the row the moment the lease ends; handed back instead (None)."""
+        budget = self.send_budget
+        async with sem:
+            if self.wall() + timedelta(seconds=budget) > lease_until:
+                return job, None, 0
+            t0 = time.perf_counter()
+            adapter = self.channels.get(_ADAPTER.get(job.channel, job.channel))
+            if adapter is None:
+                got = SendResult.permanent(f"渠道未配置 (channel {job.channel} not set up)")
+            else:
+                try:
+                    async with asyncio.timeout(budget):
+                        got = await adapter.send(job.message, job.target)
+                except TimeoutError:
+                    got = SendResult.retry(f"send took longer than {budget:.0f} s", code="timeout")
+            return job, got, int((time.perf_counter() - t0) * 1000)
 
     async def _record(
         self,
