@@ -57,10 +57,15 @@ WITHDRAWN_TOPIC = "left_school.withdrawn"
 
 
 async def react(
-    uow: UnitOfWork, ctx: AppContext, changed: Iterable[tuple[int, date, str, str]]
+    uow: UnitOfWork,
+    ctx: AppContext,
+    changed: Iterable[tuple[int, date, str, str]],
+    *,
+    now: datetime | None = None,
 ) -> None:
-    """``changed``: (student, school day, check, status) of each mark the caller just wrote."""
-    now = ctx.clock()
+    """``changed``: (student, school day, check, status) of each mark the caller just wrote;
+    ``now``: the request's reading of the clock (read here when not given)."""
+    now = now or ctx.clock()
     fresh = list(changed)
     if not fresh:
         return

@@ -6,9 +6,11 @@ their alerts recounted) in the caller's transaction, through the writer in ``app
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.alerts import engine_repo as repo
 from app.alerts import policy as policies
@@ -20,12 +22,14 @@ from app.attendance.repository import CaseHints, students_brief
 from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.core.time import local_today
-from app.db.models import AbsenceCase
+from app.db.models import AbsenceCase, Alert
 from app.db.uow import UnitOfWork
 from app.domain.attendance import Check, DayStatus, Mark, day_status
 from app.domain.cases import (
     AttendanceChanged,
+    Case,
     CaseStatus,
+    Effect,
     Policy,
     recount_closed,
     reopens,
@@ -59,6 +63,38 @@ async def lock_roll_and_brief(
     return await repo.lock_students_and_brief(uow.session, students, brief_of)
 
 
+@dataclass
+class _Cases:
+    """The cases a roll judges, locked: each student's open (or relapsing) case, and closed
+    cases whose standing alerts a correction may take away."""
+
+    by_student: dict[int, AbsenceCase]
+    closed: list[AbsenceCase]
+    # Students asked about for corrections (their leave is looked up too).
+    asked: set[int]
+
+
+@dataclass
+class _Judging:
+    """What judging one roll's students needs, read once for all of them."""
+
+    uow: UnitOfWork
+    hints: CaseHints | None
+    now: datetime
+    students: dict[int, StudentBrief]
+    schools: dict[int, SchoolRef]
+    facts: dict[int, AttendanceChanged]
+    alerts: dict[int, list[Alert]]
+    outbox: Outbox
+    quiet: set[int]
+    # What a new case of each school would get, read once per school.
+    school_policies: dict[int, Policy] = field(default_factory=dict)
+    # Cases judged: the closed ones recounted after need not be again.
+    done: set[int] = field(default_factory=set)
+    # Each judged student's run: the 控辍 status may follow it.
+    runs: dict[int, int] = field(default_factory=dict)
+
+
 async def react_to_attendance(
     uow: UnitOfWork,
     ctx: AppContext,
@@ -67,6 +103,7 @@ async def react_to_attendance(
     hints: CaseHints | None = None,
     *,
     locked: bool = False,
+    now: datetime | None = None,
 ) -> None:
     """Re-evaluate students whose attendance changed: those now absent somewhere, those with
     a case still open, and closed cases whose standing alerts a correction may take away.
@@ -74,7 +111,8 @@ async def react_to_attendance(
     ``hints``: what the caller's statement already found out about these students (None:
     nothing); when nobody is absent and nobody has a case open there is nothing to look up,
     and otherwise only what may exist is looked up. ``locked``: the caller took
-    ``lock_roll`` for these students before its statement found the hints."""
+    ``lock_roll`` for these students before its statement found the hints. ``now``: the
+    request's one reading of the clock (read here when not given)."""
     session = uow.session
     # The hints are exact when no roll of these students could commit after they were found:
     # SQLite (one writer at a time) or the students locked before the recording statement.
@@ -88,6 +126,34 @@ async def react_to_attendance(
         # ``lock_roll``). Taken here, after the marks were written, the hints may be out of
         # date: every changed student's open case is read again under the lock.
         await repo.lock_students(session, changed)
+    cases = await _lock_cases(session, changed, absent, hints, exact)
+    judged = set(absent) | {
+        sid for sid, c in cases.by_student.items() if c.status != CaseStatus.closed.value
+    }
+    relevant = judged | {c.student_id for c in cases.closed}
+    if not relevant:
+        return
+    j = await _read_for_judging(uow, ctx, hints, cases, relevant, now or ctx.clock())
+    # Who is 疑似辍学 or 辍学 (owed no daily call any more), read once for every student
+    # concerned: nothing below opens or ends a period before ``after_roll`` reads them.
+    periods = await status_history.open_periods(uow, relevant)
+    j.quiet = judged & periods
+    for sid in sorted(judged):
+        await _judge(j, sid, cases.by_student.get(sid))
+    for row in cases.closed:
+        await _recount_closed(j, row)
+    await status_history.after_roll(uow, ctx, relevant, j.runs, periods)
+    await j.outbox.write(uow)
+
+
+async def _lock_cases(
+    session: AsyncSession,
+    changed: Collection[int],
+    absent: Collection[int],
+    hints: CaseHints | None,
+    exact: bool,
+) -> _Cases:
+    """Lock and read the cases the roll may change, asking only what the hints leave open."""
     if hints is None or not exact:
         with_open = list(changed)
     else:
@@ -101,115 +167,122 @@ async def react_to_attendance(
     relapsing = await repo.latest_closed_reenrolled(session, recent) if recent else {}
     corrected = await repo.closed_with_live_alerts(session, asked) if asked else []
     if not relapsing and not corrected:  # nearly always: the open cases only
-        cases = await repo.open_cases(session, with_open, lock=True)
-        closed: list[AbsenceCase] = []
-    else:
-        # Every case in one statement, in case-id order (the sweep's order: no deadlock),
-        # and what was closed checked again under the lock.
-        ids = {c.id for c in (*relapsing.values(), *corrected) if c.id is not None}
-        found = await repo.lock_cases(session, with_open, ids)
-        cases = {c.student_id: c for c in found if c.status != CaseStatus.closed.value}
-        again = {c.id: c for c in found if c.status == CaseStatus.closed.value}
-        for sid, c in relapsing.items():
-            if sid not in cases and c.id in again:
-                cases[sid] = again[c.id]
-        closed = [again[c.id] for c in corrected if c.id in again]
-    judged = set(absent) | {sid for sid, c in cases.items() if c.status != CaseStatus.closed.value}
-    relevant = judged | {c.student_id for c in closed}
-    if not relevant:
-        return
+        return _Cases(await repo.open_cases(session, with_open, lock=True), [], asked)
+    # Every case in one statement, in case-id order (the sweep's order: no deadlock), and what
+    # was closed checked again under the lock.
+    ids = {c.id for c in (*relapsing.values(), *corrected) if c.id is not None}
+    found = await repo.lock_cases(session, with_open, ids)
+    cases = {c.student_id: c for c in found if c.status != CaseStatus.closed.value}
+    again = {c.id: c for c in found if c.status == CaseStatus.closed.value}
+    for sid, c in relapsing.items():
+        if sid not in cases and c.id in again:
+            cases[sid] = again[c.id]
+    return _Cases(cases, [again[c.id] for c in corrected if c.id in again], asked)
+
+
+async def _read_for_judging(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    hints: CaseHints | None,
+    cases: _Cases,
+    relevant: set[int],
+    now: datetime,
+) -> _Judging:
+    """The students, their schools, their days (facts) and their cases' alerts."""
+    session = uow.session
     students = await ctx.cache.students.get_many(relevant, lambda ids: students_brief(session, ids))
     schools = await ctx.cache.schools.get_many(
         {s.school_id for s in students.values()}, lambda ids: school_refs(session, ids)
     )
-    now = ctx.clock()
-    leave = None if hints is None or hints.leave is None else hints.leave | asked
+    leave = None if hints is None or hints.leave is None else hints.leave | cases.asked
     facts = await _facts(uow, students, schools, now, leave)
     alerts = await repo.alerts_of(
-        session, [c.id for c in (*cases.values(), *closed) if c.id is not None]
+        session, [c.id for c in (*cases.by_student.values(), *cases.closed) if c.id is not None]
     )
-    outbox = Outbox()
-    done: set[int] = set()  # cases judged below: the closed ones after need not be again
-    school_policies: dict[int, Policy] = {}  # what a new case of each school would get
-    runs: dict[int, int] = {}  # each judged student's run: the 控辍 status may follow it
-    # Who is 疑似辍学 or 辍学 (owed no daily call any more), read once for every student
-    # concerned: nothing below opens or ends a period before ``after_roll`` reads them.
-    periods = await status_history.open_periods(uow, relevant)
-    quiet = judged & periods
-    for sid in sorted(judged):
-        student = students.get(sid)
-        if student is None or sid not in facts:
-            continue
-        school = schools[student.school_id]
-        row = cases.get(sid)
-        if row is None or row.status == CaseStatus.closed.value:
-            policy = school_policies.get(school.id)
-            if policy is None:
-                if hints is None or school.id in hints.policy_schools:
-                    policy = await _policy_for(uow, school)
-                else:  # no policy set for the school or its county: the defaults
-                    policy = policies.merge(None, None)
-                school_policies[school.id] = policy
-        else:
-            policy = policies.from_dict(row.policy)
-        current = to_domain(row, alerts[row.id or 0]) if row is not None else None
-        new, effects = transition(current, facts[sid], now, policy)
-        if sid in quiet:
-            new, effects = quiet_obligations(new, effects)
-        runs[sid] = len(new.run) if new.status is CaseStatus.open else 0
-        if not effects and (row is None or new == current):
-            continue
-        if row is not None:
-            done.add(row.id or 0)
-        if row is not None and row.status == CaseStatus.closed.value and not reopens(current, new):
-            if new.status is CaseStatus.closed:  # the closed case's own days corrected
-                await apply_effects(
-                    uow, row, alerts[row.id or 0], new, effects, now=now, actor=None, outbox=outbox
-                )
-                continue
-            row = None  # a new case of its own, not a relapse of the closed one
-        if row is None:
-            if new.status is CaseStatus.closed:
-                continue
-            row = AbsenceCase(
-                student_id=sid,
-                county_id=school.county_id,
-                school_id=student.school_id,
-                class_id=student.class_id,
-                status=new.status.value,
-                opened_at=now,
-                policy=policies.to_dict(policy),
-                updated_at=now,
-                # Given, not left to their default factories: pydantic inspects a factory's
-                # signature on every call, which was most of building the row.
-                run=[],
-                work_group=[],
-            )
-            new = replace(new, student_id=sid)
-            copy_into(row, new, now)
-            session.add(row)
-            await uow.flush()
-        await apply_effects(
-            uow,
-            row,
-            alerts.get(row.id or 0, []),
-            new,
-            effects,
-            now=now,
-            actor=None,
-            outbox=outbox,
+    return _Judging(uow, hints, now, students, schools, facts, alerts, Outbox(), set())
+
+
+async def _policy_of(j: _Judging, row: AbsenceCase | None, school: SchoolRef) -> Policy:
+    """An open case keeps the policy it opened with; a new (or reopened) one takes its
+    school's, looked up only where one is set (the hint), else the defaults."""
+    if row is not None and row.status != CaseStatus.closed.value:
+        return policies.from_dict(row.policy)
+    policy = j.school_policies.get(school.id)
+    if policy is None:
+        if j.hints is None or school.id in j.hints.policy_schools:
+            policy = await _policy_for(j.uow, school)
+        else:  # no policy set for the school or its county: the defaults
+            policy = policies.merge(None, None)
+        j.school_policies[school.id] = policy
+    return policy
+
+
+async def _judge(j: _Judging, sid: int, row: AbsenceCase | None) -> None:
+    """One student's case judged on their days: moved on, reopened, corrected, or opened."""
+    student = j.students.get(sid)
+    if student is None or sid not in j.facts:
+        return
+    school = j.schools[student.school_id]
+    policy = await _policy_of(j, row, school)
+    current = to_domain(row, j.alerts[row.id or 0]) if row is not None else None
+    new, effects = transition(current, j.facts[sid], j.now, policy)
+    if sid in j.quiet:
+        new, effects = quiet_obligations(new, effects)
+    j.runs[sid] = len(new.run) if new.status is CaseStatus.open else 0
+    if not effects and (row is None or new == current):
+        return
+    if row is not None:
+        j.done.add(row.id or 0)
+    if row is not None and row.status == CaseStatus.closed.value and not reopens(current, new):
+        if new.status is CaseStatus.closed:  # the closed case's own days corrected
+            await _apply(j, row, new, effects)
+            return
+        row = None  # a new case of its own, not a relapse of the closed one
+    if row is None:
+        if new.status is CaseStatus.closed:
+            return
+        row = AbsenceCase(
+            student_id=sid,
+            county_id=school.county_id,
+            school_id=student.school_id,
+            class_id=student.class_id,
+            status=new.status.value,
+            opened_at=j.now,
+            policy=policies.to_dict(policy),
+            updated_at=j.now,
+            # Given, not left to their default factories: pydantic inspects a factory's
+            # signature on every call, which was most of building the row.
+            run=[],
+            work_group=[],
         )
-    for row in closed:
-        if row.id in done or row.student_id not in facts:
-            continue
-        current = to_domain(row, alerts[row.id or 0])
-        new, effects = recount_closed(current, facts[row.student_id])
-        if effects:
-            await apply_effects(
-                uow, row, alerts[row.id or 0], new, effects, now=now, actor=None, outbox=outbox
-            )
-    await status_history.after_roll(uow, ctx, relevant, runs, periods)
-    await outbox.write(uow)
+        new = replace(new, student_id=sid)
+        copy_into(row, new, j.now)
+        j.uow.session.add(row)
+        await j.uow.flush()
+    await _apply(j, row, new, effects)
+
+
+async def _recount_closed(j: _Judging, row: AbsenceCase) -> None:
+    """A closed case not judged above whose standing alerts a correction may take away."""
+    if row.id in j.done or row.student_id not in j.facts:
+        return
+    current = to_domain(row, j.alerts[row.id or 0])
+    new, effects = recount_closed(current, j.facts[row.student_id])
+    if effects:
+        await _apply(j, row, new, effects)
+
+
+async def _apply(j: _Judging, row: AbsenceCase, new: Case, effects: list[Effect]) -> None:
+    await apply_effects(
+        j.uow,
+        row,
+        j.alerts.get(row.id or 0, []),
+        new,
+        effects,
+        now=j.now,
+        actor=None,
+        outbox=j.outbox,
+    )
 
 
 async def _facts(

@@ -189,9 +189,24 @@ def _accepted(index: int, event_id: str) -> _Result:
     return text, Outcome.accepted, None
 
 
+@dataclass
+class _Sorted:
+    """A batch's events after the checks that need no stored event: the candidates to
+    record (first occurrence of each id), and the refused, judged once the stored are known."""
+
+    candidates: dict[str, tuple[int, AttendanceEventIn, bytes, StudentBrief]]
+    # Refused on today's terms (roster, age, future, calendar): idempotency comes first.
+    refused: list[tuple[int, str, bytes, EventResult]]
+
+
 async def record_events(
     uow: UnitOfWork, ctx: AppContext, actor: Actor, items: Sequence[object]
 ) -> Intake:
+    """Parse, lock the roll's students, sort the events (visible, in time, in term), judge
+    the refused against what is stored, record the rest in one statement, judge the ids not
+    inserted, react (cases, the child gone at noon, illness), commit. One reading of the
+    clock serves the whole request, taken once the students' locks are held (a roll that
+    waited for another is judged at the time it is judged)."""
     results: list[_Result | None] = [None] * len(items)
     parsed: list[tuple[int, AttendanceEventIn]] = []
     for i, raw in enumerate(items):
@@ -200,10 +215,35 @@ async def record_events(
             results[i] = _json(got)
         else:
             parsed.append((i, got))
+    visible = await _lock_and_see(uow, ctx, actor, {e.student_id for _, e in parsed})
+    now = ctx.clock()
+    check = _Context(
+        now=now,
+        future=timedelta(minutes=ctx.settings.attendance_future_minutes),
+        backfill=timedelta(days=ctx.settings.attendance_backfill_days),
+        schools=await ctx.cache.schools.get_many(
+            {s.school_id for s in visible.values()},
+            lambda ids: school_refs(uow.session, ids),
+        ),
+    )
+    batch = _sort(parsed, visible, check, results)
+    if batch.refused:
+        await _judge_refused(uow, batch.refused, results)
+    rows = _event_rows(batch.candidates)
+    recorded = await repo.record(uow.session, rows, {**_recorder(actor), "received_at": now})
+    await _judge_recorded(uow, batch.candidates, recorded.inserted, results)
+    fresh = [r for r in rows if r["event_id"] in recorded.inserted]
+    await _react(uow, ctx, actor, batch, fresh, recorded, now)
+    await uow.commit()
+    return _summary(results, len(items))
 
-    # The roll's students are locked first (``reactions.lock_roll``: one roll at a time per
-    # student, before anything is recorded), with their brief when the cache misses it.
-    named = {e.student_id for _, e in parsed}
+
+async def _lock_and_see(
+    uow: UnitOfWork, ctx: AppContext, actor: Actor, named: set[int]
+) -> dict[int, StudentBrief]:
+    """The roll's students locked first (``reactions.lock_roll``: one roll at a time per
+    student, before anything is recorded), with their brief when the cache misses it; those
+    active and the caller's to record."""
     locked = False
 
     async def lock_and_load(ids: set[int]) -> dict[int, StudentBrief]:
@@ -214,39 +254,35 @@ async def record_events(
     students = await ctx.cache.students.get_many(named, lock_and_load)
     if not locked:
         await reactions.lock_roll(uow, named)
-    visible = {
+    return {
         sid: s
         for sid, s in students.items()
         if s.active and access.can_read_class(actor, s.school_id, s.class_id)
     }
-    check = _Context(
-        now=ctx.clock(),
-        future=timedelta(minutes=ctx.settings.attendance_future_minutes),
-        backfill=timedelta(days=ctx.settings.attendance_backfill_days),
-        schools=await ctx.cache.schools.get_many(
-            {s.school_id for s in visible.values()},
-            lambda ids: school_refs(uow.session, ids),
-        ),
-    )
 
-    # First occurrence of each event_id in the batch is the one considered.
-    candidates: dict[str, tuple[int, AttendanceEventIn, bytes, StudentBrief]] = {}
-    # Events refused on today's terms (roster, age, future, calendar), judged after the
-    # stored ones are known: idempotency comes first.
-    refused: list[tuple[int, str, bytes, EventResult]] = []
+
+def _sort(
+    parsed: list[tuple[int, AttendanceEventIn]],
+    visible: dict[int, StudentBrief],
+    check: _Context,
+    results: list[_Result | None],
+) -> _Sorted:
+    """Candidates (first occurrence of each id; a later one is a duplicate or a conflict at
+    once) and the refused (unknown student, or today's terms)."""
+    batch = _Sorted({}, [])
     for i, event in parsed:
         eid = str(event.event_id)
         digest = _digest(event)
         student = visible.get(event.student_id)
         if student is None:
             why = _rejected(i, eid, RejectCode.unknown_student, _UNKNOWN_STUDENT)
-            refused.append((i, eid, digest, why))
+            batch.refused.append((i, eid, digest, why))
             continue
         problem = check.problem(event, student.school_id)
         if problem is not None:
-            refused.append((i, eid, digest, _rejected(i, eid, *problem)))
+            batch.refused.append((i, eid, digest, _rejected(i, eid, *problem)))
             continue
-        earlier = candidates.get(eid)
+        earlier = batch.candidates.get(eid)
         if earlier is not None:
             same = earlier[2] == digest
             results[i] = _json(
@@ -255,24 +291,33 @@ async def record_events(
                 else _rejected(i, eid, RejectCode.conflict, _CONFLICT)
             )
             continue
-        candidates[eid] = (i, event, digest, student)
+        batch.candidates[eid] = (i, event, digest, student)
+    return batch
 
-    if refused:
-        # An event id stored before is judged by its content alone, whatever its age, the
-        # calendar or the roster since: the same content is a retry (``duplicate``), another
-        # a conflict. Only events never stored are refused for today's reasons. Nothing is
-        # disclosed: "duplicate" needs the event's random id and its whole content.
-        stored = await repo.content_hashes(uow.session, {eid for _, eid, _, _ in refused})
-        for i, eid, digest, why in refused:
-            if eid not in stored:
-                results[i] = _json(why)
-            elif stored[eid] == digest:
-                results[i] = _json(EventResult(index=i, event_id=eid, result=Outcome.duplicate))
-            else:
-                results[i] = _json(_rejected(i, eid, RejectCode.conflict, _CONFLICT))
 
-    received = ctx.clock()
-    rows: list[dict[str, Any]] = [
+async def _judge_refused(
+    uow: UnitOfWork,
+    refused: list[tuple[int, str, bytes, EventResult]],
+    results: list[_Result | None],
+) -> None:
+    """An event id stored before is judged by its content alone, whatever its age, the
+    calendar or the roster since: the same content is a retry (``duplicate``), another a
+    conflict. Only events never stored are refused for today's reasons. Nothing is disclosed:
+    "duplicate" needs the event's random id and its whole content."""
+    stored = await repo.content_hashes(uow.session, {eid for _, eid, _, _ in refused})
+    for i, eid, digest, why in refused:
+        if eid not in stored:
+            results[i] = _json(why)
+        elif stored[eid] == digest:
+            results[i] = _json(EventResult(index=i, event_id=eid, result=Outcome.duplicate))
+        else:
+            results[i] = _json(_rejected(i, eid, RejectCode.conflict, _CONFLICT))
+
+
+def _event_rows(
+    candidates: dict[str, tuple[int, AttendanceEventIn, bytes, StudentBrief]],
+) -> list[dict[str, Any]]:
+    return [
         {
             "event_id": eid,
             "content_hash": digest,
@@ -288,9 +333,15 @@ async def record_events(
         }
         for eid, (_, event, digest, student) in candidates.items()
     ]
-    recorded = await repo.record(uow.session, rows, {**_recorder(actor), "received_at": received})
-    inserted = recorded.inserted
-    # Ids not inserted were there already: the same content is a retry, other content a clash.
+
+
+async def _judge_recorded(
+    uow: UnitOfWork,
+    candidates: dict[str, tuple[int, AttendanceEventIn, bytes, StudentBrief]],
+    inserted: set[str],
+    results: list[_Result | None],
+) -> None:
+    """Ids not inserted were there already: the same content is a retry, other a clash."""
     known = await repo.content_hashes(uow.session, set(candidates) - inserted)
     for eid, (i, _, digest, _) in candidates.items():
         if eid in inserted:
@@ -299,7 +350,19 @@ async def record_events(
             results[i] = _json(EventResult(index=i, event_id=eid, result=Outcome.duplicate))
         else:
             results[i] = _json(_rejected(i, eid, RejectCode.conflict, _CONFLICT))
-    fresh = [r for r in rows if r["event_id"] in inserted]
+
+
+async def _react(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    actor: Actor,
+    batch: _Sorted,
+    fresh: list[dict[str, Any]],
+    recorded: repo.Recorded,
+    now: datetime,
+) -> None:
+    """The day is decided: the alert engine judges the students whose marks changed, the
+    child gone at noon (离校未归), then illness surveillance takes the accepted events."""
     await reactions.react_to_attendance(
         uow,
         ctx,
@@ -307,18 +370,27 @@ async def record_events(
         {r["student_id"] for r in fresh if r["status"] == Mark.absent.value},
         recorded.hints,
         locked=True,
+        now=now,
     )
     await partial_days.react(
-        uow, ctx, [(r["student_id"], r["school_date"], r["check"], r["status"]) for r in fresh]
+        uow,
+        ctx,
+        [(r["student_id"], r["school_date"], r["check"], r["status"]) for r in fresh],
+        now=now,
     )
-    # Issue 21: the day is decided; illness surveillance takes the accepted events.
+    # Issue 21: illness surveillance takes the accepted events.
     await illness_roll.after_roll(
-        uow, ctx, actor, [(candidates[eid][1], candidates[eid][3]) for eid in inserted]
+        uow,
+        ctx,
+        actor,
+        [(batch.candidates[eid][1], batch.candidates[eid][3]) for eid in recorded.inserted],
+        now=now,
     )
-    await uow.commit()
 
+
+def _summary(results: list[_Result | None], n: int) -> Intake:
     final = [r for r in results if r is not None]
-    assert len(final) == len(items)
+    assert len(final) == n
     counts = dict.fromkeys(Outcome, 0)
     for _, outcome, _ in final:
         counts[outcome] += 1

@@ -30,7 +30,7 @@ accepted.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from app.calendar.repository import school_refs
@@ -52,6 +52,8 @@ async def after_roll(
     ctx: AppContext,
     actor: Actor,
     events: Sequence[tuple[AttendanceEventIn, StudentBrief]],
+    *,
+    now: datetime | None = None,
 ) -> None:
     ill = [(e, s) for e, s in events if e.illness is not None]
     back = {(s.id, e.school_date) for e, s in events if e.status in _BACK and e.illness is None}
@@ -62,7 +64,7 @@ async def after_roll(
     since = (
         date.fromordinal(min(e.school_date for e, _ in ill).toordinal() - 31) if ill else date.max
     )
-    now = ctx.clock()
+    now = now or ctx.clock()
     # One read serves both: the records a return closes and the sick students' recent ones.
     read = await repo.records_for_roll(uow.session, back_ids, ill_ids, since)
     # A child present again closes the illness absence before that day.
