@@ -25,7 +25,7 @@ from app.alerts.engine import Outbox, apply_effects, to_domain
 from app.context import AppContext
 from app.core import logs
 from app.db.uow import UnitOfWork
-from app.delivery.wording import DIGEST_LATE_TOPIC, TemplateError, topic_label
+from app.delivery.wording import DIGEST_LATE_TOPIC, TemplateError, late_digest_text, topic_label
 from app.domain.cases import DeadlineDue, DeadlineKind, Effect, Timeline, TimelineKind, transition
 
 log = logging.getLogger("kcbx.engine")
@@ -284,19 +284,16 @@ def _digest(
     by_topic: dict[str, int] = {}
     for n in items:
         by_topic[_label(n.topic)] = by_topic.get(_label(n.topic), 0) + 1
-    counts = " · ".join(f"{label} {count}" for label, count in by_topic.items())
     levels = [n.level for n in items if n.level]
     top = max(levels, key=lambda lv: ("blue", "yellow", "red").index(lv), default=None)
     lines = [" ".join(n.title.split()) or _label(n.topic) for n in items]  # one line each
-    body = "\n".join(lines)
-    if len(body) > 2000:
-        body = body[:1950].rsplit("\n", 1)[0] + f"\n……共 {len(items)} 条,请在系统中查看"
+    title, body = late_digest_text(lines, by_topic)
     return {
         "idem_key": f"digest:{items[0].id}:{staff_id}",
         "staff_id": staff_id,
         "role": role,
         "topic": DIGEST_LATE_TOPIC,
-        "title": f"停机期间积压的逾期提醒 {len(items)} 条:{counts}"[:200],
+        "title": title,
         "body": body,
         "level": top,
         "case_id": None,

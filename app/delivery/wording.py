@@ -20,6 +20,24 @@ DIGEST_TOPIC = "digest"
 # notice's title carries the counts, its body the lines; sent like any other notice.
 DIGEST_LATE_TOPIC = "backlog.digest"
 
+# The late-notice digest's own text (the engine folds the notices, this says them).
+DIGEST_BODY_LIMIT = 2000
+
+
+def late_digest_text(titles: list[str], counts: dict[str, int]) -> tuple[str, str]:
+    """The digest's title (how many, by topic label) and body (one line per notice, cut to
+    the notice body's limit with how many there are in all)."""
+    summary = " · ".join(f"{label} {count}" for label, count in counts.items())
+    title = f"停机期间积压的逾期提醒 {len(titles)} 条:{summary}"[:200]
+    body = "\n".join(titles)
+    if len(body) > DIGEST_BODY_LIMIT:
+        body = (
+            body[: DIGEST_BODY_LIMIT - 50].rsplit("\n", 1)[0]
+            + f"\n……共 {len(titles)} 条,请在系统中查看"
+        )
+    return title, body
+
+
 LEVEL_TEXT: dict[str, dict[Level, str]] = {
     "zh": dict(LEVEL_LABELS),
     "en": {Level.blue: "Blue alert", Level.yellow: "Yellow alert", Level.red: "Red alert"},
