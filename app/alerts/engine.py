@@ -157,9 +157,8 @@ class Outbox:
     deadlines: list[dict[str, Any]] = field(default_factory=list)
     # Cases whose transition left them as they were: only ``updated_at`` moves, by id.
     touched: dict[datetime, set[int]] = field(default_factory=dict)
-    # While ``folding`` (a deadline fired beyond the digest horizon), notices go to
-    # ``folded``: written to the inbox as dispatched, awaiting their digest.
-    folding: bool = False
+    # Notices held for a digest (``apply_effects(..., hold_for_digest=True)``: a deadline
+    # fired beyond the digest horizon): written to the inbox as dispatched, awaiting it.
     folded: list[dict[str, Any]] = field(default_factory=list)
     # The cases of the transaction (``expect``): the first lookup of a role fetches its
     # holders for all of them in one statement instead of one statement per school or class.
@@ -251,12 +250,15 @@ async def apply_effects(
     trigger: str | None = None,
     outbox: Outbox | None = None,
     unchanged: bool = False,
+    hold_for_digest: bool = False,
 ) -> Applied:
     """Write the new case and its effects. ``row`` is persistent (has an id). ``trigger``
     names what caused them (a deadline), so each notice is written once per cause; by default
     the case's new version. With an ``outbox`` the caller writes its notices before commit;
     without, they are written here. ``unchanged``: ``new`` is the case as loaded (a fired
-    deadline that only notifies), so only its ``updated_at`` moves."""
+    deadline that only notifies), so only its ``updated_at`` moves. ``hold_for_digest``: the
+    notices are not sent each on its own but held for the engine's digest (a deadline fired
+    long after its time, after an outage)."""
     box = Outbox() if outbox is None else outbox
     assert row.id is not None
     if unchanged:
@@ -268,7 +270,9 @@ async def apply_effects(
         await uow.flush()  # alert ids for the notifications below
     cause = trigger or f"case:{row.id}:v{row.version}"
     for seq, effect in enumerate(effects, start=1):
-        await _write_effect(uow, row, effect, by_key, now, actor, f"{cause}:{seq}", box)
+        await _write_effect(
+            uow, row, effect, by_key, now, actor, f"{cause}:{seq}", box, hold_for_digest
+        )
     if outbox is None:
         await box.write(uow)
     return Applied(row, effects)
@@ -329,6 +333,7 @@ async def _write_effect(
     actor: str | None,
     cause: str,
     box: Outbox,
+    hold: bool,
 ) -> None:
     """One of the other effects: a deadline and a timeline entry into the outbox, a task, a
     task cancellation, a notice (``cause`` makes it once per cause and effect)."""
@@ -364,7 +369,7 @@ async def _write_effect(
             uow.session, effect.kind.value, effect.note, now, case_id=row.id
         )
     elif isinstance(effect, Notify):
-        await _notify(uow, row, effect, by_key, now, cause, box)
+        await _notify(uow, row, effect, by_key, now, cause, box, hold)
 
 
 async def _work_group(uow: UnitOfWork, row: AbsenceCase, box: Outbox) -> list[dict[str, Any]]:
@@ -388,6 +393,7 @@ async def _notify(
     now: datetime,
     cause: str,
     box: Outbox,
+    hold: bool,
 ) -> None:
     role, title = effect.role, effect.title
     await box.recipients_first(uow, [role, *stand_ins(role)], row)
@@ -405,8 +411,8 @@ async def _notify(
         else:
             log.warning("case %s: nobody holds %s or any role above it", row.id, effect.role)
     alert = alerts.get(effect.alert_key) if effect.alert_key else None
-    held = {"dispatched_at": now, "digest_pending": True} if box.folding else None
-    (box.folded if box.folding else box.notices).extend(
+    held = {"dispatched_at": now, "digest_pending": True} if hold else None
+    (box.folded if hold else box.notices).extend(
         [
             {
                 # Same transition, same effect, same person: one notice, however often retried.
@@ -440,7 +446,7 @@ async def notify_role(
     box: Outbox,
 ) -> None:
     """A notice about ``row`` to everyone holding ``role`` for it, once per ``cause``."""
-    await _notify(uow, row, Notify(role, topic, title), {}, now, cause, box)
+    await _notify(uow, row, Notify(role, topic, title), {}, now, cause, box, hold=False)
 
 
 # --- triggers -------------------------------------------------------------------------------

@@ -201,7 +201,6 @@ async def _fire(
                             TimelineKind.deadline_late, f"因停机延迟 {_delay_text(lateness)} 触发"
                         )
                     )
-                outbox.folding = late > horizon
                 before = len(outbox.folded)
                 await apply_effects(
                     uow,
@@ -214,8 +213,8 @@ async def _fire(
                     trigger=f"deadline:{d.id}",
                     outbox=outbox,
                     unchanged=new is case,
+                    hold_for_digest=late > horizon,
                 )
-                outbox.folding = False
                 result.folded += len(outbox.folded) - before
                 cases[d.case_id] = new
         state = "fired" if effects else "cancelled"
