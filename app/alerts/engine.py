@@ -25,6 +25,8 @@ from app.db.models import (
     CaseTask,
 )
 from app.db.uow import UnitOfWork
+from app.delivery import outbox
+from app.delivery.outbox import Notice, NoticeState
 from app.domain.cases import (
     AlertState,
     AlertStatus,
@@ -152,14 +154,14 @@ class Outbox:
     same few schools). Same rows, same transaction: only fewer round trips."""
 
     people: dict[tuple[Role, int], list[tuple[int, str]]] = field(default_factory=dict)
-    notices: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     deadlines: list[dict[str, Any]] = field(default_factory=list)
     # Cases whose transition left them as they were: only ``updated_at`` moves, by id.
     touched: dict[datetime, set[int]] = field(default_factory=dict)
     # Notices held for a digest (``apply_effects(..., hold_for_digest=True)``: a deadline
     # fired beyond the digest horizon): written to the inbox as dispatched, awaiting it.
-    folded: list[dict[str, Any]] = field(default_factory=list)
+    folded: list[Notice] = field(default_factory=list)
     # The cases of the transaction (``expect``): the first lookup of a role fetches its
     # holders for all of them in one statement instead of one statement per school or class.
     batch: list[AbsenceCase] = field(default_factory=list)
@@ -227,9 +229,9 @@ class Outbox:
         for at, case_ids in touched.items():
             await repo.touch_cases(uow.session, case_ids, at)
         await timeline_repo.write(uow.session, timeline)
-        await repo.add_notifications(uow.session, notices)
+        await outbox.enqueue(uow.session, notices)
         folded, self.folded = self.folded, []
-        await repo.add_notifications(uow.session, folded)
+        await outbox.enqueue(uow.session, folded)
 
 
 @dataclass
@@ -411,25 +413,22 @@ async def _notify(
         else:
             log.warning("case %s: nobody holds %s or any role above it", row.id, effect.role)
     alert = alerts.get(effect.alert_key) if effect.alert_key else None
-    held = {"dispatched_at": now, "digest_pending": True} if hold else None
     (box.folded if hold else box.notices).extend(
         [
-            {
-                # Same transition, same effect, same person: one notice, however often retried.
-                "idem_key": f"{cause}:{staff_id}",
-                "staff_id": staff_id,
-                "role": role.value,
-                "topic": effect.topic,
-                "title": title[:200],
-                "body": "",
-                "level": effect.level.value if effect.level else None,
-                "case_id": row.id,
-                "alert_id": alert.id if alert else None,
-                "student_id": row.student_id,
-                "school_id": row.school_id,
-                "created_at": now,
-                **(held or {}),
-            }
+            Notice(
+                idem_key=f"{cause}:{staff_id}",
+                staff_id=staff_id,
+                role=role,
+                topic=effect.topic,
+                title=title,
+                level=effect.level,
+                case_id=row.id,
+                alert_id=alert.id if alert else None,
+                student_id=row.student_id,
+                school_id=row.school_id,
+                created_at=now,
+                state=NoticeState.held_for_digest if hold else NoticeState.to_send,
+            )
             for staff_id, _ in people
         ]
     )

@@ -3,7 +3,7 @@ queries are in ``app.alerts.deadlines_repo`` (but for the count of failed ones h
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -20,7 +20,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -431,15 +431,6 @@ async def touch_cases(session: AsyncSession, case_ids: Collection[int], at: date
     stmt = update(table).where(among(session, table.c.id, case_ids)).values(updated_at=at)
     conn = await session.connection()
     await conn.execute(stmt)
-
-
-async def add_notifications(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
-    stmt = insert(Notification).on_conflict_do_nothing(index_elements=["idem_key"])
-    conn = await session.connection()
-    await conn.execute(stmt, list(rows))
 
 
 async def policy_rows(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
 
 from app.alerts import engine_repo as alerts_repo
 from app.alerts import partial_days_repo as lrepo
@@ -36,6 +35,8 @@ from app.core.access import require_person
 from app.core.time import local_today
 from app.db.models import LeftSchoolAlert
 from app.db.uow import UnitOfWork
+from app.delivery import outbox
+from app.delivery.outbox import Notice
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.attendance import CHECK_LABELS, Check, Mark
@@ -124,7 +125,7 @@ async def _judge(
         checks.setdefault((m.student_id, m.school_date), {})[Check(m.check)] = Mark(m.status)
         found_at[(m.student_id, m.school_date, Check(m.check))] = m.occurred_at
     settings: dict[int, tuple[bool, int]] = {}
-    notices: list[dict[str, Any]] = []
+    notices: list[Notice] = []
     for sid, day in sorted(asked):
         student = students[sid]
         missing = left_during_day(
@@ -174,7 +175,7 @@ async def _judge(
             f"{CHECK_LABELS[missing]}未到,请在 {minutes} 分钟内联系家长"
         )
         notices += await _notices(uow, row, student, Role.head_teacher, RAISED_TOPIC, title, now)
-    await alerts_repo.add_notifications(session, notices)
+    await outbox.enqueue(session, notices)
 
 
 async def _settings(uow: UnitOfWork, school: SchoolRef) -> tuple[bool, int]:
@@ -188,7 +189,7 @@ async def _withdraw(
     row: LeftSchoolAlert,
     student: StudentBrief,
     now: datetime,
-    notices: list[dict[str, Any]],
+    notices: list[Notice],
 ) -> None:
     row.status = LeftSchoolStatus.withdrawn
     row.withdrawn_at, row.updated_at = now, now
@@ -208,7 +209,7 @@ async def _notices(
     topic: str,
     title: str,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[Notice]:
     """One notice per person holding ``role`` for the student (the nearest role up when
     nobody does), once per alert, raising and topic (the key)."""
     held = role
@@ -219,17 +220,16 @@ async def _notices(
             held = up
             break
     return [
-        {
-            "idem_key": f"left:{row.id}:{row.raised_times}:{topic}:{staff_id}",
-            "staff_id": staff_id,
-            "role": held.value,
-            "topic": topic,
-            "title": title[:200],
-            "body": "",
-            "student_id": student.id,
-            "school_id": row.school_id,
-            "created_at": now,
-        }
+        Notice(
+            idem_key=f"left:{row.id}:{row.raised_times}:{topic}:{staff_id}",
+            staff_id=staff_id,
+            role=held,
+            topic=topic,
+            title=title,
+            student_id=student.id,
+            school_id=row.school_id,
+            created_at=now,
+        )
         for staff_id, _ in people
     ]
 
@@ -246,7 +246,7 @@ async def escalate_overdue(ctx: AppContext) -> int:
     async with ctx.uow() as uow:
         rows = await lrepo.claim_overdue(uow.session, now)
         students = await students_brief(uow.session, {r.student_id for r in rows})
-        notices: list[dict[str, Any]] = []
+        notices: list[Notice] = []
         for row in rows:
             student = students.get(row.student_id)
             if student is None:
@@ -258,7 +258,7 @@ async def escalate_overdue(ctx: AppContext) -> int:
             notices += await _notices(
                 uow, row, student, Role.vice_principal, OVERDUE_TOPIC, title, now
             )
-        await alerts_repo.add_notifications(uow.session, notices)
+        await outbox.enqueue(uow.session, notices)
         await uow.commit()
     return len(rows)
 

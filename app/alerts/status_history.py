@@ -37,6 +37,8 @@ from app.context import AppContext
 from app.core.time import local_today
 from app.db.models import CaseTask, DropoutStatusPeriod
 from app.db.uow import UnitOfWork
+from app.delivery import outbox
+from app.delivery.outbox import Notice
 from app.domain.attendance import Check, DayStatus, Mark, day_status
 from app.domain.cases import CloseReason, TaskKind, TimelineKind
 from app.domain.dropout_status import (
@@ -255,23 +257,20 @@ async def tell(
             class_id=student.class_id,
         )
         rows += [
-            {
-                "idem_key": f"{cause}:{staff_id}",
-                "staff_id": staff_id,
-                "role": role.value,
-                "topic": topic,
-                "title": title[:200],
-                "body": "",
-                "level": None,
-                "case_id": case_id,
-                "alert_id": None,
-                "student_id": student.id,
-                "school_id": student.school_id,
-                "created_at": now,
-            }
+            Notice(
+                idem_key=f"{cause}:{staff_id}",
+                staff_id=staff_id,
+                role=role,
+                topic=topic,
+                title=title,
+                case_id=case_id,
+                student_id=student.id,
+                school_id=student.school_id,
+                created_at=now,
+            )
             for staff_id, _ in people
         ]
-    await alerts_repo.add_notifications(uow.session, rows)
+    await outbox.enqueue(uow.session, rows)
 
 
 async def tell_reported(

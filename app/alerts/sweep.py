@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -25,8 +24,19 @@ from app.alerts.engine import Outbox, apply_effects, to_domain
 from app.context import AppContext
 from app.core import logs
 from app.db.uow import UnitOfWork
+from app.delivery import outbox
+from app.delivery.outbox import Notice
 from app.delivery.wording import DIGEST_LATE_TOPIC, TemplateError, late_digest_text, topic_label
-from app.domain.cases import DeadlineDue, DeadlineKind, Effect, Timeline, TimelineKind, transition
+from app.domain.cases import (
+    DeadlineDue,
+    DeadlineKind,
+    Effect,
+    Level,
+    Timeline,
+    TimelineKind,
+    transition,
+)
+from app.domain.roles import Role
 
 log = logging.getLogger("kcbx.engine")
 
@@ -261,7 +271,7 @@ async def fold_digests(ctx: AppContext) -> int:
             for n in held:
                 groups[(n.staff_id, n.school_id, n.role)].append(n)
             digests = [_digest(key, items, now) for key, items in groups.items()]
-            await repo.add_notifications(uow.session, digests)
+            await outbox.enqueue(uow.session, digests)
             await repo.release_digested(uow.session, [n.id for n in held])
             await uow.commit()
         written += len(digests)
@@ -278,7 +288,7 @@ def _label(topic: str) -> str:
 
 def _digest(
     key: tuple[int, int | None, str | None], items: list[repo.Held], now: datetime
-) -> dict[str, Any]:
+) -> Notice:
     staff_id, school_id, role = key
     by_topic: dict[str, int] = {}
     for n in items:
@@ -287,17 +297,14 @@ def _digest(
     top = max(levels, key=lambda lv: ("blue", "yellow", "red").index(lv), default=None)
     lines = [" ".join(n.title.split()) or _label(n.topic) for n in items]  # one line each
     title, body = late_digest_text(lines, by_topic)
-    return {
-        "idem_key": f"digest:{items[0].id}:{staff_id}",
-        "staff_id": staff_id,
-        "role": role,
-        "topic": DIGEST_LATE_TOPIC,
-        "title": title,
-        "body": body,
-        "level": top,
-        "case_id": None,
-        "alert_id": None,
-        "student_id": None,
-        "school_id": school_id,
-        "created_at": now,
-    }
+    return Notice(
+        idem_key=f"digest:{items[0].id}:{staff_id}",
+        staff_id=staff_id,
+        role=Role(role) if role else None,
+        topic=DIGEST_LATE_TOPIC,
+        title=title,
+        body=body,
+        level=Level(top) if top else None,
+        school_id=school_id,
+        created_at=now,
+    )

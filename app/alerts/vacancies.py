@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from app.alerts import engine_repo as alerts_repo
 from app.alerts.vacancies_repo import SCHOOL_ROLES, SchoolVacancies, vacancies
 from app.context import AppContext
+from app.delivery import outbox
+from app.delivery.outbox import Notice
 from app.domain.roles import ROLE_LABELS, Role
 
 NOTICE_HOUR = 7
@@ -67,21 +69,20 @@ async def remind_vacant_roles(ctx: AppContext, school_ids: list[int]) -> int:
                     continue
                 seen.add(staff_id)
                 rows.append(_row(v, staff_id, role, title, local, now))
-        await alerts_repo.add_notifications(uow.session, rows)
+        await outbox.enqueue(uow.session, rows)
         await uow.commit()
     return len(rows)
 
 
 def _row(
     v: SchoolVacancies, staff_id: int, role: Role, title: str, local: datetime, now: datetime
-) -> dict[str, object]:
-    return {
-        "idem_key": f"vacancy:{v.school_id}:{local.date().isoformat()}:{staff_id}",
-        "staff_id": staff_id,
-        "role": role.value,
-        "topic": TOPIC,
-        "title": title,
-        "body": "",
-        "school_id": v.school_id,
-        "created_at": now,
-    }
+) -> Notice:
+    return Notice(
+        idem_key=f"vacancy:{v.school_id}:{local.date().isoformat()}:{staff_id}",
+        staff_id=staff_id,
+        role=role,
+        topic=TOPIC,
+        title=title,
+        school_id=v.school_id,
+        created_at=now,
+    )

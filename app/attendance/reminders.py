@@ -4,9 +4,10 @@ the notice's key says so."""
 
 from __future__ import annotations
 
-from app.alerts import engine_repo as alerts_repo
 from app.attendance.queries import roll_compliance
 from app.context import AppContext
+from app.delivery import outbox
+from app.delivery.outbox import Notice
 from app.domain.access import Actor, ActorKind
 from app.domain.roles import Role
 
@@ -26,18 +27,17 @@ async def remind_missing_rolls(ctx: AppContext, school_ids: list[int]) -> int:
                 if miss.head_teacher_id is None:
                     continue
                 rows.append(
-                    {
-                        "idem_key": f"roll:{miss.class_id}:{report.day}:{miss.check.value}:"
+                    Notice(
+                        idem_key=f"roll:{miss.class_id}:{report.day}:{miss.check.value}:"
                         f"{miss.head_teacher_id}",
-                        "staff_id": miss.head_teacher_id,
-                        "role": Role.head_teacher.value,
-                        "topic": "roll.missing",
-                        "title": f"{miss.class_name} {report.day} {miss.check_label}未点名",
-                        "body": "",
-                        "school_id": miss.school_id,
-                        "created_at": now,
-                    }
+                        staff_id=miss.head_teacher_id,
+                        role=Role.head_teacher,
+                        topic="roll.missing",
+                        title=f"{miss.class_name} {report.day} {miss.check_label}未点名",
+                        school_id=miss.school_id,
+                        created_at=now,
+                    )
                 )
-        await alerts_repo.add_notifications(uow.session, rows)
+        await outbox.enqueue(uow.session, rows)
         await uow.commit()
     return len(rows)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.alerts import engine_repo as alerts_repo
 from app.alerts.county_rules import CountyRules, rules_for
 from app.calendar.repository import school_refs
 from app.casework.care_repo import current_mentors
 from app.context import AppContext
 from app.core.time import local_today
+from app.delivery import outbox
+from app.delivery.outbox import Notice
 
 
 async def remind_mentors(ctx: AppContext) -> int:
@@ -35,18 +36,16 @@ async def remind_mentors(ctx: AppContext) -> int:
             if local_today(school, now) <= start + timedelta(days=days):
                 continue
             rows.append(
-                {
-                    "idem_key": f"care:{m.assignment_id}:{start.isoformat()}:{m.staff_id}",
-                    "staff_id": m.staff_id,
-                    "role": None,
-                    "topic": "care.due",
-                    "title": f"{m.student_name} 已超过 {days} 天未记录关爱联系",
-                    "body": "",
-                    "student_id": m.student_id,
-                    "school_id": m.school_id,
-                    "created_at": now,
-                }
+                Notice(
+                    idem_key=f"care:{m.assignment_id}:{start.isoformat()}:{m.staff_id}",
+                    staff_id=m.staff_id,
+                    topic="care.due",
+                    title=f"{m.student_name} 已超过 {days} 天未记录关爱联系",
+                    student_id=m.student_id,
+                    school_id=m.school_id,
+                    created_at=now,
+                )
             )
-        await alerts_repo.add_notifications(uow.session, rows)
+        await outbox.enqueue(uow.session, rows)
         await uow.commit()
     return len(rows)

@@ -36,7 +36,6 @@ from datetime import date, timedelta
 from sqlalchemy import ColumnElement
 from sqlmodel import col
 
-from app.alerts import engine_repo as alerts_repo
 from app.alerts import status_history, timeline_repo
 from app.alerts.county_rules import rules_for
 from app.attendance.repository import students_brief
@@ -59,6 +58,8 @@ from app.core.time import local_today
 from app.core.types import Page
 from app.db.models import ReturnNotice, School, Student, TownshipAction, TownshipReport
 from app.db.uow import UnitOfWork
+from app.delivery import outbox
+from app.delivery.outbox import Notice
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import TimelineKind
@@ -173,23 +174,20 @@ async def record_report(uow: UnitOfWork, ctx: AppContext, notice: ReturnNotice) 
         f"{notice.reported_to_township_on.isoformat()} 报告本乡镇,请签收并依法处理"
     )
     rows = [
-        {
-            "idem_key": f"reported:{notice.number}:{staff_id}",
-            "staff_id": staff_id,
-            "role": Role.township_officer.value,
-            "topic": REPORTED_TOPIC,
-            "title": title[:200],
-            "body": "",
-            "level": None,
-            "case_id": notice.case_id,
-            "alert_id": None,
-            "student_id": notice.student_id,
-            "school_id": notice.school_id,
-            "created_at": now,
-        }
+        Notice(
+            idem_key=f"reported:{notice.number}:{staff_id}",
+            staff_id=staff_id,
+            role=Role.township_officer,
+            topic=REPORTED_TOPIC,
+            title=title,
+            case_id=notice.case_id,
+            student_id=notice.student_id,
+            school_id=notice.school_id,
+            created_at=now,
+        )
         for staff_id in await repo.officers(uow.session, school.township_id)
     ]
-    await alerts_repo.add_notifications(uow.session, rows)
+    await outbox.enqueue(uow.session, rows)
 
 
 # --- reading --------------------------------------------------------------------------------

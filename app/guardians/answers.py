@@ -33,12 +33,13 @@ from app.db.models import (
     GuardianNotice,
     GuardianSettings,
     LeaveRequest,
-    Notification,
     ParentContact,
     School,
     Student,
 )
 from app.db.uow import UnitOfWork
+from app.delivery import outbox
+from app.delivery.outbox import Notice
 from app.domain.cases import ContactLogged
 from app.domain.idcard import mask_mobile
 from app.domain.roles import Role
@@ -241,12 +242,13 @@ async def _escalate(
             class_id=pupil.class_id,
         )
         people += [(sid, role) for sid, _ in found]
-    for staff_id, role in people:
-        s.add(
-            Notification(
+    await outbox.enqueue(
+        s,
+        [
+            Notice(
                 idem_key=f"guardian-unknown:{pupil.id}:{link.day}:{staff_id}",
                 staff_id=staff_id,
-                role=role.value,
+                role=role,
                 topic=UNKNOWN_TOPIC,
                 title=f"家长不清楚孩子去向:{pupil.name}",
                 body=f"{pupil.name}今日未到校,家长回复不清楚孩子去向,请立即核实。",
@@ -255,5 +257,7 @@ async def _escalate(
                 school_id=pupil.school_id,
                 created_at=now,
             )
-        )
+            for staff_id, role in people
+        ],
+    )
     return bool(people)

@@ -10,13 +10,14 @@ alone does not say when a child came back, so only illness recorded at the roll 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.alerts import engine_repo as alerts_repo
 from app.context import AppContext
 from app.db.models import IllnessRecord, ReturnCertificate
 from app.db.uow import UnitOfWork
+from app.delivery import outbox
+from app.delivery.outbox import Notice
 from app.domain import health_access as health
 from app.domain.access import Actor
 from app.domain.illness import Disease, notifiable
@@ -128,7 +129,7 @@ async def remind(ctx: AppContext, school_ids: list[int]) -> int:
     """Each school morning, the 疫情报告人 (or, vacant, the principal) of a school with
     children back without a certificate hears how many; once a day (the key has the date)."""
     now = ctx.clock()
-    rows: list[dict[str, Any]] = []
+    rows: list[Notice] = []
     async with ctx.uow() as uow:
         for school_id in school_ids:
             school = await school_ref(uow, ctx, school_id)
@@ -149,17 +150,16 @@ async def remind(ctx: AppContext, school_ids: list[int]) -> int:
             title = f"复课证明待查验:{len(missing)} 名学生因病缺勤后返校,未登记复课证明"
             for staff_id, _ in people:
                 rows.append(
-                    {
-                        "idem_key": f"{key}:{staff_id}",
-                        "staff_id": staff_id,
-                        "role": role.value,
-                        "topic": TOPIC,
-                        "title": title,
-                        "body": "",
-                        "school_id": school_id,
-                        "created_at": now,
-                    }
+                    Notice(
+                        idem_key=f"{key}:{staff_id}",
+                        staff_id=staff_id,
+                        role=role,
+                        topic=TOPIC,
+                        title=title,
+                        school_id=school_id,
+                        created_at=now,
+                    )
                 )
-        await alerts_repo.add_notifications(uow.session, rows)
+        await outbox.enqueue(uow.session, rows)
         await uow.commit()
     return len(rows)

@@ -27,6 +27,8 @@ from app.alerts import engine_repo as alerts_repo
 from app.context import AppContext
 from app.db.models import IllnessAlert, IllnessRecord, LeaveRequest
 from app.db.uow import UnitOfWork
+from app.delivery import outbox
+from app.delivery.outbox import Notice
 from app.domain import illness as dom
 from app.domain.roles import ROLE_LABELS, VACANCY_REASON, Role
 from app.domain.schools import SchoolRef
@@ -278,7 +280,7 @@ async def _notify_opened(uow: UnitOfWork, alert: IllnessAlert, now: datetime) ->
     principals = await _school_people(uow, alert, Role.principal)
     due = alert.report_due.strftime("%m-%d %H:%M UTC")
     title = _title(alert, due)
-    rows: list[dict[str, Any]] = []
+    rows: list[Notice] = []
     people = [(sid, Role.epidemic_reporter) for sid, _ in reporters]
     people += [(sid, Role.principal) for sid, _ in principals]
     if not reporters:
@@ -296,18 +298,17 @@ async def _notify_opened(uow: UnitOfWork, alert: IllnessAlert, now: datetime) ->
             continue
         seen.add(staff_id)
         rows.append(
-            {
-                "idem_key": f"illness:{alert.id}:raised:{staff_id}",
-                "staff_id": staff_id,
-                "role": role.value,
-                "topic": TOPIC,
-                "title": title,
-                "body": "",
-                "school_id": alert.school_id,
-                "created_at": now,
-            }
+            Notice(
+                idem_key=f"illness:{alert.id}:raised:{staff_id}",
+                staff_id=staff_id,
+                role=role,
+                topic=TOPIC,
+                title=title,
+                school_id=alert.school_id,
+                created_at=now,
+            )
         )
-    await alerts_repo.add_notifications(uow.session, rows)
+    await outbox.enqueue(uow.session, rows)
 
 
 async def escalate_overdue(ctx: AppContext, limit: int = 200) -> int:
@@ -316,7 +317,7 @@ async def escalate_overdue(ctx: AppContext, limit: int = 200) -> int:
     now = ctx.clock()
     async with ctx.uow() as uow:
         due = await repo.overdue_alerts(uow.session, now, limit)
-        rows: list[dict[str, Any]] = []
+        rows: list[Notice] = []
         for alert in due:
             alert.status = "escalated"
             alert.escalated_at = now
@@ -332,17 +333,16 @@ async def escalate_overdue(ctx: AppContext, limit: int = 200) -> int:
                     uow.session, role, county_id=alert.county_id, school_id=0, class_id=0
                 ):
                     rows.append(
-                        {
-                            "idem_key": f"illness:{alert.id}:overdue:{staff_id}",
-                            "staff_id": staff_id,
-                            "role": role.value,
-                            "topic": OVERDUE_TOPIC,
-                            "title": title,
-                            "body": "",
-                            "school_id": alert.school_id,
-                            "created_at": now,
-                        }
+                        Notice(
+                            idem_key=f"illness:{alert.id}:overdue:{staff_id}",
+                            staff_id=staff_id,
+                            role=role,
+                            topic=OVERDUE_TOPIC,
+                            title=title,
+                            school_id=alert.school_id,
+                            created_at=now,
+                        )
                     )
-        await alerts_repo.add_notifications(uow.session, rows)
+        await outbox.enqueue(uow.session, rows)
         await uow.commit()
     return len(due)

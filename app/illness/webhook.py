@@ -20,7 +20,9 @@ from typing import Any
 from app.alerts import engine_repo as alerts_repo
 from app.db.models import IllnessAlert
 from app.db.uow import UnitOfWork
+from app.delivery import outbox
 from app.delivery import repository as delivery_repo
+from app.delivery.outbox import Notice
 from app.domain.roles import Role
 
 EVENT = "illness.cluster"
@@ -59,7 +61,7 @@ async def cluster_event(
         ],
     )
     recipients = [f"webhook:{s.id}" for s in subs]
-    notices: list[dict[str, Any]] = []
+    notices: list[Notice] = []
     title = f"传染病疫情报告:{payload['school_name']},{alert.rule_name},{payload['count']} 名学生"
     for role in (Role.county_health, Role.county_admin):
         for staff_id, name in await alerts_repo.recipients(
@@ -67,16 +69,15 @@ async def cluster_event(
         ):
             recipients.append(f"staff:{staff_id}:{name}"[:100])
             notices.append(
-                {
-                    "idem_key": f"{event_id}:reported:{staff_id}",
-                    "staff_id": staff_id,
-                    "role": role.value,
-                    "topic": NOTICE_TOPIC,
-                    "title": title[:200],
-                    "body": "",
-                    "school_id": alert.school_id,
-                    "created_at": now,
-                }
+                Notice(
+                    idem_key=f"{event_id}:reported:{staff_id}",
+                    staff_id=staff_id,
+                    role=role,
+                    topic=NOTICE_TOPIC,
+                    title=title,
+                    school_id=alert.school_id,
+                    created_at=now,
+                )
             )
-    await alerts_repo.add_notifications(uow.session, notices)
+    await outbox.enqueue(uow.session, notices)
     return recipients

@@ -23,6 +23,8 @@ from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.core.time import local_today
 from app.db.uow import UnitOfWork
+from app.delivery import outbox
+from app.delivery.outbox import Notice
 from app.domain.absence_measures import (
     BAND_LABELS,
     BAND_ORDER,
@@ -159,29 +161,28 @@ async def _notify_entered(
     names = await repo.names_of(session, [p.id for p, _ in entered])
     mentors = await repo.mentors_of(session, [p.id for p, _ in entered if p.special_group])
     heads = await head_teachers(session, {p.class_id for p, _ in entered})
-    notices: list[dict[str, Any]] = []
+    notices: list[Notice] = []
     for pupil, what in entered:
         label = INTERMITTENT_LABEL if what == "intermittent" else BAND_LABELS[Band(what)]
         title = f"进入预警名单:{names.get(pupil.id, '')} 缺勤{label}"
         head = heads.get(pupil.class_id)
-        people: list[tuple[int, str | None]] = [(head[0], Role.head_teacher.value)] if head else []
+        people: list[tuple[int, Role | None]] = [(head[0], Role.head_teacher)] if head else []
         if pupil.id in mentors:
             people.append((mentors[pupil.id], None))  # the mentor: chosen per student
         notices += [
-            {
-                "idem_key": f"measure:{term_id}:{pupil.id}:{what}:{staff_id}",
-                "staff_id": staff_id,
-                "role": role,
-                "topic": ENTERED_TOPIC,
-                "title": title[:200],
-                "body": "",
-                "student_id": pupil.id,
-                "school_id": school.id,
-                "created_at": now,
-            }
+            Notice(
+                idem_key=f"measure:{term_id}:{pupil.id}:{what}:{staff_id}",
+                staff_id=staff_id,
+                role=role,
+                topic=ENTERED_TOPIC,
+                title=title,
+                student_id=pupil.id,
+                school_id=school.id,
+                created_at=now,
+            )
             for staff_id, role in people
         ]
-    await alerts_repo.add_notifications(session, notices)
+    await outbox.enqueue(session, notices)
 
 
 def _row(
@@ -231,19 +232,18 @@ async def weekly_digest(uow: UnitOfWork, school: SchoolRef, now: datetime) -> No
         school_id=school.id,
         class_id=0,
     )
-    await alerts_repo.add_notifications(
+    await outbox.enqueue(
         uow.session,
         [
-            {
-                "idem_key": f"ewdigest:{school.id}:{monday.isoformat()}:{staff_id}",
-                "staff_id": staff_id,
-                "role": Role.vice_principal.value,
-                "topic": DIGEST_TOPIC,
-                "title": title[:200],
-                "body": "",
-                "school_id": school.id,
-                "created_at": now,
-            }
+            Notice(
+                idem_key=f"ewdigest:{school.id}:{monday.isoformat()}:{staff_id}",
+                staff_id=staff_id,
+                role=Role.vice_principal,
+                topic=DIGEST_TOPIC,
+                title=title,
+                school_id=school.id,
+                created_at=now,
+            )
             for staff_id, _ in people
         ],
     )

@@ -27,6 +27,8 @@ from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.core.time import local_today
 from app.db.models import School
+from app.delivery import outbox
+from app.delivery.outbox import Notice
 from app.domain.reminders import reminder_round
 from app.domain.roles import Role
 from app.reports import monthly_report_repo as repo
@@ -44,7 +46,7 @@ def _months(today: date) -> list[date]:
 async def remind_late_reports(ctx: AppContext, school_ids: Collection[int]) -> int:
     """Write the reminders due now for the schools; returns how many notices were due."""
     now = ctx.clock()
-    rows: list[dict[str, object]] = []
+    rows: list[Notice] = []
     async with ctx.uow() as uow:
         s = uow.session
         refs = await school_refs(s, school_ids)
@@ -69,17 +71,16 @@ async def remind_late_reports(ctx: AppContext, school_ids: Collection[int]) -> i
                         s, role, county_id=school.county_id, school_id=school.id, class_id=0
                     ):
                         rows.append(
-                            {
-                                "idem_key": f"monthly:{school.id}:{month}:{round_}:{staff_id}",
-                                "staff_id": staff_id,
-                                "role": role.value,
-                                "topic": TOPIC,
-                                "title": title[:200],
-                                "body": "",
-                                "school_id": school.id,
-                                "created_at": now,
-                            }
+                            Notice(
+                                idem_key=f"monthly:{school.id}:{month}:{round_}:{staff_id}",
+                                staff_id=staff_id,
+                                role=role,
+                                topic=TOPIC,
+                                title=title,
+                                school_id=school.id,
+                                created_at=now,
+                            )
                         )
-        await alerts_repo.add_notifications(s, rows)
+        await outbox.enqueue(s, rows)
         await uow.commit()
     return len(rows)

@@ -588,7 +588,7 @@ def test_a_digest_counts_every_notice_it_folds_and_fits_the_outbox(
         Held(i + 1, 7, 3, "vice_principal", t, title, lv, when)
         for i, (t, title, lv) in enumerate(items)
     ]
-    row = sweep._digest((7, 3, "vice_principal"), held, when)
+    row = sweep._digest((7, 3, "vice_principal"), held, when).row()
     assert f"{len(items)} 条" in row["title"] and len(row["title"]) <= 200
     assert len(row["body"]) <= 2000
     listed = row["body"].count("\n") + 1

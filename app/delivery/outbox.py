@@ -1,0 +1,87 @@
+"""The outbox's one owner: a notice to one staff member (``Notice``), and ``enqueue``, the one
+way every producer — the engine, the roll's reminders, casework, illness, reports — writes
+notices, in the producer's own transaction (the outbox pattern: the state change and the
+notices it causes commit together). The delivery worker turns them into channel deliveries;
+the inbox shows them.
+
+Decisions:
+- ``idem_key`` names the cause and the person: the same transition retried, or a job run twice,
+  writes the notice once (``ON CONFLICT DO NOTHING``);
+- topics stay strings, keys into the wording registry (``app.delivery.wording.TOPICS``): the
+  domain's case machine names them and a county's templates are stored by them;
+- a notice is either sent (``NoticeState.to_send``) or held for the engine's late digest
+  (``held_for_digest``: in the inbox at once, marked dispatched, folded into one digest per
+  recipient after an outage);
+- title and body are cut to their columns here, so no producer's long text fails a commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.models import Notification
+from app.domain.cases import Level
+from app.domain.roles import Role
+
+TITLE_MAX = 200
+BODY_MAX = 2000
+
+
+class NoticeState(StrEnum):
+    to_send = "to_send"
+    held_for_digest = "held_for_digest"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
+    idem_key: str
+    staff_id: int
+    topic: str
+    title: str
+    created_at: datetime
+    body: str = ""
+    # Why this person: the role they were told in.
+    role: Role | None = None
+    level: Level | None = None
+    case_id: int | None = None
+    alert_id: int | None = None
+    student_id: int | None = None
+    school_id: int | None = None
+    state: NoticeState = NoticeState.to_send
+
+    def row(self) -> dict[str, Any]:
+        held = self.state is NoticeState.held_for_digest
+        return {
+            "idem_key": self.idem_key,
+            "staff_id": self.staff_id,
+            "role": self.role.value if self.role is not None else None,
+            "topic": self.topic,
+            "title": self.title[:TITLE_MAX],
+            "body": self.body[:BODY_MAX],
+            "level": self.level.value if self.level is not None else None,
+            "case_id": self.case_id,
+            "alert_id": self.alert_id,
+            "student_id": self.student_id,
+            "school_id": self.school_id,
+            "created_at": self.created_at,
+            "dispatched_at": self.created_at if held else None,
+            "digest_pending": held,
+        }
+
+
+async def enqueue(session: AsyncSession, notices: Sequence[Notice]) -> None:
+    """Write the notices in the caller's transaction, each once per ``idem_key``."""
+    if not notices:
+        return
+    pg = session.bind is not None and session.bind.dialect.name == "postgresql"
+    insert = postgresql.insert if pg else sqlite.insert
+    stmt = insert(Notification).on_conflict_do_nothing(index_elements=["idem_key"])
+    conn = await session.connection()
+    await conn.execute(stmt, [n.row() for n in notices])
