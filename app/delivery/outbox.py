@@ -23,10 +23,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import Notification
+from app.delivery import repository as repo
 from app.domain.cases import Level
 from app.domain.roles import Role
 
@@ -78,10 +77,4 @@ class Notice:
 
 async def enqueue(session: AsyncSession, notices: Sequence[Notice]) -> None:
     """Write the notices in the caller's transaction, each once per ``idem_key``."""
-    if not notices:
-        return
-    pg = session.bind is not None and session.bind.dialect.name == "postgresql"
-    insert = postgresql.insert if pg else sqlite.insert
-    stmt = insert(Notification).on_conflict_do_nothing(index_elements=["idem_key"])
-    conn = await session.connection()
-    await conn.execute(stmt, [n.row() for n in notices])
+    await repo.add_notifications(session, [n.row() for n in notices])

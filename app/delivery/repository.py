@@ -110,6 +110,17 @@ async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     await conn.execute(stmt, [full_delivery_row(r) for r in rows])
 
 
+async def add_notifications(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert notices (``app.delivery.outbox``); a row whose key exists (the same cause
+    retried) is kept."""
+    if not rows:
+        return
+    insert = postgresql.insert if _pg(session) else sqlite.insert
+    stmt = insert(Notification).on_conflict_do_nothing(index_elements=["idem_key"])
+    conn = await session.connection()
+    await conn.execute(stmt, list(rows))
+
+
 async def claim_deliveries(
     session: AsyncSession, now: datetime, wall_now: datetime, limit: int
 ) -> list[Delivery]:
