@@ -273,7 +273,15 @@ async def apply_effects(
     cause = trigger or f"case:{row.id}:v{row.version}"
     for seq, effect in enumerate(effects, start=1):
         await _write_effect(
-            uow, row, effect, by_key, now, actor, f"{cause}:{seq}", box, hold_for_digest
+            uow,
+            row,
+            effect,
+            alerts=by_key,
+            now=now,
+            actor=actor,
+            cause=f"{cause}:{seq}",
+            box=box,
+            hold=hold_for_digest,
         )
     if outbox is None:
         await box.write(uow)
@@ -330,7 +338,8 @@ async def _write_effect(
     uow: UnitOfWork,
     row: AbsenceCase,
     effect: Effect,
-    by_key: dict[str, Alert],
+    *,
+    alerts: dict[str, Alert],
     now: datetime,
     actor: str | None,
     cause: str,
@@ -371,7 +380,7 @@ async def _write_effect(
             uow.session, effect.kind.value, effect.note, now, case_id=row.id
         )
     elif isinstance(effect, Notify):
-        await _notify(uow, row, effect, by_key, now, cause, box, hold)
+        await _notify(uow, row, effect, alerts=alerts, now=now, cause=cause, box=box, hold=hold)
 
 
 async def _work_group(uow: UnitOfWork, row: AbsenceCase, box: Outbox) -> list[dict[str, Any]]:
@@ -391,6 +400,7 @@ async def _notify(
     uow: UnitOfWork,
     row: AbsenceCase,
     effect: Notify,
+    *,
     alerts: dict[str, Alert],
     now: datetime,
     cause: str,
@@ -445,7 +455,9 @@ async def notify_role(
     box: Outbox,
 ) -> None:
     """A notice about ``row`` to everyone holding ``role`` for it, once per ``cause``."""
-    await _notify(uow, row, Notify(role, topic, title), {}, now, cause, box, hold=False)
+    await _notify(
+        uow, row, Notify(role, topic, title), alerts={}, now=now, cause=cause, box=box, hold=False
+    )
 
 
 # --- triggers -------------------------------------------------------------------------------

@@ -86,6 +86,10 @@ class _Judging:
     facts: dict[int, AttendanceChanged]
     alerts: dict[int, list[Alert]]
     outbox: Outbox
+    # Who is 疑似辍学 or 辍学 (owed no daily call any more), read once for every student
+    # concerned: nothing while judging opens or ends a period before ``after_roll`` reads them.
+    periods: set[int]
+    # The judged students among them: their obligations go quiet.
     quiet: set[int]
     # What a new case of each school would get, read once per school.
     school_policies: dict[int, Policy] = field(default_factory=dict)
@@ -133,16 +137,12 @@ async def react_to_attendance(
     relevant = judged | {c.student_id for c in cases.closed}
     if not relevant:
         return
-    j = await _read_for_judging(uow, ctx, hints, cases, relevant, now or ctx.clock())
-    # Who is 疑似辍学 or 辍学 (owed no daily call any more), read once for every student
-    # concerned: nothing below opens or ends a period before ``after_roll`` reads them.
-    periods = await status_history.open_periods(uow, relevant)
-    j.quiet = judged & periods
+    j = await _read_for_judging(uow, ctx, hints, cases, relevant, judged, now or ctx.clock())
     for sid in sorted(judged):
         await _judge(j, sid, cases.by_student.get(sid))
     for row in cases.closed:
         await _recount_closed(j, row)
-    await status_history.after_roll(uow, ctx, relevant, j.runs, periods)
+    await status_history.after_roll(uow, ctx, relevant, j.runs, j.periods)
     await j.outbox.write(uow)
 
 
@@ -186,9 +186,11 @@ async def _read_for_judging(
     hints: CaseHints | None,
     cases: _Cases,
     relevant: set[int],
+    judged: set[int],
     now: datetime,
 ) -> _Judging:
-    """The students, their schools, their days (facts) and their cases' alerts."""
+    """The students, their schools, their days (facts), their cases' alerts and who of them
+    is 疑似辍学 or 辍学."""
     session = uow.session
     students = await ctx.cache.students.get_many(relevant, lambda ids: students_brief(session, ids))
     schools = await ctx.cache.schools.get_many(
@@ -199,7 +201,10 @@ async def _read_for_judging(
     alerts = await repo.alerts_of(
         session, [c.id for c in (*cases.by_student.values(), *cases.closed) if c.id is not None]
     )
-    return _Judging(uow, hints, now, students, schools, facts, alerts, Outbox(), set())
+    periods = await status_history.open_periods(uow, relevant)
+    return _Judging(
+        uow, hints, now, students, schools, facts, alerts, Outbox(), periods, judged & periods
+    )
 
 
 async def _policy_of(j: _Judging, row: AbsenceCase | None, school: SchoolRef) -> Policy:
