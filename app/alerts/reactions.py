@@ -16,9 +16,10 @@ from app.alerts import engine_repo as repo
 from app.alerts import policy as policies
 from app.alerts import status_history
 from app.alerts.engine import Outbox, apply_effects, copy_into, to_domain
+from app.alerts.intake_hints import CaseHints
 from app.attendance.leaves_repo import approved_leave_days
 from app.attendance.marks_repo import marks_between
-from app.attendance.repository import CaseHints, students_brief
+from app.attendance.repository import students_brief
 from app.calendar.repository import school_refs
 from app.context import AppContext
 from app.core.time import local_today

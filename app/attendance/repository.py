@@ -10,7 +10,7 @@ whichever transaction commits last cannot put an older observation back.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, and_, any_, bindparam, or_, text
@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.alerts import intake_hints
 from app.db.models import AttendanceEvent, AttendanceMark, Student
 from app.db.types import CheckCode, LeaveTypeCode, RecorderKindCode, StatusCode
 from app.domain.attendance import supersedes
@@ -114,13 +115,13 @@ async def content_hashes(session: AsyncSession, event_ids: Collection[str]) -> d
 
 # One statement records a roll: the events inserted (a retry's are already there), the marks
 # they win moved, and what the alert engine, reacting in the same transaction, would otherwise
-# ask in statements of its own (see CaseHints). Two endings: a roll with nobody absent only
-# needs to know who has a case open. The one with every hint takes PostgreSQL about 0.2 ms
-# more to plan, and it plans these statements afresh each time (the arrays' lengths decide the
-# plan): a tax a single present student should not pay.
+# ask in statements of its own (the case hints: their SQL, which names the engine's tables,
+# and CaseHints are in app/alerts/intake_hints.py; this file places them). Two endings: a roll
+# with nobody absent only needs to know who has a case open. The one with every hint takes
+# PostgreSQL about 0.2 ms more to plan, and it plans these statements afresh each time (the
+# arrays' lengths decide the plan): a tax a single present student should not pay.
 # On PostgreSQL check, status, leave type and the recorder's kind are smallint codes
-# (app.db.types.Coded): the arrays carry codes, and the SQL below compares with ABSENT.
-ABSENT = StatusCode.CODES["absent"]
+# (app.db.types.Coded): the arrays carry codes.
 _PG_RECORD_CTE = """
 WITH input AS (
   SELECT * FROM unnest(
@@ -157,49 +158,23 @@ WITH input AS (
          AND EXCLUDED.event_id > attendance_mark.event_id)
 )
 """
-# A mark that is not an absence, on a day an alert still standing counted: a correction
-# the engine must look at even when the student's case is closed. One index probe per event
-# (``alert.student_id``), nothing found for nearly every student.
-_CORRECTS = f"""i.status <> {ABSENT} AND EXISTS (
-  SELECT 1 FROM alert a WHERE a.student_id = i.student_id AND a.status <> 'withdrawn'
-    AND CAST(a.days AS JSONB) @> jsonb_build_array(to_char(i.school_date, 'YYYY-MM-DD'))
-) AS corrects"""
 _PG_RECORD = text(
     _PG_RECORD_CTE
     + """
-SELECT i.event_id, i.student_id, EXISTS (
-  SELECT 1 FROM absence_case c WHERE c.student_id = i.student_id AND c.status <> 'closed'
-) AS open_case, """
-    + _CORRECTS
+SELECT i.event_id, i.student_id, """
+    + intake_hints.PRESENT_COLUMNS
     + """
 FROM ins i
 """
 )
 _PG_RECORD_ABSENT = text(
     _PG_RECORD_CTE
-    + f"""
-SELECT i.event_id, i.student_id, i.school_id, c.open_case,
-  i.status = {ABSENT} AND EXISTS (
-    SELECT 1 FROM absence_case r WHERE r.student_id = i.student_id AND r.status = 'closed'
-      AND r.close_reason = 'reenrolled'
-  ) AS reenrolled,
-  (i.status = {ABSENT} OR c.open_case) AND (
-    EXISTS (SELECT 1 FROM leave_request l WHERE l.student_id = i.student_id)
-    OR EXISTS (SELECT 1 FROM suspension s WHERE s.student_id = i.student_id)
-  ) AS leave,
-  i.status = {ABSENT} AND EXISTS (
-    SELECT 1 FROM school s JOIN alert_policy p
-      ON p.scope_key IN ('county:' || s.county_id, 'school:' || s.id)
-    WHERE s.id = i.school_id
-  ) AS policy, """
-    + _CORRECTS
     + """
-FROM ins i CROSS JOIN LATERAL (
-  SELECT EXISTS (
-    SELECT 1 FROM absence_case o WHERE o.student_id = i.student_id AND o.status <> 'closed'
-  ) AS open_case
-) c
-"""
+SELECT i.event_id, i.student_id, i.school_id, """
+    + intake_hints.ABSENT_COLUMNS
+    + """
+FROM ins i """
+    + intake_hints.ABSENT_JOIN
 )
 _CODED = (
     ("check", CheckCode.CODES),
@@ -222,35 +197,10 @@ _EVENT_COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True)
-class CaseHints:
-    """What the statement that recorded a roll also found out about the students of the events
-    it inserted, so that the alert engine, reacting in the same transaction, skips lookups that
-    would find nothing: a roll with nobody absent and no case open costs it no statement at
-    all, and a first absence no lookup of cases, leave or policy. The engine still looks up,
-    for the students (or schools) named here, what it would have looked up for all."""
-
-    # Students who have a case open.
-    open_cases: set[int]
-    # Absent students who have a case closed as re-enrolled (复学): the only cases an absence
-    # may reopen.
-    reenrolled: set[int]
-    # Absent students and students with a case open who have any leave request or suspension:
-    # the only ones who may have approved leave or a 休学 explaining a day. None: not found
-    # out (a roll with nobody absent), every student concerned is looked up.
-    leave: set[int] | None
-    # Schools of absent students for which an alert policy is set (their own or their
-    # county's); any other school's new cases take the default policy.
-    policy_schools: set[int]
-    # Students not marked absent whose changed day is a day of an alert still standing: a
-    # correction that may take a (closed) case's alert away.
-    corrected: set[int] = field(default_factory=set)
-
-
-@dataclass(frozen=True, slots=True)
 class Recorded:
     inserted: set[str]
     # None when not found out here (not PostgreSQL): the engine looks everything up.
-    hints: CaseHints | None
+    hints: intake_hints.CaseHints | None
 
 
 async def record(
@@ -263,7 +213,7 @@ async def record(
     elsewhere two executemany statements with the winners chosen in Python.
     """
     if not rows:
-        return Recorded(set(), CaseHints(set(), set(), set(), set()))
+        return Recorded(set(), intake_hints.CaseHints(set(), set(), set(), set()))
     if dialect(session) == "postgresql":
         params: dict[str, Any] = {c: [r[c] for r in rows] for c in _EVENT_COLUMNS}
         absent = "absent" in params["status"]
@@ -278,18 +228,10 @@ async def record(
         conn = await session.connection()
         if not absent:
             found = (await conn.execute(_PG_RECORD, params)).all()
-            hints = CaseHints(
-                {r[1] for r in found if r[2]}, set(), None, set(), {r[1] for r in found if r[3]}
-            )
+            hints = intake_hints.present_hints(found)
         else:
             found = (await conn.execute(_PG_RECORD_ABSENT, params)).all()
-            hints = CaseHints(
-                open_cases={r[1] for r in found if r[3]},
-                reenrolled={r[1] for r in found if r[4]},
-                leave={r[1] for r in found if r[5]},
-                policy_schools={r[2] for r in found if r[6]},
-                corrected={r[1] for r in found if r[7]},
-            )
+            hints = intake_hints.absent_hints(found)
         # A text statement: the driver hands uuids back as its own type, not as text.
         return Recorded({str(r[0]) for r in found}, hints)
     inserted = await insert_events(session, [{**r, **recorder} for r in rows])
