@@ -14,6 +14,10 @@ module (a shared module importing a feature's light file would pull in the featu
 package, and whatever that imports).
 
 Imports inside ``if TYPE_CHECKING:`` are not counted: they never run.
+
+Raw SQL couples too, and no import shows it: the tables a part's SQL strings name are its own
+or declared, with a reason, in ``SQL_MAY_ALSO_NAME`` (docs/architecture.md, "Raw SQL and whose
+tables it names").
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -354,3 +359,310 @@ def test_no_private_name_imported_from_another_module() -> None:
                 if private:
                     offenders.append(f"{path.relative_to(APP)}:{node.lineno}: {private}")
     assert offenders == []
+
+
+# Raw SQL (``text(...)`` and SQL strings) names tables no import rule sees. Each part's raw
+# SQL may name its own tables and the crossings declared here, each with its reason; any other
+# is coupling to declare (or to move behind the owner, as the intake's case hints were:
+# app/alerts/intake_hints.py). Who owns a table: the part of its file in app/db/models.
+TABLES_OF = {
+    "access_log": "access_logs",
+    "alerts": "alerts",
+    "attendance": "attendance",
+    "calendar": "calendar",
+    "care": "casework",
+    "casework": "casework",
+    "delivery": "delivery",
+    "dropout_status": "alerts",
+    "guardians": "guardians",
+    "illness": "illness",
+    "monthly_report": "reports",
+    "patterns": "alerts",
+    "return_notices": "casework",
+    "roster": "roster",
+    "school_age": "reports",
+    "sim_clock": "jobs",
+    "township": "casework",
+    "transfers": "transfers",
+}
+# part (a folder under app/) → {table of another part (or not of a model): why its SQL names it}
+SQL_MAY_ALSO_NAME: dict[str, dict[str, str]] = {
+    "alerts": {
+        "leave_request": "the case hints ask whether a student has leave that may explain a day",
+        "suspension": "the case hints ask whether a student has a 休学 that may explain a day",
+        "school": "the case hints find a school's county, whose alert policy it may take",
+        "student": "the roll's students are locked and their brief read in one round trip",
+    },
+    "db": {
+        "alembic_version": "the migration head the app checks at start (Alembic's own table)",
+        "pg_class": "the partitions of a table, listed from the catalog",
+        "pg_inherits": "the partitions of a table, listed from the catalog",
+        "pg_namespace": "the detached partitions, found in the catalog of the current schema",
+    },
+}
+# What a part's SQL is: what ``text()`` and ``exec_driver_sql()`` are given, and every string
+# assigned (at any level) that reads as SQL, with the module's own string names resolved (the
+# intake's statement is its CTE plus the hints). Keywords in capitals, as this code writes SQL.
+_READS_AS_SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE|DELETE\s+FROM)\b")
+_SQL_CALLS = frozenset({"text", "exec_driver_sql"})
+_DYNAMIC = "\x00"  # stands for what an f-string or a concatenation computes: not checked
+_TOKEN = re.compile(
+    r"""(?P<skip>'(?:[^']|'')*'|--[^\n]*|\s+)
+    |(?P<name>(?:"[^"]+"|[A-Za-z_\x00][\w$\x00]*)(?:\.(?:"[^"]+"|[A-Za-z_\x00][\w$\x00]*))*)
+    |(?P<punct>.)""",
+    re.X | re.S,
+)
+# After these, FROM is not a table's: EXTRACT(dow FROM d), IS DISTINCT FROM, SUBSTRING(s FROM 2).
+_FROM_NOT_A_TABLE = frozenset({"EXTRACT", "SUBSTRING", "TRIM", "OVERLAY", "POSITION", "DISTINCT"})
+# After these, UPDATE is not a statement's: ON CONFLICT DO UPDATE, FOR (NO KEY) UPDATE, ON UPDATE.
+_UPDATE_NOT_A_TABLE = frozenset({"DO", "FOR", "KEY", "ON"})
+_FROM_LIST_ENDS = frozenset(
+    {
+        "WHERE", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "ON", "USING",
+        "GROUP", "ORDER", "LIMIT", "OFFSET", "HAVING", "WINDOW", "UNION", "INTERSECT",
+        "EXCEPT", "RETURNING", "FOR", "SET", "VALUES", "SELECT", "WITH",
+    }
+)  # fmt: skip
+
+
+def _tokens(sql: str) -> list[str]:
+    return [m.group() for m in _TOKEN.finditer(sql) if m.lastgroup != "skip"]
+
+
+def _sql_tables(sql: str) -> set[str]:
+    """The tables a statement (or a fragment of one) names after FROM, JOIN, INTO, UPDATE and
+    DELETE FROM, less the names its own WITH defines (``ins``, ``best``) and what an f-string
+    computes."""
+    tokens = _tokens(sql)
+    upper = [t.upper() for t in tokens]
+    ctes = set()
+    for i, t in enumerate(upper):  # name [(columns)] AS [NOT] [MATERIALIZED] (
+        if t != "AS" or i + 1 == len(upper) or upper[i + 1] not in ("(", "MATERIALIZED", "NOT"):
+            continue
+        at = i - 1
+        if at > 0 and tokens[at] == ")":
+            while at > 0 and tokens[at] != "(":
+                at -= 1
+            at -= 1
+        if at >= 0:
+            ctes.add(tokens[at])
+    found: set[str] = set()
+
+    def item(at: int, *, column_list: bool) -> int:
+        """The table (if any) of the FROM item at ``at``; returns where the item's name was."""
+        while at < len(tokens) and upper[at] in ("ONLY", "LATERAL"):
+            at += 1
+        if at >= len(tokens) or not (tokens[at][0].isalpha() or tokens[at][0] in '"_\x00'):
+            return at  # a subquery, or nothing
+        is_call = at + 1 < len(tokens) and tokens[at + 1] == "("
+        if is_call and not column_list:
+            return at  # unnest(...), generate_series(...): a function, not a table
+        name = tokens[at].replace('"', "").removeprefix("public.")
+        if _DYNAMIC not in name and name not in ctes:
+            found.add(name)
+        return at
+
+    def from_list(at: int) -> None:
+        """FROM a x, b y: each item up to the end of the list at this depth."""
+        depth = 0
+        item(at, column_list=False)
+        for i in range(at, len(tokens)):
+            t = upper[i]
+            if t == "(":
+                depth += 1
+            elif t == ")":
+                depth -= 1
+                if depth < 0:
+                    return
+            elif depth == 0 and t == ",":
+                item(i + 1, column_list=False)
+            elif depth == 0 and t in _FROM_LIST_ENDS:
+                return
+
+    opened: list[str] = []  # the token before each open parenthesis: EXTRACT, SUBSTRING...
+    for i, t in enumerate(upper):
+        before = upper[i - 1] if i else ""
+        if t == "(":
+            opened.append(before)
+        elif t == ")" and opened:
+            opened.pop()
+        elif t == "FROM" and before not in _FROM_NOT_A_TABLE:
+            if not (opened and opened[-1] in _FROM_NOT_A_TABLE):
+                from_list(i + 1)
+        elif t == "JOIN":
+            item(i + 1, column_list=False)
+        elif t == "INTO" and before in ("INSERT", "MERGE"):
+            item(i + 1, column_list=True)
+        elif t == "UPDATE" and before not in _UPDATE_NOT_A_TABLE:
+            item(i + 1, column_list=False)
+    return found
+
+
+def _string(node: ast.expr, known: dict[str, str]) -> str | None:
+    """The text a string expression builds (f-string holes and unknown names as _DYNAMIC);
+    None when it is no string expression at all."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                parts.append(str(part.value))
+            else:
+                held = part.value if isinstance(part, ast.FormattedValue) else None
+                is_name = isinstance(held, ast.Name) and held.id in known
+                parts.append(known[held.id] if is_name else _DYNAMIC)  # type: ignore[union-attr]
+        return "".join(parts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _string(node.left, known), _string(node.right, known)
+        if left is None and right is None:
+            return None
+        return (left or _DYNAMIC) + (right or _DYNAMIC)
+    if isinstance(node, ast.Name):
+        return known.get(node.id)
+    return None
+
+
+def _sql_in(source: str) -> Iterator[tuple[int, str]]:
+    """(line, SQL text) of every statement or fragment in a module's source."""
+    tree = ast.parse(source)
+    known: dict[str, str] = {}
+    for node in tree.body:  # the module's string constants, in order: later ones use earlier
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        text = _string(value, known) if isinstance(target, ast.Name) else None
+        if text is not None and isinstance(target, ast.Name):
+            known[target.id] = text
+    sql_text = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy")
+        for alias in node.names
+        if alias.name == "text"
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args:
+            func = node.func
+            is_sql = (isinstance(func, ast.Name) and func.id in sql_text) or (
+                isinstance(func, ast.Attribute) and func.attr in _SQL_CALLS
+            )
+            text = _string(node.args[0], known) if is_sql else None
+            if text is not None:
+                yield node.lineno, text
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            text = _string(node.value, known)
+            if text is not None and _READS_AS_SQL.search(text):
+                yield node.lineno, text
+
+
+def _model_tables() -> dict[str, str]:
+    """table → the part owning it (TABLES_OF, by the models file defining it)."""
+    owners: dict[str, str] = {}
+    for path in _files(APP / "db" / "models"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "__tablename__" for t in node.targets)
+                and isinstance(node.value, ast.Constant)
+            ):
+                owners[str(node.value.value)] = TABLES_OF[path.stem]
+    return owners
+
+
+def _sql_crossings(part: str, where: str, source: str, owners: dict[str, str]) -> list[str]:
+    """What the raw SQL in ``source`` (a module of ``part``) names that ``part`` may not."""
+    declared = SQL_MAY_ALSO_NAME.get(part, {})
+    found = []
+    for line, sql in sorted(set(_sql_in(source))):
+        for table in sorted(_sql_tables(sql)):
+            owner = owners.get(table)
+            if owner == part or table in declared:
+                continue
+            whose = f"owned by {owner}" if owner else "no model in app/db/models defines it"
+            found.append(
+                f"{where}:{line}: {part}'s raw SQL names {table} ({whose}): move the SQL behind "
+                f"{owner or 'its owner'}, or declare it in SQL_MAY_ALSO_NAME[{part!r}] with why"
+            )
+    return found
+
+
+def _part(path: Path) -> str:
+    """The folder under app/ a module is in (the module's own name at the top level)."""
+    return path.relative_to(APP).with_suffix("").parts[0]
+
+
+def test_every_models_file_has_an_owner() -> None:
+    files = {p.stem for p in _files(APP / "db" / "models")} - {"__init__", "base"}
+    assert files == set(TABLES_OF)
+    assert set(TABLES_OF.values()) <= ALL_FEATURES
+
+
+def test_raw_sql_names_only_its_own_tables_and_the_declared_crossings() -> None:
+    owners = _model_tables()
+    crossings = [
+        crossing
+        for path in _files()
+        for crossing in _sql_crossings(
+            _part(path), str(path.relative_to(APP)), path.read_text(), owners
+        )
+    ]
+    assert crossings == [], "\n".join(crossings)
+
+
+def test_every_declared_crossing_is_still_named() -> None:
+    """The map says what the code does: a crossing no SQL names any more is taken out."""
+    named: dict[str, set[str]] = {}
+    for path in _files():
+        for _, sql in _sql_in(path.read_text()):
+            named.setdefault(_part(path), set()).update(_sql_tables(sql))
+    stale = {
+        f"{part}: {table}"
+        for part, tables in SQL_MAY_ALSO_NAME.items()
+        for table in tables
+        if table not in named.get(part, set())
+    }
+    assert stale == set()
+
+
+_FAKE_INTAKE = '''
+from sqlalchemy import text
+from app.alerts import intake_hints
+
+_CTE = """WITH ins AS (INSERT INTO attendance_event (event_id) SELECT 1 RETURNING event_id)"""
+_OPEN = f"EXISTS (SELECT 1 FROM absence_case c WHERE c.status <> '{1}') AS open_case"
+_RECORD = text(_CTE + " SELECT i.event_id, " + _OPEN + " FROM ins i " + intake_hints.ABSENT_JOIN)
+_SUSPENDED = "SELECT student_id FROM attendance_mark m, suspension s WHERE m.school_id = s.id"
+'''
+
+
+def test_the_sql_rule_sees_a_crossing() -> None:
+    """The attendance intake naming the engine's and transfers' tables is reported, file,
+    line, table and owner; its own tables and its CTE are not."""
+    crossings = _sql_crossings("attendance", "attendance/fake.py", _FAKE_INTAKE, _model_tables())
+    assert crossings == [
+        "attendance/fake.py:6: attendance's raw SQL names absence_case (owned by alerts): move"
+        " the SQL behind alerts, or declare it in SQL_MAY_ALSO_NAME['attendance'] with why",
+        "attendance/fake.py:7: attendance's raw SQL names absence_case (owned by alerts): move"
+        " the SQL behind alerts, or declare it in SQL_MAY_ALSO_NAME['attendance'] with why",
+        "attendance/fake.py:8: attendance's raw SQL names suspension (owned by transfers): move"
+        " the SQL behind transfers, or declare it in SQL_MAY_ALSO_NAME['attendance'] with why",
+    ]
+
+
+def test_the_sql_rule_reads_tables_not_expressions() -> None:
+    assert _sql_tables(
+        "WITH RECURSIVE up(id) AS (SELECT 1), m AS MATERIALIZED (SELECT 2)"
+        " UPDATE deadline SET n = EXTRACT(epoch FROM d.at) FROM up, m, unnest(:a) AS x(i)"
+        " WHERE a IS DISTINCT FROM b AND substring(s FROM 2) = 'FROM alert'"
+        " AND EXISTS (SELECT 1 FROM public.school s JOIN LATERAL (SELECT 1) l ON true)"
+    ) == {"deadline", "school"}
+    assert _sql_tables(
+        'INSERT INTO "alert" (a) SELECT a FROM student ON CONFLICT (a) DO UPDATE SET a = 1'
+        " RETURNING a"
+    ) == {"alert", "student"}
+    assert _sql_tables("SELECT 1 FROM case_event FOR UPDATE SKIP LOCKED") == {"case_event"}
+    assert _sql_tables(f"SELECT count(*) FROM {_DYNAMIC}_default") == set()
