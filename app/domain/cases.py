@@ -1,9 +1,10 @@
 """The absence case: one state machine per student, pure.
 
 ``transition(case, event, now) -> (case', effects)``. Effects are data — open a deadline,
-raise or withdraw an alert, notify a role, create a task, write a timeline entry — that the
-engine writes in the same transaction as the new case (an outbox: nothing is sent that was
-not stored). Nothing here reads the clock or touches storage.
+raise or withdraw an alert, notify a role, create or cancel tasks, write a timeline entry,
+strike off the case's return notices (a transfer) — that the engine writes in the same
+transaction as the new case (an outbox: nothing is sent that was not stored). Nothing here
+reads the clock or touches storage.
 
 The rules (as a school's 控辍保学自查报告 describes them; every threshold is in ``Policy``):
 
