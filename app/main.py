@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
@@ -68,8 +68,71 @@ a 422 lists its fields in `errors`. Generated Python client: package `kcbx_clien
 """
 
 
+# Attendance first: routes are matched in order and the roll is by far the busiest.
+ROUTE_MODULES = (
+    attendance,
+    health,
+    auth,
+    counties,
+    schools,
+    students,
+    staff,
+    imports,
+    onboarding,
+    calendar,
+    leaves,
+    alert_policies,
+    engine_jobs,
+    cases,
+    left_school,
+    casework,
+    legal,
+    township,
+    transfers,
+    enrollment_changes,
+    care,
+    inbox,
+    delivery,
+    reports,
+    absence_trend,
+    reviews,
+    early_warning,
+    ledgers,
+    monthly_reports,
+    school_age,
+    access_logs,
+    guardians,
+    guardian_accounts,
+    illness,
+)
+
+
 def create_app(ctx: AppContext | None = None, settings: Settings | None = None) -> FastAPI:
     """``ctx`` is injected by tests; otherwise it is built from the settings at start-up."""
+    app = FastAPI(
+        title=contract.API_TITLE,
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=_lifespan(ctx, settings),
+        generate_unique_id_function=contract.unique_id,
+        dependencies=[Depends(strict_query_dates)],
+        docs_url=None,  # served from the package's own files (app/console/docs.py)
+        redoc_url=None,
+    )
+    if ctx is not None:
+        app.state.ctx = ctx
+    _install_plumbing(app)
+    _include_routes(app)
+    return app
+
+
+def _lifespan(
+    ctx: AppContext | None, settings: Settings | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start-up and shutdown: an injected ``ctx`` is the caller's (nothing started, nothing
+    closed); otherwise the context is built from the settings, logging configured, the demo
+    refused in production, the simulation clock attached, the engine started in the process
+    when configured, and all of it closed at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,18 +159,11 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
             if own:
                 await app.state.ctx.close()
 
-    app = FastAPI(
-        title=contract.API_TITLE,
-        version="0.1.0",
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        generate_unique_id_function=contract.unique_id,
-        dependencies=[Depends(strict_query_dates)],
-        docs_url=None,  # served from the package's own files (app/console/docs.py)
-        redoc_url=None,
-    )
-    if ctx is not None:
-        app.state.ctx = ctx
+    return lifespan
+
+
+def _install_plumbing(app: FastAPI) -> None:
+    """Errors, the OpenAPI document and the middleware, innermost first."""
     errors.install(app)
     openapi.install(app)
     app.add_middleware(AccessLogMiddleware)
@@ -115,46 +171,13 @@ def create_app(ctx: AppContext | None = None, settings: Settings | None = None) 
     app.add_middleware(RequestIdMiddleware)  # the log lines of the request name it
     guards.install(app)  # outermost: a body over the cap is refused before anything reads it
     headers.install(app)  # around all: nosniff, no-store, HSTS, CORS on every answer
-    # Attendance first: routes are matched in order and the roll is by far the busiest.
-    modules = (
-        attendance,
-        health,
-        auth,
-        counties,
-        schools,
-        students,
-        staff,
-        imports,
-        onboarding,
-        calendar,
-        leaves,
-        alert_policies,
-        engine_jobs,
-        cases,
-        left_school,
-        casework,
-        legal,
-        township,
-        transfers,
-        enrollment_changes,
-        care,
-        inbox,
-        delivery,
-        reports,
-        absence_trend,
-        reviews,
-        early_warning,
-        ledgers,
-        monthly_reports,
-        school_age,
-        access_logs,
-        guardians,
-        guardian_accounts,
-        illness,
-    )
-    for module in modules:
+
+
+def _include_routes(app: FastAPI) -> None:
+    """Every feature's routes in ``ROUTE_MODULES`` order, their XLSX twins, then the docs
+    and the console."""
+    for module in ROUTE_MODULES:
         app.include_router(module.router)
-    app.include_router(xlsx_twins(module.router for module in modules))
+    app.include_router(xlsx_twins(module.router for module in ROUTE_MODULES))
     console_docs.install(app)  # /, /docs, /redoc and /static: no external URL
     app.include_router(console.router)
-    return app

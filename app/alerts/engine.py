@@ -2,7 +2,8 @@
 
 One shape for every trigger (attendance, a staff action, a due deadline): load the case
 (locked on PostgreSQL), apply the transition, then write the case, its alerts, deadlines,
-timeline, tasks and notifications (the outbox) in the caller's transaction. Nothing is sent
+timeline, tasks, the return notices a transfer strikes off and notifications (the outbox) in
+the caller's transaction. Nothing is sent
 from here: delivery reads the outbox. Attendance reaches it through ``app.alerts.reactions``,
 due deadlines through ``app.alerts.sweep``.
 """
@@ -43,11 +44,14 @@ from app.domain.cases import (
     Policy,
     RaiseAlert,
     ReportStatus,
+    StrikeOffNotices,
     Timeline,
+    TimelineKind,
     VerifyAlert,
     WithdrawAlert,
     transition,
 )
+from app.domain.return_notices import struck_off_text
 from app.domain.roles import ROLE_LABELS, VACANCY_REASON, Role, stand_ins
 
 log = logging.getLogger("kcbx.engine")
@@ -347,7 +351,8 @@ async def _write_effect(
     hold: bool,
 ) -> None:
     """One of the other effects: a deadline and a timeline entry into the outbox, a task, a
-    task cancellation, a notice (``cause`` makes it once per cause and effect)."""
+    task cancellation, return notices struck off (their entries into the outbox), a notice
+    (``cause`` makes it once per cause and effect)."""
     assert row.id is not None
     if isinstance(effect, OpenDeadline):
         box.deadlines.append(
@@ -376,9 +381,14 @@ async def _write_effect(
         if effect.kind.value == "home_visit":
             row.work_group = await _work_group(uow, row, box)
     elif isinstance(effect, CancelTasks):
-        await repo.cancel_open_tasks(
-            uow.session, effect.kind.value, effect.note, now, case_id=row.id
-        )
+        await repo.cancel_open_tasks(uow.session, row.id, effect.kind.value, effect.note, now)
+    elif isinstance(effect, StrikeOffNotices):
+        for number in await repo.strike_off_notices(
+            uow.session, row.id, effect.on, effect.reason, now
+        ):
+            text = struck_off_text(number, effect.reason)
+            kind = TimelineKind.return_notice_struck_off
+            box.timeline.append(timeline_repo.entry(row.id, kind, text, now, actor))
     elif isinstance(effect, Notify):
         await _notify(uow, row, effect, alerts=alerts, now=now, cause=cause, box=box, hold=hold)
 

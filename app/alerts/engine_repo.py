@@ -4,7 +4,7 @@ queries are in ``app.alerts.deadlines_repo`` (but for the count of failed ones h
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -33,10 +33,12 @@ from app.db.models import (
     CaseTask,
     Deadline,
     Notification,
+    ReturnNotice,
     Staff,
     StaffRole,
 )
 from app.domain.cases import AlertStatus, CaseStatus, TaskKind, TaskStatus
+from app.domain.return_notices import IN_FORCE, NoticeStatus
 from app.domain.roles import Role
 from app.domain.students import StudentBrief
 
@@ -200,26 +202,66 @@ async def latest_closed_reenrolled(
 
 
 async def cancel_open_tasks(
-    session: AsyncSession,
-    kind: str,
-    note: str,
-    now: datetime,
-    *,
-    case_id: int | None = None,
-    student_id: int | None = None,
+    session: AsyncSession, case_id: int, kind: str, note: str, now: datetime
 ) -> None:
-    """Closes the open tasks of ``kind`` as cancelled: one case's (the engine's effect), or
-    every case's of a student (a transfer out)."""
-    if case_id is not None:
-        scope = col(CaseTask.case_id) == case_id
-    else:
-        cases = select(AbsenceCase.id).where(col(AbsenceCase.student_id) == student_id)
-        scope = col(CaseTask.case_id).in_(cases)
+    """Closes the case's open tasks of ``kind`` as cancelled (the ``CancelTasks`` effect)."""
     await session.exec(
         update(CaseTask)
-        .where(scope, col(CaseTask.kind) == kind, col(CaseTask.status) == TaskStatus.open.value)
+        .where(
+            col(CaseTask.case_id) == case_id,
+            col(CaseTask.kind) == kind,
+            col(CaseTask.status) == TaskStatus.open.value,
+        )
         .values(status=TaskStatus.cancelled.value, done_at=now, note=note)
     )
+
+
+async def strike_off_notices(
+    session: AsyncSession, case_id: int, on: date, reason: str, now: datetime
+) -> list[str]:
+    """Strikes off (销号) the case's return notices in force (the ``StrikeOffNotices``
+    effect); returns their numbers, in notice order."""
+    rows = await session.exec(
+        select(ReturnNotice)
+        .where(col(ReturnNotice.case_id) == case_id, col(ReturnNotice.status).in_(IN_FORCE))
+        .order_by(col(ReturnNotice.id))
+    )
+    numbers: list[str] = []
+    for notice in rows.all():
+        notice.status = NoticeStatus.struck_off.value
+        notice.struck_off_on = on
+        notice.strike_off_reason = reason
+        notice.updated_at = now
+        session.add(notice)
+        numbers.append(notice.number)
+    return numbers
+
+
+async def cases_a_transfer_ends(session: AsyncSession, student_id: int) -> list[AbsenceCase]:
+    """The student's cases a transfer acts on, locked in case-id order (the order every engine
+    job locks cases in): the one not closed, and the closed ones that left a follow-up check
+    open or a return notice in force."""
+    follow_ups = select(CaseTask.case_id).where(
+        col(CaseTask.kind) == TaskKind.follow_up.value,
+        col(CaseTask.status) == TaskStatus.open.value,
+    )
+    notices = select(ReturnNotice.case_id).where(
+        col(ReturnNotice.student_id) == student_id, col(ReturnNotice.status).in_(IN_FORCE)
+    )
+    stmt = (
+        select(AbsenceCase)
+        .where(
+            col(AbsenceCase.student_id) == student_id,
+            or_(
+                col(AbsenceCase.status) != CaseStatus.closed.value,
+                col(AbsenceCase.id).in_(follow_ups),
+                col(AbsenceCase.id).in_(notices),
+            ),
+        )
+        .order_by(col(AbsenceCase.id))
+        .with_for_update()
+    )
+    return list(await session.exec(stmt))
 
 
 async def tasks_to_remind(

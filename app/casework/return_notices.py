@@ -79,7 +79,12 @@ from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor
 from app.domain.cases import CaseStatus, Level, TimelineKind
-from app.domain.return_notices import NoticeStatus, notice_status_label
+from app.domain.return_notices import (
+    IN_FORCE,
+    NoticeStatus,
+    notice_status_label,
+    struck_off_text,
+)
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -89,7 +94,6 @@ LEGAL_BASIS = (
     "无正当理由未依照本法规定送适龄子女或者被监护人入学接受并完成义务教育的，"
     "由当地乡镇人民政府或者县级人民政府教育行政部门给予批评教育，责令限期改正。"
 )
-_ACTIVE = (NoticeStatus.issued.value, NoticeStatus.escalated.value)
 
 _NOT_MANAGER = (
     "只有学校管理者(校长、分管副校长、教务处)或县教育局可办理返校通知书 "
@@ -192,7 +196,7 @@ async def issue_notice(
         raise Conflict(_AT_SCHOOL)
     if row.level != Level.red.value:
         raise Conflict(_NOT_RED)
-    if await return_notices_repo.case_has_notice(uow.session, case_id, _ACTIVE):
+    if await return_notices_repo.case_has_notice(uow.session, case_id, IN_FORCE):
         raise Conflict(_ALREADY)
     guardian = data.guardian_name or await return_notices_repo.first_guardian_name(
         uow.session, row.student_id
@@ -288,7 +292,7 @@ async def record_delivery(
     """送达: the guardian has the notice. Recorded once (a second record 409); only on a notice
     still in force (issued or escalated), on a day neither before its issue nor in the future."""
     notice, row = await _notice_for_write(uow, actor, notice_id)
-    if notice.status not in _ACTIVE:
+    if notice.status not in IN_FORCE:
         raise Conflict(_NOT_IN_FORCE)
     if notice.delivered_on is not None:
         raise Conflict(_DELIVERED)
@@ -321,7 +325,7 @@ async def strike_off(
     notice.strike_off_reason = data.reason
     notice.updated_at = ctx.clock()
     uow.session.add(notice)
-    text = f"返校通知书 {notice.number} 销号:{data.reason}"
+    text = struck_off_text(notice.number, data.reason)
     await timeline_repo.write(
         uow.session,
         [_event(ctx, notice.case_id, TimelineKind.return_notice_struck_off, text, actor.tag)],
@@ -332,24 +336,6 @@ async def strike_off(
     return notice_out(notice)
 
 
-async def strike_off_for_transfer(
-    uow: UnitOfWork, ctx: AppContext, student_id: int, today: date, to_school: str, actor: str
-) -> None:
-    """An approved 转学 resolves the student's active notices: 销号 with the transfer as reason."""
-    for notice in await return_notices_repo.of_student(uow.session, student_id, _ACTIVE):
-        reason = f"已办理转学手续,转入{to_school}"
-        notice.status = NoticeStatus.struck_off.value
-        notice.struck_off_on = today
-        notice.strike_off_reason = reason
-        notice.updated_at = ctx.clock()
-        uow.session.add(notice)
-        text = f"返校通知书 {notice.number} 销号:{reason}"
-        await timeline_repo.write(
-            uow.session,
-            [_event(ctx, notice.case_id, TimelineKind.return_notice_struck_off, text, actor)],
-        )
-
-
 # --- the daily check ------------------------------------------------------------------------
 
 
@@ -358,7 +344,7 @@ async def _check(
     ctx: AppContext,
     school_ids: Collection[int] | None,
 ) -> CheckOut:
-    found = await return_notices_repo.in_schools(uow.session, school_ids, _ACTIVE)
+    found = await return_notices_repo.in_schools(uow.session, school_ids, IN_FORCE)
     # Every case first, in one statement in case-id order: the order the sweep and every
     # other engine job lock cases in, so the check and a sweep cannot deadlock.
     rows = await alerts_repo.cases_by_id(uow.session, {n.case_id for n in found}, lock=True)
@@ -372,7 +358,7 @@ async def _check(
     events: list[dict[str, Any]] = []
     for n in notices:
         row = rows[n.case_id]
-        if n.status not in _ACTIVE:
+        if n.status not in IN_FORCE:
             continue
         if n.school_id not in schools:
             school = await school_row(uow, n.school_id)

@@ -40,17 +40,6 @@ async def latest_of_case(session: AsyncSession, case_id: int) -> ReturnNotice | 
     return found.first()
 
 
-async def of_student(
-    session: AsyncSession, student_id: int, statuses: Collection[str]
-) -> list[ReturnNotice]:
-    rows = await session.exec(
-        select(ReturnNotice).where(
-            col(ReturnNotice.student_id) == student_id, col(ReturnNotice.status).in_(statuses)
-        )
-    )
-    return list(rows)
-
-
 async def in_schools(
     session: AsyncSession, school_ids: Collection[int] | None, statuses: Collection[str]
 ) -> list[ReturnNotice]:

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from app.context import AppContext
 from app.db.models import Delivery, DeliverySettings, Notification, WebhookSubscription
 from app.delivery import repository as repo
+from app.domain.delivery import ROUTINE_LEVELS, DeliveryState
 
 ROBOT_CHANNELS = frozenset({"wecom_robot", "dingtalk_robot"})
-_HELD_LEVELS = (None, "blue", "yellow")
 # Timeline kinds that county systems hear about, as webhook event types.
 _CASE_EVENTS = {
     "case.opened": "case.opened",
@@ -121,7 +121,7 @@ def _first_row(
     now: datetime,
 ) -> dict[str, Any]:
     due = now
-    if config is not None and n.level in _HELD_LEVELS:
+    if config is not None and (n.level is None or n.level in ROUTINE_LEVELS):
         due = quiet_until(now, tz, config.quiet_start, config.quiet_end) or now
     return _row(n, route, 0, due, now)
 
@@ -146,7 +146,7 @@ def _row(
         "case_id": n.case_id,
         "alert_id": n.alert_id,
         "level": n.level,
-        "state": "pending",
+        "state": DeliveryState.pending.value,
         "attempts": 0,
         "next_attempt_at": due,
         "created_at": now,
@@ -174,7 +174,7 @@ def prerendered_next(row: Delivery, channel: str, index: int, now: datetime) -> 
         "target_key": f"{channel}:{row.payload.get('who', row.target_key)}",
         "school_id": row.school_id,
         "case_id": row.case_id,
-        "state": "pending",
+        "state": DeliveryState.pending.value,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
@@ -212,7 +212,7 @@ def _webhook_row(
         "case_id": payload.get("case_id"),
         "alert_id": alert_id,
         "level": level,
-        "state": "pending",
+        "state": DeliveryState.pending.value,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,

@@ -7,8 +7,12 @@ the inbox shows them.
 Decisions:
 - ``idem_key`` names the cause and the person: the same transition retried, or a job run twice,
   writes the notice once (``ON CONFLICT DO NOTHING``);
-- topics stay strings, keys into the wording registry (``app.delivery.wording.TOPICS``): the
-  domain's case machine names them and a county's templates are stored by them;
+- a notice's level is the case's ``Level``, its state a ``NoticeState``, and a delivery's
+  state an ``app.domain.delivery.DeliveryState`` (enums; the stored values are theirs). Topics
+  stay strings: they are keys into the wording registry (``app.delivery.wording.TOPICS``),
+  which the case machine and the other producers name and a county's templates are stored
+  by, so an enum would only repeat that registry's keys; a topic it lacks fails at rendering
+  (``TemplateError``) and its delivery is dead-lettered with the reason;
 - a notice is either sent (``NoticeState.to_send``) or held for the engine's late digest
   (``held_for_digest``: in the inbox at once, marked dispatched, folded into one digest per
   recipient after an outage);

@@ -30,6 +30,7 @@ from app.db.models import (
     WebhookSubscription,
 )
 from app.delivery.ratelimit import SlidingWindow
+from app.domain.delivery import UNDELIVERED, DeliveryState
 
 
 def _pg(session: AsyncSession) -> bool:
@@ -139,8 +140,10 @@ async def claim_deliveries(
 
 def _claimable(now: datetime, wall_now: datetime) -> Any:
     return or_(
-        (col(Delivery.state) == "pending") & (col(Delivery.next_attempt_at) <= now),
-        (col(Delivery.state) == "sending") & (col(Delivery.lease_until) < wall_now),
+        (col(Delivery.state) == DeliveryState.pending.value)
+        & (col(Delivery.next_attempt_at) <= now),
+        (col(Delivery.state) == DeliveryState.sending.value)
+        & (col(Delivery.lease_until) < wall_now),
     )
 
 
@@ -161,7 +164,7 @@ async def lease(
     stmt = (
         update(Delivery)
         .where(col(Delivery.id).in_(sorted(ids)), _claimable(now, wall_now))
-        .values(state="sending", lease_id=lease_id, lease_until=lease_until)
+        .values(state=DeliveryState.sending.value, lease_id=lease_id, lease_until=lease_until)
         .returning(col(Delivery.id))
     )
     conn = await session.connection()
@@ -179,7 +182,7 @@ async def still_leased(session: AsyncSession, ids: Collection[int], lease_id: st
         .where(
             col(Delivery.id).in_(sorted(ids)),
             col(Delivery.lease_id) == lease_id,
-            col(Delivery.state) == "sending",
+            col(Delivery.state) == DeliveryState.sending.value,
         )
         .values(lease_id=lease_id)
         .returning(col(Delivery.id))
@@ -266,7 +269,7 @@ async def backlog_by_channel(
             func.min(Delivery.created_at),
             func.min(Delivery.next_attempt_at),
         )
-        .where(col(Delivery.state).in_(("pending", "sending")))
+        .where(col(Delivery.state).in_(UNDELIVERED))
         .group_by(col(Delivery.channel))
     )
     out: dict[str, tuple[int, datetime | None, datetime | None, int]] = {}
@@ -274,7 +277,7 @@ async def backlog_by_channel(
         out[channel] = (int(count), first, due, 0)
     dead = await session.exec(
         select(Delivery.channel, func.count())
-        .where(col(Delivery.state) == "dead", col(Delivery.dead_at) >= dead_since)
+        .where(col(Delivery.state) == DeliveryState.dead.value, col(Delivery.dead_at) >= dead_since)
         .group_by(col(Delivery.channel))
     )
     for channel, count in dead:

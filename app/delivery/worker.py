@@ -70,6 +70,8 @@ from app.delivery.dispatch import (
 from app.delivery.messages import Job, build_jobs
 from app.delivery.ratelimit import DEFAULT_CAPACITY, DEFAULT_PERIOD
 from app.delivery.templates import Links
+from app.domain.cases import Level
+from app.domain.delivery import ROUTINE_LEVELS, DeliveryState
 
 log = logging.getLogger("kcbx.delivery")
 
@@ -263,10 +265,12 @@ class DeliveryWorker:
             d.id or 0
             for d in claimed
             if d.channel != "webhook"
-            and d.level in ("blue", "yellow")
-            and levels.get(d.case_id or 0) == "red"
+            and d.level in ROUTINE_LEVELS
+            and levels.get(d.case_id or 0) == Level.red.value
         ]
-        await repo.set_state(s, folded, state="folded", lease_until=None, lease_id=None)
+        await repo.set_state(
+            s, folded, state=DeliveryState.folded.value, lease_until=None, lease_id=None
+        )
         result.folded = len(folded)
         return [d for d in claimed if (d.id or 0) not in folded]
 
@@ -285,7 +289,7 @@ class DeliveryWorker:
         await repo.set_state(
             s,
             unrenderable,
-            state="dead",
+            state=DeliveryState.dead.value,
             dead_at=now,
             lease_until=None,
             lease_id=None,
@@ -323,7 +327,7 @@ class DeliveryWorker:
             await repo.set_state(
                 s,
                 ids,
-                state="pending",
+                state=DeliveryState.pending.value,
                 next_attempt_at=now + (free_at - wall),
                 lease_until=None,
                 lease_id=None,
@@ -382,22 +386,22 @@ class DeliveryWorker:
                         continue
                     row.lease_until, row.lease_id = None, None
                     if got is None:  # not sent: the lease would have run out first
-                        row.state, row.next_attempt_at = "pending", now
+                        row.state, row.next_attempt_at = DeliveryState.pending.value, now
                         result.postponed += 1
                         continue
                     row.attempts += 1
                     row.digest_id = d.digest_id
                     attempts.append(_attempt(row.id or 0, row.channel, now, got, ms))
                     if got.outcome is Outcome.ok:
-                        row.state, row.sent_at = "sent", now
+                        row.state, row.sent_at = DeliveryState.sent.value, now
                         result.sent += 1
                     elif got.outcome is Outcome.retry and row.attempts < MAX_ATTEMPTS:
-                        row.state = "pending"
+                        row.state = DeliveryState.pending.value
                         row.next_attempt_at = now + backoff(row.attempts, self.rng, got.retry_after)
                         row.last_error = (got.error or "")[:500]
                         result.retried += 1
                     else:
-                        row.state, row.dead_at = "dead", now
+                        row.state, row.dead_at = DeliveryState.dead.value, now
                         row.last_error = (got.error or got.code or got.outcome.value)[:500]
                         result.dead += 1
                         nxt = fallback_row(row, notes.get(row.notification_id or 0), now)

@@ -1,9 +1,10 @@
 """The absence case: one state machine per student, pure.
 
 ``transition(case, event, now) -> (case', effects)``. Effects are data — open a deadline,
-raise or withdraw an alert, notify a role, create a task, write a timeline entry — that the
-engine writes in the same transaction as the new case (an outbox: nothing is sent that was
-not stored). Nothing here reads the clock or touches storage.
+raise or withdraw an alert, notify a role, create or cancel tasks, write a timeline entry,
+strike off the case's return notices (a transfer) — that the engine writes in the same
+transaction as the new case (an outbox: nothing is sent that was not stored). Nothing here
+reads the clock or touches storage.
 
 The rules (as a school's 控辍保学自查报告 describes them; every threshold is in ``Policy``):
 
@@ -258,10 +259,12 @@ class DeadlineDue:
 
 @dataclass(frozen=True, slots=True)
 class TransferredOut:
-    """The student's 转学 was approved: they are expected at another school, not this one."""
+    """The student's 转学 was approved: they are expected at another school, not this one.
+    ``on`` is the sending school's day of it (the day its return notices are struck off)."""
 
     to_school: str
     at: datetime
+    on: date
 
 
 Event = (
@@ -384,6 +387,15 @@ class CancelTasks:
     note: str
 
 
+@dataclass(frozen=True, slots=True)
+class StrikeOffNotices:
+    """The case's return notices still in force (issued or escalated) are struck off (销号)
+    on ``on`` for ``reason``, each with its timeline entry (a transfer resolves them)."""
+
+    reason: str
+    on: date
+
+
 Effect = (
     OpenDeadline
     | RaiseAlert
@@ -393,6 +405,7 @@ Effect = (
     | CreateTask
     | Timeline
     | CancelTasks
+    | StrikeOffNotices
 )
 
 
@@ -435,6 +448,12 @@ TRANSITIONS: tuple[tuple[str, str, str, str], ...] = (
     ("awaiting_reenrollment", "ReenrollmentConfirmed", "closed", "复学 confirmed"),
     ("open", "TransferredOut", "closed", "转学 approved: the case ends"),
     ("awaiting_reenrollment", "TransferredOut", "closed", "转学 approved: the case ends"),
+    (
+        "closed",
+        "TransferredOut",
+        "closed",
+        "转学 approved: open follow-ups cancelled, notices in force struck off",
+    ),
     ("open", "DeadlineDue", "open", "overdue contact/report/verification: escalate"),
     ("awaiting_reenrollment", "DeadlineDue", "awaiting_reenrollment", "复学 overdue: escalate"),
     (
@@ -466,6 +485,9 @@ def transition(case: Case | None, event: Event, now: datetime, policy: Policy) -
             return opened, effects
         if isinstance(event, DeadlineDue):
             return (case or _no_case(policy)), []
+        if isinstance(event, TransferredOut) and case is not None:
+            # A closed case stays as it was; what it left open ends with the transfer.
+            return case, _transfer_ends(event)
         # What happened stays to be verified (核查) and a report already submitted to be
         # decided after the student is back: only new casework is refused on a closed case.
         late_ok = isinstance(event, AlertVerified) or (
@@ -935,7 +957,17 @@ def _on_transferred(case: Case, ev: TransferredOut, now: datetime) -> Result:
         CancelTasks(kind, "学生已转学")
         for kind in (TaskKind.phone_verification, TaskKind.home_visit, TaskKind.reenrollment)
     ]
-    return closed, [*effects, *cancelled]
+    return closed, [*effects, *cancelled, *_transfer_ends(ev)]
+
+
+def _transfer_ends(ev: TransferredOut) -> list[Effect]:
+    """What a transfer ends on any case of the student, open or closed: the follow-up checks
+    after a 复学 (the sending school's head teacher can no longer make them) and the return
+    notices in force (销号, the transfer as the reason)."""
+    return [
+        CancelTasks(TaskKind.follow_up, f"学生已转学至{ev.to_school}"),
+        StrikeOffNotices(f"已办理转学手续,转入{ev.to_school}", ev.on),
+    ]
 
 
 # --- deadlines ------------------------------------------------------------------------------

@@ -22,6 +22,15 @@ NOTICE_STATUS_LABELS: dict[NoticeStatus, str] = {
 
 DELIVERED_LABEL = "已送达"
 
+# A notice in force: the guardian has been told to bring the child back and nothing has
+# resolved it yet.
+IN_FORCE = (NoticeStatus.issued.value, NoticeStatus.escalated.value)
+
+
+def struck_off_text(number: str, reason: str) -> str:
+    """The timeline entry of a 销号, by hand or by a transfer (the case machine's effect)."""
+    return f"返校通知书 {number} 销号:{reason}"
+
 
 def notice_status_label(status: NoticeStatus, delivered: bool) -> str:
     """An issued notice reads 已发出 until the school records its delivery (送达), then

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from app.attendance import leaves_repo
@@ -23,6 +23,7 @@ from app.errors import Conflict, FieldProblem, Invalid, NotFound
 from app.guardians import repository as repo
 from app.guardians.accounts import children_of
 from app.guardians.schemas import ReportAheadIn, ReportAheadOut
+from app.settings import Settings
 
 access_log = logging.getLogger("kcbx.guardians.access")
 
@@ -48,66 +49,108 @@ async def report_ahead(
     uow: UnitOfWork, ctx: AppContext, account: GuardianAccount, data: ReportAheadIn
 ) -> ReportAheadOut:
     s = uow.session
-    if data.student_id not in await children_of(uow, account):
-        raise NotFound("学生", data.student_id)
-    student = await s.get(Student, data.student_id)
-    school = await s.get(School, student.school_id) if student else None
-    if student is None or school is None:
-        raise NotFound("学生", data.student_id)
+    student, school = await _child(uow, account, data.student_id)
     config = await s.get(GuardianSettings, school.id)
     now = ctx.clock()
-    zone = ZoneInfo(school.timezone)
-    local = now.astimezone(zone)
-    today = local.date()
     cutoff = config.report_cutoff if config else school.morning_check
+    problems = [
+        *_date_problems(data, now.astimezone(ZoneInfo(school.timezone)), cutoff, ctx.settings),
+        *_symptom_problems(data),
+    ]
+    if not problems:
+        problems += await _run_problems(uow, student, data, ctx.settings)
+    if problems:
+        raise Invalid(problems)
+    if await leaves_repo.overlapping(s, student.id or 0, data.start_date, data.end_date):
+        raise Conflict("与已有请假重叠 (overlaps another leave)")
+    leave = _pending_leave(student, account, data, now)
+    s.add(leave)
+    await uow.commit()
+    access_log.info("guardian %s reported ahead for student %s", account.id, student.id)
+    return ReportAheadOut(leave_id=leave.id or 0, status="pending")
+
+
+async def _child(
+    uow: UnitOfWork, account: GuardianAccount, student_id: int
+) -> tuple[Student, School]:
+    """The guardian's child and their school (404 for anyone else's child)."""
+    if student_id not in await children_of(uow, account):
+        raise NotFound("学生", student_id)
+    student = await uow.session.get(Student, student_id)
+    school = await uow.session.get(School, student.school_id) if student else None
+    if student is None or school is None:
+        raise NotFound("学生", student_id)
+    return student, school
+
+
+def _date_problems(
+    data: ReportAheadIn, local: datetime, cutoff: time, settings: Settings
+) -> list[FieldProblem]:
+    """The range against the school's today (``local``: now in its timezone) and cut-off,
+    and the limits: how far ahead, how many days in one report."""
     problems: list[FieldProblem] = []
+    today = local.date()
     if data.start_date < today:
         problems.append(FieldProblem(("body", "start_date"), "不能报告过去的日期 (a past date)"))
-    elif data.start_date == today and local >= datetime.combine(today, cutoff, zone):
+    elif data.start_date == today and local >= datetime.combine(today, cutoff, local.tzinfo):
         problems.append(
             FieldProblem(
                 ("body", "start_date"),
                 f"今天 {cutoff:%H:%M} 后不能再报告,请联系班主任 (past today's cut-off)",
             )
         )
-    elif data.start_date > today + timedelta(days=ctx.settings.guardian_report_ahead_days):
+    elif data.start_date > today + timedelta(days=settings.guardian_report_ahead_days):
         problems.append(FieldProblem(("body", "start_date"), "报告日期太远 (too far ahead)"))
     days = (data.end_date - data.start_date).days + 1
     if days < 1:
         problems.append(FieldProblem(("body", "end_date"), "结束日期早于开始日期 (before start)"))
-    elif days > ctx.settings.guardian_report_max_days:
+    elif days > settings.guardian_report_max_days:
         problems.append(
             FieldProblem(
                 ("body", "end_date"),
-                f"一次最多报告 {ctx.settings.guardian_report_max_days} 天,更长请联系班主任 "
+                f"一次最多报告 {settings.guardian_report_max_days} 天,更长请联系班主任 "
                 "(beyond the limit per report)",
             )
         )
+    return problems
+
+
+def _symptom_problems(data: ReportAheadIn) -> list[FieldProblem]:
+    """Symptoms go with illness, and illness has at least one."""
     ill = data.reason == "ill"
     if ill and not data.symptoms:
-        problems.append(FieldProblem(("body", "symptoms"), "生病须至少选一项症状 (ill needs one)"))
+        return [FieldProblem(("body", "symptoms"), "生病须至少选一项症状 (ill needs one)")]
     if not ill and data.symptoms:
-        problems.append(FieldProblem(("body", "symptoms"), "仅生病时填写症状 (for ill only)"))
-    if not problems:
-        run = consecutive_run(
-            data.start_date,
-            data.end_date,
-            await repo.unapproved_family_leaves(s, student.id or 0),
+        return [FieldProblem(("body", "symptoms"), "仅生病时填写症状 (for ill only)")]
+    return []
+
+
+async def _run_problems(
+    uow: UnitOfWork, student: Student, data: ReportAheadIn, settings: Settings
+) -> list[FieldProblem]:
+    """The limit of consecutive unapproved days, counted with the family's reports before."""
+    run = consecutive_run(
+        data.start_date,
+        data.end_date,
+        await repo.unapproved_family_leaves(uow.session, student.id or 0),
+    )
+    if run <= settings.guardian_report_max_days:
+        return []
+    return [
+        FieldProblem(
+            ("body", "end_date"),
+            f"连同已报告未批准的请假共连续 {run} 天,超过 "
+            f"{settings.guardian_report_max_days} 天,请联系班主任 "
+            "(with the unapproved reports before it, beyond the limit of consecutive days)",
         )
-        if run > ctx.settings.guardian_report_max_days:
-            problems.append(
-                FieldProblem(
-                    ("body", "end_date"),
-                    f"连同已报告未批准的请假共连续 {run} 天,超过 "
-                    f"{ctx.settings.guardian_report_max_days} 天,请联系班主任 "
-                    "(with the unapproved reports before it, beyond the limit of consecutive days)",
-                )
-            )
-    if problems:
-        raise Invalid(problems)
-    if await leaves_repo.overlapping(s, student.id or 0, data.start_date, data.end_date):
-        raise Conflict("与已有请假重叠 (overlaps another leave)")
-    leave = LeaveRequest(
+    ]
+
+
+def _pending_leave(
+    student: Student, account: GuardianAccount, data: ReportAheadIn, now: datetime
+) -> LeaveRequest:
+    ill = data.reason == "ill"
+    return LeaveRequest(
         student_id=student.id or 0,
         school_id=student.school_id,
         class_id=student.class_id,
@@ -121,7 +164,3 @@ async def report_ahead(
         requested_by=f"guardian_account:{account.id}",
         created_at=now,
     )
-    s.add(leave)
-    await uow.commit()
-    access_log.info("guardian %s reported ahead for student %s", account.id, student.id)
-    return ReportAheadOut(leave_id=leave.id or 0, status="pending")

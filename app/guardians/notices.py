@@ -37,6 +37,7 @@ from app.db.models import GuardianNotice, GuardianSettings, School
 from app.delivery import repository as delivery_repo
 from app.delivery.channels.config import PARENTS_WECHAT
 from app.delivery.dispatch import in_quiet_hours
+from app.domain.delivery import DeliveryState
 from app.guardians import repository as repo
 from app.guardians.links import make_token
 from app.guardians.masking import masked
@@ -191,7 +192,7 @@ def _row(
         "channel": route[0],
         "target_key": f"{route[0]}:{who}",
         "school_id": notice.school_id,
-        "state": "pending",
+        "state": DeliveryState.pending.value,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,

@@ -24,6 +24,7 @@ from app.db.models import (
 )
 from app.db.types import UTCDateTime
 from app.domain.cases import TaskStatus
+from app.domain.delivery import DeliveryState
 
 # Roster and configuration are not school time: a roster imported in November must not keep
 # the autumn term from being drilled. Nor is the access log (who read what: reading the clock
@@ -187,10 +188,10 @@ async def next_due(session: AsyncSession, after: datetime) -> datetime | None:
             Deadline.state == "pending", col(Deadline.due_at) > after
         ),
         sm_select(func.min(Delivery.next_attempt_at)).where(
-            Delivery.state == "pending", col(Delivery.next_attempt_at) > after
+            Delivery.state == DeliveryState.pending.value, col(Delivery.next_attempt_at) > after
         ),
         sm_select(func.min(Delivery.lease_until)).where(
-            Delivery.state == "sending", col(Delivery.lease_until) > after
+            Delivery.state == DeliveryState.sending.value, col(Delivery.lease_until) > after
         ),
         sm_select(func.min(CaseTask.due_at)).where(
             CaseTask.status == TaskStatus.open.value,

@@ -325,20 +325,9 @@ async def rates(
     month_end: date | None = None,
 ) -> RatesOut:
     """``month_end``: a review's rates, as of the end of its month (or today, if sooner)."""
-    if (county_id is None) == (school_id is None):
-        raise Invalid.field(
-            ("query", "county_id"), "county_id 与 school_id 须且只能给一个 (exactly one of them)"
-        )
+    county = await _rates_county(uow, actor, county_id, school_id)
+    county_id = county.id
     session = uow.session
-    if school_id is not None:
-        one = await managed_school(uow, actor, school_id)
-        county_id = one.county_id
-        found = await session.get(County, county_id)
-        assert found is not None
-        county = found
-    else:
-        assert county_id is not None
-        county = await admin_county(uow, actor, county_id)
     targets = await rules_for(session, county.id or 0)
     if school_year is None and as_of is not None:
         school_year = year_of(as_of)
@@ -348,61 +337,13 @@ async def rates(
         else current_school_year(ctx.clock(), ctx.default_zone())
     )
     lo, hi = date(year, 9, 1), date(year + 1, 8, 31)
-
     schools = await ledgers_repo.schools(session, county_id, school_id)
-    enrolled = await ledgers_repo.enrolled_by_school(session, county_id, school_id)
     if month_end is not None:
         on = min(await ledger_day(uow, ctx, county, month_end, asked=False), hi)
     else:
         on = min(await ledger_day(uow, ctx, county, as_of), hi)
-    dropouts: dict[int, int] = defaultdict(int)
-    for sid, _, active in await status_repo.began_between(
-        session,
-        county_id=county_id,
-        school_id=school_id,
-        status=DropoutStatus.dropout.value,
-        lo=lo,
-        hi=on,
-    ):
-        dropouts[sid] += 1
-        if not active:
-            enrolled[sid] = enrolled.get(sid, 0) + 1
-    suspects: dict[int, set[int]] = defaultdict(set)
-    for period, *_ in await status_repo.periods_on(
-        session,
-        county_id=county_id,
-        school_id=school_id,
-        status=DropoutStatus.suspected_dropout.value,
-        on=on,
-    ):
-        suspects[period.school_id].add(period.student_id)
-    suspected = {sid: len(ids) for sid, ids in suspects.items()}
-
-    lines: list[RateLine] = []
-    per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for s in schools:
-        sid = s.id or 0
-        counts = (enrolled.get(sid, 0), suspected.get(sid, 0), dropouts.get(sid, 0))
-        lines.append(_line(sid, s.name, s.kind, counts, targets))
-        for i, n in enumerate(counts):
-            per_kind[s.kind][i] += n
-    by_kind = [
-        _line(
-            None, f"{county.name}{SCHOOL_KIND_LABELS.get(k, k)}合计", k, (c[0], c[1], c[2]), targets
-        )
-        for k, c in sorted(per_kind.items())
-    ]
-    total = _line(
-        None,
-        f"{county.name}合计",
-        None,
-        (
-            sum(c[0] for c in per_kind.values()),
-            sum(c[1] for c in per_kind.values()),
-            sum(c[2] for c in per_kind.values()),
-        ),
-        None,
-    )
+    counts = await _school_counts(uow, county_id, school_id, lo, on)
+    lines, by_kind, total = _rate_lines(county, schools, counts, targets)
     # 入学率 from the 适龄儿童台账 (county only).
     enrollment = await school_age.enrollment(
         uow,
@@ -433,3 +374,90 @@ async def rates(
         total=total,
         schools_above_target=[ln.school_id for ln in lines if ln.above_target and ln.school_id],
     )
+
+
+async def _rates_county(
+    uow: UnitOfWork, actor: Actor, county_id: int | None, school_id: int | None
+) -> County:
+    """The county the rates are of: the one asked for (its admins), or the school's (its
+    managers); exactly one of the two is given (422)."""
+    if (county_id is None) == (school_id is None):
+        raise Invalid.field(
+            ("query", "county_id"), "county_id 与 school_id 须且只能给一个 (exactly one of them)"
+        )
+    if school_id is not None:
+        one = await managed_school(uow, actor, school_id)
+        found = await uow.session.get(County, one.county_id)
+        assert found is not None
+        return found
+    assert county_id is not None
+    return await admin_county(uow, actor, county_id)
+
+
+async def _school_counts(
+    uow: UnitOfWork, county_id: int | None, school_id: int | None, lo: date, on: date
+) -> dict[int, tuple[int, int, int]]:
+    """Per school: (enrolled, 疑似辍学 on ``on``, 辍学 since ``lo``). A dropout no longer on
+    the roll still counts among the enrolled: the rate is of the children the school had."""
+    session = uow.session
+    enrolled = await ledgers_repo.enrolled_by_school(session, county_id, school_id)
+    dropouts: dict[int, int] = defaultdict(int)
+    for sid, _, active in await status_repo.began_between(
+        session,
+        county_id=county_id,
+        school_id=school_id,
+        status=DropoutStatus.dropout.value,
+        lo=lo,
+        hi=on,
+    ):
+        dropouts[sid] += 1
+        if not active:
+            enrolled[sid] = enrolled.get(sid, 0) + 1
+    suspects: dict[int, set[int]] = defaultdict(set)
+    for period, *_ in await status_repo.periods_on(
+        session,
+        county_id=county_id,
+        school_id=school_id,
+        status=DropoutStatus.suspected_dropout.value,
+        on=on,
+    ):
+        suspects[period.school_id].add(period.student_id)
+    return {
+        sid: (enrolled.get(sid, 0), len(suspects.get(sid, ())), dropouts.get(sid, 0))
+        for sid in {*enrolled, *suspects, *dropouts}
+    }
+
+
+def _rate_lines(
+    county: County,
+    schools: list[School],
+    counts: dict[int, tuple[int, int, int]],
+    targets: CountyRules,
+) -> tuple[list[RateLine], list[RateLine], RateLine]:
+    """One line per school, one per kind of school, and the county's total."""
+    lines: list[RateLine] = []
+    per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for s in schools:
+        sid = s.id or 0
+        school_counts = counts.get(sid, (0, 0, 0))
+        lines.append(_line(sid, s.name, s.kind, school_counts, targets))
+        for i, n in enumerate(school_counts):
+            per_kind[s.kind][i] += n
+    by_kind = [
+        _line(
+            None, f"{county.name}{SCHOOL_KIND_LABELS.get(k, k)}合计", k, (c[0], c[1], c[2]), targets
+        )
+        for k, c in sorted(per_kind.items())
+    ]
+    total = _line(
+        None,
+        f"{county.name}合计",
+        None,
+        (
+            sum(c[0] for c in per_kind.values()),
+            sum(c[1] for c in per_kind.values()),
+            sum(c[2] for c in per_kind.values()),
+        ),
+        None,
+    )
+    return lines, by_kind, total

@@ -4,7 +4,8 @@ and their staff, all with the same known password. Created once; running again f
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date
 
 from app.context import AppContext
@@ -63,130 +64,169 @@ async def refuse_demo_in_production(ctx: AppContext) -> None:
             )
 
 
+# (name, code, kind, grade levels, students per class)
+_PLANS = (
+    ("青山镇中心小学", "QS-XX", SchoolKind.primary, (3, 4, 5), 17),
+    ("青山镇初级中学", "QS-CZ", SchoolKind.junior_middle, (7, 8), 25),
+)
+
+
 async def seed_demo(ctx: AppContext) -> list[DemoLogin] | None:
     """Create the demo unless it exists; returns the sign-ins, or None when already there."""
     async with ctx.uow() as uow:
         if await county_by_code(uow.session, DEMO_COUNTY_CODE) is not None:
             return None
         county = await org.create_county(uow, _OPS, CountyIn(name="示例县", code=DEMO_COUNTY_CODE))
-    rng = random.Random(20261125)
-    password = ctx.settings.demo_password
-    logins: list[DemoLogin] = []
-    mobiles = iter(f"1380000{n:04d}" for n in range(1, 10_000))
-
-    async def add_staff(name: str, school_id: int | None, grants: list[GrantIn]) -> None:
-        data = StaffIn(
-            county_id=county.id,
-            school_id=school_id,
-            name=name,
-            mobile=next(mobiles),
-            password=password,
-            roles=grants,
-        )
-        async with ctx.uow() as uow:
-            await staff.create_staff(uow, _OPS, data)
-        labels = "、".join(dict.fromkeys(ROLE_LABELS[g.role] for g in grants))
-        logins.append(DemoLogin(data.mobile, name, labels))
-
-    async with ctx.uow() as uow:
-        uow.session.add(
-            Staff(
-                county_id=county.id,
-                name="运维",
-                mobile=OPS_MOBILE,
-                password_hash=hash_password(password),
-                is_superuser=True,
-            )
-        )
-        await uow.commit()
-    logins.append(DemoLogin(OPS_MOBILE, "运维", "系统运维 (superuser)"))
-    await add_staff("赵局长", None, [GrantIn(role=Role.county_admin, county_id=county.id)])
+    seeder = _Seeder(ctx, county.id, random.Random(20261125))
+    await seeder.add_ops()
+    await seeder.add_staff("赵局长", None, [GrantIn(role=Role.county_admin, county_id=county.id)])
     async with ctx.uow() as uow:
         township = await org.create_township(
             uow, _OPS, TownshipIn(county_id=county.id, name="青山镇")
         )
-    plans = (
-        ("青山镇中心小学", "QS-XX", SchoolKind.primary, (3, 4, 5), 17),
-        ("青山镇初级中学", "QS-CZ", SchoolKind.junior_middle, (7, 8), 25),
-    )
-    seq = 0
-    used: set[str] = set()
-    enrolled: list[tuple[str, str]] = []
-    school_ids: list[int] = []
-    for school_name, code, kind, levels, per_class in plans:
-        async with ctx.uow() as uow:
-            school = await org.create_school(
-                uow,
-                _OPS,
-                SchoolIn(township_id=township.id, name=school_name, code=code, kind=kind),
-                default_timezone=ctx.settings.default_timezone,
-            )
-        school_ids.append(school.id)
-        for role in (Role.principal, Role.vice_principal, Role.academic_affairs):
-            await add_staff(_name(rng), school.id, [GrantIn(role=role, school_id=school.id)])
-        class_ids: list[int] = []
-        for level in levels:
-            async with ctx.uow() as uow:
-                grade = await org.create_grade(uow, _OPS, GradeIn(school_id=school.id, level=level))
-            for n in (1, 2):
-                async with ctx.uow() as uow:
-                    klass = await org.create_class(
-                        uow, _OPS, ClassIn(grade_id=grade.id, name=f"{n}班")
-                    )
-                class_ids.append(klass.id)
-                await add_staff(
-                    _name(rng), school.id, [GrantIn(role=Role.head_teacher, class_id=klass.id)]
-                )
-                age = level + 6
-                for _ in range(per_class):
-                    seq += 1
-                    male = rng.random() < 0.52
-                    born = date(2026 - age, rng.randint(1, 8), rng.randint(1, 28))
-                    number = _id_number(rng, born, male)
-                    if number in used:
-                        continue
-                    used.add(number)
-                    name = _name(rng)
-                    enrolled.append((name, number))
-                    data = StudentIn(
-                        class_id=klass.id,
-                        name=name,
-                        student_no=f"G{number}",
-                        id_number=number,
-                        home_schooled=seq % 97 == 0,
-                        special_groups=SpecialGroups(
-                            left_behind=rng.random() < 0.15,
-                            poverty=rng.random() < 0.08,
-                            single_parent=rng.random() < 0.05,
-                        ),
-                        guardians=[
-                            GuardianIn(
-                                name=_name(rng),
-                                relation=rng.choice(("父亲", "母亲", "祖父", "祖母")),
-                                mobile=f"137{rng.randrange(10**8):08d}",
-                                is_primary=True,
-                            )
-                        ],
-                    )
-                    async with ctx.uow() as uow:
-                        await students.create_student(uow, ctx, _OPS, data)
-        await add_staff(
-            _name(rng),
-            school.id,
-            [GrantIn(role=Role.subject_teacher, class_id=c) for c in class_ids[:2]],
-        )
+    school_ids = [await seeder.add_school(township.id, *plan) for plan in _PLANS]
     # The primary school's 校医 is its 疫情报告人 (issue 21), so the demo's class cluster has
     # someone to report it; the junior middle school has none and shows the 岗位空缺 flag.
     # Added last so the other accounts keep their mobiles; a fixed name keeps the rng's draws.
-    await add_staff(
+    await seeder.add_staff(
         "林晓梅", school_ids[0], [GrantIn(role=Role.epidemic_reporter, school_id=school_ids[0])]
     )
     await seed_demo_terms(ctx, school_ids)
     await seed_demo_attendance(ctx, school_ids[0])
+    rng = seeder.rng
 
     def unenrolled(i: int) -> tuple[str, str]:
         male = i % 2 == 0
         return _name(rng), _id_number(rng, date(2018 - i % 3, 3 + i, 10 + i), male)
 
-    await seed_demo_school_age(ctx, _OPS, county.id, "青山镇", enrolled, unenrolled)
-    return logins
+    await seed_demo_school_age(ctx, _OPS, county.id, "青山镇", seeder.enrolled, unenrolled)
+    return seeder.logins
+
+
+@dataclass
+class _Seeder:
+    """The demo's people, drawn from one seeded ``rng`` in a fixed order (the demo is the same
+    every time): staff with the demo password and consecutive mobiles, students with valid
+    ID numbers, each written in its own unit of work through the services."""
+
+    ctx: AppContext
+    county_id: int
+    rng: random.Random
+    logins: list[DemoLogin] = field(default_factory=list)
+    # (name, ID number) of every student enrolled, for the 适龄儿童 register.
+    enrolled: list[tuple[str, str]] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+    seq: int = 0
+    mobiles: Iterator[str] = field(
+        default_factory=lambda: iter(f"1380000{n:04d}" for n in range(1, 10_000))
+    )
+
+    async def add_ops(self) -> None:
+        async with self.ctx.uow() as uow:
+            uow.session.add(
+                Staff(
+                    county_id=self.county_id,
+                    name="运维",
+                    mobile=OPS_MOBILE,
+                    password_hash=hash_password(self.ctx.settings.demo_password),
+                    is_superuser=True,
+                )
+            )
+            await uow.commit()
+        self.logins.append(DemoLogin(OPS_MOBILE, "运维", "系统运维 (superuser)"))
+
+    async def add_staff(self, name: str, school_id: int | None, grants: list[GrantIn]) -> None:
+        data = StaffIn(
+            county_id=self.county_id,
+            school_id=school_id,
+            name=name,
+            mobile=next(self.mobiles),
+            password=self.ctx.settings.demo_password,
+            roles=grants,
+        )
+        async with self.ctx.uow() as uow:
+            await staff.create_staff(uow, _OPS, data)
+        labels = "、".join(dict.fromkeys(ROLE_LABELS[g.role] for g in grants))
+        self.logins.append(DemoLogin(data.mobile, name, labels))
+
+    async def add_school(
+        self,
+        township_id: int,
+        school_name: str,
+        code: str,
+        kind: SchoolKind,
+        levels: tuple[int, ...],
+        per_class: int,
+    ) -> int:
+        """A school with its leaders, two classes per grade (each with its head teacher and
+        ``per_class`` students) and a subject teacher of its first two classes."""
+        async with self.ctx.uow() as uow:
+            school = await org.create_school(
+                uow,
+                _OPS,
+                SchoolIn(township_id=township_id, name=school_name, code=code, kind=kind),
+                default_timezone=self.ctx.settings.default_timezone,
+            )
+        for role in (Role.principal, Role.vice_principal, Role.academic_affairs):
+            await self.add_staff(
+                _name(self.rng), school.id, [GrantIn(role=role, school_id=school.id)]
+            )
+        class_ids: list[int] = []
+        for level in levels:
+            async with self.ctx.uow() as uow:
+                grade = await org.create_grade(uow, _OPS, GradeIn(school_id=school.id, level=level))
+            for n in (1, 2):
+                class_ids.append(await self.add_class(school.id, grade.id, n, level, per_class))
+        await self.add_staff(
+            _name(self.rng),
+            school.id,
+            [GrantIn(role=Role.subject_teacher, class_id=c) for c in class_ids[:2]],
+        )
+        return school.id
+
+    async def add_class(
+        self, school_id: int, grade_id: int, n: int, level: int, per_class: int
+    ) -> int:
+        async with self.ctx.uow() as uow:
+            klass = await org.create_class(uow, _OPS, ClassIn(grade_id=grade_id, name=f"{n}班"))
+        await self.add_staff(
+            _name(self.rng), school_id, [GrantIn(role=Role.head_teacher, class_id=klass.id)]
+        )
+        for _ in range(per_class):
+            await self.add_student(klass.id, age=level + 6)
+        return klass.id
+
+    async def add_student(self, class_id: int, *, age: int) -> None:
+        """One student of ``age`` (a drawn ID number already used is skipped: no student)."""
+        rng = self.rng
+        self.seq += 1
+        male = rng.random() < 0.52
+        born = date(2026 - age, rng.randint(1, 8), rng.randint(1, 28))
+        number = _id_number(rng, born, male)
+        if number in self.used:
+            return
+        self.used.add(number)
+        name = _name(rng)
+        self.enrolled.append((name, number))
+        data = StudentIn(
+            class_id=class_id,
+            name=name,
+            student_no=f"G{number}",
+            id_number=number,
+            home_schooled=self.seq % 97 == 0,
+            special_groups=SpecialGroups(
+                left_behind=rng.random() < 0.15,
+                poverty=rng.random() < 0.08,
+                single_parent=rng.random() < 0.05,
+            ),
+            guardians=[
+                GuardianIn(
+                    name=_name(rng),
+                    relation=rng.choice(("父亲", "母亲", "祖父", "祖母")),
+                    mobile=f"137{rng.randrange(10**8):08d}",
+                    is_primary=True,
+                )
+            ],
+        )
+        async with self.ctx.uow() as uow:
+            await students.create_student(uow, self.ctx, _OPS, data)

@@ -6,13 +6,16 @@ Decisions:
   attendance, cases and casework stay with the record, each row keeping the school it was
   written for, and the transfer row says where the student came from. A transfer to a school
   outside the system sets ``10`` (转学) and deactivates the student, as before;
-- an open absence case (or one awaiting 复学 confirmation) closes as ``transferred``: its
+- what a transfer does to the student's cases goes through the case machine
+  (``TransferredOut``, ``app/domain/cases.py``), one transition per case it acts on (the open
+  one and the closed ones that left something open: ``engine_repo.cases_a_transfer_ends``):
+  an open absence case (or one awaiting 复学 confirmation) closes as ``transferred``, its
   pending deadlines fall silent (the fence), its open tasks are cancelled, and the recipients
-  of its alerts are told by the case.closed webhook and the timeline;
-- active return notices (返校通知书) of the student's cases are struck off (销号) with the
-  transfer as the reason; the student's open follow-up checks (复学后跟踪回访) are cancelled
-  (the sending school's head teacher can no longer make them); the current mentor (成长导师,
-  a teacher of the sending school) assignment ends that day;
+  of its alerts are told by the case.closed webhook and the timeline; on every such case the
+  open follow-up checks (复学后跟踪回访) are cancelled (the sending school's head teacher can
+  no longer make them) and the return notices in force (返校通知书) are struck off (销号) with
+  the transfer as the reason, each with its timeline entry (effects the engine writes);
+- the current mentor (成长导师, a teacher of the sending school) assignment ends that day;
 - the 学籍异动记录 gets a 转出 at the sending school and, for a school in the system, a 转入
   at the receiving one, both with the document number.
 """
@@ -22,12 +25,11 @@ from __future__ import annotations
 from app.alerts import engine, status_history
 from app.alerts import engine_repo as alerts_repo
 from app.casework import care_repo
-from app.casework.return_notices import strike_off_for_transfer
 from app.context import AppContext
 from app.core.time import local_today
 from app.db.models import School, Student, Transfer
 from app.db.uow import UnitOfWork
-from app.domain.cases import TaskKind, TransferredOut
+from app.domain.cases import TransferredOut
 from app.domain.students import STUDYING, TRANSFERRED, ChangeKind
 from app.roster.enrollment_changes import record
 
@@ -39,18 +41,9 @@ async def on_transfer_approved(
     sending = await uow.session.get(School, t.from_school_id)
     assert sending is not None and student.id is not None
     today = local_today(sending, now)
-    open_case = await alerts_repo.open_cases(uow.session, [student.id], lock=True)
-    row = open_case.get(student.id)
-    if row is not None:
-        await engine.apply_event(uow, ctx, row, TransferredOut(t.to_school_name, now), actor)
-    await strike_off_for_transfer(uow, ctx, student.id, today, t.to_school_name, actor)
-    await alerts_repo.cancel_open_tasks(
-        uow.session,
-        TaskKind.follow_up.value,
-        f"学生已转学至{t.to_school_name}",
-        now,
-        student_id=student.id,
-    )
+    event = TransferredOut(t.to_school_name, now, today)
+    for row in await alerts_repo.cases_a_transfer_ends(uow.session, student.id):
+        await engine.apply_event(uow, ctx, row, event, actor)
     await care_repo.end_mentoring(uow.session, student.id, today)
     why = f"转入{t.to_school_name}:{t.reason}"
     await record(

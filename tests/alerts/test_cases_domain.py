@@ -43,6 +43,7 @@ from app.domain.cases import (
     ReportDecided,
     ReportStatus,
     ReportSubmitted,
+    StrikeOffNotices,
     TaskKind,
     Timeline,
     TransferredOut,
@@ -761,20 +762,39 @@ def test_a_roll_correction_of_the_closed_episode_does_not_reopen_it() -> None:
     assert case == closed and effects == []
 
 
+def transferred(day: int, hour: int) -> TransferredOut:
+    return TransferredOut("县第二中学", at(day, hour), nov(day))
+
+
 def test_transfer_closes_the_case_and_drops_its_open_tasks() -> None:
-    case, effects = transition(
-        red_case(), TransferredOut("县第二中学", at(26, 9)), at(26, 9), POLICY
-    )
+    case, effects = transition(red_case(), transferred(26, 9), at(26, 9), POLICY)
     assert case.status is CaseStatus.closed and case.close_reason is CloseReason.transferred
     assert case.closed_at == at(26, 9)
     assert {c.kind for c in of(effects, CancelTasks)} == {
         TaskKind.phone_verification,
         TaskKind.home_visit,
         TaskKind.reenrollment,
+        TaskKind.follow_up,
     }
     assert "县第二中学" in of(effects, Timeline)[0].text
+    assert of(effects, StrikeOffNotices) == [
+        StrikeOffNotices("已办理转学手续,转入县第二中学", nov(26))
+    ]
     with pytest.raises(InvalidTransition):
-        transition(case, TransferredOut("县第二中学", at(26, 10)), at(26, 10), POLICY)
+        transition(None, transferred(26, 10), at(26, 10), POLICY)
+
+
+def test_transfer_of_a_reenrolled_student_ends_the_follow_ups_by_the_machine() -> None:
+    """The follow-up checks after a 复学 and a notice still in force are ended by the case
+    machine's effects, written by the engine like any other (not by the transfer's own
+    writes); the closed case itself stays as it was."""
+    closed = _reenrolled()
+    case, effects = transition(closed, transferred(23, 12), at(23, 12), POLICY)
+    assert case == closed
+    assert effects == [
+        CancelTasks(TaskKind.follow_up, "学生已转学至县第二中学"),
+        StrikeOffNotices("已办理转学手续,转入县第二中学", nov(23)),
+    ]
 
 
 def test_deadline_for_no_case_does_nothing() -> None:
@@ -873,12 +893,18 @@ def _tour() -> set[tuple[str, str, str, bool]]:
     c = step(c, ReenrollmentConfirmed(at(19, 10)), at(19, 10))
     c = step(c, roll({16: A, 17: A, 18: A, 19: P, 20: P, 23: A}), at(23, 9))
     assert c.status is CaseStatus.open and c.episode == 2
-    c = step(c, TransferredOut("县第二中学", at(23, 12)), at(23, 12))
+    c = step(c, transferred(23, 12), at(23, 12))
     assert c.close_reason is CloseReason.transferred
     # Back after red, then transferred before re-enrolment was confirmed.
     c = step(None, roll({23: A, 24: A, 25: A}), at(25, 9))
     c = step(c, roll({23: A, 24: A, 25: A, 26: P}), at(26, 9))
-    c = step(c, TransferredOut("县第二中学", at(26, 12)), at(26, 12))
+    c = step(c, transferred(26, 12), at(26, 12))
+    # Re-enrolled, then transferred during the follow-up weeks: the case stays closed.
+    c = step(None, roll({16: A, 17: A, 18: A}), at(18, 9))
+    c = step(c, roll({16: A, 17: A, 18: A, 19: P}), at(19, 9))
+    c = step(c, ReenrollmentConfirmed(at(19, 10)), at(19, 10))
+    c = step(c, transferred(23, 12), at(23, 12))
+    assert c.close_reason is CloseReason.reenrolled
     return seen
 
 

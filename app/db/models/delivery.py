@@ -83,7 +83,7 @@ class Delivery(SQLModel, table=True):
     case_id: int | None = None
     alert_id: int | None = Field(default=None, index=True)
     level: str | None = Field(default=None, max_length=10)
-    # pending | sending | sent | dead | folded | superseded
+    # pending | sending | sent | dead | folded: ``app.domain.delivery.DeliveryState``
     state: str = Field(default="pending", max_length=20)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
