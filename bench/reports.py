@@ -38,7 +38,6 @@ from app.reports import bulletin as reports
 from app.reports import ledgers, reviews, school_age
 from app.reports.ledgers_schemas import LedgerKind, RatesOut
 from app.reports.reviews_schemas import CountyMonthlyReviewOut
-from app.reports.school_age_schemas import SchoolAgeLedgerOut
 from app.settings import Settings
 from bench.db import dsn, fresh_database
 from bench.roster import seed
@@ -404,7 +403,7 @@ async def main() -> None:
         async def bare(sql: str, *args: Any) -> list[Any]:
             return list(await conn.fetch(sql, *args))
 
-        async def register(u: Any) -> SchoolAgeLedgerOut:
+        async def register(u: Any) -> school_age.Register:
             return await school_age.register(
                 u, ctx, ACTOR, county_id=1, school_year=year, township_id=None, status=None
             )
@@ -564,8 +563,8 @@ def _figures(out: Any) -> str:
             f"dropout rate {t.dropout_rate}, above target {len(out.schools_above_target)}, "
             f"入学率 {t.enrollment_rate}"
         )
-    if isinstance(out, SchoolAgeLedgerOut):
-        counts = {c.status: c.count for c in out.summary.by_status}
+    if isinstance(out, school_age.Register):
+        counts = {c.status: c.count for c in out.head.summary.by_status}
         return (
             f"{len(out.rows)} rows, 在读 {counts[ChildStatus.studying]}, "
             f"疑似辍学/辍学 {counts[ChildStatus.suspected_dropout] + counts[ChildStatus.dropout]}, "
