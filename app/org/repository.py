@@ -133,6 +133,22 @@ async def head_teachers(
     return {cid: (sid, name) for cid, sid, name in rows if cid is not None and sid is not None}
 
 
+async def head_teachers_of_schools(
+    session: AsyncSession, school_ids: Collection[int]
+) -> dict[int, tuple[int, str]]:
+    """class id → (staff id, name) of the head teacher of each class of these schools."""
+    rows = await session.exec(
+        select(StaffRole.class_id, Staff.id, Staff.name)
+        .join(Staff, col(Staff.id) == StaffRole.staff_id)
+        .join(SchoolClass, col(SchoolClass.id) == StaffRole.class_id)
+        .where(
+            StaffRole.role == Role.head_teacher.value,
+            col(SchoolClass.school_id).in_(sorted(school_ids)),
+        )
+    )
+    return {cid: (sid, name) for cid, sid, name in rows if cid is not None and sid is not None}
+
+
 async def classes_by_school(
     session: AsyncSession, school_id: int
 ) -> list[tuple[SchoolClass, Grade]]:

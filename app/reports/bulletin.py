@@ -22,11 +22,12 @@ must be a Monday; ``week_end`` in the output is the Sunday). All figures are for
 - **returned**: cases closed in the week because the student came back (close reason
   ``returned`` 返校 or ``reenrolled`` 复学).
 
-Shares are ``count / of`` rounded to 4 places, null when ``of`` is 0. Each figure is one
-query (alerts, cases, first deadlines, first contacts, first reports, two counts) plus the
-classes and their head teachers — for one school or for all of a county's at once
-(``schools_period_figures``: the county reviews take the same nine statements whatever the
-number of schools).
+Shares are ``count / of`` rounded to 4 places, null when ``of`` is 0. Six statements: the
+alerts, the cases open at the end, the returns, the cases opened with their first deadlines,
+contact and report (correlated by case id, not the ids sent back as a list), the classes and
+their head teachers — for one school or for all of a county's at once
+(``schools_period_figures``: the county reviews take the same statements whatever the number
+of schools or cases).
 
 Access: the school's managers (principal, vice principal, 教务处) and its county's admins;
 other staff of the school get 403, anyone else 404.
@@ -230,22 +231,22 @@ async def _head_teacher_lines(
 ) -> dict[int, list[HeadTeacherLine]]:
     """Each school's lines, one per class: its classes, their cases of the span and the
     cases' first deadlines, contacts and reports, each read for all the schools at once."""
-    cases = [
-        (sid, cid, class_id)
-        for sid, cid, class_id, opened in await bulletin_repo.cases_opened(session, spans, lo, hi)
-        if cid is not None and spans[sid][0] <= opened < spans[sid][1]
-    ]
-    case_ids = [cid for _, cid, _ in cases]
     first_due: dict[tuple[int, str], datetime] = {}
     first_contact: dict[int, datetime] = {}
     first_report: dict[int, datetime] = {}
-    if case_ids:
-        for cid, kind, due in await bulletin_repo.first_contact_and_report_due(session, case_ids):
-            first_due[(cid, kind)] = due
-        for cid, at in await bulletin_repo.first_contacts(session, case_ids):
-            first_contact[cid] = at
-        for cid, at in await bulletin_repo.first_reports(session, case_ids):
-            first_report[cid] = at
+    cases = []
+    for row in await bulletin_repo.cases_opened_with_times(session, spans, lo, hi):
+        sid, cid, class_id, opened, contact_due, report_due, contacted, reported = row
+        if not spans[sid][0] <= opened < spans[sid][1]:
+            continue
+        cases.append((sid, cid, class_id))
+        for kind, due in (("contact", contact_due), ("report", report_due)):
+            if due is not None:
+                first_due[(cid, kind)] = due
+        if contacted is not None:
+            first_contact[cid] = contacted
+        if reported is not None:
+            first_report[cid] = reported
 
     def on_time(cid: int, kind: str, done: dict[int, datetime]) -> tuple[int, int]:
         due = first_due.get((cid, kind))
@@ -273,7 +274,7 @@ async def _head_teacher_lines(
         ),
         key=lambda kg: (kg[1].level, kg[0].id or 0),
     )
-    heads = await org_repo.head_teachers(session, [k.id for k, _ in classes if k.id is not None])
+    heads = await org_repo.head_teachers_of_schools(session, spans)
     lines: dict[int, list[HeadTeacherLine]] = {sid: [] for sid in spans}
     for k, g in classes:
         kid = k.id or 0

@@ -14,6 +14,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.gc import gc_paused
 from app.db.models import (
     DropoutStatusPeriod,
     Grade,
@@ -186,7 +187,11 @@ async def register_rows(
         stmt = stmt.where(col(child.township_id) == township_id)
     await _county_wide(session)
     conn = await session.connection()
-    return [RegisterRow._make(r) for r in await conn.execute(stmt)]
+    result = await conn.execute(stmt)  # the rows are in memory once this returns
+    # All at once (row by row, each fetch is a call through the async adapter), without the
+    # collector walking the 50,000 new rows as they pile up (app/core/gc.py).
+    with gc_paused():
+        return list(map(RegisterRow._make, result.tuples().all()))
 
 
 async def status_groups(
