@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     # up to an hour.
     engine_digest_after_minutes: int = Field(default=360, ge=1)
     engine_retry_seconds: float = Field(default=60, gt=0)
+    # Sweep batches in flight at once in one engine (PostgreSQL; SQLite has one writer): one
+    # batch's Python overlaps another's statements. Each is a transaction and a connection.
+    engine_sweep_lanes: int = Field(default=2, ge=1, le=8)
+    # Seconds after the engine starts before the jobs that run every ten minutes or hourly
+    # (measures, care reminders, partitions, …) first run: the sweep's catch-up goes first.
+    engine_catch_up_seconds: float = Field(default=120, ge=0)
     # Drills and integration tests: an API sets or advances the clock. Refused in production.
     # One clock for the deployment, kept in the database (see app/jobs/sim_clock.py).
     simulation_clock: bool = False

@@ -10,23 +10,22 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, literal_column, text, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.alerts.engine_repo import dialect_name
+from app.db.bulk import insert_many
 from app.db.models import Deadline
 from app.db.types import UTCDateTime
 
 
 async def add_deadlines(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert each unless a deadline for the same obligation exists (its dedupe key): one
-    prepared statement for all of them."""
+    statement for all of them."""
     if not rows:
         return
-    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
-    stmt = insert(Deadline).on_conflict_do_nothing(index_elements=["dedupe_key"])
     conn = await session.connection()
-    await conn.execute(stmt, list(rows))
+    table = Deadline.__table__  # type: ignore[attr-defined]
+    await insert_many(conn, table, rows, skip_conflicts_on=("dedupe_key",))
 
 
 class Due(NamedTuple):

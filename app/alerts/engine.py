@@ -10,11 +10,12 @@ due deadlines through ``app.alerts.sweep``.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from app.alerts import deadlines_repo, timeline_repo
 from app.alerts import engine_repo as repo
@@ -92,14 +93,66 @@ def _days(values: Sequence[str]) -> tuple[date, ...]:
     return found
 
 
-def to_domain(row: AbsenceCase, alerts: Sequence[Alert]) -> Case:
+class _CaseFields(Protocol):
+    """A case's columns as either an ``AbsenceCase`` or a plain ``engine_repo.CaseRow`` has
+    them (but for the JSON ones, which differ: parsed there, text here)."""
+
+    @property
+    def student_id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def opened_at(self) -> datetime: ...
+    @property
+    def episode(self) -> int: ...
+    @property
+    def contact_day(self) -> date | None: ...
+    @property
+    def contact_attempt(self) -> int: ...
+    @property
+    def contact_done(self) -> bool: ...
+    @property
+    def report_status(self) -> str | None: ...
+    @property
+    def report_round(self) -> int: ...
+    @property
+    def reenroll_due(self) -> datetime | None: ...
+    @property
+    def close_reason(self) -> str | None: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+    @property
+    def version(self) -> int: ...
+
+
+class _AlertFields(Protocol):
+    @property
+    def level(self) -> str: ...
+    @property
+    def episode(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def raised_at(self) -> datetime: ...
+    @property
+    def verify_due(self) -> datetime: ...
+
+
+def _case(
+    row: _CaseFields,
+    policy: Policy,
+    run: tuple[date, ...],
+    alerts: Sequence[tuple[_AlertFields, tuple[date, ...]]],
+) -> Case:
     return Case(
         student_id=row.student_id,
-        policy=_snapshot(row.policy),
+        policy=policy,
         status=CaseStatus(row.status),
         opened_at=row.opened_at,
         episode=row.episode,
-        run=_days(row.run),
+        run=run,
         alerts=tuple(
             AlertState(
                 level=Level(a.level),
@@ -107,10 +160,10 @@ def to_domain(row: AbsenceCase, alerts: Sequence[Alert]) -> Case:
                 seq=a.seq,
                 status=AlertStatus(a.status),
                 raised_at=a.raised_at,
-                days=_days(a.days),
+                days=days,
                 verify_due=a.verify_due,
             )
-            for a in alerts
+            for a, days in alerts
         ),
         contact_day=row.contact_day,
         contact_attempt=row.contact_attempt,
@@ -121,6 +174,46 @@ def to_domain(row: AbsenceCase, alerts: Sequence[Alert]) -> Case:
         close_reason=CloseReason(row.close_reason) if row.close_reason else None,
         closed_at=row.closed_at,
         version=row.version,
+    )
+
+
+def to_domain(row: AbsenceCase, alerts: Sequence[Alert]) -> Case:
+    return _case(row, _snapshot(row.policy), _days(row.run), [(a, _days(a.days)) for a in alerts])
+
+
+_POLICY_TEXTS: dict[str, Policy] = {}
+_DAY_TEXTS: dict[str, tuple[date, ...]] = {}
+
+
+def _policy_of_text(text: str) -> Policy:
+    """A policy column's JSON text as a Policy, converted once per distinct text: a sweep
+    batch's cases share a handful (``_snapshot`` caches by value, this by the text, so not
+    even the JSON is decoded twice)."""
+    found = _POLICY_TEXTS.get(text)
+    if found is None:
+        if len(_POLICY_TEXTS) >= 1024:
+            _POLICY_TEXTS.clear()
+        found = _POLICY_TEXTS[text] = _snapshot(json.loads(text))
+    return found
+
+
+def _days_of_text(text: str) -> tuple[date, ...]:
+    """A JSON array of ISO dates, as its text, parsed once per distinct text (``_days``)."""
+    found = _DAY_TEXTS.get(text)
+    if found is None:
+        if len(_DAY_TEXTS) >= 4096:
+            _DAY_TEXTS.clear()
+        found = _DAY_TEXTS[text] = _days(json.loads(text))
+    return found
+
+
+def plain_to_domain(row: repo.CaseRow, alerts: Sequence[repo.AlertRow]) -> Case:
+    """``to_domain`` of the sweep's plain rows (``engine_repo.case_rows_for_update``)."""
+    return _case(
+        row,
+        _policy_of_text(row.policy),
+        _days_of_text(row.run),
+        [(a, _days_of_text(a.days)) for a in alerts],
     )
 
 
@@ -150,6 +243,27 @@ def copy_into(row: AbsenceCase, case: Case, now: datetime) -> None:
 # --- writing a transition -------------------------------------------------------------------
 
 
+class CaseRef(Protocol):
+    """What notifying about a case needs of its row: an ``AbsenceCase`` or a plain
+    ``engine_repo.CaseRow`` (the sweep's)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def student_id(self) -> int: ...
+    @property
+    def county_id(self) -> int: ...
+    @property
+    def school_id(self) -> int: ...
+    @property
+    def class_id(self) -> int: ...
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
 @dataclass
 class Outbox:
     """What the transitions of one transaction append — notices (the outbox proper) and
@@ -168,14 +282,12 @@ class Outbox:
     folded: list[Notice] = field(default_factory=list)
     # The cases of the transaction (``expect``): the first lookup of a role fetches its
     # holders for all of them in one statement instead of one statement per school or class.
-    batch: list[AbsenceCase] = field(default_factory=list)
+    batch: list[CaseRef] = field(default_factory=list)
 
-    def expect(self, rows: Collection[AbsenceCase]) -> None:
+    def expect(self, rows: Collection[CaseRef]) -> None:
         self.batch = list(rows)
 
-    async def recipients(
-        self, uow: UnitOfWork, role: Role, row: AbsenceCase
-    ) -> list[tuple[int, str]]:
+    async def recipients(self, uow: UnitOfWork, role: Role, row: CaseRef) -> list[tuple[int, str]]:
         scope = repo.recipient_scope(
             role, county_id=row.county_id, school_id=row.school_id, class_id=row.class_id
         )
@@ -202,7 +314,7 @@ class Outbox:
             self.people[(role, scope)] = found
         return found
 
-    async def recipients_first(self, uow: UnitOfWork, roles: list[Role], row: AbsenceCase) -> None:
+    async def recipients_first(self, uow: UnitOfWork, roles: list[Role], row: CaseRef) -> None:
         """Look up, in one statement, those of ``roles`` (a role and its stand-ins) not yet
         known for this student's scope: a vacant role then costs no statement per role up."""
         scopes = {
@@ -290,6 +402,36 @@ async def apply_effects(
     if outbox is None:
         await box.write(uow)
     return Applied(row, effects)
+
+
+def only_notices(case: Case, new: Case, effects: Sequence[Effect]) -> bool:
+    """The transition left ``case`` as it was and only notifies and records: what a fired
+    deadline does (``apply_notices`` writes it without the case's ORM row)."""
+    return new is case and all(isinstance(e, Notify | Timeline) for e in effects)
+
+
+async def apply_notices(
+    uow: UnitOfWork,
+    row: CaseRef,
+    alerts: Mapping[str, _HasId],
+    effects: Sequence[Effect],
+    *,
+    now: datetime,
+    trigger: str,
+    box: Outbox,
+    hold: bool,
+) -> None:
+    """``apply_effects`` of effects that ``only_notices`` accepts, from a plain row: the same
+    notices (same ``idem_key``s) and timeline entries into ``box``. The case row is not
+    written: nothing of it changed (its ``updated_at`` is when its state last changed; what
+    fired is on its timeline)."""
+    assert row.id is not None
+    for seq, effect in enumerate(effects, start=1):
+        if isinstance(effect, Timeline):
+            box.timeline.append(timeline_repo.entry(row.id, effect.kind, effect.text, now, None))
+        elif isinstance(effect, Notify):
+            cause = f"{trigger}:{seq}"
+            await _notify(uow, row, effect, alerts=alerts, now=now, cause=cause, box=box, hold=hold)
 
 
 def _write_alerts(
@@ -408,10 +550,10 @@ async def _work_group(uow: UnitOfWork, row: AbsenceCase, box: Outbox) -> list[di
 
 async def _notify(
     uow: UnitOfWork,
-    row: AbsenceCase,
+    row: CaseRef,
     effect: Notify,
     *,
-    alerts: dict[str, Alert],
+    alerts: Mapping[str, _HasId],
     now: datetime,
     cause: str,
     box: Outbox,

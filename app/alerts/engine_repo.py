@@ -10,9 +10,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Text,
     and_,
     any_,
     bindparam,
+    cast,
     func,
     literal_column,
     or_,
@@ -492,3 +494,87 @@ async def policy_row(session: AsyncSession, scope_key: str) -> AlertPolicyRow | 
     """The stored policy of one county or school (``county:<id>`` / ``school:<id>``)."""
     stmt = select(AlertPolicyRow).where(AlertPolicyRow.scope_key == scope_key)
     return (await session.exec(stmt)).one_or_none()
+
+
+# --- the sweep's plain reads ----------------------------------------------------------------
+
+
+class CaseRow(NamedTuple):
+    """What firing a deadline reads of a case: plain values, not an ORM object (a sweep batch
+    loads hundreds). The JSON columns come as their text (``run``, ``policy``), so the engine
+    parses each distinct text once (``app.alerts.engine``) instead of the driver decoding
+    every row's."""
+
+    id: int
+    student_id: int
+    county_id: int
+    school_id: int
+    class_id: int
+    status: str
+    episode: int
+    opened_at: datetime
+    run: str
+    contact_day: date | None
+    contact_attempt: int
+    contact_done: bool
+    report_status: str | None
+    report_round: int
+    reenroll_due: datetime | None
+    close_reason: str | None
+    closed_at: datetime | None
+    version: int
+    policy: str
+
+
+class AlertRow(NamedTuple):
+    """A case's alert as the sweep reads it (``days`` as its JSON text)."""
+
+    id: int
+    case_id: int
+    key: str
+    level: str
+    episode: int
+    seq: int
+    status: str
+    raised_at: datetime
+    days: str
+    verify_due: datetime
+
+
+def _plain(table: Any, fields: tuple[str, ...], as_text: tuple[str, ...]) -> list[Any]:
+    return [cast(table.c[f], Text) if f in as_text else table.c[f] for f in fields]
+
+
+async def case_rows_for_update(
+    session: AsyncSession, case_ids: Collection[int]
+) -> dict[int, CaseRow]:
+    """The cases ``case_ids``, locked in id order (one lock order for every engine: no
+    deadlock), as plain rows."""
+    if not case_ids:
+        return {}
+    table = AbsenceCase.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa_select(*_plain(table, CaseRow._fields, ("run", "policy")))
+        .where(among(session, table.c.id, case_ids))
+        .order_by(table.c.id)
+        .with_for_update()
+    )
+    conn = await session.connection()
+    return {row[0]: CaseRow(*row) for row in await conn.execute(stmt)}
+
+
+async def alert_rows(session: AsyncSession, case_ids: Collection[int]) -> dict[int, list[AlertRow]]:
+    """The alerts of ``case_ids`` in raising order, as plain rows, by case."""
+    found: dict[int, list[AlertRow]] = {cid: [] for cid in case_ids}
+    if not case_ids:
+        return found
+    table = Alert.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa_select(*_plain(table, AlertRow._fields, ("days",)))
+        .where(among(session, table.c.case_id, case_ids))
+        .order_by(table.c.seq)
+    )
+    conn = await session.connection()
+    for row in await conn.execute(stmt):
+        found[row[1]].append(AlertRow(*row))
+    return found

@@ -10,6 +10,7 @@ in due order, each marked with how late it was.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -20,9 +21,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.alerts import deadlines_repo
 from app.alerts import engine_repo as repo
-from app.alerts.engine import Outbox, apply_effects, to_domain
+from app.alerts.engine import Outbox, apply_effects, apply_notices, only_notices, plain_to_domain
 from app.context import AppContext
 from app.core import logs
+from app.db.models import AbsenceCase, Alert
 from app.db.uow import UnitOfWork
 from app.delivery import outbox
 from app.delivery.outbox import Notice
@@ -77,19 +79,42 @@ async def sweep(ctx: AppContext, now: datetime | None = None, limit: int = 500) 
     due order; then those set aside earlier whose retry time has come; then fold the late
     notices into digests.
 
+    On PostgreSQL ``engine_sweep_lanes`` batches are in flight at once, each its own
+    transaction (as that many engines would: SKIP LOCKED gives each its own deadlines, and
+    each locks its cases in id order), so one batch's Python runs while another's statements
+    run in the database. Due order holds within a batch and between the batches one lane
+    claims; two deadlines of one case claimed by two lanes fire in the order their cases'
+    locks are granted.
+
     A batch that raises is rolled back and fired again one deadline per transaction: the
     deadline that raises again is set aside (``failed``, its error, a retry time) and every
     other one fires. A database that is unreachable is not a deadline's fault: that error
-    goes up and the rows stay as they were, for the next tick."""
+    goes up (once every lane has stopped) and the rows stay as they were, for the next tick."""
     total = SweepResult()
-    while True:
-        got, chores = await _sweep_once(ctx, now or ctx.clock(), limit)
-        total.add(got)
-        if got.claimed < limit:
-            break
-    if chores.retry:
+
+    async def lane() -> deadlines_repo.Chores:
+        while True:
+            got, chores = await _sweep_once(ctx, now or ctx.clock(), limit)
+            total.add(got)
+            if got.claimed < limit:
+                return chores
+
+    # The first batch alone: an idle tick stays one transaction; a full one means a backlog,
+    # drained by the lanes together.
+    got, chores = await _sweep_once(ctx, now or ctx.clock(), limit)
+    total.add(got)
+    done = [chores]
+    if got.claimed >= limit:
+        pg = ctx.engine.dialect.name == "postgresql"
+        lanes = max(1, ctx.settings.engine_sweep_lanes) if pg else 1
+        ended = await asyncio.gather(*(lane() for _ in range(lanes)), return_exceptions=True)
+        for outcome in ended:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        done = [c for c in ended if isinstance(c, deadlines_repo.Chores)]
+    if any(c.retry for c in done):
         total.add(await _retry_failed(ctx, now or ctx.clock(), limit))
-    if chores.digest or total.folded:
+    if any(c.digest for c in done) or total.folded:
         total.digests += await fold_digests(ctx)
     return total
 
@@ -185,23 +210,30 @@ def _transient(exc: BaseException) -> bool:
 async def _fire(
     uow: UnitOfWork, ctx: AppContext, now: datetime, due: list[deadlines_repo.Due]
 ) -> SweepResult:
-    """Fire the claimed ``due`` deadlines in this transaction and commit."""
+    """Fire the claimed ``due`` deadlines in this transaction and commit.
+
+    The cases are read as plain rows (no ORM objects): a deadline's transition leaves the case
+    as it was and only notifies and records (``only_notices``), written from the plain row
+    into the batch's outbox, one statement per kind of row for the whole batch. A transition
+    that would change the case goes through ``apply_effects`` with the case's ORM row, read
+    then (already locked); the batch's later deadlines of that case follow it there."""
     result = SweepResult()
-    rows = await repo.cases_by_id(uow.session, {d.case_id for d in due}, lock=True)
-    alerts = await repo.alerts_of(uow.session, rows.keys())
-    cases = {cid: to_domain(r, alerts[cid]) for cid, r in rows.items()}
+    rows = await repo.case_rows_for_update(uow.session, {d.case_id for d in due})
+    alerts = await repo.alert_rows(uow.session, rows.keys())
+    cases = {cid: plain_to_domain(r, alerts[cid]) for cid, r in rows.items()}
+    orm: dict[int, tuple[AbsenceCase, list[Alert]]] = {}
     marks: list[tuple[int, str, datetime, int]] = []
     outbox = Outbox()
-    outbox.expect(rows.values())
+    outbox.expect(list(rows.values()))
     fired_at = ctx.clock()
     horizon = timedelta(minutes=ctx.settings.engine_digest_after_minutes)
     for d in due:
         logs.case_id.set(d.case_id)  # this batch's lines name the case being fired
         late = fired_at - d.due_at
         lateness = min(MAX_LATENESS_MS, max(0, int(late.total_seconds() * 1000)))
-        row, case = rows.get(d.case_id), cases.get(d.case_id)
+        case = cases.get(d.case_id)
         effects: list[Effect] = []
-        if row is not None and case is not None:
+        if case is not None:
             event = DeadlineDue(DeadlineKind(d.kind), d.key)
             new, effects = transition(case, event, now, case.policy)
             if effects:
@@ -212,19 +244,36 @@ async def _fire(
                         )
                     )
                 before = len(outbox.folded)
-                await apply_effects(
-                    uow,
-                    row,
-                    alerts[d.case_id],
-                    new,
-                    effects,
-                    now=now,
-                    actor=None,
-                    trigger=f"deadline:{d.id}",
-                    outbox=outbox,
-                    unchanged=new is case,
-                    hold_for_digest=late > horizon,
-                )
+                trigger, hold = f"deadline:{d.id}", late > horizon
+                if d.case_id not in orm and only_notices(case, new, effects):
+                    by_key = {a.key: a for a in alerts[d.case_id]}
+                    await apply_notices(
+                        uow,
+                        rows[d.case_id],
+                        by_key,
+                        effects,
+                        now=now,
+                        trigger=trigger,
+                        box=outbox,
+                        hold=hold,
+                    )
+                else:
+                    if d.case_id not in orm:
+                        orm[d.case_id] = await _orm_case(uow, d.case_id)
+                    row, orm_alerts = orm[d.case_id]
+                    await apply_effects(
+                        uow,
+                        row,
+                        orm_alerts,
+                        new,
+                        effects,
+                        now=now,
+                        actor=None,
+                        trigger=trigger,
+                        outbox=outbox,
+                        unchanged=new is case,
+                        hold_for_digest=hold,
+                    )
                 result.folded += len(outbox.folded) - before
                 cases[d.case_id] = new
         state = "fired" if effects else "cancelled"
@@ -239,6 +288,12 @@ async def _fire(
     await deadlines_repo.mark_deadlines(uow.session, marks)
     await uow.commit()
     return result
+
+
+async def _orm_case(uow: UnitOfWork, case_id: int) -> tuple[AbsenceCase, list[Alert]]:
+    """A case of the batch (locked by its claim) as ORM rows, for ``apply_effects``."""
+    found = await repo.cases_by_id(uow.session, [case_id], lock=False)
+    return found[case_id], (await repo.alerts_of(uow.session, [case_id]))[case_id]
 
 
 def _delay_text(ms: int) -> str:

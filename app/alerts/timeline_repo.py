@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.bulk import insert_many
 from app.db.models import CaseEvent
 from app.domain.cases import TimelineKind
 
@@ -29,8 +29,8 @@ def entry(
 
 
 async def write(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
-    """Entries, in order, in one executemany (the engine gathers a transaction's entries)."""
+    """Entries, in order, in one statement (the engine gathers a transaction's entries)."""
     if not entries:
         return
     conn = await session.connection()
-    await conn.execute(insert(CaseEvent.__table__), list(entries))  # type: ignore[attr-defined]
+    await insert_many(conn, CaseEvent.__table__, entries)  # type: ignore[attr-defined]

@@ -13,7 +13,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.context import AppContext
-from app.db.models import Delivery, DeliverySettings, Notification, WebhookSubscription
+from app.db.models import (
+    CaseEvent,
+    Delivery,
+    DeliverySettings,
+    Notification,
+    WebhookSubscription,
+)
 from app.delivery import repository as repo
 from app.domain.delivery import ROUTINE_LEVELS, DeliveryState
 
@@ -56,12 +62,14 @@ async def dispatch_case_events(ctx: AppContext, batch: int) -> int:
         fresh = await repo.undispatched_case_events(s, batch)
         if not fresh:
             return 0
-        found = await repo.cases(s, {e.case_id for e in fresh})
+        # Most entries (an escalation, a call logged) are no case-level event: their cases
+        # are not read, and every entry is marked dispatched in one statement.
+        wanted = [e for e in fresh if e.kind in _CASE_EVENTS]
+        found = await repo.cases(s, {e.case_id for e in wanted})
         schools = await repo.schools(s, {c.school_id for c in found.values()})
         subs = await repo.subscriptions(s, {sc.county_id for sc in schools.values()})
         rows: list[dict[str, Any]] = []
-        for e in fresh:
-            e.dispatched_at = now
+        for e in wanted:
             topic = _CASE_EVENTS.get(e.kind)
             case = found.get(e.case_id)
             school = schools.get(case.school_id) if case else None
@@ -83,6 +91,7 @@ async def dispatch_case_events(ctx: AppContext, batch: int) -> int:
                 for sub in _subscribers(subs, school.county_id, school.id or 0, topic)
             ]
         await repo.add_deliveries(s, rows)
+        await repo.mark_dispatched(s, CaseEvent, [e.id for e in fresh], now)
         await uow.commit()
         return len(fresh)
 
@@ -107,8 +116,8 @@ async def dispatch_notifications(ctx: AppContext, batch: int) -> int:
                 rows.append(_first_row(n, route, config, school.timezone, now))
             if school is not None:
                 rows += _webhook_rows(n, school.id or 0, school.county_id, subs, now)
-            n.dispatched_at = now
         await repo.add_deliveries(s, rows)
+        await repo.mark_dispatched(s, Notification, [n.id for n in fresh], now)
         await uow.commit()
         return len(fresh)
 

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.bulk import insert_many
 from app.db.labels import class_label
 from app.db.models import (
     AbsenceCase,
@@ -116,10 +117,9 @@ async def add_notifications(session: AsyncSession, rows: Sequence[dict[str, Any]
     retried) is kept."""
     if not rows:
         return
-    insert = postgresql.insert if _pg(session) else sqlite.insert
-    stmt = insert(Notification).on_conflict_do_nothing(index_elements=["idem_key"])
     conn = await session.connection()
-    await conn.execute(stmt, list(rows))
+    table = Notification.__table__  # type: ignore[attr-defined]
+    await insert_many(conn, table, rows, skip_conflicts_on=("idem_key",))
 
 
 async def claim_deliveries(
@@ -409,6 +409,23 @@ async def receipts(
         for a in rows:
             attempts[a.delivery_id].append(a)
     return [(d, attempts[d.id or 0]) for d in found]
+
+
+async def mark_dispatched(
+    session: AsyncSession,
+    model: type[Notification] | type[CaseEvent],
+    ids: Sequence[int | None],
+    at: datetime,
+) -> None:
+    """Notices or timeline entries turned into deliveries: one statement for the batch (the
+    ORM would write one UPDATE per row). The ids are 64-bit: a plain IN."""
+    table = model.__table__  # type: ignore[union-attr]
+    conn = await session.connection()
+    await conn.execute(
+        update(table)
+        .where(table.c.id.in_(sorted(i for i in ids if i is not None)))
+        .values(dispatched_at=at)
+    )
 
 
 async def undispatched_case_events(session: AsyncSession, limit: int) -> list[CaseEvent]:

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -137,13 +137,17 @@ class EngineRunner:
             misfire_grace_time=None,
             id="delivery",
         )
+        # The jobs that run less often than every minute catch up soon after a (re)start,
+        # not an hour later; but not at the sweep's first tick either: after downtime the
+        # backlog of deadlines fires first, and the measures job (a county's term of marks)
+        # would compete with it for the process and the database.
+        catch_up = datetime.now(UTC) + timedelta(seconds=self.ctx.settings.engine_catch_up_seconds)
         for job in JOBS:
             self.scheduler.add_job(
                 self._job(partial(self.run, job)),
                 "interval",
                 seconds=job.interval(self.ctx.settings),
-                # The hourly jobs run at start too: a restarted engine catches up at once.
-                next_run_time=datetime.now(UTC) if job.interval(self.ctx.settings) > 60 else None,
+                next_run_time=catch_up if job.interval(self.ctx.settings) > 60 else None,
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=None,

@@ -116,6 +116,9 @@ class Deadline(SQLModel, table=True):
     retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+_UNSENT = text("dispatched_at IS NULL")  # not yet dispatched (notices, timeline)
+
+
 class Notification(SQLModel, table=True):
     """The outbox, one row per recipient, written in the transition's transaction; it is
     also the staff member's in-app inbox until delivery channels send it further."""
@@ -128,6 +131,14 @@ class Notification(SQLModel, table=True):
             "id",
             sqlite_where=_DIGEST_PENDING,
             postgresql_where=_DIGEST_PENDING,
+        ),
+        # The delivery worker's claim of notices not yet turned into deliveries (migration
+        # 0034): without it every dispatch round scanned the whole outbox.
+        Index(
+            "ix_notification_undispatched",
+            "id",
+            sqlite_where=_UNSENT,
+            postgresql_where=_UNSENT,
         ),
     )
     id: int | None = bigint_pk()
@@ -151,9 +162,6 @@ class Notification(SQLModel, table=True):
     # in the inbox, not sent on its own (``dispatched_at`` is set when written); the engine
     # folds it into one digest per recipient and clears this.
     digest_pending: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
-
-
-_UNSENT = text("dispatched_at IS NULL")
 
 
 class CaseEvent(SQLModel, table=True):
