@@ -237,12 +237,7 @@ async def _fire(
             event = DeadlineDue(DeadlineKind(d.kind), d.key)
             new, effects = transition(case, event, now, case.policy)
             if effects:
-                if late > LATE_AFTER:
-                    effects.append(
-                        Timeline(
-                            TimelineKind.deadline_late, f"因停机延迟 {_delay_text(lateness)} 触发"
-                        )
-                    )
+                effects += _late_note(late, lateness)
                 before = len(outbox.folded)
                 trigger, hold = f"deadline:{d.id}", late > horizon
                 if d.case_id not in orm and only_notices(case, new, effects):
@@ -288,6 +283,13 @@ async def _fire(
     await deadlines_repo.mark_deadlines(uow.session, marks)
     await uow.commit()
     return result
+
+
+def _late_note(late: timedelta, lateness_ms: int) -> list[Effect]:
+    """A deadline fired after an outage says so on the case's timeline."""
+    if late <= LATE_AFTER:
+        return []
+    return [Timeline(TimelineKind.deadline_late, f"因停机延迟 {_delay_text(lateness_ms)} 触发")]
 
 
 async def _orm_case(uow: UnitOfWork, case_id: int) -> tuple[AbsenceCase, list[Alert]]:
