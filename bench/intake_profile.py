@@ -93,10 +93,7 @@ def _patch() -> None:
     clusters.look = _timed("illness: cluster look (engine job)", clusters.look)  # type: ignore[assignment]
     for name in (
         "records_for_roll",
-        "insert_records",
-        "update_records",
-        "set_returned",
-        "mark_days_changed",
+        "write_roll",
         "county_rules",
         "school_records",
         "sick_leaves",

@@ -164,6 +164,13 @@ _CORRECTS = f"""i.status <> {ABSENT} AND EXISTS (
   SELECT 1 FROM alert a WHERE a.student_id = i.student_id AND a.status <> 'withdrawn'
     AND CAST(a.days AS JSONB) @> jsonb_build_array(to_char(i.school_date, 'YYYY-MM-DD'))
 ) AS corrects"""
+# Issue 21: the student has an illness record the illness hook (app.illness.roll) may close
+# or extend: one not closed by a return, or one that ran within the 31 days it looks back.
+# A batch in which no student has one costs the hook no read.
+_ILLNESS = """, EXISTS (
+  SELECT 1 FROM illness_record r WHERE r.student_id = i.student_id
+    AND (r.returned_on IS NULL OR r.last_day >= i.school_date - 31)
+) AS illness"""
 _PG_RECORD = text(
     _PG_RECORD_CTE
     + """
@@ -171,6 +178,7 @@ SELECT i.event_id, i.student_id, EXISTS (
   SELECT 1 FROM absence_case c WHERE c.student_id = i.student_id AND c.status <> 'closed'
 ) AS open_case, """
     + _CORRECTS
+    + _ILLNESS
     + """
 FROM ins i
 """
@@ -193,6 +201,7 @@ SELECT i.event_id, i.student_id, i.school_id, c.open_case,
     WHERE s.id = i.school_id
   ) AS policy, """
     + _CORRECTS
+    + _ILLNESS
     + """
 FROM ins i CROSS JOIN LATERAL (
   SELECT EXISTS (
@@ -251,6 +260,9 @@ class Recorded:
     inserted: set[str]
     # None when not found out here (not PostgreSQL): the engine looks everything up.
     hints: CaseHints | None
+    # Students with an illness record the illness hook may touch (``_ILLNESS``); None when
+    # not found out (not PostgreSQL): the hook reads every student's.
+    illness: set[int] | None = None
 
 
 async def record(
@@ -281,6 +293,7 @@ async def record(
             hints = CaseHints(
                 {r[1] for r in found if r[2]}, set(), None, set(), {r[1] for r in found if r[3]}
             )
+            illness = {r[1] for r in found if r[4]}
         else:
             found = (await conn.execute(_PG_RECORD_ABSENT, params)).all()
             hints = CaseHints(
@@ -290,8 +303,9 @@ async def record(
                 policy_schools={r[2] for r in found if r[6]},
                 corrected={r[1] for r in found if r[7]},
             )
+            illness = {r[1] for r in found if r[8]}
         # A text statement: the driver hands uuids back as its own type, not as text.
-        return Recorded({str(r[0]) for r in found}, hints)
+        return Recorded({str(r[0]) for r in found}, hints, illness)
     inserted = await insert_events(session, [{**r, **recorder} for r in rows])
     winners: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in rows:
