@@ -35,6 +35,8 @@ BATCHES = int(os.environ.get("BENCH_PROFILE_BATCHES", "300"))
 # 1: the roll of ``bench illness`` (a sick child in every class, a cluster in every tenth), so
 # the illness hook's parts are timed on a flu-season morning.
 SICK = os.environ.get("BENCH_PROFILE_SICK", "0") == "1"
+# With SICK, which of its rolls: ``worst`` (as above) or ``county`` (about half the batches).
+SCENARIO = os.environ.get("BENCH_PROFILE_SCENARIO", "worst")
 # The bench smoke's size (bench/smoke.py): a few batches, its own database and port.
 SMOKE = {
     "KCBX_BENCH_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/kcbx_smoke_profile",
@@ -93,10 +95,7 @@ def _patch() -> None:
     clusters.look = _timed("illness: cluster look (engine job)", clusters.look)  # type: ignore[assignment]
     for name in (
         "records_for_roll",
-        "insert_records",
-        "update_records",
-        "set_returned",
-        "mark_days_changed",
+        "write_roll",
         "county_rules",
         "school_records",
         "sick_leaves",
@@ -177,7 +176,9 @@ async def main() -> None:
         bodies = [
             json.dumps(
                 {
-                    "events": illness_bench._roll(i, roster.class_students[c], day, "morning")
+                    "events": illness_bench._roll(
+                        i, roster.class_students[c], day, "morning", SCENARIO
+                    )
                     if SICK
                     else bench._events(roster.class_students[c], day, "morning")
                 }

@@ -384,6 +384,7 @@ async def _react(
         ctx,
         actor,
         [(batch.candidates[eid][1], batch.candidates[eid][3]) for eid in recorded.inserted],
+        with_records=recorded.illness,
         now=now,
     )
 

@@ -25,6 +25,7 @@ from app.db.models import AttendanceEvent, AttendanceMark, Student
 from app.db.types import CheckCode, LeaveTypeCode, RecorderKindCode, StatusCode
 from app.domain.attendance import supersedes
 from app.domain.students import StudentBrief
+from app.illness import intake_hints as illness_hints
 
 CHUNK = 500  # rows per statement: far below SQLite's and asyncpg's parameter limits
 
@@ -163,6 +164,7 @@ _PG_RECORD = text(
     + """
 SELECT i.event_id, i.student_id, """
     + intake_hints.PRESENT_COLUMNS
+    + illness_hints.COLUMN
     + """
 FROM ins i
 """
@@ -172,6 +174,7 @@ _PG_RECORD_ABSENT = text(
     + """
 SELECT i.event_id, i.student_id, i.school_id, """
     + intake_hints.ABSENT_COLUMNS
+    + illness_hints.COLUMN
     + """
 FROM ins i """
     + intake_hints.ABSENT_JOIN
@@ -201,6 +204,9 @@ class Recorded:
     inserted: set[str]
     # None when not found out here (not PostgreSQL): the engine looks everything up.
     hints: intake_hints.CaseHints | None
+    # Students with an illness record the illness hook may touch (app/illness/intake_hints.py);
+    # None when not found out (not PostgreSQL): the hook reads every student's.
+    illness: set[int] | None = None
 
 
 async def record(
@@ -229,11 +235,13 @@ async def record(
         if not absent:
             found = (await conn.execute(_PG_RECORD, params)).all()
             hints = intake_hints.present_hints(found)
+            illness = illness_hints.with_records(found)
         else:
             found = (await conn.execute(_PG_RECORD_ABSENT, params)).all()
             hints = intake_hints.absent_hints(found)
+            illness = illness_hints.with_records(found)
         # A text statement: the driver hands uuids back as its own type, not as text.
-        return Recorded({str(r[0]) for r in found}, hints)
+        return Recorded({str(r[0]) for r in found}, hints, illness)
     inserted = await insert_events(session, [{**r, **recorder} for r in rows])
     winners: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in rows:

@@ -159,14 +159,7 @@ async def look(
 ) -> list[IllnessAlert]:
     """Apply the county's rules to the school's register on ``day``: open alerts for rules
     newly met, let open alerts take the cases of their window. Returns alerts opened."""
-    county = school.county_id
-
-    async def load(_: set[int]) -> dict[int, tuple[dom.Rule, ...]]:
-        return {county: tuple(await rules_for(uow, county))}
-
-    # Cached per process: a rule set in this process clears it at commit, another process's
-    # change shows within the reference cache's time-to-live.
-    rules = list((await ctx.cache.illness_rules.get_many({county}, load))[county])
+    rules = await _rules(uow, ctx, school.county_id)
     if not rules:
         return []
     longest = max(r.window_days for r in rules)
@@ -180,20 +173,45 @@ async def look(
     now = ctx.clock()
     alerts = await repo.absorbing_alerts(uow.session, school.id, day)
     by_code = {r.code: r for r in rules}
+    opened = await _open_alerts(uow, ctx, school, day, hits, alerts, by_code, now)
+    _take_cases(uow, alerts, cases, by_code, onsets, now)
+    await uow.flush()
+    for alert in opened:
+        await _notify_opened(uow, alert, now)
+    return opened
+
+
+async def _rules(uow: UnitOfWork, ctx: AppContext, county: int) -> list[dom.Rule]:
+    """The county's rules, cached per process: a rule set in this process clears it at
+    commit, another process's change shows within the reference cache's time-to-live."""
+
+    async def load(_: set[int]) -> dict[int, tuple[dom.Rule, ...]]:
+        return {county: tuple(await rules_for(uow, county))}
+
+    return list((await ctx.cache.illness_rules.get_many({county}, load))[county])
+
+
+async def _open_alerts(
+    uow: UnitOfWork,
+    ctx: AppContext,
+    school: SchoolRef,
+    day: date,
+    hits: Sequence[dom.Hit],
+    alerts: list[IllnessAlert],
+    by_code: dict[str, dom.Rule],
+    now: datetime,
+) -> list[IllnessAlert]:
+    """An alert for each hit no alert of its group and scope takes yet; each joins
+    ``alerts``. Returns those this look opened (not another look's it found)."""
     opened: list[IllnessAlert] = []
     for hit in hits:
         group = _group(hit.rule)
-        joined = next(
-            (
-                a
-                for a in alerts
-                if a.scope_id == hit.scope_id
-                and a.rule_code in by_code
-                and _group(by_code[a.rule_code]) == group
-            ),
-            None,
-        )
-        if joined is not None:
+        if any(
+            a.scope_id == hit.scope_id
+            and a.rule_code in by_code
+            and _group(by_code[a.rule_code]) == group
+            for a in alerts
+        ):
             continue
         key = (
             f"c{school.county_id}:{hit.rule.code}:{hit.rule.scope.value}:{hit.scope_id}"
@@ -201,23 +219,7 @@ async def look(
         )
         if await repo.alert_by_key(uow.session, key) is not None:
             continue
-        values = dict(
-            idem_key=key,
-            county_id=school.county_id,
-            school_id=school.id,
-            rule_code=hit.rule.code,
-            rule_name=hit.rule.name,
-            scope=hit.rule.scope.value,
-            scope_id=hit.scope_id,
-            symptoms=sorted(hit.rule.symptoms),
-            disease=hit.rule.disease.value if hit.rule.disease else None,
-            window_start=hit.window_start,
-            window_end=_after(school, day, ctx.settings.illness_absorb_school_days),
-            cases=[],
-            report_due=now + timedelta(hours=hit.rule.deadline_hours),
-            created_at=now,
-            updated_at=now,
-        )
+        values = _alert_values(ctx, school, day, hit, key, now)
         # Another look (a follow-up, a second engine) may have opened it first: the key makes
         # this insert a no-op, the alert then takes this look's cases but is not told again.
         inserted = await repo.insert_alert(uow.session, values)
@@ -227,6 +229,41 @@ async def look(
         alerts.append(alert)
         if inserted:
             opened.append(alert)
+    return opened
+
+
+def _alert_values(
+    ctx: AppContext, school: SchoolRef, day: date, hit: dom.Hit, key: str, now: datetime
+) -> dict[str, Any]:
+    return dict(
+        idem_key=key,
+        county_id=school.county_id,
+        school_id=school.id,
+        rule_code=hit.rule.code,
+        rule_name=hit.rule.name,
+        scope=hit.rule.scope.value,
+        scope_id=hit.scope_id,
+        symptoms=sorted(hit.rule.symptoms),
+        disease=hit.rule.disease.value if hit.rule.disease else None,
+        window_start=hit.window_start,
+        window_end=_after(school, day, ctx.settings.illness_absorb_school_days),
+        cases=[],
+        report_due=now + timedelta(hours=hit.rule.deadline_hours),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _take_cases(
+    uow: UnitOfWork,
+    alerts: Sequence[IllnessAlert],
+    cases: Sequence[dom.Case],
+    by_code: dict[str, dom.Rule],
+    onsets: dict[tuple[int, date], datetime],
+    now: datetime,
+) -> None:
+    """Each alert takes the cases of its window, scope and rule it does not have yet (a
+    child once)."""
     for alert in alerts:
         rule = by_code.get(alert.rule_code)
         if rule is None:
@@ -249,10 +286,6 @@ async def look(
             alert.cases = [*alert.cases, *(_case_json(c, onsets) for c in fresh)]
             alert.updated_at = now
             uow.session.add(alert)
-    await uow.flush()
-    for alert in opened:
-        await _notify_opened(uow, alert, now)
-    return opened
 
 
 def _title(alert: IllnessAlert, due_label: str) -> str:

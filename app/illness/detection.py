@@ -10,7 +10,7 @@ Decisions:
   run, other schools go on, and the failure is recorded on the job's row
   (``GET /engine/health``);
 - a roll that marks a day while it is being looked at waits for that look's commit and then
-  writes its marker again (``repo.mark_days_changed``): its cases are looked at next run;
+  writes its marker again (an upsert, ``repo.write_roll``): its cases are looked at next run;
 - the job runs every ``KCBX_ILLNESS_DETECT_SECONDS`` (default 60): with the roll's commit
   that is the issue's "within a minute of the third roll". An alert's report deadline runs
   from when it is raised (when the 疫情报告人 is told);

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_
+from sqlalchemy import bindparam, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
@@ -60,70 +62,149 @@ async def records_for_roll(
     return [dict(r._mapping) for r in await (await session.connection()).execute(stmt)]
 
 
-async def insert_records(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+@dataclass(frozen=True, slots=True)
+class RollWrites:
+    """What a roll batch writes to the register: new records (the table's columns, no id),
+    records changed (``_UPDATED`` columns: extended, given symptoms or a diagnosis, or closed by
+    a return) and the (school, first day) pairs to mark for the ``illness-clusters`` job."""
+
+    new: list[dict[str, Any]]
+    updated: list[dict[str, Any]]
+    days: set[tuple[int, date]]
+
+
+_UPDATED = ("symptoms", "last_day", "returned_on", "diagnosis", "diagnosis_note")
+_NEW = [
+    "county_id",
+    "school_id",
+    "class_id",
+    "student_id",
+    "school_date",
+    "last_day",
+    "kind",
+    "event_id",
+    "onset_at",
+    "onset_place",
+    "symptoms",
+    "diagnosis",
+    "diagnosis_note",
+    "recorded_by",
+]
+# PostgreSQL: the whole write is one statement, arrays unnested (one statement text whatever
+# the batch), so a sick batch pays one round trip for the register and the marker together.
+# A record is in at most one of the two: new rows have no id yet.
+_PG_WRITE = text(
+    """
+WITH new AS (
+  INSERT INTO illness_record (county_id, school_id, class_id, student_id, school_date,
+    last_day, kind, event_id, onset_at, onset_place, symptoms, diagnosis, diagnosis_note,
+    recorded_by, grade_id, called_family, doctor_seen, created_at, updated_at)
+  SELECT t.county_id, t.school_id, t.class_id, t.student_id, t.school_date, t.last_day, t.kind,
+    t.event_id, t.onset_at, t.onset_place, CAST(t.symptoms AS JSON), t.diagnosis,
+    t.diagnosis_note, t.recorded_by,
+    (SELECT c.grade_id FROM school_class c WHERE c.id = t.class_id), false, false, :now, :now
+  FROM unnest(
+    CAST(:n_county_id AS INT[]), CAST(:n_school_id AS INT[]), CAST(:n_class_id AS INT[]),
+    CAST(:n_student_id AS INT[]), CAST(:n_school_date AS DATE[]), CAST(:n_last_day AS DATE[]),
+    CAST(:n_kind AS VARCHAR[]), CAST(:n_event_id AS VARCHAR[]),
+    CAST(:n_onset_at AS TIMESTAMPTZ[]), CAST(:n_onset_place AS VARCHAR[]),
+    CAST(:n_symptoms AS TEXT[]), CAST(:n_diagnosis AS VARCHAR[]),
+    CAST(:n_diagnosis_note AS VARCHAR[]), CAST(:n_recorded_by AS VARCHAR[])
+  ) AS t(county_id, school_id, class_id, student_id, school_date, last_day, kind, event_id,
+         onset_at, onset_place, symptoms, diagnosis, diagnosis_note, recorded_by)
+), changed AS (
+  UPDATE illness_record r SET symptoms = CAST(u.symptoms AS JSON), last_day = u.last_day,
+    returned_on = u.returned_on, diagnosis = u.diagnosis, diagnosis_note = u.diagnosis_note,
+    updated_at = :now
+  FROM unnest(
+    CAST(:u_id AS INT[]), CAST(:u_symptoms AS TEXT[]), CAST(:u_last_day AS DATE[]),
+    CAST(:u_returned_on AS DATE[]), CAST(:u_diagnosis AS VARCHAR[]),
+    CAST(:u_diagnosis_note AS VARCHAR[])
+  ) AS u(id, symptoms, last_day, returned_on, diagnosis, diagnosis_note)
+  WHERE r.id = u.id
+)
+INSERT INTO illness_day_change (school_id, school_date, changed_at)
+SELECT school_id, school_date, :now
+FROM unnest(CAST(:m_school_id AS INT[]), CAST(:m_school_date AS DATE[]))
+  AS m(school_id, school_date)
+ON CONFLICT (school_id, school_date) DO UPDATE SET changed_at = EXCLUDED.changed_at
+"""
+)
+
+
+async def write_roll(session: AsyncSession, writes: RollWrites, now: datetime) -> None:
+    """The register's new and changed records and the day markers of a roll batch: one
+    statement on PostgreSQL (``_PG_WRITE``); elsewhere one executemany each."""
+    if not (writes.new or writes.updated or writes.days):
+        return
+    if dialect_name(session) != "postgresql":
+        await _insert_records(session, writes.new, now)
+        await _update_records(session, writes.updated, now)
+        await _mark_days_changed(session, writes.days, now)
+        return
+    params: dict[str, Any] = {"now": now}
+    for name in _NEW:
+        params[f"n_{name}"] = [r[name] for r in writes.new]
+    for name in ("id", *_UPDATED):
+        params[f"u_{name}"] = [r[name] for r in writes.updated]
+    params["n_symptoms"] = [json.dumps(r["symptoms"]) for r in writes.new]
+    params["u_symptoms"] = [json.dumps(r["symptoms"]) for r in writes.updated]
+    days = sorted(writes.days)
+    params["m_school_id"] = [s for s, _ in days]
+    params["m_school_date"] = [d for _, d in days]
+    await (await session.connection()).execute(_PG_WRITE, params)
+
+
+async def _insert_records(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime
+) -> None:
     """New illness records, one executemany of one cached statement; each row's grade is read
     from its class in it (no read of the classes first)."""
     if not rows:
         return
     await (await session.connection()).execute(
-        _INSERT_RECORD, [{**r, "klass": r["class_id"]} for r in rows]
+        _INSERT_RECORD,
+        [
+            {
+                **{k: r[k] for k in _NEW},
+                "klass": r["class_id"],
+                "called_family": False,
+                "doctor_seen": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for r in rows
+        ],
     )
 
 
-async def update_records(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Records extended or given symptoms or a diagnosis by the roll: one executemany."""
+async def _update_records(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime
+) -> None:
+    """Records extended, given symptoms or a diagnosis, or closed by a return: one
+    executemany."""
     if not rows:
         return
     stmt = (
         _RECORD.update()
         .where(_RECORD.c.id == bindparam("rid"))
-        .values(
-            symptoms=bindparam("symptoms"),
-            last_day=bindparam("last_day"),
-            diagnosis=bindparam("diagnosis"),
-            diagnosis_note=bindparam("diagnosis_note"),
-            updated_at=bindparam("updated_at"),
-        )
+        .values(updated_at=now, **{k: bindparam(f"v_{k}") for k in _UPDATED})
     )
-    params = [
-        {
-            "rid": r["id"],
-            "symptoms": r["symptoms"],
-            "last_day": r["last_day"],
-            "diagnosis": r["diagnosis"],
-            "diagnosis_note": r["diagnosis_note"],
-            "updated_at": r["updated_at"],
-        }
-        for r in rows
-    ]
-    await (await session.connection()).execute(stmt, params)
-
-
-async def set_returned(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """``returned_on`` of records a return closed: one executemany."""
-    if not rows:
-        return
-    stmt = (
-        _RECORD.update()
-        .where(_RECORD.c.id == bindparam("rid"))
-        .values(returned_on=bindparam("ret"), updated_at=bindparam("at"))
-    )
-    params = [{"rid": r["id"], "ret": r["returned_on"], "at": r["updated_at"]} for r in rows]
+    params = [{"rid": r["id"], **{f"v_{k}": r[k] for k in _UPDATED}} for r in rows]
     await (await session.connection()).execute(stmt, params)
 
 
 _CHANGE = IllnessDayChange.__table__  # type: ignore[attr-defined]
 
 
-async def mark_days_changed(
+async def _mark_days_changed(
     session: AsyncSession, days: Collection[tuple[int, date]], now: datetime
 ) -> None:
     """Mark (school, day) for the ``illness-clusters`` job: an upsert, so a day being looked
     at (locked by the job) gets its marker again once that look commits."""
     if not days:
         return
-    insert = postgresql.insert if dialect_name(session) == "postgresql" else sqlite.insert
-    stmt = insert(_CHANGE).values(
+    stmt = sqlite.insert(_CHANGE).values(
         [{"school_id": s, "school_date": d, "changed_at": now} for s, d in sorted(days)]
     )
     stmt = stmt.on_conflict_do_update(
