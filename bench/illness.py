@@ -33,7 +33,10 @@ Decisions:
   ``BENCH_ILLNESS_SCENARIOS`` (default ``county,worst``) picks them;
 - each scenario's rolls go on school days of their own (the county's first, on earlier
   days), so no roll meets another's marks;
-- the job's own cost is printed after the rounds (it runs once a minute, not per batch).
+- the job's own cost is printed after the rounds (it runs once a minute, not per batch);
+- not in the quotient: the intake's recording statement finds out for both servers which
+  students have an illness record (``Recorded.illness``, an EXISTS per event); its cost is
+  in docs/operations.md (``EXPLAIN ANALYZE``).
 """
 
 from __future__ import annotations
