@@ -52,6 +52,17 @@ def test_hostile_text_is_written_as_text_never_as_a_formula() -> None:
     assert -4 in [c.value for c in cells]
 
 
+def test_text_shaped_like_rich_text_markup_stays_that_text() -> None:
+    # XlsxWriter's streaming mode writes a string of the form <r>…</r> into the sheet as
+    # markup; written so, this one would be a formula cell.
+    forged = "<r><t>x</t></r></is><f>1+1</f><is><r><t>y</t></r>"
+    texts = [forged, "<r><t>甲</t></r>", "<r>", "<r></r>", "a<r>b</r>"]
+    content = workbook_bytes([Sheet("s", "<r>t</r>", ["<r>h</r>"], [[t, 1] for t in texts])])
+    cells = _cells(content)
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    assert [c.value for c in cells if isinstance(c.value, str)] == ["<r>t</r>", "<r>h</r>", *texts]
+
+
 def test_sheet_titles_and_texts_are_made_safe() -> None:
     assert sheet_title("''", set()) == "Sheet"
     assert len(sheet_title("长" * 40, set())) == 31
