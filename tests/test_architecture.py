@@ -76,8 +76,8 @@ FORBIDDEN_IN_DOMAIN = {
 # A function longer than this (its full span: decorators, signature, docstring and body) is
 # split into steps named for what they do.
 MAX_FUNCTION_LINES = 80
-# The ones still longer, to be split (issue 25): none now. The list only shrinks: a new long function
-# fails, and so does an entry that is no longer long (or gone), so it comes off the list.
+# The ones still longer, to be split (issue 25): none now. The list only shrinks: a new long
+# function fails, and so does an entry that is no longer long (or gone), so it comes off the list.
 LONG_FUNCTIONS_LEFT: frozenset[str] = frozenset()
 CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("time", "time")}
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, StringConstraints
 
 from app.alerts.measure_schemas import AbsenceMeasureOut
 from app.core.local_times import LocalTimes
-from app.core.types import Instant, SafeLine, SafeText, Schema
+from app.core.types import Instant, Labels, LabelSpec, SafeLine, SafeText, Schema
 from app.delivery.schemas import NotificationOut
 from app.domain.cases import (
+    TASK_LABELS,
+    TASK_STATUS_LABELS,
     AlertStatus,
     CaseStatus,
     CloseReason,
@@ -23,7 +25,7 @@ from app.domain.cases import (
     TaskKind,
     TaskStatus,
 )
-from app.domain.roles import Role
+from app.domain.roles import ROLE_LABELS, Role
 
 
 class ReasonCategory(StrEnum):
@@ -255,7 +257,9 @@ class ContactOut(LocalTimes, Schema):
     verified: bool
 
 
-class ReportOut(LocalTimes, Schema):
+class ReportOut(LocalTimes, Labels, Schema):
+    labels: ClassVar[LabelSpec] = {"status_label": ("status", REPORT_STATUS_LABELS)}
+
     id: int
     case_id: int
     round: int
@@ -269,7 +273,13 @@ class ReportOut(LocalTimes, Schema):
     decision_note: str | None
 
 
-class TaskOut(LocalTimes, Schema):
+class TaskOut(LocalTimes, Labels, Schema):
+    labels: ClassVar[LabelSpec] = {
+        "kind_label": ("kind", TASK_LABELS),
+        "role_label": ("role", ROLE_LABELS),
+        "status_label": ("status", TASK_STATUS_LABELS),
+    }
+
     id: int
     case_id: int
     kind: TaskKind

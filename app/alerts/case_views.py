@@ -51,8 +51,6 @@ from app.delivery.inbox import notification_outs
 from app.delivery.schemas import TOPIC_LABELS
 from app.domain.cases import (
     LEVEL_LABELS,
-    TASK_LABELS,
-    TASK_STATUS_LABELS,
     AlertStatus,
     Case,
     CaseStatus,
@@ -63,8 +61,6 @@ from app.domain.cases import (
     Level,
     Policy,
     ReportStatus,
-    TaskKind,
-    TaskStatus,
     transition,
 )
 from app.domain.roles import ROLE_LABELS, Role
@@ -193,41 +189,11 @@ def contact_out(c: ParentContact) -> ContactOut:
 
 
 def report_out(r: AbsenceReport) -> ReportOut:
-    assert r.id is not None
-    status = ReportStatus(r.status)
-    return ReportOut(
-        id=r.id,
-        case_id=r.case_id,
-        round=r.round,
-        content=r.content,
-        submitted_at=r.submitted_at,
-        submitted_by=r.submitted_by,
-        status=status,
-        status_label=REPORT_STATUS_LABELS[status],
-        decided_at=r.decided_at,
-        decided_by=r.decided_by,
-        decision_note=r.decision_note,
-    )
+    return ReportOut.model_validate(r, from_attributes=True)
 
 
 def task_out(t: CaseTask) -> TaskOut:
-    assert t.id is not None
-    kind, role, status = TaskKind(t.kind), Role(t.role), TaskStatus(t.status)
-    return TaskOut(
-        id=t.id,
-        case_id=t.case_id,
-        kind=kind,
-        kind_label=TASK_LABELS[kind],
-        role=role,
-        role_label=ROLE_LABELS[role],
-        due_at=t.due_at,
-        status=status,
-        status_label=TASK_STATUS_LABELS[status],
-        done_at=t.done_at,
-        done_by=t.done_by,
-        note=t.note,
-        created_at=t.created_at,
-    )
+    return TaskOut.model_validate(t, from_attributes=True)
 
 
 def _work_group(members: Iterable[dict[str, object]]) -> list[WorkGroupMember]:

@@ -87,18 +87,7 @@ def status_of(r: TownshipReport) -> ReportStatus:
 
 
 def _action_out(a: TownshipAction) -> ActionOut:
-    assert a.id is not None
-    kind = ActionKind(a.kind)
-    return ActionOut(
-        id=a.id,
-        kind=kind,
-        kind_label=ACTION_LABELS[kind],
-        taken_on=a.taken_on,
-        deadline=a.deadline,
-        note=a.note,
-        recorded_by=a.recorded_by,
-        recorded_at=a.recorded_at,
-    )
+    return ActionOut.model_validate(a, from_attributes=True)
 
 
 def _out(row: ReportRow, ack_days: int, actions: list[TownshipAction]) -> TownshipReportOut:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, StringConstraints
 
 from app.core.local_times import LocalTimes
-from app.core.types import SafeText, Schema, SchoolDate
+from app.core.types import Labels, LabelSpec, SafeText, Schema, SchoolDate
 
 
 class ActionKind(StrEnum):
@@ -58,7 +58,9 @@ class RaiseIn(Schema):
     reason: Note = Field(description="提请县教育局的原因", examples=["监护人拒不改正,提请县教育局"])
 
 
-class ActionOut(LocalTimes, Schema):
+class ActionOut(LocalTimes, Labels, Schema):
+    labels: ClassVar[LabelSpec] = {"kind_label": ("kind", ACTION_LABELS)}
+
     id: int
     kind: ActionKind
     kind_label: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -169,6 +170,37 @@ class Schema(Row):
     @classmethod
     def _dates_as_text(cls, data: Any) -> Any:
         return refuse_numbers(cls, data)
+
+
+LabelSpec = Mapping[str, tuple[str, Mapping[Any, str]]]
+
+
+class _Labelled:
+    """A row read by attribute, with its labels beside its own attributes."""
+
+    def __init__(self, row: Any, labels: dict[str, str]) -> None:
+        self._row, self._labels = row, labels
+
+    def __getattr__(self, name: str) -> Any:
+        labels = self.__dict__["_labels"]
+        return labels[name] if name in labels else getattr(self.__dict__["_row"], name)
+
+
+class Labels(BaseModel):
+    """An answer built from an ORM row (``model_validate(row, from_attributes=True)``) whose
+    ``<x>_label`` fields are looked up from the row's own values: ``labels`` maps a label field
+    to (the field it labels, its table). The label fields stay required in the OpenAPI; built
+    from keywords, the caller passes them."""
+
+    labels: ClassVar[LabelSpec] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_labels(cls, data: Any) -> Any:
+        if isinstance(data, dict) or not cls.labels:
+            return data
+        found = {name: table[getattr(data, of)] for name, (of, table) in cls.labels.items()}
+        return _Labelled(data, found)
 
 
 class Page(BaseModel, Generic[T]):

@@ -35,14 +35,7 @@ LOOK_BACK_DAYS = 30
 
 
 def _out(c: ReturnCertificate) -> CertificateOut:
-    return CertificateOut(
-        record_id=c.record_id,
-        student_id=c.student_id,
-        institution=c.institution,
-        issued_on=c.issued_on,
-        recorded_by=c.recorded_by,
-        recorded_at=c.recorded_at,
-    )
+    return CertificateOut.model_validate(c, from_attributes=True)
 
 
 async def record_certificate(

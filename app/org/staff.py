@@ -26,7 +26,7 @@ from app.db.uow import UnitOfWork
 from app.domain import access
 from app.domain.access import Actor, Grant
 from app.domain.idcard import mask_mobile
-from app.domain.roles import ROLE_LABELS, ROLE_SCOPE, Role, ScopeType
+from app.domain.roles import ROLE_SCOPE, Role, ScopeType
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.org import staff_repo as repo
 from app.org import throttle
@@ -62,16 +62,7 @@ _LAST_VP = "学校须至少保留一名分管控辍保学的副校长 (a school 
 
 
 def _grant_out(row: StaffRole) -> GrantOut:
-    role = Role(row.role)
-    return GrantOut(
-        id=row.id or 0,
-        role=role,
-        role_label=ROLE_LABELS[role],
-        county_id=row.county_id,
-        school_id=row.school_id,
-        class_id=row.class_id,
-        township_id=row.township_id,
-    )
+    return GrantOut.model_validate(row, from_attributes=True)
 
 
 def _staff_out(staff: Staff, grants: list[StaffRole], actor: Actor | None = None) -> StaffOut:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from app.core.local_times import LocalTimes
-from app.core.types import LineStr, Mobile, Name, RefId, SafeLine, Schema, Title
-from app.domain.roles import Role
+from app.core.types import Labels, LabelSpec, LineStr, Mobile, Name, RefId, SafeLine, Schema, Title
+from app.domain.roles import ROLE_LABELS, Role
 
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 
@@ -26,7 +26,9 @@ class GrantIn(Schema):
     township_id: RefId | None = None
 
 
-class GrantOut(Schema):
+class GrantOut(Labels, Schema):
+    labels: ClassVar[LabelSpec] = {"role_label": ("role", ROLE_LABELS)}
+
     id: int
     role: Role
     role_label: str
