@@ -10,6 +10,7 @@ due deadlines through ``app.alerts.sweep``.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Collection, Mapping, Sequence
@@ -181,30 +182,19 @@ def to_domain(row: AbsenceCase, alerts: Sequence[Alert]) -> Case:
     return _case(row, _snapshot(row.policy), _days(row.run), [(a, _days(a.days)) for a in alerts])
 
 
-_POLICY_TEXTS: dict[str, Policy] = {}
-_DAY_TEXTS: dict[str, tuple[date, ...]] = {}
-
-
+# Both parse a JSON column's text once per distinct text: a sweep batch's cases share a
+# handful of policies and run days (``_snapshot`` caches by value, these by the text, so not
+# even the JSON is decoded twice). Both results are immutable, so sharing them is safe.
+@functools.lru_cache(maxsize=1024)
 def _policy_of_text(text: str) -> Policy:
-    """A policy column's JSON text as a Policy, converted once per distinct text: a sweep
-    batch's cases share a handful (``_snapshot`` caches by value, this by the text, so not
-    even the JSON is decoded twice)."""
-    found = _POLICY_TEXTS.get(text)
-    if found is None:
-        if len(_POLICY_TEXTS) >= 1024:
-            _POLICY_TEXTS.clear()
-        found = _POLICY_TEXTS[text] = _snapshot(json.loads(text))
-    return found
+    """A policy column's JSON text as a Policy."""
+    return _snapshot(json.loads(text))
 
 
+@functools.lru_cache(maxsize=4096)
 def _days_of_text(text: str) -> tuple[date, ...]:
-    """A JSON array of ISO dates, as its text, parsed once per distinct text (``_days``)."""
-    found = _DAY_TEXTS.get(text)
-    if found is None:
-        if len(_DAY_TEXTS) >= 4096:
-            _DAY_TEXTS.clear()
-        found = _DAY_TEXTS[text] = _days(json.loads(text))
-    return found
+    """A JSON array of ISO dates, as its text (``_days``)."""
+    return _days(json.loads(text))
 
 
 def plain_to_domain(row: repo.CaseRow, alerts: Sequence[repo.AlertRow]) -> Case:
