@@ -126,6 +126,27 @@ def _run_one(name: str, env: dict[str, str], timeout: float) -> tuple[int | None
     return proc.returncode, out
 
 
+def _run_full(name: str) -> int:
+    """One benchmark at its full size in its own process, its output passed straight on."""
+    return subprocess.run([sys.executable, "-m", "bench", name], cwd=ROOT, check=False).returncode
+
+
+def run_full(names: Sequence[str], *, runner: Callable[[str], int] = _run_full) -> list[Outcome]:
+    """``make bench``: the named benchmarks one after the other, each in its own process
+    (no timeout: the full sizes take minutes); prints which ran to the end."""
+    outcomes = []
+    for name in names:
+        print(f"== bench: {name} ==", flush=True)
+        t0 = time.perf_counter()
+        code = runner(name)
+        seconds = time.perf_counter() - t0
+        outcomes.append(Outcome(name, seconds, f"exit status {code}" if code else None))
+    print("bench:")
+    for o in outcomes:
+        print(f"  {o.name:<14} {o.seconds:7.1f} s  {o.problem or 'ok'}")
+    return outcomes
+
+
 def run(
     names: Sequence[str] = (),
     *,

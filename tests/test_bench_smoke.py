@@ -3,6 +3,7 @@ and the smoke fails when one crashes, hangs or stops printing its ratio and goal
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,35 @@ def test_an_unknown_benchmark_is_refused() -> None:
 
 def test_ci_runs_the_bench_smoke() -> None:
     assert ".venv/bin/python -m bench --smoke" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_full_bench_runs_each_benchmark_in_its_own_process_and_fails_on_a_crash() -> None:
+    ran: list[str] = []
+
+    def runner(name: str) -> int:
+        ran.append(name)
+        return 1 if name == "crash" else 0
+
+    outcomes = smoke.run_full(["attendance", "crash", "partitions"], runner=runner)
+    # One that crashes does not stop the rest, and is named.
+    assert ran == ["attendance", "crash", "partitions"]
+    assert {o.name: o.problem for o in outcomes} == {
+        "attendance": None,
+        "crash": "exit status 1",
+        "partitions": None,
+    }
+
+
+def test_make_bench_hands_two_or_more_benchmarks_to_processes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `make bench` ran every benchmark in one process: bench/partitions.py then re-used
+    # bench/attendance.py's already-imported sizes and measured 50,000 pupils on empty tables
+    # instead of 20,000 with a year of history. Two or more names go to run_full.
+    import bench.__main__ as entry
+
+    handed: list[list[str]] = []
+    monkeypatch.setattr(smoke, "run_full", lambda names: handed.append(list(names)) or [])
+    monkeypatch.setattr(sys, "argv", ["bench", "attendance", "partitions"])
+    entry.main()
+    assert handed == [["attendance", "partitions"]]
