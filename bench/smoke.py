@@ -126,6 +126,12 @@ def _run_one(name: str, env: dict[str, str], timeout: float) -> tuple[int | None
     return proc.returncode, out
 
 
+def _summarise(title: str, outcomes: Sequence[Outcome]) -> None:
+    print(f"{title}:")
+    for o in outcomes:
+        print(f"  {o.name:<14} {o.seconds:7.1f} s  {o.problem or 'ok'}")
+
+
 def _run_full(name: str) -> int:
     """One benchmark at its full size in its own process, its output passed straight on."""
     return subprocess.run([sys.executable, "-m", "bench", name], cwd=ROOT, check=False).returncode
@@ -141,9 +147,7 @@ def run_full(names: Sequence[str], *, runner: Callable[[str], int] = _run_full) 
         code = runner(name)
         seconds = time.perf_counter() - t0
         outcomes.append(Outcome(name, seconds, f"exit status {code}" if code else None))
-    print("bench:")
-    for o in outcomes:
-        print(f"  {o.name:<14} {o.seconds:7.1f} s  {o.problem or 'ok'}")
+    _summarise("bench", outcomes)
     return outcomes
 
 
@@ -167,7 +171,5 @@ def run(
         t0 = time.perf_counter()
         code, out = runner(b.name, smoke_env(b, os.environ), timeout)
         outcomes.append(judge(b.name, code, out, time.perf_counter() - t0))
-    print("bench smoke:")
-    for o in outcomes:
-        print(f"  {o.name:<12} {o.seconds:6.1f} s  {o.problem or 'ok'}")
+    _summarise("bench smoke", outcomes)
     return outcomes
