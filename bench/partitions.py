@@ -1,12 +1,12 @@
 """Attendance intake with a year of history spread over twelve monthly partitions (issue 24,
 item 4), against the bare FastAPI + asyncpg insert in the same run.
 
-The attendance benchmark (``bench/attendance.py``) run with its own database, ports and a
-history of ``BENCH_HISTORY_DAYS`` school days (250 weekdays: the twelve months before today,
-each in its own partition of ``attendance_event`` and ``attendance_mark``): the class batches
-of a morning on empty tables, then the dismissal check on the full, partitioned tables, each
-beside the bare baseline (one plain table, ``bare_event``, holding the same history). Then how
-the history spread: rows per partition, and what fell into DEFAULT (should be nothing).
+The attendance benchmark (``bench/attendance.py``) run with its own database, ports and a history of
+``BENCH_HISTORY_DAYS`` school days (250 weekdays: the twelve months before today, each in its own
+partition of ``attendance_event``; the marks are derived from it): the class batches of a morning on
+empty tables, then the dismissal check on the full, partitioned tables, each beside the bare
+baseline (one plain table, ``bare_event``, holding the same history). Then how the history spread:
+rows per partition, and what fell into DEFAULT (should be nothing).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ import asyncpg
 from sqlalchemy import event as sa_event
 
 from app.attendance import queries as attendance_queries
+from app.attendance.current_marks import MARK_COLUMNS
 from app.context import AppContext
 from app.core.report_files import ReportFile
 from app.db.types import CheckCode, StatusCode
@@ -42,6 +43,7 @@ from app.reports.reviews_schemas import CountyMonthlyReviewOut
 from app.settings import Settings
 from bench import history
 from bench.db import dsn, fresh_database
+from bench.history import RECORDED_COLUMNS, recorded
 from bench.roster import seed
 
 URL = os.environ.get(
@@ -270,19 +272,11 @@ async def _seed_cases(
                                 event,
                             )
                         )
+        # The events: the marks are derived from them (migration 0035), one per check here.
         await conn.copy_records_to_table(
-            "attendance_mark",
-            columns=[
-                "student_id",
-                "school_date",
-                "check",
-                "school_id",
-                "class_id",
-                "status",
-                "occurred_at",
-                "event_id",
-            ],
-            records=marks,
+            "attendance_event",
+            columns=[*(c for c in MARK_COLUMNS if c != "leave_type"), *RECORDED_COLUMNS],
+            records=[(*m, *recorded(m[6])) for m in marks],
         )
     await conn.execute("ANALYZE")
     return {
@@ -484,7 +478,7 @@ async def main() -> None:
                 # fetch of the same marks (the school's students, the week's dates).
                 lambda: bare(
                     'SELECT m.student_id, m.school_date, m."check", m.status '
-                    "FROM attendance_mark m JOIN student s ON s.id = m.student_id "
+                    "FROM attendance_event m JOIN student s ON s.id = m.student_id "
                     "WHERE s.school_id = 1 AND s.active AND m.school_date BETWEEN $1 AND $2",
                     week,
                     week + timedelta(days=6),

@@ -644,7 +644,7 @@ from app.alerts import intake_hints
 _CTE = """WITH ins AS (INSERT INTO attendance_event (event_id) SELECT 1 RETURNING event_id)"""
 _OPEN = f"EXISTS (SELECT 1 FROM absence_case c WHERE c.status <> '{1}') AS open_case"
 _RECORD = text(_CTE + " SELECT i.event_id, " + _OPEN + " FROM ins i " + intake_hints.ABSENT_JOIN)
-_SUSPENDED = "SELECT student_id FROM attendance_mark m, suspension s WHERE m.school_id = s.id"
+_SUSPENDED = "SELECT student_id FROM attendance_event m, suspension s WHERE m.school_id = s.id"
 '''
 
 

@@ -1,5 +1,6 @@
-"""Reads of attendance marks (one per student, date and check) and of the events behind
-them: the ledger that day statuses, the three lists and a student's history are built from.
+"""Reads of attendance marks (one per student, date and check, derived from the events:
+app/attendance/current_marks.py) and of the events behind them: the ledger that day
+statuses, the three lists and a student's history are built from.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.attendance.current_marks import current_marks
 from app.attendance.repository import CHUNK, dialect
-from app.db.models import AttendanceEvent, AttendanceMark
+from app.db.models import AttendanceEvent
 
 
 class MarkRow(NamedTuple):
@@ -28,10 +30,17 @@ class MarkRow(NamedTuple):
     event_id: str
 
 
-_MARK_ROW = tuple(col(getattr(AttendanceMark, f)) for f in MarkRow._fields)
-_MARKS_OF_IDS = sa_select(*_MARK_ROW).where(
-    col(AttendanceMark.student_id) == any_(bindparam("ids", type_=ARRAY(Integer)))
-)
+def _marks_rows(*where: Any) -> Any:
+    m = current_marks(*where)
+    return sa_select(*(m.c[f] for f in MarkRow._fields))
+
+
+_E = AttendanceEvent
+_IDS = col(_E.student_id) == any_(bindparam("ids", type_=ARRAY(Integer)))
+
+
+def _in_range(start: date, end: date) -> tuple[Any, Any]:
+    return (col(_E.school_date) >= start, col(_E.school_date) <= end)
 
 
 async def marks_between(
@@ -42,17 +51,15 @@ async def marks_between(
     ids = sorted(set(student_ids))
     if not ids:
         return []
-    in_range = (col(AttendanceMark.school_date) >= start, col(AttendanceMark.school_date) <= end)
+    in_range = _in_range(start, end)
     conn = await session.connection()
     if dialect(session) == "postgresql":
-        rows = await conn.execute(_MARKS_OF_IDS.where(*in_range), {"ids": ids})
+        rows = await conn.execute(_marks_rows(_IDS, *in_range), {"ids": ids})
         return [MarkRow(*r) for r in rows]
     found: list[MarkRow] = []
     for i in range(0, len(ids), CHUNK):
         rows = await conn.execute(
-            sa_select(*_MARK_ROW).where(
-                col(AttendanceMark.student_id).in_(ids[i : i + CHUNK]), *in_range
-            )
+            _marks_rows(col(_E.student_id).in_(ids[i : i + CHUNK]), *in_range)
         )
         found.extend(MarkRow(*r) for r in rows)
     return found
@@ -68,12 +75,6 @@ class DayChecks(NamedTuple):
     dismissal: str | None
 
 
-def _status_at(check: str) -> Any:
-    # (student, date, check) is the primary key: at most one status per check, so max() of
-    # the one matching row is that status, and NULL when the check was not taken.
-    return func.max(case((col(AttendanceMark.check) == check, col(AttendanceMark.status))))
-
-
 async def day_checks(
     session: AsyncSession, student_ids: Collection[int], start: date, end: date
 ) -> list[DayChecks]:
@@ -84,23 +85,23 @@ async def day_checks(
     ids = sorted(set(student_ids))
     if not ids:
         return []
-    stmt = sa_select(
-        col(AttendanceMark.student_id),
-        col(AttendanceMark.school_date),
-        *(_status_at(c) for c in ("morning", "noon", "dismissal")),
-    ).group_by(col(AttendanceMark.student_id), col(AttendanceMark.school_date))
-    in_range = (col(AttendanceMark.school_date) >= start, col(AttendanceMark.school_date) <= end)
-    conn = await session.connection()
+    in_range = _in_range(start, end)
     if dialect(session) == "postgresql":
-        chunks = [col(AttendanceMark.student_id) == any_(bindparam("ids", ids, ARRAY(Integer)))]
+        chunks = [col(_E.student_id) == any_(bindparam("ids", ids, ARRAY(Integer)))]
     else:
-        chunks = [
-            col(AttendanceMark.student_id).in_(ids[i : i + CHUNK])
-            for i in range(0, len(ids), CHUNK)
-        ]
+        chunks = [col(_E.student_id).in_(ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)]
+    conn = await session.connection()
     found: list[DayChecks] = []
     for chunk in chunks:
-        rows = await conn.execute(stmt.where(chunk, *in_range))
+        m = current_marks(chunk, *in_range).c
+        # One mark per (student, date, check): max() of the one matching row is its status,
+        # and NULL when the check was not taken.
+        stmt = sa_select(
+            m.student_id,
+            m.school_date,
+            *(func.max(case((m.check == c, m.status))) for c in ("morning", "noon", "dismissal")),
+        ).group_by(m.student_id, m.school_date)
+        rows = await conn.execute(stmt)
         found.extend(DayChecks(*r) for r in rows.all())
     return found
 
@@ -108,12 +109,13 @@ async def day_checks(
 async def rolls_taken(
     session: AsyncSession, class_ids: Collection[int], day: date
 ) -> set[tuple[int, str]]:
-    """(class id, check) pairs with at least one mark on ``day``."""
+    """(class id, check) pairs with at least one event on ``day``: any event is a mark, so
+    no ranking (ix_attendance_event_class_day)."""
     rows = await session.exec(
-        select(AttendanceMark.class_id, AttendanceMark.check)
+        select(AttendanceEvent.class_id, AttendanceEvent.check)
         .where(
-            col(AttendanceMark.class_id).in_(sorted(class_ids)),
-            AttendanceMark.school_date == day,
+            col(AttendanceEvent.class_id).in_(sorted(class_ids)),
+            AttendanceEvent.school_date == day,
         )
         .distinct()
     )

@@ -1,10 +1,11 @@
-"""Writes of attendance events and marks, and the student and event lookups they need
-(reads of the marks themselves: ``app/attendance/marks_repo.py``).
+"""Writes of attendance events, and the student and event lookups they need (reads of the
+marks, which are derived from the events: ``app/attendance/marks_repo.py``).
 
-Both writes are single multi-row statements that are safe under concurrent requests: events
+The write is a single multi-row statement that is safe under concurrent requests: events
 insert with ON CONFLICT DO NOTHING on ``(school_date, event_id)`` (a racing duplicate is not
-inserted), and marks upsert with a conditional update that keeps the latest observation, so
-whichever transaction commits last cannot put an older observation back.
+inserted). Nothing else is written: the current mark of a check is the latest of its events,
+found when read (migration 0035), so whichever transaction commits last cannot put an older
+observation back, and arrival order does not matter.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, and_, any_, bindparam, or_, text
+from sqlalchemy import Integer, any_, bindparam, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -21,9 +22,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.alerts import intake_hints
-from app.db.models import AttendanceEvent, AttendanceMark, Student
+from app.db.models import AttendanceEvent, Student
 from app.db.types import CheckCode, LeaveTypeCode, RecorderKindCode, StatusCode
-from app.domain.attendance import supersedes
 from app.domain.students import StudentBrief
 from app.illness import intake_hints as illness_hints
 
@@ -114,11 +114,12 @@ async def content_hashes(session: AsyncSession, event_ids: Collection[str]) -> d
     return found
 
 
-# One statement records a roll: the events inserted (a retry's are already there), the marks
-# they win moved, and what the alert engine, reacting in the same transaction, would otherwise
-# ask in statements of its own (the case hints: their SQL, which names the engine's tables,
-# and CaseHints are in app/alerts/intake_hints.py; this file places them). Two endings: a roll
-# with nobody absent only needs to know who has a case open. The one with every hint takes
+# One statement records a roll: the events inserted (a retry's are already there; the marks
+# are derived from the events, nothing else is written), and what the alert engine, reacting
+# in the same transaction, would otherwise ask in statements of its own (the case hints: their
+# SQL, which names the engine's tables, and CaseHints are in app/alerts/intake_hints.py; this
+# file places them). Two endings: a roll with nobody absent only needs to know who has a case
+# open. The one with every hint takes
 # PostgreSQL about 0.2 ms more to plan, and it plans these statements afresh each time (the
 # arrays' lengths decide the plan): a tax a single present student should not pay.
 # On PostgreSQL check, status, leave type and the recorder's kind are smallint codes
@@ -141,22 +142,6 @@ WITH input AS (
   ON CONFLICT (school_date, event_id) DO NOTHING
   RETURNING event_id, student_id, school_id, class_id, school_date, "check", status,
     leave_type, occurred_at
-), best AS (
-  SELECT DISTINCT ON (student_id, school_date, "check") * FROM ins
-  ORDER BY student_id, school_date, "check", occurred_at DESC, event_id DESC
-), up AS (
-  INSERT INTO attendance_mark (student_id, school_id, class_id, school_date, "check", status,
-    leave_type, occurred_at, event_id)
-  SELECT student_id, school_id, class_id, school_date, "check", status, leave_type,
-    occurred_at, event_id FROM best
-  ON CONFLICT (student_id, school_date, "check") DO UPDATE SET
-    status = EXCLUDED.status, leave_type = EXCLUDED.leave_type,
-    occurred_at = EXCLUDED.occurred_at, event_id = EXCLUDED.event_id,
-    class_id = EXCLUDED.class_id,
-    school_id = EXCLUDED.school_id
-  WHERE EXCLUDED.occurred_at > attendance_mark.occurred_at
-     OR (EXCLUDED.occurred_at = attendance_mark.occurred_at
-         AND EXCLUDED.event_id > attendance_mark.event_id)
 )
 """
 _PG_RECORD = text(
@@ -212,11 +197,12 @@ class Recorded:
 async def record(
     session: AsyncSession, rows: Sequence[dict[str, Any]], recorder: dict[str, Any]
 ) -> Recorded:
-    """Insert new events and move the marks they win; returns the event ids inserted.
+    """Insert new events; returns the event ids inserted (the marks they win are read from
+    the events, in this transaction too: the engine's reaction sees them).
 
     Rows carry the event columns; ``recorder`` the recorded-by columns and ``received_at``.
-    On PostgreSQL this is one statement (arrays unnested, a data-modifying CTE for the marks);
-    elsewhere two executemany statements with the winners chosen in Python.
+    On PostgreSQL this is one statement (arrays unnested, the insert a data-modifying CTE the
+    engine's hints are read after); elsewhere one executemany statement.
     """
     if not rows:
         return Recorded(set(), intake_hints.CaseHints(set(), set(), set(), set()))
@@ -243,34 +229,7 @@ async def record(
         # A text statement: the driver hands uuids back as its own type, not as text.
         return Recorded({str(r[0]) for r in found}, hints, illness)
     inserted = await insert_events(session, [{**r, **recorder} for r in rows])
-    winners: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for r in rows:
-        if r["event_id"] not in inserted:
-            continue
-        key = (r["student_id"], r["school_date"], r["check"])
-        best = winners.get(key)
-        if best is None or supersedes(
-            (r["occurred_at"], r["event_id"]), (best["occurred_at"], best["event_id"])
-        ):
-            winners[key] = r
-    await upsert_marks(
-        session,
-        [{k: w[k] for k in _MARK_FROM_EVENT} for w in winners.values()],
-    )
     return Recorded(inserted, None)
-
-
-_MARK_FROM_EVENT = (
-    "student_id",
-    "school_id",
-    "class_id",
-    "school_date",
-    "check",
-    "status",
-    "leave_type",
-    "occurred_at",
-    "event_id",
-)
 
 
 async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
@@ -289,38 +248,6 @@ async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     conn = await session.connection()
     result = await conn.execute(stmt, list(rows))
     return set(result.scalars().all())
-
-
-async def upsert_marks(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Each row becomes the mark of its (student, date, check) unless a later one is there."""
-    if not rows:
-        return
-    table = AttendanceMark.__table__  # type: ignore[attr-defined]
-    stmt = _insert(session, AttendanceMark)
-    newer = or_(
-        stmt.excluded.occurred_at > table.c.occurred_at,
-        and_(
-            stmt.excluded.occurred_at == table.c.occurred_at,
-            stmt.excluded.event_id > table.c.event_id,
-        ),
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["student_id", "school_date", "check"],
-        set_={k: stmt.excluded[k] for k in _MARK_COLUMNS},
-        where=newer,
-    )
-    conn = await session.connection()
-    await conn.execute(stmt, list(rows))
-
-
-_MARK_COLUMNS = (
-    "status",
-    "leave_type",
-    "occurred_at",
-    "event_id",
-    "class_id",
-    "school_id",
-)
 
 
 async def school_students(

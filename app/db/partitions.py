@@ -1,14 +1,14 @@
-"""The attendance tables' monthly partitions on PostgreSQL (issue 24, item 4): list them,
+"""The attendance events' monthly partitions on PostgreSQL (issue 24, item 4): list them,
 create the months ahead, detach a past month for archiving and drop it once archived. On SQLite
 nothing is partitioned: listing and creating are no-ops, detaching and dropping raise
 ``NotPartitioned``.
 
 Detaching uses plain ``DETACH PARTITION`` inside a transaction, not ``CONCURRENTLY``:
 PostgreSQL refuses ``DETACH ... CONCURRENTLY`` on a table with a DEFAULT partition (ours have
-one, so a month nobody created is still taken), and it cannot run in a transaction, so the
-events' and the marks' month could not leave together. Plain DETACH takes an ACCESS EXCLUSIVE
-lock on the parent for a moment (no rows are moved); ``lock_timeout`` makes it give up rather
-than queue behind a long report and stall the roll behind it.
+one, so a month nobody created is still taken), and it cannot run in a transaction. Plain
+DETACH takes an ACCESS EXCLUSIVE lock on the parent for a moment (no rows are moved);
+``lock_timeout`` makes it give up rather than queue behind a long report and stall the roll
+behind it.
 
 Creating a month whose rows already sit in the DEFAULT partition fails (PostgreSQL refuses to
 attach over them): create months ahead, before the roll reaches them.

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-PARTITIONED_TABLES = ("attendance_event", "attendance_mark")
+# The marks are derived from the events, no longer stored (migration 0035).
+PARTITIONED_TABLES = ("attendance_event",)
 
 
 @dataclass(frozen=True, order=True)

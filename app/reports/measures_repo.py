@@ -28,10 +28,11 @@ from sqlmodel import col
 from sqlmodel import select as model_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.attendance.current_marks import current_marks
 from app.attendance.repository import CHUNK, dialect
 from app.db.models import (
     AbsenceMeasure,
-    AttendanceMark,
+    AttendanceEvent,
     LeaveRequest,
     MentorAssignment,
     Student,
@@ -122,27 +123,28 @@ class DayMarks(NamedTuple):
     first_day: date
 
 
-def _at(check: str, value: Any, *also: Any) -> Any:
-    # (student, date, check) is the primary key: max() of the one matching row is its value.
-    m = AttendanceMark
-    return func.max(case((and_(col(m.check) == check, *also), value)))
+def _at(m: Any, check: str, value: Any, *also: Any) -> Any:
+    # One mark per (student, date, check): max() of the one matching row is its value.
+    return func.max(case((and_(m.check == check, *also), value)))
 
 
 def _day_marks(where: Any, today: date) -> Executable:
-    m = AttendanceMark
-    leave = col(m.status) == Mark.leave.value
+    # ``where`` on the events: inside the ranking, so PostgreSQL prunes and goes by index.
+    m = current_marks(*where).c
+    leave = m.status == Mark.leave.value
     # Typed as the column: on PostgreSQL the words are smallint codes ("" is 0).
-    typed = func.nullif(col(m.leave_type), type_coerce("", LeaveTypeCode()), type_=LeaveTypeCode())
+    typed = func.nullif(m.leave_type, type_coerce("", LeaveTypeCode()), type_=LeaveTypeCode())
     days = (
         select(
-            col(m.student_id).label("student_id"),
-            col(m.school_date).label("school_date"),
-            *(_at(c.value, col(m.status)).label(c.value) for c in CHECK_ORDER),
-            func.coalesce(*(_at(c.value, typed, leave) for c in CHECK_ORDER)).label("leave_type"),
-            func.min(col(m.school_date)).over(partition_by=col(m.student_id)).label("first_day"),
+            m.student_id.label("student_id"),
+            m.school_date.label("school_date"),
+            *(_at(m, c.value, m.status).label(c.value) for c in CHECK_ORDER),
+            func.coalesce(*(_at(m, c.value, typed, leave) for c in CHECK_ORDER)).label(
+                "leave_type"
+            ),
+            func.min(m.school_date).over(partition_by=m.student_id).label("first_day"),
         )
-        .where(*where)
-        .group_by(col(m.student_id), col(m.school_date))
+        .group_by(m.student_id, m.school_date)
         .subquery()
     )
     d = days.c
@@ -169,7 +171,7 @@ async def day_marks(
     ids = sorted(set(student_ids))
     if not ids:
         return []
-    m = AttendanceMark
+    m = AttendanceEvent
     in_range = (col(m.school_date) >= start, col(m.school_date) <= today)
     if dialect(session) == "postgresql":
         chunks = [col(m.student_id) == any_(bindparam("ids", ids, ARRAY(Integer)))]

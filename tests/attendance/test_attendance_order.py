@@ -27,7 +27,6 @@ observation = st.tuples(
 
 async def _clear(ctx: AppContext) -> None:
     async with ctx.engine.begin() as conn:
-        await conn.execute(text("DELETE FROM attendance_mark"))
         await conn.execute(text("DELETE FROM attendance_event"))
 
 

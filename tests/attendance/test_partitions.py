@@ -1,6 +1,6 @@
-"""Monthly partitions of the attendance tables (issue 24, item 4): on PostgreSQL the events
-and marks live in one partition a month (plus DEFAULT), a query for one week reads one
-partition, a replay still answers ``duplicate``, the same id on another date is a conflict,
+"""Monthly partitions of the attendance events (issue 24, item 4): on PostgreSQL the events
+live in one partition a month (plus DEFAULT), a week's marks (ranked from the events) read one
+partition by index, a replay still answers ``duplicate``, the same id on another date is a conflict,
 and the migration goes back down. SQLite only changes the events' key."""
 
 from __future__ import annotations
@@ -14,10 +14,14 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select as sa_select
 from sqlalchemy import text
+from sqlmodel import col
 
+from app.attendance.current_marks import current_marks
 from app.context import AppContext
 from app.db import migrations
+from app.db.models import AttendanceEvent
 from app.domain.partitions import Month, Partition, months_between, parse_name, wanted
 from tests.helpers import TUESDAY, WEDNESDAY, event
 from tests.world import World
@@ -37,17 +41,17 @@ def test_months_cover_the_range_without_gaps(first: date, days: int) -> None:
 
 
 def test_wanted_reaches_months_ahead_and_names_them() -> None:
-    names = [p.name for p in wanted("attendance_mark", date(2026, 9, 1), date(2026, 12, 7), 2)]
+    names = [p.name for p in wanted("attendance_event", date(2026, 9, 1), date(2026, 12, 7), 2)]
     assert names == [
-        "attendance_mark_2026_09",
-        "attendance_mark_2026_10",
-        "attendance_mark_2026_11",
-        "attendance_mark_2026_12",
-        "attendance_mark_2027_01",
-        "attendance_mark_2027_02",
+        "attendance_event_2026_09",
+        "attendance_event_2026_10",
+        "attendance_event_2026_11",
+        "attendance_event_2026_12",
+        "attendance_event_2027_01",
+        "attendance_event_2027_02",
     ]
     assert Month(2026, 12).plus(13) == Month(2028, 1)
-    assert parse_name("attendance_mark", "attendance_mark_default") is None
+    assert parse_name("attendance_event", "attendance_event_default") is None
 
 
 async def test_replay_is_duplicate_and_the_same_id_on_another_date_conflicts(
@@ -77,18 +81,20 @@ async def test_events_land_in_their_month_and_one_week_reads_one_partition(
             .all()
         )
         assert where == [f"attendance_event_{TUESDAY:%Y_%m}"]
-        plan = "\n".join(
-            (
-                await conn.execute(
-                    text(
-                        "EXPLAIN SELECT * FROM attendance_mark WHERE school_date BETWEEN :a AND :b"
-                    ),
-                    {"a": TUESDAY, "b": TUESDAY + timedelta(days=4)},
-                )
-            ).scalars()
+        # A week of a student's marks, ranked from the events (migration 0035): the filters
+        # sit inside the ranking, so one month's partition is read, by its index.
+        marks = sa_select(
+            current_marks(
+                col(AttendanceEvent.student_id) == world.ids["student_A1"],
+                col(AttendanceEvent.school_date) >= TUESDAY,
+                col(AttendanceEvent.school_date) <= TUESDAY + timedelta(days=4),
+            )
         )
-    assert "attendance_mark_2026_11" in plan
-    assert "attendance_mark_2026_10" not in plan and "attendance_mark_default" not in plan
+        sql = marks.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        await conn.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: seq is cheaper
+        plan = "\n".join((await conn.execute(text(f"EXPLAIN {sql}"))).scalars())
+    assert "attendance_event_2026_11_student_id_school_date_idx" in plan, plan
+    assert "attendance_event_2026_10" not in plan and "attendance_event_default" not in plan
 
 
 async def test_downgrade_keeps_the_rows(
@@ -117,9 +123,11 @@ async def test_ensure_creates_the_months_ahead_once(ctx: AppContext) -> None:
         assert created == []
         return
     # The migration made months up to six ahead of today; the rest up to 2027-12 is new.
-    assert "attendance_event_2027_12" in created and "attendance_mark_2027_12" in created
+    # The marks are no longer stored (migration 0035): only the events have partitions.
+    assert "attendance_event_2027_12" in created
+    assert not any(n.startswith("attendance_mark") for n in created)
     assert await partitions.ensure(ctx.engine, date(2027, 3, 10), ahead=9) == []
-    assert "attendance_mark_2027_12" in await partitions.listed(ctx.engine, "attendance_mark")
+    assert "attendance_event_2027_12" in await partitions.listed(ctx.engine, "attendance_event")
 
 
 PAST = Month(2026, 1)  # the migration made every month from a year before today
@@ -141,9 +149,8 @@ async def test_a_past_month_is_detached_for_archiving_and_dropped_while_the_roll
     # The intake refuses a date that far back (422), so the row is moved to January as if it
     # had been taken then; PostgreSQL moves an updated row to its new month's partition.
     async with ctx.engine.begin() as conn:
-        for table in ("attendance_event", "attendance_mark"):
-            await conn.execute(text(f"UPDATE {table} SET school_date = '2026-01-08'"))
-    names = ["attendance_event_2026_01", "attendance_mark_2026_01"]
+        await conn.execute(text("UPDATE attendance_event SET school_date = '2026-01-08'"))
+    names = ["attendance_event_2026_01"]
     try:
         with pytest.raises(PartitionRefused, match="still attached"):
             await partitions.drop(ctx.engine, PAST, today)
@@ -157,10 +164,7 @@ async def test_a_past_month_is_detached_for_archiving_and_dropped_while_the_roll
             kept = (
                 await conn.execute(text("SELECT count(*) FROM attendance_event_2026_01"))
             ).scalar()
-            marks = (
-                await conn.execute(text("SELECT count(*) FROM attendance_mark_2026_01"))
-            ).scalar()
-        assert (in_parent, kept) == (0, 1) and marks
+        assert (in_parent, kept) == (0, 1)
         assert await partitions.detached(ctx.engine, "attendance_event") == [names[0]]
         assert names[0] not in await partitions.listed(ctx.engine, "attendance_event")
 
@@ -176,14 +180,13 @@ async def test_a_past_month_is_detached_for_archiving_and_dropped_while_the_roll
     finally:
         # Later tests in this session expect the migration's months: put January back.
         async with ctx.engine.begin() as conn:
-            for table, name in zip(("attendance_event", "attendance_mark"), names, strict=True):
-                await conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
-                await conn.execute(
-                    text(
-                        f"CREATE TABLE {name} PARTITION OF {table}"
-                        " FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')"
-                    )
+            await conn.execute(text(f"DROP TABLE IF EXISTS {names[0]}"))
+            await conn.execute(
+                text(
+                    f"CREATE TABLE {names[0]} PARTITION OF attendance_event"
+                    " FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')"
                 )
+            )
 
 
 async def test_the_current_and_future_months_and_default_are_refused(ctx: AppContext) -> None:
@@ -225,4 +228,5 @@ async def test_the_cli_refuses_a_future_month_and_lists(
     assert "only a past month" in err
     assert await asyncio.to_thread(partitions_cli.main, ["list", "--database-url", url]) == 0
     out = capsys.readouterr().out
-    assert "attendance_event_2099_01" not in out and "attendance_mark_default" in out
+    assert "attendance_event_2099_01" not in out and "attendance_event_default" in out
+    assert "attendance_mark" not in out

@@ -1,6 +1,7 @@
-"""Migration 0026 (native uuid ids on PostgreSQL, a 16-byte content hash) keeps the events
-and marks stored before it: a school's roll reads the same, the history still lists the event,
-and a client retrying an event it sent before the upgrade is still answered ``duplicate``."""
+"""Migrations 0026, 0032 and 0035 keep what was stored before them. 0026 (native uuid ids on
+PostgreSQL, a 16-byte content hash) keeps the events and marks stored before it: a school's
+roll reads the same, the history still lists the event, and a client retrying an event it
+sent before the upgrade is still answered ``duplicate``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from app.context import AppContext
 from app.db import migrations
@@ -168,3 +169,68 @@ def test_migration_0032_froze_the_codes_the_app_maps() -> None:
         (m._KIND, types.RecorderKindCode),
     ):
         assert {"": 0} | frozen == coded.CODES
+
+
+async def _table_exists(ctx: AppContext, name: str) -> bool:
+    async with ctx.engine.connect() as conn:
+        return await conn.run_sync(lambda c: inspect(c).has_table(name))
+
+
+async def test_marks_come_back_on_0035_down_and_go_on_up(
+    ctx: AppContext, world: World, client: httpx.AsyncClient
+) -> None:
+    """0035 stops storing the marks (they are ranked from the events); its downgrade fills
+    ``attendance_mark`` from the events with the same rule: the latest ``occurred_at`` of
+    each check, ties to the larger event id. The roll reads the same before and after."""
+    url = ctx.settings.database_url
+    head = world.auth("head_teacher")
+    a1, a2 = world.ids["student_A1"], await world.add_student("second", "class_A1", 60)
+    low, high = sorted(str(uuid.uuid4()) for _ in range(2))
+    sent = [
+        event(a1, "absent", at="08:00"),
+        event(a1, "present", at="08:30"),  # a correction: the later one is the mark
+        event(a1, "absent", check="noon", at="08:50"),
+        event(a2, "absent", at="08:10", event_id=high),  # a tie: the larger id wins
+        event(a2, "present", at="08:10", event_id=low),
+    ]
+    for body in sent:
+        assert (await client.post(URL, json=body, headers=head)).status_code == 201, body
+    winners = {(a1, "morning"): sent[1], (a1, "noon"): sent[2], (a2, "morning"): sent[3]}
+
+    async def roll() -> dict[int, str]:
+        r = await client.get(
+            f"/api/v1/classes/{world.ids['class_A1']}/roll?date={TUESDAY}", headers=head
+        )
+        return {s["student_id"]: s["day_status"] for s in r.json()["students"]}
+
+    before = await roll()
+    assert (before[a1], before[a2]) == ("present", "absent")
+    assert not await _table_exists(ctx, "attendance_mark")
+
+    await ctx.engine.dispose()
+    await asyncio.to_thread(migrations.downgrade, url, "0034")
+    pg = ctx.engine.dialect.name == "postgresql"
+    where = "tableoid::regclass::text" if pg else "'attendance_mark'"
+    async with ctx.engine.connect() as conn:
+        marks = (
+            await conn.execute(
+                text(
+                    f'SELECT student_id, "check", CAST(event_id AS TEXT), {where}'
+                    " FROM attendance_mark"
+                )
+            )
+        ).all()
+    home = f"attendance_mark_{TUESDAY:%Y_%m}" if pg else "attendance_mark"
+    checks = {"morning": 2, "noon": 3} if pg else {"morning": "morning", "noon": "noon"}
+    assert sorted(marks) == sorted(
+        (sid, checks[check], body["event_id"], home) for (sid, check), body in winners.items()
+    )
+
+    await ctx.engine.dispose()
+    await asyncio.to_thread(migrations.upgrade, url)
+    assert not await _table_exists(ctx, "attendance_mark")
+    assert await roll() == before
+    history = await client.get(
+        f"/api/v1/students/{a2}/attendance-events?start={TUESDAY}&end={TUESDAY}", headers=head
+    )
+    assert {e["event_id"]: e["current"] for e in history.json()} == {high: True, low: False}

@@ -29,7 +29,6 @@ _world: dict[str, object] = {}
 
 async def _clear(ctx: AppContext) -> None:
     async with ctx.engine.begin() as conn:
-        await conn.execute(text("DELETE FROM attendance_mark"))
         await conn.execute(text("DELETE FROM attendance_event"))
 
 

@@ -115,7 +115,11 @@ async def check_intake(checks: Checks, ledger: Ledger, db: AsyncEngine) -> None:
         (sid, day.isoformat(), _word(CheckCode, check)): eid
         for sid, day, check, eid in await rows(
             db,
-            'SELECT student_id, school_date, "check", CAST(event_id AS TEXT) FROM attendance_mark',
+            # The marks are derived from the events (migration 0035): the latest of each check.
+            'SELECT student_id, school_date, "check", CAST(event_id AS TEXT) FROM ('
+            ' SELECT *, row_number() OVER (PARTITION BY student_id, school_date, "check"'
+            " ORDER BY occurred_at DESC, event_id DESC) AS rank FROM attendance_event) AS e"
+            " WHERE rank = 1",
         )
     }
     differ = [k for k, e in standing.items() if marks.get(k) != e["event_id"]]

@@ -1,13 +1,14 @@
 """The measures job reads each student's days pivoted and thinned by the database (the days
 present at 晨检 left out): on random rolls — three checks, gaps, late, leave of mixed types,
 days never recorded — its stored figures equal those of the whole marks read into Python, as
-the job did before (issue 20's bench cut)."""
+the job did before (issue 20's bench cut). The marks are derived from the events (migration
+0035): each check has one to three events, the latest (ties: the larger id) its mark."""
 
 from __future__ import annotations
 
 import random
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from sqlmodel import col, delete, select
@@ -15,7 +16,7 @@ from sqlmodel import col, delete, select
 from app.alerts.county_rules import rules_for
 from app.calendar.repository import school_refs
 from app.context import AppContext
-from app.db.models import AbsenceMeasure, AttendanceMark, Student
+from app.db.models import AbsenceMeasure, AttendanceEvent, Student
 from app.domain.absence_measures import measure
 from app.domain.attendance import CHECK_ORDER, Check, Mark
 from app.reports import measures
@@ -28,10 +29,10 @@ STATUSES = ("present",) * 12 + ("absent", "absent", "late", "leave")
 LEAVE_TYPES = (None, "sick", "personal", "other")
 
 
-def _random_marks(
+def _random_events(
     rng: random.Random, pupils: dict[int, int], days: list[date]
-) -> list[AttendanceMark]:
-    marks = []
+) -> list[AttendanceEvent]:
+    events = []
     now = datetime.now(UTC)
     for sid, class_id in pupils.items():
         start = rng.randrange(len(days) // 2)  # some join mid-term
@@ -41,29 +42,45 @@ def _random_marks(
             for check in CHECK_ORDER:
                 if check is not Check.morning and rng.random() < 0.5:
                     continue  # noon / dismissal often not taken
-                status = rng.choice(STATUSES)
-                marks.append(
-                    AttendanceMark(
-                        student_id=sid,
-                        school_date=d,
-                        check=check.value,
-                        school_id=0,
-                        class_id=class_id,
-                        status=status,
-                        leave_type=rng.choice(LEAVE_TYPES) if status == "leave" else None,
-                        occurred_at=now,
-                        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sid}-{d}-{check.value}")),
+                for _ in range(rng.choice((1, 1, 1, 2, 3))):  # some corrected, some tied
+                    status = rng.choice(STATUSES)
+                    events.append(
+                        AttendanceEvent(
+                            event_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                            content_hash=b"\0" * 16,
+                            student_id=sid,
+                            school_date=d,
+                            check=check.value,
+                            school_id=0,
+                            class_id=class_id,
+                            status=status,
+                            leave_type=rng.choice(LEAVE_TYPES) if status == "leave" else None,
+                            occurred_at=now - timedelta(seconds=rng.randrange(3)),
+                            recorded_by_kind="staff",
+                            recorded_by_id=1,
+                            recorded_by_name="t",
+                            received_at=now,
+                        )
                     )
-                )
-    return marks
+    return events
 
 
 async def _old_path(ctx: AppContext, school_id: int, pupils: dict[int, int]) -> dict[int, tuple]:  # type: ignore[type-arg]
-    """Every mark into Python, the earliest check's leave type, then the same days and rules."""
+    """Every event into Python, the latest of each check its mark, the earliest check's leave
+    type, then the same days and rules."""
     async with ctx.uow() as uow:
         ref = (await school_refs(uow.session, {school_id}))[school_id]
         rules = (await rules_for(uow.session, ref.county_id, school_id)).measure_rules()
-        found = list(await uow.session.exec(select(AttendanceMark)))
+        events = list(await uow.session.exec(select(AttendanceEvent)))
+    latest: dict[tuple[int, date, str], AttendanceEvent] = {}
+    for e in events:
+        key = (e.student_id, e.school_date, e.check)
+        if key not in latest or (e.occurred_at, e.event_id) > (
+            latest[key].occurred_at,
+            latest[key].event_id,
+        ):
+            latest[key] = e
+    found = list(latest.values())
     today = TUESDAY
     days = ref.calendar.school_days_between(date(2026, 9, 1), today)
     marks: dict[int, dict[date, dict[Check, Mark]]] = {}
@@ -114,8 +131,8 @@ async def test_the_thinned_days_give_the_figures_of_every_mark(
     for seed in range(3):
         rng = random.Random(seed)
         async with ctx.uow() as uow:
-            await uow.session.exec(delete(AttendanceMark))  # type: ignore[call-overload]
-            uow.session.add_all(_random_marks(rng, pupils, days))
+            await uow.session.exec(delete(AttendanceEvent))  # type: ignore[call-overload]
+            uow.session.add_all(_random_events(rng, pupils, days))
             await uow.commit()
         await measures.compute_all(ctx)
         stored = await rows(ctx, AbsenceMeasure, col(AbsenceMeasure.school_id) == school_id)

@@ -13,7 +13,7 @@ from app.db.models.alerts import (
     Notification,
     ParentContact,
 )
-from app.db.models.attendance import AttendanceEvent, AttendanceMark, LeaveRequest
+from app.db.models.attendance import AttendanceEvent, LeaveRequest
 from app.db.models.calendar import CalendarOverride, NationalYear, Term, TermBreak
 from app.db.models.care import CareContact, MentorAssignment
 from app.db.models.casework import HomeVisit, PersuasionTalk, ReturnPlan
@@ -77,7 +77,6 @@ __all__ = [
     "AlertPolicyRow",
     "ApiKey",
     "AttendanceEvent",
-    "AttendanceMark",
     "CalendarOverride",
     "CareContact",
     "CaseEvent",

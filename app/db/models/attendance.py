@@ -1,7 +1,12 @@
-"""Attendance: every event as it arrived (the history), the current mark per
-(student, date, check), and leave.
+"""Attendance: every event as it arrived (the history), and leave.
 
-The two attendance tables carry no foreign keys, on purpose: they take the whole county's roll
+The current mark per (student, date, check) is not stored (migration 0035): it is the event
+with the latest ``occurred_at`` for it, ties to the larger ``event_id``, so arrival order never
+changes the final state. A stored copy cost 138 bytes per event (its table, key and index:
+issue 24, storage per event); the reads rank the events instead, filtered by student or class
+and date inside the ranking (app/attendance/current_marks.py).
+
+The events carry no foreign keys, on purpose: they take the whole county's roll
 three times a day, the intake has already checked every student (students are deactivated,
 never deleted), and the foreign-key checks tripled the cost of that insert (bench/attendance).
 """
@@ -29,11 +34,14 @@ class AttendanceEvent(SQLModel, table=True):
     later event for the same (student, date, check)."""
 
     __tablename__ = "attendance_event"
-    # A student's history (the one query by student) is one month's partition or a few, each
-    # probed by student; the date is checked on the row. Without the date in it, the
-    # index's B-tree deduplication keeps one entry per student and partition (a month's 60-odd
-    # events in one posting list): 9 bytes per event against 24 with it (migration 0032).
-    __table_args__ = (Index("ix_attendance_event_student", "student_id"),)
+    # The marks are ranked from the events (migration 0035), read by student and date range
+    # (a day's roll, a week's statuses, a history, a term's measures) and by class and day
+    # (the rolls taken): both indexes end in the date, so a range is read in index order,
+    # already grouped as the ranking wants it.
+    __table_args__ = (
+        Index("ix_attendance_event_student_day", "student_id", "school_date"),
+        Index("ix_attendance_event_class_day", "class_id", "school_date"),
+    )
     # The client-generated UUID is the key: no surrogate id and no second unique index to
     # store for every event (issue 24, storage per event). On PostgreSQL the table is
     # partitioned by month of ``school_date`` (migration 0029), and a partitioned table's key
@@ -56,26 +64,6 @@ class AttendanceEvent(SQLModel, table=True):
     recorded_by_id: int
     recorded_by_name: str = Field(max_length=100)
     received_at: datetime = Field(sa_type=UTCDateTime)
-
-
-class AttendanceMark(SQLModel, table=True):
-    """The current answer for one check: the event with the latest ``occurred_at`` (ties:
-    the larger ``event_id``), so arrival order never changes the final state."""
-
-    __tablename__ = "attendance_mark"
-    # Rolls are read by class and day; compliance asks per class too.
-    __table_args__ = (Index("ix_attendance_mark_class_day", "class_id", "school_date"),)
-    student_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    school_date: date = Field(primary_key=True)
-    check: str = Field(sa_type=CheckCode, primary_key=True)
-    school_id: int
-    class_id: int
-    status: str = Field(sa_type=StatusCode)
-    leave_type: str | None = Field(default=None, sa_type=LeaveTypeCode)
-    occurred_at: datetime = Field(sa_type=UTCDateTime)
-    # No ``updated_at``: it was written by every upsert and read by nothing (migration 0032);
-    # the event behind the mark has its ``received_at``.
-    event_id: str = Field(sa_type=EVENT_ID)
 
 
 class LeaveRequest(SQLModel, table=True):
