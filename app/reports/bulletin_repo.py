@@ -13,7 +13,14 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import AbsenceCase, AbsenceReport, Alert, Deadline, ParentContact
+from app.db.models import (
+    AbsenceCase,
+    AbsenceReport,
+    Alert,
+    Deadline,
+    ParentContact,
+    SchoolClass,
+)
 
 
 def _in(column: object, start: datetime, end: datetime) -> ColumnElement[bool]:
@@ -118,7 +125,14 @@ async def cases_opened_with_times(
         first_due("report"),
         contact,
         report,
-    ).where(col(c.school_id).in_(sorted(school_ids)), _in(c.opened_at, start, end))
+    ).where(
+        col(c.school_id).in_(sorted(school_ids)),
+        _in(c.opened_at, start, end),
+        # Only a class of the case's school has a head-teacher line to count the case in.
+        sa_select(SchoolClass.id)
+        .where(SchoolClass.id == c.class_id, SchoolClass.school_id == c.school_id)
+        .exists(),
+    )
     conn = await session.connection()
     return list((await conn.execute(stmt)).tuples().all())
 
