@@ -22,12 +22,13 @@ must be a Monday; ``week_end`` in the output is the Sunday). All figures are for
 - **returned**: cases closed in the week because the student came back (close reason
   ``returned`` 返校 or ``reenrolled`` 复学).
 
-Shares are ``count / of`` rounded to 4 places, null when ``of`` is 0. Six statements: the
-alerts, the cases open at the end, the returns, the cases opened with their first deadlines,
-contact and report (correlated by case id, not the ids sent back as a list), the classes and
-their head teachers — for one school or for all of a county's at once
+Shares are ``count / of`` rounded to 4 places, null when ``of`` is 0. Four statements: the
+alerts; the cases, in one scan — those open at the end, the returns, and those opened with
+their first deadlines, contact and report (correlated by case id, not the ids sent back as a
+list); the classes; their head teachers — for one school or for all of a county's at once
 (``schools_period_figures``: the county reviews take the same statements whatever the number
-of schools or cases).
+of schools or cases; the county monthly review, which only adds the lines up per school,
+reads neither the classes nor their head teachers).
 
 Access: the school's managers (principal, vice principal, 教务处) and its county's admins;
 other staff of the school get 403, anyone else 404.
@@ -225,23 +226,24 @@ async def schools_period_figures(
             if verified and verified - raised <= VERIFY_WITHIN:
                 in_time[sid] += 1
     open_at_end: Counter[int] = Counter()
+    returned: Counter[int] = Counter()
+    per_class: dict[tuple[int, int], ClassCounts] = defaultdict(ClassCounts)
     first_end = min(e for _, e in spans.values())
-    for sid, opened, closed in await bulletin_repo.cases_open_across(session, ids, first_end, hi):
-        end = spans[sid][1]
+    for row in await bulletin_repo.cases_of_period(
+        session, ids, lo, hi, first_end, RETURN_REASONS, times=bool(head_teachers)
+    ):
+        sid, _, class_id, opened, closed, reason, counted, *times = row
+        start, end = spans[sid]
         if opened < end and (closed is None or closed >= end):
             open_at_end[sid] += 1
-    returned = Counter(
-        sid
-        for sid, closed in await bulletin_repo.cases_closed_for(
-            session, ids, lo, hi, RETURN_REASONS
-        )
-        if within(sid, closed)
-    )
-    per_class = await _class_counts(session, spans, lo, hi) if head_teachers else {}
+        if reason in RETURN_REASONS and within(sid, closed):
+            returned[sid] += 1
+        if counted and start <= opened < end:
+            _count_case(per_class[(sid, class_id)], *times)
     lines = await _head_teacher_lines(session, spans, per_class) if head_teachers is True else {}
-    opened: dict[int, ClassCounts] = defaultdict(ClassCounts)
+    sums: dict[int, ClassCounts] = defaultdict(ClassCounts)
     for (sid, _), counts in per_class.items():
-        opened[sid].add(counts)
+        sums[sid].add(counts)
     out = {}
     names = [lv.value for lv in LEVELS]
     for sid in ids:
@@ -253,31 +255,27 @@ async def schools_period_figures(
             head_teachers=lines.get(sid, []),
             open_cases_at_end=open_at_end[sid],
             returned=returned[sid],
-            opened=opened.get(sid, ClassCounts()),
+            opened=sums.get(sid, ClassCounts()),
         )
     return out
 
 
-async def _class_counts(
-    session: AsyncSession, spans: Mapping[int, Span], lo: datetime, hi: datetime
-) -> dict[tuple[int, int], ClassCounts]:
-    """Per (school, class): its cases of the school's span, and of them the ones contacted and
-    reported by their first deadlines — from one statement for all the schools (a case whose
-    class is not of its school has no line, and the statement leaves it out)."""
-    per_class: dict[tuple[int, int], ClassCounts] = defaultdict(ClassCounts)
-    for row in await bulletin_repo.cases_opened_with_times(session, spans, lo, hi):
-        sid, _, class_id, opened, contact_due, report_due, contacted, reported = row
-        if not spans[sid][0] <= opened < spans[sid][1]:
-            continue
-        line = per_class[(sid, class_id)]
-        line.cases += 1
-        if contact_due is not None:
-            line.contact_due += 1
-            line.contacted += int(contacted is not None and contacted <= contact_due)
-        if report_due is not None:
-            line.report_due += 1
-            line.reported += int(reported is not None and reported <= report_due)
-    return per_class
+def _count_case(
+    line: ClassCounts,
+    contact_due: datetime | None,
+    report_due: datetime | None,
+    contacted: datetime | None,
+    reported: datetime | None,
+) -> None:
+    """A case opened in the period, counted in its class's line: contacted (reported) in time
+    when its first contact (report) is at or before its first such deadline's due time."""
+    line.cases += 1
+    if contact_due is not None:
+        line.contact_due += 1
+        line.contacted += int(contacted is not None and contacted <= contact_due)
+    if report_due is not None:
+        line.report_due += 1
+        line.reported += int(reported is not None and reported <= report_due)
 
 
 async def _head_teacher_lines(
