@@ -293,6 +293,7 @@ async def county_monthly_review(
             school_id=None,
             school_year=school_year(first),
             month_end=after - timedelta(days=1),
+            county_schools=[s for s, _ in figures],
         ),
     )
 
