@@ -22,12 +22,13 @@ must be a Monday; ``week_end`` in the output is the Sunday). All figures are for
 - **returned**: cases closed in the week because the student came back (close reason
   ``returned`` 返校 or ``reenrolled`` 复学).
 
-Shares are ``count / of`` rounded to 4 places, null when ``of`` is 0. Six statements: the
-alerts, the cases open at the end, the returns, the cases opened with their first deadlines,
-contact and report (correlated by case id, not the ids sent back as a list), the classes and
-their head teachers — for one school or for all of a county's at once
+Shares are ``count / of`` rounded to 4 places, null when ``of`` is 0. Four statements: the
+alerts; the cases, in one scan — those open at the end, the returns, and those opened with
+their first deadlines, contact and report (correlated by case id, not the ids sent back as a
+list); the classes; their head teachers — for one school or for all of a county's at once
 (``schools_period_figures``: the county reviews take the same statements whatever the number
-of schools or cases).
+of schools or cases; the county monthly review, which only adds the lines up per school,
+reads neither the classes nor their head teachers).
 
 Access: the school's managers (principal, vice principal, 教务处) and its county's admins;
 other staff of the school get 403, anyone else 404.
@@ -37,8 +38,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -143,6 +145,25 @@ async def three_lists_xlsx(
 
 
 @dataclass
+class ClassCounts:
+    """A class's cases opened in the period and how many were contacted / reported in time,
+    each over the cases that have the deadline (or these counts added over classes)."""
+
+    cases: int = 0
+    contacted: int = 0
+    contact_due: int = 0
+    reported: int = 0
+    report_due: int = 0
+
+    def add(self, other: ClassCounts) -> None:
+        self.cases += other.cases
+        self.contacted += other.contacted
+        self.contact_due += other.contact_due
+        self.reported += other.reported
+        self.report_due += other.report_due
+
+
+@dataclass
 class PeriodFigures:
     """The bulletin's figures of one school over ``[start, end)`` (UTC instants)."""
 
@@ -151,9 +172,15 @@ class PeriodFigures:
     head_teachers: list[HeadTeacherLine]
     open_cases_at_end: int
     returned: int
+    # The head-teacher lines' counts added over the school's classes: all the county review
+    # shows of them (read without the lines when ``head_teachers`` is "summed").
+    opened: ClassCounts = field(default_factory=ClassCounts)
 
 
 Span = tuple[datetime, datetime]  # [start, end), UTC instants
+# Head-teacher lines: one per class (True), none (False), or only their counts added per
+# school (``PeriodFigures.opened``), which needs neither the classes nor their head teachers.
+HeadTeachers = bool | Literal["summed"]
 
 
 async def period_figures(
@@ -162,7 +189,7 @@ async def period_figures(
     start: datetime,
     end: datetime,
     *,
-    head_teachers: bool = True,
+    head_teachers: HeadTeachers = True,
 ) -> PeriodFigures:
     """The weekly bulletin's figures over any ``[start, end)``; the definitions above apply
     with "the week" read as the period. ``head_teachers=False`` skips the per-class lines."""
@@ -173,7 +200,7 @@ async def period_figures(
 
 
 async def schools_period_figures(
-    session: AsyncSession, spans: Mapping[int, Span], *, head_teachers: bool = True
+    session: AsyncSession, spans: Mapping[int, Span], *, head_teachers: HeadTeachers = True
 ) -> dict[int, PeriodFigures]:
     """``period_figures`` of each school over its own span (a county's schools, each in its
     own timezone) in a fixed number of statements whatever the number of schools: each reads
@@ -189,83 +216,75 @@ async def schools_period_figures(
         start, end = spans[school_id]
         return at is not None and start <= at < end
 
-    alerts: dict[int, list[tuple[str, datetime, datetime | None]]] = defaultdict(list)
+    levels: dict[int, Counter[str]] = defaultdict(Counter)
+    in_time: Counter[int] = Counter()
     for sid, level, raised, verified in await bulletin_repo.alerts_raised(
         session, ids, lo, hi, AlertStatus.withdrawn.value
     ):
         if within(sid, raised):
-            alerts[sid].append((level, raised, verified))
+            levels[sid][level] += 1
+            if verified and verified - raised <= VERIFY_WITHIN:
+                in_time[sid] += 1
     open_at_end: Counter[int] = Counter()
+    returned: Counter[int] = Counter()
+    per_class: dict[tuple[int, int], ClassCounts] = defaultdict(ClassCounts)
     first_end = min(e for _, e in spans.values())
-    for sid, opened, closed in await bulletin_repo.cases_open_across(session, ids, first_end, hi):
-        end = spans[sid][1]
+    for row in await bulletin_repo.cases_of_period(
+        session, ids, lo, hi, first_end, RETURN_REASONS, times=bool(head_teachers)
+    ):
+        sid, _, class_id, opened, closed, reason, counted, *times = row
+        start, end = spans[sid]
         if opened < end and (closed is None or closed >= end):
             open_at_end[sid] += 1
-    returned = Counter(
-        sid
-        for sid, closed in await bulletin_repo.cases_closed_for(
-            session, ids, lo, hi, RETURN_REASONS
-        )
-        if within(sid, closed)
-    )
-    lines = await _head_teacher_lines(session, spans, lo, hi) if head_teachers else {}
+        if reason in RETURN_REASONS and within(sid, closed):
+            returned[sid] += 1
+        if counted and start <= opened < end:
+            _count_case(per_class[(sid, class_id)], *times)
+    lines = await _head_teacher_lines(session, spans, per_class) if head_teachers is True else {}
+    sums: dict[int, ClassCounts] = defaultdict(ClassCounts)
+    for (sid, _), counts in per_class.items():
+        sums[sid].add(counts)
     out = {}
+    names = [lv.value for lv in LEVELS]
     for sid in ids:
-        mine = alerts.get(sid, [])
-        by_level = {lv.value: sum(1 for a in mine if a[0] == lv.value) for lv in LEVELS}
-        in_time = sum(
-            1 for _, raised, verified in mine if verified and verified - raised <= VERIFY_WITHIN
-        )
+        mine = levels.get(sid, Counter())
+        total = sum(mine.values())
         out[sid] = PeriodFigures(
-            alerts=AlertsByLevel(**by_level, total=len(mine)),
-            verified_within_48h=rate(in_time, len(mine)),
+            alerts=AlertsByLevel(**{n: mine[n] for n in names}, total=total),
+            verified_within_48h=rate(in_time[sid], total),
             head_teachers=lines.get(sid, []),
             open_cases_at_end=open_at_end[sid],
             returned=returned[sid],
+            opened=sums.get(sid, ClassCounts()),
         )
     return out
 
 
+def _count_case(
+    line: ClassCounts,
+    contact_due: datetime | None,
+    report_due: datetime | None,
+    contacted: datetime | None,
+    reported: datetime | None,
+) -> None:
+    """A case opened in the period, counted in its class's line: contacted (reported) in time
+    when its first contact (report) is at or before its first such deadline's due time."""
+    line.cases += 1
+    if contact_due is not None:
+        line.contact_due += 1
+        line.contacted += int(contacted is not None and contacted <= contact_due)
+    if report_due is not None:
+        line.report_due += 1
+        line.reported += int(reported is not None and reported <= report_due)
+
+
 async def _head_teacher_lines(
-    session: AsyncSession, spans: Mapping[int, Span], lo: datetime, hi: datetime
+    session: AsyncSession,
+    spans: Mapping[int, Span],
+    per_class: Mapping[tuple[int, int], ClassCounts],
 ) -> dict[int, list[HeadTeacherLine]]:
-    """Each school's lines, one per class: its classes, their cases of the span and the
-    cases' first deadlines, contacts and reports, each read for all the schools at once."""
-    first_due: dict[tuple[int, str], datetime] = {}
-    first_contact: dict[int, datetime] = {}
-    first_report: dict[int, datetime] = {}
-    cases = []
-    for row in await bulletin_repo.cases_opened_with_times(session, spans, lo, hi):
-        sid, cid, class_id, opened, contact_due, report_due, contacted, reported = row
-        if not spans[sid][0] <= opened < spans[sid][1]:
-            continue
-        cases.append((sid, cid, class_id))
-        for kind, due in (("contact", contact_due), ("report", report_due)):
-            if due is not None:
-                first_due[(cid, kind)] = due
-        if contacted is not None:
-            first_contact[cid] = contacted
-        if reported is not None:
-            first_report[cid] = reported
-
-    def on_time(cid: int, kind: str, done: dict[int, datetime]) -> tuple[int, int]:
-        due = first_due.get((cid, kind))
-        if due is None:
-            return 0, 0
-        at = done.get(cid)
-        return int(at is not None and at <= due), 1
-
-    per_class: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    for sid, case_id, class_id in cases:
-        line = per_class[(sid, class_id)]
-        line[0] += 1
-        ok, of = on_time(case_id, "contact", first_contact)
-        line[1] += ok
-        line[2] += of
-        ok, of = on_time(case_id, "report", first_report)
-        line[3] += ok
-        line[4] += of
-
+    """Each school's lines, one per class (its active ones and any with a case of the span):
+    the classes and their head teachers, each read for all the schools at once."""
     classes = sorted(
         (
             (k, g)
@@ -276,9 +295,10 @@ async def _head_teacher_lines(
     )
     heads = await org_repo.head_teachers_of_schools(session, spans)
     lines: dict[int, list[HeadTeacherLine]] = {sid: [] for sid in spans}
+    none = ClassCounts()
     for k, g in classes:
         kid = k.id or 0
-        n, c_ok, c_of, r_ok, r_of = per_class.get((k.school_id, kid), [0, 0, 0, 0, 0])
+        n = per_class.get((k.school_id, kid), none)
         head = heads.get(kid)
         lines[k.school_id].append(
             HeadTeacherLine(
@@ -286,9 +306,9 @@ async def _head_teacher_lines(
                 class_name=full_class_name(g.name, k.name),
                 head_teacher_id=head[0] if head else None,
                 head_teacher_name=head[1] if head else None,
-                cases=n,
-                contacted_within_1h=rate(c_ok, c_of),
-                reported_within_24h=rate(r_ok, r_of),
+                cases=n.cases,
+                contacted_within_1h=rate(n.contacted, n.contact_due),
+                reported_within_24h=rate(n.reported, n.report_due),
             )
         )
     return lines

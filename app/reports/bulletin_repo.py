@@ -8,12 +8,19 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, and_, case, false, or_, outerjoin, true
 from sqlalchemy import select as sa_select
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import AbsenceCase, AbsenceReport, Alert, Deadline, ParentContact
+from app.db.models import (
+    AbsenceCase,
+    AbsenceReport,
+    Alert,
+    Deadline,
+    ParentContact,
+    SchoolClass,
+)
 
 
 def _in(column: object, start: datetime, end: datetime) -> ColumnElement[bool]:
@@ -41,57 +48,33 @@ async def alerts_raised(
     )
 
 
-async def cases_open_across(
-    session: AsyncSession, school_ids: Collection[int], first_end: datetime, last_end: datetime
-) -> list[tuple[int, datetime, datetime | None]]:
-    """(school, opened_at, closed_at) of the schools' cases that may be open at some end in
-    ``[first_end, last_end]``: opened before the last, not closed before the first."""
-    c = AbsenceCase
-    return list(
-        await session.exec(
-            select(c.school_id, c.opened_at, c.closed_at).where(
-                col(c.school_id).in_(sorted(school_ids)),
-                col(c.opened_at) < last_end,
-                or_(col(c.closed_at).is_(None), col(c.closed_at) >= first_end),
-            )
-        )
-    )
+# (school, case id, class_id, opened_at, closed_at, close_reason, counted, first contact due,
+# first report due, first contact, first report): ``counted`` and the four moments only for a
+# case opened in the period in a class of its school (else False and None).
+_Moment = datetime | None
+CaseRow = tuple[
+    int, int, int, datetime, _Moment, str | None, bool, _Moment, _Moment, _Moment, _Moment
+]
 
 
-async def cases_closed_for(
+async def cases_of_period(
     session: AsyncSession,
     school_ids: Collection[int],
     start: datetime,
     end: datetime,
+    first_end: datetime,
     reasons: Sequence[str],
-) -> list[tuple[int, datetime | None]]:
-    """(school, closed_at) of the schools' cases closed in ``[start, end)`` for ``reasons``."""
-    c = AbsenceCase
-    return list(
-        await session.exec(
-            select(c.school_id, c.closed_at).where(
-                col(c.school_id).in_(sorted(school_ids)),
-                _in(c.closed_at, start, end),
-                col(c.close_reason).in_(reasons),
-            )
-        )
-    )
-
-
-# (school, case id, class_id, opened_at, first contact due, first report due, first contact,
-# first report)
-_Moment = datetime | None
-CaseTimes = tuple[int, int, int, datetime, _Moment, _Moment, _Moment, _Moment]
-
-
-async def cases_opened_with_times(
-    session: AsyncSession, school_ids: Collection[int], start: datetime, end: datetime
-) -> list[CaseTimes]:
-    """(school, id, class_id, opened_at, first contact due, first report due, first contact,
-    first report) of the schools' cases opened in ``[start, end)``: the earliest ``contact``
-    and ``report`` deadline of each case (whatever its state), its earliest parent contact
-    and earliest written report — one statement whatever the number of cases (each looked up
-    by its case id's index), not the cases' ids sent back as a list."""
+    *,
+    times: bool = True,
+) -> list[CaseRow]:
+    """The schools' cases any figure of a period ``[start, end)`` may count, in one scan:
+    those that may be open at some end in ``[first_end, end]`` (opened before ``end``, not
+    closed before ``first_end``), those closed in the period for ``reasons``, and those opened
+    in the period — these last, when their class is of their school (only such a class has a
+    head-teacher line to count them in), with the earliest ``contact`` and ``report``
+    deadline (whatever its state), the earliest parent contact and the earliest written
+    report, each looked up by the case id's index for that case only (a ``CASE``), not the
+    ids sent back as a list. ``times=False`` (no head-teacher figures): none counted."""
     c = AbsenceCase
 
     def first_due(kind: str) -> Any:
@@ -109,16 +92,43 @@ async def cases_opened_with_times(
         .where(AbsenceReport.case_id == c.id)
         .scalar_subquery()
     )
-    stmt = sa_select(
-        col(c.school_id),
-        col(c.id),
-        col(c.class_id),
-        col(c.opened_at),
-        first_due("contact"),
-        first_due("report"),
-        contact,
-        report,
-    ).where(col(c.school_id).in_(sorted(school_ids)), _in(c.opened_at, start, end))
+    # A class of the case's own school (only it has a head-teacher line to count the case in):
+    # an outer join, so the test is a column's, not a subquery run for each CASE below.
+    own = SchoolClass
+    counted = and_(_in(c.opened_at, start, end), col(own.id).is_not(None)) if times else false()
+
+    def when_counted(value: Any) -> Any:
+        return case((counted, value), else_=None)
+
+    stmt = (
+        sa_select(
+            col(c.school_id),
+            col(c.id),
+            col(c.class_id),
+            col(c.opened_at),
+            col(c.closed_at),
+            col(c.close_reason),
+            case((counted, true()), else_=false()),
+            when_counted(first_due("contact")),
+            when_counted(first_due("report")),
+            when_counted(contact),
+            when_counted(report),
+        )
+        .select_from(
+            outerjoin(c, own, and_(col(own.id) == c.class_id, col(own.school_id) == c.school_id))
+        )
+        .where(
+            col(c.school_id).in_(sorted(school_ids)),
+            or_(
+                and_(
+                    col(c.opened_at) < end,
+                    or_(col(c.closed_at).is_(None), col(c.closed_at) >= first_end),
+                ),
+                and_(_in(c.closed_at, start, end), col(c.close_reason).in_(reasons)),
+                _in(c.opened_at, start, end),
+            ),
+        )
+    )
     conn = await session.connection()
     return list((await conn.execute(stmt)).tuples().all())
 

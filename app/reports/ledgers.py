@@ -323,8 +323,11 @@ async def rates(
     school_year: int | None,
     as_of: date | None = None,
     month_end: date | None = None,
+    county_schools: list[School] | None = None,
 ) -> RatesOut:
-    """``month_end``: a review's rates, as of the end of its month (or today, if sooner)."""
+    """``month_end``: a review's rates, as of the end of its month (or today, if sooner);
+    ``county_schools``: the county's schools by id, when the caller (the county review) has
+    read them already."""
     county = await _rates_county(uow, actor, county_id, school_id)
     county_id = county.id
     session = uow.session
@@ -337,7 +340,10 @@ async def rates(
         else current_school_year(ctx.clock(), ctx.default_zone())
     )
     lo, hi = date(year, 9, 1), date(year + 1, 8, 31)
-    schools = await ledgers_repo.schools(session, county_id, school_id)
+    if county_schools is not None and school_id is None:
+        schools = county_schools
+    else:
+        schools = await ledgers_repo.schools(session, county_id, school_id)
     if month_end is not None:
         on = min(await ledger_day(uow, ctx, county, month_end, asked=False), hi)
     else:

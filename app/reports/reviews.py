@@ -68,6 +68,8 @@ from app.domain.cases import LEVEL_LABELS, LEVELS, AlertStatus, Level
 from app.errors import Invalid
 from app.reports import ledgers, reviews_repo
 from app.reports.bulletin import (
+    ClassCounts,
+    HeadTeachers,
     PeriodFigures,
     local_span,
     period_figures,
@@ -191,7 +193,12 @@ async def monthly_review(
 
 
 async def _county_figures(
-    session: AsyncSession, county_id: int, first: date, after: date, *, head_teachers: bool
+    session: AsyncSession,
+    county_id: int,
+    first: date,
+    after: date,
+    *,
+    head_teachers: HeadTeachers,
 ) -> list[tuple[School, PeriodFigures]]:
     """Each school of the county (by id) with its figures over ``[first, after)``: school-local
     midnights, each school in its own timezone."""
@@ -204,6 +211,9 @@ async def _county_figures(
 def _summed(figures: list[PeriodFigures]) -> PeriodFigures:
     """The county total of the schools' figures: counts added, shares from the summed counts;
     the head-teacher lines of all schools together."""
+    opened = ClassCounts()
+    for f in figures:
+        opened.add(f.opened)
     alerts = {lv.value: sum(getattr(f.alerts, lv.value) for f in figures) for lv in LEVELS}
     n_alerts = sum(f.alerts.total for f in figures)
     return PeriodFigures(
@@ -212,6 +222,7 @@ def _summed(figures: list[PeriodFigures]) -> PeriodFigures:
         head_teachers=[line for f in figures for line in f.head_teachers],
         open_cases_at_end=sum(f.open_cases_at_end for f in figures),
         returned=sum(f.returned for f in figures),
+        opened=opened,
     )
 
 
@@ -229,18 +240,12 @@ def _bulletin_line(school_id: int, name: str, f: PeriodFigures) -> CountySchoolL
 def _review_line(school_id: int, name: str, f: PeriodFigures) -> CountyReviewLine:
     """The bulletin's line plus the head-teacher lines summed: cases opened, and contacts within
     1 h and reports within 24 h as summed counts over summed denominators."""
-    heads = f.head_teachers
+    n = f.opened
     return CountyReviewLine(
         **dict(_bulletin_line(school_id, name, f)),
-        cases_opened=sum(h.cases for h in heads),
-        contacted_within_1h=rate(
-            sum(h.contacted_within_1h.count for h in heads),
-            sum(h.contacted_within_1h.of for h in heads),
-        ),
-        reported_within_24h=rate(
-            sum(h.reported_within_24h.count for h in heads),
-            sum(h.reported_within_24h.of for h in heads),
-        ),
+        cases_opened=n.cases,
+        contacted_within_1h=rate(n.contacted, n.contact_due),
+        reported_within_24h=rate(n.reported, n.report_due),
     )
 
 
@@ -269,7 +274,8 @@ async def county_monthly_review(
 ) -> CountyMonthlyReviewOut:
     first, after = parse_month(month)
     county = await admin_county(uow, actor, county_id)
-    figures = await _county_figures(uow.session, county_id, first, after, head_teachers=True)
+    # Only the lines' sums are shown: the classes and head teachers are not read.
+    figures = await _county_figures(uow.session, county_id, first, after, head_teachers="summed")
     return CountyMonthlyReviewOut(
         county_id=county_id,
         county_name=county.name,
@@ -287,6 +293,7 @@ async def county_monthly_review(
             school_id=None,
             school_year=school_year(first),
             month_end=after - timedelta(days=1),
+            county_schools=[s for s, _ in figures],
         ),
     )
 

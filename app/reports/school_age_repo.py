@@ -125,8 +125,10 @@ async def _county_wide(session: AsyncSession) -> None:
     the register's sort in memory rather than spilled to disk (7 MB at 50,000 children)."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         conn = await session.connection()
-        await conn.execute(text("SET LOCAL jit = off"))
-        await conn.execute(text("SET LOCAL work_mem = '64MB'"))
+        # SET LOCAL both, in one round trip.
+        await conn.execute(
+            text("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)")
+        )
 
 
 async def register_rows(
