@@ -37,15 +37,15 @@ class RegisterRow(NamedTuple):
     student with the same ID-number hash (all None when there is none). The names of the
     township, school and class are looked up by id (``names_of``): a few dozen names, which
     joined they would be sorted and sent with each of 50,000 rows (40 of the statement's
-    190 ms, issue 24 item 7)."""
+    190 ms, issue 24 item 7). The sort keys come first (``register_rows``)."""
 
+    township_id: int
     child_id: int
+    village: str | None
     name: str
     gender: str
     birth_date: date
     id_number_masked: str
-    township_id: int
-    village: str | None
     address: str | None
     guardian_name: str | None
     guardian_phone: str | None
@@ -154,14 +154,20 @@ async def register_rows(
     notices = _notice_levels(escalated)
     child = SchoolAgeChild
     stmt = (
+        # The sort keys first, plain columns in a plain ORDER BY: the database's sort reads
+        # them at a fixed place in each row instead of walking its text columns, and no
+        # ``village IS NULL`` column is computed for it (ascending puts no village last on
+        # PostgreSQL, NULLS LAST says so to SQLite). With ``IS NULL`` and the keys after
+        # the row's texts, the sort was most of the statement (fetch 290 → 225 ms at 50,000
+        # children, issue 24 item 7).
         sa_select(
+            col(child.township_id),
             col(child.id),
+            col(child.village),
             col(child.name),
             col(child.gender),
             col(child.birth_date),
             col(child.id_number_masked),
-            col(child.township_id),
-            col(child.village),
             col(child.address),
             col(child.guardian_name),
             col(child.guardian_phone),
@@ -179,12 +185,7 @@ async def register_rows(
         .outerjoin(Student, col(Student.id_number_hash) == child.id_number_hash)
         .outerjoin(notices, notices.c.student_id == Student.id)
         .where(col(child.county_id) == county_id, col(child.school_year) == school_year)
-        .order_by(
-            col(child.township_id),
-            col(child.village).is_(None),
-            col(child.village),
-            col(child.id),
-        )
+        .order_by(col(child.township_id), col(child.village).nulls_last(), col(child.id))
     )
     if township_id is not None:
         stmt = stmt.where(col(child.township_id) == township_id)
