@@ -103,7 +103,6 @@ from app.reports.ledgers_schemas import EnrollmentLine
 from app.reports.school_age_repo import DROPOUT, SUSPECTED
 from app.reports.school_age_schemas import (
     SchoolAgeLedgerOut,
-    SchoolAgeRow,
     SchoolAgeSummary,
     StatusCount,
     TownshipCount,
@@ -175,18 +174,15 @@ async def _township_filter(uow: UnitOfWork, county_id: int, township_id: int | N
 @dataclass(frozen=True, slots=True)
 class Register:
     """The ledger as the service builds it: the answer without its rows (``head``, its
-    ``rows`` empty) and the rows as tuples of ``SchoolAgeRow``'s fields in its order
-    (``ROW_FIELDS``). A county's register is 50,000 rows: as models they cost most of the
-    answer's time (issue 24 item 7), and the JSON and XLSX writers only read them."""
+    ``rows`` empty) and the rows as plain dicts of ``SchoolAgeRow``'s fields in its order,
+    holding what the model would hold. A county's register is 50,000 rows: as models they
+    cost most of the answer's time (issue 24 item 7), and the JSON and XLSX writers only
+    read them."""
 
     head: SchoolAgeLedgerOut
-    rows: list[tuple[Any, ...]]
+    rows: list[dict[str, Any]]
 
 
-ROW_FIELDS = tuple(SchoolAgeRow.model_fields)
-_AT = {name: i for i, name in enumerate(ROW_FIELDS)}
-_STATUS, _TOWNSHIP, _STUDENT = _AT["status"], _AT["township_id"], _AT["student_id"]
-_LABEL = {s: CHILD_STATUS_LABELS[s] for s in ChildStatus}
 # A declared status as the model checks it: one of DeclaredStatus (a stored other is an error).
 _DECLARED = {d.value: d.value for d in DeclaredStatus}
 
@@ -215,16 +211,17 @@ async def register(
         township_id=township_id,
         escalated=NoticeStatus.escalated.value,
     )
+    names = await repo.names_of(
+        uow.session,
+        {r.township_id for r in found},
+        {r.school_id for r in found if r.school_id is not None},
+        {r.class_id for r in found if r.class_id is not None},
+    )
     with gc_paused():
-        listed = [
-            (r, child_status(r.declared, r.student_status, r.student_active, r.notice_level))
-            for r in found
-        ]
-        if status is not None:
-            listed = [(r, s) for r, s in listed if s is status]
-        rows = [_row(seq, r, s) for seq, (r, s) in enumerate(listed, start=1)]
+        rows = _rows(found, names, status)
+        del found  # freed here, before the collector is back (app/core/gc.py)
     # What building each row as a ``Row`` model would have told the access log.
-    read_scope.note(r[_STUDENT] for r in rows)
+    read_scope.note(r["student_id"] for r in rows)
     head = SchoolAgeLedgerOut(
         county_id=county_id,
         county_name=county.name,
@@ -239,48 +236,67 @@ async def register(
     return Register(head, rows)
 
 
-def _row(seq: int, r: repo.RegisterRow, status: ChildStatus) -> tuple[Any, ...]:
-    """A row's values in ``ROW_FIELDS`` order, as the model would hold them."""
-    if status in _FROM_ROSTER:
-        # A ledger for people: the 学籍号 masked like the ID number beside it.
-        student: tuple[Any, ...] = (
-            r.student_id,
-            r.school_id,
-            r.school_name,
-            r.class_id,
-            r.class_name,
-            mask_student_no(r.student_no) if r.student_no else None,
+# What a row shows of each status: (status, its value, its label, whether the matched
+# student's school is shown), looked up once per row by identity of the status.
+_SHOWN = {s: (s, s.value, CHILD_STATUS_LABELS[s], s in _FROM_ROSTER) for s in ChildStatus}
+
+
+def _rows(
+    found: list[repo.RegisterRow], names: repo.Names, only: ChildStatus | None
+) -> list[dict[str, Any]]:
+    """The rows (``Register``), numbered from 1, of ``only``'s status when given. Many
+    children share everything their status depends on (a handful of combinations for
+    50,000 children), so each combination's status is worked out once. A ledger for
+    people: the 学籍号 masked like the ID number beside it."""
+    shown: dict[tuple[Any, ...], tuple[ChildStatus, str, str, bool]] = {}
+    declared_as = _DECLARED
+    townships, schools, classes = names
+    rows: list[dict[str, Any]] = []
+    append = rows.append
+    seq = 0
+    for r in found:
+        key = (r.declared, r.student_status, r.student_active, r.notice_level)
+        what = shown.get(key)
+        if what is None:
+            what = shown[key] = _SHOWN[child_status(*key)]
+        if only is not None and what[0] is not only:
+            continue
+        seq += 1
+        # One dict per row (SchoolAgeRow's fields in its order: the JSON answer is this dump)
+        no = r.student_no
+        shows_school = what[3]
+        append(
+            {
+                "seq": seq,
+                "child_id": r.child_id,
+                "name": r.name,
+                "gender": r.gender,
+                "birth_date": r.birth_date,
+                "id_number_masked": r.id_number_masked,
+                "township_id": r.township_id,
+                "township_name": townships[r.township_id],
+                "village": r.village,
+                "address": r.address,
+                "guardian_name": r.guardian_name,
+                "guardian_phone": r.guardian_phone,
+                "declared": declared_as[r.declared],
+                "status": what[1],
+                "status_label": what[2],
+                "student_id": r.student_id if shows_school else None,
+                "school_id": r.school_id if shows_school else None,
+                "school_name": schools.get(r.school_id) if shows_school else None,
+                "class_id": r.class_id if shows_school else None,
+                "class_name": classes.get(r.class_id) if shows_school else None,
+                "student_no": mask_student_no(no) if shows_school and no else None,
+                "note": r.note,
+            }
         )
-    else:
-        student = _NO_STUDENT
-    return (
-        seq,
-        r.child_id,
-        r.name,
-        r.gender,
-        r.birth_date,
-        r.id_number_masked,
-        r.township_id,
-        r.township_name,
-        r.village,
-        r.address,
-        r.guardian_name,
-        r.guardian_phone,
-        _DECLARED[r.declared],
-        status.value,
-        _LABEL[status],
-        *student,
-        r.note,
-    )
+    return rows
 
 
-_NO_STUDENT = (None,) * 6
-
-
-def _summary(rows: list[tuple[Any, ...]]) -> SchoolAgeSummary:
-    name_at = _AT["township_name"]
-    per: Counter[tuple[int, str]] = Counter((r[_TOWNSHIP], r[_STATUS]) for r in rows)
-    names = {r[_TOWNSHIP]: r[name_at] for r in rows}
+def _summary(rows: list[dict[str, Any]]) -> SchoolAgeSummary:
+    per: Counter[tuple[int, str]] = Counter((r["township_id"], r["status"]) for r in rows)
+    names = {r["township_id"]: r["township_name"] for r in rows}
     overall: Counter[str] = Counter()
     for (_, s), n in per.items():
         overall[s] += n
@@ -304,35 +320,29 @@ def _summary(rows: list[tuple[Any, ...]]) -> SchoolAgeSummary:
 
 def register_json(reg: Register) -> bytes:
     """The register's JSON answer, byte for byte ``SchoolAgeLedgerOut``'s dump (aliases, every
-    field): the head dumped by its model, each row a mapping of ``ROW_FIELDS`` to its values
-    in their place, all encoded in one pydantic-core pass."""
+    field): the head dumped by its model and the rows as they are, all encoded in one
+    pydantic-core pass."""
     body = reg.head.model_dump(mode="json", by_alias=True)
-    with gc_paused():
-        body["rows"] = [dict(zip(ROW_FIELDS, r, strict=True)) for r in reg.rows]
-        return to_json(body)
+    body["rows"] = reg.rows
+    return to_json(body)
 
 
 # The XLSX's columns (序号, 姓名, 性别, 出生日期, 身份证号, 乡镇, 村(社区), 监护人, 就学状态,
 # 学校, 班级, 学籍号, 备注), picked from a row.
 _XLSX_COLUMNS = itemgetter(
-    *(
-        _AT[name]
-        for name in (
-            "seq",
-            "name",
-            "gender",
-            "birth_date",
-            "id_number_masked",
-            "township_name",
-            "village",
-            "guardian_name",
-            "status_label",
-            "school_name",
-            "class_name",
-            "student_no",
-            "note",
-        )
-    )
+    "seq",
+    "name",
+    "gender",
+    "birth_date",
+    "id_number_masked",
+    "township_name",
+    "village",
+    "guardian_name",
+    "status_label",
+    "school_name",
+    "class_name",
+    "student_no",
+    "note",
 )
 
 

@@ -116,7 +116,7 @@ async def register(
     )
     if format is ReportFormat.xlsx:
         return xlsx_file(school_age.register_xlsx(ctx, out))
-    # Serialised in one pass by pydantic-core from the rows' tuples (school_age.Register):
+    # Serialised in one pass by pydantic-core from the rows' dicts (school_age.Register):
     # returned as a model, FastAPI would dump it, validate the dump against
     # ``response_model`` again and encode that — for 50,000 rows most of the answer's time
     # (issue 24 item 7). The shape, byte for byte, is ``response_model``'s.

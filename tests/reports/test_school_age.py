@@ -186,7 +186,7 @@ async def test_the_register_as_json_and_xlsx(
     }
 
     raw = await client.get(ledger_url(world), headers=world.auth("county_admin"))
-    # Written from the rows' tuples, the answer is byte for byte its response model's dump.
+    # Written from the rows' dicts, the answer is byte for byte its response model's dump.
     assert (
         SchoolAgeLedgerOut.model_validate_json(raw.content).model_dump_json(by_alias=True).encode()
         == raw.content
