@@ -273,6 +273,11 @@ class Outbox:
     # The cases of the transaction (``expect``): the first lookup of a role fetches its
     # holders for all of them in one statement instead of one statement per school or class.
     batch: list[CaseRef] = field(default_factory=list)
+    # Who a role's notice reaches, by (role, county, school, class or None for a role above
+    # the class): ``_notify``'s answer.
+    routes: dict[tuple[Role, int, int, int | None], tuple[Role, list[tuple[int, str]]]] = field(
+        default_factory=dict
+    )
 
     def expect(self, rows: Collection[CaseRef]) -> None:
         self.batch = list(rows)
@@ -549,21 +554,19 @@ async def _notify(
     box: Outbox,
     hold: bool,
 ) -> None:
-    role, title = effect.role, effect.title
-    await box.recipients_first(uow, [role, *stand_ins(role)], row)
-    people = await box.recipients(uow, role, row)
-    if not people:
-        # 岗位空缺: nobody holds the role (no head teacher for the class, no vice principal):
-        # the notice goes to the nearest level up that has someone, saying why.
-        for up in stand_ins(effect.role):
-            people = await box.recipients(uow, up, row)
-            if people:
-                role = up
-                vacant = ROLE_LABELS[effect.role]
-                title = f"{effect.title}({VACANCY_REASON}:{vacant}无人任职,转{ROLE_LABELS[up]})"
-                break
-        else:
-            log.warning("case %s: nobody holds %s or any role above it", row.id, effect.role)
+    # A sweep batch notifies the same role of the same few schools hundreds of times: who
+    # it reaches is resolved once per role and student scope in the transaction.
+    where = (effect.role, row.county_id, row.school_id, repo.class_scope(effect.role, row.class_id))
+    route = box.routes.get(where)
+    if route is None:
+        route = box.routes[where] = await _route(uow, row, effect.role, box)
+    role, people = route
+    title = effect.title
+    if role is not effect.role:
+        vacant = ROLE_LABELS[effect.role]
+        title = f"{effect.title}({VACANCY_REASON}:{vacant}无人任职,转{ROLE_LABELS[role]})"
+    elif not people:
+        log.warning("case %s: nobody holds %s or any role above it", row.id, effect.role)
     alert = alerts.get(effect.alert_key) if effect.alert_key else None
     (box.folded if hold else box.notices).extend(
         [
@@ -584,6 +587,22 @@ async def _notify(
             for staff_id, _ in people
         ]
     )
+
+
+async def _route(
+    uow: UnitOfWork, row: CaseRef, wanted: Role, box: Outbox
+) -> tuple[Role, list[tuple[int, str]]]:
+    """Who a notice to ``wanted`` about ``row``'s student goes to, and in which role."""
+    await box.recipients_first(uow, [wanted, *stand_ins(wanted)], row)
+    people = await box.recipients(uow, wanted, row)
+    if not people:
+        # 岗位空缺: nobody holds the role (no head teacher for the class, no vice principal):
+        # the notice goes to the nearest level up that has someone, saying why.
+        for up in stand_ins(wanted):
+            found = await box.recipients(uow, up, row)
+            if found:
+                return up, found
+    return wanted, people
 
 
 async def notify_role(
