@@ -85,9 +85,12 @@ _CANCEL_FIRED = text(
 )
 
 
+_MS = timedelta(milliseconds=1)
+
+
 def lateness_ms(fired_at: datetime, due_at: datetime, most: int) -> int:
     """How late a deadline fired, in whole milliseconds (floored), between 0 and ``most``."""
-    return min(most, max(0, (fired_at - due_at) // timedelta(milliseconds=1)))
+    return min(most, max(0, (fired_at - due_at) // _MS))
 
 
 async def claim_fired(

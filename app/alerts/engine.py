@@ -141,6 +141,15 @@ class _AlertFields(Protocol):
     def verify_due(self) -> datetime: ...
 
 
+# The stored words as members, looked up: ``CaseStatus(word)`` costs a microsecond, several
+# times a case, and a sweep batch converts hundreds of cases. A word not among them still
+# goes through the enum, which says what is wrong with it.
+_STATUS = {m.value: m for m in CaseStatus}
+_LEVEL = {m.value: m for m in Level}
+_ALERT_STATUS = {m.value: m for m in AlertStatus}
+_REPORT = {m.value: m for m in ReportStatus}
+
+
 def _case(
     row: _CaseFields,
     policy: Policy,
@@ -150,16 +159,16 @@ def _case(
     return Case(
         student_id=row.student_id,
         policy=policy,
-        status=CaseStatus(row.status),
+        status=_STATUS.get(row.status) or CaseStatus(row.status),
         opened_at=row.opened_at,
         episode=row.episode,
         run=run,
         alerts=tuple(
             AlertState(
-                level=Level(a.level),
+                level=_LEVEL.get(a.level) or Level(a.level),
                 episode=a.episode,
                 seq=a.seq,
-                status=AlertStatus(a.status),
+                status=_ALERT_STATUS.get(a.status) or AlertStatus(a.status),
                 raised_at=a.raised_at,
                 days=days,
                 verify_due=a.verify_due,
@@ -169,7 +178,9 @@ def _case(
         contact_day=row.contact_day,
         contact_attempt=row.contact_attempt,
         contact_done=row.contact_done,
-        report=ReportStatus(row.report_status) if row.report_status else None,
+        report=(_REPORT.get(row.report_status) or ReportStatus(row.report_status))
+        if row.report_status
+        else None,
         report_round=row.report_round,
         reenroll_due=row.reenroll_due,
         close_reason=CloseReason(row.close_reason) if row.close_reason else None,

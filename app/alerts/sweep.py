@@ -47,6 +47,7 @@ LATE_AFTER = timedelta(seconds=60)
 # --- the sweep ------------------------------------------------------------------------------
 
 MAX_LATENESS_MS = 2**63 - 1
+_KINDS = {m.value: m for m in DeadlineKind}  # a lookup, not ``DeadlineKind(word)`` per row
 RETRY_CAP = timedelta(hours=1)
 
 
@@ -244,7 +245,7 @@ async def _fire(
         case = cases.get(d.case_id)
         effects: list[Effect] = []
         if case is not None:
-            event = DeadlineDue(DeadlineKind(d.kind), d.key)
+            event = DeadlineDue(_KINDS.get(d.kind) or DeadlineKind(d.kind), d.key)
             new, effects = transition(case, event, now, case.policy)
             if effects:
                 effects += _late_note(late, lateness)
