@@ -141,6 +141,15 @@ class _AlertFields(Protocol):
     def verify_due(self) -> datetime: ...
 
 
+# The stored words as members, looked up: ``CaseStatus(word)`` costs a microsecond, several
+# times a case, and a sweep batch converts hundreds of cases. A word not among them still
+# goes through the enum, which says what is wrong with it.
+_STATUS = {m.value: m for m in CaseStatus}
+_LEVEL = {m.value: m for m in Level}
+_ALERT_STATUS = {m.value: m for m in AlertStatus}
+_REPORT = {m.value: m for m in ReportStatus}
+
+
 def _case(
     row: _CaseFields,
     policy: Policy,
@@ -150,16 +159,16 @@ def _case(
     return Case(
         student_id=row.student_id,
         policy=policy,
-        status=CaseStatus(row.status),
+        status=_STATUS.get(row.status) or CaseStatus(row.status),
         opened_at=row.opened_at,
         episode=row.episode,
         run=run,
         alerts=tuple(
             AlertState(
-                level=Level(a.level),
+                level=_LEVEL.get(a.level) or Level(a.level),
                 episode=a.episode,
                 seq=a.seq,
-                status=AlertStatus(a.status),
+                status=_ALERT_STATUS.get(a.status) or AlertStatus(a.status),
                 raised_at=a.raised_at,
                 days=days,
                 verify_due=a.verify_due,
@@ -169,7 +178,9 @@ def _case(
         contact_day=row.contact_day,
         contact_attempt=row.contact_attempt,
         contact_done=row.contact_done,
-        report=ReportStatus(row.report_status) if row.report_status else None,
+        report=(_REPORT.get(row.report_status) or ReportStatus(row.report_status))
+        if row.report_status
+        else None,
         report_round=row.report_round,
         reenroll_due=row.reenroll_due,
         close_reason=CloseReason(row.close_reason) if row.close_reason else None,
@@ -273,6 +284,11 @@ class Outbox:
     # The cases of the transaction (``expect``): the first lookup of a role fetches its
     # holders for all of them in one statement instead of one statement per school or class.
     batch: list[CaseRef] = field(default_factory=list)
+    # Who a role's notice reaches, by (role, county, school, class or None for a role above
+    # the class): ``_notify``'s answer.
+    routes: dict[tuple[Role, int, int, int | None], tuple[Role, list[tuple[int, str]]]] = field(
+        default_factory=dict
+    )
 
     def expect(self, rows: Collection[CaseRef]) -> None:
         self.batch = list(rows)
@@ -549,21 +565,19 @@ async def _notify(
     box: Outbox,
     hold: bool,
 ) -> None:
-    role, title = effect.role, effect.title
-    await box.recipients_first(uow, [role, *stand_ins(role)], row)
-    people = await box.recipients(uow, role, row)
-    if not people:
-        # 岗位空缺: nobody holds the role (no head teacher for the class, no vice principal):
-        # the notice goes to the nearest level up that has someone, saying why.
-        for up in stand_ins(effect.role):
-            people = await box.recipients(uow, up, row)
-            if people:
-                role = up
-                vacant = ROLE_LABELS[effect.role]
-                title = f"{effect.title}({VACANCY_REASON}:{vacant}无人任职,转{ROLE_LABELS[up]})"
-                break
-        else:
-            log.warning("case %s: nobody holds %s or any role above it", row.id, effect.role)
+    # A sweep batch notifies the same role of the same few schools hundreds of times: who
+    # it reaches is resolved once per role and student scope in the transaction.
+    where = (effect.role, row.county_id, row.school_id, repo.class_scope(effect.role, row.class_id))
+    route = box.routes.get(where)
+    if route is None:
+        route = box.routes[where] = await _route(uow, row, effect.role, box)
+    role, people = route
+    title = effect.title
+    if role is not effect.role:
+        vacant = ROLE_LABELS[effect.role]
+        title = f"{effect.title}({VACANCY_REASON}:{vacant}无人任职,转{ROLE_LABELS[role]})"
+    elif not people:
+        log.warning("case %s: nobody holds %s or any role above it", row.id, effect.role)
     alert = alerts.get(effect.alert_key) if effect.alert_key else None
     (box.folded if hold else box.notices).extend(
         [
@@ -584,6 +598,22 @@ async def _notify(
             for staff_id, _ in people
         ]
     )
+
+
+async def _route(
+    uow: UnitOfWork, row: CaseRef, wanted: Role, box: Outbox
+) -> tuple[Role, list[tuple[int, str]]]:
+    """Who a notice to ``wanted`` about ``row``'s student goes to, and in which role."""
+    await box.recipients_first(uow, [wanted, *stand_ins(wanted)], row)
+    people = await box.recipients(uow, wanted, row)
+    if not people:
+        # 岗位空缺: nobody holds the role (no head teacher for the class, no vice principal):
+        # the notice goes to the nearest level up that has someone, saying why.
+        for up in stand_ins(wanted):
+            found = await box.recipients(uow, up, row)
+            if found:
+                return up, found
+    return wanted, people
 
 
 async def notify_role(

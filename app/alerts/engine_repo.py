@@ -394,6 +394,12 @@ def _scope_column(role: Role) -> Any:
     return col(StaffRole.school_id)
 
 
+def class_scope(role: Role, class_id: int) -> int | None:
+    """``class_id`` if ``role`` is held per class, else None: the roles a vacancy falls to
+    are above it (``stand_ins``), so a school-level role's recipients never depend on it."""
+    return class_id if role in (Role.head_teacher, Role.subject_teacher) else None
+
+
 def recipient_scope(role: Role, *, county_id: int, school_id: int, class_id: int) -> int:
     """The id that decides who holds ``role`` for a student (see ``recipients``)."""
     if role in (Role.head_teacher, Role.subject_teacher):
@@ -435,13 +441,16 @@ async def recipients_of_roles(
     if not scoped:
         return found
     stmt = (
-        select(StaffRole.role, Staff.id, Staff.name)
+        sa_select(col(StaffRole.role), col(Staff.id), col(Staff.name))
         .join(StaffRole, col(StaffRole.staff_id) == Staff.id)
         .where(col(Staff.active), or_(*scoped))
         .distinct()
         .order_by(col(Staff.id))
     )
-    for held, sid, name in await session.exec(stmt):
+    # A Core statement on the connection: the sweep asks this once per school of a batch,
+    # and the ORM's per-statement cost was most of its time.
+    conn = await session.connection()
+    for held, sid, name in await conn.execute(stmt):
         if sid is not None:
             found[Role(held)].append((sid, name))
     return found
@@ -454,14 +463,15 @@ async def recipients_among(
     every id of ``scopes`` is in the answer, with no one if nobody holds the role there."""
     column = _scope_column(role)
     stmt = (
-        select(column, Staff.id, Staff.name)
+        sa_select(column, col(Staff.id), col(Staff.name))
         .join(StaffRole, col(StaffRole.staff_id) == Staff.id)
-        .where(StaffRole.role == role.value, col(Staff.active), among(session, column, scopes))
+        .where(col(StaffRole.role) == role.value, col(Staff.active), among(session, column, scopes))
         .distinct()
         .order_by(column, col(Staff.id))
     )
     found: dict[int, list[tuple[int, str]]] = {scope: [] for scope in scopes}
-    for scope, sid, name in await session.exec(stmt):
+    conn = await session.connection()
+    for scope, sid, name in await conn.execute(stmt):
         if sid is not None and scope is not None:
             found[scope].append((sid, name))
     return found

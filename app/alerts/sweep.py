@@ -47,6 +47,7 @@ LATE_AFTER = timedelta(seconds=60)
 # --- the sweep ------------------------------------------------------------------------------
 
 MAX_LATENESS_MS = 2**63 - 1
+_KINDS = {m.value: m for m in DeadlineKind}  # a lookup, not ``DeadlineKind(word)`` per row
 RETRY_CAP = timedelta(hours=1)
 
 
@@ -127,13 +128,17 @@ async def _sweep_once(
     tick stays one transaction."""
     chores = deadlines_repo.Chores(False, False)
     async with ctx.uow() as uow:
-        due = await deadlines_repo.claim_due(uow.session, now, limit)
+        fired_at = ctx.clock()
+        due = await deadlines_repo.claim_fired(uow.session, now, limit, fired_at, MAX_LATENESS_MS)
+        marked = due is not None
+        if due is None:
+            due = await deadlines_repo.claim_due(uow.session, now, limit)
         if len(due) < limit:
             chores = await deadlines_repo.chores(uow.session, now)
         if not due:
             return SweepResult(), chores
         try:
-            return await _fire(uow, ctx, now, due), chores
+            return await _fire(uow, ctx, now, due, fired_at if marked else None), chores
         except Exception as exc:
             if _transient(exc):
                 raise
@@ -208,9 +213,15 @@ def _transient(exc: BaseException) -> bool:
 
 
 async def _fire(
-    uow: UnitOfWork, ctx: AppContext, now: datetime, due: list[deadlines_repo.Due]
+    uow: UnitOfWork,
+    ctx: AppContext,
+    now: datetime,
+    due: list[deadlines_repo.Due],
+    marked_at: datetime | None = None,
 ) -> SweepResult:
-    """Fire the claimed ``due`` deadlines in this transaction and commit.
+    """Fire the claimed ``due`` deadlines in this transaction and commit. ``marked_at``: the
+    claim already wrote them as fired then (``deadlines_repo.claim_fired``), so only the stale
+    ones are written again, as cancelled.
 
     The cases are read as plain rows (no ORM objects): a deadline's transition leaves the case
     as it was and only notifies and records (``only_notices``), written from the plain row
@@ -225,16 +236,16 @@ async def _fire(
     marks: list[tuple[int, str, datetime, int]] = []
     outbox = Outbox()
     outbox.expect(list(rows.values()))
-    fired_at = ctx.clock()
+    fired_at = ctx.clock() if marked_at is None else marked_at
     horizon = timedelta(minutes=ctx.settings.engine_digest_after_minutes)
     for d in due:
         logs.case_id.set(d.case_id)  # this batch's lines name the case being fired
         late = fired_at - d.due_at
-        lateness = min(MAX_LATENESS_MS, max(0, int(late.total_seconds() * 1000)))
+        lateness = deadlines_repo.lateness_ms(fired_at, d.due_at, MAX_LATENESS_MS)
         case = cases.get(d.case_id)
         effects: list[Effect] = []
         if case is not None:
-            event = DeadlineDue(DeadlineKind(d.kind), d.key)
+            event = DeadlineDue(_KINDS.get(d.kind) or DeadlineKind(d.kind), d.key)
             new, effects = transition(case, event, now, case.policy)
             if effects:
                 effects += _late_note(late, lateness)
@@ -280,7 +291,11 @@ async def _fire(
             result.cancelled += 1
     logs.case_id.set(None)
     await outbox.write(uow)
-    await deadlines_repo.mark_deadlines(uow.session, marks)
+    if marked_at is None:
+        await deadlines_repo.mark_deadlines(uow.session, marks)
+    else:
+        stale = [i for i, state, _, _ in marks if state == "cancelled"]
+        await deadlines_repo.cancel_fired(uow.session, stale)
     await uow.commit()
     return result
 

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.bulk import insert_many
 from app.db.models import CaseEvent
 from app.domain.cases import TimelineKind
+from app.domain.delivery import CASE_EVENTS
 
 TEXT_MAX = 500  # the column's width
 
@@ -19,12 +20,16 @@ TEXT_MAX = 500  # the column's width
 def entry(
     case_id: int, kind: TimelineKind, text: str, at: datetime, actor: str | None
 ) -> dict[str, Any]:
+    name = str(kind)
     return {
         "case_id": case_id,
         "at": at,
-        "kind": str(kind),
+        "kind": name,
         "text": text[:TEXT_MAX],
         "actor": actor,
+        # Only the case-level events reach county webhooks: the others are born dispatched,
+        # so the delivery worker neither reads nor rewrites them.
+        "dispatched_at": None if name in CASE_EVENTS else at,
     }
 
 

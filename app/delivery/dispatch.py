@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from datetime import time as dtime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from app.context import AppContext
@@ -21,19 +21,34 @@ from app.db.models import (
     WebhookSubscription,
 )
 from app.delivery import repository as repo
+from app.domain.delivery import CASE_EVENTS as _CASE_EVENTS
 from app.domain.delivery import ROUTINE_LEVELS, DeliveryState
 
 ROBOT_CHANNELS = frozenset({"wecom_robot", "dingtalk_robot"})
-# Timeline kinds that county systems hear about, as webhook event types.
-_CASE_EVENTS = {
-    "case.opened": "case.opened",
-    "alert.verified": "alert.verified",
-    "case.returned": "case.closed",
-    "case.excused": "case.closed",
-    "case.withdrawn": "case.closed",
-    "case.reenrolled": "case.closed",
-    "case.transferred": "case.closed",
-}
+
+
+class NoticeFields(Protocol):
+    """What dispatch reads of a notification: a ``Notification`` row or the plain
+    ``repository.Fresh`` the dispatch pass reads."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def idem_key(self) -> str: ...
+    @property
+    def staff_id(self) -> int: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def level(self) -> str | None: ...
+    @property
+    def case_id(self) -> int | None: ...
+    @property
+    def alert_id(self) -> int | None: ...
+    @property
+    def student_id(self) -> int | None: ...
+    @property
+    def school_id(self) -> int | None: ...
 
 
 def in_quiet_hours(local: dtime, start: dtime, end: dtime) -> bool:
@@ -123,7 +138,7 @@ async def dispatch_notifications(ctx: AppContext, batch: int) -> int:
 
 
 def _first_row(
-    n: Notification,
+    n: NoticeFields,
     route: list[str],
     config: DeliverySettings | None,
     tz: str,
@@ -135,14 +150,14 @@ def _first_row(
     return _row(n, route, 0, due, now)
 
 
-def _target_key(n: Notification, channel: str) -> str:
+def _target_key(n: NoticeFields, channel: str) -> str:
     if channel in ROBOT_CHANNELS:
         return f"{channel}:school:{n.school_id}"
     return f"{channel}:staff:{n.staff_id}"
 
 
 def _row(
-    n: Notification, route: list[str], index: int, due: datetime, now: datetime
+    n: NoticeFields, route: list[str], index: int, due: datetime, now: datetime
 ) -> dict[str, Any]:
     channel = route[index]
     return {
@@ -163,7 +178,7 @@ def _row(
     }
 
 
-def fallback_row(row: Delivery, n: Notification | None, now: datetime) -> dict[str, Any] | None:
+def fallback_row(row: Delivery, n: NoticeFields | None, now: datetime) -> dict[str, Any] | None:
     route: list[str] = list(row.payload.get("route", []))
     index = int(row.payload.get("index", 0)) + 1
     if index < len(route) and n is None and "message" in row.payload:
@@ -230,7 +245,7 @@ def _webhook_row(
 
 
 def _webhook_rows(
-    n: Notification, school_id: int, county_id: int, subs: list[WebhookSubscription], now: datetime
+    n: NoticeFields, school_id: int, county_id: int, subs: list[WebhookSubscription], now: datetime
 ) -> list[dict[str, Any]]:
     # One event per cause, whoever received it: the notification key without its recipient.
     event_id = n.idem_key.rsplit(":", 1)[0]

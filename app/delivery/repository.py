@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,16 +39,34 @@ def _pg(session: AsyncSession) -> bool:
     return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
-async def undispatched(session: AsyncSession, limit: int) -> list[Notification]:
+class Fresh(NamedTuple):
+    """A notification awaiting dispatch, as dispatch reads it: plain values, not an ORM
+    object (a batch is hundreds, each written by the engine a moment ago)."""
+
+    id: int
+    idem_key: str
+    staff_id: int
+    role: str | None
+    topic: str
+    level: str | None
+    case_id: int | None
+    alert_id: int | None
+    student_id: int | None
+    school_id: int | None
+
+
+async def undispatched(session: AsyncSession, limit: int) -> list[Fresh]:
+    table = Notification.__table__  # type: ignore[attr-defined]
     stmt = (
-        select(Notification)
-        .where(col(Notification.dispatched_at).is_(None))
-        .order_by(col(Notification.id))
+        sa_select(*(table.c[name] for name in Fresh._fields))
+        .where(table.c.dispatched_at.is_(None))
+        .order_by(table.c.id)
         .limit(limit)
     )
     if _pg(session):
         stmt = stmt.with_for_update(skip_locked=True)
-    return list(await session.exec(stmt))
+    conn = await session.connection()
+    return [Fresh(*row) for row in await conn.execute(stmt)]
 
 
 async def settings_for(

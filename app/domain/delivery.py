@@ -29,3 +29,16 @@ UNDELIVERED = (DeliveryState.pending.value, DeliveryState.sending.value)
 # The levels of the notices that wait out a school's quiet hours (a notice with no level too)
 # and that a red alert of the same case folds: red always goes.
 ROUTINE_LEVELS = (Level.blue.value, Level.yellow.value)
+
+# Timeline kinds that county systems hear about, as webhook event types. The delivery worker
+# dispatches only these; any other timeline entry is written already dispatched (nothing is
+# ever sent for it, so it never waits in the worker's queue).
+CASE_EVENTS = {
+    "case.opened": "case.opened",
+    "alert.verified": "alert.verified",
+    "case.returned": "case.closed",
+    "case.excused": "case.closed",
+    "case.withdrawn": "case.closed",
+    "case.reenrolled": "case.closed",
+    "case.transferred": "case.closed",
+}
