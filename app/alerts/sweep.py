@@ -70,6 +70,14 @@ class SweepResult:
         self.digests += other.digests
         self.lateness_ms += other.lateness_ms
 
+    def count(self, fired: bool, lateness_ms: int) -> None:
+        """One deadline of a batch: fired (its lateness kept), or cancelled as stale."""
+        if fired:
+            self.fired += 1
+            self.lateness_ms.append(lateness_ms)
+        else:
+            self.cancelled += 1
+
     @property
     def claimed(self) -> int:
         return self.fired + self.cancelled + self.failed
@@ -282,22 +290,25 @@ async def _fire(
                     )
                 result.folded += len(outbox.folded) - before
                 cases[d.case_id] = new
-        state = "fired" if effects else "cancelled"
-        marks.append((d.id, state, fired_at, lateness))
-        if effects:
-            result.fired += 1
-            result.lateness_ms.append(lateness)
-        else:
-            result.cancelled += 1
+        marks.append((d.id, "fired" if effects else "cancelled", fired_at, lateness))
+        result.count(bool(effects), lateness)
     logs.case_id.set(None)
     await outbox.write(uow)
-    if marked_at is None:
-        await deadlines_repo.mark_deadlines(uow.session, marks)
-    else:
-        stale = [i for i, state, _, _ in marks if state == "cancelled"]
-        await deadlines_repo.cancel_fired(uow.session, stale)
+    await _write_marks(uow, marks, marked_at)
     await uow.commit()
     return result
+
+
+async def _write_marks(
+    uow: UnitOfWork, marks: list[tuple[int, str, datetime, int]], marked_at: datetime | None
+) -> None:
+    """The batch's deadlines as fired or cancelled; when the claim already wrote them all as
+    fired (``marked_at``), only the stale ones, as cancelled."""
+    if marked_at is None:
+        await deadlines_repo.mark_deadlines(uow.session, marks)
+        return
+    stale = [i for i, state, _, _ in marks if state == "cancelled"]
+    await deadlines_repo.cancel_fired(uow.session, stale)
 
 
 def _late_note(late: timedelta, lateness_ms: int) -> list[Effect]:
