@@ -6,11 +6,13 @@ arrival order never changes the final state. ``current_marks`` ranks the events 
 keeps the first of each.
 
 The filters go in as arguments, on ``AttendanceEvent``'s columns, and sit inside the ranking:
-a filter on student, class or date keeps or drops whole groups (each group is one student, one
-date), so filtering before ranking gives the same marks — and lets PostgreSQL prune the
-months' partitions and go by ``ix_attendance_event_student_day`` or
-``ix_attendance_event_class_day``, which it cannot do through a ranked subquery filtered
-outside. Never filter on status or time here: that would rank a part of a group.
+a filter on student or date keeps or drops whole groups (each group is one student, one date,
+one check), so filtering before ranking gives the same marks — and lets PostgreSQL prune the
+months' partitions and go by ``ix_attendance_event_student_day``, which it cannot do through a
+ranked subquery filtered outside. Only student and date: one group may hold events recorded
+in two classes or schools (a pupil moved during the day), so a class or school filter, like
+one on status or time, would rank a part of a group and could make a superseded event the
+mark; filter those on the result.
 """
 
 from __future__ import annotations

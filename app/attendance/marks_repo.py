@@ -109,8 +109,10 @@ async def day_checks(
 async def rolls_taken(
     session: AsyncSession, class_ids: Collection[int], day: date
 ) -> set[tuple[int, str]]:
-    """(class id, check) pairs with at least one event on ``day``: any event is a mark, so
-    no ranking (ix_attendance_event_class_day)."""
+    """(class id, check) pairs with at least one event recorded in the class on ``day``: a
+    roll taken there, so no ranking (ix_attendance_event_class_day). Decided: a pupil moved
+    to another class during the day and marked again there leaves both classes' rolls taken
+    (the stored marks, before migration 0035, kept only the class of the winning event)."""
     rows = await session.exec(
         select(AttendanceEvent.class_id, AttendanceEvent.check)
         .where(
